@@ -1,0 +1,404 @@
+"""One registry of the seven clustering algorithms and their parameter grids.
+
+Each algorithm is a generator ``sweep(X, ks, ctx)`` that yields one :class:`FitOutcome` per
+candidate, so the pipeline can report progress and honour cancellation between candidates.
+Work that does not depend on k is done once per algorithm and its cost is spread evenly over
+the candidates' ``fit_seconds``:
+
+* Agglomerative (ward): one scipy ward tree, cut at every k.
+* Spectral: one kNN-affinity spectral embedding with ``k_max`` eigenvectors, then k-means on
+  the first k of them (what ``SpectralClustering`` does per k).
+* Birch: one CF tree (threshold tuned so it has at least ``4 * k_max`` subclusters), then
+  Birch's own global step (agglomerative on subcluster centres) per k.
+
+Scale: Agglomerative, Spectral and DBSCAN are quadratic; above ``quadratic_sample_size`` rows
+they run on one seeded sample and every other customer gets the majority label of its 5
+nearest sample points (the same kNN surrogate the predictor uses).  GMM and Birch fit on a
+seeded sample above ``linear_sample_size`` and predict everyone.  K-Means and MiniBatch
+K-Means fit on everyone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial import cKDTree
+from sklearn.cluster import DBSCAN, AgglomerativeClustering, Birch, KMeans, MiniBatchKMeans
+from sklearn.manifold import spectral_embedding
+from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import NearestNeighbors, kneighbors_graph
+
+from .knee import knee_index
+
+SURROGATE_NEIGHBOURS = 5
+DBSCAN_EPS_FACTORS = (0.8, 1.0, 1.25)
+
+
+@dataclass
+class FitOutcome:
+    algorithm: str
+    k: int | None
+    setting: str
+    labels: np.ndarray  # for every row of X; -1 = noise
+    fitted_on: int
+    fit_seconds: float
+    inertia: float | None = None
+    bic: float | None = None
+    model: dict[str, Any] = field(default_factory=dict)  # what the predictor needs
+    fit_labels: np.ndarray | None = None  # the algorithm's own labels on its fit rows
+    fit_index: np.ndarray | None = None  # rows of X it was fitted on (None = all)
+
+
+@dataclass
+class SweepContext:
+    seed: int
+    quadratic_sample_size: int
+    linear_sample_size: int
+    k_max: int
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def sample_index(self, n: int, size: int, tag: str) -> np.ndarray | None:
+        """Sorted seeded sample of row indices, or None when n <= size."""
+        if n <= size:
+            return None
+        key = f"sample:{tag}:{size}"
+        if key not in self._cache:
+            rng = np.random.default_rng(self.seed)
+            self._cache[key] = np.sort(rng.choice(n, size=size, replace=False))
+        return self._cache[key]
+
+    def neighbours_in_sample(self, X: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """For every row of X, its SURROGATE_NEIGHBOURS nearest rows of X[idx] (positions in
+        idx).  Shared by all quadratic algorithms since they use the same sample."""
+        key = f"nbrs:{len(idx)}"
+        if key not in self._cache:
+            tree = cKDTree(X[idx])
+            _, nb = tree.query(X, k=SURROGATE_NEIGHBOURS, workers=-1)
+            self._cache[key] = nb.astype(np.int32)
+        return self._cache[key]
+
+
+def knn_vote(neighbour_labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Majority label per row of an (n, m) label array (noise -1 is a class); ties go to the
+    nearest neighbour's label.  Returns labels and vote share (confidence)."""
+    n, m = neighbour_labels.shape
+    shifted = neighbour_labels.astype(np.int64) + 1  # noise -> 0
+    n_classes = int(shifted.max()) + 1 if n else 1
+    counts = np.zeros((n, n_classes), dtype=np.int32)
+    rows = np.repeat(np.arange(n), m)
+    np.add.at(counts, (rows, shifted.ravel()), 1)
+    best = counts.max(axis=1)
+    winner = counts.argmax(axis=1)
+    # tie-break: first neighbour (nearest) whose label has the max count
+    tied = (counts == best[:, None]).sum(axis=1) > 1
+    if tied.any():
+        for i in np.flatnonzero(tied):
+            for lab in shifted[i]:
+                if counts[i, lab] == best[i]:
+                    winner[i] = lab
+                    break
+    return winner - 1, best / m
+
+
+def _extend(X, idx, sample_labels, ctx) -> np.ndarray:
+    if idx is None:
+        return sample_labels
+    nb = ctx.neighbours_in_sample(X, idx)
+    labels, _ = knn_vote(sample_labels[nb])
+    return labels
+
+
+def _knn_model(X, idx, labels) -> dict[str, Any]:
+    ref = X if idx is None else X[idx]
+    keep = labels >= 0
+    return {"kind": "knn", "points": ref[keep].copy(), "labels": labels[keep].astype(np.int32)}
+
+
+# ----------------------------------------------------------------------------- algorithms
+def sweep_kmeans(X, ks, ctx) -> Iterator[FitOutcome]:
+    n_init = 4 if len(X) <= 100_000 else 1
+    for k in ks:
+        t = time.perf_counter()
+        km = KMeans(n_clusters=k, n_init=n_init, random_state=ctx.seed).fit(X)
+        yield FitOutcome(
+            "kmeans",
+            k,
+            f"n_clusters={k}",
+            km.labels_.astype(np.int32),
+            len(X),
+            time.perf_counter() - t,
+            inertia=float(km.inertia_),
+            model={"kind": "centroids", "centers": km.cluster_centers_.copy()},
+            fit_labels=km.labels_.astype(np.int32),
+        )
+
+
+def sweep_minibatch(X, ks, ctx) -> Iterator[FitOutcome]:
+    for k in ks:
+        t = time.perf_counter()
+        mb = MiniBatchKMeans(n_clusters=k, batch_size=4096, n_init=3, random_state=ctx.seed).fit(X)
+        yield FitOutcome(
+            "minibatch_kmeans",
+            k,
+            f"n_clusters={k}",
+            mb.labels_.astype(np.int32),
+            len(X),
+            time.perf_counter() - t,
+            inertia=float(mb.inertia_),
+            model={"kind": "centroids", "centers": mb.cluster_centers_.copy()},
+            fit_labels=mb.labels_.astype(np.int32),
+        )
+
+
+def gaussian_log_resp(X: np.ndarray, model: dict[str, Any]) -> np.ndarray:
+    """Weighted log-probabilities (n, k) of a full-covariance Gaussian mixture, computed as
+    scikit-learn does (via the Cholesky factors of the precisions)."""
+    means, prec_chol, weights = model["means"], model["precisions_cholesky"], model["weights"]
+    n, d = X.shape
+    k = len(means)
+    out = np.empty((n, k))
+    for j in range(k):
+        pc = prec_chol[j]
+        y = X @ pc - means[j] @ pc
+        out[:, j] = -0.5 * (d * np.log(2 * np.pi) + np.einsum("ij,ij->i", y, y))
+        out[:, j] += np.log(np.diag(pc)).sum() + np.log(weights[j])
+    return out
+
+
+def sweep_gmm(X, ks, ctx) -> Iterator[FitOutcome]:
+    idx = ctx.sample_index(len(X), ctx.linear_sample_size, "linear")
+    Xf = X if idx is None else X[idx]
+    for k in ks:
+        t = time.perf_counter()
+        gm = GaussianMixture(
+            n_components=k, covariance_type="full", random_state=ctx.seed, reg_covar=1e-5
+        ).fit(Xf)
+        model = {
+            "kind": "gaussian",
+            "means": gm.means_.copy(),
+            "precisions_cholesky": gm.precisions_cholesky_.copy(),
+            "weights": gm.weights_.copy(),
+        }
+        labels = gaussian_log_resp(X, model).argmax(axis=1).astype(np.int32)
+        yield FitOutcome(
+            "gmm",
+            k,
+            f"n_components={k}",
+            labels,
+            len(Xf),
+            time.perf_counter() - t,
+            bic=float(gm.bic(Xf)),
+            model=model,
+            fit_labels=gm.predict(Xf).astype(np.int32),
+            fit_index=idx,
+        )
+
+
+def _nearest(points: np.ndarray, X: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    tree = cKDTree(points)
+    out = np.empty(len(X), dtype=np.int64)
+    for s in range(0, len(X), chunk):
+        _, out[s : s + chunk] = tree.query(X[s : s + chunk], k=1, workers=-1)
+    return out
+
+
+def tune_birch(X: np.ndarray, min_subclusters: int) -> Birch:
+    """Largest threshold (from 0.5 down) whose CF tree has >= min_subclusters subclusters."""
+    threshold = 0.5
+    while True:
+        b = Birch(threshold=threshold, n_clusters=None).fit(X)
+        if len(b.subcluster_centers_) >= min_subclusters or threshold < 1e-3:
+            return b
+        threshold *= 0.7
+
+
+def sweep_birch(X, ks, ctx) -> Iterator[FitOutcome]:
+    idx = ctx.sample_index(len(X), ctx.linear_sample_size, "linear")
+    Xf = X if idx is None else X[idx]
+    t = time.perf_counter()
+    birch = tune_birch(Xf, 4 * max(ks))
+    centers = birch.subcluster_centers_
+    nearest = _nearest(centers, X)
+    shared = (time.perf_counter() - t) / len(ks)
+    for k in ks:
+        t = time.perf_counter()
+        sub_labels = AgglomerativeClustering(n_clusters=k).fit_predict(centers).astype(np.int32)
+        labels = sub_labels[nearest]
+        yield FitOutcome(
+            "birch",
+            k,
+            f"n_clusters={k},threshold={birch.threshold:.3g}",
+            labels,
+            len(Xf),
+            time.perf_counter() - t + shared,
+            model={"kind": "subclusters", "centers": centers.copy(), "labels": sub_labels},
+            fit_labels=labels if idx is None else labels[idx],
+            fit_index=idx,
+        )
+
+
+def sweep_agglomerative(X, ks, ctx) -> Iterator[FitOutcome]:
+    idx = ctx.sample_index(len(X), ctx.quadratic_sample_size, "quadratic")
+    Xs = X if idx is None else X[idx]
+    t = time.perf_counter()
+    tree = linkage(Xs, method="ward")
+    shared = (time.perf_counter() - t) / len(ks)
+    for k in ks:
+        t = time.perf_counter()
+        sample_labels = (fcluster(tree, t=k, criterion="maxclust") - 1).astype(np.int32)
+        labels = _extend(X, idx, sample_labels, ctx)
+        yield FitOutcome(
+            "agglomerative",
+            k,
+            f"n_clusters={k},linkage=ward",
+            labels,
+            len(Xs),
+            time.perf_counter() - t + shared,
+            model=_knn_model(X, idx, sample_labels),
+            fit_labels=sample_labels,
+            fit_index=idx,
+        )
+
+
+def sweep_spectral(X, ks, ctx) -> Iterator[FitOutcome]:
+    idx = ctx.sample_index(len(X), ctx.quadratic_sample_size, "quadratic")
+    Xs = X if idx is None else X[idx]
+    t = time.perf_counter()
+    conn = kneighbors_graph(Xs, n_neighbors=min(10, len(Xs) - 1), include_self=True)
+    affinity = 0.5 * (conn + conn.T)
+    maps = spectral_embedding(
+        affinity,
+        n_components=max(ks),
+        random_state=ctx.seed,
+        drop_first=False,
+        eigen_solver="arpack",
+    )
+    shared = (time.perf_counter() - t) / len(ks)
+    for k in ks:
+        t = time.perf_counter()
+        sample_labels = (
+            KMeans(n_clusters=k, n_init=4, random_state=ctx.seed).fit(maps[:, :k]).labels_
+        ).astype(np.int32)
+        labels = _extend(X, idx, sample_labels, ctx)
+        yield FitOutcome(
+            "spectral",
+            k,
+            f"n_clusters={k},affinity=knn10",
+            labels,
+            len(Xs),
+            time.perf_counter() - t + shared,
+            model=_knn_model(X, idx, sample_labels),
+            fit_labels=sample_labels,
+            fit_index=idx,
+        )
+
+
+def dbscan_eps(Xs: np.ndarray, min_samples: int) -> float:
+    """eps at the knee of the sorted distances to each point's min_samples-th neighbour."""
+    nn = NearestNeighbors(n_neighbors=min_samples).fit(Xs)
+    dist, _ = nn.kneighbors(Xs)
+    kd = np.sort(dist[:, -1])
+    return float(max(kd[knee_index(kd)], 1e-6))
+
+
+def sweep_dbscan(X, ks, ctx) -> Iterator[FitOutcome]:
+    idx = ctx.sample_index(len(X), ctx.quadratic_sample_size, "quadratic")
+    Xs = X if idx is None else X[idx]
+    min_samples = max(5, 2 * X.shape[1])
+    t = time.perf_counter()
+    eps0 = dbscan_eps(Xs, min_samples)
+    shared = (time.perf_counter() - t) / len(DBSCAN_EPS_FACTORS)
+    for factor in DBSCAN_EPS_FACTORS:
+        t = time.perf_counter()
+        eps = eps0 * factor
+        sample_labels = DBSCAN(eps=eps, min_samples=min_samples).fit(Xs).labels_.astype(np.int32)
+        labels = _extend(X, idx, sample_labels, ctx)
+        yield FitOutcome(
+            "dbscan",
+            None,
+            f"eps={eps:.3g},min_samples={min_samples}",
+            labels,
+            len(Xs),
+            time.perf_counter() - t + shared,
+            model=_knn_model(X, idx, sample_labels),
+            fit_labels=sample_labels,
+            fit_index=idx,
+        )
+
+
+@dataclass(frozen=True)
+class AlgorithmSpec:
+    name: str
+    label: str  # for managers
+    takes_k: bool
+    scaling: str  # "full" | "linear_sample" | "quadratic_sample"
+    grid: str  # human description of the parameter grid
+    sweep: Callable[..., Iterator[FitOutcome]]
+
+
+REGISTRY: dict[str, AlgorithmSpec] = {
+    s.name: s
+    for s in (
+        AlgorithmSpec(
+            "kmeans",
+            "K-Means",
+            True,
+            "full",
+            "n_clusters in k range; k-means++, n_init=4 (1 above 100k)",
+            sweep_kmeans,
+        ),
+        AlgorithmSpec(
+            "minibatch_kmeans",
+            "MiniBatch K-Means",
+            True,
+            "full",
+            "n_clusters in k range; batch 4096, n_init=3",
+            sweep_minibatch,
+        ),
+        AlgorithmSpec(
+            "gmm",
+            "Gaussian Mixture",
+            True,
+            "linear_sample",
+            "n_components in k range; full covariance",
+            sweep_gmm,
+        ),
+        AlgorithmSpec(
+            "dbscan",
+            "DBSCAN",
+            False,
+            "quadratic_sample",
+            "eps = k-distance knee x (0.8, 1, 1.25); min_samples = max(5, 2*d)",
+            sweep_dbscan,
+        ),
+        AlgorithmSpec(
+            "agglomerative",
+            "Agglomerative (ward)",
+            True,
+            "quadratic_sample",
+            "n_clusters in k range; ward linkage",
+            sweep_agglomerative,
+        ),
+        AlgorithmSpec(
+            "birch",
+            "Birch",
+            True,
+            "linear_sample",
+            "n_clusters in k range; threshold tuned to >= 4*k_max subclusters",
+            sweep_birch,
+        ),
+        AlgorithmSpec(
+            "spectral",
+            "Spectral",
+            True,
+            "quadratic_sample",
+            "n_clusters in k range; kNN(10) affinity",
+            sweep_spectral,
+        ),
+    )
+}

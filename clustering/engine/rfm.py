@@ -1,0 +1,67 @@
+"""The classic RFM grid beside the clustering.
+
+Quintile scores 1..5 on ranks (``method="first"``, so ties such as the many one-order
+customers are split by row order, deterministically): R = 5 for the most recent fifth,
+F and M = 5 for the highest fifth.  The named segments use the usual R x F map.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import adjusted_rand_score
+
+from .types import RfmGrid
+
+# (pattern on "<R><F>", name); first match wins.
+RFM_SEGMENT_MAP: tuple[tuple[str, str], ...] = (
+    (r"[1-2][1-2]", "Hibernating"),
+    (r"[1-2][3-4]", "At risk"),
+    (r"[1-2]5", "Can't lose them"),
+    (r"3[1-2]", "About to sleep"),
+    (r"33", "Need attention"),
+    (r"[3-4][4-5]", "Loyal customers"),
+    (r"41", "Promising"),
+    (r"51", "New customers"),
+    (r"[4-5][2-3]", "Potential loyalists"),
+    (r"5[4-5]", "Champions"),
+)
+
+
+def quintile_score(values: pd.Series, higher_is_better: bool = True) -> np.ndarray:
+    ranks = values.rank(method="first").to_numpy()
+    q = np.ceil(ranks / len(values) * 5).astype(int).clip(1, 5)
+    return q if higher_is_better else 6 - q
+
+
+def rfm_segment_name(cell: str) -> str:
+    for pattern, name in RFM_SEGMENT_MAP:
+        if re.fullmatch(pattern, cell[:2]):
+            return name
+    return "Other"  # pragma: no cover - the map covers all 25 cells
+
+
+def rfm_grid(features: pd.DataFrame, segment_names: pd.Series | None = None) -> RfmGrid:
+    """Scores for every customer; crosstab and adjusted Rand index against the clusters."""
+    r = quintile_score(features["recency_days"], higher_is_better=False)
+    f = quintile_score(features["frequency"])
+    m = quintile_score(features["monetary_total"])
+    cells = pd.Series([f"{a}{b}{c}" for a, b, c in zip(r, f, m, strict=True)], index=features.index)
+    lookup = {f"{a}{b}": rfm_segment_name(f"{a}{b}") for a in range(1, 6) for b in range(1, 6)}
+    scores = pd.DataFrame(
+        {
+            "r_score": r,
+            "f_score": f,
+            "m_score": m,
+            "rfm_cell": cells,
+            "rfm_segment": cells.str[:2].map(lookup),
+        },
+        index=features.index,
+    )
+    if segment_names is None:
+        return RfmGrid(scores, pd.DataFrame(), float("nan"))
+    crosstab = pd.crosstab(segment_names.rename("segment"), scores["rfm_segment"])
+    ari = float(adjusted_rand_score(segment_names.to_numpy(), scores["rfm_segment"].to_numpy()))
+    return RfmGrid(scores, crosstab, ari)

@@ -1,0 +1,300 @@
+"""Plain data passed into and out of the segmentation engine.
+
+Everything here is a frozen dataclass (or holds pandas / numpy data), so the Django side can
+store it without knowing anything about scikit-learn.
+
+Input contracts
+---------------
+
+Transaction lines (``TRANSACTION_COLUMNS``), one row per invoice line:
+
+==================  =============  ==========================================================
+column              dtype          meaning
+==================  =============  ==========================================================
+customer_id         str            customer key; rows with a missing id must be dropped first
+invoice             str            invoice number
+product_code        str            stock code
+quantity            float          units (negative on returns)
+unit_price          float          price per unit
+amount              float          quantity * unit_price (negative on returns)
+timestamp           datetime64     time of the line
+country             str            customer's country on this line
+is_return           bool           cancellation / negative quantity
+is_non_product      bool           postage, fees, manual adjustments, bad-debt lines ...
+==================  =============  ==========================================================
+
+Customer aggregate table (``AGGREGATE_COLUMNS``), one row per customer, what the database
+can compute with one ``GROUP BY customer_id`` instead of calling
+:func:`clustering.engine.features.aggregate_transactions`.  **Non-product lines
+(``is_non_product``) are ignored in every column.**  "Purchase line" means a product line with
+``is_return = false``; "return line" means a product line with ``is_return = true``.  Only
+lines with ``window_start <= timestamp < reference_date`` are counted (window_start = no limit
+when there is no look-back window).
+
+===================  ==========  ================================================================
+column               dtype       SQL definition
+===================  ==========  ================================================================
+customer_id          str         the customer key
+country              str         country of the customer's latest purchase line (any
+                                 deterministic choice is acceptable; ties are not significant)
+first_purchase       datetime64  MIN(timestamp) over purchase lines
+last_purchase        datetime64  MAX(timestamp) over purchase lines
+invoices             int         COUNT(DISTINCT invoice) over purchase lines
+distinct_products    int         COUNT(DISTINCT product_code) over purchase lines
+gross_revenue        float       SUM(amount) over purchase lines
+returned_revenue     float       SUM(ABS(amount)) over return lines (>= 0)
+lines                int         COUNT(*) over purchase lines
+return_lines         int         COUNT(*) over return lines
+purchase_days        int         COUNT(DISTINCT DATE(timestamp)) over purchase lines
+===================  ==========  ================================================================
+
+A customer who only has return lines in the window has ``invoices = 0`` and NULL purchase
+dates; such customers are excluded (reason ``no_purchases``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+TRANSACTION_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "invoice",
+    "product_code",
+    "quantity",
+    "unit_price",
+    "amount",
+    "timestamp",
+    "country",
+    "is_return",
+    "is_non_product",
+)
+
+AGGREGATE_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "country",
+    "first_purchase",
+    "last_purchase",
+    "invoices",
+    "distinct_products",
+    "gross_revenue",
+    "returned_revenue",
+    "lines",
+    "return_lines",
+    "purchase_days",
+)
+
+#: Numeric customer features the engine can compute (see features.py for definitions).
+NUMERIC_FEATURES: tuple[str, ...] = (
+    "recency_days",
+    "frequency",
+    "monetary_total",
+    "tenure_days",
+    "avg_basket_value",
+    "distinct_products",
+    "return_rate",
+    "mean_days_between_purchases",
+)
+CATEGORICAL_FEATURES: tuple[str, ...] = ("country",)
+ALL_FEATURES: tuple[str, ...] = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+
+#: Default feature set: RFM plus tenure and basket size.  Country is off by default because
+#: about 90% of Online Retail customers are in one country, so it would dominate the split.
+DEFAULT_FEATURES: tuple[str, ...] = (
+    "recency_days",
+    "frequency",
+    "monetary_total",
+    "tenure_days",
+    "avg_basket_value",
+)
+
+ALGORITHM_NAMES: tuple[str, ...] = (
+    "kmeans",
+    "minibatch_kmeans",
+    "gmm",
+    "dbscan",
+    "agglomerative",
+    "birch",
+    "spectral",
+)
+
+
+class InvalidParameters(ValueError):
+    """A parameter of a segmentation run is not acceptable; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class SegmentationCancelled(RuntimeError):
+    """Raised by the pipeline when ``should_cancel()`` returns true."""
+
+
+@dataclass(frozen=True)
+class SegmentationParams:
+    """Everything that controls a run.  Defaults are the recommended settings."""
+
+    features: tuple[str, ...] = DEFAULT_FEATURES
+    algorithms: tuple[str, ...] = ALGORITHM_NAMES
+    k_min: int = 2
+    k_max: int = 10
+    seed: int = 42
+    reference_date: pd.Timestamp | None = None  # default: day after the last purchase
+    lookback_days: int | None = None  # only used when transaction lines are given
+    non_positive_monetary: str = "exclude"  # "exclude" | "keep"
+    impute: str = "median"  # "median" | "mean" | "zero"
+    outliers: str = "log1p"  # "log1p" | "cap" | "none"
+    cap_quantiles: tuple[float, float] = (0.01, 0.99)
+    scaler: str = "standard"  # "standard" | "minmax" | "robust"
+    country_encoding: str = "onehot"  # "onehot" | "label"
+    rare_country_share: float = 0.01
+    min_segment_share: float = 0.01
+    max_noise_share: float = 0.10
+    practical_k: tuple[int, int] = (3, 8)
+    silhouette_sample_size: int = 10_000
+    quadratic_sample_size: int = 5_000  # Spectral / Agglomerative / DBSCAN above this: sample
+    linear_sample_size: int = 50_000  # GMM / Birch fit on a sample above this
+    stability_resamples: int = 5
+    stability_sample_size: int = 5_000
+    pca_sample_size: int = 2_000
+    # 1 thread: on a shared 2-core box OpenMP/BLAS spin-waiting against a busy core made
+    # K-Means 50x slower; one thread per Celery worker is also what the prefork pool needs.
+    blas_threads: int | None = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        if self.reference_date is not None:
+            data["reference_date"] = pd.Timestamp(self.reference_date).isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class FeatureTable:
+    """Customer features (one row per kept customer, index = customer_id)."""
+
+    features: pd.DataFrame
+    reference_date: pd.Timestamp
+    excluded: dict[str, int]  # reason -> number of customers dropped
+    flagged: dict[str, int] = field(default_factory=dict)  # reason -> kept but flagged
+
+
+@dataclass(frozen=True)
+class PreprocessStep:
+    name: str  # "impute" | "outliers" | "encode" | "scale"
+    method: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One fitted (algorithm, k, setting) and its validation scores."""
+
+    algorithm: str
+    k: int | None  # requested k (None for DBSCAN)
+    setting: str  # e.g. "n_clusters=5" or "eps=0.41,min_samples=10"
+    n_clusters: int
+    silhouette: float
+    davies_bouldin: float
+    calinski_harabasz: float
+    inertia: float | None
+    bic: float | None
+    noise_share: float
+    min_segment_share: float
+    eligible: bool
+    reason: str  # why ineligible ("" when eligible)
+    fit_seconds: float
+    fitted_on: int  # rows the algorithm itself saw (rest extended by a surrogate)
+    silhouette_sampled: bool
+
+    @property
+    def key(self) -> str:
+        return f"{self.algorithm}:{self.setting}"
+
+
+@dataclass(frozen=True)
+class Choice:
+    candidate: Candidate
+    justification: str
+    elbow_k: dict[str, int]  # algorithm -> knee of its inertia (or BIC) curve
+    ranking: pd.DataFrame  # eligible candidates with their ranks and consensus score
+
+
+@dataclass(frozen=True)
+class SegmentProfile:
+    segment_id: int
+    name: str
+    size: int
+    share_customers: float
+    share_revenue: float
+    medians: dict[str, float]
+    means: dict[str, float]
+    lift: dict[str, float]  # segment mean / overall mean
+    distinguishing: tuple[str, ...]  # features that most set it apart, strongest first
+    rule: str
+    rule_accuracy: float
+    rule_precision: float
+    rule_recall: float
+    action: str
+    rationale: str
+    top_country: str | None = None
+
+
+@dataclass(frozen=True)
+class RfmGrid:
+    scores: pd.DataFrame  # index customer_id: r_score, f_score, m_score, rfm_cell, rfm_segment
+    crosstab: pd.DataFrame  # cluster segment names x grid segments (customer counts)
+    adjusted_rand: float
+
+
+@dataclass(frozen=True)
+class PcaProjection:
+    coordinates: pd.DataFrame  # customer_id, pc1, pc2, segment_id (bounded seeded sample)
+    explained_variance_ratio: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Stability:
+    mean_adjusted_rand: float
+    scores: tuple[float, ...]
+    resample_size: int
+    stable: bool
+
+
+@dataclass(frozen=True)
+class SegmentationResult:
+    params: SegmentationParams
+    reference_date: pd.Timestamp
+    n_customers: int
+    excluded: dict[str, int]
+    flagged: dict[str, int]
+    features: pd.DataFrame  # raw feature values used (index customer_id)
+    preprocessing: tuple[PreprocessStep, ...]
+    candidates: tuple[Candidate, ...]
+    choice: Choice
+    assignments: pd.DataFrame  # customer_id, segment_id, segment_name, confidence
+    segments: tuple[SegmentProfile, ...]
+    rfm: RfmGrid
+    pca: PcaProjection
+    stability: Stability
+    predictor: Any  # clustering.engine.predictor.SegmentPredictor
+    surrogate_agreement: float  # predictor vs the algorithm's own labels on its fit rows
+    notes: tuple[str, ...]
+    timings: dict[str, float]
+
+    def candidates_table(self) -> pd.DataFrame:
+        rows = [dataclasses.asdict(c) for c in self.candidates]
+        return pd.DataFrame(rows)
+
+    @property
+    def chosen(self) -> Candidate:
+        return self.choice.candidate
+
+
+def as_float_array(values: Any) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64)
