@@ -1,0 +1,56 @@
+# Two commands do everything on a fresh clone: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo demo-check test lint format bench install install-dev clean worker
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(RUNTIME_STAMP)
+
+install: $(RUNTIME_STAMP)
+install-dev: $(DEV_STAMP)
+
+## demo: set up the embedded default, load the sample data, serve on 127.0.0.1:8000
+demo: $(RUNTIME_STAMP)
+	$(BIN)/python scripts/demo.py
+
+## demo-check: everything `make demo` does, on a fresh state folder; checks the site, then exits
+demo-check: $(RUNTIME_STAMP)
+	$(BIN)/python scripts/demo.py --check
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## test: lint, then the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(DEV_STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+worker: $(RUNTIME_STAMP)
+	$(BIN)/celery -A segmentation_site worker --loglevel=INFO --concurrency=2
+
+clean:
+	rm -rf var/test test-output staticfiles .pytest_cache

@@ -1,0 +1,94 @@
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from knox.views import LogoutView as KnoxLogoutView
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .roles import ROLE_PERMISSIONS
+from .services import api_token_create
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    name = serializers.CharField(max_length=100, default="API client")
+    read_only = serializers.BooleanField(default=False)
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    expiry = serializers.DateTimeField()
+    read_only = serializers.BooleanField()
+
+
+class TokenCreateApi(APIView):
+    """Exchange a username and password for a new API token (shown once)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_scope = "auth"
+
+    @extend_schema(request=TokenRequestSerializer, responses={201: TokenResponseSerializer})
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        # Through authenticate() so django-axes counts failures and locks out guessers.
+        django_request = request._request
+        user = authenticate(django_request, username=data["username"], password=data["password"])
+        if getattr(django_request, "axes_locked_out", False):
+            return Response(
+                {"detail": "Too many failed sign-in attempts: this account is locked for now."},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
+        if user is None or not user.is_active:
+            return Response(
+                {"detail": "Invalid username or password."}, status=status.HTTP_401_UNAUTHORIZED
+            )
+        token, secret = api_token_create(user=user, name=data["name"], read_only=data["read_only"])
+        return Response(
+            TokenResponseSerializer(
+                {"token": secret, "expiry": token.expiry, "read_only": token.read_only}
+            ).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class TokenRevokeApi(KnoxLogoutView):
+    """Revoke the token this request was made with."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request, format=None):
+        return super().post(request, format)
+
+
+class MeApi(APIView):
+    """Who the caller is, and the roles and capabilities it acts with."""
+
+    @extend_schema(
+        responses=inline_serializer(
+            "Me",
+            {
+                "username": serializers.CharField(),
+                "roles": serializers.ListField(child=serializers.CharField()),
+                "capabilities": serializers.ListField(child=serializers.CharField()),
+                "read_only_token": serializers.BooleanField(),
+            },
+        )
+    )
+    def get(self, request):
+        user = request.user
+        return Response(
+            {
+                "username": user.get_username(),
+                "roles": sorted(g.name for g in user.groups.all() if g.name in ROLE_PERMISSIONS),
+                "capabilities": sorted(
+                    p.split(".", 1)[1]
+                    for p in user.get_all_permissions()
+                    if p.startswith("accounts.")
+                ),
+                "read_only_token": bool(getattr(request.auth, "read_only", False)),
+            }
+        )

@@ -1,0 +1,20 @@
+"""What a locked-out client sees (django-axes AXES_LOCKOUT_CALLABLE)."""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+MESSAGE = "Too many failed sign-in attempts: this account is locked for now. Try again later."
+
+
+def lockout_response(request: HttpRequest, response=None, credentials=None, *args, **kwargs):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": MESSAGE}, status=429)
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    result: HttpResponse = render(
+        request,
+        "registration/locked_out.html",
+        {"cooloff_time": f"{minutes} minutes"},
+        status=429,
+    )
+    return result

@@ -1,0 +1,30 @@
+"""The site's navigation: one entry per page, shown only to users allowed to use it."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    permission: str | None = None  # None: every signed-in user
+    staff_only: bool = False
+
+
+NAVIGATION: list[NavItem] = [
+    NavItem("Dashboard", "home"),
+    NavItem("API tokens", "api-tokens"),
+    NavItem("API docs", "api-docs"),
+    NavItem("Admin", "admin:index", staff_only=True),
+]
+
+
+def items_for(user) -> list[NavItem]:
+    if not user.is_authenticated:
+        return []
+    return [
+        item
+        for item in NAVIGATION
+        if (not item.staff_only or user.is_staff)
+        and (item.permission is None or user.has_perm(item.permission))
+    ]

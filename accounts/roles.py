@@ -1,0 +1,60 @@
+"""The three roles and what each may do. Edit here, then add a migration that calls
+sync_roles, so every database gets the change."""
+
+from collections.abc import Iterable
+
+MARKETING = "marketing"
+MANAGER = "manager"
+ADMIN = "admin"
+
+_MARKETING = [
+    "accounts.view_segments",
+    "accounts.lookup_customers",
+    "accounts.export_segment_members",
+]
+_MANAGER = _MARKETING + [
+    "accounts.import_data",
+    "accounts.manage_runs",
+    "accounts.publish_runs",
+    "accounts.view_run_reports",
+]
+_ADMIN = _MANAGER + [
+    "auth.view_user",
+    "auth.add_user",
+    "auth.change_user",
+    "auth.delete_user",
+    "auth.view_group",
+    "accounts.view_apitoken",
+    "accounts.delete_apitoken",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    MARKETING: _MARKETING,
+    MANAGER: _MANAGER,
+    ADMIN: _ADMIN,
+}
+
+
+def sync_roles(apps, permissions_by_role: dict[str, Iterable[str]] = ROLE_PERMISSIONS) -> None:
+    """Create or update the role groups so each holds exactly its permissions.
+
+    Takes an app registry so a data migration can pass its historical one.
+    """
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
+    # Permissions are normally created after migrate; a fresh database needs them now.
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, apps=apps)
+
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for role, names in permissions_by_role.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = []
+        for name in names:
+            app_label, codename = name.split(".")
+            wanted.append(
+                permission_model.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+        group.permissions.set(wanted)

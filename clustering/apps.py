@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ClusteringConfig(AppConfig):
+    name = "clustering"
+    verbose_name = "Segmentation runs"

@@ -1,0 +1,36 @@
+"""Test override: the base settings with faster hashing, a state folder of its own (so a
+test worker never shares a queue with a demo worker) and a file-backed SQLite test database,
+so that a worker process started by a test sees the same data."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault(
+    "VAR_DIR", str(Path(__file__).resolve().parent.parent.parent / "var" / "test")
+)
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR, DATABASES, VAR_DIR
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["NAME"] = str(VAR_DIR / "segmentation.sqlite3")
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+TEST_OUTPUT_DIR = Path(os.environ.get("TEST_OUTPUT_DIR", BASE_DIR / "test-output"))
+
+# A worker process started by a test must use the test database the test runner created.
+if os.environ.get("TEST_WORKER_DB_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["TEST_WORKER_DB_NAME"]
+
+# Tests read static files from the source folders; no collectstatic manifest needed.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = VAR_DIR / "media"
+
+# Per-process cache, cleared between tests (throttle counters must not leak across tests).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

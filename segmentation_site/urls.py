@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+api_v1 = [
+    path("", include("accounts.api_urls")),
+    path("", include("clustering.api_urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The split view serves Swagger UI's settings as a script file, so the CSP holds.
+    path(
+        "docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
+]
+
+urlpatterns = [
+    path("", include("reports.urls")),
+    path("account/", include("accounts.urls")),
+    path("customers/", include("customers.urls")),
+    path("runs/", include("clustering.urls")),
+    path("api/v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "Customer segmentation administration"
+admin.site.site_title = "Segmentation admin"

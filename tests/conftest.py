@@ -1,0 +1,60 @@
+"""Shared fixtures. Tests that need a service or a browser skip clearly when it is absent;
+with REQUIRE_SERVICES=1 (set by .ci/run) such a skip becomes a failure."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def require(available: bool, what: str) -> None:
+    """Skip (locally) or fail (in CI) when something a test needs is missing."""
+    if available:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required here (REQUIRE_SERVICES=1) but is not available")
+    pytest.skip(f"needs {what}")
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    from django.contrib.auth.models import Group
+
+    def make(
+        role: str | None = None, username: str | None = None, password: str = "pw-for-tests-1"
+    ):
+        username = username or f"{role or 'nobody'}-user"
+        user = django_user_model.objects.create_user(username=username, password=password)
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+            if role == "admin":
+                user.is_staff = True
+                user.save(update_fields=["is_staff"])
+        return user
+
+    return make
+
+
+@pytest.fixture
+def client_for(client, make_user):
+    """A test client signed in with the given role (None: a user with no role)."""
+
+    def signed_in(role: str | None):
+        from django.test import Client
+
+        c = Client()
+        c.force_login(make_user(role))
+        return c
+
+    return signed_in
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
