@@ -21,6 +21,7 @@ K-Means fit on everyone.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -271,13 +272,17 @@ def sweep_spectral(X, ks, ctx) -> Iterator[FitOutcome]:
     t = time.perf_counter()
     conn = kneighbors_graph(Xs, n_neighbors=min(10, len(Xs) - 1), include_self=True)
     affinity = 0.5 * (conn + conn.T)
-    maps = spectral_embedding(
-        affinity,
-        n_components=max(ks),
-        random_state=ctx.seed,
-        drop_first=False,
-        eigen_solver="arpack",
-    )
+    with warnings.catch_warnings():
+        # a kNN graph of customers is often not fully connected; the embedding still
+        # separates the components, which is what we want
+        warnings.filterwarnings("ignore", message="Graph is not fully connected")
+        maps = spectral_embedding(
+            affinity,
+            n_components=max(ks),
+            random_state=ctx.seed,
+            drop_first=False,
+            eigen_solver="arpack",
+        )
     shared = (time.perf_counter() - t) / len(ks)
     for k in ks:
         t = time.perf_counter()

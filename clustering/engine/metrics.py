@@ -33,28 +33,30 @@ class SilhouetteScorer:
         np.fill_diagonal(self.D, 0.0)
 
     def score(self, labels: np.ndarray) -> float:
-        lab = np.asarray(labels)[self.index]
-        keep = lab >= 0
-        if not keep.all():
-            return silhouette_from_distances(self.D[np.ix_(keep, keep)], lab[keep])
-        return silhouette_from_distances(self.D, lab)
+        return silhouette_from_distances(self.D, np.asarray(labels)[self.index])
 
 
 def silhouette_from_distances(D: np.ndarray, labels: np.ndarray) -> float:
-    """Mean silhouette from a full distance matrix (scikit-learn's definition: s = 0 for
-    points in singleton clusters; needs 2 <= n_labels <= n - 1, else NaN)."""
-    uniq, lab = np.unique(labels, return_inverse=True)
-    n, k = len(lab), len(uniq)
+    """Mean silhouette from a full distance matrix, leaving out noise rows (label < 0).
+
+    scikit-learn's definition: s = 0 for points in singleton clusters; NaN unless
+    2 <= n_labels <= n - 1.  Noise rows are not copied out of D (that would copy the whole
+    matrix); their one-hot row is zero, so they add nothing to any cluster's distance sums.
+    """
+    keep = labels >= 0
+    uniq, lab = np.unique(labels[keep], return_inverse=True)
+    n, k = int(keep.sum()), len(uniq)
     if k < 2 or k > n - 1:
         return float("nan")
-    onehot = np.zeros((n, k), dtype=D.dtype)
-    onehot[np.arange(n), lab] = 1
-    sums = (D @ onehot).astype(np.float64)  # (n, k): sum of distances to each cluster
+    onehot = np.zeros((len(labels), k), dtype=D.dtype)
+    onehot[np.flatnonzero(keep), lab] = 1
+    sums = (D @ onehot)[keep].astype(np.float64)  # (n, k): distance sums to each cluster
     sizes = np.bincount(lab, minlength=k).astype(np.float64)
     own = sizes[lab]
-    a = sums[np.arange(n), lab] / np.maximum(own - 1, 1)
+    rows = np.arange(n)
+    a = sums[rows, lab] / np.maximum(own - 1, 1)
     mean_other = sums / sizes
-    mean_other[np.arange(n), lab] = np.inf
+    mean_other[rows, lab] = np.inf
     b = mean_other.min(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         s = (b - a) / np.maximum(a, b)
