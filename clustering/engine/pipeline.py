@@ -276,16 +276,21 @@ def _run(data, params, step, lap, timings) -> SegmentationResult:
     step("predictor", 84)
     raw_model = dict(outcome.model)
     n_raw = _n_model_labels(raw_model)
-    probe = SegmentPredictor(pre, raw_model, np.arange(n_raw))
-    raw_labels, _ = probe.predict_transformed(X)
+    raw_labels, _ = SegmentPredictor(pre, raw_model, np.arange(n_raw)).predict_transformed(X)
     sizes = np.bincount(raw_labels, minlength=n_raw)
+    if (sizes == 0).any() and raw_model["kind"] in ("centroids", "gaussian"):
+        # a component no customer belongs to: drop it so new customers cannot land there
+        raw_model = _drop_components(raw_model, sizes > 0)
+        notes.append(f"{int((sizes == 0).sum())} empty model component(s) dropped")
+        n_raw = _n_model_labels(raw_model)
+        raw_labels, _ = SegmentPredictor(pre, raw_model, np.arange(n_raw)).predict_transformed(X)
+        sizes = np.bincount(raw_labels, minlength=n_raw)
     order = np.lexsort((np.arange(n_raw), -sizes))  # biggest segment = 0
     label_map = np.empty(n_raw, dtype=np.int64)
     label_map[order] = np.arange(n_raw)
-    segment_ids = label_map[raw_labels]
     n_segments = int((sizes > 0).sum())
-    if n_segments < n_raw:
-        notes.append(f"{n_raw - n_segments} empty model component(s) dropped")
+    label_map[sizes[np.arange(n_raw)] == 0] = 0  # surrogate labels nobody got: largest segment
+    segment_ids = label_map[raw_labels]
     fit_rows = np.arange(n) if outcome.fit_index is None else outcome.fit_index
     own = outcome.fit_labels
     valid = own >= 0
@@ -394,6 +399,17 @@ def _run(data, params, step, lap, timings) -> SegmentationResult:
         notes=tuple(notes),
         timings=timings,
     )
+
+
+def _drop_components(model: dict, keep: np.ndarray) -> dict:
+    model = dict(model)
+    if model["kind"] == "centroids":
+        model["centers"] = model["centers"][keep]
+    else:
+        model["means"] = model["means"][keep]
+        model["precisions_cholesky"] = model["precisions_cholesky"][keep]
+        model["weights"] = model["weights"][keep] / model["weights"][keep].sum()
+    return model
 
 
 def _n_model_labels(model: dict) -> int:

@@ -9,6 +9,8 @@ name, they are told apart by spend ("higher spend" / "lower spend", or high / mi
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
@@ -236,9 +238,12 @@ def build_profiles(
     for s in range(K):
         mask = segment_ids == s
         seg = vals[mask]
-        means = np.nanmean(seg, axis=0)
-        medians = np.nanmedian(seg, axis=0)
-        z = (np.nanmean(logv[mask], axis=0) - log_mean) / log_std
+        with warnings.catch_warnings():
+            # a segment of one-time buyers has no mean_days_between_purchases: NaN is right
+            warnings.simplefilter("ignore", RuntimeWarning)
+            means = np.nanmean(seg, axis=0)
+            medians = np.nanmedian(seg, axis=0)
+            z = (np.nanmean(logv[mask], axis=0) - log_mean) / log_std
         order = np.argsort(-np.abs(np.nan_to_num(z)))[:3]
         distinguishing = tuple(f"{numeric[j]} ({'high' if z[j] > 0 else 'low'})" for j in order)
         with np.errstate(divide="ignore", invalid="ignore"):

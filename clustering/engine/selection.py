@@ -68,7 +68,12 @@ def elbows(candidates: list[Candidate]) -> dict[str, int]:
         rows = sorted(
             (c for c in candidates if c.algorithm == alg and c.k is not None), key=lambda c: c.k
         )
-        curve = [(c.k, c.inertia if c.inertia is not None else c.bic) for c in rows]
+        # log(inertia): inertia falls multiplicatively, and on a linear scale the first big
+        # drop hides a later elbow.  BIC can be negative, so it stays linear.
+        curve = [
+            (c.k, np.log(c.inertia) if c.inertia is not None and c.inertia > 0 else c.bic)
+            for c in rows
+        ]
         curve = [(k, v) for k, v in curve if v is not None and np.isfinite(v)]
         if len(curve) >= 3:
             ks, vals = zip(*curve, strict=True)
@@ -103,9 +108,13 @@ def rank_candidates(
     lo, hi = practical_k
     t["practical"] = t["n_clusters"].between(lo, hi)
     pool = t[t["practical"]] if t["practical"].any() else t
-    t["silhouette_rank"] = pool["silhouette"].rank(ascending=False, method="min")
-    t["davies_bouldin_rank"] = pool["davies_bouldin"].rank(ascending=True, method="min")
-    t["calinski_harabasz_rank"] = pool["calinski_harabasz"].rank(ascending=False, method="min")
+    # rank on rounded values, so that algorithms finding the same partition tie (and the
+    # simpler algorithm wins) instead of differing in the 12th decimal
+    t["silhouette_rank"] = pool["silhouette"].round(3).rank(ascending=False, method="min")
+    t["davies_bouldin_rank"] = pool["davies_bouldin"].round(3).rank(ascending=True, method="min")
+    ch = pool["calinski_harabasz"]
+    ch_rounded = ch.apply(lambda v: float(f"{v:.4g}"))
+    t["calinski_harabasz_rank"] = ch_rounded.rank(ascending=False, method="min")
     t["elbow_distance"] = [
         abs(k - elbow.get(a, elbow.get("kmeans", k)))
         for a, k in zip(t["algorithm"], t["n_clusters"], strict=True)
@@ -115,11 +124,9 @@ def rank_candidates(
         ["silhouette_rank", "davies_bouldin_rank", "calinski_harabasz_rank", "elbow_rank"]
     ].mean(axis=1)
     # overall ranks, to let an out-of-range candidate win only if first on all three
-    all_first = (
-        (t["silhouette"] == t["silhouette"].max())
-        & (t["davies_bouldin"] == t["davies_bouldin"].min())
-        & (t["calinski_harabasz"] == t["calinski_harabasz"].max())
-    )
+    sil, db = t["silhouette"].round(3), t["davies_bouldin"].round(3)
+    chr_ = t["calinski_harabasz"].apply(lambda v: float(f"{v:.4g}"))
+    all_first = (sil == sil.max()) & (db == db.min()) & (chr_ == chr_.max())
     t["wins_all_three"] = all_first
     t["score"] = t["consensus"]
     t.loc[~t["practical"] & t["practical"].any(), "score"] = np.inf
@@ -176,17 +183,19 @@ def justify(
         parts.append(f"The elbow of its error curve is at k={elbow[chosen.algorithm]}.")
     bad = [c for c in candidates if not c.eligible]
     if bad:
-        reasons = pd.Series(
+        kinds = pd.Series(
             [
-                c.reason.split(" ")[0] + " " + c.reason.split(" ")[1]
-                if " " in c.reason
-                else c.reason
+                "a segment under the minimum size"
+                if "smallest" in c.reason
+                else "too much noise"
+                if "noise" in c.reason
+                else "a single segment"
                 for c in bad
             ]
         )
         parts.append(
-            f"{len(bad)} of {len(candidates)} candidates were set aside (too small a segment, "
-            f"too much noise or a single segment; most often: {reasons.mode().iloc[0]})."
+            f"{len(bad)} of {len(candidates)} candidates were set aside (most often for "
+            f"{kinds.mode().iloc[0]})."
         )
     if stability is not None:
         verdict = "stable" if stability.stable else "UNSTABLE - review before use"
