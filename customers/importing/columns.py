@@ -1,0 +1,104 @@
+"""The fields a transaction line needs, and how a file's header maps onto them."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import ImportFileError, MappingNeeded
+
+FIELDS: dict[str, str] = {
+    "customer_id": "Customer id",
+    "timestamp": "Date / time",
+    "invoice": "Invoice",
+    "quantity": "Quantity",
+    "unit_price": "Unit price",
+    "amount": "Line amount",
+    "product_code": "Product code",
+    "description": "Description",
+    "country": "Country",
+}
+REQUIRED = ["customer_id", "timestamp"]
+
+# Header names (lower-case, letters and digits only) recognised without asking.
+ALIASES: dict[str, list[str]] = {
+    "customer_id": ["customerid", "customer", "customerno", "customernumber", "clientid"],
+    "timestamp": ["invoicedate", "date", "timestamp", "orderdate", "datetime", "purchasedate"],
+    "invoice": ["invoiceno", "invoice", "invoicenumber", "orderid", "orderno", "ordernumber"],
+    "quantity": ["quantity", "qty", "numberofcds", "units"],
+    "unit_price": ["unitprice", "price"],
+    "amount": ["dollarvalue", "amount", "linetotal", "total", "value", "sales", "revenue"],
+    "product_code": ["stockcode", "productcode", "sku", "productid", "itemcode"],
+    "description": ["description", "productname", "product", "itemdescription"],
+    "country": ["country"],
+}
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def recognise(columns: list[str]) -> dict[str, str]:
+    """{field: column} for the header names this tool knows (Online Retail, CDNOW, ...)."""
+    by_key = {_key(c): c for c in columns}
+    mapping = {}
+    for field, aliases in ALIASES.items():
+        for alias in aliases:
+            if alias in by_key:
+                mapping[field] = by_key[alias]
+                break
+    return mapping
+
+
+def parse_mapping_text(text: str) -> dict[str, str]:
+    """'customer_id=CustomerID,timestamp=Date' -> {'customer_id': 'CustomerID', ...}."""
+    mapping = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise ImportFileError(f"Mapping entry “{part.strip()}” must look like field=Column.")
+        field, column = (s.strip() for s in part.split("=", 1))
+        mapping[field] = column
+    return mapping
+
+
+def resolve_mapping(columns: list[str], given: dict[str, str] | None) -> dict[str, str]:
+    """The mapping to use: the recognised header, overridden by what the user gave.
+
+    Raises MappingNeeded when a required field has no column, ImportFileError when the
+    given mapping names an unknown field or column.
+    """
+    given = {k: v for k, v in (given or {}).items() if v}
+    unknown_fields = sorted(set(given) - set(FIELDS))
+    if unknown_fields:
+        raise ImportFileError(
+            f"Unknown field(s) in the mapping: {', '.join(unknown_fields)}. "
+            f"Fields are: {', '.join(FIELDS)}."
+        )
+    missing_columns = sorted(v for v in given.values() if v not in columns)
+    if missing_columns:
+        raise ImportFileError(
+            f"The file has no column named {', '.join(missing_columns)}. "
+            f"Its columns are: {', '.join(columns)}."
+        )
+    mapping = {**recognise(columns), **given} if not given else _merge(columns, given)
+    missing = [f for f in REQUIRED if f not in mapping]
+    if "unit_price" not in mapping and "amount" not in mapping:
+        missing.append("unit_price or amount")
+    if missing:
+        raise MappingNeeded(
+            "The columns of this file were not recognised. Say which column holds "
+            f"{', '.join(FIELDS.get(m, m) for m in missing)}. "
+            f"The file's columns are: {', '.join(columns)}.",
+            columns=columns,
+            missing=missing,
+        )
+    return mapping
+
+
+def _merge(columns: list[str], given: dict[str, str]) -> dict[str, str]:
+    # Recognised columns fill the fields the user left out, unless the user used that
+    # column for another field.
+    used = set(given.values())
+    auto = {f: c for f, c in recognise(columns).items() if f not in given and c not in used}
+    return {**auto, **given}

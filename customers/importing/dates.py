@@ -1,0 +1,101 @@
+"""Dates in ISO, YYYYMMDD, day-first and month-first forms, parsed column-wise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .errors import ImportFileError
+
+ISO = "iso"
+DAYFIRST = "dayfirst"
+MONTHFIRST = "monthfirst"
+
+_COMMON_FORMAT = "%Y-%m-%d %H:%M:%S"
+_ISO_RE = r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+_COMPACT_RE = r"^\d{8}$"
+_DMY_RE = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+
+
+def is_day_month_form(values: pd.Series) -> pd.Series:
+    return values.str.match(_DMY_RE, na=False)
+
+
+def order_evidence(values: pd.Series) -> tuple[bool, bool]:
+    """(some value can only be day-first, some value can only be month-first)."""
+    parts = values[is_day_month_form(values)].str.extract(_DMY_RE)
+    if parts.empty:
+        return False, False
+    first = pd.to_numeric(parts[0])
+    second = pd.to_numeric(parts[1])
+    return bool((first > 12).any()), bool((second > 12).any())
+
+
+def decide_order(day_first_seen: bool, month_first_seen: bool) -> str:
+    if day_first_seen and month_first_seen:
+        raise ImportFileError(
+            "The dates mix day-first (31/01) and month-first (01/31) forms; "
+            "fix the file or choose the date order so the other rows are rejected."
+        )
+    if day_first_seen:
+        return DAYFIRST
+    if month_first_seen:
+        return MONTHFIRST
+    raise ImportFileError(
+        "The dates are ambiguous: every date (such as 01/02/2011) can be read day-first or "
+        "month-first. Choose the date order (day first or month first) and import again."
+    )
+
+
+def parse_timestamps(values: pd.Series, *, order: str | None) -> pd.Series:
+    """Naive datetimes (NaT where unreadable). `order` is needed only for day/month forms;
+    when it is None and such values occur, ValueError('order needed') is raised."""
+    text = values.astype(object).where(values.notna(), None)
+    text = pd.Series(text, index=values.index, dtype="str").str.strip()
+    result = pd.to_datetime(text, format=_COMMON_FORMAT, errors="coerce")
+    rest = result.isna() & text.notna()
+    if not rest.any():
+        return result
+    rest_text = text[rest]
+    out = pd.Series(pd.NaT, index=rest_text.index, dtype="datetime64[ns]")
+
+    iso = rest_text.str.match(_ISO_RE, na=False)
+    if iso.any():
+        parsed = pd.to_datetime(
+            rest_text[iso].str.replace("/", "-", regex=False), format="ISO8601", errors="coerce"
+        )
+        out[iso] = parsed.to_numpy()
+    compact = rest_text.str.match(_COMPACT_RE, na=False)
+    if compact.any():
+        out[compact] = pd.to_datetime(
+            rest_text[compact], format="%Y%m%d", errors="coerce"
+        ).to_numpy()
+    dmy = is_day_month_form(rest_text)
+    if dmy.any():
+        if order is None:
+            raise ValueError("order needed")
+        if order in (DAYFIRST, MONTHFIRST):
+            parts = rest_text[dmy].str.extract(_DMY_RE).apply(pd.to_numeric)
+            day, month = (parts[0], parts[1]) if order == DAYFIRST else (parts[1], parts[0])
+            year = parts[2].where(parts[2] >= 100, parts[2] + 2000)
+            frame = pd.DataFrame(
+                {
+                    "year": year,
+                    "month": month,
+                    "day": day,
+                    "hour": parts[3].fillna(0),
+                    "minute": parts[4].fillna(0),
+                    "second": parts[5].fillna(0),
+                }
+            )
+            out[dmy] = pd.to_datetime(frame, errors="coerce").to_numpy()
+    result = result.astype("datetime64[ns]")
+    result[rest] = out.to_numpy()
+    return result
+
+
+def to_utc(naive: pd.Series, time_zone: str) -> pd.Series:
+    """Local wall-clock times (as shops export them) to UTC."""
+    ambiguous = np.zeros(len(naive), dtype=bool)  # the repeated autumn hour: standard time
+    local = naive.dt.tz_localize(time_zone, ambiguous=ambiguous, nonexistent="shift_forward")
+    return local.dt.tz_convert("UTC")

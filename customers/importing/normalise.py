@@ -1,0 +1,272 @@
+"""One chunk of text rows -> typed, flagged transaction lines, rows skipped, rows rejected.
+
+Everything here is column-wise pandas: no Python loop per row except hashing, which uses
+hashlib so a line's hash never changes with a library upgrade.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import dates
+
+MAX_TEXT = 64
+MAX_NUMBER = 1e10
+NON_PRODUCT_CODES = {
+    "POST",
+    "DOT",
+    "M",
+    "C2",
+    "D",
+    "S",
+    "BANK CHARGES",
+    "AMAZONFEE",
+    "CRUK",
+    "PADS",
+    "B",
+}
+NON_PRODUCT_PREFIXES = ("GIFT_0001", "DCGS")
+LINE_COLUMNS = [
+    "line_no",
+    "customer_ext",
+    "invoice",
+    "product_code",
+    "description",
+    "quantity",
+    "unit_price",
+    "amount",
+    "ts",
+    "country",
+    "is_return",
+    "is_non_product",
+    "line_hash",
+]
+
+
+@dataclass
+class Rejection:
+    line_number: int
+    column: str
+    value: str
+    message: str
+
+
+@dataclass
+class ChunkResult:
+    lines: pd.DataFrame  # LINE_COLUMNS
+    rows_read: int = 0
+    rows_skipped: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    reasons: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class Normaliser:
+    mapping: dict[str, str]  # field -> column
+    date_order: str | None
+    time_zone: str
+    decimal_comma: bool = False
+
+    def column(self, field_name: str) -> str:
+        return self.mapping.get(field_name, field_name)
+
+    def run(self, frame: pd.DataFrame, line_numbers: np.ndarray) -> ChunkResult:
+        frame = frame.reset_index(drop=True)
+        text = {f: _clean(frame[c]) for f, c in self.mapping.items()}
+        blank = np.logical_and.reduce([s.isna().to_numpy() for s in text.values()])
+        keep = ~blank
+        text = {f: s[keep].reset_index(drop=True) for f, s in text.items()}
+        lines = pd.Series(line_numbers[keep])
+        result = ChunkResult(lines=pd.DataFrame(columns=LINE_COLUMNS))
+        result.rows_read = int(keep.sum())
+
+        customer = text["customer_id"]
+        has_customer = customer.notna().to_numpy()
+        result.rows_skipped = int((~has_customer).sum())
+        if result.rows_skipped:
+            result.reasons["skipped_no_customer_id"] += result.rows_skipped
+        text = {f: s[has_customer].reset_index(drop=True) for f, s in text.items()}
+        lines = lines[has_customer].reset_index(drop=True)
+        n = len(lines)
+        if not n:
+            return result
+        customer = text["customer_id"].str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+
+        bad = np.zeros(n, dtype=bool)
+        rejections: list[tuple[np.ndarray, str, pd.Series, str, str]] = []
+
+        def reject(mask: np.ndarray, field_name: str, values: pd.Series, message: str, reason):
+            new = mask & ~bad
+            if new.any():
+                rejections.append((new, field_name, values, message, reason))
+                bad[new] = True
+
+        naive = dates.parse_timestamps(text["timestamp"], order=self.date_order)
+        reject(
+            naive.isna().to_numpy(),
+            "timestamp",
+            text["timestamp"],
+            "Not a date this tool can read (ISO, YYYYMMDD, day-first or month-first).",
+            "rejected_bad_date",
+        )
+
+        numbers = {}
+        for name in ("quantity", "unit_price", "amount"):
+            if name not in text:
+                continue
+            raw = text[name]
+            values = _to_number(raw, decimal_comma=self.decimal_comma)
+            missing = raw.isna().to_numpy()
+            unreadable = values.isna().to_numpy() & ~missing
+            reject(unreadable, name, raw, "Not a number.", "rejected_bad_number")
+            huge = (values.abs() >= MAX_NUMBER).fillna(False).to_numpy()
+            reject(huge, name, raw, "Number out of range.", "rejected_bad_number")
+            if name == "quantity" or (name == "unit_price" and "amount" not in text):
+                reject(missing, name, raw, "Missing value.", "rejected_missing_value")
+            if name == "amount" and "unit_price" not in text:
+                reject(missing, name, raw, "Missing value.", "rejected_missing_value")
+            numbers[name] = values
+
+        if "unit_price" in text and "amount" in text:
+            both_missing = (text["unit_price"].isna() & text["amount"].isna()).to_numpy()
+            reject(
+                both_missing,
+                "amount",
+                text["amount"],
+                "Missing value: give a unit price or a line amount.",
+                "rejected_missing_value",
+            )
+
+        for name in ("customer_id", "invoice", "product_code", "country"):
+            if name in text:
+                too_long = (text[name].str.len() > MAX_TEXT).fillna(False).to_numpy()
+                reject(
+                    too_long,
+                    name,
+                    text[name],
+                    f"Longer than {MAX_TEXT} characters.",
+                    "rejected_too_long",
+                )
+
+        for mask, field_name, values, message, reason in rejections:
+            idx = np.flatnonzero(mask)
+            result.reasons[reason] += len(idx)
+            column = self.mapping.get(field_name, field_name)
+            for i in idx:
+                value = values.iloc[i]
+                result.rejections.append(
+                    Rejection(
+                        line_number=int(lines.iloc[i]),
+                        column=column,
+                        value="" if value is None or value is pd.NA else str(value)[:500],
+                        message=message,
+                    )
+                )
+
+        good = ~bad
+        if not good.any():
+            return result
+        quantity = numbers.get("quantity", pd.Series(1.0, index=range(n)))[good].round(3)
+        unit_price = numbers.get("unit_price")
+        amount = numbers.get("amount")
+        if amount is None:
+            amount = (quantity * unit_price[good]).round(4)
+            unit_price = unit_price[good].round(4)
+        else:
+            amount = amount[good].round(4)
+            if unit_price is None:
+                unit_price = (amount / quantity.where(quantity != 0)).round(4)
+            else:
+                unit_price = unit_price[good].round(4)
+            # A missing amount with a unit price given: the line total is their product.
+            amount = amount.fillna((quantity * unit_price).round(4))
+        naive = naive[good]
+        customer = customer[good]
+
+        def opt(name: str) -> pd.Series:
+            if name in text:
+                return text[name][good].fillna("")
+            return pd.Series("", index=customer.index, dtype="str")
+
+        if "invoice" in text:
+            invoice = opt("invoice")
+        else:
+            # No invoice column (CDNOW): one purchase occasion per customer and day.
+            invoice = customer + "-" + naive.dt.strftime("%Y%m%d")
+        product_code = opt("product_code")
+        description = opt("description")
+        country = opt("country")
+
+        code = product_code.str.upper()
+        is_non_product = (
+            code.isin(NON_PRODUCT_CODES)
+            | code.str.startswith(NON_PRODUCT_PREFIXES)
+            | invoice.str.upper().str.startswith("A")
+        ).to_numpy()
+        is_return = (invoice.str.upper().str.startswith("C") | (quantity < 0)).to_numpy()
+        ts = dates.to_utc(naive, self.time_zone)
+
+        out = pd.DataFrame(
+            {
+                "line_no": lines[good].to_numpy(),
+                "customer_ext": customer.to_numpy(dtype=object),
+                "invoice": invoice.to_numpy(dtype=object),
+                "product_code": product_code.to_numpy(dtype=object),
+                "description": description.to_numpy(dtype=object),
+                "quantity": quantity.to_numpy(dtype=float),
+                "unit_price": unit_price.to_numpy(dtype=float),
+                "amount": amount.to_numpy(dtype=float),
+                "ts": ts.to_numpy(),
+                "country": country.to_numpy(dtype=object),
+                "is_return": is_return,
+                "is_non_product": is_non_product,
+            }
+        )
+        out["ts"] = ts.reset_index(drop=True)
+        out["line_hash"] = line_hashes(out)
+        result.lines = out
+        return result
+
+
+def _clean(values: pd.Series) -> pd.Series:
+    text = values.astype("str").str.strip()
+    return text.where(text != "", None).astype("str")
+
+
+def _to_number(values: pd.Series, *, decimal_comma: bool) -> pd.Series:
+    text = values
+    if decimal_comma:
+        text = text.str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
+    return pd.to_numeric(text, errors="coerce").astype(float)
+
+
+def _number_text(values: pd.Series) -> pd.Series:
+    # Shortest round-trip text of the rounded value: 15.3, not 15.299999999999999.
+    return pd.Series([repr(v) if v == v else "" for v in values.to_numpy()], dtype=object)
+
+
+def line_hashes(lines: pd.DataFrame) -> np.ndarray:
+    """MD5 of the normalised content of each line (identity, not security)."""
+    ts_text = lines["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S").astype(object)
+    parts = [
+        lines["customer_ext"],
+        lines["invoice"],
+        lines["product_code"],
+        lines["description"],
+        _number_text(lines["quantity"]),
+        _number_text(lines["unit_price"]),
+        _number_text(lines["amount"]),
+        ts_text,
+        lines["country"],
+    ]
+    joined = parts[0].astype(str).str.cat([p.astype(str) for p in parts[1:]], sep="\x1f")
+    md5 = hashlib.md5
+    return np.array(
+        [md5(s.encode(), usedforsecurity=False).hexdigest() for s in joined.to_numpy(dtype=object)],
+        dtype=object,
+    )

@@ -1,0 +1,353 @@
+"""Open an uploaded file whatever its format, and stream its rows in chunks of text.
+
+The format is told by the first bytes, never the extension: gzip (1f 8b), XLSX (a zip
+holding xl/workbook.xml), otherwise delimited text. Text is read as UTF-8 (with or without
+BOM) and, failing that, as Latin-1 with a notice.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from .errors import ImportFileError
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
+SAMPLE_BYTES = 256 * 1024
+CSV_BLOCK_BYTES = 8 * 1024 * 1024
+XLSX_CHUNK_ROWS = 50_000
+DELIMITERS = [",", ";", "\t", "|"]
+# C0 controls other than tab/newline/CR: text exports never contain them, binary files do.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# After a Latin-1 fallback, C1 controls mean the bytes were not Latin-1 text either.
+LATIN1_CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+
+
+@dataclass
+class Chunk:
+    frame: pd.DataFrame  # the file's columns, values as text (None when empty)
+    line_numbers: np.ndarray  # line in the file of each row (header = line 1)
+    progress: float  # fraction of the file read so far
+
+
+@dataclass
+class BadRow:
+    line_number: int
+    text: str
+    message: str
+
+
+@dataclass
+class SourceInfo:
+    kind: str  # "csv" | "gzip" | "xlsx"
+    columns: list[str]
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    sheet: str = ""
+    notices: list[str] = field(default_factory=list)
+
+
+def _head(path: Path, n: int = 8) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(n)
+
+
+def _text_sample(path: Path, kind: str) -> bytes:
+    if kind == "gzip":
+        stream = pa.CompressedInputStream(pa.OSFile(str(path)), "gzip")
+        try:
+            return stream.read(SAMPLE_BYTES)
+        except (OSError, pa.ArrowException) as exc:
+            raise ImportFileError(
+                "The gzip file is damaged or truncated: it cannot be decompressed."
+            ) from exc
+    with open(path, "rb") as f:
+        return f.read(SAMPLE_BYTES)
+
+
+def _decode_sample(sample: bytes) -> tuple[str, str]:
+    """(text, encoding) of the sample; raise when it is not text at all."""
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ImportFileError("The file is UTF-16 text; please save it as UTF-8 CSV.")
+    if b"\x00" in sample:
+        raise ImportFileError(
+            "This is not a CSV or Excel file: it contains binary data. "
+            "Upload a CSV (optionally gzip-compressed) or an .xlsx workbook."
+        )
+    # Cut at the last line break so a multi-byte character is never split.
+    cut = sample.rfind(b"\n")
+    body = sample if cut < 0 or len(sample) < SAMPLE_BYTES else sample[: cut + 1]
+    try:
+        text, encoding = body.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = body.decode("latin-1"), "latin-1"
+        if re.search(LATIN1_CONTROL_PATTERN, text):
+            raise ImportFileError(
+                "The file's text cannot be decoded: it is neither UTF-8 nor Latin-1. "
+                "Save it as UTF-8 CSV and upload it again."
+            ) from None
+    if _CONTROL.search(text):
+        raise ImportFileError(
+            "This is not a CSV or Excel file: it contains binary data. "
+            "Upload a CSV (optionally gzip-compressed) or an .xlsx workbook."
+        )
+    return text, encoding
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def inspect_source(path: Path, *, sheet: str = "") -> SourceInfo:
+    """Format, encoding, delimiter and header of a file; ImportFileError when unreadable."""
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise ImportFileError("The file is empty.")
+    head = _head(path)
+    if head.startswith(ZIP_MAGIC):
+        return _inspect_xlsx(path, sheet=sheet)
+    if head.startswith(OLE_MAGIC):
+        raise ImportFileError(
+            "This is an old-style .xls workbook; save it as .xlsx or CSV and upload it again."
+        )
+    kind = "gzip" if head.startswith(GZIP_MAGIC) else "csv"
+    text, encoding = _decode_sample(_text_sample(path, kind))
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise ImportFileError("The file is empty: there is no header line.")
+    delimiter = _sniff_delimiter(lines[0])
+    columns = [c.strip() for c in next(csv.reader([lines[0]], delimiter=delimiter))]
+    notices = []
+    if encoding == "latin-1":
+        notices.append("The file is not valid UTF-8; it was read as Latin-1.")
+    if not any(line.strip() for line in lines[1:]):
+        raise ImportFileError("The file has a header line but no rows.")
+    return SourceInfo(
+        kind=kind, columns=columns, encoding=encoding, delimiter=delimiter, notices=notices
+    )
+
+
+def _nonempty_sheets(workbook) -> list[str]:
+    names = []
+    for ws in workbook.worksheets:
+        for row in ws.iter_rows(max_row=5, values_only=True):
+            if any(v not in (None, "") for v in row):
+                names.append(ws.title)
+                break
+    return names
+
+
+def _open_workbook(path: Path):
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise ImportFileError("This zip file is not a readable Excel workbook (.xlsx).") from exc
+
+
+def _inspect_xlsx(path: Path, *, sheet: str) -> SourceInfo:
+    workbook = _open_workbook(path)
+    try:
+        sheets = _nonempty_sheets(workbook)
+        if sheet:
+            if sheet not in workbook.sheetnames:
+                raise ImportFileError(
+                    f"The workbook has no sheet named “{sheet}”; "
+                    f"its sheets are: {', '.join(workbook.sheetnames)}."
+                )
+        elif not sheets:
+            raise ImportFileError("The workbook is empty.")
+        elif len(sheets) > 1:
+            raise ImportFileError(
+                f"The workbook has {len(sheets)} sheets with data ({', '.join(sheets)}); "
+                "choose the sheet to import."
+            )
+        else:
+            sheet = sheets[0]
+        rows = workbook[sheet].iter_rows(max_row=2, values_only=True)
+        header = next(rows, None)
+        if not header or not any(v not in (None, "") for v in header):
+            raise ImportFileError(f"The sheet “{sheet}” has no header row.")
+        if next(rows, None) is None:
+            raise ImportFileError("The file has a header line but no rows.")
+        columns = [_cell_text(v) or f"Column {i + 1}" for i, v in enumerate(header)]
+    finally:
+        workbook.close()
+    return SourceInfo(kind="xlsx", columns=columns, sheet=sheet)
+
+
+def _cell_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+    return str(value)
+
+
+class _Utf8Invalid(Exception):
+    pass
+
+
+def iter_chunks(
+    path: Path,
+    info: SourceInfo,
+    *,
+    columns: list[str],
+    on_bad_row: Callable[[BadRow], None],
+) -> Iterator[Chunk]:
+    """Stream the chosen columns of the file in chunks; rows of the wrong width go to
+    on_bad_row. Raises ImportFileError for damage found part-way (truncated gzip, ...)."""
+    if info.kind == "xlsx":
+        yield from _iter_xlsx(Path(path), info, columns=columns)
+    else:
+        yield from _iter_csv(Path(path), info, columns=columns, on_bad_row=on_bad_row)
+
+
+def _iter_csv(path: Path, info: SourceInfo, *, columns, on_bad_row) -> Iterator[Chunk]:
+    size = max(path.stat().st_size, 1)
+    raw = pa.OSFile(str(path))
+    stream = pa.CompressedInputStream(raw, "gzip") if info.kind == "gzip" else raw
+    blank_or_bad: list[int] = []  # line numbers of rows that produced no data row
+
+    def handler(row) -> str:
+        if row.text.strip():
+            on_bad_row(
+                BadRow(
+                    line_number=row.number,
+                    text=row.text[:500],
+                    message=(
+                        f"Expected {row.expected_columns} columns, found {row.actual_columns}."
+                    ),
+                )
+            )
+        blank_or_bad.append(row.number)
+        return "skip"
+
+    read_options = pacsv.ReadOptions(
+        use_threads=False,  # the serial reader reports line numbers of bad rows
+        block_size=CSV_BLOCK_BYTES,
+        encoding="utf8" if info.encoding == "utf-8" else info.encoding,
+        column_names=info.columns,
+        skip_rows=1,
+    )
+    parse_options = pacsv.ParseOptions(
+        delimiter=info.delimiter, ignore_empty_lines=False, invalid_row_handler=handler
+    )
+    convert_options = pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in info.columns},
+        include_columns=columns,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        null_values=[""],
+    )
+    emitted = 0  # data rows (including blank ones) handed out so far
+    try:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=read_options,
+            parse_options=parse_options,
+            convert_options=convert_options,
+        )
+        for batch in reader:
+            n = batch.num_rows
+            if not n:
+                continue
+            index = np.arange(emitted, emitted + n, dtype=np.int64)
+            emitted += n
+            yield Chunk(
+                frame=batch.to_pandas(),
+                line_numbers=_line_numbers(index, blank_or_bad),
+                progress=min(raw.tell() / size, 1.0),
+            )
+    except pa.ArrowInvalid as exc:
+        text = str(exc)
+        if "UTF8" in text or "UTF-8" in text:
+            raise _Utf8Invalid(text) from exc
+        if "Empty CSV" in text:
+            raise ImportFileError("The file has a header line but no rows.") from exc
+        raise ImportFileError(f"The file cannot be read as CSV: {text}") from exc
+    except (OSError, pa.ArrowException) as exc:
+        raise ImportFileError(
+            "The file is damaged or truncated (for a gzip file: the compressed data ends "
+            "early). Nothing was imported."
+        ) from exc
+    finally:
+        raw.close()
+
+
+def _line_numbers(index: np.ndarray, skipped_lines: list[int]) -> np.ndarray:
+    """Line numbers of data rows given their position among the rows the parser kept.
+
+    Row i would sit on line i + 2 if no line had been skipped; each skipped line before it
+    pushes it down one.
+    """
+    lines = index + 2
+    if not skipped_lines:
+        return lines
+    skipped = np.sort(np.asarray(skipped_lines, dtype=np.int64))
+    # Kept rows before skipped line j: skipped[j] - 2 - j; rows at or after that position
+    # come after the skipped line.
+    thresholds = skipped - 2 - np.arange(len(skipped))
+    return lines + np.searchsorted(thresholds, index, side="right")
+
+
+def _iter_xlsx(path: Path, info: SourceInfo, *, columns) -> Iterator[Chunk]:
+    workbook = _open_workbook(path)
+    try:
+        ws = workbook[info.sheet]
+        positions = [info.columns.index(c) for c in columns]
+        total = max((ws.max_row or 0) - 1, 1)
+        rows: list[list] = []
+        lines: list[int] = []
+        line = 1
+        for values in ws.iter_rows(min_row=2, values_only=True):
+            line += 1
+            if not values or all(v in (None, "") for v in values):
+                continue
+            rows.append([_cell_text(values[p]) if p < len(values) else None for p in positions])
+            lines.append(line)
+            if len(rows) >= XLSX_CHUNK_ROWS:
+                yield _xlsx_chunk(rows, lines, columns, min((line - 1) / total, 1.0))
+                rows, lines = [], []
+        if rows:
+            yield _xlsx_chunk(rows, lines, columns, 1.0)
+    finally:
+        workbook.close()
+
+
+def _xlsx_chunk(rows, lines, columns, progress) -> Chunk:
+    frame = pd.DataFrame(rows, columns=columns, dtype="str")
+    frame = frame.astype(object).where(frame.notna(), None)
+    return Chunk(frame=frame, line_numbers=np.asarray(lines, dtype=np.int64), progress=progress)
+
+
+def check_latin1_text(frame: pd.DataFrame) -> bool:
+    """True when no cell holds control characters (text read as Latin-1 that was not)."""
+    for name in frame.columns:
+        col = frame[name].dropna()
+        if len(col) and col.astype(str).str.contains(LATIN1_CONTROL_PATTERN, regex=True).any():
+            return False
+    return True
+
+
+Utf8Invalid = _Utf8Invalid
+__all__ = ["BadRow", "Chunk", "SourceInfo", "Utf8Invalid", "inspect_source", "iter_chunks"]

@@ -1,0 +1,91 @@
+"""Import a transactions file from the command line (the same service as the upload page).
+
+manage.py import_transactions FILE [--mapping customer_id=CustomerID,...]
+    [--date-order dayfirst|monthfirst|iso] [--sheet NAME] [--user NAME] [--sync|--queue]
+"""
+
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from customers.importing.columns import parse_mapping_text
+from customers.importing.errors import ImportFileError
+from customers.models import ImportRecord
+from customers.services import import_record_create, import_record_process
+
+
+class Command(BaseCommand):
+    help = "Import customers and transaction lines from a CSV, gzip CSV or XLSX file."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path)
+        parser.add_argument(
+            "--mapping",
+            default="",
+            help="field=Column pairs, comma-separated, e.g. customer_id=Cust,timestamp=Date. "
+            "Fields: customer_id timestamp invoice quantity unit_price amount product_code "
+            "description country.",
+        )
+        parser.add_argument("--date-order", choices=["iso", "dayfirst", "monthfirst"], default="")
+        parser.add_argument("--sheet", default="", help="Worksheet to import from an XLSX file.")
+        parser.add_argument("--user", default="", help="Username recorded as the importer.")
+        mode = parser.add_mutually_exclusive_group()
+        mode.add_argument(
+            "--sync",
+            action="store_true",
+            default=True,
+            help="Import in this process (the default).",
+        )
+        mode.add_argument(
+            "--queue", action="store_true", help="Hand the import to the Celery worker instead."
+        )
+
+    def handle(self, *args, **options):
+        path: Path = options["file"]
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}")
+        user = None
+        if options["user"]:
+            user = get_user_model().objects.filter(username=options["user"]).first()
+            if user is None:
+                raise CommandError(f"No user named {options['user']}")
+        try:
+            with open(path, "rb") as f:
+                record = import_record_create(
+                    file=f,
+                    file_name=path.name,
+                    uploaded_by=user,
+                    mapping=parse_mapping_text(options["mapping"]),
+                    date_order=options["date_order"],
+                    sheet=options["sheet"],
+                    enqueue=options["queue"],
+                )
+        except ImportFileError as exc:
+            raise CommandError(str(exc)) from exc
+        if options["queue"]:
+            self.stdout.write(f"Import #{record.pk} queued for the worker.")
+            return
+        record = import_record_process(import_record_id=record.pk)
+        self._report(record)
+        if record.status == ImportRecord.Status.FAILED:
+            raise CommandError(record.error_message)
+
+    def _report(self, record: ImportRecord) -> None:
+        w = self.stdout.write
+        w(f"Import #{record.pk} {record.file_name}: {record.status}")
+        for label, value in [
+            ("rows read", record.rows_read),
+            ("lines imported", record.rows_imported),
+            ("skipped (no customer id)", record.rows_skipped),
+            ("duplicates", record.rows_duplicate),
+            ("rejected", record.rows_rejected),
+            ("new customers", record.customers_created),
+        ]:
+            w(f"  {label:<26} {value:>10,}")
+        for reason, count in record.counts_by_reason.items():
+            w(f"  · {reason:<24} {count:>10,}")
+        for notice in record.notices:
+            w(f"  notice: {notice}")
+        if record.duration_seconds is not None:
+            w(f"  took {record.duration_seconds:.2f} s")

@@ -1,0 +1,147 @@
+"""Customers, their transaction lines, and the imports that brought them.
+
+The segmentation engine aggregates TransactionLine per customer with SQL GROUP BY; the
+field names below are its contract: customer, invoice, product_code, description, quantity,
+unit_price, amount, timestamp, country, is_return, is_non_product, import_record.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+CODE_LENGTH = 64
+
+
+class Customer(models.Model):
+    external_id = models.CharField(
+        "customer id",
+        max_length=CODE_LENGTH,
+        unique=True,
+        help_text="The shop's own customer id, as text (leading zeros kept).",
+    )
+    country = models.CharField(
+        max_length=CODE_LENGTH, blank=True, help_text="Of the latest purchase."
+    )
+    first_purchase_at = models.DateTimeField(null=True, blank=True)
+    last_purchase_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["external_id"]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class ImportRecord(models.Model):
+    class Status(models.TextChoices):
+        NEEDS_MAPPING = "needs_mapping", "Needs column mapping"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class DateOrder(models.TextChoices):
+        AUTO = "", "Detect (ask when ambiguous)"
+        ISO = "iso", "ISO (year-month-day)"
+        DAYFIRST = "dayfirst", "Day first (31/12/2024)"
+        MONTHFIRST = "monthfirst", "Month first (12/31/2024)"
+
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    file_name = models.CharField(max_length=255)
+    file_size = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    # What the user chose: column mapping {field: column}, date order, worksheet.
+    mapping = models.JSONField(default=dict, blank=True)
+    date_order = models.CharField(max_length=12, choices=DateOrder.choices, blank=True)
+    sheet = models.CharField(max_length=255, blank=True)
+    columns = models.JSONField(default=list, blank=True, help_text="Header of the file.")
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    stage = models.CharField(max_length=32, blank=True)
+    percent = models.PositiveSmallIntegerField(default=0)
+
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_imported = models.PositiveIntegerField(default=0)
+    rows_skipped = models.PositiveIntegerField(default=0, help_text="No customer id.")
+    rows_duplicate = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    customers_created = models.PositiveIntegerField(default=0)
+    counts_by_reason = models.JSONField(default=dict, blank=True)
+    notices = models.JSONField(default=list, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(percent__lte=100), name="import_percent_at_most_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} {self.file_name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("customers:import-detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class ImportRejectedRow(models.Model):
+    import_record = models.ForeignKey(
+        ImportRecord, on_delete=models.CASCADE, related_name="rejected_rows"
+    )
+    line_number = models.PositiveIntegerField(help_text="As in the file; the header is line 1.")
+    column = models.CharField(max_length=255, blank=True)
+    value = models.TextField(blank=True)
+    message = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["import_record", "line_number", "id"]
+
+    def __str__(self) -> str:
+        return f"line {self.line_number}: {self.message}"
+
+
+class TransactionLine(models.Model):
+    # Indexed by (customer, timestamp) below, which also serves lookups by customer.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )
+    invoice = models.CharField(max_length=CODE_LENGTH)
+    product_code = models.CharField(max_length=CODE_LENGTH, blank=True)
+    description = models.TextField(blank=True)
+    quantity = models.DecimalField(max_digits=14, decimal_places=3)
+    unit_price = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
+    amount = models.DecimalField(max_digits=18, decimal_places=4, help_text="Line total.")
+    timestamp = models.DateTimeField()
+    country = models.CharField(max_length=CODE_LENGTH, blank=True)
+    is_return = models.BooleanField(default=False)
+    is_non_product = models.BooleanField(default=False)
+    import_record = models.ForeignKey(
+        ImportRecord, on_delete=models.PROTECT, related_name="lines", db_index=False
+    )
+    # Hash of the normalised line content: the same line from a re-import or an overlapping
+    # file collides here and is not stored twice.
+    line_hash = models.CharField(max_length=32, unique=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["customer", "timestamp"], name="line_customer_time_idx"),
+            models.Index(fields=["import_record"], name="line_import_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} {self.product_code} x{self.quantity}"

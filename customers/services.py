@@ -1,0 +1,336 @@
+"""Writes for customers and imports. One import service serves the upload page, the API and
+the management command: import_record_create stores and checks the file,
+import_record_process (worker side) reads it and moves its lines in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import Counter
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from .importing import dates
+from .importing.columns import resolve_mapping
+from .importing.errors import ImportFileError, MappingNeeded
+from .importing.normalise import Normaliser
+from .importing.sources import (
+    BadRow,
+    SourceInfo,
+    Utf8Invalid,
+    check_latin1_text,
+    inspect_source,
+    iter_chunks,
+)
+from .importing.staging import StagingTable
+from .models import ImportRecord, ImportRejectedRow, TransactionLine
+
+logger = logging.getLogger(__name__)
+
+MAX_STORED_REJECTED_ROWS = 10_000
+DATE_ORDERS = {"", dates.ISO, dates.DAYFIRST, dates.MONTHFIRST}
+
+
+def _file_sha256(f) -> str:
+    digest = hashlib.sha256()
+    f.seek(0)
+    for block in iter(lambda: f.read(1024 * 1024), b""):
+        digest.update(block)
+    f.seek(0)
+    return digest.hexdigest()
+
+
+def _file_size(f) -> int:
+    size = getattr(f, "size", None)
+    if size is None:
+        f.seek(0, 2)
+        size = f.tell()
+        f.seek(0)
+    return size
+
+
+def import_check_size(*, size: int) -> None:
+    limit = settings.IMPORT_MAX_UPLOAD_BYTES
+    if size > limit:
+        raise ImportFileError(
+            f"The file is {size:,} bytes; the largest file accepted is {limit:,} bytes. "
+            "Compress it with gzip or split it."
+        )
+
+
+@transaction.atomic
+def import_record_create(
+    *,
+    file,
+    file_name: str,
+    uploaded_by=None,
+    mapping: dict[str, str] | None = None,
+    date_order: str = "",
+    sheet: str = "",
+    allow_mapping_step: bool = False,
+    enqueue: bool = True,
+) -> ImportRecord:
+    """Store an uploaded file as a new import and queue it for the worker.
+
+    The file is checked at once (size, format, encoding, header, sheets, mapping): an
+    unreadable file raises ImportFileError and leaves no record. When the columns are not
+    recognised, MappingNeeded is raised, or with allow_mapping_step the import waits in
+    status needs_mapping for import_record_set_mapping.
+    """
+    size = _file_size(file)
+    import_check_size(size=size)
+    if date_order not in DATE_ORDERS:
+        raise ImportFileError(f"Unknown date order “{date_order}”.")
+    record = ImportRecord(
+        file_name=Path(file_name).name[:255],
+        file_size=size,
+        sha256=_file_sha256(file),
+        uploaded_by=uploaded_by,
+        date_order=date_order,
+        sheet=sheet or "",
+    )
+    record.file.save(Path(file_name).name, File(file), save=False)
+    try:
+        info = inspect_source(Path(record.file.path), sheet=record.sheet)
+        record.columns = info.columns
+        record.sheet = info.sheet
+        try:
+            record.mapping = resolve_mapping(info.columns, mapping)
+            record.status = ImportRecord.Status.QUEUED
+        except MappingNeeded:
+            if not allow_mapping_step:
+                raise
+            record.mapping = mapping or {}
+            record.status = ImportRecord.Status.NEEDS_MAPPING
+        record.save()
+    except BaseException:
+        record.file.delete(save=False)
+        raise
+    if enqueue and record.status == ImportRecord.Status.QUEUED:
+        import_record_enqueue(import_record=record)
+    return record
+
+
+@transaction.atomic
+def import_record_set_mapping(
+    *,
+    import_record: ImportRecord,
+    mapping: dict[str, str],
+    date_order: str = "",
+    enqueue: bool = True,
+) -> ImportRecord:
+    """Complete the mapping step of an import waiting for it, then queue it."""
+    record = ImportRecord.objects.select_for_update().get(pk=import_record.pk)
+    if record.status != ImportRecord.Status.NEEDS_MAPPING:
+        raise ImportFileError("This import is not waiting for a column mapping.")
+    if date_order not in DATE_ORDERS:
+        raise ImportFileError(f"Unknown date order “{date_order}”.")
+    record.mapping = resolve_mapping(record.columns, mapping)
+    record.date_order = date_order
+    record.status = ImportRecord.Status.QUEUED
+    record.save(update_fields=["mapping", "date_order", "status"])
+    if enqueue:
+        import_record_enqueue(import_record=record)
+    return record
+
+
+def import_record_enqueue(*, import_record: ImportRecord) -> None:
+    """Hand the import to the worker once the current transaction commits."""
+    from .tasks import process_import
+
+    process_import.delay_on_commit(import_record.pk)
+
+
+def _progress(record: ImportRecord, *, stage: str, percent: int) -> None:
+    ImportRecord.objects.filter(pk=record.pk).update(stage=stage, percent=min(percent, 100))
+
+
+class _Run:
+    """The mutable state of one pass over a file."""
+
+    def __init__(self, record: ImportRecord):
+        self.record = record
+        self.rows_read = 0
+        self.rows_skipped = 0
+        self.rows_rejected = 0
+        self.rejected: list[ImportRejectedRow] = []
+        self.reasons: Counter = Counter()
+
+    def bad_row(self, bad: BadRow) -> None:
+        self.rows_read += 1
+        self.rows_rejected += 1
+        self.reasons["rejected_wrong_column_count"] += 1
+        self._keep(bad.line_number, "", bad.text, bad.message)
+
+    def _keep(self, line_number: int, column: str, value: str, message: str) -> None:
+        if len(self.rejected) < MAX_STORED_REJECTED_ROWS:
+            self.rejected.append(
+                ImportRejectedRow(
+                    import_record=self.record,
+                    line_number=line_number or 0,
+                    column=column[:255],
+                    value=value,
+                    message=message[:255],
+                )
+            )
+
+
+def _detect_date_order(path: Path, info: SourceInfo, column: str) -> str:
+    day_first = month_first = False
+    for chunk in iter_chunks(path, info, columns=[column], on_bad_row=lambda bad: None):
+        values = chunk.frame[column].astype("str").str.strip()
+        d, m = dates.order_evidence(values)
+        day_first |= d
+        month_first |= m
+    return dates.decide_order(day_first, month_first)
+
+
+def _read_into(staging: StagingTable, run: _Run, path: Path, info: SourceInfo, mapping) -> None:
+    record = run.record
+    normaliser = Normaliser(
+        mapping=mapping,
+        date_order=record.date_order or None,
+        time_zone=settings.TIME_ZONE,
+        decimal_comma=info.delimiter != ",",
+    )
+    columns = list(dict.fromkeys(mapping.values()))
+    for chunk in iter_chunks(path, info, columns=columns, on_bad_row=run.bad_row):
+        if info.encoding == "latin-1" and not check_latin1_text(chunk.frame):
+            raise ImportFileError(
+                "The file's text cannot be decoded: it is neither UTF-8 nor Latin-1. "
+                "Save it as UTF-8 CSV and upload it again."
+            )
+        try:
+            result = normaliser.run(chunk.frame, chunk.line_numbers)
+        except ValueError as exc:
+            if str(exc) != "order needed":
+                raise
+            _progress(record, stage="checking dates", percent=int(chunk.progress * 80))
+            normaliser.date_order = _detect_date_order(path, info, mapping["timestamp"])
+            result = normaliser.run(chunk.frame, chunk.line_numbers)
+        run.rows_read += result.rows_read
+        run.rows_skipped += result.rows_skipped
+        run.rows_rejected += len(result.rejections)
+        run.reasons.update(result.reasons)
+        for r in result.rejections:
+            run._keep(r.line_number, r.column, r.value, r.message)
+        staging.add(result.lines)
+        _progress(record, stage="reading", percent=int(chunk.progress * 80))
+
+
+def import_record_process(*, import_record_id: int) -> ImportRecord:
+    """Read the import's file and store its lines; the worker's (and the command's) call.
+
+    Reading and staging happen outside the final transaction so progress is visible; the
+    customers, lines, rejected rows and counts are written in one transaction, so a failure
+    leaves nothing behind and earlier data untouched. Safe to run again on the same id.
+    """
+    with transaction.atomic():
+        record = ImportRecord.objects.select_for_update().get(pk=import_record_id)
+        if record.status not in (ImportRecord.Status.QUEUED, ImportRecord.Status.RUNNING):
+            return record
+        record.status = ImportRecord.Status.RUNNING
+        record.started_at = timezone.now()
+        record.stage, record.percent = "reading", 0
+        record.save(update_fields=["status", "started_at", "stage", "percent"])
+
+    started = time.monotonic()
+    staging = None
+    try:
+        path = Path(record.file.path)
+        info = inspect_source(path, sheet=record.sheet)
+        mapping = resolve_mapping(info.columns, record.mapping)
+        notices = list(info.notices)
+        while True:
+            run = _Run(record)
+            staging = StagingTable(record.pk)
+            try:
+                _read_into(staging, run, path, info, mapping)
+                break
+            except Utf8Invalid:
+                # Invalid UTF-8 after the first block: read the whole file again as Latin-1.
+                staging.drop()
+                info.encoding = "latin-1"
+                notices.append("The file is not valid UTF-8; it was read as Latin-1.")
+        if run.rows_read == 0:
+            raise ImportFileError("The file has a header line but no rows.")
+        _progress(record, stage="writing", percent=85)
+        with transaction.atomic():
+            moved = staging.move(import_id=record.pk)
+            ImportRejectedRow.objects.bulk_create(run.rejected, batch_size=2000)
+            flags = TransactionLine.objects.filter(import_record_id=record.pk).aggregate(
+                returns=Count("id", filter=Q(is_return=True)),
+                non_product=Count("id", filter=Q(is_non_product=True)),
+            )
+            reasons = dict(run.reasons)
+            reasons["duplicate_in_file"] = moved.staged - moved.distinct
+            reasons["already_imported"] = moved.distinct - moved.inserted
+            reasons["imported_returns"] = flags["returns"]
+            reasons["imported_non_product"] = flags["non_product"]
+            earlier = (
+                ImportRecord.objects.filter(
+                    sha256=record.sha256, status=ImportRecord.Status.SUCCEEDED
+                )
+                .exclude(pk=record.pk)
+                .order_by("created_at")
+                .first()
+            )
+            if earlier:
+                notices.append(
+                    f"This file was already imported (import #{earlier.pk}); "
+                    f"{moved.inserted:,} new lines were added."
+                )
+            elif moved.inserted == 0 and moved.staged:
+                notices.append("Every line was already stored; nothing new was added.")
+            if run.rows_rejected > len(run.rejected):
+                notices.append(
+                    f"{run.rows_rejected:,} rows were rejected; the first "
+                    f"{len(run.rejected):,} are listed."
+                )
+            ImportRecord.objects.filter(pk=record.pk).update(
+                status=ImportRecord.Status.SUCCEEDED,
+                stage="done",
+                percent=100,
+                rows_read=run.rows_read,
+                rows_imported=moved.inserted,
+                rows_skipped=run.rows_skipped,
+                rows_duplicate=moved.staged - moved.inserted,
+                rows_rejected=run.rows_rejected,
+                customers_created=moved.customers_created,
+                counts_by_reason={k: v for k, v in sorted(reasons.items()) if v},
+                notices=notices,
+                finished_at=timezone.now(),
+                duration_seconds=time.monotonic() - started,
+                error_message="",
+            )
+    except ImportFileError as exc:
+        _fail(record, str(exc), started)
+    except Exception:
+        logger.exception("import %s failed", record.pk)
+        _fail(
+            record,
+            "The import failed because of an unexpected error; nothing was imported. "
+            "The error has been logged for the administrators.",
+            started,
+        )
+    finally:
+        if staging is not None:
+            staging.drop()
+    record.refresh_from_db()
+    return record
+
+
+def _fail(record: ImportRecord, message: str, started: float) -> None:
+    ImportRecord.objects.filter(pk=record.pk).update(
+        status=ImportRecord.Status.FAILED,
+        stage="failed",
+        error_message=message,
+        finished_at=timezone.now(),
+        duration_seconds=time.monotonic() - started,
+    )
