@@ -65,9 +65,12 @@ def aggregate_transactions(
     keep = (ts < reference_date) & df["customer_id"].notna()
     if lookback_days is not None:
         keep &= ts >= reference_date - pd.Timedelta(days=int(lookback_days))
+    # every customer with any line in the window gets a row (only-fee customers: invoices 0)
+    all_customers = pd.Index(df.loc[keep, "customer_id"].astype(str).unique(), name="customer_id")
     if "is_non_product" in df.columns:
         keep &= ~df["is_non_product"].astype(bool)
     d = df.loc[keep, ["customer_id", "invoice", "product_code", "amount"]].copy()
+    d["customer_id"] = d["customer_id"].astype(str)
     d["timestamp"] = ts[keep]
     d["country"] = df.loc[keep, "country"] if "country" in df.columns else "Unknown"
     if "is_return" in df.columns:
@@ -104,7 +107,7 @@ def aggregate_transactions(
     returns = pd.DataFrame(
         {"returned_revenue": rg["amount"].sum().abs(), "return_lines": rg.size()}
     )
-    out = out.join(returns, how="outer")
+    out = out.join(returns, how="outer").reindex(all_customers.sort_values())
     out["country"] = last_country
     only_returns = out["invoices"].isna()
     if only_returns.any():

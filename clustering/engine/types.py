@@ -48,8 +48,9 @@ return_lines         int         COUNT(*) over return lines
 purchase_days        int         COUNT(DISTINCT DATE(timestamp)) over purchase lines
 ===================  ==========  ================================================================
 
-A customer who only has return lines in the window has ``invoices = 0`` and NULL purchase
-dates; such customers are excluded (reason ``no_purchases``).
+One row per customer with any line in the window.  A customer who only has return or
+non-product lines there has ``invoices = 0`` and NULL purchase dates (a LEFT JOIN / FILTER
+clause in SQL); such customers are excluded and counted (reason ``no_purchases``).
 """
 
 from __future__ import annotations
