@@ -130,12 +130,18 @@ class TransactionLine(models.Model):
     country = models.CharField(max_length=CODE_LENGTH, blank=True)
     is_return = models.BooleanField(default=False)
     is_non_product = models.BooleanField(default=False)
+    # Provenance only: no database-level constraint, so a bulk insert does not queue one
+    # foreign-key check per line (PROTECT still guards deletes through the ORM).
     import_record = models.ForeignKey(
-        ImportRecord, on_delete=models.PROTECT, related_name="lines", db_index=False
+        ImportRecord,
+        on_delete=models.PROTECT,
+        related_name="lines",
+        db_index=False,
+        db_constraint=False,
     )
-    # Hash of the normalised line content: the same line from a re-import or an overlapping
+    # MD5 of the normalised line content (stored as a UUID: 16 bytes on PostgreSQL): the same line from a re-import or an overlapping
     # file collides here and is not stored twice.
-    line_hash = models.CharField(max_length=32, unique=True)
+    line_hash = models.UUIDField(unique=True)
 
     class Meta:
         indexes = [

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import dates
 
@@ -214,20 +216,19 @@ class Normaliser:
         out = pd.DataFrame(
             {
                 "line_no": lines[good].to_numpy(),
-                "customer_ext": customer.to_numpy(dtype=object),
-                "invoice": invoice.to_numpy(dtype=object),
-                "product_code": product_code.to_numpy(dtype=object),
-                "description": description.to_numpy(dtype=object),
+                "customer_ext": customer.reset_index(drop=True),
+                "invoice": invoice.reset_index(drop=True),
+                "product_code": product_code.reset_index(drop=True),
+                "description": description.reset_index(drop=True),
                 "quantity": quantity.to_numpy(dtype=float),
                 "unit_price": unit_price.to_numpy(dtype=float),
                 "amount": amount.to_numpy(dtype=float),
-                "ts": ts.to_numpy(),
-                "country": country.to_numpy(dtype=object),
+                "ts": ts.reset_index(drop=True),
+                "country": country.reset_index(drop=True),
                 "is_return": is_return,
                 "is_non_product": is_non_product,
             }
         )
-        out["ts"] = ts.reset_index(drop=True)
         out["line_hash"] = line_hashes(out)
         result.lines = out
         return result
@@ -246,13 +247,15 @@ def _to_number(values: pd.Series, *, decimal_comma: bool) -> pd.Series:
 
 
 def _number_text(values: pd.Series) -> pd.Series:
-    # Shortest round-trip text of the rounded value: 15.3, not 15.299999999999999.
-    return pd.Series([repr(v) if v == v else "" for v in values.to_numpy()], dtype=object)
+    # Shortest round-trip text of the rounded value (15.3, not 15.299999999999999).
+    arrow = pc.cast(pa.array(values.to_numpy(dtype=float), from_pandas=True), pa.string())
+    return pd.Series(pc.fill_null(arrow, ""), dtype="str")
 
 
 def line_hashes(lines: pd.DataFrame) -> np.ndarray:
-    """MD5 of the normalised content of each line (identity, not security)."""
-    ts_text = lines["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S").astype(object)
+    """MD5 of the normalised content of each line (identity, not security), as a UUID."""
+    epoch = lines["ts"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[s]")
+    ts_text = pd.Series(epoch.astype("int64").to_numpy(), dtype="int64").astype("str")
     parts = [
         lines["customer_ext"],
         lines["invoice"],
@@ -264,7 +267,8 @@ def line_hashes(lines: pd.DataFrame) -> np.ndarray:
         ts_text,
         lines["country"],
     ]
-    joined = parts[0].astype(str).str.cat([p.astype(str) for p in parts[1:]], sep="\x1f")
+    parts = [p.reset_index(drop=True).astype("str") for p in parts]
+    joined = parts[0].str.cat(parts[1:], sep="\x1f")
     md5 = hashlib.md5
     return np.array(
         [md5(s.encode(), usedforsecurity=False).hexdigest() for s in joined.to_numpy(dtype=object)],

@@ -10,6 +10,8 @@ is not stored twice.
 from __future__ import annotations
 
 import io
+import logging
+import time
 from dataclasses import dataclass
 
 import pandas as pd
@@ -19,6 +21,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ..models import Customer, TransactionLine
+
+logger = logging.getLogger(__name__)
 
 STAGE_COLUMNS = [
     ("line_no", "bigint"),
@@ -33,7 +37,7 @@ STAGE_COLUMNS = [
     ("country", "text"),
     ("is_return", "boolean"),
     ("is_non_product", "boolean"),
-    ("line_hash", "text"),
+    ("line_hash", "uuid"),
 ]
 
 
@@ -98,7 +102,13 @@ class StagingTable:
         pg = self.vendor == "postgresql"
         least, greatest = ("LEAST", "GREATEST") if pg else ("MIN", "MAX")
         now = timezone.now()
+        started = time.monotonic()
+        timings = {}
         with connection.cursor() as cursor:
+            if pg:
+                # A temporary table has no statistics until analysed; without them the
+                # planner joins row by row.
+                cursor.execute(f"ANALYZE {self.name}")
             cursor.execute(f"SELECT count(*), count(DISTINCT line_hash) FROM {self.name}")
             staged, distinct = cursor.fetchone()
             cursor.execute(f"SELECT count(*) FROM {customer_table}")
@@ -138,6 +148,7 @@ class StagingTable:
                 """,
                 [now, now],
             )
+            timings["customers"] = time.monotonic()
             cursor.execute(f"SELECT count(*) FROM {customer_table}")
             customers_after = cursor.fetchone()[0]
             cursor.execute(
@@ -157,6 +168,13 @@ class StagingTable:
                 [import_id],
             )
             inserted = cursor.rowcount
+            timings["lines"] = time.monotonic()
+        logger.info(
+            "staging %s moved: customers %.2f s, lines %.2f s",
+            self.name,
+            timings["customers"] - started,
+            timings["lines"] - timings["customers"],
+        )
         return MoveCounts(
             staged=staged,
             distinct=distinct,
