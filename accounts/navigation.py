@@ -13,6 +13,7 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem("Dashboard", "home"),
+    NavItem("Imports", "customers:import-list", "accounts.import_data"),
     NavItem("API tokens", "api-tokens"),
     NavItem("API docs", "api-docs"),
     NavItem("Admin", "admin:index", staff_only=True),

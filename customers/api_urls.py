@@ -1,3 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import api
+
+urlpatterns = [
+    path("imports/", api.ImportListCreateApi.as_view(), name="api-imports"),
+    path("imports/<int:pk>/", api.ImportDetailApi.as_view(), name="api-import-detail"),
+    path(
+        "imports/<int:pk>/rejected-rows/",
+        api.ImportRejectedRowsApi.as_view(),
+        name="api-import-rejected-rows",
+    ),
+]

@@ -1,2 +1,12 @@
+from django.urls import path
+
+from . import views
+
 app_name = "customers"
-urlpatterns: list = []
+urlpatterns = [
+    path("imports/", views.import_list, name="import-list"),
+    path("imports/new/", views.import_create, name="import-create"),
+    path("imports/<int:pk>/", views.import_detail, name="import-detail"),
+    path("imports/<int:pk>/status.json", views.import_status, name="import-status"),
+    path("imports/<int:pk>/rejected.csv", views.import_rejected_csv, name="import-rejected-csv"),
+]

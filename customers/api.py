@@ -1,0 +1,146 @@
+"""REST API for imports: upload, list, status with progress, rejected rows."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.response import Response
+
+from accounts.permissions import capability_permission
+
+from .importing.columns import parse_mapping_text
+from .importing.errors import ImportFileError, MappingNeeded
+from .models import ImportRecord, ImportRejectedRow
+from .selectors import import_record_list, import_rejected_rows
+from .services import import_record_create
+
+CanImport = capability_permission("import_data")
+
+
+class ImportRecordSerializer(serializers.ModelSerializer):
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ImportRecord
+        fields = [
+            "id",
+            "file_name",
+            "file_size",
+            "sha256",
+            "uploaded_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "status",
+            "stage",
+            "percent",
+            "mapping",
+            "date_order",
+            "sheet",
+            "rows_read",
+            "rows_imported",
+            "rows_skipped",
+            "rows_duplicate",
+            "rows_rejected",
+            "customers_created",
+            "counts_by_reason",
+            "notices",
+            "duration_seconds",
+            "error_message",
+        ]
+        read_only_fields = fields
+
+
+class ImportRejectedRowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportRejectedRow
+        fields = ["line_number", "column", "value", "message"]
+        read_only_fields = fields
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    mapping = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="field=Column pairs, comma-separated (customer_id=Cust,timestamp=Date). "
+        "Fields: customer_id, timestamp, invoice, quantity, unit_price, amount, "
+        "product_code, description, country.",
+    )
+    date_order = serializers.ChoiceField(
+        choices=["", "iso", "dayfirst", "monthfirst"], required=False, allow_blank=True
+    )
+    sheet = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+    def validate_mapping(self, value: str) -> dict[str, str]:
+        try:
+            return parse_mapping_text(value)
+        except ImportFileError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+class ImportListCreateApi(generics.ListAPIView):
+    """GET: the imports, newest first. POST: upload a file; it is imported by the worker."""
+
+    serializer_class = ImportRecordSerializer
+    permission_classes = [*generics.ListAPIView.permission_classes, CanImport]
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_scope = "imports"
+
+    def get_throttles(self):
+        # Status polling must not use up the upload allowance.
+        return [] if self.request.method in SAFE_METHODS else super().get_throttles()
+
+    def get_queryset(self):
+        return import_record_list()
+
+    @extend_schema(
+        request=ImportUploadSerializer,
+        responses={
+            202: ImportRecordSerializer,
+            400: OpenApiResponse(description="The file or the parameters cannot be used."),
+        },
+    )
+    def post(self, request):
+        upload = ImportUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        data = upload.validated_data
+        try:
+            record = import_record_create(
+                file=data["file"],
+                file_name=data["file"].name,
+                uploaded_by=request.user,
+                mapping=data.get("mapping") or None,
+                date_order=data.get("date_order", ""),
+                sheet=data.get("sheet", ""),
+            )
+        except MappingNeeded as exc:
+            return Response(
+                {"file": [str(exc)], "columns": exc.columns, "missing_fields": exc.missing},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        except ImportFileError as exc:
+            return Response({"file": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(ImportRecordSerializer(record).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ImportDetailApi(generics.RetrieveAPIView):
+    """One import: status, stage and percent while it runs, counts when it is done."""
+
+    serializer_class = ImportRecordSerializer
+    permission_classes = [*generics.RetrieveAPIView.permission_classes, CanImport]
+
+    def get_queryset(self):
+        return import_record_list()
+
+
+class ImportRejectedRowsApi(generics.ListAPIView):
+    """The rows an import rejected (line as in the file, header = 1), paginated."""
+
+    serializer_class = ImportRejectedRowSerializer
+    permission_classes = [*generics.ListAPIView.permission_classes, CanImport]
+
+    def get_queryset(self):
+        record = get_object_or_404(ImportRecord, pk=self.kwargs["pk"])
+        return import_rejected_rows(import_record=record)

@@ -1,0 +1,61 @@
+from django import forms
+from django.conf import settings
+
+from .importing.columns import FIELDS
+from .models import ImportRecord
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="File",
+        help_text="CSV (comma, semicolon, tab or pipe; may be gzip-compressed) or .xlsx.",
+    )
+    date_order = forms.ChoiceField(
+        label="Date order",
+        choices=ImportRecord.DateOrder.choices,
+        required=False,
+        help_text="Needed only when dates such as 01/02/2011 could be read either way.",
+    )
+    sheet = forms.CharField(
+        label="Worksheet",
+        required=False,
+        max_length=255,
+        help_text="For a workbook with several sheets: the name of the sheet to import.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.IMPORT_MAX_UPLOAD_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is {upload.size:,} bytes; the largest file accepted is "
+                f"{limit:,} bytes. Compress it with gzip or split it."
+            )
+        return upload
+
+
+class ImportMappingForm(forms.Form):
+    """Which column of the file holds each field; built from the file's header."""
+
+    date_order = forms.ChoiceField(
+        label="Date order", choices=ImportRecord.DateOrder.choices, required=False
+    )
+
+    def __init__(self, *args, columns: list[str], initial_mapping: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "— not in this file —")] + [(c, c) for c in columns]
+        for name, label in FIELDS.items():
+            self.fields[f"map_{name}"] = forms.ChoiceField(
+                label=label,
+                choices=choices,
+                required=False,
+                initial=initial_mapping.get(name, ""),
+            )
+        self.order_fields([f"map_{n}" for n in FIELDS] + ["date_order"])
+
+    def mapping(self) -> dict[str, str]:
+        return {
+            name: self.cleaned_data[f"map_{name}"]
+            for name in FIELDS
+            if self.cleaned_data.get(f"map_{name}")
+        }

@@ -1,0 +1,127 @@
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from .forms import ImportMappingForm, ImportUploadForm
+from .importing.errors import ImportFileError
+from .models import ImportRecord
+from .selectors import import_record_list, import_rejected_rows
+from .services import import_record_create, import_record_set_mapping
+
+IMPORT_PERMISSION = "accounts.import_data"
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def import_list(request: HttpRequest) -> HttpResponse:
+    imports = import_record_list()[:200]
+    return render(request, "customers/import_list.html", {"imports": imports})
+
+
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def import_create(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = ImportUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                record = import_record_create(
+                    file=upload,
+                    file_name=upload.name,
+                    uploaded_by=request.user,
+                    date_order=form.cleaned_data["date_order"],
+                    sheet=form.cleaned_data["sheet"],
+                    allow_mapping_step=True,
+                )
+            except ImportFileError as exc:
+                form.add_error("file", str(exc))
+            else:
+                if record.status == ImportRecord.Status.NEEDS_MAPPING:
+                    messages.info(request, "Say which column holds which field to go on.")
+                else:
+                    messages.success(request, "File received; the import is running.")
+                return redirect(record)
+    else:
+        form = ImportUploadForm()
+    return render(request, "customers/import_form.html", {"form": form})
+
+
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    record = get_object_or_404(import_record_list(), pk=pk)
+    mapping_form = None
+    if record.status == ImportRecord.Status.NEEDS_MAPPING:
+        mapping_form = ImportMappingForm(
+            request.POST or None,
+            columns=record.columns,
+            initial_mapping=record.mapping,
+            initial={"date_order": record.date_order},
+        )
+        if request.method == "POST" and mapping_form.is_valid():
+            try:
+                import_record_set_mapping(
+                    import_record=record,
+                    mapping=mapping_form.mapping(),
+                    date_order=mapping_form.cleaned_data["date_order"],
+                )
+            except ImportFileError as exc:
+                mapping_form.add_error(None, str(exc))
+            else:
+                messages.success(request, "Mapping saved; the import is running.")
+                return redirect(record)
+    rejected = import_rejected_rows(import_record=record)[:50]
+    return render(
+        request,
+        "customers/import_detail.html",
+        {
+            "record": record,
+            "mapping_form": mapping_form,
+            "rejected": rejected,
+            "status_url": reverse("customers:import-status", args=[record.pk]),
+        },
+    )
+
+
+@require_GET
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def import_status(request: HttpRequest, pk: int) -> JsonResponse:
+    record = get_object_or_404(ImportRecord, pk=pk)
+    return JsonResponse(
+        {
+            "id": record.pk,
+            "status": record.status,
+            "status_display": record.get_status_display(),
+            "stage": record.stage,
+            "percent": record.percent,
+            "finished": record.is_finished,
+            "rows_read": record.rows_read,
+            "rows_imported": record.rows_imported,
+            "error_message": record.error_message,
+        }
+    )
+
+
+def neutralise_cell(value) -> str:
+    """Keep a spreadsheet from running a cell as a formula (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+@require_GET
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def import_rejected_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    record = get_object_or_404(ImportRecord, pk=pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{record.pk}-rejected.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["line", "column", "value", "message"])
+    for row in import_rejected_rows(import_record=record).iterator(chunk_size=2000):
+        writer.writerow(
+            [row.line_number, *(neutralise_cell(v) for v in (row.column, row.value, row.message))]
+        )
+    return response

@@ -1,0 +1,21 @@
+// Polls the import's JSON status while it runs and reloads the page when it is done.
+(function () {
+  const box = document.getElementById("import-progress");
+  if (!box || box.dataset.finished === "1" || !box.dataset.statusUrl) return;
+  const bar = box.querySelector("progress");
+  const stage = box.querySelector("[data-role=stage]");
+  async function poll() {
+    try {
+      const response = await fetch(box.dataset.statusUrl, { credentials: "same-origin" });
+      if (response.ok) {
+        const data = await response.json();
+        if (bar) { bar.value = data.percent; bar.textContent = data.percent + "%"; }
+        if (stage) { stage.textContent = data.stage || data.status_display; }
+        if (data.finished) { window.location.reload(); return; }
+        if (data.status === "needs_mapping") return;
+      }
+    } catch (e) { /* network hiccup: try again */ }
+    window.setTimeout(poll, 1500);
+  }
+  window.setTimeout(poll, 1000);
+})();

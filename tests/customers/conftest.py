@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from django.db.models import Count, Sum
+
+from customers.importing.errors import ImportFileError
+from customers.models import ImportRecord, TransactionLine
+from customers.services import import_record_create, import_record_process
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+ONLINE_RETAIL_SLICE = FIXTURES / "online_retail_slice.csv"
+CDNOW_SLICE = FIXTURES / "cdnow_slice.csv"
+
+
+def import_path(path: Path, **options) -> ImportRecord:
+    """Create and process an import synchronously, as the command does."""
+    with open(path, "rb") as f:
+        record = import_record_create(file=f, file_name=Path(path).name, enqueue=False, **options)
+    return import_record_process(import_record_id=record.pk)
+
+
+def import_or_error(path: Path, **options) -> tuple[ImportRecord | None, str]:
+    """(record, message): the record when the file got that far, and the user's message."""
+    try:
+        record = import_path(path, **options)
+    except ImportFileError as exc:
+        return None, str(exc)
+    return record, record.error_message
+
+
+def lines_checksum() -> tuple:
+    totals = TransactionLine.objects.aggregate(n=Count("id"), amount=Sum("amount"))
+    hashes = "".join(
+        str(h)
+        for h in TransactionLine.objects.order_by("line_hash").values_list("line_hash", flat=True)
+    )
+    return totals["n"], totals["amount"], hashlib.sha256(hashes.encode()).hexdigest()
+
+
+@pytest.fixture
+def seeded(db):
+    """Earlier data that every failed import must leave intact."""
+    record = import_path(CDNOW_SLICE)
+    assert record.status == ImportRecord.Status.SUCCEEDED
+    return lines_checksum()
+
+
+@pytest.fixture
+def run_tasks_inline(monkeypatch, django_capture_on_commit_callbacks):
+    """Queued imports run in this process when the transaction commits."""
+    from customers.tasks import process_import
+
+    monkeypatch.setattr(process_import, "delay", lambda pk: process_import.apply(args=[pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        yield
