@@ -139,8 +139,8 @@ class TransactionLine(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    # MD5 of the normalised line content (stored as a UUID: 16 bytes on PostgreSQL): the same line from a re-import or an overlapping
-    # file collides here and is not stored twice.
+    # MD5 of the normalised line content, stored as a UUID (16 bytes on PostgreSQL): the
+    # same line from a re-import or an overlapping file collides here and is not stored twice.
     line_hash = models.UUIDField(unique=True)
 
     class Meta:
