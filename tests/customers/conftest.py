@@ -50,10 +50,15 @@ def seeded(db):
 
 
 @pytest.fixture
-def run_tasks_inline(monkeypatch, django_capture_on_commit_callbacks):
-    """Queued imports run in this process when the transaction commits."""
+def run_tasks_inline(monkeypatch):
+    """A queued import runs at once in this process (the worker test uses a real worker)."""
     from customers.tasks import process_import
 
-    monkeypatch.setattr(process_import, "delay", lambda pk: process_import.apply(args=[pk]))
-    with django_capture_on_commit_callbacks(execute=True):
-        yield
+    calls = []
+
+    def run_now(pk):
+        calls.append(pk)
+        process_import.apply(args=[pk])
+
+    monkeypatch.setattr(process_import, "delay_on_commit", run_now)
+    return calls

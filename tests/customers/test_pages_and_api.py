@@ -1,0 +1,196 @@
+"""The upload page, the detail page, the rejected-rows CSV and the REST API, by role."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from customers.models import ImportRecord, TransactionLine
+from customers.views import neutralise_cell
+
+from .conftest import CDNOW_SLICE, import_path
+
+pytestmark = pytest.mark.django_db
+
+SMALL = (
+    b"InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    b"536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n"
+)
+
+
+def upload(name="small.csv", data=SMALL):
+    return SimpleUploadedFile(name, data, content_type="text/csv")
+
+
+@pytest.mark.parametrize(
+    ("role", "page", "api_get", "api_post"),
+    [("marketing", 403, 403, 403), ("manager", 200, 200, 202), ("admin", 200, 200, 202)],
+)
+def test_roles(client_for, run_tasks_inline, role, page, api_get, api_post):
+    client = client_for(role)
+    assert client.get(reverse("customers:import-create")).status_code == page
+    assert client.get(reverse("customers:import-list")).status_code == page
+    assert client.get(reverse("api-imports")).status_code == api_get
+    response = client.post(reverse("api-imports"), {"file": upload()})
+    assert response.status_code == api_post
+
+
+def test_anonymous_is_sent_to_sign_in_or_refused():
+    client = Client()
+    response = client.get(reverse("customers:import-create"))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert client.post(reverse("api-imports"), {"file": upload()}).status_code in (401, 403)
+    assert ImportRecord.objects.count() == 0
+
+
+def test_manager_uploads_through_the_page_and_sees_the_result(client_for, run_tasks_inline):
+    client = client_for("manager")
+    response = client.post(reverse("customers:import-create"), {"file": upload()})
+    record = ImportRecord.objects.get()
+    assert response.status_code == 302 and response["Location"] == record.get_absolute_url()
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.SUCCEEDED
+    assert record.uploaded_by.username == "manager-user"
+    assert TransactionLine.objects.count() == 1
+    page = client.get(record.get_absolute_url())
+    assert b"Lines imported" in page.content and b"import_progress.js" in page.content
+    status = client.get(reverse("customers:import-status", args=[record.pk])).json()
+    assert status["status"] == "succeeded" and status["percent"] == 100 and status["finished"]
+    listing = client.get(reverse("customers:import-list"))
+    assert b"small.csv" in listing.content
+
+
+def test_upload_page_keeps_input_and_shows_errors_beside_the_field(client_for, settings):
+    settings.IMPORT_MAX_UPLOAD_BYTES = len(SMALL) - 1
+    client = client_for("manager")
+    response = client.post(
+        reverse("customers:import-create"),
+        {"file": upload(), "date_order": "dayfirst", "sheet": "Orders"},
+    )
+    assert response.status_code == 200
+    assert "the largest file accepted is" in response.content.decode()
+    assert b'value="Orders"' in response.content
+    assert b'value="dayfirst" selected' in response.content
+    assert b'<label for="id_file">File</label>' in response.content
+    assert ImportRecord.objects.count() == 0
+
+
+def test_mapping_step_on_the_page(client_for, run_tasks_inline):
+    client = client_for("manager")
+    data = b"Kunde,Datum,Summe\nk1,2011-02-03,10.5\nk2,2011-02-04,7\n"
+    client.post(reverse("customers:import-create"), {"file": upload("shop.csv", data)})
+    record = ImportRecord.objects.get()
+    assert record.status == ImportRecord.Status.NEEDS_MAPPING
+    page = client.get(record.get_absolute_url())
+    assert b"Which column holds which field?" in page.content
+    response = client.post(
+        record.get_absolute_url(),
+        {"map_customer_id": "Kunde", "map_timestamp": "Datum", "map_amount": "Summe"},
+    )
+    assert response.status_code == 302
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    assert record.rows_imported == 2
+
+
+def test_api_upload_with_mapping_status_and_rejected_rows(client_for, run_tasks_inline):
+    client = client_for("manager")
+    data = b"Kunde,Datum,Summe\nk1,03/02/2011,10.5\nk2,13/02/2011,abc\n"
+    response = client.post(
+        reverse("api-imports"),
+        {
+            "file": upload("shop.csv", data),
+            "mapping": "customer_id=Kunde,timestamp=Datum,amount=Summe",
+            "date_order": "dayfirst",
+        },
+    )
+    assert response.status_code == 202, response.json()
+    pk = response.json()["id"]
+    detail = client.get(reverse("api-import-detail", args=[pk])).json()
+    assert detail["status"] == "succeeded"
+    assert (detail["rows_read"], detail["rows_imported"], detail["rows_rejected"]) == (2, 1, 1)
+    assert detail["mapping"] == {"customer_id": "Kunde", "timestamp": "Datum", "amount": "Summe"}
+    rejected = client.get(reverse("api-import-rejected-rows", args=[pk])).json()
+    assert rejected["count"] == 1
+    assert rejected["results"] == [
+        {"line_number": 3, "column": "Summe", "value": "abc", "message": "Not a number."}
+    ]
+
+
+def test_api_refuses_unrecognised_columns_with_the_columns(client_for):
+    client = client_for("manager")
+    response = client.post(reverse("api-imports"), {"file": upload("x.csv", b"a,b\n1,2\n")})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["columns"] == ["a", "b"]
+    assert body["missing_fields"] == ["customer_id", "timestamp", "unit_price or amount"]
+    assert ImportRecord.objects.count() == 0
+
+
+def test_api_status_fields_are_read_only(client_for):
+    record = import_path(CDNOW_SLICE)
+    client = client_for("manager")
+    response = client.patch(
+        reverse("api-import-detail", args=[record.pk]),
+        {"status": "failed"},
+        content_type="application/json",
+    )
+    assert response.status_code == 405
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.SUCCEEDED
+
+
+def test_rejected_rows_csv_neutralises_formulas(client_for):
+    import tempfile
+    from pathlib import Path
+
+    data = (
+        "cust,when,total\n"
+        'c1,2011-01-01,"=HYPERLINK(""http://x"",""y"")"\n'
+        "c2,2011-01-02,@SUM(A1)\n"
+        "c3,2011-01-03,5\n"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "f.csv"
+        path.write_text(data)
+        record = import_path(
+            path, mapping={"customer_id": "cust", "timestamp": "when", "amount": "total"}
+        )
+    client = client_for("manager")
+    response = client.get(reverse("customers:import-rejected-csv", args=[record.pk]))
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == ["line", "column", "value", "message"]
+    assert rows[1] == ["2", "total", '\'=HYPERLINK("http://x","y")', "Not a number."]
+    assert rows[2][2] == "'@SUM(A1)"
+    assert (
+        client_for("marketing")
+        .get(reverse("customers:import-rejected-csv", args=[record.pk]))
+        .status_code
+        == 403
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "safe"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@x", "'@x"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("plain", "plain"),
+        (None, ""),
+    ],
+)
+def test_neutralise_cell(value, safe):
+    assert neutralise_cell(value) == safe
+
+
+def test_navigation_shows_imports_to_managers_only(client_for):
+    assert b">Imports<" in client_for("manager").get(reverse("home")).content
+    assert b">Imports<" not in client_for("marketing").get(reverse("home")).content
