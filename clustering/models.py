@@ -1,4 +1,7 @@
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.urls import reverse
 
 
 class WorkerHeartbeat(models.Model):
@@ -13,3 +16,219 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SegmentationRun(models.Model):
+    """One segmentation of the customers: its parameters, progress and results.
+
+    Results (candidates, segments, assignments, report data, predictor file) are written in
+    one transaction when the run succeeds, and never change once it is published.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+    FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="segmentation_runs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    name = models.CharField(max_length=200, blank=True)
+    params = models.JSONField(help_text="The engine's SegmentationParams, as given.")
+    reference_date = models.DateField(null=True, blank=True)
+    lookback_days = models.PositiveIntegerField(null=True, blank=True)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    stage = models.CharField(max_length=40, blank=True)
+    progress = models.FloatField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True, help_text="What went wrong, in words a user can act on.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claim_token = models.CharField(
+        max_length=64, blank=True, help_text="The task execution that owns the run while it runs."
+    )
+    worker_hostname = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+
+    # What the run read and with what.
+    data_fingerprint = models.CharField(max_length=64, blank=True)
+    data_summary = models.JSONField(default=dict, blank=True)
+    library_versions = models.JSONField(default=dict, blank=True)
+
+    # Results.
+    n_customers = models.PositiveIntegerField(null=True, blank=True)
+    excluded = models.JSONField(default=dict, blank=True)
+    flagged = models.JSONField(default=dict, blank=True)
+    preprocessing = models.JSONField(default=list, blank=True)
+    chosen_algorithm = models.CharField(max_length=40, blank=True)
+    chosen_k = models.PositiveSmallIntegerField(null=True, blank=True)
+    chosen_setting = models.CharField(max_length=120, blank=True)
+    justification = models.TextField(blank=True)
+    elbow = models.JSONField(default=dict, blank=True)
+    stability = models.JSONField(default=dict, blank=True)
+    surrogate_agreement = models.FloatField(null=True, blank=True)
+    pca = models.JSONField(default=dict, blank=True)
+    rfm_comparison = models.JSONField(default=dict, blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    predictor_file = models.CharField(max_length=500, blank=True)
+
+    is_published = models.BooleanField(default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="published_runs",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_published"],
+                condition=Q(is_published=True),
+                name="one_published_run",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_published=False) | Q(status="succeeded"),
+                name="only_succeeded_runs_are_published",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0) & Q(progress__lte=100), name="progress_is_percent"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return self.name or f"Run {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("clustering:run-detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED_STATUSES
+
+
+class Candidate(models.Model):
+    """One fitted (algorithm, k) of a run and its validation scores."""
+
+    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="candidates")
+    algorithm = models.CharField(max_length=40)
+    k = models.PositiveSmallIntegerField(null=True, blank=True)
+    setting = models.CharField(max_length=120)
+    n_clusters = models.PositiveIntegerField()
+    silhouette = models.FloatField(null=True)
+    davies_bouldin = models.FloatField(null=True)
+    calinski_harabasz = models.FloatField(null=True)
+    inertia = models.FloatField(null=True, blank=True)
+    bic = models.FloatField(null=True, blank=True)
+    noise_share = models.FloatField(default=0)
+    min_segment_share = models.FloatField(default=0)
+    eligible = models.BooleanField()
+    reason = models.CharField(max_length=300, blank=True)
+    fit_seconds = models.FloatField()
+    fitted_on = models.PositiveIntegerField()
+    silhouette_sampled = models.BooleanField(default=False)
+    consensus_rank = models.FloatField(null=True, blank=True)
+    is_chosen = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["algorithm", "k", "setting"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "algorithm", "setting"], name="one_candidate_per_setting"
+            ),
+            models.UniqueConstraint(
+                fields=["run"], condition=Q(is_chosen=True), name="one_chosen_candidate"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} {self.setting}"
+
+
+class Segment(models.Model):
+    """A segment of a run: its profile, business name and recommended action."""
+
+    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="segments")
+    number = models.PositiveSmallIntegerField(help_text="The engine's segment id within the run.")
+    name = models.CharField(max_length=80)
+    size = models.PositiveIntegerField()
+    share_customers = models.FloatField()
+    share_revenue = models.FloatField()
+    medians = models.JSONField(default=dict)
+    means = models.JSONField(default=dict)
+    lift = models.JSONField(default=dict)
+    distinguishing = models.JSONField(default=list)
+    rule = models.TextField(blank=True)
+    rule_accuracy = models.FloatField(null=True, blank=True)
+    rule_precision = models.FloatField(null=True, blank=True)
+    rule_recall = models.FloatField(null=True, blank=True)
+    action = models.TextField(blank=True)
+    rationale = models.TextField(blank=True)
+    top_country = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="segment_number_unique"),
+            models.UniqueConstraint(fields=["run", "name"], name="segment_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("clustering:segment-detail", args=[self.run_id, self.number])
+
+
+class SegmentAssignment(models.Model):
+    """Which segment a customer was put in by a run, with the features it was judged on."""
+
+    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="assignments")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="segment_assignments"
+    )
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="assignments")
+    confidence = models.FloatField()
+    rfm_segment = models.CharField(max_length=40, blank=True)
+    rfm_cell = models.CharField(max_length=3, blank=True)
+    recency_days = models.FloatField(null=True)
+    frequency = models.FloatField(null=True)
+    monetary_total = models.FloatField(null=True)
+    tenure_days = models.FloatField(null=True)
+    avg_basket_value = models.FloatField(null=True)
+    distinct_products = models.FloatField(null=True)
+    return_rate = models.FloatField(null=True)
+    mean_days_between_purchases = models.FloatField(null=True)
+
+    FEATURE_FIELDS = (
+        "recency_days",
+        "frequency",
+        "monetary_total",
+        "tenure_days",
+        "avg_basket_value",
+        "distinct_products",
+        "return_rate",
+        "mean_days_between_purchases",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "customer"], name="one_assignment_per_customer")
+        ]
+        indexes = [models.Index(fields=["segment", "monetary_total"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} in {self.segment_id}"

@@ -1,8 +1,13 @@
+"""Reads for runs, segments and assignments: QuerySets, so query tuning lives here."""
+
+from __future__ import annotations
+
 from datetime import timedelta
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import WorkerHeartbeat
+from .models import Candidate, Segment, SegmentAssignment, SegmentationRun, WorkerHeartbeat
 
 
 def worker_last_seen() -> WorkerHeartbeat | None:
@@ -13,3 +18,61 @@ def worker_is_recent(
     beat: WorkerHeartbeat | None, *, within: timedelta = timedelta(minutes=5)
 ) -> bool:
     return beat is not None and timezone.now() - beat.seen_at <= within
+
+
+def run_list() -> QuerySet[SegmentationRun]:
+    return SegmentationRun.objects.select_related("created_by", "published_by").defer(
+        "pca", "rfm_comparison", "data_summary", "preprocessing"
+    )
+
+
+def run_published() -> SegmentationRun | None:
+    """The current segmentation, or None when nothing is published yet."""
+    return SegmentationRun.objects.filter(is_published=True).first()
+
+
+def run_previously_published() -> QuerySet[SegmentationRun]:
+    return SegmentationRun.objects.filter(published_at__isnull=False).order_by("-published_at")
+
+
+def run_latest() -> SegmentationRun | None:
+    return SegmentationRun.objects.order_by("-created_at", "-pk").first()
+
+
+def run_candidates(run: SegmentationRun) -> QuerySet[Candidate]:
+    return Candidate.objects.filter(run=run).order_by("algorithm", "n_clusters", "setting")
+
+
+def run_segments(run: SegmentationRun) -> QuerySet[Segment]:
+    return Segment.objects.filter(run=run).order_by("number")
+
+
+def segment_members(segment: Segment) -> QuerySet[SegmentAssignment]:
+    return SegmentAssignment.objects.filter(segment=segment).select_related("customer")
+
+
+def customer_segment_history(customer_pk: int) -> QuerySet[SegmentAssignment]:
+    """The customer's segment in every run that has been published, newest first."""
+    return (
+        SegmentAssignment.objects.filter(customer_id=customer_pk, run__published_at__isnull=False)
+        .select_related("run", "segment")
+        .order_by("-run__published_at")
+    )
+
+
+def run_transitions(before: SegmentationRun, after: SegmentationRun) -> list[dict]:
+    """How many customers moved from each segment of one run to each segment of another."""
+    from django.db.models import Count, OuterRef, Subquery
+
+    later = SegmentAssignment.objects.filter(run=after, customer_id=OuterRef("customer_id"))
+    rows = (
+        SegmentAssignment.objects.filter(run=before)
+        .annotate(to_segment=Subquery(later.values("segment__name")[:1]))
+        .values("segment__name", "to_segment")
+        .annotate(customers=Count("pk"))
+        .order_by("-customers")
+    )
+    return [
+        {"from": r["segment__name"], "to": r["to_segment"], "customers": r["customers"]}
+        for r in rows
+    ]

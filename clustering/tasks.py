@@ -1,9 +1,64 @@
-from celery import shared_task
+"""Celery tasks: thin, they take ids and call services."""
 
-from .services import worker_heartbeat_record
+import logging
+import threading
+
+from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
+from django.db import connection
+
+from .services import TRANSIENT_ERRORS, run_execute, runs_recover_stale, worker_heartbeat_record
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, ignore_result=True, soft_time_limit=30, time_limit=60)
 def record_worker_heartbeat(self) -> None:
     """A worker proves it consumes from the queue and can write to the database."""
     worker_heartbeat_record(hostname=self.request.hostname or "unknown")
+
+
+@shared_task(
+    bind=True,
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def execute_segmentation_run(self, run_id: int) -> str:
+    """Execute one segmentation run. Safe to deliver twice: the service guards the status."""
+    runs_recover_stale()
+    return run_execute(
+        run_id=run_id, token=self.request.id or "", hostname=self.request.hostname or ""
+    )
+
+
+def _reap_forever(stop: threading.Event, interval: float) -> None:
+    while not stop.wait(interval):
+        try:
+            runs_recover_stale()
+        except Exception:
+            logger.exception("recovering stale runs failed")
+        finally:
+            connection.close()
+
+
+@worker_ready.connect
+def _start_run_reaper(sender=None, **kwargs) -> None:
+    """Each worker re-queues runs whose worker died, at start and then periodically."""
+    try:
+        runs_recover_stale()
+    except Exception:
+        logger.exception("recovering stale runs failed")
+    finally:
+        connection.close()
+    interval = getattr(settings, "RUN_REAPER_INTERVAL_SECONDS", 30)
+    stop = threading.Event()
+    threading.Thread(
+        target=_reap_forever, args=(stop, interval), daemon=True, name="run-reaper"
+    ).start()

@@ -223,6 +223,9 @@ REST_KNOX = {
     "AUTO_REFRESH": False,
     "TOKEN_PREFIX": "seg_",
 }
+# knox's own token table is replaced by ours; its migrations would create an orphan table
+# that references auth_user and blocks TRUNCATE on PostgreSQL.
+MIGRATION_MODULES = {"knox": None}
 KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105  (a model name, not a secret)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Customer segmentation API",
@@ -299,3 +302,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Segmentation runs --------------------------------------------------------------------
+# A running run's worker refreshes its heartbeat every RUN_HEARTBEAT_SECONDS; one silent for
+# RUN_STALE_AFTER_SECONDS is re-queued (its worker died) until RUN_MAX_ATTEMPTS, then failed.
+RUN_HEARTBEAT_SECONDS = env.int("RUN_HEARTBEAT_SECONDS", default=5)
+RUN_STALE_AFTER_SECONDS = env.int("RUN_STALE_AFTER_SECONDS", default=60)
+RUN_MAX_ATTEMPTS = env.int("RUN_MAX_ATTEMPTS", default=3)
+RUN_REAPER_INTERVAL_SECONDS = env.int("RUN_REAPER_INTERVAL_SECONDS", default=30)

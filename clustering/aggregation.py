@@ -1,0 +1,163 @@
+"""Per-customer aggregation in the database: the engine's aggregate table from one GROUP BY.
+
+Transactions never travel to Python one row at a time: PostgreSQL (or SQLite) computes one
+row per customer, which pandas receives as columns. The columns and their definitions are
+the engine's contract (clustering/engine/types.py, AGGREGATE_COLUMNS).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models.functions import Abs, TruncDate
+from django.utils import timezone
+
+from customers.models import Customer, TransactionLine
+
+from .engine.features import default_reference_date
+
+
+@dataclass(frozen=True)
+class CustomerAggregates:
+    table: pd.DataFrame  # the engine's AGGREGATE_COLUMNS
+    reference_date: pd.Timestamp  # naive, in the site's time zone
+    window_start: pd.Timestamp | None
+    summary: dict  # what was read, for the run report
+    fingerprint: str
+    pk_by_customer_id: dict[str, int]  # the shop's customer id -> Customer primary key
+
+
+def transaction_span() -> tuple[datetime | None, datetime | None]:
+    """First and last product-line timestamps in the database."""
+    span = TransactionLine.objects.filter(is_non_product=False).aggregate(
+        first=Min("timestamp"), last=Max("timestamp")
+    )
+    return span["first"], span["last"]
+
+
+def _aware(ts: pd.Timestamp) -> datetime:
+    return timezone.make_aware(ts.to_pydatetime(), timezone.get_current_timezone())
+
+
+def _naive(value: datetime | None) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    return pd.Timestamp(timezone.make_naive(value, timezone.get_current_timezone()))
+
+
+def customer_aggregates(
+    *, reference_date: pd.Timestamp | None = None, lookback_days: int | None = None
+) -> CustomerAggregates:
+    """The aggregate table as of ``reference_date`` (default: the day after the last line).
+
+    One statement reads the lines, so it sees one consistent snapshot even while an import
+    commits (imports are single transactions).
+    """
+    _, last = transaction_span()
+    if last is None:
+        raise LookupError("There are no transactions yet: import a file first.")
+    if reference_date is None:
+        reference_date = default_reference_date(_naive(last))
+    reference_date = pd.Timestamp(reference_date)
+    window_start = (
+        reference_date - pd.Timedelta(days=lookback_days) if lookback_days is not None else None
+    )
+
+    lines = TransactionLine.objects.filter(
+        is_non_product=False, timestamp__lt=_aware(reference_date)
+    )
+    if window_start is not None:
+        lines = lines.filter(timestamp__gte=_aware(window_start))
+    purchase = Q(is_return=False)
+    returned = Q(is_return=True)
+    rows = (
+        lines.values("customer_id")
+        .annotate(
+            first_purchase=Min("timestamp", filter=purchase),
+            last_purchase=Max("timestamp", filter=purchase),
+            invoices=Count("invoice", distinct=True, filter=purchase),
+            distinct_products=Count("product_code", distinct=True, filter=purchase),
+            gross_revenue=Sum("amount", filter=purchase),
+            returned_revenue=Sum(Abs("amount"), filter=returned),
+            lines=Count("pk", filter=purchase),
+            return_lines=Count("pk", filter=returned),
+            purchase_days=Count(TruncDate("timestamp"), distinct=True, filter=purchase),
+        )
+        .order_by("customer_id")
+    )
+    table = pd.DataFrame.from_records(
+        list(rows),
+        columns=[
+            "customer_id",
+            "first_purchase",
+            "last_purchase",
+            "invoices",
+            "distinct_products",
+            "gross_revenue",
+            "returned_revenue",
+            "lines",
+            "return_lines",
+            "purchase_days",
+        ],
+    )
+    # Customer keys and countries from the customer table (a second, small query).
+    customers = pd.DataFrame.from_records(
+        list(Customer.objects.values_list("pk", "external_id", "country")),
+        columns=["pk", "external_id", "country"],
+    ).set_index("pk")
+    table = table.rename(columns={"customer_id": "pk"}).join(customers, on="pk")
+    table["customer_id"] = table["external_id"].astype(str)
+    pk_by_customer_id = dict(zip(table["customer_id"], table["pk"].astype(int), strict=True))
+    table["country"] = table["country"].fillna("").astype(str)
+    for column in ("first_purchase", "last_purchase"):
+        table[column] = (
+            pd.to_datetime(table[column], utc=True)
+            .dt.tz_convert(timezone.get_current_timezone_name())
+            .dt.tz_localize(None)
+        )
+    for column in ("gross_revenue", "returned_revenue"):
+        table[column] = pd.to_numeric(table[column], errors="coerce").fillna(0.0).astype(float)
+    for column in ("invoices", "distinct_products", "lines", "return_lines", "purchase_days"):
+        table[column] = table[column].fillna(0).astype("int64")
+    table = table[
+        [
+            "customer_id",
+            "country",
+            "first_purchase",
+            "last_purchase",
+            "invoices",
+            "distinct_products",
+            "gross_revenue",
+            "returned_revenue",
+            "lines",
+            "return_lines",
+            "purchase_days",
+        ]
+    ].reset_index(drop=True)
+
+    summary = {
+        "customers_with_lines": int(len(table)),
+        "customers_in_database": int(len(customers)),
+        "purchase_lines": int(table["lines"].sum()),
+        "return_lines": int(table["return_lines"].sum()),
+        "gross_revenue": round(float(table["gross_revenue"].sum()), 2),
+        "returned_revenue": round(float(table["returned_revenue"].sum()), 2),
+        "first_purchase": _iso(table["first_purchase"].min()),
+        "last_purchase": _iso(table["last_purchase"].max()),
+        "reference_date": reference_date.date().isoformat(),
+        "window_start": window_start.date().isoformat() if window_start is not None else None,
+    }
+    digest = hashlib.sha256(
+        pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes()
+    ).hexdigest()
+    return CustomerAggregates(
+        table, reference_date, window_start, summary, digest, pk_by_customer_id
+    )
+
+
+def _iso(value) -> str | None:
+    return None if pd.isna(value) else pd.Timestamp(value).isoformat()

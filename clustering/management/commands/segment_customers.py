@@ -1,0 +1,105 @@
+import json
+import time
+import uuid
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from clustering.engine.types import InvalidParameters
+from clustering.models import SegmentationRun
+from clustering.params import USER_PARAMETERS, params_from_input
+from clustering.services import run_create, run_execute, run_publish
+
+
+class Command(BaseCommand):
+    help = (
+        "Start a segmentation run over the customers in the database. By default it is queued "
+        "for a worker and the command waits for it; --sync executes it in this process."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--user", help="who starts the run (default: the first manager)")
+        parser.add_argument("--name", default="", help="a name for the run")
+        parser.add_argument(
+            "--params",
+            default="{}",
+            help=f"JSON object of parameters; keys: {', '.join(USER_PARAMETERS)}",
+        )
+        parser.add_argument("--algorithms", help="comma-separated, e.g. kmeans,gmm,birch")
+        parser.add_argument("--k-min", type=int)
+        parser.add_argument("--k-max", type=int)
+        parser.add_argument("--seed", type=int)
+        parser.add_argument("--sync", action="store_true", help="execute here, not on a worker")
+        parser.add_argument("--no-wait", action="store_true", help="queue and return")
+        parser.add_argument("--publish", action="store_true", help="publish it if it succeeds")
+        parser.add_argument("--timeout", type=int, default=1800, help="seconds to wait")
+
+    def handle(self, *args, **options):
+        user = self._user(options["user"])
+        try:
+            values = json.loads(options["params"])
+        except json.JSONDecodeError as error:
+            raise CommandError(f"--params is not valid JSON: {error}") from error
+        for option, key in (
+            ("algorithms", "algorithms"),
+            ("k_min", "k_min"),
+            ("k_max", "k_max"),
+            ("seed", "seed"),
+        ):
+            if options[option] is not None:
+                values[key] = options[option]
+        try:
+            params = params_from_input(values)
+            run = run_create(
+                user=user, params=params, name=options["name"], enqueue=not options["sync"]
+            )
+        except InvalidParameters as error:
+            raise CommandError(f"Invalid parameter {error.field}: {error.message}") from error
+        self.stdout.write(f"Run {run.pk} queued.")
+        if options["sync"]:
+            outcome = run_execute(run_id=run.pk, token=uuid.uuid4().hex, hostname="command")
+            self.stdout.write(f"Run {run.pk} executed here: {outcome}.")
+        elif options["no_wait"]:
+            return
+        else:
+            run = self._wait(run.pk, options["timeout"])
+        run.refresh_from_db()
+        if run.status != SegmentationRun.Status.SUCCEEDED:
+            raise CommandError(f"Run {run.pk} {run.status}: {run.error}")
+        self.stdout.write(
+            f"Run {run.pk} succeeded: {run.chosen_algorithm} with {run.chosen_k} segments "
+            f"over {run.n_customers:,} customers."
+        )
+        for segment in run.segments.all():
+            self.stdout.write(
+                f"  {segment.name:<32} {segment.size:>7,} customers "
+                f"{segment.share_customers:6.1%} of customers, {segment.share_revenue:6.1%} "
+                "of revenue"
+            )
+        if options["publish"]:
+            run_publish(run_id=run.pk, user=user)
+            self.stdout.write(f"Run {run.pk} published.")
+
+    def _user(self, username):
+        users = get_user_model().objects.filter(is_active=True)
+        if username:
+            user = users.filter(username=username).first()
+        else:
+            user = users.filter(groups__name__in=["manager", "admin"]).order_by("pk").first()
+        if user is None:
+            raise CommandError("No such user: pass --user with a manager's username.")
+        return user
+
+    def _wait(self, run_id: int, timeout: int) -> SegmentationRun:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            run = SegmentationRun.objects.get(pk=run_id)
+            state = (run.status, run.stage, int(run.progress))
+            if state != last:
+                self.stdout.write(f"  {run.status}: {run.stage} {run.progress:.0f}%")
+                last = state
+            if run.is_finished:
+                return run
+            time.sleep(1)
+        raise CommandError(f"Run {run_id} did not finish within {timeout} s; is a worker running?")

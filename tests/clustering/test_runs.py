@@ -1,0 +1,307 @@
+"""Segmentation runs executed in-process (the worker's code path, without the queue)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+
+from clustering.aggregation import customer_aggregates
+from clustering.engine.features import aggregate_transactions
+from clustering.engine.predictor import SegmentPredictor
+from clustering.engine.types import InvalidParameters
+from clustering.models import Candidate, Segment, SegmentAssignment, SegmentationRun
+from clustering.params import params_from_input
+from clustering.services import (
+    RunError,
+    run_cancel,
+    run_claim,
+    run_create,
+    run_execute,
+    run_publish,
+    runs_recover_stale,
+)
+from customers.models import Customer
+
+from .factories import FAST_PARAMS, load_transactions, synthetic_lines
+
+pytestmark = pytest.mark.django_db
+Status = SegmentationRun.Status
+
+
+@pytest.fixture
+def lines():
+    frame = synthetic_lines(400)
+    load_transactions(frame)
+    return frame
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user("manager")
+
+
+def create_run(user, **overrides):
+    params = params_from_input({**FAST_PARAMS, **overrides})
+    with transaction.atomic():  # no queue here: on_commit callbacks are not run in tests
+        return run_create(user=user, params=params)
+
+
+def execute(run, token="task-1"):
+    return run_execute(run_id=run.pk, token=token, hostname="test@host")
+
+
+def test_database_aggregation_equals_the_engines_own(lines):
+    expected, reference = aggregate_transactions(lines)
+    got = customer_aggregates()
+    assert got.reference_date == reference
+    table = got.table.set_index("customer_id").sort_index()
+    expected = expected.set_index("customer_id").sort_index().loc[table.index]
+    assert len(table) == lines["customer_id"].nunique()
+    for column in ("invoices", "distinct_products", "lines", "return_lines", "purchase_days"):
+        assert (table[column].to_numpy() == expected[column].to_numpy()).all(), column
+    for column in ("gross_revenue", "returned_revenue"):
+        np.testing.assert_allclose(table[column], expected[column], rtol=1e-9, atol=0.01)
+    for column in ("first_purchase", "last_purchase"):
+        assert (
+            table[column].dt.floor("s").to_numpy() == expected[column].dt.floor("s").to_numpy()
+        ).all()
+    assert len(got.fingerprint) == 64
+
+
+def test_a_run_stores_candidates_segments_and_one_assignment_per_customer(lines, manager):
+    run = create_run(manager)
+    assert run.status == Status.QUEUED
+    assert execute(run) == "succeeded"
+    run.refresh_from_db()
+    assert run.status == Status.SUCCEEDED and run.progress == 100 and run.error == ""
+    assert run.attempts == 1 and run.finished_at >= run.started_at
+    # 3 algorithms x k = 2..6
+    assert run.candidates.count() == 15
+    chosen = run.candidates.get(is_chosen=True)
+    assert (chosen.algorithm, chosen.n_clusters) == (run.chosen_algorithm, run.chosen_k)
+    assert len(run.justification) > 80
+    segments = list(run.segments.all())
+    assert len(segments) == run.chosen_k
+    assert len({s.name for s in segments}) == len(segments)
+    assert all(s.action for s in segments)
+    assert sum(s.share_customers for s in segments) == pytest.approx(1.0)
+    assignments = SegmentAssignment.objects.filter(run=run)
+    assert assignments.count() == run.n_customers
+    assert assignments.values("customer").distinct().count() == run.n_customers
+    excluded = sum(run.excluded.values())
+    assert run.n_customers + excluded == lines["customer_id"].nunique()
+    for segment in segments:
+        assert segment.assignments.count() == segment.size
+    assert run.pca["points"] and len(run.pca["explained_variance_ratio"]) == 2
+    assert run.rfm_comparison["rows"] and -1 <= run.rfm_comparison["adjusted_rand"] <= 1
+    assert {"read data", "save results"} <= set(run.timings)
+    assert run.data_summary["customers_with_lines"] == lines["customer_id"].nunique()
+    assert "scikit-learn" in run.library_versions
+
+
+def test_the_saved_predictor_assigns_the_stored_segments(lines, manager):
+    run = create_run(manager)
+    execute(run)
+    run.refresh_from_db()
+    predictor = SegmentPredictor.load(
+        settings.MEDIA_ROOT / run.predictor_file, expected_fingerprint=None
+    )
+    rows = list(
+        SegmentAssignment.objects.filter(run=run)
+        .select_related("segment")
+        .values(*SegmentAssignment.FEATURE_FIELDS, "segment__number", "customer__country")
+    )
+    frame = pd.DataFrame(rows).rename(columns={"customer__country": "country"})
+    labels, confidence = predictor.predict(frame)
+    agreement = (labels == frame["segment__number"].to_numpy()).mean()
+    assert agreement >= (0.999 if run.chosen_algorithm != "agglomerative" else 0.9)
+    assert ((confidence >= 0) & (confidence <= 1)).all()
+
+
+def test_executing_the_same_run_again_changes_nothing(lines, manager):
+    run = create_run(manager)
+    execute(run, token="first")
+    counts = (run.candidates.count(), run.segments.count(), run.assignments.count())
+    assert execute(run, token="second") == "skipped"
+    assert execute(run, token="first") == "skipped"
+    run.refresh_from_db()
+    assert run.attempts == 1
+    assert (run.candidates.count(), run.segments.count(), run.assignments.count()) == counts
+
+
+def test_a_second_execution_while_the_first_is_alive_is_skipped(lines, manager):
+    run = create_run(manager)
+    assert run_claim(run_id=run.pk, token="first", hostname="a") is not None
+    assert execute(run, token="second") == "skipped"
+    run.refresh_from_db()
+    assert run.status == Status.RUNNING and run.claim_token == "first"
+    assert not Candidate.objects.filter(run=run).exists()
+
+
+def test_a_run_whose_worker_died_is_requeued_then_completed(lines, manager, settings):
+    run = create_run(manager)
+    run_claim(run_id=run.pk, token="dead-worker", hostname="a")
+    SegmentationRun.objects.filter(pk=run.pk).update(
+        heartbeat_at=run.created_at - pd.Timedelta(hours=1)
+    )
+    with transaction.atomic():
+        assert runs_recover_stale() == [run.pk]
+    run.refresh_from_db()
+    assert run.status == Status.QUEUED and run.claim_token == ""
+    assert execute(run, token="new-worker") == "succeeded"
+    run.refresh_from_db()
+    assert run.status == Status.SUCCEEDED and run.attempts == 2
+    assert run.assignments.count() == run.n_customers
+
+
+def test_a_run_that_keeps_killing_its_worker_fails_with_a_reason(lines, manager, settings):
+    settings.RUN_MAX_ATTEMPTS = 2
+    run = create_run(manager)
+    for token in ("w1", "w2"):
+        run_claim(run_id=run.pk, token=token, hostname=f"host-{token}")
+        SegmentationRun.objects.filter(pk=run.pk).update(
+            heartbeat_at=run.created_at - pd.Timedelta(hours=1)
+        )
+        with transaction.atomic():
+            runs_recover_stale()
+    run.refresh_from_db()
+    assert run.status == Status.FAILED
+    assert "Gave up after 2 attempts" in run.error and "host-w2" in run.error
+    assert execute(run, token="w3") == "skipped"
+
+
+def test_cancelling_a_queued_run_stops_it_before_it_starts(lines, manager):
+    run = create_run(manager)
+    run_cancel(run_id=run.pk, user=manager)
+    run.refresh_from_db()
+    assert run.status == Status.CANCELLED and "before it started" in run.error
+    assert execute(run) == "skipped"
+    assert not run.candidates.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancelling_a_running_run_stops_it_and_says_so(lines, manager, monkeypatch):
+    import clustering.services as services
+
+    fitting, cancelled = threading.Event(), threading.Event()
+    real = services.run_segmentation
+
+    def paused_at_first_candidate(data, params, progress, should_cancel):
+        def report(stage, percent):
+            progress(stage, percent)
+            if stage.startswith("candidates:") and not fitting.is_set():
+                fitting.set()
+                cancelled.wait(timeout=30)
+
+        return real(data, params=params, progress=report, should_cancel=should_cancel)
+
+    monkeypatch.setattr(services, "run_segmentation", paused_at_first_candidate)
+    run = create_run(manager)
+    outcome = {}
+
+    def work():
+        try:
+            outcome["result"] = execute(run, token="t")
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    assert fitting.wait(timeout=60), "the run never started fitting candidates"
+    run_cancel(run_id=run.pk, user=manager)
+    cancelled.set()
+    worker.join(timeout=60)
+    assert outcome["result"] == "cancelled"
+    run.refresh_from_db()
+    assert run.status == Status.CANCELLED
+    assert run.error.startswith("Cancelled while running")
+    assert not run.candidates.exists() and not run.assignments.exists()
+    with pytest.raises(RunError, match="already cancelled"):
+        run_cancel(run_id=run.pk, user=manager)
+
+
+def test_a_failing_run_shows_the_error(manager, lines):
+    run = create_run(manager)
+    Customer.objects.all().delete()  # the data vanished between queueing and running
+    assert execute(run) == "failed"
+    run.refresh_from_db()
+    assert run.status == Status.FAILED
+    assert "no transactions" in run.error.lower()
+    assert not run.segments.exists()
+
+
+def test_bad_parameters_are_refused_before_anything_queues(lines, manager):
+    with pytest.raises(InvalidParameters) as error:
+        create_run(manager, k_min=5, k_max=3)
+    assert error.value.field == "k_max"
+    with pytest.raises(InvalidParameters) as error:
+        create_run(manager, algorithms=[])
+    assert error.value.field == "algorithms"
+    with pytest.raises(InvalidParameters) as error:
+        create_run(manager, algorithms=["kmeans", "magic"])
+    assert error.value.field == "algorithms" and "magic" in error.value.message
+    with pytest.raises(InvalidParameters) as error:
+        create_run(manager, reference_date="1990-01-01")
+    assert error.value.field == "reference_date"
+    with pytest.raises(InvalidParameters) as error:
+        params_from_input({"k_min": "two"})
+    assert error.value.field == "k_min"
+    with pytest.raises(InvalidParameters) as error:
+        params_from_input({"colour": "blue"})
+    assert error.value.field == "colour"
+    assert not SegmentationRun.objects.exists()
+
+
+def test_too_few_customers_for_k_is_refused(manager):
+    load_transactions(synthetic_lines(15))
+    with pytest.raises(InvalidParameters, match="15 customers is too few") as error:
+        create_run(manager)
+    assert error.value.field == "k_max"
+
+
+def test_no_run_without_data(manager):
+    with pytest.raises(InvalidParameters, match="import a file first"):
+        create_run(manager)
+
+
+def test_publishing_keeps_exactly_one_current_run(lines, manager):
+    first, second = create_run(manager), create_run(manager)
+    execute(first, token="a")
+    execute(second, token="b")
+    run_publish(run_id=first.pk, user=manager)
+    run_publish(run_id=second.pk, user=manager)
+    assert list(SegmentationRun.objects.filter(is_published=True)) == [second]
+    second.refresh_from_db()
+    assert second.published_by == manager and second.published_at is not None
+
+
+def test_only_succeeded_runs_can_be_published(lines, manager):
+    run = create_run(manager)
+    with pytest.raises(RunError, match="succeeded"):
+        run_publish(run_id=run.pk, user=manager)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SegmentationRun.objects.filter(pk=run.pk).update(is_published=True)
+
+
+def test_the_database_refuses_two_published_runs(lines, manager):
+    first, second = create_run(manager), create_run(manager)
+    execute(first, token="a")
+    execute(second, token="b")
+    run_publish(run_id=first.pk, user=manager)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SegmentationRun.objects.filter(pk=second.pk).update(is_published=True)
+
+
+def test_segment_names_are_unique_within_a_run(lines, manager):
+    run = create_run(manager)
+    execute(run)
+    segment = Segment.objects.filter(run=run).first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Segment.objects.create(
+            run=run, number=99, name=segment.name, size=1, share_customers=0, share_revenue=0
+        )
