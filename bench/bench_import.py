@@ -1,0 +1,111 @@
+"""Import speed: the full Online Retail file through the import service, beside a plain
+COPY of the same rows through psql, in the same run, on PostgreSQL.
+
+    DJANGO_SETTINGS_MODULE=segmentation_site.settings.base .venv/bin/python bench/bench_import.py
+
+DATABASE_URL (default postgres://postgres@127.0.0.1:5432/segmentation_bench) names a scratch
+database that is created, migrated and dropped again. Prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/segmentation_bench"
+PLAIN_TABLE = """CREATE TABLE plain_online_retail (
+    invoice_no text, stock_code text, description text, quantity integer,
+    invoice_date timestamp, unit_price numeric, customer_id text, country text)"""
+
+
+def _psql(url, *args: str, db: str | None = None) -> None:
+    parsed = urlparse(url)
+    command = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", parsed.hostname or "127.0.0.1"]
+    command += ["-p", str(parsed.port or 5432), "-U", parsed.username or "postgres"]
+    command += ["-d", db or parsed.path.lstrip("/")]
+    for arg in args:
+        command += ["-c", arg]
+    env = dict(os.environ)
+    if parsed.password:
+        env["PGPASSWORD"] = parsed.password
+    subprocess.run(command, check=True, env=env, capture_output=True)
+
+
+def main() -> int:
+    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
+    name = urlparse(url).path.lstrip("/")
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "segmentation_site.settings.base")
+    sys.path.insert(0, str(ROOT))
+    _psql(url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"', db="postgres")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    os.environ.setdefault("VAR_DIR", str(tmp / "var"))
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        from customers.models import ImportRecord
+        from customers.services import import_record_create, import_record_process
+
+        csv_path = tmp / "online_retail.csv"
+        with gzip.open(DATA, "rb") as src, open(csv_path, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        rows = 541_909
+
+        _psql(url, PLAIN_TABLE)
+        started = time.perf_counter()
+        _psql(url, f"\\copy plain_online_retail FROM '{csv_path}' WITH (FORMAT csv, HEADER true)")
+        copy_seconds = time.perf_counter() - started
+
+        started = time.perf_counter()
+        with open(DATA, "rb") as f:
+            record = import_record_create(file=f, file_name=DATA.name, enqueue=False)
+        record = import_record_process(import_record_id=record.pk)
+        service_seconds = time.perf_counter() - started
+        assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+
+        started = time.perf_counter()
+        with open(DATA, "rb") as f:
+            again = import_record_create(file=f, file_name=DATA.name, enqueue=False)
+        again = import_record_process(import_record_id=again.pk)
+        reimport_seconds = time.perf_counter() - started
+
+        from django.db import connections
+
+        connections.close_all()
+        print("| stage | seconds | rows/s | ratio to COPY |")
+        print("|---|---:|---:|---:|")
+        for stage, seconds in [
+            ("psql \\copy of the decompressed CSV into a plain table", copy_seconds),
+            ("import service, gzip file, empty database", service_seconds),
+            ("import service, same file again (nothing new)", reimport_seconds),
+        ]:
+            print(
+                f"| {stage} | {seconds:.2f} | {rows / seconds:,.0f} | "
+                f"{copy_seconds / seconds:.0%} |"
+            )
+        print(
+            f"\nrows read {record.rows_read:,}; imported {record.rows_imported:,}; skipped "
+            f"{record.rows_skipped:,}; duplicates {record.rows_duplicate:,}; re-import added "
+            f"{again.rows_imported:,}"
+        )
+    finally:
+        _psql(url, f'DROP DATABASE IF EXISTS "{name}"', db="postgres")
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
