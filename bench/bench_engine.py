@@ -324,11 +324,18 @@ def main() -> None:
     }
     print("| case | customers | method | wall s | peak RSS MiB | candidates | result / notes |")
     print("|---|---|---|---|---|---|---|")
+    stages = {}
     for case in cases:
         for method in ("engine", "naive"):
             spec = f"{method}:{case}"
             info = run_case(spec, NAIVE_BUDGET_S if method == "naive" else None)
             print(fmt_row(labels[case], spec, info), flush=True)
+            if method == "engine" and "timings" in info:
+                stages[labels[case]] = info["timings"]
+    if stages:
+        print("\nEngine stage timings (s):\n")
+        for case, t in stages.items():
+            print(f"- {case}: " + ", ".join(f"{k} {v}" for k, v in t.items()))
     print(
         "\nwall s = the sweep after loading (features, preprocessing, all candidates and, for "
         "the engine, choice/stability/profiles/RFM/PCA); peak RSS = the case's own process."
