@@ -30,9 +30,9 @@ DEMO_USERS = [
 ]
 # What each role must, and must not, see in the navigation of the landing page.
 ROLE_NAV = {
-    "marketing": {"must": ["API tokens"], "must_not": ["Admin", "Check the worker"]},
-    "manager": {"must": ["Check the worker"], "must_not": ["Admin"]},
-    "admin": {"must": ["Admin", "Check the worker"], "must_not": []},
+    "marketing": {"must": ["API tokens"], "must_not": ["Admin", "Check the worker", "Imports"]},
+    "manager": {"must": ["Check the worker", "Imports"], "must_not": ["Admin"]},
+    "admin": {"must": ["Admin", "Check the worker", "Imports"], "must_not": []},
 }
 
 
@@ -41,10 +41,42 @@ def manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([str(BIN / "python"), "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
+SAMPLE_DATA = ROOT.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
+
+
+def has_published_run(env: dict[str, str]) -> bool:
+    code = (
+        "import django; django.setup(); "
+        "from clustering.selectors import run_published; "
+        "print('yes' if run_published() else 'no')"
+    )
+    result = subprocess.run(
+        [str(BIN / "python"), "-c", code],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip().endswith("yes")
+
+
 def set_up(env: dict[str, str]) -> None:
     manage("migrate", "--noinput", env=env)
     manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
     manage("create_demo_users", env=env)
+    if has_published_run(env):
+        print("A segmentation is already published; skipping the sample import and run.")
+        return
+    if not SAMPLE_DATA.exists():
+        print(
+            f"No sample data at {SAMPLE_DATA}: sign in as manager and import a file on the "
+            "Imports page, then start a run."
+        )
+        return
+    # Importing the same file again changes nothing, so an interrupted demo can resume.
+    manage("import_transactions", str(SAMPLE_DATA), "--user", "manager", env=env)
+    manage("segment_customers", "--sync", "--publish", "--user", "manager", env=env)
 
 
 def start_services(env: dict[str, str], port: int) -> list[subprocess.Popen]:
