@@ -65,3 +65,15 @@ def _clear_cache():
 
     cache.clear()
     yield
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove this session's state folder (see settings/test.py); keep it if tests failed."""
+    import shutil
+    from pathlib import Path
+
+    from django.conf import settings
+
+    var_dir = Path(settings.VAR_DIR)
+    if exitstatus == 0 and var_dir.name.startswith("test-") and var_dir.parent.name == "var":
+        shutil.rmtree(var_dir, ignore_errors=True)

@@ -5,8 +5,11 @@ so that a worker process started by a test sees the same data."""
 import os
 from pathlib import Path
 
+# One state folder per test session (worker processes started by the tests inherit it), so
+# two test runs on one machine never share a SQLite file or a queue folder.
 os.environ.setdefault(
-    "VAR_DIR", str(Path(__file__).resolve().parent.parent.parent / "var" / "test")
+    "VAR_DIR",
+    str(Path(__file__).resolve().parent.parent.parent / "var" / f"test-{os.getpid()}"),
 )
 
 from .base import *  # noqa: F403
