@@ -53,4 +53,4 @@ worker: $(RUNTIME_STAMP)
 	$(BIN)/celery -A segmentation_site worker --loglevel=INFO --concurrency=2
 
 clean:
-	rm -rf var/test test-output staticfiles .pytest_cache
+	rm -rf var/test-* test-output staticfiles .pytest_cache
