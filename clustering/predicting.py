@@ -1,0 +1,165 @@
+"""Real-time segment assignment with the published run's predictor, loaded once per process.
+
+The predictor file is read when this process first needs it and again only when another run
+is published: the cache is keyed by (published run id, predictor file). Finding out which run
+is published costs one indexed query per request (the partial unique index behind
+``one_published_run``), so a run published by another process is picked up at once, with no
+signal or shared cache to keep in step.
+
+Segments of a run never change once it has succeeded, so their names and actions are cached
+with the predictor.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from .engine.predictor import PredictorLoadError, SegmentPredictor
+from .engine.types import CATEGORICAL_FEATURES
+from .models import Segment, SegmentAssignment, SegmentationRun
+
+logger = logging.getLogger(__name__)
+
+#: Largest batch a single predict request may hold.
+MAX_BATCH = 1000
+
+
+class NoPublishedRun(Exception):
+    """Nothing is published yet, so there is no segmentation to assign customers to."""
+
+
+class PredictorUnavailable(Exception):
+    """The published run's predictor file is missing or cannot be read here."""
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    number: int
+    name: str
+    action: str
+
+
+@dataclass(frozen=True)
+class PublishedModel:
+    run_id: int
+    predictor_file: str
+    predictor: SegmentPredictor
+    segments: dict[int, SegmentInfo]
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return tuple(self.predictor.feature_names)
+
+    @property
+    def numeric_features(self) -> tuple[str, ...]:
+        return tuple(f for f in self.features if f not in CATEGORICAL_FEATURES)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    segment: SegmentInfo
+    confidence: float
+    source: str  # "stored" | "predicted"
+
+
+_lock = threading.Lock()
+_current: PublishedModel | None = None
+
+
+def load_predictor_file(path: Path) -> SegmentPredictor:
+    """Read a predictor file (the one slow step; tests count calls to it)."""
+    return SegmentPredictor.load(path)
+
+
+def published_run_key() -> tuple[int, str] | None:
+    """(id, predictor file) of the published run: one indexed query."""
+    return (
+        SegmentationRun.objects.filter(is_published=True)
+        .order_by()
+        .values_list("pk", "predictor_file")
+        .first()
+    )
+
+
+def published_model() -> PublishedModel:
+    """The published run's predictor and segments, loading them only when the run changed."""
+    global _current
+    key = published_run_key()
+    if key is None:
+        raise NoPublishedRun
+    current = _current
+    if current is not None and (current.run_id, current.predictor_file) == key:
+        return current
+    with _lock:  # one thread loads; the others wait and reuse it
+        current = _current
+        if current is None or (current.run_id, current.predictor_file) != key:
+            current = _load(*key)
+            _current = current
+    return current
+
+
+def forget_published_model() -> None:
+    """Drop the cached predictor (tests; the next request loads it again)."""
+    global _current
+    with _lock:
+        _current = None
+
+
+def _load(run_id: int, predictor_file: str) -> PublishedModel:
+    if not predictor_file:
+        raise PredictorUnavailable(f"run {run_id} has no predictor file")
+    path = Path(settings.MEDIA_ROOT) / predictor_file
+    try:
+        predictor = load_predictor_file(path)
+    except (OSError, PredictorLoadError) as error:
+        logger.error("cannot load the predictor of run %s: %s", run_id, error)
+        raise PredictorUnavailable(str(error)) from error
+    segments = {
+        number: SegmentInfo(number, name, action)
+        for number, name, action in Segment.objects.filter(run_id=run_id).values_list(
+            "number", "name", "action"
+        )
+    }
+    logger.info("loaded the predictor of run %s (%s)", run_id, predictor_file)
+    return PublishedModel(run_id, predictor_file, predictor, segments)
+
+
+# ------------------------------------------------------------------------------ assign
+def stored_predictions(model: PublishedModel, customer_ids: Sequence[str]) -> dict[str, Prediction]:
+    """The published run's stored assignment of each known customer (one query)."""
+    rows = SegmentAssignment.objects.filter(
+        run_id=model.run_id, customer__external_id__in=list(set(customer_ids))
+    ).values_list("customer__external_id", "segment__number", "confidence")
+    return {
+        external_id: Prediction(model.segments[number], float(confidence), "stored")
+        for external_id, number, confidence in rows
+    }
+
+
+def predict_features(model: PublishedModel, rows: Sequence[Mapping[str, Any]]) -> list[Prediction]:
+    """Segment and confidence for each row of raw features (validated by the caller)."""
+    if not rows:
+        return []
+    predictor = model.predictor
+    if len(rows) == 1:
+        number, confidence = predictor.predict_one(rows[0])
+        return [Prediction(model.segments[number], _unit(confidence), "predicted")]
+    numbers, confidence = predictor.predict(list(rows))
+    return [
+        Prediction(model.segments[int(n)], _unit(c), "predicted")
+        for n, c in zip(np.asarray(numbers), np.asarray(confidence), strict=True)
+    ]
+
+
+def _unit(value: float) -> float:
+    value = float(value)
+    return min(1.0, max(0.0, value)) if math.isfinite(value) else 0.0

@@ -1,0 +1,327 @@
+"""Serializers of the runs, segments and predict API: explicit fields, results read-only."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from .engine.preprocess import ENCODINGS, IMPUTE, OUTLIERS, SCALERS
+from .engine.types import ALGORITHM_NAMES, ALL_FEATURES
+from .models import Candidate, Segment, SegmentAssignment, SegmentationRun
+from .predicting import MAX_BATCH
+
+# ------------------------------------------------------------------------------ runs
+RUN_FIELDS = [
+    "id",
+    "name",
+    "status",
+    "stage",
+    "progress",
+    "cancel_requested",
+    "error",
+    "created_by",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "params",
+    "reference_date",
+    "lookback_days",
+    "n_customers",
+    "chosen_algorithm",
+    "chosen_k",
+    "chosen_setting",
+    "is_published",
+    "published_at",
+    "published_by",
+]
+
+
+class RunSerializer(serializers.ModelSerializer):
+    """A run with its progress; everything is read-only (runs change through services)."""
+
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    published_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    params = serializers.DictField(child=serializers.JSONField(), read_only=True)
+
+    class Meta:
+        model = SegmentationRun
+        fields = RUN_FIELDS
+        read_only_fields = RUN_FIELDS
+
+
+class RunCreateSerializer(serializers.Serializer):
+    """A new run: a name and the parameters a user may set (all optional).
+
+    Types are checked here; clustering.params.params_from_input checks the values (ranges,
+    known algorithms, k_min <= k_max, ...) and refuses parameters it does not know.
+    """
+
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    features = serializers.ListField(
+        child=serializers.ChoiceField(choices=ALL_FEATURES), required=False, min_length=1
+    )
+    algorithms = serializers.ListField(
+        child=serializers.ChoiceField(choices=ALGORITHM_NAMES), required=False, min_length=1
+    )
+    k_min = serializers.IntegerField(required=False, min_value=1, max_value=100)
+    k_max = serializers.IntegerField(required=False, min_value=1, max_value=100)
+    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
+    reference_date = serializers.DateField(required=False, allow_null=True)
+    lookback_days = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=36500
+    )
+    non_positive_monetary = serializers.ChoiceField(choices=["exclude", "keep"], required=False)
+    impute = serializers.ChoiceField(choices=IMPUTE, required=False)
+    outliers = serializers.ChoiceField(choices=OUTLIERS, required=False)
+    scaler = serializers.ChoiceField(choices=SCALERS, required=False)
+    country_encoding = serializers.ChoiceField(choices=ENCODINGS, required=False)
+    min_segment_share = serializers.FloatField(required=False, min_value=0, max_value=1)
+    max_noise_share = serializers.FloatField(required=False, min_value=0, max_value=1)
+
+
+class CandidateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Candidate
+        fields = [
+            "algorithm",
+            "k",
+            "setting",
+            "n_clusters",
+            "silhouette",
+            "davies_bouldin",
+            "calinski_harabasz",
+            "inertia",
+            "bic",
+            "noise_share",
+            "min_segment_share",
+            "eligible",
+            "reason",
+            "fit_seconds",
+            "fitted_on",
+            "silhouette_sampled",
+            "consensus_rank",
+            "is_chosen",
+        ]
+        read_only_fields = fields
+
+
+class RunReportSerializer(serializers.Serializer):
+    """reports.report_data.run_report_data(run): every stored result of a run (OpenAPI)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField(allow_blank=True)
+    # A plain string here: the enum is documented once, on Run (one name per choice set).
+    status = serializers.CharField(help_text="queued, running, succeeded, failed or cancelled.")
+    status_display = serializers.CharField()
+    stage = serializers.CharField(allow_blank=True)
+    progress = serializers.FloatField()
+    error = serializers.CharField(allow_blank=True)
+    created_by = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    attempts = serializers.IntegerField()
+    worker_hostname = serializers.CharField(allow_blank=True)
+    params = serializers.DictField(child=serializers.JSONField())
+    reference_date = serializers.DateField(allow_null=True)
+    lookback_days = serializers.IntegerField(allow_null=True)
+    data_fingerprint = serializers.CharField(allow_blank=True)
+    data_summary = serializers.DictField(child=serializers.JSONField())
+    library_versions = serializers.DictField(child=serializers.JSONField())
+    n_customers = serializers.IntegerField(allow_null=True)
+    excluded = serializers.DictField(child=serializers.JSONField())
+    flagged = serializers.DictField(child=serializers.JSONField())
+    preprocessing = serializers.ListField(child=serializers.JSONField())
+    chosen_algorithm = serializers.CharField(allow_blank=True)
+    chosen_k = serializers.IntegerField(allow_null=True)
+    chosen_setting = serializers.CharField(allow_blank=True)
+    justification = serializers.CharField(allow_blank=True)
+    elbow = serializers.DictField(child=serializers.JSONField())
+    stability = serializers.DictField(child=serializers.JSONField())
+    surrogate_agreement = serializers.FloatField(allow_null=True)
+    timings = serializers.DictField(child=serializers.JSONField())
+    pca = serializers.DictField(child=serializers.JSONField())
+    rfm_comparison = serializers.DictField(child=serializers.JSONField())
+    notes = serializers.ListField(child=serializers.JSONField())
+    is_published = serializers.BooleanField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    published_by = serializers.CharField(allow_null=True)
+    candidates = serializers.ListField(child=serializers.DictField(child=serializers.JSONField()))
+    segments = serializers.ListField(child=serializers.DictField(child=serializers.JSONField()))
+
+
+# ------------------------------------------------------------------------------ segments
+class SegmentSerializer(serializers.ModelSerializer):
+    """A segment's profile, business name and recommended action."""
+
+    medians = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    means = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    lift = serializers.DictField(child=serializers.JSONField())
+    distinguishing = serializers.ListField(child=serializers.JSONField())
+
+    class Meta:
+        model = Segment
+        fields = [
+            "number",
+            "name",
+            "size",
+            "share_customers",
+            "share_revenue",
+            "medians",
+            "means",
+            "lift",
+            "distinguishing",
+            "rule",
+            "rule_accuracy",
+            "rule_precision",
+            "rule_recall",
+            "action",
+            "rationale",
+            "top_country",
+        ]
+        read_only_fields = fields
+
+
+class PublishedSegmentsSerializer(serializers.Serializer):
+    run_id = serializers.IntegerField()
+    run_name = serializers.CharField(allow_blank=True)
+    published_at = serializers.DateTimeField()
+    segments = SegmentSerializer(many=True)
+
+
+FEATURE_FIELDS = list(SegmentAssignment.FEATURE_FIELDS)
+MEMBER_FIELDS = ["customer_id", "country", "confidence", "rfm_segment", *FEATURE_FIELDS]
+
+
+class SegmentMemberSerializer(serializers.ModelSerializer):
+    """A customer in a segment, with the features the run judged them on."""
+
+    customer_id = serializers.CharField(source="customer.external_id", read_only=True)
+    country = serializers.CharField(source="customer.country", read_only=True)
+
+    class Meta:
+        model = SegmentAssignment
+        fields = MEMBER_FIELDS
+        read_only_fields = MEMBER_FIELDS
+
+
+# ------------------------------------------------------------------------------ predict
+#: Bounds far outside any real customer, so a unit mistake (cents, milliseconds) is refused.
+MAX_DAYS = 36_500  # a hundred years
+MAX_COUNT = 10_000_000
+MAX_MONEY = 1e11
+
+
+class CustomerFeaturesSerializer(serializers.Serializer):
+    """A customer's raw features, as the segmentation computes them (see README/engine)."""
+
+    recency_days = serializers.FloatField(
+        required=False, min_value=0, max_value=MAX_DAYS, help_text="Days since last purchase."
+    )
+    frequency = serializers.FloatField(
+        required=False, min_value=0, max_value=MAX_COUNT, help_text="Distinct purchase invoices."
+    )
+    monetary_total = serializers.FloatField(
+        required=False,
+        min_value=-MAX_MONEY,
+        max_value=MAX_MONEY,
+        help_text="Net spend (purchases minus returns).",
+    )
+    tenure_days = serializers.FloatField(
+        required=False, min_value=0, max_value=MAX_DAYS, help_text="Days since first purchase."
+    )
+    avg_basket_value = serializers.FloatField(
+        required=False, min_value=0, max_value=MAX_MONEY, help_text="Gross spend per invoice."
+    )
+    distinct_products = serializers.FloatField(
+        required=False, min_value=0, max_value=MAX_COUNT, help_text="Distinct products bought."
+    )
+    return_rate = serializers.FloatField(
+        required=False, min_value=0, max_value=1, help_text="Returned share of gross spend."
+    )
+    mean_days_between_purchases = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=MAX_DAYS,
+        help_text="Null for a customer with a single purchase day (imputed as in training).",
+    )
+    country = serializers.CharField(required=False, max_length=64, allow_blank=True)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["Not a customer feature."] for name in unknown}
+                )
+        values = super().to_internal_value(data)
+        required = self.context.get("required_features", ())
+        missing = {
+            name: ["This feature is required by the published segmentation."]
+            for name in required
+            if name not in values
+            or (values[name] is None and name != "mean_days_between_purchases")
+        }
+        if missing:
+            raise serializers.ValidationError(missing)
+        return values
+
+
+class PredictItemSerializer(serializers.Serializer):
+    """One customer: a known customer id, or raw features (exactly one of the two)."""
+
+    customer_id = serializers.CharField(required=False, max_length=64)
+    features = CustomerFeaturesSerializer(required=False)
+
+    def validate(self, attrs):
+        if ("customer_id" in attrs) == ("features" in attrs):
+            raise serializers.ValidationError("Give exactly one of customer_id and features.")
+        return attrs
+
+
+class PredictRequestSerializer(PredictItemSerializer):
+    """customer_id, features, or customers: a batch of up to 1,000 of either."""
+
+    customers = serializers.ListField(
+        child=PredictItemSerializer(), required=False, min_length=1, max_length=MAX_BATCH
+    )
+
+    def validate(self, attrs):
+        given = [k for k in ("customer_id", "features", "customers") if k in attrs]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                "Give exactly one of customer_id, features and customers."
+            )
+        return attrs
+
+
+class PredictionSerializer(serializers.Serializer):
+    run_id = serializers.IntegerField(help_text="The published run that assigned the segment.")
+    customer_id = serializers.CharField(allow_null=True)
+    segment_id = serializers.IntegerField(help_text="The segment's number within the run.")
+    segment_name = serializers.CharField()
+    action = serializers.CharField(allow_blank=True)
+    confidence = serializers.FloatField(min_value=0, max_value=1)
+    source = serializers.ChoiceField(
+        choices=["stored", "predicted"],
+        help_text="stored: the run's own assignment of a known customer; "
+        "predicted: the run's predictor applied to the features sent.",
+    )
+
+
+class BatchPredictionSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position in the request's customers list.")
+    customer_id = serializers.CharField(allow_null=True)
+    segment_id = serializers.IntegerField(allow_null=True)
+    segment_name = serializers.CharField(allow_null=True)
+    action = serializers.CharField(allow_null=True, allow_blank=True)
+    confidence = serializers.FloatField(allow_null=True, min_value=0, max_value=1)
+    source = serializers.ChoiceField(choices=["stored", "predicted"], allow_null=True)
+    error = serializers.CharField(
+        allow_null=True, help_text="Why this customer has no segment (the others still do)."
+    )
+
+
+class BatchPredictResponseSerializer(serializers.Serializer):
+    run_id = serializers.IntegerField()
+    results = BatchPredictionSerializer(many=True)

@@ -1,0 +1,175 @@
+"""One error format for the whole REST API.
+
+Every error answer (4xx) has the same shape, so an integration needs one code path:
+
+    {"status": 400, "code": "invalid", "detail": "Some fields are not valid.",
+     "fields": {"k_max": ["must be at least k_min"]}}
+
+``detail`` is kept at the top level (DRF's own key), so clients and tests that read
+``response.json()["detail"]`` keep working. ``fields`` holds DRF's field errors (nested like
+the request) and is empty for errors that are not about a field. An exception may add keys
+of its own with an ``extra`` dict (the bulk transaction endpoint adds ``rows``).
+
+Enable in settings: ``REST_FRAMEWORK["EXCEPTION_HANDLER"] =
+"segmentation_site.api_errors.api_exception_handler"``.
+Unexpected exceptions are not handled here: they stay 500s and reach the logs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from rest_framework import exceptions, serializers
+from rest_framework.views import exception_handler as drf_exception_handler
+
+INVALID_MESSAGE = "Some fields are not valid; see fields."
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]):
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    fields: Any = {}
+    if isinstance(exc, exceptions.ValidationError):
+        code = "invalid"
+        fields = data if isinstance(data, dict) else {"non_field_errors": data}
+        detail = _first_non_field_message(fields) or INVALID_MESSAGE
+    else:
+        detail = data.get("detail", "") if isinstance(data, dict) else str(data)
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
+        code = codes if isinstance(codes, str) else _default_code(response.status_code)
+    body = {"status": response.status_code, "code": code, "detail": str(detail), "fields": fields}
+    body.update(getattr(exc, "extra", None) or {})
+    response.data = body
+    return response
+
+
+def _first_non_field_message(fields: dict) -> str:
+    messages = fields.get("non_field_errors") if isinstance(fields, dict) else None
+    if isinstance(messages, list) and len(fields) == 1 and messages:
+        return str(messages[0])
+    return ""
+
+
+def _default_code(status: int) -> str:
+    return {
+        400: "invalid",
+        401: "not_authenticated",
+        403: "permission_denied",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        429: "throttled",
+    }.get(status, "error")
+
+
+class ApiProblem(exceptions.APIException):
+    """An API error with its own status, code and optional extra keys for the body."""
+
+    def __init__(self, detail: str, *, status: int, code: str, extra: dict | None = None):
+        super().__init__(detail=detail, code=code)
+        self.status_code = status
+        self.extra = extra or {}
+
+
+# ------------------------------------------------------------------------------ OpenAPI
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error answer."""
+
+    status = serializers.IntegerField(help_text="The HTTP status, repeated.")
+    code = serializers.CharField(help_text="A stable, machine-readable reason.")
+    detail = serializers.CharField(help_text="What went wrong, for a person.")
+    fields = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="Field errors, nested like the request; empty when no field is at fault.",
+    )
+
+
+_EXAMPLES = {
+    400: OpenApiExample(
+        "Invalid field",
+        value={
+            "status": 400,
+            "code": "invalid",
+            "detail": INVALID_MESSAGE,
+            "fields": {"k_max": ["must be at least k_min (2)"]},
+        },
+        response_only=True,
+        status_codes=["400"],
+    ),
+    401: OpenApiExample(
+        "No or revoked token",
+        value={
+            "status": 401,
+            "code": "authentication_failed",
+            "detail": "Invalid token.",
+            "fields": {},
+        },
+        response_only=True,
+        status_codes=["401"],
+    ),
+    403: OpenApiExample(
+        "Role lacks the capability",
+        value={
+            "status": 403,
+            "code": "permission_denied",
+            "detail": "You do not have permission to perform this action.",
+            "fields": {},
+        },
+        response_only=True,
+        status_codes=["403"],
+    ),
+    404: OpenApiExample(
+        "Not found",
+        value={"status": 404, "code": "not_found", "detail": "Not found.", "fields": {}},
+        response_only=True,
+        status_codes=["404"],
+    ),
+    409: OpenApiExample(
+        "Conflict with the current state",
+        value={
+            "status": 409,
+            "code": "run_state",
+            "detail": "This run has already succeeded.",
+            "fields": {},
+        },
+        response_only=True,
+        status_codes=["409"],
+    ),
+    429: OpenApiExample(
+        "Rate limit",
+        value={
+            "status": 429,
+            "code": "throttled",
+            "detail": "Request was throttled. Expected available in 12 seconds.",
+            "fields": {},
+        },
+        response_only=True,
+        status_codes=["429"],
+    ),
+}
+_DESCRIPTIONS = {
+    400: "The request is not valid; `fields` says which fields and why.",
+    401: "No token or session, or the token was revoked or expired.",
+    403: "The caller's role lacks the capability, or the token is read-only.",
+    404: "Not found.",
+    409: "The request conflicts with the current state.",
+    429: "Too many requests in this scope; retry after the Retry-After header's seconds.",
+}
+
+
+def error_responses(*statuses: int, **descriptions: str) -> dict[int, OpenApiResponse]:
+    """OpenAPI responses for the given error statuses, e.g. error_responses(401, 403, 404).
+
+    Pass `d404="No published run."` to word one status's description for an endpoint.
+    """
+    out = {}
+    for status in statuses:
+        out[status] = OpenApiResponse(
+            response=ErrorSerializer,
+            description=descriptions.get(f"d{status}", _DESCRIPTIONS.get(status, "Error.")),
+            examples=[_EXAMPLES[status]] if status in _EXAMPLES else [],
+        )
+    return out
