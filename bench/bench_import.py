@@ -82,9 +82,6 @@ def main() -> int:
         again = import_record_process(import_record_id=again.pk)
         reimport_seconds = time.perf_counter() - started
 
-        from django.db import connections
-
-        connections.close_all()
         print("| stage | seconds | rows/s | ratio to COPY |")
         print("|---|---:|---:|---:|")
         for stage, seconds in [
@@ -102,6 +99,10 @@ def main() -> int:
             f"{again.rows_imported:,}"
         )
     finally:
+        if "django.db" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
         _psql(url, f'DROP DATABASE IF EXISTS "{name}"', db="postgres")
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

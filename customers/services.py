@@ -13,7 +13,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from .importing import dates
@@ -29,7 +28,7 @@ from .importing.sources import (
     iter_chunks,
 )
 from .importing.staging import StagingTable
-from .models import ImportRecord, ImportRejectedRow, TransactionLine
+from .models import ImportRecord, ImportRejectedRow
 
 logger = logging.getLogger(__name__)
 
@@ -261,18 +260,15 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
         if run.rows_read == 0:
             raise ImportFileError("The file has a header line but no rows.")
         _progress(record, stage="writing", percent=85)
+        read_seconds = time.monotonic() - started
         with transaction.atomic():
             moved = staging.move(import_id=record.pk)
             ImportRejectedRow.objects.bulk_create(run.rejected, batch_size=2000)
-            flags = TransactionLine.objects.filter(import_record_id=record.pk).aggregate(
-                returns=Count("id", filter=Q(is_return=True)),
-                non_product=Count("id", filter=Q(is_non_product=True)),
-            )
             reasons = dict(run.reasons)
             reasons["duplicate_in_file"] = moved.staged - moved.distinct
             reasons["already_imported"] = moved.distinct - moved.inserted
-            reasons["imported_returns"] = flags["returns"]
-            reasons["imported_non_product"] = flags["non_product"]
+            reasons["imported_returns"] = moved.returns
+            reasons["imported_non_product"] = moved.non_product
             earlier = (
                 ImportRecord.objects.filter(
                     sha256=record.sha256, status=ImportRecord.Status.SUCCEEDED
@@ -309,6 +305,14 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
                 duration_seconds=time.monotonic() - started,
                 error_message="",
             )
+            write_started = time.monotonic()
+        logger.info(
+            "import %s: read and staged %.2f s, moved %.2f s, committed %.2f s",
+            record.pk,
+            read_seconds,
+            write_started - started - read_seconds,
+            time.monotonic() - write_started,
+        )
     except ImportFileError as exc:
         _fail(record, str(exc), started)
     except Exception:

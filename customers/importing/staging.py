@@ -1,10 +1,11 @@
 """Move normalised lines into the database in set-based SQL.
 
 Lines go first into a temporary staging table (PostgreSQL: COPY; SQLite: executemany),
-outside the final transaction so progress stays visible. Then, in one transaction, customers
-are upserted and lines inserted with INSERT ... SELECT ... ON CONFLICT (line_hash) DO
-NOTHING, so a line already stored (re-import, overlapping file, duplicate within the file)
-is not stored twice.
+outside the final transaction so progress stays visible; per-customer first/last purchase
+and latest country are aggregated in pandas as chunks pass (bounded by the number of
+customers). Then, in one transaction, customers are upserted and lines inserted with
+INSERT ... SELECT ... ON CONFLICT (line_hash) DO NOTHING, so a line already stored
+(re-import, overlapping file, duplicate within the file) is not stored twice.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ STAGE_COLUMNS = [
     ("is_non_product", "boolean"),
     ("line_hash", "uuid"),
 ]
+CUSTOMER_COLUMNS = [
+    ("customer_ext", "text"),
+    ("country", "text"),
+    ("first_ts", "timestamptz"),
+    ("last_ts", "timestamptz"),
+]
+# Collapse the per-chunk customer summaries after this many chunks (memory stays bounded).
+COLLAPSE_EVERY = 16
 
 
 @dataclass
@@ -47,53 +56,97 @@ class MoveCounts:
     distinct: int
     inserted: int
     customers_created: int
+    returns: int
+    non_product: int
+
+
+def summarise_customers(lines: pd.DataFrame) -> pd.DataFrame:
+    """customer_ext, country (of the latest line), first_ts, last_ts."""
+    ordered = lines.sort_values(["ts", "line_no"], kind="stable")
+    grouped = ordered.groupby("customer_ext", sort=False)
+    return pd.DataFrame(
+        {
+            "country": grouped["country"].last(),
+            "first_ts": grouped["ts"].min(),
+            "last_ts": grouped["ts"].max(),
+            "line_no": grouped["line_no"].last(),
+        }
+    ).reset_index()
+
+
+def _combine(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    both = pd.concat(parts, ignore_index=True)
+    ordered = both.sort_values(["last_ts", "line_no"], kind="stable")
+    grouped = ordered.groupby("customer_ext", sort=False)
+    return pd.DataFrame(
+        {
+            "country": grouped["country"].last(),
+            "first_ts": grouped["first_ts"].min(),
+            "last_ts": grouped["last_ts"].max(),
+            "line_no": grouped["line_no"].last(),
+        }
+    ).reset_index()
 
 
 class StagingTable:
     def __init__(self, import_id: int):
         self.name = f"import_staging_{import_id}"
+        self.customers_name = f"{self.name}_customers"
         self.vendor = connection.vendor
         self.rows = 0
-        columns = ", ".join(
-            f"{name} {kind if self.vendor == 'postgresql' else ''}".strip()
-            for name, kind in STAGE_COLUMNS
-        )
+        self._customer_parts: list[pd.DataFrame] = []
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
-            cursor.execute(f"CREATE TEMPORARY TABLE {self.name} ({columns})")
+            for name, columns in [
+                (self.name, STAGE_COLUMNS),
+                (self.customers_name, CUSTOMER_COLUMNS),
+            ]:
+                cursor.execute(f"DROP TABLE IF EXISTS {name}")
+                cursor.execute(f"CREATE TEMPORARY TABLE {name} ({self._columns(columns)})")
+
+    def _columns(self, columns) -> str:
+        if self.vendor == "postgresql":
+            return ", ".join(f"{name} {kind}" for name, kind in columns)
+        return ", ".join(name for name, _ in columns)
 
     def add(self, lines: pd.DataFrame) -> None:
         if lines.empty:
             return
-        with transaction.atomic(), connection.cursor() as cursor:
-            if self.vendor == "postgresql":
-                self._copy(cursor, lines)
-            else:
-                self._insert(cursor, lines)
+        with transaction.atomic():
+            self._write(self.name, lines[[c for c, _ in STAGE_COLUMNS]])
         self.rows += len(lines)
+        self._customer_parts.append(summarise_customers(lines))
+        if len(self._customer_parts) >= COLLAPSE_EVERY:
+            self._customer_parts = [_combine(self._customer_parts)]
 
-    def _copy(self, cursor, lines: pd.DataFrame) -> None:
-        table = pa.Table.from_pandas(lines[[c for c, _ in STAGE_COLUMNS]], preserve_index=False)
-        buffer = io.BytesIO()
-        pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=False))
-        buffer.seek(0)
-        raw = cursor.cursor  # psycopg2 cursor under Django's wrapper
-        raw.copy_expert(f"COPY {self.name} FROM STDIN WITH (FORMAT csv)", buffer)
-
-    def _insert(self, cursor, lines: pd.DataFrame) -> None:
-        frame = lines[[c for c, _ in STAGE_COLUMNS]].copy()
-        # Django keeps SQLite datetimes as UTC text without offset.
-        frame["ts"] = frame["ts"].dt.strftime("%Y-%m-%d %H:%M:%S")
-        frame["unit_price"] = (
-            frame["unit_price"].astype(object).where(frame["unit_price"].notna(), None)
-        )
-        rows = list(frame.itertuples(index=False, name=None))
-        placeholders = ", ".join(["%s"] * len(STAGE_COLUMNS))
-        cursor.executemany(f"INSERT INTO {self.name} VALUES ({placeholders})", rows)  # noqa: S608 (our table name)
+    def _write(self, table: str, frame: pd.DataFrame) -> None:
+        with connection.cursor() as cursor:
+            if self.vendor == "postgresql":
+                arrow = pa.Table.from_pandas(frame, preserve_index=False)
+                buffer = io.BytesIO()
+                pacsv.write_csv(
+                    arrow, buffer, write_options=pacsv.WriteOptions(include_header=False)
+                )
+                buffer.seek(0)
+                # psycopg2's cursor under Django's wrapper
+                cursor.cursor.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT csv)", buffer)
+                return
+            frame = frame.copy()
+            for name in frame.columns:
+                if isinstance(frame[name].dtype, pd.DatetimeTZDtype):
+                    # Django keeps SQLite datetimes as UTC text without offset.
+                    frame[name] = frame[name].dt.strftime("%Y-%m-%d %H:%M:%S")
+                elif frame[name].dtype.kind == "f":
+                    frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+            placeholders = ", ".join(["%s"] * len(frame.columns))
+            cursor.executemany(
+                f"INSERT INTO {table} VALUES ({placeholders})",  # noqa: S608 (our table)
+                list(frame.itertuples(index=False, name=None)),
+            )
 
     def drop(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
+            cursor.execute(f"DROP TABLE IF EXISTS {self.customers_name}")
 
     def move(self, *, import_id: int) -> MoveCounts:
         """Upsert customers and insert new lines; call inside transaction.atomic()."""
@@ -103,12 +156,15 @@ class StagingTable:
         least, greatest = ("LEAST", "GREATEST") if pg else ("MIN", "MAX")
         now = timezone.now()
         started = time.monotonic()
-        timings = {}
+        if self._customer_parts:
+            customers = _combine(self._customer_parts)
+            self._write(self.customers_name, customers[[c for c, _ in CUSTOMER_COLUMNS]])
         with connection.cursor() as cursor:
             if pg:
                 # A temporary table has no statistics until analysed; without them the
-                # planner joins row by row.
+                # planner may join row by row.
                 cursor.execute(f"ANALYZE {self.name}")
+                cursor.execute(f"ANALYZE {self.customers_name}")
             cursor.execute(f"SELECT count(*), count(DISTINCT line_hash) FROM {self.name}")  # noqa: S608
             staged, distinct = cursor.fetchone()
             cursor.execute(f"SELECT count(*) FROM {customer_table}")  # noqa: S608
@@ -118,19 +174,8 @@ class StagingTable:
                 INSERT INTO {customer_table}
                     (external_id, country, first_purchase_at, last_purchase_at,
                      created_at, updated_at)
-                SELECT agg.customer_ext, latest.country, agg.first_ts, agg.last_ts, %s, %s
-                FROM (
-                    SELECT customer_ext, min(ts) AS first_ts, max(ts) AS last_ts
-                    FROM {self.name} GROUP BY customer_ext
-                ) agg
-                JOIN (
-                    SELECT customer_ext, country FROM (
-                        SELECT customer_ext, country, row_number() OVER (
-                            PARTITION BY customer_ext ORDER BY ts DESC, line_no DESC
-                        ) AS rn
-                        FROM {self.name}
-                    ) ranked WHERE rn = 1
-                ) latest ON latest.customer_ext = agg.customer_ext
+                SELECT customer_ext, country, first_ts, last_ts, %s, %s
+                FROM {self.customers_name}
                 WHERE true
                 ON CONFLICT (external_id) DO UPDATE SET
                     first_purchase_at = {least}(
@@ -148,11 +193,10 @@ class StagingTable:
                 """,  # noqa: S608 (table names are ours; values are parameters)
                 [now, now],
             )
-            timings["customers"] = time.monotonic()
+            customers_done = time.monotonic()
             cursor.execute(f"SELECT count(*) FROM {customer_table}")  # noqa: S608
             customers_after = cursor.fetchone()[0]
-            cursor.execute(
-                f"""
+            insert = f"""
                 INSERT INTO {line_table}
                     (customer_id, invoice, product_code, description, quantity, unit_price,
                      amount, timestamp, country, is_return, is_non_product, import_record_id,
@@ -164,20 +208,41 @@ class StagingTable:
                 JOIN {customer_table} c ON c.external_id = s.customer_ext
                 WHERE true
                 ON CONFLICT (line_hash) DO NOTHING
-                """,  # noqa: S608
-                [import_id],
-            )
-            inserted = cursor.rowcount
-            timings["lines"] = time.monotonic()
+                """  # noqa: S608
+            if pg:
+                cursor.execute(
+                    f"""
+                    WITH inserted AS ({insert} RETURNING is_return, is_non_product)
+                    SELECT count(*), count(*) FILTER (WHERE is_return),
+                           count(*) FILTER (WHERE is_non_product)
+                    FROM inserted
+                    """,  # noqa: S608
+                    [import_id],
+                )
+                inserted, returns, non_product = cursor.fetchone()
+            else:
+                cursor.execute(insert, [import_id])
+                inserted = cursor.rowcount
+                cursor.execute(
+                    f"""
+                    SELECT count(*), coalesce(sum(is_return), 0),
+                           coalesce(sum(is_non_product), 0)
+                    FROM {line_table} WHERE import_record_id = %s
+                    """,  # noqa: S608
+                    [import_id],
+                )
+                _, returns, non_product = cursor.fetchone()
         logger.info(
-            "staging %s moved: customers %.2f s, lines %.2f s",
+            "%s moved: customers %.2f s, lines %.2f s",
             self.name,
-            timings["customers"] - started,
-            timings["lines"] - timings["customers"],
+            customers_done - started,
+            time.monotonic() - customers_done,
         )
         return MoveCounts(
             staged=staged,
             distinct=distinct,
             inserted=inserted,
             customers_created=customers_after - customers_before,
+            returns=returns,
+            non_product=non_product,
         )
