@@ -13,6 +13,9 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem("Dashboard", "home"),
+    NavItem("Customer lookup", "customer-lookup", "accounts.lookup_customers"),
+    NavItem("Runs", "clustering:run-list", "accounts.manage_runs"),
+    NavItem("Compare runs", "run-compare", "accounts.view_run_reports"),
     NavItem("Imports", "customers:import-list", "accounts.import_data"),
     NavItem("API tokens", "api-tokens"),
     NavItem("API docs", "api-docs"),

@@ -1,14 +1,293 @@
+"""Pages for segmentation runs (list, start, progress, report, cancel, publish, downloads)
+and for segments (profile, members, CSV). Thin: forms validate, services write, selectors
+read; chart data comes from reports.charts."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.shortcuts import redirect
-from django.views.decorators.http import require_POST
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
-from .services import worker_ping_request
+from reports import charts
+from reports.exports import csv_response
+from reports.report_data import CANDIDATE_FIELDS, run_report_data
+from reports.selectors import (
+    MEMBER_SORTS,
+    heat_level,
+    run_assignment_rows,
+    segment_get,
+    segment_member_rows,
+    segment_members_page,
+)
+
+from .engine.types import InvalidParameters
+from .forms import RunForm
+from .models import SegmentationRun
+from .selectors import run_list as run_list_query
+from .services import RunError, run_cancel, run_create, run_publish, worker_ping_request
+
+MANAGE = "accounts.manage_runs"
+REPORTS = "accounts.view_run_reports"
+PUBLISH = "accounts.publish_runs"
 
 
 @require_POST
-@permission_required("accounts.manage_runs", raise_exception=True)
+@permission_required(MANAGE, raise_exception=True)
 def worker_ping(request):
     worker_ping_request()
     messages.info(request, "Asked the background worker to check in; reload in a few seconds.")
     return redirect("home")
+
+
+# ------------------------------------------------------------------------------ runs
+@require_GET
+@permission_required(MANAGE, raise_exception=True)
+def run_list(request: HttpRequest) -> HttpResponse:
+    runs = run_list_query().defer("params", "timings", "excluded", "elbow", "stability")[:100]
+    return render(request, "clustering/run_list.html", {"runs": runs})
+
+
+@permission_required(MANAGE, raise_exception=True)
+def run_create_view(request: HttpRequest) -> HttpResponse:
+    form = RunForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = run_create(user=request.user, params=form.params, name=form.cleaned_data["name"])
+        except InvalidParameters as error:
+            form.add_engine_error(error)
+        else:
+            messages.success(request, "Run queued; this page follows its progress.")
+            return redirect(run)
+    return render(request, "clustering/run_form.html", {"form": form})
+
+
+def _status_payload(run: SegmentationRun) -> dict:
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "status_display": run.get_status_display(),
+        "stage": run.stage,
+        "progress": round(run.progress, 1),
+        "finished": run.is_finished,
+        "error": run.error,
+    }
+
+
+@require_GET
+@permission_required(REPORTS, raise_exception=True)
+def run_status(request: HttpRequest, pk: int) -> JsonResponse:
+    run = get_object_or_404(
+        SegmentationRun.objects.only(
+            "pk", "status", "stage", "progress", "error", "cancel_requested"
+        ),
+        pk=pk,
+    )
+    return JsonResponse(_status_payload(run))
+
+
+@require_GET
+@permission_required(REPORTS, raise_exception=True)
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The run report; while the run is queued or running, its live progress."""
+    run = get_object_or_404(run_list_query().defer(None), pk=pk)
+    report = run_report_data(run)
+    context = {
+        "run": run,
+        "report": report,
+        "status": _status_payload(run),
+        "status_url": reverse("clustering:run-status", args=[run.pk]),
+    }
+    if run.status == SegmentationRun.Status.SUCCEEDED:
+        context.update(_report_context(run, report))
+    return render(request, "clustering/run_detail.html", context)
+
+
+def _report_context(run: SegmentationRun, report: dict) -> dict:
+    segments = report["segments"]
+    for index, segment in enumerate(segments):
+        segment["colour"] = index % 8
+        segment["url"] = reverse("clustering:segment-detail", args=[run.pk, segment["number"]])
+    candidates = report["candidates"]
+    rfm = run.rfm_comparison or {}
+    values = rfm.get("values") or []
+    largest = max((max(row) for row in values if row), default=0)
+    heatmap = [
+        {
+            "name": name,
+            "cells": [{"value": v, "level": heat_level(v, largest)} for v in row],
+        }
+        for name, row in zip(rfm.get("rows") or [], values, strict=False)
+    ]
+    excluded_total = sum((run.excluded or {}).values())
+    return {
+        "segments": segments,
+        "candidates": candidates,
+        "elbow_chart": charts.elbow_chart(candidates),
+        "metric_charts": charts.metric_charts(candidates),
+        "pca_chart": charts.pca_chart(run.pca or {}, segments),
+        "profiles": charts.profiles_table(segments),
+        "share_chart": charts.share_chart(segments),
+        "heatmap": heatmap,
+        "heatmap_columns": rfm.get("columns") or [],
+        "excluded_total": excluded_total,
+        "customers_in": (run.n_customers or 0) + excluded_total,
+        "params_rows": charts.parameter_rows(run.params or {}),
+        "stability_scores": [s for s in (run.stability or {}).get("scores", []) if s is not None],
+    }
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def run_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(SegmentationRun.objects.only("pk"), pk=pk)
+    try:
+        run = run_cancel(run_id=run.pk, user=request.user)
+    except RunError as error:
+        messages.error(request, str(error))
+    else:
+        if run.status == SegmentationRun.Status.CANCELLED:
+            messages.success(request, "Run cancelled.")
+        else:
+            messages.info(request, "Asked the run to stop; it stops at its next checkpoint.")
+    return redirect("clustering:run-detail", pk=pk)
+
+
+@require_POST
+@permission_required(PUBLISH, raise_exception=True)
+def run_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(SegmentationRun.objects.only("pk"), pk=pk)
+    try:
+        run_publish(run_id=run.pk, user=request.user)
+    except RunError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Published: marketing now sees these segments.")
+    return redirect("clustering:run-detail", pk=pk)
+
+
+@require_GET
+@permission_required(REPORTS, raise_exception=True)
+def run_report_json(request: HttpRequest, pk: int) -> JsonResponse:
+    run = get_object_or_404(run_list_query().defer(None), pk=pk)
+    response = JsonResponse(run_report_data(run), json_dumps_params={"indent": 1})
+    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-report.json"'
+    return response
+
+
+@require_GET
+@permission_required(REPORTS, raise_exception=True)
+def run_candidates_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(SegmentationRun.objects.only("pk"), pk=pk)
+    rows = (
+        run.candidates.order_by("algorithm", "n_clusters", "setting")
+        .values_list(*CANDIDATE_FIELDS)
+        .iterator(chunk_size=500)
+    )
+    return csv_response(f"run-{run.pk}-candidates.csv", CANDIDATE_FIELDS, rows)
+
+
+@require_GET
+@permission_required(REPORTS, raise_exception=True)
+def run_assignments_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(SegmentationRun.objects.only("pk"), pk=pk)
+    from .models import SegmentAssignment
+
+    header = (
+        "customer_id",
+        "segment_number",
+        "segment_name",
+        "confidence",
+        "rfm_segment",
+        "rfm_cell",
+        *SegmentAssignment.FEATURE_FIELDS,
+    )
+    rows = run_assignment_rows(run).iterator(chunk_size=2000)
+    return csv_response(f"run-{run.pk}-assignments.csv", header, rows)
+
+
+# ------------------------------------------------------------------------------ segments
+def _visible_segment(request: HttpRequest, run_id: int, number: int):
+    """The segment, if this user may see it: the published run's for everyone with
+    view_segments; any succeeded run's for those who read run reports."""
+    if not request.user.has_perm("accounts.view_segments"):
+        raise PermissionDenied
+    segment = segment_get(run_id=run_id, number=number)
+    if segment is None:
+        raise Http404("No such segment")
+    run = segment.run
+    if run.is_published:
+        return segment
+    if run.status == SegmentationRun.Status.SUCCEEDED and request.user.has_perm(REPORTS):
+        return segment
+    raise PermissionDenied
+
+
+@require_GET
+def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpResponse:
+    segment = _visible_segment(request, run_id, number)
+    sort = request.GET.get("sort", "monetary")
+    if sort not in MEMBER_SORTS:
+        sort = "monetary"
+    descending = request.GET.get("dir", "desc") != "asc"
+    search = request.GET.get("q", "").strip()[:64]
+    page = segment_members_page(
+        segment, search=search, sort=sort, descending=descending, page=request.GET.get("page")
+    )
+    profile = charts.segment_profile_rows(
+        {"lift": segment.lift, "means": segment.means, "medians": segment.medians}
+    )
+    columns = []
+    for key, (label, _field) in MEMBER_SORTS.items():
+        current = key == sort
+        next_dir = "asc" if current and descending else "desc"
+        columns.append(
+            {
+                "key": key,
+                "label": label,
+                "current": current,
+                "aria_sort": ("descending" if descending else "ascending") if current else "none",
+                "query": "?"
+                + urlencode({"sort": key, "dir": next_dir, **({"q": search} if search else {})}),
+            }
+        )
+    return render(
+        request,
+        "clustering/segment_detail.html",
+        {
+            "segment": segment,
+            "run": segment.run,
+            "profile": profile,
+            "lift_chart": charts.lift_chart(profile),
+            "distinguishing": [charts.feature_label(f) for f in segment.distinguishing],
+            "page": page,
+            "columns": columns,
+            "sort": sort,
+            "direction": "desc" if descending else "asc",
+            "search": search,
+        },
+    )
+
+
+@require_GET
+def segment_members_csv(request: HttpRequest, run_id: int, number: int) -> HttpResponse:
+    if not request.user.has_perm("accounts.export_segment_members"):
+        raise PermissionDenied
+    segment = _visible_segment(request, run_id, number)
+    from .models import SegmentAssignment
+
+    header = (
+        "customer_id",
+        "country",
+        "confidence",
+        "rfm_segment",
+        *SegmentAssignment.FEATURE_FIELDS,
+    )
+    slug = "".join(c if c.isalnum() else "-" for c in segment.name.lower()).strip("-")
+    rows = segment_member_rows(segment).iterator(chunk_size=2000)
+    return csv_response(f"run-{run_id}-segment-{number}-{slug}.csv", header, rows)

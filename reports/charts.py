@@ -1,0 +1,159 @@
+"""Chart and table data for the pages, built from what a run stored.
+
+Each function returns plain data that a template passes to static/js/charts.js with
+``json_script``; the same numbers are shown in a table beside each chart, so the pages work
+without JavaScript and print the numbers too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from clustering.engine.types import ALL_FEATURES
+
+FEATURE_LABELS = {
+    "recency_days": "Days since last purchase",
+    "frequency": "Orders",
+    "monetary_total": "Revenue",
+    "tenure_days": "Days since first purchase",
+    "avg_basket_value": "Average basket",
+    "distinct_products": "Distinct products",
+    "return_rate": "Return rate",
+    "mean_days_between_purchases": "Days between purchases",
+    "country": "Country",
+}
+
+METRICS = (
+    ("silhouette", "Silhouette (higher is better)"),
+    ("davies_bouldin", "Davies-Bouldin (lower is better)"),
+    ("calinski_harabasz", "Calinski-Harabasz (higher is better)"),
+)
+
+
+def feature_label(name: str) -> str:
+    return FEATURE_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def share_chart(segments: list[dict]) -> dict[str, Any]:
+    """Customer share against revenue share, per segment (percent)."""
+    return {
+        "labels": [s["name"] for s in segments],
+        "customers": [round(100 * s["share_customers"], 1) for s in segments],
+        "revenue": [round(100 * s["share_revenue"], 1) for s in segments],
+    }
+
+
+def segment_profile_rows(segment: dict) -> list[dict[str, Any]]:
+    """Per feature: the segment's median and mean, all customers' mean, and the lift."""
+    rows = []
+    lift = segment.get("lift") or {}
+    means = segment.get("means") or {}
+    medians = segment.get("medians") or {}
+    for name in [f for f in ALL_FEATURES if f in lift or f in means] or list(lift):
+        ratio = lift.get(name)
+        mean = means.get(name)
+        overall = mean / ratio if (mean is not None and ratio) else None
+        rows.append(
+            {
+                "feature": name,
+                "label": feature_label(name),
+                "median": medians.get(name),
+                "mean": mean,
+                "overall_mean": overall,
+                "lift": ratio,
+            }
+        )
+    return rows
+
+
+def lift_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    kept = [r for r in rows if r["lift"] is not None]
+    return {"labels": [r["label"] for r in kept], "values": [round(r["lift"], 3) for r in kept]}
+
+
+def _x(candidate: dict) -> int:
+    return candidate["k"] if candidate["k"] is not None else candidate["n_clusters"]
+
+
+def elbow_chart(candidates: list[dict]) -> dict[str, Any]:
+    """Inertia against k, one series per algorithm that has an inertia."""
+    series: dict[str, list] = defaultdict(list)
+    for c in candidates:
+        if c["inertia"] is not None:
+            series[c["algorithm"]].append([_x(c), c["inertia"]])
+    return {"series": _series(series), "y_label": "Inertia (within-segment spread)"}
+
+
+def _series(points_by_algorithm: dict[str, list]) -> list[dict[str, Any]]:
+    return [{"label": a, "points": sorted(p)} for a, p in sorted(points_by_algorithm.items())]
+
+
+def metric_charts(candidates: list[dict]) -> list[dict[str, Any]]:
+    """One chart per validation score: the score against k, one series per algorithm."""
+    charts = []
+    for metric, label in METRICS:
+        series: dict[str, list] = defaultdict(list)
+        for c in candidates:
+            if c[metric] is not None:
+                series[c["algorithm"]].append([_x(c), round(c[metric], 4)])
+        charts.append(
+            {
+                "id": f"chart-{metric}",
+                "data_id": f"chart-{metric}-data",
+                "metric": metric,
+                "title": label,
+                "data": {"series": _series(series), "y_label": label},
+            }
+        )
+    return charts
+
+
+def pca_chart(pca: dict, segments: list[dict]) -> dict[str, Any]:
+    """The stored 2-D projection sample, grouped by segment (in segment order)."""
+    points: dict[int, list] = defaultdict(list)
+    for _customer, x, y, number in pca.get("points") or []:
+        points[number].append([x, y])
+    ratio = pca.get("explained_variance_ratio") or [None, None]
+    return {
+        "segments": [
+            {"number": s["number"], "name": s["name"], "points": points.get(s["number"], [])}
+            for s in segments
+        ],
+        "explained": ratio,
+        "n_points": sum(len(p) for p in points.values()),
+    }
+
+
+def profiles_table(segments: list[dict]) -> dict[str, Any]:
+    """Segments side by side: per feature, each segment's median and lift."""
+    features = [f for f in ALL_FEATURES if any(f in (s.get("medians") or {}) for s in segments)]
+    rows = []
+    for name in features:
+        rows.append(
+            {
+                "label": feature_label(name),
+                "cells": [
+                    {
+                        "median": (s.get("medians") or {}).get(name),
+                        "lift": (s.get("lift") or {}).get(name),
+                    }
+                    for s in segments
+                ],
+            }
+        )
+    return {"segments": segments, "rows": rows}
+
+
+def parameter_rows(params: dict) -> list[tuple[str, str]]:
+    """The stored parameters as (name, readable value) rows, by name."""
+    rows = []
+    for name, value in sorted(params.items()):
+        if value is None:
+            text = "— (default)"
+        elif isinstance(value, list | tuple):
+            text = ", ".join(str(v) for v in value)
+        else:
+            text = str(value)
+        rows.append((name, text))
+    return rows

@@ -1,0 +1,203 @@
+"""Reads behind the pages: the dashboard, segment members, customer lookup, run comparison.
+
+Every function reads what a run stored (segments, assignments, the report JSON fields); none
+recomputes anything over all customers, so each page costs a handful of indexed queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+
+from clustering.models import Segment, SegmentAssignment, SegmentationRun
+from clustering.selectors import customer_segment_history, run_segments, run_transitions
+from customers.models import Customer, ImportRecord, TransactionLine
+
+#: The member columns a user may sort by: query value -> (label, ORM field).
+MEMBER_SORTS: dict[str, tuple[str, str]] = {
+    "customer": ("Customer id", "customer__external_id"),
+    "confidence": ("Confidence", "confidence"),
+    "recency": ("Recency (days)", "recency_days"),
+    "frequency": ("Orders", "frequency"),
+    "monetary": ("Revenue", "monetary_total"),
+    "basket": ("Average basket", "avg_basket_value"),
+}
+MEMBER_VALUES = (
+    "customer__external_id",
+    "customer__country",
+    "confidence",
+    "recency_days",
+    "frequency",
+    "monetary_total",
+    "avg_basket_value",
+    "rfm_segment",
+)
+MEMBERS_PER_PAGE = 50
+RECENT_LINES = 20
+
+
+def published_run() -> SegmentationRun | None:
+    return (
+        SegmentationRun.objects.filter(is_published=True)
+        .select_related("published_by", "created_by")
+        .defer("pca", "rfm_comparison")
+        .first()
+    )
+
+
+def last_import() -> ImportRecord | None:
+    return ImportRecord.objects.only(
+        "pk", "file_name", "status", "created_at", "finished_at", "rows_imported"
+    ).first()
+
+
+def last_run() -> SegmentationRun | None:
+    return (
+        SegmentationRun.objects.only(
+            "pk", "name", "status", "stage", "progress", "created_at", "finished_at", "error"
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def segment_get(*, run_id: int, number: int) -> Segment | None:
+    return (
+        Segment.objects.select_related("run", "run__published_by")
+        .defer("run__pca", "run__rfm_comparison")
+        .filter(run_id=run_id, number=number)
+        .first()
+    )
+
+
+def segment_members_page(
+    segment: Segment, *, search: str = "", sort: str = "monetary", descending: bool = True, page=1
+) -> Page:
+    """One page of a segment's members as dicts, searchable by customer id prefix."""
+    order_field = MEMBER_SORTS.get(sort, MEMBER_SORTS["monetary"])[1]
+    rows: QuerySet = SegmentAssignment.objects.filter(segment=segment)
+    if search:
+        rows = rows.filter(customer__external_id__startswith=search)
+    ordering = [f"-{order_field}" if descending else order_field, "customer__external_id"]
+    rows = rows.order_by(*ordering).values(*MEMBER_VALUES)
+    return Paginator(rows, MEMBERS_PER_PAGE).get_page(page)
+
+
+def segment_member_rows(segment: Segment):
+    """Every member of a segment with the features it was judged on, for the CSV export."""
+    values = ("customer__external_id", "customer__country", "confidence", "rfm_segment")
+    return (
+        SegmentAssignment.objects.filter(segment=segment)
+        .order_by("customer__external_id")
+        .values_list(*values, *SegmentAssignment.FEATURE_FIELDS)
+    )
+
+
+def run_assignment_rows(run: SegmentationRun):
+    """Every customer's segment in a run, for the CSV export."""
+    return (
+        SegmentAssignment.objects.filter(run=run)
+        .order_by("customer__external_id")
+        .values_list(
+            "customer__external_id",
+            "segment__number",
+            "segment__name",
+            "confidence",
+            "rfm_segment",
+            "rfm_cell",
+            *SegmentAssignment.FEATURE_FIELDS,
+        )
+    )
+
+
+@dataclass
+class CustomerLookup:
+    customer: Customer
+    current: SegmentAssignment | None  # in the published run
+    published: SegmentationRun | None
+    history: list[SegmentAssignment] = field(default_factory=list)  # earlier published runs
+    recent_lines: list[TransactionLine] = field(default_factory=list)
+
+
+def customer_lookup(external_id: str) -> CustomerLookup | None:
+    """A customer's features, current and earlier segments and recent lines, or None."""
+    customer = Customer.objects.filter(external_id=external_id).first()
+    if customer is None:
+        return None
+    published = published_run()
+    history = list(
+        customer_segment_history(customer.pk).defer(
+            "run__pca", "run__rfm_comparison", "run__params", "run__preprocessing"
+        )
+    )
+    current = next((a for a in history if published and a.run_id == published.pk), None)
+    earlier = [a for a in history if a is not current]
+    lines = list(
+        TransactionLine.objects.filter(customer=customer)
+        .only(
+            "invoice",
+            "product_code",
+            "description",
+            "quantity",
+            "unit_price",
+            "amount",
+            "timestamp",
+            "is_return",
+            "is_non_product",
+        )
+        .order_by("-timestamp", "-pk")[:RECENT_LINES]
+    )
+    return CustomerLookup(customer, current, published, earlier, lines)
+
+
+def succeeded_runs() -> QuerySet[SegmentationRun]:
+    return (
+        SegmentationRun.objects.filter(status=SegmentationRun.Status.SUCCEEDED)
+        .only("pk", "name", "created_at", "chosen_k", "n_customers", "is_published")
+        .order_by("-created_at", "-pk")
+    )
+
+
+@dataclass
+class Comparison:
+    before: SegmentationRun
+    after: SegmentationRun
+    rows: list[str]  # segment names of the earlier run
+    columns: list[str]  # segment names of the later run (+ "Not in the later run")
+    matrix: list[list[int]]
+    movements: list[dict]  # the biggest moves between differently named segments
+    total: int
+    stayed: int
+
+
+NOT_IN_LATER = "Not in the later run"
+
+
+def run_comparison(before: SegmentationRun, after: SegmentationRun) -> Comparison:
+    """How the customers of one run are spread over the segments of another."""
+    transitions = run_transitions(before, after)
+    rows = list(run_segments(before).values_list("name", flat=True))
+    columns = list(run_segments(after).values_list("name", flat=True))
+    if any(t["to"] is None for t in transitions):
+        columns.append(NOT_IN_LATER)
+    counts = {(t["from"], t["to"] or NOT_IN_LATER): t["customers"] for t in transitions}
+    matrix = [[counts.get((r, c), 0) for c in columns] for r in rows]
+    moves = sorted(
+        (
+            {"from": f, "to": t, "customers": n}
+            for (f, t), n in counts.items()
+            if f != t and t != NOT_IN_LATER
+        ),
+        key=lambda m: -m["customers"],
+    )
+    stayed = sum(n for (f, t), n in counts.items() if f == t)
+    return Comparison(before, after, rows, columns, matrix, moves[:5], sum(counts.values()), stayed)
+
+
+def heat_level(value: float, largest: float, levels: int = 5) -> int:
+    """0 for nothing, else 1..levels by share of the largest value (for heatmap classes)."""
+    if not value or not largest:
+        return 0
+    return max(1, min(levels, round(levels * value / largest)))

@@ -1,0 +1,58 @@
+"""Number formatting for the report pages."""
+
+from __future__ import annotations
+
+import math
+
+from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
+
+register = template.Library()
+
+
+@register.filter
+def pct(value, digits: int = 1) -> str:
+    """A share (0..1) as a percentage: 0.1234 -> "12.3%"; empty for missing values."""
+    if value is None or value == "":
+        return "—"
+    try:
+        number = float(value) * 100
+    except (TypeError, ValueError):
+        return "—"
+    return f"{number:.{int(digits)}f}%"
+
+
+@register.filter
+def num(value, digits: int = 2) -> str:
+    """A measurement with thousands separators and at most `digits` decimals."""
+    if value is None or value == "":
+        return "—"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(number):
+        return "—"
+    digits = int(digits)
+    if abs(number) >= 1000:
+        digits = 0
+    text = f"{number:,.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+@register.filter
+def times(value) -> str:
+    """A lift as "2.3×" (how many times the average customer)."""
+    if value is None:
+        return "—"
+    return f"{float(value):.2f}×"
+
+
+@register.filter
+def get_item(mapping, key):
+    return (mapping or {}).get(key)
+
+
+__all__ = ["get_item", "intcomma", "num", "pct", "times"]

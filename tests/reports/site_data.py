@@ -1,0 +1,93 @@
+"""One small executed world shared by the page tests of a module: synthetic customers, two
+succeeded runs (the first published earlier, the second published now) and a manager.
+
+Created once per test module (module scope, committed), so the pages are tested against
+real run results without running the engine per test; removed again when the module ends,
+so other test modules start from an empty database. Tests in a module using it must not
+be transactional (a flush would remove it under the other tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+
+SMALL_PARAMS = {"algorithms": ["kmeans", "gmm"], "k_min": 2, "k_max": 5, "seed": 7}
+
+
+@dataclass
+class SiteData:
+    earlier: object  # SegmentationRun, published before `published`
+    published: object  # SegmentationRun, the current one
+    manager: object
+    customer_id: str  # a customer in the published run
+
+
+def _execute(user, params: dict, name: str):
+    from clustering.models import SegmentationRun
+    from clustering.params import params_from_input
+    from clustering.services import run_create, run_execute
+
+    with transaction.atomic():
+        run = run_create(user=user, params=params_from_input(params), name=name, enqueue=False)
+    outcome = run_execute(run_id=run.pk, token=f"site-{run.pk}", hostname="tests@site")
+    assert outcome == "succeeded", SegmentationRun.objects.get(pk=run.pk).error
+    return SegmentationRun.objects.get(pk=run.pk)
+
+
+def _wipe() -> None:
+    from django.contrib.auth import get_user_model
+
+    from clustering.models import Candidate, Segment, SegmentAssignment, SegmentationRun
+    from customers.models import Customer, ImportRecord, TransactionLine
+
+    for run in SegmentationRun.objects.exclude(predictor_file=""):
+        with contextlib.suppress(FileNotFoundError):
+            (Path(settings.MEDIA_ROOT) / run.predictor_file).unlink()
+    SegmentationRun.objects.update(is_published=False)
+    for model in (SegmentAssignment, Segment, Candidate, SegmentationRun, TransactionLine):
+        model.objects.all().delete()
+    Customer.objects.all().delete()
+    ImportRecord.objects.all().delete()
+    get_user_model().objects.filter(username__startswith="site-").delete()
+
+
+@pytest.fixture(scope="module")
+def site(django_db_setup, django_db_blocker):
+    from django.apps import apps
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from accounts.roles import sync_roles
+    from clustering.models import SegmentAssignment
+    from clustering.services import run_publish
+    from tests.clustering.factories import load_transactions, synthetic_lines
+
+    with django_db_blocker.unblock():
+        _wipe()
+        if not Group.objects.filter(name="manager").exists():
+            sync_roles(apps)
+        manager = get_user_model().objects.create_user("site-manager", password="pw-site-1")
+        manager.groups.add(Group.objects.get(name="manager"))
+        load_transactions(synthetic_lines(300, seed=5))
+        earlier = _execute(manager, {**SMALL_PARAMS, "k_max": 3}, "Earlier run")
+        run_publish(run_id=earlier.pk, user=manager)
+        published = _execute(manager, SMALL_PARAMS, "Spring review")
+        run_publish(run_id=published.pk, user=manager)
+        published.refresh_from_db()
+        earlier.refresh_from_db()
+        customer_id = (
+            SegmentAssignment.objects.filter(run=published)
+            .order_by("-monetary_total")
+            .values_list("customer__external_id", flat=True)
+            .first()
+        )
+        try:
+            yield SiteData(earlier, published, manager, customer_id)
+        finally:
+            _wipe()

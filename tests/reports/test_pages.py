@@ -1,0 +1,226 @@
+"""The pages for each role: status codes, what each shows, empty states, query counts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from clustering.models import Segment, SegmentationRun
+
+from .site_data import site  # noqa: F401  (module-scoped fixture)
+
+pytestmark = pytest.mark.django_db
+
+ROLES = [None, "marketing", "manager", "admin"]
+
+
+def page_urls(site):  # noqa: F811
+    run, segment = site.published, Segment.objects.filter(run=site.published).first()
+    earlier_segment = Segment.objects.filter(run=site.earlier).first()
+    return {
+        "dashboard": reverse("home"),
+        "lookup": reverse("customer-lookup") + f"?customer_id={site.customer_id}",
+        "compare": reverse("run-compare"),
+        "run list": reverse("clustering:run-list"),
+        "run form": reverse("clustering:run-create"),
+        "run report": reverse("clustering:run-detail", args=[run.pk]),
+        "run status": reverse("clustering:run-status", args=[run.pk]),
+        "report json": reverse("clustering:run-report-json", args=[run.pk]),
+        "candidates csv": reverse("clustering:run-candidates-csv", args=[run.pk]),
+        "assignments csv": reverse("clustering:run-assignments-csv", args=[run.pk]),
+        "segment": segment.get_absolute_url(),
+        "segment csv": reverse("clustering:segment-members-csv", args=[run.pk, segment.number]),
+        "unpublished segment": earlier_segment.get_absolute_url(),
+    }
+
+
+# page -> expected status for: no role, marketing, manager, admin
+EXPECTED = {
+    "dashboard": (200, 200, 200, 200),
+    "lookup": (403, 200, 200, 200),
+    "compare": (403, 403, 200, 200),
+    "run list": (403, 403, 200, 200),
+    "run form": (403, 403, 200, 200),
+    "run report": (403, 403, 200, 200),
+    "run status": (403, 403, 200, 200),
+    "report json": (403, 403, 200, 200),
+    "candidates csv": (403, 403, 200, 200),
+    "assignments csv": (403, 403, 200, 200),
+    "segment": (403, 200, 200, 200),
+    "segment csv": (403, 200, 200, 200),
+    # A segment of a run that is no longer published: only for readers of run reports.
+    "unpublished segment": (403, 403, 200, 200),
+}
+
+
+def test_each_page_answers_each_role_as_its_permissions_say(site, client_for):  # noqa: F811
+    urls = page_urls(site)
+    clients = [client_for(role) for role in ROLES]
+    got = {name: tuple(c.get(url).status_code for c in clients) for name, url in urls.items()}
+    assert got == EXPECTED
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(site):  # noqa: F811
+    for name, url in page_urls(site).items():
+        response = Client().get(url)
+        assert response.status_code == 302, name
+        assert response["Location"].startswith(reverse("login")), name
+
+
+def test_a_forbidden_page_is_the_friendly_403_page(site, client_for):  # noqa: F811
+    response = client_for("marketing").get(reverse("clustering:run-list"))
+    assert response.status_code == 403
+    assert b"have access to this page" in response.content
+
+
+@pytest.mark.parametrize(
+    ("role", "visible", "hidden"),
+    [
+        (None, ["Dashboard", "API tokens"], ["Customer lookup", "Runs", "Compare", "Imports"]),
+        ("marketing", ["Dashboard", "Customer lookup", "API tokens", "API docs"],
+         ["Runs<", "Compare runs", "Imports", "Admin"]),
+        ("manager", ["Dashboard", "Customer lookup", "Runs<", "Compare runs", "Imports"],
+         ["Admin"]),
+        ("admin", ["Dashboard", "Customer lookup", "Runs<", "Compare runs", "Imports", "Admin"],
+         []),
+    ],
+)  # fmt: skip
+def test_navigation_lists_only_the_pages_the_role_may_use(client_for, role, visible, hidden):
+    page = client_for(role).get(reverse("home")).content.decode()
+    nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', page, re.S).group(1)
+    for label in visible:
+        assert label in nav, label
+    for label in hidden:
+        assert label not in nav, label
+
+
+# ------------------------------------------------------------------------------ dashboard
+def test_dashboard_shows_one_card_per_published_segment(site, client_for):  # noqa: F811
+    page = client_for("marketing").get(reverse("home")).content.decode()
+    segments = list(Segment.objects.filter(run=site.published).order_by("number"))
+    assert page.count('class="card segment-card') == len(segments)
+    for segment in segments:
+        assert segment.name in page
+        assert f"{100 * segment.share_customers:.1f}%" in page
+        assert f"{100 * segment.share_revenue:.1f}%" in page
+        assert segment.get_absolute_url() in page
+    assert "Spring review" in page and "site-manager" in page  # which run, published by whom
+    assert 'id="share-data"' in page and 'data-chart="share"' in page
+    assert "synthetic.csv" in page  # the last import
+    assert "Background worker" in page
+
+
+def test_dashboard_links_the_report_only_for_managers(site, client_for):  # noqa: F811
+    report = f'href="{site.published.get_absolute_url()}"'
+    assert report not in client_for("marketing").get(reverse("home")).content.decode()
+    assert report in client_for("manager").get(reverse("home")).content.decode()
+
+
+def test_dashboard_keeps_its_query_count_small(site, client_for, django_assert_max_num_queries):  # noqa: F811
+    client = client_for("manager")
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("home")).status_code == 200
+
+
+# ------------------------------------------------------------------------------ lookup
+def test_customer_lookup_shows_segment_confidence_history_and_lines(site, client_for):  # noqa: F811
+    from clustering.models import SegmentAssignment
+
+    client = client_for("marketing")
+    page = client.get(reverse("customer-lookup"), {"customer_id": site.customer_id})
+    html = page.content.decode()
+    current = SegmentAssignment.objects.select_related("segment").get(
+        run=site.published, customer__external_id=site.customer_id
+    )
+    earlier = SegmentAssignment.objects.select_related("segment").get(
+        run=site.earlier, customer__external_id=site.customer_id
+    )
+    assert f"Customer {site.customer_id}" in html
+    assert current.segment.name in html and current.segment.action in html
+    assert f"confidence {100 * current.confidence:.0f}%" in html
+    assert "Earlier published segmentations" in html and earlier.segment.name in html
+    assert "Earlier run" in html
+    assert "Recent transaction lines" in html and "purchase" in html
+    assert "Days since last purchase" in html  # the features
+
+
+def test_customer_lookup_of_an_unknown_id_says_so(client_for):
+    response = client_for("marketing").get(reverse("customer-lookup"), {"customer_id": "=nope"})
+    assert response.status_code == 200
+    assert "No customer with id “=nope”" in response.content.decode()
+
+
+def test_customer_lookup_starts_with_an_empty_search(client_for):
+    response = client_for("marketing").get(reverse("customer-lookup"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<label for="id_customer_id">Customer id</label>' in html
+    assert "Enter a customer id" in html
+
+
+def test_customer_lookup_query_count(site, client_for, django_assert_max_num_queries):  # noqa: F811
+    client = client_for("marketing")
+    with django_assert_max_num_queries(12):
+        client.get(reverse("customer-lookup"), {"customer_id": site.customer_id})
+
+
+# ------------------------------------------------------------------------------ compare
+def test_compare_defaults_to_the_two_newest_runs_and_spells_out_movements(site, client_for):  # noqa: F811
+    from clustering.selectors import run_transitions
+
+    html = client_for("manager").get(reverse("run-compare")).content.decode()
+    assert "Earlier run" in html and "Spring review" in html
+    transitions = run_transitions(site.earlier, site.published)
+    moves = sorted(
+        (t for t in transitions if t["from"] != t["to"] and t["to"]),
+        key=lambda t: -t["customers"],
+    )
+    if moves:
+        top = moves[0]
+        assert (
+            f"<strong>{top['customers']}</strong> {top['from']} customers are now {top['to']}"
+            in html
+        )
+    total = sum(t["customers"] for t in transitions)
+    assert f"{total} customers of the earlier run" in html
+    assert 'class="heatmap"' in html
+
+
+def test_compare_refuses_the_same_run_twice(site, client_for):  # noqa: F811
+    pk = site.published.pk
+    html = client_for("manager").get(reverse("run-compare"), {"before": pk, "after": pk})
+    assert "Pick a different run" in html.content.decode()
+
+
+def test_pages_have_no_inline_script_style_or_handlers(site, client_for):  # noqa: F811
+    client = client_for("admin")
+    for name, url in page_urls(site).items():
+        response = client.get(url)
+        if not response["Content-Type"].startswith("text/html"):
+            continue
+        html = response.content.decode()
+        assert "unsafe-inline" not in response["Content-Security-Policy"]
+        assert "<style" not in html, name
+        assert " style=" not in html, name
+        assert not re.search(r"\son[a-z]+=", html), name
+        for script in re.findall(r"<script([^>]*)>", html):
+            assert "src=" in script or 'type="application/json"' in script, (name, script)
+
+
+def test_published_run_exists(site):  # noqa: F811
+    assert SegmentationRun.objects.get(is_published=True) == site.published
+
+
+def test_report_pages_answer_with_few_queries(site, client_for):  # noqa: F811
+    client = client_for("manager")
+    for name, url in page_urls(site).items():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+            if hasattr(response, "streaming_content"):
+                b"".join(response.streaming_content)
+        assert len(queries) <= 14, (name, [q["sql"][:120] for q in queries])
