@@ -7,11 +7,14 @@ the engine's contract (clustering/engine/types.py, AGGREGATE_COLUMNS).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
+from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import Abs, TruncDate
 from django.utils import timezone
@@ -49,14 +52,35 @@ def _naive(value: datetime | None) -> pd.Timestamp | None:
     return pd.Timestamp(timezone.make_naive(value, timezone.get_current_timezone()))
 
 
+@contextlib.contextmanager
+def consistent_snapshot() -> Iterator[None]:
+    """Every read inside sees the same committed data, even while an import commits.
+
+    PostgreSQL: a read-only REPEATABLE READ transaction (one snapshot for all statements).
+    SQLite: writers are serialised and each import is one transaction; the statements here
+    run back to back, so a commit between them can only add customers the lines query did
+    not see, which the join ignores.
+    """
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+    else:
+        yield
+
+
 def customer_aggregates(
     *, reference_date: pd.Timestamp | None = None, lookback_days: int | None = None
 ) -> CustomerAggregates:
-    """The aggregate table as of ``reference_date`` (default: the day after the last line).
+    """The aggregate table as of ``reference_date`` (default: the day after the last line)."""
+    with consistent_snapshot():
+        return _customer_aggregates(reference_date, lookback_days)
 
-    One statement reads the lines, so it sees one consistent snapshot even while an import
-    commits (imports are single transactions).
-    """
+
+def _customer_aggregates(
+    reference_date: pd.Timestamp | None, lookback_days: int | None
+) -> CustomerAggregates:
     _, last = transaction_span()
     if last is None:
         raise LookupError("There are no transactions yet: import a file first.")

@@ -485,23 +485,29 @@ def _store_results(claim, result, aggregates, predictor_path, read_seconds, star
         segment_pk = {s.number: s.pk for s in segments}
         if not all(s.pk for s in segments):  # backends without RETURNING
             segment_pk = dict(run.segments.values_list("number", "pk"))
-        rows = []
-        for customer_id, a in assignments.iterrows():
-            values = features.loc[customer_id] if customer_id in features.index else None
-            scores = rfm_scores.loc[customer_id] if customer_id in rfm_scores.index else None
-            rows.append(
-                SegmentAssignment(
-                    run=run,
-                    customer_id=pk_by_customer[customer_id],
-                    segment_id=segment_pk[int(a["segment_id"])],
-                    confidence=float(a["confidence"]),
-                    rfm_segment=str(scores["rfm_segment"]) if scores is not None else "",
-                    rfm_cell=str(scores["rfm_cell"]) if scores is not None else "",
-                    **{
-                        f: (_num(values[f]) if values is not None else None) for f in feature_fields
-                    },
-                )
+        # One joined frame, then plain tuples: no per-row pandas lookups.
+        table = (
+            assignments[["segment_id", "confidence"]]
+            .join(features[feature_fields])
+            .join(rfm_scores[["rfm_segment", "rfm_cell"]])
+        )
+        table["customer_pk"] = table.index.map(pk_by_customer)
+        table["segment_pk"] = table["segment_id"].astype(int).map(segment_pk)
+        table[["rfm_segment", "rfm_cell"]] = table[["rfm_segment", "rfm_cell"]].fillna("")
+        table[feature_fields] = table[feature_fields].astype(float)
+        columns = ["customer_pk", "segment_pk", "confidence", "rfm_segment", "rfm_cell"]
+        rows = (
+            SegmentAssignment(
+                run=run,
+                customer_id=int(values[0]),
+                segment_id=int(values[1]),
+                confidence=float(values[2]),
+                rfm_segment=str(values[3]),
+                rfm_cell=str(values[4]),
+                **{f: _num(v) for f, v in zip(feature_fields, values[5:], strict=True)},
             )
+            for values in table[columns + feature_fields].itertuples(index=False, name=None)
+        )
         SegmentAssignment.objects.bulk_create(rows, batch_size=2000)
 
         chosen = result.chosen
