@@ -1,0 +1,60 @@
+"""manage.py import_transactions: synchronous by default, prints the counts."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from customers.models import Customer, ImportRecord
+
+from .conftest import CDNOW_SLICE
+
+pytestmark = pytest.mark.django_db
+
+
+def test_command_imports_synchronously_and_prints_counts():
+    out = StringIO()
+    call_command("import_transactions", str(CDNOW_SLICE), stdout=out)
+    record = ImportRecord.objects.get()
+    assert record.status == ImportRecord.Status.SUCCEEDED
+    text = out.getvalue()
+    assert f"Import #{record.pk} cdnow_slice.csv: succeeded" in text
+    assert f"rows read                  {record.rows_read:>10,}" in text
+    assert f"duplicates                 {record.rows_duplicate:>10,}" in text
+    assert Customer.objects.count() == 400
+
+
+def test_command_with_mapping_and_date_order(tmp_path):
+    path = tmp_path / "shop.csv"
+    path.write_text("Kunde;Datum;Summe\nk1;03/02/2011;10,5\nk2;04/02/2011;7\n")
+    out = StringIO()
+    call_command(
+        "import_transactions",
+        str(path),
+        "--mapping",
+        "customer_id=Kunde,timestamp=Datum,amount=Summe",
+        "--date-order",
+        "monthfirst",
+        "--sync",
+        stdout=out,
+    )
+    record = ImportRecord.objects.get()
+    assert record.rows_imported == 2
+    assert record.mapping == {"customer_id": "Kunde", "timestamp": "Datum", "amount": "Summe"}
+    assert Customer.objects.get(external_id="k1").first_purchase_at.month == 3
+
+
+def test_command_reports_a_bad_file_as_an_error(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(CommandError, match="The file is empty."):
+        call_command("import_transactions", str(path))
+    assert ImportRecord.objects.count() == 0
+
+
+def test_command_can_queue_for_the_worker(run_tasks_inline):
+    out = StringIO()
+    call_command("import_transactions", str(CDNOW_SLICE), "--queue", stdout=out)
+    record = ImportRecord.objects.get()
+    assert run_tasks_inline == [record.pk]
+    assert "queued for the worker" in out.getvalue()
