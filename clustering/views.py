@@ -264,6 +264,7 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             "run": segment.run,
             "profile": profile,
             "lift_chart": charts.lift_chart(profile),
+            "rule": charts.readable_rule(segment.rule),
             "distinguishing": [charts.feature_label(f) for f in segment.distinguishing],
             "page": page,
             "columns": columns,

@@ -7,6 +7,7 @@ without JavaScript and print the numbers too.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -33,6 +34,14 @@ METRICS = (
 
 def feature_label(name: str) -> str:
     return FEATURE_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def readable_rule(rule: str) -> str:
+    """The engine's rule with feature labels and proper signs: "Orders ≥ 3 and …"."""
+    text = rule or ""
+    for name in sorted(FEATURE_LABELS, key=len, reverse=True):
+        text = re.sub(rf"\b{name}\b", FEATURE_LABELS[name], text)
+    return text.replace("<=", "≤").replace(">=", "≥").replace("!=", "≠")
 
 
 def share_chart(segments: list[dict]) -> dict[str, Any]:
@@ -142,6 +151,8 @@ def profiles_table(segments: list[dict]) -> dict[str, Any]:
                 ],
             }
         )
+    for segment in segments:
+        segment["readable_rule"] = readable_rule(segment.get("rule", ""))
     return {"segments": segments, "rows": rows}
 
 
