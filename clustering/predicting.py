@@ -82,12 +82,12 @@ def load_predictor_file(path: Path) -> SegmentPredictor:
 
 def published_run_key() -> tuple[int, str] | None:
     """(id, predictor file) of the published run: one indexed query."""
-    return (
+    rows = (
         SegmentationRun.objects.filter(is_published=True)
         .order_by()
-        .values_list("pk", "predictor_file")
-        .first()
+        .values_list("pk", "predictor_file")[:1]
     )
+    return next(iter(rows), None)
 
 
 def published_model() -> PublishedModel:
