@@ -246,31 +246,41 @@ def _to_number(values: pd.Series, *, decimal_comma: bool) -> pd.Series:
     return pd.to_numeric(text, errors="coerce").astype(float)
 
 
-def _number_text(values: pd.Series) -> pd.Series:
+def _number_text(values: pd.Series) -> pa.Array:
     # Shortest round-trip text of the rounded value (15.3, not 15.299999999999999).
     arrow = pc.cast(pa.array(values.to_numpy(dtype=float), from_pandas=True), pa.string())
-    return pd.Series(pc.fill_null(arrow, ""), dtype="str")
+    return pc.fill_null(arrow, "")
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    return pc.fill_null(pa.array(values, type=pa.string(), from_pandas=True), "")
 
 
 def line_hashes(lines: pd.DataFrame) -> np.ndarray:
-    """MD5 of the normalised content of each line (identity, not security), as a UUID."""
+    """MD5 of the normalised content of each line (identity, not security), as a UUID.
+
+    The content is the fields joined by U+001F, numbers in shortest round-trip form and the
+    time as seconds since the epoch (UTC); hashlib keeps it stable across library upgrades.
+    """
     epoch = lines["ts"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[s]")
-    ts_text = pd.Series(epoch.astype("int64").to_numpy(), dtype="int64").astype("str")
+    seconds = pa.array(epoch.astype("int64").to_numpy())
     parts = [
-        lines["customer_ext"],
-        lines["invoice"],
-        lines["product_code"],
-        lines["description"],
+        _arrow_text(lines["customer_ext"]),
+        _arrow_text(lines["invoice"]),
+        _arrow_text(lines["product_code"]),
+        _arrow_text(lines["description"]),
         _number_text(lines["quantity"]),
         _number_text(lines["unit_price"]),
         _number_text(lines["amount"]),
-        ts_text,
-        lines["country"],
+        pc.cast(seconds, pa.string()),
+        _arrow_text(lines["country"]),
     ]
-    parts = [p.reset_index(drop=True).astype("str") for p in parts]
-    joined = parts[0].str.cat(parts[1:], sep="\x1f")
+    joined = pc.binary_join_element_wise(*parts, "\x1f")
     md5 = hashlib.md5
     return np.array(
-        [md5(s.encode(), usedforsecurity=False).hexdigest() for s in joined.to_numpy(dtype=object)],
+        [
+            md5(b, usedforsecurity=False).hexdigest()
+            for b in pc.cast(joined, pa.binary()).to_pylist()
+        ],
         dtype=object,
     )
