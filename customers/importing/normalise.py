@@ -235,15 +235,22 @@ class Normaliser:
 
 
 def _clean(values: pd.Series) -> pd.Series:
-    text = values.astype("str").str.strip()
-    return text.where(text != "", None).astype("str")
+    """Trimmed text, None for empty cells."""
+    arrow = pc.utf8_trim_whitespace(pa.array(values, type=pa.string(), from_pandas=True))
+    arrow = pc.if_else(pc.equal(arrow, ""), pa.scalar(None, pa.string()), arrow)
+    return pd.Series(arrow, dtype="str", index=values.index)
 
 
 def _to_number(values: pd.Series, *, decimal_comma: bool) -> pd.Series:
     text = values
     if decimal_comma:
         text = text.str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
-    return pd.to_numeric(text, errors="coerce").astype(float)
+    try:
+        # Fast path: every cell is a plain number.
+        arrow = pc.cast(pa.array(text, type=pa.string(), from_pandas=True), pa.float64())
+        return pd.Series(arrow.to_numpy(zero_copy_only=False), index=values.index)
+    except pa.ArrowInvalid:
+        return pd.to_numeric(text, errors="coerce").astype(float)
 
 
 def _number_text(values: pd.Series) -> pa.Array:
