@@ -48,15 +48,16 @@ def rfm_grid(features: pd.DataFrame, segment_names: pd.Series | None = None) -> 
     r = quintile_score(features["recency_days"], higher_is_better=False)
     f = quintile_score(features["frequency"])
     m = quintile_score(features["monetary_total"])
-    cells = pd.Series([f"{a}{b}{c}" for a, b, c in zip(r, f, m, strict=True)], index=features.index)
+    cells = pd.Series((r * 100 + f * 10 + m).astype(str), index=features.index)
     lookup = {f"{a}{b}": rfm_segment_name(f"{a}{b}") for a in range(1, 6) for b in range(1, 6)}
+    rf = pd.Series(r * 10 + f, index=features.index).map({int(k): v for k, v in lookup.items()})
     scores = pd.DataFrame(
         {
             "r_score": r,
             "f_score": f,
             "m_score": m,
             "rfm_cell": cells,
-            "rfm_segment": cells.str[:2].map(lookup),
+            "rfm_segment": rf,
         },
         index=features.index,
     )

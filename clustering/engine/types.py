@@ -160,7 +160,7 @@ class SegmentationParams:
     practical_k: tuple[int, int] = (3, 8)
     silhouette_sample_size: int = 10_000
     quadratic_sample_size: int = 5_000  # Spectral / Agglomerative / DBSCAN above this: sample
-    linear_sample_size: int = 50_000  # GMM / Birch fit on a sample above this
+    linear_sample_size: int = 20_000  # GMM / Birch fit on a sample above this
     stability_resamples: int = 5
     stability_sample_size: int = 5_000
     pca_sample_size: int = 2_000
