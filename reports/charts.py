@@ -33,7 +33,10 @@ METRICS = (
 
 
 def feature_label(name: str) -> str:
-    return FEATURE_LABELS.get(name, name.replace("_", " ").capitalize())
+    """A feature's name for people; keeps a trailing note such as " (high)"."""
+    base, sep, note = name.partition(" (")
+    label = FEATURE_LABELS.get(base, base.replace("_", " ").capitalize())
+    return f"{label}{sep}{note}"
 
 
 def readable_rule(rule: str) -> str:

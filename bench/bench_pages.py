@@ -1,0 +1,189 @@
+"""Page speed: the pages people use, on the full Online Retail data, beside trivial pages.
+
+    DJANGO_SETTINGS_MODULE=segmentation_site.settings.base .venv/bin/python bench/bench_pages.py
+
+On a fresh database it creates (a temporary SQLite state folder by default; with
+BENCH_DATABASE_URL=postgres://.../segmentation_bench_pages a PostgreSQL database that is
+dropped, created and migrated), it imports the full Online Retail file and runs one
+segmentation with the commands an operator would use (`import_transactions`,
+`segment_customers --sync --publish`), then requests each page through Django's test client,
+signed in, with production settings (DEBUG off, collected static files): a warm-up, then
+REQUESTS timed requests each. Prints a markdown table of the median and p95 per page.
+Target: every page under 300 ms.
+
+BENCH_ALGORITHMS (default: all seven) narrows the run, e.g. kmeans,gmm for a quick check.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "30"))
+TARGET_MS = 300
+MANAGER = "bench-manager"
+
+
+def _psql(url: str, *statements: str) -> None:
+    parsed = urlparse(url)
+    command = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", parsed.hostname or "127.0.0.1"]
+    command += [
+        "-p",
+        str(parsed.port or 5432),
+        "-U",
+        parsed.username or "postgres",
+        "-d",
+        "postgres",
+    ]
+    for statement in statements:
+        command += ["-c", statement]
+    env = dict(os.environ)
+    if parsed.password:
+        env["PGPASSWORD"] = parsed.password
+    subprocess.run(command, check=True, env=env, capture_output=True)
+
+
+def manage(*args: str) -> float:
+    """Run a management command in a subprocess, as an operator would; returns seconds."""
+    started = time.perf_counter()
+    print(f"$ manage.py {' '.join(args)}", file=sys.stderr, flush=True)
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True, env=os.environ)
+    return time.perf_counter() - started
+
+
+def timed(client, url: str, n: int = REQUESTS) -> tuple[list[float], int, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    response = client.get(url)  # warm-up (templates, caches, connection)
+    assert response.status_code == 200, (url, response.status_code)
+    with CaptureQueriesContext(connection) as queries:
+        size = len(client.get(url).content)
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        response = client.get(url)
+        _ = response.content
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return samples, len(queries), size
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    if not DATA.exists():
+        print(f"needs {DATA}", file=sys.stderr)
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="bench-pages-"))
+    url = os.environ.get("BENCH_DATABASE_URL")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "segmentation_site.settings.base")
+    os.environ["VAR_DIR"] = str(tmp / "var")
+    os.environ["STATIC_ROOT"] = str(tmp / "static")
+    os.environ["DEBUG"] = "0"
+    os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
+    os.environ.pop("REDIS_URL", None)
+    if url:
+        name = urlparse(url).path.lstrip("/")
+        _psql(url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+        os.environ["DATABASE_URL"] = url
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    sys.path.insert(0, str(ROOT))
+    try:
+        setup = {}
+        setup["migrate"] = manage("migrate", "--verbosity=0")
+        manage("collectstatic", "--noinput", "--verbosity=0")
+        import django
+
+        django.setup()
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
+
+        user = get_user_model().objects.create_user(MANAGER)  # no password: force_login
+        user.groups.add(Group.objects.get(name="manager"))
+        setup["import"] = manage("import_transactions", str(DATA), "--sync", "--user", MANAGER)
+        segment_args = ["segment_customers", "--sync", "--publish", "--user", MANAGER]
+        if os.environ.get("BENCH_ALGORITHMS"):
+            segment_args += ["--algorithms", os.environ["BENCH_ALGORITHMS"]]
+        setup["segment"] = manage(*segment_args, "--name", "Bench")
+        return measure(user, setup, url)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if url:
+            _psql(url, f'DROP DATABASE IF EXISTS "{urlparse(url).path.lstrip("/")}"')
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def measure(user, setup: dict, url: str | None) -> int:
+    from django.conf import settings
+    from django.test import Client
+    from django.urls import reverse
+
+    from clustering.models import Segment, SegmentAssignment, SegmentationRun
+
+    settings.DEBUG = False
+    run = SegmentationRun.objects.get(is_published=True)
+    biggest = Segment.objects.filter(run=run).order_by("-size").first()
+    customer = (
+        SegmentAssignment.objects.filter(run=run)
+        .order_by("-monetary_total")
+        .values_list("customer__external_id", flat=True)
+        .first()
+    )
+    anonymous, client = Client(), Client()
+    client.force_login(user)
+    pages = [
+        ("baseline: login page (anonymous)", anonymous, reverse("login")),
+        ("baseline: API tokens (signed in)", client, reverse("api-tokens")),
+        ("dashboard", client, reverse("home")),
+        (f"segment ({biggest.size:,} members), page 1", client, biggest.get_absolute_url()),
+        (
+            "segment, page 5 sorted by recency",
+            client,
+            biggest.get_absolute_url() + "?sort=recency&dir=asc&page=5",
+        ),
+        ("customer lookup", client, reverse("customer-lookup") + f"?customer_id={customer}"),
+        (f"run report ({run.candidates.count()} candidates)", client, run.get_absolute_url()),
+        ("run status JSON", client, reverse("clustering:run-status", args=[run.pk])),
+        ("compare (one run)", client, reverse("run-compare")),
+    ]
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    print()
+    print(
+        f"Pages on the full Online Retail data ({run.n_customers:,} customers segmented, "
+        f"{run.chosen_algorithm} k={run.chosen_k}), {engine}, {REQUESTS} requests each "
+        f"after a warm-up; set-up: import {setup['import']:.0f} s, segmentation "
+        f"{setup['segment']:.0f} s."
+    )
+    print()
+    print("| page | median ms | p95 ms | queries | KiB | under 300 ms |")
+    print("|---|---:|---:|---:|---:|---|")
+    worst = 0.0
+    for label, who, path in pages:
+        samples, queries, size = timed(who, path)
+        median, high = statistics.median(samples), p95(samples)
+        if not label.startswith("baseline"):
+            worst = max(worst, high)
+        ok = "yes" if high < TARGET_MS else "**no**"
+        print(f"| {label} | {median:.1f} | {high:.1f} | {queries} | {size / 1024:.0f} | {ok} |")
+    print()
+    return 0 if worst < TARGET_MS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

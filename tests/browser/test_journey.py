@@ -1,0 +1,175 @@
+"""A manager and a marketer use the site in a real browser, against a live server and a real
+worker process: import, run, watch the progress, read the report, publish, open a segment,
+download its members. No console errors, no Content-Security-Policy violations."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.conftest import require
+from tests.worker_process import broker_reachable, celery_worker, purge_queue
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+SLICE = Path(__file__).resolve().parent.parent / "fixtures" / "online_retail_slice.csv"
+PASSWORD = "pw-for-tests-1"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+# Collects CSP violations the page itself sees (besides the console messages).
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+# For each canvas: its size and whether any pixel was drawn.
+CANVAS_STATE = """
+() => Array.from(document.querySelectorAll("canvas")).map((c) => {
+  const ctx = c.getContext("2d");
+  const data = ctx.getImageData(0, 0, c.width, c.height).data;
+  let drawn = 0;
+  for (let i = 3; i < data.length; i += 4) { if (data[i] !== 0) drawn++; }
+  return { id: c.id, width: c.width, height: c.height, drawn: drawn };
+})
+"""
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    require(CHROMIUM.exists(), "Debian's chromium")
+    # Playwright's sync API keeps an event loop on this thread; the ORM calls the test makes
+    # meanwhile are ordinary blocking calls, which Django would otherwise refuse.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, accept_downloads=True
+        )
+        context.add_init_script(CSP_LISTENER)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        problems: list[str] = []
+        page.on(
+            "console",
+            lambda m: (
+                problems.append(f"console {m.type}: {m.text}")
+                if m.type == "error" or "Content Security Policy" in m.text
+                else None
+            ),
+        )
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.on("dialog", lambda d: d.accept())  # "Publish this segmentation?"
+        page.problems = problems
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def sign_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/account/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def sign_out(page) -> None:
+    page.click("text=Log out")
+    page.wait_for_url("**/login/**")
+
+
+def assert_clean(page) -> None:
+    violations = page.evaluate("window.__cspViolations || []")
+    assert violations == [], violations
+    assert page.problems == [], page.problems
+
+
+def test_manager_runs_and_publishes_marketing_downloads(browser_page, live_server, make_user):
+    require(broker_reachable(), "the Celery broker")
+    page, base = browser_page, live_server.url
+    shots = Path(settings.TEST_OUTPUT_DIR) / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    make_user("manager", username="journey-manager")
+    make_user("marketing", username="journey-marketing")
+    purge_queue()
+    started = time.monotonic()
+
+    with celery_worker(name="journey"):
+        # The manager imports a slice of Online Retail through the upload page.
+        sign_in(page, base, "journey-manager")
+        page.goto(f"{base}/")
+        assert page.get_by_text("No published segmentation yet — start a run").is_visible()
+        page.goto(f"{base}/customers/imports/new/")
+        page.set_input_files("#id_file", str(SLICE))
+        page.click("text=Upload and import")
+        page.wait_for_selector("text=Lines imported", timeout=90_000)  # the worker finished
+
+        # ...starts a small run through the advanced fields...
+        page.goto(f"{base}/runs/new/")
+        page.fill("#id_name", "Browser journey")
+        page.click("summary:has-text('Advanced parameters')")
+        for box in page.locator("input[name=algorithms]").all():
+            value = box.get_attribute("value")
+            box.set_checked(value in ("kmeans", "gmm"))
+        page.fill("#id_k_min", "2")
+        page.fill("#id_k_max", "5")
+        page.click("text=Start the run")
+        page.wait_for_url("**/runs/*/")
+        progress_seen = page.locator("#run-percent").count() == 1
+
+        # ...watches the live progress bar until the page turns into the report.
+        page.wait_for_selector("#chart-pca", timeout=120_000)
+        assert progress_seen, "the run page showed no progress bar while the run was queued"
+        assert page.locator("[data-role=status]").first.inner_text() == "Succeeded"
+        canvases = page.evaluate(CANVAS_STATE)
+        assert len(canvases) == 5, canvases
+        for canvas in canvases:
+            assert canvas["width"] > 0 and canvas["height"] > 0, canvas
+            assert canvas["drawn"] > 100, canvas
+        # The candidates table sorts by a column, and says so.
+        header = page.locator("table[data-sortable] th", has_text="Silhouette")
+        header.locator("button").click()
+        assert header.get_attribute("aria-sort") == "ascending"
+        page.screenshot(path=str(shots / "run-report.png"), full_page=True)
+
+        # ...and publishes it.
+        page.click("button:has-text('Publish')")
+        page.wait_for_selector("text=Published on")
+        assert_clean(page)
+        sign_out(page)
+
+    # Marketing sees the segments, opens one and downloads its members.
+    sign_in(page, base, "journey-marketing")
+    cards = page.locator(".segment-card")
+    assert cards.count() >= 2
+    assert page.evaluate(CANVAS_STATE)[0]["drawn"] > 100
+    page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
+    cards.first.locator("a").first.click()
+    page.wait_for_selector("#chart-lift")
+    assert page.evaluate(CANVAS_STATE)[0]["drawn"] > 100
+    page.screenshot(path=str(shots / "segment.png"), full_page=True)
+    with page.expect_download() as download_info:
+        page.click("text=/Download all .* members \\(CSV\\)/")
+    download = download_info.value
+    assert download.suggested_filename.endswith(".csv")
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("customer_id,country,confidence")
+    assert len(text.splitlines()) > 1
+    assert_clean(page)
+    assert time.monotonic() - started < 240
