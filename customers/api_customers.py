@@ -45,6 +45,7 @@ from .serializers_customers import (
     TransactionBulkErrorSerializer,
     TransactionBulkResultSerializer,
     TransactionBulkSerializer,
+    TransactionLineInSerializer,
     TransactionLineSerializer,
 )
 
@@ -248,17 +249,27 @@ def _text(value) -> str | None:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def transaction_lines_create(*, lines: list[dict], user) -> BulkResult:
+def transaction_lines_create(
+    *,
+    lines: list[dict],
+    user,
+    indices: list[int] | None = None,
+    earlier_errors: list[dict] | tuple = (),
+) -> BulkResult:
     """Store lines sent as JSON (already type-checked), all or none.
 
     The file import's Normaliser applies its rules (dates, number ranges, text lengths,
     a unit price or an amount; return and fee flags; the line hash) and its staging table
     moves the lines, so API lines and file lines are stored identically. Raises RowsInvalid
-    with every rejected line (index, field, message).
+    with every rejected line (index, field, message). `indices` are the lines' positions in
+    the request; `earlier_errors` are rows the caller already rejected (then nothing is
+    stored, but these lines are still checked so every bad line is reported at once).
 
     # TODO(import engineer): this is a service; move it to customers/services.py.
     """
     tz = timezone.get_default_timezone()
+    if not lines:
+        raise RowsInvalid(list(earlier_errors), len({r["index"] for r in earlier_errors}))
     frame = pd.DataFrame(
         {
             "customer_id": [line["customer_id"] for line in lines],
@@ -280,13 +291,14 @@ def transaction_lines_create(*, lines: list[dict], user) -> BulkResult:
     normaliser = Normaliser(
         mapping={name: name for name in FIELDS}, date_order="iso", time_zone=settings.TIME_ZONE
     )
-    result = normaliser.run(frame, np.arange(len(frame)))
-    if result.rejections or len(result.lines) != len(lines):
-        rows = [
+    positions = np.arange(len(frame)) if indices is None else np.asarray(indices, dtype=int)
+    result = normaliser.run(frame, positions)
+    if earlier_errors or result.rejections or len(result.lines) != len(lines):
+        rows = list(earlier_errors) + [
             {"index": r.line_number, "field": r.column, "message": r.message}
             for r in result.rejections
         ]
-        raise RowsInvalid(rows, len(lines))
+        raise RowsInvalid(rows, len(lines) + len({r["index"] for r in earlier_errors}))
 
     digest = hashlib.sha256(
         json.dumps(lines, default=str, sort_keys=True).encode(), usedforsecurity=False
@@ -332,10 +344,11 @@ def transaction_lines_create(*, lines: list[dict], user) -> BulkResult:
     return BulkResult(record, len(lines), moved)
 
 
-def _row_errors(errors: list[dict]) -> list[dict]:
+def _row_errors(errors: dict[int, dict]) -> list[dict]:
+    """DRF's {index: {field: [messages]}} as rows of (index, field, message)."""
     rows = []
-    for index, line_errors in enumerate(errors):
-        for field, messages in (line_errors or {}).items():
+    for index, line_errors in sorted(errors.items()):
+        for field, messages in line_errors.items():
             for message in messages if isinstance(messages, list) else [messages]:
                 rows.append({"index": index, "field": field, "message": str(message)})
     return rows
@@ -454,14 +467,29 @@ class TransactionListCreateApi(generics.ListAPIView):
     )
     def post(self, request):
         serializer = TransactionBulkSerializer(data=request.data)
-        if not serializer.is_valid():
+        indices, type_errors = None, []
+        if serializer.is_valid():
+            lines = serializer.validated_data["lines"]
+        else:
             errors = serializer.errors.get("lines")
-            if isinstance(errors, list) and errors and all(isinstance(e, dict) for e in errors):
-                raise _invalid_rows(_row_errors(errors), len(request.data["lines"]))
-            serializer.is_valid(raise_exception=True)
-        lines = serializer.validated_data["lines"]
+            if not (
+                isinstance(errors, dict) and errors and all(isinstance(i, int) for i in errors)
+            ):
+                serializer.is_valid(raise_exception=True)
+            # Some lines have the wrong types: check the others too, so every bad line is
+            # reported in one answer.
+            type_errors = _row_errors(errors)
+            lines, indices = [], []
+            for index, raw in enumerate(request.data["lines"]):
+                if index not in errors:
+                    line = TransactionLineInSerializer(data=raw)
+                    line.is_valid(raise_exception=True)
+                    lines.append(line.validated_data)
+                    indices.append(index)
         try:
-            result = transaction_lines_create(lines=lines, user=request.user)
+            result = transaction_lines_create(
+                lines=lines, user=request.user, indices=indices, earlier_errors=type_errors
+            )
         except RowsInvalid as invalid:
             raise _invalid_rows(invalid.rows, invalid.total) from invalid
         moved = result.moved
