@@ -194,3 +194,19 @@ def test_neutralise_cell(value, safe):
 def test_navigation_shows_imports_to_managers_only(client_for):
     assert b">Imports<" in client_for("manager").get(reverse("home")).content
     assert b">Imports<" not in client_for("marketing").get(reverse("home")).content
+
+
+def test_failed_import_page_shows_the_reason(client_for, tmp_path):
+    path = tmp_path / "amb.csv"
+    path.write_text("cust,when,total\nc1,01/02/2011,1\n")
+    record = import_path(
+        path, mapping={"customer_id": "cust", "timestamp": "when", "amount": "total"}
+    )
+    assert record.status == ImportRecord.Status.FAILED
+    page = client_for("manager").get(record.get_absolute_url())
+    assert page.status_code == 200
+    assert b"dates are ambiguous" in page.content
+    assert b'class="status bad"' in page.content
+    api = client_for("manager").get(reverse("api-import-detail", args=[record.pk])).json()
+    assert api["status"] == "failed" and "ambiguous" in api["error_message"]
+    assert TransactionLine.objects.count() == 0
