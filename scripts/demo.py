@@ -126,10 +126,10 @@ def wait_until_up(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            with urllib.request.urlopen(url, timeout=30) as response:
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # refused while starting, or slow on a busy machine: try again
             pass
         if time.monotonic() > deadline:
             raise SystemExit(f"The site did not answer at {url} within {timeout:.0f} s")
