@@ -203,10 +203,11 @@ def test_failed_import_page_shows_the_reason(client_for, tmp_path):
         path, mapping={"customer_id": "cust", "timestamp": "when", "amount": "total"}
     )
     assert record.status == ImportRecord.Status.FAILED
-    page = client_for("manager").get(record.get_absolute_url())
+    client = client_for("manager")
+    page = client.get(record.get_absolute_url())
     assert page.status_code == 200
     assert b"dates are ambiguous" in page.content
     assert b'class="status bad"' in page.content
-    api = client_for("manager").get(reverse("api-import-detail", args=[record.pk])).json()
+    api = client.get(reverse("api-import-detail", args=[record.pk])).json()
     assert api["status"] == "failed" and "ambiguous" in api["error_message"]
     assert TransactionLine.objects.count() == 0
