@@ -4,6 +4,7 @@ import_record_process (worker side) reads it and moves its lines in one transact
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from .importing import dates
@@ -315,6 +316,14 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
         )
     except ImportFileError as exc:
         _fail(record, str(exc), started)
+    except (OperationalError, InterfaceError):
+        # The database went away: transient. Nothing was committed; put the import back in
+        # the queue's hands (the task retries with backoff) when the database lets us.
+        with contextlib.suppress(OperationalError, InterfaceError):
+            ImportRecord.objects.filter(pk=record.pk).update(
+                status=ImportRecord.Status.QUEUED, stage="waiting to retry", percent=0
+            )
+        raise
     except Exception:
         logger.exception("import %s failed", record.pk)
         _fail(
@@ -325,9 +334,23 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
         )
     finally:
         if staging is not None:
-            staging.drop()
+            with contextlib.suppress(OperationalError, InterfaceError):
+                staging.drop()
     record.refresh_from_db()
     return record
+
+
+def import_record_fail(*, import_record_id: int, message: str) -> None:
+    """Give up on an import (e.g. the database stayed unreachable through every retry)."""
+    ImportRecord.objects.filter(
+        pk=import_record_id,
+        status__in=[ImportRecord.Status.QUEUED, ImportRecord.Status.RUNNING],
+    ).update(
+        status=ImportRecord.Status.FAILED,
+        stage="failed",
+        error_message=message,
+        finished_at=timezone.now(),
+    )
 
 
 def _fail(record: ImportRecord, message: str, started: float) -> None:

@@ -58,3 +58,36 @@ def test_command_can_queue_for_the_worker(run_tasks_inline):
     record = ImportRecord.objects.get()
     assert run_tasks_inline == [record.pk]
     assert "queued for the worker" in out.getvalue()
+
+
+def test_a_lost_database_connection_is_retried_then_given_up(monkeypatch):
+    from django.db import OperationalError
+
+    from customers import services, tasks
+    from customers.services import import_record_create
+
+    with open(CDNOW_SLICE, "rb") as f:
+        record = import_record_create(file=f, file_name="c.csv", enqueue=False)
+
+    def connection_lost(self, *, import_id):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services.StagingTable, "move", connection_lost)
+    retries = []
+    monkeypatch.setattr(
+        tasks.process_import, "retry", lambda exc, countdown: retries.append(countdown) or exc
+    )
+    with pytest.raises(OperationalError):
+        tasks.process_import.run(record.pk)
+    assert retries == [10]
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.QUEUED
+
+    tasks.process_import.push_request(retries=tasks.MAX_RETRIES)
+    try:
+        tasks.process_import.run(record.pk)
+    finally:
+        tasks.process_import.pop_request()
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.FAILED
+    assert "database could not be reached" in record.error_message
