@@ -11,7 +11,8 @@ signed in, with production settings (DEBUG off, collected static files): a warm-
 REQUESTS timed requests each. Prints a markdown table of the median and p95 per page.
 Target: every page under 300 ms.
 
-BENCH_ALGORITHMS (default: all seven) narrows the run, e.g. kmeans,gmm for a quick check.
+BENCH_ALGORITHMS (default: all seven) narrows the run, e.g. kmeans,gmm for a quick check;
+BENCH_KEEP=1 keeps the database and state folder (their paths go to stderr) for profiling.
 """
 
 from __future__ import annotations
@@ -61,12 +62,19 @@ def manage(*args: str) -> float:
 
 
 def timed(client, url: str, n: int = REQUESTS) -> tuple[list[float], int, int]:
+    """Timings of n requests (after a warm-up), and one request's query count and size."""
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     response = client.get(url)  # warm-up (templates, caches, connection)
     assert response.status_code == 200, (url, response.status_code)
-    with CaptureQueriesContext(connection) as queries:
+    executed = []
+
+    def count(execute, sql, params, many, context):
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    # A wrapper, not CaptureQueriesContext: each request resets the connection's query log.
+    with connection.execute_wrapper(count):
         size = len(client.get(url).content)
     samples = []
     for _ in range(n):
@@ -75,7 +83,7 @@ def timed(client, url: str, n: int = REQUESTS) -> tuple[list[float], int, int]:
         _ = response.content
         samples.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (url, response.status_code)
-    return samples, len(queries), size
+    return samples, len(executed), size
 
 
 def p95(samples: list[float]) -> float:
@@ -124,9 +132,12 @@ def main() -> int:
         from django.db import connections
 
         connections.close_all()
-        if url:
-            _psql(url, f'DROP DATABASE IF EXISTS "{urlparse(url).path.lstrip("/")}"')
-        shutil.rmtree(tmp, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP"):  # keep the state to profile a page afterwards
+            print(f"kept VAR_DIR={tmp / 'var'} STATIC_ROOT={tmp / 'static'}", file=sys.stderr)
+        else:
+            if url:
+                _psql(url, f'DROP DATABASE IF EXISTS "{urlparse(url).path.lstrip("/")}"')
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def measure(user, setup: dict, url: str | None) -> int:

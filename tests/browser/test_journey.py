@@ -147,6 +147,10 @@ def test_manager_runs_and_publishes_marketing_downloads(browser_page, live_serve
         header.locator("button").click()
         assert header.get_attribute("aria-sort") == "ascending"
         page.screenshot(path=str(shots / "run-report.png"), full_page=True)
+        page.emulate_media(media="print")  # the A4 print stylesheet: no navigation, no forms
+        assert not page.locator(".site-header nav").is_visible()
+        page.screenshot(path=str(shots / "run-report-print.png"), full_page=True)
+        page.emulate_media(media="screen")
 
         # ...and publishes it.
         page.click("button:has-text('Publish')")
@@ -160,6 +164,9 @@ def test_manager_runs_and_publishes_marketing_downloads(browser_page, live_serve
     assert cards.count() >= 2
     assert page.evaluate(CANVAS_STATE)[0]["drawn"] > 100
     page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    page.screenshot(path=str(shots / "dashboard-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
     cards.first.locator("a").first.click()
     page.wait_for_selector("#chart-lift")
     assert page.evaluate(CANVAS_STATE)[0]["drawn"] > 100
