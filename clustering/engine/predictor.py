@@ -152,7 +152,7 @@ class SegmentPredictor:
             raw, conf = knn_vote(self.model["labels"][nb])
         else:  # pragma: no cover - guarded by construction
             raise ValueError(f"unknown model kind {kind}")
-        return self.label_map[raw], np.clip(conf, 0.0, 1.0)
+        return self.label_map[raw], np.minimum(np.maximum(conf, 0.0), 1.0)
 
     @staticmethod
     def _sq_dist(X: np.ndarray, C: np.ndarray, c_sq: np.ndarray) -> np.ndarray:
@@ -211,9 +211,11 @@ class SegmentPredictor:
 
 
 def _relative_confidence(d2: np.ndarray) -> np.ndarray:
-    """1 - d1/d2 from squared distances (nearest, second nearest)."""
-    two = np.partition(d2, 1, axis=1)[:, :2]
-    d = np.sqrt(np.maximum(two, 0.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        conf = 1.0 - d[:, 0] / d[:, 1]
-    return np.nan_to_num(conf, nan=0.0)
+    """1 - d1/d2 from squared distances (nearest, second nearest); 0 when both are 0."""
+    two = (
+        np.sqrt(np.partition(d2, 1, axis=1)[:, :2])
+        if d2.shape[1] > 2
+        else np.sqrt(np.sort(d2, axis=1))
+    )
+    ratio = np.divide(two[:, 0], two[:, 1], out=np.ones(len(two)), where=two[:, 1] > 0)
+    return 1.0 - ratio
