@@ -1,11 +1,11 @@
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
+
+from reports.exports import csv_response
 
 from .forms import ImportMappingForm, ImportUploadForm
 from .importing.errors import ImportFileError
@@ -14,7 +14,6 @@ from .selectors import import_record_list, import_rejected_rows
 from .services import import_record_create, import_record_set_mapping
 
 IMPORT_PERMISSION = "accounts.import_data"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @permission_required(IMPORT_PERMISSION, raise_exception=True)
@@ -106,22 +105,13 @@ def import_status(request: HttpRequest, pk: int) -> JsonResponse:
     )
 
 
-def neutralise_cell(value) -> str:
-    """Keep a spreadsheet from running a cell as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
 @require_GET
 @permission_required(IMPORT_PERMISSION, raise_exception=True)
 def import_rejected_csv(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(ImportRecord, pk=pk)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{record.pk}-rejected.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["line", "column", "value", "message"])
-    for row in import_rejected_rows(import_record=record).iterator(chunk_size=2000):
-        writer.writerow(
-            [row.line_number, *(neutralise_cell(v) for v in (row.column, row.value, row.message))]
-        )
-    return response
+    rows = import_rejected_rows(import_record=record).iterator(chunk_size=2000)
+    return csv_response(
+        f"import-{record.pk}-rejected.csv",
+        ["line", "column", "value", "message"],
+        ((row.line_number, row.column, row.value, row.message) for row in rows),
+    )
