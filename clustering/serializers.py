@@ -39,7 +39,9 @@ class RunSerializer(serializers.ModelSerializer):
     """A run with its progress; everything is read-only (runs change through services)."""
 
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    published_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    published_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     params = serializers.DictField(child=serializers.JSONField(), read_only=True)
 
     class Meta:

@@ -12,6 +12,7 @@ from .models import Customer, TransactionLine
 
 #: Largest number of lines one bulk request may carry (about 1 MB of JSON).
 MAX_BULK_LINES = 5000
+MIN_YEAR, MAX_YEAR = 1900, 2200
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -137,6 +138,12 @@ class TransactionLineInSerializer(serializers.Serializer):
         required=False, allow_blank=True, max_length=MAX_TEXT, default=""
     )
 
+    def validate_timestamp(self, value):
+        # pandas' nanosecond timestamps end in 2262; no real sale is outside these years.
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise serializers.ValidationError(f"Must be between {MIN_YEAR} and {MAX_YEAR}.")
+        return value
+
 
 class TransactionBulkSerializer(serializers.Serializer):
     """The request: lines, all stored or none; every bad line is reported at once."""
@@ -155,7 +162,11 @@ class TransactionBulkErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     detail = serializers.CharField()
     fields = serializers.DictField(child=serializers.JSONField())
-    rows = RowErrorSerializer(many=True, help_text="Every bad line; nothing was stored.")
+    rows = RowErrorSerializer(
+        many=True,
+        required=False,
+        help_text="Every bad line (code invalid_rows); nothing was stored.",
+    )
 
 
 class TransactionBulkResultSerializer(serializers.Serializer):

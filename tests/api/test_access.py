@@ -158,31 +158,17 @@ def test_a_read_only_token_of_a_user_with_no_role_still_cannot_predict(api):
     assert response.status_code == 403
 
 
-def test_predict_is_throttled_in_its_own_scope(api, world, settings):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {
-            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-            "predict": "3/min",
-        },
-    }
+def test_predict_is_throttled_in_its_own_scope(api, world, monkeypatch):
     from rest_framework.throttling import ScopedRateThrottle
 
-    ScopedRateThrottle.THROTTLE_RATES = {
-        **ScopedRateThrottle.THROTTLE_RATES,
-        "predict": "3/min",
-    }
-    try:
-        client = api("marketing")
-        body = {"customer_id": world.customer_ids[0]}
-        codes = [
-            client.post("/api/v1/predict/", body, content_type="application/json").status_code
-            for _ in range(4)
-        ]
-        assert codes == [200, 200, 200, 429]
-        # Other scopes are not used up.
-        assert client.get("/api/v1/segments/").status_code == 200
-    finally:
-        from rest_framework.settings import api_settings
-
-        ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    rates = {**ScopedRateThrottle.THROTTLE_RATES, "predict": "3/min"}
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
+    client = api("marketing")
+    body = {"customer_id": world.customer_ids[0]}
+    codes = [
+        client.post("/api/v1/predict/", body, content_type="application/json").status_code
+        for _ in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+    # Other scopes are not used up.
+    assert client.get("/api/v1/segments/").status_code == 200

@@ -301,12 +301,13 @@ def test_bad_rows_are_all_listed_and_nothing_is_stored(api):
         {k: v for k, v in LINES[0].items() if k != "unit_price"},
         {**LINES[0], "customer_id": "x" * 65},
         "not a line",
+        {**LINES[0], "timestamp": "2540-04-14T23:58:39Z"},
     ]
     response = api("manager").post("/api/v1/transactions/", {"lines": bad}, content_type=JSON)
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "invalid_rows"
-    assert body["detail"] == "6 of 7 lines are not valid; nothing was stored."
+    assert body["detail"] == "7 of 8 lines are not valid; nothing was stored."
     assert body["rows"] == [
         {"index": 1, "field": "quantity", "message": "A valid number is required."},
         {
@@ -331,6 +332,7 @@ def test_bad_rows_are_all_listed_and_nothing_is_stored(api):
             "field": "non_field_errors",
             "message": "Invalid data. Expected a dictionary, but got str.",
         },
+        {"index": 7, "field": "timestamp", "message": "Must be between 1900 and 2200."},
     ]
     assert TransactionLine.objects.count() == lines_before
 

@@ -1,0 +1,101 @@
+"""The OpenAPI schema: valid for the whole project, and every operation answers as documented
+(schemathesis, in-process against the WSGI app with an admin token)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+ROOT = Path(__file__).resolve().parents[2]
+MAX_EXAMPLES = 12
+#: Revoking the token would sign the fuzzer itself out; tests/api/test_access.py covers it.
+SKIP = {"auth_token_revoke_create"}
+#: Other apps' endpoints that fail today, reported to their owners (xfail until fixed).
+KNOWN_ISSUES = {
+    "imports_create": "customers/importing/sources.py _open_workbook lets openpyxl's "
+    "InvalidFileException escape: a .zip upload is a 500 instead of a 400",
+    "imports_list": "ImportRecordSerializer.uploaded_by is null for imports without an "
+    "uploader (commands, tests) but documented as a non-null string",
+    "imports_retrieve": "same as imports_list (uploaded_by null)",
+}
+
+
+def test_spectacular_validates_the_whole_project_without_warnings(tmp_path):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "segmentation_site.settings.test"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn",
+         "--file", str(tmp_path / "schema.yaml")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _schema_dict() -> dict:
+    raw = SchemaGenerator().get_schema(request=None, public=True)
+    return json.loads(OpenApiJsonRenderer().render(raw, renderer_context={}))
+
+
+SCHEMA = schemathesis.openapi.from_dict(_schema_dict())
+OPERATIONS = {
+    op.definition.raw.get("operationId", op.label): op
+    for op in (result.ok() for result in SCHEMA.get_all_operations())
+}
+
+
+def test_every_api_view_is_in_the_schema():
+    assert {"predict_create", "runs_create", "segments_members_list", "transactions_create",
+            "customers_retrieve", "runs_report_retrieve"} <= set(OPERATIONS)  # fmt: skip
+
+
+@pytest.fixture
+def keep_test_connection():
+    """Like Django's test client: a request must not close the test's database connection."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.mark.parametrize("operation_id", sorted(set(OPERATIONS) - SKIP))
+def test_operation_conforms_to_the_schema(api, world, keep_test_connection, operation_id):
+    if operation_id in KNOWN_ISSUES:
+        pytest.xfail(KNOWN_ISSUES[operation_id])
+    app = get_wsgi_application()
+    headers = {"Authorization": f"Token {world.tokens['admin']}"}
+    operation = OPERATIONS[operation_id]
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def check(case):
+        response = case.call(app=app, headers=headers)
+        case.validate_response(
+            response,
+            checks=[not_a_server_error, response_schema_conformance],
+            headers=headers,
+            transport_kwargs={"app": app},
+        )
+
+    check()
