@@ -127,6 +127,16 @@ def test_manager_runs_and_publishes_marketing_downloads(browser_page, live_serve
         for box in page.locator("input[name=algorithms]").all():
             value = box.get_attribute("value")
             box.set_checked(value in ("kmeans", "gmm"))
+        # A mistake first: the error shows beside the field and nothing typed is lost.
+        page.fill("#id_k_min", "5")
+        page.fill("#id_k_max", "3")
+        page.click("text=Start the run")
+        error = page.locator("#id_k_max-error")
+        assert "Must be an integer >= k_min" in error.inner_text()
+        assert error.is_visible()  # the advanced section opened by itself
+        assert page.input_value("#id_name") == "Browser journey"
+        assert page.locator("input[name=algorithms]:checked").count() == 2
+        page.screenshot(path=str(shots / "run-form-error.png"), full_page=True)
         page.fill("#id_k_min", "2")
         page.fill("#id_k_max", "5")
         page.click("text=Start the run")
@@ -178,5 +188,11 @@ def test_manager_runs_and_publishes_marketing_downloads(browser_page, live_serve
     text = Path(download.path()).read_text(encoding="utf-8-sig")
     assert text.splitlines()[0].startswith("customer_id,country,confidence")
     assert len(text.splitlines()) > 1
+    customer_id = text.splitlines()[1].split(",")[0]
+    page.click("nav >> text=Customer lookup")
+    page.fill("#id_customer_id", customer_id)
+    page.press("#id_customer_id", "Enter")  # the keyboard is enough
+    page.wait_for_selector(f"text=Customer {customer_id}")
+    page.screenshot(path=str(shots / "customer-lookup.png"), full_page=True)
     assert_clean(page)
     assert time.monotonic() - started < 240
