@@ -153,10 +153,11 @@ def _nonempty_sheets(workbook) -> list[str]:
 
 def _open_workbook(path: Path):
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise ImportFileError("This zip file is not a readable Excel workbook (.xlsx).") from exc
 
 

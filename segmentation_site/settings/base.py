@@ -208,6 +208,8 @@ REST_FRAMEWORK = {
         "accounts.permissions.ReadOnlyTokenPermission",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # One error format for every API error: {"status", "code", "detail", "fields"}.
+    "EXCEPTION_HANDLER": "segmentation_site.api_errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],

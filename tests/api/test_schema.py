@@ -23,13 +23,7 @@ MAX_EXAMPLES = 12
 #: Revoking the token would sign the fuzzer itself out; tests/api/test_access.py covers it.
 SKIP = {"auth_token_revoke_create"}
 #: Other apps' endpoints that fail today, reported to their owners (xfail until fixed).
-KNOWN_ISSUES = {
-    "imports_create": "customers/importing/sources.py _open_workbook lets openpyxl's "
-    "InvalidFileException escape: a .zip upload is a 500 instead of a 400",
-    "imports_list": "ImportRecordSerializer.uploaded_by is null for imports without an "
-    "uploader (commands, tests) but documented as a non-null string",
-    "imports_retrieve": "same as imports_list (uploaded_by null)",
-}
+KNOWN_ISSUES: dict[str, str] = {}
 
 
 def test_spectacular_validates_the_whole_project_without_warnings(tmp_path):
