@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import queue
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -29,7 +31,7 @@ from .importing.sources import (
     iter_chunks,
 )
 from .importing.staging import StagingTable
-from .models import ImportRecord, ImportRejectedRow
+from .models import ImportRecord, ImportRejectedRow, TransactionLine
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +193,71 @@ def _detect_date_order(path: Path, info: SourceInfo, column: str) -> str:
     return dates.decide_order(day_first, month_first)
 
 
+_DONE = object()
+# Chunks prepared ahead of the one being sent: two keep both cores busy and bound memory.
+READ_AHEAD = 2
+
+
+class _Reader(threading.Thread):
+    """Reads, normalises, hashes and renders chunks while the caller sends earlier ones.
+
+    Only pandas/pyarrow/hashlib work here, never the database (Django connections belong to
+    their thread); pyarrow and psycopg2 release the GIL, so reading and COPY overlap on two
+    cores. Items: ("chunk", progress, ChunkResult, PreparedChunk, bad rows),
+    ("stage", stage, progress), ("error", exception), ("done", bad rows).
+    """
+
+    def __init__(self, staging: StagingTable, normaliser: Normaliser, path, info, mapping):
+        super().__init__(name="import-reader", daemon=True)
+        self.staging, self.normaliser = staging, normaliser
+        self.path, self.info, self.mapping = path, info, mapping
+        self.items: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+        self.stopped = threading.Event()
+
+    def _put(self, item) -> bool:
+        while not self.stopped.is_set():
+            try:
+                self.items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run(self) -> None:
+        try:
+            self._read()
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            self._put(("error", exc))
+
+    def _read(self) -> None:
+        info, mapping, normaliser = self.info, self.mapping, self.normaliser
+        columns = list(dict.fromkeys(mapping.values()))
+        bad_rows: list[BadRow] = []
+        for chunk in iter_chunks(self.path, info, columns=columns, on_bad_row=bad_rows.append):
+            if info.encoding == "latin-1" and not check_latin1_text(chunk.frame):
+                raise ImportFileError(
+                    "The file's text cannot be decoded: it is neither UTF-8 nor Latin-1. "
+                    "Save it as UTF-8 CSV and upload it again."
+                )
+            try:
+                result = normaliser.run(chunk.frame, chunk.line_numbers)
+            except ValueError as exc:
+                if str(exc) != "order needed":
+                    raise
+                self._put(("stage", "checking dates", chunk.progress))
+                normaliser.date_order = _detect_date_order(self.path, info, mapping["timestamp"])
+                result = normaliser.run(chunk.frame, chunk.line_numbers)
+            prepared = self.staging.prepare(result.lines)
+            if not self._put(("chunk", chunk.progress, result, prepared, bad_rows)):
+                return
+            bad_rows = []
+        self._put(("done", bad_rows))
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
+
+
 def _read_into(staging: StagingTable, run: _Run, path: Path, info: SourceInfo, mapping) -> None:
     record = run.record
     normaliser = Normaliser(
@@ -199,29 +266,32 @@ def _read_into(staging: StagingTable, run: _Run, path: Path, info: SourceInfo, m
         time_zone=settings.TIME_ZONE,
         decimal_comma=info.delimiter != ",",
     )
-    columns = list(dict.fromkeys(mapping.values()))
-    for chunk in iter_chunks(path, info, columns=columns, on_bad_row=run.bad_row):
-        if info.encoding == "latin-1" and not check_latin1_text(chunk.frame):
-            raise ImportFileError(
-                "The file's text cannot be decoded: it is neither UTF-8 nor Latin-1. "
-                "Save it as UTF-8 CSV and upload it again."
-            )
-        try:
-            result = normaliser.run(chunk.frame, chunk.line_numbers)
-        except ValueError as exc:
-            if str(exc) != "order needed":
-                raise
-            _progress(record, stage="checking dates", percent=int(chunk.progress * 80))
-            normaliser.date_order = _detect_date_order(path, info, mapping["timestamp"])
-            result = normaliser.run(chunk.frame, chunk.line_numbers)
-        run.rows_read += result.rows_read
-        run.rows_skipped += result.rows_skipped
-        run.rows_rejected += len(result.rejections)
-        run.reasons.update(result.reasons)
-        for r in result.rejections:
-            run._keep(r.line_number, r.column, r.value, r.message)
-        staging.add(result.lines)
-        _progress(record, stage="reading", percent=int(chunk.progress * 80))
+    reader = _Reader(staging, normaliser, path, info, mapping)
+    reader.start()
+    try:
+        while True:
+            item = reader.items.get()
+            kind = item[0]
+            if kind == "error":
+                raise item[1]
+            if kind == "stage":
+                _progress(record, stage=item[1], percent=int(item[2] * 80))
+                continue
+            for bad in item[-1]:
+                run.bad_row(bad)
+            if kind == "done":
+                return
+            _, progress, result, prepared, _ = item
+            run.rows_read += result.rows_read
+            run.rows_skipped += result.rows_skipped
+            run.rows_rejected += len(result.rejections)
+            run.reasons.update(result.reasons)
+            for r in result.rejections:
+                run._keep(r.line_number, r.column, r.value, r.message)
+            staging.write(prepared)
+            _progress(record, stage="reading", percent=int(progress * 80))
+    finally:
+        reader.stop()
 
 
 def import_record_process(*, import_record_id: int) -> ImportRecord:
@@ -243,6 +313,11 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
     started = time.monotonic()
     staging = None
     try:
+        earlier = _same_file_stored(record)
+        if earlier is not None:
+            _record_repeat(record, earlier, started)
+            record.refresh_from_db()
+            return record
         path = Path(record.file.path)
         info = inspect_source(path, sheet=record.sheet)
         mapping = resolve_mapping(info.columns, record.mapping)
@@ -338,6 +413,84 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
                 staging.drop()
     record.refresh_from_db()
     return record
+
+
+def _same_file_stored(record: ImportRecord) -> ImportRecord | None:
+    """An earlier successful import of the same bytes, read the same way, whose lines are all
+    still stored: importing the file again can add nothing, so it need not be read.
+
+    Only an import that stored every distinct line itself qualifies (none was already stored
+    by an older import that may since have lost lines); when lines were deleted since (a
+    customer deleted), the count differs and the file is read again, line by line.
+    """
+    earlier = (
+        ImportRecord.objects.filter(
+            sha256=record.sha256,
+            status=ImportRecord.Status.SUCCEEDED,
+            mapping=record.mapping,
+            date_order=record.date_order,
+            sheet=record.sheet,
+            rows_imported__gt=0,
+        )
+        .exclude(pk=record.pk)
+        .order_by("created_at", "id")
+        .first()
+    )
+    if earlier is None or earlier.counts_by_reason.get("already_imported"):
+        return None
+    stored = TransactionLine.objects.filter(import_record_id=earlier.pk).count()
+    return earlier if stored == earlier.rows_imported else None
+
+
+def _record_repeat(record: ImportRecord, earlier: ImportRecord, started: float) -> None:
+    """Finish an import of a file already stored: the counts a full read would give."""
+    reasons = {
+        k: v
+        for k, v in earlier.counts_by_reason.items()
+        if k not in ("imported_returns", "imported_non_product")
+    }
+    reasons["already_imported"] = earlier.rows_imported
+    already = (
+        f"This file was already imported (import #{earlier.pk}); 0 new lines were added. "
+        "It was not read again."
+    )
+    notices = [
+        n
+        for n in earlier.notices
+        if not n.startswith(("This file was already imported", "Every line was already"))
+    ]
+    rejected_notices = [n for n in notices if "rows were rejected" in n]
+    notices = [n for n in notices if n not in rejected_notices] + [already] + rejected_notices
+    with transaction.atomic():
+        ImportRejectedRow.objects.bulk_create(
+            [
+                ImportRejectedRow(
+                    import_record=record,
+                    line_number=row.line_number,
+                    column=row.column,
+                    value=row.value,
+                    message=row.message,
+                )
+                for row in earlier.rejected_rows.all()
+            ],
+            batch_size=2000,
+        )
+        ImportRecord.objects.filter(pk=record.pk).update(
+            status=ImportRecord.Status.SUCCEEDED,
+            stage="done",
+            percent=100,
+            rows_read=earlier.rows_read,
+            rows_imported=0,
+            rows_skipped=earlier.rows_skipped,
+            rows_duplicate=earlier.rows_duplicate + earlier.rows_imported,
+            rows_rejected=earlier.rows_rejected,
+            customers_created=0,
+            counts_by_reason=dict(sorted(reasons.items())),
+            notices=notices,
+            finished_at=timezone.now(),
+            duration_seconds=time.monotonic() - started,
+            error_message="",
+        )
 
 
 def import_record_fail(*, import_record_id: int, message: str) -> None:

@@ -3,9 +3,13 @@
 Lines go first into a temporary staging table (PostgreSQL: COPY; SQLite: executemany),
 outside the final transaction so progress stays visible; per-customer first/last purchase
 and latest country are aggregated in pandas as chunks pass (bounded by the number of
-customers). Then, in one transaction, customers are upserted and lines inserted with
-INSERT ... SELECT ... ON CONFLICT (line_hash) DO NOTHING, so a line already stored
-(re-import, overlapping file, duplicate within the file) is not stored twice.
+customers). prepare() does the CPU work of a chunk (CSV text or row tuples, the customer
+summary) without touching the database, so a reader thread can run it while write() sends the
+previous chunk. Then, in one transaction, customers are upserted and new lines inserted, so a
+line already stored (re-import, overlapping file, duplicate within the file) is not stored
+twice: on PostgreSQL with one INSERT ... SELECT DISTINCT ON (line_hash) ... WHERE NOT EXISTS
+in hash order (a plain insert, with the unique index filled in order), falling back to
+ON CONFLICT (line_hash) DO NOTHING if a concurrent import stored one of the lines first.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ..models import Customer, TransactionLine
@@ -48,6 +52,17 @@ CUSTOMER_COLUMNS = [
 ]
 # Collapse the per-chunk customer summaries after this many chunks (memory stays bounded).
 COLLAPSE_EVERY = 16
+COPY_BLOCK_BYTES = 1024 * 1024
+# For the move's sort and hash of the staged lines (400k lines sort in about 75 MB; a larger
+# file sorts on disk, still correctly).
+MOVE_WORK_MEM = "128MB"
+
+
+@dataclass
+class PreparedChunk:
+    rows: int
+    payload: object  # CSV bytes (PostgreSQL) or row tuples (SQLite)
+    customers: pd.DataFrame  # summarise_customers() of the chunk
 
 
 @dataclass
@@ -109,39 +124,61 @@ class StagingTable:
         return ", ".join(name for name, _ in columns)
 
     def add(self, lines: pd.DataFrame) -> None:
+        self.write(self.prepare(lines))
+
+    def prepare(self, lines: pd.DataFrame) -> PreparedChunk | None:
+        """The chunk ready to send, and its customer summary; no database access, so it may
+        run in another thread."""
         if lines.empty:
+            return None
+        return PreparedChunk(
+            rows=len(lines),
+            payload=self._payload(lines[[c for c, _ in STAGE_COLUMNS]]),
+            customers=summarise_customers(lines),
+        )
+
+    def write(self, chunk: PreparedChunk | None) -> None:
+        if chunk is None:
             return
         with transaction.atomic():
-            self._write(self.name, lines[[c for c, _ in STAGE_COLUMNS]])
-        self.rows += len(lines)
-        self._customer_parts.append(summarise_customers(lines))
+            self._send(self.name, chunk.payload)
+        self.rows += chunk.rows
+        self._customer_parts.append(chunk.customers)
         if len(self._customer_parts) >= COLLAPSE_EVERY:
             self._customer_parts = [_combine(self._customer_parts)]
 
-    def _write(self, table: str, frame: pd.DataFrame) -> None:
+    def _payload(self, frame: pd.DataFrame):
+        """CSV bytes for COPY (PostgreSQL) or row tuples for executemany (SQLite)."""
+        if self.vendor == "postgresql":
+            arrow = pa.Table.from_pandas(frame, preserve_index=False)
+            buffer = io.BytesIO()
+            pacsv.write_csv(arrow, buffer, write_options=pacsv.WriteOptions(include_header=False))
+            buffer.seek(0)
+            return buffer
+        frame = frame.copy()
+        for name in frame.columns:
+            if isinstance(frame[name].dtype, pd.DatetimeTZDtype):
+                # Django keeps SQLite datetimes as UTC text without offset.
+                frame[name] = frame[name].dt.strftime("%Y-%m-%d %H:%M:%S")
+            elif frame[name].dtype.kind == "f":
+                frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+        return list(frame.itertuples(index=False, name=None))
+
+    def _send(self, table: str, payload) -> None:
         with connection.cursor() as cursor:
             if self.vendor == "postgresql":
-                arrow = pa.Table.from_pandas(frame, preserve_index=False)
-                buffer = io.BytesIO()
-                pacsv.write_csv(
-                    arrow, buffer, write_options=pacsv.WriteOptions(include_header=False)
+                # psycopg2's cursor under Django's wrapper; it releases the GIL while the
+                # server works, so the reader thread keeps going.
+                cursor.cursor.copy_expert(
+                    f"COPY {table} FROM STDIN WITH (FORMAT csv)", payload, size=COPY_BLOCK_BYTES
                 )
-                buffer.seek(0)
-                # psycopg2's cursor under Django's wrapper
-                cursor.cursor.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT csv)", buffer)
                 return
-            frame = frame.copy()
-            for name in frame.columns:
-                if isinstance(frame[name].dtype, pd.DatetimeTZDtype):
-                    # Django keeps SQLite datetimes as UTC text without offset.
-                    frame[name] = frame[name].dt.strftime("%Y-%m-%d %H:%M:%S")
-                elif frame[name].dtype.kind == "f":
-                    frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
-            placeholders = ", ".join(["%s"] * len(frame.columns))
-            cursor.executemany(
-                f"INSERT INTO {table} VALUES ({placeholders})",  # noqa: S608 (our table)
-                list(frame.itertuples(index=False, name=None)),
-            )
+            if payload:
+                placeholders = ", ".join(["%s"] * len(payload[0]))
+                cursor.executemany(
+                    f"INSERT INTO {table} VALUES ({placeholders})",  # noqa: S608 (our table)
+                    payload,
+                )
 
     def drop(self) -> None:
         with connection.cursor() as cursor:
@@ -158,12 +195,19 @@ class StagingTable:
         started = time.monotonic()
         if self._customer_parts:
             customers = _combine(self._customer_parts)
-            self._write(self.customers_name, customers[[c for c, _ in CUSTOMER_COLUMNS]])
+            frame = customers[[c for c, _ in CUSTOMER_COLUMNS]]
+            self._send(self.customers_name, self._payload(frame))
         with connection.cursor() as cursor:
             # No ANALYZE of the staging tables: never analysed, PostgreSQL estimates their
             # rows from their size on disk, which is enough to choose a hash join.
-            cursor.execute(f"SELECT count(*), count(DISTINCT line_hash) FROM {self.name}")  # noqa: S608
-            staged, distinct = cursor.fetchone()
+            if pg:
+                # For the DISTINCT/ORDER BY of the staged lines; reverts at commit.
+                cursor.execute(f"SET LOCAL work_mem = '{MOVE_WORK_MEM}'")
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT DISTINCT line_hash FROM {self.name}) d"  # noqa: S608
+            )
+            distinct = cursor.fetchone()[0]
+            staged = self.rows
             cursor.execute(f"SELECT count(*) FROM {customer_table}")  # noqa: S608
             customers_before = cursor.fetchone()[0]
             cursor.execute(
@@ -193,30 +237,26 @@ class StagingTable:
             customers_done = time.monotonic()
             cursor.execute(f"SELECT count(*) FROM {customer_table}")  # noqa: S608
             customers_after = cursor.fetchone()[0]
-            insert = f"""
-                INSERT INTO {line_table}
+            columns = """
                     (customer_id, invoice, product_code, description, quantity, unit_price,
                      amount, timestamp, country, is_return, is_non_product, import_record_id,
-                     line_hash)
-                SELECT c.id, s.invoice, s.product_code, s.description, s.quantity,
+                     line_hash)"""
+            values = """c.id, s.invoice, s.product_code, s.description, s.quantity,
                        s.unit_price, s.amount, s.ts, s.country, s.is_return,
-                       s.is_non_product, %s, s.line_hash
+                       s.is_non_product, %s, s.line_hash"""
+            source = f"""
                 FROM {self.name} s
-                JOIN {customer_table} c ON c.external_id = s.customer_ext
+                JOIN {customer_table} c ON c.external_id = s.customer_ext"""
+            insert = f"""
+                INSERT INTO {line_table} {columns}
+                SELECT {values} {source}
                 WHERE true
                 ON CONFLICT (line_hash) DO NOTHING
-                """  # noqa: S608
+                """
             if pg:
-                cursor.execute(
-                    f"""
-                    WITH inserted AS ({insert} RETURNING is_return, is_non_product)
-                    SELECT count(*), count(*) FILTER (WHERE is_return),
-                           count(*) FILTER (WHERE is_non_product)
-                    FROM inserted
-                    """,  # noqa: S608
-                    [import_id],
+                inserted, returns, non_product = self._insert_lines_pg(
+                    cursor, line_table, columns, values, source, insert, import_id
                 )
-                inserted, returns, non_product = cursor.fetchone()
             else:
                 cursor.execute(insert, [import_id])
                 inserted = cursor.rowcount
@@ -243,3 +283,34 @@ class StagingTable:
             returns=returns,
             non_product=non_product,
         )
+
+    @staticmethod
+    def _insert_lines_pg(cursor, line_table, columns, values, source, insert, import_id):
+        """(inserted, returns, non_product) on PostgreSQL.
+
+        A plain INSERT of the distinct new lines in hash order: about 40% faster than
+        ON CONFLICT DO NOTHING (which inserts speculatively, row by row) and the unique index
+        on line_hash fills in order. A concurrent import can still store one of these lines
+        between our check and our insert; then the unique index refuses it and the savepoint
+        lets the ON CONFLICT form do the work instead.
+        """
+        counted = """
+            WITH inserted AS ({} RETURNING is_return, is_non_product)
+            SELECT count(*), count(*) FILTER (WHERE is_return),
+                   count(*) FILTER (WHERE is_non_product)
+            FROM inserted
+            """
+        plain = f"""
+            INSERT INTO {line_table} {columns}
+            SELECT DISTINCT ON (s.line_hash) {values} {source}
+            WHERE NOT EXISTS (SELECT 1 FROM {line_table} t WHERE t.line_hash = s.line_hash)
+            ORDER BY s.line_hash
+            """  # noqa: S608 (table names are ours; values are parameters)
+        try:
+            with transaction.atomic():
+                cursor.execute(counted.format(plain), [import_id])
+                return cursor.fetchone()
+        except IntegrityError:
+            logger.info("a line was stored concurrently; inserting with ON CONFLICT instead")
+        cursor.execute(counted.format(insert), [import_id])
+        return cursor.fetchone()
