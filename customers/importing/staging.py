@@ -38,7 +38,7 @@ STAGE_COLUMNS = [
     ("quantity", "numeric"),
     ("unit_price", "numeric"),
     ("amount", "numeric"),
-    ("ts", "timestamptz"),
+    ("ts", "timestamp"),  # UTC wall-clock time (see _payload)
     ("country", "text"),
     ("is_return", "boolean"),
     ("is_non_product", "boolean"),
@@ -47,8 +47,8 @@ STAGE_COLUMNS = [
 CUSTOMER_COLUMNS = [
     ("customer_ext", "text"),
     ("country", "text"),
-    ("first_ts", "timestamptz"),
-    ("last_ts", "timestamptz"),
+    ("first_ts", "timestamp"),
+    ("last_ts", "timestamp"),
 ]
 # Collapse the per-chunk customer summaries after this many chunks (memory stays bounded).
 COLLAPSE_EVERY = 16
@@ -150,6 +150,12 @@ class StagingTable:
     def _payload(self, frame: pd.DataFrame):
         """CSV bytes for COPY (PostgreSQL) or row tuples for executemany (SQLite)."""
         if self.vendor == "postgresql":
+            # Times go as naive UTC (the SQL adds AT TIME ZONE 'UTC'): pyarrow writes a
+            # time-zone-aware column about 3x slower (1.1 s of 1.7 s for Online Retail).
+            frame = frame.copy()
+            for name in frame.columns:
+                if isinstance(frame[name].dtype, pd.DatetimeTZDtype):
+                    frame[name] = frame[name].dt.tz_convert("UTC").dt.tz_localize(None)
             arrow = pa.Table.from_pandas(frame, preserve_index=False)
             buffer = io.BytesIO()
             pacsv.write_csv(arrow, buffer, write_options=pacsv.WriteOptions(include_header=False))
@@ -191,6 +197,10 @@ class StagingTable:
         line_table = TransactionLine._meta.db_table
         pg = self.vendor == "postgresql"
         least, greatest = ("LEAST", "GREATEST") if pg else ("MIN", "MAX")
+
+        def utc(column: str) -> str:
+            return f"({column} AT TIME ZONE 'UTC')" if pg else column
+
         now = timezone.now()
         started = time.monotonic()
         if self._customer_parts:
@@ -215,7 +225,7 @@ class StagingTable:
                 INSERT INTO {customer_table}
                     (external_id, country, first_purchase_at, last_purchase_at,
                      created_at, updated_at)
-                SELECT customer_ext, country, first_ts, last_ts, %s, %s
+                SELECT customer_ext, country, {utc("first_ts")}, {utc("last_ts")}, %s, %s
                 FROM {self.customers_name}
                 WHERE true
                 ON CONFLICT (external_id) DO UPDATE SET
@@ -241,8 +251,8 @@ class StagingTable:
                     (customer_id, invoice, product_code, description, quantity, unit_price,
                      amount, timestamp, country, is_return, is_non_product, import_record_id,
                      line_hash)"""
-            values = """c.id, s.invoice, s.product_code, s.description, s.quantity,
-                       s.unit_price, s.amount, s.ts, s.country, s.is_return,
+            values = f"""c.id, s.invoice, s.product_code, s.description, s.quantity,
+                       s.unit_price, s.amount, {utc("s.ts")}, s.country, s.is_return,
                        s.is_non_product, %s, s.line_hash"""
             source = f"""
                 FROM {self.name} s
