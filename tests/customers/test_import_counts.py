@@ -149,3 +149,37 @@ def test_full_cdnow_file():
     assert record.rows_read == 69_659
     assert record.rows_duplicate == 255
     assert Customer.objects.count() == 23_570
+
+
+def test_same_file_again_is_not_read_but_keeps_its_rejected_rows(tmp_path):
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    row = "536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+    path = tmp_path / "shop.csv"
+    path.write_text(header + row + row.replace(",6,", ",six,") + row.replace("HEART", "STAR"))
+    first = import_path(path)
+
+    again = import_path(path)
+
+    assert (again.rows_read, again.rows_rejected, again.rows_imported) == (3, 1, 0)
+    assert again.rows_duplicate == first.rows_duplicate + first.rows_imported == 2
+    assert again.counts_by_reason == {"already_imported": 2, "rejected_bad_number": 1}
+    assert list(again.rejected_rows.values_list("line_number", "column", "value")) == [
+        (3, "Quantity", "six")
+    ]
+    assert any("not read again" in n for n in again.notices)
+    assert TransactionLine.objects.count() == 2
+
+
+def test_same_file_after_a_customer_was_deleted_stores_its_lines_again():
+    first = import_path(ONLINE_RETAIL_SLICE)
+    customer = Customer.objects.get(external_id="17850")
+    deleted = customer.lines.count()
+    assert deleted
+    customer.delete()
+
+    again = import_path(ONLINE_RETAIL_SLICE)
+
+    assert again.rows_imported == deleted
+    assert again.customers_created == 1
+    assert TransactionLine.objects.count() == first.rows_imported
+    assert not any("not read again" in n for n in again.notices)
