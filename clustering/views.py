@@ -28,7 +28,7 @@ from reports.selectors import (
 
 from .engine.types import InvalidParameters
 from .forms import RunForm
-from .models import SegmentationRun
+from .models import SegmentAssignment, SegmentationRun
 from .selectors import run_list as run_list_query
 from .services import RunError, run_cancel, run_create, run_publish, worker_ping_request
 
@@ -196,8 +196,6 @@ def run_candidates_csv(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(REPORTS, raise_exception=True)
 def run_assignments_csv(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(SegmentationRun.objects.only("pk"), pk=pk)
-    from .models import SegmentAssignment
-
     header = (
         "customer_id",
         "segment_number",
@@ -280,8 +278,6 @@ def segment_members_csv(request: HttpRequest, run_id: int, number: int) -> HttpR
     if not request.user.has_perm("accounts.export_segment_members"):
         raise PermissionDenied
     segment = _visible_segment(request, run_id, number)
-    from .models import SegmentAssignment
-
     header = (
         "customer_id",
         "country",

@@ -9,11 +9,8 @@ from django.views.decorators.http import require_GET
 
 from clustering.selectors import worker_is_recent, worker_last_seen
 
-from . import charts
+from . import charts, selectors
 from .forms import CompareForm, CustomerLookupForm
-from .selectors import (
-    customer_lookup as lookup_customer,
-)
 from .selectors import (
     heat_level,
     last_import,
@@ -56,7 +53,7 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
     searched = ""
     if form.is_valid():
         searched = form.cleaned_data["customer_id"]
-        result = lookup_customer(searched)
+        result = selectors.customer_lookup(searched)
     features = []
     if result and result.current:
         features = [
