@@ -177,6 +177,8 @@ def check_site(base: str, env: dict[str, str]) -> None:
             assert text in page, f"{username} should see '{text}'"
         for text in nav["must_not"]:
             assert text not in page, f"{username} should not see '{text}'"
+        # The sample segmentation is published: every role sees its segments and actions.
+        assert "Recommended action" in page, f"{username}: no published segments shown"
         status, _ = browser.get("/admin/")
         # Non-staff users are sent to the admin's sign-in instead of the admin index.
         is_admin_index = status == 200 and "Site administration" in _
