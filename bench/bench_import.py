@@ -126,7 +126,7 @@ def main() -> int:
             read, move, commit = phases[0]
             stages += [
                 ("· read, normalise, hash, COPY to staging", read),
-                ("· upsert customers, INSERT lines ON CONFLICT", move),
+                ("· upsert customers, INSERT the new lines", move),
                 ("· commit", commit),
             ]
         stages.append(("import service, same file again (file-hash shortcut)", reimport_seconds))
