@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from .models import ApiToken
 
@@ -7,6 +8,8 @@ from .models import ApiToken
 @transaction.atomic
 def api_token_create(*, user: AbstractBaseUser, name: str, read_only: bool) -> tuple[ApiToken, str]:
     """Create a token; returns it and its secret, which is shown once and stored only hashed."""
+    # Expired tokens are not swept on every request (see ScopedTokenAuthentication).
+    ApiToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
     token, secret = ApiToken.objects.create(user=user)
     token.name = name
     token.read_only = read_only

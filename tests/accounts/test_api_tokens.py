@@ -114,3 +114,46 @@ def test_tokens_page_keeps_input_and_shows_errors(client_for):
     assert response.status_code == 200
     assert b"This field is required" in response.content
     assert ApiToken.objects.count() == 0
+
+
+def test_an_expired_token_is_refused_and_removed(make_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    make_user("marketing", username="mo", password="pw-for-tests-1")
+    token = obtain_token("mo", "pw-for-tests-1")
+    ApiToken.objects.update(expiry=timezone.now() - timedelta(seconds=1))
+    assert api(token).get(reverse("api-me")).status_code == 401
+    assert not ApiToken.objects.exists()
+
+
+def test_creating_a_token_sweeps_the_users_expired_ones(make_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    make_user("marketing", username="mo", password="pw-for-tests-1")
+    obtain_token("mo", "pw-for-tests-1")
+    ApiToken.objects.update(expiry=timezone.now() - timedelta(days=1))
+    fresh = obtain_token("mo", "pw-for-tests-1")
+    assert ApiToken.objects.count() == 1
+    assert api(fresh).get(reverse("api-me")).status_code == 200
+
+
+def test_token_requests_cost_few_queries(make_user, django_assert_max_num_queries):
+    make_user("manager", username="mia", password="pw-for-tests-1")
+    token = obtain_token("mia", "pw-for-tests-1")
+    client = api(token)
+    client.get(reverse("api-me"))  # the first use records last_used_at
+    with django_assert_max_num_queries(3):  # token+user, permissions, groups for the roles
+        response = client.get(reverse("api-me"))
+    assert response.json()["capabilities"] == [
+        "export_segment_members",
+        "import_data",
+        "lookup_customers",
+        "manage_runs",
+        "publish_runs",
+        "view_run_reports",
+        "view_segments",
+    ]
