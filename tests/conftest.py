@@ -74,6 +74,8 @@ def pytest_sessionfinish(session, exitstatus):
 
     from django.conf import settings
 
+    if not settings.configured:  # e.g. the engine's tests alone, run with -p no:django
+        return
     var_dir = Path(settings.VAR_DIR)
     if exitstatus == 0 and var_dir.name.startswith("test-") and var_dir.parent.name == "var":
         shutil.rmtree(var_dir, ignore_errors=True)
