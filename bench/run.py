@@ -36,7 +36,8 @@ def main() -> int:
             continue
         print(f"\n## {name}\n", flush=True)
         started = time.monotonic()
-        command = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
+        quick = args.quick and "--quick" in script.read_text()  # only where it means something
+        command = [sys.executable, str(script)] + (["--quick"] if quick else [])
         result = subprocess.run(command, cwd=ROOT, env=env)
         print(f"\n({name}: {time.monotonic() - started:.0f} s, exit {result.returncode})")
         failures += result.returncode != 0
