@@ -25,6 +25,7 @@ class ScopedTokenAuthentication(TokenAuthentication):
                 for app_label, codename in Permission.objects.filter(
                     Q(group__user=user) | Q(user=user)
                 )
+                .order_by()
                 .values_list("content_type__app_label", "codename")
                 .distinct()
             }

@@ -6,8 +6,10 @@ is published costs one indexed query per request (the partial unique index behin
 ``one_published_run``), so a run published by another process is picked up at once, with no
 signal or shared cache to keep in step.
 
-Segments of a run never change once it has succeeded, so their names and actions are cached
-with the predictor.
+Segments and assignments of a run never change once it has succeeded, so their names,
+actions and every customer's stored assignment are cached with the predictor: a known
+customer is answered from memory (sorted arrays and a binary search, about 20 bytes a
+customer), not with a three-table join per request.
 """
 
 from __future__ import annotations
@@ -54,6 +56,15 @@ class PublishedModel:
     predictor_file: str
     predictor: SegmentPredictor
     segments: dict[int, SegmentInfo]
+    customer_ids: np.ndarray  # sorted external ids of the run's customers
+    segment_numbers: np.ndarray  # aligned with customer_ids
+    confidences: np.ndarray
+
+    def stored(self, customer_id: str) -> tuple[int, float] | None:
+        i = int(np.searchsorted(self.customer_ids, customer_id))
+        if i < len(self.customer_ids) and self.customer_ids[i] == customer_id:
+            return int(self.segment_numbers[i]), float(self.confidences[i])
+        return None
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -129,20 +140,40 @@ def _load(run_id: int, predictor_file: str) -> PublishedModel:
             "number", "name", "action"
         )
     }
+    ids, numbers, confidences = _stored_assignments(run_id)
     logger.info("loaded the predictor of run %s (%s)", run_id, predictor_file)
-    return PublishedModel(run_id, predictor_file, predictor, segments)
+    return PublishedModel(run_id, predictor_file, predictor, segments, ids, numbers, confidences)
+
+
+def _stored_assignments(run_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows = list(
+        SegmentAssignment.objects.filter(run_id=run_id)
+        .order_by()
+        .values_list("customer__external_id", "segment__number", "confidence")
+        .iterator(chunk_size=20000)
+    )
+    if not rows:
+        return np.array([], dtype=str), np.array([], dtype=np.int32), np.array([])
+    ids, numbers, confidences = zip(*rows, strict=True)
+    ids = np.array(ids, dtype=str)
+    order = np.argsort(ids, kind="stable")
+    return (
+        ids[order],
+        np.asarray(numbers, dtype=np.int32)[order],
+        np.asarray(confidences, dtype=np.float64)[order],
+    )
 
 
 # ------------------------------------------------------------------------------ assign
 def stored_predictions(model: PublishedModel, customer_ids: Sequence[str]) -> dict[str, Prediction]:
-    """The published run's stored assignment of each known customer (one query)."""
-    rows = SegmentAssignment.objects.filter(
-        run_id=model.run_id, customer__external_id__in=list(set(customer_ids))
-    ).values_list("customer__external_id", "segment__number", "confidence")
-    return {
-        external_id: Prediction(model.segments[number], float(confidence), "stored")
-        for external_id, number, confidence in rows
-    }
+    """The published run's stored assignment of each known customer (from memory)."""
+    result = {}
+    for customer_id in set(customer_ids):
+        found = model.stored(customer_id)
+        if found is not None:
+            number, confidence = found
+            result[customer_id] = Prediction(model.segments[number], confidence, "stored")
+    return result
 
 
 def predict_features(model: PublishedModel, rows: Sequence[Mapping[str, Any]]) -> list[Prediction]:
