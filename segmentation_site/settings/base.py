@@ -212,7 +212,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "segmentation_site.api_errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.ScopedWindowThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "predict": env("THROTTLE_PREDICT", default="6000/min"),
         "imports": env("THROTTLE_IMPORTS", default="30/hour"),
