@@ -22,6 +22,7 @@ from django.utils import timezone
 from customers.models import Customer, TransactionLine
 
 from .engine.features import default_reference_date
+from .engine.types import AGGREGATE_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -147,21 +148,7 @@ def _customer_aggregates(
         table[column] = pd.to_numeric(table[column], errors="coerce").fillna(0.0).astype(float)
     for column in ("invoices", "distinct_products", "lines", "return_lines", "purchase_days"):
         table[column] = table[column].fillna(0).astype("int64")
-    table = table[
-        [
-            "customer_id",
-            "country",
-            "first_purchase",
-            "last_purchase",
-            "invoices",
-            "distinct_products",
-            "gross_revenue",
-            "returned_revenue",
-            "lines",
-            "return_lines",
-            "purchase_days",
-        ]
-    ].reset_index(drop=True)
+    table = table[list(AGGREGATE_COLUMNS)].reset_index(drop=True)
 
     summary = {
         "customers_with_lines": int(len(table)),

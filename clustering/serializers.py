@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from reports.report_data import CANDIDATE_FIELDS
+
 from .engine.preprocess import ENCODINGS, IMPUTE, OUTLIERS, SCALERS
 from .engine.types import ALGORITHM_NAMES, ALL_FEATURES
 from .models import Candidate, Segment, SegmentAssignment, SegmentationRun
@@ -83,26 +85,7 @@ class RunCreateSerializer(serializers.Serializer):
 class CandidateSerializer(serializers.ModelSerializer):
     class Meta:
         model = Candidate
-        fields = [
-            "algorithm",
-            "k",
-            "setting",
-            "n_clusters",
-            "silhouette",
-            "davies_bouldin",
-            "calinski_harabasz",
-            "inertia",
-            "bic",
-            "noise_share",
-            "min_segment_share",
-            "eligible",
-            "reason",
-            "fit_seconds",
-            "fitted_on",
-            "silhouette_sampled",
-            "consensus_rank",
-            "is_chosen",
-        ]
+        fields = list(CANDIDATE_FIELDS)  # the same columns as the report's JSON and CSV
         read_only_fields = fields
 
 
