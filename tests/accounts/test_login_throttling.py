@@ -63,25 +63,17 @@ def test_weak_passwords_are_rejected_on_password_change(client_for):
     assert b"This password is entirely numeric" in response.content
 
 
-def test_api_rate_limits_count_per_window_and_say_when_to_retry(make_user):
-    from django.core.cache import cache
-
+def test_api_rate_limits_count_per_window_and_say_when_to_retry(make_user, monkeypatch):
     from accounts.throttling import ScopedWindowThrottle
 
     make_user("marketing", username="rita", password="right-password-4")
     rates = {**ScopedWindowThrottle.THROTTLE_RATES, "auth": "2/hour"}
-    original = ScopedWindowThrottle.THROTTLE_RATES
-    ScopedWindowThrottle.THROTTLE_RATES = rates
-    try:
-        cache.clear()
-        client = Client()
-        url = reverse("api-token-create")
-        body = {"username": "rita", "password": "right-password-4"}
-        codes = [
-            client.post(url, body, content_type="application/json").status_code for _ in range(3)
-        ]
-        assert codes == [201, 201, 429]
-        refused = client.post(url, body, content_type="application/json")
-        assert 0 < int(refused["Retry-After"]) <= 3600
-    finally:
-        ScopedWindowThrottle.THROTTLE_RATES = original
+    # monkeypatch removes the class attribute afterwards (it is inherited, not ours).
+    monkeypatch.setattr(ScopedWindowThrottle, "THROTTLE_RATES", rates)
+    client = Client()
+    url = reverse("api-token-create")
+    body = {"username": "rita", "password": "right-password-4"}
+    codes = [client.post(url, body, content_type="application/json").status_code for _ in range(3)]
+    assert codes == [201, 201, 429]
+    refused = client.post(url, body, content_type="application/json")
+    assert 0 < int(refused["Retry-After"]) <= 3600
