@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from reports.report_data import CANDIDATE_FIELDS
+from reports.report_data import CANDIDATE_FIELDS, SEGMENT_FIELDS
 
 from .engine.preprocess import ENCODINGS, IMPUTE, OUTLIERS, SCALERS
 from .engine.types import ALGORITHM_NAMES, ALL_FEATURES
@@ -145,24 +145,7 @@ class SegmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Segment
-        fields = [
-            "number",
-            "name",
-            "size",
-            "share_customers",
-            "share_revenue",
-            "medians",
-            "means",
-            "lift",
-            "distinguishing",
-            "rule",
-            "rule_accuracy",
-            "rule_precision",
-            "rule_recall",
-            "action",
-            "rationale",
-            "top_country",
-        ]
+        fields = list(SEGMENT_FIELDS)  # the same fields as the report's JSON
         read_only_fields = fields
 
 
