@@ -116,18 +116,8 @@ def _customer_aggregates(
     )
     table = pd.DataFrame.from_records(
         list(rows),
-        columns=[
-            "customer_id",
-            "first_purchase",
-            "last_purchase",
-            "invoices",
-            "distinct_products",
-            "gross_revenue",
-            "returned_revenue",
-            "lines",
-            "return_lines",
-            "purchase_days",
-        ],
+        # The contract's columns, less country (joined from the customer table below).
+        columns=[c for c in AGGREGATE_COLUMNS if c != "country"],
     )
     # Customer keys and countries from the customer table (a second, small query).
     customers = pd.DataFrame.from_records(
