@@ -26,6 +26,9 @@ class ScopedWindowThrottle(ScopedRateThrottle):
         window = int(self.now // self.duration)
         self.window_end = (window + 1) * self.duration
         key = f"{self.key}:{window}"
+        incr_window = getattr(self.cache, "incr_window", None)
+        if incr_window is not None:  # Redis (segmentation_site.cache): one round trip
+            return incr_window(key, self.duration + 1) <= self.num_requests
         if self.cache.add(key, 1, self.duration + 1):
             return True
         try:

@@ -246,7 +246,7 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "segmentation_site.cache.RedisCache",
             "LOCATION": REDIS_URL,
         }
     }

@@ -279,3 +279,35 @@ def test_read_only_tokens_may_predict(api, world):
     response = post(api("marketing", read_only=True), {"customer_id": world.customer_ids[0]})
     assert response.status_code == 200
     assert response.json()["source"] == "stored"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "17850",
+        "C-1",
+        "x" * 64,
+        "x" * 65,
+        " 17850",
+        "17850 ",
+        "",
+        "é1",
+        "a\x00b",
+        "a\tb",
+        17850,
+        None,
+    ],
+)
+def test_the_plain_customer_id_shortcut_accepts_only_what_the_serializer_accepts(value):
+    from clustering.api import _plain_customer_id_request
+    from clustering.serializers import PredictRequestSerializer
+
+    body = {"customer_id": value}
+    fast = _plain_customer_id_request(body)
+    serializer = PredictRequestSerializer(data=body, context={"required_features": ()})
+    valid = serializer.is_valid()
+    if fast is not None:
+        assert valid and dict(serializer.validated_data) == fast
+    # Plain ids take the shortcut; anything else is left to the serializer.
+    assert (fast is not None) == (isinstance(value, str) and value in ("17850", "C-1", "x" * 64))
+    assert _plain_customer_id_request({**body, "features": {}}) is None
