@@ -7,9 +7,14 @@ customers). prepare() does the CPU work of a chunk (CSV text or row tuples, the 
 summary) without touching the database, so a reader thread can run it while write() sends the
 previous chunk. Then, in one transaction, customers are upserted and new lines inserted, so a
 line already stored (re-import, overlapping file, duplicate within the file) is not stored
-twice: on PostgreSQL with one INSERT ... SELECT DISTINCT ON (line_hash) ... WHERE NOT EXISTS
-in hash order (a plain insert, with the unique index filled in order), falling back to
-ON CONFLICT (line_hash) DO NOTHING if a concurrent import stored one of the lines first.
+twice: on PostgreSQL with one INSERT ... SELECT DISTINCT ON ... WHERE NOT EXISTS in the order
+of the line table's one unique index (customer, timestamp, line_hash), so that index fills in
+order, falling back to ON CONFLICT DO NOTHING if a concurrent import stored one of the lines
+first.
+
+Inserting each chunk as it is read, inside the final transaction, was tried: reading then
+overlaps writing, but chunks interleave in the index and the whole import took 5.2-5.4 s
+against 4.2-5.1 s for the single ordered insert (Online Retail, PostgreSQL 15).
 """
 
 from __future__ import annotations
@@ -196,12 +201,6 @@ class StagingTable:
         customer_table = Customer._meta.db_table
         line_table = TransactionLine._meta.db_table
         pg = self.vendor == "postgresql"
-        least, greatest = ("LEAST", "GREATEST") if pg else ("MIN", "MAX")
-
-        def utc(column: str) -> str:
-            return f"({column} AT TIME ZONE 'UTC')" if pg else column
-
-        now = timezone.now()
         started = time.monotonic()
         if self._customer_parts:
             customers = _combine(self._customer_parts)
@@ -217,58 +216,19 @@ class StagingTable:
                 f"SELECT count(*) FROM (SELECT DISTINCT line_hash FROM {self.name}) d"  # noqa: S608
             )
             distinct = cursor.fetchone()[0]
-            staged = self.rows
-            cursor.execute(f"SELECT count(*) FROM {customer_table}")  # noqa: S608
-            customers_before = cursor.fetchone()[0]
-            cursor.execute(
-                f"""
-                INSERT INTO {customer_table}
-                    (external_id, country, first_purchase_at, last_purchase_at,
-                     created_at, updated_at)
-                SELECT customer_ext, country, {utc("first_ts")}, {utc("last_ts")}, %s, %s
-                FROM {self.customers_name}
-                WHERE true
-                ON CONFLICT (external_id) DO UPDATE SET
-                    first_purchase_at = {least}(
-                        COALESCE({customer_table}.first_purchase_at,
-                                 excluded.first_purchase_at),
-                        excluded.first_purchase_at),
-                    last_purchase_at = {greatest}(
-                        COALESCE({customer_table}.last_purchase_at, excluded.last_purchase_at),
-                        excluded.last_purchase_at),
-                    country = CASE
-                        WHEN {customer_table}.last_purchase_at IS NULL
-                          OR excluded.last_purchase_at >= {customer_table}.last_purchase_at
-                        THEN excluded.country ELSE {customer_table}.country END,
-                    updated_at = excluded.updated_at
-                """,  # noqa: S608 (table names are ours; values are parameters)
-                [now, now],
-            )
-            customers_done = time.monotonic()
-            cursor.execute(f"SELECT count(*) FROM {customer_table}")  # noqa: S608
-            customers_after = cursor.fetchone()[0]
-            columns = """
-                    (customer_id, invoice, product_code, description, quantity, unit_price,
-                     amount, timestamp, country, is_return, is_non_product, import_record_id,
-                     line_hash)"""
-            values = f"""c.id, s.invoice, s.product_code, s.description, s.quantity,
-                       s.unit_price, s.amount, {utc("s.ts")}, s.country, s.is_return,
-                       s.is_non_product, %s, s.line_hash"""
-            source = f"""
-                FROM {self.name} s
-                JOIN {customer_table} c ON c.external_id = s.customer_ext"""
-            insert = f"""
-                INSERT INTO {line_table} {columns}
-                SELECT {values} {source}
-                WHERE true
-                ON CONFLICT (line_hash) DO NOTHING
-                """
             if pg:
-                inserted, returns, non_product = self._insert_lines_pg(
-                    cursor, line_table, columns, values, source, insert, import_id
-                )
+                customers_created = self._upsert_customers_pg(cursor)
             else:
-                cursor.execute(insert, [import_id])
+                cursor.execute(f"SELECT count(*) FROM {customer_table}")  # noqa: S608
+                customers_before = cursor.fetchone()[0]
+                cursor.execute(self._upsert_customers_sql(), [timezone.now()] * 2)
+                cursor.execute(f"SELECT count(*) FROM {customer_table}")  # noqa: S608
+                customers_created = cursor.fetchone()[0] - customers_before
+            customers_done = time.monotonic()
+            if pg:
+                inserted, returns, non_product = self._insert_lines_pg(cursor, import_id)
+            else:
+                cursor.execute(self._insert_lines_sql(on_conflict=True), [import_id])
                 inserted = cursor.rowcount
                 cursor.execute(
                     f"""
@@ -286,21 +246,102 @@ class StagingTable:
             time.monotonic() - customers_done,
         )
         return MoveCounts(
-            staged=staged,
+            staged=self.rows,
             distinct=distinct,
             inserted=inserted,
-            customers_created=customers_after - customers_before,
+            customers_created=customers_created,
             returns=returns,
             non_product=non_product,
         )
 
-    @staticmethod
-    def _insert_lines_pg(cursor, line_table, columns, values, source, insert, import_id):
+    def _upsert_customers_sql(self) -> str:
+        """Insert the staged customers, or widen the stored first/last purchase and take the
+        country of the latest line. Parameters: created_at, updated_at."""
+        customer_table = Customer._meta.db_table
+        pg = self.vendor == "postgresql"
+        least, greatest = ("LEAST", "GREATEST") if pg else ("MIN", "MAX")
+        first_ts, last_ts = (
+            ("(first_ts AT TIME ZONE 'UTC')", "(last_ts AT TIME ZONE 'UTC')")
+            if pg
+            else ("first_ts", "last_ts")
+        )
+        return f"""
+            INSERT INTO {customer_table}
+                (external_id, country, first_purchase_at, last_purchase_at,
+                 created_at, updated_at)
+            SELECT customer_ext, country, {first_ts}, {last_ts}, %s, %s
+            FROM {self.customers_name}
+            WHERE true
+            ORDER BY customer_ext
+            ON CONFLICT (external_id) DO UPDATE SET
+                first_purchase_at = {least}(
+                    COALESCE({customer_table}.first_purchase_at,
+                             excluded.first_purchase_at),
+                    excluded.first_purchase_at),
+                last_purchase_at = {greatest}(
+                    COALESCE({customer_table}.last_purchase_at, excluded.last_purchase_at),
+                    excluded.last_purchase_at),
+                country = CASE
+                    WHEN {customer_table}.last_purchase_at IS NULL
+                      OR excluded.last_purchase_at >= {customer_table}.last_purchase_at
+                    THEN excluded.country ELSE {customer_table}.country END,
+                updated_at = excluded.updated_at
+            """  # noqa: S608 (table names are ours; values are parameters)
+
+    def _upsert_customers_pg(self, cursor) -> int:
+        """Upsert (in external id order, so concurrent imports lock rows in the same order)
+        and return how many customers were new: xmax is 0 on a freshly inserted row."""
+        now = timezone.now()
+        upsert = self._upsert_customers_sql()
+        sql = f"""WITH upserted AS ({upsert} RETURNING (xmax = 0) AS created)
+            SELECT count(*) FILTER (WHERE created) FROM upserted"""  # noqa: S608 (ours)
+        cursor.execute(sql, [now, now])
+        return cursor.fetchone()[0]
+
+    def _insert_lines_sql(self, *, on_conflict: bool) -> str:
+        """INSERT the staged lines with their customers' ids (parameter: the import id).
+
+        on_conflict: ON CONFLICT DO NOTHING, row by row; otherwise a plain INSERT of the
+        distinct lines not yet stored, in hash order (PostgreSQL only).
+        """
+        customer_table = Customer._meta.db_table
+        line_table = TransactionLine._meta.db_table
+        ts = "(s.ts AT TIME ZONE 'UTC')" if self.vendor == "postgresql" else "s.ts"
+        columns = """
+                (customer_id, invoice, product_code, description, quantity, unit_price,
+                 amount, timestamp, country, is_return, is_non_product, import_record_id,
+                 line_hash)"""
+        values = f"""c.id, s.invoice, s.product_code, s.description, s.quantity,
+                   s.unit_price, s.amount, {ts}, s.country, s.is_return,
+                   s.is_non_product, %s, s.line_hash"""
+        source = f"""
+            FROM {self.name} s
+            JOIN {customer_table} c ON c.external_id = s.customer_ext"""
+        if on_conflict:
+            return f"""
+                INSERT INTO {line_table} {columns}
+                SELECT {values} {source}
+                WHERE true
+                ON CONFLICT (customer_id, timestamp, line_hash) DO NOTHING
+                """
+        # DISTINCT ON the whole key, in key order: the same as on line_hash alone (a hash
+        # fixes customer and time), and the unique index fills in order.
+        key = f"c.id, {ts}, s.line_hash"
+        return f"""
+            INSERT INTO {line_table} {columns}
+            SELECT DISTINCT ON ({key}) {values} {source}
+            WHERE NOT EXISTS (
+                SELECT 1 FROM {line_table} t
+                WHERE t.customer_id = c.id AND t.timestamp = {ts} AND t.line_hash = s.line_hash)
+            ORDER BY {key}
+            """  # noqa: S608 (table names are ours; values are parameters)
+
+    def _insert_lines_pg(self, cursor, import_id: int) -> tuple[int, int, int]:
         """(inserted, returns, non_product) on PostgreSQL.
 
-        A plain INSERT of the distinct new lines in hash order: about 40% faster than
-        ON CONFLICT DO NOTHING (which inserts speculatively, row by row) and the unique index
-        on line_hash fills in order. A concurrent import can still store one of these lines
+        A plain INSERT of the distinct new lines in key order: about 40% faster than
+        ON CONFLICT DO NOTHING (which inserts speculatively, row by row), and the unique
+        index fills in order. A concurrent import can still store one of these lines
         between our check and our insert; then the unique index refuses it and the savepoint
         lets the ON CONFLICT form do the work instead.
         """
@@ -310,17 +351,13 @@ class StagingTable:
                    count(*) FILTER (WHERE is_non_product)
             FROM inserted
             """
-        plain = f"""
-            INSERT INTO {line_table} {columns}
-            SELECT DISTINCT ON (s.line_hash) {values} {source}
-            WHERE NOT EXISTS (SELECT 1 FROM {line_table} t WHERE t.line_hash = s.line_hash)
-            ORDER BY s.line_hash
-            """  # noqa: S608 (table names are ours; values are parameters)
         try:
             with transaction.atomic():
-                cursor.execute(counted.format(plain), [import_id])
+                cursor.execute(
+                    counted.format(self._insert_lines_sql(on_conflict=False)), [import_id]
+                )
                 return cursor.fetchone()
         except IntegrityError:
             logger.info("a line was stored concurrently; inserting with ON CONFLICT instead")
-        cursor.execute(counted.format(insert), [import_id])
+        cursor.execute(counted.format(self._insert_lines_sql(on_conflict=True)), [import_id])
         return cursor.fetchone()
