@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import QuerySet
+from django.db.models import JSONField, QuerySet
 from django.utils import timezone
 
 from .models import Candidate, Segment, SegmentAssignment, SegmentationRun, WorkerHeartbeat
@@ -52,10 +52,20 @@ def segment_members(segment: Segment) -> QuerySet[SegmentAssignment]:
 
 
 def customer_segment_history(customer_pk: int) -> QuerySet[SegmentAssignment]:
-    """The customer's segment in every run that has been published, newest first."""
+    """The customer's segment in every run that has been published, newest first.
+
+    The runs come without their JSON reports (PCA points, profiles, timings...), which can
+    weigh hundreds of kilobytes a run and are not needed to show a segment history.
+    """
+    run_reports = [
+        f"run__{field.name}"
+        for field in SegmentationRun._meta.concrete_fields
+        if isinstance(field, JSONField)
+    ]
     return (
         SegmentAssignment.objects.filter(customer_id=customer_pk, run__published_at__isnull=False)
         .select_related("run", "segment")
+        .defer(*run_reports)
         .order_by("-run__published_at")
     )
 

@@ -127,11 +127,7 @@ def customer_lookup(external_id: str) -> CustomerLookup | None:
     if customer is None:
         return None
     published = published_run()
-    history = list(
-        customer_segment_history(customer.pk).defer(
-            "run__pca", "run__rfm_comparison", "run__params", "run__preprocessing"
-        )
-    )
+    history = list(customer_segment_history(customer.pk))
     current = next((a for a in history if published and a.run_id == published.pk), None)
     earlier = [a for a in history if a is not current]
     lines = list(

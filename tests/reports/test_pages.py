@@ -224,3 +224,21 @@ def test_report_pages_answer_with_few_queries(site, client_for):  # noqa: F811
             if hasattr(response, "streaming_content"):
                 b"".join(response.streaming_content)
         assert len(queries) <= 14, (name, [q["sql"][:120] for q in queries])
+
+
+def test_segment_history_leaves_the_runs_json_reports_behind(site):  # noqa: F811
+    """A customer's history names runs and segments; it must not pull every run's PCA
+    points and profiles (hundreds of kB a run) to do so, nor query again per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from clustering.selectors import customer_segment_history
+    from customers.models import Customer
+
+    customer = Customer.objects.get(external_id=site.customer_id)
+    with CaptureQueriesContext(connection) as queries:
+        history = list(customer_segment_history(customer.pk))
+        shown = [(a.run.name, a.run.published_at, a.segment.name) for a in history]
+    assert shown and len(queries) == 1
+    sql = queries[0]["sql"]
+    assert '"pca"' not in sql and '"params"' not in sql and '"published_at"' in sql
