@@ -7,9 +7,11 @@ InvalidParameters(field, message) is shown beside that field.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
+from django.forms.utils import pretty_name
 
 from .engine.types import ALGORITHM_NAMES, ALL_FEATURES, DEFAULT_FEATURES, SegmentationParams
 from .params import params_from_input
@@ -154,6 +156,12 @@ class RunForm(forms.Form):
         message = error.message
         if field is None and error.field not in ("data", "__all__"):
             message = f"{error.field}: {message}"
+        # The engine speaks of its parameters ("must be an integer >= k_min"); the page
+        # shows their labels.
+        for name, form_field in self.fields.items():
+            label = str(form_field.label or pretty_name(name))
+            message = re.sub(rf"\b{re.escape(name)}\b", f"“{label.lower()}”", message)
+        message = message.replace(">=", "≥").replace("<=", "≤")
         message = message[:1].upper() + message[1:]
         self.add_error(field, message if message.endswith(".") else message + ".")
 

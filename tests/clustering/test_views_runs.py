@@ -63,7 +63,7 @@ def test_starting_a_run_queues_it_for_the_worker(
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"k_min": 5, "k_max": 3}, "k_max", "Must be an integer &gt;= k_min"),
+        ({"k_min": 5, "k_max": 3}, "k_max", "Must be an integer ≥ “fewest segments”"),
         ({"algorithms": []}, "algorithms", "Choose at least one algorithm"),
         ({"features": ["country"]}, "features", "Need at least one numeric feature"),
         ({"reference_date": "1990-01-01"}, "reference_date", "Must be after the first"),
