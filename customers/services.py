@@ -6,20 +6,24 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import queue
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from django.conf import settings
 from django.core.files import File
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from .importing import dates
-from .importing.columns import resolve_mapping
+from .importing.columns import FIELDS, resolve_mapping
 from .importing.errors import ImportFileError, MappingNeeded
 from .importing.normalise import Normaliser
 from .importing.sources import (
@@ -30,7 +34,7 @@ from .importing.sources import (
     inspect_source,
     iter_chunks,
 )
-from .importing.staging import StagingTable
+from .importing.staging import MoveCounts, StagingTable
 from .models import ImportRecord, ImportRejectedRow, TransactionLine
 
 logger = logging.getLogger(__name__)
@@ -514,3 +518,117 @@ def _fail(record: ImportRecord, message: str, started: float) -> None:
         finished_at=timezone.now(),
         duration_seconds=time.monotonic() - started,
     )
+
+
+# ------------------------------------------------------------------ lines sent as JSON
+class RowsInvalid(Exception):
+    def __init__(self, rows: list[dict], total: int):
+        super().__init__(f"{len(rows)} invalid rows")
+        self.rows = rows
+        self.total = total
+
+
+@dataclass
+class BulkResult:
+    import_record: ImportRecord
+    received: int
+    moved: MoveCounts
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def transaction_lines_create(
+    *,
+    lines: list[dict],
+    user,
+    indices: list[int] | None = None,
+    earlier_errors: list[dict] | tuple = (),
+) -> BulkResult:
+    """Store lines sent as JSON (already type-checked), all or none.
+
+    The file import's Normaliser applies its rules (dates, number ranges, text lengths,
+    a unit price or an amount; return and fee flags; the line hash) and its staging table
+    moves the lines, so API lines and file lines are stored identically. Raises RowsInvalid
+    with every rejected line (index, field, message). `indices` are the lines' positions in
+    the request; `earlier_errors` are rows the caller already rejected (then nothing is
+    stored, but these lines are still checked so every bad line is reported at once).
+    """
+    tz = timezone.get_default_timezone()
+    if not lines:
+        raise RowsInvalid(list(earlier_errors), len({r["index"] for r in earlier_errors}))
+    frame = pd.DataFrame(
+        {
+            "customer_id": [line["customer_id"] for line in lines],
+            "timestamp": [
+                timezone.localtime(line["timestamp"], tz).strftime("%Y-%m-%d %H:%M:%S")
+                for line in lines
+            ],
+            "invoice": [line["invoice"] for line in lines],
+            "quantity": [_text(line["quantity"]) for line in lines],
+            "unit_price": [_text(line.get("unit_price")) for line in lines],
+            "amount": [_text(line.get("amount")) for line in lines],
+            "product_code": [line.get("product_code", "") for line in lines],
+            "description": [line.get("description", "") for line in lines],
+            "country": [line.get("country", "") for line in lines],
+        },
+        columns=list(FIELDS),
+        dtype=object,
+    )
+    normaliser = Normaliser(
+        mapping={name: name for name in FIELDS}, date_order="iso", time_zone=settings.TIME_ZONE
+    )
+    positions = np.arange(len(frame)) if indices is None else np.asarray(indices, dtype=int)
+    result = normaliser.run(frame, positions)
+    if earlier_errors or result.rejections or len(result.lines) != len(lines):
+        rows = list(earlier_errors) + [
+            {"index": r.line_number, "field": r.column, "message": r.message}
+            for r in result.rejections
+        ]
+        raise RowsInvalid(rows, len(lines) + len({r["index"] for r in earlier_errors}))
+
+    digest = hashlib.sha256(
+        json.dumps(lines, default=str, sort_keys=True).encode(), usedforsecurity=False
+    ).hexdigest()
+    staging = None
+    try:
+        with transaction.atomic():
+            record = ImportRecord.objects.create(
+                file_name=f"API: {len(lines)} lines",
+                sha256=digest,
+                uploaded_by=user,
+                status=ImportRecord.Status.RUNNING,
+                stage="writing",
+                started_at=timezone.now(),
+                mapping={name: name for name in FIELDS},
+                columns=list(FIELDS),
+                rows_read=len(lines),
+            )
+            staging = StagingTable(record.pk)
+            staging.add(result.lines)
+            moved = staging.move(import_id=record.pk)
+            record.status = ImportRecord.Status.SUCCEEDED
+            record.stage = "done"
+            record.percent = 100
+            record.rows_imported = moved.inserted
+            record.rows_duplicate = moved.staged - moved.inserted
+            record.customers_created = moved.customers_created
+            record.counts_by_reason = {
+                k: v
+                for k, v in {
+                    "duplicate_in_file": moved.staged - moved.distinct,
+                    "already_imported": moved.distinct - moved.inserted,
+                }.items()
+                if v
+            }
+            record.notices = ["Sent as JSON to POST /api/v1/transactions/."]
+            record.finished_at = timezone.now()
+            record.duration_seconds = (record.finished_at - record.started_at).total_seconds()
+            record.save()
+    finally:
+        if staging is not None:
+            staging.drop()
+    return BulkResult(record, len(lines), moved)
