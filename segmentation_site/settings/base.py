@@ -160,6 +160,12 @@ WHITENOISE_USE_FINDERS = DEBUG
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The first handler stops keeping a file past IMPORT_MAX_UPLOAD_BYTES (customers/uploads.py).
+FILE_UPLOAD_HANDLERS = [
+    "customers.uploads.ImportSizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Security -----------------------------------------------------------------------------
 # HTTPS=1 behind TLS (directly or through a proxy) turns on secure cookies, redirects and HSTS.

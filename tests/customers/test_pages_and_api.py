@@ -194,3 +194,37 @@ def test_failed_import_page_shows_the_reason(client_for, tmp_path):
     api = client.get(reverse("api-import-detail", args=[record.pk])).json()
     assert api["status"] == "failed" and "ambiguous" in api["error_message"]
     assert TransactionLine.objects.count() == 0
+
+
+@pytest.mark.parametrize("door", ["page", "api"])
+def test_an_oversize_upload_is_not_kept_past_the_limit(client_for, settings, monkeypatch, door):
+    """Past IMPORT_MAX_UPLOAD_BYTES no byte of the file reaches Django's storing handlers,
+    and the refusal still names the full size received."""
+    from django.core.files.uploadhandler import MemoryFileUploadHandler
+
+    kept = []
+    original = MemoryFileUploadHandler.receive_data_chunk
+
+    def spy(self, raw_data, start):
+        kept.append(len(raw_data))
+        return original(self, raw_data, start)
+
+    monkeypatch.setattr(MemoryFileUploadHandler, "receive_data_chunk", spy)
+    limit = 100_000
+    settings.IMPORT_MAX_UPLOAD_BYTES = limit
+    row = b"536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n"
+    data = SMALL + row * (400_000 // len(row))  # several of the parser's 64 KiB chunks
+    client = client_for("manager")
+    if door == "page":
+        response = client.post(
+            reverse("customers:import-create"), {"file": upload("big.csv", data)}
+        )
+        assert response.status_code == 200
+        message = response.content.decode()
+    else:
+        response = client.post(reverse("api-imports"), {"file": upload("big.csv", data)})
+        assert response.status_code == 400
+        message = response.json()["file"][0]
+    assert f"The file is {len(data):,} bytes; the largest file accepted is {limit:,}" in message
+    assert 0 < sum(kept) <= limit
+    assert ImportRecord.objects.count() == 0
