@@ -305,3 +305,55 @@ def test_segment_names_are_unique_within_a_run(lines, manager):
         Segment.objects.create(
             run=run, number=99, name=segment.name, size=1, share_customers=0, share_revenue=0
         )
+
+
+def test_utc_offset_periods_find_the_transitions_to_the_minute():
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from clustering.aggregation import utc_offset_periods
+
+    periods = utc_offset_periods(
+        ZoneInfo("Europe/London"),
+        datetime(2010, 12, 1, 8, 26, 13, tzinfo=UTC),
+        datetime(2011, 12, 9, 12, 50, tzinfo=UTC),
+    )
+    assert periods == [
+        (datetime(2011, 3, 27, 1, 0), "+0 seconds"),
+        (datetime(2011, 10, 30, 1, 0), "+3600 seconds"),
+        (datetime(2011, 12, 9, 12, 50), "+0 seconds"),
+    ]
+    kolkata = utc_offset_periods(
+        ZoneInfo("Asia/Kolkata"), datetime(2011, 1, 1, tzinfo=UTC), datetime(2011, 2, 1, tzinfo=UTC)
+    )
+    assert kolkata == [(datetime(2011, 2, 1), "+19800 seconds")]
+
+
+def test_purchase_days_count_local_dates_across_summer_time_changes(settings):
+    """Lines just before and after local midnight on both sides of each clock change: the
+    database's purchase_days must count the site's local dates, as the engine does."""
+    assert settings.TIME_ZONE == "Europe/London"
+    local_times = [
+        "2011-03-26 23:30", "2011-03-27 00:30", "2011-03-27 23:30", "2011-03-28 00:30",
+        "2011-06-30 23:59:59", "2011-07-01 00:00:01",
+        "2011-10-29 23:30", "2011-10-30 00:30", "2011-10-30 01:30", "2011-10-30 23:30",
+        "2011-10-31 00:30",
+    ]  # fmt: skip
+    rows = []
+    for i, when in enumerate(local_times):
+        for customer in ("A", "B")[: 1 + i % 2]:
+            rows.append(
+                {
+                    "customer_id": customer, "invoice": f"{i}{customer}",
+                    "product_code": "P1", "quantity": 1.0, "unit_price": 2.0, "amount": 2.0,
+                    "timestamp": pd.Timestamp(when), "country": "United Kingdom",
+                    "is_return": False, "is_non_product": False,
+                }
+            )  # fmt: skip
+    frame = pd.DataFrame(rows)
+    load_transactions(frame)
+    got = customer_aggregates().table.set_index("customer_id")["purchase_days"]
+    expected = frame.groupby("customer_id")["timestamp"].agg(lambda t: t.dt.date.nunique())
+    assert got.to_dict() == expected.to_dict()
+    # A has all 11 lines on 8 local dates; in UTC, 28 Mar 00:30 BST would fall on the 27th.
+    assert got["A"] == 8
