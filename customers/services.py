@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -495,6 +496,36 @@ def _record_repeat(record: ImportRecord, earlier: ImportRecord, started: float) 
             duration_seconds=time.monotonic() - started,
             error_message="",
         )
+
+
+@dataclass
+class PrunedFiles:
+    files: int
+    bytes: int
+
+
+def import_files_prune(*, older_than: timedelta, dry_run: bool = False) -> PrunedFiles:
+    """Delete the uploaded files of imports that finished more than ``older_than`` ago.
+
+    A finished import never reads its file again (a re-upload of the same bytes is
+    recognised by its sha256, which stays), so the file is only disk space; the record, its
+    counts and its rejected rows are kept. Queued, running and waiting imports keep theirs.
+    """
+    cutoff = timezone.now() - older_than
+    records = ImportRecord.objects.filter(
+        status__in=[ImportRecord.Status.SUCCEEDED, ImportRecord.Status.FAILED],
+        finished_at__lt=cutoff,
+    ).exclude(file="")
+    pruned = PrunedFiles(0, 0)
+    for record in records.iterator():
+        storage, name = record.file.storage, record.file.name
+        size = storage.size(name) if storage.exists(name) else 0
+        if not dry_run:
+            storage.delete(name)
+            ImportRecord.objects.filter(pk=record.pk).update(file="")
+        pruned.files += 1
+        pruned.bytes += size
+    return pruned
 
 
 def import_record_fail(*, import_record_id: int, message: str) -> None:

@@ -91,3 +91,49 @@ def test_a_lost_database_connection_is_retried_then_given_up(monkeypatch):
     record.refresh_from_db()
     assert record.status == ImportRecord.Status.FAILED
     assert "database could not be reached" in record.error_message
+
+
+def test_prune_import_files_deletes_only_old_finished_uploads(tmp_path):
+    from datetime import timedelta
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    from customers.models import TransactionLine
+
+    call_command("import_transactions", str(CDNOW_SLICE), stdout=StringIO())
+    old = ImportRecord.objects.get()
+    old_file = Path(old.file.path)
+    assert old_file.exists()
+    lines = TransactionLine.objects.count()
+    ImportRecord.objects.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(days=40))
+    path = tmp_path / "recent.csv"
+    path.write_text("Kunde;Datum;Summe\nk1;2011-02-03;10,5\n")
+    call_command(
+        "import_transactions", str(path), "--mapping",
+        "customer_id=Kunde,timestamp=Datum,amount=Summe", stdout=StringIO(),
+    )  # fmt: skip
+    recent = ImportRecord.objects.exclude(pk=old.pk).get()
+    queued = ImportRecord.objects.create(
+        file_name="q.csv", sha256="0" * 64, status=ImportRecord.Status.QUEUED, file=old.file.name
+    )
+    ImportRecord.objects.filter(pk=queued.pk).update(finished_at=None)
+
+    out = StringIO()
+    call_command("prune_import_files", "--older-than-days", "30", "--dry-run", stdout=out)
+    assert "Would delete 1 uploaded file(s)" in out.getvalue() and old_file.exists()
+
+    out = StringIO()
+    call_command("prune_import_files", "--older-than-days", "30", stdout=out)
+    assert "Deleted 1 uploaded file(s)" in out.getvalue()
+    assert not old_file.exists()
+    old.refresh_from_db()
+    assert not old.file and old.status == ImportRecord.Status.SUCCEEDED and old.rows_read
+    assert Path(recent.file.path).exists()  # finished too recently
+    assert ImportRecord.objects.get(pk=queued.pk).file  # not finished: kept
+    assert TransactionLine.objects.count() == lines + 1  # no data touched
+
+
+def test_prune_import_files_refuses_a_negative_age():
+    with pytest.raises(CommandError, match="0 or more"):
+        call_command("prune_import_files", "--older-than-days", "-1")
