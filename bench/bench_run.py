@@ -155,7 +155,9 @@ def main() -> int:
     last = breakdowns[-1]
     read = last.get("read data", 0.0)
     save = last.get("save results", 0.0)
-    queue = max(0.0, whole - sum(last.values()))
+    # The engine's stages inside the worker ("metrics" is counted inside "candidates").
+    inside = sum(v for k, v in last.items() if k not in ("read data", "save results", "metrics"))
+    queue = max(0.0, whole - read - save - inside)
     backend = "PostgreSQL" if env["DATABASE_URL"].startswith("postgres") else "SQLite"
     broker = "Redis" if env.get("REDIS_URL") else "filesystem queue"
     print(f"Online Retail: {len(aggregates.table):,} customers; {backend}, {broker}; ")
@@ -169,6 +171,10 @@ def main() -> int:
     )
     print(f"| - of which aggregation in the database | {read:.2f} | {read / engine:.0%} |")
     print(f"| - of which saving results | {save:.2f} | {save / engine:.0%} |")
+    print(
+        f"| - of which the engine running slower inside the worker ({inside:.2f} s) "
+        f"| {inside - engine:.2f} | {(inside - engine) / engine:.0%} |"
+    )
     print(f"| - of which queue and bookkeeping | {queue:.2f} | {queue / engine:.0%} |")
     verdict = "meets" if (whole - engine) / engine < 0.5 else "MISSES"
     print(f"\nOverhead target (< 50% of the engine's time): {verdict}")

@@ -201,6 +201,8 @@ def test_cancelling_a_running_run_stops_it_and_says_so(lines, manager, monkeypat
         return real(data, params=params, progress=report, should_cancel=should_cancel)
 
     monkeypatch.setattr(services, "run_segmentation", paused_at_first_candidate)
+    # Check for the cancel at every step (a real run checks at most twice a second).
+    monkeypatch.setattr(services._Progress, "INTERVAL", 0.0)
     run = create_run(manager)
     outcome = {}
 
@@ -357,3 +359,22 @@ def test_purchase_days_count_local_dates_across_summer_time_changes(settings):
     assert got.to_dict() == expected.to_dict()
     # A has all 11 lines on 8 local dates; in UTC, 28 Mar 00:30 BST would fall on the 27th.
     assert got["A"] == 8
+
+
+def test_progress_is_written_per_phase_not_per_candidate(lines, manager):
+    """The engine reports each candidate; the run row is written (and the cancel flag read)
+    at most twice a second, plus once per phase, not once per candidate."""
+    from django.test.utils import CaptureQueriesContext
+
+    run = create_run(manager, k_min=2, k_max=10)
+    with CaptureQueriesContext(connection) as queries:
+        assert execute(run) == "succeeded"
+    candidates = Candidate.objects.filter(run=run).count()
+    table = SegmentationRun._meta.db_table
+    progress_writes = [
+        q for q in queries if q["sql"].startswith("UPDATE") and f'"{table}" SET "stage"' in q["sql"]
+    ]
+    cancel_checks = [q for q in queries if '"cancel_requested"' in q["sql"].split("FROM")[0]]
+    assert candidates >= 27
+    assert 5 <= len(progress_writes) < candidates / 2
+    assert 1 <= len(cancel_checks) < candidates / 2
