@@ -132,7 +132,7 @@ def test_manager_runs_and_publishes_marketing_downloads(browser_page, live_serve
         page.fill("#id_k_max", "3")
         page.click("text=Start the run")
         error = page.locator("#id_k_max-error")
-        assert "Must be an integer >= k_min" in error.inner_text()
+        assert "Must be an integer ≥ “fewest segments”" in error.inner_text()
         assert error.is_visible()  # the advanced section opened by itself
         assert page.input_value("#id_name") == "Browser journey"
         assert page.locator("input[name=algorithms]:checked").count() == 2
