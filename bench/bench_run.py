@@ -152,7 +152,7 @@ def main() -> int:
 
     engine = statistics.median(engine_times)
     whole = statistics.median(run_times)
-    last = breakdowns[-1]
+    last = breakdowns[run_times.index(whole)] if whole in run_times else breakdowns[-1]
     read = last.get("read data", 0.0)
     save = last.get("save results", 0.0)
     # The engine's stages inside the worker ("metrics" is counted inside "candidates").

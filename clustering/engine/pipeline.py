@@ -86,7 +86,9 @@ def validate_params(params: SegmentationParams) -> None:
         if not 0 <= v < 1:
             raise InvalidParameters(name, "must be a share in [0, 1)")
     if params.min_segment_share * params.k_min > 1:
-        raise InvalidParameters("min_segment_share", "too large for k_min segments")
+        raise InvalidParameters(
+            "min_segment_share", f"must be at most 1/k_min ({1 / params.k_min:.3g})"
+        )
     lo, hi = params.practical_k
     if not 2 <= lo <= hi:
         raise InvalidParameters("practical_k", "need 2 <= low <= high")

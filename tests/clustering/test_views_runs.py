@@ -69,6 +69,11 @@ def test_starting_a_run_queues_it_for_the_worker(
         ({"reference_date": "1990-01-01"}, "reference_date", "Must be after the first"),
         ({"k_min": "two"}, "k_min", "Enter a whole number"),
         ({"min_segment_share": 2}, "min_segment_share", "Must be a share in [0, 1)"),
+        (
+            {"min_segment_share": 0.3, "k_min": 4},
+            "min_segment_share",
+            "Must be at most 1/“fewest segments” (0.25)",
+        ),
     ],
 )
 def test_invalid_parameters_show_beside_the_field_and_keep_the_input(
