@@ -268,7 +268,7 @@ class _Progress:
         self.heartbeat = heartbeat
         self.last_write = 0.0
         self.last_stage = ""
-        self.last_check = 0.0
+        self.last_check = float("-inf")  # the first call always asks
         self.cancel_requested = False
 
     def _mine(self):
