@@ -79,6 +79,12 @@ def browser_page(monkeypatch):
         finally:
             context.close()
             browser.close()
+            # While Playwright's loop runs on this thread, Django keeps this test's database
+            # connections apart (per context); close them here, or they outlive the test and
+            # the test database cannot be dropped at the end of the run.
+            from django.db import connections
+
+            connections.close_all()
 
 
 def sign_in(page, base: str, username: str) -> None:
