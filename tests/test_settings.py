@@ -60,3 +60,27 @@ def test_without_a_secret_key_a_random_one_is_kept_out_of_the_repository(tmp_pat
     assert len(first.stdout.strip()) >= 50
     assert first.stdout == second.stdout
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_the_embedded_queue_keeps_every_file_under_var_dir(tmp_path):
+    """The filesystem broker's exchange table (written when a task is queued or a worker
+    binds its queues) goes under VAR_DIR, not into the directory the process started in."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="segmentation_site.settings.base",
+        VAR_DIR=str(tmp_path / "var"),
+        PYTHONPATH=str(ROOT),
+    )
+    started_in = tmp_path / "elsewhere"
+    started_in.mkdir()
+    code = (
+        "import django; django.setup(); from segmentation_site.celery import app; "
+        "app.send_task('clustering.tasks.nothing_to_run_here')"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=started_in, env=env, check=True, timeout=120)
+    assert list(started_in.iterdir()) == []
+    assert (tmp_path / "var" / "celery-broker" / "control" / "celery.exchange").exists()
