@@ -97,6 +97,7 @@ def test_prune_import_files_deletes_only_old_finished_uploads(tmp_path):
     from datetime import timedelta
     from pathlib import Path
 
+    from django.core.files.base import ContentFile
     from django.utils import timezone
 
     from customers.models import TransactionLine
@@ -114,10 +115,12 @@ def test_prune_import_files_deletes_only_old_finished_uploads(tmp_path):
         "customer_id=Kunde,timestamp=Datum,amount=Summe", stdout=StringIO(),
     )  # fmt: skip
     recent = ImportRecord.objects.exclude(pk=old.pk).get()
-    queued = ImportRecord.objects.create(
-        file_name="q.csv", sha256="0" * 64, status=ImportRecord.Status.QUEUED, file=old.file.name
-    )
-    ImportRecord.objects.filter(pk=queued.pk).update(finished_at=None)
+    # Queued again (e.g. retried) with an old finish time: its status keeps its own file.
+    queued = ImportRecord(file_name="q.csv", sha256="0" * 64, status=ImportRecord.Status.QUEUED)
+    queued.file.save("q.csv", ContentFile(b"Kunde;Datum;Summe\n"), save=False)
+    queued.finished_at = timezone.now() - timedelta(days=40)
+    queued.save()
+    queued_file = Path(queued.file.path)
 
     out = StringIO()
     call_command("prune_import_files", "--older-than-days", "30", "--dry-run", stdout=out)
@@ -130,7 +133,7 @@ def test_prune_import_files_deletes_only_old_finished_uploads(tmp_path):
     old.refresh_from_db()
     assert not old.file and old.status == ImportRecord.Status.SUCCEEDED and old.rows_read
     assert Path(recent.file.path).exists()  # finished too recently
-    assert ImportRecord.objects.get(pk=queued.pk).file  # not finished: kept
+    assert ImportRecord.objects.get(pk=queued.pk).file and queued_file.exists()  # not finished
     assert TransactionLine.objects.count() == lines + 1  # no data touched
 
 
