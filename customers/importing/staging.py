@@ -10,7 +10,9 @@ line already stored (re-import, overlapping file, duplicate within the file) is 
 twice: on PostgreSQL with one INSERT ... SELECT DISTINCT ON ... WHERE NOT EXISTS in the order
 of the line table's one unique index (customer, timestamp, line_hash), so that index fills in
 order, falling back to ON CONFLICT DO NOTHING if a concurrent import stored one of the lines
-first.
+first. Into an empty line table (the first, usually largest, import), PostgreSQL instead
+drops the table's indexes, inserts the distinct lines and builds the indexes again, as
+pg_restore does: for Online Retail the move takes about 2.5 s instead of 4 s.
 
 Inserting each chunk as it is read, inside the final transaction, was tried: reading then
 overlaps writing, but chunks interleave in the index and the whole import took 5.2-5.4 s
@@ -31,10 +33,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ..models import Customer, TransactionLine
+from .normalise import line_hashes
 
 logger = logging.getLogger(__name__)
 
-STAGE_COLUMNS = [
+LINE_STAGE_COLUMNS = [
     ("line_no", "bigint"),
     ("customer_ext", "text"),
     ("invoice", "text"),
@@ -61,6 +64,10 @@ COPY_BLOCK_BYTES = 1024 * 1024
 # For the move's sort and hash of the staged lines (400k lines sort in about 75 MB; a larger
 # file sorts on disk, still correctly).
 MOVE_WORK_MEM = "128MB"
+# Into an empty line table, at least this many lines are loaded without indexes, which are
+# built afterwards (see _load_lines_pg); fewer go in with the indexes in place.
+BULK_LOAD_MIN_LINES = 10_000
+INDEX_BUILD_MEM = "256MB"
 
 
 @dataclass
@@ -117,7 +124,7 @@ class StagingTable:
         self._customer_parts: list[pd.DataFrame] = []
         with connection.cursor() as cursor:
             for name, columns in [
-                (self.name, STAGE_COLUMNS),
+                (self.name, LINE_STAGE_COLUMNS),
                 (self.customers_name, CUSTOMER_COLUMNS),
             ]:
                 cursor.execute(f"DROP TABLE IF EXISTS {name}")
@@ -138,7 +145,7 @@ class StagingTable:
             return None
         return PreparedChunk(
             rows=len(lines),
-            payload=self._payload(lines[[c for c, _ in STAGE_COLUMNS]]),
+            payload=self._lines_payload(lines),
             customers=summarise_customers(lines),
         )
 
@@ -152,6 +159,18 @@ class StagingTable:
         if len(self._customer_parts) >= COLLAPSE_EVERY:
             self._customer_parts = [_combine(self._customer_parts)]
 
+    def _lines_payload(self, lines: pd.DataFrame):
+        frame = lines[[c for c, _ in LINE_STAGE_COLUMNS if c != "line_hash"]].copy()
+        frame["line_hash"] = line_hashes(lines)
+        return self._payload(frame)
+
+    @staticmethod
+    def _csv(table: pa.Table) -> io.BytesIO:
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=False))
+        buffer.seek(0)
+        return buffer
+
     def _payload(self, frame: pd.DataFrame):
         """CSV bytes for COPY (PostgreSQL) or row tuples for executemany (SQLite)."""
         if self.vendor == "postgresql":
@@ -161,11 +180,7 @@ class StagingTable:
             for name in frame.columns:
                 if isinstance(frame[name].dtype, pd.DatetimeTZDtype):
                     frame[name] = frame[name].dt.tz_convert("UTC").dt.tz_localize(None)
-            arrow = pa.Table.from_pandas(frame, preserve_index=False)
-            buffer = io.BytesIO()
-            pacsv.write_csv(arrow, buffer, write_options=pacsv.WriteOptions(include_header=False))
-            buffer.seek(0)
-            return buffer
+            return self._csv(pa.Table.from_pandas(frame, preserve_index=False))
         frame = frame.copy()
         for name in frame.columns:
             if isinstance(frame[name].dtype, pd.DatetimeTZDtype):
@@ -209,13 +224,21 @@ class StagingTable:
         with connection.cursor() as cursor:
             # No ANALYZE of the staging tables: never analysed, PostgreSQL estimates their
             # rows from their size on disk, which is enough to choose a hash join.
+            bulk_load = False
             if pg:
                 # For the DISTINCT/ORDER BY of the staged lines; reverts at commit.
                 cursor.execute(f"SET LOCAL work_mem = '{MOVE_WORK_MEM}'")
-            cursor.execute(
-                f"SELECT count(*) FROM (SELECT DISTINCT line_hash FROM {self.name}) d"  # noqa: S608
-            )
-            distinct = cursor.fetchone()[0]
+                # One import moves its lines at a time (readers go on); then whether the
+                # table is empty cannot change before we commit.
+                cursor.execute(f"LOCK TABLE {line_table} IN SHARE ROW EXCLUSIVE MODE")
+                if self.rows >= BULK_LOAD_MIN_LINES:
+                    cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {line_table})")  # noqa: S608
+                    bulk_load = cursor.fetchone()[0]
+            if not bulk_load:
+                cursor.execute(
+                    f"SELECT count(*) FROM (SELECT DISTINCT line_hash FROM {self.name}) d"  # noqa: S608
+                )
+                distinct = cursor.fetchone()[0]
             if pg:
                 customers_created = self._upsert_customers_pg(cursor)
             else:
@@ -225,7 +248,10 @@ class StagingTable:
                 cursor.execute(f"SELECT count(*) FROM {customer_table}")  # noqa: S608
                 customers_created = cursor.fetchone()[0] - customers_before
             customers_done = time.monotonic()
-            if pg:
+            if bulk_load:
+                inserted, returns, non_product = self._load_lines_pg(cursor, import_id)
+                distinct = inserted  # nothing was stored before
+            elif pg:
                 inserted, returns, non_product = self._insert_lines_pg(cursor, import_id)
             else:
                 cursor.execute(self._insert_lines_sql(on_conflict=True), [import_id])
@@ -240,8 +266,9 @@ class StagingTable:
                 )
                 _, returns, non_product = cursor.fetchone()
         logger.info(
-            "%s moved: customers %.2f s, lines %.2f s",
+            "%s moved%s: customers %.2f s, lines %.2f s",
             self.name,
+            " (bulk load into the empty line table)" if bulk_load else "",
             customers_done - started,
             time.monotonic() - customers_done,
         )
@@ -298,25 +325,34 @@ class StagingTable:
         cursor.execute(sql, [now, now])
         return cursor.fetchone()[0]
 
-    def _insert_lines_sql(self, *, on_conflict: bool) -> str:
-        """INSERT the staged lines with their customers' ids (parameter: the import id).
+    def _ts_sql(self) -> str:
+        return "(s.ts AT TIME ZONE 'UTC')" if self.vendor == "postgresql" else "s.ts"
 
-        on_conflict: ON CONFLICT DO NOTHING, row by row; otherwise a plain INSERT of the
-        distinct lines not yet stored, in hash order (PostgreSQL only).
-        """
+    def _line_select(self) -> tuple[str, str, str]:
+        """(column list, SELECT list, FROM clause) to insert the staged lines; the SELECT
+        list has one parameter, the import id."""
         customer_table = Customer._meta.db_table
-        line_table = TransactionLine._meta.db_table
-        ts = "(s.ts AT TIME ZONE 'UTC')" if self.vendor == "postgresql" else "s.ts"
         columns = """
                 (customer_id, invoice, product_code, description, quantity, unit_price,
                  amount, timestamp, country, is_return, is_non_product, import_record_id,
                  line_hash)"""
         values = f"""c.id, s.invoice, s.product_code, s.description, s.quantity,
-                   s.unit_price, s.amount, {ts}, s.country, s.is_return,
+                   s.unit_price, s.amount, {self._ts_sql()}, s.country, s.is_return,
                    s.is_non_product, %s, s.line_hash"""
         source = f"""
             FROM {self.name} s
             JOIN {customer_table} c ON c.external_id = s.customer_ext"""
+        return columns, values, source
+
+    def _insert_lines_sql(self, *, on_conflict: bool) -> str:
+        """INSERT the staged lines with their customers' ids (parameter: the import id).
+
+        on_conflict: ON CONFLICT DO NOTHING, row by row; otherwise a plain INSERT of the
+        distinct lines not yet stored, in key order (PostgreSQL only).
+        """
+        line_table = TransactionLine._meta.db_table
+        ts = self._ts_sql()
+        columns, values, source = self._line_select()
         if on_conflict:
             return f"""
                 INSERT INTO {line_table} {columns}
@@ -335,6 +371,70 @@ class StagingTable:
                 WHERE t.customer_id = c.id AND t.timestamp = {ts} AND t.line_hash = s.line_hash)
             ORDER BY {key}
             """  # noqa: S608 (table names are ours; values are parameters)
+
+    def _load_lines_pg(self, cursor, import_id: int) -> tuple[int, int, int]:
+        """(inserted, returns, non_product): the first lines into the empty line table.
+
+        As pg_restore does: the table's indexes are dropped, the distinct lines inserted
+        and the indexes built again from the sorted whole, which is about twice as fast as
+        keeping them up to date row by row. Dropping takes the table's ACCESS EXCLUSIVE lock
+        until commit (the table is empty, so no reader waits for anything but an empty
+        answer). If anything fails, the transaction restores the indexes with the rest.
+        """
+        line_table = TransactionLine._meta.db_table
+        started = time.monotonic()
+        cursor.execute(f"LOCK TABLE {line_table} IN ACCESS EXCLUSIVE MODE")
+        cursor.execute(
+            """
+            SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid),
+                   c.conname, pg_get_constraintdef(c.oid)
+            FROM pg_index i
+            LEFT JOIN pg_constraint c
+              ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
+            WHERE i.indrelid = %s::regclass
+            ORDER BY i.indisprimary DESC, i.indexrelid
+            """,
+            [line_table],
+        )
+        indexes = cursor.fetchall()
+        for index, _, constraint, _ in indexes:
+            if constraint:
+                cursor.execute(f'ALTER TABLE {line_table} DROP CONSTRAINT "{constraint}"')
+            else:
+                cursor.execute(f"DROP INDEX {index}")
+        columns, values, source = self._line_select()
+        # DISTINCT ON the hash alone (a hash fixes the whole line): sorting by it is about
+        # half the cost of sorting by the index key, and the index sorts for itself.
+        cursor.execute(
+            f"""
+            WITH inserted AS (
+                INSERT INTO {line_table} {columns}
+                SELECT DISTINCT ON (s.line_hash) {values} {source}
+                ORDER BY s.line_hash
+                RETURNING is_return, is_non_product)
+            SELECT count(*), count(*) FILTER (WHERE is_return),
+                   count(*) FILTER (WHERE is_non_product)
+            FROM inserted
+            """,  # noqa: S608 (table names are ours; the value is a parameter)
+            [import_id],
+        )
+        counts = cursor.fetchone()
+        inserted_at = time.monotonic()
+        cursor.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEM}'")
+        for _, index_sql, constraint, constraint_sql in indexes:
+            if constraint:
+                cursor.execute(
+                    f'ALTER TABLE {line_table} ADD CONSTRAINT "{constraint}" {constraint_sql}'
+                )
+            else:
+                cursor.execute(index_sql)
+        logger.info(
+            "%s: inserted %.2f s, indexes built %.2f s",
+            self.name,
+            inserted_at - started,
+            time.monotonic() - inserted_at,
+        )
+        return counts
 
     def _insert_lines_pg(self, cursor, import_id: int) -> tuple[int, int, int]:
         """(inserted, returns, non_product) on PostgreSQL.

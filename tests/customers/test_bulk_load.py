@@ -1,0 +1,119 @@
+"""The line hash's definition, and PostgreSQL's bulk load of the first lines into an empty
+line table (indexes dropped, lines inserted, indexes rebuilt, all in the import's
+transaction). The bulk-load tests need PostgreSQL (CI runs them; skipped on SQLite)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from customers.importing import normalise, staging
+from customers.models import ImportRecord, TransactionLine
+from tests.conftest import require
+
+from .conftest import CDNOW_SLICE, ONLINE_RETAIL_SLICE, import_path, lines_checksum
+
+
+def test_line_hash_is_md5_of_the_documented_content():
+    lines = pd.DataFrame(
+        {
+            "customer_ext": ["12345", "17850"],
+            "invoice": ["536365", "C536379"],
+            "product_code": ["85123A", ""],
+            "description": ["WHITE HANGING £ HEART", "Discount"],
+            "quantity": [6.0, -1.0],
+            "unit_price": [2.55, np.nan],
+            "amount": [round(6 * 2.55, 4), -27.5],
+            "ts": pd.to_datetime(["2010-12-01 08:26:00", "2011-07-01 09:41:00"]).tz_localize(
+                "Europe/London"
+            ),
+            "country": ["United Kingdom", "France"],
+        }
+    )
+    expected = [
+        "12345\x1f536365\x1f85123A\x1fWHITE HANGING £ HEART\x1f6\x1f2.55\x1f15.3"
+        "\x1f1291191960\x1fUnited Kingdom",
+        # Summer time: 09:41 in London is 08:41 UTC; a missing unit price hashes as "".
+        "17850\x1fC536379\x1f\x1fDiscount\x1f-1\x1f\x1f-27.5\x1f1309509660\x1fFrance",
+    ]
+    assert list(normalise.line_hashes(lines)) == [
+        hashlib.md5(text.encode(), usedforsecurity=False).hexdigest() for text in expected
+    ]
+
+
+@pytest.fixture
+def postgres(db):
+    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+
+
+def line_table_indexes() -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1",
+            [TransactionLine._meta.db_table],
+        )
+        return cursor.fetchall()
+
+
+def test_first_import_is_bulk_loaded_and_keeps_the_indexes(postgres, monkeypatch, caplog, tmp_path):
+    monkeypatch.setattr(staging, "BULK_LOAD_MIN_LINES", 1)
+    before = line_table_indexes()
+    assert [name for name, _ in before] == ["customers_transactionline_pkey", "line_unique_content"]
+    caplog.set_level(logging.INFO, logger="customers.importing.staging")
+
+    first = import_path(ONLINE_RETAIL_SLICE)
+
+    assert first.status == ImportRecord.Status.SUCCEEDED, first.error_message
+    assert "bulk load into the empty line table" in caplog.text
+    assert line_table_indexes() == before
+    assert TransactionLine.objects.count() == first.rows_imported
+    assert first.rows_imported and first.counts_by_reason["duplicate_in_file"]
+    # The rebuilt unique index refuses a stored line again.
+    line = TransactionLine.objects.first()
+    line.pk = None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        line.save()
+
+    # The table is no longer empty: the next import keeps the indexes up to date instead,
+    # and the lines the first one stored are found there.
+    caplog.clear()
+    other_bytes = tmp_path / "slice-with-a-blank-line.csv"
+    other_bytes.write_bytes(ONLINE_RETAIL_SLICE.read_bytes() + b"\n")
+    again = import_path(other_bytes)
+    assert again.status == ImportRecord.Status.SUCCEEDED, again.error_message
+    assert "bulk load" not in caplog.text
+    assert again.rows_imported == 0
+    assert TransactionLine.objects.count() == first.rows_imported
+
+
+def test_bulk_load_gives_the_same_lines_as_the_row_by_row_path(postgres, monkeypatch):
+    monkeypatch.setattr(staging, "BULK_LOAD_MIN_LINES", 1)
+    bulk = import_path(ONLINE_RETAIL_SLICE)
+    bulk_lines = lines_checksum()
+    bulk_counts = (bulk.rows_imported, bulk.rows_duplicate, bulk.counts_by_reason)
+    TransactionLine.objects.all().delete()
+    ImportRecord.objects.all().delete()
+
+    monkeypatch.setattr(staging, "BULK_LOAD_MIN_LINES", 10**9)
+    plain = import_path(ONLINE_RETAIL_SLICE)
+    assert lines_checksum() == bulk_lines
+    assert (plain.rows_imported, plain.rows_duplicate, plain.counts_by_reason) == bulk_counts
+
+
+def test_bulk_load_that_fails_leaves_no_lines_and_every_index(postgres, monkeypatch):
+    monkeypatch.setattr(staging, "BULK_LOAD_MIN_LINES", 1)
+    # Fails after the indexes were dropped and the lines inserted, before they are rebuilt.
+    monkeypatch.setattr(staging, "INDEX_BUILD_MEM", "not a size")
+    before = line_table_indexes()
+
+    record = import_path(CDNOW_SLICE)
+
+    assert record.status == ImportRecord.Status.FAILED
+    assert "nothing was imported" in record.error_message
+    assert TransactionLine.objects.count() == 0
+    assert line_table_indexes() == before
