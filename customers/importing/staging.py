@@ -399,6 +399,10 @@ class StagingTable:
             LEFT JOIN pg_constraint c
               ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
             WHERE i.indrelid = %s::regclass
+              -- A foreign key into this table needs the index it references: keep that.
+              AND NOT EXISTS (
+                  SELECT 1 FROM pg_constraint f
+                  WHERE f.contype = 'f' AND f.conindid = i.indexrelid)
             ORDER BY i.indisprimary DESC, i.indexrelid
             """,
             [line_table],

@@ -143,3 +143,22 @@ def test_times_are_stored_exactly_across_clock_changes(tmp_path, monkeypatch, bu
         )
         # In UTC: Python never finds a repeated-hour local time equal to another zone's.
         assert stored[str(i)] == expected.tz_convert("UTC").to_pydatetime(), text
+
+
+def test_bulk_load_keeps_an_index_that_a_foreign_key_references(postgres, monkeypatch):
+    monkeypatch.setattr(staging, "BULK_LOAD_MIN_LINES", 1)
+    line_table = TransactionLine._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE line_note (line_id bigint REFERENCES {line_table} (id))")
+    before = line_table_indexes()
+
+    record = import_path(CDNOW_SLICE)
+
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    assert line_table_indexes() == before
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'line_note'::regclass "
+            "AND contype = 'f'"
+        )
+        assert cursor.fetchone()[0] == 1
