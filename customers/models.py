@@ -98,6 +98,28 @@ class ImportRecord(models.Model):
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
 
+    def reasons(self) -> list[tuple[str, int]]:
+        """counts_by_reason as (what it means, count), in REASON_LABELS order; a key this
+        version does not know is shown as it is."""
+        counts = self.counts_by_reason or {}
+        known = [(label, counts[key]) for key, label in REASON_LABELS.items() if key in counts]
+        return known + [(key, n) for key, n in counts.items() if key not in REASON_LABELS]
+
+
+# The keys of ImportRecord.counts_by_reason (the API's too) and what they mean to a user.
+REASON_LABELS = {
+    "skipped_no_customer_id": "Skipped: no customer id",
+    "duplicate_in_file": "Not stored again: the same line earlier in this file",
+    "already_imported": "Not stored again: already imported",
+    "imported_returns": "Imported and flagged: returns and cancellations",
+    "imported_non_product": "Imported and flagged: postage, fees and other non-product lines",
+    "rejected_bad_date": "Rejected: unreadable date",
+    "rejected_bad_number": "Rejected: unreadable or out-of-range number",
+    "rejected_missing_value": "Rejected: missing value",
+    "rejected_too_long": "Rejected: text too long",
+    "rejected_wrong_column_count": "Rejected: wrong number of columns",
+}
+
 
 class ImportRejectedRow(models.Model):
     import_record = models.ForeignKey(

@@ -21,6 +21,9 @@ def test_command_imports_synchronously_and_prints_counts():
     assert f"Import #{record.pk} cdnow_slice.csv: succeeded" in text
     assert f"rows read                  {record.rows_read:>10,}" in text
     assert f"duplicates                 {record.rows_duplicate:>10,}" in text
+    for label, count in record.reasons():
+        assert f"  · {label:<66} {count:>10,}" in text
+    assert record.reasons() and not any(key in text for key in record.counts_by_reason)
     assert Customer.objects.count() == 400
 
 

@@ -7,10 +7,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
-from customers.models import ImportRecord, TransactionLine
+from customers.models import REASON_LABELS, ImportRecord, TransactionLine
 
-from .conftest import CDNOW_SLICE, import_path
+from .conftest import CDNOW_SLICE, ONLINE_RETAIL_SLICE, import_path
 
 pytestmark = pytest.mark.django_db
 
@@ -228,3 +229,17 @@ def test_an_oversize_upload_is_not_kept_past_the_limit(client_for, settings, mon
     assert f"The file is {len(data):,} bytes; the largest file accepted is {limit:,}" in message
     assert 0 < sum(kept) <= limit
     assert ImportRecord.objects.count() == 0
+
+
+def test_import_page_explains_each_count_by_reason(client_for):
+    record = import_path(ONLINE_RETAIL_SLICE)
+    reasons = record.counts_by_reason
+    assert {"skipped_no_customer_id", "duplicate_in_file", "imported_returns"} <= set(reasons)
+    client = client_for("manager")
+    page = client.get(record.get_absolute_url()).content.decode()
+    for key, label in REASON_LABELS.items():
+        if key in reasons:
+            assert f'<th scope="row">{escape(label)}</th>' in page
+        assert key not in page  # the API's keys are not shown to people
+    api = client.get(reverse("api-import-detail", args=[record.pk])).json()
+    assert api["counts_by_reason"] == reasons

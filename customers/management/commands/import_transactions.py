@@ -83,8 +83,8 @@ class Command(BaseCommand):
             ("new customers", record.customers_created),
         ]:
             w(f"  {label:<26} {value:>10,}")
-        for reason, count in record.counts_by_reason.items():
-            w(f"  · {reason:<24} {count:>10,}")
+        for reason, count in record.reasons():
+            w(f"  · {reason:<66} {count:>10,}")
         for notice in record.notices:
             w(f"  notice: {notice}")
         if record.duration_seconds is not None:
