@@ -2,6 +2,7 @@
 
 import logging
 import threading
+import time
 
 from celery import shared_task
 from celery.signals import worker_ready
@@ -38,8 +39,20 @@ def execute_segmentation_run(self, run_id: int) -> str:
     )
 
 
-def _reap_forever(stop: threading.Event, interval: float) -> None:
+def _report_alive() -> None:
+    """Queue a heartbeat: whichever worker consumes it shows as running on the dashboard."""
+    try:
+        record_worker_heartbeat.delay()
+    except Exception:
+        logger.exception("queueing a worker heartbeat failed")
+
+
+def _reap_forever(stop: threading.Event, interval: float, heartbeat_interval: float) -> None:
+    last_beat = time.monotonic()
     while not stop.wait(interval):
+        if time.monotonic() - last_beat >= heartbeat_interval:
+            last_beat = time.monotonic()
+            _report_alive()
         try:
             runs_recover_stale()
         except Exception:
@@ -50,7 +63,10 @@ def _reap_forever(stop: threading.Event, interval: float) -> None:
 
 @worker_ready.connect
 def _start_run_reaper(sender=None, **kwargs) -> None:
-    """Each worker re-queues runs whose worker died, at start and then periodically."""
+    """Each worker reports itself through the queue (so the dashboard shows a running worker
+    without anyone pressing "Check the worker") and re-queues runs whose worker died, at start
+    and then periodically."""
+    _report_alive()
     try:
         runs_recover_stale()
     except Exception:
@@ -58,7 +74,11 @@ def _start_run_reaper(sender=None, **kwargs) -> None:
     finally:
         connection.close()
     interval = getattr(settings, "RUN_REAPER_INTERVAL_SECONDS", 30)
+    heartbeat_interval = getattr(settings, "WORKER_HEARTBEAT_SECONDS", 120)
     stop = threading.Event()
     threading.Thread(
-        target=_reap_forever, args=(stop, interval), daemon=True, name="run-reaper"
+        target=_reap_forever,
+        args=(stop, interval, heartbeat_interval),
+        daemon=True,
+        name="run-reaper",
     ).start()

@@ -321,3 +321,6 @@ RUN_HEARTBEAT_SECONDS = env.int("RUN_HEARTBEAT_SECONDS", default=5)
 RUN_STALE_AFTER_SECONDS = env.int("RUN_STALE_AFTER_SECONDS", default=60)
 RUN_MAX_ATTEMPTS = env.int("RUN_MAX_ATTEMPTS", default=3)
 RUN_REAPER_INTERVAL_SECONDS = env.int("RUN_REAPER_INTERVAL_SECONDS", default=30)
+# Each worker queues a heartbeat task at start and then this often; the dashboard shows the
+# worker as running while the last one is under five minutes old.
+WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=120)
