@@ -174,3 +174,23 @@ class RunForm(forms.Form):
 
     def advanced_fields(self):
         return [self[name] for name in ADVANCED_FIELDS]
+
+
+def parameter_rows(params: dict) -> list[tuple[str, str, str]]:
+    """A run's stored parameters as (label, name, value) rows: the run form's labels and
+    choice labels where the form has the parameter, first in the form's order; the others
+    (advanced settings the form leaves at their defaults) by name."""
+    fields = {name: f for name, f in RunForm.base_fields.items() if name != "name"}
+    order = list(fields) + sorted(name for name in params if name not in fields)
+    rows = []
+    for name in order:
+        if name not in params:
+            continue
+        value, field = params[name], fields.get(name)
+        choices = dict(getattr(field, "choices", None) or [])
+        values = value if isinstance(value, list | tuple) else [value]
+        shown = ", ".join(str(choices.get(v, v)) for v in values)
+        text = "— (default)" if value is None else shown
+        label = str(field.label or pretty_name(name)) if field else pretty_name(name)
+        rows.append((label, name, text))
+    return rows

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
+from django.forms.utils import pretty_name
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,7 +28,7 @@ from reports.selectors import (
 )
 
 from .engine.types import InvalidParameters
-from .forms import RunForm
+from .forms import RunForm, parameter_rows
 from .models import SegmentAssignment, SegmentationRun
 from .selectors import run_list as run_list_query
 from .services import RunError, run_cancel, run_create, run_publish, worker_ping_request
@@ -108,6 +109,20 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "clustering/run_detail.html", context)
 
 
+# Why the engine left customers out of a run (or kept them, flagged), in words.
+CUSTOMER_REASONS = {
+    "no_purchases": "No purchases (only returns, cancellations or fees)",
+    "non_positive_monetary": "Spent nothing net of returns",
+}
+
+
+def _customer_reasons(counts: dict | None) -> list[tuple[str, int]]:
+    return [
+        (CUSTOMER_REASONS.get(key, pretty_name(key)), count)
+        for key, count in (counts or {}).items()
+    ]
+
+
 def _report_context(run: SegmentationRun, report: dict) -> dict:
     segments = report["segments"]
     for index, segment in enumerate(segments):
@@ -126,6 +141,8 @@ def _report_context(run: SegmentationRun, report: dict) -> dict:
     ]
     excluded_total = sum((run.excluded or {}).values())
     return {
+        "excluded_rows": _customer_reasons(run.excluded),
+        "flagged_rows": _customer_reasons(run.flagged),
         "segments": segments,
         "candidates": candidates,
         "elbow_chart": charts.elbow_chart(candidates),
@@ -137,7 +154,7 @@ def _report_context(run: SegmentationRun, report: dict) -> dict:
         "heatmap_columns": rfm.get("columns") or [],
         "excluded_total": excluded_total,
         "customers_in": (run.n_customers or 0) + excluded_total,
-        "params_rows": charts.parameter_rows(run.params or {}),
+        "params_rows": parameter_rows(run.params or {}),
         "stability_scores": [s for s in (run.stability or {}).get("scores", []) if s is not None],
     }
 

@@ -157,17 +157,3 @@ def profiles_table(segments: list[dict]) -> dict[str, Any]:
     for segment in segments:
         segment["readable_rule"] = readable_rule(segment.get("rule", ""))
     return {"segments": segments, "rows": rows}
-
-
-def parameter_rows(params: dict) -> list[tuple[str, str]]:
-    """The stored parameters as (name, readable value) rows, by name."""
-    rows = []
-    for name, value in sorted(params.items()):
-        if value is None:
-            text = "— (default)"
-        elif isinstance(value, list | tuple):
-            text = ", ".join(str(v) for v in value)
-        else:
-            text = str(value)
-        rows.append((name, text))
-    return rows

@@ -9,9 +9,11 @@ import json
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from clustering.forms import RunForm
 from clustering.models import SegmentationRun
+from clustering.views import CUSTOMER_REASONS
 from tests.reports.site_data import site  # noqa: F401  (module-scoped fixture)
 
 pytestmark = pytest.mark.django_db
@@ -241,3 +243,23 @@ def test_unknown_run_is_a_404_page(client_for):
     response = client_for("manager").get(reverse("clustering:run-detail", args=[999999]))
     assert response.status_code == 404
     assert b"Page not found" in response.content
+
+
+def test_the_report_names_parameters_and_exclusions_as_the_form_does(site, client_for):  # noqa: F811
+    run = site.published
+    # (rolled back with the test) customers left out, as a run over real data has them
+    run.excluded = {"no_purchases": 28, "non_positive_monetary": 1015}
+    run.save(update_fields=["excluded"])
+    html = client_for("manager").get(run.get_absolute_url()).content.decode()
+    form = RunForm()
+    # The run form's labels and choice labels, with the stored name beside each.
+    assert f'{form.fields["k_min"].label} <span class="mono help">k_min</span>' in html
+    assert f'{form.fields["outliers"].label} <span class="mono help">outliers</span>' in html
+    outliers = dict(form.fields["outliers"].choices)[run.params["outliers"]]
+    assert f"<td>{escape(outliers)}</td>" in html
+    algorithms = dict(form.fields["algorithms"].choices)
+    assert escape(", ".join(algorithms[a] for a in run.params["algorithms"])) in html
+    # Why customers were left out, in words rather than the engine's keys.
+    for key, count in run.excluded.items():
+        assert key not in html.split('id="data-heading"')[1].split("</section>")[0]
+        assert f'{CUSTOMER_REASONS[key]}</td><td class="num">{count:,}' in html
