@@ -56,3 +56,11 @@ def get_item(mapping, key):
 
 
 __all__ = ["get_item", "intcomma", "num", "pct", "times"]
+
+
+@register.filter
+def algorithm(name) -> str:
+    """An algorithm as the run form names it: "minibatch_kmeans" -> "Mini-batch K-Means"."""
+    from clustering.forms import ALGORITHM_LABELS
+
+    return ALGORITHM_LABELS.get(name, name or "").split(" (")[0]

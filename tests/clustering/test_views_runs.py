@@ -250,7 +250,8 @@ def test_the_report_names_parameters_and_exclusions_as_the_form_does(site, clien
     # (rolled back with the test) customers left out, as a run over real data has them
     run.excluded = {"no_purchases": 28, "non_positive_monetary": 1015}
     run.save(update_fields=["excluded"])
-    html = client_for("manager").get(run.get_absolute_url()).content.decode()
+    client = client_for("manager")
+    html = client.get(run.get_absolute_url()).content.decode()
     form = RunForm()
     # The run form's labels and choice labels, with the stored name beside each.
     assert f'{form.fields["k_min"].label} <span class="mono help">k_min</span>' in html
@@ -259,6 +260,10 @@ def test_the_report_names_parameters_and_exclusions_as_the_form_does(site, clien
     assert f"<td>{escape(outliers)}</td>" in html
     algorithms = dict(form.fields["algorithms"].choices)
     assert escape(", ".join(algorithms[a] for a in run.params["algorithms"])) in html
+    chosen = algorithms[run.chosen_algorithm].split(" (")[0]
+    assert f'<p class="lead">{chosen} with {run.chosen_k} segments over' in html
+    listing = client.get(reverse("clustering:run-list")).content.decode()
+    assert f"{chosen}, {run.chosen_k} segments" in listing
     # Why customers were left out, in words rather than the engine's keys.
     for key, count in run.excluded.items():
         assert key not in html.split('id="data-heading"')[1].split("</section>")[0]
