@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from ..models import Customer, TransactionLine
@@ -69,6 +69,7 @@ MOVE_WORK_MEM = "128MB"
 # built afterwards (see _load_lines_pg); fewer go in with the indexes in place.
 BULK_LOAD_MIN_LINES = 10_000
 INDEX_BUILD_MEM = "256MB"
+BULK_LOAD_LOCK_TIMEOUT = "2s"
 
 
 @dataclass
@@ -239,7 +240,7 @@ class StagingTable:
                 cursor.execute(f"LOCK TABLE {line_table} IN SHARE ROW EXCLUSIVE MODE")
                 if self.rows >= BULK_LOAD_MIN_LINES:
                     cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {line_table})")  # noqa: S608
-                    bulk_load = cursor.fetchone()[0]
+                    bulk_load = cursor.fetchone()[0] and self._lock_for_bulk_load(cursor)
             if not bulk_load:
                 cursor.execute(
                     f"SELECT count(*) FROM (SELECT DISTINCT line_hash FROM {self.name}) d"  # noqa: S608
@@ -379,18 +380,36 @@ class StagingTable:
             ORDER BY {key}
             """  # noqa: S608 (table names are ours; values are parameters)
 
+    def _lock_for_bulk_load(self, cursor) -> bool:
+        """Take the line table's ACCESS EXCLUSIVE lock if it comes within
+        BULK_LOAD_LOCK_TIMEOUT. A reader in a long transaction would otherwise keep us
+        waiting, and every new reader would queue behind our request: then the lines go in
+        with the indexes in place instead."""
+        line_table = TransactionLine._meta.db_table
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        previous = cursor.fetchone()[0]
+        try:
+            with transaction.atomic():
+                cursor.execute("SET LOCAL lock_timeout = %s", [BULK_LOAD_LOCK_TIMEOUT])
+                cursor.execute(f"LOCK TABLE {line_table} IN ACCESS EXCLUSIVE MODE")
+        except OperationalError:
+            logger.info("%s: the line table is in use; not bulk loading", self.name)
+            return False
+        finally:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+        return True
+
     def _load_lines_pg(self, cursor, import_id: int) -> tuple[int, int, int]:
         """(inserted, returns, non_product): the first lines into the empty line table.
 
         As pg_restore does: the table's indexes are dropped, the distinct lines inserted
         and the indexes built again from the sorted whole, which is about twice as fast as
-        keeping them up to date row by row. Dropping takes the table's ACCESS EXCLUSIVE lock
-        until commit (the table is empty, so no reader waits for anything but an empty
-        answer). If anything fails, the transaction restores the indexes with the rest.
+        keeping them up to date row by row. The caller holds the table's ACCESS EXCLUSIVE lock
+        until commit (_lock_for_bulk_load; the table is empty, so a reader waits only for an
+        empty answer). If anything fails, the transaction restores the indexes with the rest.
         """
         line_table = TransactionLine._meta.db_table
         started = time.monotonic()
-        cursor.execute(f"LOCK TABLE {line_table} IN ACCESS EXCLUSIVE MODE")
         cursor.execute(
             """
             SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid),

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import psycopg2
 import pytest
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -162,3 +163,31 @@ def test_bulk_load_keeps_an_index_that_a_foreign_key_references(postgres, monkey
             "AND contype = 'f'"
         )
         assert cursor.fetchone()[0] == 1
+
+
+def test_a_reader_in_a_long_transaction_means_no_bulk_load(postgres, monkeypatch, caplog):
+    monkeypatch.setattr(staging, "BULK_LOAD_MIN_LINES", 1)
+    monkeypatch.setattr(staging, "BULK_LOAD_LOCK_TIMEOUT", "200ms")
+    caplog.set_level(logging.INFO, logger="customers.importing.staging")
+    settings_dict = connection.settings_dict
+    reader = psycopg2.connect(
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"],
+        password=settings_dict["PASSWORD"],
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"] or 5432,
+    )
+    try:
+        with reader.cursor() as cursor:  # a transaction left open, holding ACCESS SHARE
+            cursor.execute(f"SELECT count(*) FROM {TransactionLine._meta.db_table}")  # noqa: S608
+
+        record = import_path(ONLINE_RETAIL_SLICE)
+
+        assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+        assert "the line table is in use; not bulk loading" in caplog.text
+        assert TransactionLine.objects.count() == record.rows_imported > 0
+        with connection.cursor() as cursor:  # the short timeout did not outlive the check
+            cursor.execute("SHOW lock_timeout")
+            assert cursor.fetchone()[0] == "0"
+    finally:
+        reader.close()
