@@ -5,7 +5,13 @@ from .models import Customer, ImportRecord, ImportRejectedRow, TransactionLine
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["external_id", "country", "first_purchase_at", "last_purchase_at"]
+    list_display = [
+        "external_id",
+        "country",
+        "first_purchase_at",
+        "last_purchase_at",
+        "last_seen_at",
+    ]
     search_fields = ["external_id"]
     list_filter = ["country"]
 

@@ -87,7 +87,8 @@ CUSTOMER_EXAMPLE = {
     "customer_id": "17850",
     "country": "United Kingdom",
     "first_purchase_at": "2010-12-01T08:26:00Z",
-    "last_purchase_at": "2011-02-10T14:38:00Z",
+    "last_purchase_at": "2010-12-02T15:27:00Z",
+    "last_seen_at": "2011-02-10T14:38:00Z",
     "segment_id": 0,
     "segment_name": "High-value loyal",
 }
@@ -132,6 +133,7 @@ def customer_detail_data(customer: Customer) -> dict:
         "country": customer.country,
         "first_purchase_at": customer.first_purchase_at,
         "last_purchase_at": customer.last_purchase_at,
+        "last_seen_at": customer.last_seen_at,
         "segment": None
         if current is None
         else {
@@ -177,7 +179,8 @@ class CustomerDetailApi(APIView):
                     "customer_id": "17850",
                     "country": "United Kingdom",
                     "first_purchase_at": "2010-12-01T08:26:00Z",
-                    "last_purchase_at": "2011-02-10T14:38:00Z",
+                    "last_purchase_at": "2010-12-02T15:27:00Z",
+                    "last_seen_at": "2011-02-10T14:38:00Z",
                     "segment": {
                         "run_id": 12,
                         "segment_id": 0,

@@ -20,10 +20,18 @@ class Customer(models.Model):
         help_text="The shop's own customer id, as text (leading zeros kept).",
     )
     country = models.CharField(
-        max_length=CODE_LENGTH, blank=True, help_text="Of the latest purchase."
+        max_length=CODE_LENGTH, blank=True, help_text="Of the latest transaction line."
     )
-    first_purchase_at = models.DateTimeField(null=True, blank=True)
-    last_purchase_at = models.DateTimeField(null=True, blank=True)
+    # Purchases as a segmentation run counts them: not returns, not postage or fees.
+    first_purchase_at = models.DateTimeField(
+        null=True, blank=True, help_text="Earliest purchase; empty if there is none."
+    )
+    last_purchase_at = models.DateTimeField(
+        null=True, blank=True, help_text="Latest purchase; empty if there is none."
+    )
+    last_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="Latest transaction line of any kind."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -33,6 +33,7 @@ class CustomerSerializer(serializers.ModelSerializer):
             "country",
             "first_purchase_at",
             "last_purchase_at",
+            "last_seen_at",
             "segment_id",
             "segment_name",
         ]
@@ -77,8 +78,15 @@ class SegmentHistoryEntrySerializer(serializers.Serializer):
 class CustomerDetailSerializer(serializers.Serializer):
     customer_id = serializers.CharField()
     country = serializers.CharField(allow_blank=True)
-    first_purchase_at = serializers.DateTimeField(allow_null=True)
-    last_purchase_at = serializers.DateTimeField(allow_null=True)
+    first_purchase_at = serializers.DateTimeField(
+        allow_null=True, help_text="Earliest purchase (not returns or fees); null if none."
+    )
+    last_purchase_at = serializers.DateTimeField(
+        allow_null=True, help_text="Latest purchase (not returns or fees); null if none."
+    )
+    last_seen_at = serializers.DateTimeField(
+        allow_null=True, help_text="Latest transaction line of any kind."
+    )
     segment = CurrentSegmentSerializer(
         allow_null=True, help_text="In the published run; null when the run did not include them."
     )

@@ -6,14 +6,15 @@ and latest country are aggregated in pandas as chunks pass (bounded by the numbe
 customers). prepare() does the CPU work of a chunk (the line hashes, CSV text or row tuples,
 the customer summary) without touching the database, so a reader thread can run it while
 write() sends the previous chunk. Then, in one transaction that first takes the line table's
-SHARE ROW EXCLUSIVE lock (one import moves at a time; readers go on), customers are upserted and new lines inserted, so a
-line already stored (re-import, overlapping file, duplicate within the file) is not stored
-twice: on PostgreSQL with one INSERT ... SELECT DISTINCT ON ... WHERE NOT EXISTS in the order
-of the line table's one unique index (customer, timestamp, line_hash), so that index fills in
-order, falling back to ON CONFLICT DO NOTHING if a concurrent import stored one of the lines
-first. Into an empty line table (the first, usually largest, import), PostgreSQL instead
-drops the table's indexes, inserts the distinct lines and builds the indexes again, as
-pg_restore does: for Online Retail the move takes about 2.5 s instead of 4 s.
+SHARE ROW EXCLUSIVE lock (one import moves at a time; readers go on), customers are upserted
+and new lines inserted, so a line already stored (re-import, overlapping file, duplicate
+within the file) is not stored twice: on PostgreSQL with one INSERT ... SELECT DISTINCT ON
+... WHERE NOT EXISTS in the order of the line table's one unique index (customer, timestamp,
+line_hash), so that index fills in order, falling back to ON CONFLICT DO NOTHING if a
+concurrent import stored one of the lines first. Into an empty line table (the first,
+usually largest, import), PostgreSQL instead drops the table's indexes, inserts the distinct
+lines and builds the indexes again, as pg_restore does: for Online Retail the move takes
+about 2.5 s instead of 4 s.
 
 Also measured and not kept: PostgreSQL computing the MD5 itself (a generated column of the
 staging table) cost the COPY as much as hashlib costs the reader, about 0.9 s, and the COPY
@@ -62,8 +63,9 @@ LINE_STAGE_COLUMNS = [
 CUSTOMER_COLUMNS = [
     ("customer_ext", "text"),
     ("country", "text"),
-    ("first_ts", "timestamp"),
+    ("first_ts", "timestamp"),  # purchases only; empty if the chunk has none
     ("last_ts", "timestamp"),
+    ("seen_ts", "timestamp"),  # any line
 ]
 # Collapse the per-chunk customer summaries after this many chunks (memory stays bounded).
 COLLAPSE_EVERY = 16
@@ -96,14 +98,18 @@ class MoveCounts:
 
 
 def summarise_customers(lines: pd.DataFrame) -> pd.DataFrame:
-    """customer_ext, country (of the latest line), first_ts, last_ts."""
+    """customer_ext, country (of the latest line), first_ts and last_ts (of purchases: not
+    returns, not postage or fees, as a segmentation run counts them), seen_ts (latest line)."""
     ordered = lines.sort_values(["ts", "line_no"], kind="stable")
     grouped = ordered.groupby("customer_ext", sort=False)
+    purchase = ~(ordered["is_return"] | ordered["is_non_product"])
+    purchases = ordered["ts"].where(purchase).groupby(ordered["customer_ext"], sort=False)
     return pd.DataFrame(
         {
             "country": grouped["country"].last(),
-            "first_ts": grouped["ts"].min(),
-            "last_ts": grouped["ts"].max(),
+            "first_ts": purchases.min(),
+            "last_ts": purchases.max(),
+            "seen_ts": grouped["ts"].max(),
             "line_no": grouped["line_no"].last(),
         }
     ).reset_index()
@@ -111,13 +117,14 @@ def summarise_customers(lines: pd.DataFrame) -> pd.DataFrame:
 
 def _combine(parts: list[pd.DataFrame]) -> pd.DataFrame:
     both = pd.concat(parts, ignore_index=True)
-    ordered = both.sort_values(["last_ts", "line_no"], kind="stable")
+    ordered = both.sort_values(["seen_ts", "line_no"], kind="stable")
     grouped = ordered.groupby("customer_ext", sort=False)
     return pd.DataFrame(
         {
             "country": grouped["country"].last(),
             "first_ts": grouped["first_ts"].min(),
             "last_ts": grouped["last_ts"].max(),
+            "seen_ts": grouped["seen_ts"].max(),
             "line_no": grouped["line_no"].last(),
         }
     ).reset_index()
@@ -198,7 +205,8 @@ class StagingTable:
         for name in frame.columns:
             if isinstance(frame[name].dtype, pd.DatetimeTZDtype):
                 # Django keeps SQLite datetimes as UTC text without offset.
-                frame[name] = frame[name].dt.strftime("%Y-%m-%d %H:%M:%S")
+                text = frame[name].dt.strftime("%Y-%m-%d %H:%M:%S")
+                frame[name] = text.astype(object).where(frame[name].notna(), None)
             elif frame[name].dtype.kind == "f":
                 frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
         return list(frame.itertuples(index=False, name=None))
@@ -295,36 +303,40 @@ class StagingTable:
         )
 
     def _upsert_customers_sql(self) -> str:
-        """Insert the staged customers, or widen the stored first/last purchase and take the
-        country of the latest line. Parameters: created_at, updated_at."""
+        """Insert the staged customers, or widen the stored first/last purchase, move the
+        last-seen time on and take the country of the latest line. SET sees the stored row's
+        old values. Parameters: created_at, updated_at."""
         customer_table = Customer._meta.db_table
         pg = self.vendor == "postgresql"
-        least, greatest = ("LEAST", "GREATEST") if pg else ("MIN", "MAX")
-        first_ts, last_ts = (
-            ("(first_ts AT TIME ZONE 'UTC')", "(last_ts AT TIME ZONE 'UTC')")
-            if pg
-            else ("first_ts", "last_ts")
-        )
+        times = ["first_ts", "last_ts", "seen_ts"]
+        if pg:
+            times = [f"({t} AT TIME ZONE 'UTC')" for t in times]
+        stored = customer_table
+
+        def wider(column: str, newer: str) -> str:
+            # NULL on either side keeps the other (SQLite's MIN/MAX would give NULL).
+            return f"""CASE
+                    WHEN excluded.{column} IS NULL THEN {stored}.{column}
+                    WHEN {stored}.{column} IS NULL
+                      OR excluded.{column} {newer} {stored}.{column} THEN excluded.{column}
+                    ELSE {stored}.{column} END"""
+
         return f"""
             INSERT INTO {customer_table}
-                (external_id, country, first_purchase_at, last_purchase_at,
+                (external_id, country, first_purchase_at, last_purchase_at, last_seen_at,
                  created_at, updated_at)
-            SELECT customer_ext, country, {first_ts}, {last_ts}, %s, %s
+            SELECT customer_ext, country, {", ".join(times)}, %s, %s
             FROM {self.customers_name}
             WHERE true
             ORDER BY customer_ext
             ON CONFLICT (external_id) DO UPDATE SET
-                first_purchase_at = {least}(
-                    COALESCE({customer_table}.first_purchase_at,
-                             excluded.first_purchase_at),
-                    excluded.first_purchase_at),
-                last_purchase_at = {greatest}(
-                    COALESCE({customer_table}.last_purchase_at, excluded.last_purchase_at),
-                    excluded.last_purchase_at),
+                first_purchase_at = {wider("first_purchase_at", "<")},
+                last_purchase_at = {wider("last_purchase_at", ">")},
                 country = CASE
-                    WHEN {customer_table}.last_purchase_at IS NULL
-                      OR excluded.last_purchase_at >= {customer_table}.last_purchase_at
-                    THEN excluded.country ELSE {customer_table}.country END,
+                    WHEN {stored}.last_seen_at IS NULL
+                      OR excluded.last_seen_at >= {stored}.last_seen_at
+                    THEN excluded.country ELSE {stored}.country END,
+                last_seen_at = {wider("last_seen_at", ">")},
                 updated_at = excluded.updated_at
             """  # noqa: S608 (table names are ours; values are parameters)
 

@@ -1,9 +1,14 @@
 """Counts by category on real data, checked against plain pandas."""
 
+import importlib
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from django.apps import apps as django_apps
+from django.conf import settings
 
 from customers.models import Customer, ImportRecord, TransactionLine
 from tests.conftest import require
@@ -183,3 +188,62 @@ def test_same_file_after_a_customer_was_deleted_stores_its_lines_again():
     assert again.customers_created == 1
     assert TransactionLine.objects.count() == first.rows_imported
     assert not any("not read again" in n for n in again.notices)
+
+
+def test_first_and_last_purchase_count_purchases_only(tmp_path, client_for):
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    first_file = tmp_path / "first.csv"
+    first_file.write_text(
+        header
+        + "536365,85123A,HEART,6,2011-01-05 10:00:00,2.55,100,United Kingdom\n"
+        + "C536379,85123A,HEART,-1,2011-02-01 10:00:00,2.55,100,France\n"
+        + "536400,POST,POSTAGE,1,2011-03-01 10:00:00,18.00,100,Germany\n"
+        + "C536500,22633,WARMER,-2,2011-01-10 09:00:00,1.85,200,United Kingdom\n"
+    )
+    second_file = tmp_path / "second.csv"
+    second_file.write_text(
+        header
+        + "535000,22633,WARMER,2,2010-12-01 09:00:00,1.85,100,Spain\n"
+        + "537000,22633,WARMER,2,2011-01-20 09:00:00,1.85,100,Spain\n"
+    )
+    zone = ZoneInfo(settings.TIME_ZONE)
+
+    def at(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=zone)
+
+    assert import_path(first_file).status == ImportRecord.Status.SUCCEEDED
+    buyer, returner = (
+        Customer.objects.get(external_id="100"),
+        Customer.objects.get(external_id="200"),
+    )
+    # A return and a postage line come later, but the last purchase is the purchase.
+    assert buyer.first_purchase_at == buyer.last_purchase_at == at("2011-01-05 10:00")
+    assert buyer.last_seen_at == at("2011-03-01 10:00")
+    assert buyer.country == "Germany"  # of the latest line
+    assert returner.first_purchase_at is None and returner.last_purchase_at is None
+    assert returner.last_seen_at == at("2011-01-10 09:00")
+
+    assert import_path(second_file).status == ImportRecord.Status.SUCCEEDED
+    buyer.refresh_from_db()
+    assert buyer.first_purchase_at == at("2010-12-01 09:00")  # earlier, from the new file
+    assert buyer.last_purchase_at == at("2011-01-20 09:00")
+    assert buyer.last_seen_at == at("2011-03-01 10:00")  # unchanged
+    assert buyer.country == "Germany"  # the new file's lines are not the latest
+
+    page = client_for("marketing").get("/customers/lookup/", {"customer_id": "100"})
+    assert "last purchase 20 Jan 2011 · last seen 1 Mar 2011" in page.content.decode()
+    api = client_for("manager").get("/api/v1/customers/100/").json()
+    assert api["last_purchase_at"] == "2011-01-20T09:00:00Z"
+    assert api["last_seen_at"] == "2011-03-01T10:00:00Z"
+
+    # The migration that introduced these rules recomputes the same from the lines.
+    migration = importlib.import_module("customers.migrations.0005_purchases_only_and_last_seen")
+    expected = list(
+        Customer.objects.values_list("first_purchase_at", "last_purchase_at", "last_seen_at")
+    )
+    Customer.objects.update(first_purchase_at=None, last_purchase_at=None, last_seen_at=None)
+    migration.recompute(django_apps, None)
+    assert (
+        list(Customer.objects.values_list("first_purchase_at", "last_purchase_at", "last_seen_at"))
+        == expected
+    )
