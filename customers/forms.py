@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 
 from .importing.columns import FIELDS
 from .models import ImportRecord
@@ -22,6 +23,11 @@ class ImportUploadForm(forms.Form):
         max_length=255,
         help_text="For a workbook with several sheets: the name of the sheet to import.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit = filesizeformat(settings.IMPORT_MAX_UPLOAD_BYTES)
+        self.fields["file"].help_text += f" Up to {limit}."
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -76,6 +76,9 @@ def test_upload_page_keeps_input_and_shows_errors_beside_the_field(client_for, s
     assert b'value="dayfirst" selected' in response.content
     assert b'<label for="id_file">File</label>' in response.content
     assert ImportRecord.objects.count() == 0
+    settings.IMPORT_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+    page = client.get(reverse("customers:import-create")).content.decode()
+    assert "or .xlsx. Up to 5.0\xa0MB." in page  # the limit is said before uploading
 
 
 def test_mapping_step_on_the_page(client_for, run_tasks_inline):
