@@ -582,8 +582,8 @@ def transaction_lines_create(
     """Store lines sent as JSON (already type-checked), all or none.
 
     The file import's Normaliser applies its rules (dates, number ranges, text lengths,
-    a unit price or an amount; return and fee flags; the line hash) and its staging table
-    moves the lines, so API lines and file lines are stored identically. Raises RowsInvalid
+    a unit price or an amount; return and fee flags) and its staging table hashes and moves
+    the lines, so API lines and file lines are stored identically. Raises RowsInvalid
     with every rejected line (index, field, message). `indices` are the lines' positions in
     the request; `earlier_errors` are rows the caller already rejected (then nothing is
     stored, but these lines are still checked so every bad line is reported at once).
