@@ -261,56 +261,35 @@ def _to_number(values: pd.Series, *, decimal_comma: bool) -> pd.Series:
         return pd.to_numeric(text, errors="coerce").astype(float)
 
 
-def number_text(values: pd.Series) -> pa.Array:
-    """Shortest round-trip text of the rounded value (15.3, not 15.299999999999999); null
-    where the value is missing."""
-    return pc.cast(pa.array(values.to_numpy(dtype=float), from_pandas=True), pa.string())
-
-
-def epoch_seconds(lines: pd.DataFrame) -> np.ndarray:
-    """Each line's time as whole seconds since the epoch (UTC)."""
-    epoch = lines["ts"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[s]")
-    return epoch.astype("int64").to_numpy()
+def _number_text(values: pd.Series) -> pa.Array:
+    # Shortest round-trip text of the rounded value (15.3, not 15.299999999999999).
+    arrow = pc.cast(pa.array(values.to_numpy(dtype=float), from_pandas=True), pa.string())
+    return pc.fill_null(arrow, "")
 
 
 def _arrow_text(values: pd.Series) -> pa.Array:
-    return pa.array(values, type=pa.string(), from_pandas=True)
-
-
-# The fields of a line's identity, in hash order.
-HASH_FIELDS = [
-    "customer_ext",
-    "invoice",
-    "product_code",
-    "description",
-    "quantity",
-    "unit_price",
-    "amount",
-    "epoch",
-    "country",
-]
-HASH_SEPARATOR = "\x1f"
-
-
-def hash_parts(lines: pd.DataFrame) -> dict[str, pa.Array]:
-    """HASH_FIELDS as text (null for a missing value, which hashes as ""): numbers in
-    shortest round-trip form, the time as seconds since the epoch (UTC)."""
-    parts = {}
-    for name in HASH_FIELDS:
-        if name in ("quantity", "unit_price", "amount"):
-            parts[name] = number_text(lines[name])
-        elif name == "epoch":
-            parts[name] = pc.cast(pa.array(epoch_seconds(lines)), pa.string())
-        else:
-            parts[name] = _arrow_text(lines[name])
-    return parts
+    return pc.fill_null(pa.array(values, type=pa.string(), from_pandas=True), "")
 
 
 def line_hashes(lines: pd.DataFrame) -> np.ndarray:
     """MD5 of the normalised content of each line (identity, not security), as hex.
 
-    The content is hash_parts() joined by U+001F and encoded as UTF-8.
+    The content is the fields joined by U+001F and encoded as UTF-8: customer, invoice,
+    product, description, quantity, unit price, amount (numbers in shortest round-trip form,
+    a missing one as ""), the time as whole seconds since the epoch (UTC), country.
     """
-    parts = [pc.fill_null(part, "") for part in hash_parts(lines).values()]
-    joined = pc.cast(pc.binary_join_element_wise(*parts, HASH_SEPARATOR), pa.binary())
+    epoch = lines["ts"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[s]")
+    seconds = pa.array(epoch.astype("int64").to_numpy())
+    parts = [
+        _arrow_text(lines["customer_ext"]),
+        _arrow_text(lines["invoice"]),
+        _arrow_text(lines["product_code"]),
+        _arrow_text(lines["description"]),
+        _number_text(lines["quantity"]),
+        _number_text(lines["unit_price"]),
+        _number_text(lines["amount"]),
+        pc.cast(seconds, pa.string()),
+        _arrow_text(lines["country"]),
+    ]
+    joined = pc.cast(pc.binary_join_element_wise(*parts, "\x1f"), pa.binary())
     return np.array([_md5(b).hexdigest() for b in joined.to_pylist()], dtype=object)
