@@ -376,7 +376,7 @@ class TransactionListCreateApi(generics.ListAPIView):
                     "import_id": result.import_record.pk,
                     "lines_received": result.received,
                     "lines_imported": moved.inserted,
-                    "lines_duplicate": moved.staged - moved.inserted,
+                    "lines_duplicate": moved.not_stored,
                     "customers_created": moved.customers_created,
                 }
             ).data,

@@ -346,8 +346,8 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
             moved = staging.move(import_id=record.pk)
             ImportRejectedRow.objects.bulk_create(run.rejected, batch_size=2000)
             reasons = dict(run.reasons)
-            reasons["duplicate_in_file"] = moved.staged - moved.distinct
-            reasons["already_imported"] = moved.distinct - moved.inserted
+            reasons["duplicate_in_file"] = moved.duplicate_in_file
+            reasons["already_imported"] = moved.already_imported
             reasons["imported_returns"] = moved.returns
             reasons["imported_non_product"] = moved.non_product
             earlier = (
@@ -377,7 +377,7 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
                 rows_read=run.rows_read,
                 rows_imported=moved.inserted,
                 rows_skipped=run.rows_skipped,
-                rows_duplicate=moved.staged - moved.inserted,
+                rows_duplicate=moved.not_stored,
                 rows_rejected=run.rows_rejected,
                 customers_created=moved.customers_created,
                 counts_by_reason={k: v for k, v in sorted(reasons.items()) if v},
@@ -645,13 +645,13 @@ def transaction_lines_create(
             record.stage = "done"
             record.percent = 100
             record.rows_imported = moved.inserted
-            record.rows_duplicate = moved.staged - moved.inserted
+            record.rows_duplicate = moved.not_stored
             record.customers_created = moved.customers_created
             record.counts_by_reason = {
                 k: v
                 for k, v in {
-                    "duplicate_in_file": moved.staged - moved.distinct,
-                    "already_imported": moved.distinct - moved.inserted,
+                    "duplicate_in_file": moved.duplicate_in_file,
+                    "already_imported": moved.already_imported,
                 }.items()
                 if v
             }

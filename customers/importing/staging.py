@@ -96,6 +96,19 @@ class MoveCounts:
     returns: int
     non_product: int
 
+    @property
+    def duplicate_in_file(self) -> int:
+        return self.staged - self.distinct
+
+    @property
+    def already_imported(self) -> int:
+        return self.distinct - self.inserted
+
+    @property
+    def not_stored(self) -> int:
+        """Lines not stored again: duplicates within the file plus lines already stored."""
+        return self.staged - self.inserted
+
 
 def summarise_customers(lines: pd.DataFrame) -> pd.DataFrame:
     """customer_ext, country (of the latest line), first_ts and last_ts (of purchases: not
@@ -184,13 +197,6 @@ class StagingTable:
         frame["line_hash"] = line_hashes(lines)
         return self._payload(frame)
 
-    @staticmethod
-    def _csv(table: pa.Table) -> io.BytesIO:
-        buffer = io.BytesIO()
-        pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=False))
-        buffer.seek(0)
-        return buffer
-
     def _payload(self, frame: pd.DataFrame):
         """CSV bytes for COPY (PostgreSQL) or row tuples for executemany (SQLite)."""
         if self.vendor == "postgresql":
@@ -200,7 +206,11 @@ class StagingTable:
             for name in frame.columns:
                 if isinstance(frame[name].dtype, pd.DatetimeTZDtype):
                     frame[name] = frame[name].dt.tz_convert("UTC").dt.tz_localize(None)
-            return self._csv(pa.Table.from_pandas(frame, preserve_index=False))
+            arrow = pa.Table.from_pandas(frame, preserve_index=False)
+            buffer = io.BytesIO()
+            pacsv.write_csv(arrow, buffer, write_options=pacsv.WriteOptions(include_header=False))
+            buffer.seek(0)
+            return buffer
         frame = frame.copy()
         for name in frame.columns:
             if isinstance(frame[name].dtype, pd.DatetimeTZDtype):
