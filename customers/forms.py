@@ -3,7 +3,9 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 from .importing.columns import FIELDS
+from .importing.errors import ImportFileError
 from .models import ImportRecord
+from .services import import_check_size
 
 
 class ImportUploadForm(forms.Form):
@@ -31,12 +33,10 @@ class ImportUploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        limit = settings.IMPORT_MAX_UPLOAD_BYTES
-        if upload.size > limit:
-            raise forms.ValidationError(
-                f"The file is {upload.size:,} bytes; the largest file accepted is "
-                f"{limit:,} bytes. Compress it with gzip or split it."
-            )
+        try:
+            import_check_size(size=upload.size)
+        except ImportFileError as error:
+            raise forms.ValidationError(str(error)) from error
         return upload
 
 
