@@ -178,11 +178,12 @@ def main() -> int:
         if phases:
             read, move, commit = phases[0]
             stages += [
-                ("· read, normalise, hash, COPY to staging", read),
                 (
-                    "· upsert customers, INSERT the new lines (empty table: and build its indexes)",
-                    move,
+                    "· read, normalise, hash, COPY into the line table with its indexes dropped "
+                    "(a bulk load: the table is empty)",
+                    read,
                 ),
+                ("· upsert customers, build the indexes again", move),
                 ("· commit", commit),
             ]
         stages.append(("import service, same file again (file-hash shortcut)", reimport_seconds))

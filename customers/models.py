@@ -149,9 +149,10 @@ class TransactionLine(models.Model):
     # Indexed by (customer, timestamp, line_hash) below, which also serves lookups by
     # customer (the customer page's recent lines). No database-level constraint: the
     # deferred check cost the import's commit about 5 s per 400k lines. Integrity is kept
-    # by the only bulk writer, StagingTable.move: in the same transaction it upserts every
+    # by the bulk writers: StagingTable.move upserts, in the same transaction, every
     # customer its lines name (ON CONFLICT DO UPDATE locks those rows until commit, so no
-    # concurrent delete can remove one) and takes customer ids from a join to that table.
+    # concurrent delete can remove one) and takes customer ids from a join to that table;
+    # BulkLoad holds the customer table's SHARE ROW EXCLUSIVE lock while it numbers them.
     # Deletes go through the ORM, whose CASCADE removes the lines.
     customer = models.ForeignKey(
         Customer,

@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.core.files import File
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from .importing import dates
@@ -35,7 +36,7 @@ from .importing.sources import (
     inspect_source,
     iter_chunks,
 )
-from .importing.staging import MoveCounts, StagingTable
+from .importing.staging import MoveCounts, StagingTable, bulk_load
 from .models import ImportRecord, ImportRejectedRow, TransactionLine
 
 logger = logging.getLogger(__name__)
@@ -158,6 +159,27 @@ def _progress(record: ImportRecord, *, stage: str, percent: int) -> None:
     ImportRecord.objects.filter(pk=record.pk).update(stage=stage, percent=min(percent, 100))
 
 
+class _ProgressElsewhere:
+    """_progress through another database connection (its own thread's), for an import that
+    reads inside its final transaction: there the page would see nothing until the commit.
+    Close it before the import's transaction writes the record (a late progress write
+    would wait for that row's lock and then overwrite the final state)."""
+
+    def __init__(self):
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-progress")
+
+    def __call__(self, record: ImportRecord, *, stage: str, percent: int) -> None:
+        self._thread.submit(_progress, record, stage=stage, percent=percent).result()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # connection is per thread: this closes the progress thread's own.
+        self._thread.submit(lambda: connection.close()).result()
+        self._thread.shutdown()
+
+
 class _Run:
     """The mutable state of one pass over a file."""
 
@@ -263,7 +285,9 @@ class _Reader(threading.Thread):
         self.join()
 
 
-def _read_into(staging: StagingTable, run: _Run, path: Path, info: SourceInfo, mapping) -> None:
+def _read_into(
+    staging: StagingTable, run: _Run, path: Path, info: SourceInfo, mapping, progress
+) -> None:
     record = run.record
     normaliser = Normaliser(
         mapping=mapping,
@@ -280,13 +304,13 @@ def _read_into(staging: StagingTable, run: _Run, path: Path, info: SourceInfo, m
             if kind == "error":
                 raise item[1]
             if kind == "stage":
-                _progress(record, stage=item[1], percent=int(item[2] * 80))
+                progress(record, stage=item[1], percent=int(item[2] * 80))
                 continue
             for bad in item[-1]:
                 run.bad_row(bad)
             if kind == "done":
                 return
-            _, progress, result, prepared, _ = item
+            _, read_share, result, prepared, _ = item
             run.rows_read += result.rows_read
             run.rows_skipped += result.rows_skipped
             run.rows_rejected += len(result.rejections)
@@ -294,9 +318,76 @@ def _read_into(staging: StagingTable, run: _Run, path: Path, info: SourceInfo, m
             for r in result.rejections:
                 run._keep(r.line_number, r.column, r.value, r.message)
             staging.write(prepared)
-            _progress(record, stage="reading", percent=int(progress * 80))
+            progress(record, stage="reading", percent=int(read_share * 80))
     finally:
         reader.stop()
+
+
+def _read(staging: StagingTable, record, path, info, mapping, progress) -> _Run:
+    """Read the whole file into the staging table (or bulk load); the pass's counts."""
+    run = _Run(record)
+    _read_into(staging, run, path, info, mapping, progress)
+    if run.rows_read == 0:
+        raise ImportFileError("The file has a header line but no rows.")
+    progress(record, stage="writing", percent=85)
+    return run
+
+
+def _store(record, run: _Run, staging: StagingTable, notices: list[str], started: float):
+    """Move the lines in and write the import's counts; call inside transaction.atomic().
+    Returns the times (read done, move done) for _log_times."""
+    read_done = time.monotonic()
+    moved = staging.move(import_id=record.pk)
+    ImportRejectedRow.objects.bulk_create(run.rejected, batch_size=2000)
+    reasons = dict(run.reasons)
+    reasons["duplicate_in_file"] = moved.duplicate_in_file
+    reasons["already_imported"] = moved.already_imported
+    reasons["imported_returns"] = moved.returns
+    reasons["imported_non_product"] = moved.non_product
+    earlier = (
+        ImportRecord.objects.filter(sha256=record.sha256, status=ImportRecord.Status.SUCCEEDED)
+        .exclude(pk=record.pk)
+        .order_by("created_at")
+        .first()
+    )
+    if earlier:
+        notices.append(
+            f"This file was already imported (import #{earlier.pk}); "
+            f"{moved.inserted:,} new lines were added."
+        )
+    elif moved.inserted == 0 and moved.staged:
+        notices.append("Every line was already stored; nothing new was added.")
+    if run.rows_rejected > len(run.rejected):
+        notices.append(
+            f"{run.rows_rejected:,} rows were rejected; the first {len(run.rejected):,} are listed."
+        )
+    ImportRecord.objects.filter(pk=record.pk).update(
+        status=ImportRecord.Status.SUCCEEDED,
+        stage="done",
+        percent=100,
+        rows_read=run.rows_read,
+        rows_imported=moved.inserted,
+        rows_skipped=run.rows_skipped,
+        rows_duplicate=moved.not_stored,
+        rows_rejected=run.rows_rejected,
+        customers_created=moved.customers_created,
+        counts_by_reason={k: v for k, v in sorted(reasons.items()) if v},
+        notices=notices,
+        finished_at=timezone.now(),
+        duration_seconds=time.monotonic() - started,
+        error_message="",
+    )
+    return read_done, time.monotonic()
+
+
+def _log_times(record, started: float, read_done: float, moved: float) -> None:
+    logger.info(
+        "import %s: read and staged %.2f s, moved %.2f s, committed %.2f s",
+        record.pk,
+        read_done - started,
+        moved - read_done,
+        time.monotonic() - moved,
+    )
 
 
 def import_record_process(*, import_record_id: int) -> ImportRecord:
@@ -304,7 +395,9 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
 
     Reading and staging happen outside the final transaction so progress is visible; the
     customers, lines, rejected rows and counts are written in one transaction, so a failure
-    leaves nothing behind and earlier data untouched. Safe to run again on the same id.
+    leaves nothing behind and earlier data untouched. The first import into an empty line
+    table on PostgreSQL reads inside that transaction instead (BulkLoad), with progress
+    written through another connection. Safe to run again on the same id.
     """
     with transaction.atomic():
         record = ImportRecord.objects.select_for_update().get(pk=import_record_id)
@@ -328,72 +421,27 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
         mapping = resolve_mapping(info.columns, record.mapping)
         notices = list(info.notices)
         while True:
-            run = _Run(record)
-            staging = StagingTable(record.pk)
             try:
-                _read_into(staging, run, path, info, mapping)
+                # The first import into an empty line table reads inside its one transaction
+                # (see BulkLoad), so its progress goes through another connection.
+                with bulk_load(record.pk) as staging:
+                    if staging is not None:
+                        with _ProgressElsewhere() as progress:
+                            run = _read(staging, record, path, info, mapping, progress)
+                        times = _store(record, run, staging, notices, started)
+                if staging is None:
+                    staging = StagingTable(record.pk)
+                    run = _read(staging, record, path, info, mapping, _progress)
+                    with transaction.atomic():
+                        times = _store(record, run, staging, notices, started)
+                _log_times(record, started, *times)
                 break
             except Utf8Invalid:
                 # Invalid UTF-8 after the first block: read the whole file again as Latin-1.
-                staging.drop()
+                if staging is not None:
+                    staging.drop()
                 info.encoding = "latin-1"
                 notices.append("The file is not valid UTF-8; it was read as Latin-1.")
-        if run.rows_read == 0:
-            raise ImportFileError("The file has a header line but no rows.")
-        _progress(record, stage="writing", percent=85)
-        read_seconds = time.monotonic() - started
-        with transaction.atomic():
-            moved = staging.move(import_id=record.pk)
-            ImportRejectedRow.objects.bulk_create(run.rejected, batch_size=2000)
-            reasons = dict(run.reasons)
-            reasons["duplicate_in_file"] = moved.duplicate_in_file
-            reasons["already_imported"] = moved.already_imported
-            reasons["imported_returns"] = moved.returns
-            reasons["imported_non_product"] = moved.non_product
-            earlier = (
-                ImportRecord.objects.filter(
-                    sha256=record.sha256, status=ImportRecord.Status.SUCCEEDED
-                )
-                .exclude(pk=record.pk)
-                .order_by("created_at")
-                .first()
-            )
-            if earlier:
-                notices.append(
-                    f"This file was already imported (import #{earlier.pk}); "
-                    f"{moved.inserted:,} new lines were added."
-                )
-            elif moved.inserted == 0 and moved.staged:
-                notices.append("Every line was already stored; nothing new was added.")
-            if run.rows_rejected > len(run.rejected):
-                notices.append(
-                    f"{run.rows_rejected:,} rows were rejected; the first "
-                    f"{len(run.rejected):,} are listed."
-                )
-            ImportRecord.objects.filter(pk=record.pk).update(
-                status=ImportRecord.Status.SUCCEEDED,
-                stage="done",
-                percent=100,
-                rows_read=run.rows_read,
-                rows_imported=moved.inserted,
-                rows_skipped=run.rows_skipped,
-                rows_duplicate=moved.not_stored,
-                rows_rejected=run.rows_rejected,
-                customers_created=moved.customers_created,
-                counts_by_reason={k: v for k, v in sorted(reasons.items()) if v},
-                notices=notices,
-                finished_at=timezone.now(),
-                duration_seconds=time.monotonic() - started,
-                error_message="",
-            )
-            write_started = time.monotonic()
-        logger.info(
-            "import %s: read and staged %.2f s, moved %.2f s, committed %.2f s",
-            record.pk,
-            read_seconds,
-            write_started - started - read_seconds,
-            time.monotonic() - write_started,
-        )
     except ImportFileError as exc:
         _fail(record, str(exc), started)
     except (OperationalError, InterfaceError):

@@ -190,6 +190,7 @@ def test_failure_while_writing_leaves_nothing_behind(tmp_path, seeded, monkeypat
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(staging.StagingTable, "move", boom)
+    monkeypatch.setattr(staging.BulkLoad, "move", boom)
     record, error = import_or_error(ONLINE_RETAIL_SLICE)
     assert record.status == ImportRecord.Status.FAILED
     assert "unexpected error; nothing was imported" in error

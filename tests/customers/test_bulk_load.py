@@ -1,11 +1,13 @@
-"""The line hash's definition, and PostgreSQL's bulk load of the first lines into an empty
-line table (indexes dropped, lines inserted, indexes rebuilt, all in the import's
-transaction). The bulk-load tests need PostgreSQL (CI runs them; skipped on SQLite)."""
+"""The line hash's definition, the seen-hash set, and PostgreSQL's bulk load of the first
+lines into an empty line table (indexes dropped, lines COPYed in as the file is read,
+indexes rebuilt, all in the import's transaction). The bulk-load tests need PostgreSQL (CI
+runs them; skipped on SQLite)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -15,8 +17,9 @@ import pytest
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from customers.importing import normalise, staging
-from customers.models import ImportRecord, TransactionLine
+from customers import services
+from customers.importing import normalise, sources, staging
+from customers.models import Customer, ImportRecord, TransactionLine
 from tests.conftest import require
 
 from .conftest import CDNOW_SLICE, ONLINE_RETAIL_SLICE, import_path, lines_checksum
@@ -64,7 +67,7 @@ def line_table_indexes() -> list[tuple[str, str]]:
 
 
 def test_first_import_is_bulk_loaded_and_keeps_the_indexes(postgres, monkeypatch, caplog, tmp_path):
-    monkeypatch.setattr(staging, "BULK_LOAD_MIN_LINES", 1)
+    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
     before = line_table_indexes()
     assert [name for name, _ in before] == ["customers_transactionline_pkey", "line_unique_content"]
     caplog.set_level(logging.INFO, logger="customers.importing.staging")
@@ -94,22 +97,151 @@ def test_first_import_is_bulk_loaded_and_keeps_the_indexes(postgres, monkeypatch
     assert TransactionLine.objects.count() == first.rows_imported
 
 
+def stored_state() -> tuple:
+    """The lines with their customers' external ids, and the customers, without ids."""
+    lines = sorted(
+        TransactionLine.objects.values_list("customer__external_id", "line_hash", "is_return")
+    )
+    customers = list(
+        Customer.objects.order_by("external_id").values_list(
+            "external_id", "country", "first_purchase_at", "last_purchase_at", "last_seen_at"
+        )
+    )
+    return lines_checksum(), lines, customers
+
+
 def test_bulk_load_gives_the_same_lines_as_the_row_by_row_path(postgres, monkeypatch):
-    monkeypatch.setattr(staging, "BULK_LOAD_MIN_LINES", 1)
+    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
     bulk = import_path(ONLINE_RETAIL_SLICE)
-    bulk_lines = lines_checksum()
-    bulk_counts = (bulk.rows_imported, bulk.rows_duplicate, bulk.counts_by_reason)
+    bulk_state = stored_state()
+    bulk_counts = (
+        bulk.rows_imported,
+        bulk.rows_duplicate,
+        bulk.customers_created,
+        bulk.counts_by_reason,
+    )
+    assert bulk.customers_created == Customer.objects.count() > 1
     TransactionLine.objects.all().delete()
+    Customer.objects.all().delete()
     ImportRecord.objects.all().delete()
 
-    monkeypatch.setattr(staging, "BULK_LOAD_MIN_LINES", 10**9)
+    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", False)
     plain = import_path(ONLINE_RETAIL_SLICE)
-    assert lines_checksum() == bulk_lines
-    assert (plain.rows_imported, plain.rows_duplicate, plain.counts_by_reason) == bulk_counts
+    assert stored_state() == bulk_state
+    assert (
+        plain.rows_imported,
+        plain.rows_duplicate,
+        plain.customers_created,
+        plain.counts_by_reason,
+    ) == bulk_counts
+
+
+def sequence_is_past_every_id(model) -> bool:
+    table = model._meta.db_table
+    last = "pg_sequence_last_value(pg_get_serial_sequence(%s, 'id'))"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {last} >= max(id) FROM {table}", [table])  # noqa: S608 (ours)
+        return cursor.fetchone()[0]
+
+
+def test_bulk_load_keeps_the_customers_it_finds_and_numbers_new_ones_after_them(
+    postgres, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
+    first = import_path(CDNOW_SLICE)
+    assert first.status == ImportRecord.Status.SUCCEEDED, first.error_message
+    ids = dict(Customer.objects.values_list("external_id", "id"))
+    # Customers stay when their lines go; the table is empty again, so the next import is
+    # bulk loaded too, and finds them.
+    TransactionLine.objects.all().delete()
+    Customer.objects.filter(external_id=min(ids)).update(first_purchase_at=None)
+    other_bytes = tmp_path / "cdnow-with-a-blank-line.csv"
+    other_bytes.write_bytes(CDNOW_SLICE.read_bytes() + b"\n")
+    again = import_path(other_bytes)
+    assert again.status == ImportRecord.Status.SUCCEEDED, again.error_message
+    assert again.customers_created == 0
+    assert dict(Customer.objects.values_list("external_id", "id")) == ids
+    assert Customer.objects.get(external_id=min(ids)).first_purchase_at is not None
+    assert TransactionLine.objects.count() == again.rows_imported == first.rows_imported
+    assert set(TransactionLine.objects.values_list("customer_id", flat=True)) == set(ids.values())
+
+    TransactionLine.objects.all().delete()
+    newer = import_path(ONLINE_RETAIL_SLICE)
+    assert newer.status == ImportRecord.Status.SUCCEEDED, newer.error_message
+    new_ids = Customer.objects.exclude(external_id__in=ids).values_list("id", flat=True)
+    assert len(new_ids) == newer.customers_created > 0
+    assert min(new_ids) > max(ids.values())
+    # The id sequences moved past the ids the load gave out: the ORM creates without clashes.
+    assert sequence_is_past_every_id(Customer) and sequence_is_past_every_id(TransactionLine)
+    line = TransactionLine.objects.first()
+    line.pk, line.line_hash = None, uuid.uuid4()
+    line.save()
+    Customer.objects.create(external_id="made-by-hand")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_load_progress_is_seen_by_others_while_the_import_runs(monkeypatch):
+    """The bulk load reads inside its transaction; its progress goes through another
+    connection, so the import page sees it, and the final state is not overwritten."""
+    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
+    monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 32 * 1024)  # several chunks
+    settings_dict = connection.settings_dict
+    onlooker = psycopg2.connect(
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"],
+        password=settings_dict["PASSWORD"],
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"] or 5432,
+    )
+    onlooker.autocommit = True
+    written, seen = [], []
+    original = services._progress
+
+    def progress_then_look(record, *, stage, percent):
+        original(record, stage=stage, percent=percent)
+        written.append((stage, percent))
+        with onlooker.cursor() as cursor:
+            cursor.execute(
+                "SELECT stage, percent FROM customers_importrecord WHERE id = %s", [record.pk]
+            )
+            seen.append(cursor.fetchone())
+
+    monkeypatch.setattr(services, "_progress", progress_then_look)
+    try:
+        record = import_path(ONLINE_RETAIL_SLICE)
+    finally:
+        onlooker.close()
+
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    assert seen == written
+    assert [stage for stage, _ in written].count("reading") > 2
+    assert written[-1] == ("writing", 85)
+    assert (record.stage, record.percent) == ("done", 100)
+    assert TransactionLine.objects.count() == record.rows_imported > 0
+
+
+def test_seen_hashes_finds_repeats_within_and_across_calls():
+    rng = np.random.default_rng(7)
+    pool = [f"{n:032x}" for n in rng.integers(0, 2**63, size=300)]
+    # Distinct hashes that share their first 8 bytes, seen in different calls.
+    pool += ["0123456789abcdef" + tail for tail in ["0" * 16, "f" * 16, "8" * 16]]
+    calls = [rng.choice(pool, size=size) for size in [50, 200, 1, 400]]
+    calls += [np.array(pool[-3:-1]), np.array(pool[-1:] + pool[-3:])]
+
+    seen = staging.SeenHashes()
+    reference: set[str] = set()
+    for hexes in calls:
+        expected = []
+        for h in hexes:
+            expected.append(h not in reference)
+            reference.add(h)
+        assert list(seen.first_seen(np.asarray(hexes, dtype=object))) == expected
+    assert len(seen) == len(reference)
 
 
 def test_bulk_load_that_fails_leaves_no_lines_and_every_index(postgres, monkeypatch):
-    monkeypatch.setattr(staging, "BULK_LOAD_MIN_LINES", 1)
+    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
     # Fails after the indexes were dropped and the lines inserted, before they are rebuilt.
     monkeypatch.setattr(staging, "INDEX_BUILD_MEM", "not a size")
     before = line_table_indexes()
@@ -123,9 +255,9 @@ def test_bulk_load_that_fails_leaves_no_lines_and_every_index(postgres, monkeypa
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("bulk_load_min_lines", [1, 10**9])
-def test_times_are_stored_exactly_across_clock_changes(tmp_path, monkeypatch, bulk_load_min_lines):
-    monkeypatch.setattr(staging, "BULK_LOAD_MIN_LINES", bulk_load_min_lines)
+@pytest.mark.parametrize("bulk_load", [True, False])
+def test_times_are_stored_exactly_across_clock_changes(tmp_path, monkeypatch, bulk_load):
+    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", bulk_load)
     header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
     local_times = ["2010-12-01 08:26:00", "2011-03-27 00:59:59", "2011-03-27 02:30:00"]
     local_times += ["2011-10-30 01:15:01", "1969-07-20 20:17:40"]
@@ -147,7 +279,7 @@ def test_times_are_stored_exactly_across_clock_changes(tmp_path, monkeypatch, bu
 
 
 def test_bulk_load_keeps_an_index_that_a_foreign_key_references(postgres, monkeypatch):
-    monkeypatch.setattr(staging, "BULK_LOAD_MIN_LINES", 1)
+    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
     line_table = TransactionLine._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE line_note (line_id bigint REFERENCES {line_table} (id))")
@@ -166,7 +298,7 @@ def test_bulk_load_keeps_an_index_that_a_foreign_key_references(postgres, monkey
 
 
 def test_a_reader_in_a_long_transaction_means_no_bulk_load(postgres, monkeypatch, caplog):
-    monkeypatch.setattr(staging, "BULK_LOAD_MIN_LINES", 1)
+    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
     monkeypatch.setattr(staging, "BULK_LOAD_LOCK_TIMEOUT", "200ms")
     caplog.set_level(logging.INFO, logger="customers.importing.staging")
     settings_dict = connection.settings_dict
@@ -191,3 +323,18 @@ def test_a_reader_in_a_long_transaction_means_no_bulk_load(postgres, monkeypatch
             assert cursor.fetchone()[0] == "0"
     finally:
         reader.close()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bulk_load", [True, False])
+def test_a_file_whose_every_row_is_skipped_stores_nothing(tmp_path, monkeypatch, bulk_load):
+    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", bulk_load)
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    path = tmp_path / "anonymous.csv"
+    path.write_text(header + "".join(f"{i},A,a,1,2011-01-0{i} 10:00,1.5,,UK\n" for i in (1, 2)))
+
+    record = import_path(path)
+
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    assert (record.rows_read, record.rows_skipped, record.rows_imported) == (2, 2, 0)
+    assert not TransactionLine.objects.exists() and not Customer.objects.exists()

@@ -67,6 +67,7 @@ def test_a_lost_database_connection_is_retried_then_given_up(monkeypatch):
     from django.db import OperationalError
 
     from customers import services, tasks
+    from customers.importing import staging
     from customers.services import import_record_create
 
     with open(CDNOW_SLICE, "rb") as f:
@@ -75,7 +76,9 @@ def test_a_lost_database_connection_is_retried_then_given_up(monkeypatch):
     def connection_lost(self, *, import_id):
         raise OperationalError("server closed the connection unexpectedly")
 
+    # Whichever path the lines take (a bulk load into the empty table, or staging).
     monkeypatch.setattr(services.StagingTable, "move", connection_lost)
+    monkeypatch.setattr(staging.BulkLoad, "move", connection_lost)
     retries = []
     monkeypatch.setattr(
         tasks.process_import, "retry", lambda exc, countdown: retries.append(countdown) or exc
