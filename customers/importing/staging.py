@@ -18,7 +18,7 @@ staging table on PostgreSQL: inside the import's one transaction it drops the ta
 indexes, COPYs the lines straight into it as the file is read (the reader thread drops
 duplicates and numbers customers and lines itself), then builds the indexes again, as
 pg_restore does. Reading then overlaps the final write: the full Online Retail import took
-1.8 s instead of 2.3 s (medians of 3 in one bench_import run; raw COPY of the file 0.5 s).
+1.4-1.5 s instead of 2.3 s (bench_import medians on a quiet box; raw COPY of the file 0.5 s).
 
 Also measured and not kept: PostgreSQL computing the MD5 itself (a generated column of the
 staging table) cost the COPY as much as hashlib costs the reader, about 0.9 s, and the COPY
