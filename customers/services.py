@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.core.files import File
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from .importing import dates
@@ -175,9 +175,15 @@ class _ProgressElsewhere:
         return self
 
     def __exit__(self, *exc) -> None:
-        # connection is per thread: this closes the progress thread's own.
-        self._thread.submit(lambda: connection.close()).result()
+        self._thread.submit(_close_own_connection).result()
         self._thread.shutdown()
+
+
+def _close_own_connection() -> None:
+    # connection is per thread: this closes the calling thread's own. A broken one is gone
+    # anyway, and its error must not hide the import's.
+    with contextlib.suppress(DatabaseError):
+        connection.close()
 
 
 class _Run:
