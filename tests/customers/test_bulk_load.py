@@ -5,6 +5,7 @@ runs them; skipped on SQLite)."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import uuid
@@ -338,3 +339,33 @@ def test_a_file_whose_every_row_is_skipped_stores_nothing(tmp_path, monkeypatch,
     assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
     assert (record.rows_read, record.rows_skipped, record.rows_imported) == (2, 2, 0)
     assert not TransactionLine.objects.exists() and not Customer.objects.exists()
+
+
+def test_bulk_load_of_a_file_damaged_part_way_leaves_nothing(postgres, monkeypatch, tmp_path):
+    """Some chunks are already in the line table (its indexes dropped) when the damage is
+    found: the transaction takes them away and gives the indexes back."""
+    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
+    monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 16 * 1024)
+    written = []
+    original_write = staging.BulkLoad.write
+
+    def write_and_count(self, chunk):
+        original_write(self, chunk)
+        written.append(chunk.stored if chunk else 0)
+
+    monkeypatch.setattr(staging.BulkLoad, "write", write_and_count)
+    monkeypatch.setattr(sources, "SAMPLE_BYTES", 16 * 1024)  # the upload's check reads less
+    # Long enough that the CSV reader's read-ahead does not meet the damage at once.
+    header, body = ONLINE_RETAIL_SLICE.read_bytes().split(b"\n", 1)
+    packed = gzip.compress(header + b"\n" + body * 20)
+    damaged = tmp_path / "cut.csv.gz"
+    damaged.write_bytes(packed[: len(packed) * 3 // 4])
+    before = line_table_indexes()
+
+    record = import_path(damaged)
+
+    assert record.status == ImportRecord.Status.FAILED
+    assert "truncated" in record.error_message
+    assert len(written) > 1 and sum(written) > 0  # lines had gone in before the damage
+    assert not TransactionLine.objects.exists() and not Customer.objects.exists()
+    assert line_table_indexes() == before
