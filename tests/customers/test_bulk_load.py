@@ -58,6 +58,18 @@ def postgres(db):
     require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
 
 
+def another_connection():
+    """A second session on the test database, outside Django."""
+    settings_dict = connection.settings_dict
+    return psycopg2.connect(
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"],
+        password=settings_dict["PASSWORD"],
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"] or 5432,
+    )
+
+
 def line_table_indexes() -> list[tuple[str, str]]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -187,14 +199,7 @@ def test_bulk_load_progress_is_seen_by_others_while_the_import_runs(monkeypatch)
     require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
     monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
     monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 32 * 1024)  # several chunks
-    settings_dict = connection.settings_dict
-    onlooker = psycopg2.connect(
-        dbname=settings_dict["NAME"],
-        user=settings_dict["USER"],
-        password=settings_dict["PASSWORD"],
-        host=settings_dict["HOST"],
-        port=settings_dict["PORT"] or 5432,
-    )
+    onlooker = another_connection()
     onlooker.autocommit = True
     written, seen = [], []
     original = services._progress
@@ -302,14 +307,7 @@ def test_a_reader_in_a_long_transaction_means_no_bulk_load(postgres, monkeypatch
     monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
     monkeypatch.setattr(staging, "BULK_LOAD_LOCK_TIMEOUT", "200ms")
     caplog.set_level(logging.INFO, logger="customers.importing.staging")
-    settings_dict = connection.settings_dict
-    reader = psycopg2.connect(
-        dbname=settings_dict["NAME"],
-        user=settings_dict["USER"],
-        password=settings_dict["PASSWORD"],
-        host=settings_dict["HOST"],
-        port=settings_dict["PORT"] or 5432,
-    )
+    reader = another_connection()
     try:
         with reader.cursor() as cursor:  # a transaction left open, holding ACCESS SHARE
             cursor.execute(f"SELECT count(*) FROM {TransactionLine._meta.db_table}")  # noqa: S608
