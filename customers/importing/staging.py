@@ -482,22 +482,8 @@ class SeenHashes:
         return first
 
 
-LINE_COPY_COLUMNS = [
-    "id",
-    "customer_id",
-    "invoice",
-    "product_code",
-    "description",
-    "quantity",
-    "unit_price",
-    "amount",
-    "timestamp",
-    "country",
-    "is_return",
-    "is_non_product",
-    "import_record_id",
-    "line_hash",
-]
+# The line table's columns, in the order BulkLoad writes them.
+LINE_COPY_COLUMNS = [field.column for field in TransactionLine._meta.concrete_fields]
 
 
 @contextlib.contextmanager
@@ -561,8 +547,6 @@ class BulkLoad(StagingTable):
             self.last_customer_id = self._last_id(cursor, customer_table)
             self.last_line_id = self._last_id(cursor, line_table)
             self.indexes = self._drop_indexes(cursor)
-        self._first_customer_id = self.last_customer_id + 1
-        self._first_line_id = self.last_line_id + 1
         self.seen = SeenHashes()
         self.stored = self.returns = self.non_product = 0
         logger.info("%s: bulk load into the empty line table", self.name)
@@ -671,6 +655,7 @@ class BulkLoad(StagingTable):
                 "line_hash": hashes[keep],
             },
             index=kept.index,
+            columns=LINE_COPY_COLUMNS,
         )
         return PreparedChunk(
             rows=len(lines),
@@ -702,11 +687,11 @@ class BulkLoad(StagingTable):
                 columns = [c for c, _ in CUSTOMER_COLUMNS] + ["id"]
                 self._send(self.customers_name, self._payload(customers[columns]))
                 customers_created = self._upsert_customers_pg(cursor, with_ids=True)
-            for table, last, first in [
-                (customer_table, self.last_customer_id, self._first_customer_id),
-                (line_table, self.last_line_id, self._first_line_id),
+            for table, last in [
+                (customer_table, self.last_customer_id),
+                (line_table, self.last_line_id),
             ]:
-                if last >= first:
+                if last:  # 0: no id was ever given out, and a sequence cannot be set to 0
                     cursor.execute(
                         "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, last]
                     )
