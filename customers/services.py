@@ -266,7 +266,12 @@ class _Reader(threading.Thread):
         info, mapping, normaliser = self.info, self.mapping, self.normaliser
         columns = list(dict.fromkeys(mapping.values()))
         bad_rows: list[BadRow] = []
-        for chunk in iter_chunks(self.path, info, columns=columns, on_bad_row=bad_rows.append):
+
+        def on_bad_row(bad: BadRow) -> None:
+            # The list of the chunk being read: each chunk's list goes out with it.
+            bad_rows.append(bad)
+
+        for chunk in iter_chunks(self.path, info, columns=columns, on_bad_row=on_bad_row):
             if info.encoding == "latin-1" and not check_latin1_text(chunk.frame):
                 raise ImportFileError(
                     "The file's text cannot be decoded: it is neither UTF-8 nor Latin-1. "

@@ -162,6 +162,20 @@ def test_rows_with_bad_values_are_rejected_with_line_and_column(tmp_path):
     assert record.counts_by_reason["rejected_bad_number"] == 2
 
 
+def test_rows_of_the_wrong_width_are_reported_from_every_chunk(tmp_path, monkeypatch):
+    from customers.importing import sources
+
+    monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 4096)  # about 45 rows a chunk
+    rows = [ROW.replace("17850.0", f"{17000 + i}") for i in range(300)]
+    wide = "536365,85123A,TOO,MANY,COLUMNS,1,2,3,4\n"
+    for i in (5, 150, 290):
+        rows[i] = wide
+    record, error = import_or_error(write(tmp_path, "wide.csv", (HEADER + "".join(rows)).encode()))
+    assert record.status == ImportRecord.Status.SUCCEEDED, error
+    assert (record.rows_read, record.rows_rejected, record.rows_imported) == (300, 3, 297)
+    assert list(record.rejected_rows.values_list("line_number", flat=True)) == [7, 152, 292]
+
+
 def test_ten_thousand_rejected_rows_in_one_file(tmp_path, seeded):
     bad = ROW.replace(",6,", ",x,")
     body = HEADER + bad * 10_500 + ROW
