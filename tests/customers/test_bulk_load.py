@@ -48,7 +48,11 @@ def test_line_hash_is_md5_of_the_documented_content():
         # Summer time: 09:41 in London is 08:41 UTC; a missing unit price hashes as "".
         "17850\x1fC536379\x1f\x1fDiscount\x1f-1\x1f\x1f-27.5\x1f1309509660\x1fFrance",
     ]
-    assert list(normalise.line_hashes(lines)) == [
+    digests = normalise.line_hashes(lines)
+    assert [bytes(d) for d in digests] == [
+        hashlib.md5(text.encode(), usedforsecurity=False).digest() for text in expected
+    ]
+    assert normalise.hashes_hex(digests).to_pylist() == [
         hashlib.md5(text.encode(), usedforsecurity=False).hexdigest() for text in expected
     ]
 
@@ -242,7 +246,8 @@ def test_seen_hashes_finds_repeats_within_and_across_calls():
         for h in hexes:
             expected.append(h not in reference)
             reference.add(h)
-        assert list(seen.first_seen(np.asarray(hexes, dtype=object))) == expected
+        digests = np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8).reshape(-1, 16)
+        assert list(seen.first_seen(digests)) == expected
     assert len(seen) == len(reference)
 
 
