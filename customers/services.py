@@ -234,10 +234,13 @@ READ_AHEAD = 2
 class _Reader(threading.Thread):
     """Reads, normalises, hashes and renders chunks while the caller sends earlier ones.
 
-    Only pandas/pyarrow/hashlib work here, never the database (Django connections belong to
-    their thread); pyarrow and psycopg2 release the GIL, so reading and COPY overlap on two
-    cores. Items: ("chunk", progress, ChunkResult, PreparedChunk, bad rows),
-    ("stage", stage, progress), ("error", exception), ("done", bad rows).
+    Three threads, one chunk apart: a parser (pyarrow), a normaliser (pandas), and this one,
+    which hashes and renders (prepare). Only pandas/pyarrow/hashlib work here, never the
+    database (Django connections belong to their thread); pyarrow, numpy and psycopg2
+    release the GIL, so the stages and the caller's COPY overlap on two cores (Online Retail:
+    parsing, normalising and preparing take about 0.3, 0.45 and 0.9 s). Items:
+    ("chunk", progress, ChunkResult, PreparedChunk, bad rows), ("stage", stage, progress),
+    ("error", exception), ("done", bad rows).
     """
 
     def __init__(self, staging: StagingTable, normaliser: Normaliser, path, info, mapping):
@@ -247,10 +250,11 @@ class _Reader(threading.Thread):
         self.items: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
         self.stopped = threading.Event()
 
-    def _put(self, item) -> bool:
+    def _put(self, item, into: queue.Queue | None = None) -> bool:
+        into = self.items if into is None else into
         while not self.stopped.is_set():
             try:
-                self.items.put(item, timeout=0.1)
+                into.put(item, timeout=0.1)
                 return True
             except queue.Full:
                 continue
@@ -263,11 +267,31 @@ class _Reader(threading.Thread):
             self._put(("error", exc))
 
     def _read(self) -> None:
+        columns = list(dict.fromkeys(self.mapping.values()))
+        parsed = self._in_thread(self._parse(columns), "import-parser")
+        for item in self._in_thread(self._normalise(parsed), "import-normaliser"):
+            if item[0] == "chunk":
+                _, progress, result, bad_rows = item
+                item = ("chunk", progress, result, self.staging.prepare(result.lines), bad_rows)
+            if not self._put(item):
+                return
+
+    def _parse(self, columns: list[str]):
+        """(chunk, rows of the wrong width found while parsing it), then (None, the last
+        ones)."""
+        found: list[BadRow] = []
+        for chunk in iter_chunks(self.path, self.info, columns=columns, on_bad_row=found.append):
+            yield chunk, found[:]
+            found.clear()
+        yield None, found
+
+    def _normalise(self, parsed):
+        """("stage", ...) and ("chunk", progress, ChunkResult, bad rows) items, then
+        ("done", bad rows)."""
         info, mapping, normaliser = self.info, self.mapping, self.normaliser
-        columns = list(dict.fromkeys(mapping.values()))
-        for chunk, bad_rows in self._parsed(columns):
+        for chunk, bad_rows in parsed:
             if chunk is None:
-                self._put(("done", bad_rows))
+                yield ("done", bad_rows)
                 return
             if info.encoding == "latin-1" and not check_latin1_text(chunk.frame):
                 raise ImportFileError(
@@ -279,50 +303,33 @@ class _Reader(threading.Thread):
             except ValueError as exc:
                 if str(exc) != "order needed":
                     raise
-                self._put(("stage", "checking dates", chunk.progress))
+                yield ("stage", "checking dates", chunk.progress)
                 normaliser.date_order = _detect_date_order(self.path, info, mapping["timestamp"])
                 result = normaliser.run(chunk.frame, chunk.line_numbers)
-            prepared = self.staging.prepare(result.lines)
-            if not self._put(("chunk", chunk.progress, result, prepared, bad_rows)):
-                return
+            yield ("chunk", chunk.progress, result, bad_rows)
 
-    def _parsed(self, columns: list[str]):
-        """(chunk, rows of the wrong width found while parsing it), then (None, the last
-        ones), from a parser thread one chunk ahead: pyarrow parses without the GIL while
-        this thread normalises and hashes the chunk before (Online Retail: parsing is a
-        fifth of the reading)."""
-        parsed: queue.Queue = queue.Queue(maxsize=1)
+    def _in_thread(self, items, name: str):
+        """The items, produced by a thread of their own one item ahead; its exception is
+        raised here. It stops when stop() is called."""
+        handed: queue.Queue = queue.Queue(maxsize=1)
 
-        def put(item) -> bool:
-            while not self.stopped.is_set():
-                try:
-                    parsed.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def parse() -> None:
-            found: list[BadRow] = []
+        def produce() -> None:
             try:
-                for chunk in iter_chunks(
-                    self.path, self.info, columns=columns, on_bad_row=found.append
-                ):
-                    if not put((chunk, found[:])):
+                for item in items:
+                    if not self._put((True, item), handed):
                         return
-                    found.clear()
-                put((None, found))
-            except BaseException as exc:  # raised in the reader thread
-                put((exc, []))
+                self._put((False, None), handed)
+            except BaseException as exc:  # raised in the consumer's thread
+                self._put((False, exc), handed)
 
-        threading.Thread(target=parse, name="import-parser", daemon=True).start()
+        threading.Thread(target=produce, name=name, daemon=True).start()
         while True:
-            item = parsed.get()
-            if isinstance(item[0], BaseException):
-                raise item[0]
-            yield item
-            if item[0] is None:
+            more, item = handed.get()
+            if not more:
+                if item is not None:
+                    raise item
                 return
+            yield item
 
     def stop(self) -> None:
         self.stopped.set()

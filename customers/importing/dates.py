@@ -50,8 +50,11 @@ def decide_order(day_first_seen: bool, month_first_seen: bool) -> str:
 def parse_timestamps(values: pd.Series, *, order: str | None) -> pd.Series:
     """Naive datetimes (NaT where unreadable). `order` is needed only for day/month forms;
     when it is None and such values occur, ValueError('order needed') is raised."""
-    text = values.astype(object).where(values.notna(), None)
-    text = pd.Series(text, index=values.index, dtype="str").str.strip()
+    if isinstance(values.dtype, pd.StringDtype):
+        text = values.str.strip()
+    else:
+        text = values.astype(object).where(values.notna(), None)
+        text = pd.Series(text, index=values.index, dtype="str").str.strip()
     result = pd.to_datetime(text, format=_COMMON_FORMAT, errors="coerce")
     rest = result.isna() & text.notna()
     if not rest.any():

@@ -91,19 +91,16 @@ class Normaliser:
         frame = frame.reset_index(drop=True)
         text = {f: _clean(frame[c]) for f, c in self.mapping.items()}
         blank = np.logical_and.reduce([s.isna().to_numpy() for s in text.values()])
-        keep = ~blank
-        text = {f: s[keep].reset_index(drop=True) for f, s in text.items()}
-        lines = pd.Series(line_numbers[keep])
+        has_customer = text["customer_id"].notna().to_numpy()
         result = ChunkResult(lines=pd.DataFrame(columns=LINE_COLUMNS))
-        result.rows_read = int(keep.sum())
-
-        customer = text["customer_id"]
-        has_customer = customer.notna().to_numpy()
-        result.rows_skipped = int((~has_customer).sum())
+        result.rows_read = int((~blank).sum())
+        result.rows_skipped = int((~blank & ~has_customer).sum())
         if result.rows_skipped:
             result.reasons["skipped_no_customer_id"] += result.rows_skipped
+        # One filter for both (each filter of the text columns costs about 0.1 s for Online
+        # Retail): blank rows have no customer id.
         text = {f: s[has_customer].reset_index(drop=True) for f, s in text.items()}
-        lines = lines[has_customer].reset_index(drop=True)
+        lines = pd.Series(line_numbers[has_customer])
         n = len(lines)
         if not n:
             return result
