@@ -110,7 +110,7 @@ def _text(values) -> tuple[np.ndarray, pa.Array]:
     return lengths, pc.fill_null(values, b"")
 
 
-def encode(columns: list[tuple[str, object, object]], rows: int) -> io.BytesIO:
+def encode(columns: list[tuple[str, object, object]], rows: int) -> Stream:
     """A whole binary COPY stream (header, rows, trailer) of the columns, each given as
     (name, kind, values), in the COPY's column order."""
     parts: list[pa.Array] = []
@@ -141,9 +141,30 @@ def encode(columns: list[tuple[str, object, object]], rows: int) -> io.BytesIO:
     joined = pc.binary_join_element_wise(*parts, b"") if len(parts) > 1 else parts[0]
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)
     start, end = int(offsets[joined.offset]), int(offsets[joined.offset + rows])
-    stream = io.BytesIO()
-    stream.write(HEADER)
-    stream.write(memoryview(joined.buffers()[2])[start:end])
-    stream.write(TRAILER)
-    stream.seek(0)
-    return stream
+    return Stream([HEADER, memoryview(joined.buffers()[2])[start:end], TRAILER])
+
+
+class Stream(io.RawIOBase):
+    """A file over the pieces without joining them: read(n) copies n bytes once (a BytesIO
+    of the whole body would copy it twice more)."""
+
+    def __init__(self, pieces: list):
+        super().__init__()
+        self._pieces = [memoryview(piece) for piece in pieces]
+        self._index = self._at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        out = []
+        while size and self._index < len(self._pieces):
+            piece = self._pieces[self._index]
+            end = len(piece) if size < 0 else min(len(piece), self._at + size)
+            out.append(piece[self._at : end])
+            if size > 0:
+                size -= end - self._at
+            self._at = end
+            if end == len(piece):
+                self._index, self._at = self._index + 1, 0
+        return b"".join(out)

@@ -101,6 +101,20 @@ def test_binary_copy_of_a_value_too_long_for_its_column_fails_as_csv_does(cursor
         cursor.copy_expert("COPY narrow FROM STDIN WITH (FORMAT binary)", pgcopy.encode(columns, 1))
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 100, -1])
+def test_stream_reads_the_pieces_in_order_in_blocks_of_the_size_asked(size):
+    pieces = [b"abc", b"", b"defghij", b"k"]
+    stream = pgcopy.Stream(pieces)
+    blocks = []
+    while block := stream.read(size):
+        blocks.append(block)
+    assert b"".join(blocks) == b"abcdefghijk"
+    if size > 0:
+        assert all(len(block) == size for block in blocks[:-1])
+    else:
+        assert len(blocks) == 1
+
+
 def test_numbers_beyond_exact_float_range_are_not_encoded():
     assert pgcopy.numeric_fits(np.array([9_999_999_999.9999, np.nan]), 4)
     assert not pgcopy.numeric_fits(np.array([1.0, 1e13]), 4)
