@@ -21,7 +21,9 @@ pg_restore does. Reading then overlaps the final write: the full Online Retail i
 1.4-1.5 s instead of 2.3 s (bench_import medians on a quiet box; raw COPY of the file 0.5 s).
 Its COPY is binary (pgcopy): the server no longer parses numerics and timestamps from text,
 which took the import from 34% to 41% of the raw COPY's speed (2.76 s to 2.27 s beside
-0.94 s, on a slower day).
+0.94 s, on a slower day); the reader's three threads (services._Reader) took it to 45%.
+Measured and not kept on top of that: keeping the primary key, or both indexes, during the
+COPY (rows sorted by the unique key within each chunk or not); 4 MB blocks; DuckDB's md5.
 
 Also measured and not kept: PostgreSQL computing the MD5 itself (a generated column of the
 staging table) cost the COPY as much as hashlib costs the reader, about 0.9 s, and the COPY
