@@ -30,6 +30,10 @@ except ImportError:  # pragma: no cover - a Python built without it
 
 MAX_TEXT = 64
 MAX_NUMBER = 1e10
+# What the line table's columns hold (numeric(18,4) and numeric(16,4)): a line amount or unit
+# price worked out from the others must fit too, or PostgreSQL refuses the whole import.
+AMOUNT_LIMIT = 1e14
+UNIT_PRICE_LIMIT = 1e12
 NON_PRODUCT_CODES = {
     "POST",
     "DOT",
@@ -149,6 +153,31 @@ class Normaliser:
                 text["amount"],
                 "Missing value: give a unit price or a line amount.",
                 "rejected_missing_value",
+            )
+
+        # Rounded as they are stored (below).
+        quantity_given = numbers.get("quantity", pd.Series(1.0, index=range(n))).round(3)
+        if "unit_price" in numbers:
+            # The amount is quantity x unit price where no amount is given.
+            derived = (quantity_given * numbers["unit_price"].round(4)).round(4).abs()
+            used = numbers["amount"].isna() if "amount" in numbers else True
+            reject(
+                ((derived >= AMOUNT_LIMIT) & used).fillna(False).to_numpy(),
+                "unit_price",
+                text["unit_price"],
+                "Quantity times unit price is too large for a line amount.",
+                "rejected_bad_number",
+            )
+        if "amount" in numbers and "unit_price" not in numbers:
+            # The unit price is amount / quantity.
+            divisor = quantity_given.where(quantity_given != 0)
+            derived = (numbers["amount"].round(4) / divisor).round(4).abs()
+            reject(
+                (derived >= UNIT_PRICE_LIMIT).fillna(False).to_numpy(),
+                "amount",
+                text["amount"],
+                "Amount divided by quantity is too large for a unit price.",
+                "rejected_bad_number",
             )
 
         for name in ("customer_id", "invoice", "product_code", "country"):

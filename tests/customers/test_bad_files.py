@@ -176,6 +176,50 @@ def test_rows_of_the_wrong_width_are_reported_from_every_chunk(tmp_path, monkeyp
     assert list(record.rejected_rows.values_list("line_number", flat=True)) == [7, 152, 292]
 
 
+def test_a_line_amount_too_large_for_its_column_is_rejected_not_the_file(tmp_path):
+    # Each number is in range, but the amount worked out from them (8.1e19) is not: on
+    # PostgreSQL it used to fail the whole import with "an unexpected error".
+    huge = ROW.replace(",6,", ",9000000000,").replace(",2.55,", ",9000000000,")
+    fine = ROW.replace("17850.0", "17851")
+    record, error = import_or_error(write(tmp_path, "huge.csv", (HEADER + huge + fine).encode()))
+    assert record.status == ImportRecord.Status.SUCCEEDED, error
+    assert (record.rows_rejected, record.rows_imported) == (1, 1)
+    assert list(record.rejected_rows.values_list("line_number", "column", "message")) == [
+        (2, "UnitPrice", "Quantity times unit price is too large for a line amount.")
+    ]
+    assert TransactionLine.objects.get().customer.external_id == "17851"
+
+
+def test_a_unit_price_too_large_for_its_column_is_rejected_not_the_file(tmp_path, seeded):
+    body = "cust,when,units,total\nc1,2011-04-03,0.001,9000000000\nc2,2011-04-03,2,10\n"
+    record, error = import_or_error(
+        write(tmp_path, "price.csv", body.encode()),
+        mapping={
+            "customer_id": "cust",
+            "timestamp": "when",
+            "quantity": "units",
+            "amount": "total",
+        },
+    )
+    assert record.status == ImportRecord.Status.SUCCEEDED, error
+    assert list(record.rejected_rows.values_list("line_number", "column", "message")) == [
+        (2, "total", "Amount divided by quantity is too large for a unit price.")
+    ]
+    assert lines_checksum()[0] == seeded[0] + 1
+    assert TransactionLine.objects.get(customer__external_id="c2").unit_price == 5
+
+
+def test_derived_number_limits_are_the_line_columns_limits():
+    from customers.importing import normalise
+
+    for name, limit in [
+        ("amount", normalise.AMOUNT_LIMIT),
+        ("unit_price", normalise.UNIT_PRICE_LIMIT),
+    ]:
+        field = TransactionLine._meta.get_field(name)
+        assert limit == 10 ** (field.max_digits - field.decimal_places)
+
+
 def test_ten_thousand_rejected_rows_in_one_file(tmp_path, seeded):
     bad = ROW.replace(",6,", ",x,")
     body = HEADER + bad * 10_500 + ROW
