@@ -117,20 +117,20 @@ def encode(columns: list[tuple[str, object, object]], rows: int) -> Stream:
     fields: list[tuple] = [("count", ">i2")]
     values: dict[str, object] = {"count": len(columns)}
     for name, kind, data in columns:
+        null = np.isnan(np.asarray(data, dtype=float)) if isinstance(kind, tuple) else None
         if kind == "text":
             lengths, text = _text(data)
             fields.append((f"{name}_len", ">i4"))
             values[f"{name}_len"] = lengths
             parts += [_record(fields, values, rows), text]
             fields, values = [], {}
-        elif isinstance(kind, tuple) and np.isnan(np.asarray(data, dtype=float)).any():
+        elif null is not None and null.any():
             # A NULL is its length, -1, alone: this column is a part of its own, whose
             # NULL rows are replaced.
             if fields:
                 parts.append(_record(fields, values, rows))
-            null = pa.array(np.isnan(np.asarray(data, dtype=float)))
             numeric = _record(*_fixed(name, kind, data), rows)
-            parts.append(pc.if_else(null, pa.scalar(NULL, pa.binary()), numeric))
+            parts.append(pc.if_else(pa.array(null), pa.scalar(NULL, pa.binary()), numeric))
             fields, values = [], {}
         else:
             more_fields, more_values = _fixed(name, kind, data)

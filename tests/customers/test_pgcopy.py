@@ -17,6 +17,7 @@ from customers.importing import pgcopy
 from customers.models import ImportRecord, TransactionLine
 from tests.conftest import require
 
+from .conftest import ONLINE_RETAIL_SLICE, import_path
 from .test_bad_files import HEADER, import_or_error, write
 
 COLUMNS = (
@@ -122,7 +123,9 @@ def test_numbers_beyond_exact_float_range_are_not_encoded():
         pgcopy.encode([("amount", ("numeric", 4), np.array([1e13]))], 1)
 
 
-def test_a_bulk_load_chunk_too_large_for_binary_goes_as_csv(tmp_path, monkeypatch, cursor):
+@pytest.fixture
+def copy_formats(monkeypatch, cursor):
+    """The COPY format of each chunk a bulk load sends (the line table is empty)."""
     from customers.importing import staging
 
     monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
@@ -135,13 +138,25 @@ def test_a_bulk_load_chunk_too_large_for_binary_goes_as_csv(tmp_path, monkeypatc
         return result
 
     monkeypatch.setattr(staging.BulkLoad, "_copy_payload", spy)
+    return formats
+
+
+def test_a_bulk_load_sends_its_lines_as_binary(copy_formats):
+    record = import_path(ONLINE_RETAIL_SLICE)
+
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    assert copy_formats and set(copy_formats) == {"binary"}
+    assert TransactionLine.objects.count() == record.rows_imported > 0
+
+
+def test_a_bulk_load_chunk_too_large_for_binary_goes_as_csv(tmp_path, copy_formats):
     # 1e9 x 10,000: an amount of 10^13, which a float holds, but not to 4 decimals exactly.
     big = "536365,85123A,GOLD,1000000000,2010-12-01 08:26:00,10000,17850,United Kingdom\n"
     small = "536366,85123B,TIN,2,2010-12-01 08:27:00,1.25,17851,United Kingdom\n"
     record, error = import_or_error(write(tmp_path, "big.csv", (HEADER + big + small).encode()))
 
     assert record.status == ImportRecord.Status.SUCCEEDED, error
-    assert formats == ["csv"]
+    assert copy_formats == ["csv"]
     amounts = dict(TransactionLine.objects.values_list("invoice", "amount"))
     assert str(amounts["536365"]) == "10000000000000.0000"
     assert str(amounts["536366"]) == "2.5000"
