@@ -57,6 +57,34 @@ def test_line_hash_is_md5_of_the_documented_content():
     ]
 
 
+def test_line_hash_formats_repeated_numbers_and_negative_zero_line_by_line():
+    # Numbers and times are formatted once per distinct value: each line must still get its
+    # own text, and -0.0 (a return of a free item: -2 x 0.0) is not 0.0.
+    times = ["2010-12-01 08:26:00", "2010-12-01 08:26:00", "2010-12-02 10:00:00"]
+    lines = pd.DataFrame(
+        {
+            "customer_ext": ["12345", "12345", "12346"],
+            "invoice": ["536365", "C536366", "536367"],
+            "product_code": ["22423", "22423", "22423"],
+            "description": ["CAKESTAND", "CAKESTAND", "CAKESTAND"],
+            "quantity": [2.0, -2.0, 2.0],
+            "unit_price": [0.0, 0.0, 12.75],
+            "amount": [0.0, -0.0, 25.5],
+            "ts": pd.to_datetime(times).tz_localize("UTC"),
+            "country": ["United Kingdom"] * 3,
+        }
+    )
+    expected = [
+        "12345\x1f536365\x1f22423\x1fCAKESTAND\x1f2\x1f0\x1f0\x1f1291191960\x1fUnited Kingdom",
+        "12345\x1fC536366\x1f22423\x1fCAKESTAND\x1f-2\x1f0\x1f-0\x1f1291191960\x1fUnited Kingdom",
+        "12346\x1f536367\x1f22423\x1fCAKESTAND\x1f2\x1f12.75\x1f25.5\x1f1291284000"
+        "\x1fUnited Kingdom",
+    ]
+    assert [bytes(d) for d in normalise.line_hashes(lines)] == [
+        hashlib.md5(text.encode(), usedforsecurity=False).digest() for text in expected
+    ]
+
+
 @pytest.fixture
 def postgres(db):
     require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
