@@ -92,18 +92,20 @@ class Normaliser:
         return self.mapping.get(field_name, field_name)
 
     def run(self, frame: pd.DataFrame, line_numbers: np.ndarray) -> ChunkResult:
-        frame = frame.reset_index(drop=True)
-        text = {f: _clean(frame[c]) for f, c in self.mapping.items()}
-        blank = np.logical_and.reduce([s.isna().to_numpy() for s in text.values()])
-        has_customer = text["customer_id"].notna().to_numpy()
+        cleaned = {f: _clean(frame[c]) for f, c in self.mapping.items()}
+        blank = np.logical_and.reduce(
+            [a.is_null().to_numpy(zero_copy_only=False) for a in cleaned.values()]
+        )
+        has_customer = cleaned["customer_id"].is_valid().to_numpy(zero_copy_only=False)
         result = ChunkResult(lines=pd.DataFrame(columns=LINE_COLUMNS))
         result.rows_read = int((~blank).sum())
         result.rows_skipped = int((~blank & ~has_customer).sum())
         if result.rows_skipped:
             result.reasons["skipped_no_customer_id"] += result.rows_skipped
-        # One filter for both (each filter of the text columns costs about 0.1 s for Online
-        # Retail): blank rows have no customer id.
-        text = {f: s[has_customer].reset_index(drop=True) for f, s in text.items()}
+        # One filter for both (blank rows have no customer id), in pyarrow: half the cost
+        # of pandas' (0.05 s against 0.1 s for Online Retail's text columns).
+        keep = pa.array(has_customer)
+        text = {f: pd.Series(a.filter(keep), dtype="str") for f, a in cleaned.items()}
         lines = pd.Series(line_numbers[has_customer])
         n = len(lines)
         if not n:
@@ -291,11 +293,31 @@ def by_value(values: pd.Series, fn) -> pd.Series:
     return pd.Series(done.array.take(positions), index=values.index, name=values.name)
 
 
-def _clean(values: pd.Series) -> pd.Series:
-    """Trimmed text, None for empty cells."""
-    arrow = pc.utf8_trim_whitespace(pa.array(values, type=pa.string(), from_pandas=True))
-    arrow = pc.if_else(pc.equal(arrow, ""), pa.scalar(None, pa.string()), arrow)
-    return pd.Series(arrow, dtype="str", index=values.index)
+def _clean(values: pd.Series) -> pa.Array:
+    """Trimmed text, null for empty cells."""
+    arrow = pa.array(values, type=pa.string(), from_pandas=True)
+    if _may_need_trim(arrow):
+        arrow = pc.utf8_trim_whitespace(arrow)
+    empty = pc.equal(arrow, "")
+    if pc.any(empty).as_py():
+        arrow = pc.if_else(empty, pa.scalar(None, pa.string()), arrow)
+    return arrow
+
+
+def _may_need_trim(arrow: pa.StringArray) -> bool:
+    """False when no value starts or ends with a byte that can belong to whitespace (ASCII
+    up to the space, or any byte of a non-ASCII character): then trimming changes nothing,
+    and most columns (codes, numbers, dates, ids) are like that. Checking costs a tenth of
+    trimming."""
+    if len(arrow) == 0 or arrow.buffers()[2] is None:
+        return False
+    offsets = np.frombuffer(arrow.buffers()[1], dtype=np.int32)
+    offsets = offsets[arrow.offset : arrow.offset + len(arrow) + 1]
+    data = np.frombuffer(arrow.buffers()[2], dtype=np.uint8)
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts
+    edges = np.concatenate([data[starts[filled]], data[ends[filled] - 1]])
+    return bool(((edges <= 0x20) | (edges >= 0x80)).any())
 
 
 def _to_number(values: pd.Series, *, decimal_comma: bool) -> pd.Series:

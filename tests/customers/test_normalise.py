@@ -1,0 +1,85 @@
+"""The normaliser on its own (no database): text cleaning and the work done once per
+distinct value (dates, customer ids), which must still give each line its own result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from customers.importing.normalise import Normaliser
+
+MAPPING = {
+    "invoice": "InvoiceNo",
+    "product_code": "StockCode",
+    "description": "Description",
+    "quantity": "Quantity",
+    "timestamp": "InvoiceDate",
+    "unit_price": "UnitPrice",
+    "customer_id": "CustomerID",
+    "country": "Country",
+}
+
+
+def run(rows: list[list[str | None]], *, date_order=None):
+    frame = pd.DataFrame(rows, columns=list(MAPPING.values()), dtype="str")
+    normaliser = Normaliser(mapping=MAPPING, date_order=date_order, time_zone="Europe/London")
+    return normaliser.run(frame, np.arange(2, 2 + len(rows), dtype=np.int64))
+
+
+def test_cells_are_trimmed_of_ascii_and_unicode_whitespace():
+    result = run(
+        [
+            # A tab, a no-break space and an ideographic space around the values.
+            ["\t536365", "85123A\u00a0", " WHITE  HEART ", "6", "2010-12-01 08:26:00", "2.55"]
+            + ["17850.0\u3000", "\u00a0United Kingdom"],
+            # Only inner spaces: nothing to trim.
+            ["536366", "22633", "HAND WARMER", "2", "2010-12-01 08:28:00", "1.85"]
+            + ["17850.0", "United Kingdom"],
+        ]
+    )
+    lines = result.lines
+    assert lines["invoice"].tolist() == ["536365", "536366"]
+    assert lines["product_code"].tolist() == ["85123A", "22633"]
+    assert lines["description"].tolist() == ["WHITE  HEART", "HAND WARMER"]
+    assert lines["customer_ext"].tolist() == ["17850", "17850"]
+    assert lines["country"].tolist() == ["United Kingdom", "United Kingdom"]
+    assert result.rows_read == 2 and not result.rejections
+
+
+def test_a_cell_of_whitespace_is_empty():
+    result = run(
+        [
+            ["536365", "85123A", "HEART", "6", "2010-12-01 08:26:00", "2.55", " \u00a0", "France"],
+            ["536366", "85123A", "HEART", "6", "2010-12-01 08:26:00", "2.55", "12345", "\t"],
+            [" ", "\t", "", None, " ", "  ", "\u3000", ""],  # a blank row: not read at all
+        ]
+    )
+    assert result.rows_read == 2
+    assert result.rows_skipped == 1  # no customer id
+    assert result.lines["customer_ext"].tolist() == ["12345"]
+    assert result.lines["country"].tolist() == [""]
+
+
+def test_values_parsed_once_per_distinct_value_reach_every_line():
+    december, july = "2010-12-01 08:26:00", "2011-07-01 09:41:00"
+    times = [december, july, december, "2011-02-30 10:00", july]
+    customers = ["17850.0", "12345", "17850.0", "17850.0", "12345.00"]
+    rows = [
+        [f"53636{i}", "85123A", "HEART", "1", t, "2.55", c, "United Kingdom"]
+        for i, (t, c) in enumerate(zip(times, customers, strict=True))
+    ]
+    result = run(rows)
+    # 30 February is not a date: that line alone is rejected, with its own line number.
+    assert [(r.line_number, r.column, r.value) for r in result.rejections] == [
+        (5, "InvoiceDate", "2011-02-30 10:00")
+    ]
+    lines = result.lines
+    assert lines["line_no"].tolist() == [2, 3, 4, 6]
+    assert lines["customer_ext"].tolist() == ["17850", "12345", "17850", "12345"]
+    # London time to UTC: GMT in December, BST (UTC+1) in July.
+    assert lines["ts"].dt.strftime("%Y-%m-%d %H:%M").tolist() == [
+        "2010-12-01 08:26",
+        "2011-07-01 08:41",
+        "2010-12-01 08:26",
+        "2011-07-01 08:41",
+    ]
