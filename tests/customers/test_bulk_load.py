@@ -9,11 +9,13 @@ import gzip
 import hashlib
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import psycopg2
+import pyarrow as pa
 import pytest
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -83,6 +85,22 @@ def test_line_hash_formats_repeated_numbers_and_negative_zero_line_by_line():
     assert [bytes(d) for d in normalise.line_hashes(lines)] == [
         hashlib.md5(text.encode(), usedforsecurity=False).digest() for text in expected
     ]
+
+
+def test_md5_digests_match_hashlib_in_several_threads_at_once():
+    # DuckDB computes them, one connection per thread: the import hashes in its reader
+    # thread while another import's reader may be hashing too.
+    texts = [[f"line {t}-{i} £\x1f{i * 0.1}" for i in range(5000)] for t in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        digests = list(pool.map(lambda t: normalise.md5_digests(pa.array(t)), texts))
+    for values, got in zip(texts, digests, strict=True):
+        assert got.shape == (len(values), 16)
+        assert got.tobytes() == b"".join(
+            hashlib.md5(v.encode(), usedforsecurity=False).digest() for v in values
+        )
+    assert normalise.md5_digests(pa.array([], type=pa.string())).shape == (0, 16)
+    with pytest.raises(ValueError, match="null"):
+        normalise.md5_digests(pa.array(["a", None]))
 
 
 @pytest.fixture
