@@ -1,9 +1,12 @@
 """An upload through the page is imported by a real Celery worker process."""
 
+import threading
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from customers import services
 from customers.models import ImportRecord, TransactionLine
 from tests.conftest import require
 from tests.worker_process import broker_reachable, celery_worker, purge_queue, wait_for
@@ -34,3 +37,29 @@ def test_page_upload_is_imported_by_the_worker(client_for):
     assert status["percent"] == 100 and status["finished"]
     assert TransactionLine.objects.filter(import_record=record).count() == done.rows_imported > 0
     assert "process_import" in worker.log()
+
+
+def test_progress_elsewhere_does_not_wait_for_each_write_and_raises_a_failed_one(monkeypatch):
+    # The bulk load's progress goes through another connection's thread: the import goes on
+    # while a write is under way, writes keep their order, closing waits for them, and a
+    # write that failed is raised rather than lost.
+    release = threading.Event()
+    written = []
+
+    def slow_progress(record, *, stage, percent):
+        release.wait(timeout=10)
+        if percent == 50:
+            raise RuntimeError("progress write failed")
+        written.append((stage, percent))
+
+    monkeypatch.setattr(services, "_progress", slow_progress)
+    monkeypatch.setattr(services, "_close_own_connection", lambda: None)
+    failed = pytest.raises(RuntimeError, match="progress write failed")
+    with failed, services._ProgressElsewhere() as progress:
+        progress(None, stage="reading", percent=10)  # returns while the write waits
+        progress(None, stage="reading", percent=20)
+        progress(None, stage="reading", percent=50)
+        progress(None, stage="writing", percent=85)
+        assert written == []
+        release.set()
+    assert written == [("reading", 10), ("reading", 20), ("writing", 85)]
