@@ -279,7 +279,7 @@ def test_bulk_load_progress_is_seen_by_others_while_the_import_runs(monkeypatch)
 
 def test_seen_hashes_finds_repeats_within_and_across_calls():
     rng = np.random.default_rng(7)
-    pool = [f"{n:032x}" for n in rng.integers(0, 2**63, size=300)]
+    pool = [rng.bytes(16).hex() for _ in range(300)]
     # Distinct hashes that share their first 8 bytes, seen in different calls.
     pool += ["0123456789abcdef" + tail for tail in ["0" * 16, "f" * 16, "8" * 16]]
     calls = [rng.choice(pool, size=size) for size in [50, 200, 1, 400]]
@@ -295,6 +295,18 @@ def test_seen_hashes_finds_repeats_within_and_across_calls():
         digests = np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8).reshape(-1, 16)
         assert list(seen.first_seen(digests)) == expected
     assert len(seen) == len(reference)
+
+
+def test_seen_hashes_marks_the_first_of_many_repeats():
+    # Many repeats of a few hashes in one call (a sort that does not keep their order would
+    # pick another one): the first line of each is the one kept.
+    rng = np.random.default_rng(11)
+    pool = [rng.bytes(16).hex() for _ in range(12)]
+    hexes = rng.choice(pool, size=5000)
+    expected = np.zeros(len(hexes), dtype=bool)
+    expected[[list(hexes).index(h) for h in set(hexes)]] = True
+    digests = np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8).reshape(-1, 16)
+    assert (staging.SeenHashes().first_seen(digests) == expected).all()
 
 
 def test_bulk_load_that_fails_leaves_no_lines_and_every_index(postgres, monkeypatch):
