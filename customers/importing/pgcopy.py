@@ -92,8 +92,16 @@ def _numeric(name: str, values: np.ndarray, scale: int) -> tuple[list[tuple], di
 def _record(fields: list[tuple], values: dict, rows: int) -> pa.Array:
     """One binary value per row: the packed record of the fields."""
     record = np.empty(rows, dtype=np.dtype(fields))
+    # The fields that are the same on every row (lengths, counts, a numeric's header) are
+    # set on one record, copied to all at once; then the others, a field at a time.
+    template = np.zeros(1, dtype=record.dtype)
     for name, value in values.items():
-        record[name] = value
+        if not np.ndim(value):
+            template[name] = value
+    record.view(np.uint8).reshape(rows, record.dtype.itemsize)[:] = template.view(np.uint8)
+    for name, value in values.items():
+        if np.ndim(value):
+            record[name] = value
     width = record.dtype.itemsize
     offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int32)
     return pa.Array.from_buffers(
