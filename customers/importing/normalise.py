@@ -116,9 +116,9 @@ class Normaliser:
                 bad[new] = True
 
         # A file has far fewer distinct times than lines (Online Retail: 23,260 in 541,909).
-        naive = by_value(
-            text["timestamp"], lambda times: dates.parse_timestamps(times, order=self.date_order)
-        )
+        times = Distinct(text["timestamp"])
+        naive_distinct = dates.parse_timestamps(times.values, order=self.date_order)
+        naive = times.spread(naive_distinct)
         reject(
             naive.isna().to_numpy(),
             "timestamp",
@@ -181,9 +181,8 @@ class Normaliser:
 
         for name in ("customer_id", "invoice", "product_code", "country"):
             if name in text:
-                too_long = (text[name].str.len() > MAX_TEXT).fillna(False).to_numpy()
                 reject(
-                    too_long,
+                    _longer_than(text[name], MAX_TEXT),
                     name,
                     text[name],
                     f"Longer than {MAX_TEXT} characters.",
@@ -240,13 +239,14 @@ class Normaliser:
         country = opt("country")
 
         code = product_code.str.upper()
+        invoice_upper = invoice.str.upper()
         is_non_product = (
             code.isin(NON_PRODUCT_CODES)
             | code.str.startswith(NON_PRODUCT_PREFIXES)
-            | invoice.str.upper().str.startswith("A")
+            | invoice_upper.str.startswith("A")
         ).to_numpy()
-        is_return = (invoice.str.upper().str.startswith("C") | (quantity < 0)).to_numpy()
-        ts = by_value(naive, lambda times: dates.to_utc(times, self.time_zone))
+        is_return = (invoice_upper.str.startswith("C") | (quantity < 0)).to_numpy()
+        ts = times.spread(dates.to_utc(naive_distinct, self.time_zone))[good]
 
         out = pd.DataFrame(
             {
@@ -268,21 +268,43 @@ class Normaliser:
         return result
 
 
+class Distinct:
+    """A column's distinct values, for costly work value by value (parsing dates, rewriting
+    ids) on columns that repeat: do it on .values, then spread() the result (a Series as long
+    as .values) back over the column's rows."""
+
+    def __init__(self, column: pd.Series):
+        if isinstance(column.dtype, pd.StringDtype):
+            encoded = pc.dictionary_encode(
+                pa.array(column, type=pa.string(), from_pandas=True), null_encoding="encode"
+            )
+            self.values = pd.Series(encoded.dictionary, dtype=column.dtype)
+            self.positions = encoded.indices.to_numpy()
+        else:
+            self.positions, uniques = pd.factorize(column, use_na_sentinel=False)
+            self.values = pd.Series(uniques, dtype=column.dtype)
+        self.index, self.name = column.index, column.name
+
+    def spread(self, done: pd.Series) -> pd.Series:
+        return pd.Series(done.array.take(self.positions), index=self.index, name=self.name)
+
+
 def by_value(values: pd.Series, fn) -> pd.Series:
-    """fn(distinct values), spread back over all the values: for costly work value by value
-    (parsing dates, rewriting ids, formatting numbers) on columns that repeat. fn must treat
-    each value on its own and return a Series as long as its argument."""
-    if isinstance(values.dtype, pd.StringDtype):
-        encoded = pc.dictionary_encode(
-            pa.array(values, type=pa.string(), from_pandas=True), null_encoding="encode"
-        )
-        distinct = pd.Series(encoded.dictionary, dtype=values.dtype)
-        positions = encoded.indices.to_numpy()
-    else:
-        positions, uniques = pd.factorize(values, use_na_sentinel=False)
-        distinct = pd.Series(uniques, dtype=values.dtype)
-    done = fn(distinct)
-    return pd.Series(done.array.take(positions), index=values.index, name=values.name)
+    """fn over the distinct values only, spread back over all of them (see Distinct)."""
+    distinct = Distinct(values)
+    return distinct.spread(fn(distinct.values))
+
+
+def _longer_than(values: pd.Series, limit: int) -> np.ndarray:
+    """Mask of the values longer than limit characters. A value is never longer in characters
+    than in bytes, and the byte lengths are at hand: most columns need nothing more."""
+    arrow = pa.array(values, type=pa.string(), from_pandas=True)
+    longest = pc.max(pc.binary_length(arrow)).as_py()
+    if longest is None or longest <= limit:
+        return np.zeros(len(values), dtype=bool)
+    return pc.fill_null(pc.greater(pc.utf8_length(arrow), limit), False).to_numpy(
+        zero_copy_only=False
+    )
 
 
 def _clean(values: pd.Series) -> pa.Array:

@@ -83,3 +83,18 @@ def test_values_parsed_once_per_distinct_value_reach_every_line():
         "2010-12-01 08:26",
         "2011-07-01 08:41",
     ]
+
+
+def test_a_code_longer_than_64_characters_is_rejected_counting_characters_not_bytes():
+    row = ["536365", "", "HEART", "6", "2010-12-01 08:26:00", "2.55", "17850", "France"]
+    rows = []
+    for code in ["é" * 64, "é" * 65, "A" * 64, "A" * 65]:  # 128, 130, 64 and 65 bytes
+        rows.append(row[:1] + [code] + row[2:])
+    result = run(rows)
+    assert [(r.line_number, r.column) for r in result.rejections] == [
+        (3, "StockCode"),
+        (5, "StockCode"),
+    ]
+    assert {r.message for r in result.rejections} == {"Longer than 64 characters."}
+    assert result.reasons["rejected_too_long"] == 2
+    assert result.lines["product_code"].str.len().tolist() == [64, 64]
