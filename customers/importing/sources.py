@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from isal import igzip
 
 from .errors import ImportFileError
 
@@ -225,8 +226,13 @@ def iter_chunks(
 
 def _iter_csv(path: Path, info: SourceInfo, *, columns, on_bad_row) -> Iterator[Chunk]:
     size = max(path.stat().st_size, 1)
-    raw = pa.OSFile(str(path))
-    stream = pa.CompressedInputStream(raw, "gzip") if info.kind == "gzip" else raw
+    if info.kind == "gzip":
+        # ISA-L's gzip (isal) inflates about twice as fast as zlib, which pyarrow's own
+        # stream uses, and lets go of the GIL meanwhile.
+        raw = open(path, "rb")  # noqa: SIM115 (closed below)
+        stream = igzip.IGzipFile(fileobj=raw, mode="rb")
+    else:
+        raw = stream = pa.OSFile(str(path))
     blank_or_bad: list[int] = []  # line numbers of rows that produced no data row
 
     def handler(row) -> str:
@@ -286,12 +292,13 @@ def _iter_csv(path: Path, info: SourceInfo, *, columns, on_bad_row) -> Iterator[
         if "Empty CSV" in text:
             raise ImportFileError("The file has a header line but no rows.") from exc
         raise ImportFileError(f"The file cannot be read as CSV: {text}") from exc
-    except (OSError, pa.ArrowException) as exc:
+    except (OSError, EOFError, pa.ArrowException) as exc:
         raise ImportFileError(
             "The file is damaged or truncated (for a gzip file: the compressed data ends "
             "early). Nothing was imported."
         ) from exc
     finally:
+        stream.close()
         raw.close()
 
 
