@@ -673,7 +673,7 @@ class BulkLoad(StagingTable):
         # Series.map over every line costs ten times as much.
         codes, externals = pd.factorize(kept["customer_ext"])
         ids = np.empty(len(externals), dtype=np.int64)
-        for i, external in enumerate(externals):
+        for i, external in enumerate(externals.tolist()):
             customer_id = self.customer_ids.get(external)
             if customer_id is None:
                 self.last_customer_id += 1

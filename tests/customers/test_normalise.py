@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from customers.importing.normalise import Normaliser
+from customers.importing.normalise import Normaliser, _may_need_trim
 
 MAPPING = {
     "invoice": "InvoiceNo",
@@ -98,3 +99,16 @@ def test_a_code_longer_than_64_characters_is_rejected_counting_characters_not_by
     assert {r.message for r in result.rejections} == {"Longer than 64 characters."}
     assert result.reasons["rejected_too_long"] == 2
     assert result.lines["product_code"].str.len().tolist() == [64, 64]
+
+
+def test_the_trim_check_finds_whitespace_at_either_end_of_any_value():
+    assert not _may_need_trim(pa.array(["A1", "", None, "B 2", "C3"]))
+    assert not _may_need_trim(pa.array(["", None, ""]))
+    assert not _may_need_trim(pa.array([], type=pa.string()))
+    for odd in [" A", "A ", "\tA", "A\n", "A\u00a0", "\u3000A", "é"]:
+        assert _may_need_trim(pa.array(["", "X", odd, None]))
+        assert _may_need_trim(pa.array([odd, ""]))
+    # A slice looks at its own values only.
+    values = pa.array([" padded", "A1", "B2", "tail "])
+    assert not _may_need_trim(values.slice(1, 2))
+    assert _may_need_trim(values.slice(2, 2))
