@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import multiprocessing
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
@@ -101,6 +102,24 @@ def test_md5_digests_match_hashlib_in_several_threads_at_once():
     assert normalise.md5_digests(pa.array([], type=pa.string())).shape == (0, 16)
     with pytest.raises(ValueError, match="null"):
         normalise.md5_digests(pa.array(["a", None]))
+
+
+def _child_hashes(out):
+    out.put(normalise.md5_digests(pa.array(["after the fork"])).tobytes())
+
+
+def test_md5_digests_in_a_forked_worker_process():
+    # A worker pool forks its processes: a child still hashes after its parent has (with the
+    # parent's DuckDB database, idle at the fork).
+    normalise.md5_digests(pa.array(["before the fork"]))
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    child = context.Process(target=_child_hashes, args=(out,))
+    child.start()
+    digest = out.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert digest == hashlib.md5(b"after the fork", usedforsecurity=False).digest()
 
 
 @pytest.fixture
