@@ -1,6 +1,7 @@
 """An upload through the page is imported by a real Celery worker process."""
 
 import threading
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -63,3 +64,32 @@ def test_progress_elsewhere_does_not_wait_for_each_write_and_raises_a_failed_one
         assert written == []
         release.set()
     assert written == [("reading", 10), ("reading", 20), ("writing", 85)]
+
+
+def test_reader_stage_stops_when_the_import_stops_while_it_waits():
+    # The import stops its reader (a failed COPY, say) while the reader waits for a slower
+    # stage: the stage sees the stop and hands nothing more, and the reader must not wait
+    # for it for ever (the import's stop() joins it).
+    reader = services._Reader(None, None, None, None, {})
+    first_taken = threading.Event()
+
+    def slow_stage():
+        yield 1
+        first_taken.wait(timeout=10)
+        time.sleep(0.3)  # the stop comes meanwhile
+        yield 2
+
+    got = []
+
+    def consume():
+        for item in reader._in_thread(slow_stage(), "test-stage"):
+            got.append(item)
+            first_taken.set()
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    assert first_taken.wait(timeout=10)
+    reader.stopped.set()
+    consumer.join(timeout=5)
+    assert not consumer.is_alive()
+    assert got == [1]
