@@ -256,7 +256,10 @@ class TransactionCursorPagination(CursorPagination):
     page_size = 500
     page_size_query_param = "page_size"
     max_page_size = 5000
-    ordering = ("-id",)
+    # The line table's key order, backwards: each page is a range of its one index (a
+    # customer's lines newest first). Newest first over all lines would sort the whole
+    # table for every page (0.2-0.35 s for Online Retail).
+    ordering = ("-customer_id", "-timestamp", "-line_hash")
 
 
 LINE_IN_EXAMPLE = {
@@ -273,7 +276,8 @@ LINE_IN_EXAMPLE = {
 
 @extend_schema(tags=["transactions"])
 class TransactionListCreateApi(generics.ListAPIView):
-    """GET: transaction lines, newest first, cursor-paginated; filter by customer.
+    """GET: transaction lines, cursor-paginated: by customer, each customer's newest first;
+    filter by customer.
     POST: store up to 5,000 lines sent as JSON, all or none."""
 
     serializer_class = TransactionLineSerializer

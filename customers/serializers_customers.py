@@ -97,6 +97,12 @@ class CustomerDetailSerializer(serializers.Serializer):
 
 
 class TransactionLineSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(
+        source="line_hash",
+        read_only=True,
+        help_text="The line's identity: a hash of its content, so the same line imported "
+        "again, from any file, has the same id (and is stored once).",
+    )
     customer_id = serializers.CharField(source="customer.external_id", read_only=True)
     import_id = serializers.IntegerField(source="import_record_id", read_only=True)
 

@@ -9,14 +9,14 @@ write() sends the previous chunk. Then, in one transaction that first takes the 
 SHARE ROW EXCLUSIVE lock (one import moves at a time; readers go on), customers are upserted
 and new lines inserted, so a line already stored (re-import, overlapping file, duplicate
 within the file) is not stored twice: on PostgreSQL with one INSERT ... SELECT DISTINCT ON
-... WHERE NOT EXISTS in the order of the line table's one unique index (customer, timestamp,
-line_hash), so that index fills in order, falling back to ON CONFLICT DO NOTHING if a
-concurrent import stored one of the lines first.
+... WHERE NOT EXISTS in the order of the line table's one index, its primary key
+(customer, timestamp, line_hash), so that index fills in order, falling back to ON CONFLICT
+DO NOTHING if a concurrent import stored one of the lines first.
 
 Into an empty line table (the first, usually largest, import), BulkLoad does without the
 staging table on PostgreSQL: inside the import's one transaction it drops the table's
 indexes, COPYs the lines straight into it as the file is read (the reader thread drops
-duplicates and numbers customers and lines itself), then builds the indexes again, as
+duplicates and numbers new customers itself), then builds the indexes again, as
 pg_restore does. Reading then overlaps the final write: the full Online Retail import took
 1.4-1.5 s instead of 2.3 s (bench_import medians on a quiet box; raw COPY of the file 0.5 s).
 Its COPY is binary (pgcopy): the server no longer parses numerics and timestamps from text,
@@ -418,7 +418,7 @@ class StagingTable:
                 ON CONFLICT (customer_id, timestamp, line_hash) DO NOTHING
                 """
         # DISTINCT ON the whole key, in key order: the same as on line_hash alone (a hash
-        # fixes customer and time), and the unique index fills in order.
+        # fixes customer and time), and the primary key's index fills in order.
         key = f"c.id, {ts}, s.line_hash"
         return f"""
             INSERT INTO {line_table} {columns}
@@ -433,9 +433,9 @@ class StagingTable:
         """(inserted, returns, non_product) on PostgreSQL.
 
         A plain INSERT of the distinct new lines in key order: about 40% faster than
-        ON CONFLICT DO NOTHING (which inserts speculatively, row by row), and the unique
-        index fills in order. A concurrent import can still store one of these lines
-        between our check and our insert; then the unique index refuses it and the savepoint
+        ON CONFLICT DO NOTHING (which inserts speculatively, row by row), and the primary
+        key's index fills in order. A concurrent import can still store one of these lines
+        between our check and our insert; then the primary key refuses it and the savepoint
         lets the ON CONFLICT form do the work instead.
         """
         counted = """
@@ -559,8 +559,8 @@ class BulkLoad(StagingTable):
     it as the file is read, and the indexes built again from the whole, about twice as fast
     as keeping them up to date row by row, and the reading overlaps the writing. With no
     staging table to deduplicate and join in SQL, prepare() (in the reader thread) drops
-    duplicate lines (SeenHashes) and numbers new customers and the lines itself; the locks
-    taken in start() keep anyone else from inserting either until commit. Customers are
+    duplicate lines (SeenHashes) and numbers new customers itself; the locks taken in
+    start() keep anyone else from inserting lines or customers until commit. Customers are
     upserted at the end from the summaries, as StagingTable does.
     """
 
@@ -589,7 +589,6 @@ class BulkLoad(StagingTable):
             cursor.execute(f"SELECT external_id, id FROM {customer_table}")  # noqa: S608
             self.customer_ids: dict[str, int] = dict(cursor.fetchall())
             self.last_customer_id = self._last_id(cursor, customer_table)
-            self.last_line_id = self._last_id(cursor, line_table)
             self.indexes = self._drop_indexes(cursor)
         self.seen = SeenHashes()
         self.stored = self.returns = self.non_product = 0
@@ -667,8 +666,8 @@ class BulkLoad(StagingTable):
 
     def prepare(self, lines: pd.DataFrame) -> PreparedChunk | None:
         """The chunk's first occurrences of lines as a COPY stream of the line table's
-        columns, with customer and line ids; runs in the reader thread, the only user of the
-        seen hashes, the customer ids and the id counters until move()."""
+        columns, with customer ids; runs in the reader thread, the only user of the
+        seen hashes, the customer ids and the customer id counter until move()."""
         if lines.empty:
             return None
         hashes = line_hashes(lines)
@@ -684,10 +683,7 @@ class BulkLoad(StagingTable):
                 self.last_customer_id += 1
                 customer_id = self.customer_ids[external] = self.last_customer_id
             ids[i] = customer_id
-        first_id = self.last_line_id + 1
-        self.last_line_id += len(kept)
         values = {
-            "id": np.arange(first_id, self.last_line_id + 1, dtype=np.int64),
             "customer_id": ids[codes],
             **{c: kept[c] for c in ["invoice", "product_code", "description", "country"]},
             **{c: kept[c].to_numpy(dtype=float) for c in ["quantity", "unit_price", "amount"]},
@@ -739,7 +735,6 @@ class BulkLoad(StagingTable):
         """Upsert the customers, move the id sequences past the ids handed out and build the
         indexes again; call inside the transaction that start() ran in."""
         customer_table = Customer._meta.db_table
-        line_table = TransactionLine._meta.db_table
         started = time.monotonic()
         customers_created = 0
         with connection.cursor() as cursor:
@@ -749,14 +744,11 @@ class BulkLoad(StagingTable):
                 columns = [c for c, _ in CUSTOMER_COLUMNS] + ["id"]
                 self._send(self.customers_name, self._payload(customers[columns]))
                 customers_created = self._upsert_customers_pg(cursor, with_ids=True)
-            for table, last in [
-                (customer_table, self.last_customer_id),
-                (line_table, self.last_line_id),
-            ]:
-                if last:  # 0: no id was ever given out, and a sequence cannot be set to 0
-                    cursor.execute(
-                        "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, last]
-                    )
+            if self.last_customer_id:  # 0: no id given out; a sequence cannot be set to 0
+                cursor.execute(
+                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",
+                    [customer_table, self.last_customer_id],
+                )
             customers_done = time.monotonic()
             self._restore_indexes(cursor)
         logger.info(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
@@ -289,6 +290,34 @@ def test_bulk_transactions_are_stored_like_file_lines(api, world):
     assert [line["invoice"] for line in listing["results"]] == ["C910002", "910001"]
     assert listing["results"][1]["amount"] == "7.0000"
     assert listing["results"][1]["timestamp"].startswith("2024-01-02T10:00:00")
+
+
+def test_transaction_listing_pages_through_every_line_with_the_line_hash_as_id(api, world):
+    client = api("manager")
+    response = client.post("/api/v1/transactions/", {"lines": LINES}, content_type=JSON)
+    assert response.status_code == 201
+    expected = list(
+        TransactionLine.objects.order_by("-customer_id", "-timestamp", "-line_hash").values_list(
+            "customer__external_id", "line_hash", "timestamp"
+        )
+    )
+    assert len(expected) > 500  # the world's lines too
+    seen, page = [], client.get("/api/v1/transactions/", {"page_size": 97}).json()
+    while True:
+        seen += [(line["customer_id"], line["id"]) for line in page["results"]]
+        if not page["next"]:
+            break
+        page = client.get(page["next"]).json()
+    # Every line once, in the key's order backwards, identified by its content's hash.
+    assert seen == [(customer, str(line_hash)) for customer, line_hash, _ in expected]
+
+    # One customer's lines: newest first, through pages too.
+    listing = client.get("/api/v1/transactions/", {"customer": "api-new-1", "page_size": 1})
+    first = listing.json()
+    second = client.get(first["next"]).json()
+    stamps = [datetime.fromisoformat(p["results"][0]["timestamp"]) for p in (first, second)]
+    assert stamps[0] > stamps[1]
+    assert second["next"] is None
 
 
 def test_bad_rows_are_all_listed_and_nothing_is_stored(api):

@@ -33,7 +33,7 @@ def import_or_error(path: Path, **options) -> tuple[ImportRecord | None, str]:
 
 
 def lines_checksum() -> tuple:
-    totals = TransactionLine.objects.aggregate(n=Count("id"), amount=Sum("amount"))
+    totals = TransactionLine.objects.aggregate(n=Count("line_hash"), amount=Sum("amount"))
     hashes = "".join(
         str(h)
         for h in TransactionLine.objects.order_by("line_hash").values_list("line_hash", flat=True)

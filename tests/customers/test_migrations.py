@@ -1,0 +1,127 @@
+"""Migration 0006 (the line table's composite primary key) on a database that has lines:
+they all survive, the id column goes, and the new key refuses a duplicate. Runs
+`manage.py migrate` in a subprocess against a scratch database: SQLite always, PostgreSQL
+when the suite runs on it."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+from django.db import connection
+
+from tests.conftest import require
+
+ROOT = Path(__file__).resolve().parents[2]
+BEFORE = "0005_purchases_only_and_last_seen"
+LINES = [
+    # id, customer_id, invoice, product, description, quantity, unit price, amount, time,
+    # country, return, non-product, import record, hash
+    (1, 7, "536365", "85123A", "HEART", "6", "2.55", "15.3", "2010-12-01 08:26:00+00",
+     "UK", False, False, 1, uuid.UUID(int=1)),
+    (2, 7, "536365", "71053", "LANTERN", "6", "3.39", "20.34", "2010-12-01 08:26:00+00",
+     "UK", False, False, 1, uuid.UUID(int=2)),
+    (3, 8, "C536379", "D", "Discount", "-1", "27.5", "-27.5", "2010-12-01 09:41:00+00",
+     "UK", True, True, 1, uuid.UUID(int=3)),
+]  # fmt: skip
+COLUMNS = (
+    "id, customer_id, invoice, product_code, description, quantity, unit_price, amount, "
+    '"timestamp", country, is_return, is_non_product, import_record_id, line_hash'
+)
+KEPT = "customer_id, invoice, amount, is_return, line_hash"
+
+
+def _migrate(url: str, tmp_path: Path, *target: str) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "VAR_DIR": str(tmp_path / "var"),
+        "DJANGO_SETTINGS_MODULE": "segmentation_site.settings.base",
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0", *target],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def _check_migration(url: str, tmp_path: Path, connect, placeholder: str, to_row) -> None:
+    """connect(): a DB-API connection to the scratch database; to_row(line): its values."""
+    _migrate(url, tmp_path, "customers", BEFORE)
+    insert = "INSERT INTO customers_transactionline ({}) VALUES ({})"
+    db = connect()
+    try:
+        marks = ", ".join([placeholder] * len(LINES[0]))
+        db.cursor().executemany(insert.format(COLUMNS, marks), [to_row(line) for line in LINES])
+        db.commit()
+    finally:
+        db.close()
+
+    _migrate(url, tmp_path)
+
+    db = connect()
+    try:
+        cursor = db.cursor()
+        cursor.execute(f"SELECT {KEPT} FROM customers_transactionline ORDER BY line_hash")  # noqa: S608
+        rows = cursor.fetchall()
+        assert [(r[0], r[1], str(r[4]).replace("-", ""), bool(r[3])) for r in rows] == [
+            (line[1], line[2], line[13].hex, line[10]) for line in LINES
+        ]
+        cursor.execute("SELECT * FROM customers_transactionline WHERE 1 = 0")
+        assert "id" not in [column[0] for column in cursor.description]
+        # The new key refuses the same customer, time and hash again.
+        columns = COLUMNS.split(", ", 1)[1]
+        duplicate = to_row(LINES[0])[1:]
+        marks = ", ".join([placeholder] * len(duplicate))
+        with pytest.raises((sqlite3.IntegrityError, psycopg2.IntegrityError)):
+            cursor.execute(insert.format(columns, marks), duplicate)
+        db.rollback()
+        # Another hash for the same customer and time is a line of its own.
+        other = (*duplicate[:-1], to_row((*LINES[0][:13], uuid.UUID(int=4)))[-1])
+        cursor.execute(insert.format(columns, marks), other)
+        db.commit()
+    finally:
+        db.close()
+
+
+def test_migration_to_the_composite_key_keeps_the_lines_on_sqlite(tmp_path):
+    path = tmp_path / "before.sqlite3"
+
+    def to_row(line):
+        return (*line[:8], line[8].replace("+00", ""), *line[9:13], line[13].hex)
+
+    _check_migration(f"sqlite:///{path}", tmp_path, lambda: sqlite3.connect(path), "?", to_row)
+
+
+def test_migration_to_the_composite_key_keeps_the_lines_on_postgresql(db, tmp_path):
+    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    settings_dict = connection.settings_dict
+    params = {
+        "user": settings_dict["USER"],
+        "password": settings_dict["PASSWORD"],
+        "host": settings_dict["HOST"],
+        "port": settings_dict["PORT"] or 5432,
+    }
+    name = f"migration_check_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(dbname="postgres", **params)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        password = f":{params['password']}" if params["password"] else ""
+        url = f"postgres://{params['user']}{password}@{params['host']}:{params['port']}/{name}"
+        _check_migration(
+            url, tmp_path, lambda: psycopg2.connect(dbname=name, **params), "%s", tuple
+        )
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
