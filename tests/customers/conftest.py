@@ -4,6 +4,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.db.models import Count, Sum
 
 from customers.importing.errors import ImportFileError
@@ -14,6 +15,18 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 ONLINE_RETAIL_SLICE = FIXTURES / "online_retail_slice.csv"
 CDNOW_SLICE = FIXTURES / "cdnow_slice.csv"
+
+
+def postgres_params() -> dict:
+    """psycopg2.connect() keywords for the test database's server, without the database
+    name: for sessions outside Django's."""
+    settings_dict = connection.settings_dict
+    return {
+        "user": settings_dict["USER"],
+        "password": settings_dict["PASSWORD"],
+        "host": settings_dict["HOST"],
+        "port": settings_dict["PORT"] or 5432,
+    }
 
 
 def import_path(path: Path, **options) -> ImportRecord:

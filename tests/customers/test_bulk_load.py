@@ -26,7 +26,13 @@ from customers.importing import normalise, sources, staging
 from customers.models import Customer, ImportRecord, TransactionLine
 from tests.conftest import require
 
-from .conftest import CDNOW_SLICE, ONLINE_RETAIL_SLICE, import_path, lines_checksum
+from .conftest import (
+    CDNOW_SLICE,
+    ONLINE_RETAIL_SLICE,
+    import_path,
+    lines_checksum,
+    postgres_params,
+)
 
 
 def test_line_hash_is_md5_of_the_documented_content():
@@ -129,14 +135,7 @@ def postgres(db):
 
 def another_connection():
     """A second session on the test database, outside Django."""
-    settings_dict = connection.settings_dict
-    return psycopg2.connect(
-        dbname=settings_dict["NAME"],
-        user=settings_dict["USER"],
-        password=settings_dict["PASSWORD"],
-        host=settings_dict["HOST"],
-        port=settings_dict["PORT"] or 5432,
-    )
+    return psycopg2.connect(dbname=connection.settings_dict["NAME"], **postgres_params())
 
 
 def line_table_indexes() -> list[tuple[str, str]]:

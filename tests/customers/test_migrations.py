@@ -18,6 +18,8 @@ from django.db import connection
 
 from tests.conftest import require
 
+from .conftest import postgres_params
+
 ROOT = Path(__file__).resolve().parents[2]
 BEFORE = "0005_purchases_only_and_last_seen"
 LINES = [
@@ -105,13 +107,7 @@ def test_migration_to_the_composite_key_keeps_the_lines_on_sqlite(tmp_path):
 
 def test_migration_to_the_composite_key_keeps_the_lines_on_postgresql(db, tmp_path):
     require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
-    settings_dict = connection.settings_dict
-    params = {
-        "user": settings_dict["USER"],
-        "password": settings_dict["PASSWORD"],
-        "host": settings_dict["HOST"],
-        "port": settings_dict["PORT"] or 5432,
-    }
+    params = postgres_params()
     name = f"migration_check_{uuid.uuid4().hex[:12]}"
     admin = psycopg2.connect(dbname="postgres", **params)
     admin.autocommit = True
