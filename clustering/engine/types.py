@@ -113,6 +113,30 @@ DEFAULT_FEATURES: tuple[str, ...] = (
     "avg_basket_value",
 )
 
+#: A customer's activity status against the shop's rhythm (see ActivityRhythm).
+ACTIVITY_STATUSES: tuple[str, ...] = ("active", "cooling", "lapsed")
+#: A segment's activity: the most specific label whose statuses cover >= 90% of its members.
+ACTIVITY_LABELS: dict[str, tuple[str, ...]] = {
+    "active": ("active",),
+    "cooling": ("cooling",),
+    "lapsed": ("lapsed",),
+    "slipping": ("active", "cooling"),
+    "inactive": ("cooling", "lapsed"),
+    "mixed": ACTIVITY_STATUSES,
+}
+ACTIVITY_WORDS: dict[str, str] = {
+    "active": "active",
+    "cooling": "cooling",
+    "lapsed": "lapsed",
+    "slipping": "active or cooling",
+    "inactive": "cooling or lapsed",
+    "mixed": "mixed activity",
+}
+#: Value: where the segment's median spend stands among all customers.
+VALUE_TIERS: tuple[str, ...] = ("top", "high", "mid", "low")
+#: Engagement: the segment's median number of purchases.
+ENGAGEMENT_TIERS: tuple[str, ...] = ("frequent", "repeat", "one-time")
+
 ALGORITHM_NAMES: tuple[str, ...] = (
     "kmeans",
     "minibatch_kmeans",
@@ -222,8 +246,10 @@ class Candidate:
 class Choice:
     candidate: Candidate
     justification: str
-    elbow_k: dict[str, int]  # algorithm -> knee of its inertia (or BIC) curve
+    elbow_k: dict[str, int]  # algorithm -> knee of its inertia curve (GMM: BIC minimum)
     ranking: pd.DataFrame  # eligible candidates with their ranks and consensus score
+    # bootstrap stability (mean ARI) of the leading candidates measured before choosing
+    stability_checked: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -244,6 +270,36 @@ class SegmentProfile:
     action: str
     rationale: str
     top_country: str | None = None
+    # The three axes a marketer reads (see profiling.py for how each is measured):
+    value: str = ""  # "top" | "high" | "mid" | "low": median spend's place among customers
+    engagement: str = ""  # "frequent" | "repeat" | "one-time": median number of purchases
+    activity: str = ""  # ACTIVITY_LABELS key: the status >= 90% of members share
+    activity_shares: dict[str, float] = field(default_factory=dict)  # active/cooling/lapsed
+    why: str = ""  # one sentence: the numbers behind the name
+    conditions: tuple[NameCheck, ...] = ()  # the name's conditions, each checked
+
+
+@dataclass(frozen=True)
+class NameCheck:
+    """One condition of a segment's name, with the segment's value and whether it holds."""
+
+    condition: str  # e.g. "at least 90% of members active"
+    observed: str  # e.g. "96% active"
+    holds: bool
+
+
+@dataclass(frozen=True)
+class ActivityRhythm:
+    """The shop's buying rhythm: how long after a purchase a customer still counts as active.
+
+    ``active_days`` is the 80th percentile of repeat customers' mean gap between purchase days
+    (4 in 5 repeat customers buy again within it); a customer is *active* when their last
+    purchase is at most that many days old, *cooling* up to twice that, *lapsed* beyond."""
+
+    active_days: float
+    lapsed_days: float
+    repeat_customers: int  # how many repeat customers the gaps come from
+    basis: str  # one sentence on where the numbers come from
 
 
 @dataclass(frozen=True)
@@ -251,6 +307,9 @@ class RfmGrid:
     scores: pd.DataFrame  # index customer_id: r_score, f_score, m_score, rfm_cell, rfm_segment
     crosstab: pd.DataFrame  # cluster segment names x grid segments (customer counts)
     adjusted_rand: float
+    # per axis ("recency_days", "frequency", "monetary_total"): one (score, low, high,
+    # customers) per score that occurs, the values its customers span
+    edges: dict[str, tuple[tuple[int, float, float, int], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -259,12 +318,39 @@ class PcaProjection:
     explained_variance_ratio: tuple[float, float]
 
 
+#: Bootstrap stability (mean adjusted Rand index) thresholds and the words for them.
+STABLE_ARI = 0.85
+MODERATE_ARI = 0.70
+STABILITY_WORDS = {
+    "stable": "stable",
+    "moderate": "moderately stable, review",
+    "unstable": "unstable",
+}
+
+
+def stability_verdict(mean_ari: float) -> str:
+    """'stable' | 'moderate' | 'unstable' | '' (not measured); keys of STABILITY_WORDS."""
+    if mean_ari != mean_ari:  # NaN: stability was not measured
+        return ""
+    if mean_ari >= STABLE_ARI:
+        return "stable"
+    return "moderate" if mean_ari >= MODERATE_ARI else "unstable"
+
+
 @dataclass(frozen=True)
 class Stability:
     mean_adjusted_rand: float
     scores: tuple[float, ...]
     resample_size: int
     stable: bool
+
+    @property
+    def verdict(self) -> str:
+        return stability_verdict(self.mean_adjusted_rand)
+
+    @property
+    def words(self) -> str:
+        return STABILITY_WORDS.get(self.verdict, "not measured")
 
 
 @dataclass(frozen=True)
@@ -287,6 +373,7 @@ class SegmentationResult:
     surrogate_agreement: float  # predictor vs the algorithm's own labels on its fit rows
     notes: tuple[str, ...]
     timings: dict[str, float]
+    activity: ActivityRhythm | None = None  # the shop's rhythm the activity status uses
 
     def candidates_table(self) -> pd.DataFrame:
         rows = [dataclasses.asdict(c) for c in self.candidates]
