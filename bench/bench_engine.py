@@ -31,10 +31,10 @@ import sys
 import time
 from pathlib import Path
 
+from sample_files import ONLINE_RETAIL
+
 ROOT = Path(__file__).resolve().parents[1]
-RETAIL = Path(
-    os.environ.get("ONLINE_RETAIL_CSV", "/work/shared/data/online_retail/online_retail.csv.gz")
-)
+RETAIL = Path(os.environ.get("ONLINE_RETAIL_CSV", ONLINE_RETAIL))
 NAIVE_BUDGET_S = int(os.environ.get("BENCH_NAIVE_BUDGET_S", "420"))
 # above these sizes the textbook call runs out of memory / time (PERFORMANCE-NOTES.md)
 NAIVE_LIMITS = {"agglomerative": 30_000, "spectral": 15_000, "dbscan": 50_000}

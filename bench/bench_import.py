@@ -29,8 +29,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from sample_files import ONLINE_RETAIL
+
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
+DATA = ONLINE_RETAIL
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/segmentation_bench"
 REPEATS = 5
 TARGET_SECONDS = 10

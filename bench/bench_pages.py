@@ -27,8 +27,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from sample_files import ONLINE_RETAIL
+
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
+DATA = ONLINE_RETAIL
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "30"))
 TARGET_MS = 300
 MANAGER = "bench-manager"

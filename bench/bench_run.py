@@ -20,8 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from sample_files import ONLINE_RETAIL
+
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
+DATA = ONLINE_RETAIL
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/segmentation_bench_run"
 
 

@@ -41,7 +41,8 @@ def manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([str(BIN / "python"), "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-SAMPLE_DATA = ROOT.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
+# In the repository (sample_data/README.md): a fresh clone gets the demo with data.
+SAMPLE_DATA = ROOT / "sample_data" / "online_retail" / "online_retail.csv.gz"
 
 
 def has_published_run(env: dict[str, str]) -> bool:
@@ -69,11 +70,10 @@ def set_up(env: dict[str, str]) -> None:
         print("A segmentation is already published; skipping the sample import and run.")
         return
     if not SAMPLE_DATA.exists():
-        print(
-            f"No sample data at {SAMPLE_DATA}: sign in as manager and import a file on the "
-            "Imports page, then start a run."
+        raise SystemExit(
+            f"No sample data at {SAMPLE_DATA}: it is part of the repository "
+            "(sample_data/README.md); restore it with `git checkout -- sample_data`."
         )
-        return
     # Importing the same file again changes nothing, so an interrupted demo can resume.
     manage("import_transactions", str(SAMPLE_DATA), "--user", "manager", env=env)
     manage("segment_customers", "--sync", "--publish", "--user", "manager", env=env)

@@ -12,7 +12,8 @@ from customers.models import ImportRecord, TransactionLine
 from customers.services import import_record_create, import_record_process
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+# The full files, in the repository (sample_data/README.md).
+SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
 ONLINE_RETAIL_SLICE = FIXTURES / "online_retail_slice.csv"
 CDNOW_SLICE = FIXTURES / "cdnow_slice.csv"
 

@@ -11,9 +11,8 @@ from django.apps import apps as django_apps
 from django.conf import settings
 
 from customers.models import Customer, ImportRecord, TransactionLine
-from tests.conftest import require
 
-from .conftest import CDNOW_SLICE, ONLINE_RETAIL_SLICE, SHARED_DATA, import_path
+from .conftest import CDNOW_SLICE, ONLINE_RETAIL_SLICE, SAMPLE_DATA, import_path
 
 pytestmark = pytest.mark.django_db
 
@@ -128,10 +127,7 @@ def test_cdnow_slice_through_the_same_service():
 
 @pytest.mark.slow
 def test_full_online_retail_file():
-    path = SHARED_DATA / "online_retail" / "online_retail.csv.gz"
-    require(path.exists(), f"the Online Retail file at {path}")
-
-    record = import_path(path)
+    record = import_path(SAMPLE_DATA / "online_retail" / "online_retail.csv.gz")
 
     assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
     assert record.rows_read == 541_909
@@ -145,10 +141,7 @@ def test_full_online_retail_file():
 
 @pytest.mark.slow
 def test_full_cdnow_file():
-    path = SHARED_DATA / "cdnow" / "cdnow_master.csv.gz"
-    require(path.exists(), f"the CDNOW file at {path}")
-
-    record = import_path(path)
+    record = import_path(SAMPLE_DATA / "cdnow" / "cdnow_master.csv.gz")
 
     assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
     assert record.rows_read == 69_659
