@@ -78,6 +78,11 @@ class SegmentationRun(models.Model):
     surrogate_agreement = models.FloatField(null=True, blank=True)
     pca = models.JSONField(default=dict, blank=True)
     rfm_comparison = models.JSONField(default=dict, blank=True)
+    activity_rhythm = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The shop's rhythm: active_days, lapsed_days, repeat_customers, basis.",
+    )
     notes = models.JSONField(default=list, blank=True)
     predictor_file = models.CharField(max_length=500, blank=True)
 
@@ -178,6 +183,26 @@ class Segment(models.Model):
     action = models.TextField(blank=True)
     rationale = models.TextField(blank=True)
     top_country = models.CharField(max_length=80, blank=True)
+    # The three axes a marketer reads, and why the segment has its name (empty on runs
+    # stored before they were measured).
+    value = models.CharField(max_length=16, blank=True, help_text="top, high, mid or low.")
+    engagement = models.CharField(
+        max_length=16, blank=True, help_text="frequent, repeat or one-time."
+    )
+    activity = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="active, cooling, lapsed, slipping, inactive or mixed.",
+    )
+    activity_shares = models.JSONField(
+        default=dict, blank=True, help_text="Share of members active, cooling and lapsed."
+    )
+    why = models.TextField(blank=True, help_text="The numbers behind the name, in a sentence.")
+    conditions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The name's conditions: a list of {condition, observed, holds}.",
+    )
 
     class Meta:
         ordering = ["run", "number"]

@@ -502,6 +502,15 @@ def _store_results(claim, result, aggregates, predictor_path, read_seconds, star
                 action=p.action,
                 rationale=p.rationale,
                 top_country=p.top_country or "",
+                value=p.value or "",
+                engagement=p.engagement or "",
+                activity=p.activity or "",
+                activity_shares=_clean(p.activity_shares or {}),
+                why=p.why or "",
+                conditions=[
+                    {"condition": c.condition, "observed": c.observed, "holds": bool(c.holds)}
+                    for c in p.conditions
+                ],
             )
             for p in result.segments
         )
@@ -559,12 +568,8 @@ def _store_results(claim, result, aggregates, predictor_path, read_seconds, star
         run.chosen_setting = chosen.setting
         run.justification = result.choice.justification
         run.elbow = dict(result.choice.elbow_k)
-        run.stability = {
-            "mean_adjusted_rand": _num(result.stability.mean_adjusted_rand),
-            "scores": [_num(s) for s in result.stability.scores],
-            "resample_size": result.stability.resample_size,
-            "stable": bool(result.stability.stable),
-        }
+        run.stability = _stability_json(result.stability, result.choice.stability_checked)
+        run.activity_rhythm = _rhythm_json(result.activity)
         run.surrogate_agreement = _num(result.surrogate_agreement)
         coords = result.pca.coordinates
         run.pca = {
@@ -586,10 +591,48 @@ def _store_results(claim, result, aggregates, predictor_path, read_seconds, star
             "rows": [str(r) for r in crosstab.index],
             "columns": [str(c) for c in crosstab.columns],
             "values": crosstab.astype(int).values.tolist(),
+            "edges": _rfm_edges_json(result.rfm.edges),
         }
         run.notes = list(result.notes)
         run.predictor_file = str(predictor_path.relative_to(settings.MEDIA_ROOT))
         run.save()
+
+
+def _stability_json(stability, checked: dict[str, float]) -> dict:
+    """The bootstrap stability as stored on the run: the numbers, the verdict and its words,
+    and the mean ARI of each leading candidate checked before choosing (candidate key)."""
+    return {
+        "mean_adjusted_rand": _num(stability.mean_adjusted_rand),
+        "scores": [_num(s) for s in stability.scores],
+        "resample_size": stability.resample_size,
+        "stable": bool(stability.stable),
+        "verdict": stability.verdict,
+        "words": stability.words,
+        "checked": {str(key): _num(ari) for key, ari in (checked or {}).items()},
+    }
+
+
+def _rhythm_json(rhythm) -> dict:
+    """The shop's rhythm (ActivityRhythm) as stored on the run; {} when not measured."""
+    if rhythm is None:
+        return {}
+    return {
+        "active_days": _num(rhythm.active_days),
+        "lapsed_days": _num(rhythm.lapsed_days),
+        "repeat_customers": int(rhythm.repeat_customers),
+        "basis": rhythm.basis,
+    }
+
+
+def _rfm_edges_json(edges: dict) -> dict:
+    """RFM bin edges per axis: one {score, low, high, customers} per score that occurs."""
+    return {
+        str(axis): [
+            {"score": int(score), "low": _num(low), "high": _num(high), "customers": int(n)}
+            for score, low, high, n in bins
+        ]
+        for axis, bins in (edges or {}).items()
+    }
 
 
 def _clean(mapping: dict) -> dict:
