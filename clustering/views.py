@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from reports import charts
+from reports.axes import rfm_edges_view, rhythm_view, segment_axes, stability_view
 from reports.exports import csv_response
 from reports.report_data import CANDIDATE_FIELDS, run_report_data
 from reports.selectors import (
@@ -125,9 +126,11 @@ def _customer_reasons(counts: dict | None) -> list[tuple[str, int]]:
 
 def _report_context(run: SegmentationRun, report: dict) -> dict:
     segments = report["segments"]
+    rhythm = rhythm_view(run.activity_rhythm)
     for index, segment in enumerate(segments):
         segment["colour"] = index % 8
         segment["url"] = reverse("clustering:segment-detail", args=[run.pk, segment["number"]])
+        segment["axes"] = segment_axes(segment, rhythm)
     candidates = report["candidates"]
     rfm = run.rfm_comparison or {}
     values = rfm.get("values") or []
@@ -156,6 +159,10 @@ def _report_context(run: SegmentationRun, report: dict) -> dict:
         "customers_in": (run.n_customers or 0) + excluded_total,
         "params_rows": parameter_rows(run.params or {}),
         "stability_scores": [s for s in (run.stability or {}).get("scores", []) if s is not None],
+        "stability": stability_view(run.stability, f"{run.chosen_algorithm}:{run.chosen_setting}"),
+        "rhythm": rhythm,
+        "any_axes": any(s["axes"]["shown"] for s in segments),
+        "rfm_edges": rfm_edges_view(rfm),
     }
 
 
@@ -280,6 +287,7 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             "profile": profile,
             "lift_chart": charts.lift_chart(profile),
             "rule": charts.readable_rule(segment.rule),
+            "axes": segment_axes(segment, rhythm_view(segment.run.activity_rhythm)),
             "distinguishing": [charts.feature_label(f) for f in segment.distinguishing],
             "page": page,
             "columns": columns,

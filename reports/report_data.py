@@ -13,6 +13,8 @@ from typing import Any
 
 from clustering.models import Candidate, Segment, SegmentationRun
 
+from .axes import stability_with_words
+
 #: Stored run fields, in the order a reader meets them in the report.
 RUN_FIELDS = (
     "id",
@@ -46,6 +48,7 @@ RUN_FIELDS = (
     "timings",
     "pca",
     "rfm_comparison",
+    "activity_rhythm",
     "notes",
     "is_published",
     "published_at",
@@ -89,6 +92,12 @@ SEGMENT_FIELDS = (
     "action",
     "rationale",
     "top_country",
+    "value",
+    "engagement",
+    "activity",
+    "activity_shares",
+    "why",
+    "conditions",
 )
 
 
@@ -112,6 +121,8 @@ def run_segment_rows(run: SegmentationRun) -> list[dict[str, Any]]:
 def run_report_data(run: SegmentationRun) -> dict[str, Any]:
     """The whole stored run: its fields, who made and published it, candidates, segments."""
     data = {name: _plain(getattr(run, name)) for name in RUN_FIELDS}
+    # Runs stored before the stability verdict was saved: its words from their mean ARI.
+    data["stability"] = stability_with_words(run.stability)
     data["status_display"] = run.get_status_display()
     data["created_by"] = run.created_by.get_username() if run.created_by_id else None
     data["published_by"] = run.published_by.get_username() if run.published_by_id else None

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 from clustering.selectors import worker_is_recent, worker_last_seen
 
 from . import charts, selectors
+from .axes import rhythm_view, segment_axes
 from .forms import CompareForm, CustomerLookupForm
 from .selectors import (
     heat_level,
@@ -27,8 +28,10 @@ def home(request: HttpRequest) -> HttpResponse:
     beat = worker_last_seen()
     run = published_run()
     segments = list(run.segments.order_by("number").values()) if run else []
+    rhythm = rhythm_view(run.activity_rhythm) if run else None
     for index, segment in enumerate(segments):
         segment["colour"] = index % 8
+        segment["axes"] = segment_axes(segment, rhythm)
     return render(
         request,
         "reports/home.html",
