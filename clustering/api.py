@@ -355,11 +355,31 @@ class RunReportApi(APIView):
                     "preprocessing": [],
                     "justification": "k=4 wins on three of four votes.",
                     "elbow": {},
-                    "stability": {"mean_adjusted_rand": 0.93, "stable": True},
+                    "stability": {
+                        "mean_adjusted_rand": 0.78,
+                        "stable": False,
+                        "verdict": "moderate",
+                        "words": "moderately stable, review",
+                        "checked": {"kmeans:n_clusters=4": 0.78, "gmm:n_components=4": 0.64},
+                    },
                     "surrogate_agreement": None,
                     "timings": {"read data": 0.4},
                     "pca": {"explained_variance_ratio": [0.52, 0.21], "points": []},
-                    "rfm_comparison": {},
+                    "rfm_comparison": {
+                        "adjusted_rand": 0.31,
+                        "edges": {
+                            "frequency": [
+                                {"score": 1, "low": 1.0, "high": 1.0, "customers": 1493},
+                                {"score": 5, "low": 8.0, "high": 209.0, "customers": 868},
+                            ]
+                        },
+                    },
+                    "activity_rhythm": {
+                        "active_days": 113.0,
+                        "lapsed_days": 226.0,
+                        "repeat_customers": 2845,
+                        "basis": "4 in 5 repeat customers buy again within 113 days.",
+                    },
                     "notes": [],
                     "candidates": [],
                     "segments": [],
@@ -392,6 +412,15 @@ SEGMENT_EXAMPLE = {
     "action": "Reward and retain: early access, loyalty perks; no discounts needed.",
     "rationale": "Buy often, recently, and spend the most.",
     "top_country": "United Kingdom",
+    "value": "top",
+    "engagement": "frequent",
+    "activity": "active",
+    "activity_shares": {"active": 0.96, "cooling": 0.03, "lapsed": 0.01},
+    "why": "bought 9 days ago (median), 14 orders, 5,120 spent: top 15% on spend, active",
+    "conditions": [
+        {"condition": "median spend in the top 15%", "observed": "top 9%", "holds": True},
+        {"condition": "at least 90% of members active", "observed": "96% active", "holds": True},
+    ],
 }
 
 
@@ -597,6 +626,10 @@ PREDICT_EXAMPLES = [
             "segment_id": 0,
             "segment_name": "High-value loyal",
             "action": "Reward and retain: early access, loyalty perks; no discounts needed.",
+            "value": "top",
+            "engagement": "frequent",
+            "activity": "active",
+            "why": "bought 9 days ago (median), 14 orders, 5,120 spent: top 15% on spend, active",
             "confidence": 0.72,
             "source": "stored",
         },
@@ -668,6 +701,10 @@ def _prediction(run_id: int, customer_id: str | None, p) -> dict:
         "segment_id": p.segment.number,
         "segment_name": p.segment.name,
         "action": p.segment.action,
+        "value": p.segment.value,
+        "engagement": p.segment.engagement,
+        "activity": p.segment.activity,
+        "why": p.segment.why,
         "confidence": p.confidence,
         "source": p.source,
     }
@@ -799,6 +836,7 @@ class PredictApi(APIView):
                         "segment_id": None,
                         "segment_name": None,
                         "action": None,
+                        **dict.fromkeys(("value", "engagement", "activity", "why")),
                         "confidence": None,
                         "source": None,
                         "error": NOT_IN_SEGMENTATION,

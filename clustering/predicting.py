@@ -49,6 +49,11 @@ class SegmentInfo:
     number: int
     name: str
     action: str
+    # What the name rests on ("" on runs stored before they were measured).
+    value: str = ""
+    engagement: str = ""
+    activity: str = ""
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,9 +149,9 @@ def _load(run_id: int, predictor_file: str) -> PublishedModel:
         logger.error("cannot load the predictor of run %s: %s", run_id, error)
         raise PredictorUnavailable(str(error)) from error
     segments = {
-        number: SegmentInfo(number, name, action)
-        for number, name, action in Segment.objects.filter(run_id=run_id).values_list(
-            "number", "name", "action"
+        row[0]: SegmentInfo(*row)
+        for row in Segment.objects.filter(run_id=run_id).values_list(
+            "number", "name", "action", "value", "engagement", "activity", "why"
         )
     }
     ids, numbers, confidences = _stored_assignments(run_id)

@@ -121,11 +121,27 @@ class RunReportSerializer(serializers.Serializer):
     chosen_setting = serializers.CharField(allow_blank=True)
     justification = serializers.CharField(allow_blank=True)
     elbow = serializers.DictField(child=serializers.JSONField())
-    stability = serializers.DictField(child=serializers.JSONField())
+    stability = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="mean_adjusted_rand, scores, resample_size; verdict (stable, moderate, "
+        "unstable, or empty when not measured) and its words; checked: mean ARI of the "
+        "leading candidates (algorithm:setting) measured before choosing.",
+    )
     surrogate_agreement = serializers.FloatField(allow_null=True)
     timings = serializers.DictField(child=serializers.JSONField())
     pca = serializers.DictField(child=serializers.JSONField())
-    rfm_comparison = serializers.DictField(child=serializers.JSONField())
+    rfm_comparison = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="adjusted_rand, the crosstab (rows, columns, values) and edges: per axis "
+        "(recency_days, frequency, monetary_total) one {score, low, high, customers} per "
+        "score that occurs ({} on runs stored before).",
+    )
+    activity_rhythm = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="The shop's rhythm behind the activity axis: active_days (bought within "
+        "them: active), lapsed_days (beyond them: lapsed; between: cooling), "
+        "repeat_customers, basis. {} on runs stored before it was measured.",
+    )
     notes = serializers.ListField(child=serializers.JSONField())
     is_published = serializers.BooleanField()
     published_at = serializers.DateTimeField(allow_null=True)
@@ -135,13 +151,27 @@ class RunReportSerializer(serializers.Serializer):
 
 
 # ------------------------------------------------------------------------------ segments
+class NameCheckSerializer(serializers.Serializer):
+    """One condition of a segment's name, the segment's value and whether it holds."""
+
+    condition = serializers.CharField(help_text='e.g. "at least 90% of members active".')
+    observed = serializers.CharField(allow_blank=True, help_text='e.g. "96% active".')
+    holds = serializers.BooleanField()
+
+
 class SegmentSerializer(serializers.ModelSerializer):
-    """A segment's profile, business name and recommended action."""
+    """A segment's profile, business name and recommended action, and what the name rests
+    on: value, engagement and activity (empty on runs stored before they were measured)."""
 
     medians = serializers.DictField(child=serializers.FloatField(allow_null=True))
     means = serializers.DictField(child=serializers.FloatField(allow_null=True))
     lift = serializers.DictField(child=serializers.JSONField())
     distinguishing = serializers.ListField(child=serializers.JSONField())
+    activity_shares = serializers.DictField(
+        child=serializers.FloatField(allow_null=True),
+        help_text="Share of the members active, cooling and lapsed.",
+    )
+    conditions = NameCheckSerializer(many=True, help_text="The name's conditions, checked.")
 
     class Meta:
         model = Segment
@@ -263,12 +293,25 @@ class PredictRequestSerializer(PredictItemSerializer):
         return attrs
 
 
+VALUE_HELP = "The segment's value: top, high, mid or low (empty on older runs)."
+ENGAGEMENT_HELP = "The segment's engagement: frequent, repeat or one-time (empty on older runs)."
+ACTIVITY_HELP = (
+    "The segment's activity: active, cooling, lapsed, slipping, inactive or mixed "
+    "(empty on older runs)."
+)
+WHY_HELP = "The numbers behind the segment's name, in a sentence (empty on older runs)."
+
+
 class PredictionSerializer(serializers.Serializer):
     run_id = serializers.IntegerField(help_text="The published run that assigned the segment.")
     customer_id = serializers.CharField(allow_null=True)
     segment_id = serializers.IntegerField(help_text="The segment's number within the run.")
     segment_name = serializers.CharField()
     action = serializers.CharField(allow_blank=True)
+    value = serializers.CharField(allow_blank=True, help_text=VALUE_HELP)
+    engagement = serializers.CharField(allow_blank=True, help_text=ENGAGEMENT_HELP)
+    activity = serializers.CharField(allow_blank=True, help_text=ACTIVITY_HELP)
+    why = serializers.CharField(allow_blank=True, help_text=WHY_HELP)
     confidence = serializers.FloatField(min_value=0, max_value=1)
     source = serializers.ChoiceField(
         choices=["stored", "predicted"],
@@ -283,6 +326,10 @@ class BatchPredictionSerializer(serializers.Serializer):
     segment_id = serializers.IntegerField(allow_null=True)
     segment_name = serializers.CharField(allow_null=True)
     action = serializers.CharField(allow_null=True, allow_blank=True)
+    value = serializers.CharField(allow_null=True, allow_blank=True, help_text=VALUE_HELP)
+    engagement = serializers.CharField(allow_null=True, allow_blank=True, help_text=ENGAGEMENT_HELP)
+    activity = serializers.CharField(allow_null=True, allow_blank=True, help_text=ACTIVITY_HELP)
+    why = serializers.CharField(allow_null=True, allow_blank=True, help_text=WHY_HELP)
     confidence = serializers.FloatField(allow_null=True, min_value=0, max_value=1)
     source = serializers.ChoiceField(choices=["stored", "predicted"], allow_null=True)
     error = serializers.CharField(

@@ -129,7 +129,8 @@ def test_published_segments(api, world):
     assert set(first) == {
         "number", "name", "size", "share_customers", "share_revenue", "medians", "means",
         "lift", "distinguishing", "rule", "rule_accuracy", "rule_precision", "rule_recall",
-        "action", "rationale", "top_country",
+        "action", "rationale", "top_country", "value", "engagement", "activity",
+        "activity_shares", "why", "conditions",
     }  # fmt: skip
     assert api("marketing").get("/api/v1/segments/99/").status_code == 404
 
