@@ -8,9 +8,9 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from accounts.permissions import capability_permission
+from transaction_files.columns import parse_mapping_text
+from transaction_files.errors import ImportFileError, MappingNeeded
 
-from .importing.columns import parse_mapping_text
-from .importing.errors import ImportFileError, MappingNeeded
 from .models import ImportRecord, ImportRejectedRow
 from .selectors import import_record_list, import_rejected_rows
 from .services import import_record_create

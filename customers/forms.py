@@ -2,8 +2,9 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
-from .importing.columns import FIELDS
-from .importing.errors import ImportFileError
+from transaction_files.columns import FIELDS
+from transaction_files.errors import ImportFileError
+
 from .models import ImportRecord
 from .services import import_check_size
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from clustering.models import SegmentAssignment
+from transaction_files.normalise import MAX_TEXT
 
-from .importing.normalise import MAX_TEXT
 from .models import Customer, TransactionLine
 
 #: Largest number of lines one bulk request may carry (about 1 MB of JSON).

@@ -24,25 +24,26 @@ from django.core.files import File
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from .importing import dates
-from .importing.columns import FIELDS, resolve_mapping
-from .importing.errors import ImportFileError, MappingNeeded
-from .importing.normalise import Normaliser
-from .importing.sources import (
+from transaction_files import dates
+from transaction_files.columns import FIELDS, resolve_mapping
+from transaction_files.errors import ImportFileError, MappingNeeded
+from transaction_files.normalise import Normaliser
+from transaction_files.reader import check_latin1_chunk, detect_date_order
+from transaction_files.sources import (
     BadRow,
     SourceInfo,
     Utf8Invalid,
-    check_latin1_text,
     inspect_source,
     iter_chunks,
 )
+
 from .importing.staging import MoveCounts, StagingTable, bulk_load
 from .models import ImportRecord, ImportRejectedRow, TransactionLine
 
 logger = logging.getLogger(__name__)
 
 MAX_STORED_REJECTED_ROWS = 10_000
-DATE_ORDERS = {"", dates.ISO, dates.DAYFIRST, dates.MONTHFIRST}
+DATE_ORDERS = {"", *dates.ORDERS}
 
 
 def _file_sha256(f) -> str:
@@ -227,16 +228,6 @@ class _Run:
             )
 
 
-def _detect_date_order(path: Path, info: SourceInfo, column: str) -> str:
-    day_first = month_first = False
-    for chunk in iter_chunks(path, info, columns=[column], on_bad_row=lambda bad: None):
-        values = chunk.frame[column].astype("str").str.strip()
-        d, m = dates.order_evidence(values)
-        day_first |= d
-        month_first |= m
-    return dates.decide_order(day_first, month_first)
-
-
 _DONE = object()
 # Chunks prepared ahead of the one being sent: two keep both cores busy and bound memory.
 READ_AHEAD = 2
@@ -305,18 +296,14 @@ class _Reader(threading.Thread):
             if chunk is None:
                 yield ("done", bad_rows)
                 return
-            if info.encoding == "latin-1" and not check_latin1_text(chunk.frame):
-                raise ImportFileError(
-                    "The file's text cannot be decoded: it is neither UTF-8 nor Latin-1. "
-                    "Save it as UTF-8 CSV and upload it again."
-                )
+            check_latin1_chunk(info, chunk)
             try:
                 result = normaliser.run(chunk.frame, chunk.line_numbers)
             except ValueError as exc:
                 if str(exc) != "order needed":
                     raise
                 yield ("stage", "checking dates", chunk.progress)
-                normaliser.date_order = _detect_date_order(self.path, info, mapping["timestamp"])
+                normaliser.date_order = detect_date_order(self.path, info, mapping["timestamp"])
                 result = normaliser.run(chunk.frame, chunk.line_numbers)
             yield ("chunk", chunk.progress, result, bad_rows)
 

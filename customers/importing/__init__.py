@@ -1,6 +1,7 @@
-"""Reading shop exports (CSV, gzip CSV, XLSX) into normalised transaction lines.
+"""Storing shop exports' transaction lines in the database.
 
-sources.py opens a file and streams it in chunks of text columns; columns.py recognises the
-header and applies a mapping; normalise.py turns a chunk into typed, flagged lines plus
-rejected rows; staging.py writes lines to a staging table and moves them in set-based SQL.
+The files are read by the pure package transaction_files (sources, column mapping, dates,
+normalising: shared with the segmentation engine's command line); staging.py writes the
+lines to a staging table and moves them in set-based SQL, pgcopy.py renders PostgreSQL's
+binary COPY. errors.py and normalise.py here are the moved modules under their old names.
 """

@@ -1,11 +1,8 @@
-class ImportFileError(Exception):
-    """A problem with the file itself, worded for the person who uploaded it."""
+"""Moved to transaction_files.errors (readable without Django, by the engine too). This name
+is the same module, for code that still imports it from here."""
 
+import sys
 
-class MappingNeeded(ImportFileError):
-    """The columns were not recognised; the user must say which column holds which field."""
+import transaction_files.errors
 
-    def __init__(self, message: str, *, columns: list[str], missing: list[str]):
-        super().__init__(message)
-        self.columns = columns
-        self.missing = missing
+sys.modules[__name__] = transaction_files.errors

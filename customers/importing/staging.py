@@ -57,9 +57,10 @@ import pyarrow.csv as pacsv
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from transaction_files.normalise import hashes_hex, line_hashes
+
 from ..models import Customer, TransactionLine
 from . import pgcopy
-from .normalise import hashes_hex, line_hashes
 
 logger = logging.getLogger(__name__)
 

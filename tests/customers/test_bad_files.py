@@ -118,7 +118,7 @@ def test_latin1_file_imports_with_a_notice(tmp_path):
 
 
 def test_latin1_found_late_restarts_the_read(tmp_path, monkeypatch):
-    from customers.importing import sources
+    from transaction_files import sources
 
     monkeypatch.setattr(sources, "SAMPLE_BYTES", 4096)
     monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 4096)
@@ -163,7 +163,7 @@ def test_rows_with_bad_values_are_rejected_with_line_and_column(tmp_path):
 
 
 def test_rows_of_the_wrong_width_are_reported_from_every_chunk(tmp_path, monkeypatch):
-    from customers.importing import sources
+    from transaction_files import sources
 
     monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 4096)  # about 45 rows a chunk
     rows = [ROW.replace("17850.0", f"{17000 + i}") for i in range(300)]
@@ -210,7 +210,7 @@ def test_a_unit_price_too_large_for_its_column_is_rejected_not_the_file(tmp_path
 
 
 def test_derived_number_limits_are_the_line_columns_limits():
-    from customers.importing import normalise
+    from transaction_files import normalise
 
     for name, limit in [
         ("amount", normalise.AMOUNT_LIMIT),

@@ -22,9 +22,10 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from customers import services
-from customers.importing import normalise, sources, staging
+from customers.importing import staging
 from customers.models import Customer, ImportRecord, TransactionLine
 from tests.conftest import require
+from transaction_files import normalise, sources
 
 from .conftest import (
     CDNOW_SLICE,

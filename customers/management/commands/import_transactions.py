@@ -9,10 +9,10 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from customers.importing.columns import parse_mapping_text
-from customers.importing.errors import ImportFileError
 from customers.models import ImportRecord
 from customers.services import import_record_create, import_record_process
+from transaction_files.columns import parse_mapping_text
+from transaction_files.errors import ImportFileError
 
 
 class Command(BaseCommand):

@@ -10,6 +10,7 @@ from .errors import ImportFileError
 ISO = "iso"
 DAYFIRST = "dayfirst"
 MONTHFIRST = "monthfirst"
+ORDERS = (ISO, DAYFIRST, MONTHFIRST)
 
 _COMMON_FORMAT = "%Y-%m-%d %H:%M:%S"
 _ISO_RE = r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
