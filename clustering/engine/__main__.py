@@ -1,7 +1,13 @@
-"""python -m clustering.engine FILE [--algorithms ...] [--k-min 2 --k-max 10] [--seed 42]
+"""python -m clustering.engine FILE [--mapping field=Column,...] [--date-order ORDER]
+                            [--algorithms ...] [--k-min 2 --k-max 10] [--seed 42]
 
-Reads an Online Retail or CDNOW CSV(.gz) (detected by its header), runs the segmentation and
-prints the candidate table, the choice with its justification and the segments.
+Reads a transaction file (CSV, gzip CSV or XLSX) as the web import reads it: Online Retail,
+CDNOW and other headers the import recognises need no mapping; for any other layout,
+--mapping names the column of each field, e.g.
+customer_id=household_id,invoice=basket_id,product_code=product_id,quantity=quantity,
+amount=sales_value,timestamp=transaction_timestamp. Then runs the segmentation and prints
+the candidate table, the choice with its justification and the segments. A file or mapping
+that cannot be used is reported on stderr, with exit status 2.
 """
 
 from __future__ import annotations
@@ -12,14 +18,36 @@ import time
 
 import pandas as pd
 
-from .loaders import read_transactions
+from transaction_files.columns import FIELDS, parse_mapping_text
+from transaction_files.dates import ORDERS
+from transaction_files.errors import ImportFileError, MappingNeeded
+
+from .loaders import read_file, to_transaction_lines
 from .pipeline import describe_candidates, run_segmentation
 from .types import ALGORITHM_NAMES, DEFAULT_FEATURES, InvalidParameters, SegmentationParams
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m clustering.engine", description=__doc__)
+    ap = argparse.ArgumentParser(
+        prog="python -m clustering.engine",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("file")
+    ap.add_argument(
+        "--mapping",
+        default="",
+        help="field=Column pairs, comma-separated, for the columns the header does not "
+        f"name recognisably; fields: {', '.join(FIELDS)} (customer_id, timestamp and "
+        "unit_price or amount are needed)",
+    )
+    ap.add_argument(
+        "--date-order",
+        choices=ORDERS,
+        default=None,
+        help="how to read dates such as 01/02/2011 (default: decided from the dates)",
+    )
+    ap.add_argument("--sheet", default="", help="the sheet of an XLSX workbook")
     ap.add_argument("--algorithms", nargs="+", default=list(ALGORITHM_NAMES))
     ap.add_argument("--features", nargs="+", default=list(DEFAULT_FEATURES))
     ap.add_argument("--k-min", type=int, default=2)
@@ -32,7 +60,33 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
-    lines = read_transactions(args.file)
+    try:
+        read = read_file(
+            args.file,
+            mapping=parse_mapping_text(args.mapping),
+            date_order=args.date_order,
+            sheet=args.sheet,
+        )
+    except MappingNeeded as exc:
+        fields = [f if f in FIELDS else "amount" for f in exc.missing]  # or unit_price
+        example = ",".join(f"{f}=<column>" for f in fields)
+        print(
+            f"{args.file}: {exc}\nName them with --mapping, e.g. --mapping "
+            f"{example} (fields: {', '.join(FIELDS)}).",
+            file=sys.stderr,
+        )
+        return 2
+    except ImportFileError as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{args.file}: cannot read the file: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    lines = to_transaction_lines(read.lines)
+    _print_reading(read)
+    if lines.empty:
+        print(f"{args.file}: no line could be read; nothing to segment.", file=sys.stderr)
+        return 2
     params = SegmentationParams(
         features=tuple(args.features),
         algorithms=tuple(args.algorithms),
@@ -81,6 +135,23 @@ def main(argv: list[str] | None = None) -> int:
         result.predictor.save(args.save_predictor)
         print("predictor saved to", args.save_predictor)
     return 0
+
+
+def _print_reading(read) -> None:
+    mapped = ", ".join(f"{field}={column}" for field, column in read.mapping.items())
+    print(f"columns: {mapped}")
+    if read.date_order:
+        print(f"date order: {read.date_order}")
+    print(
+        f"{read.rows_read:,} rows read, {len(read.lines):,} lines kept, "
+        f"{read.rows_skipped:,} skipped (no customer id), {read.rows_rejected:,} rejected"
+    )
+    for notice in read.notices:
+        print("notice:", notice)
+    for r in read.rejections[:5]:
+        where = f"line {r.line_number}" + (f", column {r.column}" if r.column else "")
+        print(f"rejected ({where}): {r.message} {r.value!r}")
+    print()
 
 
 if __name__ == "__main__":

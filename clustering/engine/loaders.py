@@ -1,123 +1,85 @@
-"""Read the two public data sets into canonical transaction lines (see types.py)."""
+"""Read a transaction file into canonical transaction lines (see types.py).
+
+The file is read by transaction_files, the web import's own reader: the same layouts
+recognised without a mapping (Online Retail, CDNOW, ...), the same column mapping for any
+other layout, and the same parsing rules (trimming, dates and their order, numbers, rows
+rejected, returns, non-product stock codes). Lines are kept as the file has them: the import
+also leaves out lines repeated within the file when it stores them, this reader does not.
+"""
 
 from __future__ import annotations
 
-import gzip
-import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-# Stock codes that are not products: postage, carriage, manual lines, discounts, samples,
-# bank charges, marketplace fees, charity, gift vouchers, bad-debt adjustments.
-NON_PRODUCT_CODES = frozenset(
-    {
-        "POST",
-        "DOT",
-        "M",
-        "m",
-        "C2",
-        "D",
-        "S",
-        "BANK CHARGES",
-        "AMAZONFEE",
-        "CRUK",
-        "PADS",
-        "B",
-        "DCGSSGIRL",
-        "DCGSSBOY",
-        "DCGS0003",
-        "DCGS0004",
-        "DCGS0069",
-        "DCGS0070",
-        "DCGS0076",
-    }
-)
-_NON_PRODUCT_RE = re.compile(r"^(gift_0001_\d+|DCGS.*)$")
+from transaction_files.columns import resolve_mapping
+from transaction_files.reader import FileLines, read_lines
+from transaction_files.sources import inspect_source
+
+from .types import TRANSACTION_COLUMNS
+
+
+def read_file(
+    path: str | Path,
+    *,
+    mapping: dict[str, str] | None = None,
+    date_order: str | None = None,
+    sheet: str = "",
+) -> FileLines:
+    """The import's reading of the file (lines plus counts of rows skipped and rejected).
+    Times are read as they are written (wall-clock, no time zone). Raises
+    transaction_files.errors.ImportFileError when the file or the mapping is unusable."""
+    return read_lines(path, mapping=mapping, date_order=date_order, time_zone="UTC", sheet=sheet)
+
+
+def to_transaction_lines(lines: pd.DataFrame) -> pd.DataFrame:
+    """The import's normalised lines (transaction_files.normalise.LINE_COLUMNS) as the
+    engine's TRANSACTION_COLUMNS."""
+    out = pd.DataFrame(
+        {
+            "customer_id": lines["customer_ext"].astype("str"),
+            "invoice": lines["invoice"].astype("str"),
+            "product_code": lines["product_code"].astype("str"),
+            "quantity": lines["quantity"].astype("float64"),
+            "unit_price": lines["unit_price"].astype("float64"),
+            "amount": lines["amount"].astype("float64"),
+            "timestamp": pd.to_datetime(lines["ts"], utc=True)
+            .dt.tz_localize(None)
+            .astype("datetime64[ns]"),
+            "country": lines["country"].astype("str"),
+            "is_return": lines["is_return"].astype(bool),
+            "is_non_product": lines["is_non_product"].astype(bool),
+        }
+    )
+    return out[list(TRANSACTION_COLUMNS)].reset_index(drop=True)
+
+
+def read_transactions(
+    path: str | Path,
+    *,
+    mapping: dict[str, str] | None = None,
+    date_order: str | None = None,
+    sheet: str = "",
+) -> pd.DataFrame:
+    """Canonical transaction lines of the file (see read_file)."""
+    read = read_file(path, mapping=mapping, date_order=date_order, sheet=sheet)
+    return to_transaction_lines(read.lines)
 
 
 def detect_format(path: str | Path) -> str:
-    """'online_retail' or 'cdnow', by the header line."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        header = fh.readline().strip().lower()
-    if "invoiceno" in header and "stockcode" in header:
+    """The layout the import recognises from the header alone: "online_retail" (invoice
+    and stock code columns), "cdnow" (no invoice: one purchase occasion per customer and
+    day), or "recognised" for other headers the import knows. Raises MappingNeeded when
+    the header is not recognised (a mapping is needed)."""
+    mapping = resolve_mapping(inspect_source(Path(path)).columns, None)
+    if "invoice" in mapping and "product_code" in mapping:
         return "online_retail"
-    if "dollar_value" in header and "customer_id" in header:
+    if "invoice" not in mapping and "product_code" not in mapping:
         return "cdnow"
-    raise ValueError(f"unrecognised header: {header[:120]}")
-
-
-def is_non_product_code(codes: pd.Series) -> np.ndarray:
-    codes = codes.astype(str)
-    return (codes.isin(NON_PRODUCT_CODES) | codes.str.match(_NON_PRODUCT_RE)).to_numpy()
+    return "recognised"
 
 
 def read_online_retail(path: str | Path) -> pd.DataFrame:
-    """UCI Online Retail -> canonical lines.  Rows without CustomerID are dropped; invoices
-    starting with "C" are returns; "A" (bad-debt adjustment) invoices are non-product."""
-    raw = pd.read_csv(
-        path,
-        dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": "float64", "Country": str},
-        usecols=[
-            "InvoiceNo",
-            "StockCode",
-            "Quantity",
-            "InvoiceDate",
-            "UnitPrice",
-            "CustomerID",
-            "Country",
-        ],
-        engine="pyarrow",
-    )
-    raw = raw[raw["CustomerID"].notna()]
-    invoice = raw["InvoiceNo"].astype(str)
-    qty = raw["Quantity"].to_numpy(dtype="float64")
-    price = raw["UnitPrice"].to_numpy(dtype="float64")
-    out = pd.DataFrame(
-        {
-            "customer_id": raw["CustomerID"].astype("int64").astype(str).to_numpy(),
-            "invoice": invoice.to_numpy(),
-            "product_code": raw["StockCode"].astype(str).to_numpy(),
-            "quantity": qty,
-            "unit_price": price,
-            "amount": qty * price,
-            "timestamp": pd.to_datetime(raw["InvoiceDate"]).to_numpy(),
-            "country": raw["Country"].astype(str).to_numpy(),
-            "is_return": (invoice.str.startswith("C") | (raw["Quantity"] < 0)).to_numpy(),
-            "is_non_product": is_non_product_code(raw["StockCode"])
-            | invoice.str.startswith("A").to_numpy(),
-        }
-    )
-    return out.reset_index(drop=True)
-
-
-def read_cdnow(path: str | Path) -> pd.DataFrame:
-    """CDNOW master -> canonical lines; one invoice per customer-day (rows on the same day
-    are one purchase occasion), no returns, no non-product lines, country "Unknown"."""
-    d = pd.read_csv(path, dtype={"customer_id": str, "date": str})
-    ts = pd.to_datetime(d["date"], format="%Y%m%d")
-    qty = d["number_of_cds"].to_numpy(dtype="float64")
-    amount = d["dollar_value"].to_numpy(dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        price = np.where(qty > 0, amount / np.where(qty > 0, qty, 1), 0.0)
-    return pd.DataFrame(
-        {
-            "customer_id": d["customer_id"].to_numpy(),
-            "invoice": (d["customer_id"] + "-" + d["date"]).to_numpy(),
-            "product_code": "CD",
-            "quantity": qty,
-            "unit_price": price,
-            "amount": amount,
-            "timestamp": ts.to_numpy(),
-            "country": "Unknown",
-            "is_return": False,
-            "is_non_product": False,
-        }
-    )
-
-
-def read_transactions(path: str | Path) -> pd.DataFrame:
-    fmt = detect_format(path)
-    return read_online_retail(path) if fmt == "online_retail" else read_cdnow(path)
+    """An Online Retail file, recognised by its header (as read_transactions)."""
+    return read_transactions(path)
