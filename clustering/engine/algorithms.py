@@ -37,6 +37,7 @@ from sklearn.neighbors import NearestNeighbors, kneighbors_graph
 from .knee import knee_index
 
 SURROGATE_NEIGHBOURS = 5
+GMM_RESTARTS = 3  # one start lands in a seed-dependent local optimum
 DBSCAN_EPS_FACTORS = (0.8, 1.0, 1.25)
 
 
@@ -111,8 +112,20 @@ def _knn_model(X, idx, labels) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- algorithms
+#: K-Means restarts by size: enough that the run's seed does not change the optimum found;
+#: above MINIBATCH_FROM rows MiniBatch K-Means stands in for it.
+KMEANS_RESTARTS = ((50_000, 10), (MINIBATCH_FROM := 250_000, 3))
+
+
+def kmeans_restarts(n: int) -> int:
+    return next((r for limit, r in KMEANS_RESTARTS if n <= limit), 3)
+
+
 def sweep_kmeans(X, ks, ctx) -> Iterator[FitOutcome]:
-    n_init = 4 if len(X) <= 100_000 else 1  # at 1M one k-means++ start is stable enough
+    if len(X) > MINIBATCH_FROM:
+        yield from sweep_minibatch(X, ks, ctx, name="kmeans")
+        return
+    n_init = kmeans_restarts(len(X))
     for k in ks:
         t = time.perf_counter()
         km = KMeans(n_clusters=k, n_init=n_init, random_state=ctx.seed).fit(X)
@@ -129,12 +142,12 @@ def sweep_kmeans(X, ks, ctx) -> Iterator[FitOutcome]:
         )
 
 
-def sweep_minibatch(X, ks, ctx) -> Iterator[FitOutcome]:
+def sweep_minibatch(X, ks, ctx, name: str = "minibatch_kmeans") -> Iterator[FitOutcome]:
     for k in ks:
         t = time.perf_counter()
         mb = MiniBatchKMeans(n_clusters=k, batch_size=4096, n_init=3, random_state=ctx.seed).fit(X)
         yield FitOutcome(
-            "minibatch_kmeans",
+            name,
             k,
             f"n_clusters={k}",
             mb.labels_.astype(np.int32),
@@ -177,6 +190,7 @@ def sweep_gmm(X, ks, ctx) -> Iterator[FitOutcome]:
             random_state=ctx.seed,
             reg_covar=1e-5,
             init_params="k-means++",  # seeding only, not a full K-Means run per k
+            n_init=GMM_RESTARTS,
         ).fit(Xf)
         model = {
             "kind": "gaussian",
@@ -353,7 +367,7 @@ REGISTRY: dict[str, AlgorithmSpec] = {
             "K-Means",
             True,
             "full",
-            "n_clusters in k range; k-means++, n_init=4 (1 above 100k)",
+            "n_clusters in k range; k-means++, 10 restarts (3 above 50k; MiniBatch above 250k)",
             sweep_kmeans,
         ),
         AlgorithmSpec(
@@ -369,7 +383,7 @@ REGISTRY: dict[str, AlgorithmSpec] = {
             "Gaussian Mixture",
             True,
             "linear_sample",
-            "n_components in k range; full covariance",
+            "n_components in k range; full covariance, 3 restarts",
             sweep_gmm,
         ),
         AlgorithmSpec(
@@ -406,3 +420,26 @@ REGISTRY: dict[str, AlgorithmSpec] = {
         ),
     )
 }
+
+
+def sampling_notes(algorithms, n: int, ctx: SweepContext) -> list[str]:
+    """What the run's notes say about algorithms that saw a sample of the customers."""
+    notes = []
+    for name in algorithms:
+        spec = REGISTRY[name]
+        if spec.scaling == "quadratic_sample" and n > ctx.quadratic_sample_size:
+            notes.append(
+                f"{spec.label} ran on a seeded sample of {ctx.quadratic_sample_size:,} "
+                f"customers; the others got the majority segment of their "
+                f"{SURROGATE_NEIGHBOURS} nearest sampled customers"
+            )
+        if spec.scaling == "linear_sample" and n > ctx.linear_sample_size:
+            notes.append(
+                f"{spec.label} was fitted on a seeded sample of {ctx.linear_sample_size:,} "
+                "customers and predicts everyone"
+            )
+        if name == "kmeans" and n > MINIBATCH_FROM:
+            notes.append(
+                f"MiniBatch K-Means stood in for K-Means above {MINIBATCH_FROM:,} customers"
+            )
+    return notes

@@ -200,3 +200,40 @@ def customer_features(
     """Convenience: (a) then (b)."""
     agg, ref = aggregate_transactions(transactions, reference_date, lookback_days)
     return features_from_aggregates(agg, ref, features, non_positive_monetary)
+
+
+#: Tenure is left out when the middle 90% of first purchases fall within this share of the
+#: history: it would then record the week a cohort joined, not how customers behave.
+COHORT_SPREAD = 0.25
+
+
+def acquisition_spread(features: pd.DataFrame) -> float:
+    """Days between the 5th and 95th percentile of first purchases, as a share of the
+    history (the oldest first purchase to the reference date)."""
+    tenure = features["tenure_days"].to_numpy(dtype="float64")
+    history = float(tenure.max()) if len(tenure) else 0.0
+    if history <= 0:
+        return 0.0
+    lo, hi = pd.Series(tenure).quantile([0.05, 0.95])
+    return float((hi - lo) / history)
+
+
+def used_features(
+    features: pd.DataFrame, requested: tuple[str, ...], notes: list[str]
+) -> tuple[str, ...]:
+    """The requested features, less tenure on a cohort shop (see COHORT_SPREAD); a note
+    says why."""
+    if "tenure_days" not in requested or len(requested) == 1:
+        return tuple(requested)
+    spread = acquisition_spread(features)
+    if spread >= COHORT_SPREAD:
+        return tuple(requested)
+    tenure = features["tenure_days"]
+    lo, hi = tenure.quantile([0.05, 0.95])
+    notes.append(
+        f"tenure_days left out: 90% of customers made their first purchase within "
+        f"{hi - lo:,.0f} days of each other ({spread:.0%} of the {tenure.max():,.0f}-day "
+        f"history, under {COHORT_SPREAD:.0%}), so tenure would split customers by when they "
+        "joined rather than by how they buy"
+    )
+    return tuple(f for f in requested if f != "tenure_days")

@@ -73,6 +73,10 @@ class SegmentPredictor:
     segment_names: tuple[str, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
     _tree: Any = field(default=None, repr=False)
+    # activity split (naming.split_mixed_segments): a customer of model segment s goes to
+    # split_map[s, 0] when their recency is at most split_days, else to split_map[s, 1]
+    split_days: float | None = None
+    split_map: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         kind = self.model["kind"]
@@ -98,8 +102,19 @@ class SegmentPredictor:
         self, data: pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]]
     ) -> tuple[np.ndarray, np.ndarray]:
         """Segment id and confidence for each row of raw features."""
-        X = self.preprocessor.transform(data)
-        return self.predict_transformed(X)
+        pre = self.preprocessor
+        num, countries = pre.raw_arrays(data)
+        seg, conf = self.predict_transformed(pre.transform_arrays(num, countries))
+        return self.split(seg, num), conf
+
+    def split(self, segments: np.ndarray, num: np.ndarray) -> np.ndarray:
+        """Final segment ids from the model's and each row's raw recency (imputed as in
+        training when missing)."""
+        if self.split_map is None:
+            return segments
+        i = self.preprocessor.numeric.index("recency_days")
+        recency = np.where(np.isnan(num[:, i]), self.preprocessor.fill[i], num[:, i])
+        return self.split_map[segments, (recency > self.split_days).astype(np.int64)]
 
     def predict_one(self, row: Mapping[str, Any]) -> tuple[int, float]:
         """Fast path for a single customer (no pandas)."""
@@ -109,7 +124,7 @@ class SegmentPredictor:
             np.array([str(row.get("country", ""))], dtype=object) if pre.uses_country else None
         )
         labels, conf = self.predict_transformed(pre.transform_arrays(num, countries))
-        return int(labels[0]), float(conf[0])
+        return int(self.split(labels, num)[0]), float(conf[0])
 
     def predict_frame(self, data: pd.DataFrame) -> pd.DataFrame:
         seg, conf = self.predict(data)

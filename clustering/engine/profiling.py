@@ -1,10 +1,8 @@
-"""Segment profiles, business names and marketing actions.
+"""Segment profiles: sizes, medians, what sets each segment apart, a readable rule, and the
+name and action that :mod:`clustering.engine.naming` gives it from its three axes.
 
-Names come from each segment's position on recency, frequency, monetary and tenure: the
-percentile (among all customers) of the segment's median value.  The rules are in
-:func:`base_name`; every name must have an entry in :data:`PLAYBOOK`, the one place where
-marketing edits actions.  Names are unique within a run: when two segments get the same base
-name, they are told apart by spend ("higher spend" / "lower spend", or high / mid / low).
+Names are unique within a run: when two segments get the same name, they are told apart by
+spend ("higher spend" / "lower spend", or high / mid / low).
 """
 
 from __future__ import annotations
@@ -15,122 +13,18 @@ import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
-from .types import NUMERIC_FEATURES, SegmentProfile
-
-#: name -> (recommended action, rationale).  Edit here; nothing else needs to change.
-PLAYBOOK: dict[str, tuple[str, str]] = {
-    "Champions": (
-        "Reward and involve: early access, loyalty perks, referral programme; no discounts.",
-        "They buy often, spend most and bought recently; protect margin and ask for advocacy.",
-    ),
-    "Loyal customers": (
-        "Upsell and cross-sell higher-value ranges; invite to the loyalty tier.",
-        "Regular, recent buyers respond to relevant recommendations more than to price.",
-    ),
-    "Potential loyalists": (
-        "Second-and-third order journey: personalised recommendations, free-shipping threshold.",
-        "Recent but not yet frequent; the next two orders decide whether they stay.",
-    ),
-    "New customers": (
-        "Onboarding series: welcome, best-sellers, a time-limited second-order incentive.",
-        "Bought for the first time recently; early experience drives repeat purchase.",
-    ),
-    "Price-sensitive occasional": (
-        "Promote bundles and seasonal sales; keep contact low-cost (email, not print).",
-        "Small, infrequent baskets; they react to price, and margin per contact is thin.",
-    ),
-    "Needs attention": (
-        "Reactivation offer with a deadline, based on past categories.",
-        "Above-average value but slipping; act before they become at risk.",
-    ),
-    "At risk": (
-        "Win-back campaign: personal outreach, survey, strong time-limited offer.",
-        "They used to buy often and spend well but have not bought for a long time.",
-    ),
-    "Can't lose them": (
-        "Account-manager call or premium win-back; find out what went wrong.",
-        "Among the highest spenders ever, now inactive: each one is worth a personal effort.",
-    ),
-    "Hibernating": (
-        "Low-cost reminders and seasonal newsletters; suppress from expensive channels.",
-        "Low frequency and spend, long inactive; only cheap reactivation pays off.",
-    ),
-    "Lost / one-time": (
-        "Exclude from paid campaigns; include only in broad low-cost reactivation.",
-        "One small order long ago; expected return on marketing spend is very low.",
-    ),
-}
-
-
-def _percentile(values: np.ndarray, x: float) -> float:
-    """Mid-rank percentile of x among values (ties count half)."""
-    below = np.mean(values < x)
-    equal = np.mean(values == x)
-    return float(below + 0.5 * equal)
-
-
-def rfm_position(features: pd.DataFrame, mask: np.ndarray) -> dict[str, float]:
-    """Percentile positions (0..1, higher = better/more) of the segment medians."""
-    pos = {}
-    for col, key in (
-        ("recency_days", "r"),
-        ("frequency", "f"),
-        ("monetary_total", "m"),
-        ("tenure_days", "t"),
-    ):
-        v = features[col].to_numpy(dtype=float)
-        p = _percentile(v, float(np.median(v[mask])))
-        pos[key] = 1.0 - p if key == "r" else p
-    return pos
-
-
-def base_name(p: dict[str, float]) -> str:
-    r, f, m, t = p["r"], p["f"], p["m"], p["t"]
-    if r >= 0.55:
-        if f >= 0.75 and m >= 0.75:
-            return "Champions"
-        if f >= 0.55:
-            return "Loyal customers"
-        if t <= 0.3:
-            return "New customers"
-        if m < 0.35:
-            return "Price-sensitive occasional"
-        return "Potential loyalists"
-    if f >= 0.6 or m >= 0.7:
-        return "Can't lose them" if r < 0.25 and m >= 0.8 else "At risk"
-    if r >= 0.35:
-        return "Price-sensitive occasional" if m < 0.35 else "Needs attention"
-    if r < 0.2 and f < 0.35:
-        return "Lost / one-time"
-    return "Hibernating"
-
-
-def unique_names(names: list[str], spend: list[float]) -> list[str]:
-    """Make names unique, telling duplicates apart by spend."""
-    out = list(names)
-    for name in set(names):
-        idx = [i for i, n in enumerate(names) if n == name]
-        if len(idx) < 2:
-            continue
-        idx.sort(key=lambda i: -spend[i])
-        tags = (
-            ["higher spend", "lower spend"]
-            if len(idx) == 2
-            else ["high spend"] + ["mid spend"] * (len(idx) - 2) + ["low spend"]
-        )
-        for i, tag in zip(idx, tags, strict=True):
-            out[i] = f"{name} ({tag})"
-    seen: dict[str, int] = {}
-    for i, n in enumerate(out):  # e.g. several "mid spend": number them
-        if out.count(n) > 1:
-            seen[n] = seen.get(n, 0) + 1
-            out[i] = f"{n} {seen[n]}"
-    return out
-
-
-def playbook_entry(name: str) -> tuple[str, str]:
-    base = name.split(" (")[0]
-    return PLAYBOOK.get(base, ("Review manually.", "No playbook entry for this segment."))
+from .naming import (
+    activity_status,
+    frequent_floor,
+    name_checks,
+    playbook_entry,
+    rule_for,
+    segment_axes,
+    shop_rhythm,
+    unique_names,
+    why_sentence,
+)
+from .types import NUMERIC_FEATURES, ActivityRhythm, SegmentProfile
 
 
 def _fmt(v: float) -> str:
@@ -203,6 +97,7 @@ def build_profiles(
     rule_features: tuple[str, ...],
     seed: int = 42,
     rule_sample: int = 20_000,
+    rhythm: ActivityRhythm | None = None,
 ) -> list[SegmentProfile]:
     """Profiles for segments 0..K-1 (``features`` holds all computed features)."""
     numeric = [c for c in NUMERIC_FEATURES if c in features.columns]
@@ -225,14 +120,12 @@ def build_profiles(
     seg_r = segment_ids if rule_idx is None else segment_ids[rule_idx]
 
     K = int(segment_ids.max()) + 1
-    positions, base, spend = [], [], []
-    for s in range(K):
-        mask = segment_ids == s
-        pos = rfm_position(features, mask)
-        positions.append(pos)
-        base.append(base_name(pos))
-        spend.append(float(np.median(revenue[mask])))
-    names = unique_names(base, spend)
+    rhythm = rhythm or shop_rhythm(features)
+    status = activity_status(features["recency_days"].to_numpy(dtype=float), rhythm)
+    frequent_from = frequent_floor(features["frequency"].to_numpy(dtype=float))
+    axes = [segment_axes(features, segment_ids == s, status, frequent_from) for s in range(K)]
+    rules = [rule_for(a.value, a.engagement, a.activity) for a in axes]
+    names = unique_names([r.name for r in rules], [a.median_spend for a in axes])
 
     profiles = []
     for s in range(K):
@@ -250,6 +143,7 @@ def build_profiles(
             lift = np.where(overall_mean != 0, means / overall_mean, np.nan)
         rule, acc, prec, rec = segment_rule(Xr, rule_cols, seg_r == s, seed)
         action, rationale = playbook_entry(names[s])
+        share_revenue = float(revenue[mask].sum() / total_revenue) if total_revenue else 0.0
         top_country = (
             str(features.loc[mask, "country"].mode().iloc[0])
             if "country" in features.columns and mask.any()
@@ -261,7 +155,7 @@ def build_profiles(
                 name=names[s],
                 size=int(mask.sum()),
                 share_customers=float(mask.sum() / n),
-                share_revenue=float(revenue[mask].sum() / total_revenue) if total_revenue else 0.0,
+                share_revenue=share_revenue,
                 medians=dict(zip(numeric, map(float, medians), strict=True)),
                 means=dict(zip(numeric, map(float, means), strict=True)),
                 lift=dict(zip(numeric, map(float, lift), strict=True)),
@@ -273,6 +167,12 @@ def build_profiles(
                 action=action,
                 rationale=rationale,
                 top_country=top_country,
+                value=axes[s].value,
+                engagement=axes[s].engagement,
+                activity=axes[s].activity,
+                activity_shares=axes[s].activity_shares,
+                why=why_sentence(axes[s], share_revenue, float(mask.sum() / n)),
+                conditions=name_checks(rules[s], axes[s], rhythm),
             )
         )
     return profiles

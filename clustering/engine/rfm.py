@@ -1,8 +1,10 @@
 """The classic RFM grid beside the clustering.
 
-Quintile scores 1..5 on ranks (``method="first"``, so ties such as the many one-order
-customers are split by row order, deterministically): R = 5 for the most recent fifth,
-F and M = 5 for the highest fifth.  The named segments use the usual R x F map.
+Quintile scores 1..5 binned by value, so equal customers get equal scores: a customer's
+score is 1 + 5 x (share of customers strictly worse on that axis), rounded down.  R = 5 for
+the most recent, F and M = 5 for the highest.  Where many customers tie (one-order buyers),
+they all share the lowest score their value reaches and some scores stay empty.  The named
+segments use the usual R x F map.
 """
 
 from __future__ import annotations
@@ -31,9 +33,22 @@ RFM_SEGMENT_MAP: tuple[tuple[str, str], ...] = (
 
 
 def quintile_score(values: pd.Series, higher_is_better: bool = True) -> np.ndarray:
-    ranks = values.rank(method="first").to_numpy()
-    q = np.ceil(ranks / len(values) * 5).astype(int).clip(1, 5)
-    return q if higher_is_better else 6 - q
+    """1..5 by the share of customers strictly worse: ties always share a score."""
+    v = values.to_numpy(dtype=float)
+    if not higher_is_better:
+        v = -v
+    worse = np.searchsorted(np.sort(v), v, side="left")  # customers with a lower value
+    return (1 + (5 * worse) // max(len(v), 1)).astype(int).clip(1, 5)
+
+
+def score_edges(values: pd.Series, scores: np.ndarray) -> tuple[tuple[int, float, float, int], ...]:
+    """(score, lowest value, highest value, customers) for each score that occurs."""
+    v = values.to_numpy(dtype=float)
+    out = []
+    for s in np.unique(scores):
+        sel = v[scores == s]
+        out.append((int(s), float(sel.min()), float(sel.max()), int(len(sel))))
+    return tuple(out)
 
 
 def rfm_segment_name(cell: str) -> str:
@@ -61,8 +76,13 @@ def rfm_grid(features: pd.DataFrame, segment_names: pd.Series | None = None) -> 
         },
         index=features.index,
     )
+    edges = {
+        "recency_days": score_edges(features["recency_days"], r),
+        "frequency": score_edges(features["frequency"], f),
+        "monetary_total": score_edges(features["monetary_total"], m),
+    }
     if segment_names is None:
-        return RfmGrid(scores, pd.DataFrame(), float("nan"))
+        return RfmGrid(scores, pd.DataFrame(), float("nan"), edges)
     # integer codes: crosstab and ARI on 1M Python strings take tens of seconds
     seg_codes, seg_names = pd.factorize(segment_names, sort=True)
     grid_codes, grid_names = pd.factorize(scores["rfm_segment"], sort=True)
@@ -74,4 +94,4 @@ def rfm_grid(features: pd.DataFrame, segment_names: pd.Series | None = None) -> 
         columns=pd.Index(grid_names, name="rfm_segment"),
     )
     ari = float(adjusted_rand_score(seg_codes, grid_codes))
-    return RfmGrid(scores, crosstab, ari)
+    return RfmGrid(scores, crosstab, ari, edges)

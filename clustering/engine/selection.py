@@ -23,7 +23,14 @@ import numpy as np
 import pandas as pd
 
 from .knee import knee_index
-from .types import ALGORITHM_NAMES, Candidate, Stability
+from .types import (
+    ALGORITHM_NAMES,
+    MODERATE_ARI,
+    STABILITY_WORDS,
+    STABLE_ARI,
+    Candidate,
+    Stability,
+)
 
 LABELS = {
     "kmeans": "K-Means",
@@ -62,23 +69,51 @@ def eligibility(
 
 
 def elbows(candidates: list[Candidate]) -> dict[str, int]:
-    """Knee of inertia against k per algorithm that has inertia (BIC for GMM)."""
+    """Knee of log(inertia) against k per algorithm with inertia; for GMM the k of the lowest
+    BIC (BIC is not monotone in k, so a knee of it means nothing)."""
     out: dict[str, int] = {}
     for alg in ALGORITHM_NAMES:
         rows = sorted(
             (c for c in candidates if c.algorithm == alg and c.k is not None), key=lambda c: c.k
         )
+        bic = [(c.k, c.bic) for c in rows if c.bic is not None and np.isfinite(c.bic)]
+        if bic:
+            out[alg] = int(min(bic, key=lambda kv: kv[1])[0])
+            continue
         # log(inertia): inertia falls multiplicatively, and on a linear scale the first big
-        # drop hides a later elbow.  BIC can be negative, so it stays linear.
-        curve = [
-            (c.k, np.log(c.inertia) if c.inertia is not None and c.inertia > 0 else c.bic)
-            for c in rows
-        ]
-        curve = [(k, v) for k, v in curve if v is not None and np.isfinite(v)]
+        # drop hides a later elbow
+        curve = [(c.k, np.log(c.inertia)) for c in rows if c.inertia is not None and c.inertia > 0]
         if len(curve) >= 3:
             ks, vals = zip(*curve, strict=True)
             out[alg] = int(ks[knee_index(np.array(vals), np.array(ks))])
     return out
+
+
+#: Two values of a metric closer than this (relative to the larger) count as a tie, so that
+#: algorithms finding near-identical partitions tie and a third decimal never decides.
+METRIC_TOLERANCE = 0.03
+#: An out-of-range k must beat the best in-range candidate by this much on every metric.
+OUT_OF_RANGE_MARGIN = 0.10
+
+
+def tolerant_rank(values: pd.Series, higher_is_better: bool) -> pd.Series:
+    """1 + the number of values better by more than METRIC_TOLERANCE (relative)."""
+    v = values.to_numpy(dtype=float)
+    sign = 1.0 if higher_is_better else -1.0
+    diff = sign * (v[None, :] - v[:, None])  # [i, j] > 0: j better than i
+    scale = np.maximum(np.abs(v[None, :]), np.abs(v[:, None]))
+    better = diff > METRIC_TOLERANCE * scale
+    return pd.Series(1 + better.sum(axis=1), index=values.index, dtype=float)
+
+
+def beats_by_margin(a: pd.Series, b: pd.Series) -> bool:
+    """Row a better than row b on all three metrics by OUT_OF_RANGE_MARGIN (relative)."""
+    m = OUT_OF_RANGE_MARGIN
+    return bool(
+        a["silhouette"] >= b["silhouette"] + m * abs(b["silhouette"])
+        and a["davies_bouldin"] <= b["davies_bouldin"] - m * abs(b["davies_bouldin"])
+        and a["calinski_harabasz"] >= b["calinski_harabasz"] * (1 + m)
+    )
 
 
 def rank_candidates(
@@ -108,13 +143,9 @@ def rank_candidates(
     lo, hi = practical_k
     t["practical"] = t["n_clusters"].between(lo, hi)
     pool = t[t["practical"]] if t["practical"].any() else t
-    # rank on rounded values, so that algorithms finding the same partition tie (and the
-    # simpler algorithm wins) instead of differing in the 12th decimal
-    t["silhouette_rank"] = pool["silhouette"].round(3).rank(ascending=False, method="min")
-    t["davies_bouldin_rank"] = pool["davies_bouldin"].round(3).rank(ascending=True, method="min")
-    ch = pool["calinski_harabasz"]
-    ch_rounded = ch.apply(lambda v: float(f"{v:.4g}"))
-    t["calinski_harabasz_rank"] = ch_rounded.rank(ascending=False, method="min")
+    t["silhouette_rank"] = tolerant_rank(pool["silhouette"], True)
+    t["davies_bouldin_rank"] = tolerant_rank(pool["davies_bouldin"], False)
+    t["calinski_harabasz_rank"] = tolerant_rank(pool["calinski_harabasz"], True)
     t["elbow_distance"] = [
         abs(k - elbow.get(a, elbow.get("kmeans", k)))
         for a, k in zip(t["algorithm"], t["n_clusters"], strict=True)
@@ -123,18 +154,43 @@ def rank_candidates(
     t["consensus"] = t[
         ["silhouette_rank", "davies_bouldin_rank", "calinski_harabasz_rank", "elbow_rank"]
     ].mean(axis=1)
-    # overall ranks, to let an out-of-range candidate win only if first on all three
-    sil, db = t["silhouette"].round(3), t["davies_bouldin"].round(3)
-    chr_ = t["calinski_harabasz"].apply(lambda v: float(f"{v:.4g}"))
-    all_first = (sil == sil.max()) & (db == db.min()) & (chr_ == chr_.max())
-    t["wins_all_three"] = all_first
     t["score"] = t["consensus"]
-    t.loc[~t["practical"] & t["practical"].any(), "score"] = np.inf
-    t.loc[all_first & ~t["practical"], "score"] = 0.0
+    # an out-of-range candidate competes only if it clearly beats the best in-range one
+    t["wins_all_three"] = False
+    if t["practical"].any():
+        in_range = t[t["practical"]].sort_values(
+            ["consensus", "algorithm_order", "n_clusters"], kind="stable"
+        )
+        best_in = in_range.iloc[0]
+        clear = t.apply(lambda r: not r["practical"] and beats_by_margin(r, best_in), axis=1)
+        t["wins_all_three"] = clear.astype(bool)
+        t.loc[~t["practical"], "score"] = np.inf
+        t.loc[t["wins_all_three"], "score"] = 0.0
     t = t.sort_values(["score", "algorithm_order", "n_clusters"], kind="stable").reset_index(
         drop=True
     )
     return t, elbow
+
+
+def choose_stable(
+    ranking: pd.DataFrame, measure, max_checked: int = 4
+) -> tuple[int, dict[str, float]]:
+    """Position in ``ranking`` of the first candidate whose stability is >= STABLE_ARI.
+
+    ``measure(key)`` returns a candidate's bootstrap stability.  The leading candidates are
+    measured in ranking order (at most ``max_checked``; candidates ranked out by the range
+    rule are not); if none is stable, the first moderately stable one wins, else the most
+    stable.  Returns (position, {key: stability} of those measured)."""
+    checked: dict[str, float] = {}
+    finite = ranking[np.isfinite(ranking["score"])]
+    for pos, key in enumerate(finite["key"].head(max_checked)):
+        checked[key] = measure(key)
+        if checked[key] >= STABLE_ARI:
+            return pos, checked
+    keys = list(checked)
+    moderate = [k for k in keys if checked[k] >= MODERATE_ARI]
+    best = moderate[0] if moderate else max(keys, key=lambda k: checked[k])
+    return keys.index(best), checked
 
 
 def _ordinal(r: float) -> str:
@@ -149,6 +205,7 @@ def justify(
     candidates: list[Candidate],
     practical_k: tuple[int, int],
     stability: Stability | None,
+    stability_checked: dict[str, float] | None = None,
 ) -> str:
     """A paragraph a manager can read."""
     label = LABELS.get(chosen.algorithm, chosen.algorithm)
@@ -162,14 +219,16 @@ def justify(
             f"Davies-Bouldin ({chosen.davies_bouldin:.2f}) and "
             f"{_ordinal(row['calinski_harabasz_rank'])} Calinski-Harabasz "
             f"({chosen.calinski_harabasz:,.0f}) among {pool} usable candidates with "
-            f"{practical_k[0]}-{practical_k[1]} segments; consensus rank {row['consensus']:.1f} "
-            "(mean of those three ranks and closeness to the elbow)."
+            f"{practical_k[0]}-{practical_k[1]} segments (values within "
+            f"{METRIC_TOLERANCE:.0%} of each other count as ties); consensus rank "
+            f"{row['consensus']:.1f} (mean of those three ranks and closeness to the elbow)."
         )
     elif row is not None:
         parts.append(
             f"{label}, {chosen.n_clusters} segments: outside the practical range "
-            f"{practical_k[0]}-{practical_k[1]}, chosen because it is best on all three "
-            f"measures (Silhouette {chosen.silhouette:.2f}, Davies-Bouldin "
+            f"{practical_k[0]}-{practical_k[1]}, chosen because it beats the best candidate "
+            f"inside it by at least {OUT_OF_RANGE_MARGIN:.0%} on all three measures "
+            f"(Silhouette {chosen.silhouette:.2f}, Davies-Bouldin "
             f"{chosen.davies_bouldin:.2f}, Calinski-Harabasz {chosen.calinski_harabasz:,.0f})."
         )
     else:
@@ -181,6 +240,14 @@ def justify(
         parts.append(f"The elbow of the K-Means error curve is at k={elbow['kmeans']}.")
     elif chosen.algorithm in elbow:
         parts.append(f"The elbow of its error curve is at k={elbow[chosen.algorithm]}.")
+    if "gmm" in elbow:
+        parts.append(f"The Gaussian Mixture's BIC is lowest at k={elbow['gmm']}.")
+    outside = ranking[~ranking["practical"]] if len(ranking) else ranking
+    if len(outside) and not (row is not None and not row["practical"]):
+        parts.append(
+            f"No k outside {practical_k[0]}-{practical_k[1]} beat the best inside by "
+            f"{OUT_OF_RANGE_MARGIN:.0%} on all three measures."
+        )
     bad = [c for c in candidates if not c.eligible]
     if bad:
         kinds = pd.Series(
@@ -189,6 +256,8 @@ def justify(
                 if "smallest" in c.reason
                 else "too much noise"
                 if "noise" in c.reason
+                else "the same segments as a simpler candidate"
+                if "same segments" in c.reason
                 else "a single segment"
                 for c in bad
             ]
@@ -197,12 +266,35 @@ def justify(
             f"{len(bad)} of {len(candidates)} candidates were set aside (most often for "
             f"{kinds.mode().iloc[0]})."
         )
-    if stability is not None:
-        verdict = "stable" if stability.stable else "UNSTABLE - review before use"
+    checked = stability_checked or {}
+    passed_over = [k for k in checked if k != chosen.key]
+    if passed_over:
+        listed = ", ".join(f"{_key_words(k)} ({checked[k]:.2f})" for k in passed_over)
         parts.append(
-            f"Refitting on {len(stability.scores)} bootstrap resamples gives a mean adjusted "
-            f"Rand index of {stability.mean_adjusted_rand:.2f} ({verdict})."
+            f"Stability was measured before choosing: ranked higher but less stable, "
+            f"{listed} were passed over (stable means a mean adjusted Rand index of at "
+            f"least {STABLE_ARI:.2f} across bootstrap resamples)."
         )
+    if stability is not None and stability.scores:
+        words = STABILITY_WORDS[stability.verdict]
+        sentence = (
+            f"Refitting on {len(stability.scores)} bootstrap resamples gives a mean adjusted "
+            f"Rand index of {stability.mean_adjusted_rand:.2f}: {words}."
+        )
+        if stability.verdict == "unstable":
+            sentence = (
+                f"WARNING, UNSTABLE: {sentence} No candidate reached {MODERATE_ARI:.2f}; "
+                "the segments may change on a re-run. Do not publish without review."
+            )
+        elif stability.verdict == "moderate":
+            sentence += f" No candidate reached {STABLE_ARI:.2f}; review the segments before use."
+        parts.append(sentence)
     if chosen.fitted_on and chosen.silhouette_sampled:
         parts.append("Silhouette was computed on a random sample of customers.")
     return " ".join(parts)
+
+
+def _key_words(key: str) -> str:
+    algorithm, _, setting = key.partition(":")
+    k = setting.split(",")[0].split("=")[-1]
+    return f"{LABELS.get(algorithm, algorithm)} k={k}"

@@ -148,6 +148,11 @@ ALGORITHM_NAMES: tuple[str, ...] = (
 )
 
 
+#: MiniBatch K-Means is K-Means' fast stand-in on large shops (algorithms.MINIBATCH_FROM), not
+#: a rival by default: near-identical partitions would compete on noise.
+DEFAULT_ALGORITHMS: tuple[str, ...] = tuple(a for a in ALGORITHM_NAMES if a != "minibatch_kmeans")
+
+
 class InvalidParameters(ValueError):
     """A parameter of a segmentation run is not acceptable; ``field`` names it."""
 
@@ -166,7 +171,7 @@ class SegmentationParams:
     """Everything that controls a run.  Defaults are the recommended settings."""
 
     features: tuple[str, ...] = DEFAULT_FEATURES
-    algorithms: tuple[str, ...] = ALGORITHM_NAMES
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     k_min: int = 2
     k_max: int = 10
     seed: int = 42

@@ -61,7 +61,8 @@ def test_shares_sum_to_one_and_names_are_unique(result):
         assert 0 <= s.rule_accuracy <= 1
         assert len(s.distinguishing) == 3
         assert s.lift["monetary_total"] > 0
-    assert result.chosen.n_clusters == len(segs)
+    splits = sum("was split" in note for note in result.notes)
+    assert result.chosen.n_clusters + splits == len(segs)
     assert [s.size for s in segs] == sorted((s.size for s in segs), reverse=True)
 
 

@@ -7,42 +7,95 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from clustering.engine.profiling import (
+from clustering.engine.naming import (
+    NAME_RULES,
     PLAYBOOK,
-    base_name,
-    build_profiles,
-    segment_rule,
+    activity_label,
+    activity_status,
+    rule_for,
+    shop_rhythm,
+    split_mixed_segments,
     unique_names,
 )
+from clustering.engine.profiling import build_profiles, segment_rule
 from clustering.engine.rfm import quintile_score, rfm_grid, rfm_segment_name
-
-
-def pos(r, f, m, t=0.5):
-    return {"r": r, "f": f, "m": m, "t": t}
+from clustering.engine.types import (
+    ACTIVITY_LABELS,
+    ENGAGEMENT_TIERS,
+    VALUE_TIERS,
+    ActivityRhythm,
+)
 
 
 @pytest.mark.parametrize(
-    ("position", "name"),
+    ("axes", "name"),
     [
-        (pos(0.9, 0.9, 0.9), "Champions"),
-        (pos(0.8, 0.6, 0.5), "Loyal customers"),
-        (pos(0.8, 0.2, 0.4, t=0.1), "New customers"),
-        (pos(0.8, 0.2, 0.5, t=0.6), "Potential loyalists"),
-        (pos(0.3, 0.8, 0.8), "At risk"),
-        (pos(0.1, 0.9, 0.95), "Can't lose them"),
-        (pos(0.4, 0.3, 0.2), "Price-sensitive occasional"),
-        (pos(0.1, 0.1, 0.1), "Lost / one-time"),
-        (pos(0.3, 0.4, 0.4), "Hibernating"),
+        (("top", "frequent", "active"), "Champions"),
+        (("high", "frequent", "active"), "Loyal customers"),
+        (("low", "repeat", "active"), "Potential loyalists"),
+        (("mid", "one-time", "active"), "New customers"),
+        (("high", "repeat", "slipping"), "Needs attention"),
+        (("low", "one-time", "cooling"), "Price-sensitive occasional"),
+        (("top", "frequent", "lapsed"), "Can't lose them"),
+        (("mid", "repeat", "inactive"), "At risk"),
+        (("low", "repeat", "lapsed"), "Hibernating"),
+        (("low", "one-time", "lapsed"), "Lost / one-time"),
+        (("top", "frequent", "mixed"), "Mixed activity"),
     ],
 )
-def test_names_follow_the_rfm_position(position, name):
-    assert base_name(position) == name
+def test_names_follow_the_three_axes(axes, name):
+    assert rule_for(*axes).name == name
 
 
-def test_every_name_has_a_playbook_entry():
-    grid = np.linspace(0, 1, 11)
-    for r, f, m, t in itertools.product(grid, grid, grid, (0.1, 0.9)):
-        assert base_name(pos(r, f, m, t)) in PLAYBOOK
+def test_every_combination_of_axes_has_one_name_with_a_playbook_entry():
+    for axes in itertools.product(VALUE_TIERS, ENGAGEMENT_TIERS, ACTIVITY_LABELS):
+        rule = rule_for(*axes)
+        assert rule.name in PLAYBOOK
+    assert len(PLAYBOOK) == len(NAME_RULES)  # no name listed twice
+
+
+def test_names_never_claim_what_the_axes_deny():
+    for axes in itertools.product(VALUE_TIERS, ENGAGEMENT_TIERS, ACTIVITY_LABELS):
+        name = rule_for(*axes).name
+        value, engagement, activity = axes
+        if name == "Champions":
+            assert value == "top" and activity == "active"
+        if name in {"Hibernating", "Lost / one-time", "At risk", "Can't lose them"}:
+            assert activity in {"inactive", "lapsed"}
+        if name == "Needs attention":
+            assert activity not in {"lapsed", "inactive"}
+
+
+def test_activity_label_is_the_most_specific_that_covers_ninety_percent():
+    assert activity_label({"active": 0.95, "cooling": 0.05, "lapsed": 0.0}) == "active"
+    assert activity_label({"active": 0.6, "cooling": 0.35, "lapsed": 0.05}) == "slipping"
+    assert activity_label({"active": 0.05, "cooling": 0.3, "lapsed": 0.65}) == "inactive"
+    assert activity_label({"active": 0.2, "cooling": 0.36, "lapsed": 0.44}) == "mixed"
+
+
+def test_rhythm_comes_from_repeat_customers_gaps():
+    gaps = np.r_[np.arange(1.0, 101.0), np.full(50, np.nan)]
+    rhythm = shop_rhythm(pd.DataFrame({"mean_days_between_purchases": gaps}))
+    assert rhythm.repeat_customers == 100
+    assert rhythm.active_days == np.ceil(np.quantile(np.arange(1.0, 101.0), 0.8))
+    assert rhythm.lapsed_days == 2 * rhythm.active_days
+    status = activity_status(np.array([0.0, 81.0, 82.0, 162.0, 163.0]), rhythm)
+    np.testing.assert_array_equal(status, [0, 0, 1, 1, 2])
+
+
+def test_a_mixed_segment_is_split_by_activity_and_ids_stay_biggest_first():
+    rhythm = ActivityRhythm(100.0, 200.0, 50, "test")
+    recency = np.r_[np.full(30, 10.0), np.full(40, 150.0), np.full(30, 300.0), np.full(60, 5.0)]
+    seg = np.r_[np.zeros(100, int), np.ones(60, int)]
+    feats = pd.DataFrame({"recency_days": recency})
+    new, split_map, notes = split_mixed_segments(feats, seg, rhythm, 0.01)
+    assert len(notes) == 1 and split_map.shape == (2, 2)
+    # segment 0 (30 active, 70 not) is split; segment 1 (all active) is not
+    assert split_map[1, 0] == split_map[1, 1]
+    sizes = np.bincount(new)
+    assert list(sizes) == sorted(sizes, reverse=True) and sorted(sizes) == [30, 60, 70]
+    assert len(set(new[:30])) == 1 and len(set(new[30:100])) == 1 and new[0] != new[30]
+    np.testing.assert_array_equal(new, split_map[seg, (recency > 100).astype(int)])
 
 
 def test_duplicate_names_are_told_apart_by_spend():
@@ -66,30 +119,56 @@ def test_rule_recovers_a_threshold():
 
 
 def test_profiles_on_two_obvious_groups():
-    n = 200
+    n, m = 100, 300  # the big spenders are the top quarter
     feats = pd.DataFrame(
         {
-            "recency_days": np.r_[np.full(n, 5.0), np.full(n, 300.0)],
-            "frequency": np.r_[np.full(n, 20.0), np.ones(n)],
-            "monetary_total": np.r_[np.full(n, 5000.0), np.full(n, 50.0)],
-            "tenure_days": np.r_[np.full(n, 360.0), np.full(n, 300.0)],
-            "avg_basket_value": np.r_[np.full(n, 250.0), np.full(n, 50.0)],
+            "recency_days": np.r_[np.full(n, 5.0), np.full(m, 300.0)],
+            "frequency": np.r_[np.full(n, 20.0), np.ones(m)],
+            "monetary_total": np.r_[np.full(n, 5000.0), np.full(m, 50.0)],
+            "tenure_days": np.r_[np.full(n, 360.0), np.full(m, 300.0)],
+            "avg_basket_value": np.r_[np.full(n, 250.0), np.full(m, 50.0)],
             "distinct_products": 10.0,
             "return_rate": 0.0,
-            "mean_days_between_purchases": np.r_[np.full(n, 18.0), np.full(n, np.nan)],
+            "mean_days_between_purchases": np.r_[np.full(n, 18.0), np.full(m, np.nan)],
             "country": "UK",
         },
-        index=[str(i) for i in range(2 * n)],
+        index=[str(i) for i in range(n + m)],
     )
-    seg = np.r_[np.zeros(n, int), np.ones(n, int)]
+    seg = np.r_[np.zeros(n, int), np.ones(m, int)]
     profiles = build_profiles(feats, seg, ("recency_days", "frequency", "monetary_total"))
-    # mid-rank percentiles: the inactive half sits at r = 0.25, between Lost and Hibernating
+    # the shop's repeat customers buy every 18 days: 5 days ago is active, 300 lapsed
     assert profiles[0].name == "Champions"
-    assert profiles[1].name in {"Hibernating", "Lost / one-time"}
-    assert profiles[0].share_revenue == pytest.approx(5000 / 5050)
-    assert profiles[0].lift["monetary_total"] == pytest.approx(5000 / 2525)
+    assert profiles[1].name == "Lost / one-time"
+    assert (profiles[0].value, profiles[0].engagement, profiles[0].activity) == (
+        "top",
+        "frequent",
+        "active",
+    )
+    assert profiles[1].activity_shares["lapsed"] == 1.0
+    assert all(c.holds for p in profiles for c in p.conditions)
+    assert "5 days ago" in profiles[0].why and "20 orders" in profiles[0].why
+    assert profiles[0].share_revenue == pytest.approx(5000 * n / (5000 * n + 50 * m))
+    mean = (5000 * n + 50 * m) / (n + m)
+    assert profiles[0].lift["monetary_total"] == pytest.approx(5000 / mean)
     assert profiles[0].rule_accuracy == 1.0
     assert profiles[1].top_country == "UK"
+
+
+def test_rfm_scores_are_equal_for_equal_customers_and_edges_describe_the_bins():
+    # 60% one-time buyers: they all share the lowest F score, none is split by row order
+    freq = pd.Series(np.r_[np.ones(60), np.arange(2.0, 42.0)])
+    f = quintile_score(freq)
+    assert len(set(f[:60])) == 1 and f[0] == 1
+    assert all(f[i] <= f[j] for i in range(100) for j in range(100) if freq[i] < freq[j])
+    feats = pd.DataFrame(
+        {"recency_days": freq[::-1].to_numpy(), "frequency": freq, "monetary_total": freq * 3}
+    )
+    grid = rfm_grid(feats)
+    edges = grid.edges["frequency"]
+    assert sum(e[3] for e in edges) == 100
+    assert edges[0] == (1, 1.0, 1.0, 60)
+    for (_, _, hi, _), (_, lo, _, _) in itertools.pairwise(edges):
+        assert hi < lo  # bins do not overlap
 
 
 def test_rfm_quintiles_and_named_cells():

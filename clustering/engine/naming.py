@@ -1,0 +1,423 @@
+"""Segment names and actions from three axes a marketer reads: value, engagement, activity.
+
+* **Activity** is measured per customer against the shop's own buying rhythm
+  (:func:`shop_rhythm`): *active* when the last purchase is at most ``active_days`` old (the
+  time within which 4 in 5 repeat customers buy again), *cooling* up to twice that, *lapsed*
+  beyond.  A segment's activity is the most specific label of ``ACTIVITY_LABELS`` whose
+  statuses cover at least 90% of its members, so a name that implies "active" is true of at
+  least 90% of the members, not only of the median.
+* **Value** is where the segment's median spend stands among all customers (top 20%, 40%,
+  above the bottom 35%, or below).
+* **Engagement** is the segment's median number of purchases: *frequent* at or above the
+  shop's typical repeat customer (and at least 3), *repeat* at 2 or more, else *one-time*.
+
+The name is the first row of :data:`NAME_RULES` whose conditions the segment meets; every
+combination of the three axes has exactly one name, so two segments that behave alike always
+get the same name and action.  :data:`PLAYBOOK` holds each name's action beside the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .types import (
+    ACTIVITY_LABELS,
+    ACTIVITY_STATUSES,
+    ACTIVITY_WORDS,
+    ENGAGEMENT_TIERS,
+    VALUE_TIERS,
+    ActivityRhythm,
+    NameCheck,
+)
+
+MEMBER_SHARE = 0.90  # share of members that must meet the activity status a name implies
+RHYTHM_QUANTILE = 0.80
+MIN_REPEAT_CUSTOMERS = 20
+FALLBACK_ACTIVE_DAYS = 90.0
+#: lower bound of median-spend percentile for each value tier (checked in order)
+VALUE_FLOORS = {"top": 0.80, "high": 0.60, "mid": 0.35, "low": 0.0}
+VALUE_WORDS = {
+    "top": "median spend in the top 20% of customers",
+    "high": "median spend in the top 40% of customers",
+    "mid": "median spend above the bottom 35% of customers",
+    "low": "median spend in the bottom 35% of customers",
+}
+
+ANY_VALUE = frozenset(VALUE_TIERS)
+ANY_ENGAGEMENT = frozenset(ENGAGEMENT_TIERS)
+NOT_LOW = frozenset({"top", "high", "mid"})
+REPEAT = frozenset({"repeat", "frequent"})
+RECENT = frozenset({"active"})
+SLIPPING = frozenset({"slipping", "cooling"})
+GONE = frozenset({"inactive", "lapsed"})
+
+
+@dataclass(frozen=True)
+class NameRule:
+    name: str
+    value: frozenset[str]
+    engagement: frozenset[str]
+    activity: frozenset[str]
+    action: str
+    rationale: str
+
+
+#: First match wins.  Edit names, conditions and actions here; nothing else needs to change.
+NAME_RULES: tuple[NameRule, ...] = (
+    NameRule(
+        "Champions",
+        frozenset({"top"}),
+        frozenset({"frequent"}),
+        RECENT,
+        "Reward and involve: early access, loyalty perks, referral programme; no discounts.",
+        "They buy often, spend most and bought recently; protect margin and ask for advocacy.",
+    ),
+    NameRule(
+        "Loyal customers",
+        NOT_LOW,
+        frozenset({"frequent"}),
+        RECENT,
+        "Upsell and cross-sell higher-value ranges; invite to the loyalty tier.",
+        "Regular, recent buyers respond to relevant recommendations more than to price.",
+    ),
+    NameRule(
+        "Potential loyalists",
+        ANY_VALUE,
+        REPEAT,
+        RECENT,
+        "Second-and-third order journey: personalised recommendations, free-shipping threshold.",
+        "Recent repeat buyers not yet at the regulars' level; the next orders decide it.",
+    ),
+    NameRule(
+        "New customers",
+        ANY_VALUE,
+        frozenset({"one-time"}),
+        RECENT,
+        "Onboarding series: welcome, best-sellers, a time-limited second-order incentive.",
+        "Bought once, recently; early experience drives repeat purchase.",
+    ),
+    NameRule(
+        "Needs attention",
+        NOT_LOW,
+        REPEAT,
+        SLIPPING,
+        "Reactivation offer with a deadline, based on past categories.",
+        "Repeat buyers of good value who are slipping past their usual rhythm; act now.",
+    ),
+    NameRule(
+        "Price-sensitive occasional",
+        frozenset({"low"}),
+        ANY_ENGAGEMENT,
+        SLIPPING,
+        "Promote bundles and seasonal sales; keep contact low-cost (email, not print).",
+        "Small, infrequent baskets; they react to price, and margin per contact is thin.",
+    ),
+    NameRule(
+        "About to sleep",
+        NOT_LOW,
+        frozenset({"one-time"}),
+        SLIPPING,
+        "A timely reminder with best-sellers from their first order's range.",
+        "One order of fair value, and past the time most customers come back.",
+    ),
+    NameRule(
+        "Can't lose them",
+        frozenset({"top"}),
+        frozenset({"frequent"}),
+        GONE,
+        "Account-manager call or premium win-back; find out what went wrong.",
+        "Among the highest spenders and most frequent buyers, now inactive.",
+    ),
+    NameRule(
+        "At risk",
+        NOT_LOW,
+        REPEAT,
+        GONE,
+        "Win-back campaign: personal outreach, survey, strong time-limited offer.",
+        "They used to buy repeatedly and spend well but have stopped.",
+    ),
+    NameRule(
+        "Hibernating",
+        frozenset({"low"}),
+        REPEAT,
+        GONE,
+        "Low-cost reminders and seasonal newsletters; suppress from expensive channels.",
+        "Low spend, long inactive; only cheap reactivation pays off.",
+    ),
+    NameRule(
+        "Lost / one-time",
+        ANY_VALUE,
+        frozenset({"one-time"}),
+        GONE,
+        "Exclude from paid campaigns; include only in broad low-cost reactivation.",
+        "One order, long ago; expected return on marketing spend is very low.",
+    ),
+    NameRule(
+        "Mixed activity",
+        ANY_VALUE,
+        ANY_ENGAGEMENT,
+        frozenset(ACTIVITY_LABELS),
+        "Split by activity before acting: the loyalty journey for recent members, "
+        "a low-cost reminder for the others.",
+        "Its members differ in how recently they bought; one action does not fit them all.",
+    ),
+)
+PLAYBOOK: dict[str, tuple[str, str]] = {r.name: (r.action, r.rationale) for r in NAME_RULES}
+RULES_BY_NAME: dict[str, NameRule] = {r.name: r for r in NAME_RULES}
+
+
+def shop_rhythm(features: pd.DataFrame) -> ActivityRhythm:
+    """The shop's rhythm from its repeat customers' mean gap between purchase days."""
+    gaps = features["mean_days_between_purchases"].to_numpy(dtype=float)
+    gaps = gaps[np.isfinite(gaps) & (gaps > 0)]
+    if len(gaps) >= MIN_REPEAT_CUSTOMERS:
+        active = float(max(1.0, np.ceil(np.quantile(gaps, RHYTHM_QUANTILE))))
+        basis = (
+            f"4 in 5 of the {len(gaps):,} repeat customers buy again within "
+            f"{active:,.0f} days (their mean gap between purchase days)"
+        )
+    else:
+        active = FALLBACK_ACTIVE_DAYS
+        basis = (
+            f"only {len(gaps)} repeat customers, too few to measure the shop's rhythm: "
+            f"{active:.0f} days assumed"
+        )
+    return ActivityRhythm(active, 2 * active, int(len(gaps)), basis)
+
+
+def activity_status(recency_days: np.ndarray, rhythm: ActivityRhythm) -> np.ndarray:
+    """0 active, 1 cooling, 2 lapsed (indices into ACTIVITY_STATUSES) per customer."""
+    r = np.asarray(recency_days, dtype=float)
+    return np.where(r <= rhythm.active_days, 0, np.where(r <= rhythm.lapsed_days, 1, 2))
+
+
+def split_mixed_segments(
+    features: pd.DataFrame,
+    segment_ids: np.ndarray,
+    rhythm: ActivityRhythm,
+    min_share: float,
+) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """Split each segment whose members no activity label covers into its active members and
+    the others, so that every name's activity holds for its members; a part smaller than
+    ``min_share`` of all customers leaves the segment whole.
+
+    Returns the new ids (biggest segment first), the (K, 2) map from old id and "not active"
+    to new id (None when nothing was split), and one note per split."""
+    status = activity_status(features["recency_days"].to_numpy(dtype=float), rhythm)
+    n, K = len(segment_ids), int(segment_ids.max()) + 1
+    parts = np.zeros((K, 2), dtype=np.int64)  # part index per (segment, not active)
+    notes, next_part = [], 0
+    for s in range(K):
+        mask = segment_ids == s
+        counts = np.bincount(status[mask], minlength=3) / max(int(mask.sum()), 1)
+        shares = dict(zip(ACTIVITY_STATUSES, map(float, counts), strict=True))
+        active = int((mask & (status == 0)).sum())
+        rest = int(mask.sum()) - active
+        if activity_label(shares) == "mixed" and min(active, rest) >= max(1, min_share * n):
+            parts[s] = (next_part, next_part + 1)
+            next_part += 2
+            notes.append(
+                f"a segment of {int(mask.sum()):,} customers mixed active ({shares['active']:.0%}),"
+                f" cooling ({shares['cooling']:.0%}) and lapsed ({shares['lapsed']:.0%}) "
+                f"customers; it was split at {rhythm.active_days:,.0f} days since the last "
+                "purchase so that each part's name holds for its members"
+            )
+        else:
+            parts[s] = (next_part, next_part)
+            next_part += 1
+    if not notes:
+        return segment_ids, None, []
+    part_of = parts[segment_ids, (status > 0).astype(np.int64)]
+    sizes = np.bincount(part_of, minlength=next_part)
+    order = np.lexsort((np.arange(next_part), -sizes))  # biggest first, ties by position
+    renumber = np.empty(next_part, dtype=np.int64)
+    renumber[order] = np.arange(next_part)
+    return renumber[part_of], renumber[parts], notes
+
+
+def activity_label(shares: dict[str, float]) -> str:
+    """Most specific ACTIVITY_LABELS key whose statuses cover >= MEMBER_SHARE of members."""
+    covering = [
+        (len(statuses), -sum(shares[s] for s in statuses), label)
+        for label, statuses in ACTIVITY_LABELS.items()
+        if sum(shares[s] for s in statuses) >= MEMBER_SHARE - 1e-12
+    ]
+    return min(covering)[2]
+
+
+def value_tier(spend_percentile: float) -> str:
+    return next(t for t in VALUE_TIERS if spend_percentile >= VALUE_FLOORS[t])
+
+
+def frequent_floor(frequency: np.ndarray) -> float:
+    """Median purchases of the shop's repeat customers, and at least 3."""
+    repeat = frequency[frequency >= 2]
+    return float(max(3.0, np.median(repeat))) if len(repeat) else 3.0
+
+
+def engagement_tier(median_purchases: float, frequent_from: float) -> str:
+    if median_purchases >= frequent_from:
+        return "frequent"
+    return "repeat" if median_purchases >= 2 else "one-time"
+
+
+def rule_for(value: str, engagement: str, activity: str) -> NameRule:
+    return next(
+        r
+        for r in NAME_RULES
+        if value in r.value and engagement in r.engagement and activity in r.activity
+    )
+
+
+def _percentile(values: np.ndarray, x: float) -> float:
+    """Mid-rank percentile of x among values (ties count half)."""
+    return float(np.mean(values < x) + 0.5 * np.mean(values == x))
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}".removesuffix(".0")
+
+
+@dataclass(frozen=True)
+class Axes:
+    """A segment's place on the three axes, with the numbers behind it."""
+
+    value: str
+    engagement: str
+    activity: str
+    activity_shares: dict[str, float]
+    spend_percentile: float
+    median_spend: float
+    median_purchases: float
+    median_recency: float
+    frequent_from: float
+
+
+def segment_axes(
+    features: pd.DataFrame,
+    mask: np.ndarray,
+    status: np.ndarray,
+    frequent_from: float,
+) -> Axes:
+    spend = features["monetary_total"].to_numpy(dtype=float)
+    freq = features["frequency"].to_numpy(dtype=float)
+    rec = features["recency_days"].to_numpy(dtype=float)
+    counts = np.bincount(status[mask], minlength=3) / max(int(mask.sum()), 1)
+    shares = {s: float(counts[i]) for i, s in enumerate(ACTIVITY_STATUSES)}
+    med_spend = float(np.median(spend[mask]))
+    pct = _percentile(spend, med_spend)
+    med_freq = float(np.median(freq[mask]))
+    return Axes(
+        value=value_tier(pct),
+        engagement=engagement_tier(med_freq, frequent_from),
+        activity=activity_label(shares),
+        activity_shares=shares,
+        spend_percentile=pct,
+        median_spend=med_spend,
+        median_purchases=med_freq,
+        median_recency=float(np.median(rec[mask])),
+        frequent_from=frequent_from,
+    )
+
+
+def _activity_observed(axes: Axes, statuses: tuple[str, ...]) -> str:
+    share = sum(axes.activity_shares[s] for s in statuses)
+    return f"{share:.0%} {' or '.join(statuses)}"
+
+
+def name_checks(rule: NameRule, axes: Axes, rhythm: ActivityRhythm) -> tuple[NameCheck, ...]:
+    """The conditions of ``rule`` with this segment's numbers; all hold for its own name."""
+    checks = []
+    if rule.value != ANY_VALUE:
+        wanted = " or ".join(t for t in VALUE_TIERS if t in rule.value)
+        checks.append(
+            NameCheck(
+                f"value {wanted}",
+                f"median spend {_fmt(axes.median_spend)}: {VALUE_WORDS[axes.value]}",
+                axes.value in rule.value,
+            )
+        )
+    if rule.engagement != ANY_ENGAGEMENT:
+        wanted = " or ".join(t for t in ENGAGEMENT_TIERS if t in rule.engagement)
+        checks.append(
+            NameCheck(
+                f"engagement {wanted} (frequent = median of at least "
+                f"{_fmt(axes.frequent_from)} purchases)",
+                f"median {_fmt(axes.median_purchases)} purchases: {axes.engagement}",
+                axes.engagement in rule.engagement,
+            )
+        )
+    if rule.activity != frozenset(ACTIVITY_LABELS):
+        statuses = tuple(
+            s for s in ACTIVITY_STATUSES if any(s in ACTIVITY_LABELS[a] for a in rule.activity)
+        )
+        checks.append(
+            NameCheck(
+                f"at least {MEMBER_SHARE:.0%} of members {' or '.join(statuses)} "
+                f"(active = bought within {rhythm.active_days:,.0f} days, lapsed = silent "
+                f"over {rhythm.lapsed_days:,.0f})",
+                _activity_observed(axes, statuses),
+                sum(axes.activity_shares[s] for s in statuses) >= MEMBER_SHARE - 1e-12,
+            )
+        )
+    return tuple(checks)
+
+
+def why_sentence(axes: Axes, share_revenue: float, share_customers: float) -> str:
+    """One sentence of the numbers behind the name."""
+    pct = axes.spend_percentile
+    place = (
+        f"top {max(1, round(100 * (1 - pct)))}% on spend"
+        if pct >= 0.5
+        else f"bottom {max(1, round(100 * pct))}% on spend"
+    )
+    shares = axes.activity_shares
+    if axes.activity == "mixed":
+        activity = (
+            f"mixed activity ({shares['active']:.0%} active, {shares['cooling']:.0%} cooling, "
+            f"{shares['lapsed']:.0%} lapsed)"
+        )
+    else:
+        statuses = ACTIVITY_LABELS[axes.activity]
+        activity = f"{ACTIVITY_WORDS[axes.activity]} ({_activity_observed(axes, statuses)})"
+    orders = "order" if axes.median_purchases == 1 else "orders"
+    return (
+        f"bought {_fmt(axes.median_recency)} days ago (median), "
+        f"{_fmt(axes.median_purchases)} {orders}, {_fmt(axes.median_spend)} spent: {place}, "
+        f"{activity}; {share_revenue:.0%} of revenue from {share_customers:.0%} of customers"
+    )
+
+
+def unique_names(names: list[str], spend: list[float]) -> list[str]:
+    """Make names unique, telling duplicates apart by spend."""
+    out = list(names)
+    for name in set(names):
+        idx = [i for i, n in enumerate(names) if n == name]
+        if len(idx) < 2:
+            continue
+        idx.sort(key=lambda i: -spend[i])
+        tags = (
+            ["higher spend", "lower spend"]
+            if len(idx) == 2
+            else ["high spend"] + ["mid spend"] * (len(idx) - 2) + ["low spend"]
+        )
+        for i, tag in zip(idx, tags, strict=True):
+            out[i] = f"{name} ({tag})"
+    seen: dict[str, int] = {}
+    for i, n in enumerate(out):  # e.g. several "mid spend": number them
+        if out.count(n) > 1:
+            seen[n] = seen.get(n, 0) + 1
+            out[i] = f"{n} {seen[n]}"
+    return out
+
+
+def base_of(name: str) -> str:
+    """The rule's name inside a made-unique name ("At risk (higher spend)" -> "At risk")."""
+    return name.split(" (")[0]
+
+
+def playbook_entry(name: str) -> tuple[str, str]:
+    return PLAYBOOK.get(base_of(name), ("Review manually.", "No playbook entry for this name."))
