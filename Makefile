@@ -7,7 +7,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo demo-check test lint format bench install install-dev clean worker
+.PHONY: demo demo-check test lint format bench quality install install-dev clean worker
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -45,6 +45,10 @@ format: $(DEV_STAMP)
 ## test: lint, then the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## quality: segment quality on Online Retail, CDNOW and planted synthetic data, seeds 1..5
+quality: $(DEV_STAMP)
+	$(BIN)/python scripts/quality.py
 
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -564,7 +564,8 @@ def _store_results(claim, result, aggregates, predictor_path, read_seconds, star
             for s in result.preprocessing
         ]
         run.chosen_algorithm = chosen.algorithm
-        run.chosen_k = chosen.n_clusters
+        # segments, not the candidate's k: mixed segments may have been split by activity
+        run.chosen_k = len(result.segments)
         run.chosen_setting = chosen.setting
         run.justification = result.choice.justification
         run.elbow = dict(result.choice.elbow_k)

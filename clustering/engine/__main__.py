@@ -24,7 +24,13 @@ from transaction_files.errors import ImportFileError, MappingNeeded
 
 from .loaders import read_file, to_transaction_lines
 from .pipeline import describe_candidates, run_segmentation
-from .types import ALGORITHM_NAMES, DEFAULT_FEATURES, InvalidParameters, SegmentationParams
+from .types import (
+    ALGORITHM_NAMES,
+    DEFAULT_ALGORITHMS,
+    DEFAULT_FEATURES,
+    InvalidParameters,
+    SegmentationParams,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         help="how to read dates such as 01/02/2011 (default: decided from the dates)",
     )
     ap.add_argument("--sheet", default="", help="the sheet of an XLSX workbook")
-    ap.add_argument("--algorithms", nargs="+", default=list(ALGORITHM_NAMES))
+    ap.add_argument(
+        "--algorithms", nargs="+", default=list(DEFAULT_ALGORITHMS), choices=ALGORITHM_NAMES
+    )
     ap.add_argument("--features", nargs="+", default=list(DEFAULT_FEATURES))
     ap.add_argument("--k-min", type=int, default=2)
     ap.add_argument("--k-max", type=int, default=10)

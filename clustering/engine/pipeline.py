@@ -50,9 +50,7 @@ from .types import (
 ProgressFn = Callable[[str, float], None]
 CancelFn = Callable[[], bool]
 MAX_K = 30
-#: Silhouette samples and stability resamples are drawn with this seed, not the run's: two
-#: runs on the same data are measured on the same customers, so only the fits differ.
-MEASURE_SEED = 20_240_601
+MEASURE_SEED = alg.SAMPLE_SEED
 #: Two candidates with the same number of segments and labels this close are one partition.
 SAME_PARTITION_ARI = 0.95
 

@@ -124,3 +124,53 @@ def make_transactions(
     )
     out = pd.concat([lines, post, ret], ignore_index=True)
     return out.sort_values(["timestamp", "invoice"], kind="stable").reset_index(drop=True)
+
+
+# name: (share, orders low-high, recency low-high, log basket) - well apart on every axis,
+# and each inside one activity band of the rhythm the repeat groups make (gaps of 10-25 days)
+PLANTED: dict[str, tuple[float, tuple[int, int], tuple[int, int], float]] = {
+    "champions": (0.15, (20, 30), (3, 10), 6.5),
+    "new": (0.20, (1, 1), (8, 20), 3.5),
+    "at_risk": (0.20, (6, 10), (120, 160), 5.0),
+    "lost": (0.45, (1, 1), (280, 360), 2.5),
+}
+
+
+def make_planted_aggregates(
+    n: int, seed: int = 0, reference_date: pd.Timestamp = REFERENCE_DATE
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Customer aggregates of four well-separated planted behaviours, and each customer's
+    group (0..3 in PLANTED order): a segmentation should find exactly these."""
+    rng = np.random.default_rng(seed)
+    names = list(PLANTED)
+    shares = np.array([PLANTED[g][0] for g in names])
+    group = rng.choice(len(names), size=n, p=shares / shares.sum())
+    orders_lo = np.array([PLANTED[g][1][0] for g in names])[group]
+    orders_hi = np.array([PLANTED[g][1][1] for g in names])[group]
+    rec_lo = np.array([PLANTED[g][2][0] for g in names])[group]
+    rec_hi = np.array([PLANTED[g][2][1] for g in names])[group]
+    log_basket = np.array([PLANTED[g][3] for g in names])[group]
+    invoices = rng.integers(orders_lo, orders_hi + 1)
+    recency = rng.integers(rec_lo, rec_hi + 1).astype(float)
+    gap = rng.uniform(10, 25, n)
+    span = np.where(invoices > 1, np.round(gap * (invoices - 1)), 0.0)
+    tenure = recency + span
+    basket = rng.lognormal(log_basket, 0.25)
+    gross = (basket * invoices).round(2)
+    ref = pd.Timestamp(reference_date).normalize()
+    agg = pd.DataFrame(
+        {
+            "customer_id": pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(6).to_numpy(),
+            "country": "United Kingdom",
+            "first_purchase": ref - pd.to_timedelta(tenure, unit="D") + pd.Timedelta(hours=9),
+            "last_purchase": ref - pd.to_timedelta(recency, unit="D") + pd.Timedelta(hours=15),
+            "invoices": invoices.astype(np.int64),
+            "distinct_products": (invoices * 3).astype(np.int64),
+            "gross_revenue": gross,
+            "returned_revenue": 0.0,
+            "lines": (invoices * 4).astype(np.int64),
+            "return_lines": np.zeros(n, dtype=np.int64),
+            "purchase_days": invoices.astype(np.int64),
+        }
+    )
+    return agg, group
