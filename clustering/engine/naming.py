@@ -346,7 +346,8 @@ def name_checks(rule: NameRule, axes: Axes, rhythm: ActivityRhythm) -> tuple[Nam
             NameCheck(
                 f"engagement {wanted} (frequent = median of at least "
                 f"{_fmt(axes.frequent_from)} purchases)",
-                f"median {_fmt(axes.median_purchases)} purchases: {axes.engagement}",
+                f"median {_fmt(axes.median_purchases)} "
+                f"purchase{'' if axes.median_purchases == 1 else 's'}: {axes.engagement}",
                 axes.engagement in rule.engagement,
             )
         )
