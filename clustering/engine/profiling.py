@@ -13,14 +13,13 @@ import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
+from .activity import activity_status, shop_rhythm
 from .naming import (
-    activity_status,
     frequent_floor,
     name_checks,
     playbook_entry,
     rule_for,
     segment_axes,
-    shop_rhythm,
     unique_names,
     why_sentence,
 )

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from .naming import MEMBER_SHARE, RULES_BY_NAME, activity_status, base_of
+from .activity import MEMBER_SHARE, activity_status
+from .naming import RULES_BY_NAME, base_of
 from .pipeline import run_segmentation
 from .selection import LABELS
 from .types import ACTIVITY_LABELS, ACTIVITY_STATUSES, SegmentationParams, SegmentationResult

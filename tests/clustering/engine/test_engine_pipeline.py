@@ -3,8 +3,8 @@ cancellation, validation, reproducibility, sampling at scale, and the no-Django 
 
 import subprocess
 import sys
-import time
 from pathlib import Path
+from unittest import mock
 
 import joblib
 import numpy as np
@@ -137,12 +137,14 @@ def test_each_model_kind_predicts_fast_and_consistently(aggregates, algorithm):
     else:
         assert r.surrogate_agreement >= 0.8
     row = feats.iloc[0].to_dict()
-    pred.predict_one(row)
-    t = time.perf_counter()
-    for _ in range(200):
-        seg, conf = pred.predict_one(row)
-    per_call = (time.perf_counter() - t) / 200
-    assert per_call < 0.002
+    # The single-customer path (the API's predict) builds no DataFrame and asks the model
+    # once per call for one row; how fast it is, bench/bench_predict.py measures.
+    no_pandas = mock.patch("pandas.DataFrame", side_effect=AssertionError("pandas on fast path"))
+    asks = mock.patch.object(pred, "predict_transformed", wraps=pred.predict_transformed)
+    with no_pandas, asks as model:
+        for _ in range(3):
+            seg, conf = pred.predict_one(row)
+    assert [call.args[0].shape[0] for call in model.call_args_list] == [1, 1, 1]
     assert 0 <= conf <= 1
     seg_dicts, _ = pred.predict([row, {**row, "frequency": None}])
     assert seg_dicts[0] == seg

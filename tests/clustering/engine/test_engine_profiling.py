@@ -7,16 +7,13 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from clustering.engine.naming import (
-    NAME_RULES,
-    PLAYBOOK,
+from clustering.engine.activity import (
     activity_label,
     activity_status,
-    rule_for,
     shop_rhythm,
     split_mixed_segments,
-    unique_names,
 )
+from clustering.engine.naming import NAME_RULES, PLAYBOOK, rule_for, unique_names
 from clustering.engine.profiling import build_profiles, segment_rule
 from clustering.engine.rfm import quintile_score, rfm_grid, rfm_segment_name
 from clustering.engine.types import (

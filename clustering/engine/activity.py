@@ -1,0 +1,98 @@
+"""The activity axis: each customer's status against the shop's own buying rhythm, a
+segment's activity label, and the split of segments that mix active and lapsed members.
+
+*Active* when the last purchase is at most ``active_days`` old (the time within which 4 in 5
+repeat customers buy again), *cooling* up to twice that, *lapsed* beyond.  A segment's activity
+is the most specific label of ``ACTIVITY_LABELS`` whose statuses cover at least
+``MEMBER_SHARE`` of its members."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .types import ACTIVITY_LABELS, ACTIVITY_STATUSES, ActivityRhythm
+
+MEMBER_SHARE = 0.90  # share of members that must meet the activity status a name implies
+RHYTHM_QUANTILE = 0.80
+MIN_REPEAT_CUSTOMERS = 20
+FALLBACK_ACTIVE_DAYS = 90.0
+
+
+def shop_rhythm(features: pd.DataFrame) -> ActivityRhythm:
+    """The shop's rhythm from its repeat customers' mean gap between purchase days."""
+    gaps = features["mean_days_between_purchases"].to_numpy(dtype=float)
+    gaps = gaps[np.isfinite(gaps) & (gaps > 0)]
+    if len(gaps) >= MIN_REPEAT_CUSTOMERS:
+        active = float(max(1.0, np.ceil(np.quantile(gaps, RHYTHM_QUANTILE))))
+        basis = (
+            f"4 in 5 of the {len(gaps):,} repeat customers buy again within "
+            f"{active:,.0f} days (their mean gap between purchase days)"
+        )
+    else:
+        active = FALLBACK_ACTIVE_DAYS
+        basis = (
+            f"only {len(gaps)} repeat customers, too few to measure the shop's rhythm: "
+            f"{active:.0f} days assumed"
+        )
+    return ActivityRhythm(active, 2 * active, int(len(gaps)), basis)
+
+
+def activity_status(recency_days: np.ndarray, rhythm: ActivityRhythm) -> np.ndarray:
+    """0 active, 1 cooling, 2 lapsed (indices into ACTIVITY_STATUSES) per customer."""
+    r = np.asarray(recency_days, dtype=float)
+    return np.where(r <= rhythm.active_days, 0, np.where(r <= rhythm.lapsed_days, 1, 2))
+
+
+def split_mixed_segments(
+    features: pd.DataFrame,
+    segment_ids: np.ndarray,
+    rhythm: ActivityRhythm,
+    min_share: float,
+) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """Split each segment whose members no activity label covers into its active members and
+    the others, so that every name's activity holds for its members; a part smaller than
+    ``min_share`` of all customers leaves the segment whole.
+
+    Returns the new ids (biggest segment first), the (K, 2) map from old id and "not active"
+    to new id (None when nothing was split), and one note per split."""
+    status = activity_status(features["recency_days"].to_numpy(dtype=float), rhythm)
+    n, K = len(segment_ids), int(segment_ids.max()) + 1
+    parts = np.zeros((K, 2), dtype=np.int64)  # part index per (segment, not active)
+    notes, next_part = [], 0
+    for s in range(K):
+        mask = segment_ids == s
+        counts = np.bincount(status[mask], minlength=3) / max(int(mask.sum()), 1)
+        shares = dict(zip(ACTIVITY_STATUSES, map(float, counts), strict=True))
+        active = int((mask & (status == 0)).sum())
+        rest = int(mask.sum()) - active
+        if activity_label(shares) == "mixed" and min(active, rest) >= max(1, min_share * n):
+            parts[s] = (next_part, next_part + 1)
+            next_part += 2
+            notes.append(
+                f"a segment of {int(mask.sum()):,} customers mixed active ({shares['active']:.0%}),"
+                f" cooling ({shares['cooling']:.0%}) and lapsed ({shares['lapsed']:.0%}) "
+                f"customers; it was split at {rhythm.active_days:,.0f} days since the last "
+                "purchase so that each part's name holds for its members"
+            )
+        else:
+            parts[s] = (next_part, next_part)
+            next_part += 1
+    if not notes:
+        return segment_ids, None, []
+    part_of = parts[segment_ids, (status > 0).astype(np.int64)]
+    sizes = np.bincount(part_of, minlength=next_part)
+    order = np.lexsort((np.arange(next_part), -sizes))  # biggest first, ties by position
+    renumber = np.empty(next_part, dtype=np.int64)
+    renumber[order] = np.arange(next_part)
+    return renumber[part_of], renumber[parts], notes
+
+
+def activity_label(shares: dict[str, float]) -> str:
+    """Most specific ACTIVITY_LABELS key whose statuses cover >= MEMBER_SHARE of members."""
+    covering = [
+        (len(statuses), -sum(shares[s] for s in statuses), label)
+        for label, statuses in ACTIVITY_LABELS.items()
+        if sum(shares[s] for s in statuses) >= MEMBER_SHARE - 1e-12
+    ]
+    return min(covering)[2]

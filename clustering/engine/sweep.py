@@ -1,0 +1,116 @@
+"""The candidates stage: every algorithm over the k range, scored, and near-identical
+partitions set aside so that they do not compete on noise."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+from sklearn.metrics import adjusted_rand_score
+
+from . import algorithms as alg
+from .metrics import SilhouetteScorer, cluster_scores
+from .selection import LABELS, eligibility
+from .types import Candidate
+from .validation import k_range
+
+#: Two candidates with the same number of segments and labels this close are one partition.
+SAME_PARTITION_ARI = 0.95
+
+
+def sweep(X, params, step, lap, timings, notes):
+    """Fit and score every candidate; near-identical partitions are set aside."""
+    n = len(X)
+    ks = [k for k in k_range(params) if k < n]
+    ctx = alg.SweepContext(
+        params.seed, params.quadratic_sample_size, params.linear_sample_size, max(ks)
+    )
+    scorer = SilhouetteScorer(X, params.silhouette_sample_size, alg.SAMPLE_SEED)
+    if scorer.sampled:
+        notes.append(f"Silhouette computed on a sample of {len(scorer.index):,} of {n:,} customers")
+    lap("silhouette_matrix")
+    total = sum(
+        len(alg.DBSCAN_EPS_FACTORS) if not alg.REGISTRY[a].takes_k else len(ks)
+        for a in params.algorithms
+    )
+    done = 0
+    candidates: list[Candidate] = []
+    outcomes: dict[str, alg.FitOutcome] = {}
+    step("candidates", 8)
+    for name in params.algorithms:
+        spec = alg.REGISTRY[name]
+        for out in spec.sweep(X, ks, ctx):
+            t = time.perf_counter()
+            cand = _score(X, name, out, scorer, params)
+            candidates.append(cand)
+            out.labels = out.labels.astype(np.int16)
+            outcomes[cand.key] = out
+            timings["metrics"] = timings.get("metrics", 0.0) + time.perf_counter() - t
+            done += 1
+            step(f"candidates:{cand.key}", 8 + 70 * done / total)
+    lap("candidates")
+    candidates = set_aside_duplicates(candidates, outcomes, scorer.index)
+    notes.extend(alg.sampling_notes(params.algorithms, n, ctx))
+    return candidates, outcomes
+
+
+def _score(X, name: str, out: alg.FitOutcome, scorer: SilhouetteScorer, params) -> Candidate:
+    k_found, noise, smallest, ok, reason = eligibility(
+        out.labels, params.min_segment_share, params.max_noise_share
+    )
+    if k_found >= 2:
+        sil = scorer.score(out.labels)
+        db, ch = cluster_scores(X, out.labels)
+    else:
+        sil = db = ch = float("nan")
+    return Candidate(
+        algorithm=name,
+        k=out.k,
+        setting=out.setting,
+        n_clusters=k_found,
+        silhouette=sil,
+        davies_bouldin=db,
+        calinski_harabasz=ch,
+        inertia=out.inertia,
+        bic=out.bic,
+        noise_share=noise,
+        min_segment_share=smallest,
+        eligible=ok,
+        reason=reason,
+        fit_seconds=out.fit_seconds,
+        fitted_on=out.fitted_on,
+        silhouette_sampled=scorer.sampled,
+    )
+
+
+def set_aside_duplicates(
+    candidates: list[Candidate], outcomes: dict, rows: np.ndarray
+) -> list[Candidate]:
+    """An eligible candidate whose segments match an earlier (simpler) one's at
+    SAME_PARTITION_ARI is set aside: near-identical partitions must not compete on noise."""
+    kept: list[Candidate] = []
+    out = []
+    for c in candidates:
+        if c.eligible:
+            labels = outcomes[c.key].labels[rows]
+            twin = next(
+                (
+                    k
+                    for k in kept
+                    if k.n_clusters == c.n_clusters
+                    and adjusted_rand_score(outcomes[k.key].labels[rows], labels)
+                    >= SAME_PARTITION_ARI
+                ),
+                None,
+            )
+            if twin is not None:
+                c = dataclasses.replace(
+                    c,
+                    eligible=False,
+                    reason=f"same segments as {LABELS[twin.algorithm]} ({twin.setting})",
+                )
+            else:
+                kept.append(c)
+        out.append(c)
+    return out
