@@ -35,6 +35,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors, kneighbors_graph
 
 from .knee import knee_index
+from .vocabulary import ALGORITHM_LABELS
 
 SURROGATE_NEIGHBOURS = 5
 #: Samples of customers (for the quadratic and sampled algorithms, Silhouette, stability
@@ -356,11 +357,15 @@ def sweep_dbscan(X, ks, ctx) -> Iterator[FitOutcome]:
 @dataclass(frozen=True)
 class AlgorithmSpec:
     name: str
-    label: str  # for managers
     takes_k: bool
     scaling: str  # "full" | "linear_sample" | "quadratic_sample"
     grid: str  # human description of the parameter grid
     sweep: Callable[..., Iterator[FitOutcome]]
+
+    @property
+    def label(self) -> str:
+        """The algorithm's name for managers, from the vocabulary."""
+        return ALGORITHM_LABELS[self.name]
 
 
 REGISTRY: dict[str, AlgorithmSpec] = {
@@ -368,7 +373,6 @@ REGISTRY: dict[str, AlgorithmSpec] = {
     for s in (
         AlgorithmSpec(
             "kmeans",
-            "K-Means",
             True,
             "full",
             "n_clusters in k range; k-means++, 10 restarts (3 above 50k; MiniBatch above 250k)",
@@ -376,7 +380,6 @@ REGISTRY: dict[str, AlgorithmSpec] = {
         ),
         AlgorithmSpec(
             "minibatch_kmeans",
-            "MiniBatch K-Means",
             True,
             "full",
             "n_clusters in k range; batch 4096, n_init=3",
@@ -384,7 +387,6 @@ REGISTRY: dict[str, AlgorithmSpec] = {
         ),
         AlgorithmSpec(
             "gmm",
-            "Gaussian Mixture",
             True,
             "linear_sample",
             "n_components in k range; full covariance",
@@ -392,7 +394,6 @@ REGISTRY: dict[str, AlgorithmSpec] = {
         ),
         AlgorithmSpec(
             "dbscan",
-            "DBSCAN",
             False,
             "quadratic_sample",
             "eps = k-distance knee x (0.8, 1, 1.25); min_samples = max(5, 2*d)",
@@ -400,7 +401,6 @@ REGISTRY: dict[str, AlgorithmSpec] = {
         ),
         AlgorithmSpec(
             "agglomerative",
-            "Agglomerative (ward)",
             True,
             "quadratic_sample",
             "n_clusters in k range; ward linkage",
@@ -408,7 +408,6 @@ REGISTRY: dict[str, AlgorithmSpec] = {
         ),
         AlgorithmSpec(
             "birch",
-            "Birch",
             True,
             "linear_sample",
             "n_clusters in k range; threshold tuned to >= 4*k_max subclusters",
@@ -416,7 +415,6 @@ REGISTRY: dict[str, AlgorithmSpec] = {
         ),
         AlgorithmSpec(
             "spectral",
-            "Spectral",
             True,
             "quadratic_sample",
             "n_clusters in k range; kNN(10) affinity",
@@ -444,6 +442,7 @@ def sampling_notes(algorithms, n: int, ctx: SweepContext) -> list[str]:
             )
         if name == "kmeans" and n > MINIBATCH_FROM:
             notes.append(
-                f"MiniBatch K-Means stood in for K-Means above {MINIBATCH_FROM:,} customers"
+                f"{ALGORITHM_LABELS['minibatch_kmeans']} stood in for "
+                f"{ALGORITHM_LABELS['kmeans']} above {MINIBATCH_FROM:,} customers"
             )
     return notes

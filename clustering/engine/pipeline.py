@@ -27,7 +27,7 @@ from .predictor import SegmentPredictor, data_fingerprint, library_versions
 from .preprocess import Preprocessor
 from .profiling import build_profiles
 from .rfm import rfm_grid
-from .selection import LABELS, justify
+from .selection import justify
 from .sweep import sweep
 from .types import (
     AGGREGATE_COLUMNS,
@@ -42,6 +42,7 @@ from .types import (
     SegmentationResult,
 )
 from .validation import min_customers, validate_params
+from .vocabulary import ALGORITHM_LABELS
 
 __all__ = ["describe_candidates", "min_customers", "run_segmentation", "validate_params"]
 
@@ -266,7 +267,7 @@ def _pca(X, feats, segment_ids, params) -> PcaProjection:
 def describe_candidates(result: SegmentationResult) -> pd.DataFrame:
     """Compact candidate table for printing."""
     t = result.candidates_table()
-    t["algorithm"] = t["algorithm"].map(LABELS)
+    t["algorithm"] = t["algorithm"].map(ALGORITHM_LABELS)
     return t[
         [
             "algorithm",

@@ -13,8 +13,8 @@ from sklearn.metrics import adjusted_rand_score
 from .activity import MEMBER_SHARE, activity_status
 from .naming import RULES_BY_NAME, base_of
 from .pipeline import run_segmentation
-from .selection import LABELS
 from .types import ACTIVITY_LABELS, ACTIVITY_STATUSES, SegmentationParams, SegmentationResult
+from .vocabulary import ALGORITHM_LABELS
 
 SEEDS = (1, 2, 3, 4, 5)
 
@@ -104,7 +104,7 @@ def summary_rows(sw: SeedSweep) -> pd.DataFrame:
         rows.append(
             {
                 "seed": seed,
-                "chosen": f"{LABELS[r.chosen.algorithm]} k={r.chosen.n_clusters}",
+                "chosen": f"{ALGORITHM_LABELS[r.chosen.algorithm]} k={r.chosen.n_clusters}",
                 "segments": len(r.segments),
                 "stability": round(r.stability.mean_adjusted_rand, 3),
                 "verdict": r.stability.words,

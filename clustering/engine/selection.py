@@ -31,16 +31,7 @@ from .types import (
     Candidate,
     Stability,
 )
-
-LABELS = {
-    "kmeans": "K-Means",
-    "minibatch_kmeans": "MiniBatch K-Means",
-    "gmm": "Gaussian Mixture",
-    "dbscan": "DBSCAN",
-    "agglomerative": "Agglomerative (ward)",
-    "birch": "Birch",
-    "spectral": "Spectral",
-}
+from .vocabulary import ALGORITHM_LABELS
 
 
 def eligibility(
@@ -208,7 +199,7 @@ def justify(
     stability_checked: dict[str, float] | None = None,
 ) -> str:
     """A paragraph a manager can read."""
-    label = LABELS.get(chosen.algorithm, chosen.algorithm)
+    label = ALGORITHM_LABELS.get(chosen.algorithm, chosen.algorithm)
     row = ranking[ranking["key"] == chosen.key].iloc[0] if len(ranking) else None
     parts = []
     if row is not None and row["practical"]:
@@ -297,4 +288,4 @@ def justify(
 def _key_words(key: str) -> str:
     algorithm, _, setting = key.partition(":")
     k = setting.split(",")[0].split("=")[-1]
-    return f"{LABELS.get(algorithm, algorithm)} k={k}"
+    return f"{ALGORITHM_LABELS.get(algorithm, algorithm)} k={k}"

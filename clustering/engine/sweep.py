@@ -11,9 +11,10 @@ from sklearn.metrics import adjusted_rand_score
 
 from . import algorithms as alg
 from .metrics import SilhouetteScorer, cluster_scores
-from .selection import LABELS, eligibility
+from .selection import eligibility
 from .types import Candidate
 from .validation import k_range
+from .vocabulary import ALGORITHM_LABELS
 
 #: Two candidates with the same number of segments and labels this close are one partition.
 SAME_PARTITION_ARI = 0.95
@@ -108,7 +109,7 @@ def set_aside_duplicates(
                 c = dataclasses.replace(
                     c,
                     eligible=False,
-                    reason=f"same segments as {LABELS[twin.algorithm]} ({twin.setting})",
+                    reason=f"same segments as {ALGORITHM_LABELS[twin.algorithm]} ({twin.setting})",
                 )
             else:
                 kept.append(c)
