@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from reports.report_data import CANDIDATE_FIELDS, SEGMENT_FIELDS
-
-from .engine.preprocess import ENCODINGS, IMPUTE, OUTLIERS, SCALERS
-from .engine.types import ALGORITHM_NAMES, ALL_FEATURES
 from .models import Candidate, Segment, SegmentAssignment, SegmentationRun
+from .params import RUN_PARAMETERS, RunParameter
 from .predicting import MAX_BATCH
+from .report.data import CANDIDATE_FIELDS, SEGMENT_FIELDS
 
 # ------------------------------------------------------------------------------ runs
 RUN_FIELDS = [
@@ -52,34 +50,41 @@ class RunSerializer(serializers.ModelSerializer):
         read_only_fields = RUN_FIELDS
 
 
+def parameter_serializer_field(parameter: RunParameter) -> serializers.Field:
+    """The API field for a run parameter: optional, typed, within its documented bounds."""
+    common = {"required": False, "help_text": parameter.help}
+    if parameter.default is None:
+        common["allow_null"] = True
+    bounds = {"min_value": parameter.minimum, "max_value": parameter.maximum}
+    bounds = {k: v for k, v in bounds.items() if v is not None}
+    if parameter.kind == "multiple":
+        child = serializers.ChoiceField(choices=parameter.choices)
+        return serializers.ListField(child=child, min_length=1, **common)
+    if parameter.kind == "choice":
+        return serializers.ChoiceField(choices=parameter.choices, **common)
+    if parameter.kind == "date":
+        return serializers.DateField(**common)
+    if parameter.kind == "int":
+        return serializers.IntegerField(**bounds, **common)
+    if parameter.kind == "float":
+        return serializers.FloatField(**bounds, **common)
+    raise ValueError(f"{parameter.name}: no API field for kind {parameter.kind!r}")
+
+
 class RunCreateSerializer(serializers.Serializer):
-    """A new run: a name and the parameters a user may set (all optional).
+    """A new run: a name and the parameters a user may set (all optional), as declared in
+    clustering.params.RUN_PARAMETERS.
 
     Types are checked here; clustering.params.params_from_input checks the values (ranges,
     known algorithms, k_min <= k_max, ...) and refuses parameters it does not know.
     """
 
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    features = serializers.ListField(
-        child=serializers.ChoiceField(choices=ALL_FEATURES), required=False, min_length=1
-    )
-    algorithms = serializers.ListField(
-        child=serializers.ChoiceField(choices=ALGORITHM_NAMES), required=False, min_length=1
-    )
-    k_min = serializers.IntegerField(required=False, min_value=1, max_value=100)
-    k_max = serializers.IntegerField(required=False, min_value=1, max_value=100)
-    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
-    reference_date = serializers.DateField(required=False, allow_null=True)
-    lookback_days = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=36500
-    )
-    non_positive_monetary = serializers.ChoiceField(choices=["exclude", "keep"], required=False)
-    impute = serializers.ChoiceField(choices=IMPUTE, required=False)
-    outliers = serializers.ChoiceField(choices=OUTLIERS, required=False)
-    scaler = serializers.ChoiceField(choices=SCALERS, required=False)
-    country_encoding = serializers.ChoiceField(choices=ENCODINGS, required=False)
-    min_segment_share = serializers.FloatField(required=False, min_value=0, max_value=1)
-    max_noise_share = serializers.FloatField(required=False, min_value=0, max_value=1)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields.update({p.name: parameter_serializer_field(p) for p in RUN_PARAMETERS})
+        return fields
 
 
 class CandidateSerializer(serializers.ModelSerializer):
@@ -90,7 +95,7 @@ class CandidateSerializer(serializers.ModelSerializer):
 
 
 class RunReportSerializer(serializers.Serializer):
-    """reports.report_data.run_report_data(run): every stored result of a run (OpenAPI)."""
+    """clustering.report.data.run_report_data(run): every stored result of a run (OpenAPI)."""
 
     id = serializers.IntegerField()
     name = serializers.CharField(allow_blank=True)
@@ -207,6 +212,8 @@ class SegmentMemberSerializer(serializers.ModelSerializer):
 MAX_DAYS = 36_500  # a hundred years
 MAX_COUNT = 10_000_000
 MAX_MONEY = 1e11
+#: The longest customer id a prediction request may send (the shop's id, as imported).
+CUSTOMER_ID_MAX_LENGTH = 64
 
 
 class CustomerFeaturesSerializer(serializers.Serializer):
@@ -268,7 +275,7 @@ class CustomerFeaturesSerializer(serializers.Serializer):
 class PredictItemSerializer(serializers.Serializer):
     """One customer: a known customer id, or raw features (exactly one of the two)."""
 
-    customer_id = serializers.CharField(required=False, max_length=64)
+    customer_id = serializers.CharField(required=False, max_length=CUSTOMER_ID_MAX_LENGTH)
     features = CustomerFeaturesSerializer(required=False)
 
     def validate(self, attrs):

@@ -1,6 +1,6 @@
 """Pages for segmentation runs (list, start, progress, report, cancel, publish, downloads)
 and for segments (profile, members, CSV). Thin: forms validate, services write, selectors
-read; chart data comes from reports.charts."""
+read; chart data comes from clustering.report.charts."""
 
 from __future__ import annotations
 
@@ -15,22 +15,22 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from reports import charts
-from reports.axes import rfm_edges_view, rhythm_view, segment_axes, stability_view
-from reports.exports import csv_response
-from reports.report_data import CANDIDATE_FIELDS, run_report_data
-from reports.selectors import (
+from common.csv_export import csv_response
+
+from .engine.types import InvalidParameters
+from .forms import RunForm, parameter_rows
+from .models import SegmentAssignment, SegmentationRun
+from .report import charts
+from .report.axes import rfm_edges_view, rhythm_view, segment_axes, stability_view
+from .report.charts import heat_level
+from .report.data import CANDIDATE_FIELDS, run_report_data
+from .report.members import (
     MEMBER_SORTS,
-    heat_level,
     run_assignment_rows,
     segment_get,
     segment_member_rows,
     segment_members_page,
 )
-
-from .engine.types import InvalidParameters
-from .forms import RunForm, parameter_rows
-from .models import SegmentAssignment, SegmentationRun
 from .selectors import run_list as run_list_query
 from .services import RunError, run_cancel, run_create, run_publish, worker_ping_request
 

@@ -11,7 +11,7 @@ the request) and is empty for errors that are not about a field. An exception ma
 of its own with an ``extra`` dict (the bulk transaction endpoint adds ``rows``).
 
 Enable in settings: ``REST_FRAMEWORK["EXCEPTION_HANDLER"] =
-"segmentation_site.api_errors.api_exception_handler"``.
+"common.api_errors.api_exception_handler"``.
 Unexpected exceptions are not handled here: they stay 500s and reach the logs.
 """
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, api_transactions
 
 urlpatterns = [
     path("imports/", api.ImportListCreateApi.as_view(), name="api-imports"),
@@ -9,5 +9,10 @@ urlpatterns = [
         "imports/<int:pk>/rejected-rows/",
         api.ImportRejectedRowsApi.as_view(),
         name="api-import-rejected-rows",
+    ),
+    path(
+        "transactions/",
+        api_transactions.TransactionListCreateApi.as_view(),
+        name="api-transactions",
     ),
 ]

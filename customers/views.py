@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from reports.exports import csv_response
+from common.csv_export import csv_response
 
 from .forms import ImportMappingForm, ImportUploadForm
 from .importing.errors import ImportFileError

@@ -7,13 +7,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from clustering.report import charts
+from clustering.report.axes import rhythm_view, segment_axes
+from clustering.report.charts import heat_level
 from clustering.selectors import worker_is_recent, worker_last_seen
 
-from . import charts, selectors
-from .axes import rhythm_view, segment_axes
+from . import selectors
 from .forms import CompareForm, CustomerLookupForm
 from .selectors import (
-    heat_level,
     last_import,
     last_run,
     published_run,

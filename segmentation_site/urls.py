@@ -7,7 +7,7 @@ api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("clustering.api_urls")),
     path("", include("customers.api_urls")),
-    path("", include("customers.api_customers_urls")),
+    path("", include("reports.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's settings as a script file, so the CSP holds.
     path(

@@ -157,3 +157,10 @@ def profiles_table(segments: list[dict]) -> dict[str, Any]:
     for segment in segments:
         segment["readable_rule"] = readable_rule(segment.get("rule", ""))
     return {"segments": segments, "rows": rows}
+
+
+def heat_level(value: float, largest: float, levels: int = 5) -> int:
+    """0 for nothing, else 1..levels by share of the largest value (for heatmap classes)."""
+    if not value or not largest:
+        return 0
+    return max(1, min(levels, round(levels * value / largest)))

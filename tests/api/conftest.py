@@ -21,7 +21,7 @@ from tests.clustering.factories import load_transactions, synthetic_lines
 
 ROLES = ("marketing", "manager", "admin")
 RUN_PARAMS = {"algorithms": ["kmeans"], "k_min": 2, "k_max": 5, "seed": 7}
-HANDLER = "segmentation_site.api_errors.api_exception_handler"
+HANDLER = "common.api_errors.api_exception_handler"
 
 
 @dataclass

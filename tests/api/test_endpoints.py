@@ -11,8 +11,8 @@ import pytest
 from django.core.serializers.json import DjangoJSONEncoder
 
 from clustering.models import Segment, SegmentAssignment, SegmentationRun
+from clustering.report.data import run_report_data
 from customers.models import Customer, ImportRecord, TransactionLine
-from reports.report_data import run_report_data
 
 pytestmark = pytest.mark.django_db
 JSON = "application/json"

@@ -307,7 +307,7 @@ def test_read_only_tokens_may_predict(api, world):
     ],
 )
 def test_the_plain_customer_id_shortcut_accepts_only_what_the_serializer_accepts(value):
-    from clustering.api import _plain_customer_id_request
+    from clustering.api.predict import _plain_customer_id_request
     from clustering.serializers import PredictRequestSerializer
 
     body = {"customer_id": value}

@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from clustering.models import Segment, SegmentAssignment
+from clustering.report.charts import readable_rule
+from clustering.report.members import MEMBERS_PER_PAGE
 from customers.models import Customer
-from reports.charts import readable_rule
-from reports.selectors import MEMBERS_PER_PAGE
 from tests.reports.site_data import site  # noqa: F401  (module-scoped fixture)
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 import pytest
 
-from reports.exports import csv_rows, neutralise_cell
+from common.csv_export import csv_rows, neutralise_cell
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,187 @@
+"""Real-time segment assignment with the published run: one customer (a known id or raw
+features) or a batch of up to 1,000 of either."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clustering.predicting import (
+    NoPublishedRun,
+    PredictorUnavailable,
+    predict_features,
+    published_model,
+    stored_predictions,
+)
+from clustering.serializers import (
+    CUSTOMER_ID_MAX_LENGTH,
+    BatchPredictResponseSerializer,
+    PredictionSerializer,
+    PredictRequestSerializer,
+)
+from common.api_errors import ApiProblem, error_responses
+
+from .base import CanViewSegments, no_published_run
+from .examples import PREDICT_EXAMPLES
+
+NOT_IN_SEGMENTATION = "customer not in the published segmentation; send features instead"
+
+
+def _prediction(run_id: int, customer_id: str | None, p) -> dict:
+    return {
+        "run_id": run_id,
+        "customer_id": customer_id,
+        "segment_id": p.segment.number,
+        "segment_name": p.segment.name,
+        "action": p.segment.action,
+        "value": p.segment.value,
+        "engagement": p.segment.engagement,
+        "activity": p.segment.activity,
+        "why": p.segment.why,
+        "confidence": p.confidence,
+        "source": p.source,
+    }
+
+
+def _plain_customer_id_request(data) -> dict | None:
+    """{"customer_id": ...} when the body is exactly a known-customer request that
+    PredictRequestSerializer would accept unchanged (a trimmed, non-empty ASCII string within
+    the length limit), else None and the serializer decides, with its error messages.
+
+    The real-time path's most common request: building the nested serializer is a large share
+    of the request (docs/performance.md).
+    """
+    if not isinstance(data, dict) or len(data) != 1:
+        return None
+    value = data.get("customer_id")
+    if (
+        isinstance(value, str)
+        and 0 < len(value) <= CUSTOMER_ID_MAX_LENGTH
+        and value.isascii()
+        and value.isprintable()
+        and value == value.strip()
+    ):
+        return {"customer_id": value}
+    return None
+
+
+@extend_schema(tags=["predict"])
+class PredictApi(APIView):
+    """Which segment is this customer in? Real-time assignment with the published run.
+
+    A known customer id answers the run's stored assignment (`source: stored`); raw features
+    go through the run's predictor (`source: predicted`), loaded once per process and
+    reloaded when another run is published.
+    """
+
+    # Predicting is a read: it changes nothing, it is only a POST because a batch of features
+    # does not fit in a URL. So, unlike every other endpoint, read-only tokens may use it:
+    # ReadOnlyTokenPermission (default) is deliberately left out here.
+    permission_classes = [IsAuthenticated, CanViewSegments]
+    throttle_scope = "predict"
+
+    @extend_schema(
+        summary="Assign customers to segments",
+        description="Send exactly one of `customer_id` (a known customer), `features` (a "
+        "customer's raw features; every feature the published run uses is required, "
+        "`mean_days_between_purchases` may be null) or `customers` (a batch of up to 1,000 "
+        "of either). A batch answers `results` in request order; a customer the published "
+        "run does not know gets `error` instead of a segment, the others are still assigned.",
+        request=PredictRequestSerializer,
+        responses={
+            200: OpenApiResponse(
+                response=PolymorphicProxySerializer(
+                    component_name="PredictResponse",
+                    serializers=[PredictionSerializer, BatchPredictResponseSerializer],
+                    resource_type_field_name=None,
+                ),
+                description="A Prediction for customer_id or features; a "
+                "BatchPredictResponse (run_id and results in request order) for customers.",
+            ),
+            **error_responses(
+                400,
+                401,
+                403,
+                404,
+                429,
+                503,
+                d404="No published run (code no_published_run), or a customer id the "
+                "published run does not know (code customer_not_in_segmentation).",
+                d503="The published run's predictor file cannot be read on this server.",
+            ),
+        },
+        examples=PREDICT_EXAMPLES,
+    )
+    def post(self, request):
+        try:
+            model = published_model()
+        except NoPublishedRun as error:
+            raise no_published_run() from error
+        except PredictorUnavailable as error:
+            raise ApiProblem(
+                "The published run's predictor cannot be loaded on this server; "
+                "ask an administrator to check the predictor file or publish the run again.",
+                status=503,
+                code="predictor_unavailable",
+            ) from error
+        data = _plain_customer_id_request(request.data)
+        if data is None:
+            serializer = PredictRequestSerializer(
+                data=request.data, context={"required_features": model.features}
+            )
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        if "customers" in data:
+            return Response(self._batch(model, data["customers"]))
+        if "customer_id" in data:
+            customer_id = data["customer_id"]
+            stored = stored_predictions(model, [customer_id]).get(customer_id)
+            if stored is None:
+                raise ApiProblem(
+                    NOT_IN_SEGMENTATION, status=404, code="customer_not_in_segmentation"
+                )
+            return Response(_prediction(model.run_id, customer_id, stored))
+        (predicted,) = predict_features(model, [data["features"]])
+        return Response(_prediction(model.run_id, None, predicted))
+
+    @staticmethod
+    def _batch(model, items: list[dict]) -> dict:
+        ids = [item["customer_id"] for item in items if "customer_id" in item]
+        stored = stored_predictions(model, ids) if ids else {}
+        with_features = [i for i, item in enumerate(items) if "features" in item]
+        predicted = dict(
+            zip(
+                with_features,
+                predict_features(model, [items[i]["features"] for i in with_features]),
+                strict=True,
+            )
+        )
+        results = []
+        for index, item in enumerate(items):
+            customer_id = item.get("customer_id")
+            p = predicted.get(index) if customer_id is None else stored.get(customer_id)
+            if p is None:
+                results.append(
+                    {
+                        "index": index,
+                        "customer_id": customer_id,
+                        "segment_id": None,
+                        "segment_name": None,
+                        "action": None,
+                        **dict.fromkeys(("value", "engagement", "activity", "why")),
+                        "confidence": None,
+                        "source": None,
+                        "error": NOT_IN_SEGMENTATION,
+                    }
+                )
+                continue
+            row = _prediction(model.run_id, customer_id, p)
+            del row["run_id"]
+            results.append({"index": index, **row, "error": None})
+        return {"run_id": model.run_id, "results": results}

@@ -1,0 +1,164 @@
+"""The published segmentation: its segments, one segment, and a segment's members (paged, or
+the whole list as CSV). Reading needs view_segments; the CSV also export_segment_members."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clustering.models import Segment, SegmentAssignment, SegmentationRun
+from clustering.selectors import run_published, run_segments, segment_members
+from clustering.serializers import (
+    MEMBER_FIELDS,
+    PublishedSegmentsSerializer,
+    SegmentMemberSerializer,
+    SegmentSerializer,
+)
+from common.api_errors import ApiProblem, error_responses
+from common.csv_export import csv_response
+
+from .base import DEFAULT_PERMISSIONS, CanExportMembers, CanViewSegments, no_published_run
+from .examples import MEMBER_EXAMPLE, SEGMENT_EXAMPLE
+
+
+def _published_run_or_404() -> SegmentationRun:
+    run = run_published()
+    if run is None:
+        raise no_published_run()
+    return run
+
+
+def _published_segment_or_404(number: int) -> Segment:
+    run = _published_run_or_404()
+    segment = run_segments(run).filter(number=number).first()
+    if segment is None:
+        raise ApiProblem(
+            f"The published segmentation has no segment {number}.", status=404, code="not_found"
+        )
+    return segment
+
+
+@extend_schema(tags=["segments"])
+class PublishedSegmentsApi(APIView):
+    """The segments of the published run: profiles, names and recommended actions."""
+
+    permission_classes = [*DEFAULT_PERMISSIONS, CanViewSegments]
+
+    @extend_schema(
+        summary="Published segments",
+        operation_id="segments_list",
+        responses={
+            200: PublishedSegmentsSerializer,
+            **error_responses(401, 403, 404, d404="No run is published yet."),
+        },
+        examples=[
+            OpenApiExample(
+                "Published segments",
+                value={
+                    "run_id": 12,
+                    "run_name": "Spring review",
+                    "published_at": "2024-03-02T10:00:00Z",
+                    "segments": [SEGMENT_EXAMPLE],
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request):
+        run = _published_run_or_404()
+        return Response(
+            PublishedSegmentsSerializer(
+                {
+                    "run_id": run.pk,
+                    "run_name": run.name,
+                    "published_at": run.published_at,
+                    "segments": run_segments(run),
+                }
+            ).data
+        )
+
+
+@extend_schema(tags=["segments"])
+class SegmentDetailApi(APIView):
+    """One segment of the published run, by its number."""
+
+    permission_classes = [*DEFAULT_PERMISSIONS, CanViewSegments]
+
+    @extend_schema(
+        summary="A published segment",
+        responses={200: SegmentSerializer, **error_responses(401, 403, 404)},
+        examples=[OpenApiExample("Segment", value=SEGMENT_EXAMPLE, response_only=True)],
+    )
+    def get(self, request, number: int):
+        return Response(SegmentSerializer(_published_segment_or_404(number)).data)
+
+
+class MemberCursorPagination(CursorPagination):
+    page_size = 500
+    page_size_query_param = "page_size"
+    max_page_size = 5000
+    ordering = ("id",)
+
+
+@extend_schema(tags=["segments"])
+@extend_schema_view(
+    get=extend_schema(
+        summary="Members of a published segment",
+        responses={200: SegmentMemberSerializer(many=True), **error_responses(401, 403, 404)},
+        examples=[
+            OpenApiExample(
+                "A page of members",
+                value={"next": None, "previous": None, "results": [MEMBER_EXAMPLE]},
+                response_only=True,
+            )
+        ],
+    )
+)
+class SegmentMembersApi(generics.ListAPIView):
+    """The customers in a segment of the published run, cursor-paginated (stable while
+    paging: a published run never changes)."""
+
+    serializer_class = SegmentMemberSerializer
+    permission_classes = [*DEFAULT_PERMISSIONS, CanViewSegments]
+    pagination_class = MemberCursorPagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no database
+            return SegmentAssignment.objects.none()
+        return segment_members(_published_segment_or_404(self.kwargs["number"]))
+
+
+@extend_schema(tags=["segments"])
+class SegmentMembersCsvApi(APIView):
+    """The whole member list of a published segment as CSV (streamed; spreadsheet-safe)."""
+
+    permission_classes = [*DEFAULT_PERMISSIONS, CanViewSegments, CanExportMembers]
+
+    @extend_schema(
+        summary="Members of a published segment as CSV",
+        operation_id="segments_members_csv",
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                response=OpenApiTypes.STR,
+                description="A CSV file with a header line: " + ", ".join(MEMBER_FIELDS),
+            ),
+            **error_responses(401, 403, 404),
+        },
+    )
+    def get(self, request, number: int):
+        segment = _published_segment_or_404(number)
+        rows = (
+            segment_members(segment)
+            .order_by("id")
+            .values_list(
+                "customer__external_id",
+                "customer__country",
+                *MEMBER_FIELDS[2:],
+            )
+        )
+        filename = f"run-{segment.run_id}-segment-{segment.number}-members.csv"
+        return csv_response(filename, MEMBER_FIELDS, rows.iterator(chunk_size=2000))

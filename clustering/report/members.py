@@ -1,0 +1,80 @@
+"""Reads behind the segment pages and the run's CSV downloads: one segment, a page of its
+members, every member or every assignment as rows. Each is one indexed query over what the
+run stored."""
+
+from __future__ import annotations
+
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+
+from clustering.models import Segment, SegmentAssignment, SegmentationRun
+
+#: The member columns a user may sort by: query value -> (label, ORM field).
+MEMBER_SORTS: dict[str, tuple[str, str]] = {
+    "customer": ("Customer id", "customer__external_id"),
+    "confidence": ("Confidence", "confidence"),
+    "recency": ("Recency (days)", "recency_days"),
+    "frequency": ("Orders", "frequency"),
+    "monetary": ("Revenue", "monetary_total"),
+    "basket": ("Average basket", "avg_basket_value"),
+}
+MEMBER_VALUES = (
+    "customer__external_id",
+    "customer__country",
+    "confidence",
+    "recency_days",
+    "frequency",
+    "monetary_total",
+    "avg_basket_value",
+    "rfm_segment",
+)
+MEMBERS_PER_PAGE = 50
+
+
+def segment_get(*, run_id: int, number: int) -> Segment | None:
+    return (
+        Segment.objects.select_related("run", "run__published_by")
+        .defer("run__pca", "run__rfm_comparison")
+        .filter(run_id=run_id, number=number)
+        .first()
+    )
+
+
+def segment_members_page(
+    segment: Segment, *, search: str = "", sort: str = "monetary", descending: bool = True, page=1
+) -> Page:
+    """One page of a segment's members as dicts, searchable by customer id prefix."""
+    order_field = MEMBER_SORTS.get(sort, MEMBER_SORTS["monetary"])[1]
+    rows: QuerySet = SegmentAssignment.objects.filter(segment=segment)
+    if search:
+        rows = rows.filter(customer__external_id__startswith=search)
+    ordering = [f"-{order_field}" if descending else order_field, "customer__external_id"]
+    rows = rows.order_by(*ordering).values(*MEMBER_VALUES)
+    return Paginator(rows, MEMBERS_PER_PAGE).get_page(page)
+
+
+def segment_member_rows(segment: Segment):
+    """Every member of a segment with the features it was judged on, for the CSV export."""
+    values = ("customer__external_id", "customer__country", "confidence", "rfm_segment")
+    return (
+        SegmentAssignment.objects.filter(segment=segment)
+        .order_by("customer__external_id")
+        .values_list(*values, *SegmentAssignment.FEATURE_FIELDS)
+    )
+
+
+def run_assignment_rows(run: SegmentationRun):
+    """Every customer's segment in a run, for the CSV export."""
+    return (
+        SegmentAssignment.objects.filter(run=run)
+        .order_by("customer__external_id")
+        .values_list(
+            "customer__external_id",
+            "segment__number",
+            "segment__name",
+            "confidence",
+            "rfm_segment",
+            "rfm_cell",
+            *SegmentAssignment.FEATURE_FIELDS,
+        )
+    )

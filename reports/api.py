@@ -1,0 +1,203 @@
+"""REST API for customers with their segment in the published run.
+
+It joins customers and clustering, so it lives here, above both (the app layers in
+pyproject.toml). Reading needs lookup_customers.
+"""
+
+from __future__ import annotations
+
+from django.db.models import CharField, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import generics
+from rest_framework.filters import SearchFilter
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from accounts.permissions import capability_permission
+from clustering.models import SegmentAssignment
+from clustering.selectors import customer_segment_history, run_published
+from common.api_errors import error_responses
+from customers.models import Customer
+from customers.selectors import customer_list
+
+from .serializers import CustomerDetailSerializer, CustomerSerializer
+
+CanLookUpCustomers = capability_permission("lookup_customers")
+DEFAULT_PERMISSIONS = list(api_settings.DEFAULT_PERMISSION_CLASSES)
+
+
+def _published_run_id() -> int | None:
+    run = run_published()
+    return run.pk if run else None
+
+
+def customers_with_published_segment(run_id: int | None) -> QuerySet[Customer]:
+    """Customers annotated with their segment (number, name) in the published run."""
+    if run_id is None:
+        return customer_list().annotate(
+            published_segment_number=Value(None, output_field=IntegerField()),
+            published_segment_name=Value(None, output_field=CharField()),
+        )
+    assignment = SegmentAssignment.objects.filter(run_id=run_id, customer_id=OuterRef("pk"))
+    return customer_list().annotate(
+        published_segment_number=Subquery(assignment.values("segment__number")[:1]),
+        published_segment_name=Subquery(assignment.values("segment__name")[:1]),
+    )
+
+
+class CustomerFilter(filters.FilterSet):
+    country = filters.CharFilter(field_name="country", lookup_expr="iexact")
+    segment = filters.NumberFilter(
+        method="filter_segment", label="Segment number in the published run"
+    )
+
+    class Meta:
+        model = Customer
+        fields = ["country", "segment"]
+
+    def filter_segment(self, queryset, name, value):
+        run_id = _published_run_id()
+        if run_id is None:
+            return queryset.none()
+        return queryset.filter(
+            segment_assignments__run_id=run_id, segment_assignments__segment__number=value
+        )
+
+
+CUSTOMER_EXAMPLE = {
+    "customer_id": "17850",
+    "country": "United Kingdom",
+    "first_purchase_at": "2010-12-01T08:26:00Z",
+    "last_purchase_at": "2010-12-02T15:27:00Z",
+    "last_seen_at": "2011-02-10T14:38:00Z",
+    "segment_id": 0,
+    "segment_name": "High-value loyal",
+}
+
+
+@extend_schema(tags=["customers"])
+@extend_schema_view(
+    get=extend_schema(
+        summary="List customers",
+        responses={200: CustomerSerializer(many=True), **error_responses(400, 401, 403)},
+        examples=[
+            OpenApiExample(
+                "A page of customers",
+                value={"count": 1, "next": None, "previous": None, "results": [CUSTOMER_EXAMPLE]},
+                response_only=True,
+            )
+        ],
+    )
+)
+class CustomerListApi(generics.ListAPIView):
+    """Customers, with their segment in the published run. Filter by country or segment
+    number; `search` finds customer ids starting with the text."""
+
+    serializer_class = CustomerSerializer
+    permission_classes = [*DEFAULT_PERMISSIONS, CanLookUpCustomers]
+    filter_backends = [filters.DjangoFilterBackend, SearchFilter]
+    filterset_class = CustomerFilter
+    search_fields = ["^external_id"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no database
+            return Customer.objects.none()
+        return customers_with_published_segment(_published_run_id()).order_by("external_id")
+
+
+def customer_detail_data(customer: Customer) -> dict:
+    history = list(customer_segment_history(customer.pk))
+    current = next((a for a in history if a.run.is_published), None)
+    return {
+        "customer_id": customer.external_id,
+        "country": customer.country,
+        "first_purchase_at": customer.first_purchase_at,
+        "last_purchase_at": customer.last_purchase_at,
+        "last_seen_at": customer.last_seen_at,
+        "segment": None
+        if current is None
+        else {
+            "run_id": current.run_id,
+            "segment_id": current.segment.number,
+            "segment_name": current.segment.name,
+            "action": current.segment.action,
+            "confidence": current.confidence,
+            "rfm_segment": current.rfm_segment,
+        },
+        "features": None
+        if current is None
+        else {name: getattr(current, name) for name in SegmentAssignment.FEATURE_FIELDS},
+        "segment_history": [
+            {
+                "run_id": a.run_id,
+                "run_name": a.run.name,
+                "published_at": a.run.published_at,
+                "is_published": a.run.is_published,
+                "segment_id": a.segment.number,
+                "segment_name": a.segment.name,
+                "confidence": a.confidence,
+            }
+            for a in history
+        ],
+    }
+
+
+@extend_schema(tags=["customers"])
+class CustomerDetailApi(APIView):
+    """One customer by their id: current segment and the features the published run judged
+    them on, and their segment in every run ever published."""
+
+    permission_classes = [*DEFAULT_PERMISSIONS, CanLookUpCustomers]
+
+    @extend_schema(
+        summary="Get a customer",
+        responses={200: CustomerDetailSerializer, **error_responses(401, 403, 404)},
+        examples=[
+            OpenApiExample(
+                "Customer",
+                value={
+                    "customer_id": "17850",
+                    "country": "United Kingdom",
+                    "first_purchase_at": "2010-12-01T08:26:00Z",
+                    "last_purchase_at": "2010-12-02T15:27:00Z",
+                    "last_seen_at": "2011-02-10T14:38:00Z",
+                    "segment": {
+                        "run_id": 12,
+                        "segment_id": 0,
+                        "segment_name": "High-value loyal",
+                        "action": "Reward and retain.",
+                        "confidence": 0.72,
+                        "rfm_segment": "Champions",
+                    },
+                    "features": {
+                        "recency_days": 2.0,
+                        "frequency": 34.0,
+                        "monetary_total": 5391.2,
+                        "tenure_days": 373.0,
+                        "avg_basket_value": 158.6,
+                        "distinct_products": 21.0,
+                        "return_rate": 0.02,
+                        "mean_days_between_purchases": 11.3,
+                    },
+                    "segment_history": [
+                        {
+                            "run_id": 12,
+                            "run_name": "Spring review",
+                            "published_at": "2024-03-02T10:00:00Z",
+                            "is_published": True,
+                            "segment_id": 0,
+                            "segment_name": "High-value loyal",
+                            "confidence": 0.72,
+                        }
+                    ],
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def get(self, request, customer_id: str):
+        customer = get_object_or_404(customer_list(), external_id=customer_id)
+        return Response(CustomerDetailSerializer(customer_detail_data(customer)).data)
