@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from .models import Candidate, Segment, SegmentAssignment, SegmentationRun
@@ -307,12 +308,16 @@ ACTIVITY_HELP = (
     "(empty on older runs)."
 )
 WHY_HELP = "The numbers behind the segment's name, in a sentence (empty on older runs)."
+SEGMENT_NUMBER_HELP = "The segment's number within the run, as in the segments URLs."
+SEGMENT_ID_HELP = "Deprecated: use segment_number (the same number; removed in the next release)."
 
 
+@extend_schema_serializer(deprecate_fields=["segment_id"])
 class PredictionSerializer(serializers.Serializer):
     run_id = serializers.IntegerField(help_text="The published run that assigned the segment.")
     customer_id = serializers.CharField(allow_null=True)
-    segment_id = serializers.IntegerField(help_text="The segment's number within the run.")
+    segment_number = serializers.IntegerField(help_text=SEGMENT_NUMBER_HELP)
+    segment_id = serializers.IntegerField(help_text=SEGMENT_ID_HELP)
     segment_name = serializers.CharField()
     action = serializers.CharField(allow_blank=True)
     value = serializers.CharField(allow_blank=True, help_text=VALUE_HELP)
@@ -327,10 +332,12 @@ class PredictionSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(deprecate_fields=["segment_id"])
 class BatchPredictionSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position in the request's customers list.")
     customer_id = serializers.CharField(allow_null=True)
-    segment_id = serializers.IntegerField(allow_null=True)
+    segment_number = serializers.IntegerField(allow_null=True, help_text=SEGMENT_NUMBER_HELP)
+    segment_id = serializers.IntegerField(allow_null=True, help_text=SEGMENT_ID_HELP)
     segment_name = serializers.CharField(allow_null=True)
     action = serializers.CharField(allow_null=True, allow_blank=True)
     value = serializers.CharField(allow_null=True, allow_blank=True, help_text=VALUE_HELP)

@@ -185,6 +185,7 @@ PREDICT_EXAMPLES = [
         value={
             "run_id": 12,
             "customer_id": "17850",
+            "segment_number": 0,
             "segment_id": 0,
             "segment_name": "High-value loyal",
             "action": "Reward and retain: early access, loyalty perks; no discounts needed.",
@@ -206,6 +207,7 @@ PREDICT_EXAMPLES = [
                 {
                     "index": 0,
                     "customer_id": "17850",
+                    "segment_number": 0,
                     "segment_id": 0,
                     "segment_name": "High-value loyal",
                     "action": "Reward and retain.",
@@ -216,6 +218,7 @@ PREDICT_EXAMPLES = [
                 {
                     "index": 1,
                     "customer_id": "99999",
+                    "segment_number": None,
                     "segment_id": None,
                     "segment_name": None,
                     "action": None,

@@ -37,7 +37,8 @@ def _prediction(run_id: int, customer_id: str | None, p) -> dict:
     return {
         "run_id": run_id,
         "customer_id": customer_id,
-        "segment_id": p.segment.number,
+        "segment_number": p.segment.number,
+        "segment_id": p.segment.number,  # deprecated: the same number, kept one release
         "segment_name": p.segment.name,
         "action": p.segment.action,
         "value": p.segment.value,
@@ -92,7 +93,9 @@ class PredictApi(APIView):
         "customer's raw features; every feature the published run uses is required, "
         "`mean_days_between_purchases` may be null) or `customers` (a batch of up to 1,000 "
         "of either). A batch answers `results` in request order; a customer the published "
-        "run does not know gets `error` instead of a segment, the others are still assigned.",
+        "run does not know gets `error` instead of a segment, the others are still assigned. "
+        "`segment_number` is the segment's number, as in the segments URLs; `segment_id` "
+        "carries the same number and is deprecated.",
         request=PredictRequestSerializer,
         responses={
             200: OpenApiResponse(
@@ -171,6 +174,7 @@ class PredictApi(APIView):
                     {
                         "index": index,
                         "customer_id": customer_id,
+                        "segment_number": None,
                         "segment_id": None,
                         "segment_name": None,
                         "action": None,

@@ -38,6 +38,7 @@ def test_a_known_customer_gets_the_stored_segment(api, world):
     assert response.json() == {
         "run_id": world.run_id,
         "customer_id": customer_id,
+        "segment_number": a.segment.number,
         "segment_id": a.segment.number,
         "segment_name": a.segment.name,
         "action": a.segment.action,
@@ -63,6 +64,31 @@ def test_the_same_customers_features_predict_the_same_segment(api, world):
         assert body["confidence"] == pytest.approx(a.confidence, abs=1e-9)
 
 
+def test_segment_number_and_the_deprecated_segment_id_are_the_same_number(api, world):
+    client = api("marketing")
+    customer_id = world.customer_ids[0]
+    number = stored(world, customer_id).segment.number
+    single = post(client, {"customer_id": customer_id}).json()
+    assert single["segment_number"] == single["segment_id"] == number
+    features = features_of(stored(world, customer_id))
+    by_features = post(client, {"features": features}).json()
+    assert by_features["segment_number"] == by_features["segment_id"] == number
+    batch = post(client, {"customers": [{"customer_id": customer_id}, {"features": features}]})
+    for row in batch.json()["results"]:
+        assert row["segment_number"] == row["segment_id"] == number
+
+
+def test_the_schema_marks_segment_id_deprecated_in_favour_of_segment_number():
+    from drf_spectacular.generators import SchemaGenerator
+
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]
+    for name in ("Prediction", "BatchPrediction"):
+        fields = components["schemas"][name]["properties"]
+        assert "segment_number" in fields
+        assert fields["segment_id"]["deprecated"] is True
+        assert fields["segment_id"]["description"].startswith("Deprecated: use segment_number")
+
+
 def test_a_batch_equals_the_single_predicts(api, world):
     client = api("marketing")
     ids = world.customer_ids[:10]
@@ -81,6 +107,7 @@ def test_a_batch_equals_the_single_predicts(api, world):
             expected = {
                 "index": index,
                 "customer_id": "no-such-customer",
+                "segment_number": None,
                 "segment_id": None,
                 "segment_name": None,
                 "action": None,
