@@ -117,3 +117,28 @@ def test_too_little_data_is_a_clear_error():
         fit_bgnbd([1, 0], [2, 0], [5, 5])
     with pytest.raises(ValueModelError, match="no customer bought twice"):
         fit_bgnbd(np.zeros(50), np.zeros(50), np.full(50, 10.0))
+
+
+def test_value_stage_on_transaction_lines_and_its_holdout_check():
+    from clustering.engine.features import aggregate_transactions
+    from clustering.engine.loaders import read_transactions
+    from clustering.engine.value import fit_value, histories, holdout_check
+
+    lines = read_transactions(CDNOW)
+    agg, ref = aggregate_transactions(lines)
+    h = histories(agg, ref)
+    one_time = h.x == 0
+    assert (h.t_x[one_time] == 0).all() and (h.t_x <= h.T).all()
+    fit = fit_value(agg, ref, horizon_days=90, annual_discount=0.1)
+    pc = fit.per_customer
+    assert len(pc) == len(agg[agg["purchase_days"] > 0])
+    assert (pc.loc[pc.index[one_time], "p_alive"] == 1).all()
+    assert ((pc["p_alive"] >= 0) & (pc["p_alive"] <= 1)).all()
+    assert (pc["expected_value"] >= 0).all()
+    # value is purchases x spend, discounted: never more than undiscounted purchases x spend
+    assert (pc["expected_value"] <= pc["expected_purchases"] * pc["expected_spend"] + 1e-9).all()
+    check = holdout_check(lines)
+    # 25% of the 546 days held out; the first holdout day is their start
+    assert check.holdout_weeks == pytest.approx(round(546 * 0.25) / 7)
+    assert check.actual == check.by_purchases.eval("customers * actual").sum().round()
+    assert abs(check.error) < 0.15  # measured -7.4%

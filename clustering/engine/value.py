@@ -1,0 +1,129 @@
+"""The value stage: from the customer aggregate table to each customer's P(alive), expected
+purchases, spend and value over a horizon, and the holdout check a manager can read.
+
+Histories come from the aggregate table (types.AGGREGATE_COLUMNS): ``x`` = purchase days - 1,
+``t_x`` = last - first purchase day, ``T`` = reference day - first purchase day, in weeks; the
+mean spend per purchase is gross revenue / purchase days.  The holdout check calibrates on all
+but the last ``holdout_share`` of the days and compares predicted with actual repeat purchases
+in the rest, in total and by number of calibration purchases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .clv import BgNbd, GammaGamma, discounted_value, fit_bgnbd, fit_gamma_gamma
+from .features import aggregate_transactions
+
+DAY = pd.Timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Histories:
+    customer_id: np.ndarray
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    mean_spend: np.ndarray
+
+
+def histories(agg: pd.DataFrame, reference_date: pd.Timestamp) -> Histories:
+    """BG/NBD inputs (weeks) of the customers with at least one purchase."""
+    agg = agg[agg["purchase_days"] > 0]
+    first = pd.to_datetime(agg["first_purchase"]).dt.normalize()
+    last = pd.to_datetime(agg["last_purchase"]).dt.normalize()
+    ref = pd.Timestamp(reference_date).normalize()
+    days = agg["purchase_days"].to_numpy(dtype=float)
+    return Histories(
+        customer_id=agg["customer_id"].astype(str).to_numpy(),
+        x=days - 1,
+        t_x=((last - first).dt.days / 7).to_numpy(dtype=float),
+        # the reference date is the day after the last day counted
+        T=(((ref - DAY) - first).dt.days / 7).to_numpy(dtype=float),
+        mean_spend=agg["gross_revenue"].to_numpy(dtype=float) / days,
+    )
+
+
+@dataclass(frozen=True)
+class ValueFit:
+    purchases: BgNbd
+    spend: GammaGamma
+    per_customer: pd.DataFrame  # index customer_id: p_alive, expected_purchases, ...
+    horizon_days: int
+    annual_discount: float
+    margin: float
+
+
+def fit_value(
+    agg: pd.DataFrame,
+    reference_date: pd.Timestamp,
+    horizon_days: int = 90,
+    annual_discount: float = 0.10,
+    margin: float = 1.0,
+) -> ValueFit:
+    h = histories(agg, reference_date)
+    purchases = fit_bgnbd(h.x, h.t_x, h.T)
+    spend = fit_gamma_gamma(h.x, h.mean_spend)
+    weeks = horizon_days / 7
+    expected_spend = spend.expected_spend(h.x, h.mean_spend)
+    per_customer = pd.DataFrame(
+        {
+            "p_alive": purchases.p_alive(h.x, h.t_x, h.T),
+            "expected_purchases": purchases.expected_purchases(weeks, h.x, h.t_x, h.T),
+            "expected_spend": expected_spend,
+            "expected_value": discounted_value(
+                purchases, expected_spend, h.x, h.t_x, h.T, weeks, annual_discount, margin
+            ),
+        },
+        index=pd.Index(h.customer_id, name="customer_id"),
+    )
+    return ValueFit(purchases, spend, per_customer, horizon_days, annual_discount, margin)
+
+
+@dataclass(frozen=True)
+class HoldoutCheck:
+    calibration_end: pd.Timestamp  # first day of the holdout
+    holdout_weeks: float
+    predicted: float
+    actual: int
+    by_purchases: pd.DataFrame  # calibration repeat purchases (0..7+): customers, actual, predicted
+
+    @property
+    def error(self) -> float:
+        return self.predicted / self.actual - 1 if self.actual else float("nan")
+
+
+def holdout_check(
+    lines: pd.DataFrame, reference_date: pd.Timestamp | None = None, holdout_share: float = 0.25
+) -> HoldoutCheck:
+    """Calibrate on all but the last ``holdout_share`` of the days, predict the rest."""
+    ts = pd.to_datetime(lines["timestamp"])
+    ref = (
+        pd.Timestamp(reference_date).normalize()
+        if reference_date is not None
+        else ts.max().normalize() + DAY
+    )
+    start = ts.min().normalize()
+    holdout_days = int(round((ref - start).days * holdout_share))
+    cal_end = ref - pd.Timedelta(days=holdout_days)
+    cal_agg, _ = aggregate_transactions(lines, cal_end)
+    full_agg, _ = aggregate_transactions(lines, ref)
+    h = histories(cal_agg, cal_end)
+    model = fit_bgnbd(h.x, h.t_x, h.T)
+    weeks = holdout_days / 7
+    predicted = model.expected_purchases(weeks, h.x, h.t_x, h.T)
+    total_days = full_agg.set_index("customer_id")["purchase_days"]
+    cal_days = pd.Series(h.x + 1, index=h.customer_id)
+    actual = (total_days.reindex(cal_days.index).fillna(0) - cal_days).clip(lower=0).to_numpy()
+    bucket = np.minimum(h.x, 7).astype(int)
+    by = (
+        pd.DataFrame({"purchases": bucket, "actual": actual, "predicted": predicted})
+        .groupby("purchases")
+        .agg(
+            customers=("actual", "size"), actual=("actual", "mean"), predicted=("predicted", "mean")
+        )
+    )
+    return HoldoutCheck(cal_end, weeks, float(predicted.sum()), int(actual.sum()), by)
