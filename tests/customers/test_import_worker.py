@@ -1,7 +1,6 @@
 """An upload through the page is imported by a real Celery worker process."""
 
 import threading
-import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -72,11 +71,13 @@ def test_reader_stage_stops_when_the_import_stops_while_it_waits():
     # for it for ever (the import's stop() joins it).
     reader = services._Reader(None, None, None, None, {})
     first_taken = threading.Event()
+    stage_may_go_on = threading.Event()
 
     def slow_stage():
         yield 1
         first_taken.wait(timeout=10)
-        time.sleep(0.3)  # the stop comes meanwhile
+        reader.stopped.wait(timeout=10)  # the stop comes meanwhile
+        stage_may_go_on.wait(timeout=10)  # and the stage is still busy after it
         yield 2
 
     got = []
@@ -91,5 +92,6 @@ def test_reader_stage_stops_when_the_import_stops_while_it_waits():
     assert first_taken.wait(timeout=10)
     reader.stopped.set()
     consumer.join(timeout=5)
+    stage_may_go_on.set()
     assert not consumer.is_alive()
     assert got == [1]
