@@ -9,6 +9,11 @@ import pytest
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
+# Fixtures shared by more than one test package, registered here rather than imported into
+# each test module: `site` (tests/reports/site_data.py) serves tests/reports and
+# tests/clustering.
+pytest_plugins = ["tests.reports.site_data"]
+
 
 def require(available: bool, what: str) -> None:
     """Skip (locally) or fail (in CI) when something a test needs is missing."""

@@ -14,7 +14,6 @@ from django.utils.html import escape
 from clustering.forms import RunForm
 from clustering.models import SegmentationRun
 from clustering.views import CUSTOMER_REASONS
-from tests.reports.site_data import site  # noqa: F401  (module-scoped fixture)
 
 pytestmark = pytest.mark.django_db
 Status = SegmentationRun.Status
@@ -28,7 +27,7 @@ def form_data(**changes) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def test_the_form_offers_working_defaults_with_the_advanced_ones_folded(site, client_for):  # noqa: F811
+def test_the_form_offers_working_defaults_with_the_advanced_ones_folded(site, client_for):
     html = client_for("manager").get(reverse("clustering:run-create")).content.decode()
     assert '<details class="advanced">' in html  # folded (not open)
     for algorithm in ("kmeans", "gmm", "dbscan", "spectral"):
@@ -41,7 +40,7 @@ def test_the_form_offers_working_defaults_with_the_advanced_ones_folded(site, cl
 
 
 def test_starting_a_run_queues_it_for_the_worker(
-    site,  # noqa: F811
+    site,
     client_for,
     django_capture_on_commit_callbacks,
     monkeypatch,
@@ -79,7 +78,7 @@ def test_starting_a_run_queues_it_for_the_worker(
     ],
 )
 def test_invalid_parameters_show_beside_the_field_and_keep_the_input(
-    site,  # noqa: F811
+    site,
     client_for,
     changes,
     field,
@@ -99,7 +98,7 @@ def test_invalid_parameters_show_beside_the_field_and_keep_the_input(
     assert SegmentationRun.objects.count() == before
 
 
-def test_marketing_may_not_start_cancel_or_publish(site, client_for):  # noqa: F811
+def test_marketing_may_not_start_cancel_or_publish(site, client_for):
     client = client_for("marketing")
     run = site.published
     assert client.post(reverse("clustering:run-create"), form_data()).status_code == 403
@@ -109,7 +108,7 @@ def test_marketing_may_not_start_cancel_or_publish(site, client_for):  # noqa: F
     assert not site.earlier.is_published
 
 
-def test_cancelling_a_queued_run(site, client_for):  # noqa: F811
+def test_cancelling_a_queued_run(site, client_for):
     manager = site.manager
     run = SegmentationRun.objects.create(created_by=manager, params={}, name="To cancel")
     client = client_for("manager")
@@ -124,13 +123,13 @@ def test_cancelling_a_queued_run(site, client_for):  # noqa: F811
     assert "already cancelled" in again.content.decode()
 
 
-def test_cancel_and_publish_need_post(site, client_for):  # noqa: F811
+def test_cancel_and_publish_need_post(site, client_for):
     client = client_for("manager")
     assert client.get(reverse("clustering:run-cancel", args=[site.published.pk])).status_code == 405
     assert client.get(reverse("clustering:run-publish", args=[site.earlier.pk])).status_code == 405
 
 
-def test_publishing_from_the_report_switches_the_current_run(site, client_for):  # noqa: F811
+def test_publishing_from_the_report_switches_the_current_run(site, client_for):
     client = client_for("manager")
     page = client.get(site.earlier.get_absolute_url()).content.decode()
     assert ">Publish</button>" in page
@@ -142,7 +141,7 @@ def test_publishing_from_the_report_switches_the_current_run(site, client_for): 
     assert SegmentationRun.objects.get(is_published=True) == site.earlier
 
 
-def test_a_run_that_did_not_succeed_cannot_be_published(site, client_for):  # noqa: F811
+def test_a_run_that_did_not_succeed_cannot_be_published(site, client_for):
     run = SegmentationRun.objects.create(
         created_by=site.manager, params={}, status=Status.FAILED, error="Boom: worker died."
     )
@@ -153,7 +152,7 @@ def test_a_run_that_did_not_succeed_cannot_be_published(site, client_for):  # no
     assert "Only a run that succeeded can be published." in response.content.decode()
 
 
-def test_status_json_reports_progress(site, client_for):  # noqa: F811
+def test_status_json_reports_progress(site, client_for):
     run = SegmentationRun.objects.create(
         created_by=site.manager, params={}, status=Status.RUNNING, stage="candidates: kmeans",
         progress=42.25,
@@ -170,7 +169,7 @@ def test_status_json_reports_progress(site, client_for):  # noqa: F811
     }
 
 
-def test_the_report_shows_every_part(site, client_for):  # noqa: F811
+def test_the_report_shows_every_part(site, client_for):
     run = site.published
     html = client_for("manager").get(run.get_absolute_url()).content.decode()
     for heading in (
@@ -202,7 +201,7 @@ def test_the_report_shows_every_part(site, client_for):  # noqa: F811
     assert 'class="num heat-' in html  # the RFM heatmap
 
 
-def test_report_json_holds_everything_stored(site, client_for):  # noqa: F811
+def test_report_json_holds_everything_stored(site, client_for):
     run = site.published
     response = client_for("manager").get(reverse("clustering:run-report-json", args=[run.pk]))
     assert response["Content-Disposition"] == f'attachment; filename="run-{run.pk}-report.json"'
@@ -218,7 +217,7 @@ def test_report_json_holds_everything_stored(site, client_for):  # noqa: F811
         assert data[key] == json.loads(json.dumps(getattr(run, key))), key
 
 
-def test_report_csv_downloads(site, client_for):  # noqa: F811
+def test_report_csv_downloads(site, client_for):
     run = site.published
     client = client_for("manager")
     response = client.get(reverse("clustering:run-candidates-csv", args=[run.pk]))
@@ -231,7 +230,7 @@ def test_report_csv_downloads(site, client_for):  # noqa: F811
     assert len(rows) - 1 == run.n_customers
 
 
-def test_run_list_shows_status_and_links(site, client_for):  # noqa: F811
+def test_run_list_shows_status_and_links(site, client_for):
     html = client_for("manager").get(reverse("clustering:run-list")).content.decode()
     assert "Spring review" in html and "Earlier run" in html
     assert html.count('data-role="status">Succeeded') == 2
@@ -245,7 +244,7 @@ def test_unknown_run_is_a_404_page(client_for):
     assert b"Page not found" in response.content
 
 
-def test_the_report_names_parameters_and_exclusions_as_the_form_does(site, client_for):  # noqa: F811
+def test_the_report_names_parameters_and_exclusions_as_the_form_does(site, client_for):
     run = site.published
     # (rolled back with the test) customers left out, as a run over real data has them
     run.excluded = {"no_purchases": 28, "non_positive_monetary": 1015}

@@ -13,7 +13,6 @@ from clustering.models import Segment, SegmentAssignment
 from clustering.report.charts import readable_rule
 from clustering.report.members import MEMBERS_PER_PAGE
 from customers.models import Customer
-from tests.reports.site_data import site  # noqa: F401  (module-scoped fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +26,7 @@ def csv_rows(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
-def test_segment_page_shows_profile_rule_action_and_members(site, client_for):  # noqa: F811
+def test_segment_page_shows_profile_rule_action_and_members(site, client_for):
     segment = biggest_segment(site.published)
     html = client_for("marketing").get(segment.get_absolute_url()).content.decode()
     assert f"<h1>{segment.name}</h1>" in html
@@ -43,7 +42,7 @@ def test_segment_page_shows_profile_rule_action_and_members(site, client_for):  
     )
 
 
-def test_members_are_sorted_by_revenue_by_default_and_on_request(site, client_for):  # noqa: F811
+def test_members_are_sorted_by_revenue_by_default_and_on_request(site, client_for):
     segment = biggest_segment(site.published)
     client = client_for("marketing")
     members = SegmentAssignment.objects.filter(segment=segment)
@@ -60,7 +59,7 @@ def test_members_are_sorted_by_revenue_by_default_and_on_request(site, client_fo
     assert 'aria-sort="ascending"' in html
 
 
-def test_members_can_be_searched_by_customer_id_and_paged(site, client_for):  # noqa: F811
+def test_members_can_be_searched_by_customer_id_and_paged(site, client_for):
     segment = biggest_segment(site.published)
     client = client_for("marketing")
     one = SegmentAssignment.objects.filter(segment=segment).values_list(
@@ -75,7 +74,7 @@ def test_members_can_be_searched_by_customer_id_and_paged(site, client_for):  # 
         assert "Page 2 of" in html and 'rel="prev"' in html
 
 
-def test_member_csv_has_every_member_and_neutralises_formula_cells(site, client_for):  # noqa: F811
+def test_member_csv_has_every_member_and_neutralises_formula_cells(site, client_for):
     segment = biggest_segment(site.published)
     member = SegmentAssignment.objects.filter(segment=segment).select_related("customer").first()
     Customer.objects.filter(pk=member.customer_id).update(
@@ -98,25 +97,25 @@ def test_member_csv_has_every_member_and_neutralises_formula_cells(site, client_
     assert not any(cell.startswith(("=", "+", "@")) for row in rows[1:] for cell in row[:2])
 
 
-def test_member_csv_needs_the_export_permission(site, client_for):  # noqa: F811
+def test_member_csv_needs_the_export_permission(site, client_for):
     segment = biggest_segment(site.published)
     url = reverse("clustering:segment-members-csv", args=[site.published.pk, segment.number])
     assert client_for(None).get(url).status_code == 403
 
 
-def test_marketing_sees_only_the_published_runs_segments(site, client_for):  # noqa: F811
+def test_marketing_sees_only_the_published_runs_segments(site, client_for):
     earlier = biggest_segment(site.earlier)
     assert client_for("marketing").get(earlier.get_absolute_url()).status_code == 403
     html = client_for("manager").get(earlier.get_absolute_url()).content.decode()
     assert "not published" in html
 
 
-def test_unknown_segment_is_a_404(site, client_for):  # noqa: F811
+def test_unknown_segment_is_a_404(site, client_for):
     url = reverse("clustering:segment-detail", args=[site.published.pk, 99])
     assert client_for("marketing").get(url).status_code == 404
 
 
-def test_segment_page_query_count(site, client_for, django_assert_max_num_queries):  # noqa: F811
+def test_segment_page_query_count(site, client_for, django_assert_max_num_queries):
     segment = biggest_segment(site.published)
     client = client_for("marketing")
     with django_assert_max_num_queries(10):

@@ -64,7 +64,7 @@ def site(django_db_setup, django_db_blocker):
     from django.contrib.auth.models import Group
 
     from accounts.roles import sync_roles
-    from clustering.models import SegmentAssignment
+    from clustering.models import SegmentAssignment, SegmentationRun
     from clustering.services import run_publish
     from tests.clustering.factories import load_transactions, synthetic_lines
 
@@ -81,6 +81,8 @@ def site(django_db_setup, django_db_blocker):
         run_publish(run_id=published.pk, user=manager)
         published.refresh_from_db()
         earlier.refresh_from_db()
+        # The pages' tests rest on this: one current run, the second.
+        assert SegmentationRun.objects.get(is_published=True) == published
         customer_id = (
             SegmentAssignment.objects.filter(run=published)
             .order_by("-monetary_total")

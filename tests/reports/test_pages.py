@@ -10,16 +10,14 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from clustering.models import Segment, SegmentationRun
-
-from .site_data import site  # noqa: F401  (module-scoped fixture)
+from clustering.models import Segment
 
 pytestmark = pytest.mark.django_db
 
 ROLES = [None, "marketing", "manager", "admin"]
 
 
-def page_urls(site):  # noqa: F811
+def page_urls(site):
     run, segment = site.published, Segment.objects.filter(run=site.published).first()
     earlier_segment = Segment.objects.filter(run=site.earlier).first()
     return {
@@ -58,21 +56,21 @@ EXPECTED = {
 }
 
 
-def test_each_page_answers_each_role_as_its_permissions_say(site, client_for):  # noqa: F811
+def test_each_page_answers_each_role_as_its_permissions_say(site, client_for):
     urls = page_urls(site)
     clients = [client_for(role) for role in ROLES]
     got = {name: tuple(c.get(url).status_code for c in clients) for name, url in urls.items()}
     assert got == EXPECTED
 
 
-def test_anonymous_visitors_are_sent_to_sign_in(site):  # noqa: F811
+def test_anonymous_visitors_are_sent_to_sign_in(site):
     for name, url in page_urls(site).items():
         response = Client().get(url)
         assert response.status_code == 302, name
         assert response["Location"].startswith(reverse("login")), name
 
 
-def test_a_forbidden_page_is_the_friendly_403_page(site, client_for):  # noqa: F811
+def test_a_forbidden_page_is_the_friendly_403_page(site, client_for):
     response = client_for("marketing").get(reverse("clustering:run-list"))
     assert response.status_code == 403
     assert b"have access to this page" in response.content
@@ -100,7 +98,7 @@ def test_navigation_lists_only_the_pages_the_role_may_use(client_for, role, visi
 
 
 # ------------------------------------------------------------------------------ dashboard
-def test_dashboard_shows_one_card_per_published_segment(site, client_for):  # noqa: F811
+def test_dashboard_shows_one_card_per_published_segment(site, client_for):
     page = client_for("marketing").get(reverse("home")).content.decode()
     segments = list(Segment.objects.filter(run=site.published).order_by("number"))
     assert page.count('class="card segment-card') == len(segments)
@@ -115,20 +113,20 @@ def test_dashboard_shows_one_card_per_published_segment(site, client_for):  # no
     assert "Background worker" in page
 
 
-def test_dashboard_links_the_report_only_for_managers(site, client_for):  # noqa: F811
+def test_dashboard_links_the_report_only_for_managers(site, client_for):
     report = f'href="{site.published.get_absolute_url()}"'
     assert report not in client_for("marketing").get(reverse("home")).content.decode()
     assert report in client_for("manager").get(reverse("home")).content.decode()
 
 
-def test_dashboard_keeps_its_query_count_small(site, client_for, django_assert_max_num_queries):  # noqa: F811
+def test_dashboard_keeps_its_query_count_small(site, client_for, django_assert_max_num_queries):
     client = client_for("manager")
     with django_assert_max_num_queries(12):
         assert client.get(reverse("home")).status_code == 200
 
 
 # ------------------------------------------------------------------------------ lookup
-def test_customer_lookup_shows_segment_confidence_history_and_lines(site, client_for):  # noqa: F811
+def test_customer_lookup_shows_segment_confidence_history_and_lines(site, client_for):
     from clustering.models import SegmentAssignment
 
     client = client_for("marketing")
@@ -163,14 +161,14 @@ def test_customer_lookup_starts_with_an_empty_search(client_for):
     assert "Enter a customer id" in html
 
 
-def test_customer_lookup_query_count(site, client_for, django_assert_max_num_queries):  # noqa: F811
+def test_customer_lookup_query_count(site, client_for, django_assert_max_num_queries):
     client = client_for("marketing")
     with django_assert_max_num_queries(12):
         client.get(reverse("customer-lookup"), {"customer_id": site.customer_id})
 
 
 # ------------------------------------------------------------------------------ compare
-def test_compare_defaults_to_the_two_newest_runs_and_spells_out_movements(site, client_for):  # noqa: F811
+def test_compare_defaults_to_the_two_newest_runs_and_spells_out_movements(site, client_for):
     from clustering.selectors import run_transitions
 
     html = client_for("manager").get(reverse("run-compare")).content.decode()
@@ -191,13 +189,13 @@ def test_compare_defaults_to_the_two_newest_runs_and_spells_out_movements(site, 
     assert 'class="heatmap"' in html
 
 
-def test_compare_refuses_the_same_run_twice(site, client_for):  # noqa: F811
+def test_compare_refuses_the_same_run_twice(site, client_for):
     pk = site.published.pk
     html = client_for("manager").get(reverse("run-compare"), {"before": pk, "after": pk})
     assert "Pick a different run" in html.content.decode()
 
 
-def test_pages_have_no_inline_script_style_or_handlers(site, client_for):  # noqa: F811
+def test_pages_have_no_inline_script_style_or_handlers(site, client_for):
     client = client_for("admin")
     for name, url in page_urls(site).items():
         response = client.get(url)
@@ -212,11 +210,7 @@ def test_pages_have_no_inline_script_style_or_handlers(site, client_for):  # noq
             assert "src=" in script or 'type="application/json"' in script, (name, script)
 
 
-def test_published_run_exists(site):  # noqa: F811
-    assert SegmentationRun.objects.get(is_published=True) == site.published
-
-
-def test_report_pages_answer_with_few_queries(site, client_for):  # noqa: F811
+def test_report_pages_answer_with_few_queries(site, client_for):
     client = client_for("manager")
     for name, url in page_urls(site).items():
         with CaptureQueriesContext(connection) as queries:
@@ -226,7 +220,7 @@ def test_report_pages_answer_with_few_queries(site, client_for):  # noqa: F811
         assert len(queries) <= 14, (name, [q["sql"][:120] for q in queries])
 
 
-def test_segment_history_leaves_the_runs_json_reports_behind(site):  # noqa: F811
+def test_segment_history_leaves_the_runs_json_reports_behind(site):
     """A customer's history names runs and segments; it must not pull every run's PCA
     points and profiles (hundreds of kB a run) to do so, nor query again per row."""
     from django.db import connection
