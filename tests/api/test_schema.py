@@ -22,8 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 MAX_EXAMPLES = 12
 #: Revoking the token would sign the fuzzer itself out; tests/api/test_access.py covers it.
 SKIP = {"auth_token_revoke_create"}
-#: Other apps' endpoints that fail today, reported to their owners (xfail until fixed).
-KNOWN_ISSUES: dict[str, str] = {}
 
 
 def test_spectacular_validates_the_whole_project_without_warnings(tmp_path):
@@ -68,8 +66,6 @@ def keep_test_connection():
 
 @pytest.mark.parametrize("operation_id", sorted(set(OPERATIONS) - SKIP))
 def test_operation_conforms_to_the_schema(api, world, keep_test_connection, operation_id):
-    if operation_id in KNOWN_ISSUES:
-        pytest.xfail(KNOWN_ISSUES[operation_id])
     app = get_wsgi_application()
     headers = {"Authorization": f"Token {world.tokens['admin']}"}
     operation = OPERATIONS[operation_id]
