@@ -3,8 +3,6 @@ killed with SIGKILL in the middle of a run."""
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 import pytest
 from django.conf import settings
@@ -71,7 +69,7 @@ def test_a_worker_runs_a_segmentation_end_to_end(manager):
     assert (labels == stored["segment__number"].to_numpy()).mean() >= 0.999
 
 
-def test_a_run_survives_its_worker_being_killed(manager):
+def test_a_run_survives_its_worker_being_killed(manager, monkeypatch):
     # Big enough that the run is still fitting candidates when the worker is killed.
     load_transactions(synthetic_lines(3000, seed=11))
     params = params_from_input(
@@ -82,30 +80,23 @@ def test_a_run_survives_its_worker_being_killed(manager):
         "RUN_HEARTBEAT_SECONDS": "1",
         "RUN_REAPER_INTERVAL_SECONDS": "2",
     }
-    old_env = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        with celery_worker(name="doomed") as doomed:
-            run = run_create(user=manager, params=params)
-            wait_for(
-                lambda: SegmentationRun.objects.filter(
-                    pk=run.pk, status=Status.RUNNING, stage__startswith="candidates:"
-                ).exists(),
-                timeout=120,
-                what="the run to be fitting candidates",
-            )
-            doomed.kill()
-        killed = SegmentationRun.objects.get(pk=run.pk)
-        assert killed.status == Status.RUNNING and killed.attempts == 1
-        assert not Candidate.objects.filter(run=run).exists()
-        with celery_worker(name="rescuer") as rescuer:
-            run = wait_for(lambda: finished(run.pk), timeout=240, what="the rescued run")
-    finally:
-        for key, value in old_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with celery_worker(name="doomed") as doomed:
+        run = run_create(user=manager, params=params)
+        wait_for(
+            lambda: SegmentationRun.objects.filter(
+                pk=run.pk, status=Status.RUNNING, stage__startswith="candidates:"
+            ).exists(),
+            timeout=120,
+            what="the run to be fitting candidates",
+        )
+        doomed.kill()
+    killed = SegmentationRun.objects.get(pk=run.pk)
+    assert killed.status == Status.RUNNING and killed.attempts == 1
+    assert not Candidate.objects.filter(run=run).exists()
+    with celery_worker(name="rescuer") as rescuer:
+        run = wait_for(lambda: finished(run.pk), timeout=240, what="the rescued run")
     assert_one_consistent_result(run)
     assert run.attempts == 2
     assert rescuer.nodename.split("@")[0] in run.worker_hostname
