@@ -202,6 +202,12 @@ def main() -> int:
         action="store_true",
         help=f"PostgreSQL ({PG_NAME}) and Redis, as in production",
     )
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        default="",
+        help="the cache (and so the rate limits) in this Redis; --postgres uses db 5",
+    )
     args = parser.parse_args()
     if args.quick:
         args.customers, args.requests = 1000, 600
@@ -225,6 +231,8 @@ def main() -> int:
         # The production stack: Redis behind the cache that the rate limits count in (the
         # embedded default's file cache costs a file write per throttled request).
         env["REDIS_URL"] = "redis://127.0.0.1:6379/5"
+    if args.redis:
+        env["REDIS_URL"] = args.redis
     os.environ.clear()
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
@@ -235,7 +243,8 @@ def main() -> int:
         print(
             f"{args.customers:,} synthetic customers, run {data['run_id']} executed and "
             f"published in {data['setup_seconds']:.1f} s; database: "
-            f"{'PostgreSQL' if args.postgres else 'SQLite'}; gunicorn 2 sync workers; "
+            f"{'PostgreSQL' if args.postgres else 'SQLite'}; "
+            f"cache: {'Redis' if env.get('REDIS_URL') else 'files'}; gunicorn 2 sync workers; "
             f"{args.requests:,} requests per endpoint, concurrency {args.concurrency}, "
             "loopback, read-only token.\n",
             flush=True,

@@ -250,9 +250,11 @@ SPECTACULAR_SETTINGS = {
 # --- Cache --------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
+    # django-redis keeps one redis-py client per pool; Django's RedisCache builds one per
+    # operation, which costs the real-time predict path (docs/performance.md).
     CACHES = {
         "default": {
-            "BACKEND": "segmentation_site.cache.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
         }
     }

@@ -1,6 +1,6 @@
-"""The Redis cache backend used in production (segmentation_site.cache) against a real Redis:
-one client per pool, the throttle's one-round-trip window counter, and the API's rate limit
-counted there. Needs REDIS_URL (CI sets it); skipped locally without it."""
+"""The Redis cache backend used in production (django-redis) against a real Redis: one client
+per pool, the throttle's one-round-trip window counter, and the API's rate limit counted
+there. Needs REDIS_URL (CI sets it); skipped locally without it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 from django.conf import settings
+from django_redis.cache import RedisCache
 
-from segmentation_site.cache import RedisCache
+from accounts.throttling import count_in_window
 from tests.conftest import require
 
 
@@ -32,18 +33,20 @@ def redis_cache():
 
 
 def test_one_client_serves_every_operation(redis_cache):
-    inner = redis_cache._cache
-    assert inner.get_client("a") is inner.get_client("b", write=True)
+    inner = redis_cache.client
+    first = inner.get_client(write=False)
+    assert first is inner.get_client(write=True)
     redis_cache.set("k", {"v": 1}, 30)
     assert redis_cache.get("k") == {"v": 1}
     assert redis_cache.add("k", 2, 30) is False
     assert redis_cache.add("n", 0, 30) is True
     assert redis_cache.incr("n") == 1
+    assert inner.get_client() is first
 
 
 def test_the_window_counter_counts_and_expires(redis_cache):
-    assert [redis_cache.incr_window("w", 5) for _ in range(3)] == [1, 2, 3]
-    client = redis_cache._cache.get_client()
+    assert [count_in_window(redis_cache, "w", 5) for _ in range(3)] == [1, 2, 3]
+    client = redis_cache.client.get_client()
     ttl = client.ttl(redis_cache.make_and_validate_key("w"))
     assert 0 < ttl <= 5
     # The counter reads back like any cached integer.
