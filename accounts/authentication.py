@@ -1,60 +1,51 @@
-import functools
+import binascii
+from hmac import compare_digest
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
-from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from knox.auth import TokenAuthentication
-
-
-@functools.cache
-def _permissions_sql() -> str:
-    """The user's own and group permissions as (app label, codename): what ModelBackend
-    reads in two ORM queries, in one plain query (it runs on every API request)."""
-    User = get_user_model()
-    user_groups = User.groups.through._meta.db_table
-    group_perms = Group.permissions.through._meta.db_table
-    user_perms = User.user_permissions.through._meta.db_table
-    return f"""
-        SELECT DISTINCT ct.app_label, p.codename
-        FROM {Permission._meta.db_table} p
-        JOIN {ContentType._meta.db_table} ct ON ct.id = p.content_type_id
-        WHERE p.id IN (
-                SELECT gp.permission_id FROM {group_perms} gp
-                JOIN {user_groups} ug ON ug.group_id = gp.group_id WHERE ug.user_id = %s)
-           OR p.id IN (SELECT permission_id FROM {user_perms} WHERE user_id = %s)
-    """  # noqa: S608 (table names from the models; values are parameters)
+from knox.crypto import hash_token
+from knox.models import get_token_model
+from knox.settings import CONSTANTS, knox_settings
+from knox.signals import token_expired
+from rest_framework import exceptions
 
 
 class ScopedTokenAuthentication(TokenAuthentication):
     """Knox token authentication, lean enough for the real-time predict endpoint.
 
     The token itself becomes request.auth, so permissions can read its read_only scope.
-    Per request it costs two queries: the token with its user, and the user's permissions.
+    Per request it costs two queries: the token with its user, and the user's permissions
+    (accounts.backends.ModelBackend, at the first permission check).
     """
 
     def authenticate_credentials(self, token: bytes):
-        user, auth_token = super().authenticate_credentials(token)
+        """knox's lookup without its sweep of all the user's other tokens (one more query on
+        every request); expired tokens are swept when a user creates a token instead. A
+        token found expired here is refused and deleted, as knox does."""
+        invalid = _("Invalid token.")
+        token_text = token.decode("utf-8")
         now = timezone.now()
-        # One write a minute at most: this runs on every API request.
-        if auth_token.last_used_at is None or (now - auth_token.last_used_at).total_seconds() > 60:
-            type(auth_token).objects.filter(pk=auth_token.pk).update(last_used_at=now)
-        if not user.is_superuser:
-            # Django's ModelBackend would ask twice (user and group permissions); one query
-            # fills the same per-request cache it reads.
-            with connection.cursor() as cursor:
-                cursor.execute(_permissions_sql(), [user.pk, user.pk])
-                user._perm_cache = {f"{app_label}.{codename}" for app_label, codename in cursor}
-        return user, auth_token
-
-    def _cleanup_token(self, auth_token) -> bool:
-        """Refuse (and delete) this token if it has expired.
-
-        knox also sweeps all of the user's other tokens here, one more query on every
-        request; expired tokens are swept when a user creates a token instead.
-        """
-        if auth_token.expiry is not None and auth_token.expiry < timezone.now():
-            auth_token.delete()
-            return True
-        return False
+        candidates = get_token_model().objects.filter(
+            token_key=token_text[: CONSTANTS.TOKEN_KEY_LENGTH]
+        )
+        for auth_token in candidates.select_related("user"):
+            if auth_token.expiry is not None and auth_token.expiry < now:
+                username = auth_token.user.get_username()
+                auth_token.delete()
+                token_expired.send(sender=type(self), username=username, source="auth_token")
+                continue
+            try:
+                digest = hash_token(token_text)
+            except (TypeError, binascii.Error) as error:
+                raise exceptions.AuthenticationFailed(invalid) from error
+            if compare_digest(digest, auth_token.digest):
+                if knox_settings.AUTO_REFRESH and auth_token.expiry:
+                    self.renew_token(auth_token)
+                user, auth_token = self.validate_user(auth_token)
+                # One write a minute at most: this runs on every API request.
+                last_used = auth_token.last_used_at
+                if last_used is None or (now - last_used).total_seconds() > 60:
+                    type(auth_token).objects.filter(pk=auth_token.pk).update(last_used_at=now)
+                return user, auth_token
+        raise exceptions.AuthenticationFailed(invalid)
