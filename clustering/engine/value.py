@@ -96,26 +96,27 @@ class HoldoutCheck:
         return self.predicted / self.actual - 1 if self.actual else float("nan")
 
 
-def holdout_check(
-    lines: pd.DataFrame, reference_date: pd.Timestamp | None = None, holdout_share: float = 0.25
+def calibration_end(
+    first_day: pd.Timestamp, reference_date: pd.Timestamp, holdout_share: float = 0.25
+) -> pd.Timestamp:
+    """First day of the holdout: the last ``holdout_share`` of the days are held out."""
+    ref = pd.Timestamp(reference_date).normalize()
+    days = (ref - pd.Timestamp(first_day).normalize()).days
+    return ref - pd.Timedelta(days=int(round(days * holdout_share)))
+
+
+def holdout_from_aggregates(
+    full: pd.DataFrame, calibration: pd.DataFrame, cal_end: pd.Timestamp, reference_date
 ) -> HoldoutCheck:
-    """Calibrate on all but the last ``holdout_share`` of the days, predict the rest."""
-    ts = pd.to_datetime(lines["timestamp"])
-    ref = (
-        pd.Timestamp(reference_date).normalize()
-        if reference_date is not None
-        else ts.max().normalize() + DAY
-    )
-    start = ts.min().normalize()
-    holdout_days = int(round((ref - start).days * holdout_share))
-    cal_end = ref - pd.Timedelta(days=holdout_days)
-    cal_agg, _ = aggregate_transactions(lines, cal_end)
-    full_agg, _ = aggregate_transactions(lines, ref)
-    h = histories(cal_agg, cal_end)
+    """Fit on the calibration aggregates (reference date ``cal_end``) and compare predicted
+    repeat purchases with the purchase days each customer added by ``reference_date``."""
+    h = histories(calibration, cal_end)
     model = fit_bgnbd(h.x, h.t_x, h.T)
-    weeks = holdout_days / 7
+    weeks = (pd.Timestamp(reference_date).normalize() - pd.Timestamp(cal_end)).days / 7
     predicted = model.expected_purchases(weeks, h.x, h.t_x, h.T)
-    total_days = full_agg.set_index("customer_id")["purchase_days"]
+    total_days = full.assign(customer_id=full["customer_id"].astype(str)).set_index("customer_id")[
+        "purchase_days"
+    ]
     cal_days = pd.Series(h.x + 1, index=h.customer_id)
     actual = (total_days.reindex(cal_days.index).fillna(0) - cal_days).clip(lower=0).to_numpy()
     bucket = np.minimum(h.x, 7).astype(int)
@@ -123,7 +124,25 @@ def holdout_check(
         pd.DataFrame({"purchases": bucket, "actual": actual, "predicted": predicted})
         .groupby("purchases")
         .agg(
-            customers=("actual", "size"), actual=("actual", "mean"), predicted=("predicted", "mean")
+            customers=("actual", "size"),
+            actual=("actual", "mean"),
+            predicted=("predicted", "mean"),
         )
     )
-    return HoldoutCheck(cal_end, weeks, float(predicted.sum()), int(actual.sum()), by)
+    return HoldoutCheck(pd.Timestamp(cal_end), weeks, float(predicted.sum()), int(actual.sum()), by)
+
+
+def holdout_check(
+    lines: pd.DataFrame, reference_date: pd.Timestamp | None = None, holdout_share: float = 0.25
+) -> HoldoutCheck:
+    """The holdout check straight from transaction lines."""
+    ts = pd.to_datetime(lines["timestamp"])
+    ref = (
+        pd.Timestamp(reference_date).normalize()
+        if reference_date is not None
+        else ts.max().normalize() + DAY
+    )
+    cal_end = calibration_end(ts.min(), ref, holdout_share)
+    full, _ = aggregate_transactions(lines, ref)
+    calibration, _ = aggregate_transactions(lines, cal_end)
+    return holdout_from_aggregates(full, calibration, cal_end, ref)
