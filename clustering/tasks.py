@@ -1,4 +1,9 @@
-"""Celery tasks: thin, they take ids and call services."""
+"""Celery tasks: thin, they take ids and call services; and each worker's reaper thread.
+
+The reaper is a thread in each worker, not a scheduler: it needs only some living worker,
+where a scheduler is one more process that must run exactly once
+(docs/decisions/reaper-thread-in-each-worker.md).
+"""
 
 import logging
 import threading
@@ -47,18 +52,24 @@ def _report_alive() -> None:
         logger.exception("queueing a worker heartbeat failed")
 
 
+def _recover_stale_runs() -> None:
+    """Re-queue runs whose worker died; outside a task, so a failure is logged, not raised,
+    and the connection is closed (the reaper thread's would otherwise stay open)."""
+    try:
+        runs_recover_stale()
+    except Exception:
+        logger.exception("recovering stale runs failed")
+    finally:
+        connection.close()
+
+
 def _reap_forever(stop: threading.Event, interval: float, heartbeat_interval: float) -> None:
     last_beat = time.monotonic()
     while not stop.wait(interval):
         if time.monotonic() - last_beat >= heartbeat_interval:
             last_beat = time.monotonic()
             _report_alive()
-        try:
-            runs_recover_stale()
-        except Exception:
-            logger.exception("recovering stale runs failed")
-        finally:
-            connection.close()
+        _recover_stale_runs()
 
 
 @worker_ready.connect
@@ -67,12 +78,7 @@ def _start_run_reaper(sender=None, **kwargs) -> None:
     without anyone pressing "Check the worker") and re-queues runs whose worker died, at start
     and then periodically."""
     _report_alive()
-    try:
-        runs_recover_stale()
-    except Exception:
-        logger.exception("recovering stale runs failed")
-    finally:
-        connection.close()
+    _recover_stale_runs()
     interval = getattr(settings, "RUN_REAPER_INTERVAL_SECONDS", 30)
     heartbeat_interval = getattr(settings, "WORKER_HEARTBEAT_SECONDS", 120)
     stop = threading.Event()

@@ -186,10 +186,11 @@ def test_cancelling_a_queued_run_stops_it_before_it_starts(lines, manager):
 
 @pytest.mark.django_db(transaction=True)
 def test_cancelling_a_running_run_stops_it_and_says_so(lines, manager, monkeypatch):
-    import clustering.services as services
+    from clustering.runs import execution
+    from clustering.runs.progress import RunProgress
 
     fitting, cancelled = threading.Event(), threading.Event()
-    real = services.run_segmentation
+    real = execution.run_segmentation
 
     def paused_at_first_candidate(data, params, progress, should_cancel):
         def report(stage, percent):
@@ -200,9 +201,9 @@ def test_cancelling_a_running_run_stops_it_and_says_so(lines, manager, monkeypat
 
         return real(data, params=params, progress=report, should_cancel=should_cancel)
 
-    monkeypatch.setattr(services, "run_segmentation", paused_at_first_candidate)
+    monkeypatch.setattr(execution, "run_segmentation", paused_at_first_candidate)
     # Check for the cancel at every step (a real run checks at most twice a second).
-    monkeypatch.setattr(services._Progress, "INTERVAL", 0.0)
+    monkeypatch.setattr(RunProgress, "INTERVAL", 0.0)
     run = create_run(manager)
     outcome = {}
 
@@ -368,9 +369,9 @@ def test_progress_is_written_per_phase_not_per_candidate(lines, manager, monkeyp
 
     from django.test.utils import CaptureQueriesContext
 
-    import clustering.services as services
+    from clustering.runs.progress import RunProgress
 
-    monkeypatch.setattr(services._Progress, "INTERVAL", 3600.0)  # no time-based writes
+    monkeypatch.setattr(RunProgress, "INTERVAL", 3600.0)  # no time-based writes
     run = create_run(manager, k_min=2, k_max=10)
     with CaptureQueriesContext(connection) as queries:
         assert execute(run) == "succeeded"

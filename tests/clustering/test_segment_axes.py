@@ -112,6 +112,7 @@ def world(django_db_setup, django_db_blocker):
     import clustering.services as services
     from accounts.roles import sync_roles
     from clustering.params import params_from_input
+    from clustering.runs import execution
     from tests.clustering.factories import load_transactions, synthetic_lines
     from tests.reports.site_data import _wipe
 
@@ -121,7 +122,7 @@ def world(django_db_setup, django_db_blocker):
         stored["result"] = _complete(real(*args, **kwargs))
         return stored["result"]
 
-    real = services.run_segmentation
+    real = execution.run_segmentation
     with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch:
         _wipe()
         if not Group.objects.filter(name="manager").exists():
@@ -129,7 +130,7 @@ def world(django_db_setup, django_db_blocker):
         manager = get_user_model().objects.create_user("site-axes", password="pw-site-1")
         manager.groups.add(Group.objects.get(name="manager"))
         load_transactions(synthetic_lines(240, seed=5))
-        patch.setattr(services, "run_segmentation", run_segmentation)
+        patch.setattr(execution, "run_segmentation", run_segmentation)
         with transaction.atomic():
             run = services.run_create(
                 user=manager, params=params_from_input(PARAMS), name="Axes", enqueue=False
@@ -338,10 +339,10 @@ def test_a_run_stored_before_the_axes_still_renders_and_shows_none_of_them(world
     ],
 )
 def test_the_stability_words_follow_the_numbers(world, client_for, mean_ari, words, level):
-    from clustering.services import _stability_json
+    from clustering.runs.results import stability_json
 
     run = SegmentationRun.objects.get(pk=world.run.pk)
-    run.stability = _stability_json(Stability(mean_ari, (mean_ari,) * 3, 100, False), {})
+    run.stability = stability_json(Stability(mean_ari, (mean_ari,) * 3, 100, False), {})
     run.save(update_fields=["stability"])
     client = client_for("manager")
     response = client.get(run.get_absolute_url())

@@ -1,6 +1,5 @@
 import json
 import time
-import uuid
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -8,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from clustering.engine.types import InvalidParameters
 from clustering.models import SegmentationRun
 from clustering.params import USER_PARAMETERS, params_from_input
-from clustering.services import run_create, run_execute, run_publish
+from clustering.services import new_claim_token, run_create, run_execute, run_publish
 
 
 class Command(BaseCommand):
@@ -57,7 +56,7 @@ class Command(BaseCommand):
             raise CommandError(f"Invalid parameter {error.field}: {error.message}") from error
         self.stdout.write(f"Run {run.pk} queued.")
         if options["sync"]:
-            outcome = run_execute(run_id=run.pk, token=uuid.uuid4().hex, hostname="command")
+            outcome = run_execute(run_id=run.pk, token=new_claim_token(), hostname="command")
             self.stdout.write(f"Run {run.pk} executed here: {outcome}.")
         elif options["no_wait"]:
             return

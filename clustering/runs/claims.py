@@ -1,0 +1,116 @@
+"""Which execution owns a run, and how an execution ends.
+
+An execution claims a run with a token under select_for_update; every later write checks
+the token, so a second delivery of the same run, or a worker that lost the run to the
+reaper, changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import SegmentationRun
+
+logger = logging.getLogger(__name__)
+Status = SegmentationRun.Status
+
+
+class ClaimLost(Exception):
+    """Another worker took the run over, or it was finished elsewhere: stop quietly."""
+
+
+@dataclass
+class Claim:
+    run_id: int
+    token: str
+
+
+def setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def new_claim_token() -> str:
+    return uuid.uuid4().hex
+
+
+def stale_before() -> datetime:
+    """Runs whose heartbeat is older than this have lost their worker."""
+    return timezone.now() - timedelta(seconds=setting("RUN_STALE_AFTER_SECONDS", 60))
+
+
+def run_claim(*, run_id: int, token: str, hostname: str) -> Claim | None:
+    """Take the run for this execution, or None when there is nothing to do.
+
+    The status guard under select_for_update makes a second execution (a duplicate message,
+    a redelivery after a crash, two workers at once) a no-op while the first one is alive.
+    """
+    with transaction.atomic():
+        run = SegmentationRun.objects.select_for_update().get(pk=run_id)
+        if run.is_finished:
+            return None
+        if run.cancel_requested:
+            finish(run, Status.CANCELLED, "Cancelled before it started.")
+            return None
+        alive = run.heartbeat_at is not None and run.heartbeat_at >= stale_before()
+        if run.status == Status.RUNNING and alive and run.claim_token != token:
+            logger.info("run %s is being executed by %s; skipping", run_id, run.worker_hostname)
+            return None
+        if out_of_attempts(run):
+            give_up(
+                run,
+                advice=" Check the worker's memory and time limits, then start a new run.",
+            )
+            return None
+        now = timezone.now()
+        run.status = Status.RUNNING
+        run.attempts += 1
+        run.claim_token = token
+        run.worker_hostname = hostname
+        run.heartbeat_at = now
+        run.started_at = run.started_at or now
+        run.stage = "starting"
+        run.progress = 0
+        run.error = ""
+        run.save()
+    return Claim(run_id, token)
+
+
+def out_of_attempts(run: SegmentationRun) -> bool:
+    return run.attempts >= setting("RUN_MAX_ATTEMPTS", 3)
+
+
+def give_up(run: SegmentationRun, *, advice: str = "") -> None:
+    """Fail a run whose workers kept stopping, saying where the last one stopped."""
+    finish(
+        run,
+        Status.FAILED,
+        f"Gave up after {run.attempts} attempts: the worker executing this run stopped "
+        f"unexpectedly (last on {run.worker_hostname or 'an unknown host'} at stage "
+        f"'{run.stage}').{advice}",
+    )
+
+
+def finish(run: SegmentationRun, status: str, error: str = "") -> None:
+    run.status = status
+    run.error = error
+    run.stage = status
+    run.finished_at = timezone.now()
+    run.claim_token = ""
+    run.save()
+
+
+def finish_claimed(claim: Claim, status: str, error: str) -> bool:
+    """Record the end of our execution, unless the run is no longer ours."""
+    with transaction.atomic():
+        run = SegmentationRun.objects.select_for_update().get(pk=claim.run_id)
+        if run.claim_token != claim.token or run.status != Status.RUNNING:
+            return False
+        finish(run, status, error)
+        return True

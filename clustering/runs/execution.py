@@ -1,0 +1,126 @@
+"""The worker's side of a run: claim it, read the data, run the engine, store the results."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import time
+from pathlib import Path
+
+import pandas as pd
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.utils import timezone
+
+from ..aggregation import customer_aggregates
+from ..engine.pipeline import run_segmentation
+from ..engine.types import InvalidParameters, SegmentationCancelled, SegmentationParams
+from ..models import SegmentationRun
+from ..params import params_from_json
+from .claims import ClaimLost, finish_claimed, run_claim
+from .heartbeat import RunHeartbeat
+from .progress import RunProgress
+from .results import discard_predictor, save_predictor, store_results
+
+logger = logging.getLogger(__name__)
+Status = SegmentationRun.Status
+
+#: Errors worth retrying: the database or the broker was briefly unreachable.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+
+def run_execute(*, run_id: int, token: str, hostname: str) -> str:
+    """Execute a run on this worker; returns what happened ("succeeded", "skipped", ...).
+
+    Transient database errors propagate (the task retries them); every other failure is
+    recorded on the run in words a user can act on.
+    """
+    try:
+        claim = run_claim(run_id=run_id, token=token, hostname=hostname)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as error:
+        logger.exception("run %s could not be started", run_id)
+        SegmentationRun.objects.filter(pk=run_id, status=Status.QUEUED).update(
+            status=Status.FAILED,
+            stage=Status.FAILED,
+            error=f"Could not start: {type(error).__name__}: {error}"[:2000],
+            finished_at=timezone.now(),
+        )
+        return "failed"
+    if claim is None:
+        return "skipped"
+    heartbeat = RunHeartbeat(claim)
+    heartbeat.start()
+    progress = RunProgress(claim, heartbeat)
+    predictor_path: Path | None = None
+    try:
+        run = SegmentationRun.objects.get(pk=run_id)
+        params = params_from_json(run.params)
+        started = time.perf_counter()
+        progress("reading data", 1)
+        aggregates = customer_aggregates(
+            reference_date=params.reference_date, lookback_days=params.lookback_days
+        )
+        read_seconds = time.perf_counter() - started
+        result = run_segmentation(
+            aggregates.table,
+            params=_with_reference(params, aggregates.reference_date),
+            progress=progress,
+            should_cancel=progress.should_cancel,
+        )
+        progress("saving", 99)
+        started_saving = time.perf_counter()
+        predictor_path = save_predictor(run_id, token, result, aggregates.fingerprint)
+        store_results(claim, result, aggregates, predictor_path, read_seconds, started_saving)
+        return "succeeded"
+    except ClaimLost:
+        logger.info("run %s was taken over or finished elsewhere", run_id)
+        discard_predictor(predictor_path)
+        return "lost"
+    except SegmentationCancelled as cancelled:
+        finish_claimed(claim, Status.CANCELLED, f"Cancelled while running ({cancelled}).")
+        discard_predictor(predictor_path)
+        return "cancelled"
+    except (InvalidParameters, LookupError) as error:
+        finish_claimed(claim, Status.FAILED, _user_message(error))
+        discard_predictor(predictor_path)
+        return "failed"
+    except TRANSIENT_ERRORS:
+        discard_predictor(predictor_path)
+        with contextlib.suppress(DatabaseError):
+            # Give the run back so the retry (same task id) takes it again at once.
+            SegmentationRun.objects.filter(pk=run_id, claim_token=token).update(
+                status=Status.QUEUED, stage="waiting to retry", heartbeat_at=None
+            )
+        raise
+    except Exception as error:
+        from celery.exceptions import SoftTimeLimitExceeded
+
+        discard_predictor(predictor_path)
+        if isinstance(error, SoftTimeLimitExceeded):
+            limit = settings.CELERY_TASK_SOFT_TIME_LIMIT // 60
+            message = (
+                f"Stopped: the run took longer than the time limit ({limit} minutes). "
+                "Try fewer algorithms or a smaller k range."
+            )
+        else:
+            logger.exception("run %s failed", run_id)
+            message = f"Unexpected error: {type(error).__name__}: {error}"
+        finish_claimed(claim, Status.FAILED, message[:2000])
+        return "failed"
+    finally:
+        heartbeat.stopped.set()
+        heartbeat.join(timeout=10)
+
+
+def _user_message(error: Exception) -> str:
+    if isinstance(error, InvalidParameters):
+        return f"Invalid parameter {error.field}: {error.message}"
+    return str(error.args[0] if error.args else error)
+
+
+def _with_reference(params: SegmentationParams, reference: pd.Timestamp) -> SegmentationParams:
+    """The run's parameters with the reference date the data was read at."""
+    return dataclasses.replace(params, reference_date=reference, lookback_days=None)

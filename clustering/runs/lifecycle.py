@@ -1,0 +1,106 @@
+"""Create, queue, cancel and publish a segmentation run (the user's side of its life)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from customers.models import Customer
+
+from ..aggregation import transaction_span
+from ..engine.pipeline import min_customers
+from ..engine.types import InvalidParameters, SegmentationParams
+from ..models import SegmentationRun
+from ..params import params_to_json
+
+Status = SegmentationRun.Status
+
+
+class RunError(Exception):
+    """A run cannot do what was asked; the message is for the user."""
+
+
+def run_check_data(params: SegmentationParams) -> None:
+    """Checks that need the data: there is some, the dates fit, there are enough customers."""
+    first, last = transaction_span()
+    if last is None:
+        raise InvalidParameters("data", "there are no transactions yet: import a file first")
+    if params.reference_date is not None:
+        ref = pd.Timestamp(params.reference_date)
+        first_day = timezone.localtime(first).date()
+        if ref.date() <= first_day:
+            raise InvalidParameters(
+                "reference_date",
+                f"must be after the first transaction ({first_day.isoformat()})",
+            )
+    customers = Customer.objects.count()
+    needed = min_customers(params)
+    if customers < needed:
+        raise InvalidParameters(
+            "k_max",
+            f"{customers} customers is too few for up to {params.k_max} segments "
+            f"(need at least {needed})",
+        )
+
+
+def run_create(
+    *, user: AbstractBaseUser, params: SegmentationParams, name: str = "", enqueue: bool = True
+) -> SegmentationRun:
+    """Create a run and queue it for a worker once the transaction commits.
+
+    enqueue=False leaves it for the caller to execute in-process (management command).
+    """
+    run_check_data(params)
+    with transaction.atomic():
+        run = SegmentationRun.objects.create(
+            created_by=user,
+            name=name,
+            params=params_to_json(params),
+            reference_date=params.reference_date.date() if params.reference_date else None,
+            lookback_days=params.lookback_days,
+            stage="queued",
+        )
+        if enqueue:
+            enqueue_on_commit(run.pk)
+    return run
+
+
+def enqueue_on_commit(run_id: int) -> None:
+    """Queue the run's execution once the current transaction commits."""
+    from ..tasks import execute_segmentation_run
+
+    transaction.on_commit(lambda: execute_segmentation_run.delay(run_id))
+
+
+@transaction.atomic
+def run_cancel(*, run_id: int, user: AbstractBaseUser) -> SegmentationRun:
+    """Cancel a queued run at once; ask a running run to stop at its next checkpoint."""
+    run = SegmentationRun.objects.select_for_update().get(pk=run_id)
+    if run.is_finished:
+        raise RunError(f"This run has already {run.get_status_display().lower()}.")
+    run.cancel_requested = True
+    if run.status == Status.QUEUED:
+        run.status = Status.CANCELLED
+        run.stage = "cancelled"
+        run.error = f"Cancelled by {user.get_username()} before it started."
+        run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+@transaction.atomic
+def run_publish(*, run_id: int, user: AbstractBaseUser) -> SegmentationRun:
+    """Make a succeeded run the current segmentation (exactly one is published)."""
+    run = SegmentationRun.objects.select_for_update().get(pk=run_id)
+    if run.status != Status.SUCCEEDED:
+        raise RunError("Only a run that succeeded can be published.")
+    if run.is_published:
+        return run
+    SegmentationRun.objects.filter(is_published=True).update(is_published=False)
+    run.is_published = True
+    run.published_at = timezone.now()
+    run.published_by = user
+    run.save(update_fields=["is_published", "published_at", "published_by"])
+    return run

@@ -1,0 +1,300 @@
+"""A run's results stored: the engine's predictor as a file, then its candidates, segments,
+assignments and report as rows, in one transaction that replaces, never duplicates."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..aggregation import CustomerAggregates
+from ..engine.predictor import library_versions
+from ..models import Candidate, Segment, SegmentAssignment, SegmentationRun
+from .claims import Claim, ClaimLost
+
+Status = SegmentationRun.Status
+
+
+# ------------------------------------------------------------------------------ predictor file
+def _predictor_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "predictors"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_predictor(run_id: int, token: str, result, fingerprint: str) -> Path:
+    """Write the predictor next to its final name, then rename: never a half-written file."""
+    path = _predictor_dir() / f"run-{run_id}-{token[:12]}.joblib"
+    result.predictor.metadata.update({"run_id": run_id, "data_fingerprint": fingerprint})
+    tmp = path.with_suffix(".tmp")
+    result.predictor.save(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def discard_predictor(path: Path | None) -> None:
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+# ------------------------------------------------------------------------------ rows
+def store_results(
+    claim: Claim,
+    result,
+    aggregates: CustomerAggregates,
+    predictor_path: Path,
+    read_seconds: float,
+    started_saving: float,
+) -> None:
+    """Replace the run's results in one transaction, only while the run is still ours."""
+    with transaction.atomic():
+        run = SegmentationRun.objects.select_for_update().get(pk=claim.run_id)
+        if run.claim_token != claim.token or run.status != Status.RUNNING:
+            raise ClaimLost
+        run.candidates.all().delete()
+        run.assignments.all().delete()
+        run.segments.all().delete()
+        _store_candidates(run, result)
+        segments = _store_segments(run, result)
+        _store_assignments(run, result, aggregates, segments)
+        _fill_report(run, result, aggregates, predictor_path, read_seconds, started_saving)
+        run.save()
+
+
+def _store_candidates(run: SegmentationRun, result) -> None:
+    ranking = result.choice.ranking
+    consensus = dict(zip(ranking["key"], ranking["consensus"], strict=True)) if len(ranking) else {}
+    chosen_key = result.chosen.key
+    Candidate.objects.bulk_create(
+        Candidate(
+            run=run,
+            algorithm=c.algorithm,
+            k=c.k,
+            setting=c.setting,
+            n_clusters=c.n_clusters,
+            silhouette=_num(c.silhouette),
+            davies_bouldin=_num(c.davies_bouldin),
+            calinski_harabasz=_num(c.calinski_harabasz),
+            inertia=_num(c.inertia),
+            bic=_num(c.bic),
+            noise_share=c.noise_share,
+            min_segment_share=c.min_segment_share,
+            eligible=c.eligible,
+            reason=c.reason[:300],
+            fit_seconds=c.fit_seconds,
+            fitted_on=c.fitted_on,
+            silhouette_sampled=c.silhouette_sampled,
+            consensus_rank=_num(consensus.get(c.key)),
+            is_chosen=c.key == chosen_key,
+        )
+        for c in result.candidates
+    )
+
+
+def _store_segments(run: SegmentationRun, result) -> list[Segment]:
+    return Segment.objects.bulk_create(
+        Segment(
+            run=run,
+            number=p.segment_id,
+            name=p.name,
+            size=p.size,
+            share_customers=p.share_customers,
+            share_revenue=p.share_revenue,
+            medians=_clean(p.medians),
+            means=_clean(p.means),
+            lift=_clean(p.lift),
+            distinguishing=list(p.distinguishing),
+            rule=p.rule,
+            rule_accuracy=_num(p.rule_accuracy),
+            rule_precision=_num(p.rule_precision),
+            rule_recall=_num(p.rule_recall),
+            action=p.action,
+            rationale=p.rationale,
+            top_country=p.top_country or "",
+            value=p.value or "",
+            engagement=p.engagement or "",
+            activity=p.activity or "",
+            activity_shares=_clean(p.activity_shares or {}),
+            why=p.why or "",
+            conditions=[
+                {"condition": c.condition, "observed": c.observed, "holds": bool(c.holds)}
+                for c in p.conditions
+            ],
+        )
+        for p in result.segments
+    )
+
+
+def _store_assignments(
+    run: SegmentationRun, result, aggregates: CustomerAggregates, segments: list[Segment]
+) -> None:
+    """One row per customer: its segment, confidence, RFM cell and features."""
+    features = result.features
+    feature_fields = [f for f in SegmentAssignment.FEATURE_FIELDS if f in features.columns]
+    segment_pk_by_number = {s.number: s.pk for s in segments}
+    if not all(s.pk for s in segments):  # backends without RETURNING
+        segment_pk_by_number = dict(run.segments.values_list("number", "pk"))
+    # One joined frame, then plain tuples: no per-row pandas lookups. The engine's frames
+    # are indexed by the shop's customer id; the rows need the Customer row's primary key.
+    table = (
+        result.assignments.set_index("customer_id")[["segment_id", "confidence"]]
+        .join(features[feature_fields])
+        .join(result.rfm.scores[["rfm_segment", "rfm_cell"]])
+    )
+    table["customer_pk"] = table.index.map(aggregates.pk_by_customer_id)
+    table["segment_pk"] = table["segment_id"].astype(int).map(segment_pk_by_number)
+    table[["rfm_segment", "rfm_cell"]] = table[["rfm_segment", "rfm_cell"]].fillna("")
+    table[feature_fields] = table[feature_fields].astype(float)
+    columns = ["customer_pk", "segment_pk", "confidence", "rfm_segment", "rfm_cell"]
+    rows = (
+        SegmentAssignment(
+            run=run,
+            # The foreign keys' columns, set from primary keys: an instance per row would
+            # double the time to build the rows (docs/perf-parts/clustering-runs.md).
+            customer_id=int(customer_pk),
+            segment_id=int(segment_pk),
+            confidence=float(confidence),
+            rfm_segment=str(rfm_segment),
+            rfm_cell=str(rfm_cell),
+            **{f: _num(v) for f, v in zip(feature_fields, values, strict=True)},
+        )
+        for customer_pk, segment_pk, confidence, rfm_segment, rfm_cell, *values in table[
+            columns + feature_fields
+        ].itertuples(index=False, name=None)
+    )
+    SegmentAssignment.objects.bulk_create(rows, batch_size=2000)
+
+
+def _fill_report(
+    run: SegmentationRun,
+    result,
+    aggregates: CustomerAggregates,
+    predictor_path: Path,
+    read_seconds: float,
+    started_saving: float,
+) -> None:
+    """Set the run's status, timings and report fields (the caller saves the run)."""
+    chosen = result.chosen
+    timings = {"read data": round(read_seconds, 3)}
+    timings.update({k: round(v, 3) for k, v in result.timings.items()})
+    timings["save results"] = round(time.perf_counter() - started_saving, 3)
+    run.status = Status.SUCCEEDED
+    run.stage = "done"
+    run.progress = 100
+    run.finished_at = timezone.now()
+    run.claim_token = ""
+    run.timings = timings
+    run.data_fingerprint = aggregates.fingerprint
+    run.data_summary = aggregates.summary
+    run.library_versions = library_versions()
+    run.reference_date = aggregates.reference_date.date()
+    run.n_customers = result.n_customers
+    run.excluded = result.excluded
+    run.flagged = result.flagged
+    run.preprocessing = [
+        {"name": s.name, "method": s.method, "detail": _clean(s.detail)}
+        for s in result.preprocessing
+    ]
+    run.chosen_algorithm = chosen.algorithm
+    # segments, not the candidate's k: mixed segments may have been split by activity
+    run.chosen_k = len(result.segments)
+    run.chosen_setting = chosen.setting
+    run.justification = result.choice.justification
+    run.elbow = dict(result.choice.elbow_k)
+    run.stability = stability_json(result.stability, result.choice.stability_checked)
+    run.activity_rhythm = _rhythm_json(result.activity)
+    run.surrogate_agreement = _num(result.surrogate_agreement)
+    coords = result.pca.coordinates
+    run.pca = {
+        "explained_variance_ratio": [float(v) for v in result.pca.explained_variance_ratio],
+        "points": [
+            [str(c), round(float(x), 4), round(float(y), 4), int(s)]
+            for c, x, y, s in zip(
+                coords["customer_id"],
+                coords["pc1"],
+                coords["pc2"],
+                coords["segment_id"],
+                strict=True,
+            )
+        ],
+    }
+    crosstab = result.rfm.crosstab
+    run.rfm_comparison = {
+        "adjusted_rand": _num(result.rfm.adjusted_rand),
+        "rows": [str(r) for r in crosstab.index],
+        "columns": [str(c) for c in crosstab.columns],
+        "values": crosstab.astype(int).values.tolist(),
+        "edges": _rfm_edges_json(result.rfm.edges),
+    }
+    run.notes = list(result.notes)
+    run.predictor_file = str(predictor_path.relative_to(settings.MEDIA_ROOT))
+
+
+# ------------------------------------------------------------------------------ JSON fields
+def stability_json(stability, checked: dict[str, float]) -> dict:
+    """The bootstrap stability as stored on the run: the numbers, the verdict and its words,
+    and the mean ARI of each leading candidate checked before choosing (candidate key)."""
+    return {
+        "mean_adjusted_rand": _num(stability.mean_adjusted_rand),
+        "scores": [_num(s) for s in stability.scores],
+        "resample_size": stability.resample_size,
+        "stable": bool(stability.stable),
+        "verdict": stability.verdict,
+        "words": stability.words,
+        "checked": {str(key): _num(ari) for key, ari in (checked or {}).items()},
+    }
+
+
+def _rhythm_json(rhythm) -> dict:
+    """The shop's rhythm (ActivityRhythm) as stored on the run; {} when not measured."""
+    if rhythm is None:
+        return {}
+    return {
+        "active_days": _num(rhythm.active_days),
+        "lapsed_days": _num(rhythm.lapsed_days),
+        "repeat_customers": int(rhythm.repeat_customers),
+        "basis": rhythm.basis,
+    }
+
+
+def _rfm_edges_json(edges: dict) -> dict:
+    """RFM bin edges per axis: one {score, low, high, customers} per score that occurs."""
+    return {
+        str(axis): [
+            {"score": int(score), "low": _num(low), "high": _num(high), "customers": int(n)}
+            for score, low, high, n in bins
+        ]
+        for axis, bins in (edges or {}).items()
+    }
+
+
+def _num(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _clean(mapping: dict) -> dict:
+    """JSON-safe copy: numpy scalars to floats, NaN/inf to None."""
+    out = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            out[str(key)] = _clean(value)
+        elif isinstance(value, list | tuple):
+            out[str(key)] = [_num(v) if isinstance(v, int | float) else v for v in value]
+        elif isinstance(value, bool) or value is None or isinstance(value, str):
+            out[str(key)] = value
+        else:
+            try:
+                out[str(key)] = _num(value)
+            except (TypeError, ValueError):
+                out[str(key)] = str(value)
+    return out
