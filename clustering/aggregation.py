@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, F, Max, Min, Q, Sum
 from django.db.models.functions import Abs, TruncDate
 from django.utils import timezone
 
@@ -47,10 +47,11 @@ def transaction_span() -> tuple[datetime | None, datetime | None]:
 class LocalDate(TruncDate):
     """TruncDate (the date in the site's time zone) that SQLite computes in SQL.
 
-    Django's SQLite backend converts each row's time zone in a Python function: about 5 s
-    of a run on Online Retail. Between time-zone transitions the UTC offset is constant, so
-    with the transitions of the data's span (``start``..``end``) SQLite's own date() with a
-    fixed offset per period gives the same dates. Other databases use TruncDate as is.
+    Django's SQLite backend converts each row's time zone in a Python function, seconds on a
+    shop the size of Online Retail (docs/perf-parts/clustering-runs.md). Between time-zone
+    transitions the UTC offset is constant, so with the transitions of the data's span
+    (``start``..``end``) SQLite's own date() with a fixed offset per period gives the same
+    dates. Other databases use TruncDate as is.
     """
 
     def __init__(self, expression, *, start: datetime, end: datetime, **extra):
@@ -151,7 +152,7 @@ def _customer_aggregates(
     purchase = Q(is_return=False)
     returned = Q(is_return=True)
     rows = (
-        lines.values("customer_id")
+        lines.values(customer_pk=F("customer"))
         .annotate(
             first_purchase=Min("timestamp", filter=purchase),
             last_purchase=Max("timestamp", filter=purchase),
@@ -167,21 +168,24 @@ def _customer_aggregates(
                 filter=purchase,
             ),
         )
-        .order_by("customer_id")
+        .order_by("customer_pk")
     )
     table = pd.DataFrame.from_records(
         list(rows),
-        # The contract's columns, less country (joined from the customer table below).
-        columns=[c for c in AGGREGATE_COLUMNS if c != "country"],
+        # The contract's columns, keyed by the Customer row; the shop's customer id and the
+        # country are joined from the customer table below.
+        columns=["customer_pk", *(c for c in AGGREGATE_COLUMNS if c not in _FROM_CUSTOMERS)],
     )
-    # Customer keys and countries from the customer table (a second, small query).
+    # The shop's customer ids and countries from the customer table (a second, small query).
     customers = pd.DataFrame.from_records(
         list(Customer.objects.values_list("pk", "external_id", "country")),
-        columns=["pk", "external_id", "country"],
-    ).set_index("pk")
-    table = table.rename(columns={"customer_id": "pk"}).join(customers, on="pk")
+        columns=["customer_pk", "external_id", "country"],
+    ).set_index("customer_pk")
+    table = table.join(customers, on="customer_pk")
     table["customer_id"] = table["external_id"].astype(str)
-    pk_by_customer_id = dict(zip(table["customer_id"], table["pk"].astype(int), strict=True))
+    pk_by_customer_id = dict(
+        zip(table["customer_id"], table["customer_pk"].astype(int), strict=True)
+    )
     table["country"] = table["country"].fillna("").astype(str)
     for column in ("first_purchase", "last_purchase"):
         table[column] = (
@@ -213,6 +217,9 @@ def _customer_aggregates(
     return CustomerAggregates(
         table, reference_date, window_start, summary, digest, pk_by_customer_id
     )
+
+
+_FROM_CUSTOMERS = ("customer_id", "country")
 
 
 def _iso(value) -> str | None:
