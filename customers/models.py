@@ -149,13 +149,12 @@ class TransactionLine(models.Model):
     # The primary key (customer, timestamp, line_hash) is the table's one index, with two
     # jobs: a customer's lines by time (the customer page, the API's filter, the prefix
     # customer, timestamp) and deduplication (lines with the same hash have the same
-    # customer and time, so the key is unique exactly when line_hash is). Each index on
-    # this table costs the bulk import about a second per 400k lines to keep up to date, or
-    # 0.15-0.25 s to build at the end: a surrogate id, with its own index, was dropped for
-    # that (and a line's identity is its content: its hash is its id in the API).
+    # customer and time, so the key is unique exactly when line_hash is). Every index here
+    # slows the bulk import, so a surrogate id with its own was dropped (and a line's
+    # identity is its content: its hash is its id in the API); docs/perf-parts/import.md.
     pk = models.CompositePrimaryKey("customer", "timestamp", "line_hash")
-    # No database-level constraint on the customer: the deferred check cost the import's
-    # commit about 5 s per 400k lines. Integrity is kept by the bulk writers:
+    # No database-level constraint on the customer: the deferred check slowed the import's
+    # commit by seconds. Integrity is kept by the bulk writers:
     # StagingTable.move upserts, in the same transaction, every customer its lines name
     # (ON CONFLICT DO UPDATE locks those rows until commit, so no concurrent delete can
     # remove one) and takes customer ids from a join to that table; BulkLoad holds the
@@ -179,8 +178,8 @@ class TransactionLine(models.Model):
     is_return = models.BooleanField(default=False)
     is_non_product = models.BooleanField(default=False)
     # Provenance only: no database-level constraint (a bulk insert would queue one check per
-    # line) and no index (each costs the bulk insert about a second per 400k lines);
-    # PROTECT still guards deletes through the ORM.
+    # line) and no index (each slows the bulk insert); PROTECT still guards deletes through
+    # the ORM.
     import_record = models.ForeignKey(
         ImportRecord,
         on_delete=models.PROTECT,

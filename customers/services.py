@@ -8,11 +8,7 @@ import contextlib
 import hashlib
 import json
 import logging
-import queue
-import threading
 import time
-from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -21,28 +17,23 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.core.files import File
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from transaction_files import dates
 from transaction_files.columns import FIELDS, resolve_mapping
 from transaction_files.errors import ImportFileError, MappingNeeded
 from transaction_files.normalise import Normaliser
-from transaction_files.reader import check_latin1_chunk, detect_date_order
-from transaction_files.sources import (
-    BadRow,
-    SourceInfo,
-    Utf8Invalid,
-    inspect_source,
-    iter_chunks,
-)
+from transaction_files.sources import Utf8Invalid, inspect_source
 
-from .importing.staging import MoveCounts, StagingTable, bulk_load
+from .importing import progress
+from .importing.bulk_load import bulk_load
+from .importing.import_pass import read_pass, store_pass
+from .importing.staging import MoveCounts, StagingTable
 from .models import ImportRecord, ImportRejectedRow, TransactionLine
 
 logger = logging.getLogger(__name__)
 
-MAX_STORED_REJECTED_ROWS = 10_000
 DATE_ORDERS = {"", *dates.ORDERS}
 
 
@@ -156,285 +147,6 @@ def import_record_enqueue(*, import_record: ImportRecord) -> None:
     process_import.delay_on_commit(import_record.pk)
 
 
-def _progress(record: ImportRecord, *, stage: str, percent: int) -> None:
-    ImportRecord.objects.filter(pk=record.pk).update(stage=stage, percent=min(percent, 100))
-
-
-class _ProgressElsewhere:
-    """_progress through another database connection (its own thread's), for an import that
-    reads inside its final transaction: there the page would see nothing until the commit.
-    The caller does not wait for each write (a commit each: about 7 ms that the COPY would
-    sit idle); a failed one is raised at the next call or on closing. Close it before the
-    import's transaction writes the record: closing waits for the writes still queued (a
-    late one would wait for that row's lock and then overwrite the final state)."""
-
-    def __init__(self):
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-progress")
-        self._queued: list[Future] = []
-
-    def __call__(self, record: ImportRecord, *, stage: str, percent: int) -> None:
-        self._raise_failed()
-        self._queued.append(self._thread.submit(_progress, record, stage=stage, percent=percent))
-
-    def _raise_failed(self) -> None:
-        for future in [f for f in self._queued if f.done()]:
-            self._queued.remove(future)
-            future.result()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, *exc) -> None:
-        self._thread.submit(_close_own_connection).result()
-        self._thread.shutdown()
-        if exc_type is None:  # the import's own error, if any, is the one to see
-            self._raise_failed()
-
-
-def _close_own_connection() -> None:
-    # connection is per thread: this closes the calling thread's own. A broken one is gone
-    # anyway, and its error must not hide the import's.
-    with contextlib.suppress(DatabaseError):
-        connection.close()
-
-
-class _Run:
-    """The mutable state of one pass over a file."""
-
-    def __init__(self, record: ImportRecord):
-        self.record = record
-        self.rows_read = 0
-        self.rows_skipped = 0
-        self.rows_rejected = 0
-        self.rejected: list[ImportRejectedRow] = []
-        self.reasons: Counter = Counter()
-
-    def bad_row(self, bad: BadRow) -> None:
-        self.rows_read += 1
-        self.rows_rejected += 1
-        self.reasons["rejected_wrong_column_count"] += 1
-        self._keep(bad.line_number, "", bad.text, bad.message)
-
-    def _keep(self, line_number: int, column: str, value: str, message: str) -> None:
-        if len(self.rejected) < MAX_STORED_REJECTED_ROWS:
-            self.rejected.append(
-                ImportRejectedRow(
-                    import_record=self.record,
-                    line_number=line_number or 0,
-                    column=column[:255],
-                    value=value,
-                    message=message[:255],
-                )
-            )
-
-
-_DONE = object()
-# Chunks prepared ahead of the one being sent: two keep both cores busy and bound memory.
-READ_AHEAD = 2
-
-
-class _Reader(threading.Thread):
-    """Reads, normalises, hashes and renders chunks while the caller sends earlier ones.
-
-    Three threads, one chunk apart: a parser (pyarrow), a normaliser (pandas), and this one,
-    which hashes and renders (prepare). Only pandas/pyarrow/DuckDB work here, never the
-    database (Django connections belong to their thread); pyarrow, numpy, DuckDB and psycopg2
-    release the GIL, so the stages and the caller's COPY overlap on two cores (Online Retail:
-    parsing, normalising and preparing take about 0.2, 0.25 and 0.55 s, one after another
-    in one thread). Items:
-    ("chunk", progress, ChunkResult, PreparedChunk, bad rows), ("stage", stage, progress),
-    ("error", exception), ("done", bad rows).
-    """
-
-    def __init__(self, staging: StagingTable, normaliser: Normaliser, path, info, mapping):
-        super().__init__(name="import-reader", daemon=True)
-        self.staging, self.normaliser = staging, normaliser
-        self.path, self.info, self.mapping = path, info, mapping
-        self.items: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
-        self.stopped = threading.Event()
-
-    def _put(self, item, into: queue.Queue | None = None) -> bool:
-        into = self.items if into is None else into
-        while not self.stopped.is_set():
-            try:
-                into.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run(self) -> None:
-        try:
-            self._read()
-        except BaseException as exc:  # handed to the caller's thread, raised there
-            self._put(("error", exc))
-
-    def _read(self) -> None:
-        columns = list(dict.fromkeys(self.mapping.values()))
-        parsed = self._in_thread(self._parse(columns), "import-parser")
-        for item in self._in_thread(self._normalise(parsed), "import-normaliser"):
-            if item[0] == "chunk":
-                _, progress, result, bad_rows = item
-                item = ("chunk", progress, result, self.staging.prepare(result.lines), bad_rows)
-            if not self._put(item):
-                return
-
-    def _parse(self, columns: list[str]):
-        """(chunk, rows of the wrong width found while parsing it), then (None, the last
-        ones)."""
-        found: list[BadRow] = []
-        for chunk in iter_chunks(self.path, self.info, columns=columns, on_bad_row=found.append):
-            yield chunk, found[:]
-            found.clear()
-        yield None, found
-
-    def _normalise(self, parsed):
-        """("stage", ...) and ("chunk", progress, ChunkResult, bad rows) items, then
-        ("done", bad rows)."""
-        info, mapping, normaliser = self.info, self.mapping, self.normaliser
-        for chunk, bad_rows in parsed:
-            if chunk is None:
-                yield ("done", bad_rows)
-                return
-            check_latin1_chunk(info, chunk)
-            try:
-                result = normaliser.run(chunk.frame, chunk.line_numbers)
-            except ValueError as exc:
-                if str(exc) != "order needed":
-                    raise
-                yield ("stage", "checking dates", chunk.progress)
-                normaliser.date_order = detect_date_order(self.path, info, mapping["timestamp"])
-                result = normaliser.run(chunk.frame, chunk.line_numbers)
-            yield ("chunk", chunk.progress, result, bad_rows)
-
-    def _in_thread(self, items, name: str):
-        """The items, produced by a thread of their own one item ahead; its exception is
-        raised here. It stops when stop() is called."""
-        handed: queue.Queue = queue.Queue(maxsize=1)
-
-        def produce() -> None:
-            try:
-                for item in items:
-                    if not self._put((True, item), handed):
-                        return
-                self._put((False, None), handed)
-            except BaseException as exc:  # raised in the consumer's thread
-                self._put((False, exc), handed)
-
-        threading.Thread(target=produce, name=name, daemon=True).start()
-        while True:
-            try:
-                more, item = handed.get(timeout=0.1)
-            except queue.Empty:
-                if self.stopped.is_set():  # the producer, stopped too, hands nothing more
-                    return
-                continue
-            if not more:
-                if item is not None:
-                    raise item
-                return
-            yield item
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.join()
-
-
-def _read_into(
-    staging: StagingTable, run: _Run, path: Path, info: SourceInfo, mapping, progress
-) -> None:
-    record = run.record
-    normaliser = Normaliser(
-        mapping=mapping,
-        date_order=record.date_order or None,
-        time_zone=settings.TIME_ZONE,
-        decimal_comma=info.delimiter != ",",
-    )
-    reader = _Reader(staging, normaliser, path, info, mapping)
-    reader.start()
-    try:
-        while True:
-            item = reader.items.get()
-            kind = item[0]
-            if kind == "error":
-                raise item[1]
-            if kind == "stage":
-                progress(record, stage=item[1], percent=int(item[2] * 80))
-                continue
-            for bad in item[-1]:
-                run.bad_row(bad)
-            if kind == "done":
-                return
-            _, read_share, result, prepared, _ = item
-            run.rows_read += result.rows_read
-            run.rows_skipped += result.rows_skipped
-            run.rows_rejected += len(result.rejections)
-            run.reasons.update(result.reasons)
-            for r in result.rejections:
-                run._keep(r.line_number, r.column, r.value, r.message)
-            staging.write(prepared)
-            progress(record, stage="reading", percent=int(read_share * 80))
-    finally:
-        reader.stop()
-
-
-def _read(staging: StagingTable, record, path, info, mapping, progress) -> _Run:
-    """Read the whole file into the staging table (or bulk load); the pass's counts."""
-    run = _Run(record)
-    _read_into(staging, run, path, info, mapping, progress)
-    if run.rows_read == 0:
-        raise ImportFileError("The file has a header line but no rows.")
-    progress(record, stage="writing", percent=85)
-    return run
-
-
-def _store(record, run: _Run, staging: StagingTable, notices: list[str], started: float):
-    """Move the lines in and write the import's counts; call inside transaction.atomic().
-    Returns the times (read done, move done) for _log_times."""
-    read_done = time.monotonic()
-    moved = staging.move(import_id=record.pk)
-    ImportRejectedRow.objects.bulk_create(run.rejected, batch_size=2000)
-    reasons = dict(run.reasons)
-    reasons["duplicate_in_file"] = moved.duplicate_in_file
-    reasons["already_imported"] = moved.already_imported
-    reasons["imported_returns"] = moved.returns
-    reasons["imported_non_product"] = moved.non_product
-    earlier = (
-        ImportRecord.objects.filter(sha256=record.sha256, status=ImportRecord.Status.SUCCEEDED)
-        .exclude(pk=record.pk)
-        .order_by("created_at")
-        .first()
-    )
-    if earlier:
-        notices.append(
-            f"This file was already imported (import #{earlier.pk}); "
-            f"{moved.inserted:,} new lines were added."
-        )
-    elif moved.inserted == 0 and moved.staged:
-        notices.append("Every line was already stored; nothing new was added.")
-    if run.rows_rejected > len(run.rejected):
-        notices.append(
-            f"{run.rows_rejected:,} rows were rejected; the first {len(run.rejected):,} are listed."
-        )
-    ImportRecord.objects.filter(pk=record.pk).update(
-        status=ImportRecord.Status.SUCCEEDED,
-        stage="done",
-        percent=100,
-        rows_read=run.rows_read,
-        rows_imported=moved.inserted,
-        rows_skipped=run.rows_skipped,
-        rows_duplicate=moved.not_stored,
-        rows_rejected=run.rows_rejected,
-        customers_created=moved.customers_created,
-        counts_by_reason={k: v for k, v in sorted(reasons.items()) if v},
-        notices=notices,
-        finished_at=timezone.now(),
-        duration_seconds=time.monotonic() - started,
-        error_message="",
-    )
-    return read_done, time.monotonic()
-
-
 def _log_times(record, started: float, read_done: float, moved: float) -> None:
     logger.info(
         "import %s: read and staged %.2f s, moved %.2f s, committed %.2f s",
@@ -451,8 +163,8 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
     Reading and staging happen outside the final transaction so progress is visible; the
     customers, lines, rejected rows and counts are written in one transaction, so a failure
     leaves nothing behind and earlier data untouched. The first import into an empty line
-    table on PostgreSQL reads inside that transaction instead (BulkLoad), with progress
-    written through another connection. Safe to run again on the same id.
+    table on PostgreSQL reads inside that transaction instead (importing.bulk_load), with
+    progress written through another connection. Safe to run again on the same id.
     """
     with transaction.atomic():
         record = ImportRecord.objects.select_for_update().get(pk=import_record_id)
@@ -481,14 +193,14 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
                 # (see BulkLoad), so its progress goes through another connection.
                 with bulk_load(record.pk) as staging:
                     if staging is not None:
-                        with _ProgressElsewhere() as progress:
-                            run = _read(staging, record, path, info, mapping, progress)
-                        times = _store(record, run, staging, notices, started)
+                        with progress.ProgressElsewhere() as elsewhere:
+                            run = read_pass(staging, record, path, info, mapping, elsewhere)
+                        times = store_pass(record, run, staging, notices, started)
                 if staging is None:
                     staging = StagingTable(record.pk)
-                    run = _read(staging, record, path, info, mapping, _progress)
+                    run = read_pass(staging, record, path, info, mapping, progress.write_progress)
                     with transaction.atomic():
-                        times = _store(record, run, staging, notices, started)
+                        times = store_pass(record, run, staging, notices, started)
                 _log_times(record, started, *times)
                 break
             except Utf8Invalid:

@@ -6,9 +6,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from common.csv_export import csv_response
+from transaction_files.errors import ImportFileError
 
 from .forms import ImportMappingForm, ImportUploadForm
-from .importing.errors import ImportFileError
 from .models import ImportRecord
 from .selectors import import_record_list, import_rejected_rows
 from .services import import_record_create, import_record_set_mapping

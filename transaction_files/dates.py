@@ -18,6 +18,11 @@ _COMPACT_RE = r"^\d{8}$"
 _DMY_RE = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
 
 
+class DateOrderNeeded(ValueError):
+    """Day/month dates met with no date order given: the caller detects the order from the
+    whole column (reader.detect_date_order) and parses again."""
+
+
 def is_day_month_form(values: pd.Series) -> pd.Series:
     return values.str.match(_DMY_RE, na=False)
 
@@ -50,7 +55,7 @@ def decide_order(day_first_seen: bool, month_first_seen: bool) -> str:
 
 def parse_timestamps(values: pd.Series, *, order: str | None) -> pd.Series:
     """Naive datetimes (NaT where unreadable). `order` is needed only for day/month forms;
-    when it is None and such values occur, ValueError('order needed') is raised."""
+    when it is None and such values occur, DateOrderNeeded is raised."""
     if isinstance(values.dtype, pd.StringDtype):
         text = values.str.strip()
     else:
@@ -77,7 +82,7 @@ def parse_timestamps(values: pd.Series, *, order: str | None) -> pd.Series:
     dmy = is_day_month_form(rest_text)
     if dmy.any():
         if order is None:
-            raise ValueError("order needed")
+            raise DateOrderNeeded("order needed")
         if order in (DAYFIRST, MONTHFIRST):
             parts = rest_text[dmy].str.extract(_DMY_RE).apply(pd.to_numeric)
             day, month = (parts[0], parts[1]) if order == DAYFIRST else (parts[1], parts[0])

@@ -2,8 +2,8 @@
 
 For callers that want the lines as one DataFrame (the segmentation engine's command line).
 The web import reads the same way but chunk by chunk, in threads, straight into the database
-(customers.services): both use inspect_source, resolve_mapping, iter_chunks, the Normaliser,
-check_latin1_chunk and detect_date_order, so a file gives the same lines to both.
+(customers.importing.pipeline): both use inspect_source, resolve_mapping, iter_chunks, the
+Normaliser, check_latin1_chunk and detect_date_order, so a file gives the same lines to both.
 """
 
 from __future__ import annotations
@@ -128,9 +128,7 @@ def _read(path: Path, info: SourceInfo, mapping, date_order, time_zone) -> FileL
         check_latin1_chunk(info, chunk)
         try:
             result = normaliser.run(chunk.frame, chunk.line_numbers)
-        except ValueError as exc:
-            if str(exc) != "order needed":
-                raise
+        except dates.DateOrderNeeded:
             normaliser.date_order = detect_date_order(path, info, mapping["timestamp"])
             result = normaliser.run(chunk.frame, chunk.line_numbers)
         out.rows_read += result.rows_read

@@ -1,9 +1,8 @@
 """Rows in PostgreSQL's binary COPY format, built column by column with numpy and pyarrow.
 
-The server reads binary COPY about 40% faster than CSV (no text to parse into numerics and
-timestamps: 0.72 s against 1.29 s for the 401,604 Online Retail lines, PostgreSQL 15), and
-building it here costs less than writing CSV. pgpq, the library for Arrow to binary COPY,
-has no encoder for numeric or uuid, which the line table needs.
+The server reads binary COPY faster than CSV (no text to parse into numerics and timestamps),
+and building it here costs less than writing CSV; pgpq, the library for Arrow to binary COPY,
+has no encoder for numeric or uuid (docs/perf-parts/import.md).
 
 Each column is (kind, values): "int8" (integers), "bool", "uuid" (16-byte digests, an (n, 16)
 uint8 array), "timestamptz" (microseconds since 1970-01-01 UTC, int64), ("numeric", scale)

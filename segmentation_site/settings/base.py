@@ -159,6 +159,9 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Upload limit for transaction files (bytes); Django's in-memory cap stays small so large
 # uploads stream to a temporary file.
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
+# PostgreSQL: the first import into an empty line table is bulk loaded (indexes dropped and
+# rebuilt; customers/importing/bulk_load.py); off, every import goes through a staging table.
+IMPORT_BULK_LOAD_EMPTY_TABLE = env.bool("IMPORT_BULK_LOAD_EMPTY_TABLE", default=True)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The first handler stops keeping a file past IMPORT_MAX_UPLOAD_BYTES (customers/uploads.py).

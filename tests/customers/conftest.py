@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django.db.models import Count, Sum
 
-from customers.importing.errors import ImportFileError
 from customers.models import ImportRecord, TransactionLine
 from customers.services import import_record_create, import_record_process
+from transaction_files.errors import ImportFileError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # The full files, in the repository (sample_data/README.md).

@@ -242,13 +242,14 @@ def test_formula_cells_are_stored_as_text(tmp_path):
 
 
 def test_failure_while_writing_leaves_nothing_behind(tmp_path, seeded, monkeypatch):
-    from customers.importing import staging
+    from customers.importing.bulk_load import BulkLoad
+    from customers.importing.staging import StagingTable
 
     def boom(self, *, import_id):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(staging.StagingTable, "move", boom)
-    monkeypatch.setattr(staging.BulkLoad, "move", boom)
+    monkeypatch.setattr(StagingTable, "move", boom)
+    monkeypatch.setattr(BulkLoad, "move", boom)
     record, error = import_or_error(ONLINE_RETAIL_SLICE)
     assert record.status == ImportRecord.Status.FAILED
     assert "unexpected error; nothing was imported" in error

@@ -18,11 +18,12 @@ import pandas as pd
 import psycopg2
 import pyarrow as pa
 import pytest
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from customers import services
-from customers.importing import staging
+from customers.importing import bulk_load as bulk_loading
+from customers.importing import progress
+from customers.importing.bulk_load import BulkLoad
+from customers.importing.dedupe import SeenHashes
 from customers.models import Customer, ImportRecord, TransactionLine
 from tests.conftest import require
 from transaction_files import normalise, sources
@@ -148,13 +149,13 @@ def line_table_indexes() -> list[tuple[str, str]]:
         return cursor.fetchall()
 
 
-def test_first_import_is_bulk_loaded_and_keeps_the_indexes(postgres, monkeypatch, caplog, tmp_path):
-    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
+def test_first_import_is_bulk_loaded_and_keeps_the_indexes(postgres, settings, caplog, tmp_path):
+    settings.IMPORT_BULK_LOAD_EMPTY_TABLE = True
     before = line_table_indexes()
     # One index: the primary key (customer, timestamp, line_hash).
     assert [name for name, _ in before] == ["customers_transactionline_pkey"]
     assert '(customer_id, "timestamp", line_hash)' in before[0][1]
-    caplog.set_level(logging.INFO, logger="customers.importing.staging")
+    caplog.set_level(logging.INFO, logger="customers.importing.bulk_load")
 
     first = import_path(ONLINE_RETAIL_SLICE)
 
@@ -193,8 +194,8 @@ def stored_state() -> tuple:
     return lines_checksum(), lines, customers
 
 
-def test_bulk_load_gives_the_same_lines_as_the_row_by_row_path(postgres, monkeypatch):
-    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
+def test_bulk_load_gives_the_same_lines_as_the_row_by_row_path(postgres, settings):
+    settings.IMPORT_BULK_LOAD_EMPTY_TABLE = True
     bulk = import_path(ONLINE_RETAIL_SLICE)
     bulk_state = stored_state()
     bulk_counts = (
@@ -208,7 +209,7 @@ def test_bulk_load_gives_the_same_lines_as_the_row_by_row_path(postgres, monkeyp
     Customer.objects.all().delete()
     ImportRecord.objects.all().delete()
 
-    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", False)
+    settings.IMPORT_BULK_LOAD_EMPTY_TABLE = False
     plain = import_path(ONLINE_RETAIL_SLICE)
     assert stored_state() == bulk_state
     assert (
@@ -228,9 +229,9 @@ def sequence_is_past_every_id(model) -> bool:
 
 
 def test_bulk_load_keeps_the_customers_it_finds_and_numbers_new_ones_after_them(
-    postgres, monkeypatch, tmp_path
+    postgres, settings, tmp_path
 ):
-    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
+    settings.IMPORT_BULK_LOAD_EMPTY_TABLE = True
     first = import_path(CDNOW_SLICE)
     assert first.status == ImportRecord.Status.SUCCEEDED, first.error_message
     ids = dict(Customer.objects.values_list("external_id", "id"))
@@ -264,16 +265,16 @@ def test_bulk_load_keeps_the_customers_it_finds_and_numbers_new_ones_after_them(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_bulk_load_progress_is_seen_by_others_while_the_import_runs(monkeypatch):
+def test_bulk_load_progress_is_seen_by_others_while_the_import_runs(monkeypatch, settings):
     """The bulk load reads inside its transaction; its progress goes through another
     connection, so the import page sees it, and the final state is not overwritten."""
     require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
-    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
+    settings.IMPORT_BULK_LOAD_EMPTY_TABLE = True
     monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 32 * 1024)  # several chunks
     onlooker = another_connection()
     onlooker.autocommit = True
     written, seen = [], []
-    original = services._progress
+    original = progress.write_progress
 
     def progress_then_look(record, *, stage, percent):
         original(record, stage=stage, percent=percent)
@@ -284,7 +285,7 @@ def test_bulk_load_progress_is_seen_by_others_while_the_import_runs(monkeypatch)
             )
             seen.append(cursor.fetchone())
 
-    monkeypatch.setattr(services, "_progress", progress_then_look)
+    monkeypatch.setattr(progress, "write_progress", progress_then_look)
     try:
         record = import_path(ONLINE_RETAIL_SLICE)
     finally:
@@ -306,7 +307,7 @@ def test_seen_hashes_finds_repeats_within_and_across_calls():
     calls = [rng.choice(pool, size=size) for size in [50, 200, 1, 400]]
     calls += [np.array(pool[-3:-1]), np.array(pool[-1:] + pool[-3:])]
 
-    seen = staging.SeenHashes()
+    seen = SeenHashes()
     reference: set[str] = set()
     for hexes in calls:
         expected = []
@@ -327,13 +328,13 @@ def test_seen_hashes_marks_the_first_of_many_repeats():
     expected = np.zeros(len(hexes), dtype=bool)
     expected[[list(hexes).index(h) for h in set(hexes)]] = True
     digests = np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8).reshape(-1, 16)
-    assert (staging.SeenHashes().first_seen(digests) == expected).all()
+    assert (SeenHashes().first_seen(digests) == expected).all()
 
 
-def test_bulk_load_that_fails_leaves_no_lines_and_every_index(postgres, monkeypatch):
-    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
+def test_bulk_load_that_fails_leaves_no_lines_and_every_index(postgres, monkeypatch, settings):
+    settings.IMPORT_BULK_LOAD_EMPTY_TABLE = True
     # Fails after the indexes were dropped and the lines inserted, before they are rebuilt.
-    monkeypatch.setattr(staging, "INDEX_BUILD_MEM", "not a size")
+    monkeypatch.setattr(bulk_loading, "INDEX_BUILD_MEM", "not a size")
     before = line_table_indexes()
 
     record = import_path(CDNOW_SLICE)
@@ -346,8 +347,8 @@ def test_bulk_load_that_fails_leaves_no_lines_and_every_index(postgres, monkeypa
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("bulk_load", [True, False])
-def test_times_are_stored_exactly_across_clock_changes(tmp_path, monkeypatch, bulk_load):
-    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", bulk_load)
+def test_times_are_stored_exactly_across_clock_changes(tmp_path, settings, bulk_load):
+    settings.IMPORT_BULK_LOAD_EMPTY_TABLE = bulk_load
     header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
     local_times = ["2010-12-01 08:26:00", "2011-03-27 00:59:59", "2011-03-27 02:30:00"]
     local_times += ["2011-10-30 01:15:01", "1969-07-20 20:17:40"]
@@ -368,8 +369,8 @@ def test_times_are_stored_exactly_across_clock_changes(tmp_path, monkeypatch, bu
         assert stored[str(i)] == expected.tz_convert("UTC").to_pydatetime(), text
 
 
-def test_bulk_load_keeps_an_index_that_a_foreign_key_references(postgres, monkeypatch):
-    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
+def test_bulk_load_keeps_an_index_that_a_foreign_key_references(postgres, settings):
+    settings.IMPORT_BULK_LOAD_EMPTY_TABLE = True
     line_table = TransactionLine._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -390,10 +391,10 @@ def test_bulk_load_keeps_an_index_that_a_foreign_key_references(postgres, monkey
         assert cursor.fetchone()[0] == 1
 
 
-def test_a_reader_in_a_long_transaction_means_no_bulk_load(postgres, monkeypatch, caplog):
-    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
-    monkeypatch.setattr(staging, "BULK_LOAD_LOCK_TIMEOUT", "200ms")
-    caplog.set_level(logging.INFO, logger="customers.importing.staging")
+def test_a_reader_in_a_long_transaction_means_no_bulk_load(postgres, monkeypatch, settings, caplog):
+    settings.IMPORT_BULK_LOAD_EMPTY_TABLE = True
+    monkeypatch.setattr(bulk_loading, "BULK_LOAD_LOCK_TIMEOUT", "200ms")
+    caplog.set_level(logging.INFO, logger="customers.importing.bulk_load")
     reader = another_connection()
     try:
         with reader.cursor() as cursor:  # a transaction left open, holding ACCESS SHARE
@@ -413,8 +414,8 @@ def test_a_reader_in_a_long_transaction_means_no_bulk_load(postgres, monkeypatch
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("bulk_load", [True, False])
-def test_a_file_whose_every_row_is_skipped_stores_nothing(tmp_path, monkeypatch, bulk_load):
-    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", bulk_load)
+def test_a_file_whose_every_row_is_skipped_stores_nothing(tmp_path, settings, bulk_load):
+    settings.IMPORT_BULK_LOAD_EMPTY_TABLE = bulk_load
     header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
     path = tmp_path / "anonymous.csv"
     path.write_text(header + "".join(f"{i},A,a,1,2011-01-0{i} 10:00,1.5,,UK\n" for i in (1, 2)))
@@ -426,19 +427,21 @@ def test_a_file_whose_every_row_is_skipped_stores_nothing(tmp_path, monkeypatch,
     assert not TransactionLine.objects.exists() and not Customer.objects.exists()
 
 
-def test_bulk_load_of_a_file_damaged_part_way_leaves_nothing(postgres, monkeypatch, tmp_path):
+def test_bulk_load_of_a_file_damaged_part_way_leaves_nothing(
+    postgres, monkeypatch, settings, tmp_path
+):
     """Some chunks are already in the line table (its indexes dropped) when the damage is
     found: the transaction takes them away and gives the indexes back."""
-    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
+    settings.IMPORT_BULK_LOAD_EMPTY_TABLE = True
     monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 16 * 1024)
     written = []
-    original_write = staging.BulkLoad.write
+    original_write = BulkLoad.write
 
     def write_and_count(self, chunk):
         original_write(self, chunk)
         written.append(chunk.stored if chunk else 0)
 
-    monkeypatch.setattr(staging.BulkLoad, "write", write_and_count)
+    monkeypatch.setattr(BulkLoad, "write", write_and_count)
     monkeypatch.setattr(sources, "SAMPLE_BYTES", 16 * 1024)  # the upload's check reads less
     # Long enough that the CSV reader's read-ahead does not meet the damage at once.
     header, body = ONLINE_RETAIL_SLICE.read_bytes().split(b"\n", 1)

@@ -66,8 +66,9 @@ def test_command_can_queue_for_the_worker(run_tasks_inline):
 def test_a_lost_database_connection_is_retried_then_given_up(monkeypatch):
     from django.db import OperationalError
 
-    from customers import services, tasks
-    from customers.importing import staging
+    from customers import tasks
+    from customers.importing.bulk_load import BulkLoad
+    from customers.importing.staging import StagingTable
     from customers.services import import_record_create
 
     with open(CDNOW_SLICE, "rb") as f:
@@ -77,8 +78,8 @@ def test_a_lost_database_connection_is_retried_then_given_up(monkeypatch):
         raise OperationalError("server closed the connection unexpectedly")
 
     # Whichever path the lines take (a bulk load into the empty table, or staging).
-    monkeypatch.setattr(services.StagingTable, "move", connection_lost)
-    monkeypatch.setattr(staging.BulkLoad, "move", connection_lost)
+    monkeypatch.setattr(StagingTable, "move", connection_lost)
+    monkeypatch.setattr(BulkLoad, "move", connection_lost)
     retries = []
     monkeypatch.setattr(
         tasks.process_import, "retry", lambda exc, countdown: retries.append(countdown) or exc

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from customers import services
+from customers.importing import pipeline, progress
 from customers.models import ImportRecord, TransactionLine
 from tests.conftest import require
 from tests.worker_process import broker_reachable, celery_worker, purge_queue, wait_for
@@ -52,14 +52,14 @@ def test_progress_elsewhere_does_not_wait_for_each_write_and_raises_a_failed_one
             raise RuntimeError("progress write failed")
         written.append((stage, percent))
 
-    monkeypatch.setattr(services, "_progress", slow_progress)
-    monkeypatch.setattr(services, "_close_own_connection", lambda: None)
+    monkeypatch.setattr(progress, "write_progress", slow_progress)
+    monkeypatch.setattr(progress, "_close_own_connection", lambda: None)
     failed = pytest.raises(RuntimeError, match="progress write failed")
-    with failed, services._ProgressElsewhere() as progress:
-        progress(None, stage="reading", percent=10)  # returns while the write waits
-        progress(None, stage="reading", percent=20)
-        progress(None, stage="reading", percent=50)
-        progress(None, stage="writing", percent=85)
+    with failed, progress.ProgressElsewhere() as elsewhere:
+        elsewhere(None, stage="reading", percent=10)  # returns while the write waits
+        elsewhere(None, stage="reading", percent=20)
+        elsewhere(None, stage="reading", percent=50)
+        elsewhere(None, stage="writing", percent=85)
         assert written == []
         release.set()
     assert written == [("reading", 10), ("reading", 20), ("writing", 85)]
@@ -69,7 +69,7 @@ def test_reader_stage_stops_when_the_import_stops_while_it_waits():
     # The import stops its reader (a failed COPY, say) while the reader waits for a slower
     # stage: the stage sees the stop and hands nothing more, and the reader must not wait
     # for it for ever (the import's stop() joins it).
-    reader = services._Reader(None, None, None, None, {})
+    reader = pipeline.ChunkReader(None, None, None, None, {})
     first_taken = threading.Event()
     stage_may_go_on = threading.Event()
 

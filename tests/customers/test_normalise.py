@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from customers.importing.normalise import Normaliser, _may_need_trim
+from transaction_files.normalise import Normaliser, _may_need_trim
 
 MAPPING = {
     "invoice": "InvoiceNo",

@@ -124,20 +124,20 @@ def test_numbers_beyond_exact_float_range_are_not_encoded():
 
 
 @pytest.fixture
-def copy_formats(monkeypatch, cursor):
+def copy_formats(monkeypatch, settings, cursor):
     """The COPY format of each chunk a bulk load sends (the line table is empty)."""
-    from customers.importing import staging
+    from customers.importing.bulk_load import BulkLoad
 
-    monkeypatch.setattr(staging, "BULK_LOAD_EMPTY_TABLE", True)
+    settings.IMPORT_BULK_LOAD_EMPTY_TABLE = True
     formats = []
-    payload = staging.BulkLoad._copy_payload
+    payload = BulkLoad._copy_payload
 
     def spy(self, values, rows):
         result = payload(self, values, rows)
         formats.append(result[1])
         return result
 
-    monkeypatch.setattr(staging.BulkLoad, "_copy_payload", spy)
+    monkeypatch.setattr(BulkLoad, "_copy_payload", spy)
     return formats
 
 

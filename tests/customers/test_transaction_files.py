@@ -35,16 +35,6 @@ def test_the_package_loads_without_django_or_the_apps():
     assert done.stdout.strip() == "[]"
 
 
-def test_the_old_module_names_are_the_moved_modules():
-    import customers.importing.errors
-    import customers.importing.normalise
-    import transaction_files.errors
-    import transaction_files.normalise
-
-    assert customers.importing.errors is transaction_files.errors
-    assert customers.importing.normalise is transaction_files.normalise
-
-
 def _key(customer, invoice, code, quantity, amount, ts):
     return (customer, invoice, code, round(float(quantity), 3), round(float(amount), 4), ts)
 

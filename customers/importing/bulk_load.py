@@ -1,0 +1,301 @@
+"""The first lines into an empty line table, on PostgreSQL: indexes dropped, lines COPYed
+straight in as the file is read, indexes built again at the end, as pg_restore does (about
+twice as fast as keeping them up to date; docs/perf-parts/import.md has the numbers).
+
+The setting IMPORT_BULK_LOAD_EMPTY_TABLE (default on) turns it off: every import is then
+staged (the tests compare the two).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+
+from transaction_files.normalise import hashes_hex, line_hashes
+
+from ..models import Customer, TransactionLine
+from . import pgcopy
+from .dedupe import SeenHashes
+from .staging import (
+    CUSTOMER_COLUMNS,
+    MoveCounts,
+    PreparedChunk,
+    StagingTable,
+    combine_summaries,
+    summarise_customers,
+)
+
+logger = logging.getLogger(__name__)
+
+INDEX_BUILD_MEM = "256MB"
+BULK_LOAD_LOCK_TIMEOUT = "2s"
+
+
+def _copy_kind(field) -> object:
+    """How pgcopy encodes a column of this model field."""
+    kind = field.get_internal_type()
+    if kind in ("BigAutoField", "BigIntegerField"):
+        return "int8"
+    if kind == "ForeignKey":
+        return _copy_kind(field.target_field)
+    kinds = {"BooleanField": "bool", "UUIDField": "uuid", "DateTimeField": "timestamptz"}
+    if kind in kinds:
+        return kinds[kind]
+    if kind == "DecimalField":
+        return ("numeric", field.decimal_places)
+    if kind in ("CharField", "TextField"):
+        return "text"
+    raise TypeError(f"{field.name}: no COPY encoding for a {kind}")
+
+
+# The line table's columns and their binary COPY kinds, in the order BulkLoad writes them:
+# fixed-width ones first (pgcopy packs them into one record per line), text last.
+LINE_COPY_KINDS = sorted(
+    ((f.column, _copy_kind(f)) for f in TransactionLine._meta.concrete_fields),
+    key=lambda column: column[1] == "text",
+)
+LINE_COPY_COLUMNS = [column for column, _ in LINE_COPY_KINDS]
+
+
+@contextlib.contextmanager
+def bulk_load(import_id: int):
+    """A BulkLoad inside a transaction that stays open until the block ends (it commits if
+    the block succeeds, and a failure rolls everything back, the dropped indexes included),
+    or None outside any transaction: not PostgreSQL, lines already stored, or the line table
+    in use. Progress written meanwhile on this connection stays invisible
+    until the commit."""
+    if (
+        connection.vendor != "postgresql"
+        or not settings.IMPORT_BULK_LOAD_EMPTY_TABLE
+        or TransactionLine.objects.exists()
+    ):
+        yield None
+        return
+    with transaction.atomic():
+        loader = BulkLoad(import_id)
+        if loader.start():
+            yield loader
+            return
+    yield None
+
+
+class BulkLoad(StagingTable):
+    """The first lines into an empty line table, on PostgreSQL (use bulk_load()).
+
+    As pg_restore does: the line table's indexes are dropped, the lines COPYed straight into
+    it as the file is read, and the indexes built again from the whole, about twice as fast
+    as keeping them up to date row by row, and the reading overlaps the writing. With no
+    staging table to deduplicate and join in SQL, prepare() (in the reader thread) drops
+    duplicate lines (SeenHashes) and numbers new customers itself; the locks taken in
+    start() keep anyone else from inserting lines or customers until commit. Customers are
+    upserted at the end from the summaries, as StagingTable does.
+    """
+
+    def _tables(self) -> list[tuple[str, list]]:
+        return [(self.customers_name, CUSTOMER_COLUMNS + [("id", "bigint")])]
+
+    @property
+    def _target(self) -> str:
+        return f"{TransactionLine._meta.db_table} ({', '.join(LINE_COPY_COLUMNS)})"
+
+    def start(self) -> bool:
+        """Lock the line and customer tables, check that no line is stored, and drop the
+        line table's indexes; False (nothing changed) if there are lines or the table is in
+        use. Call inside transaction.atomic()."""
+        line_table = TransactionLine._meta.db_table
+        customer_table = Customer._meta.db_table
+        with connection.cursor() as cursor:
+            # As StagingTable.move does: one import writes lines at a time.
+            cursor.execute(f"LOCK TABLE {line_table} IN SHARE ROW EXCLUSIVE MODE")
+            cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {line_table})")  # noqa: S608
+            if not cursor.fetchone()[0] or not self._lock_line_table(cursor):
+                return False
+            # Readers go on; writers of customers wait for our commit, so the ids we give
+            # new customers stay free.
+            cursor.execute(f"LOCK TABLE {customer_table} IN SHARE ROW EXCLUSIVE MODE")
+            cursor.execute(f"SELECT external_id, id FROM {customer_table}")  # noqa: S608
+            self.customer_ids: dict[str, int] = dict(cursor.fetchall())
+            self.last_customer_id = self._last_id(cursor, customer_table)
+            self.indexes = self._drop_indexes(cursor)
+        self.seen = SeenHashes()
+        self.stored = self.returns = self.non_product = 0
+        logger.info("%s: bulk load into the empty line table", self.name)
+        return True
+
+    @staticmethod
+    def _last_id(cursor, table: str) -> int:
+        """The largest id stored or handed out by the table's id sequence."""
+        cursor.execute(
+            f"""SELECT greatest(
+                    (SELECT coalesce(max(id), 0) FROM {table}),
+                    coalesce(pg_sequence_last_value(pg_get_serial_sequence(%s, 'id')), 0))
+            """,  # noqa: S608 (our table)
+            [table],
+        )
+        return cursor.fetchone()[0]
+
+    def _lock_line_table(self, cursor) -> bool:
+        """Take the line table's ACCESS EXCLUSIVE lock if it comes within
+        BULK_LOAD_LOCK_TIMEOUT. A reader in a long transaction would otherwise keep us
+        waiting, and every new reader would queue behind our request: then the lines are
+        staged instead. Until commit, a reader of the (empty) table waits for us."""
+        line_table = TransactionLine._meta.db_table
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        previous = cursor.fetchone()[0]
+        try:
+            with transaction.atomic():
+                cursor.execute("SET LOCAL lock_timeout = %s", [BULK_LOAD_LOCK_TIMEOUT])
+                cursor.execute(f"LOCK TABLE {line_table} IN ACCESS EXCLUSIVE MODE")
+        except OperationalError:
+            logger.info("%s: the line table is in use; not bulk loading", self.name)
+            return False
+        finally:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+        return True
+
+    def _drop_indexes(self, cursor) -> list[tuple]:
+        """Drop the line table's indexes and constraints and return what rebuilds them
+        (restore_indexes); an index that a foreign key into the table references stays."""
+        line_table = TransactionLine._meta.db_table
+        cursor.execute(
+            """
+            SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid),
+                   c.conname, pg_get_constraintdef(c.oid)
+            FROM pg_index i
+            LEFT JOIN pg_constraint c
+              ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
+            WHERE i.indrelid = %s::regclass
+              AND NOT EXISTS (
+                  SELECT 1 FROM pg_constraint f
+                  WHERE f.contype = 'f' AND f.conindid = i.indexrelid)
+            ORDER BY i.indisprimary DESC, i.indexrelid
+            """,
+            [line_table],
+        )
+        indexes = cursor.fetchall()
+        for index, _, constraint, _ in indexes:
+            if constraint:
+                cursor.execute(f'ALTER TABLE {line_table} DROP CONSTRAINT "{constraint}"')
+            else:
+                cursor.execute(f"DROP INDEX {index}")
+        return indexes
+
+    def _restore_indexes(self, cursor) -> None:
+        line_table = TransactionLine._meta.db_table
+        cursor.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEM}'")
+        for _, index_sql, constraint, constraint_sql in self.indexes:
+            if constraint:
+                cursor.execute(
+                    f'ALTER TABLE {line_table} ADD CONSTRAINT "{constraint}" {constraint_sql}'
+                )
+            else:
+                cursor.execute(index_sql)
+
+    def prepare(self, lines: pd.DataFrame) -> PreparedChunk | None:
+        """The chunk's first occurrences of lines as a COPY stream of the line table's
+        columns, with customer ids; runs in the reader thread, the only user of the
+        seen hashes, the customer ids and the customer id counter until move()."""
+        if lines.empty:
+            return None
+        hashes = line_hashes(lines)
+        keep = self.seen.first_seen(hashes)
+        kept = lines[keep]
+        # Customer ids through the chunk's distinct customers (a few thousand at most): a
+        # Series.map over every line costs ten times as much.
+        codes, externals = pd.factorize(kept["customer_ext"])
+        ids = np.empty(len(externals), dtype=np.int64)
+        for i, external in enumerate(externals.tolist()):
+            customer_id = self.customer_ids.get(external)
+            if customer_id is None:
+                self.last_customer_id += 1
+                customer_id = self.customer_ids[external] = self.last_customer_id
+            ids[i] = customer_id
+        values = {
+            "customer_id": ids[codes],
+            **{c: kept[c] for c in ["invoice", "product_code", "description", "country"]},
+            **{c: kept[c].to_numpy(dtype=float) for c in ["quantity", "unit_price", "amount"]},
+            "timestamp": kept["ts"],
+            **{c: kept[c].to_numpy(dtype=bool) for c in ["is_return", "is_non_product"]},
+            "import_record_id": np.full(len(kept), self.import_id, dtype=np.int64),
+            "line_hash": hashes[keep],
+        }
+        payload, copy_format = self._copy_payload(values, len(kept))
+        return PreparedChunk(
+            rows=len(lines),
+            payload=payload,
+            copy_format=copy_format,
+            customers=summarise_customers(lines),
+            stored=len(kept),
+            returns=int(kept["is_return"].sum()),
+            non_product=int(kept["is_non_product"].sum()),
+        )
+
+    def _copy_payload(self, values: dict, rows: int) -> tuple[object, str]:
+        """The lines (LINE_COPY_COLUMNS) as a binary COPY stream, or as CSV if a number is
+        too large to encode exactly (the server then reports any overflow the same way)."""
+        encodable = dict(values)
+        encodable["timestamp"] = values["timestamp"].dt.as_unit("us").array.asi8
+        for c, kind in LINE_COPY_KINDS:
+            if kind == "text":
+                encodable[c] = pa.array(values[c], type=pa.string(), from_pandas=True)
+        try:
+            columns = [(c, kind, encodable[c]) for c, kind in LINE_COPY_KINDS]
+            return pgcopy.encode(columns, rows), "binary"
+        except pgcopy.NotEncodable:
+            pass
+        hexes = hashes_hex(values["line_hash"]).to_numpy(zero_copy_only=False)
+        frame = pd.DataFrame(
+            {**values, "line_hash": hexes},
+            index=values["timestamp"].index,
+            columns=LINE_COPY_COLUMNS,
+        )
+        return self._payload(frame), "csv"
+
+    def write(self, chunk: PreparedChunk | None) -> None:
+        super().write(chunk)
+        if chunk is not None:
+            self.stored += chunk.stored
+            self.returns += chunk.returns
+            self.non_product += chunk.non_product
+
+    def move(self, *, import_id: int) -> MoveCounts:
+        """Upsert the customers, move the id sequences past the ids handed out and build the
+        indexes again; call inside the transaction that start() ran in."""
+        customer_table = Customer._meta.db_table
+        started = time.monotonic()
+        customers_created = 0
+        with connection.cursor() as cursor:
+            if self._customer_parts:  # none if every row was skipped or rejected
+                customers = combine_summaries(self._customer_parts)
+                customers["id"] = customers["customer_ext"].map(self.customer_ids)
+                columns = [c for c, _ in CUSTOMER_COLUMNS] + ["id"]
+                self._send(self.customers_name, self._payload(customers[columns]))
+                customers_created = self._upsert_customers_pg(cursor, with_ids=True)
+            if self.last_customer_id:  # 0: no id given out; a sequence cannot be set to 0
+                cursor.execute(
+                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",
+                    [customer_table, self.last_customer_id],
+                )
+            customers_done = time.monotonic()
+            self._restore_indexes(cursor)
+        logger.info(
+            "%s moved (bulk load): customers %.2f s, indexes built %.2f s",
+            self.name,
+            customers_done - started,
+            time.monotonic() - customers_done,
+        )
+        return MoveCounts(
+            staged=self.rows,
+            distinct=self.stored,
+            inserted=self.stored,
+            customers_created=customers_created,
+            returns=self.returns,
+            non_product=self.non_product,
+        )

@@ -1,0 +1,150 @@
+"""One pass over an import's file: read it through the pipeline into a staging table (or
+a bulk load), counting and keeping rejected rows, then move the lines in and write the
+import's counts. customers.services runs the passes (a second one when the file turns out
+to be Latin-1) inside the import's lifecycle.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from transaction_files.errors import ImportFileError
+from transaction_files.normalise import Normaliser
+from transaction_files.sources import BadRow, SourceInfo
+
+from ..models import ImportRecord, ImportRejectedRow
+from .pipeline import ChunkReader
+from .staging import StagingTable
+
+MAX_STORED_REJECTED_ROWS = 10_000
+
+
+class ImportPass:
+    """The counts and rejected rows of one pass over an import's file (a file read again as
+    Latin-1 gets a new pass)."""
+
+    def __init__(self, record: ImportRecord):
+        self.record = record
+        self.rows_read = 0
+        self.rows_skipped = 0
+        self.rows_rejected = 0
+        self.rejected: list[ImportRejectedRow] = []
+        self.reasons: Counter = Counter()
+
+    def bad_row(self, bad: BadRow) -> None:
+        self.rows_read += 1
+        self.rows_rejected += 1
+        self.reasons["rejected_wrong_column_count"] += 1
+        self.keep(bad.line_number, "", bad.text, bad.message)
+
+    def keep(self, line_number: int, column: str, value: str, message: str) -> None:
+        if len(self.rejected) < MAX_STORED_REJECTED_ROWS:
+            self.rejected.append(
+                ImportRejectedRow(
+                    import_record=self.record,
+                    line_number=line_number or 0,
+                    column=column[:255],
+                    value=value,
+                    message=message[:255],
+                )
+            )
+
+
+def _read_into(
+    staging: StagingTable, run: ImportPass, path: Path, info: SourceInfo, mapping, progress
+) -> None:
+    record = run.record
+    normaliser = Normaliser(
+        mapping=mapping,
+        date_order=record.date_order or None,
+        time_zone=settings.TIME_ZONE,
+        decimal_comma=info.delimiter != ",",
+    )
+    reader = ChunkReader(staging, normaliser, path, info, mapping)
+    reader.start()
+    try:
+        while True:
+            item = reader.items.get()
+            kind = item[0]
+            if kind == "error":
+                raise item[1]
+            if kind == "stage":
+                progress(record, stage=item[1], percent=int(item[2] * 80))
+                continue
+            for bad in item[-1]:
+                run.bad_row(bad)
+            if kind == "done":
+                return
+            _, read_share, result, prepared, _ = item
+            run.rows_read += result.rows_read
+            run.rows_skipped += result.rows_skipped
+            run.rows_rejected += len(result.rejections)
+            run.reasons.update(result.reasons)
+            for r in result.rejections:
+                run.keep(r.line_number, r.column, r.value, r.message)
+            staging.write(prepared)
+            progress(record, stage="reading", percent=int(read_share * 80))
+    finally:
+        reader.stop()
+
+
+def read_pass(staging: StagingTable, record, path, info, mapping, progress) -> ImportPass:
+    """Read the whole file into the staging table (or bulk load); the pass's counts."""
+    run = ImportPass(record)
+    _read_into(staging, run, path, info, mapping, progress)
+    if run.rows_read == 0:
+        raise ImportFileError("The file has a header line but no rows.")
+    progress(record, stage="writing", percent=85)
+    return run
+
+
+def store_pass(record, run: ImportPass, staging: StagingTable, notices: list[str], started: float):
+    """Move the lines in and write the import's counts; call inside transaction.atomic().
+    Returns the times (read done, move done) for the import's log line."""
+    read_done = time.monotonic()
+    moved = staging.move(import_id=record.pk)
+    ImportRejectedRow.objects.bulk_create(run.rejected, batch_size=2000)
+    reasons = dict(run.reasons)
+    reasons["duplicate_in_file"] = moved.duplicate_in_file
+    reasons["already_imported"] = moved.already_imported
+    reasons["imported_returns"] = moved.returns
+    reasons["imported_non_product"] = moved.non_product
+    earlier = (
+        ImportRecord.objects.filter(sha256=record.sha256, status=ImportRecord.Status.SUCCEEDED)
+        .exclude(pk=record.pk)
+        .order_by("created_at")
+        .first()
+    )
+    if earlier:
+        notices.append(
+            f"This file was already imported (import #{earlier.pk}); "
+            f"{moved.inserted:,} new lines were added."
+        )
+    elif moved.inserted == 0 and moved.staged:
+        notices.append("Every line was already stored; nothing new was added.")
+    if run.rows_rejected > len(run.rejected):
+        notices.append(
+            f"{run.rows_rejected:,} rows were rejected; the first {len(run.rejected):,} are listed."
+        )
+    ImportRecord.objects.filter(pk=record.pk).update(
+        status=ImportRecord.Status.SUCCEEDED,
+        stage="done",
+        percent=100,
+        rows_read=run.rows_read,
+        rows_imported=moved.inserted,
+        rows_skipped=run.rows_skipped,
+        rows_duplicate=moved.not_stored,
+        rows_rejected=run.rows_rejected,
+        customers_created=moved.customers_created,
+        counts_by_reason={k: v for k, v in sorted(reasons.items()) if v},
+        notices=notices,
+        finished_at=timezone.now(),
+        duration_seconds=time.monotonic() - started,
+        error_message="",
+    )
+    return read_done, time.monotonic()
