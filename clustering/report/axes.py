@@ -20,8 +20,7 @@ from clustering.engine.types import (
     STABLE_ARI,
     stability_verdict,
 )
-
-from .charts import feature_label
+from clustering.engine.vocabulary import algorithm_label, feature_label
 
 #: CSS status class for each stability verdict: moderate and unstable are said loudly.
 STABILITY_LEVELS = {"stable": "ok", "moderate": "warn", "unstable": "bad"}
@@ -132,10 +131,8 @@ def segment_axes(segment: Any, rhythm: dict | None = None) -> dict:
 
 
 def _candidate_label(key: str) -> str:
-    from clustering.forms import ALGORITHM_LABELS
-
     algorithm, _, setting = key.partition(":")
-    name = ALGORITHM_LABELS.get(algorithm, algorithm).split(" (")[0]
+    name = algorithm_label(algorithm)
     return f"{name} ({setting})" if setting else name
 
 

@@ -12,31 +12,13 @@ from collections import defaultdict
 from typing import Any
 
 from clustering.engine.types import ALL_FEATURES
-
-FEATURE_LABELS = {
-    "recency_days": "Days since last purchase",
-    "frequency": "Orders",
-    "monetary_total": "Revenue",
-    "tenure_days": "Days since first purchase",
-    "avg_basket_value": "Average basket",
-    "distinct_products": "Distinct products",
-    "return_rate": "Return rate",
-    "mean_days_between_purchases": "Days between purchases",
-    "country": "Country",
-}
+from clustering.engine.vocabulary import FEATURE_LABELS, feature_label
 
 METRICS = (
     ("silhouette", "Silhouette (higher is better)"),
     ("davies_bouldin", "Davies-Bouldin (lower is better)"),
     ("calinski_harabasz", "Calinski-Harabasz (higher is better)"),
 )
-
-
-def feature_label(name: str) -> str:
-    """A feature's name for people; keeps a trailing note such as " (high)"."""
-    base, sep, note = name.partition(" (")
-    label = FEATURE_LABELS.get(base, base.replace("_", " ").capitalize())
-    return f"{label}{sep}{note}"
 
 
 def readable_rule(rule: str) -> str:

@@ -60,7 +60,7 @@ __all__ = ["get_item", "intcomma", "num", "pct", "times"]
 
 @register.filter
 def algorithm(name) -> str:
-    """An algorithm as the run form names it: "minibatch_kmeans" -> "Mini-batch K-Means"."""
-    from clustering.forms import ALGORITHM_LABELS
+    """An algorithm's label: "minibatch_kmeans" -> "MiniBatch K-Means"."""
+    from clustering.engine.vocabulary import algorithm_label
 
-    return ALGORITHM_LABELS.get(name, name or "").split(" (")[0]
+    return algorithm_label(name)
