@@ -1,7 +1,11 @@
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+
+from .engine.types import NUMERIC_FEATURES
 
 
 class WorkerHeartbeat(models.Model):
@@ -16,6 +20,14 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SegmentationRunQuerySet(models.QuerySet):
+    def without_report_data(self, *keep: str) -> SegmentationRunQuerySet:
+        """The runs without their JSON fields (parameters, timings, the report: PCA points,
+        RFM grid ...), which weigh up to hundreds of kB a run; `keep` names those the caller
+        reads. ``.defer(None)`` brings them all back."""
+        return self.defer(*SegmentationRun.report_data_fields(keep=keep))
 
 
 class SegmentationRun(models.Model):
@@ -96,6 +108,8 @@ class SegmentationRun(models.Model):
         related_name="published_runs",
     )
 
+    objects = SegmentationRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
@@ -123,6 +137,16 @@ class SegmentationRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED_STATUSES
+
+    @classmethod
+    def report_data_fields(cls, *, through: str = "", keep: tuple[str, ...] = ()) -> list[str]:
+        """The names of the run's JSON fields but `keep`, for ``defer()``; `through` is the
+        relation from another model, e.g. ``"run__"`` on a segment's query."""
+        return [
+            f"{through}{field.name}"
+            for field in cls._meta.concrete_fields
+            if isinstance(field, models.JSONField) and field.name not in keep
+        ]
 
 
 class Candidate(models.Model):
@@ -238,16 +262,8 @@ class SegmentAssignment(models.Model):
     return_rate = models.FloatField(null=True)
     mean_days_between_purchases = models.FloatField(null=True)
 
-    FEATURE_FIELDS = (
-        "recency_days",
-        "frequency",
-        "monetary_total",
-        "tenure_days",
-        "avg_basket_value",
-        "distinct_products",
-        "return_rate",
-        "mean_days_between_purchases",
-    )
+    #: One column per numeric feature of the engine (a test holds the columns to this list).
+    FEATURE_FIELDS = NUMERIC_FEATURES
 
     class Meta:
         constraints = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import JSONField, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import Candidate, Segment, SegmentAssignment, SegmentationRun, WorkerHeartbeat
@@ -21,9 +21,9 @@ def worker_is_recent(
 
 
 def run_list() -> QuerySet[SegmentationRun]:
-    return SegmentationRun.objects.select_related("created_by", "published_by").defer(
-        "pca", "rfm_comparison", "data_summary", "preprocessing"
-    )
+    """Runs with their parameters but not their report; ``.defer(None)`` for a whole run."""
+    runs = SegmentationRun.objects.without_report_data("params")
+    return runs.select_related("created_by", "published_by")
 
 
 def run_published() -> SegmentationRun | None:
@@ -57,15 +57,10 @@ def customer_segment_history(customer_pk: int) -> QuerySet[SegmentAssignment]:
     The runs come without their JSON reports (PCA points, profiles, timings...), which can
     weigh hundreds of kilobytes a run and are not needed to show a segment history.
     """
-    run_reports = [
-        f"run__{field.name}"
-        for field in SegmentationRun._meta.concrete_fields
-        if isinstance(field, JSONField)
-    ]
     return (
         SegmentAssignment.objects.filter(customer_id=customer_pk, run__published_at__isnull=False)
         .select_related("run", "segment")
-        .defer(*run_reports)
+        .defer(*SegmentationRun.report_data_fields(through="run__"))
         .order_by("-run__published_at")
     )
 

@@ -51,7 +51,7 @@ def worker_ping(request):
 @require_GET
 @permission_required(MANAGE, raise_exception=True)
 def run_list(request: HttpRequest) -> HttpResponse:
-    runs = run_list_query().defer("params", "timings", "excluded", "elbow", "stability")[:100]
+    runs = run_list_query().without_report_data()[:100]
     return render(request, "clustering/run_list.html", {"runs": runs})
 
 

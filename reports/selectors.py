@@ -21,7 +21,7 @@ def published_run() -> SegmentationRun | None:
     return (
         SegmentationRun.objects.filter(is_published=True)
         .select_related("published_by", "created_by")
-        .defer("pca", "rfm_comparison")
+        .without_report_data("data_summary", "activity_rhythm")  # the dashboard reads these
         .first()
     )
 

@@ -34,7 +34,7 @@ MEMBERS_PER_PAGE = 50
 def segment_get(*, run_id: int, number: int) -> Segment | None:
     return (
         Segment.objects.select_related("run", "run__published_by")
-        .defer("run__pca", "run__rfm_comparison")
+        .defer(*SegmentationRun.report_data_fields(through="run__", keep=("activity_rhythm",)))
         .filter(run_id=run_id, number=number)
         .first()
     )
