@@ -7,16 +7,17 @@ from __future__ import annotations
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
+from clustering.engine.vocabulary import FEATURE_LABELS
 from clustering.models import Segment, SegmentAssignment, SegmentationRun
 
 #: The member columns a user may sort by: query value -> (label, ORM field).
 MEMBER_SORTS: dict[str, tuple[str, str]] = {
     "customer": ("Customer id", "customer__external_id"),
     "confidence": ("Confidence", "confidence"),
-    "recency": ("Recency (days)", "recency_days"),
-    "frequency": ("Orders", "frequency"),
-    "monetary": ("Revenue", "monetary_total"),
-    "basket": ("Average basket", "avg_basket_value"),
+    "recency": (FEATURE_LABELS["recency_days"], "recency_days"),
+    "frequency": (FEATURE_LABELS["frequency"], "frequency"),
+    "monetary": (FEATURE_LABELS["monetary_total"], "monetary_total"),
+    "basket": (FEATURE_LABELS["avg_basket_value"], "avg_basket_value"),
 }
 MEMBER_VALUES = (
     "customer__external_id",
