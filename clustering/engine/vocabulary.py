@@ -46,7 +46,7 @@ FEATURE_NOTES: dict[str, str] = {
 
 
 def algorithm_label(name: str) -> str:
-    """ "minibatch_kmeans" -> "MiniBatch K-Means"; an unknown name as it is."""
+    """An algorithm's label, "minibatch_kmeans" -> "MiniBatch K-Means"; unknown names as is."""
     return ALGORITHM_LABELS.get(name, name or "")
 
 
