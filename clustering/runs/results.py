@@ -8,6 +8,7 @@ import math
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -284,7 +285,7 @@ def _num(value) -> float | None:
 
 def _clean(mapping: dict) -> dict:
     """JSON-safe copy: numpy scalars to floats, NaN/inf to None."""
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in mapping.items():
         if isinstance(value, dict):
             out[str(key)] = _clean(value)
