@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -109,7 +110,9 @@ class Normaliser:
         bad = np.zeros(n, dtype=bool)
         rejections: list[tuple[np.ndarray, str, pd.Series, str, str]] = []
 
-        def reject(mask: np.ndarray, field_name: str, values: pd.Series, message: str, reason):
+        def reject(
+            mask: np.ndarray, field_name: str, values: pd.Series, message: str, reason: str
+        ) -> None:
             new = mask & ~bad
             if new.any():
                 rejections.append((new, field_name, values, message, reason))
@@ -211,6 +214,7 @@ class Normaliser:
         unit_price = numbers.get("unit_price")
         amount = numbers.get("amount")
         if amount is None:
+            assert unit_price is not None  # a mapping holds a unit price or an amount
             amount = (quantity * unit_price[good]).round(4)
             unit_price = unit_price[good].round(4)
         else:
@@ -289,7 +293,7 @@ class Distinct:
         return pd.Series(done.array.take(self.positions), index=self.index, name=self.name)
 
 
-def by_value(values: pd.Series, fn) -> pd.Series:
+def by_value(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """fn over the distinct values only, spread back over all of them (see Distinct)."""
     distinct = Distinct(values)
     return distinct.spread(fn(distinct.values))

@@ -111,7 +111,9 @@ def read_lines(
     return result
 
 
-def _read(path: Path, info: SourceInfo, mapping, date_order, time_zone) -> FileLines:
+def _read(
+    path: Path, info: SourceInfo, mapping: dict[str, str], date_order: str | None, time_zone: str
+) -> FileLines:
     normaliser = Normaliser(
         mapping=mapping,
         date_order=date_order,

@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -142,7 +143,7 @@ def inspect_source(path: Path, *, sheet: str = "") -> SourceInfo:
     )
 
 
-def _nonempty_sheets(workbook) -> list[str]:
+def _nonempty_sheets(workbook: Any) -> list[str]:
     names = []
     for ws in workbook.worksheets:
         for row in ws.iter_rows(max_row=5, values_only=True):
@@ -152,7 +153,7 @@ def _nonempty_sheets(workbook) -> list[str]:
     return names
 
 
-def _open_workbook(path: Path):
+def _open_workbook(path: Path) -> Any:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -193,7 +194,7 @@ def _inspect_xlsx(path: Path, *, sheet: str) -> SourceInfo:
     return SourceInfo(kind="xlsx", columns=columns, sheet=sheet)
 
 
-def _cell_text(value) -> str | None:
+def _cell_text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -224,7 +225,13 @@ def iter_chunks(
         yield from _iter_csv(Path(path), info, columns=columns, on_bad_row=on_bad_row)
 
 
-def _iter_csv(path: Path, info: SourceInfo, *, columns, on_bad_row) -> Iterator[Chunk]:
+def _iter_csv(
+    path: Path,
+    info: SourceInfo,
+    *,
+    columns: list[str],
+    on_bad_row: Callable[[BadRow], None],
+) -> Iterator[Chunk]:
     size = max(path.stat().st_size, 1)
     if info.kind == "gzip":
         # ISA-L's gzip (isal) inflates faster than zlib, which pyarrow's own stream uses,
@@ -235,7 +242,7 @@ def _iter_csv(path: Path, info: SourceInfo, *, columns, on_bad_row) -> Iterator[
         raw = stream = pa.OSFile(str(path))
     blank_or_bad: list[int] = []  # line numbers of rows that produced no data row
 
-    def handler(row) -> str:
+    def handler(row: Any) -> str:
         if row.text.strip():
             on_bad_row(
                 BadRow(
@@ -318,7 +325,7 @@ def _line_numbers(index: np.ndarray, skipped_lines: list[int]) -> np.ndarray:
     return lines + np.searchsorted(thresholds, index, side="right")
 
 
-def _iter_xlsx(path: Path, info: SourceInfo, *, columns) -> Iterator[Chunk]:
+def _iter_xlsx(path: Path, info: SourceInfo, *, columns: list[str]) -> Iterator[Chunk]:
     workbook = _open_workbook(path)
     try:
         ws = workbook[info.sheet]
@@ -342,7 +349,7 @@ def _iter_xlsx(path: Path, info: SourceInfo, *, columns) -> Iterator[Chunk]:
         workbook.close()
 
 
-def _xlsx_chunk(rows, lines, columns, progress) -> Chunk:
+def _xlsx_chunk(rows: list[list], lines: list[int], columns: list[str], progress: float) -> Chunk:
     frame = pd.DataFrame(rows, columns=columns, dtype="str")
     frame = frame.astype(object).where(frame.notna(), None)
     return Chunk(frame=frame, line_numbers=np.asarray(lines, dtype=np.int64), progress=progress)

@@ -21,6 +21,7 @@ import pandas as pd
 from transaction_files.columns import FIELDS, parse_mapping_text
 from transaction_files.dates import ORDERS
 from transaction_files.errors import ImportFileError, MappingNeeded
+from transaction_files.reader import FileLines
 
 from .loaders import read_file, to_transaction_lines
 from .pipeline import describe_candidates, run_segmentation
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _print_reading(read) -> None:
+def _print_reading(read: FileLines) -> None:
     mapped = ", ".join(f"{field}={column}" for field, column in read.mapping.items())
     print(f"columns: {mapped}")
     if read.date_order:

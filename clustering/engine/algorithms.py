@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,7 +102,9 @@ def knn_vote(neighbour_labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lab[np.arange(n), first], best / m
 
 
-def _extend(X, idx, sample_labels, ctx) -> np.ndarray:
+def _extend(
+    X: np.ndarray, idx: np.ndarray | None, sample_labels: np.ndarray, ctx: SweepContext
+) -> np.ndarray:
     if idx is None:
         return sample_labels
     nb = ctx.neighbours_in_sample(X, idx)
@@ -110,7 +112,7 @@ def _extend(X, idx, sample_labels, ctx) -> np.ndarray:
     return labels
 
 
-def _knn_model(X, idx, labels) -> dict[str, Any]:
+def _knn_model(X: np.ndarray, idx: np.ndarray | None, labels: np.ndarray) -> dict[str, Any]:
     ref = X if idx is None else X[idx]
     keep = labels >= 0
     return {"kind": "knn", "points": ref[keep].copy(), "labels": labels[keep].astype(np.int32)}
@@ -126,7 +128,7 @@ def kmeans_restarts(n: int) -> int:
     return next((r for limit, r in KMEANS_RESTARTS if n <= limit), 3)
 
 
-def sweep_kmeans(X, ks, ctx) -> Iterator[FitOutcome]:
+def sweep_kmeans(X: np.ndarray, ks: Sequence[int], ctx: SweepContext) -> Iterator[FitOutcome]:
     if len(X) > MINIBATCH_FROM:
         yield from sweep_minibatch(X, ks, ctx, name="kmeans")
         return
@@ -147,7 +149,9 @@ def sweep_kmeans(X, ks, ctx) -> Iterator[FitOutcome]:
         )
 
 
-def sweep_minibatch(X, ks, ctx, name: str = "minibatch_kmeans") -> Iterator[FitOutcome]:
+def sweep_minibatch(
+    X: np.ndarray, ks: Sequence[int], ctx: SweepContext, name: str = "minibatch_kmeans"
+) -> Iterator[FitOutcome]:
     for k in ks:
         t = time.perf_counter()
         mb = MiniBatchKMeans(n_clusters=k, batch_size=4096, n_init=3, random_state=ctx.seed).fit(X)
@@ -184,7 +188,7 @@ def gaussian_log_resp(X: np.ndarray, model: dict[str, Any]) -> np.ndarray:
     return model["const"] - 0.5 * np.einsum("nke,nke->nk", y, y)
 
 
-def sweep_gmm(X, ks, ctx) -> Iterator[FitOutcome]:
+def sweep_gmm(X: np.ndarray, ks: Sequence[int], ctx: SweepContext) -> Iterator[FitOutcome]:
     idx = ctx.sample_index(len(X), ctx.linear_sample_size, "linear")
     Xf = X if idx is None else X[idx]
     for k in ks:
@@ -236,7 +240,7 @@ def tune_birch(X: np.ndarray, min_subclusters: int) -> Birch:
         threshold *= 0.7
 
 
-def sweep_birch(X, ks, ctx) -> Iterator[FitOutcome]:
+def sweep_birch(X: np.ndarray, ks: Sequence[int], ctx: SweepContext) -> Iterator[FitOutcome]:
     idx = ctx.sample_index(len(X), ctx.linear_sample_size, "linear")
     Xf = X if idx is None else X[idx]
     t = time.perf_counter()
@@ -261,7 +265,9 @@ def sweep_birch(X, ks, ctx) -> Iterator[FitOutcome]:
         )
 
 
-def sweep_agglomerative(X, ks, ctx) -> Iterator[FitOutcome]:
+def sweep_agglomerative(
+    X: np.ndarray, ks: Sequence[int], ctx: SweepContext
+) -> Iterator[FitOutcome]:
     idx = ctx.sample_index(len(X), ctx.quadratic_sample_size, "quadratic")
     Xs = X if idx is None else X[idx]
     t = time.perf_counter()
@@ -284,7 +290,7 @@ def sweep_agglomerative(X, ks, ctx) -> Iterator[FitOutcome]:
         )
 
 
-def sweep_spectral(X, ks, ctx) -> Iterator[FitOutcome]:
+def sweep_spectral(X: np.ndarray, ks: Sequence[int], ctx: SweepContext) -> Iterator[FitOutcome]:
     idx = ctx.sample_index(len(X), ctx.quadratic_sample_size, "quadratic")
     Xs = X if idx is None else X[idx]
     t = time.perf_counter()
@@ -329,7 +335,7 @@ def dbscan_eps(Xs: np.ndarray, min_samples: int) -> float:
     return float(max(kd[knee_index(kd)], 1e-6))
 
 
-def sweep_dbscan(X, ks, ctx) -> Iterator[FitOutcome]:
+def sweep_dbscan(X: np.ndarray, ks: Sequence[int], ctx: SweepContext) -> Iterator[FitOutcome]:
     idx = ctx.sample_index(len(X), ctx.quadratic_sample_size, "quadratic")
     Xs = X if idx is None else X[idx]
     min_samples = max(5, 2 * X.shape[1])
@@ -424,7 +430,7 @@ REGISTRY: dict[str, AlgorithmSpec] = {
 }
 
 
-def sampling_notes(algorithms, n: int, ctx: SweepContext) -> list[str]:
+def sampling_notes(algorithms: Iterable[str], n: int, ctx: SweepContext) -> list[str]:
     """What the run's notes say about algorithms that saw a sample of the customers."""
     notes = []
     for name in algorithms:

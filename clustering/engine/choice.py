@@ -5,15 +5,25 @@ seed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 from . import algorithms as alg
 from .selection import choose_stable, rank_candidates
-from .types import STABLE_ARI, Candidate, InvalidParameters, Stability
+from .types import STABLE_ARI, Candidate, InvalidParameters, SegmentationParams, Stability
 
 
-def choose(X, candidates, outcomes, params, step, notes):
+def choose(
+    X: np.ndarray,
+    candidates: list[Candidate],
+    outcomes: dict[str, alg.FitOutcome],
+    params: SegmentationParams,
+    step: Callable[[str, float], None],
+    notes: list[str],
+) -> tuple[Candidate, pd.DataFrame, dict[str, int], dict[str, float], Stability]:
     """Rank, then measure the leaders' stability and take the first stable one."""
     ranking, elbow = rank_candidates(candidates, params.practical_k)
     by_key = {c.key: c for c in candidates}
@@ -42,7 +52,14 @@ def choose(X, candidates, outcomes, params, step, notes):
     return chosen, ranking, elbow, checked, measured[chosen.key]
 
 
-def bootstrap_stability(X, cand: Candidate, candidates, outcomes, params, step) -> Stability:
+def bootstrap_stability(
+    X: np.ndarray,
+    cand: Candidate,
+    candidates: list[Candidate],
+    outcomes: dict[str, alg.FitOutcome],
+    params: SegmentationParams,
+    step: Callable[[str, float], None],
+) -> Stability:
     """Mean ARI between a candidate's labels and refits on bootstrap resamples.  Resamples
     are drawn with alg.SAMPLE_SEED, so runs on the same data are judged on the same resamples;
     the refits use the run's seed."""

@@ -11,9 +11,11 @@ positive mean spend per purchase; everyone else gets the population mean.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
 
@@ -29,10 +31,10 @@ class BgNbd:
     a: float
     b: float
 
-    def log_likelihood(self, x, t_x, T) -> np.ndarray:
+    def log_likelihood(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
         return _bgnbd_ll(np.array([self.r, self.alpha, self.a, self.b]), x, t_x, T)
 
-    def p_alive(self, x, t_x, T) -> np.ndarray:
+    def p_alive(self, x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike) -> np.ndarray:
         """Probability that each customer is still active at T (1 for x = 0)."""
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
@@ -44,7 +46,9 @@ class BgNbd:
             )
         return 1.0 / (1.0 + odds)
 
-    def expected_purchases(self, t, x, t_x, T) -> np.ndarray:
+    def expected_purchases(
+        self, t: npt.ArrayLike, x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike
+    ) -> np.ndarray:
         """E[purchases in the next t weeks | x, t_x, T]."""
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
         t = np.asarray(t, dtype=float)
@@ -55,7 +59,7 @@ class BgNbd:
         second = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp
         return first * second * self.p_alive(x, t_x, T)
 
-    def expected_unconditional(self, t) -> np.ndarray:
+    def expected_unconditional(self, t: npt.ArrayLike) -> np.ndarray:
         """E[repeat purchases in t weeks] of a customer just acquired (for tracking charts)."""
         t = np.asarray(t, dtype=float)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
@@ -63,7 +67,7 @@ class BgNbd:
         return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
 
 
-def _bgnbd_ll(params, x, t_x, T) -> np.ndarray:
+def _bgnbd_ll(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     r, alpha, a, b = params
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
     a2 = betaln(a, b + x) - betaln(a, b)
@@ -84,14 +88,16 @@ def _unique_weighted(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray
     return [uniq[:, i] for i in range(uniq.shape[1])], counts.astype(float)
 
 
-def _fit(neg_ll, start: np.ndarray) -> np.ndarray:
+def _fit(neg_ll: Callable[[np.ndarray], float], start: np.ndarray) -> np.ndarray:
     res = minimize(neg_ll, np.log(start), method="L-BFGS-B", bounds=[(-12.0, 12.0)] * len(start))
     if not np.isfinite(res.fun):
         raise ValueModelError(f"the fit did not converge ({res.message})")
     return np.exp(res.x)
 
 
-def fit_bgnbd(x, t_x, T, min_customers: int = 20) -> BgNbd:
+def fit_bgnbd(
+    x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike, min_customers: int = 20
+) -> BgNbd:
     """Maximum-likelihood BG/NBD parameters (weeks)."""
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     if len(x) < min_customers:
@@ -101,7 +107,7 @@ def fit_bgnbd(x, t_x, T, min_customers: int = 20) -> BgNbd:
     (ux, ut, uT), w = _unique_weighted(x, t_x, T)
     scale = max(float(np.max(uT)), 1e-9)  # fit on a unit time scale, then scale alpha back
 
-    def neg(logp):
+    def neg(logp: np.ndarray) -> float:
         p = np.exp(logp)
         return -float(np.sum(w * _bgnbd_ll(p, ux, ut / scale, uT / scale))) / w.sum()
 
@@ -119,7 +125,7 @@ class GammaGamma:
     def population_mean(self) -> float:
         return self.p * self.v / (self.q - 1) if self.q > 1 else float("nan")
 
-    def expected_spend(self, x, mean_spend) -> np.ndarray:
+    def expected_spend(self, x: npt.ArrayLike, mean_spend: npt.ArrayLike) -> np.ndarray:
         """E[spend per purchase | x repeat purchases averaging mean_spend]; the population
         mean for x = 0 or no usable spend."""
         x = np.asarray(x, dtype=float)
@@ -129,7 +135,7 @@ class GammaGamma:
         return np.where(usable, cond, self.population_mean)
 
 
-def _gg_ll(params, x, m) -> np.ndarray:
+def _gg_ll(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
     p, q, v = params
     return (
         gammaln(p * x + q)
@@ -142,18 +148,20 @@ def _gg_ll(params, x, m) -> np.ndarray:
     )
 
 
-def fit_gamma_gamma(x, mean_spend, min_customers: int = 10) -> GammaGamma:
+def fit_gamma_gamma(
+    x: npt.ArrayLike, mean_spend: npt.ArrayLike, min_customers: int = 10
+) -> GammaGamma:
     """Maximum-likelihood Gamma-Gamma parameters from repeat buyers' mean spend."""
     x = np.asarray(x, dtype=float)
     m = np.asarray(mean_spend, dtype=float)
     keep = (x > 0) & (m > 0) & np.isfinite(m)
     if keep.sum() < min_customers:
         raise ValueModelError(f"{int(keep.sum())} repeat buyers are too few for the spend model")
-    x, m = x[keep], m[keep]
-    scale = float(np.median(m))  # fit in units of the median spend, then scale v back
+    repeat_x, repeat_m = x[keep], m[keep]
+    scale = float(np.median(repeat_m))  # fit in units of the median spend, then scale v back
 
-    def neg(logp):
-        return -float(np.mean(_gg_ll(np.exp(logp), x, m / scale)))
+    def neg(logp: np.ndarray) -> float:
+        return -float(np.mean(_gg_ll(np.exp(logp), repeat_x, repeat_m / scale)))
 
     p, q, v = _fit(neg, np.array([1.0, 2.0, 1.0]))
     return GammaGamma(p, q, v * scale)
@@ -162,9 +170,9 @@ def fit_gamma_gamma(x, mean_spend, min_customers: int = 10) -> GammaGamma:
 def discounted_value(
     model: BgNbd,
     spend: np.ndarray,
-    x,
-    t_x,
-    T,
+    x: npt.ArrayLike,
+    t_x: npt.ArrayLike,
+    T: npt.ArrayLike,
     horizon_weeks: float,
     annual_discount: float,
     margin: float = 1.0,

@@ -4,14 +4,19 @@ labels."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.spatial import cKDTree
 
 from . import algorithms as alg
 from .predictor import SegmentPredictor
+from .preprocess import Preprocessor
 
 
-def fit_predictor(X, pre, outcome: alg.FitOutcome, notes: list[str]):
+def fit_predictor(
+    X: np.ndarray, pre: Preprocessor, outcome: alg.FitOutcome, notes: list[str]
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray, int, float]:
     """The chosen model as a predictor: labels renumbered biggest first, empty components
     dropped, and how often it agrees with the algorithm's own labels."""
     n = len(X)
@@ -33,11 +38,18 @@ def fit_predictor(X, pre, outcome: alg.FitOutcome, notes: list[str]):
     label_map[sizes[np.arange(n_raw)] == 0] = 0  # surrogate labels nobody got: largest segment
     segment_ids = label_map[raw_labels]
     fit_rows = np.arange(n) if outcome.fit_index is None else outcome.fit_index
+    assert outcome.fit_labels is not None  # every algorithm's outcome carries them
     agreement = surrogate_agreement(raw_model, X, fit_rows, outcome.fit_labels, raw_labels)
     return raw_model, label_map, segment_ids, n_segments, agreement
 
 
-def surrogate_agreement(model, X, fit_rows, own, predicted) -> float:
+def surrogate_agreement(
+    model: dict[str, Any],
+    X: np.ndarray,
+    fit_rows: np.ndarray,
+    own: np.ndarray,
+    predicted: np.ndarray,
+) -> float:
     """Share of the fit rows where the predictor gives the algorithm's own label.  For the
     nearest-neighbour surrogate each fit row is left out of its own vote (it is one of the
     stored points, and would otherwise vote for itself)."""

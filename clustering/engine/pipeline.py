@@ -35,6 +35,7 @@ from .types import (
     CATEGORICAL_FEATURES,
     TRANSACTION_COLUMNS,
     Choice,
+    FeatureTable,
     InvalidParameters,
     PcaProjection,
     SegmentationCancelled,
@@ -78,7 +79,13 @@ def run_segmentation(
         return _run(data, params, step, lap, timings)
 
 
-def _run(data, params, step, lap, timings) -> SegmentationResult:
+def _run(
+    data: pd.DataFrame,
+    params: SegmentationParams,
+    step: Callable[[str, float], None],
+    lap: Callable[[str], None],
+    timings: dict[str, float],
+) -> SegmentationResult:
     notes: list[str] = []
     step("features", 2)
     table = _feature_table(data, params, notes)
@@ -206,7 +213,9 @@ def _run(data, params, step, lap, timings) -> SegmentationResult:
     )
 
 
-def _feature_table(data: pd.DataFrame, params: SegmentationParams, notes: list[str]):
+def _feature_table(
+    data: pd.DataFrame, params: SegmentationParams, notes: list[str]
+) -> FeatureTable:
     """Every feature of every kept customer, from lines or from the aggregate table."""
     cols = set(data.columns)
     if set(AGGREGATE_COLUMNS) <= cols:
@@ -228,18 +237,21 @@ def _feature_table(data: pd.DataFrame, params: SegmentationParams, notes: list[s
 
 
 def _preprocessor(params: SegmentationParams, used: tuple[str, ...]) -> Preprocessor:
+    low, high = params.cap_quantiles  # a list when the parameters came from JSON
     return Preprocessor(
         features=used,
         impute=params.impute,
         outliers=params.outliers,
-        cap_quantiles=tuple(params.cap_quantiles),
+        cap_quantiles=(low, high),
         scaler=params.scaler,
         country_encoding=params.country_encoding,
         rare_country_share=params.rare_country_share,
     )
 
 
-def _pca(X, feats, segment_ids, params) -> PcaProjection:
+def _pca(
+    X: np.ndarray, feats: pd.DataFrame, segment_ids: np.ndarray, params: SegmentationParams
+) -> PcaProjection:
     n = len(X)
     pca = PCA(n_components=2, random_state=params.seed).fit(X)
     rng = np.random.default_rng(params.seed)
@@ -249,6 +261,7 @@ def _pca(X, feats, segment_ids, params) -> PcaProjection:
         else np.arange(n)
     )
     coords = pca.transform(X[pidx])
+    ratio = np.pad(pca.explained_variance_ratio_, (0, 2))
     return PcaProjection(
         coordinates=pd.DataFrame(
             {
@@ -258,9 +271,7 @@ def _pca(X, feats, segment_ids, params) -> PcaProjection:
                 "segment_id": segment_ids[pidx],
             }
         ),
-        explained_variance_ratio=tuple(
-            float(v) for v in np.pad(pca.explained_variance_ratio_, (0, 2))[:2]
-        ),
+        explained_variance_ratio=(float(ratio[0]), float(ratio[1])),
     )
 
 

@@ -113,6 +113,7 @@ class SegmentPredictor:
         if self.split_map is None:
             return segments
         i = self.preprocessor.numeric.index("recency_days")
+        assert self.preprocessor.fill is not None  # a predictor's preprocessor is fitted
         recency = np.where(np.isnan(num[:, i]), self.preprocessor.fill[i], num[:, i])
         return self.split_map[segments, (recency > self.split_days).astype(np.int64)]
 

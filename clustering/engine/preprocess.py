@@ -152,6 +152,7 @@ class Preprocessor:
     def _impute(self, num: np.ndarray) -> np.ndarray:
         mask = np.isnan(num)
         if mask.any():
+            assert self.fill is not None, "transform before fit"
             num = np.where(mask, self.fill, num)
         return num
 
@@ -176,6 +177,7 @@ class Preprocessor:
         """Transform a 2-D float array of the numeric features (+ country strings)."""
         num = self._outliers(self._impute(np.asarray(num, dtype=np.float64)))
         if self.uses_country:
+            assert countries is not None, "this preprocessor needs the customers' countries"
             codes = self._country_codes(countries)
             if self.country_encoding == "label":
                 num = np.column_stack([num, codes.astype(np.float64)])

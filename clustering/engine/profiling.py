@@ -47,7 +47,7 @@ def segment_rule(
     ).fit(X, y)
     t = tree.tree_
     best_leaf, best_pos, paths = -1, -1.0, {}
-    stack = [(0, [])]
+    stack: list[tuple[int, list]] = [(0, [])]
     while stack:
         node, path = stack.pop()
         if t.children_left[node] == -1:

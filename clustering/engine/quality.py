@@ -4,7 +4,9 @@ the names are true of the members.  ``make quality`` prints it (scripts/quality.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,9 +49,9 @@ def labels_agreement(a: SegmentationResult, b: SegmentationResult) -> float:
 def sweep(
     dataset: str,
     data: pd.DataFrame,
-    seeds=SEEDS,
+    seeds: Iterable[int] = SEEDS,
     planted: pd.Series | None = None,
-    **params,
+    **params: Any,
 ) -> SeedSweep:
     results = {s: run_segmentation(data, SegmentationParams(seed=s, **params)) for s in seeds}
     return SeedSweep(dataset, results, planted)
@@ -65,6 +67,7 @@ def name_violations(result: SegmentationResult) -> list[str]:
     problems = []
     feats = result.features
     rhythm = result.activity
+    assert rhythm is not None  # every run the engine returns has the shop's rhythm
     status = activity_status(feats["recency_days"].to_numpy(dtype=float), rhythm)
     seg = labels(result).loc[feats.index].to_numpy()
     for p in result.segments:

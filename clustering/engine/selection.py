@@ -19,6 +19,8 @@ The rule, in the words the justification uses:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -65,15 +67,16 @@ def elbows(candidates: list[Candidate]) -> dict[str, int]:
     out: dict[str, int] = {}
     for alg in ALGORITHM_NAMES:
         rows = sorted(
-            (c for c in candidates if c.algorithm == alg and c.k is not None), key=lambda c: c.k
+            ((c.k, c) for c in candidates if c.algorithm == alg and c.k is not None),
+            key=lambda kc: kc[0],
         )
-        bic = [(c.k, c.bic) for c in rows if c.bic is not None and np.isfinite(c.bic)]
+        bic = [(k, c.bic) for k, c in rows if c.bic is not None and np.isfinite(c.bic)]
         if bic:
             out[alg] = int(min(bic, key=lambda kv: kv[1])[0])
             continue
         # log(inertia): inertia falls multiplicatively, and on a linear scale the first big
         # drop hides a later elbow
-        curve = [(c.k, np.log(c.inertia)) for c in rows if c.inertia is not None and c.inertia > 0]
+        curve = [(k, np.log(c.inertia)) for k, c in rows if c.inertia is not None and c.inertia > 0]
         if len(curve) >= 3:
             ks, vals = zip(*curve, strict=True)
             out[alg] = int(ks[knee_index(np.array(vals), np.array(ks))])
@@ -164,7 +167,7 @@ def rank_candidates(
 
 
 def choose_stable(
-    ranking: pd.DataFrame, measure, max_checked: int = 4
+    ranking: pd.DataFrame, measure: Callable[[str], float], max_checked: int = 4
 ) -> tuple[int, dict[str, float]]:
     """Position in ``ranking`` of the first candidate whose stability is >= STABLE_ARI.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
@@ -12,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 from . import algorithms as alg
 from .metrics import SilhouetteScorer, cluster_scores
 from .selection import eligibility
-from .types import Candidate
+from .types import Candidate, SegmentationParams
 from .validation import k_range
 from .vocabulary import ALGORITHM_LABELS
 
@@ -20,7 +21,14 @@ from .vocabulary import ALGORITHM_LABELS
 SAME_PARTITION_ARI = 0.95
 
 
-def sweep(X, params, step, lap, timings, notes):
+def sweep(
+    X: np.ndarray,
+    params: SegmentationParams,
+    step: Callable[[str, float], None],
+    lap: Callable[[str], None],
+    timings: dict[str, float],
+    notes: list[str],
+) -> tuple[list[Candidate], dict[str, alg.FitOutcome]]:
     """Fit and score every candidate; near-identical partitions are set aside."""
     n = len(X)
     ks = [k for k in k_range(params) if k < n]
@@ -56,7 +64,13 @@ def sweep(X, params, step, lap, timings, notes):
     return candidates, outcomes
 
 
-def _score(X, name: str, out: alg.FitOutcome, scorer: SilhouetteScorer, params) -> Candidate:
+def _score(
+    X: np.ndarray,
+    name: str,
+    out: alg.FitOutcome,
+    scorer: SilhouetteScorer,
+    params: SegmentationParams,
+) -> Candidate:
     k_found, noise, smallest, ok, reason = eligibility(
         out.labels, params.min_segment_share, params.max_noise_share
     )

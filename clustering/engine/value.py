@@ -106,7 +106,10 @@ def calibration_end(
 
 
 def holdout_from_aggregates(
-    full: pd.DataFrame, calibration: pd.DataFrame, cal_end: pd.Timestamp, reference_date
+    full: pd.DataFrame,
+    calibration: pd.DataFrame,
+    cal_end: pd.Timestamp,
+    reference_date: pd.Timestamp,
 ) -> HoldoutCheck:
     """Fit on the calibration aggregates (reference date ``cal_end``) and compare predicted
     repeat purchases with the purchase days each customer added by ``reference_date``."""
