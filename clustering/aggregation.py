@@ -48,7 +48,7 @@ class LocalDate(TruncDate):
     """TruncDate (the date in the site's time zone) that SQLite computes in SQL.
 
     Django's SQLite backend converts each row's time zone in a Python function, seconds on a
-    shop the size of Online Retail (docs/perf-parts/clustering-runs.md). Between time-zone
+    shop the size of Online Retail (docs/performance.md). Between time-zone
     transitions the UTC offset is constant, so with the transitions of the data's span
     (``start``..``end``) SQLite's own date() with a fixed offset per period gives the same
     dates. Other databases use TruncDate as is.

@@ -151,7 +151,7 @@ class TransactionLine(models.Model):
     # customer, timestamp) and deduplication (lines with the same hash have the same
     # customer and time, so the key is unique exactly when line_hash is). Every index here
     # slows the bulk import, so a surrogate id with its own was dropped (and a line's
-    # identity is its content: its hash is its id in the API); docs/perf-parts/import.md.
+    # identity is its content: its hash is its id in the API); docs/performance.md.
     pk = models.CompositePrimaryKey("customer", "timestamp", "line_hash")
     # No database-level constraint on the customer: the deferred check slowed the import's
     # commit by seconds. Integrity is kept by the bulk writers:

@@ -18,7 +18,7 @@ class RunProgress:
     """Called by the engine with (stage, percent); ``should_cancel`` is its cancel check."""
 
     # At most one write (and one cancel check) per interval, plus one per phase: the engine
-    # reports every candidate and each write is a commit (docs/perf-parts/clustering-runs.md).
+    # reports every candidate and each write is a commit (docs/performance.md).
     INTERVAL = 0.5
 
     def __init__(self, claim: Claim, heartbeat: RunHeartbeat) -> None:

@@ -158,7 +158,7 @@ def _store_assignments(
         SegmentAssignment(
             run=run,
             # The foreign keys' columns, set from primary keys: an instance per row would
-            # double the time to build the rows (docs/perf-parts/clustering-runs.md).
+            # double the time to build the rows (docs/performance.md).
             customer_id=int(customer_pk),
             segment_id=int(segment_pk),
             confidence=float(confidence),

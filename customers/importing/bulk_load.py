@@ -1,6 +1,6 @@
 """The first lines into an empty line table, on PostgreSQL: indexes dropped, lines COPYed
 straight in as the file is read, indexes built again at the end, as pg_restore does (about
-twice as fast as keeping them up to date; docs/perf-parts/import.md has the numbers).
+twice as fast as keeping them up to date; docs/performance.md has the numbers).
 
 The setting IMPORT_BULK_LOAD_EMPTY_TABLE (default on) turns it off: every import is then
 staged (the tests compare the two).

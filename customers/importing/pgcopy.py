@@ -2,7 +2,7 @@
 
 The server reads binary COPY faster than CSV (no text to parse into numerics and timestamps),
 and building it here costs less than writing CSV; pgpq, the library for Arrow to binary COPY,
-has no encoder for numeric or uuid (docs/perf-parts/import.md).
+has no encoder for numeric or uuid (docs/performance.md).
 
 Each column is (kind, values): "int8" (integers), "bool", "uuid" (16-byte digests, an (n, 16)
 uint8 array), "timestamptz" (microseconds since 1970-01-01 UTC, int64), ("numeric", scale)

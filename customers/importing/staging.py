@@ -13,7 +13,7 @@ DISTINCT ON ... WHERE NOT EXISTS in the order of the line table's one index, its
 (customer, timestamp, line_hash), so that index fills in order, falling back to ON CONFLICT
 DO NOTHING if a concurrent import stored one of the lines first. Into an empty line table,
 bulk_load.py does without the staging table. Why each choice, with its numbers:
-docs/perf-parts/import.md.
+docs/performance.md.
 """
 
 from __future__ import annotations
