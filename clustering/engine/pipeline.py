@@ -34,6 +34,7 @@ from .types import (
     ALL_FEATURES,
     CATEGORICAL_FEATURES,
     TRANSACTION_COLUMNS,
+    Calibration,
     Choice,
     FeatureTable,
     InvalidParameters,
@@ -43,6 +44,7 @@ from .types import (
     SegmentationResult,
 )
 from .validation import min_customers, validate_params
+from .value import value_stage, with_value
 from .vocabulary import ALGORITHM_LABELS
 
 __all__ = ["describe_candidates", "min_customers", "run_segmentation", "validate_params"]
@@ -56,8 +58,11 @@ def run_segmentation(
     params: SegmentationParams | None = None,
     progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
+    calibration: Calibration | None = None,
 ) -> SegmentationResult:
-    """Segment customers from transaction lines or from the customer aggregate table."""
+    """Segment customers from transaction lines or from the customer aggregate table (with
+    ``calibration``, the aggregates as of a holdout's first day, the value stage checks its
+    forecast; lines allow the check without it)."""
     params = params or SegmentationParams()
     timings: dict[str, float] = {}
     clock = [time.perf_counter()]
@@ -76,7 +81,7 @@ def run_segmentation(
     step("validate", 0)
     validate_params(params)
     with threadpool_limits(limits=params.blas_threads):
-        return _run(data, params, step, lap, timings)
+        return _run(data, params, step, lap, timings, calibration)
 
 
 def _run(
@@ -85,10 +90,11 @@ def _run(
     step: Callable[[str, float], None],
     lap: Callable[[str], None],
     timings: dict[str, float],
+    calibration: Calibration | None,
 ) -> SegmentationResult:
     notes: list[str] = []
     step("features", 2)
-    table = _feature_table(data, params, notes)
+    table, agg, lines = _feature_table(data, params, notes)
     feats = table.features
     n = len(feats)
     if n < min_customers(params):
@@ -132,6 +138,14 @@ def _run(
     names = tuple(p.name for p in profiles)
     lap("profiles")
 
+    step("value", 95)
+    value, per_customer = value_stage(
+        agg, table.reference_date, params, notes, lines=lines, calibration=calibration
+    )
+    if per_customer is not None:
+        profiles = with_value(profiles, per_customer, pd.Series(segment_ids, index=feats.index))
+    lap("value")
+
     predictor = SegmentPredictor(
         pre,
         raw_model,
@@ -163,6 +177,10 @@ def _run(
             "confidence": confidence,
         }
     )
+    if per_customer is not None:
+        ahead = per_customer.reindex(feats.index)
+        for column in ("p_alive", "expected_purchases", "expected_value"):
+            assignments[column] = ahead[column].to_numpy()
 
     step("rfm", 96)
     grid = rfm_grid(feats, pd.Series(names_arr[segment_ids], index=feats.index))
@@ -210,20 +228,23 @@ def _run(
         notes=tuple(notes),
         timings=timings,
         activity=rhythm,
+        value=value,
     )
 
 
 def _feature_table(
     data: pd.DataFrame, params: SegmentationParams, notes: list[str]
-) -> FeatureTable:
-    """Every feature of every kept customer, from lines or from the aggregate table."""
+) -> tuple[FeatureTable, pd.DataFrame, pd.DataFrame | None]:
+    """Every feature of every kept customer, the aggregate table, and the lines if given."""
     cols = set(data.columns)
+    lines = None
     if set(AGGREGATE_COLUMNS) <= cols:
         agg, ref = data, params.reference_date
         if params.lookback_days is not None:
             notes.append("lookback_days ignored: aggregates arrive already windowed")
     elif set(TRANSACTION_COLUMNS) - {"quantity", "unit_price"} <= cols:
         agg, ref = aggregate_transactions(data, params.reference_date, params.lookback_days)
+        lines = data
     else:
         raise InvalidParameters(
             "data", "expected transaction lines or the customer aggregate table (see types.py)"
@@ -233,7 +254,7 @@ def _feature_table(
         notes.append(f"{count:,} customers excluded: {reason.replace('_', ' ')}")
     for reason, count in table.flagged.items():
         notes.append(f"{count:,} customers kept but flagged: {reason.replace('_', ' ')}")
-    return table
+    return table, agg, lines
 
 
 def _preprocessor(params: SegmentationParams, used: tuple[str, ...]) -> Preprocessor:

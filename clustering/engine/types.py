@@ -196,6 +196,12 @@ class SegmentationParams:
     # 1 thread: on a shared 2-core box OpenMP/BLAS spin-waiting against a busy core made
     # K-Means 50x slower; one thread per Celery worker is also what the prefork pool needs.
     blas_threads: int | None = 1
+    # value ahead (value.py): horizon in days (0 turns the stage off), annual discount rate,
+    # the share of revenue counted as value (1.0 = revenue), the share of days held out
+    value_horizon_days: int = 90
+    value_discount_rate: float = 0.10
+    value_margin: float = 1.0
+    value_holdout_share: float = 0.25
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -282,6 +288,36 @@ class SegmentProfile:
     activity_shares: dict[str, float] = field(default_factory=dict)  # active/cooling/lapsed
     why: str = ""  # one sentence: the numbers behind the name
     conditions: tuple[NameCheck, ...] = ()  # the name's conditions, each checked
+    # value ahead over the run's horizon (None when the value stage did not run)
+    expected_value: float | None = None  # sum over members
+    share_expected_value: float | None = None
+    value_per_customer: float | None = None
+    median_p_alive: float | None = None
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The customer aggregate table as of ``end``, the first day held out: with it the value
+    stage checks its forecast against what customers bought from ``end`` on."""
+
+    aggregates: pd.DataFrame
+    end: pd.Timestamp
+
+
+@dataclass(frozen=True)
+class ValueSummary:
+    """The value stage's models, settings and holdout check (see value.py)."""
+
+    horizon_days: int
+    discount_rate: float
+    margin: float
+    purchase_model: dict[str, float]  # BG/NBD r, alpha, a, b (weeks)
+    spend_model: dict[str, float]  # Gamma-Gamma p, q, v
+    total_expected_value: float
+    customers: int
+    # calibration_end, holdout_weeks, predicted, actual, error, by_purchases rows; None when
+    # the run had no way to hold out a period
+    holdout: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -379,6 +415,7 @@ class SegmentationResult:
     notes: tuple[str, ...]
     timings: dict[str, float]
     activity: ActivityRhythm | None = None  # the shop's rhythm the activity status uses
+    value: ValueSummary | None = None  # value ahead; None when the stage is off or failed
 
     def candidates_table(self) -> pd.DataFrame:
         rows = [dataclasses.asdict(c) for c in self.candidates]

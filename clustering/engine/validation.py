@@ -70,6 +70,14 @@ def validate_params(params: SegmentationParams) -> None:
             raise InvalidParameters(name, f"must be >= {least}")
     if params.stability_resamples < 0 or params.stability_resamples > 50:
         raise InvalidParameters("stability_resamples", "must be between 0 and 50")
+    if not isinstance(params.value_horizon_days, int) or not 0 <= params.value_horizon_days <= 3650:
+        raise InvalidParameters("value_horizon_days", "must be a whole number of days, 0-3650")
+    if not 0 <= params.value_discount_rate < 1:
+        raise InvalidParameters("value_discount_rate", "must be an annual rate in [0, 1)")
+    if not 0 < params.value_margin <= 1:
+        raise InvalidParameters("value_margin", "must be a share of revenue in (0, 1]")
+    if not 0 < params.value_holdout_share < 1:
+        raise InvalidParameters("value_holdout_share", "must be a share in (0, 1)")
     if params.blas_threads is not None and params.blas_threads < 1:
         raise InvalidParameters("blas_threads", "must be >= 1 or None")
 

@@ -10,13 +10,22 @@ in the rest, in total and by number of calibration purchases.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .clv import BgNbd, GammaGamma, discounted_value, fit_bgnbd, fit_gamma_gamma
+from .clv import (
+    BgNbd,
+    GammaGamma,
+    ValueModelError,
+    discounted_value,
+    fit_bgnbd,
+    fit_gamma_gamma,
+)
 from .features import aggregate_transactions
+from .types import Calibration, SegmentationParams, SegmentProfile, ValueSummary
 
 DAY = pd.Timedelta(days=1)
 
@@ -149,3 +158,95 @@ def holdout_check(
     full, _ = aggregate_transactions(lines, ref)
     calibration, _ = aggregate_transactions(lines, cal_end)
     return holdout_from_aggregates(full, calibration, cal_end, ref)
+
+
+def value_stage(
+    agg: pd.DataFrame,
+    reference_date: pd.Timestamp,
+    params: SegmentationParams,
+    notes: list[str],
+    lines: pd.DataFrame | None = None,
+    calibration: Calibration | None = None,
+) -> tuple[ValueSummary | None, pd.DataFrame | None]:
+    """Fit on the whole period for the numbers shown; check on a holdout when the lines, or
+    the calibration aggregates, allow it.  A model that cannot be fitted is a note, not a
+    failed run."""
+    if params.value_horizon_days == 0:
+        return None, None
+    try:
+        fit = fit_value(
+            agg,
+            reference_date,
+            params.value_horizon_days,
+            params.value_discount_rate,
+            params.value_margin,
+        )
+    except ValueModelError as error:
+        notes.append(f"value ahead not estimated: {error}")
+        return None, None
+    holdout = None
+    try:
+        if lines is not None:
+            holdout = holdout_check(lines, reference_date, params.value_holdout_share)
+        elif calibration is not None:
+            holdout = holdout_from_aggregates(
+                agg, calibration.aggregates, calibration.end, reference_date
+            )
+        else:
+            notes.append("value ahead: no holdout check (no calibration period was given)")
+    except ValueModelError as error:
+        notes.append(f"value ahead: holdout check not possible: {error}")
+    pc = fit.per_customer
+    summary = ValueSummary(
+        horizon_days=params.value_horizon_days,
+        discount_rate=params.value_discount_rate,
+        margin=params.value_margin,
+        purchase_model=dataclasses.asdict(fit.purchases),
+        spend_model=dataclasses.asdict(fit.spend),
+        total_expected_value=float(pc["expected_value"].sum()),
+        customers=len(pc),
+        holdout=_holdout_dict(holdout) if holdout is not None else None,
+    )
+    return summary, pc
+
+
+def _holdout_dict(check: HoldoutCheck) -> dict:
+    return {
+        "calibration_end": check.calibration_end.date().isoformat(),
+        "holdout_weeks": round(check.holdout_weeks, 2),
+        "predicted": round(check.predicted, 1),
+        "actual": check.actual,
+        "error": round(check.error, 4),
+        "by_purchases": [
+            {
+                "purchases": int(k),
+                "customers": int(row["customers"]),
+                "actual": round(float(row["actual"]), 4),
+                "predicted": round(float(row["predicted"]), 4),
+            }
+            for k, row in check.by_purchases.iterrows()
+        ],
+    }
+
+
+def with_value(
+    profiles: list[SegmentProfile], per_customer: pd.DataFrame, segment_ids: pd.Series
+) -> list[SegmentProfile]:
+    """Each segment's expected value (sum, share, per customer) and median P(alive);
+    ``segment_ids`` is indexed by customer_id."""
+    pc = per_customer.reindex(segment_ids.index)
+    total = float(pc["expected_value"].sum())
+    out = []
+    for p in profiles:
+        members = pc[segment_ids.to_numpy() == p.segment_id]
+        value = float(members["expected_value"].sum())
+        out.append(
+            dataclasses.replace(
+                p,
+                expected_value=value,
+                share_expected_value=value / total if total > 0 else 0.0,
+                value_per_customer=value / max(len(members), 1),
+                median_p_alive=float(members["p_alive"].median()),
+            )
+        )
+    return out

@@ -142,3 +142,30 @@ def test_value_stage_on_transaction_lines_and_its_holdout_check():
     assert check.holdout_weeks == pytest.approx(round(546 * 0.25) / 7)
     assert check.actual == check.by_purchases.eval("customers * actual").sum().round()
     assert abs(check.error) < 0.15  # measured -7.4%
+
+
+def test_a_run_carries_value_ahead_per_customer_and_per_segment():
+    from clustering.engine import SegmentationParams, run_segmentation
+    from clustering.engine.loaders import read_transactions
+
+    lines = read_transactions(CDNOW)
+    fast = {"algorithms": ("kmeans",), "k_max": 6, "stability_resamples": 2}
+    result = run_segmentation(lines, SegmentationParams(**fast, value_horizon_days=180))
+    value = result.value
+    assert value is not None and value.horizon_days == 180
+    assert value.holdout is not None and abs(value.holdout["error"]) < 0.15
+    a = result.assignments
+    assert a["p_alive"].between(0, 1).all() and (a["expected_value"] >= 0).all()
+    segs = result.segments
+    assert sum(s.expected_value for s in segs) == pytest.approx(a["expected_value"].sum())
+    assert sum(s.share_expected_value for s in segs) == pytest.approx(1.0)
+    for s in segs:
+        members = a[a["segment_id"] == s.segment_id]
+        assert s.median_p_alive == pytest.approx(members["p_alive"].median())
+        assert s.value_per_customer == pytest.approx(members["expected_value"].mean())
+    # a longer horizon is worth more; horizon 0 turns the stage off
+    short = run_segmentation(lines, SegmentationParams(**fast, value_horizon_days=30))
+    assert short.value.total_expected_value < value.total_expected_value
+    off = run_segmentation(lines, SegmentationParams(**fast, value_horizon_days=0))
+    assert off.value is None and "expected_value" not in off.assignments
+    assert all(s.expected_value is None for s in off.segments)
