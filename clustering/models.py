@@ -95,6 +95,12 @@ class SegmentationRun(models.Model):
         blank=True,
         help_text="The shop's rhythm: active_days, lapsed_days, repeat_customers, basis.",
     )
+    value_ahead = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The value stage: horizon_days, discount_rate, margin, purchase_model, "
+        "spend_model, total_expected_value, customers, holdout ({} when it did not run).",
+    )
     notes = models.JSONField(default=list, blank=True)
     predictor_file = models.CharField(max_length=500, blank=True)
 
@@ -227,6 +233,12 @@ class Segment(models.Model):
         blank=True,
         help_text="The name's conditions: a list of {condition, observed, holds}.",
     )
+    expected_value = models.FloatField(
+        null=True, blank=True, help_text="Members' expected value over the run's horizon."
+    )
+    share_expected_value = models.FloatField(null=True, blank=True)
+    value_per_customer = models.FloatField(null=True, blank=True)
+    median_p_alive = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "number"]
@@ -261,6 +273,10 @@ class SegmentAssignment(models.Model):
     distinct_products = models.FloatField(null=True)
     return_rate = models.FloatField(null=True)
     mean_days_between_purchases = models.FloatField(null=True)
+    # value ahead over the run's horizon (null when the value stage did not run)
+    p_alive = models.FloatField(null=True, blank=True)
+    expected_purchases = models.FloatField(null=True, blank=True)
+    expected_value = models.FloatField(null=True, blank=True)
 
     #: One column per numeric feature of the engine (a test holds the columns to this list).
     FEATURE_FIELDS = NUMERIC_FEATURES
