@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,8 @@ from django.utils import timezone
 from customers.models import Customer, TransactionLine
 
 from .engine.features import default_reference_date
-from .engine.types import AGGREGATE_COLUMNS
+from .engine.types import AGGREGATE_COLUMNS, Calibration
+from .engine.value import calibration_end
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,9 @@ class CustomerAggregates:
     summary: dict  # what was read, for the run report
     fingerprint: str
     pk_by_customer_id: dict[str, int]  # the shop's customer id -> Customer primary key
+    # the same table as of the holdout's first day, for the value stage's check (or None)
+    calibration: Calibration | None = None
+    calibration_seconds: float = 0.0  # the time its GROUP BY took (part of the value stage)
 
 
 def transaction_span() -> tuple[datetime | None, datetime | None]:
@@ -124,15 +129,20 @@ def consistent_snapshot() -> Iterator[None]:
 
 
 def customer_aggregates(
-    *, reference_date: pd.Timestamp | None = None, lookback_days: int | None = None
+    *,
+    reference_date: pd.Timestamp | None = None,
+    lookback_days: int | None = None,
+    holdout_share: float | None = None,
 ) -> CustomerAggregates:
-    """The aggregate table as of ``reference_date`` (default: the day after the last line)."""
+    """The aggregate table as of ``reference_date`` (default: the day after the last line);
+    with ``holdout_share``, also the table as of the holdout's first day (the last share of
+    the days), read in the same snapshot."""
     with consistent_snapshot():
-        return _customer_aggregates(reference_date, lookback_days)
+        return _customer_aggregates(reference_date, lookback_days, holdout_share)
 
 
 def _customer_aggregates(
-    reference_date: pd.Timestamp | None, lookback_days: int | None
+    reference_date: pd.Timestamp | None, lookback_days: int | None, holdout_share: float | None
 ) -> CustomerAggregates:
     first, last = transaction_span()
     if last is None:
@@ -144,6 +154,50 @@ def _customer_aggregates(
         reference_date - pd.Timedelta(days=lookback_days) if lookback_days is not None else None
     )
 
+    table, customers_in_database, pk_by_customer_id = _aggregate_table(
+        reference_date, window_start, first, last
+    )
+
+    summary = {
+        "customers_with_lines": int(len(table)),
+        "customers_in_database": customers_in_database,
+        "purchase_lines": int(table["lines"].sum()),
+        "return_lines": int(table["return_lines"].sum()),
+        "gross_revenue": round(float(table["gross_revenue"].sum()), 2),
+        "returned_revenue": round(float(table["returned_revenue"].sum()), 2),
+        "first_purchase": _iso(table["first_purchase"].min()),
+        "last_purchase": _iso(table["last_purchase"].max()),
+        "reference_date": reference_date.date().isoformat(),
+        "window_start": window_start.date().isoformat() if window_start is not None else None,
+    }
+    digest = hashlib.sha256(
+        pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes()
+    ).hexdigest()
+    calibration, started = None, time.perf_counter()
+    first_day = table["first_purchase"].min()
+    if holdout_share is not None and not pd.isna(first_day):
+        end = calibration_end(first_day, reference_date, holdout_share)
+        calibration = Calibration(_aggregate_table(end, window_start, first, last)[0], end)
+    return CustomerAggregates(
+        table,
+        reference_date,
+        window_start,
+        summary,
+        digest,
+        pk_by_customer_id,
+        calibration,
+        time.perf_counter() - started if calibration is not None else 0.0,
+    )
+
+
+def _aggregate_table(
+    reference_date: pd.Timestamp,
+    window_start: pd.Timestamp | None,
+    first: datetime,
+    last: datetime,
+) -> tuple[pd.DataFrame, int, dict[str, int]]:
+    """One row per customer with lines before ``reference_date`` (from ``window_start``):
+    the table, the number of customers in the database, and their primary keys by id."""
     lines = TransactionLine.objects.filter(
         is_non_product=False, timestamp__lt=_aware(reference_date)
     )
@@ -198,25 +252,7 @@ def _customer_aggregates(
     for column in ("invoices", "distinct_products", "lines", "return_lines", "purchase_days"):
         table[column] = table[column].fillna(0).astype("int64")
     table = table[list(AGGREGATE_COLUMNS)].reset_index(drop=True)
-
-    summary = {
-        "customers_with_lines": int(len(table)),
-        "customers_in_database": int(len(customers)),
-        "purchase_lines": int(table["lines"].sum()),
-        "return_lines": int(table["return_lines"].sum()),
-        "gross_revenue": round(float(table["gross_revenue"].sum()), 2),
-        "returned_revenue": round(float(table["returned_revenue"].sum()), 2),
-        "first_purchase": _iso(table["first_purchase"].min()),
-        "last_purchase": _iso(table["last_purchase"].max()),
-        "reference_date": reference_date.date().isoformat(),
-        "window_start": window_start.date().isoformat() if window_start is not None else None,
-    }
-    digest = hashlib.sha256(
-        pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes()
-    ).hexdigest()
-    return CustomerAggregates(
-        table, reference_date, window_start, summary, digest, pk_by_customer_id
-    )
+    return table, len(customers), pk_by_customer_id
 
 
 _FROM_CUSTOMERS = ("customer_id", "country")

@@ -160,6 +160,44 @@ RUN_PARAMETERS: tuple[RunParameter, ...] = (
         maximum=1,
         on_form=False,
     ),
+    RunParameter(
+        "value_horizon_days",
+        "int",
+        "Value horizon (days)",
+        "How far ahead each customer's expected purchases and value are estimated. "
+        "0 turns the estimate off.",
+        minimum=0,
+        maximum=3650,
+    ),
+    RunParameter(
+        "value_discount_rate",
+        "float",
+        "Annual discount rate",
+        "Money expected later counts for less: 0.10 counts a sale a year ahead as 91% of one "
+        "today.",
+        minimum=0,
+        maximum=0.99,
+        step="0.01",
+    ),
+    RunParameter(
+        "value_margin",
+        "float",
+        "Margin (share of revenue counted as value)",
+        "1.0 (the default) counts the whole revenue as value; 0.3 counts a 30% margin.",
+        minimum=0.01,
+        maximum=1,
+        step="0.01",
+    ),
+    RunParameter(
+        "value_holdout_share",
+        "float",
+        "Share of days held out to check the value estimate",
+        "The model is first fitted without the last part of the period and its forecast "
+        "compared with what customers bought in it.",
+        minimum=0.05,
+        maximum=0.95,
+        on_form=False,
+    ),
 )
 PARAMETERS_BY_NAME: dict[str, RunParameter] = {p.name: p for p in RUN_PARAMETERS}
 USER_PARAMETERS: tuple[str, ...] = tuple(PARAMETERS_BY_NAME)

@@ -61,7 +61,10 @@ def run_execute(*, run_id: int, token: str, hostname: str) -> str:
         started = time.perf_counter()
         progress("reading data", 1)
         aggregates = customer_aggregates(
-            reference_date=params.reference_date, lookback_days=params.lookback_days
+            reference_date=params.reference_date,
+            lookback_days=params.lookback_days,
+            # the value stage's holdout check needs the table as of the holdout's first day
+            holdout_share=params.value_holdout_share if params.value_horizon_days > 0 else None,
         )
         read_seconds = time.perf_counter() - started
         result = run_segmentation(
@@ -69,6 +72,7 @@ def run_execute(*, run_id: int, token: str, hostname: str) -> str:
             params=_with_reference(params, aggregates.reference_date),
             progress=progress,
             should_cancel=progress.should_cancel,
+            calibration=aggregates.calibration,
         )
         progress("saving", 99)
         started_saving = time.perf_counter()

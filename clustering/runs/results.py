@@ -4,7 +4,9 @@ assignments and report as rows, in one transaction that replaces, never duplicat
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
+import numbers
 import os
 import time
 from pathlib import Path
@@ -20,6 +22,9 @@ from ..models import Candidate, Segment, SegmentAssignment, SegmentationRun
 from .claims import Claim, ClaimLost
 
 Status = SegmentationRun.Status
+
+#: The value stage's columns of result.assignments, stored on each assignment.
+VALUE_FIELDS = ("p_alive", "expected_purchases", "expected_value")
 
 
 # ------------------------------------------------------------------------------ predictor file
@@ -128,6 +133,10 @@ def _store_segments(run: SegmentationRun, result) -> list[Segment]:
                 {"condition": c.condition, "observed": c.observed, "holds": bool(c.holds)}
                 for c in p.conditions
             ],
+            expected_value=_num(p.expected_value),
+            share_expected_value=_num(p.share_expected_value),
+            value_per_customer=_num(p.value_per_customer),
+            median_p_alive=_num(p.median_p_alive),
         )
         for p in result.segments
     )
@@ -136,23 +145,26 @@ def _store_segments(run: SegmentationRun, result) -> list[Segment]:
 def _store_assignments(
     run: SegmentationRun, result, aggregates: CustomerAggregates, segments: list[Segment]
 ) -> None:
-    """One row per customer: its segment, confidence, RFM cell and features."""
+    """One row per customer: its segment, confidence, RFM cell, features and value ahead."""
     features = result.features
     feature_fields = [f for f in SegmentAssignment.FEATURE_FIELDS if f in features.columns]
+    # null when the value stage did not run (or left the customer out)
+    value_fields = [f for f in VALUE_FIELDS if f in result.assignments.columns]
+    number_fields = feature_fields + value_fields
     segment_pk_by_number = {s.number: s.pk for s in segments}
     if not all(s.pk for s in segments):  # backends without RETURNING
         segment_pk_by_number = dict(run.segments.values_list("number", "pk"))
     # One joined frame, then plain tuples: no per-row pandas lookups. The engine's frames
     # are indexed by the shop's customer id; the rows need the Customer row's primary key.
     table = (
-        result.assignments.set_index("customer_id")[["segment_id", "confidence"]]
+        result.assignments.set_index("customer_id")[["segment_id", "confidence", *value_fields]]
         .join(features[feature_fields])
         .join(result.rfm.scores[["rfm_segment", "rfm_cell"]])
     )
     table["customer_pk"] = table.index.map(aggregates.pk_by_customer_id)
     table["segment_pk"] = table["segment_id"].astype(int).map(segment_pk_by_number)
     table[["rfm_segment", "rfm_cell"]] = table[["rfm_segment", "rfm_cell"]].fillna("")
-    table[feature_fields] = table[feature_fields].astype(float)
+    table[number_fields] = table[number_fields].astype(float)
     columns = ["customer_pk", "segment_pk", "confidence", "rfm_segment", "rfm_cell"]
     rows = (
         SegmentAssignment(
@@ -164,10 +176,10 @@ def _store_assignments(
             confidence=float(confidence),
             rfm_segment=str(rfm_segment),
             rfm_cell=str(rfm_cell),
-            **{f: _num(v) for f, v in zip(feature_fields, values, strict=True)},
+            **{f: _num(v) for f, v in zip(number_fields, values, strict=True)},
         )
         for customer_pk, segment_pk, confidence, rfm_segment, rfm_cell, *values in table[
-            columns + feature_fields
+            columns + number_fields
         ].itertuples(index=False, name=None)
     )
     SegmentAssignment.objects.bulk_create(rows, batch_size=2000)
@@ -183,7 +195,10 @@ def _fill_report(
 ) -> None:
     """Set the run's status, timings and report fields (the caller saves the run)."""
     chosen = result.chosen
-    timings = {"read data": round(read_seconds, 3)}
+    calibration = aggregates.calibration_seconds
+    timings = {"read data": round(read_seconds - calibration, 3)}
+    if aggregates.calibration is not None:
+        timings["read calibration"] = round(calibration, 3)
     timings.update({k: round(v, 3) for k, v in result.timings.items()})
     timings["save results"] = round(time.perf_counter() - started_saving, 3)
     run.status = Status.SUCCEEDED
@@ -211,6 +226,7 @@ def _fill_report(
     run.elbow = dict(result.choice.elbow_k)
     run.stability = stability_json(result.stability, result.choice.stability_checked)
     run.activity_rhythm = _rhythm_json(result.activity)
+    run.value_ahead = value_json(result.value)
     run.surrogate_agreement = _num(result.surrogate_agreement)
     coords = result.pca.coordinates
     run.pca = {
@@ -263,6 +279,28 @@ def _rhythm_json(rhythm) -> dict:
         "repeat_customers": int(rhythm.repeat_customers),
         "basis": rhythm.basis,
     }
+
+
+def value_json(summary) -> dict:
+    """The value stage (ValueSummary) as stored on the run, NaN as null; {} when it did not
+    run."""
+    if summary is None:
+        return {}
+    return _json_safe(dataclasses.asdict(summary))
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return _num(value)
+    return str(value)
 
 
 def _rfm_edges_json(edges: dict) -> dict:

@@ -25,7 +25,7 @@ from clustering.serializers import RunCreateSerializer
 
 def test_every_run_parameter_is_a_field_of_the_engines_params_with_its_default():
     fields = {f.name: f for f in dataclasses.fields(SegmentationParams)}
-    assert len(USER_PARAMETERS) == len(set(USER_PARAMETERS)) == 14
+    assert len(USER_PARAMETERS) == len(set(USER_PARAMETERS)) == 18
     for parameter in RUN_PARAMETERS:
         assert parameter.name in fields
         assert parameter.default == getattr(SegmentationParams(), parameter.name)
