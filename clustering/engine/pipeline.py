@@ -194,11 +194,13 @@ def _run(
         chosen, ranking, elbow, candidates, params.practical_k, stability, checked
     )
     if split_map is not None:
+        split = int((split_map[:, 0] != split_map[:, 1]).sum())
+        which = "One of its segments" if split == 1 else f"{split} of its segments"
+        verb = "mixes" if split == 1 else "mix"
         justification += (
-            f" {len(set(split_map[:, 0]) ^ set(split_map[:, 1])) // 2} of its segments mixed "
-            f"active and inactive customers and were split at {rhythm.active_days:,.0f} days "
-            f"since the last purchase, giving {n_segments} segments whose names hold for "
-            "their members."
+            f" {which} {verb} active and inactive customers: split at "
+            f"{rhythm.active_days:,.0f} days since the last purchase, giving {n_segments} "
+            "segments whose names hold for their members."
         )
     choice = Choice(
         candidate=chosen,

@@ -63,6 +63,8 @@ def test_shares_sum_to_one_and_names_are_unique(result):
         assert s.lift["monetary_total"] > 0
     splits = sum("was split" in note for note in result.notes)
     assert result.chosen.n_clusters + splits == len(segs)
+    if splits:
+        assert f"giving {len(segs)} segments" in result.choice.justification
     assert [s.size for s in segs] == sorted((s.size for s in segs), reverse=True)
 
 
