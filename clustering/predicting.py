@@ -9,7 +9,8 @@ signal or shared cache to keep in step.
 Segments and assignments of a run never change once it has succeeded, so their names,
 actions and every customer's stored assignment are cached with the predictor: a known
 customer is answered from memory (sorted arrays and a binary search, about 20 bytes a
-customer), not with a three-table join per request.
+customer, 24 more when the run estimated value ahead), not with a three-table join per
+request.
 """
 
 from __future__ import annotations
@@ -57,6 +58,19 @@ class SegmentInfo:
 
 
 @dataclass(frozen=True)
+class ValueAhead:
+    """A customer's value ahead as the run stored it (None where not estimated)."""
+
+    p_alive: float | None = None
+    expected_purchases: float | None = None
+    expected_value: float | None = None
+
+
+#: Raw features carry no purchase history to model, and older runs estimated nothing.
+NOT_ESTIMATED = ValueAhead()
+
+
+@dataclass(frozen=True)
 class PublishedModel:
     run_id: int
     predictor_file: str
@@ -65,12 +79,28 @@ class PublishedModel:
     customer_ids: np.ndarray  # sorted external ids of the run's customers
     segment_numbers: np.ndarray  # aligned with customer_ids
     confidences: np.ndarray
+    # aligned with customer_ids: P(alive), expected purchases, expected value (NaN: not
+    # estimated); None when the run estimated no one's value ahead (older runs)
+    value_ahead: np.ndarray | None = None
 
-    def stored(self, customer_id: str) -> tuple[int, float] | None:
+    def _index(self, customer_id: str) -> int | None:
         i = int(np.searchsorted(self.customer_ids, customer_id))
         if i < len(self.customer_ids) and self.customer_ids[i] == customer_id:
-            return int(self.segment_numbers[i]), float(self.confidences[i])
+            return i
         return None
+
+    def stored(self, customer_id: str) -> tuple[int, float] | None:
+        i = self._index(customer_id)
+        if i is None:
+            return None
+        return int(self.segment_numbers[i]), float(self.confidences[i])
+
+    def stored_value_ahead(self, customer_id: str) -> ValueAhead:
+        """The customer's stored P(alive), expected purchases and value (None: not estimated)."""
+        i = None if self.value_ahead is None else self._index(customer_id)
+        if i is None:
+            return NOT_ESTIMATED
+        return ValueAhead(*(None if math.isnan(v) else float(v) for v in self.value_ahead[i]))
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -86,6 +116,7 @@ class Prediction:
     segment: SegmentInfo
     confidence: float
     source: str  # "stored" | "predicted"
+    value_ahead: ValueAhead = NOT_ESTIMATED
 
 
 _lock = threading.Lock()
@@ -154,27 +185,39 @@ def _load(run_id: int, predictor_file: str) -> PublishedModel:
             "number", "name", "action", "value", "engagement", "activity", "why"
         )
     }
-    ids, numbers, confidences = _stored_assignments(run_id)
+    ids, numbers, confidences, value_ahead = _stored_assignments(run_id)
     logger.info("loaded the predictor of run %s (%s)", run_id, predictor_file)
-    return PublishedModel(run_id, predictor_file, predictor, segments, ids, numbers, confidences)
+    return PublishedModel(
+        run_id, predictor_file, predictor, segments, ids, numbers, confidences, value_ahead
+    )
 
 
-def _stored_assignments(run_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+VALUE_AHEAD_FIELDS = ("p_alive", "expected_purchases", "expected_value")
+
+
+def _stored_assignments(
+    run_id: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     rows = list(
         SegmentAssignment.objects.filter(run_id=run_id)
         .order_by()
-        .values_list("customer__external_id", "segment__number", "confidence")
+        .values_list("customer__external_id", "segment__number", "confidence", *VALUE_AHEAD_FIELDS)
         .iterator(chunk_size=20000)
     )
     if not rows:
-        return np.array([], dtype=str), np.array([], dtype=np.int32), np.array([])
-    ids, numbers, confidences = zip(*rows, strict=True)
+        return np.array([], dtype=str), np.array([], dtype=np.int32), np.array([]), None
+    ids, numbers, confidences, *values = zip(*rows, strict=True)
     ids = np.array(ids, dtype=str)
     order = np.argsort(ids, kind="stable")
+    # 24 bytes a customer, only for runs that estimated value ahead (NaN: not estimated)
+    value_ahead = np.array(values, dtype=np.float64).T[order]  # None -> NaN
+    if np.isnan(value_ahead).all():
+        value_ahead = None
     return (
         ids[order],
         np.asarray(numbers, dtype=np.int32)[order],
         np.asarray(confidences, dtype=np.float64)[order],
+        value_ahead,
     )
 
 
@@ -186,7 +229,12 @@ def stored_predictions(model: PublishedModel, customer_ids: Sequence[str]) -> di
         found = model.stored(customer_id)
         if found is not None:
             number, confidence = found
-            result[customer_id] = Prediction(model.segments[number], confidence, "stored")
+            result[customer_id] = Prediction(
+                model.segments[number],
+                confidence,
+                "stored",
+                model.stored_value_ahead(customer_id),
+            )
     return result
 
 

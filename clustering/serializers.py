@@ -9,6 +9,7 @@ from .models import Candidate, Segment, SegmentAssignment, SegmentationRun
 from .params import RUN_PARAMETERS, RunParameter
 from .predicting import MAX_BATCH
 from .report.data import CANDIDATE_FIELDS, SEGMENT_FIELDS
+from .report.members import MEMBER_VALUE_FIELDS
 
 # ------------------------------------------------------------------------------ runs
 RUN_FIELDS = [
@@ -165,9 +166,16 @@ class NameCheckSerializer(serializers.Serializer):
     holds = serializers.BooleanField()
 
 
+NOT_ESTIMATED = "null when the run did not estimate value ahead (runs made before it)."
+#: A segment's value ahead over the run's horizon (SegmentationRun.value_ahead.horizon_days).
+SEGMENT_VALUE_FIELDS = ("expected_value", "share_expected_value", "value_per_customer",
+                        "median_p_alive")  # fmt: skip
+
+
 class SegmentSerializer(serializers.ModelSerializer):
-    """A segment's profile, business name and recommended action, and what the name rests
-    on: value, engagement and activity (empty on runs stored before they were measured)."""
+    """A segment's profile, business name and recommended action, what the name rests on:
+    value, engagement and activity (empty on runs stored before they were measured), and
+    its value ahead over the run's horizon (null when not estimated)."""
 
     medians = serializers.DictField(child=serializers.FloatField(allow_null=True))
     means = serializers.DictField(child=serializers.FloatField(allow_null=True))
@@ -178,10 +186,28 @@ class SegmentSerializer(serializers.ModelSerializer):
         help_text="Share of the members active, cooling and lapsed.",
     )
     conditions = NameCheckSerializer(many=True, help_text="The name's conditions, checked.")
+    expected_value = serializers.FloatField(
+        allow_null=True,
+        help_text="What the members are expected to spend over the run's horizon (margin "
+        "and discount as the run's parameters say); " + NOT_ESTIMATED,
+    )
+    share_expected_value = serializers.FloatField(
+        allow_null=True,
+        help_text="The segment's share (0..1) of all customers' expected value; " + NOT_ESTIMATED,
+    )
+    value_per_customer = serializers.FloatField(
+        allow_null=True, help_text="Expected value per member; " + NOT_ESTIMATED
+    )
+    median_p_alive = serializers.FloatField(
+        allow_null=True,
+        help_text="The members' median probability (0..1) of still being customers (BG/NBD); "
+        + NOT_ESTIMATED,
+    )
 
     class Meta:
         model = Segment
-        fields = list(SEGMENT_FIELDS)  # the same fields as the report's JSON
+        # the same fields as the report's JSON, and the value ahead
+        fields = list(dict.fromkeys([*SEGMENT_FIELDS, *SEGMENT_VALUE_FIELDS]))
         read_only_fields = fields
 
 
@@ -189,11 +215,28 @@ class PublishedSegmentsSerializer(serializers.Serializer):
     run_id = serializers.IntegerField()
     run_name = serializers.CharField(allow_blank=True)
     published_at = serializers.DateTimeField()
+    horizon_days = serializers.IntegerField(
+        allow_null=True,
+        help_text="The days ahead the segments' and members' expected values cover; "
+        + NOT_ESTIMATED,
+    )
     segments = SegmentSerializer(many=True)
 
 
 FEATURE_FIELDS = list(SegmentAssignment.FEATURE_FIELDS)
-MEMBER_FIELDS = ["customer_id", "country", "confidence", "rfm_segment", *FEATURE_FIELDS]
+MEMBER_FIELDS = [
+    "customer_id",
+    "country",
+    "confidence",
+    "rfm_segment",
+    *FEATURE_FIELDS,
+    *MEMBER_VALUE_FIELDS,
+]
+P_ALIVE_HELP = "Probability (0..1) the customer still buys here (BG/NBD, as of the run's date); "
+PURCHASES_HELP = "Expected purchases over the run's horizon; "
+VALUE_AHEAD_HELP = (
+    "Expected spend over the run's horizon (margin and discount as the run's parameters say); "
+)
 
 
 class SegmentMemberSerializer(serializers.ModelSerializer):
@@ -201,6 +244,15 @@ class SegmentMemberSerializer(serializers.ModelSerializer):
 
     customer_id = serializers.CharField(source="customer.external_id", read_only=True)
     country = serializers.CharField(source="customer.country", read_only=True)
+    p_alive = serializers.FloatField(
+        allow_null=True, read_only=True, help_text=P_ALIVE_HELP + NOT_ESTIMATED
+    )
+    expected_purchases = serializers.FloatField(
+        allow_null=True, read_only=True, help_text=PURCHASES_HELP + NOT_ESTIMATED
+    )
+    expected_value = serializers.FloatField(
+        allow_null=True, read_only=True, help_text=VALUE_AHEAD_HELP + NOT_ESTIMATED
+    )
 
     class Meta:
         model = SegmentAssignment
@@ -310,6 +362,11 @@ ACTIVITY_HELP = (
 WHY_HELP = "The numbers behind the segment's name, in a sentence (empty on older runs)."
 SEGMENT_NUMBER_HELP = "The segment's number within the run, as in the segments URLs."
 SEGMENT_ID_HELP = "Deprecated: use segment_number (the same number; removed in the next release)."
+#: Predicting from raw features has no purchase history to model, so no value ahead.
+PREDICT_NOT_ESTIMATED = (
+    "stored values for a known customer_id; null for raw features (no purchase history to "
+    "model) and when the run did not estimate value ahead."
+)
 
 
 @extend_schema_serializer(deprecate_fields=["segment_id"])
@@ -330,6 +387,15 @@ class PredictionSerializer(serializers.Serializer):
         help_text="stored: the run's own assignment of a known customer; "
         "predicted: the run's predictor applied to the features sent.",
     )
+    p_alive = serializers.FloatField(
+        allow_null=True, min_value=0, max_value=1, help_text=P_ALIVE_HELP + PREDICT_NOT_ESTIMATED
+    )
+    expected_purchases = serializers.FloatField(
+        allow_null=True, help_text=PURCHASES_HELP + PREDICT_NOT_ESTIMATED
+    )
+    expected_value = serializers.FloatField(
+        allow_null=True, help_text=VALUE_AHEAD_HELP + PREDICT_NOT_ESTIMATED
+    )
 
 
 @extend_schema_serializer(deprecate_fields=["segment_id"])
@@ -346,6 +412,15 @@ class BatchPredictionSerializer(serializers.Serializer):
     why = serializers.CharField(allow_null=True, allow_blank=True, help_text=WHY_HELP)
     confidence = serializers.FloatField(allow_null=True, min_value=0, max_value=1)
     source = serializers.ChoiceField(choices=["stored", "predicted"], allow_null=True)
+    p_alive = serializers.FloatField(
+        allow_null=True, min_value=0, max_value=1, help_text=P_ALIVE_HELP + PREDICT_NOT_ESTIMATED
+    )
+    expected_purchases = serializers.FloatField(
+        allow_null=True, help_text=PURCHASES_HELP + PREDICT_NOT_ESTIMATED
+    )
+    expected_value = serializers.FloatField(
+        allow_null=True, help_text=VALUE_AHEAD_HELP + PREDICT_NOT_ESTIMATED
+    )
     error = serializers.CharField(
         allow_null=True, help_text="Why this customer has no segment (the others still do)."
     )

@@ -25,6 +25,7 @@ from .report.axes import rfm_edges_view, rhythm_view, segment_axes, stability_vi
 from .report.charts import heat_level
 from .report.data import CANDIDATE_FIELDS, run_report_data
 from .report.members import (
+    MEMBER_CSV_HEADER,
     MEMBER_SORTS,
     run_assignment_rows,
     segment_get,
@@ -303,13 +304,7 @@ def segment_members_csv(request: HttpRequest, run_id: int, number: int) -> HttpR
     if not request.user.has_perm("accounts.export_segment_members"):
         raise PermissionDenied
     segment = _visible_segment(request, run_id, number)
-    header = (
-        "customer_id",
-        "country",
-        "confidence",
-        "rfm_segment",
-        *SegmentAssignment.FEATURE_FIELDS,
-    )
+    header = MEMBER_CSV_HEADER
     slug = "".join(c if c.isalnum() else "-" for c in segment.name.lower()).strip("-")
     rows = segment_member_rows(segment).iterator(chunk_size=2000)
     return csv_response(f"run-{run_id}-segment-{number}-{slug}.csv", header, rows)

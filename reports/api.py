@@ -6,7 +6,15 @@ pyproject.toml). Reading needs lookup_customers.
 
 from __future__ import annotations
 
-from django.db.models import CharField, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import (
+    CharField,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
@@ -34,17 +42,24 @@ def _published_run_id() -> int | None:
     return run.pk if run else None
 
 
+#: A customer's value ahead over the run's horizon, as the run stored it (null: not estimated).
+VALUE_AHEAD_FIELDS = ("p_alive", "expected_purchases", "expected_value")
+
+
 def customers_with_published_segment(run_id: int | None) -> QuerySet[Customer]:
-    """Customers annotated with their segment (number, name) in the published run."""
+    """Customers annotated with their segment (number, name) in the published run and their
+    value ahead in it (p_alive, expected_purchases, expected_value)."""
     if run_id is None:
         return customer_list().annotate(
             published_segment_number=Value(None, output_field=IntegerField()),
             published_segment_name=Value(None, output_field=CharField()),
+            **{name: Value(None, output_field=FloatField()) for name in VALUE_AHEAD_FIELDS},
         )
     assignment = SegmentAssignment.objects.filter(run_id=run_id, customer_id=OuterRef("pk"))
     return customer_list().annotate(
         published_segment_number=Subquery(assignment.values("segment__number")[:1]),
         published_segment_name=Subquery(assignment.values("segment__name")[:1]),
+        **{name: Subquery(assignment.values(name)[:1]) for name in VALUE_AHEAD_FIELDS},
     )
 
 
@@ -75,6 +90,9 @@ CUSTOMER_EXAMPLE = {
     "last_seen_at": "2011-02-10T14:38:00Z",
     "segment_id": 0,
     "segment_name": "High-value loyal",
+    "p_alive": 0.98,
+    "expected_purchases": 7.4,
+    "expected_value": 1190.35,
 }
 
 
@@ -126,6 +144,9 @@ def customer_detail_data(customer: Customer) -> dict:
             "action": current.segment.action,
             "confidence": current.confidence,
             "rfm_segment": current.rfm_segment,
+            # the run's JSON fields are deferred: one query, for the current run only
+            "horizon_days": (current.run.value_ahead or {}).get("horizon_days"),
+            **{name: getattr(current, name) for name in VALUE_AHEAD_FIELDS},
         },
         "features": None
         if current is None
@@ -139,6 +160,7 @@ def customer_detail_data(customer: Customer) -> dict:
                 "segment_id": a.segment.number,
                 "segment_name": a.segment.name,
                 "confidence": a.confidence,
+                **{name: getattr(a, name) for name in VALUE_AHEAD_FIELDS},
             }
             for a in history
         ],
@@ -171,6 +193,10 @@ class CustomerDetailApi(APIView):
                         "action": "Reward and retain.",
                         "confidence": 0.72,
                         "rfm_segment": "Champions",
+                        "horizon_days": 90,
+                        "p_alive": 0.98,
+                        "expected_purchases": 7.4,
+                        "expected_value": 1190.35,
                     },
                     "features": {
                         "recency_days": 2.0,
@@ -191,6 +217,9 @@ class CustomerDetailApi(APIView):
                             "segment_id": 0,
                             "segment_name": "High-value loyal",
                             "confidence": 0.72,
+                            "p_alive": 0.98,
+                            "expected_purchases": 7.4,
+                            "expected_value": 1190.35,
                         }
                     ],
                 },

@@ -21,7 +21,9 @@ def published_run() -> SegmentationRun | None:
     return (
         SegmentationRun.objects.filter(is_published=True)
         .select_related("published_by", "created_by")
-        .without_report_data("data_summary", "activity_rhythm")  # the dashboard reads these
+        .without_report_data(  # the dashboard reads these
+            "data_summary", "activity_rhythm", "value_ahead"
+        )
         .first()
     )
 

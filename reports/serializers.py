@@ -8,6 +8,20 @@ from rest_framework import serializers
 from clustering.models import SegmentAssignment
 from customers.models import Customer
 
+NOT_ESTIMATED = "null when the run did not estimate value ahead (runs made before it)."
+P_ALIVE_HELP = "Probability (0..1) the customer still buys here (BG/NBD, as of the run's date)"
+PURCHASES_HELP = "Expected purchases over the run's horizon"
+VALUE_HELP = (
+    "Expected spend over the run's horizon (margin and discount as the run's parameters say)"
+)
+
+
+def value_field(what: str, run: str) -> serializers.FloatField:
+    """One of a customer's value-ahead numbers in `run`, null when not estimated."""
+    return serializers.FloatField(
+        allow_null=True, read_only=True, help_text=f"{what} in {run}; {NOT_ESTIMATED}"
+    )
+
 
 class CustomerSerializer(serializers.ModelSerializer):
     """A customer and their segment in the published run (null when not in it)."""
@@ -19,6 +33,9 @@ class CustomerSerializer(serializers.ModelSerializer):
     segment_name = serializers.CharField(
         source="published_segment_name", read_only=True, allow_null=True
     )
+    p_alive = value_field(P_ALIVE_HELP, "the published run (also null when not in it)")
+    expected_purchases = value_field(PURCHASES_HELP, "the published run (also null when not in it)")
+    expected_value = value_field(VALUE_HELP, "the published run (also null when not in it)")
 
     class Meta:
         model = Customer
@@ -30,6 +47,9 @@ class CustomerSerializer(serializers.ModelSerializer):
             "last_seen_at",
             "segment_id",
             "segment_name",
+            "p_alive",
+            "expected_purchases",
+            "expected_value",
         ]
         read_only_fields = fields
 
@@ -41,6 +61,12 @@ class CurrentSegmentSerializer(serializers.Serializer):
     action = serializers.CharField(allow_blank=True)
     confidence = serializers.FloatField()
     rfm_segment = serializers.CharField(allow_blank=True)
+    horizon_days = serializers.IntegerField(
+        allow_null=True, help_text="The days ahead the expected values cover; " + NOT_ESTIMATED
+    )
+    p_alive = value_field(P_ALIVE_HELP, "the published run")
+    expected_purchases = value_field(PURCHASES_HELP, "the published run")
+    expected_value = value_field(VALUE_HELP, "the published run")
 
 
 class CustomerFeatureValuesSerializer(serializers.Serializer):
@@ -67,6 +93,9 @@ class SegmentHistoryEntrySerializer(serializers.Serializer):
     segment_id = serializers.IntegerField()
     segment_name = serializers.CharField()
     confidence = serializers.FloatField()
+    p_alive = value_field(P_ALIVE_HELP, "that run")
+    expected_purchases = value_field(PURCHASES_HELP, "that run")
+    expected_value = value_field(VALUE_HELP, "that run")
 
 
 class CustomerDetailSerializer(serializers.Serializer):

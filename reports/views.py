@@ -22,6 +22,15 @@ from .selectors import (
     succeeded_runs,
 )
 
+#: The dashboard's segment orders: query value -> label.
+SEGMENT_ORDERS = {"number": "segment number", "value": "expected value"}
+
+
+def _by_expected_value(segment: dict) -> tuple:
+    """Highest expected value first; segments not estimated last, by number."""
+    value = segment["expected_value"]
+    return (value is None, -(value or 0.0), segment["number"])
+
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
@@ -29,10 +38,15 @@ def home(request: HttpRequest) -> HttpResponse:
     beat = worker_last_seen()
     run = published_run()
     segments = list(run.segments.order_by("number").values()) if run else []
+    order = request.GET.get("order", "number")
+    if order not in SEGMENT_ORDERS:
+        order = "number"
     rhythm = rhythm_view(run.activity_rhythm) if run else None
     for index, segment in enumerate(segments):
         segment["colour"] = index % 8
         segment["axes"] = segment_axes(segment, rhythm)
+    # The colours stay with the segment (as on the run report) whatever the order.
+    by_value = sorted(segments, key=_by_expected_value)
     return render(
         request,
         "reports/home.html",
@@ -40,7 +54,11 @@ def home(request: HttpRequest) -> HttpResponse:
             "worker": beat,
             "worker_recent": worker_is_recent(beat),
             "run": run,
-            "segments": segments,
+            "segments": by_value if order == "value" else segments,
+            "segments_by_value": by_value,
+            "value_estimated": any(s["expected_value"] is not None for s in segments),
+            "order": order,
+            "orders": SEGMENT_ORDERS,
             "share_chart": charts.share_chart(segments),
             "last_import": last_import(),
             "last_run": last_run(),

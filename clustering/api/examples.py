@@ -125,6 +125,10 @@ SEGMENT_EXAMPLE = {
         {"condition": "median spend in the top 15%", "observed": "top 9%", "holds": True},
         {"condition": "at least 90% of members active", "observed": "96% active", "holds": True},
     ],
+    "expected_value": 412_530.0,
+    "share_expected_value": 0.58,
+    "value_per_customer": 1001.29,
+    "median_p_alive": 0.97,
 }
 
 MEMBER_EXAMPLE = {
@@ -140,6 +144,9 @@ MEMBER_EXAMPLE = {
     "distinct_products": 21.0,
     "return_rate": 0.02,
     "mean_days_between_purchases": 11.3,
+    "p_alive": 0.98,
+    "expected_purchases": 7.4,
+    "expected_value": 1190.35,
 }
 
 # ------------------------------------------------------------------------------ predict
@@ -195,6 +202,9 @@ PREDICT_EXAMPLES = [
             "why": "bought 9 days ago (median), 14 orders, 5,120 spent: top 15% on spend, active",
             "confidence": 0.72,
             "source": "stored",
+            "p_alive": 0.98,
+            "expected_purchases": 7.4,
+            "expected_value": 1190.35,
         },
         response_only=True,
         status_codes=["200"],
@@ -213,6 +223,9 @@ PREDICT_EXAMPLES = [
                     "action": "Reward and retain.",
                     "confidence": 0.72,
                     "source": "stored",
+                    "p_alive": 0.98,
+                    "expected_purchases": 7.4,
+                    "expected_value": 1190.35,
                     "error": None,
                 },
                 {
@@ -224,6 +237,9 @@ PREDICT_EXAMPLES = [
                     "action": None,
                     "confidence": None,
                     "source": None,
+                    "p_alive": None,
+                    "expected_purchases": None,
+                    "expected_value": None,
                     "error": "customer not in the published segmentation; send features instead",
                 },
             ],

@@ -47,6 +47,10 @@ def _prediction(run_id: int, customer_id: str | None, p) -> dict:
         "why": p.segment.why,
         "confidence": p.confidence,
         "source": p.source,
+        # stored values for a known customer; None for raw features or an older run
+        "p_alive": p.value_ahead.p_alive,
+        "expected_purchases": p.value_ahead.expected_purchases,
+        "expected_value": p.value_ahead.expected_value,
     }
 
 
@@ -95,7 +99,10 @@ class PredictApi(APIView):
         "of either). A batch answers `results` in request order; a customer the published "
         "run does not know gets `error` instead of a segment, the others are still assigned. "
         "`segment_number` is the segment's number, as in the segments URLs; `segment_id` "
-        "carries the same number and is deprecated.",
+        "carries the same number and is deprecated. `p_alive`, `expected_purchases` and "
+        "`expected_value` are the run's stored values for a known `customer_id`; they are "
+        "null for raw `features` (no purchase history to model) and on runs that did not "
+        "estimate value ahead.",
         request=PredictRequestSerializer,
         responses={
             200: OpenApiResponse(
@@ -181,6 +188,7 @@ class PredictApi(APIView):
                         **dict.fromkeys(("value", "engagement", "activity", "why")),
                         "confidence": None,
                         "source": None,
+                        **dict.fromkeys(("p_alive", "expected_purchases", "expected_value")),
                         "error": NOT_IN_SEGMENTATION,
                     }
                 )

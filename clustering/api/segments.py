@@ -62,6 +62,7 @@ class PublishedSegmentsApi(APIView):
                     "run_id": 12,
                     "run_name": "Spring review",
                     "published_at": "2024-03-02T10:00:00Z",
+                    "horizon_days": 90,
                     "segments": [SEGMENT_EXAMPLE],
                 },
                 response_only=True,
@@ -76,6 +77,7 @@ class PublishedSegmentsApi(APIView):
                     "run_id": run.pk,
                     "run_name": run.name,
                     "published_at": run.published_at,
+                    "horizon_days": (run.value_ahead or {}).get("horizon_days"),
                     "segments": run_segments(run),
                 }
             ).data

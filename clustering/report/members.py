@@ -5,7 +5,7 @@ run stored."""
 from __future__ import annotations
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from clustering.engine.vocabulary import FEATURE_LABELS
 from clustering.models import Segment, SegmentAssignment, SegmentationRun
@@ -18,7 +18,12 @@ MEMBER_SORTS: dict[str, tuple[str, str]] = {
     "frequency": (FEATURE_LABELS["frequency"], "frequency"),
     "monetary": (FEATURE_LABELS["monetary_total"], "monetary_total"),
     "basket": (FEATURE_LABELS["avg_basket_value"], "avg_basket_value"),
+    "p_alive": ("P(alive)", "p_alive"),
+    "expected_purchases": ("Expected purchases", "expected_purchases"),
+    "expected_value": ("Expected value", "expected_value"),
 }
+#: Each member's value ahead over the run's horizon (null when the run did not estimate it).
+MEMBER_VALUE_FIELDS = ("p_alive", "expected_purchases", "expected_value")
 MEMBER_VALUES = (
     "customer__external_id",
     "customer__country",
@@ -28,6 +33,16 @@ MEMBER_VALUES = (
     "monetary_total",
     "avg_basket_value",
     "rfm_segment",
+    *MEMBER_VALUE_FIELDS,
+)
+#: The member CSV's columns, in the order segment_member_rows gives them.
+MEMBER_CSV_HEADER = (
+    "customer_id",
+    "country",
+    "confidence",
+    "rfm_segment",
+    *SegmentAssignment.FEATURE_FIELDS,
+    *MEMBER_VALUE_FIELDS,
 )
 MEMBERS_PER_PAGE = 50
 
@@ -35,7 +50,11 @@ MEMBERS_PER_PAGE = 50
 def segment_get(*, run_id: int, number: int) -> Segment | None:
     return (
         Segment.objects.select_related("run", "run__published_by")
-        .defer(*SegmentationRun.report_data_fields(through="run__", keep=("activity_rhythm",)))
+        .defer(
+            *SegmentationRun.report_data_fields(
+                through="run__", keep=("activity_rhythm", "value_ahead")
+            )
+        )
         .filter(run_id=run_id, number=number)
         .first()
     )
@@ -49,7 +68,11 @@ def segment_members_page(
     rows: QuerySet = SegmentAssignment.objects.filter(segment=segment)
     if search:
         rows = rows.filter(customer__external_id__startswith=search)
-    ordering = [f"-{order_field}" if descending else order_field, "customer__external_id"]
+    # Members not estimated (null) come last either way, on SQLite and PostgreSQL alike.
+    ordering = [
+        F(order_field).desc(nulls_last=True) if descending else F(order_field).asc(nulls_last=True),
+        "customer__external_id",
+    ]
     rows = rows.order_by(*ordering).values(*MEMBER_VALUES)
     return Paginator(rows, MEMBERS_PER_PAGE).get_page(page)
 
@@ -60,7 +83,7 @@ def segment_member_rows(segment: Segment):
     return (
         SegmentAssignment.objects.filter(segment=segment)
         .order_by("customer__external_id")
-        .values_list(*values, *SegmentAssignment.FEATURE_FIELDS)
+        .values_list(*values, *SegmentAssignment.FEATURE_FIELDS, *MEMBER_VALUE_FIELDS)
     )
 
 

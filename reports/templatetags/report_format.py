@@ -51,11 +51,35 @@ def times(value) -> str:
 
 
 @register.filter
+def horizon(days) -> str:
+    """A value horizon in words: 90 -> "next 90 days"; empty when the run has none."""
+    try:
+        days = int(days)
+    except (TypeError, ValueError):
+        return ""
+    if days <= 0:
+        return ""
+    return "next day" if days == 1 else f"next {days} days"
+
+
+@register.filter
+def money(value) -> str:
+    """An amount with two decimals and thousands separators: 12345.678 -> "12,345.68"."""
+    if value is None or value == "":
+        return "—"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    return f"{number:,.2f}" if math.isfinite(number) else "—"
+
+
+@register.filter
 def get_item(mapping, key):
     return (mapping or {}).get(key)
 
 
-__all__ = ["get_item", "intcomma", "num", "pct", "times"]
+__all__ = ["get_item", "horizon", "intcomma", "money", "num", "pct", "times"]
 
 
 @register.filter

@@ -131,6 +131,7 @@ def test_published_segments(api, world):
         "lift", "distinguishing", "rule", "rule_accuracy", "rule_precision", "rule_recall",
         "action", "rationale", "top_country", "value", "engagement", "activity",
         "activity_shares", "why", "conditions",
+        "expected_value", "share_expected_value", "value_per_customer", "median_p_alive",
     }  # fmt: skip
     assert api("marketing").get("/api/v1/segments/99/").status_code == 404
 
@@ -161,6 +162,9 @@ def test_members_are_cursor_paginated_and_complete(api, world):
             "confidence": a.confidence,
             "rfm_segment": a.rfm_segment,
             **{f: getattr(a, f) for f in SegmentAssignment.FEATURE_FIELDS},
+            "p_alive": a.p_alive,
+            "expected_purchases": a.expected_purchases,
+            "expected_value": a.expected_value,
         }
     ]
 
@@ -226,6 +230,10 @@ def test_customer_detail_has_features_segment_and_history(api, world):
         "action": a.segment.action,
         "confidence": a.confidence,
         "rfm_segment": a.rfm_segment,
+        "horizon_days": a.run.value_ahead.get("horizon_days"),
+        "p_alive": a.p_alive,
+        "expected_purchases": a.expected_purchases,
+        "expected_value": a.expected_value,
     }
     assert body["features"] == {f: getattr(a, f) for f in SegmentAssignment.FEATURE_FIELDS}
     assert [h["run_id"] for h in body["segment_history"]] == [world.run_id]

@@ -48,6 +48,9 @@ def test_a_known_customer_gets_the_stored_segment(api, world):
         "why": a.segment.why,
         "confidence": a.confidence,
         "source": "stored",
+        "p_alive": a.p_alive,
+        "expected_purchases": a.expected_purchases,
+        "expected_value": a.expected_value,
     }
 
 
@@ -117,6 +120,9 @@ def test_a_batch_equals_the_single_predicts(api, world):
                 "why": None,
                 "confidence": None,
                 "source": None,
+                "p_alive": None,
+                "expected_purchases": None,
+                "expected_value": None,
                 "error": "customer not in the published segmentation; send features instead",
             }
         else:

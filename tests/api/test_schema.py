@@ -51,6 +51,47 @@ def test_every_api_view_is_in_the_schema():
             "customers_retrieve", "runs_report_retrieve"} <= set(OPERATIONS)  # fmt: skip
 
 
+#: component -> the value-ahead fields it must document as nullable numbers.
+VALUE_AHEAD_COMPONENTS = {
+    "Segment": ("expected_value", "share_expected_value", "value_per_customer", "median_p_alive"),
+    "SegmentMember": ("p_alive", "expected_purchases", "expected_value"),
+    "Customer": ("p_alive", "expected_purchases", "expected_value"),
+    "CurrentSegment": ("p_alive", "expected_purchases", "expected_value"),
+    "SegmentHistoryEntry": ("p_alive", "expected_purchases", "expected_value"),
+    "Prediction": ("p_alive", "expected_purchases", "expected_value"),
+    "BatchPrediction": ("p_alive", "expected_purchases", "expected_value"),
+}
+
+
+def test_value_ahead_fields_are_in_the_schema_as_nullable_numbers():
+    components = _schema_dict()["components"]["schemas"]
+    for component, fields in VALUE_AHEAD_COMPONENTS.items():
+        properties = components[component]["properties"]
+        for name in fields:
+            spec = properties[name]
+            assert spec["type"] == "number" and spec["format"] == "double", (component, name)
+            assert spec["nullable"] is True, (component, name)
+            assert "null" in spec["description"], (component, name)
+    predicted = components["Prediction"]["properties"]["expected_value"]["description"]
+    assert "null for raw features" in predicted
+    horizon = components["PublishedSegments"]["properties"]["horizon_days"]
+    assert horizon["type"] == "integer" and horizon["nullable"] is True
+
+
+@pytest.fixture
+def value_ahead_stored(world, db):
+    """Every other operation's answers carry numbers and nulls both: the published run holds
+    value ahead, with one member per segment not estimated."""
+    from clustering.models import SegmentationRun
+    from clustering.predicting import forget_published_model
+    from tests.reports.value_ahead_data import store_value_ahead
+
+    store_value_ahead(SegmentationRun.objects.get(pk=world.run_id))
+    forget_published_model()
+    yield
+    forget_published_model()
+
+
 @pytest.fixture
 def keep_test_connection():
     """Like Django's test client: a request must not close the test's database connection."""
@@ -65,7 +106,9 @@ def keep_test_connection():
 
 
 @pytest.mark.parametrize("operation_id", sorted(set(OPERATIONS) - SKIP))
-def test_operation_conforms_to_the_schema(api, world, keep_test_connection, operation_id):
+def test_operation_conforms_to_the_schema(
+    api, world, value_ahead_stored, keep_test_connection, operation_id
+):
     app = get_wsgi_application()
     headers = {"Authorization": f"Token {world.tokens['admin']}"}
     operation = OPERATIONS[operation_id]

@@ -1,0 +1,209 @@
+"""Value ahead on the pages: the segment page (figures, member columns, sorting, CSV), the
+dashboard (figures, order by expected value) and the customer lookup show the stored numbers,
+and a run that did not estimate them says "not estimated" instead."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+from django.utils.html import escape
+
+from clustering.models import Segment, SegmentAssignment
+from reports.templatetags.report_format import money, num, pct
+from tests.reports.value_ahead_data import VALUE_FIELDS, clear_value_ahead, store_value_ahead
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def estimated(site):
+    store_value_ahead(site.published)
+    site.published.refresh_from_db()
+    return site
+
+
+@pytest.fixture
+def not_estimated(site):
+    clear_value_ahead(site.published)
+    site.published.refresh_from_db()
+    return site
+
+
+def largest_segment(run) -> Segment:
+    return Segment.objects.filter(run=run).order_by("-size", "number").first()
+
+
+def text(response) -> str:
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+# ------------------------------------------------------------------------------ segment page
+def test_segment_page_shows_the_segments_stored_value_ahead(estimated, client_for):
+    segment = largest_segment(estimated.published)
+    page = text(client_for("marketing").get(segment.get_absolute_url()))
+    assert "Value ahead: the next 90 days" in page
+    assert f'data-field="expected_value">{money(segment.expected_value)}<' in page
+    assert f'data-field="share_expected_value">{pct(segment.share_expected_value)}<' in page
+    assert f'data-field="value_per_customer">{money(segment.value_per_customer)}<' in page
+    assert f'data-field="median_p_alive">{pct(segment.median_p_alive)}<' in page
+    assert "counted at 100% of revenue, discounted at 10% a year" in page
+
+
+def test_segment_page_member_columns_show_each_members_stored_values(estimated, client_for):
+    segment = largest_segment(estimated.published)
+    response = client_for("marketing").get(segment.get_absolute_url(), {"sort": "customer"})
+    page = text(response)
+    for label in ("P(alive)", "Expected purchases", "Expected value"):
+        assert f">{label}<" in page
+    rows = response.context["page"].object_list
+    stored = {
+        a.customer.external_id: a
+        for a in SegmentAssignment.objects.filter(segment=segment).select_related("customer")
+    }
+    for row in rows:
+        a = stored[row["customer__external_id"]]
+        assert {f: row[f] for f in VALUE_FIELDS} == {f: getattr(a, f) for f in VALUE_FIELDS}
+        if a.p_alive is not None:
+            assert f'<td class="num">{pct(a.p_alive, 0)}</td>' in page
+            assert f'<td class="num">{num(a.expected_purchases, 2)}</td>' in page
+            assert f'<td class="num">{money(a.expected_value)}</td>' in page
+
+
+@pytest.mark.parametrize("field", ["p_alive", "expected_purchases", "expected_value"])
+@pytest.mark.parametrize("direction", ["desc", "asc"])
+def test_members_sort_by_value_ahead_with_the_not_estimated_last(
+    estimated, client_for, field, direction
+):
+    segment = largest_segment(estimated.published)
+    response = client_for("marketing").get(
+        segment.get_absolute_url(), {"sort": field, "dir": direction}
+    )
+    assert response.status_code == 200
+    column = next(c for c in response.context["columns"] if c["key"] == field)
+    assert column["current"] is True
+    shown = [row[field] for row in response.context["page"].object_list]
+    values = sorted(
+        SegmentAssignment.objects.filter(
+            segment=segment, **{f"{field}__isnull": False}
+        ).values_list(field, flat=True),
+        reverse=direction == "desc",
+    )
+    assert shown == (values + [None])[: len(shown)]
+
+
+def test_segment_page_of_a_run_without_value_ahead_says_not_estimated(not_estimated, client_for):
+    segment = largest_segment(not_estimated.published)
+    client = client_for("marketing")
+    page = text(client.get(segment.get_absolute_url()))
+    assert "Not estimated: this run did not estimate" in page
+    assert "not estimated for this run" in page
+    assert 'data-field="expected_value"' not in page
+    for field in VALUE_FIELDS:  # still sortable, nothing breaks
+        assert client.get(segment.get_absolute_url(), {"sort": field}).status_code == 200
+
+
+def test_member_csv_has_the_value_ahead_columns_with_the_stored_values(estimated, client_for):
+    segment = largest_segment(estimated.published)
+    url = reverse("clustering:segment-members-csv", args=[estimated.published.pk, segment.number])
+    response = client_for("marketing").get(url)
+    rows = list(
+        csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+    )
+    assert list(rows[0])[-3:] == list(VALUE_FIELDS)
+    stored = {
+        a.customer.external_id: {f: getattr(a, f) for f in VALUE_FIELDS}
+        for a in SegmentAssignment.objects.filter(segment=segment).select_related("customer")
+    }
+    got = {r["customer_id"]: {f: float(r[f]) if r[f] else None for f in VALUE_FIELDS} for r in rows}
+    assert got == stored
+    assert sum(v["p_alive"] is None for v in got.values()) == 1
+
+
+def test_member_csv_of_a_run_without_value_ahead_has_empty_cells(not_estimated, client_for):
+    segment = largest_segment(not_estimated.published)
+    url = reverse(
+        "clustering:segment-members-csv", args=[not_estimated.published.pk, segment.number]
+    )
+    response = client_for("marketing").get(url)
+    rows = list(
+        csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+    )
+    assert len(rows) == segment.size
+    assert {r[f] for r in rows for f in VALUE_FIELDS} == {""}
+
+
+# ------------------------------------------------------------------------------ dashboard
+def test_dashboard_shows_each_segments_value_ahead_and_orders_by_it(estimated, client_for):
+    client = client_for("marketing")
+    segments = list(Segment.objects.filter(run=estimated.published).order_by("number"))
+    page = text(client.get(reverse("home")))
+    assert "Value ahead: the next 90 days" in page
+    assert "Expected value, next 90 days" in page
+    for segment in segments:
+        assert f'data-value="{segment.expected_value}">{money(segment.expected_value)}<' in page
+        assert f"{pct(segment.share_expected_value)}" in page
+        assert f'data-value="{segment.median_p_alive}">{pct(segment.median_p_alive)}<' in page
+        assert (
+            f'data-value="{segment.value_per_customer}">{money(segment.value_per_customer)}<'
+            in page
+        )
+    by_value = sorted(segments, key=lambda s: -s.expected_value)
+    table = page[page.index('id="value-table"') :]
+    positions = [table.index(f">{escape(s.name)}</a>") for s in by_value]
+    assert positions == sorted(positions)  # the table: highest expected value first
+
+    by_number = client.get(reverse("home"))
+    assert [s["number"] for s in by_number.context["segments"]] == [s.number for s in segments]
+    ordered = client.get(reverse("home"), {"order": "value"})
+    assert [s["number"] for s in ordered.context["segments"]] == [s.number for s in by_value]
+    assert '<strong aria-current="true">expected value</strong>' in ordered.content.decode()
+
+
+def test_dashboard_of_a_run_without_value_ahead_says_not_estimated(not_estimated, client_for):
+    client = client_for("marketing")
+    page = text(client.get(reverse("home"), {"order": "value"}))
+    assert "Not estimated: the published run did not estimate" in page
+    assert 'id="value-table"' not in page
+    assert "Order segments by" not in page
+
+
+# ------------------------------------------------------------------------------ lookup
+def test_customer_lookup_shows_the_customers_stored_value_ahead(estimated, client_for):
+    a = (
+        SegmentAssignment.objects.filter(run=estimated.published, p_alive__isnull=False)
+        .select_related("customer")
+        .first()
+    )
+    url = reverse("customer-lookup")
+    page = text(client_for("marketing").get(url, {"customer_id": a.customer.external_id}))
+    assert "Value ahead: the next 90 days" in page
+    assert f'data-field="p_alive">{pct(a.p_alive)}<' in page
+    assert f'data-field="expected_purchases">{num(a.expected_purchases, 2)}<' in page
+    assert f'data-field="expected_value">{money(a.expected_value)}<' in page
+
+
+def test_customer_lookup_says_not_estimated(not_estimated, client_for):
+    a = SegmentAssignment.objects.filter(run=not_estimated.published).select_related("customer")
+    customer_id = a.first().customer.external_id
+    page = text(
+        client_for("marketing").get(reverse("customer-lookup"), {"customer_id": customer_id})
+    )
+    assert "Not estimated in the published segmentation." in page
+
+
+def test_customer_lookup_history_shows_each_runs_expected_value(site, client_for):
+    """The earlier run estimated value ahead, the current one did not: each row its own."""
+    store_value_ahead(site.earlier, skip_last=False)
+    clear_value_ahead(site.published)
+    earlier = SegmentAssignment.objects.filter(run=site.earlier).select_related("customer").first()
+    page = text(
+        client_for("marketing").get(
+            reverse("customer-lookup"), {"customer_id": earlier.customer.external_id}
+        )
+    )
+    history = page[page.index('id="history-heading"') :]
+    assert f'<td class="num">{money(earlier.expected_value)}</td>' in history
