@@ -32,6 +32,7 @@ from .report.members import (
     segment_member_rows,
     segment_members_page,
 )
+from .report.value import value_context
 from .selectors import run_list as run_list_query
 from .services import RunError, run_cancel, run_create, run_publish, worker_ping_request
 
@@ -164,6 +165,7 @@ def _report_context(run: SegmentationRun, report: dict) -> dict:
         "rhythm": rhythm,
         "any_axes": any(s["axes"]["shown"] for s in segments),
         "rfm_edges": rfm_edges_view(rfm),
+        **value_context(run),
     }
 
 

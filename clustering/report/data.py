@@ -49,6 +49,7 @@ RUN_FIELDS = (
     "pca",
     "rfm_comparison",
     "activity_rhythm",
+    "value_ahead",
     "notes",
     "is_published",
     "published_at",
@@ -98,6 +99,10 @@ SEGMENT_FIELDS = (
     "activity_shares",
     "why",
     "conditions",
+    "expected_value",
+    "share_expected_value",
+    "value_per_customer",
+    "median_p_alive",
 )
 
 

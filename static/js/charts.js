@@ -90,6 +90,26 @@
         },
       };
     },
+    // Holdout check: actual and predicted purchases per customer in the holdout, by
+    // repeat purchases before it (the conditional-expectation chart).
+    holdout(d) {
+      return {
+        type: "line",
+        data: {
+          labels: d.labels,
+          datasets: [
+            { label: "Actual", data: d.actual, borderColor: COLOURS[0], backgroundColor: COLOURS[0], pointStyle: SHAPES[0], pointRadius: 4, tension: 0 },
+            { label: "Predicted", data: d.predicted, borderColor: COLOURS[1], backgroundColor: COLOURS[1], borderDash: DASHES[1], pointStyle: SHAPES[1], pointRadius: 4, tension: 0 },
+          ],
+        },
+        options: {
+          scales: {
+            x: { title: axisTitle("Repeat purchases before the holdout") },
+            y: { beginAtZero: true, title: axisTitle("Purchases per customer in the holdout") },
+          },
+        },
+      };
+    },
     // Customers on the first two principal components, by segment.
     pca(d) {
       const ratio = d.explained || [];

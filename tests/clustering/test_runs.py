@@ -192,14 +192,20 @@ def test_cancelling_a_running_run_stops_it_and_says_so(lines, manager, monkeypat
     fitting, cancelled = threading.Event(), threading.Event()
     real = execution.run_segmentation
 
-    def paused_at_first_candidate(data, params, progress, should_cancel):
+    def paused_at_first_candidate(data, params, progress, should_cancel, calibration=None):
         def report(stage, percent):
             progress(stage, percent)
             if stage.startswith("candidates:") and not fitting.is_set():
                 fitting.set()
                 cancelled.wait(timeout=30)
 
-        return real(data, params=params, progress=report, should_cancel=should_cancel)
+        return real(
+            data,
+            params=params,
+            progress=report,
+            should_cancel=should_cancel,
+            calibration=calibration,
+        )
 
     monkeypatch.setattr(execution, "run_segmentation", paused_at_first_candidate)
     # Check for the cancel at every step (a real run checks at most twice a second).

@@ -187,10 +187,12 @@ def test_the_report_shows_every_part(site, client_for):
         "Segment profiles side by side",
         "Against the classic RFM grid",
         "Timings",
+        "Value ahead",
     ):
         assert heading in html, heading
     assert run.justification.split("\n")[0][:60] in html.replace("<br>", "\n")
-    assert html.count("<canvas") == 5
+    holdout = bool((run.value_ahead or {}).get("holdout"))  # its chart: tests/.../test_value_ahead
+    assert html.count("<canvas") == 5 + holdout
     for source in ("elbow-data", "chart-silhouette-data", "chart-davies_bouldin-data",
                    "chart-calinski_harabasz-data", "pca-data"):  # fmt: skip
         assert f'id="{source}" type="application/json"' in html, source

@@ -1,0 +1,181 @@
+"""The value stage on the run report, in words a manager can read: the assumptions (horizon,
+discount rate, margin), the models' parameters, the holdout check and its chart, and why
+there is nothing to show when the stage did not run.
+
+Everything reads what the run stored (``run.value_ahead``, clustering.engine.value's
+ValueSummary as JSON). Runs stored before the stage existed hold ``{}``.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from typing import Any
+
+#: Holdout error (predicted / actual - 1) within which the forecast is called close, and
+#: beyond which it is called unreliable; in between it is rough.
+CLOSE_ERROR = 0.10
+ROUGH_ERROR = 0.25
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _value_notes(notes: list[str] | None) -> list[str]:
+    """The run's notes about the value stage ("value ahead ..."), as written by the engine."""
+    return [n for n in notes or [] if str(n).lower().startswith("value ahead")]
+
+
+def value_view(
+    value_ahead: dict | None,
+    params: dict | None,
+    notes: list[str] | None,
+    data_summary: dict | None,
+    reference_date: date | None,
+) -> dict[str, Any]:
+    """The "Value ahead" section: ``ran`` False with ``reason`` when there is nothing to show;
+    otherwise the assumptions, the models and the holdout check (``holdout`` None with
+    ``holdout_reason`` when the run could not hold out a period)."""
+    value_ahead = value_ahead or {}
+    params = params or {}
+    stage_notes = _value_notes(notes)
+    if not value_ahead:
+        if "value_horizon_days" not in params:
+            reason = "This run was made before value estimates existed; run it again to see them."
+        elif not params.get("value_horizon_days"):
+            reason = "The value estimate was turned off for this run (value horizon 0 days)."
+        else:
+            reason = "The value models could not be fitted on these customers."
+        return {"ran": False, "reason": reason, "notes": stage_notes}
+
+    discount = _finite(value_ahead.get("discount_rate")) or 0.0
+    margin = _finite(value_ahead.get("margin"))
+    purchases = value_ahead.get("purchase_model") or {}
+    spend = value_ahead.get("spend_model") or {}
+    p, q, v = (_finite(spend.get(k)) for k in ("p", "q", "v"))
+    mean_spend = p * v / (q - 1) if p is not None and v is not None and q and q > 1 else None
+    return {
+        "ran": True,
+        "horizon_days": value_ahead.get("horizon_days"),
+        "discount_rate": discount,
+        # what a sale a year ahead counts for today
+        "year_ahead_worth": 1 / (1 + discount),
+        "margin": margin,
+        "margin_is_revenue": margin is not None and margin >= 1,
+        "total_expected_value": _finite(value_ahead.get("total_expected_value")),
+        "customers": value_ahead.get("customers"),
+        "purchase_model": _purchase_words(purchases),
+        "spend_model": {"p": p, "q": q, "v": v, "mean_spend": mean_spend},
+        "holdout": holdout_view(value_ahead.get("holdout"), data_summary, reference_date),
+        "holdout_reason": _holdout_reason(value_ahead.get("holdout"), stage_notes),
+        "notes": stage_notes,
+    }
+
+
+def _purchase_words(model: dict) -> dict[str, float | None]:
+    """BG/NBD's parameters, with what they mean: the weekly purchase rate of a typical active
+    customer (r / alpha) and the chance of stopping after a purchase (a / (a + b))."""
+    r, alpha, a, b = (_finite(model.get(k)) for k in ("r", "alpha", "a", "b"))
+    return {
+        "r": r,
+        "alpha": alpha,
+        "a": a,
+        "b": b,
+        "weekly_rate": r / alpha if r is not None and alpha else None,
+        "dropout": a / (a + b) if a is not None and b is not None and a + b > 0 else None,
+    }
+
+
+def _holdout_reason(holdout: dict | None, stage_notes: list[str]) -> str:
+    if holdout:
+        return ""
+    for note in stage_notes:
+        if "holdout" in note:
+            return note.split(":", 1)[-1].strip().capitalize()
+    return "The run had no holdout period to check the forecast on."
+
+
+def holdout_view(
+    holdout: dict | None, data_summary: dict | None, reference_date: date | None
+) -> dict[str, Any] | None:
+    """The holdout check in words: calibration dates, holdout weeks, predicted and actual
+    repeat purchases, the error and how to read it; None when there was no check."""
+    if not holdout:
+        return None
+    predicted = _finite(holdout.get("predicted"))
+    actual = holdout.get("actual")
+    error = _finite(holdout.get("error"))
+    end = _date(holdout.get("calibration_end"))
+    first = _date((data_summary or {}).get("window_start") or "") or _date(
+        (data_summary or {}).get("first_purchase") or ""
+    )
+    if error is None:
+        verdict, level = "no repeat purchases in the holdout to compare with", "warn"
+    elif abs(error) <= CLOSE_ERROR:
+        verdict, level = "close: the forecast can be relied on for planning", "ok"
+    elif abs(error) <= ROUGH_ERROR:
+        verdict, level = "rough: read the values as an order of magnitude", "warn"
+    else:
+        verdict, level = "unreliable: do not plan on these values without a review", "bad"
+    return {
+        "calibration_from": first,
+        "calibration_to": end - timedelta(days=1) if end else None,
+        "holdout_from": end,
+        "holdout_to": reference_date - timedelta(days=1) if reference_date else None,
+        "weeks": _finite(holdout.get("holdout_weeks")),
+        "predicted": predicted,
+        "actual": actual,
+        "error": error,
+        "error_text": "—" if error is None else f"{error:+.1%}",
+        "verdict": verdict,
+        "level": level,
+        "rows": holdout_rows(holdout),
+    }
+
+
+def holdout_rows(holdout: dict) -> list[dict[str, Any]]:
+    """Per number of calibration repeat purchases (the last row "7+"): customers, actual and
+    predicted holdout purchases per customer."""
+    rows = holdout.get("by_purchases") or []
+    last = max((r["purchases"] for r in rows), default=0)
+    return [
+        {
+            "label": f"{r['purchases']}+"
+            if r["purchases"] == last and last >= 7
+            else str(r["purchases"]),
+            "customers": r.get("customers"),
+            "actual": _finite(r.get("actual")),
+            "predicted": _finite(r.get("predicted")),
+        }
+        for r in rows
+    ]
+
+
+def holdout_chart(view: dict[str, Any]) -> dict[str, Any]:
+    """Conditional expectation: actual against predicted holdout purchases per customer, by
+    number of repeat purchases in the calibration period (for static/js/charts.js)."""
+    holdout = view.get("holdout") if view.get("ran") else None
+    rows = holdout["rows"] if holdout else []
+    return {
+        "labels": [r["label"] for r in rows],
+        "actual": [None if r["actual"] is None else round(r["actual"], 3) for r in rows],
+        "predicted": [None if r["predicted"] is None else round(r["predicted"], 3) for r in rows],
+    }
+
+
+def value_context(run) -> dict[str, Any]:
+    """The run report's context for the section (views.py adds it to the page's)."""
+    view = value_view(run.value_ahead, run.params, run.notes, run.data_summary, run.reference_date)
+    return {"value": view, "holdout_chart": holdout_chart(view)}

@@ -1,0 +1,181 @@
+"""The value stage through a real run: the worker reads the calibration aggregates as of the
+holdout's first day in the same snapshot, the run stores the value summary, each segment's
+expected value and each customer's P(alive), and the run report shows it to a manager, or
+says plainly why it cannot (stage turned off, run stored before the stage existed).
+
+The engine's models are tested in tests/clustering/engine; here the holdout check the run
+stored is compared with the engine's own check from the same transaction lines.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html import unescape
+
+import pandas as pd
+import pytest
+from django.db import transaction
+
+from clustering.engine.value import holdout_check
+from clustering.models import Segment, SegmentAssignment, SegmentationRun
+
+pytestmark = pytest.mark.django_db
+
+PARAMS = {"algorithms": ["kmeans"], "k_min": 3, "k_max": 4, "seed": 7}
+
+
+@dataclass
+class World:
+    valued: SegmentationRun
+    unvalued: SegmentationRun
+    lines: pd.DataFrame
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    from django.apps import apps
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    import clustering.services as services
+    from accounts.roles import sync_roles
+    from clustering.params import params_from_input
+    from tests.clustering.factories import load_transactions, synthetic_lines
+    from tests.reports.site_data import _wipe
+
+    def execute(params: dict, name: str) -> SegmentationRun:
+        with transaction.atomic():
+            run = services.run_create(
+                user=manager, params=params_from_input(params), name=name, enqueue=False
+            )
+        outcome = services.run_execute(run_id=run.pk, token=name, hostname="tests@value")
+        assert outcome == "succeeded", SegmentationRun.objects.get(pk=run.pk).error
+        return SegmentationRun.objects.get(pk=run.pk)
+
+    with django_db_blocker.unblock():
+        _wipe()
+        if not Group.objects.filter(name="manager").exists():
+            sync_roles(apps)
+        manager = get_user_model().objects.create_user("site-value", password="pw-site-1")
+        manager.groups.add(Group.objects.get(name="manager"))
+        lines = synthetic_lines(300, seed=11)
+        load_transactions(lines)
+        try:
+            yield World(
+                execute(PARAMS, "valued"),
+                execute({**PARAMS, "value_horizon_days": 0}, "unvalued"),
+                lines,
+            )
+        finally:
+            _wipe()
+
+
+def text(response) -> str:
+    """The page's text, tags removed and spaces collapsed."""
+    assert response.status_code == 200
+    html = response.content.decode()
+    html = re.sub(r"<script.*?</script>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def test_the_run_stores_the_value_summary_and_its_holdout_check(world):
+    value = world.valued.value_ahead
+    assert value["horizon_days"] == 90 and value["discount_rate"] == 0.10
+    assert value["margin"] == 1.0
+    assert set(value["purchase_model"]) == {"r", "alpha", "a", "b"}
+    assert set(value["spend_model"]) == {"p", "q", "v"}
+    assert value["customers"] > 0 and value["total_expected_value"] > 0
+    # The calibration aggregates the database gave check the forecast as the engine does
+    # from the lines themselves.
+    engine = holdout_check(world.lines, pd.Timestamp(world.valued.reference_date), 0.25)
+    holdout = value["holdout"]
+    assert holdout["calibration_end"] == engine.calibration_end.date().isoformat()
+    assert holdout["actual"] == engine.actual > 0
+    assert holdout["predicted"] == pytest.approx(engine.predicted, abs=0.1)
+    assert holdout["error"] == pytest.approx(engine.error, abs=1e-3)
+    assert [r["customers"] for r in holdout["by_purchases"]] == list(
+        engine.by_purchases["customers"]
+    )
+    assert "read calibration" in world.valued.timings and "value" in world.valued.timings
+
+
+def test_the_run_stores_each_segments_value_and_each_customers(world):
+    run = world.valued
+    segments = list(Segment.objects.filter(run=run))
+    total = run.value_ahead["total_expected_value"]
+    assert sum(s.expected_value for s in segments) == pytest.approx(total, rel=1e-6)
+    assert sum(s.share_expected_value for s in segments) == pytest.approx(1.0)
+    for s in segments:
+        assert s.value_per_customer == pytest.approx(s.expected_value / s.size)
+        assert 0 <= s.median_p_alive <= 1
+    rows = SegmentAssignment.objects.filter(run=run)
+    assert not rows.filter(p_alive__isnull=True).exists()
+    assert not rows.filter(p_alive__gt=1).exists() and not rows.filter(p_alive__lt=0).exists()
+    assert rows.filter(expected_purchases__gt=0).count() == rows.count()
+    by_segment = {s.pk: 0.0 for s in segments}
+    for segment_id, value in rows.values_list("segment_id", "expected_value"):
+        by_segment[segment_id] += value
+    assert by_segment == pytest.approx({s.pk: s.expected_value for s in segments}, rel=1e-6)
+
+
+def test_the_report_shows_value_ahead_and_the_holdout_error(world, client_for):
+    run = world.valued
+    response = client_for("manager").get(run.get_absolute_url())
+    page, html = text(response), response.content.decode()
+    holdout = run.value_ahead["holdout"]
+    assert "Value ahead" in page
+    assert "purchases forecast for the next 90 days" in page
+    assert "discounted at 10% a year" in page and "the margin is assumed to be 100%" in page
+    weeks = round(holdout["holdout_weeks"])
+    assert f"repeat purchases in the last {weeks} weeks" in page
+    assert f"actual {holdout['actual']:,}: error {holdout['error']:+.1%}" in page
+    assert 'id="holdout-data"' in html and 'data-chart="holdout"' in html
+    for s in Segment.objects.filter(run=run):
+        assert f"{s.expected_value:,.2f}" in page
+        assert f"{100 * s.median_p_alive:.0f}%" in page
+    assert "Median P(alive)" in page
+
+
+def test_a_run_without_the_value_stage_stores_nothing_and_says_so(world, client_for):
+    run = world.unvalued
+    assert run.value_ahead == {}
+    assert not Segment.objects.filter(run=run, expected_value__isnull=False).exists()
+    assert not Segment.objects.filter(run=run, median_p_alive__isnull=False).exists()
+    rows = SegmentAssignment.objects.filter(run=run)
+    assert rows.exists() and not rows.filter(p_alive__isnull=False).exists()
+    assert not rows.filter(expected_value__isnull=False).exists()
+    assert "read calibration" not in run.timings
+    response = client_for("manager").get(run.get_absolute_url())
+    page = text(response)
+    assert "No value estimate: The value estimate was turned off for this run" in page
+    assert "Median P(alive)" not in page and 'id="holdout-data"' not in response.content.decode()
+
+
+def test_a_run_stored_before_the_value_stage_renders(world, client_for):
+    run = world.valued
+    saved = (dict(run.value_ahead), dict(run.params))
+    try:
+        run.value_ahead = {}
+        run.params = {k: v for k, v in run.params.items() if not k.startswith("value_")}
+        run.save(update_fields=["value_ahead", "params"])
+        page = text(client_for("manager").get(run.get_absolute_url()))
+        assert "No value estimate: This run was made before value estimates existed" in page
+        assert "Median P(alive)" not in page
+    finally:
+        run.value_ahead, run.params = saved
+        run.save(update_fields=["value_ahead", "params"])
+
+
+def test_a_missing_holdout_is_said_plainly(world, client_for):
+    run = world.valued
+    saved = dict(run.value_ahead)
+    try:
+        run.value_ahead = {**saved, "holdout": None}
+        run.save(update_fields=["value_ahead"])
+        page = text(client_for("manager").get(run.get_absolute_url()))
+        assert "No holdout check: The run had no holdout period to check the forecast on." in page
+        assert "Median P(alive)" in page
+    finally:
+        run.value_ahead = saved
+        run.save(update_fields=["value_ahead"])
