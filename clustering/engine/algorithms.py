@@ -118,6 +118,31 @@ def _knn_model(X: np.ndarray, idx: np.ndarray | None, labels: np.ndarray) -> dic
     return {"kind": "knn", "points": ref[keep].copy(), "labels": labels[keep].astype(np.int32)}
 
 
+def _sample_outcome(
+    name: str,
+    k: int | None,
+    setting: str,
+    X: np.ndarray,
+    idx: np.ndarray | None,
+    sample_labels: np.ndarray,
+    ctx: SweepContext,
+    started: float,
+    shared: float,
+) -> FitOutcome:
+    """The outcome of an algorithm fitted on a sample: everyone else by the kNN surrogate."""
+    return FitOutcome(
+        name,
+        k,
+        setting,
+        _extend(X, idx, sample_labels, ctx),
+        len(sample_labels),
+        time.perf_counter() - started + shared,
+        model=_knn_model(X, idx, sample_labels),
+        fit_labels=sample_labels,
+        fit_index=idx,
+    )
+
+
 # ----------------------------------------------------------------------------- algorithms
 #: K-Means restarts by size: enough that the run's seed does not change the optimum found;
 #: above MINIBATCH_FROM rows MiniBatch K-Means stands in for it.
@@ -276,17 +301,16 @@ def sweep_agglomerative(
     for k in ks:
         t = time.perf_counter()
         sample_labels = (fcluster(tree, t=k, criterion="maxclust") - 1).astype(np.int32)
-        labels = _extend(X, idx, sample_labels, ctx)
-        yield FitOutcome(
+        yield _sample_outcome(
             "agglomerative",
             k,
             f"n_clusters={k},linkage=ward",
-            labels,
-            len(Xs),
-            time.perf_counter() - t + shared,
-            model=_knn_model(X, idx, sample_labels),
-            fit_labels=sample_labels,
-            fit_index=idx,
+            X,
+            idx,
+            sample_labels,
+            ctx,
+            t,
+            shared,
         )
 
 
@@ -313,17 +337,8 @@ def sweep_spectral(X: np.ndarray, ks: Sequence[int], ctx: SweepContext) -> Itera
         sample_labels = (
             KMeans(n_clusters=k, n_init=4, random_state=ctx.seed).fit(maps[:, :k]).labels_
         ).astype(np.int32)
-        labels = _extend(X, idx, sample_labels, ctx)
-        yield FitOutcome(
-            "spectral",
-            k,
-            f"n_clusters={k},affinity=knn10",
-            labels,
-            len(Xs),
-            time.perf_counter() - t + shared,
-            model=_knn_model(X, idx, sample_labels),
-            fit_labels=sample_labels,
-            fit_index=idx,
+        yield _sample_outcome(
+            "spectral", k, f"n_clusters={k},affinity=knn10", X, idx, sample_labels, ctx, t, shared
         )
 
 
@@ -346,18 +361,8 @@ def sweep_dbscan(X: np.ndarray, ks: Sequence[int], ctx: SweepContext) -> Iterato
         t = time.perf_counter()
         eps = eps0 * factor
         sample_labels = DBSCAN(eps=eps, min_samples=min_samples).fit(Xs).labels_.astype(np.int32)
-        labels = _extend(X, idx, sample_labels, ctx)
-        yield FitOutcome(
-            "dbscan",
-            None,
-            f"eps={eps:.3g},min_samples={min_samples}",
-            labels,
-            len(Xs),
-            time.perf_counter() - t + shared,
-            model=_knn_model(X, idx, sample_labels),
-            fit_labels=sample_labels,
-            fit_index=idx,
-        )
+        setting = f"eps={eps:.3g},min_samples={min_samples}"
+        yield _sample_outcome("dbscan", None, setting, X, idx, sample_labels, ctx, t, shared)
 
 
 @dataclass(frozen=True)
