@@ -34,6 +34,7 @@ from sklearn.manifold import spectral_embedding
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors, kneighbors_graph
 
+from .assign import gaussian_log_resp, knn_vote
 from .knee import knee_index
 from .vocabulary import ALGORITHM_LABELS
 
@@ -88,18 +89,6 @@ class SweepContext:
             _, nb = tree.query(X, k=SURROGATE_NEIGHBOURS, workers=-1)
             self._cache[key] = nb.astype(np.int32)
         return self._cache[key]
-
-
-def knn_vote(neighbour_labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Majority label per row of an (n, m) label array (noise -1 is a class); ties go to the
-    nearest neighbour's label.  Returns labels and vote share (confidence)."""
-    n, m = neighbour_labels.shape
-    lab = neighbour_labels.astype(np.int64)
-    # votes[i, j] = how many of row i's neighbours share neighbour j's label
-    votes = (lab[:, :, None] == lab[:, None, :]).sum(axis=2)
-    best = votes.max(axis=1)
-    first = np.argmax(votes == best[:, None], axis=1)  # nearest neighbour with most votes
-    return lab[np.arange(n), first], best / m
 
 
 def _extend(
@@ -191,26 +180,6 @@ def sweep_minibatch(
             model={"kind": "centroids", "centers": mb.cluster_centers_.copy()},
             fit_labels=mb.labels_.astype(np.int32),
         )
-
-
-def gaussian_terms(model: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-component constants of the weighted log-density: (means @ prec_chol, const)."""
-    means, prec_chol, weights = model["means"], model["precisions_cholesky"], model["weights"]
-    d = means.shape[1]
-    mean_pc = np.einsum("kd,kde->ke", means, prec_chol)
-    log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
-    const = -0.5 * d * np.log(2 * np.pi) + log_det + np.log(weights)
-    return mean_pc, const
-
-
-def gaussian_log_resp(X: np.ndarray, model: dict[str, Any]) -> np.ndarray:
-    """Weighted log-probabilities (n, k) of a full-covariance Gaussian mixture, computed as
-    scikit-learn does (via the Cholesky factors of the precisions), in one einsum so a single
-    row costs a handful of numpy calls."""
-    if "mean_pc" not in model:
-        model["mean_pc"], model["const"] = gaussian_terms(model)
-    y = np.einsum("nd,kde->nke", X, model["precisions_cholesky"]) - model["mean_pc"]
-    return model["const"] - 0.5 * np.einsum("nke,nke->nk", y, y)
 
 
 def sweep_gmm(X: np.ndarray, ks: Sequence[int], ctx: SweepContext) -> Iterator[FitOutcome]:

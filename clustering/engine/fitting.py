@@ -10,6 +10,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from . import algorithms as alg
+from .assign import knn_vote
 from .predictor import SegmentPredictor
 from .preprocess import Preprocessor
 
@@ -69,7 +70,7 @@ def surrogate_agreement(
     keep = np.ones_like(nb, dtype=bool)
     keep[np.arange(len(nb)), drop] = False
     others = nb[keep].reshape(len(nb), m - 1)
-    votes, _ = alg.knn_vote(labels[others])
+    votes, _ = knn_vote(labels[others])
     return float(np.mean(votes == labels))
 
 

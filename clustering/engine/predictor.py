@@ -36,7 +36,8 @@ import scipy
 import sklearn
 from scipy.spatial import cKDTree
 
-from .algorithms import SURROGATE_NEIGHBOURS, gaussian_log_resp, knn_vote
+from .algorithms import SURROGATE_NEIGHBOURS
+from .assign import gaussian_log_resp, knn_vote
 from .preprocess import Preprocessor
 
 FORMAT_VERSION = 1

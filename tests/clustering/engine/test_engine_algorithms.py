@@ -11,6 +11,7 @@ from sklearn.metrics import (
 )
 
 from clustering.engine import algorithms as alg
+from clustering.engine.assign import knn_vote
 from clustering.engine.knee import knee_index, knee_value
 from clustering.engine.metrics import SilhouetteScorer, cluster_scores
 
@@ -119,6 +120,6 @@ def test_knee_of_an_increasing_curve_and_degenerate_cases():
 
 
 def test_knn_vote_breaks_ties_by_nearest_neighbour():
-    labels, share = alg.knn_vote(np.array([[2, 1, 1, 2, 0], [3, 3, 3, 1, 1]]))
+    labels, share = knn_vote(np.array([[2, 1, 1, 2, 0], [3, 3, 3, 1, 1]]))
     np.testing.assert_array_equal(labels, [2, 3])
     np.testing.assert_allclose(share, [0.4, 0.6])
