@@ -22,9 +22,16 @@ class ScopedTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, token: bytes):
         """knox's lookup without its sweep of all the user's other tokens (one more query on
         every request); expired tokens are swept when a user creates a token instead. A
-        token found expired here is refused and deleted, as knox does."""
+        token found expired here is refused and deleted, as knox does. Bytes that cannot be
+        a token (non-ASCII, control characters) are refused before any query."""
         invalid = _("Invalid token.")
-        token_text = token.decode("utf-8")
+        try:
+            token_text = token.decode("ascii")
+        except UnicodeDecodeError as error:
+            raise exceptions.AuthenticationFailed(invalid) from error
+        # Tokens are printable ASCII; a NUL would reach the database (PostgreSQL refuses it).
+        if not token_text.isprintable():
+            raise exceptions.AuthenticationFailed(invalid)
         now = timezone.now()
         candidates = get_token_model().objects.filter(
             token_key=token_text[: CONSTANTS.TOKEN_KEY_LENGTH]

@@ -26,5 +26,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# On API paths these answer with the API's error body; elsewhere with the site's pages.
+handler400 = "common.error_views.bad_request"
+handler403 = "common.error_views.permission_denied"
+handler404 = "common.error_views.page_not_found"
+handler500 = "common.error_views.server_error"
+
 admin.site.site_header = "Customer segmentation administration"
 admin.site.site_title = "Segmentation admin"
