@@ -32,10 +32,13 @@ CanImport = capability_permission("import_data")
 MAX_ROW_ERRORS = 1000
 
 
-def _row_errors(errors: dict[int, dict]) -> list[dict]:
-    """DRF's {index: {field: [messages]}} as rows of (index, field, message)."""
+def _row_errors(errors: dict[int, dict | list]) -> list[dict]:
+    """DRF's {index: {field: [messages]}} as rows of (index, field, message); a line that is
+    not an object at all (null: DRF gives a bare list) is named as a whole."""
     rows = []
     for index, line_errors in sorted(errors.items()):
+        if not isinstance(line_errors, dict):
+            line_errors = {"non_field_errors": line_errors}
         for field, messages in line_errors.items():
             for message in messages if isinstance(messages, list) else [messages]:
                 rows.append({"index": index, "field": field, "message": str(message)})
@@ -162,15 +165,20 @@ class TransactionListCreateApi(generics.ListAPIView):
             lines = serializer.validated_data["lines"]
         else:
             errors = serializer.errors.get("lines")
+            raw_lines = request.data.get("lines") if isinstance(request.data, dict) else None
             if not (
-                isinstance(errors, dict) and errors and all(isinstance(i, int) for i in errors)
+                isinstance(errors, dict)
+                and errors
+                and all(isinstance(i, int) for i in errors)
+                and isinstance(raw_lines, list)
             ):
+                # Not a list of lines at all: the standard 400 with DRF's field errors.
                 serializer.is_valid(raise_exception=True)
-            # Some lines have the wrong types: check the others too, so every bad line is
-            # reported in one answer.
+            # Some lines have the wrong types or are not objects: check the others too, so
+            # every bad line is reported in one answer.
             type_errors = _row_errors(errors)
             lines, indices = [], []
-            for index, raw in enumerate(request.data["lines"]):
+            for index, raw in enumerate(raw_lines):
                 if index not in errors:
                     line = TransactionLineInSerializer(data=raw)
                     line.is_valid(raise_exception=True)
