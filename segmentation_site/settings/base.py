@@ -163,6 +163,14 @@ IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 
 # PostgreSQL: the first import into an empty line table is bulk loaded (indexes dropped and
 # rebuilt; customers/importing/bulk_load.py); off, every import goes through a staging table.
 IMPORT_BULK_LOAD_EMPTY_TABLE = env.bool("IMPORT_BULK_LOAD_EMPTY_TABLE", default=True)
+# What a transaction line may hold, in file imports and the JSON API alike
+# (transaction_files/plausible.py): dates from IMPORT_EARLIEST_YEAR to the upload's time plus
+# IMPORT_FUTURE_DAYS; quantity, unit price and line amount within ± their maximum.
+IMPORT_EARLIEST_YEAR = env.int("IMPORT_EARLIEST_YEAR", default=1990)
+IMPORT_FUTURE_DAYS = env.float("IMPORT_FUTURE_DAYS", default=2)
+IMPORT_MAX_QUANTITY = env.float("IMPORT_MAX_QUANTITY", default=1e6)
+IMPORT_MAX_UNIT_PRICE = env.float("IMPORT_MAX_UNIT_PRICE", default=1e8)
+IMPORT_MAX_AMOUNT = env.float("IMPORT_MAX_AMOUNT", default=1e9)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The first handler stops keeping a file past IMPORT_MAX_UPLOAD_BYTES (customers/uploads.py).
