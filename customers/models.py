@@ -122,9 +122,11 @@ REASON_LABELS = {
     "imported_returns": "Imported and flagged: returns and cancellations",
     "imported_non_product": "Imported and flagged: postage, fees and other non-product lines",
     "rejected_bad_date": "Rejected: unreadable date",
+    "rejected_implausible_date": "Rejected: date before the earliest year or after the upload",
     "rejected_bad_number": "Rejected: unreadable or out-of-range number",
     "rejected_missing_value": "Rejected: missing value",
     "rejected_too_long": "Rejected: text too long",
+    "rejected_binary_data": "Rejected: binary data (a NUL character)",
     "rejected_wrong_column_count": "Rejected: wrong number of columns",
 }
 

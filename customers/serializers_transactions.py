@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from transaction_files.normalise import MAX_TEXT
+from transaction_files.plausible import MAX_DESCRIPTION, MAX_TEXT
 
 from .models import TransactionLine
 
 #: Largest number of lines one bulk request may carry (about 1 MB of JSON).
 MAX_BULK_LINES = 5000
-MIN_YEAR, MAX_YEAR = 1900, 2200
 
 
 class TransactionLineSerializer(serializers.ModelSerializer):
@@ -45,17 +44,22 @@ class TransactionLineSerializer(serializers.ModelSerializer):
 
 
 class TransactionLineInSerializer(serializers.Serializer):
-    """One line to store. Types are checked here; the file import's own rules (number ranges,
-    text lengths, a unit price or an amount, returns and fee lines) are applied after."""
+    """One line to store. Types are checked here; the file import's own rules (the plausible
+    dates and number ranges of transaction_files.plausible, a unit price or an amount,
+    returns and fee lines) are applied after."""
 
     customer_id = serializers.CharField(max_length=MAX_TEXT)
     invoice = serializers.CharField(
         max_length=MAX_TEXT, help_text="Invoices starting with C are returns."
     )
     timestamp = serializers.DateTimeField(
-        help_text="ISO 8601; without an offset it is read in the site's time zone."
+        help_text="ISO 8601; without an offset it is read in the site's time zone. Not before "
+        "the earliest year accepted (IMPORT_EARLIEST_YEAR), nor more than IMPORT_FUTURE_DAYS "
+        "after the request."
     )
-    quantity = serializers.FloatField(help_text="Negative on returns.")
+    quantity = serializers.FloatField(
+        help_text="Negative on returns; within ± IMPORT_MAX_QUANTITY."
+    )
     unit_price = serializers.FloatField(required=False, allow_null=True)
     amount = serializers.FloatField(
         required=False, allow_null=True, help_text="Line total; quantity x unit_price if absent."
@@ -64,17 +68,11 @@ class TransactionLineInSerializer(serializers.Serializer):
         required=False, allow_blank=True, max_length=MAX_TEXT, default=""
     )
     description = serializers.CharField(
-        required=False, allow_blank=True, max_length=500, default=""
+        required=False, allow_blank=True, max_length=MAX_DESCRIPTION, default=""
     )
     country = serializers.CharField(
         required=False, allow_blank=True, max_length=MAX_TEXT, default=""
     )
-
-    def validate_timestamp(self, value):
-        # pandas' nanosecond timestamps end in 2262; no real sale is outside these years.
-        if not MIN_YEAR <= value.year <= MAX_YEAR:
-            raise serializers.ValidationError(f"Must be between {MIN_YEAR} and {MAX_YEAR}.")
-        return value
 
 
 class TransactionBulkSerializer(serializers.Serializer):

@@ -27,6 +27,7 @@ from transaction_files.normalise import Normaliser
 from transaction_files.sources import Utf8Invalid, inspect_source
 
 from .importing import progress
+from .importing.bounds import import_bounds
 from .importing.bulk_load import bulk_load
 from .importing.import_pass import read_pass, store_pass
 from .importing.staging import MoveCounts, StagingTable
@@ -387,6 +388,14 @@ def _text(value) -> str | None:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+def _wall_clock(value, tz) -> str:
+    """The time as the file import reads it: local wall-clock time, to the second, with a
+    four-digit year (strftime writes year 1 as "1"), so the shared bounds judge it."""
+    with contextlib.suppress(OverflowError):  # within a day of year 1 or 9999: as given
+        value = timezone.localtime(value, tz)
+    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+
+
 def transaction_lines_create(
     *,
     lines: list[dict],
@@ -404,15 +413,13 @@ def transaction_lines_create(
     stored, but these lines are still checked so every bad line is reported at once).
     """
     tz = timezone.get_default_timezone()
+    received_at = timezone.now()
     if not lines:
         raise RowsInvalid(list(earlier_errors), len({r["index"] for r in earlier_errors}))
     frame = pd.DataFrame(
         {
             "customer_id": [line["customer_id"] for line in lines],
-            "timestamp": [
-                timezone.localtime(line["timestamp"], tz).strftime("%Y-%m-%d %H:%M:%S")
-                for line in lines
-            ],
+            "timestamp": [_wall_clock(line["timestamp"], tz) for line in lines],
             "invoice": [line["invoice"] for line in lines],
             "quantity": [_text(line["quantity"]) for line in lines],
             "unit_price": [_text(line.get("unit_price")) for line in lines],
@@ -425,7 +432,11 @@ def transaction_lines_create(
         dtype=object,
     )
     normaliser = Normaliser(
-        mapping={name: name for name in FIELDS}, date_order="iso", time_zone=settings.TIME_ZONE
+        mapping={name: name for name in FIELDS},
+        date_order="iso",
+        time_zone=settings.TIME_ZONE,
+        bounds=import_bounds(),
+        uploaded_at=received_at,
     )
     positions = np.arange(len(frame)) if indices is None else np.asarray(indices, dtype=int)
     result = normaliser.run(frame, positions)

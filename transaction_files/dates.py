@@ -53,32 +53,40 @@ def decide_order(day_first_seen: bool, month_first_seen: bool) -> str:
     )
 
 
+# Microseconds: every year from 1 to 9999 fits, so a date outside a shop's plausible window
+# is parsed, then rejected as such (transaction_files.plausible), never an overflow.
+RESOLUTION = "datetime64[us]"
+
+
 def parse_timestamps(values: pd.Series, *, order: str | None) -> pd.Series:
-    """Naive datetimes (NaT where unreadable). `order` is needed only for day/month forms;
-    when it is None and such values occur, DateOrderNeeded is raised."""
+    """Naive datetimes at microsecond resolution (NaT where unreadable). `order` is needed
+    only for day/month forms; when it is None and such values occur, DateOrderNeeded is
+    raised."""
     if isinstance(values.dtype, pd.StringDtype):
         text = values.str.strip()
     else:
         text = values.astype(object).where(values.notna(), None)
         text = pd.Series(text, index=values.index, dtype="str").str.strip()
-    result = pd.to_datetime(text, format=_COMMON_FORMAT, errors="coerce")
+    result = pd.to_datetime(text, format=_COMMON_FORMAT, errors="coerce").astype(RESOLUTION)
     rest = result.isna() & text.notna()
     if not rest.any():
         return result
     rest_text = text[rest]
-    out = pd.Series(pd.NaT, index=rest_text.index, dtype="datetime64[ns]")
+    out = pd.Series(pd.NaT, index=rest_text.index, dtype=RESOLUTION)
 
     iso = rest_text.str.match(_ISO_RE, na=False)
     if iso.any():
         parsed = pd.to_datetime(
             rest_text[iso].str.replace("/", "-", regex=False), format="ISO8601", errors="coerce"
         )
-        out[iso] = parsed.to_numpy()
+        out[iso] = parsed.astype(RESOLUTION).to_numpy()
     compact = rest_text.str.match(_COMPACT_RE, na=False)
     if compact.any():
-        out[compact] = pd.to_datetime(
-            rest_text[compact], format="%Y%m%d", errors="coerce"
-        ).to_numpy()
+        out[compact] = (
+            pd.to_datetime(rest_text[compact], format="%Y%m%d", errors="coerce")
+            .astype(RESOLUTION)
+            .to_numpy()
+        )
     dmy = is_day_month_form(rest_text)
     if dmy.any():
         if order is None:
@@ -97,8 +105,7 @@ def parse_timestamps(values: pd.Series, *, order: str | None) -> pd.Series:
                     "second": parts[5].fillna(0),
                 }
             )
-            out[dmy] = pd.to_datetime(frame, errors="coerce").to_numpy()
-    result = result.astype("datetime64[ns]")
+            out[dmy] = pd.to_datetime(frame, errors="coerce").astype(RESOLUTION).to_numpy()
     result[rest] = out.to_numpy()
     return result
 

@@ -12,6 +12,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import duckdb
 import numpy as np
@@ -20,13 +21,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import dates
+from .plausible import (
+    AMOUNT_LIMIT,
+    MAX_DESCRIPTION,
+    MAX_TEXT,
+    UNIT_PRICE_LIMIT,
+    Bounds,
+    number_message,
+)
 
-MAX_TEXT = 64
 MAX_NUMBER = 1e10
-# What the line table's columns hold (numeric(18,4) and numeric(16,4)): a line amount or unit
-# price worked out from the others must fit too, or PostgreSQL refuses the whole import.
-AMOUNT_LIMIT = 1e14
-UNIT_PRICE_LIMIT = 1e12
 NON_PRODUCT_CODES = {
     "POST",
     "DOT",
@@ -80,6 +84,10 @@ class Normaliser:
     date_order: str | None
     time_zone: str
     decimal_comma: bool = False
+    # The plausible window and ranges (plausible.Bounds); dates are checked against the
+    # upload's time (None: now).
+    bounds: Bounds = field(default_factory=Bounds)
+    uploaded_at: datetime | None = None
 
     def column(self, field_name: str) -> str:
         return self.mapping.get(field_name, field_name)
@@ -118,6 +126,19 @@ class Normaliser:
                 rejections.append((new, field_name, values, message, reason))
                 bad[new] = True
 
+        # A NUL character past the block the source checked for binary data: PostgreSQL's
+        # text cannot hold it, so the row is rejected here rather than the whole import there.
+        for name, values in cleaned.items():
+            if pc.any(pc.match_substring(values, "\x00")).as_py():
+                nul = pc.fill_null(pc.match_substring(values.filter(keep), "\x00"), False)
+                reject(
+                    nul.to_numpy(zero_copy_only=False),
+                    name,
+                    text[name],
+                    "Holds a NUL character: binary data, not text.",
+                    "rejected_binary_data",
+                )
+
         # A file has far fewer distinct times than lines: parse each time once.
         times = Distinct(text["timestamp"])
         naive_distinct = dates.parse_timestamps(times.values, order=self.date_order)
@@ -129,6 +150,24 @@ class Normaliser:
             "Not a date this tool can read (ISO, YYYYMMDD, day-first or month-first).",
             "rejected_bad_date",
         )
+        # Outside the shop's plausible window: compared once per distinct time too.
+        latest = self.bounds.latest(self.uploaded_at, self.time_zone)
+        early = naive_distinct < self.bounds.earliest()
+        late = naive_distinct > latest
+        for mask, message in (
+            (early, self.bounds.too_early_message()),
+            (late, self.bounds.too_late_message()),
+        ):
+            if mask.any():
+                reject(
+                    times.spread(mask).to_numpy(dtype=bool),
+                    "timestamp",
+                    text["timestamp"],
+                    message,
+                    "rejected_implausible_date",
+                )
+        # Only plausible times go on (to UTC, then nanoseconds as the lines hold them).
+        naive_distinct = naive_distinct.where(~(early | late))
 
         numbers = {}
         for name in ("quantity", "unit_price", "amount"):
@@ -182,13 +221,21 @@ class Normaliser:
                 "rejected_bad_number",
             )
 
-        for name in ("customer_id", "invoice", "product_code", "country"):
+        self._reject_implausible_numbers(numbers, quantity_given, text, reject)
+
+        for name, limit in (
+            ("customer_id", MAX_TEXT),
+            ("invoice", MAX_TEXT),
+            ("product_code", MAX_TEXT),
+            ("country", MAX_TEXT),
+            ("description", MAX_DESCRIPTION),
+        ):
             if name in text:
                 reject(
-                    _longer_than(text[name], MAX_TEXT),
+                    _longer_than(text[name], limit),
                     name,
                     text[name],
-                    f"Longer than {MAX_TEXT} characters.",
+                    f"Longer than {limit} characters.",
                     "rejected_too_long",
                 )
 
@@ -250,7 +297,8 @@ class Normaliser:
             | invoice_upper.str.startswith("A")
         ).to_numpy()
         is_return = (invoice_upper.str.startswith("C") | (quantity < 0)).to_numpy()
-        ts = times.spread(dates.to_utc(naive_distinct, self.time_zone))[good]
+        utc = dates.to_utc(naive_distinct, self.time_zone).astype("datetime64[ns, UTC]")
+        ts = times.spread(utc)[good]
 
         out = pd.DataFrame(
             {
@@ -270,6 +318,43 @@ class Normaliser:
         )
         result.lines = out
         return result
+
+    def _reject_implausible_numbers(
+        self,
+        numbers: dict[str, pd.Series],
+        quantity: pd.Series,
+        text: dict[str, pd.Series],
+        reject: Callable[[np.ndarray, str, pd.Series, str, str], None],
+    ) -> None:
+        """Quantities, unit prices and line amounts beyond the bounds, given or worked out
+        from the others (as they will be stored: rounded)."""
+        bounds = self.bounds
+        for name, values in numbers.items():
+            maximum = bounds.maximum(name)
+            beyond = (values.abs() > maximum).fillna(False).to_numpy()
+            reject(beyond, name, text[name], number_message(name, maximum), "rejected_bad_number")
+        if "unit_price" in numbers:
+            amount = (quantity * numbers["unit_price"].round(4)).round(4).abs()
+            used = numbers["amount"].isna() if "amount" in numbers else True
+            reject(
+                ((amount > bounds.max_amount) & used).fillna(False).to_numpy(),
+                "unit_price",
+                text["unit_price"],
+                number_message("amount", bounds.max_amount, derived="Quantity times unit price"),
+                "rejected_bad_number",
+            )
+        elif "amount" in numbers:
+            divisor = quantity.where(quantity != 0)
+            unit_price = (numbers["amount"].round(4) / divisor).round(4).abs()
+            reject(
+                (unit_price > bounds.max_unit_price).fillna(False).to_numpy(),
+                "amount",
+                text["amount"],
+                number_message(
+                    "unit_price", bounds.max_unit_price, derived="Amount divided by quantity"
+                ),
+                "rejected_bad_number",
+            )
 
 
 class Distinct:

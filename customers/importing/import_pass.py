@@ -18,6 +18,7 @@ from transaction_files.normalise import Normaliser
 from transaction_files.sources import BadRow, SourceInfo
 
 from ..models import ImportRecord, ImportRejectedRow
+from .bounds import import_bounds
 from .pipeline import ChunkReader
 from .staging import StagingTable
 
@@ -49,7 +50,7 @@ class ImportPass:
                     import_record=self.record,
                     line_number=line_number or 0,
                     column=column[:255],
-                    value=value,
+                    value=value.replace("\x00", "\ufffd"),  # PostgreSQL's text refuses NUL
                     message=message[:255],
                 )
             )
@@ -64,6 +65,8 @@ def _read_into(
         date_order=record.date_order or None,
         time_zone=settings.TIME_ZONE,
         decimal_comma=info.delimiter != ",",
+        bounds=import_bounds(),
+        uploaded_at=record.created_at,
     )
     reader = ChunkReader(staging, normaliser, path, info, mapping)
     reader.start()

@@ -370,7 +370,12 @@ def test_bad_rows_are_all_listed_and_nothing_is_stored(api):
             "field": "non_field_errors",
             "message": "Invalid data. Expected a dictionary, but got str.",
         },
-        {"index": 7, "field": "timestamp", "message": "Must be between 1900 and 2200."},
+        {
+            "index": 7,
+            "field": "timestamp",
+            "message": "Dated after the upload's time plus 2 days: a sale cannot postdate its "
+            "upload.",
+        },
     ]
     assert TransactionLine.objects.count() == lines_before
 

@@ -349,6 +349,7 @@ def test_bulk_load_that_fails_leaves_no_lines_and_every_index(postgres, monkeypa
 @pytest.mark.parametrize("bulk_load", [True, False])
 def test_times_are_stored_exactly_across_clock_changes(tmp_path, settings, bulk_load):
     settings.IMPORT_BULK_LOAD_EMPTY_TABLE = bulk_load
+    settings.IMPORT_EARLIEST_YEAR = 1960  # a time before the epoch is stored exactly too
     header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
     local_times = ["2010-12-01 08:26:00", "2011-03-27 00:59:59", "2011-03-27 02:30:00"]
     local_times += ["2011-10-30 01:15:01", "1969-07-20 20:17:40"]

@@ -149,8 +149,10 @@ def test_a_bulk_load_sends_its_lines_as_binary(copy_formats):
     assert TransactionLine.objects.count() == record.rows_imported > 0
 
 
-def test_a_bulk_load_chunk_too_large_for_binary_goes_as_csv(tmp_path, copy_formats):
-    # 1e9 x 10,000: an amount of 10^13, which a float holds, but not to 4 decimals exactly.
+def test_a_bulk_load_chunk_too_large_for_binary_goes_as_csv(tmp_path, copy_formats, settings):
+    # 1e9 x 10,000: an amount of 10^13, which a float holds, but not to 4 decimals exactly
+    # (far beyond the default bounds, which a shop may raise up to what the columns hold).
+    settings.IMPORT_MAX_QUANTITY, settings.IMPORT_MAX_AMOUNT = 1e10, 9e13
     big = "536365,85123A,GOLD,1000000000,2010-12-01 08:26:00,10000,17850,United Kingdom\n"
     small = "536366,85123B,TIN,2,2010-12-01 08:27:00,1.25,17851,United Kingdom\n"
     record, error = import_or_error(write(tmp_path, "big.csv", (HEADER + big + small).encode()))
