@@ -2,7 +2,8 @@
 
 The reaper is a thread in each worker, not a scheduler: it needs only some living worker,
 where a scheduler is one more process that must run exactly once
-(docs/decisions/reaper-thread-in-each-worker.md).
+(docs/decisions/reaper-thread-in-each-worker.md). It also sends again what was committed
+while the broker was down (runs_redispatch_undelivered, imports_redispatch_undelivered).
 """
 
 import logging
@@ -14,6 +15,9 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.db import connection
 
+from common.outages import QueuedRowTask
+
+from .runs.recovery import run_mark_undelivered, runs_redispatch_undelivered
 from .services import TRANSIENT_ERRORS, run_execute, runs_recover_stale, worker_heartbeat_record
 
 logger = logging.getLogger(__name__)
@@ -25,8 +29,14 @@ def record_worker_heartbeat(self) -> None:
     worker_heartbeat_record(hostname=self.request.hostname or "unknown")
 
 
+class RunTask(QueuedRowTask):
+    def record_undelivered(self, row_id: int) -> None:
+        run_mark_undelivered(run_id=row_id)
+
+
 @shared_task(
     bind=True,
+    base=RunTask,
     ignore_result=True,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -53,14 +63,18 @@ def _report_alive() -> None:
 
 
 def _recover_stale_runs() -> None:
-    """Re-queue runs whose worker died; outside a task, so a failure is logged, not raised,
-    and the connection is closed (the reaper thread's would otherwise stay open)."""
-    try:
-        runs_recover_stale()
-    except Exception:
-        logger.exception("recovering stale runs failed")
-    finally:
-        connection.close()
+    """Re-queue runs whose worker died, and send again the runs and imports whose message
+    the broker could not take when they were committed (marked by their task's publish; see
+    common/outages.py). Outside a task, so a failure is logged, not raised, and the
+    connection is closed (the reaper thread's would otherwise stay open)."""
+    from customers.tasks import imports_redispatch_undelivered
+
+    for step in (runs_recover_stale, runs_redispatch_undelivered, imports_redispatch_undelivered):
+        try:
+            step()
+        except Exception:
+            logger.exception("reaper: %s failed", step.__name__)
+    connection.close()
 
 
 def _reap_forever(stop: threading.Event, interval: float, heartbeat_interval: float) -> None:

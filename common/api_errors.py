@@ -12,7 +12,9 @@ of its own with an ``extra`` dict (the bulk transaction endpoint adds ``rows``).
 
 Enable in settings: ``REST_FRAMEWORK["EXCEPTION_HANDLER"] =
 "common.api_errors.api_exception_handler"``.
-Unexpected exceptions are not handled here: they stay 500s and reach the logs.
+The broker or the cache being unreachable (common.outages.OUTAGE_ERRORS) is a 503 with
+Retry-After, code ``unavailable``. Other unexpected exceptions are not handled here: they
+stay 500s and reach the logs.
 """
 
 from __future__ import annotations
@@ -21,12 +23,21 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import exceptions, serializers
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .outages import OUTAGE_MESSAGE, RETRY_AFTER_SECONDS, is_outage
 
 INVALID_MESSAGE = "Some fields are not valid; see fields."
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]):
+    if is_outage(exc):
+        return Response(
+            {"status": 503, "code": "unavailable", "detail": OUTAGE_MESSAGE, "fields": {}},
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -62,6 +73,7 @@ def _default_code(status: int) -> str:
         405: "method_not_allowed",
         409: "conflict",
         429: "throttled",
+        503: "unavailable",
     }.get(status, "error")
 
 
@@ -149,6 +161,12 @@ _EXAMPLES = {
         response_only=True,
         status_codes=["429"],
     ),
+    503: OpenApiExample(
+        "Broker or cache down",
+        value={"status": 503, "code": "unavailable", "detail": OUTAGE_MESSAGE, "fields": {}},
+        response_only=True,
+        status_codes=["503"],
+    ),
 }
 _DESCRIPTIONS = {
     400: "The request is not valid; `fields` says which fields and why.",
@@ -157,6 +175,8 @@ _DESCRIPTIONS = {
     404: "Not found.",
     409: "The request conflicts with the current state.",
     429: "Too many requests in this scope; retry after the Retry-After header's seconds.",
+    503: "The task queue or the cache is unavailable; retry after the Retry-After header's "
+    "seconds.",
 }
 
 

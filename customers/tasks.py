@@ -1,18 +1,32 @@
-from celery import shared_task
-from django.db import InterfaceError, OperationalError
+import logging
 
+from celery import shared_task
+from django.db import InterfaceError, OperationalError, transaction
+
+from common.outages import WAITING_FOR_THE_QUEUE, QueuedRowTask
+
+from .models import ImportRecord
 from .services import import_record_fail, import_record_process
 
+logger = logging.getLogger(__name__)
 MAX_RETRIES = 3
 
 
-@shared_task(bind=True, ignore_result=True, acks_late=True, max_retries=MAX_RETRIES)
+class ImportTask(QueuedRowTask):
+    def record_undelivered(self, row_id: int) -> None:
+        import_mark_undelivered(import_record_id=row_id)
+
+
+@shared_task(
+    bind=True, base=ImportTask, ignore_result=True, acks_late=True, max_retries=MAX_RETRIES
+)
 def process_import(self, import_record_id: int) -> None:
     """Read an uploaded file and store its lines (see import_record_process).
 
     A bad file fails the same way twice, so only a lost database connection is retried, with
     backoff. A worker lost mid-import is redelivered (acks_late); the service starts that
-    import over, since nothing of it was committed.
+    import over, since nothing of it was committed. A message the broker could not take marks
+    the import (ImportTask); the workers' reaper sends it again (imports_redispatch_undelivered).
     """
     try:
         import_record_process(import_record_id=import_record_id)
@@ -25,3 +39,35 @@ def process_import(self, import_record_id: int) -> None:
             )
             return
         raise self.retry(exc=exc, countdown=10 * 2**self.request.retries) from exc
+
+
+def import_mark_undelivered(*, import_record_id: int) -> None:
+    """Its message could not be sent: the reaper sends it again once the broker is back."""
+    ImportRecord.objects.filter(pk=import_record_id, status=ImportRecord.Status.QUEUED).update(
+        stage=WAITING_FOR_THE_QUEUE
+    )
+
+
+def imports_redispatch_undelivered() -> list[int]:
+    """Send again the queued imports whose message never reached the broker, once each.
+
+    Only imports marked when their publish failed: a queued import may legitimately wait
+    behind others, and a second message for one already running would read it twice. Each
+    message goes out inside its row's lock and the mark is cleared only if it went.
+    """
+    waiting = ImportRecord.objects.filter(
+        status=ImportRecord.Status.QUEUED, stage=WAITING_FOR_THE_QUEUE
+    )
+    sent: list[int] = []
+    for record_id in list(waiting.values_list("pk", flat=True)[:100]):
+        with transaction.atomic():
+            record = waiting.select_for_update(skip_locked=True).filter(pk=record_id).first()
+            if record is None:
+                continue
+            process_import.delay(record.pk)
+            record.stage = ""
+            record.save(update_fields=["stage"])
+        sent.append(record_id)
+    if sent:
+        logger.warning("imports %s: the broker is back; queued again", sent)
+    return sent

@@ -1,11 +1,18 @@
-"""Recovery of runs whose worker died: the reaper's work, called by every worker
-(clustering/tasks.py)."""
+"""Recovery of runs no worker is executing: the reaper's work, called by every worker
+(clustering/tasks.py).
+
+Two cases: a run whose worker died (running, heartbeat stale) and a run whose message
+never reached the broker (queued, stage WAITING_FOR_THE_QUEUE: the task's publish marked it
+when the broker was down; docs/decisions/reaper-thread-in-each-worker.md).
+"""
 
 from __future__ import annotations
 
 import logging
 
 from django.db import transaction
+
+from common.outages import WAITING_FOR_THE_QUEUE
 
 from ..models import SegmentationRun
 from .claims import give_up, out_of_attempts, stale_before
@@ -44,3 +51,35 @@ def runs_recover_stale() -> list[int]:
             enqueue_on_commit(run.pk)
             requeued.append(run.pk)
     return requeued
+
+
+def run_mark_undelivered(*, run_id: int) -> None:
+    """Its message could not be sent: the reaper sends it again once the broker is back."""
+    SegmentationRun.objects.filter(pk=run_id, status=Status.QUEUED).update(
+        stage=WAITING_FOR_THE_QUEUE
+    )
+
+
+def runs_redispatch_undelivered() -> list[int]:
+    """Send again the queued runs whose message never reached the broker, once each.
+
+    Each message goes out inside its row's lock and the mark is cleared only if it went: a
+    broker still down leaves the run marked for the next pass (the error goes to the caller),
+    and a worker that receives it first waits for the lock, then finds the run queued.
+    """
+    from ..tasks import execute_segmentation_run
+
+    waiting = SegmentationRun.objects.filter(status=Status.QUEUED, stage=WAITING_FOR_THE_QUEUE)
+    sent: list[int] = []
+    for run_id in list(waiting.values_list("pk", flat=True)[:100]):
+        with transaction.atomic():
+            run = waiting.select_for_update(skip_locked=True).filter(pk=run_id).first()
+            if run is None:  # taken meanwhile, or another worker's reaper holds it
+                continue
+            execute_segmentation_run.delay(run.pk)
+            run.stage = "queued"
+            run.save(update_fields=["stage"])
+        sent.append(run_id)
+    if sent:
+        logger.warning("runs %s: the broker is back; queued again", sent)
+    return sent
