@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from .roles import ROLE_PERMISSIONS
 from .services import api_token_create
+from .throttling import SIGN_IN_THROTTLES
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -24,11 +25,15 @@ class TokenResponseSerializer(serializers.Serializer):
 
 
 class TokenCreateApi(APIView):
-    """Exchange a username and password for a new API token (shown once)."""
+    """Exchange a username and password for a new API token (shown once).
+
+    Limited per client address (THROTTLE_AUTH) and per username (THROTTLE_AUTH_USERNAME),
+    the same counts as the login page's; django-axes locks a username+address pair out.
+    """
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_scope = "auth"
+    throttle_classes = list(SIGN_IN_THROTTLES)
 
     @extend_schema(request=TokenRequestSerializer, responses={201: TokenResponseSerializer})
     def post(self, request):

@@ -8,8 +8,11 @@ MESSAGE = "Too many failed sign-in attempts: this account is locked for now. Try
 
 
 def lockout_response(request: HttpRequest, response=None, credentials=None, *args, **kwargs):
+    retry_after = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": MESSAGE}, status=429)
+        locked = JsonResponse({"detail": MESSAGE}, status=429)
+        locked["Retry-After"] = retry_after
+        return locked
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     result: HttpResponse = render(
         request,
@@ -17,4 +20,5 @@ def lockout_response(request: HttpRequest, response=None, credentials=None, *arg
         {"cooloff_time": f"{minutes} minutes"},
         status=429,
     )
+    result["Retry-After"] = retry_after
     return result

@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # A view that needs the broker or the cache while it is down answers 503, not 500.
+    "common.outages.OutageMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -135,7 +137,14 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+# The client's address from the proxy chain below (django-ipware is not used: it would trust
+# the client's own headers when no proxy count is given).
+AXES_CLIENT_IP_CALLABLE = "common.client_ip.client_ip"
+
+# Behind BEHIND_PROXY=1, PROXY_COUNT proxies append to X-Forwarded-For (default 1): the
+# client is the PROXY_COUNT-th address from the right. Without a proxy the header is ignored.
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+PROXY_COUNT = env.int("PROXY_COUNT", default=1 if BEHIND_PROXY else 0)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env("TIME_ZONE", default="Europe/London")
@@ -189,7 +198,7 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
-if env.bool("BEHIND_PROXY", default=False):
+if BEHIND_PROXY:
     # Trust the proxy's scheme header only when a proxy really sets it.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
@@ -236,7 +245,9 @@ REST_FRAMEWORK = {
         "predict": env("THROTTLE_PREDICT", default="6000/min"),
         "imports": env("THROTTLE_IMPORTS", default="30/hour"),
         "runs": env("THROTTLE_RUNS", default="60/hour"),
+        # Sign-in (token endpoint and login page): per client address and per username.
         "auth": env("THROTTLE_AUTH", default="20/min"),
+        "auth_username": env("THROTTLE_AUTH_USERNAME", default="10/min"),
     },
 }
 REST_KNOX = {
