@@ -117,7 +117,7 @@ def _child_import(path: str) -> int:
         "seconds": time.perf_counter() - started,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "status": record.status,
-        "error": record.error_message,
+        "error": record.error,
         "read": record.rows_read,
         "imported": record.rows_imported,
         "customers": record.customers_created,
@@ -216,7 +216,7 @@ def main() -> int:
                 record = import_record_create(file=f, file_name=DATA.name, enqueue=False)
             record = import_record_process(import_record_id=record.pk)
             service_runs.append(time.perf_counter() - started)
-            assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+            assert record.status == ImportRecord.Status.SUCCEEDED, record.error
         copy_seconds = statistics.median(copy_runs)
         service_seconds = statistics.median(service_runs)
         phases = [phases[service_runs.index(service_seconds)]] if phases else []
@@ -234,7 +234,7 @@ def main() -> int:
             overlap = import_record_create(file=f, file_name=csv_path.name, enqueue=False)
         overlap = import_record_process(import_record_id=overlap.pk)
         overlap_seconds = time.perf_counter() - started
-        assert overlap.status == ImportRecord.Status.SUCCEEDED, overlap.error_message
+        assert overlap.status == ImportRecord.Status.SUCCEEDED, overlap.error
 
         # Floors for any import that keeps this schema: the rows it stored, COPYed (binary, as
         # the bulk load sends them) straight into an empty table with the transaction-line

@@ -1,7 +1,7 @@
 """REST API for imports: upload, list, status with progress, rejected rows."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS
@@ -18,9 +18,21 @@ from .services import import_record_create
 CanImport = capability_permission("import_data")
 
 
+@extend_schema_serializer(deprecate_fields=["percent", "error_message"])
 class ImportRecordSerializer(serializers.ModelSerializer):
     uploaded_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
+    )
+    # The old names of progress and error, with the same values, kept one release.
+    percent = serializers.IntegerField(
+        source="progress",
+        read_only=True,
+        help_text="Deprecated: use progress (the same value; removed in the next release).",
+    )
+    error_message = serializers.CharField(
+        source="error",
+        read_only=True,
+        help_text="Deprecated: use error (the same text; removed in the next release).",
     )
 
     class Meta:
@@ -36,7 +48,7 @@ class ImportRecordSerializer(serializers.ModelSerializer):
             "finished_at",
             "status",
             "stage",
-            "percent",
+            "progress",
             "mapping",
             "date_order",
             "sheet",
@@ -49,6 +61,8 @@ class ImportRecordSerializer(serializers.ModelSerializer):
             "counts_by_reason",
             "notices",
             "duration_seconds",
+            "error",
+            "percent",
             "error_message",
         ]
         read_only_fields = fields
@@ -128,7 +142,7 @@ class ImportListCreateApi(generics.ListAPIView):
 
 
 class ImportDetailApi(generics.RetrieveAPIView):
-    """One import: status, stage and percent while it runs, counts when it is done."""
+    """One import: status, stage and progress while it runs, counts when it is done."""
 
     serializer_class = ImportRecordSerializer
     permission_classes = [*generics.RetrieveAPIView.permission_classes, CanImport]

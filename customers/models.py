@@ -75,7 +75,7 @@ class ImportRecord(models.Model):
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     stage = models.CharField(max_length=32, blank=True)
-    percent = models.PositiveSmallIntegerField(default=0)
+    progress = models.PositiveSmallIntegerField(default=0)
 
     rows_read = models.PositiveIntegerField(default=0)
     rows_imported = models.PositiveIntegerField(default=0)
@@ -86,13 +86,13 @@ class ImportRecord(models.Model):
     counts_by_reason = models.JSONField(default=dict, blank=True)
     notices = models.JSONField(default=list, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
-    error_message = models.TextField(blank=True)
+    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(percent__lte=100), name="import_percent_at_most_100"
+                condition=models.Q(progress__lte=100), name="import_progress_at_most_100"
             ),
         ]
 

@@ -173,8 +173,8 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
             return record
         record.status = ImportRecord.Status.RUNNING
         record.started_at = timezone.now()
-        record.stage, record.percent = "reading", 0
-        record.save(update_fields=["status", "started_at", "stage", "percent"])
+        record.stage, record.progress = "reading", 0
+        record.save(update_fields=["status", "started_at", "stage", "progress"])
 
     started = time.monotonic()
     staging = None
@@ -217,7 +217,7 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
         # the queue's hands (the task retries with backoff) when the database lets us.
         with contextlib.suppress(OperationalError, InterfaceError):
             ImportRecord.objects.filter(pk=record.pk).update(
-                status=ImportRecord.Status.QUEUED, stage="waiting to retry", percent=0
+                status=ImportRecord.Status.QUEUED, stage="waiting to retry", progress=0
             )
         raise
     except Exception:
@@ -299,7 +299,7 @@ def _record_repeat(record: ImportRecord, earlier: ImportRecord, started: float) 
         ImportRecord.objects.filter(pk=record.pk).update(
             status=ImportRecord.Status.SUCCEEDED,
             stage="done",
-            percent=100,
+            progress=100,
             rows_read=earlier.rows_read,
             rows_imported=0,
             rows_skipped=earlier.rows_skipped,
@@ -310,7 +310,7 @@ def _record_repeat(record: ImportRecord, earlier: ImportRecord, started: float) 
             notices=notices,
             finished_at=timezone.now(),
             duration_seconds=time.monotonic() - started,
-            error_message="",
+            error="",
         )
 
 
@@ -352,7 +352,7 @@ def import_record_fail(*, import_record_id: int, message: str) -> None:
     ).update(
         status=ImportRecord.Status.FAILED,
         stage="failed",
-        error_message=message,
+        error=message,
         finished_at=timezone.now(),
     )
 
@@ -361,7 +361,7 @@ def _fail(record: ImportRecord, message: str, started: float) -> None:
     ImportRecord.objects.filter(pk=record.pk).update(
         status=ImportRecord.Status.FAILED,
         stage="failed",
-        error_message=message,
+        error=message,
         finished_at=timezone.now(),
         duration_seconds=time.monotonic() - started,
     )
@@ -469,7 +469,7 @@ def transaction_lines_create(
             moved = staging.move(import_id=record.pk)
             record.status = ImportRecord.Status.SUCCEEDED
             record.stage = "done"
-            record.percent = 100
+            record.progress = 100
             record.rows_imported = moved.inserted
             record.rows_duplicate = moved.not_stored
             record.customers_created = moved.customers_created

@@ -96,11 +96,11 @@ def import_status(request: HttpRequest, pk: int) -> JsonResponse:
             "status": record.status,
             "status_display": record.get_status_display(),
             "stage": record.stage,
-            "percent": record.percent,
+            "progress": record.progress,
             "finished": record.is_finished,
             "rows_read": record.rows_read,
             "rows_imported": record.rows_imported,
-            "error_message": record.error_message,
+            "error": record.error,
         }
     )
 

@@ -137,7 +137,7 @@ def store_pass(record, run: ImportPass, staging: StagingTable, notices: list[str
     ImportRecord.objects.filter(pk=record.pk).update(
         status=ImportRecord.Status.SUCCEEDED,
         stage="done",
-        percent=100,
+        progress=100,
         rows_read=run.rows_read,
         rows_imported=moved.inserted,
         rows_skipped=run.rows_skipped,
@@ -148,6 +148,6 @@ def store_pass(record, run: ImportPass, staging: StagingTable, notices: list[str
         notices=notices,
         finished_at=timezone.now(),
         duration_seconds=time.monotonic() - started,
-        error_message="",
+        error="",
     )
     return read_done, time.monotonic()

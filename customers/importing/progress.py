@@ -1,4 +1,4 @@
-"""An import's stage and percent, written for the import page to poll."""
+"""An import's stage and progress, written for the import page to poll."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ..models import ImportRecord
 
 
 def write_progress(record: ImportRecord, *, stage: str, percent: int) -> None:
-    ImportRecord.objects.filter(pk=record.pk).update(stage=stage, percent=min(percent, 100))
+    ImportRecord.objects.filter(pk=record.pk).update(stage=stage, progress=min(percent, 100))
 
 
 class ProgressElsewhere:

@@ -9,7 +9,7 @@
       const response = await fetch(box.dataset.statusUrl, { credentials: "same-origin" });
       if (response.ok) {
         const data = await response.json();
-        if (bar) { bar.value = data.percent; bar.textContent = data.percent + "%"; }
+        if (bar) { bar.value = data.progress; bar.textContent = data.progress + "%"; }
         if (stage) { stage.textContent = data.stage || data.status_display; }
         if (data.finished) { window.location.reload(); return; }
         if (data.status === "needs_mapping") return;

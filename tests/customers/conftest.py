@@ -43,7 +43,7 @@ def import_or_error(path: Path, **options) -> tuple[ImportRecord | None, str]:
         record = import_path(path, **options)
     except ImportFileError as exc:
         return None, str(exc)
-    return record, record.error_message
+    return record, record.error
 
 
 def lines_checksum() -> tuple:

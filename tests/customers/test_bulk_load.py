@@ -159,7 +159,7 @@ def test_first_import_is_bulk_loaded_and_keeps_the_indexes(postgres, settings, c
 
     first = import_path(ONLINE_RETAIL_SLICE)
 
-    assert first.status == ImportRecord.Status.SUCCEEDED, first.error_message
+    assert first.status == ImportRecord.Status.SUCCEEDED, first.error
     assert "bulk load into the empty line table" in caplog.text
     assert line_table_indexes() == before
     assert TransactionLine.objects.count() == first.rows_imported
@@ -175,7 +175,7 @@ def test_first_import_is_bulk_loaded_and_keeps_the_indexes(postgres, settings, c
     other_bytes = tmp_path / "slice-with-a-blank-line.csv"
     other_bytes.write_bytes(ONLINE_RETAIL_SLICE.read_bytes() + b"\n")
     again = import_path(other_bytes)
-    assert again.status == ImportRecord.Status.SUCCEEDED, again.error_message
+    assert again.status == ImportRecord.Status.SUCCEEDED, again.error
     assert "bulk load" not in caplog.text
     assert again.rows_imported == 0
     assert TransactionLine.objects.count() == first.rows_imported
@@ -233,7 +233,7 @@ def test_bulk_load_keeps_the_customers_it_finds_and_numbers_new_ones_after_them(
 ):
     settings.IMPORT_BULK_LOAD_EMPTY_TABLE = True
     first = import_path(CDNOW_SLICE)
-    assert first.status == ImportRecord.Status.SUCCEEDED, first.error_message
+    assert first.status == ImportRecord.Status.SUCCEEDED, first.error
     ids = dict(Customer.objects.values_list("external_id", "id"))
     # Customers stay when their lines go; the table is empty again, so the next import is
     # bulk loaded too, and finds them.
@@ -242,7 +242,7 @@ def test_bulk_load_keeps_the_customers_it_finds_and_numbers_new_ones_after_them(
     other_bytes = tmp_path / "cdnow-with-a-blank-line.csv"
     other_bytes.write_bytes(CDNOW_SLICE.read_bytes() + b"\n")
     again = import_path(other_bytes)
-    assert again.status == ImportRecord.Status.SUCCEEDED, again.error_message
+    assert again.status == ImportRecord.Status.SUCCEEDED, again.error
     assert again.customers_created == 0
     assert dict(Customer.objects.values_list("external_id", "id")) == ids
     assert Customer.objects.get(external_id=min(ids)).first_purchase_at is not None
@@ -251,7 +251,7 @@ def test_bulk_load_keeps_the_customers_it_finds_and_numbers_new_ones_after_them(
 
     TransactionLine.objects.all().delete()
     newer = import_path(ONLINE_RETAIL_SLICE)
-    assert newer.status == ImportRecord.Status.SUCCEEDED, newer.error_message
+    assert newer.status == ImportRecord.Status.SUCCEEDED, newer.error
     new_ids = Customer.objects.exclude(external_id__in=ids).values_list("id", flat=True)
     assert len(new_ids) == newer.customers_created > 0
     assert min(new_ids) > max(ids.values())
@@ -281,7 +281,7 @@ def test_bulk_load_progress_is_seen_by_others_while_the_import_runs(monkeypatch,
         written.append((stage, percent))
         with onlooker.cursor() as cursor:
             cursor.execute(
-                "SELECT stage, percent FROM customers_importrecord WHERE id = %s", [record.pk]
+                "SELECT stage, progress FROM customers_importrecord WHERE id = %s", [record.pk]
             )
             seen.append(cursor.fetchone())
 
@@ -291,11 +291,11 @@ def test_bulk_load_progress_is_seen_by_others_while_the_import_runs(monkeypatch,
     finally:
         onlooker.close()
 
-    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
     assert seen == written
     assert [stage for stage, _ in written].count("reading") > 2
     assert written[-1] == ("writing", 85)
-    assert (record.stage, record.percent) == ("done", 100)
+    assert (record.stage, record.progress) == ("done", 100)
     assert TransactionLine.objects.count() == record.rows_imported > 0
 
 
@@ -340,7 +340,7 @@ def test_bulk_load_that_fails_leaves_no_lines_and_every_index(postgres, monkeypa
     record = import_path(CDNOW_SLICE)
 
     assert record.status == ImportRecord.Status.FAILED
-    assert "nothing was imported" in record.error_message
+    assert "nothing was imported" in record.error
     assert TransactionLine.objects.count() == 0
     assert line_table_indexes() == before
 
@@ -359,7 +359,7 @@ def test_times_are_stored_exactly_across_clock_changes(tmp_path, settings, bulk_
 
     record = import_path(path)
 
-    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
     zone = ZoneInfo(settings.TIME_ZONE)
     stored = dict(TransactionLine.objects.values_list("invoice", "timestamp"))
     for i, text in enumerate(local_times):
@@ -382,7 +382,7 @@ def test_bulk_load_keeps_an_index_that_a_foreign_key_references(postgres, settin
 
     record = import_path(CDNOW_SLICE)
 
-    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
     assert line_table_indexes() == before
     with connection.cursor() as cursor:
         cursor.execute(
@@ -403,7 +403,7 @@ def test_a_reader_in_a_long_transaction_means_no_bulk_load(postgres, monkeypatch
 
         record = import_path(ONLINE_RETAIL_SLICE)
 
-        assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+        assert record.status == ImportRecord.Status.SUCCEEDED, record.error
         assert "the line table is in use; not bulk loading" in caplog.text
         assert TransactionLine.objects.count() == record.rows_imported > 0
         with connection.cursor() as cursor:  # the short timeout did not outlive the check
@@ -423,7 +423,7 @@ def test_a_file_whose_every_row_is_skipped_stores_nothing(tmp_path, settings, bu
 
     record = import_path(path)
 
-    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
     assert (record.rows_read, record.rows_skipped, record.rows_imported) == (2, 2, 0)
     assert not TransactionLine.objects.exists() and not Customer.objects.exists()
 
@@ -454,7 +454,7 @@ def test_bulk_load_of_a_file_damaged_part_way_leaves_nothing(
     record = import_path(damaged)
 
     assert record.status == ImportRecord.Status.FAILED
-    assert "truncated" in record.error_message
+    assert "truncated" in record.error
     assert len(written) > 1 and sum(written) > 0  # lines had gone in before the damage
     assert not TransactionLine.objects.exists() and not Customer.objects.exists()
     assert line_table_indexes() == before

@@ -97,7 +97,7 @@ def test_a_lost_database_connection_is_retried_then_given_up(monkeypatch):
         tasks.process_import.pop_request()
     record.refresh_from_db()
     assert record.status == ImportRecord.Status.FAILED
-    assert "database could not be reached" in record.error_message
+    assert "database could not be reached" in record.error
 
 
 def test_prune_import_files_deletes_only_old_finished_uploads(tmp_path):

@@ -52,7 +52,7 @@ def test_online_retail_slice_counts_match_pandas():
 
     record = import_path(ONLINE_RETAIL_SLICE)
 
-    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
     assert record.rows_read == expected["read"]
     assert record.rows_skipped == expected["skipped"]
     assert record.rows_duplicate == expected["duplicates"]
@@ -111,7 +111,7 @@ def test_cdnow_slice_through_the_same_service():
 
     record = import_path(CDNOW_SLICE)
 
-    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
     assert record.rows_read == len(d)
     assert record.rows_duplicate == len(d) - len(unique)
     assert record.rows_imported == len(unique)
@@ -129,7 +129,7 @@ def test_cdnow_slice_through_the_same_service():
 def test_full_online_retail_file():
     record = import_path(SAMPLE_DATA / "online_retail" / "online_retail.csv.gz")
 
-    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
     assert record.rows_read == 541_909
     assert record.rows_skipped == 135_080
     assert Customer.objects.count() == 4_372
@@ -143,7 +143,7 @@ def test_full_online_retail_file():
 def test_full_cdnow_file():
     record = import_path(SAMPLE_DATA / "cdnow" / "cdnow_master.csv.gz")
 
-    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
     assert record.rows_read == 69_659
     assert record.rows_duplicate == 255
     assert Customer.objects.count() == 23_570

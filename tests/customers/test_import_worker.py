@@ -32,9 +32,9 @@ def test_page_upload_is_imported_by_the_worker(client_for):
             timeout=90,
             what="the worker to finish the import",
         )
-        assert done.status == ImportRecord.Status.SUCCEEDED, (done.error_message, worker.log())
+        assert done.status == ImportRecord.Status.SUCCEEDED, (done.error, worker.log())
         status = client.get(reverse("customers:import-status", args=[record.pk])).json()
-    assert status["percent"] == 100 and status["finished"]
+    assert status["progress"] == 100 and status["finished"]
     assert TransactionLine.objects.filter(import_record=record).count() == done.rows_imported > 0
     assert "process_import" in worker.log()
 

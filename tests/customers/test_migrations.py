@@ -1,5 +1,7 @@
 """Migration 0006 (the line table's composite primary key) on a database that has lines:
-they all survive, the id column goes, and the new key refuses a duplicate. Runs
+they all survive, the id column goes, and the new key refuses a duplicate. Migration 0007
+(an import's percent and error_message renamed progress and error) on a database that has
+an import: its values and its rejected row survive, and the 0-100 check still holds. Runs
 `manage.py migrate` in a subprocess against a scratch database: SQLite always, PostgreSQL
 when the suite runs on it."""
 
@@ -37,6 +39,20 @@ COLUMNS = (
     '"timestamp", country, is_return, is_non_product, import_record_id, line_hash'
 )
 KEPT = "customer_id, invoice, amount, is_return, line_hash"
+# The import the lines came from (id 1), failed part-way, with one rejected row; literals
+# that both SQLite and PostgreSQL read.
+IMPORT = (
+    "INSERT INTO customers_importrecord (id, file, file_name, file_size, sha256, created_at, "
+    "mapping, date_order, sheet, columns, status, stage, percent, rows_read, rows_imported, "
+    "rows_skipped, rows_duplicate, rows_rejected, customers_created, counts_by_reason, "
+    "notices, error_message) VALUES (1, '', 'shop.csv', 120, 'ab', '2010-12-02 10:00:00', "
+    "'{}', '', '', '[]', 'failed', 'failed', 40, 4, 0, 0, 0, 1, 0, '{}', '[]', "
+    "'The database went away.')"
+)
+REJECTED = (
+    'INSERT INTO customers_importrejectedrow (import_record_id, line_number, "column", value, '
+    "message) VALUES (1, 4, 'InvoiceDate', 'soon', 'unreadable date')"
+)
 
 
 def _migrate(url: str, tmp_path: Path, *target: str) -> None:
@@ -65,6 +81,8 @@ def _check_migration(url: str, tmp_path: Path, connect, placeholder: str, to_row
     try:
         marks = ", ".join([placeholder] * len(LINES[0]))
         db.cursor().executemany(insert.format(COLUMNS, marks), [to_row(line) for line in LINES])
+        db.cursor().execute(IMPORT)
+        db.cursor().execute(REJECTED)
         db.commit()
     finally:
         db.close()
@@ -92,6 +110,15 @@ def _check_migration(url: str, tmp_path: Path, connect, placeholder: str, to_row
         other = (*duplicate[:-1], to_row((*LINES[0][:13], uuid.UUID(int=4)))[-1])
         cursor.execute(insert.format(columns, marks), other)
         db.commit()
+
+        # 0007: the import keeps its values under the new names, and its rejected row.
+        cursor.execute("SELECT file_name, status, progress, error FROM customers_importrecord")
+        assert cursor.fetchall() == [("shop.csv", "failed", 40, "The database went away.")]
+        cursor.execute("SELECT import_record_id, message FROM customers_importrejectedrow")
+        assert cursor.fetchall() == [(1, "unreadable date")]
+        with pytest.raises((sqlite3.IntegrityError, psycopg2.IntegrityError)):
+            cursor.execute("UPDATE customers_importrecord SET progress = 101")
+        db.rollback()
     finally:
         db.close()
 

@@ -58,7 +58,7 @@ def test_manager_uploads_through_the_page_and_sees_the_result(client_for, run_ta
     page = client.get(record.get_absolute_url())
     assert b"Lines imported" in page.content and b"import_progress.js" in page.content
     status = client.get(reverse("customers:import-status", args=[record.pk])).json()
-    assert status["status"] == "succeeded" and status["percent"] == 100 and status["finished"]
+    assert status["status"] == "succeeded" and status["progress"] == 100 and status["finished"]
     listing = client.get(reverse("customers:import-list"))
     assert b"small.csv" in listing.content
 
@@ -95,7 +95,7 @@ def test_mapping_step_on_the_page(client_for, run_tasks_inline):
     )
     assert response.status_code == 302
     record.refresh_from_db()
-    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
     assert record.rows_imported == 2
 
 
@@ -196,8 +196,39 @@ def test_failed_import_page_shows_the_reason(client_for, tmp_path):
     assert b"dates are ambiguous" in page.content
     assert b'class="status bad"' in page.content
     api = client.get(reverse("api-import-detail", args=[record.pk])).json()
-    assert api["status"] == "failed" and "ambiguous" in api["error_message"]
+    assert api["status"] == "failed" and "ambiguous" in api["error"]
     assert TransactionLine.objects.count() == 0
+
+
+def test_the_api_answers_the_deprecated_percent_and_error_message_as_progress_and_error(
+    client_for, run_tasks_inline, tmp_path
+):
+    client = client_for("manager")
+    created = client.post(reverse("api-imports"), {"file": upload()}).json()
+    path = tmp_path / "amb.csv"
+    path.write_text("cust,when,total\nc1,01/02/2011,1\n")
+    failed = import_path(
+        path, mapping={"customer_id": "cust", "timestamp": "when", "amount": "total"}
+    )
+    done = client.get(reverse("api-import-detail", args=[created["id"]])).json()
+    assert (done["progress"], done["error"]) == (100, "")
+    wrong = client.get(reverse("api-import-detail", args=[failed.pk])).json()
+    assert "ambiguous" in wrong["error"]
+    listed = client.get(reverse("api-imports")).json()["results"]
+    for body in [created, done, wrong, *listed]:
+        assert body["percent"] == body["progress"]
+        assert body["error_message"] == body["error"]
+
+
+def test_the_schema_marks_percent_and_error_message_deprecated():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    fields = schema["components"]["schemas"]["ImportRecord"]["properties"]
+    assert "deprecated" not in fields["progress"] and "deprecated" not in fields["error"]
+    for old, new in [("percent", "progress"), ("error_message", "error")]:
+        assert fields[old]["deprecated"] is True
+        assert fields[old]["description"].startswith(f"Deprecated: use {new}")
 
 
 @pytest.mark.parametrize("door", ["page", "api"])

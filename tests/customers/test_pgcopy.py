@@ -144,7 +144,7 @@ def copy_formats(monkeypatch, settings, cursor):
 def test_a_bulk_load_sends_its_lines_as_binary(copy_formats):
     record = import_path(ONLINE_RETAIL_SLICE)
 
-    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
     assert copy_formats and set(copy_formats) == {"binary"}
     assert TransactionLine.objects.count() == record.rows_imported > 0
 

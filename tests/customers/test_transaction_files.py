@@ -43,7 +43,7 @@ def _key(customer, invoice, code, quantity, amount, ts):
 @pytest.mark.parametrize("path", [ONLINE_RETAIL_SLICE, CDNOW_SLICE], ids=["retail", "cdnow"])
 def test_the_reader_gives_the_lines_and_counts_the_import_stores(path):
     record = import_path(path)
-    assert record.status == ImportRecord.Status.SUCCEEDED, record.error_message
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
 
     read = read_lines(path, time_zone=record_time_zone())
 

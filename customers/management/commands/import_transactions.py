@@ -69,7 +69,7 @@ class Command(BaseCommand):
         record = import_record_process(import_record_id=record.pk)
         self._report(record)
         if record.status == ImportRecord.Status.FAILED:
-            raise CommandError(record.error_message)
+            raise CommandError(record.error)
 
     def _report(self, record: ImportRecord) -> None:
         w = self.stdout.write
