@@ -246,11 +246,16 @@ def _activity_observed(axes: Axes, statuses: tuple[str, ...]) -> str:
     return f"{share:.0%} {' or '.join(statuses)}"
 
 
+def _either(words: list[str]) -> str:
+    """'top', 'top or high', 'top, high or mid'."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
 def name_checks(rule: NameRule, axes: Axes, rhythm: ActivityRhythm) -> tuple[NameCheck, ...]:
     """The conditions of ``rule`` with this segment's numbers; all hold for its own name."""
     checks = []
     if rule.value != ANY_VALUE:
-        wanted = " or ".join(t for t in VALUE_TIERS if t in rule.value)
+        wanted = _either([t for t in VALUE_TIERS if t in rule.value])
         checks.append(
             NameCheck(
                 f"value {wanted}",
@@ -259,7 +264,7 @@ def name_checks(rule: NameRule, axes: Axes, rhythm: ActivityRhythm) -> tuple[Nam
             )
         )
     if rule.engagement != ANY_ENGAGEMENT:
-        wanted = " or ".join(t for t in ENGAGEMENT_TIERS if t in rule.engagement)
+        wanted = _either([t for t in ENGAGEMENT_TIERS if t in rule.engagement])
         checks.append(
             NameCheck(
                 f"engagement {wanted} (frequent = median of at least "
