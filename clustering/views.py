@@ -145,7 +145,10 @@ def _report_context(run: SegmentationRun, report: dict) -> dict:
         for name, row in zip(rfm.get("rows") or [], values, strict=False)
     ]
     excluded_total = sum((run.excluded or {}).values())
+    chosen = next((c for c in candidates if c.get("is_chosen")), None)
     return {
+        # the chosen model's own groups, before segments mixing active and lapsed were split
+        "found_k": chosen["n_clusters"] if chosen else None,
         "excluded_rows": _customer_reasons(run.excluded),
         "flagged_rows": _customer_reasons(run.flagged),
         "segments": segments,

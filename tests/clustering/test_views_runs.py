@@ -269,3 +269,17 @@ def test_the_report_names_parameters_and_exclusions_as_the_form_does(site, clien
     for key, count in run.excluded.items():
         assert key not in html.split('id="data-heading"')[1].split("</section>")[0]
         assert f'{CUSTOMER_REASONS[key]}</td><td class="num">{count:,}' in html
+
+
+def test_the_report_says_when_mixed_groups_were_split(site, client_for):
+    run = site.published
+    chosen = run.candidates.get(is_chosen=True)
+    client = client_for("manager")
+    html = client.get(run.get_absolute_url()).content.decode()
+    same = chosen.n_clusters == run.chosen_k
+    assert ("were split by activity" in html) is not same
+    # (rolled back with the test) two more segments than the model's groups: the split
+    run.chosen_k = chosen.n_clusters + 2
+    run.save(update_fields=["chosen_k"])
+    html = client.get(run.get_absolute_url()).content.decode()
+    assert f"found {chosen.n_clusters} groups; those mixing active and lapsed" in html
