@@ -31,8 +31,11 @@ class ImportSizeLimitUploadHandler(FileUploadHandler):
         self.received = 0
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        over_before = self.received > settings.IMPORT_MAX_UPLOAD_BYTES
         self.received += len(raw_data)
         if self.received > settings.IMPORT_MAX_UPLOAD_BYTES:
+            if not over_before:
+                self._drop_kept_bytes()
             return None  # the handlers after this one never see these bytes
         return raw_data
 
@@ -40,3 +43,12 @@ class ImportSizeLimitUploadHandler(FileUploadHandler):
         if self.received > settings.IMPORT_MAX_UPLOAD_BYTES:
             return OversizeUpload(self.file_name, self.received, self.content_type)
         return None  # within the limit: the next handler's file is the upload
+
+    def _drop_kept_bytes(self) -> None:
+        """Close (and so delete) what the next handlers kept of this file: the upload is
+        refused, and their file_complete, which would hand the file to the request to be
+        closed with it, is never called."""
+        for handler in self.request.upload_handlers if self.request else ():
+            kept = getattr(handler, "file", None)
+            if handler is not self and kept is not None and not kept.closed:
+                kept.close()

@@ -3,6 +3,10 @@
 The format is told by the first bytes, never the extension: gzip (1f 8b), XLSX (a zip
 holding xl/workbook.xml), otherwise delimited text. Text is read as UTF-8 (with or without
 BOM) and, failing that, as Latin-1 with a notice.
+
+Every file is read within FileLimits (inflated size, inflate ratio, line length, columns,
+rows), each refused with its message before memory grows; workbooks are parsed with
+defusedxml's guards (openpyxl uses it when installed), so entity declarations are refused.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from isal import igzip
+from isal import isal_zlib
 
 from .errors import ImportFileError
 
@@ -35,6 +39,43 @@ DELIMITERS = [",", ";", "\t", "|"]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # After a Latin-1 fallback, C1 controls mean the bytes were not Latin-1 text either.
 LATIN1_CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+GIB = 1024**3
+# The compressed bytes a ratio is measured against at least: a bomb's first block already
+# exceeds it, a small ordinary file never does.
+RATIO_FLOOR_BYTES = 64 * 1024
+READ_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """How far a file may go; the apps set them from their settings (configure_limits)."""
+
+    max_inflated_bytes: int = 2 * GIB  # gzip text, or all the parts of a workbook
+    max_inflate_ratio: float = 100.0  # inflated bytes per compressed byte
+    max_line_bytes: int = 128 * 1024
+    max_columns: int = 1000
+    max_rows: int = 50_000_000  # lines after the header, blank ones included
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> FileLimits:
+        """From IMPORT_MAX_INFLATED_BYTES, ... on any object holding them."""
+        return cls(
+            max_inflated_bytes=settings.IMPORT_MAX_INFLATED_BYTES,
+            max_inflate_ratio=settings.IMPORT_MAX_INFLATE_RATIO,
+            max_line_bytes=settings.IMPORT_MAX_LINE_BYTES,
+            max_columns=settings.IMPORT_MAX_COLUMNS,
+            max_rows=settings.IMPORT_MAX_ROWS,
+        )
+
+
+_limits_source: Callable[[], FileLimits] = FileLimits
+
+
+def configure_limits(source: Callable[[], FileLimits]) -> None:
+    """Where inspect_source takes its limits when given none (called at each inspection,
+    so settings changed in tests apply)."""
+    global _limits_source
+    _limits_source = source
 
 
 @dataclass
@@ -59,6 +100,7 @@ class SourceInfo:
     delimiter: str = ","
     sheet: str = ""
     notices: list[str] = field(default_factory=list)
+    limits: FileLimits = field(default_factory=FileLimits)
 
 
 def _head(path: Path, n: int = 8) -> bytes:
@@ -114,14 +156,20 @@ def _sniff_delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def inspect_source(path: Path, *, sheet: str = "") -> SourceInfo:
-    """Format, encoding, delimiter and header of a file; ImportFileError when unreadable."""
+def inspect_source(path: Path, *, sheet: str = "", limits: FileLimits | None = None) -> SourceInfo:
+    """Format, encoding, delimiter and header of a file; ImportFileError when unreadable.
+
+    `limits` (default: those configure_limits gave) travel with the result to iter_chunks.
+    """
     path = Path(path)
+    limits = limits or _limits_source()
     if path.stat().st_size == 0:
         raise ImportFileError("The file is empty.")
     head = _head(path)
     if head.startswith(ZIP_MAGIC):
-        return _inspect_xlsx(path, sheet=sheet)
+        info = _inspect_xlsx(path, sheet=sheet, limits=limits)
+        _check_columns(info.columns, limits)
+        return info
     if head.startswith(OLE_MAGIC):
         raise ImportFileError(
             "This is an old-style .xls workbook; save it as .xlsx or CSV and upload it again."
@@ -131,40 +179,105 @@ def inspect_source(path: Path, *, sheet: str = "") -> SourceInfo:
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise ImportFileError("The file is empty: there is no header line.")
+    for number, line in enumerate(lines[:2], start=1):
+        if len(line.encode(encoding, "replace")) > limits.max_line_bytes:
+            raise ImportFileError(
+                f"Line {number} is longer than {_mib(limits.max_line_bytes)}, the longest "
+                "line accepted: this is not a transaction file. Nothing was imported."
+            )
     delimiter = _sniff_delimiter(lines[0])
     columns = [c.strip() for c in next(csv.reader([lines[0]], delimiter=delimiter))]
+    _check_columns(columns, limits)
     notices = []
     if encoding == "latin-1":
         notices.append("The file is not valid UTF-8; it was read as Latin-1.")
     if not any(line.strip() for line in lines[1:]):
         raise ImportFileError("The file has a header line but no rows.")
     return SourceInfo(
-        kind=kind, columns=columns, encoding=encoding, delimiter=delimiter, notices=notices
+        kind=kind,
+        columns=columns,
+        encoding=encoding,
+        delimiter=delimiter,
+        notices=notices,
+        limits=limits,
     )
+
+
+def _check_columns(columns: list[str], limits: FileLimits) -> None:
+    if len(columns) > limits.max_columns:
+        raise ImportFileError(
+            f"The header has {len(columns):,} columns; the most accepted is "
+            f"{limits.max_columns:,}. Keep the transaction columns only."
+        )
 
 
 def _nonempty_sheets(workbook: Any) -> list[str]:
     names = []
     for ws in workbook.worksheets:
-        for row in ws.iter_rows(max_row=5, values_only=True):
+        for row in _guarded(ws.iter_rows(max_row=5, values_only=True)):
             if any(v not in (None, "") for v in row):
                 names.append(ws.title)
                 break
     return names
 
 
-def _open_workbook(path: Path) -> Any:
+def check_workbook_zip(path: Path, limits: FileLimits) -> None:
+    """Cheap checks of a workbook before any XML is parsed: a zip holding a workbook part,
+    whose parts inflate within the limits. The sizes come from the zip's directory, and
+    Python's zipfile never hands out more than a part's stated size, so they bound the
+    XML that openpyxl can be given."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ImportFileError("This zip file is not a readable Excel workbook (.xlsx).") from exc
+    if not any(p.filename == "xl/workbook.xml" for p in parts):
+        raise ImportFileError(
+            "This zip file is not an Excel workbook (.xlsx): it holds no workbook. "
+            "Upload a CSV (optionally gzip-compressed) or an .xlsx workbook."
+        )
+    inflated = sum(p.file_size for p in parts)
+    if inflated > limits.max_inflated_bytes:
+        raise ImportFileError(
+            f"The workbook inflates to {_mib(inflated)}; the most accepted is "
+            f"{_mib(limits.max_inflated_bytes)}. Save it as gzip-compressed CSV, or split it."
+        )
+    if inflated > limits.max_inflate_ratio * max(path.stat().st_size, RATIO_FLOOR_BYTES):
+        raise ImportFileError(
+            f"The workbook inflates more than {limits.max_inflate_ratio:g} times its size, "
+            "which no transaction workbook does (a compression bomb, or a sheet padded "
+            "with blank cells or spaces). Nothing was imported."
+        )
+
+
+def _open_workbook(path: Path, limits: FileLimits) -> Any:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    check_workbook_zip(path, limits)
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=False)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise ImportFileError("This zip file is not a readable Excel workbook (.xlsx).") from exc
+        raise _workbook_error(exc) from exc
 
 
-def _inspect_xlsx(path: Path, *, sheet: str) -> SourceInfo:
-    workbook = _open_workbook(path)
+def _workbook_error(exc: BaseException) -> ImportFileError:
+    from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
+
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, DefusedXmlException):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        return ImportFileError(
+            "The workbook declares XML entities (or external references), which a workbook "
+            "saved by a spreadsheet never does; it was refused unread. Save it again from "
+            "your spreadsheet as .xlsx or CSV."
+        )
+    return ImportFileError("This zip file is not a readable Excel workbook (.xlsx).")
+
+
+def _inspect_xlsx(path: Path, *, sheet: str, limits: FileLimits) -> SourceInfo:
+    workbook = _open_workbook(path, limits)
     try:
         sheets = _nonempty_sheets(workbook)
         if sheet:
@@ -182,7 +295,7 @@ def _inspect_xlsx(path: Path, *, sheet: str) -> SourceInfo:
             )
         else:
             sheet = sheets[0]
-        rows = workbook[sheet].iter_rows(max_row=2, values_only=True)
+        rows = _guarded(workbook[sheet].iter_rows(max_row=2, values_only=True))
         header = next(rows, None)
         if not header or not any(v not in (None, "") for v in header):
             raise ImportFileError(f"The sheet “{sheet}” has no header row.")
@@ -191,7 +304,7 @@ def _inspect_xlsx(path: Path, *, sheet: str) -> SourceInfo:
         columns = [_cell_text(v) or f"Column {i + 1}" for i, v in enumerate(header)]
     finally:
         workbook.close()
-    return SourceInfo(kind="xlsx", columns=columns, sheet=sheet)
+    return SourceInfo(kind="xlsx", columns=columns, sheet=sheet, limits=limits)
 
 
 def _cell_text(value: object) -> str | None:
@@ -208,6 +321,126 @@ def _cell_text(value: object) -> str | None:
 
 class _Utf8Invalid(Exception):
     pass
+
+
+def _mib(n: float) -> str:
+    return f"{n / 1024**2:,.0f} MiB" if n >= 1024**2 else f"{n / 1024:,.0f} KiB"
+
+
+class BoundedText:
+    """The file's text (inflated when gzip), refused past the limits as it is read.
+
+    pyarrow reads it through read(); each block is checked before pyarrow parses it, so a
+    bomb is refused at its first block, not after its rows filled memory. The compressed
+    bytes consumed are exact (the inflater's own input), so the ratio holds part-way.
+    """
+
+    def __init__(self, path: Path, *, gzip: bool, limits: FileLimits):
+        self.raw = open(path, "rb")  # noqa: SIM115 (closed by close())
+        self.limits = limits
+        self.gzip = gzip
+        self.inflated = 0
+        self.lines = 0  # line breaks seen
+        self._line_open = 0  # bytes of the line not ended yet
+        self._consumed = 0
+        self._inflater = isal_zlib.decompressobj(wbits=31) if gzip else None
+        self._input = b""
+        self.closed = False
+
+    # -- the file interface pyarrow uses
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+    def close(self) -> None:
+        self.closed = True
+        self.raw.close()
+
+    def read(self, n: int = -1) -> bytes:
+        n = n if n is not None and n >= 0 else CSV_BLOCK_BYTES
+        data = self._inflate(n) if self.gzip else self.raw.read(n)
+        self.inflated += len(data)
+        self._check(data)
+        return data
+
+    def _inflate(self, n: int) -> bytes:
+        out: list[bytes] = []
+        wanted = n
+        assert self._inflater is not None
+        while wanted > 0:
+            if self._inflater.eof:
+                rest = self._inflater.unused_data + self._input
+                self._input = b""
+                if not rest:
+                    rest = self.raw.read(READ_BYTES)
+                    if not rest:
+                        break  # the last member ended with the file
+                self._inflater = isal_zlib.decompressobj(wbits=31)  # the next member
+                self._input = rest
+            if not self._input:
+                self._input = self.raw.read(READ_BYTES)
+                if not self._input:
+                    raise EOFError("the compressed data ends early")
+            before = len(self._input)
+            try:
+                chunk = self._inflater.decompress(self._input, wanted)
+            except isal_zlib.error as exc:  # type: ignore[misc]
+                raise OSError(str(exc)) from exc
+            self._input = self._inflater.unconsumed_tail
+            self._consumed += before - len(self._input) - len(self._inflater.unused_data)
+            out.append(chunk)
+            wanted -= len(chunk)
+            self._check_ratio(self.inflated + n - wanted)
+        return b"".join(out)
+
+    def _check_ratio(self, inflated: int) -> None:
+        limits = self.limits
+        if inflated > limits.max_inflated_bytes:
+            raise ImportFileError(
+                f"The compressed file inflates to more than {_mib(limits.max_inflated_bytes)}, "
+                "the most accepted. Split it into smaller files. Nothing was imported."
+            )
+        if inflated > limits.max_inflate_ratio * max(self._consumed, RATIO_FLOOR_BYTES):
+            raise ImportFileError(
+                f"The compressed file inflates more than {limits.max_inflate_ratio:g} times "
+                "its size, which no transaction file does (a compression bomb, or a file "
+                "padded with blank lines or spaces). Nothing was imported."
+            )
+
+    def _check(self, data: bytes) -> None:
+        """Line length and line count of the text read so far."""
+        limits = self.limits
+        if not data:
+            return
+        breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        if len(breaks):
+            lengths = np.diff(breaks, prepend=-1) - 1
+            lengths[0] += self._line_open
+            longest = int(lengths.argmax())
+            if lengths[longest] > limits.max_line_bytes:
+                self._refuse_line(self.lines + longest + 1)
+            self.lines += len(breaks)
+            self._line_open = len(data) - int(breaks[-1]) - 1
+        else:
+            self._line_open += len(data)
+        if self._line_open > limits.max_line_bytes:
+            self._refuse_line(self.lines + 1)
+        if self.lines > limits.max_rows + 1:
+            raise ImportFileError(
+                f"The file has more than {limits.max_rows:,} lines, the most accepted in "
+                "one file. Split it into smaller files. Nothing was imported."
+            )
+
+    def _refuse_line(self, number: int) -> None:
+        raise ImportFileError(
+            f"Line {number:,} is longer than {_mib(self.limits.max_line_bytes)}, the longest "
+            "line accepted: this is not a transaction file. Nothing was imported."
+        )
 
 
 def iter_chunks(
@@ -233,13 +466,9 @@ def _iter_csv(
     on_bad_row: Callable[[BadRow], None],
 ) -> Iterator[Chunk]:
     size = max(path.stat().st_size, 1)
-    if info.kind == "gzip":
-        # ISA-L's gzip (isal) inflates faster than zlib, which pyarrow's own stream uses,
-        # and lets go of the GIL meanwhile.
-        raw = open(path, "rb")  # noqa: SIM115 (closed below)
-        stream = igzip.IGzipFile(fileobj=raw, mode="rb")
-    else:
-        raw = stream = pa.OSFile(str(path))
+    # ISA-L inflates faster than zlib, which pyarrow's own gzip stream uses.
+    stream = BoundedText(path, gzip=info.kind == "gzip", limits=info.limits)
+    raw = stream.raw
     blank_or_bad: list[int] = []  # line numbers of rows that produced no data row
 
     def handler(row: Any) -> str:
@@ -306,7 +535,6 @@ def _iter_csv(
         ) from exc
     finally:
         stream.close()
-        raw.close()
 
 
 def _line_numbers(index: np.ndarray, skipped_lines: list[int]) -> np.ndarray:
@@ -326,7 +554,7 @@ def _line_numbers(index: np.ndarray, skipped_lines: list[int]) -> np.ndarray:
 
 
 def _iter_xlsx(path: Path, info: SourceInfo, *, columns: list[str]) -> Iterator[Chunk]:
-    workbook = _open_workbook(path)
+    workbook = _open_workbook(path, info.limits)
     try:
         ws = workbook[info.sheet]
         positions = [info.columns.index(c) for c in columns]
@@ -334,8 +562,13 @@ def _iter_xlsx(path: Path, info: SourceInfo, *, columns: list[str]) -> Iterator[
         rows: list[list] = []
         lines: list[int] = []
         line = 1
-        for values in ws.iter_rows(min_row=2, values_only=True):
+        for values in _guarded(ws.iter_rows(min_row=2, values_only=True)):
             line += 1
+            if line > info.limits.max_rows + 1:
+                raise ImportFileError(
+                    f"The sheet has more than {info.limits.max_rows:,} rows, the most "
+                    "accepted in one file. Split it into smaller files. Nothing was imported."
+                )
             if not values or all(v in (None, "") for v in values):
                 continue
             rows.append([_cell_text(values[p]) if p < len(values) else None for p in positions])
@@ -347,6 +580,14 @@ def _iter_xlsx(path: Path, info: SourceInfo, *, columns: list[str]) -> Iterator[
             yield _xlsx_chunk(rows, lines, columns, 1.0)
     finally:
         workbook.close()
+
+
+def _guarded(rows: Iterator[Any]) -> Iterator[Any]:
+    """The sheet's rows; XML the parser refuses (entities, ...) as the file's error."""
+    try:
+        yield from rows
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError) as exc:
+        raise _workbook_error(exc) from exc
 
 
 def _xlsx_chunk(rows: list[list], lines: list[int], columns: list[str], progress: float) -> Chunk:

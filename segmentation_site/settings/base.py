@@ -180,6 +180,14 @@ IMPORT_FUTURE_DAYS = env.float("IMPORT_FUTURE_DAYS", default=2)
 IMPORT_MAX_QUANTITY = env.float("IMPORT_MAX_QUANTITY", default=1e6)
 IMPORT_MAX_UNIT_PRICE = env.float("IMPORT_MAX_UNIT_PRICE", default=1e8)
 IMPORT_MAX_AMOUNT = env.float("IMPORT_MAX_AMOUNT", default=1e9)
+# How far a file may go when read (transaction_files/sources.py FileLimits), each refused
+# with its message before memory grows: inflated text (gzip) or workbook parts, inflated
+# bytes per compressed byte, the longest line, header columns, lines per file.
+IMPORT_MAX_INFLATED_BYTES = env.int("IMPORT_MAX_INFLATED_BYTES", default=2 * 1024**3)
+IMPORT_MAX_INFLATE_RATIO = env.float("IMPORT_MAX_INFLATE_RATIO", default=100)
+IMPORT_MAX_LINE_BYTES = env.int("IMPORT_MAX_LINE_BYTES", default=128 * 1024)
+IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=1000)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=50_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The first handler stops keeping a file past IMPORT_MAX_UPLOAD_BYTES (customers/uploads.py).
