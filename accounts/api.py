@@ -6,6 +6,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api_errors import ApiProblem, error_responses
+
+from .lockout import lockout_response
 from .roles import ROLE_PERMISSIONS
 from .services import api_token_create
 from .throttling import SIGN_IN_THROTTLES
@@ -35,7 +38,21 @@ class TokenCreateApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = list(SIGN_IN_THROTTLES)
 
-    @extend_schema(request=TokenRequestSerializer, responses={201: TokenResponseSerializer})
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            201: TokenResponseSerializer,
+            **error_responses(
+                400,
+                401,
+                429,
+                d401="Invalid username or password.",
+                d429="Too many sign-in attempts from this address or for this username "
+                "(code throttled), or the username is locked out after failed attempts "
+                "(code locked_out); retry after the Retry-After header's seconds.",
+            ),
+        },
+    )
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -44,13 +61,10 @@ class TokenCreateApi(APIView):
         django_request = request._request
         user = authenticate(django_request, username=data["username"], password=data["password"])
         if getattr(django_request, "axes_locked_out", False):
-            return Response(
-                {"detail": "Too many failed sign-in attempts: this account is locked for now."},
-                status=status.HTTP_429_TOO_MANY_REQUESTS,
-            )
+            return lockout_response(django_request)
         if user is None or not user.is_active:
-            return Response(
-                {"detail": "Invalid username or password."}, status=status.HTTP_401_UNAUTHORIZED
+            raise ApiProblem(
+                "Invalid username or password.", status=401, code="authentication_failed"
             )
         token, secret = api_token_create(user=user, name=data["name"], read_only=data["read_only"])
         return Response(

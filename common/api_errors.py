@@ -21,9 +21,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import exceptions, serializers
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .outages import OUTAGE_MESSAGE, RETRY_AFTER_SECONDS, is_outage
@@ -49,6 +52,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]):
         detail = _first_non_field_message(fields) or INVALID_MESSAGE
     else:
         detail = data.get("detail", "") if isinstance(data, dict) else str(data)
+        fields = getattr(exc, "fields", None) or {}
         codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
         code = codes if isinstance(codes, str) else _default_code(response.status_code)
     body = {"status": response.status_code, "code": code, "detail": str(detail), "fields": fields}
@@ -78,11 +82,21 @@ def _default_code(status: int) -> str:
 
 
 class ApiProblem(exceptions.APIException):
-    """An API error with its own status, code and optional extra keys for the body."""
+    """An API error with its own status, code, and optionally the fields at fault and extra
+    keys for the body."""
 
-    def __init__(self, detail: str, *, status: int, code: str, extra: dict | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int,
+        code: str,
+        fields: dict | None = None,
+        extra: dict | None = None,
+    ):
         super().__init__(detail=detail, code=code)
         self.status_code = status
+        self.fields = fields or {}
         self.extra = extra or {}
 
 
@@ -133,6 +147,28 @@ _EXAMPLES = {
         response_only=True,
         status_codes=["403"],
     ),
+    413: OpenApiExample(
+        "Body too large",
+        value={
+            "status": 413,
+            "code": "too_large",
+            "detail": "The request body is too large.",
+            "fields": {},
+        },
+        response_only=True,
+        status_codes=["413"],
+    ),
+    415: OpenApiExample(
+        "Not JSON",
+        value={
+            "status": 415,
+            "code": "unsupported_media_type",
+            "detail": 'Unsupported media type "multipart/form-data" in request.',
+            "fields": {},
+        },
+        response_only=True,
+        status_codes=["415"],
+    ),
     404: OpenApiExample(
         "Not found",
         value={"status": 404, "code": "not_found", "detail": "Not found.", "fields": {}},
@@ -174,6 +210,8 @@ _DESCRIPTIONS = {
     403: "The caller's role lacks the capability, or the token is read-only.",
     404: "Not found.",
     409: "The request conflicts with the current state.",
+    413: "The request body is larger than the server accepts.",
+    415: "The body's Content-Type is not one this operation reads (see requestBody).",
     429: "Too many requests in this scope; retry after the Retry-After header's seconds.",
     503: "The task queue or the cache is unavailable; retry after the Retry-After header's "
     "seconds.",
@@ -193,3 +231,61 @@ def error_responses(*statuses: int, **descriptions: str) -> dict[int, OpenApiRes
             examples=[_EXAMPLES[status]] if status in _EXAMPLES else [],
         )
     return out
+
+
+class ErrorDocumentingAutoSchema(AutoSchema):
+    """drf-spectacular's AutoSchema that also documents the errors every operation can give.
+
+    An operation's own ``extend_schema(responses=...)`` wins; to it are added, with the error
+    body, the statuses that come from the view's set-up rather than its code:
+
+    - 400 with parameters or a body (a NUL byte in the path or query is refused, and bodies
+      are validated); 404 with path parameters, or pages (one that does not exist);
+    - 401 always (an unreadable Authorization header is refused on every API path); 403
+      unless the view allows anyone;
+    - 413 and 415 with a body (the upload limit; a Content-Type the parsers do not read);
+    - 429 and 503 where a throttle counts the request (in the cache, which may be down).
+    """
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        responses = operation.setdefault("responses", {})
+        for status in self._error_statuses(operation):
+            if str(status) not in responses:
+                responses[str(status)] = self._get_response_for_code(
+                    error_responses(status)[status], str(status)
+                )
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+    def _error_statuses(self, operation: dict) -> list[int]:
+        has_body = "requestBody" in operation
+        statuses = [401]
+        if has_body or operation.get("parameters"):
+            statuses.append(400)
+        if "{" in self.path or self._is_paginated():
+            statuses.append(404)
+        if not all(isinstance(p, AllowAny) for p in self.view.get_permissions()):
+            statuses.append(403)
+        if has_body:
+            statuses += [413, 415]
+        if self._is_throttled():
+            statuses += [429, 503]
+        return statuses
+
+    def _is_paginated(self) -> bool:
+        """A paginated list answers 404 for a page or cursor that does not exist."""
+        return bool(getattr(self.view, "pagination_class", None)) and self._is_list_view()
+
+    def _is_throttled(self) -> bool:
+        for throttle in self.view.get_throttles():
+            if not isinstance(throttle, ScopedRateThrottle):
+                return True
+            # A scoped throttle counts only views with a scope, or a fixed one of its own.
+            if getattr(throttle, "sign_in_scope", "") or getattr(
+                self.view, throttle.scope_attr, None
+            ):
+                return True
+        return False

@@ -1,13 +1,14 @@
 """REST API for imports: upload, list, status with progress, rejected rows."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from accounts.permissions import capability_permission
+from common.api_errors import ApiProblem, error_responses
 from transaction_files.columns import parse_mapping_text
 from transaction_files.errors import ImportFileError, MappingNeeded
 
@@ -101,7 +102,7 @@ class ImportListCreateApi(generics.ListAPIView):
 
     serializer_class = ImportRecordSerializer
     permission_classes = [*generics.ListAPIView.permission_classes, CanImport]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]  # a file: multipart only (the rest of the API: JSON)
     throttle_scope = "imports"
 
     def get_throttles(self):
@@ -115,7 +116,12 @@ class ImportListCreateApi(generics.ListAPIView):
         request=ImportUploadSerializer,
         responses={
             202: ImportRecordSerializer,
-            400: OpenApiResponse(description="The file or the parameters cannot be used."),
+            **error_responses(
+                400,
+                d400="The file or the parameters cannot be used; the reason is in `detail` "
+                "and `fields.file` (code invalid_file). When columns must be named, code "
+                "mapping_needed adds the file's `columns` and the `missing_fields`.",
+            ),
         },
     )
     def post(self, request):
@@ -132,12 +138,17 @@ class ImportListCreateApi(generics.ListAPIView):
                 sheet=data.get("sheet", ""),
             )
         except MappingNeeded as exc:
-            return Response(
-                {"file": [str(exc)], "columns": exc.columns, "missing_fields": exc.missing},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            raise ApiProblem(
+                str(exc),
+                status=400,
+                code="mapping_needed",
+                fields={"file": [str(exc)]},
+                extra={"columns": exc.columns, "missing_fields": exc.missing},
+            ) from exc
         except ImportFileError as exc:
-            return Response({"file": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+            raise ApiProblem(
+                str(exc), status=400, code="invalid_file", fields={"file": [str(exc)]}
+            ) from exc
         return Response(ImportRecordSerializer(record).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from clustering.selectors import worker_is_recent, worker_last_seen
 from clustering.services import worker_ping_request
+from common.api_errors import error_responses
 
 from .base import CanManageRuns
 
@@ -41,7 +42,10 @@ class WorkerStatusApi(APIView):
             }
         )
 
-    @extend_schema(request=None, responses={202: None})
+    @extend_schema(
+        request=None,
+        responses={202: None, **error_responses(503, d503="The task queue is unavailable.")},
+    )
     def post(self, request):
         worker_ping_request()
         return Response(status=status.HTTP_202_ACCEPTED)

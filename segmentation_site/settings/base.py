@@ -243,7 +243,11 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "accounts.permissions.ReadOnlyTokenPermission",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON bodies only (the import upload declares its own multipart parser), so the schema
+    # says application/json and any other Content-Type is a 415 in the error format.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Documents the 400/401/403/404/413/415/429/503 an operation can give (common.api_errors).
+    "DEFAULT_SCHEMA_CLASS": "common.api_errors.ErrorDocumentingAutoSchema",
     # One error format for every API error: {"status", "code", "detail", "fields"}.
     "EXCEPTION_HANDLER": "common.api_errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

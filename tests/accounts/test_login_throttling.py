@@ -43,8 +43,11 @@ def test_api_token_endpoint_is_throttled_by_lockout_too(make_user, settings):
     )
     assert response.status_code == 429
     assert response.json() == {
+        "status": 429,
+        "code": "locked_out",
         "detail": "Too many failed sign-in attempts: this account is locked for now. "
-        "Try again later."
+        "Try again later.",
+        "fields": {},
     }
 
 

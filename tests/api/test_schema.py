@@ -1,5 +1,7 @@
 """The OpenAPI schema: valid for the whole project, and every operation answers as documented
-(schemathesis, in-process against the WSGI app with an admin token)."""
+(schemathesis, in-process against the WSGI app with an admin token, rate limits lifted so
+every POST operation's logic is fuzzed rather than its 429; tests/api/test_access.py checks
+the 429 itself and its Retry-After)."""
 
 from __future__ import annotations
 
@@ -15,13 +17,26 @@ from django.core.wsgi import get_wsgi_application
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, Phase, given, settings
+from rest_framework.throttling import ScopedRateThrottle
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_EXAMPLES = 12
 #: Revoking the token would sign the fuzzer itself out; tests/api/test_access.py covers it.
 SKIP = {"auth_token_revoke_create"}
+#: Every check that applies to one call: no 500, no undocumented status or content type, and
+#: bodies as the schema describes them.
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 def test_spectacular_validates_the_whole_project_without_warnings(tmp_path):
@@ -105,13 +120,29 @@ def keep_test_connection():
     signals.request_finished.connect(close_old_connections)
 
 
+@pytest.fixture
+def no_rate_limits(monkeypatch):
+    """Every scope's limit far above what the fuzzer sends (the sign-in limits included)."""
+    rates = dict.fromkeys(ScopedRateThrottle.THROTTLE_RATES, "1000000/min")
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
+
+
+def test_a_multipart_body_to_predict_is_a_415(api, world):
+    response = api("admin").post("/api/v1/predict/", {"customer_id": world.customer_ids[0]})
+    assert response.status_code == 415
+    body = response.json()
+    assert body == {"status": 415, "code": "unsupported_media_type", "detail": body["detail"],
+                    "fields": {}}  # fmt: skip
+
+
 @pytest.mark.parametrize("operation_id", sorted(set(OPERATIONS) - SKIP))
 def test_operation_conforms_to_the_schema(
-    api, world, value_ahead_stored, keep_test_connection, operation_id
+    api, world, value_ahead_stored, keep_test_connection, no_rate_limits, operation_id
 ):
     app = get_wsgi_application()
     headers = {"Authorization": f"Token {world.tokens['admin']}"}
     operation = OPERATIONS[operation_id]
+    statuses = set()
 
     @given(case=operation.as_strategy())
     @settings(
@@ -124,11 +155,13 @@ def test_operation_conforms_to_the_schema(
     )
     def check(case):
         response = case.call(app=app, headers=headers)
+        statuses.add(response.status_code)
         case.validate_response(
             response,
-            checks=[not_a_server_error, response_schema_conformance],
+            checks=CHECKS,
             headers=headers,
             transport_kwargs={"app": app},
         )
 
     check()
+    assert 429 not in statuses, "the fuzzer met a rate limit: the operation went unfuzzed"

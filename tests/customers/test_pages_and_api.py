@@ -259,7 +259,7 @@ def test_an_oversize_upload_is_not_kept_past_the_limit(client_for, settings, mon
     else:
         response = client.post(reverse("api-imports"), {"file": upload("big.csv", data)})
         assert response.status_code == 400
-        message = response.json()["file"][0]
+        message = response.json()["fields"]["file"][0]
     assert f"The file is {len(data):,} bytes; the largest file accepted is {limit:,}" in message
     assert 0 < sum(kept) <= limit
     assert ImportRecord.objects.count() == 0
