@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, api_transactions
+from . import api, api_lines, api_transactions
 
 urlpatterns = [
     path("imports/", api.ImportListCreateApi.as_view(), name="api-imports"),
@@ -9,6 +9,12 @@ urlpatterns = [
         "imports/<int:pk>/rejected-rows/",
         api.ImportRejectedRowsApi.as_view(),
         name="api-import-rejected-rows",
+    ),
+    path("imports/<int:pk>/undo/", api_lines.ImportUndoApi.as_view(), name="api-import-undo"),
+    path(
+        "transactions/<uuid:line_id>/",
+        api_lines.TransactionLineDetailApi.as_view(),
+        name="api-transaction-line",
     ),
     path(
         "transactions/",

@@ -49,6 +49,8 @@ class ImportRecord(models.Model):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        # Its lines were removed by a manager (import_record_undo); the record stays.
+        UNDONE = "undone", "Undone"
 
     class DateOrder(models.TextChoices):
         AUTO = "", "Detect (ask when ambiguous)"
@@ -87,6 +89,11 @@ class ImportRecord(models.Model):
     notices = models.JSONField(default=list, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Who undid it and when, as uploaded_by and created_at say who made it and when.
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -104,7 +111,11 @@ class ImportRecord(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.UNDONE)
+
+    @property
+    def can_be_undone(self) -> bool:
+        return self.status == self.Status.SUCCEEDED
 
     def reasons(self) -> list[tuple[str, int]]:
         """counts_by_reason as (what it means, count), in REASON_LABELS order; a key this

@@ -3,15 +3,21 @@ from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from common.csv_export import csv_response
 from transaction_files.errors import ImportFileError
 
 from .forms import ImportMappingForm, ImportUploadForm
-from .models import ImportRecord
-from .selectors import import_record_list, import_rejected_rows
-from .services import import_record_create, import_record_set_mapping
+from .models import Customer, ImportRecord, TransactionLine
+from .selectors import import_record_list, import_rejected_rows, transaction_lines
+from .services import (
+    LinesNotRemovable,
+    import_record_create,
+    import_record_set_mapping,
+    import_record_undo,
+    transaction_line_remove,
+)
 
 IMPORT_PERMISSION = "accounts.import_data"
 
@@ -115,3 +121,59 @@ def import_rejected_csv(request: HttpRequest, pk: int) -> HttpResponse:
         ["line", "column", "value", "message"],
         ((row.line_number, row.column, row.value, row.message) for row in rows),
     )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def import_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation; POST removes the import's lines."""
+    record = get_object_or_404(import_record_list(), pk=pk)
+    if request.method == "POST":
+        try:
+            removed = import_record_undo(import_record_id=record.pk, user=request.user)
+        except LinesNotRemovable as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                f"Import undone: {removed.lines:,} lines removed, "
+                f"{removed.customers_deleted:,} customers left with no lines deleted.",
+            )
+        return redirect(record)
+    lines = transaction_lines().filter(import_record_id=record.pk).count()
+    return render(request, "customers/import_undo.html", {"record": record, "lines": lines})
+
+
+LINES_SHOWN = 200
+
+
+@require_GET
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def customer_lines(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    lines = transaction_lines().filter(customer=customer).order_by("-timestamp", "-line_hash")
+    return render(
+        request,
+        "customers/customer_lines.html",
+        {"customer": customer, "lines": lines[:LINES_SHOWN], "shown": LINES_SHOWN},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def line_remove(request: HttpRequest, line_id) -> HttpResponse:
+    """GET asks for confirmation; POST removes the line."""
+    line = get_object_or_404(
+        transaction_lines().select_related("customer", "import_record"), line_hash=line_id
+    )
+    if request.method == "POST":
+        try:
+            removed = transaction_line_remove(line_id=line.line_hash, user=request.user)
+        except TransactionLine.DoesNotExist:  # removed meanwhile by someone else
+            removed = None
+        messages.success(request, "Line removed.")
+        if removed is not None and removed.customers_deleted:
+            messages.info(request, "The customer had no other lines and was deleted.")
+            return redirect(line.import_record)
+        return redirect("customers:customer-lines", pk=line.customer_id)
+    return render(request, "customers/line_remove.html", {"line": line})

@@ -75,6 +75,7 @@ def world(site, make_user):
         "id": site.manager.pk,
         "content_type_id": ContentType.objects.get_for_model(type(site.manager)).pk,
         "app_label": "auth",
+        "line_id": "00000000-0000-4000-8000-000000000000",  # no such line: nothing removed
     }
     import_id = ImportRecord.objects.order_by("pk").values_list("pk", flat=True).first()
     clients = {None: Client()}
