@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from customers.models import Customer
+
 from ..aggregation import CustomerAggregates
 from ..engine.predictor import library_versions
 from ..models import Candidate, Segment, SegmentAssignment, SegmentationRun
@@ -70,7 +72,14 @@ def store_results(
         _store_candidates(run, result)
         segments = _store_segments(run, result)
         _store_assignments(run, result, aggregates, segments)
+        gone = _drop_removed_customers(run)
         _fill_report(run, result, aggregates, predictor_path, read_seconds, started_saving)
+        if gone:
+            run.notes = [
+                *run.notes,
+                f"{gone:,} customers removed (an import undone, a line removed) while the run "
+                "worked are not among its assignments",
+            ]
         run.save()
 
 
@@ -183,6 +192,14 @@ def _store_assignments(
         ].itertuples(index=False, name=None)
     )
     SegmentAssignment.objects.bulk_create(rows, batch_size=2000)
+
+
+def _drop_removed_customers(run: SegmentationRun) -> int:
+    """Assignments of customers deleted after the run read its data (an import undone
+    meanwhile).  A customer deleted later waits for this transaction: the assignments'
+    foreign keys hold their customers' rows."""
+    gone = run.assignments.exclude(customer__in=Customer.objects.values("pk"))
+    return gone.delete()[0]
 
 
 def _fill_report(

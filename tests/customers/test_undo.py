@@ -266,12 +266,6 @@ def test_a_run_after_the_undo_sees_the_change(tmp_path, make_user):
     assert members.count() == 120
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Known gap: a run stores assignments for the customers it read, so a customer "
-    "the undo deletes meanwhile breaks its foreign key. Needs clustering.runs.results to "
-    "store only customers that still exist (key-share locked); customers may not know runs.",
-)
 def test_a_run_in_progress_during_an_undo_keeps_only_existing_customers(make_user, monkeypatch):
     from django.db import transaction
 
@@ -304,6 +298,6 @@ def test_a_run_in_progress_during_an_undo_keeps_only_existing_customers(make_use
     orphans = SegmentAssignment.objects.filter(run=run).exclude(
         customer_id__in=Customer.objects.values("pk")
     )
-    broken = orphans.count()
-    orphans.delete()  # so the test database's constraint check at teardown passes
-    assert broken == 0
+    assert orphans.count() == 0
+    assert run.assignments.count() == 120  # the 20 undone customers are left out, and said so
+    assert any("20 customers removed" in note for note in run.notes)
