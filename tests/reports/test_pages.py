@@ -145,6 +145,19 @@ def test_customer_lookup_shows_segment_confidence_history_and_lines(site, client
     assert "Earlier run" in html
     assert "Recent transaction lines" in html and "purchase" in html
     assert "Days since last purchase" in html  # the features
+    # marketing may not remove lines, so it is not offered the page that does
+    assert "All lines, to remove one" not in html
+
+
+def test_customer_lookup_links_managers_to_the_lines_they_may_remove(site, client_for):
+    from customers.models import Customer
+
+    client = client_for("manager")
+    html = client.get(reverse("customer-lookup"), {"customer_id": site.customer_id}).content
+    customer = Customer.objects.get(external_id=site.customer_id)
+    link = reverse("customers:customer-lines", args=[customer.pk])
+    assert f'<a href="{link}">All lines, to remove one</a>' in html.decode()
+    assert client.get(link).status_code == 200
 
 
 def test_customer_lookup_of_an_unknown_id_says_so(client_for):
