@@ -113,96 +113,41 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-_EXAMPLES = {
-    400: OpenApiExample(
-        "Invalid field",
-        value={
-            "status": 400,
-            "code": "invalid",
-            "detail": INVALID_MESSAGE,
-            "fields": {"k_max": ["must be at least k_min (2)"]},
-        },
-        response_only=True,
-        status_codes=["400"],
-    ),
-    401: OpenApiExample(
-        "No or revoked token",
-        value={
-            "status": 401,
-            "code": "authentication_failed",
-            "detail": "Invalid token.",
-            "fields": {},
-        },
-        response_only=True,
-        status_codes=["401"],
-    ),
-    403: OpenApiExample(
+#: status -> (example title, code, detail, fields) of the documented error bodies
+_EXAMPLE_BODIES: dict[int, tuple[str, str, str, dict]] = {
+    400: ("Invalid field", "invalid", INVALID_MESSAGE, {"k_max": ["must be at least k_min (2)"]}),
+    401: ("No or revoked token", "authentication_failed", "Invalid token.", {}),
+    403: (
         "Role lacks the capability",
-        value={
-            "status": 403,
-            "code": "permission_denied",
-            "detail": "You do not have permission to perform this action.",
-            "fields": {},
-        },
-        response_only=True,
-        status_codes=["403"],
+        "permission_denied",
+        "You do not have permission to perform this action.",
+        {},
     ),
-    413: OpenApiExample(
-        "Body too large",
-        value={
-            "status": 413,
-            "code": "too_large",
-            "detail": "The request body is too large.",
-            "fields": {},
-        },
-        response_only=True,
-        status_codes=["413"],
-    ),
-    415: OpenApiExample(
+    404: ("Not found", "not_found", "Not found.", {}),
+    409: ("Conflict with the current state", "run_state", "This run has already succeeded.", {}),
+    413: ("Body too large", "too_large", "The request body is too large.", {}),
+    415: (
         "Not JSON",
-        value={
-            "status": 415,
-            "code": "unsupported_media_type",
-            "detail": 'Unsupported media type "multipart/form-data" in request.',
-            "fields": {},
-        },
-        response_only=True,
-        status_codes=["415"],
+        "unsupported_media_type",
+        'Unsupported media type "multipart/form-data" in request.',
+        {},
     ),
-    404: OpenApiExample(
-        "Not found",
-        value={"status": 404, "code": "not_found", "detail": "Not found.", "fields": {}},
-        response_only=True,
-        status_codes=["404"],
-    ),
-    409: OpenApiExample(
-        "Conflict with the current state",
-        value={
-            "status": 409,
-            "code": "run_state",
-            "detail": "This run has already succeeded.",
-            "fields": {},
-        },
-        response_only=True,
-        status_codes=["409"],
-    ),
-    429: OpenApiExample(
+    429: (
         "Rate limit",
-        value={
-            "status": 429,
-            "code": "throttled",
-            "detail": "Request was throttled. Expected available in 12 seconds.",
-            "fields": {},
-        },
-        response_only=True,
-        status_codes=["429"],
+        "throttled",
+        "Request was throttled. Expected available in 12 seconds.",
+        {},
     ),
-    503: OpenApiExample(
-        "Broker or cache down",
-        value={"status": 503, "code": "unavailable", "detail": OUTAGE_MESSAGE, "fields": {}},
+    503: ("Broker or cache down", "unavailable", OUTAGE_MESSAGE, {}),
+}
+_EXAMPLES = {
+    status: OpenApiExample(
+        title,
+        value={"status": status, "code": code, "detail": detail, "fields": fields},
         response_only=True,
-        status_codes=["503"],
-    ),
+        status_codes=[str(status)],
+    )
+    for status, (title, code, detail, fields) in _EXAMPLE_BODIES.items()
 }
 _DESCRIPTIONS = {
     400: "The request is not valid; `fields` says which fields and why.",
