@@ -186,9 +186,12 @@ def value_stage(
         return None, None
     holdout = None
     try:
-        if lines is not None:
-            holdout = holdout_check(lines, reference_date, params.value_holdout_share)
-        elif calibration is not None:
+        if lines is not None and calibration is None:
+            # the whole period's aggregates are ``agg`` already: aggregate the calibration only
+            first = pd.to_datetime(lines["timestamp"]).min()
+            end = calibration_end(first, reference_date, params.value_holdout_share)
+            calibration = Calibration(aggregate_transactions(lines, end)[0], end)
+        if calibration is not None:
             holdout = holdout_from_aggregates(
                 agg, calibration.aggregates, calibration.end, reference_date
             )
