@@ -1,4 +1,5 @@
-"""Django's ModelBackend with the user's permissions read in one query."""
+"""Django's ModelBackend with the user's permissions read in one query, and the role the
+user holds in the request's workspace."""
 
 import functools
 
@@ -6,6 +7,8 @@ from django.contrib.auth import backends, get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+
+from .roles import ROLE_PERMISSIONS
 
 
 @functools.cache
@@ -28,11 +31,14 @@ def _permissions_sql() -> str:
 
 
 class ModelBackend(backends.ModelBackend):
-    """ModelBackend whose get_all_permissions costs one query, once per user object.
+    """ModelBackend whose get_all_permissions costs one query, once per user object, and
+    adds the permissions of the user's role in the request's workspace.
 
     Every API request (the real-time predict path included) checks a permission; Django's
     ModelBackend asks twice, for the user's and for the groups' permissions. Superusers keep
-    Django's answer (every permission).
+    Django's answer (every permission). The role comes from `user.workspace_membership`,
+    which accounts.workspace_access sets on the request's user once it knows the workspace
+    (from the URL or the API token); without it the user holds no role.
     """
 
     def get_all_permissions(self, user_obj, obj=None) -> set[str]:
@@ -47,4 +53,7 @@ class ModelBackend(backends.ModelBackend):
                 cursor.execute(_permissions_sql(), [user_obj.pk, user_obj.pk])
                 permissions = {f"{app_label}.{codename}" for app_label, codename in cursor}
             user_obj._accounts_permissions = permissions
-        return permissions
+        membership = getattr(user_obj, "workspace_membership", None)
+        if membership is None:
+            return permissions
+        return permissions | set(ROLE_PERMISSIONS.get(membership.role, ()))

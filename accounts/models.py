@@ -1,5 +1,10 @@
+from django.conf import settings
 from django.db import models
 from knox.models import AbstractAuthToken
+
+from workspaces.scoping import ScopedManager
+
+from .roles import ROLE_CHOICES
 
 
 class Capability(models.Model):
@@ -26,14 +31,49 @@ class Capability(models.Model):
         return "capability"
 
 
+class Membership(models.Model):
+    """A user's role in one workspace; a user may belong to several, with a role in each."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=ROLE_CHOICES)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    WORKSPACE_PATH = "workspace"
+    objects = ScopedManager()
+    unscoped = models.Manager()
+
+    class Meta:
+        ordering = ["workspace__name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="one_role_per_workspace")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role} in {self.workspace}"
+
+
 class ApiToken(AbstractAuthToken):
-    """A per-user API token, stored as a hash (django-rest-knox); deleting it revokes it."""
+    """An API token of one user in one workspace, stored as a hash (django-rest-knox);
+    deleting it revokes it. Requests made with it see that workspace only."""
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="api_tokens"
+    )
 
     name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'CRM sync'.")
     read_only = models.BooleanField(
         default=False, help_text="A read-only token may only read, whatever its user's role."
     )
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    WORKSPACE_PATH = "workspace"
+    objects = ScopedManager()
+    unscoped = models.Manager()
 
     class Meta:
         swappable = "KNOX_TOKEN_MODEL"

@@ -1,6 +1,22 @@
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from .models import ApiToken
+
+
+class InWorkspace(BasePermission):
+    """Every API view reads one workspace: the token's, or /w/<slug>/ for a browser
+    session (accounts.workspace_access). A view marked `workspace_free` (the schema, the
+    token endpoint) needs none."""
+
+    def has_permission(self, request, view) -> bool:
+        if getattr(view, "workspace_free", False):
+            return True
+        if getattr(request, "workspace", None) is None:
+            raise NotFound(
+                "No workspace: use an API token, or /w/<workspace>/api/v1/ when signed in."
+            )
+        return True
 
 
 class ReadOnlyTokenPermission(BasePermission):

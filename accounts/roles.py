@@ -1,5 +1,5 @@
-"""The three roles and what each may do. Edit here, then add a migration that calls
-sync_roles, so every database gets the change."""
+"""The three roles and what each may do. A user holds a role per workspace (Membership);
+accounts.backends grants the role's permissions while a request is in that workspace."""
 
 from collections.abc import Iterable
 
@@ -33,6 +33,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     MANAGER: _MANAGER,
     ADMIN: _ADMIN,
 }
+
+ROLE_CHOICES = [(MARKETING, "Marketing"), (MANAGER, "Manager"), (ADMIN, "Admin")]
 
 
 def sync_roles(apps, permissions_by_role: dict[str, Iterable[str]] = ROLE_PERMISSIONS) -> None:

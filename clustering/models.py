@@ -5,6 +5,9 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from workspaces.models import Workspace
+from workspaces.scoping import ScopedManager, ScopedQuerySet
+
 from .engine.types import NUMERIC_FEATURES
 
 
@@ -22,7 +25,7 @@ class WorkerHeartbeat(models.Model):
         return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
 
 
-class SegmentationRunQuerySet(models.QuerySet):
+class SegmentationRunQuerySet(ScopedQuerySet):
     def without_report_data(self, *keep: str) -> SegmentationRunQuerySet:
         """The runs without their JSON fields (parameters, timings, the report: PCA points,
         RFM grid ...), which weigh up to hundreds of kB a run; `keep` names those the caller
@@ -47,6 +50,7 @@ class SegmentationRun(models.Model):
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
     FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="segmentation_runs"
     )
@@ -114,15 +118,17 @@ class SegmentationRun(models.Model):
         related_name="published_runs",
     )
 
-    objects = SegmentationRunQuerySet.as_manager()
+    WORKSPACE_PATH = "workspace"
+    objects = ScopedManager.from_queryset(SegmentationRunQuerySet)()
+    unscoped = SegmentationRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["is_published"],
+                fields=["workspace"],
                 condition=Q(is_published=True),
-                name="one_published_run",
+                name="one_published_run_per_workspace",
             ),
             models.CheckConstraint(
                 condition=Q(is_published=False) | Q(status="succeeded"),
@@ -132,7 +138,10 @@ class SegmentationRun(models.Model):
                 condition=Q(progress__gte=0) & Q(progress__lte=100), name="progress_is_percent"
             ),
         ]
-        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+        indexes = [
+            models.Index(fields=["status", "heartbeat_at"]),
+            models.Index(fields=["workspace", "-created_at"], name="run_workspace_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name or f"Run {self.pk}"
@@ -177,6 +186,10 @@ class Candidate(models.Model):
     silhouette_sampled = models.BooleanField(default=False)
     consensus_rank = models.FloatField(null=True, blank=True)
     is_chosen = models.BooleanField(default=False)
+
+    WORKSPACE_PATH = "run__workspace"
+    objects = ScopedManager()
+    unscoped = models.Manager()
 
     class Meta:
         ordering = ["algorithm", "k", "setting"]
@@ -240,6 +253,10 @@ class Segment(models.Model):
     value_per_customer = models.FloatField(null=True, blank=True)
     median_p_alive = models.FloatField(null=True, blank=True)
 
+    WORKSPACE_PATH = "run__workspace"
+    objects = ScopedManager()
+    unscoped = models.Manager()
+
     class Meta:
         ordering = ["run", "number"]
         constraints = [
@@ -277,6 +294,10 @@ class SegmentAssignment(models.Model):
     p_alive = models.FloatField(null=True, blank=True)
     expected_purchases = models.FloatField(null=True, blank=True)
     expected_value = models.FloatField(null=True, blank=True)
+
+    WORKSPACE_PATH = "run__workspace"
+    objects = ScopedManager()
+    unscoped = models.Manager()
 
     #: One column per numeric feature of the engine (a test holds the columns to this list).
     FEATURE_FIELDS = NUMERIC_FEATURES

@@ -9,14 +9,19 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from workspaces.models import Workspace
+from workspaces.scoping import ScopedManager
+
 CODE_LENGTH = 64
 
 
 class Customer(models.Model):
+    # Customer ids are the shop's own, so unique per workspace only (two shops both have a
+    # customer "1001").
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     external_id = models.CharField(
         "customer id",
         max_length=CODE_LENGTH,
-        unique=True,
         help_text="The shop's own customer id, as text (leading zeros kept).",
     )
     country = models.CharField(
@@ -35,8 +40,17 @@ class Customer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    WORKSPACE_PATH = "workspace"
+    objects = ScopedManager()
+    unscoped = models.Manager()
+
     class Meta:
         ordering = ["external_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "external_id"], name="customer_id_unique_in_workspace"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.external_id
@@ -52,12 +66,9 @@ class ImportRecord(models.Model):
         # Its lines were removed by a manager (import_record_undo); the record stays.
         UNDONE = "undone", "Undone"
 
-    class DateOrder(models.TextChoices):
-        AUTO = "", "Detect (ask when ambiguous)"
-        ISO = "iso", "ISO (year-month-day)"
-        DAYFIRST = "dayfirst", "Day first (31/12/2024)"
-        MONTHFIRST = "monthfirst", "Month first (12/31/2024)"
+    DateOrder = Workspace.DateOrder
 
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
     file_name = models.CharField(max_length=255)
     file_size = models.BigIntegerField(default=0)
@@ -95,6 +106,10 @@ class ImportRecord(models.Model):
     )
     undone_at = models.DateTimeField(null=True, blank=True)
 
+    WORKSPACE_PATH = "workspace"
+    objects = ScopedManager()
+    unscoped = models.Manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -102,6 +117,7 @@ class ImportRecord(models.Model):
                 condition=models.Q(progress__lte=100), name="import_progress_at_most_100"
             ),
         ]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="import_workspace_idx")]
 
     def __str__(self) -> str:
         return f"Import #{self.pk} {self.file_name}"
@@ -151,6 +167,10 @@ class ImportRejectedRow(models.Model):
     value = models.TextField(blank=True)
     message = models.CharField(max_length=255)
 
+    WORKSPACE_PATH = "import_record__workspace"
+    objects = ScopedManager()
+    unscoped = models.Manager()
+
     class Meta:
         ordering = ["import_record", "line_number", "id"]
 
@@ -159,13 +179,23 @@ class ImportRejectedRow(models.Model):
 
 
 class TransactionLine(models.Model):
-    # The primary key (customer, timestamp, line_hash) is the table's one index, with two
-    # jobs: a customer's lines by time (the customer page, the API's filter, the prefix
-    # customer, timestamp) and deduplication (lines with the same hash have the same
-    # customer and time, so the key is unique exactly when line_hash is). Every index here
-    # slows the bulk import, so a surrogate id with its own was dropped (and a line's
-    # identity is its content: its hash is its id in the API); docs/performance.md.
-    pk = models.CompositePrimaryKey("customer", "timestamp", "line_hash")
+    # The primary key (workspace, customer, timestamp, line_hash) is the table's one index,
+    # with three jobs: a workspace's lines (a run reads only its own shop's, the leading
+    # column), a customer's lines by time (the customer page, the API's filter) and
+    # deduplication (lines with the same hash have the same customer and time, so the key
+    # is unique exactly when line_hash is). Every index here slows the bulk import, so a
+    # surrogate id with its own was dropped (and a line's identity is its content: its hash
+    # is its id in the API); docs/performance.md.
+    pk = models.CompositePrimaryKey("workspace", "customer", "timestamp", "line_hash")
+    # The customer's workspace, repeated so the key can lead with it (no constraint, as for
+    # the customer below: the bulk writers take it from the import).
+    workspace = models.ForeignKey(
+        Workspace,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     # No database-level constraint on the customer: the deferred check slowed the import's
     # commit by seconds. Integrity is kept by the bulk writers:
     # StagingTable.move upserts, in the same transaction, every customer its lines name
@@ -204,6 +234,10 @@ class TransactionLine(models.Model):
     # (16 bytes on PostgreSQL): the same line from a re-import or an overlapping file
     # collides in the primary key and is not stored twice.
     line_hash = models.UUIDField()
+
+    WORKSPACE_PATH = "workspace"
+    objects = ScopedManager()
+    unscoped = models.Manager()
 
     def __str__(self) -> str:
         return f"{self.invoice} {self.product_code} x{self.quantity}"

@@ -25,26 +25,36 @@ def require(available: bool, what: str) -> None:
 
 
 @pytest.fixture
-def make_user(db, django_user_model):
-    from django.contrib.auth.models import Group
+def shop(db):
+    """The workspace most tests work in (tests/shops.py)."""
+    from tests.shops import test_shop
+
+    return test_shop()
+
+
+@pytest.fixture
+def other_shop(db):
+    """A second workspace, for tests of what one workspace must not see of another."""
+    from tests.shops import OTHER_SHOP, test_shop
+
+    return test_shop(OTHER_SHOP)
+
+
+@pytest.fixture
+def make_user(db, django_user_model, shop):
+    """A user with `role` in `workspace` (default: the test shop); no role: no membership."""
+    from tests.shops import join
 
     def make(
-        role: str | None = None, username: str | None = None, password: str = "pw-for-tests-1"
+        role: str | None = None,
+        username: str | None = None,
+        password: str = "pw-for-tests-1",
+        workspace=None,
     ):
         username = username or f"{role or 'nobody'}-user"
         user = django_user_model.objects.create_user(username=username, password=password)
         if role:
-            if not Group.objects.filter(name=role).exists():
-                # A transactional test before this one flushed the data migration's rows.
-                from django.apps import apps
-
-                from accounts.roles import sync_roles
-
-                sync_roles(apps)
-            user.groups.add(Group.objects.get(name=role))
-            if role == "admin":
-                user.is_staff = True
-                user.save(update_fields=["is_staff"])
+            join(user, workspace or shop, role)
         return user
 
     return make

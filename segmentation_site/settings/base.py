@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "workspaces",
     "accounts",
     "customers",
     "clustering",
@@ -67,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "common.middleware.RefuseUnreadableRequestsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # /w/<slug>/ puts the request in a workspace, with the user's role there.
+    "accounts.workspace_access.WorkspaceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -241,6 +244,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
+        "accounts.permissions.InWorkspace",
         "accounts.permissions.ReadOnlyTokenPermission",
     ],
     # JSON bodies only (the import upload declares its own multipart parser), so the schema

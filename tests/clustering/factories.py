@@ -20,9 +20,16 @@ FAST_PARAMS = {
 }
 
 
-def load_transactions(lines: pd.DataFrame, *, name: str = "synthetic.csv") -> ImportRecord:
-    """Store canonical transaction lines (clustering.engine.types.TRANSACTION_COLUMNS)."""
+def load_transactions(
+    lines: pd.DataFrame, *, name: str = "synthetic.csv", workspace=None
+) -> ImportRecord:
+    """Store canonical transaction lines (clustering.engine.types.TRANSACTION_COLUMNS) in
+    `workspace` (default: the test shop, tests/shops.py)."""
+    from tests.shops import test_shop
+
+    workspace = workspace or test_shop()
     record = ImportRecord.objects.create(
+        workspace=workspace,
         file_name=name,
         sha256=hashlib.sha256(name.encode()).hexdigest(),
         status=ImportRecord.Status.SUCCEEDED,
@@ -31,14 +38,15 @@ def load_transactions(lines: pd.DataFrame, *, name: str = "synthetic.csv") -> Im
     )
     latest = lines.sort_values("timestamp").groupby("customer_id").tail(1)
     Customer.objects.bulk_create(
-        Customer(external_id=str(c), country=str(country))
+        Customer(workspace=workspace, external_id=str(c), country=str(country))
         for c, country in zip(latest["customer_id"], latest["country"], strict=True)
     )
-    pk = dict(Customer.objects.values_list("external_id", "pk"))
+    pk = dict(Customer.objects.in_workspace(workspace).values_list("external_id", "pk"))
     tz = timezone.get_current_timezone()
     TransactionLine.objects.bulk_create(
         (
             TransactionLine(
+                workspace=workspace,
                 customer_id=pk[str(row.customer_id)],
                 invoice=row.invoice,
                 product_code=row.product_code,

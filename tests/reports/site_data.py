@@ -22,22 +22,29 @@ SMALL_PARAMS = {"algorithms": ["kmeans", "gmm"], "k_min": 2, "k_max": 4, "seed":
 
 @dataclass
 class SiteData:
+    workspace: object
     earlier: object  # SegmentationRun, published before `published`
     published: object  # SegmentationRun, the current one
     manager: object
     customer_id: str  # a customer in the published run
 
 
-def _execute(user, params: dict, name: str):
+def _execute(workspace, user, params: dict, name: str):
     from clustering.models import SegmentationRun
     from clustering.params import params_from_input
     from clustering.services import run_create, run_execute
 
     with transaction.atomic():
-        run = run_create(user=user, params=params_from_input(params), name=name, enqueue=False)
+        run = run_create(
+            workspace=workspace,
+            user=user,
+            params=params_from_input(params),
+            name=name,
+            enqueue=False,
+        )
     outcome = run_execute(run_id=run.pk, token=f"site-{run.pk}", hostname="tests@site")
-    assert outcome == "succeeded", SegmentationRun.objects.get(pk=run.pk).error
-    return SegmentationRun.objects.get(pk=run.pk)
+    assert outcome == "succeeded", SegmentationRun.unscoped.get(pk=run.pk).error
+    return SegmentationRun.unscoped.get(pk=run.pk)
 
 
 def _wipe() -> None:
@@ -46,50 +53,50 @@ def _wipe() -> None:
     from clustering.models import Candidate, Segment, SegmentAssignment, SegmentationRun
     from customers.models import Customer, ImportRecord, TransactionLine
 
-    for run in SegmentationRun.objects.exclude(predictor_file=""):
+    for run in SegmentationRun.unscoped.exclude(predictor_file=""):
         with contextlib.suppress(FileNotFoundError):
             (Path(settings.MEDIA_ROOT) / run.predictor_file).unlink()
-    SegmentationRun.objects.update(is_published=False)
+    SegmentationRun.unscoped.update(is_published=False)
     for model in (SegmentAssignment, Segment, Candidate, SegmentationRun, TransactionLine):
-        model.objects.all().delete()
-    Customer.objects.all().delete()
-    ImportRecord.objects.all().delete()
+        model.unscoped.all().delete()
+    Customer.unscoped.all().delete()
+    ImportRecord.unscoped.all().delete()
     get_user_model().objects.filter(username__startswith="site-").delete()
 
 
 @pytest.fixture(scope="module")
 def site(django_db_setup, django_db_blocker):
-    from django.apps import apps
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
 
-    from accounts.roles import sync_roles
     from clustering.models import SegmentAssignment, SegmentationRun
     from clustering.services import run_publish
     from tests.clustering.factories import load_transactions, synthetic_lines
+    from tests.shops import join, test_shop
 
     with django_db_blocker.unblock():
         _wipe()
-        if not Group.objects.filter(name="manager").exists():
-            sync_roles(apps)
+        shop = test_shop()
         manager = get_user_model().objects.create_user("site-manager", password="pw-site-1")
-        manager.groups.add(Group.objects.get(name="manager"))
-        load_transactions(synthetic_lines(240, seed=5))
-        earlier = _execute(manager, {**SMALL_PARAMS, "algorithms": ["kmeans"]}, "Earlier run")
-        run_publish(run_id=earlier.pk, user=manager)
-        published = _execute(manager, SMALL_PARAMS, "Spring review")
-        run_publish(run_id=published.pk, user=manager)
+        join(manager, shop, "manager")
+        load_transactions(synthetic_lines(240, seed=5), workspace=shop)
+        earlier = _execute(
+            shop, manager, {**SMALL_PARAMS, "algorithms": ["kmeans"]}, "Earlier run"
+        )
+        run_publish(workspace=shop, run_id=earlier.pk, user=manager)
+        published = _execute(shop, manager, SMALL_PARAMS, "Spring review")
+        run_publish(workspace=shop, run_id=published.pk, user=manager)
         published.refresh_from_db()
         earlier.refresh_from_db()
         # The pages' tests rest on this: one current run, the second.
-        assert SegmentationRun.objects.get(is_published=True) == published
+        assert SegmentationRun.objects.in_workspace(shop).get(is_published=True) == published
         customer_id = (
-            SegmentAssignment.objects.filter(run=published)
+            SegmentAssignment.objects.in_workspace(shop)
+            .filter(run=published)
             .order_by("-monetary_total")
             .values_list("customer__external_id", flat=True)
             .first()
         )
         try:
-            yield SiteData(earlier, published, manager, customer_id)
+            yield SiteData(shop, earlier, published, manager, customer_id)
         finally:
             _wipe()

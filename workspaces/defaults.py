@@ -1,0 +1,13 @@
+"""The workspace that data from before workspaces moves into (data migrations call this)."""
+
+DEFAULT_SLUG = "main"
+DEFAULT_NAME = "Main shop"
+
+
+def default_workspace(apps):
+    """The default workspace in a migration's app registry, created on first use."""
+    workspace_model = apps.get_model("workspaces", "Workspace")
+    workspace, _ = workspace_model.objects.get_or_create(
+        slug=DEFAULT_SLUG, defaults={"name": DEFAULT_NAME}
+    )
+    return workspace
