@@ -63,15 +63,20 @@ def horizon(days) -> str:
 
 
 @register.filter
-def money(value) -> str:
-    """An amount with two decimals and thousands separators: 12345.678 -> "12,345.68"."""
+def money(value, symbol: str = "") -> str:
+    """An amount with two decimals, thousands separators and the workspace's currency
+    symbol (the context's `currency_symbol`): {{ 12345.678|money:currency_symbol }} ->
+    "£12,345.68"; a minus sign goes before the symbol."""
     if value is None or value == "":
         return "—"
     try:
         number = float(value)
     except (TypeError, ValueError):
         return "—"
-    return f"{number:,.2f}" if math.isfinite(number) else "—"
+    if not math.isfinite(number):
+        return "—"
+    sign = "-" if number < 0 else ""
+    return f"{sign}{symbol or ''}{abs(number):,.2f}"
 
 
 @register.filter
