@@ -1,18 +1,31 @@
 from django.urls import reverse
 
 from .navigation import items_for
-from .roles import ROLE_PERMISSIONS
+from .workspace_access import workspaces_of
 
 
 def navigation(request) -> dict:
+    """The navigation, the request's workspace (with its currency symbol for amounts) and
+    the other workspaces the user may switch to."""
     user = getattr(request, "user", None)
+    workspace = getattr(request, "workspace", None)
+    membership = getattr(request, "membership", None)
+    context = {
+        "workspace": workspace,
+        "currency_symbol": workspace.currency_symbol if workspace is not None else "",
+        "nav_items": [],
+        "user_roles": [],
+        "workspaces": [],
+    }
     if user is None or not user.is_authenticated:
-        return {"nav_items": [], "user_roles": []}
+        return context
     current = request.path
     items = []
     for item in items_for(user):
         url = reverse(item.url_name)
         active = current == url if url == "/" else current.startswith(url)
         items.append({"label": item.label, "url": url, "active": active})
-    roles = [g.name for g in user.groups.all() if g.name in ROLE_PERMISSIONS]
-    return {"nav_items": items, "user_roles": roles}
+    context["nav_items"] = items
+    context["user_roles"] = [membership.role] if membership is not None else []
+    context["workspaces"] = workspaces_of(user)
+    return context
