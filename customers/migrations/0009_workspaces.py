@@ -33,16 +33,22 @@ def fill_workspace(apps, schema_editor):
 
 
 def lines_keyed_by_workspace(apps, schema_editor):
+    from workspaces.defaults import default_workspace
+
     connection = schema_editor.connection
     quote = schema_editor.quote_name
-    customers = apps.get_model("customers", "Customer")._meta.db_table
+    line = apps.get_model("customers", "TransactionLine")  # the new state
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {LINES} LIMIT 1")  # noqa: S608
+        has_lines = cursor.fetchone() is not None
+    # Every line there is belongs to the default workspace, as its customer does.
+    workspace_id = int(default_workspace(apps).pk) if has_lines else 0
     if connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER TABLE {LINES} ADD COLUMN workspace_id bigint")
+        # A constant default fills the column without rewriting the table.
         schema_editor.execute(
-            f"UPDATE {LINES} AS line SET workspace_id = customer.workspace_id "  # noqa: S608
-            f"FROM {customers} AS customer WHERE customer.id = line.customer_id"
+            f"ALTER TABLE {LINES} ADD COLUMN workspace_id bigint NOT NULL DEFAULT {workspace_id}"
         )
-        schema_editor.execute(f"ALTER TABLE {LINES} ALTER COLUMN workspace_id SET NOT NULL")
+        schema_editor.execute(f"ALTER TABLE {LINES} ALTER COLUMN workspace_id DROP DEFAULT")
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
@@ -56,7 +62,6 @@ def lines_keyed_by_workspace(apps, schema_editor):
             "line_hash)"
         )
         return
-    line = apps.get_model("customers", "TransactionLine")  # the new state
     columns = [
         quote(f.column) for f in line._meta.local_concrete_fields if f.column != "workspace_id"
     ]
@@ -64,11 +69,9 @@ def lines_keyed_by_workspace(apps, schema_editor):
     schema_editor.execute(f"ALTER TABLE {LINES} RENAME TO {old}")
     schema_editor.create_model(line)
     listed = ", ".join(columns)
-    selected = ", ".join(f"line.{column}" for column in columns)
     schema_editor.execute(
         f"INSERT INTO {LINES} (workspace_id, {listed}) "  # noqa: S608
-        f"SELECT customer.workspace_id, {selected} FROM {old} AS line "
-        f"JOIN {customers} AS customer ON customer.id = line.customer_id"
+        f"SELECT {workspace_id}, {listed} FROM {old}"
     )
     schema_editor.execute(f"DROP TABLE {old}")
 
