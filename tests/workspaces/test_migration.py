@@ -19,7 +19,11 @@ from django.db import connection
 from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
-BEFORE = [("accounts", "0002_roles"), ("customers", "0008_import_undone"), ("clustering", "0004_value_ahead")]  # fmt: skip
+BEFORE = [
+    ("accounts", "0002_roles"),
+    ("customers", "0008_import_undone"),
+    ("clustering", "0004_value_ahead"),
+]
 
 # Data written with the models as they were before workspaces (the historical models).
 SEED = """
