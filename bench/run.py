@@ -17,7 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # Order matters: later benchmarks may rely on data the earlier ones load.
-BENCHMARKS = ["import", "engine", "run", "pages", "predict"]
+BENCHMARKS = ["import", "engine", "run", "pages", "predict", "workspaces"]
 
 
 def main() -> int:
