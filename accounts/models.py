@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from knox.models import AbstractAuthToken
 
-from workspaces.scoping import ScopedManager
+from workspaces.scoping import ScopedManager, UnscopedManager
 
 from .roles import ROLE_CHOICES
 
@@ -45,7 +45,7 @@ class Membership(models.Model):
 
     WORKSPACE_PATH = "workspace"
     objects = ScopedManager()
-    unscoped = models.Manager()
+    unscoped = UnscopedManager()
 
     class Meta:
         ordering = ["workspace__name", "user__username"]
@@ -62,7 +62,7 @@ class ApiToken(AbstractAuthToken):
     deleting it revokes it. Requests made with it see that workspace only."""
 
     workspace = models.ForeignKey(
-        "workspaces.Workspace", on_delete=models.CASCADE, related_name="api_tokens"
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
     )
 
     name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'CRM sync'.")
@@ -73,7 +73,7 @@ class ApiToken(AbstractAuthToken):
 
     WORKSPACE_PATH = "workspace"
     objects = ScopedManager()
-    unscoped = models.Manager()
+    unscoped = UnscopedManager()
 
     class Meta:
         swappable = "KNOX_TOKEN_MODEL"

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from workspaces.models import Workspace
-from workspaces.scoping import ScopedManager, ScopedQuerySet
+from workspaces.scoping import ScopedManager, ScopedQuerySet, UnscopedManager
 
 from .engine.types import NUMERIC_FEATURES
 
@@ -189,7 +189,7 @@ class Candidate(models.Model):
 
     WORKSPACE_PATH = "run__workspace"
     objects = ScopedManager()
-    unscoped = models.Manager()
+    unscoped = UnscopedManager()
 
     class Meta:
         ordering = ["algorithm", "k", "setting"]
@@ -255,7 +255,7 @@ class Segment(models.Model):
 
     WORKSPACE_PATH = "run__workspace"
     objects = ScopedManager()
-    unscoped = models.Manager()
+    unscoped = UnscopedManager()
 
     class Meta:
         ordering = ["run", "number"]
@@ -297,7 +297,7 @@ class SegmentAssignment(models.Model):
 
     WORKSPACE_PATH = "run__workspace"
     objects = ScopedManager()
-    unscoped = models.Manager()
+    unscoped = UnscopedManager()
 
     #: One column per numeric feature of the engine (a test holds the columns to this list).
     FEATURE_FIELDS = NUMERIC_FEATURES

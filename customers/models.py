@@ -10,7 +10,7 @@ from django.db import models
 from django.urls import reverse
 
 from workspaces.models import Workspace
-from workspaces.scoping import ScopedManager
+from workspaces.scoping import ScopedManager, UnscopedManager
 
 CODE_LENGTH = 64
 
@@ -42,7 +42,7 @@ class Customer(models.Model):
 
     WORKSPACE_PATH = "workspace"
     objects = ScopedManager()
-    unscoped = models.Manager()
+    unscoped = UnscopedManager()
 
     class Meta:
         ordering = ["external_id"]
@@ -108,7 +108,7 @@ class ImportRecord(models.Model):
 
     WORKSPACE_PATH = "workspace"
     objects = ScopedManager()
-    unscoped = models.Manager()
+    unscoped = UnscopedManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -169,7 +169,7 @@ class ImportRejectedRow(models.Model):
 
     WORKSPACE_PATH = "import_record__workspace"
     objects = ScopedManager()
-    unscoped = models.Manager()
+    unscoped = UnscopedManager()
 
     class Meta:
         ordering = ["import_record", "line_number", "id"]
@@ -237,7 +237,7 @@ class TransactionLine(models.Model):
 
     WORKSPACE_PATH = "workspace"
     objects = ScopedManager()
-    unscoped = models.Manager()
+    unscoped = UnscopedManager()
 
     def __str__(self) -> str:
         return f"{self.invoice} {self.product_code} x{self.quantity}"

@@ -32,7 +32,8 @@ class ScopedQuerySet(models.QuerySet):
     def in_workspace(self, workspace) -> ScopedQuerySet:
         if workspace is None:
             raise WorkspaceRequired(self.model)
-        return self.filter(**{self.model.WORKSPACE_PATH: workspace})
+        path: str = self.model.WORKSPACE_PATH  # type: ignore[attr-defined]
+        return self.filter(**{path: workspace})
 
 
 class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):  # type: ignore[misc]
@@ -50,8 +51,16 @@ class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):  # type: igno
             raise WorkspaceRequired(self.model)
         return super().get_queryset().in_workspace(workspace)
 
+    def none(self):
+        # An empty queryset reads nothing (schema generation asks the manager for one).
+        return super().get_queryset().none()
+
     def create(self, **kwargs):
         return super().get_queryset().create(**kwargs)
 
     def bulk_create(self, objs, *args, **kwargs):
         return super().get_queryset().bulk_create(objs, *args, **kwargs)
+
+
+class UnscopedManager(models.Manager):
+    """The plain manager, as `unscoped`, for reads that span workspaces on purpose."""

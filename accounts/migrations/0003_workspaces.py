@@ -49,27 +49,67 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="Membership",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("role", models.CharField(choices=[("marketing", "Marketing"), ("manager", "Manager"), ("admin", "Admin")], max_length=16)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("marketing", "Marketing"),
+                            ("manager", "Manager"),
+                            ("admin", "Admin"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("user", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to=settings.AUTH_USER_MODEL)),
-                ("workspace", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="workspaces.workspace")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={"ordering": ["workspace__name", "user__username"]},
         ),
         migrations.AddConstraint(
             model_name="membership",
-            constraint=models.UniqueConstraint(fields=("workspace", "user"), name="one_role_per_workspace"),
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "user"), name="one_role_per_workspace"
+            ),
         ),
         migrations.AddField(
             model_name="apitoken",
             name="workspace",
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name="api_tokens", to="workspaces.workspace"),
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.RunPython(roles_to_memberships, elidable=False),
         migrations.AlterField(
             model_name="apitoken",
             name="workspace",
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="api_tokens", to="workspaces.workspace"),
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="workspaces.workspace",
+            ),
         ),
     ]

@@ -31,18 +31,31 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="segmentationrun",
             name="workspace",
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="workspaces.workspace"),
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.RunPython(fill_workspace, elidable=False),
         migrations.AlterField(
             model_name="segmentationrun",
             name="workspace",
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="workspaces.workspace"),
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.RemoveConstraint(model_name="segmentationrun", name="one_published_run"),
         migrations.AddConstraint(
             model_name="segmentationrun",
-            constraint=models.UniqueConstraint(condition=models.Q(("is_published", True)), fields=("workspace",), name="one_published_run_per_workspace"),
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_published", True)),
+                fields=("workspace",),
+                name="one_published_run_per_workspace",
+            ),
         ),
         migrations.AddIndex(
             model_name="segmentationrun",

@@ -51,8 +51,7 @@ def lines_keyed_by_workspace(apps, schema_editor):
         schema_editor.execute(f"ALTER TABLE {LINES} ALTER COLUMN workspace_id DROP DEFAULT")
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass "
-                "AND contype = 'p'",
+                "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'p'",
                 [LINES],
             )
             (key_name,) = cursor.fetchone()
@@ -86,32 +85,56 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="customer",
             name="workspace",
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="workspaces.workspace"),
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.AddField(
             model_name="importrecord",
             name="workspace",
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="workspaces.workspace"),
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.RunPython(fill_workspace, elidable=False),
         migrations.AlterField(
             model_name="customer",
             name="workspace",
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="workspaces.workspace"),
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.AlterField(
             model_name="importrecord",
             name="workspace",
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="workspaces.workspace"),
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="workspaces.workspace",
+            ),
         ),
         migrations.AlterField(
             model_name="customer",
             name="external_id",
-            field=models.CharField(help_text="The shop's own customer id, as text (leading zeros kept).", max_length=64, verbose_name="customer id"),
+            field=models.CharField(
+                help_text="The shop's own customer id, as text (leading zeros kept).",
+                max_length=64,
+                verbose_name="customer id",
+            ),
         ),
         migrations.AddConstraint(
             model_name="customer",
-            constraint=models.UniqueConstraint(fields=("workspace", "external_id"), name="customer_id_unique_in_workspace"),
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "external_id"), name="customer_id_unique_in_workspace"
+            ),
         ),
         migrations.AddIndex(
             model_name="importrecord",
@@ -122,13 +145,29 @@ class Migration(migrations.Migration):
                 migrations.AddField(
                     model_name="transactionline",
                     name="workspace",
-                    field=models.ForeignKey(db_constraint=False, db_index=False, default=0, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="workspaces.workspace"),
+                    field=models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        default=0,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
                     preserve_default=False,
                 ),
                 migrations.AlterField(
                     model_name="transactionline",
                     name="pk",
-                    field=models.CompositePrimaryKey("workspace", "customer", "timestamp", "line_hash", blank=True, editable=False, primary_key=True, serialize=False),
+                    field=models.CompositePrimaryKey(
+                        "workspace",
+                        "customer",
+                        "timestamp",
+                        "line_hash",
+                        blank=True,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
                 ),
             ],
         ),
