@@ -1,4 +1,6 @@
-"""REST API for customers with their segment in the published run.
+"""REST API for customers with their segment in the published run, of the request's
+workspace (the token's, or /w/<slug>/ for a browser session): another workspace's customer
+is 404, and lists hold only this workspace's.
 
 It joins customers and clustering, so it lives here, above both (the app layers in
 pyproject.toml). Reading needs lookup_customers.
@@ -29,7 +31,6 @@ from clustering.models import SegmentAssignment
 from clustering.selectors import customer_segment_history, run_published
 from common.api_errors import error_responses
 from customers.models import Customer
-from customers.selectors import customer_list
 
 from .serializers import CustomerDetailSerializer, CustomerSerializer
 
@@ -37,8 +38,8 @@ CanLookUpCustomers = capability_permission("lookup_customers")
 DEFAULT_PERMISSIONS = list(api_settings.DEFAULT_PERMISSION_CLASSES)
 
 
-def _published_run_id() -> int | None:
-    run = run_published()
+def _published_run_id(workspace) -> int | None:
+    run = run_published(workspace=workspace)
     return run.pk if run else None
 
 
@@ -46,17 +47,20 @@ def _published_run_id() -> int | None:
 VALUE_AHEAD_FIELDS = ("p_alive", "expected_purchases", "expected_value")
 
 
-def customers_with_published_segment(run_id: int | None) -> QuerySet[Customer]:
-    """Customers annotated with their segment (number, name) in the published run and their
-    value ahead in it (p_alive, expected_purchases, expected_value)."""
+def customers_with_published_segment(*, workspace, run_id: int | None) -> QuerySet[Customer]:
+    """The workspace's customers annotated with their segment (number, name) in its
+    published run and their value ahead in it (p_alive, expected_purchases, expected_value)."""
+    customers = Customer.objects.in_workspace(workspace)
     if run_id is None:
-        return customer_list().annotate(
+        return customers.annotate(
             published_segment_number=Value(None, output_field=IntegerField()),
             published_segment_name=Value(None, output_field=CharField()),
             **{name: Value(None, output_field=FloatField()) for name in VALUE_AHEAD_FIELDS},
         )
-    assignment = SegmentAssignment.objects.filter(run_id=run_id, customer_id=OuterRef("pk"))
-    return customer_list().annotate(
+    assignment = SegmentAssignment.objects.in_workspace(workspace).filter(
+        run_id=run_id, customer_id=OuterRef("pk")
+    )
+    return customers.annotate(
         published_segment_number=Subquery(assignment.values("segment__number")[:1]),
         published_segment_name=Subquery(assignment.values("segment__name")[:1]),
         **{name: Subquery(assignment.values(name)[:1]) for name in VALUE_AHEAD_FIELDS},
@@ -74,7 +78,7 @@ class CustomerFilter(filters.FilterSet):
         fields = ["country", "segment"]
 
     def filter_segment(self, queryset, name, value):
-        run_id = _published_run_id()
+        run_id = _published_run_id(self.request.workspace)
         if run_id is None:
             return queryset.none()
         return queryset.filter(
@@ -121,13 +125,17 @@ class CustomerListApi(generics.ListAPIView):
     search_fields = ["^external_id"]
 
     def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation: no database
-            return Customer.objects.none()
-        return customers_with_published_segment(_published_run_id()).order_by("external_id")
+        if getattr(self, "swagger_fake_view", False):
+            # Schema generation has no workspace: an empty queryset, built without a manager.
+            return QuerySet(Customer).none()
+        workspace = self.request.workspace
+        return customers_with_published_segment(
+            workspace=workspace, run_id=_published_run_id(workspace)
+        ).order_by("external_id")
 
 
-def customer_detail_data(customer: Customer) -> dict:
-    history = list(customer_segment_history(customer.pk))
+def customer_detail_data(customer: Customer, *, workspace) -> dict:
+    history = list(customer_segment_history(customer.pk, workspace=workspace))
     current = next((a for a in history if a.run.is_published), None)
     return {
         "customer_id": customer.external_id,
@@ -228,5 +236,9 @@ class CustomerDetailApi(APIView):
         ],
     )
     def get(self, request, customer_id: str):
-        customer = get_object_or_404(customer_list(), external_id=customer_id)
-        return Response(CustomerDetailSerializer(customer_detail_data(customer)).data)
+        workspace = request.workspace
+        customer = get_object_or_404(
+            Customer.objects.in_workspace(workspace), external_id=customer_id
+        )
+        data = customer_detail_data(customer, workspace=workspace)
+        return Response(CustomerDetailSerializer(data).data)

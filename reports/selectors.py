@@ -1,7 +1,8 @@
 """Reads behind the reports pages: the dashboard, customer lookup, run comparison.
 
-Every function reads what a run stored (segments, assignments, the report JSON fields); none
-recomputes anything over all customers, so each page costs a handful of indexed queries.
+Every function reads one workspace's data, what its runs stored (segments, assignments, the
+report JSON fields); none recomputes anything over all customers, so each page costs a
+handful of indexed queries.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from customers.models import Customer, ImportRecord, TransactionLine
 RECENT_LINES = 20
 
 
-def published_run() -> SegmentationRun | None:
+def published_run(*, workspace) -> SegmentationRun | None:
+    """The workspace's current segmentation (None when nothing is published there)."""
     return (
-        SegmentationRun.objects.filter(is_published=True)
+        SegmentationRun.objects.in_workspace(workspace)
+        .filter(is_published=True)
         .select_related("published_by", "created_by")
         .without_report_data(  # the dashboard reads these
             "data_summary", "activity_rhythm", "value_ahead"
@@ -28,17 +31,18 @@ def published_run() -> SegmentationRun | None:
     )
 
 
-def last_import() -> ImportRecord | None:
-    return ImportRecord.objects.only(
-        "pk", "file_name", "status", "created_at", "finished_at", "rows_imported"
-    ).first()
-
-
-def last_run() -> SegmentationRun | None:
+def last_import(*, workspace) -> ImportRecord | None:
     return (
-        SegmentationRun.objects.only(
-            "pk", "name", "status", "stage", "progress", "created_at", "finished_at", "error"
-        )
+        ImportRecord.objects.in_workspace(workspace)
+        .only("pk", "file_name", "status", "created_at", "finished_at", "rows_imported")
+        .first()
+    )
+
+
+def last_run(*, workspace) -> SegmentationRun | None:
+    return (
+        SegmentationRun.objects.in_workspace(workspace)
+        .only("pk", "name", "status", "stage", "progress", "created_at", "finished_at", "error")
         .order_by("-created_at", "-pk")
         .first()
     )
@@ -53,17 +57,20 @@ class CustomerLookup:
     recent_lines: list[TransactionLine] = field(default_factory=list)
 
 
-def customer_lookup(external_id: str) -> CustomerLookup | None:
-    """A customer's features, current and earlier segments and recent lines, or None."""
-    customer = Customer.objects.filter(external_id=external_id).first()
+def customer_lookup(*, workspace, external_id: str) -> CustomerLookup | None:
+    """The workspace's customer with this id (ids are the shop's own, unique per workspace):
+    features, current and earlier segments and recent lines, or None."""
+    customer = Customer.objects.in_workspace(workspace).filter(external_id=external_id).first()
     if customer is None:
         return None
-    published = published_run()
-    history = list(customer_segment_history(customer.pk))
+    published = published_run(workspace=workspace)
+    history = list(customer_segment_history(customer.pk, workspace=workspace))
     current = next((a for a in history if published and a.run_id == published.pk), None)
     earlier = [a for a in history if a is not current]
+    # The workspace leads the lines' primary key (workspace, customer, timestamp, hash).
     lines = list(
-        TransactionLine.objects.filter(customer=customer)
+        TransactionLine.objects.in_workspace(workspace)
+        .filter(customer=customer)
         .only(
             "invoice",
             "product_code",
@@ -80,9 +87,10 @@ def customer_lookup(external_id: str) -> CustomerLookup | None:
     return CustomerLookup(customer, current, published, earlier, lines)
 
 
-def succeeded_runs() -> QuerySet[SegmentationRun]:
+def succeeded_runs(*, workspace) -> QuerySet[SegmentationRun]:
     return (
-        SegmentationRun.objects.filter(status=SegmentationRun.Status.SUCCEEDED)
+        SegmentationRun.objects.in_workspace(workspace)
+        .filter(status=SegmentationRun.Status.SUCCEEDED)
         .only("pk", "name", "created_at", "chosen_k", "n_customers", "is_published")
         .order_by("-created_at", "-pk")
     )
@@ -103,11 +111,12 @@ class Comparison:
 NOT_IN_LATER = "Not in the later run"
 
 
-def run_comparison(before: SegmentationRun, after: SegmentationRun) -> Comparison:
-    """How the customers of one run are spread over the segments of another."""
-    transitions = run_transitions(before, after)
-    rows = list(run_segments(before).values_list("name", flat=True))
-    columns = list(run_segments(after).values_list("name", flat=True))
+def run_comparison(*, workspace, before: SegmentationRun, after: SegmentationRun) -> Comparison:
+    """How the customers of one run are spread over the segments of another (both runs of
+    the workspace)."""
+    transitions = run_transitions(before, after, workspace=workspace)
+    rows = list(run_segments(before, workspace=workspace).values_list("name", flat=True))
+    columns = list(run_segments(after, workspace=workspace).values_list("name", flat=True))
     if any(t["to"] is None for t in transitions):
         columns.append(NOT_IN_LATER)
     counts = {(t["from"], t["to"] or NOT_IN_LATER): t["customers"] for t in transitions}

@@ -1,12 +1,14 @@
-"""Pages for everyone: the dashboard, customer lookup, and comparing two runs."""
+"""Pages for everyone: the dashboard, customer lookup, and comparing two runs, each of the
+request's workspace."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from clustering.models import SegmentationRun
 from clustering.report import charts
 from clustering.report.axes import rhythm_view, segment_axes
 from clustering.report.charts import heat_level
@@ -22,6 +24,9 @@ from .selectors import (
     succeeded_runs,
 )
 
+#: Features that are amounts, shown in the workspace's currency.
+MONEY_FEATURES = frozenset({"monetary_total", "avg_basket_value"})
+
 #: The dashboard's segment orders: query value -> label.
 SEGMENT_ORDERS = {"number": "segment number", "value": "expected value"}
 
@@ -35,8 +40,9 @@ def _by_expected_value(segment: dict) -> tuple:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """The published segmentation at a glance, the latest activity, and system health."""
+    workspace = request.workspace
     beat = worker_last_seen()
-    run = published_run()
+    run = published_run(workspace=workspace)
     segments = list(run.segments.order_by("number").values()) if run else []
     order = request.GET.get("order", "number")
     if order not in SEGMENT_ORDERS:
@@ -60,8 +66,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "order": order,
             "orders": SEGMENT_ORDERS,
             "share_chart": charts.share_chart(segments),
-            "last_import": last_import(),
-            "last_run": last_run(),
+            "last_import": last_import(workspace=workspace),
+            "last_run": last_run(workspace=workspace),
         },
     )
 
@@ -69,23 +75,27 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_required("accounts.lookup_customers", raise_exception=True)
 def customer_lookup(request: HttpRequest) -> HttpResponse:
-    """Search by customer id: features, current and earlier segments, recent purchases."""
+    """Search the workspace's customers by id: features, current and earlier segments,
+    recent purchases."""
     form = CustomerLookupForm(request.GET or None)
     result = None
     searched = ""
     if form.is_valid():
         searched = form.cleaned_data["customer_id"]
-        result = selectors.customer_lookup(searched)
+        result = selectors.customer_lookup(workspace=request.workspace, external_id=searched)
     features = []
     if result and result.current:
         features = [
-            (charts.feature_label(name), getattr(result.current, name))
+            (charts.feature_label(name), getattr(result.current, name), name in MONEY_FEATURES)
             for name in result.current.FEATURE_FIELDS
         ]
+    # An id this workspace does not know answers 404 (with the page saying so), as it
+    # would were it another workspace's customer.
     return render(
         request,
         "reports/customer_lookup.html",
         {"form": form, "searched": searched, "result": result, "features": features},
+        status=404 if searched and result is None else 200,
     )
 
 
@@ -93,13 +103,16 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
 @permission_required("accounts.view_run_reports", raise_exception=True)
 def run_compare(request: HttpRequest) -> HttpResponse:
     """Pick two succeeded runs; show how customers moved between their segments."""
-    runs = list(succeeded_runs())
+    runs = list(succeeded_runs(workspace=request.workspace))
+    _refuse_runs_of_other_workspaces(request, runs)
     form = CompareForm(_compare_choice(request.GET, runs), runs=runs)
     comparison = None
     if form.is_valid():
         by_pk = {r.pk: r for r in runs}
         comparison = run_comparison(
-            by_pk[int(form.cleaned_data["before"])], by_pk[int(form.cleaned_data["after"])]
+            workspace=request.workspace,
+            before=by_pk[int(form.cleaned_data["before"])],
+            after=by_pk[int(form.cleaned_data["after"])],
         )
     grid = []
     if comparison:
@@ -120,6 +133,18 @@ def run_compare(request: HttpRequest) -> HttpResponse:
         "reports/run_compare.html",
         {"form": form, "runs": runs, "comparison": comparison, "grid": grid},
     )
+
+
+def _refuse_runs_of_other_workspaces(request: HttpRequest, runs: list) -> None:
+    """404 for a run id that is not the workspace's, as any page does for another
+    workspace's object (a run of this workspace that cannot be compared is a form error)."""
+    offered = {str(r.pk) for r in runs}
+    for key in ("before", "after"):
+        value = request.GET.get(key, "")
+        if value.isdigit() and len(value) < 19 and value not in offered:  # fits a bigint
+            runs_here = SegmentationRun.objects.in_workspace(request.workspace)
+            if not runs_here.filter(pk=int(value)).exists():
+                raise Http404("No such run")
 
 
 def _compare_choice(query, runs: list) -> dict | None:

@@ -1,6 +1,8 @@
 """A manager and a marketer use the site in a real browser, against a live server and a real
 worker process: import, run, watch the progress, read the report, publish, open a segment,
-download its members. No console errors, no Content-Security-Policy violations."""
+download its members. All of it inside the test shop's workspace (/w/shop/...), whose name
+the pages show and whose currency the amounts carry. No console errors, no
+Content-Security-Policy violations."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 from django.conf import settings
 
 from tests.conftest import require
+from tests.shops import SHOP
 from tests.worker_process import broker_reachable, celery_worker, purge_queue
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -87,12 +90,26 @@ def browser_page(monkeypatch):
             connections.close_all()
 
 
+def in_shop(base: str) -> str:
+    """The test shop's workspace on the live server: every page of the journey is under it."""
+    return f"{base}/w/{SHOP['slug']}"
+
+
 def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/account/login/")
+    """Open the workspace's dashboard, sign in when asked, and land back on it."""
+    page.goto(f"{in_shop(base)}/")
+    page.wait_for_url("**/login/**")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    page.wait_for_url(f"{in_shop(base)}/")
+    assert_in_shop(page, base)
+
+
+def assert_in_shop(page, base: str) -> None:
+    """The page is the test shop's: under its prefix, and its header names it."""
+    assert page.url.startswith(f"{in_shop(base)}/"), page.url
+    assert page.locator("[data-role=workspace-name]").inner_text() == SHOP["name"]
 
 
 def sign_out(page) -> None:
@@ -109,6 +126,7 @@ def assert_clean(page) -> None:
 def test_manager_runs_and_publishes_marketing_downloads(browser_page, live_server, make_user):
     require(broker_reachable(), "the Celery broker")
     page, base = browser_page, live_server.url
+    shop = in_shop(base)
     shots = Path(settings.TEST_OUTPUT_DIR) / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     make_user("manager", username="journey-manager")
@@ -119,15 +137,16 @@ def test_manager_runs_and_publishes_marketing_downloads(browser_page, live_serve
     with celery_worker(name="journey"):
         # The manager imports a slice of Online Retail through the upload page.
         sign_in(page, base, "journey-manager")
-        page.goto(f"{base}/")
+        page.goto(f"{shop}/")
         assert page.get_by_text("No published segmentation yet — start a run").is_visible()
-        page.goto(f"{base}/customers/imports/new/")
+        page.goto(f"{shop}/customers/imports/new/")
         page.set_input_files("#id_file", str(SLICE))
         page.click("text=Upload and import")
         page.wait_for_selector("text=Lines imported", timeout=90_000)  # the worker finished
+        assert_in_shop(page, base)
 
         # ...starts a small run through the advanced fields...
-        page.goto(f"{base}/runs/new/")
+        page.goto(f"{shop}/runs/new/")
         page.fill("#id_name", "Browser journey")
         page.click("summary:has-text('Advanced parameters')")
         for box in page.locator("input[name=algorithms]").all():
@@ -146,7 +165,7 @@ def test_manager_runs_and_publishes_marketing_downloads(browser_page, live_serve
         page.fill("#id_k_min", "2")
         page.fill("#id_k_max", "5")
         page.click("text=Start the run")
-        page.wait_for_url("**/runs/*/")
+        page.wait_for_url(f"{shop}/runs/*/")
         progress_seen = page.locator("#run-percent").count() == 1
 
         # ...watches the live progress bar until the page turns into the report.
@@ -171,6 +190,7 @@ def test_manager_runs_and_publishes_marketing_downloads(browser_page, live_serve
         # ...and publishes it.
         page.click("button:has-text('Publish')")
         page.wait_for_selector("text=Published on")
+        assert_in_shop(page, base)
         assert_clean(page)
         sign_out(page)
 
@@ -185,6 +205,9 @@ def test_manager_runs_and_publishes_marketing_downloads(browser_page, live_serve
     page.set_viewport_size({"width": 1280, "height": 900})
     cards.first.locator("a").first.click()
     page.wait_for_selector("#chart-lift")
+    assert_in_shop(page, base)
+    # Amounts in the shop's currency (pounds): the members' spend, at least.
+    assert "£" in page.locator("#members tbody").inner_text()
     assert page.evaluate(CANVAS_STATE)[0]["drawn"] > 100
     page.screenshot(path=str(shots / "segment.png"), full_page=True)
     with page.expect_download() as download_info:
@@ -193,12 +216,15 @@ def test_manager_runs_and_publishes_marketing_downloads(browser_page, live_serve
     assert download.suggested_filename.endswith(".csv")
     text = Path(download.path()).read_text(encoding="utf-8-sig")
     assert text.splitlines()[0].startswith("customer_id,country,confidence")
+    assert "GBP" in text.splitlines()[0] or text.splitlines()[1].rstrip().endswith(",GBP")
     assert len(text.splitlines()) > 1
     customer_id = text.splitlines()[1].split(",")[0]
     page.click("nav >> text=Customer lookup")
     page.fill("#id_customer_id", customer_id)
     page.press("#id_customer_id", "Enter")  # the keyboard is enough
     page.wait_for_selector(f"text=Customer {customer_id}")
+    assert_in_shop(page, base)
+    assert "£" in page.locator("#lines-heading + div table").inner_text()
     page.screenshot(path=str(shots / "customer-lookup.png"), full_page=True)
     assert_clean(page)
     assert time.monotonic() - started < 240

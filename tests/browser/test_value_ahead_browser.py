@@ -1,6 +1,7 @@
-"""A marketer sees each segment's value ahead in a real browser: on the dashboard (the value
-table sorts by a click) and on the segment page (the figures and the member columns). The run
-is executed in-process (no worker needed) and its value ahead written onto its rows."""
+"""A marketer sees each segment's value ahead in a real browser, in the test shop's workspace
+and its currency (pounds): on the dashboard (the value table sorts by a click) and on the
+segment page (the figures and the member columns). The run is executed in-process (no worker
+needed) and its value ahead written onto its rows."""
 
 from __future__ import annotations
 
@@ -12,14 +13,22 @@ from django.conf import settings
 from django.db import transaction
 
 from reports.templatetags.report_format import money, pct
-from tests.browser.test_journey import assert_clean, browser_page, sign_in  # noqa: F401
+from tests.browser.test_journey import (  # noqa: F401
+    assert_clean,
+    assert_in_shop,
+    browser_page,
+    in_shop,
+    sign_in,
+)
 from tests.reports.value_ahead_data import store_value_ahead
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+POUNDS = "£"  # the test shop's currency symbol
+
 
 @pytest.fixture
-def valued_run(make_user):
+def valued_run(shop, make_user):
     from clustering.models import SegmentationRun
     from clustering.params import params_from_input
     from clustering.services import run_create, run_execute, run_publish
@@ -27,17 +36,18 @@ def valued_run(make_user):
 
     manager = make_user("manager", username="value-manager")
     make_user("marketing", username="value-marketing")
-    load_transactions(synthetic_lines(200, seed=3))
+    load_transactions(synthetic_lines(200, seed=3), workspace=shop)
     with transaction.atomic():
         run = run_create(
+            workspace=shop,
             user=manager,
             params=params_from_input({"algorithms": ["kmeans"], "k_min": 3, "k_max": 3}),
             name="Value review",
             enqueue=False,
         )
     assert run_execute(run_id=run.pk, token="value", hostname="tests@browser") == "succeeded"
-    run_publish(run_id=run.pk, user=manager)
-    run = SegmentationRun.objects.get(pk=run.pk)
+    run_publish(workspace=shop, run_id=run.pk, user=manager)
+    run = SegmentationRun.objects.in_workspace(shop).get(pk=run.pk)
     store_value_ahead(run)
     try:
         yield run
@@ -51,10 +61,8 @@ def test_marketing_sees_value_ahead_on_the_dashboard_and_segment_page(
     live_server,
     valued_run,
 ):
-    from clustering.models import Segment
-
     page, base = browser_page, live_server.url
-    segments = list(Segment.objects.filter(run=valued_run).order_by("number"))
+    segments = list(valued_run.segments.order_by("number"))
     sign_in(page, base, "value-marketing")
 
     # The dashboard's value table: highest expected value first, and it sorts by a click.
@@ -62,6 +70,8 @@ def test_marketing_sees_value_ahead_on_the_dashboard_and_segment_page(
     assert "next 90 days" in page.locator("#value-heading").inner_text()
     names = table.locator("tbody th").all_inner_texts()
     assert names == [s.name for s in sorted(segments, key=lambda s: -s.expected_value)]
+    top_value = max(segments, key=lambda s: s.expected_value).expected_value
+    assert money(top_value, POUNDS) in table.locator("tbody tr").first.inner_text()
     expected_value = table.locator("thead th").nth(2)
     assert expected_value.inner_text().startswith("Expected value")
     expected_value.locator("button").click()
@@ -70,18 +80,17 @@ def test_marketing_sees_value_ahead_on_the_dashboard_and_segment_page(
 
     # The segment page: the figures equal the stored ones; members carry their values.
     segment = max(segments, key=lambda s: s.size)
-    page.goto(f"{base}{segment.get_absolute_url()}")
+    page.goto(f"{in_shop(base)}{segment.get_absolute_url()}")
+    assert_in_shop(page, base)
     figures = page.locator("#value-ahead")
     assert "next 90 days" in figures.locator("h2").inner_text()
-    assert figures.locator("[data-field=expected_value]").inner_text() == money(
-        segment.expected_value
-    )
+    field = figures.locator("[data-field=expected_value]")
+    assert field.inner_text() == money(segment.expected_value, POUNDS)
     assert figures.locator("[data-field=share_expected_value]").inner_text() == pct(
         segment.share_expected_value
     )
-    assert figures.locator("[data-field=value_per_customer]").inner_text() == money(
-        segment.value_per_customer
-    )
+    field = figures.locator("[data-field=value_per_customer]")
+    assert field.inner_text() == money(segment.value_per_customer, POUNDS)
     assert figures.locator("[data-field=median_p_alive]").inner_text() == pct(
         segment.median_p_alive
     )
@@ -91,7 +100,7 @@ def test_marketing_sees_value_ahead_on_the_dashboard_and_segment_page(
     page.wait_for_url("**sort=expected_value**")
     top = segment.assignments.exclude(expected_value=None).order_by("-expected_value").first()
     first_row = page.locator("#members tbody tr").first.inner_text()
-    assert money(top.expected_value) in first_row
+    assert money(top.expected_value, POUNDS) in first_row
     page.screenshot(
         path=str(Path(settings.TEST_OUTPUT_DIR) / "screenshots" / "segment-value-ahead.png"),
         full_page=True,

@@ -79,9 +79,7 @@ def site(django_db_setup, django_db_blocker):
         manager = get_user_model().objects.create_user("site-manager", password="pw-site-1")
         join(manager, shop, "manager")
         load_transactions(synthetic_lines(240, seed=5), workspace=shop)
-        earlier = _execute(
-            shop, manager, {**SMALL_PARAMS, "algorithms": ["kmeans"]}, "Earlier run"
-        )
+        earlier = _execute(shop, manager, {**SMALL_PARAMS, "algorithms": ["kmeans"]}, "Earlier run")
         run_publish(workspace=shop, run_id=earlier.pk, user=manager)
         published = _execute(shop, manager, SMALL_PARAMS, "Spring review")
         run_publish(workspace=shop, run_id=published.pk, user=manager)

@@ -11,11 +11,13 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from clustering.models import Segment, SegmentAssignment
+from clustering.models import Segment
 from reports.templatetags.report_format import money, num, pct
 from tests.reports.value_ahead_data import VALUE_FIELDS, clear_value_ahead, store_value_ahead
 
 pytestmark = pytest.mark.django_db
+
+GBP = "£"  # the test shop's currency (tests/shops.py)
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ def not_estimated(site):
 
 
 def largest_segment(run) -> Segment:
-    return Segment.objects.filter(run=run).order_by("-size", "number").first()
+    return run.segments.order_by("-size", "number").first()
 
 
 def text(response) -> str:
@@ -46,9 +48,9 @@ def test_segment_page_shows_the_segments_stored_value_ahead(estimated, client_fo
     segment = largest_segment(estimated.published)
     page = text(client_for("marketing").get(segment.get_absolute_url()))
     assert "Value ahead: the next 90 days" in page
-    assert f'data-field="expected_value">{money(segment.expected_value)}<' in page
+    assert f'data-field="expected_value">{money(segment.expected_value, GBP)}<' in page
     assert f'data-field="share_expected_value">{pct(segment.share_expected_value)}<' in page
-    assert f'data-field="value_per_customer">{money(segment.value_per_customer)}<' in page
+    assert f'data-field="value_per_customer">{money(segment.value_per_customer, GBP)}<' in page
     assert f'data-field="median_p_alive">{pct(segment.median_p_alive)}<' in page
     assert "counted at 100% of revenue, discounted at 10% a year" in page
 
@@ -60,17 +62,14 @@ def test_segment_page_member_columns_show_each_members_stored_values(estimated, 
     for label in ("P(alive)", "Expected purchases", "Expected value"):
         assert f">{label}<" in page
     rows = response.context["page"].object_list
-    stored = {
-        a.customer.external_id: a
-        for a in SegmentAssignment.objects.filter(segment=segment).select_related("customer")
-    }
+    stored = {a.customer.external_id: a for a in segment.assignments.select_related("customer")}
     for row in rows:
         a = stored[row["customer__external_id"]]
         assert {f: row[f] for f in VALUE_FIELDS} == {f: getattr(a, f) for f in VALUE_FIELDS}
         if a.p_alive is not None:
             assert f'<td class="num">{pct(a.p_alive, 0)}</td>' in page
             assert f'<td class="num">{num(a.expected_purchases, 2)}</td>' in page
-            assert f'<td class="num">{money(a.expected_value)}</td>' in page
+            assert f'<td class="num">{money(a.expected_value, GBP)}</td>' in page
 
 
 @pytest.mark.parametrize("field", ["p_alive", "expected_purchases", "expected_value"])
@@ -87,9 +86,7 @@ def test_members_sort_by_value_ahead_with_the_not_estimated_last(
     assert column["current"] is True
     shown = [row[field] for row in response.context["page"].object_list]
     values = sorted(
-        SegmentAssignment.objects.filter(
-            segment=segment, **{f"{field}__isnull": False}
-        ).values_list(field, flat=True),
+        segment.assignments.filter(**{f"{field}__isnull": False}).values_list(field, flat=True),
         reverse=direction == "desc",
     )
     assert shown == (values + [None])[: len(shown)]
@@ -116,7 +113,7 @@ def test_member_csv_has_the_value_ahead_columns_with_the_stored_values(estimated
     assert list(rows[0])[-3:] == list(VALUE_FIELDS)
     stored = {
         a.customer.external_id: {f: getattr(a, f) for f in VALUE_FIELDS}
-        for a in SegmentAssignment.objects.filter(segment=segment).select_related("customer")
+        for a in segment.assignments.select_related("customer")
     }
     got = {r["customer_id"]: {f: float(r[f]) if r[f] else None for f in VALUE_FIELDS} for r in rows}
     assert got == stored
@@ -139,16 +136,17 @@ def test_member_csv_of_a_run_without_value_ahead_has_empty_cells(not_estimated, 
 # ------------------------------------------------------------------------------ dashboard
 def test_dashboard_shows_each_segments_value_ahead_and_orders_by_it(estimated, client_for):
     client = client_for("marketing")
-    segments = list(Segment.objects.filter(run=estimated.published).order_by("number"))
+    segments = list(estimated.published.segments.order_by("number"))
     page = text(client.get(reverse("home")))
     assert "Value ahead: the next 90 days" in page
     assert "Expected value, next 90 days" in page
     for segment in segments:
-        assert f'data-value="{segment.expected_value}">{money(segment.expected_value)}<' in page
+        value = money(segment.expected_value, GBP)
+        assert f'data-value="{segment.expected_value}">{value}<' in page
         assert f"{pct(segment.share_expected_value)}" in page
         assert f'data-value="{segment.median_p_alive}">{pct(segment.median_p_alive)}<' in page
         assert (
-            f'data-value="{segment.value_per_customer}">{money(segment.value_per_customer)}<'
+            f'data-value="{segment.value_per_customer}">{money(segment.value_per_customer, GBP)}<'
             in page
         )
     by_value = sorted(segments, key=lambda s: -s.expected_value)
@@ -174,7 +172,7 @@ def test_dashboard_of_a_run_without_value_ahead_says_not_estimated(not_estimated
 # ------------------------------------------------------------------------------ lookup
 def test_customer_lookup_shows_the_customers_stored_value_ahead(estimated, client_for):
     a = (
-        SegmentAssignment.objects.filter(run=estimated.published, p_alive__isnull=False)
+        estimated.published.assignments.filter(p_alive__isnull=False)
         .select_related("customer")
         .first()
     )
@@ -183,11 +181,11 @@ def test_customer_lookup_shows_the_customers_stored_value_ahead(estimated, clien
     assert "Value ahead: the next 90 days" in page
     assert f'data-field="p_alive">{pct(a.p_alive)}<' in page
     assert f'data-field="expected_purchases">{num(a.expected_purchases, 2)}<' in page
-    assert f'data-field="expected_value">{money(a.expected_value)}<' in page
+    assert f'data-field="expected_value">{money(a.expected_value, GBP)}<' in page
 
 
 def test_customer_lookup_says_not_estimated(not_estimated, client_for):
-    a = SegmentAssignment.objects.filter(run=not_estimated.published).select_related("customer")
+    a = not_estimated.published.assignments.select_related("customer")
     customer_id = a.first().customer.external_id
     page = text(
         client_for("marketing").get(reverse("customer-lookup"), {"customer_id": customer_id})
@@ -199,11 +197,11 @@ def test_customer_lookup_history_shows_each_runs_expected_value(site, client_for
     """The earlier run estimated value ahead, the current one did not: each row its own."""
     store_value_ahead(site.earlier, skip_last=False)
     clear_value_ahead(site.published)
-    earlier = SegmentAssignment.objects.filter(run=site.earlier).select_related("customer").first()
+    earlier = site.earlier.assignments.select_related("customer").first()
     page = text(
         client_for("marketing").get(
             reverse("customer-lookup"), {"customer_id": earlier.customer.external_id}
         )
     )
     history = page[page.index('id="history-heading"') :]
-    assert f'<td class="num">{money(earlier.expected_value)}</td>' in history
+    assert f'<td class="num">{money(earlier.expected_value, GBP)}</td>' in history

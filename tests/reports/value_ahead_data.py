@@ -17,12 +17,10 @@ HORIZON_DAYS = 90
 def store_value_ahead(run: SegmentationRun, *, skip_last: bool = True) -> None:
     """Made-up, distinct numbers for every member (the last of each segment, by customer id,
     left not estimated when `skip_last`), and each segment's totals from them."""
-    segments = list(Segment.objects.filter(run=run).order_by("number"))
+    segments = list(run.segments.order_by("number"))
     totals = {}
     for segment in segments:
-        members = list(
-            SegmentAssignment.objects.filter(segment=segment).order_by("customer__external_id")
-        )
+        members = list(segment.assignments.order_by("customer__external_id"))
         estimated = members[:-1] if skip_last and len(members) > 1 else members
         for i, a in enumerate(estimated):
             a.p_alive = round(0.05 + 0.9 * ((i * 37 + segment.number * 11) % 100) / 100, 4)
@@ -30,7 +28,7 @@ def store_value_ahead(run: SegmentationRun, *, skip_last: bool = True) -> None:
             a.expected_value = round(10.25 + (i * 13) % 500 + 1000 * segment.number, 2)
         for a in members[len(estimated) :]:
             a.p_alive = a.expected_purchases = a.expected_value = None
-        SegmentAssignment.objects.bulk_update(members, VALUE_FIELDS)
+        SegmentAssignment.unscoped.bulk_update(members, VALUE_FIELDS)
         totals[segment.pk] = (
             sum(a.expected_value for a in estimated),
             statistics.median(a.p_alive for a in estimated),
@@ -42,8 +40,8 @@ def store_value_ahead(run: SegmentationRun, *, skip_last: bool = True) -> None:
         segment.share_expected_value = total / grand_total
         segment.value_per_customer = total / segment.size
         segment.median_p_alive = median_p_alive
-    Segment.objects.bulk_update(segments, SEGMENT_VALUE_FIELDS)
-    SegmentationRun.objects.filter(pk=run.pk).update(
+    Segment.unscoped.bulk_update(segments, SEGMENT_VALUE_FIELDS)
+    SegmentationRun.unscoped.filter(pk=run.pk).update(
         value_ahead={
             "horizon_days": HORIZON_DAYS,
             "discount_rate": 0.1,
@@ -55,6 +53,6 @@ def store_value_ahead(run: SegmentationRun, *, skip_last: bool = True) -> None:
 
 def clear_value_ahead(run: SegmentationRun) -> None:
     """The run as one made before the value stage: every value-ahead field null, no stage."""
-    SegmentAssignment.objects.filter(run=run).update(**dict.fromkeys(VALUE_FIELDS))
-    Segment.objects.filter(run=run).update(**dict.fromkeys(SEGMENT_VALUE_FIELDS))
-    SegmentationRun.objects.filter(pk=run.pk).update(value_ahead={})
+    run.assignments.update(**dict.fromkeys(VALUE_FIELDS))
+    run.segments.update(**dict.fromkeys(SEGMENT_VALUE_FIELDS))
+    SegmentationRun.unscoped.filter(pk=run.pk).update(value_ahead={})
