@@ -110,7 +110,7 @@ def test_member_csv_has_the_value_ahead_columns_with_the_stored_values(estimated
     rows = list(
         csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
     )
-    assert list(rows[0])[-3:] == list(VALUE_FIELDS)
+    assert list(rows[0])[-4:] == [*VALUE_FIELDS, "currency"]
     stored = {
         a.customer.external_id: {f: getattr(a, f) for f in VALUE_FIELDS}
         for a in segment.assignments.select_related("customer")

@@ -123,22 +123,25 @@ def test_the_lookup_page_shows_amounts_in_each_workspaces_currency(site, other, 
         assert f">{foreign}" not in html
 
 
-def test_the_segment_member_export_names_each_workspaces_currency(site, other, member_of_both):
+def test_the_csv_exports_name_each_workspaces_currency(site, other, member_of_both, make_user):
+    from tests.shops import join
+
+    manager = make_user("manager", username="manager-of-both")
+    join(manager, other.workspace, "manager")
+    reader = Client()
+    reader.force_login(manager)
     exports = {
         "GBP": (site.workspace, site.published, site.published.segments.first()),
         "USD": (other.workspace, other.run, other.segment),
     }
     for code, (workspace, run, segment) in exports.items():
-        url = in_ws(workspace, "clustering:segment-members-csv", run.pk, segment.number)
-        header, *rows = csv_of(member_of_both.get(url))
-        # Either the amount columns' headers or a currency column name it, on every row.
-        named_in_header = any(code in column for column in header)
-        currency_column = next((i for i, c in enumerate(header) if c == "currency"), None)
-        assert named_in_header or currency_column is not None, header
-        if currency_column is not None:
-            assert {row[currency_column] for row in rows} == {code}
-        other_code = "USD" if code == "GBP" else "GBP"
-        assert not any(other_code in column for column in header)
+        members = in_ws(workspace, "clustering:segment-members-csv", run.pk, segment.number)
+        assignments = in_ws(workspace, "clustering:run-assignments-csv", run.pk)
+        for client, url in ((member_of_both, members), (reader, assignments)):
+            header, *rows = csv_of(client.get(url))
+            # A last column names the amounts' currency; the other columns keep their names.
+            assert header[-1] == "currency", url
+            assert rows and {row[-1] for row in rows} == {code}, url
 
 
 def test_the_api_keeps_amounts_as_numbers(site, other, member_of_both):
