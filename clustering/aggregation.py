@@ -41,12 +41,19 @@ class CustomerAggregates:
     calibration_seconds: float = 0.0  # the time its GROUP BY took (part of the value stage)
 
 
-def transaction_span() -> tuple[datetime | None, datetime | None]:
-    """First and last product-line timestamps in the database."""
-    span = TransactionLine.objects.filter(is_non_product=False).aggregate(
-        first=Min("timestamp"), last=Max("timestamp")
+def transaction_span(*, workspace) -> tuple[datetime | None, datetime | None]:
+    """First and last product-line timestamps of the workspace."""
+    span = (
+        _lines(workspace)
+        .filter(is_non_product=False)
+        .aggregate(first=Min("timestamp"), last=Max("timestamp"))
     )
     return span["first"], span["last"]
+
+
+def _lines(workspace):
+    """The workspace's lines, filtered on the column that leads the primary key (no join)."""
+    return TransactionLine.objects.in_workspace(workspace)
 
 
 class LocalDate(TruncDate):
@@ -130,21 +137,26 @@ def consistent_snapshot() -> Iterator[None]:
 
 def customer_aggregates(
     *,
+    workspace,
     reference_date: pd.Timestamp | None = None,
     lookback_days: int | None = None,
     holdout_share: float | None = None,
 ) -> CustomerAggregates:
-    """The aggregate table as of ``reference_date`` (default: the day after the last line);
+    """The workspace's aggregate table as of ``reference_date`` (default: the day after its
+    last line);
     with ``holdout_share``, also the table as of the holdout's first day (the last share of
     the days), read in the same snapshot."""
     with consistent_snapshot():
-        return _customer_aggregates(reference_date, lookback_days, holdout_share)
+        return _customer_aggregates(workspace, reference_date, lookback_days, holdout_share)
 
 
 def _customer_aggregates(
-    reference_date: pd.Timestamp | None, lookback_days: int | None, holdout_share: float | None
+    workspace,
+    reference_date: pd.Timestamp | None,
+    lookback_days: int | None,
+    holdout_share: float | None,
 ) -> CustomerAggregates:
-    first, last = transaction_span()
+    first, last = transaction_span(workspace=workspace)
     if last is None:
         raise LookupError("There are no transactions yet: import a file first.")
     if reference_date is None:
@@ -155,7 +167,7 @@ def _customer_aggregates(
     )
 
     table, customers_in_database, pk_by_customer_id = _aggregate_table(
-        reference_date, window_start, first, last
+        workspace, reference_date, window_start, first, last
     )
 
     summary = {
@@ -170,14 +182,18 @@ def _customer_aggregates(
         "reference_date": reference_date.date().isoformat(),
         "window_start": window_start.date().isoformat() if window_start is not None else None,
     }
+    # the workspace is part of what was read: equal tables of two shops are not the same data
     digest = hashlib.sha256(
-        pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes()
+        f"workspace:{getattr(workspace, 'pk', workspace)}:".encode()
+        + pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes()
     ).hexdigest()
     calibration, started = None, time.perf_counter()
     first_day = table["first_purchase"].min()
     if holdout_share is not None and not pd.isna(first_day):
         end = calibration_end(first_day, reference_date, holdout_share)
-        calibration = Calibration(_aggregate_table(end, window_start, first, last)[0], end)
+        calibration = Calibration(
+            _aggregate_table(workspace, end, window_start, first, last)[0], end
+        )
     return CustomerAggregates(
         table,
         reference_date,
@@ -191,16 +207,15 @@ def _customer_aggregates(
 
 
 def _aggregate_table(
+    workspace,
     reference_date: pd.Timestamp,
     window_start: pd.Timestamp | None,
     first: datetime,
     last: datetime,
 ) -> tuple[pd.DataFrame, int, dict[str, int]]:
     """One row per customer with lines before ``reference_date`` (from ``window_start``):
-    the table, the number of customers in the database, and their primary keys by id."""
-    lines = TransactionLine.objects.filter(
-        is_non_product=False, timestamp__lt=_aware(reference_date)
-    )
+    the table, the number of the workspace's customers, and their primary keys by id."""
+    lines = _lines(workspace).filter(is_non_product=False, timestamp__lt=_aware(reference_date))
     if window_start is not None:
         lines = lines.filter(timestamp__gte=_aware(window_start))
     purchase = Q(is_return=False)
@@ -232,7 +247,7 @@ def _aggregate_table(
     )
     # The shop's customer ids and countries from the customer table (a second, small query).
     customers = pd.DataFrame.from_records(
-        list(Customer.objects.values_list("pk", "external_id", "country")),
+        list(Customer.objects.in_workspace(workspace).values_list("pk", "external_id", "country")),
         columns=["customer_pk", "external_id", "country"],
     ).set_index("customer_pk")
     table = table.join(customers, on="customer_pk")

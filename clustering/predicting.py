@@ -1,10 +1,13 @@
-"""Real-time segment assignment with the published run's predictor, loaded once per process.
+"""Real-time segment assignment with a workspace's published run's predictor, loaded once per
+process.
 
-The predictor file is read when this process first needs it and again only when another run
-is published: the cache is keyed by (published run id, predictor file). Finding out which run
-is published costs one indexed query per request (the partial unique index behind
-``one_published_run``), so a run published by another process is picked up at once, with no
-signal or shared cache to keep in step.
+Each workspace has its own published run, so the cache holds one model per workspace, keyed
+by the workspace's id: a request is only ever answered from its own workspace's run. The
+predictor file is read when this process first needs it and again only when the workspace
+publishes another run (the entry is checked against (published run id, predictor file)).
+Finding out which run is published costs one indexed query per request (the partial unique
+index behind ``one_published_run_per_workspace``), so a run published by another process is
+picked up at once, with no signal or shared cache to keep in step.
 
 Segments and assignments of a run never change once it has succeeded, so their names,
 actions and every customer's stored assignment are cached with the predictor: a known
@@ -120,7 +123,8 @@ class Prediction:
 
 
 _lock = threading.Lock()
-_current: PublishedModel | None = None
+#: workspace id -> its published run's model
+_current: dict[int, PublishedModel] = {}
 
 
 def load_predictor_file(path: Path) -> SegmentPredictor:
@@ -128,49 +132,49 @@ def load_predictor_file(path: Path) -> SegmentPredictor:
     return SegmentPredictor.load(path)
 
 
-def published_run_key() -> tuple[int, str] | None:
-    """(id, predictor file) of the published run: one indexed query.
+def published_run_key(workspace_id: int) -> tuple[int, str] | None:
+    """(id, predictor file) of the workspace's published run: one indexed query.
 
     Plain SQL because it runs on every predict request: building it with the ORM costs
     more Python time than the database takes to answer it.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_PUBLISHED_RUN_SQL)
+        cursor.execute(_PUBLISHED_RUN_SQL, [workspace_id])
         row = cursor.fetchone()
     return (row[0], row[1]) if row else None
 
 
 _PUBLISHED_RUN_SQL = (
     f'SELECT "id", "predictor_file" FROM "{SegmentationRun._meta.db_table}" '  # noqa: S608
-    'WHERE "is_published" LIMIT 1'
+    'WHERE "workspace_id" = %s AND "is_published" LIMIT 1'
 )
 
 
-def published_model() -> PublishedModel:
-    """The published run's predictor and segments, loading them only when the run changed."""
-    global _current
-    key = published_run_key()
+def published_model(*, workspace) -> PublishedModel:
+    """The workspace's published run's predictor and segments, loading them only when the
+    workspace's published run changed."""
+    workspace_id = workspace.pk
+    key = published_run_key(workspace_id)
     if key is None:
         raise NoPublishedRun
-    current = _current
+    current = _current.get(workspace_id)
     if current is not None and (current.run_id, current.predictor_file) == key:
         return current
     with _lock:  # one thread loads; the others wait and reuse it
-        current = _current
+        current = _current.get(workspace_id)
         if current is None or (current.run_id, current.predictor_file) != key:
-            current = _load(*key)
-            _current = current
+            current = _load(workspace_id, *key)
+            _current[workspace_id] = current
     return current
 
 
 def forget_published_model() -> None:
-    """Drop the cached predictor (tests; the next request loads it again)."""
-    global _current
+    """Drop every cached predictor (tests; the next request loads it again)."""
     with _lock:
-        _current = None
+        _current.clear()
 
 
-def _load(run_id: int, predictor_file: str) -> PublishedModel:
+def _load(workspace_id: int, run_id: int, predictor_file: str) -> PublishedModel:
     if not predictor_file:
         raise PredictorUnavailable(f"run {run_id} has no predictor file")
     path = Path(settings.MEDIA_ROOT) / predictor_file
@@ -181,11 +185,11 @@ def _load(run_id: int, predictor_file: str) -> PublishedModel:
         raise PredictorUnavailable(str(error)) from error
     segments = {
         row[0]: SegmentInfo(*row)
-        for row in Segment.objects.filter(run_id=run_id).values_list(
-            "number", "name", "action", "value", "engagement", "activity", "why"
-        )
+        for row in Segment.objects.in_workspace(workspace_id)
+        .filter(run_id=run_id)
+        .values_list("number", "name", "action", "value", "engagement", "activity", "why")
     }
-    ids, numbers, confidences, value_ahead = _stored_assignments(run_id)
+    ids, numbers, confidences, value_ahead = _stored_assignments(workspace_id, run_id)
     logger.info("loaded the predictor of run %s (%s)", run_id, predictor_file)
     return PublishedModel(
         run_id, predictor_file, predictor, segments, ids, numbers, confidences, value_ahead
@@ -196,10 +200,11 @@ VALUE_AHEAD_FIELDS = ("p_alive", "expected_purchases", "expected_value")
 
 
 def _stored_assignments(
-    run_id: int,
+    workspace_id: int, run_id: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     rows = list(
-        SegmentAssignment.objects.filter(run_id=run_id)
+        SegmentAssignment.objects.in_workspace(workspace_id)
+        .filter(run_id=run_id)
         .order_by()
         .values_list("customer__external_id", "segment__number", "confidence", *VALUE_AHEAD_FIELDS)
         .iterator(chunk_size=20000)

@@ -20,58 +20,75 @@ def worker_is_recent(
     return beat is not None and timezone.now() - beat.seen_at <= within
 
 
-def run_list() -> QuerySet[SegmentationRun]:
-    """Runs with their parameters but not their report; ``.defer(None)`` for a whole run."""
-    runs = SegmentationRun.objects.without_report_data("params")
+def run_list(*, workspace) -> QuerySet[SegmentationRun]:
+    """The workspace's runs with their parameters but not their report; ``.defer(None)`` for
+    a whole run."""
+    runs = SegmentationRun.objects.in_workspace(workspace).without_report_data("params")
     return runs.select_related("created_by", "published_by")
 
 
-def run_published() -> SegmentationRun | None:
-    """The current segmentation, or None when nothing is published yet."""
-    return SegmentationRun.objects.filter(is_published=True).first()
+def run_published(*, workspace) -> SegmentationRun | None:
+    """The workspace's current segmentation, or None when nothing is published there yet."""
+    return SegmentationRun.objects.in_workspace(workspace).filter(is_published=True).first()
 
 
-def run_previously_published() -> QuerySet[SegmentationRun]:
-    return SegmentationRun.objects.filter(published_at__isnull=False).order_by("-published_at")
+def run_previously_published(*, workspace) -> QuerySet[SegmentationRun]:
+    return (
+        SegmentationRun.objects.in_workspace(workspace)
+        .filter(published_at__isnull=False)
+        .order_by("-published_at")
+    )
 
 
-def run_latest() -> SegmentationRun | None:
-    return SegmentationRun.objects.order_by("-created_at", "-pk").first()
+def run_latest(*, workspace) -> SegmentationRun | None:
+    return SegmentationRun.objects.in_workspace(workspace).order_by("-created_at", "-pk").first()
 
 
-def run_candidates(run: SegmentationRun) -> QuerySet[Candidate]:
-    return Candidate.objects.filter(run=run).order_by("algorithm", "n_clusters", "setting")
+def run_candidates(run: SegmentationRun, *, workspace) -> QuerySet[Candidate]:
+    return (
+        Candidate.objects.in_workspace(workspace)
+        .filter(run=run)
+        .order_by("algorithm", "n_clusters", "setting")
+    )
 
 
-def run_segments(run: SegmentationRun) -> QuerySet[Segment]:
-    return Segment.objects.filter(run=run).order_by("number")
+def run_segments(run: SegmentationRun, *, workspace) -> QuerySet[Segment]:
+    return Segment.objects.in_workspace(workspace).filter(run=run).order_by("number")
 
 
-def segment_members(segment: Segment) -> QuerySet[SegmentAssignment]:
-    return SegmentAssignment.objects.filter(segment=segment).select_related("customer")
+def segment_members(segment: Segment, *, workspace) -> QuerySet[SegmentAssignment]:
+    return (
+        SegmentAssignment.objects.in_workspace(workspace)
+        .filter(segment=segment)
+        .select_related("customer")
+    )
 
 
-def customer_segment_history(customer_pk: int) -> QuerySet[SegmentAssignment]:
-    """The customer's segment in every run that has been published, newest first.
+def customer_segment_history(customer_pk: int, *, workspace) -> QuerySet[SegmentAssignment]:
+    """The customer's segment in every run of the workspace that has been published, newest
+    first.
 
     The runs come without their JSON reports (PCA points, profiles, timings...), which can
     weigh hundreds of kilobytes a run and are not needed to show a segment history.
     """
     return (
-        SegmentAssignment.objects.filter(customer_id=customer_pk, run__published_at__isnull=False)
+        SegmentAssignment.objects.in_workspace(workspace)
+        .filter(customer_id=customer_pk, run__published_at__isnull=False)
         .select_related("run", "segment")
         .defer(*SegmentationRun.report_data_fields(through="run__"))
         .order_by("-run__published_at")
     )
 
 
-def run_transitions(before: SegmentationRun, after: SegmentationRun) -> list[dict]:
-    """How many customers moved from each segment of one run to each segment of another."""
+def run_transitions(before: SegmentationRun, after: SegmentationRun, *, workspace) -> list[dict]:
+    """How many customers moved from each segment of one run to each segment of another
+    (both runs of the workspace)."""
     from django.db.models import Count, OuterRef, Subquery
 
-    later = SegmentAssignment.objects.filter(run=after, customer_id=OuterRef("customer_id"))
+    assignments = SegmentAssignment.objects.in_workspace(workspace)
+    later = assignments.filter(run=after, customer_id=OuterRef("customer_id"))
     rows = (
-        SegmentAssignment.objects.filter(run=before)
+        assignments.filter(run=before)
         .annotate(to_segment=Subquery(later.values("segment__name")[:1]))
         .values("segment__name", "to_segment")
         .annotate(customers=Count("pk"))

@@ -50,10 +50,15 @@ def worker_ping(request):
 
 
 # ------------------------------------------------------------------------------ runs
+def _runs(request: HttpRequest):
+    """The runs of the request's workspace: another workspace's run answers 404."""
+    return SegmentationRun.objects.in_workspace(request.workspace)
+
+
 @require_GET
 @permission_required(MANAGE, raise_exception=True)
 def run_list(request: HttpRequest) -> HttpResponse:
-    runs = run_list_query().without_report_data()[:100]
+    runs = run_list_query(workspace=request.workspace).without_report_data()[:100]
     return render(request, "clustering/run_list.html", {"runs": runs})
 
 
@@ -62,7 +67,12 @@ def run_create_view(request: HttpRequest) -> HttpResponse:
     form = RunForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            run = run_create(user=request.user, params=form.params, name=form.cleaned_data["name"])
+            run = run_create(
+                workspace=request.workspace,
+                user=request.user,
+                params=form.params,
+                name=form.cleaned_data["name"],
+            )
         except InvalidParameters as error:
             form.add_engine_error(error)
         else:
@@ -87,9 +97,7 @@ def _status_payload(run: SegmentationRun) -> dict:
 @permission_required(REPORTS, raise_exception=True)
 def run_status(request: HttpRequest, pk: int) -> JsonResponse:
     run = get_object_or_404(
-        SegmentationRun.objects.only(
-            "pk", "status", "stage", "progress", "error", "cancel_requested"
-        ),
+        _runs(request).only("pk", "status", "stage", "progress", "error", "cancel_requested"),
         pk=pk,
     )
     return JsonResponse(_status_payload(run))
@@ -99,7 +107,7 @@ def run_status(request: HttpRequest, pk: int) -> JsonResponse:
 @permission_required(REPORTS, raise_exception=True)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The run report; while the run is queued or running, its live progress."""
-    run = get_object_or_404(run_list_query().defer(None), pk=pk)
+    run = get_object_or_404(run_list_query(workspace=request.workspace).defer(None), pk=pk)
     report = run_report_data(run)
     context = {
         "run": run,
@@ -175,9 +183,9 @@ def _report_context(run: SegmentationRun, report: dict) -> dict:
 @require_POST
 @permission_required(MANAGE, raise_exception=True)
 def run_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(SegmentationRun.objects.only("pk"), pk=pk)
+    run = get_object_or_404(_runs(request).only("pk"), pk=pk)
     try:
-        run = run_cancel(run_id=run.pk, user=request.user)
+        run = run_cancel(workspace=request.workspace, run_id=run.pk, user=request.user)
     except RunError as error:
         messages.error(request, str(error))
     else:
@@ -191,9 +199,9 @@ def run_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(PUBLISH, raise_exception=True)
 def run_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(SegmentationRun.objects.only("pk"), pk=pk)
+    run = get_object_or_404(_runs(request).only("pk"), pk=pk)
     try:
-        run_publish(run_id=run.pk, user=request.user)
+        run_publish(workspace=request.workspace, run_id=run.pk, user=request.user)
     except RunError as error:
         messages.error(request, str(error))
     else:
@@ -204,7 +212,7 @@ def run_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @permission_required(REPORTS, raise_exception=True)
 def run_report_json(request: HttpRequest, pk: int) -> JsonResponse:
-    run = get_object_or_404(run_list_query().defer(None), pk=pk)
+    run = get_object_or_404(run_list_query(workspace=request.workspace).defer(None), pk=pk)
     response = JsonResponse(run_report_data(run), json_dumps_params={"indent": 1})
     response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-report.json"'
     return response
@@ -213,7 +221,7 @@ def run_report_json(request: HttpRequest, pk: int) -> JsonResponse:
 @require_GET
 @permission_required(REPORTS, raise_exception=True)
 def run_candidates_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(SegmentationRun.objects.only("pk"), pk=pk)
+    run = get_object_or_404(_runs(request).only("pk"), pk=pk)
     rows = (
         run.candidates.order_by("algorithm", "n_clusters", "setting")
         .values_list(*CANDIDATE_FIELDS)
@@ -225,7 +233,7 @@ def run_candidates_csv(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @permission_required(REPORTS, raise_exception=True)
 def run_assignments_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(SegmentationRun.objects.only("pk"), pk=pk)
+    run = get_object_or_404(_runs(request).only("pk"), pk=pk)
     header = (
         "customer_id",
         "segment_number",
@@ -234,9 +242,17 @@ def run_assignments_csv(request: HttpRequest, pk: int) -> HttpResponse:
         "rfm_segment",
         "rfm_cell",
         *SegmentAssignment.FEATURE_FIELDS,
+        "currency",
     )
-    rows = run_assignment_rows(run).iterator(chunk_size=2000)
+    rows = _with_currency(request, run_assignment_rows(run).iterator(chunk_size=2000))
     return csv_response(f"run-{run.pk}-assignments.csv", header, rows)
+
+
+def _with_currency(request: HttpRequest, rows):
+    """Rows of a CSV export with the workspace's currency code last: the amounts are in it
+    (a column, so the other columns keep their names)."""
+    code = request.workspace.currency
+    return ((*row, code) for row in rows)
 
 
 # ------------------------------------------------------------------------------ segments
@@ -245,7 +261,7 @@ def _visible_segment(request: HttpRequest, run_id: int, number: int):
     view_segments; any succeeded run's for those who read run reports."""
     if not request.user.has_perm("accounts.view_segments"):
         raise PermissionDenied
-    segment = segment_get(run_id=run_id, number=number)
+    segment = segment_get(workspace=request.workspace, run_id=run_id, number=number)
     if segment is None:
         raise Http404("No such segment")
     run = segment.run
@@ -309,7 +325,7 @@ def segment_members_csv(request: HttpRequest, run_id: int, number: int) -> HttpR
     if not request.user.has_perm("accounts.export_segment_members"):
         raise PermissionDenied
     segment = _visible_segment(request, run_id, number)
-    header = MEMBER_CSV_HEADER
+    header = (*MEMBER_CSV_HEADER, "currency")
     slug = "".join(c if c.isalnum() else "-" for c in segment.name.lower()).strip("-")
-    rows = segment_member_rows(segment).iterator(chunk_size=2000)
+    rows = _with_currency(request, segment_member_rows(segment).iterator(chunk_size=2000))
     return csv_response(f"run-{run_id}-segment-{number}-{slug}.csv", header, rows)

@@ -78,7 +78,8 @@ def _plain_customer_id_request(data) -> dict | None:
 
 @extend_schema(tags=["predict"])
 class PredictApi(APIView):
-    """Which segment is this customer in? Real-time assignment with the published run.
+    """Which segment is this customer in? Real-time assignment with the published run of the
+    request's workspace (a token's workspace).
 
     A known customer id answers the run's stored assignment (`source: stored`); raw features
     go through the run's predictor (`source: predicted`), loaded once per process and
@@ -130,7 +131,8 @@ class PredictApi(APIView):
     )
     def post(self, request):
         try:
-            model = published_model()
+            # a token's request is in the token's workspace (accounts/authentication.py)
+            model = published_model(workspace=request.workspace)
         except NoPublishedRun as error:
             raise no_published_run() from error
         except PredictorUnavailable as error:

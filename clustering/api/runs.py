@@ -30,8 +30,8 @@ from .base import DEFAULT_PERMISSIONS, CanManageRuns, CanPublishRuns, CanViewRun
 from .examples import CANDIDATE_EXAMPLE, REPORT_EXAMPLE, RUN_EXAMPLE
 
 
-def _run_or_404(pk: int) -> SegmentationRun:
-    return get_object_or_404(run_list(), pk=pk)
+def _run_or_404(workspace, pk: int) -> SegmentationRun:
+    return get_object_or_404(run_list(workspace=workspace), pk=pk)
 
 
 @extend_schema(tags=["runs"])
@@ -56,7 +56,9 @@ class RunListCreateApi(generics.ListAPIView):
         return [] if self.request.method in SAFE_METHODS else super().get_throttles()
 
     def get_queryset(self):
-        return run_list()
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no workspace
+            return SegmentationRun.objects.none()
+        return run_list(workspace=self.request.workspace)
 
     @extend_schema(
         summary="Start a run",
@@ -85,7 +87,10 @@ class RunListCreateApi(generics.ListAPIView):
         try:
             params = params_from_input(raw)
             run = run_create(
-                user=request.user, params=params, name=serializer.validated_data["name"]
+                workspace=request.workspace,
+                user=request.user,
+                params=params,
+                name=serializer.validated_data["name"],
             )
         except InvalidParameters as error:
             raise serializers.ValidationError({error.field: [error.message]}) from error
@@ -109,24 +114,27 @@ class RunDetailApi(generics.RetrieveAPIView):
     permission_classes = [*DEFAULT_PERMISSIONS, CanViewRunReports]
 
     def get_queryset(self):
-        return run_list()
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no workspace
+            return SegmentationRun.objects.none()
+        return run_list(workspace=self.request.workspace)
 
 
 class _RunActionApi(APIView):
     throttle_scope = "runs"
     action = ""
 
-    def perform(self, *, run_id: int, user) -> SegmentationRun:
+    def perform(self, *, workspace, run_id: int, user) -> SegmentationRun:
         raise NotImplementedError
 
     def post(self, request, pk: int):
-        if not SegmentationRun.objects.filter(pk=pk).exists():
+        workspace = request.workspace
+        if not SegmentationRun.objects.in_workspace(workspace).filter(pk=pk).exists():
             raise ApiProblem("No run with this id.", status=404, code="not_found")
         try:
-            self.perform(run_id=pk, user=request.user)
+            self.perform(workspace=workspace, run_id=pk, user=request.user)
         except RunError as error:
             raise ApiProblem(str(error), status=409, code="run_state") from error
-        return Response(RunSerializer(_run_or_404(pk)).data)
+        return Response(RunSerializer(_run_or_404(workspace, pk)).data)
 
 
 @extend_schema(tags=["runs"])
@@ -145,8 +153,8 @@ class RunCancelApi(_RunActionApi):
 
     permission_classes = [*DEFAULT_PERMISSIONS, CanManageRuns]
 
-    def perform(self, *, run_id, user):
-        return run_cancel(run_id=run_id, user=user)
+    def perform(self, *, workspace, run_id, user):
+        return run_cancel(workspace=workspace, run_id=run_id, user=user)
 
 
 @extend_schema(tags=["runs"])
@@ -167,8 +175,8 @@ class RunPublishApi(_RunActionApi):
 
     permission_classes = [*DEFAULT_PERMISSIONS, CanPublishRuns]
 
-    def perform(self, *, run_id, user):
-        return run_publish(run_id=run_id, user=user)
+    def perform(self, *, workspace, run_id, user):
+        return run_publish(workspace=workspace, run_id=run_id, user=user)
 
 
 @extend_schema(tags=["runs"])
@@ -183,8 +191,9 @@ class RunCandidatesApi(APIView):
         examples=[OpenApiExample("One candidate", value=[CANDIDATE_EXAMPLE], response_only=True)],
     )
     def get(self, request, pk: int):
-        run = _run_or_404(pk)
-        return Response(CandidateSerializer(run_candidates(run), many=True).data)
+        run = _run_or_404(request.workspace, pk)
+        candidates = run_candidates(run, workspace=request.workspace)
+        return Response(CandidateSerializer(candidates, many=True).data)
 
 
 @extend_schema(tags=["runs"])
@@ -200,5 +209,6 @@ class RunReportApi(APIView):
         examples=[OpenApiExample("Report (abridged)", value=REPORT_EXAMPLE, response_only=True)],
     )
     def get(self, request, pk: int):
-        run = get_object_or_404(run_list().defer(None), pk=pk)  # the whole run, report and all
+        # the whole run, report and all
+        run = get_object_or_404(run_list(workspace=request.workspace).defer(None), pk=pk)
         return Response(run_report_data(run))

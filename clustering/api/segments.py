@@ -25,16 +25,16 @@ from .base import DEFAULT_PERMISSIONS, CanExportMembers, CanViewSegments, no_pub
 from .examples import MEMBER_EXAMPLE, SEGMENT_EXAMPLE
 
 
-def _published_run_or_404() -> SegmentationRun:
-    run = run_published()
+def _published_run_or_404(workspace) -> SegmentationRun:
+    run = run_published(workspace=workspace)
     if run is None:
         raise no_published_run()
     return run
 
 
-def _published_segment_or_404(number: int) -> Segment:
-    run = _published_run_or_404()
-    segment = run_segments(run).filter(number=number).first()
+def _published_segment_or_404(workspace, number: int) -> Segment:
+    run = _published_run_or_404(workspace)
+    segment = run_segments(run, workspace=workspace).filter(number=number).first()
     if segment is None:
         raise ApiProblem(
             f"The published segmentation has no segment {number}.", status=404, code="not_found"
@@ -70,7 +70,7 @@ class PublishedSegmentsApi(APIView):
         ],
     )
     def get(self, request):
-        run = _published_run_or_404()
+        run = _published_run_or_404(request.workspace)
         return Response(
             PublishedSegmentsSerializer(
                 {
@@ -78,7 +78,7 @@ class PublishedSegmentsApi(APIView):
                     "run_name": run.name,
                     "published_at": run.published_at,
                     "horizon_days": (run.value_ahead or {}).get("horizon_days"),
-                    "segments": run_segments(run),
+                    "segments": run_segments(run, workspace=request.workspace),
                 }
             ).data
         )
@@ -96,7 +96,9 @@ class SegmentDetailApi(APIView):
         examples=[OpenApiExample("Segment", value=SEGMENT_EXAMPLE, response_only=True)],
     )
     def get(self, request, number: int):
-        return Response(SegmentSerializer(_published_segment_or_404(number)).data)
+        return Response(
+            SegmentSerializer(_published_segment_or_404(request.workspace, number)).data
+        )
 
 
 class MemberCursorPagination(CursorPagination):
@@ -131,7 +133,9 @@ class SegmentMembersApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no database
             return SegmentAssignment.objects.none()
-        return segment_members(_published_segment_or_404(self.kwargs["number"]))
+        workspace = self.request.workspace
+        segment = _published_segment_or_404(workspace, self.kwargs["number"])
+        return segment_members(segment, workspace=workspace)
 
 
 @extend_schema(tags=["segments"])
@@ -152,9 +156,9 @@ class SegmentMembersCsvApi(APIView):
         },
     )
     def get(self, request, number: int):
-        segment = _published_segment_or_404(number)
+        segment = _published_segment_or_404(request.workspace, number)
         rows = (
-            segment_members(segment)
+            segment_members(segment, workspace=request.workspace)
             .order_by("id")
             .values_list(
                 "customer__external_id",

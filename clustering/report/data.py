@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from clustering.models import Candidate, Segment, SegmentationRun
+from clustering.models import SegmentationRun
 
 from .axes import stability_with_words
 
@@ -114,13 +114,13 @@ def _plain(value: Any) -> Any:
 
 def run_candidate_rows(run: SegmentationRun) -> list[dict[str, Any]]:
     """The candidates table, one dict per fitted (algorithm, setting), in table order."""
-    rows = Candidate.objects.filter(run=run).order_by("algorithm", "n_clusters", "setting")
+    rows = run.candidates.order_by("algorithm", "n_clusters", "setting")
     return list(rows.values(*CANDIDATE_FIELDS))
 
 
 def run_segment_rows(run: SegmentationRun) -> list[dict[str, Any]]:
     """The segment profiles, by segment number."""
-    return list(Segment.objects.filter(run=run).order_by("number").values(*SEGMENT_FIELDS))
+    return list(run.segments.order_by("number").values(*SEGMENT_FIELDS))
 
 
 def run_report_data(run: SegmentationRun) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Reads behind the segment pages and the run's CSV downloads: one segment, a page of its
 members, every member or every assignment as rows. Each is one indexed query over what the
-run stored."""
+run stored; a segment or run given here was read in its workspace, so its related managers
+are scoped by it."""
 
 from __future__ import annotations
 
@@ -47,9 +48,10 @@ MEMBER_CSV_HEADER = (
 MEMBERS_PER_PAGE = 50
 
 
-def segment_get(*, run_id: int, number: int) -> Segment | None:
+def segment_get(*, workspace, run_id: int, number: int) -> Segment | None:
     return (
-        Segment.objects.select_related("run", "run__published_by")
+        Segment.objects.in_workspace(workspace)
+        .select_related("run", "run__published_by")
         .defer(
             *SegmentationRun.report_data_fields(
                 through="run__", keep=("activity_rhythm", "value_ahead")
@@ -65,7 +67,7 @@ def segment_members_page(
 ) -> Page:
     """One page of a segment's members as dicts, searchable by customer id prefix."""
     order_field = MEMBER_SORTS.get(sort, MEMBER_SORTS["monetary"])[1]
-    rows: QuerySet = SegmentAssignment.objects.filter(segment=segment)
+    rows: QuerySet = segment.assignments.all()
     if search:
         rows = rows.filter(customer__external_id__startswith=search)
     # Members not estimated (null) come last either way, on SQLite and PostgreSQL alike.
@@ -80,25 +82,19 @@ def segment_members_page(
 def segment_member_rows(segment: Segment):
     """Every member of a segment with the features it was judged on, for the CSV export."""
     values = ("customer__external_id", "customer__country", "confidence", "rfm_segment")
-    return (
-        SegmentAssignment.objects.filter(segment=segment)
-        .order_by("customer__external_id")
-        .values_list(*values, *SegmentAssignment.FEATURE_FIELDS, *MEMBER_VALUE_FIELDS)
+    return segment.assignments.order_by("customer__external_id").values_list(
+        *values, *SegmentAssignment.FEATURE_FIELDS, *MEMBER_VALUE_FIELDS
     )
 
 
 def run_assignment_rows(run: SegmentationRun):
     """Every customer's segment in a run, for the CSV export."""
-    return (
-        SegmentAssignment.objects.filter(run=run)
-        .order_by("customer__external_id")
-        .values_list(
-            "customer__external_id",
-            "segment__number",
-            "segment__name",
-            "confidence",
-            "rfm_segment",
-            "rfm_cell",
-            *SegmentAssignment.FEATURE_FIELDS,
-        )
+    return run.assignments.order_by("customer__external_id").values_list(
+        "customer__external_id",
+        "segment__number",
+        "segment__name",
+        "confidence",
+        "rfm_segment",
+        "rfm_cell",
+        *SegmentAssignment.FEATURE_FIELDS,
     )

@@ -2,7 +2,9 @@
 
 An execution claims a run with a token under select_for_update; every later write checks
 the token, so a second delivery of the same run, or a worker that lost the run to the
-reaper, changes nothing.
+reaper, changes nothing. The worker knows the run only by its id, so the claim reads it
+with ``SegmentationRun.unscoped``; the claim then carries the run's workspace, and every
+later read of the execution is scoped by it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ class ClaimLost(Exception):
 class Claim:
     run_id: int
     token: str
+    workspace_id: int
+
+    def runs(self):
+        """The runs of the claimed run's workspace."""
+        return SegmentationRun.objects.in_workspace(self.workspace_id)
 
 
 def setting(name: str, default):
@@ -52,7 +59,7 @@ def run_claim(*, run_id: int, token: str, hostname: str) -> Claim | None:
     a redelivery after a crash, two workers at once) a no-op while the first one is alive.
     """
     with transaction.atomic():
-        run = SegmentationRun.objects.select_for_update().get(pk=run_id)
+        run = SegmentationRun.unscoped.select_for_update().get(pk=run_id)
         if run.is_finished:
             return None
         if run.cancel_requested:
@@ -79,7 +86,17 @@ def run_claim(*, run_id: int, token: str, hostname: str) -> Claim | None:
         run.progress = 0
         run.error = ""
         run.save()
-    return Claim(run_id, token)
+    return Claim(run_id, token, run.workspace_id)
+
+
+def fail_unstarted(run_id: int, error: Exception) -> None:
+    """A queued run that could not even be claimed (known by its id only) fails with why."""
+    SegmentationRun.unscoped.filter(pk=run_id, status=Status.QUEUED).update(
+        status=Status.FAILED,
+        stage=Status.FAILED,
+        error=f"Could not start: {type(error).__name__}: {error}"[:2000],
+        finished_at=timezone.now(),
+    )
 
 
 def out_of_attempts(run: SegmentationRun) -> bool:
@@ -109,7 +126,7 @@ def finish(run: SegmentationRun, status: str, error: str = "") -> None:
 def finish_claimed(claim: Claim, status: str, error: str) -> bool:
     """Record the end of our execution, unless the run is no longer ours."""
     with transaction.atomic():
-        run = SegmentationRun.objects.select_for_update().get(pk=claim.run_id)
+        run = claim.runs().select_for_update().get(pk=claim.run_id)
         if run.claim_token != claim.token or run.status != Status.RUNNING:
             return False
         finish(run, status, error)

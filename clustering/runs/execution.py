@@ -11,14 +11,13 @@ from pathlib import Path
 import pandas as pd
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.utils import timezone
 
 from ..aggregation import customer_aggregates
 from ..engine.pipeline import run_segmentation
 from ..engine.types import InvalidParameters, SegmentationCancelled, SegmentationParams
 from ..models import SegmentationRun
 from ..params import params_from_json
-from .claims import ClaimLost, finish_claimed, run_claim
+from .claims import ClaimLost, fail_unstarted, finish_claimed, run_claim
 from .heartbeat import RunHeartbeat
 from .progress import RunProgress
 from .results import discard_predictor, save_predictor, store_results
@@ -42,12 +41,7 @@ def run_execute(*, run_id: int, token: str, hostname: str) -> str:
         raise
     except Exception as error:
         logger.exception("run %s could not be started", run_id)
-        SegmentationRun.objects.filter(pk=run_id, status=Status.QUEUED).update(
-            status=Status.FAILED,
-            stage=Status.FAILED,
-            error=f"Could not start: {type(error).__name__}: {error}"[:2000],
-            finished_at=timezone.now(),
-        )
+        fail_unstarted(run_id, error)
         return "failed"
     if claim is None:
         return "skipped"
@@ -56,11 +50,14 @@ def run_execute(*, run_id: int, token: str, hostname: str) -> str:
     progress = RunProgress(claim, heartbeat)
     predictor_path: Path | None = None
     try:
-        run = SegmentationRun.objects.get(pk=run_id)
+        # The claim names the run's workspace: everything read from here on is that
+        # workspace's.
+        run = claim.runs().select_related("workspace").get(pk=run_id)
         params = params_from_json(run.params)
         started = time.perf_counter()
         progress("reading data", 1)
         aggregates = customer_aggregates(
+            workspace=run.workspace,
             reference_date=params.reference_date,
             lookback_days=params.lookback_days,
             # the value stage's holdout check needs the table as of the holdout's first day
@@ -95,7 +92,7 @@ def run_execute(*, run_id: int, token: str, hostname: str) -> str:
         discard_predictor(predictor_path)
         with contextlib.suppress(DatabaseError):
             # Give the run back so the retry (same task id) takes it again at once.
-            SegmentationRun.objects.filter(pk=run_id, claim_token=token).update(
+            claim.runs().filter(pk=run_id, claim_token=token).update(
                 status=Status.QUEUED, stage="waiting to retry", heartbeat_at=None
             )
         raise

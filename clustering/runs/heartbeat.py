@@ -31,9 +31,15 @@ class RunHeartbeat(threading.Thread):
         try:
             while not self.stopped.wait(interval):
                 try:
-                    updated = SegmentationRun.objects.filter(
-                        pk=self.claim.run_id, claim_token=self.claim.token, status=Status.RUNNING
-                    ).update(heartbeat_at=timezone.now())
+                    updated = (
+                        self.claim.runs()
+                        .filter(
+                            pk=self.claim.run_id,
+                            claim_token=self.claim.token,
+                            status=Status.RUNNING,
+                        )
+                        .update(heartbeat_at=timezone.now())
+                    )
                 except DatabaseError:
                     logger.warning("heartbeat of run %s failed", self.claim.run_id, exc_info=True)
                     continue

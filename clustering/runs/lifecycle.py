@@ -22,9 +22,10 @@ class RunError(Exception):
     """A run cannot do what was asked; the message is for the user."""
 
 
-def run_check_data(params: SegmentationParams) -> None:
-    """Checks that need the data: there is some, the dates fit, there are enough customers."""
-    first, last = transaction_span()
+def run_check_data(*, workspace, params: SegmentationParams) -> None:
+    """Checks that need the workspace's data: there is some, the dates fit, there are enough
+    customers."""
+    first, last = transaction_span(workspace=workspace)
     if last is None:
         raise InvalidParameters("data", "there are no transactions yet: import a file first")
     if params.reference_date is not None:
@@ -35,7 +36,7 @@ def run_check_data(params: SegmentationParams) -> None:
                 "reference_date",
                 f"must be after the first transaction ({first_day.isoformat()})",
             )
-    customers = Customer.objects.count()
+    customers = Customer.objects.in_workspace(workspace).count()
     needed = min_customers(params)
     if customers < needed:
         raise InvalidParameters(
@@ -46,15 +47,22 @@ def run_check_data(params: SegmentationParams) -> None:
 
 
 def run_create(
-    *, user: AbstractBaseUser, params: SegmentationParams, name: str = "", enqueue: bool = True
+    *,
+    workspace,
+    user: AbstractBaseUser,
+    params: SegmentationParams,
+    name: str = "",
+    enqueue: bool = True,
 ) -> SegmentationRun:
-    """Create a run and queue it for a worker once the transaction commits.
+    """Create a run of the workspace's data and queue it for a worker once the transaction
+    commits.
 
     enqueue=False leaves it for the caller to execute in-process (management command).
     """
-    run_check_data(params)
+    run_check_data(workspace=workspace, params=params)
     with transaction.atomic():
         run = SegmentationRun.objects.create(
+            workspace=workspace,
             created_by=user,
             name=name,
             params=params_to_json(params),
@@ -75,9 +83,9 @@ def enqueue_on_commit(run_id: int) -> None:
 
 
 @transaction.atomic
-def run_cancel(*, run_id: int, user: AbstractBaseUser) -> SegmentationRun:
+def run_cancel(*, workspace, run_id: int, user: AbstractBaseUser) -> SegmentationRun:
     """Cancel a queued run at once; ask a running run to stop at its next checkpoint."""
-    run = SegmentationRun.objects.select_for_update().get(pk=run_id)
+    run = SegmentationRun.objects.in_workspace(workspace).select_for_update().get(pk=run_id)
     if run.is_finished:
         raise RunError(f"This run has already {run.get_status_display().lower()}.")
     run.cancel_requested = True
@@ -91,14 +99,17 @@ def run_cancel(*, run_id: int, user: AbstractBaseUser) -> SegmentationRun:
 
 
 @transaction.atomic
-def run_publish(*, run_id: int, user: AbstractBaseUser) -> SegmentationRun:
-    """Make a succeeded run the current segmentation (exactly one is published)."""
-    run = SegmentationRun.objects.select_for_update().get(pk=run_id)
+def run_publish(*, workspace, run_id: int, user: AbstractBaseUser) -> SegmentationRun:
+    """Make a succeeded run the workspace's current segmentation (exactly one is published
+    per workspace; other workspaces' published runs stay as they are)."""
+    run = SegmentationRun.objects.in_workspace(workspace).select_for_update().get(pk=run_id)
     if run.status != Status.SUCCEEDED:
         raise RunError("Only a run that succeeded can be published.")
     if run.is_published:
         return run
-    SegmentationRun.objects.filter(is_published=True).update(is_published=False)
+    SegmentationRun.objects.in_workspace(workspace).filter(is_published=True).update(
+        is_published=False
+    )
     run.is_published = True
     run.published_at = timezone.now()
     run.published_by = user

@@ -30,7 +30,7 @@ class RunProgress:
         self.cancel_requested = False
 
     def _mine(self):
-        return SegmentationRun.objects.filter(
+        return self.claim.runs().filter(
             pk=self.claim.run_id, claim_token=self.claim.token, status=Status.RUNNING
         )
 

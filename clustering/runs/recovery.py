@@ -3,7 +3,8 @@
 
 Two cases: a run whose worker died (running, heartbeat stale) and a run whose message
 never reached the broker (queued, stage WAITING_FOR_THE_QUEUE: the task's publish marked it
-when the broker was down; docs/decisions/reaper-thread-in-each-worker.md).
+when the broker was down; docs/decisions/reaper-thread-in-each-worker.md). The reaper
+looks after every workspace's runs, so it reads them with ``SegmentationRun.unscoped``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def runs_recover_stale() -> list[int]:
     """
     requeued: list[int] = []
     with transaction.atomic():
-        stale = SegmentationRun.objects.select_for_update(skip_locked=True).filter(
+        stale = SegmentationRun.unscoped.select_for_update(skip_locked=True).filter(
             status=Status.RUNNING, heartbeat_at__lt=stale_before()
         )
         for run in stale:
@@ -55,7 +56,7 @@ def runs_recover_stale() -> list[int]:
 
 def run_mark_undelivered(*, run_id: int) -> None:
     """Its message could not be sent: the reaper sends it again once the broker is back."""
-    SegmentationRun.objects.filter(pk=run_id, status=Status.QUEUED).update(
+    SegmentationRun.unscoped.filter(pk=run_id, status=Status.QUEUED).update(
         stage=WAITING_FOR_THE_QUEUE
     )
 
@@ -69,7 +70,7 @@ def runs_redispatch_undelivered() -> list[int]:
     """
     from ..tasks import execute_segmentation_run
 
-    waiting = SegmentationRun.objects.filter(status=Status.QUEUED, stage=WAITING_FOR_THE_QUEUE)
+    waiting = SegmentationRun.unscoped.filter(status=Status.QUEUED, stage=WAITING_FOR_THE_QUEUE)
     sent: list[int] = []
     for run_id in list(waiting.values_list("pk", flat=True)[:100]):
         with transaction.atomic():

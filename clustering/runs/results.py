@@ -63,7 +63,7 @@ def store_results(
 ) -> None:
     """Replace the run's results in one transaction, only while the run is still ours."""
     with transaction.atomic():
-        run = SegmentationRun.objects.select_for_update().get(pk=claim.run_id)
+        run = claim.runs().select_for_update().get(pk=claim.run_id)
         if run.claim_token != claim.token or run.status != Status.RUNNING:
             raise ClaimLost
         run.candidates.all().delete()
@@ -198,7 +198,8 @@ def _drop_removed_customers(run: SegmentationRun) -> int:
     """Assignments of customers deleted after the run read its data (an import undone
     meanwhile).  A customer deleted later waits for this transaction: the assignments'
     foreign keys hold their customers' rows."""
-    gone = run.assignments.exclude(customer__in=Customer.objects.values("pk"))
+    customers = Customer.objects.in_workspace(run.workspace_id).values("pk")
+    gone = run.assignments.exclude(customer__in=customers)
     return gone.delete()[0]
 
 

@@ -31,21 +31,21 @@ class World:
     tokens: dict  # role (None: no role) -> token secret
     read_only_tokens: dict  # role -> read-only token secret
     customer_ids: list[str]
+    workspace: object  # the shop every user, token and the run belong to
 
 
-def _create_users():
-    from django.apps import apps
-    from django.contrib.auth.models import Group, User
+def _create_users(shop):
+    """A user per role, each a member of `shop` (the user without a role is a member of
+    nothing)."""
+    from django.contrib.auth.models import User
 
-    from accounts.roles import sync_roles
+    from tests.shops import join
 
-    if Group.objects.filter(name__in=ROLES).count() != len(ROLES):
-        sync_roles(apps)
     users = {None: User.objects.create_user("api-nobody", password="pw-for-tests-1")}
     for role in ROLES:
-        user = User.objects.create_user(f"api-{role}", password="pw-for-tests-1")
-        user.groups.add(Group.objects.get(name=role))
-        users[role] = user
+        users[role] = join(
+            User.objects.create_user(f"api-{role}", password="pw-for-tests-1"), shop, role
+        )
     return users
 
 
@@ -57,23 +57,29 @@ def world(django_db_setup, django_db_blocker):
     from clustering.predicting import forget_published_model
     from clustering.services import run_create, run_execute, run_publish
     from customers.models import Customer, ImportRecord, TransactionLine
+    from tests.shops import test_shop
 
     with django_db_blocker.unblock():
-        users = _create_users()
-        load_transactions(synthetic_lines(300, seed=5), name="api-tests.csv")
+        shop = test_shop()
+        users = _create_users(shop)
+        load_transactions(synthetic_lines(300, seed=5), name="api-tests.csv", workspace=shop)
         with transaction.atomic():
             run = run_create(
-                user=users["manager"], params=params_from_input(RUN_PARAMS), enqueue=False
+                workspace=shop,
+                user=users["manager"],
+                params=params_from_input(RUN_PARAMS),
+                enqueue=False,
             )
         outcome = run_execute(run_id=run.pk, token="api-tests", hostname="tests@host")
-        assert outcome == "succeeded", SegmentationRun.objects.get(pk=run.pk).error
-        run_publish(run_id=run.pk, user=users["manager"])
+        assert outcome == "succeeded", SegmentationRun.unscoped.get(pk=run.pk).error
+        run_publish(workspace=shop, run_id=run.pk, user=users["manager"])
+        # Every token is the shop's; the user without a role is a member of nothing there.
         tokens = {
-            role: api_token_create(user=user, name="tests", read_only=False)[1]
+            role: api_token_create(user=user, workspace=shop, name="tests", read_only=False)[1]
             for role, user in users.items()
         }
         read_only = {
-            role: api_token_create(user=user, name="tests-ro", read_only=True)[1]
+            role: api_token_create(user=user, workspace=shop, name="tests-ro", read_only=True)[1]
             for role, user in users.items()
         }
         customer_ids = list(
@@ -83,18 +89,18 @@ def world(django_db_setup, django_db_blocker):
         )
         forget_published_model()
         try:
-            yield World(run.pk, users, tokens, read_only, customer_ids)
+            yield World(run.pk, users, tokens, read_only, customer_ids, shop)
         finally:
             forget_published_model()
             predictor_files = [
                 Path(settings.MEDIA_ROOT) / f
-                for f in SegmentationRun.objects.values_list("predictor_file", flat=True)
+                for f in SegmentationRun.unscoped.values_list("predictor_file", flat=True)
                 if f
             ]
-            SegmentationRun.objects.all().delete()
-            TransactionLine.objects.all().delete()
-            Customer.objects.all().delete()
-            ImportRecord.objects.all().delete()
+            SegmentationRun.unscoped.all().delete()
+            TransactionLine.unscoped.all().delete()
+            Customer.unscoped.all().delete()
+            ImportRecord.unscoped.all().delete()
             for user in users.values():
                 user.delete()
             for path in predictor_files:

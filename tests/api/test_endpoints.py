@@ -26,7 +26,7 @@ def test_starting_a_run_queues_it(api, world):
         content_type=JSON,
     )
     assert response.status_code == 201, response.content
-    run = SegmentationRun.objects.get(name="API run")
+    run = SegmentationRun.unscoped.get(name="API run")
     body = response.json()
     assert response["Location"].endswith(f"/api/v1/runs/{run.pk}/")
     assert body["id"] == run.pk
@@ -48,7 +48,7 @@ def test_starting_a_run_queues_it(api, world):
     ],
 )
 def test_invalid_run_parameters_are_400_with_the_field(api, body, fields):
-    before = SegmentationRun.objects.count()
+    before = SegmentationRun.unscoped.count()
     response = api("manager").post("/api/v1/runs/", body, content_type=JSON)
     assert response.status_code == 400
     assert response.json() == {
@@ -57,7 +57,7 @@ def test_invalid_run_parameters_are_400_with_the_field(api, body, fields):
         "detail": "Some fields are not valid; see fields.",
         "fields": fields,
     }
-    assert SegmentationRun.objects.count() == before
+    assert SegmentationRun.unscoped.count() == before
 
 
 def test_run_checks_that_need_the_data_are_400_too(api):
@@ -99,7 +99,7 @@ def test_cancel_a_queued_run_then_again_is_409(api, world):
 
 def test_run_detail_list_candidates_and_report(api, world):
     client = api("manager")
-    run = SegmentationRun.objects.get(pk=world.run_id)
+    run = SegmentationRun.unscoped.get(pk=world.run_id)
     detail = client.get(f"/api/v1/runs/{run.pk}/").json()
     assert detail["status"] == "succeeded" and detail["progress"] == 100
     assert detail["is_published"] is True and detail["published_by"] == "api-manager"
@@ -117,10 +117,10 @@ def test_run_detail_list_candidates_and_report(api, world):
 
 # ------------------------------------------------------------------------------ segments
 def test_published_segments(api, world):
-    run = SegmentationRun.objects.get(pk=world.run_id)
+    run = SegmentationRun.unscoped.get(pk=world.run_id)
     body = api("marketing").get("/api/v1/segments/").json()
     assert body["run_id"] == run.pk
-    segments = list(Segment.objects.filter(run=run).order_by("number"))
+    segments = list(Segment.unscoped.filter(run=run).order_by("number"))
     assert [s["number"] for s in body["segments"]] == [s.number for s in segments]
     first = body["segments"][0]
     assert first["name"] == segments[0].name
@@ -137,7 +137,7 @@ def test_published_segments(api, world):
 
 
 def test_members_are_cursor_paginated_and_complete(api, world):
-    segment = Segment.objects.filter(run_id=world.run_id).order_by("-size").first()
+    segment = Segment.unscoped.filter(run_id=world.run_id).order_by("-size").first()
     client = api("marketing")
     url = f"/api/v1/segments/{segment.number}/members/?page_size=7"
     seen = []
@@ -146,13 +146,13 @@ def test_members_are_cursor_paginated_and_complete(api, world):
         seen += [m["customer_id"] for m in page["results"]]
         url = page["next"]
     expected = list(
-        SegmentAssignment.objects.filter(segment=segment)
+        SegmentAssignment.unscoped.filter(segment=segment)
         .order_by("id")
         .values_list("customer__external_id", flat=True)
     )
     assert seen == expected
     first = client.get(f"/api/v1/segments/{segment.number}/members/?page_size=1").json()
-    a = SegmentAssignment.objects.select_related("customer").get(
+    a = SegmentAssignment.unscoped.select_related("customer").get(
         segment=segment, customer__external_id=expected[0]
     )
     assert first["results"] == [
@@ -170,7 +170,7 @@ def test_members_are_cursor_paginated_and_complete(api, world):
 
 
 def test_members_as_csv(api, world):
-    segment = Segment.objects.filter(run_id=world.run_id).order_by("number").first()
+    segment = Segment.unscoped.filter(run_id=world.run_id).order_by("number").first()
     response = api("marketing").get(f"/api/v1/segments/{segment.number}/members.csv")
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -181,7 +181,7 @@ def test_members_as_csv(api, world):
 
 
 def test_segments_without_a_published_run(api):
-    SegmentationRun.objects.update(is_published=False)
+    SegmentationRun.unscoped.update(is_published=False)
     for path in ("/api/v1/segments/", "/api/v1/segments/0/", "/api/v1/segments/0/members/"):
         response = api("marketing").get(path)
         assert response.status_code == 404
@@ -192,9 +192,9 @@ def test_segments_without_a_published_run(api):
 def test_customer_list_filters_and_search(api, world):
     client = api("marketing")
     listing = client.get("/api/v1/customers/").json()
-    assert listing["count"] == Customer.objects.count()
+    assert listing["count"] == Customer.unscoped.count()
     first = listing["results"][0]
-    a = SegmentAssignment.objects.select_related("segment", "customer").get(
+    a = SegmentAssignment.unscoped.select_related("segment", "customer").get(
         run_id=world.run_id, customer__external_id=first["customer_id"]
     )
     assert first["segment_id"] == a.segment.number
@@ -207,16 +207,16 @@ def test_customer_list_filters_and_search(api, world):
 
     country = a.customer.country
     by_country = client.get("/api/v1/customers/", {"country": country.upper()}).json()
-    assert by_country["count"] == Customer.objects.filter(country=country).count()
+    assert by_country["count"] == Customer.unscoped.filter(country=country).count()
 
     prefix = first["customer_id"][:2]
     found = client.get("/api/v1/customers/", {"search": prefix}).json()
-    assert found["count"] == Customer.objects.filter(external_id__startswith=prefix).count()
+    assert found["count"] == Customer.unscoped.filter(external_id__startswith=prefix).count()
 
 
 def test_customer_detail_has_features_segment_and_history(api, world):
     customer_id = world.customer_ids[3]
-    a = SegmentAssignment.objects.select_related("segment", "run", "customer").get(
+    a = SegmentAssignment.unscoped.select_related("segment", "run", "customer").get(
         run_id=world.run_id, customer__external_id=customer_id
     )
     response = api("marketing").get(f"/api/v1/customers/{customer_id}/")
@@ -276,7 +276,7 @@ def test_bulk_transactions_are_stored_like_file_lines(api, world):
     client = api("manager")
     response = client.post("/api/v1/transactions/", {"lines": LINES}, content_type=JSON)
     assert response.status_code == 201, response.content
-    record = ImportRecord.objects.get(file_name="API: 3 lines")
+    record = ImportRecord.unscoped.get(file_name="API: 3 lines")
     assert response.json() == {
         "import_id": record.pk,
         "lines_received": 3,
@@ -284,13 +284,13 @@ def test_bulk_transactions_are_stored_like_file_lines(api, world):
         "lines_duplicate": 0,
         "customers_created": 2,
     }
-    stored = TransactionLine.objects.filter(import_record=record).order_by("invoice")
+    stored = TransactionLine.unscoped.filter(import_record=record).order_by("invoice")
     assert [(s.invoice, s.is_return, s.is_non_product, float(s.amount)) for s in stored] == [
         ("910001", False, False, 7.0),
         ("910003", False, True, 15.0),
         ("C910002", True, False, -3.5),
     ]
-    assert Customer.objects.get(external_id="api-new-1").country == "France"
+    assert Customer.unscoped.get(external_id="api-new-1").country == "France"
 
     again = client.post("/api/v1/transactions/", {"lines": LINES}, content_type=JSON).json()
     assert (again["lines_imported"], again["lines_duplicate"]) == (0, 3)
@@ -306,7 +306,7 @@ def test_transaction_listing_pages_through_every_line_with_the_line_hash_as_id(a
     response = client.post("/api/v1/transactions/", {"lines": LINES}, content_type=JSON)
     assert response.status_code == 201
     expected = list(
-        TransactionLine.objects.order_by("-customer_id", "-timestamp", "-line_hash").values_list(
+        TransactionLine.unscoped.order_by("-customer_id", "-timestamp", "-line_hash").values_list(
             "customer__external_id", "line_hash", "timestamp"
         )
     )
@@ -330,7 +330,7 @@ def test_transaction_listing_pages_through_every_line_with_the_line_hash_as_id(a
 
 
 def test_bad_rows_are_all_listed_and_nothing_is_stored(api):
-    lines_before = TransactionLine.objects.count()
+    lines_before = TransactionLine.unscoped.count()
     bad = [
         LINES[0],
         {**LINES[0], "quantity": "two"},
@@ -377,7 +377,7 @@ def test_bad_rows_are_all_listed_and_nothing_is_stored(api):
             "upload.",
         },
     ]
-    assert TransactionLine.objects.count() == lines_before
+    assert TransactionLine.unscoped.count() == lines_before
 
 
 def test_rows_failing_the_import_rules_are_listed(api):

@@ -17,7 +17,7 @@ def post(client, body):
 
 
 def stored(world, customer_id):
-    return SegmentAssignment.objects.select_related("segment").get(
+    return SegmentAssignment.unscoped.select_related("segment").get(
         run_id=world.run_id, customer__external_id=customer_id
     )
 
@@ -252,7 +252,7 @@ def test_nan_and_infinity_are_refused(api, literal):
 
 
 def test_no_published_run_is_a_clear_404(api):
-    SegmentationRun.objects.update(is_published=False)
+    SegmentationRun.unscoped.update(is_published=False)
     response = post(api("marketing"), {"features": GOOD})
     assert response.status_code == 404
     assert response.json() == {
@@ -264,7 +264,7 @@ def test_no_published_run_is_a_clear_404(api):
 
 
 def test_a_missing_predictor_file_is_a_503_not_a_500(api, world, predictor_loads):
-    SegmentationRun.objects.filter(pk=world.run_id).update(predictor_file="predictors/gone.joblib")
+    SegmentationRun.unscoped.filter(pk=world.run_id).update(predictor_file="predictors/gone.joblib")
     response = post(api("marketing"), {"features": GOOD})
     assert response.status_code == 503
     assert response.json()["code"] == "predictor_unavailable"
@@ -272,8 +272,8 @@ def test_a_missing_predictor_file_is_a_503_not_a_500(api, world, predictor_loads
 
 def _copy_of_published_run(world, manager) -> SegmentationRun:
     """Another succeeded run with the same predictor file and segments (cheap to make)."""
-    run = SegmentationRun.objects.get(pk=world.run_id)
-    segments = list(Segment.objects.filter(run=run))
+    run = SegmentationRun.unscoped.get(pk=world.run_id)
+    segments = list(Segment.unscoped.filter(run=run))
     run.pk = None
     run.is_published = False
     run.published_at = None
@@ -282,7 +282,7 @@ def _copy_of_published_run(world, manager) -> SegmentationRun:
         segment.pk = None
         segment.run = run
         segment.name = f"{segment.name} (again)"
-    Segment.objects.bulk_create(segments)
+    Segment.unscoped.bulk_create(segments)
     return run
 
 
@@ -295,7 +295,7 @@ def test_the_predictor_is_loaded_once_and_reloaded_after_another_publish(
     assert predictor_loads.call_count == 1
 
     other = _copy_of_published_run(world, world.users["manager"])
-    run_publish(run_id=other.pk, user=world.users["manager"])
+    run_publish(workspace=world.workspace, run_id=other.pk, user=world.users["manager"])
     body = post(client, {"features": GOOD}).json()
     assert predictor_loads.call_count == 2
     assert body["run_id"] == other.pk

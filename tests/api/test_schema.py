@@ -101,7 +101,7 @@ def value_ahead_stored(world, db):
     from clustering.predicting import forget_published_model
     from tests.reports.value_ahead_data import store_value_ahead
 
-    store_value_ahead(SegmentationRun.objects.get(pk=world.run_id))
+    store_value_ahead(SegmentationRun.unscoped.get(pk=world.run_id))
     forget_published_model()
     yield
     forget_published_model()

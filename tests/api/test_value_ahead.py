@@ -27,7 +27,7 @@ PREDICT = "/api/v1/predict/"
 def value_state(request, world, db):
     """The published run with value ahead stored (one member per segment not estimated), or
     as a run made before the value stage; the predictor cache reloads either way."""
-    run = SegmentationRun.objects.get(pk=world.run_id)
+    run = SegmentationRun.unscoped.get(pk=world.run_id)
     if request.param == "estimated":
         store_value_ahead(run)
     else:
@@ -44,7 +44,7 @@ def values_of(obj, fields=VALUE_FIELDS) -> dict:
 def test_segments_list_and_detail_return_the_stored_value_ahead(api, world, value_state):
     client = api("marketing")
     body = client.get("/api/v1/segments/").json()
-    segments = list(Segment.objects.filter(run_id=world.run_id).order_by("number"))
+    segments = list(Segment.unscoped.filter(run_id=world.run_id).order_by("number"))
     assert body["horizon_days"] == (HORIZON_DAYS if value_state == "estimated" else None)
     got = [{f: s[f] for f in SEGMENT_VALUE_FIELDS} for s in body["segments"]]
     assert got == [values_of(s, SEGMENT_VALUE_FIELDS) for s in segments]
@@ -60,12 +60,12 @@ def test_segments_list_and_detail_return_the_stored_value_ahead(api, world, valu
 
 
 def test_members_json_and_csv_return_each_members_stored_values(api, world, value_state):
-    segment = Segment.objects.filter(run_id=world.run_id).order_by("-size").first()
+    segment = Segment.unscoped.filter(run_id=world.run_id).order_by("-size").first()
     client = api("marketing")
     page = client.get(f"/api/v1/segments/{segment.number}/members/?page_size=5000").json()
     stored = {
         a.customer.external_id: values_of(a)
-        for a in SegmentAssignment.objects.filter(segment=segment).select_related("customer")
+        for a in SegmentAssignment.unscoped.filter(segment=segment).select_related("customer")
     }
     assert {m["customer_id"]: values_of_dict(m) for m in page["results"]} == stored
     nulls = sum(m["p_alive"] is None for m in page["results"])
@@ -93,13 +93,13 @@ def test_customers_list_and_detail_return_the_published_runs_values(api, world, 
     listing = client.get("/api/v1/customers/?page_size=1000").json()
     stored = {
         a.customer.external_id: values_of(a)
-        for a in SegmentAssignment.objects.filter(run_id=world.run_id).select_related("customer")
+        for a in SegmentAssignment.unscoped.filter(run_id=world.run_id).select_related("customer")
     }
     got = {c["customer_id"]: values_of_dict(c) for c in listing["results"]}
     assert got and got == {customer_id: stored[customer_id] for customer_id in got}
 
     customer_id = world.customer_ids[5]
-    a = SegmentAssignment.objects.get(run_id=world.run_id, customer__external_id=customer_id)
+    a = SegmentAssignment.unscoped.get(run_id=world.run_id, customer__external_id=customer_id)
     body = client.get(f"/api/v1/customers/{customer_id}/").json()
     assert values_of_dict(body["segment"]) == values_of(a)
     assert body["segment"]["horizon_days"] == (HORIZON_DAYS if value_state == "estimated" else None)
@@ -111,10 +111,10 @@ def test_predict_by_customer_id_returns_stored_values_and_features_return_null(
 ):
     client = api("marketing")
     for customer_id in world.customer_ids[:25]:
-        a = SegmentAssignment.objects.get(run_id=world.run_id, customer__external_id=customer_id)
+        a = SegmentAssignment.unscoped.get(run_id=world.run_id, customer__external_id=customer_id)
         body = client.post(PREDICT, {"customer_id": customer_id}, content_type="application/json")
         assert values_of_dict(body.json()) == values_of(a)
-    a = SegmentAssignment.objects.get(run_id=world.run_id, customer__external_id=customer_id)
+    a = SegmentAssignment.unscoped.get(run_id=world.run_id, customer__external_id=customer_id)
     features = {f: getattr(a, f) for f in SegmentAssignment.FEATURE_FIELDS}
     by_features = client.post(PREDICT, {"features": features}, content_type="application/json")
     assert by_features.json()["source"] == "predicted"
@@ -132,11 +132,11 @@ def test_predict_by_customer_id_returns_stored_values_and_features_return_null(
 
 
 def test_a_member_not_estimated_predicts_nulls_beside_estimated_ones(api, world):
-    run = SegmentationRun.objects.get(pk=world.run_id)
+    run = SegmentationRun.unscoped.get(pk=world.run_id)
     store_value_ahead(run)
     forget_published_model()
     try:
-        not_estimated = SegmentAssignment.objects.filter(run=run, p_alive__isnull=True).first()
+        not_estimated = SegmentAssignment.unscoped.filter(run=run, p_alive__isnull=True).first()
         customer_id = not_estimated.customer.external_id
         body = api("marketing").post(
             PREDICT, {"customer_id": customer_id}, content_type="application/json"

@@ -103,11 +103,13 @@ def test_report_data_fields_are_the_runs_json_fields():
 
 
 @pytest.mark.django_db
-def test_without_report_data_leaves_the_json_fields_behind(django_user_model):
+def test_without_report_data_leaves_the_json_fields_behind(django_user_model, shop):
     user = django_user_model.objects.create(username="someone")
-    SegmentationRun.objects.create(created_by=user, params={"k_min": 2}, pca={"points": []})
+    SegmentationRun.objects.create(
+        workspace=shop, created_by=user, params={"k_min": 2}, pca={"points": []}
+    )
     with CaptureQueriesContext(connection) as queries:
-        (run,) = SegmentationRun.objects.without_report_data("params")
+        (run,) = SegmentationRun.objects.in_workspace(shop).without_report_data("params")
         assert run.params == {"k_min": 2}
     assert len(queries) == 1
     sql = queries[0]["sql"]

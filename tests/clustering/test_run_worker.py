@@ -33,25 +33,25 @@ def _broker():
 
 
 def finished(run_id: int):
-    run = SegmentationRun.objects.get(pk=run_id)
+    run = SegmentationRun.unscoped.get(pk=run_id)
     return run if run.is_finished else None
 
 
 def assert_one_consistent_result(run: SegmentationRun) -> None:
     assert run.status == Status.SUCCEEDED, run.error
-    assert Candidate.objects.filter(run=run, is_chosen=True).count() == 1
-    keys = list(Candidate.objects.filter(run=run).values_list("algorithm", "setting"))
+    assert Candidate.unscoped.filter(run=run, is_chosen=True).count() == 1
+    keys = list(Candidate.unscoped.filter(run=run).values_list("algorithm", "setting"))
     assert len(keys) == len(set(keys))
-    assert Segment.objects.filter(run=run).count() == run.chosen_k
-    assignments = SegmentAssignment.objects.filter(run=run)
+    assert Segment.unscoped.filter(run=run).count() == run.chosen_k
+    assignments = SegmentAssignment.unscoped.filter(run=run)
     assert assignments.count() == run.n_customers
     assert assignments.values("customer").distinct().count() == run.n_customers
 
 
-def test_a_worker_runs_a_segmentation_end_to_end(manager):
+def test_a_worker_runs_a_segmentation_end_to_end(manager, shop):
     load_transactions(synthetic_lines(400))
     with celery_worker(name="runs") as worker:
-        run = run_create(user=manager, params=params_from_input(FAST_PARAMS))
+        run = run_create(workspace=shop, user=manager, params=params_from_input(FAST_PARAMS))
         # The same run delivered twice: the second execution must change nothing.
         execute_segmentation_run.delay(run.pk)
         run = wait_for(lambda: finished(run.pk), timeout=180, what="the run to finish")
@@ -61,7 +61,7 @@ def test_a_worker_runs_a_segmentation_end_to_end(manager):
     # The published predictor loads and assigns the stored segments.
     predictor = SegmentPredictor.load(settings.MEDIA_ROOT / run.predictor_file)
     stored = pd.DataFrame(
-        SegmentAssignment.objects.filter(run=run).values(
+        SegmentAssignment.unscoped.filter(run=run).values(
             *SegmentAssignment.FEATURE_FIELDS, "segment__number", "customer__country"
         )
     ).rename(columns={"customer__country": "country"})
@@ -69,7 +69,7 @@ def test_a_worker_runs_a_segmentation_end_to_end(manager):
     assert (labels == stored["segment__number"].to_numpy()).mean() >= 0.999
 
 
-def test_a_run_survives_its_worker_being_killed(manager, monkeypatch):
+def test_a_run_survives_its_worker_being_killed(manager, shop, monkeypatch):
     # Big enough that the run is still fitting candidates when the worker is killed.
     load_transactions(synthetic_lines(3000, seed=11))
     params = params_from_input(
@@ -83,18 +83,18 @@ def test_a_run_survives_its_worker_being_killed(manager, monkeypatch):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     with celery_worker(name="doomed") as doomed:
-        run = run_create(user=manager, params=params)
+        run = run_create(workspace=shop, user=manager, params=params)
         wait_for(
-            lambda: SegmentationRun.objects.filter(
+            lambda: SegmentationRun.unscoped.filter(
                 pk=run.pk, status=Status.RUNNING, stage__startswith="candidates:"
             ).exists(),
             timeout=120,
             what="the run to be fitting candidates",
         )
         doomed.kill()
-    killed = SegmentationRun.objects.get(pk=run.pk)
+    killed = SegmentationRun.unscoped.get(pk=run.pk)
     assert killed.status == Status.RUNNING and killed.attempts == 1
-    assert not Candidate.objects.filter(run=run).exists()
+    assert not Candidate.unscoped.filter(run=run).exists()
     with celery_worker(name="rescuer") as rescuer:
         run = wait_for(lambda: finished(run.pk), timeout=240, what="the rescued run")
     assert_one_consistent_result(run)

@@ -14,7 +14,7 @@ from clustering.aggregation import customer_aggregates
 from clustering.engine.features import aggregate_transactions
 from clustering.engine.predictor import SegmentPredictor
 from clustering.engine.types import InvalidParameters
-from clustering.models import Candidate, Segment, SegmentAssignment, SegmentationRun
+from clustering.models import Segment, SegmentAssignment, SegmentationRun
 from clustering.params import params_from_input
 from clustering.services import (
     RunError,
@@ -26,6 +26,7 @@ from clustering.services import (
     runs_recover_stale,
 )
 from customers.models import Customer
+from tests import shops
 
 from .factories import FAST_PARAMS, load_transactions, synthetic_lines
 
@@ -45,10 +46,10 @@ def manager(make_user):
     return make_user("manager")
 
 
-def create_run(user, **overrides):
+def create_run(user, *, workspace=None, **overrides):
     params = params_from_input({**FAST_PARAMS, **overrides})
     with transaction.atomic():  # no queue here: on_commit callbacks are not run in tests
-        return run_create(user=user, params=params)
+        return run_create(workspace=workspace or shops.test_shop(), user=user, params=params)
 
 
 def execute(run, token="task-1"):
@@ -57,7 +58,7 @@ def execute(run, token="task-1"):
 
 def test_database_aggregation_equals_the_engines_own(lines):
     expected, reference = aggregate_transactions(lines)
-    got = customer_aggregates()
+    got = customer_aggregates(workspace=shops.test_shop())
     assert got.reference_date == reference
     table = got.table.set_index("customer_id").sort_index()
     expected = expected.set_index("customer_id").sort_index().loc[table.index]
@@ -90,7 +91,7 @@ def test_a_run_stores_candidates_segments_and_one_assignment_per_customer(lines,
     assert len({s.name for s in segments}) == len(segments)
     assert all(s.action for s in segments)
     assert sum(s.share_customers for s in segments) == pytest.approx(1.0)
-    assignments = SegmentAssignment.objects.filter(run=run)
+    assignments = run.assignments
     assert assignments.count() == run.n_customers
     assert assignments.values("customer").distinct().count() == run.n_customers
     excluded = sum(run.excluded.values())
@@ -112,9 +113,9 @@ def test_the_saved_predictor_assigns_the_stored_segments(lines, manager):
         settings.MEDIA_ROOT / run.predictor_file, expected_fingerprint=None
     )
     rows = list(
-        SegmentAssignment.objects.filter(run=run)
-        .select_related("segment")
-        .values(*SegmentAssignment.FEATURE_FIELDS, "segment__number", "customer__country")
+        run.assignments.select_related("segment").values(
+            *SegmentAssignment.FEATURE_FIELDS, "segment__number", "customer__country"
+        )
     )
     frame = pd.DataFrame(rows).rename(columns={"customer__country": "country"})
     labels, confidence = predictor.predict(frame)
@@ -140,13 +141,13 @@ def test_a_second_execution_while_the_first_is_alive_is_skipped(lines, manager):
     assert execute(run, token="second") == "skipped"
     run.refresh_from_db()
     assert run.status == Status.RUNNING and run.claim_token == "first"
-    assert not Candidate.objects.filter(run=run).exists()
+    assert not run.candidates.exists()
 
 
 def test_a_run_whose_worker_died_is_requeued_then_completed(lines, manager, settings):
     run = create_run(manager)
     run_claim(run_id=run.pk, token="dead-worker", hostname="a")
-    SegmentationRun.objects.filter(pk=run.pk).update(
+    SegmentationRun.unscoped.filter(pk=run.pk).update(
         heartbeat_at=run.created_at - pd.Timedelta(hours=1)
     )
     with transaction.atomic():
@@ -164,7 +165,7 @@ def test_a_run_that_keeps_killing_its_worker_fails_with_a_reason(lines, manager,
     run = create_run(manager)
     for token in ("w1", "w2"):
         run_claim(run_id=run.pk, token=token, hostname=f"host-{token}")
-        SegmentationRun.objects.filter(pk=run.pk).update(
+        SegmentationRun.unscoped.filter(pk=run.pk).update(
             heartbeat_at=run.created_at - pd.Timedelta(hours=1)
         )
         with transaction.atomic():
@@ -177,7 +178,7 @@ def test_a_run_that_keeps_killing_its_worker_fails_with_a_reason(lines, manager,
 
 def test_cancelling_a_queued_run_stops_it_before_it_starts(lines, manager):
     run = create_run(manager)
-    run_cancel(run_id=run.pk, user=manager)
+    run_cancel(workspace=shops.test_shop(), run_id=run.pk, user=manager)
     run.refresh_from_db()
     assert run.status == Status.CANCELLED and "before it started" in run.error
     assert execute(run) == "skipped"
@@ -222,7 +223,7 @@ def test_cancelling_a_running_run_stops_it_and_says_so(lines, manager, monkeypat
     worker = threading.Thread(target=work)
     worker.start()
     assert fitting.wait(timeout=60), "the run never started fitting candidates"
-    run_cancel(run_id=run.pk, user=manager)
+    run_cancel(workspace=shops.test_shop(), run_id=run.pk, user=manager)
     cancelled.set()
     worker.join(timeout=60)
     assert outcome["result"] == "cancelled"
@@ -231,12 +232,12 @@ def test_cancelling_a_running_run_stops_it_and_says_so(lines, manager, monkeypat
     assert run.error.startswith("Cancelled while running")
     assert not run.candidates.exists() and not run.assignments.exists()
     with pytest.raises(RunError, match="already cancelled"):
-        run_cancel(run_id=run.pk, user=manager)
+        run_cancel(workspace=shops.test_shop(), run_id=run.pk, user=manager)
 
 
 def test_a_failing_run_shows_the_error(manager, lines):
     run = create_run(manager)
-    Customer.objects.all().delete()  # the data vanished between queueing and running
+    Customer.unscoped.all().delete()  # the data vanished between queueing and running
     assert execute(run) == "failed"
     run.refresh_from_db()
     assert run.status == Status.FAILED
@@ -263,7 +264,7 @@ def test_bad_parameters_are_refused_before_anything_queues(lines, manager):
     with pytest.raises(InvalidParameters) as error:
         params_from_input({"colour": "blue"})
     assert error.value.field == "colour"
-    assert not SegmentationRun.objects.exists()
+    assert not SegmentationRun.unscoped.exists()
 
 
 def test_too_few_customers_for_k_is_refused(manager):
@@ -282,9 +283,9 @@ def test_publishing_keeps_exactly_one_current_run(lines, manager):
     first, second = create_run(manager), create_run(manager)
     execute(first, token="a")
     execute(second, token="b")
-    run_publish(run_id=first.pk, user=manager)
-    run_publish(run_id=second.pk, user=manager)
-    assert list(SegmentationRun.objects.filter(is_published=True)) == [second]
+    run_publish(workspace=shops.test_shop(), run_id=first.pk, user=manager)
+    run_publish(workspace=shops.test_shop(), run_id=second.pk, user=manager)
+    assert list(SegmentationRun.unscoped.filter(is_published=True)) == [second]
     second.refresh_from_db()
     assert second.published_by == manager and second.published_at is not None
 
@@ -292,24 +293,24 @@ def test_publishing_keeps_exactly_one_current_run(lines, manager):
 def test_only_succeeded_runs_can_be_published(lines, manager):
     run = create_run(manager)
     with pytest.raises(RunError, match="succeeded"):
-        run_publish(run_id=run.pk, user=manager)
+        run_publish(workspace=shops.test_shop(), run_id=run.pk, user=manager)
     with pytest.raises(IntegrityError), transaction.atomic():
-        SegmentationRun.objects.filter(pk=run.pk).update(is_published=True)
+        SegmentationRun.unscoped.filter(pk=run.pk).update(is_published=True)
 
 
 def test_the_database_refuses_two_published_runs(lines, manager):
     first, second = create_run(manager), create_run(manager)
     execute(first, token="a")
     execute(second, token="b")
-    run_publish(run_id=first.pk, user=manager)
+    run_publish(workspace=shops.test_shop(), run_id=first.pk, user=manager)
     with pytest.raises(IntegrityError), transaction.atomic():
-        SegmentationRun.objects.filter(pk=second.pk).update(is_published=True)
+        SegmentationRun.unscoped.filter(pk=second.pk).update(is_published=True)
 
 
 def test_segment_names_are_unique_within_a_run(lines, manager):
     run = create_run(manager)
     execute(run)
-    segment = Segment.objects.filter(run=run).first()
+    segment = run.segments.first()
     with pytest.raises(IntegrityError), transaction.atomic():
         Segment.objects.create(
             run=run, number=99, name=segment.name, size=1, share_customers=0, share_revenue=0
@@ -361,7 +362,9 @@ def test_purchase_days_count_local_dates_across_summer_time_changes(settings):
             )  # fmt: skip
     frame = pd.DataFrame(rows)
     load_transactions(frame)
-    got = customer_aggregates().table.set_index("customer_id")["purchase_days"]
+    got = customer_aggregates(workspace=shops.test_shop()).table.set_index("customer_id")[
+        "purchase_days"
+    ]
     expected = frame.groupby("customer_id")["timestamp"].agg(lambda t: t.dt.date.nunique())
     assert got.to_dict() == expected.to_dict()
     # A has all 11 lines on 8 local dates; in UTC, 28 Mar 00:30 BST would fall on the 27th.
@@ -381,7 +384,7 @@ def test_progress_is_written_per_phase_not_per_candidate(lines, manager, monkeyp
     run = create_run(manager, k_min=2, k_max=10)
     with CaptureQueriesContext(connection) as queries:
         assert execute(run) == "succeeded"
-    assert Candidate.objects.filter(run=run).count() >= 27
+    assert run.candidates.count() >= 27
     table = SegmentationRun._meta.db_table
     stages = [
         re.search(r"\"stage\" = '([^']*)'", q["sql"]).group(1)

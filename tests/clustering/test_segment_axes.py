@@ -105,16 +105,14 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
-    from django.apps import apps
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
 
     import clustering.services as services
-    from accounts.roles import sync_roles
     from clustering.params import params_from_input
     from clustering.runs import execution
     from tests.clustering.factories import load_transactions, synthetic_lines
     from tests.reports.site_data import _wipe
+    from tests.shops import join, test_shop
 
     stored = {}
 
@@ -125,21 +123,24 @@ def world(django_db_setup, django_db_blocker):
     real = execution.run_segmentation
     with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch:
         _wipe()
-        if not Group.objects.filter(name="manager").exists():
-            sync_roles(apps)
+        shop = test_shop()
         manager = get_user_model().objects.create_user("site-axes", password="pw-site-1")
-        manager.groups.add(Group.objects.get(name="manager"))
+        join(manager, shop, "manager")
         load_transactions(synthetic_lines(240, seed=5))
         patch.setattr(execution, "run_segmentation", run_segmentation)
         with transaction.atomic():
             run = services.run_create(
-                user=manager, params=params_from_input(PARAMS), name="Axes", enqueue=False
+                workspace=shop,
+                user=manager,
+                params=params_from_input(PARAMS),
+                name="Axes",
+                enqueue=False,
             )
         outcome = services.run_execute(run_id=run.pk, token="axes", hostname="tests@axes")
-        assert outcome == "succeeded", SegmentationRun.objects.get(pk=run.pk).error
-        services.run_publish(run_id=run.pk, user=manager)
+        assert outcome == "succeeded", SegmentationRun.unscoped.get(pk=run.pk).error
+        services.run_publish(workspace=shop, run_id=run.pk, user=manager)
         try:
-            yield World(SegmentationRun.objects.get(pk=run.pk), stored["result"])
+            yield World(SegmentationRun.unscoped.get(pk=run.pk), stored["result"])
         finally:
             _wipe()
 
@@ -164,10 +165,10 @@ def activity_text(profile) -> str:
 
 def make_old(run_id: int) -> SegmentationRun:
     """The run as it was stored before these fields existed (the migration's defaults)."""
-    Segment.objects.filter(run_id=run_id).update(
+    Segment.unscoped.filter(run_id=run_id).update(
         value="", engagement="", activity="", activity_shares={}, why="", conditions=[]
     )
-    run = SegmentationRun.objects.get(pk=run_id)
+    run = SegmentationRun.unscoped.get(pk=run_id)
     for key in ("verdict", "words", "checked"):
         run.stability.pop(key)
     run.rfm_comparison.pop("edges")
@@ -178,7 +179,7 @@ def make_old(run_id: int) -> SegmentationRun:
 
 def test_the_run_stores_what_the_engine_measured(world):
     run, result = world.run, world.result
-    rows = {s.number: s for s in Segment.objects.filter(run=run)}
+    rows = {s.number: s for s in Segment.unscoped.filter(run=run)}
     for p in result.segments:
         s = rows[p.segment_id]
         assert (s.value, s.engagement, s.activity, s.why) == (
@@ -309,7 +310,7 @@ def test_a_run_stored_before_the_axes_still_renders_and_shows_none_of_them(world
         assert absent not in report, absent
     # Its stability words come from its stored mean ARI, with the same thresholds.
     assert "moderately stable, review" in report
-    segment = Segment.objects.filter(run=run).first()
+    segment = Segment.unscoped.filter(run=run).first()
     for client, url in (
         (client_for("marketing"), segment.get_absolute_url()),
         (manager, reverse("home")),
@@ -341,7 +342,7 @@ def test_a_run_stored_before_the_axes_still_renders_and_shows_none_of_them(world
 def test_the_stability_words_follow_the_numbers(world, client_for, mean_ari, words, level):
     from clustering.runs.results import stability_json
 
-    run = SegmentationRun.objects.get(pk=world.run.pk)
+    run = SegmentationRun.unscoped.get(pk=world.run.pk)
     run.stability = stability_json(Stability(mean_ari, (mean_ari,) * 3, 100, False), {})
     run.save(update_fields=["stability"])
     client = client_for("manager")

@@ -34,31 +34,32 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
-    from django.apps import apps
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
 
     import clustering.services as services
-    from accounts.roles import sync_roles
     from clustering.params import params_from_input
     from tests.clustering.factories import load_transactions, synthetic_lines
     from tests.reports.site_data import _wipe
+    from tests.shops import join, test_shop
 
     def execute(params: dict, name: str) -> SegmentationRun:
         with transaction.atomic():
             run = services.run_create(
-                user=manager, params=params_from_input(params), name=name, enqueue=False
+                workspace=shop,
+                user=manager,
+                params=params_from_input(params),
+                name=name,
+                enqueue=False,
             )
         outcome = services.run_execute(run_id=run.pk, token=name, hostname="tests@value")
-        assert outcome == "succeeded", SegmentationRun.objects.get(pk=run.pk).error
-        return SegmentationRun.objects.get(pk=run.pk)
+        assert outcome == "succeeded", SegmentationRun.unscoped.get(pk=run.pk).error
+        return SegmentationRun.unscoped.get(pk=run.pk)
 
     with django_db_blocker.unblock():
         _wipe()
-        if not Group.objects.filter(name="manager").exists():
-            sync_roles(apps)
+        shop = test_shop()
         manager = get_user_model().objects.create_user("site-value", password="pw-site-1")
-        manager.groups.add(Group.objects.get(name="manager"))
+        join(manager, shop, "manager")
         lines = synthetic_lines(300, seed=11)
         load_transactions(lines)
         try:
@@ -102,14 +103,14 @@ def test_the_run_stores_the_value_summary_and_its_holdout_check(world):
 
 def test_the_run_stores_each_segments_value_and_each_customers(world):
     run = world.valued
-    segments = list(Segment.objects.filter(run=run))
+    segments = list(Segment.unscoped.filter(run=run))
     total = run.value_ahead["total_expected_value"]
     assert sum(s.expected_value for s in segments) == pytest.approx(total, rel=1e-6)
     assert sum(s.share_expected_value for s in segments) == pytest.approx(1.0)
     for s in segments:
         assert s.value_per_customer == pytest.approx(s.expected_value / s.size)
         assert 0 <= s.median_p_alive <= 1
-    rows = SegmentAssignment.objects.filter(run=run)
+    rows = SegmentAssignment.unscoped.filter(run=run)
     assert not rows.filter(p_alive__isnull=True).exists()
     assert not rows.filter(p_alive__gt=1).exists() and not rows.filter(p_alive__lt=0).exists()
     assert rows.filter(expected_purchases__gt=0).count() == rows.count()
@@ -131,7 +132,7 @@ def test_the_report_shows_value_ahead_and_the_holdout_error(world, client_for):
     assert f"repeat purchases in the last {weeks} weeks" in page
     assert f"actual {holdout['actual']:,}: error {holdout['error']:+.1%}" in page
     assert 'id="holdout-data"' in html and 'data-chart="holdout"' in html
-    for s in Segment.objects.filter(run=run):
+    for s in Segment.unscoped.filter(run=run):
         assert f"{s.expected_value:,.2f}" in page
         assert f"{100 * s.median_p_alive:.0f}%" in page
     assert "Median P(alive)" in page
@@ -140,9 +141,9 @@ def test_the_report_shows_value_ahead_and_the_holdout_error(world, client_for):
 def test_a_run_without_the_value_stage_stores_nothing_and_says_so(world, client_for):
     run = world.unvalued
     assert run.value_ahead == {}
-    assert not Segment.objects.filter(run=run, expected_value__isnull=False).exists()
-    assert not Segment.objects.filter(run=run, median_p_alive__isnull=False).exists()
-    rows = SegmentAssignment.objects.filter(run=run)
+    assert not Segment.unscoped.filter(run=run, expected_value__isnull=False).exists()
+    assert not Segment.unscoped.filter(run=run, median_p_alive__isnull=False).exists()
+    rows = SegmentAssignment.unscoped.filter(run=run)
     assert rows.exists() and not rows.filter(p_alive__isnull=False).exists()
     assert not rows.filter(expected_value__isnull=False).exists()
     assert "read calibration" not in run.timings

@@ -52,8 +52,11 @@ def test_starting_a_run_queues_it_for_the_worker(
     data = form_data(name="From the form", algorithms=["kmeans", "gmm"], k_min=2, k_max=4)
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for("manager").post(reverse("clustering:run-create"), data)
-    run = SegmentationRun.objects.get(name="From the form")
-    assert response.status_code == 302 and response["Location"] == run.get_absolute_url()
+    run = SegmentationRun.unscoped.get(name="From the form")
+    # served in the manager's workspace: the run's address is under its /w/<slug>/
+    location = f"/w/{site.workspace.slug}{run.get_absolute_url()}"
+    assert response.status_code == 302 and response["Location"] == location
+    assert run.workspace == site.workspace
     assert run.status == Status.QUEUED
     assert run.params["algorithms"] == ["kmeans", "gmm"]
     assert (run.params["k_min"], run.params["k_max"]) == (2, 4)
@@ -84,7 +87,7 @@ def test_invalid_parameters_show_beside_the_field_and_keep_the_input(
     field,
     message,
 ):
-    before = SegmentationRun.objects.count()
+    before = SegmentationRun.unscoped.count()
     data = form_data(name="My careful run", **changes)
     response = client_for("manager").post(reverse("clustering:run-create"), data)
     assert response.status_code == 200
@@ -95,7 +98,7 @@ def test_invalid_parameters_show_beside_the_field_and_keep_the_input(
     assert '<details class="advanced" open>' in html  # the error is not hidden away
     if field == "k_max":
         assert 'name="k_min" value="5"' in html and 'name="k_max" value="3"' in html
-    assert SegmentationRun.objects.count() == before
+    assert SegmentationRun.unscoped.count() == before
 
 
 def test_marketing_may_not_start_cancel_or_publish(site, client_for):
@@ -110,7 +113,9 @@ def test_marketing_may_not_start_cancel_or_publish(site, client_for):
 
 def test_cancelling_a_queued_run(site, client_for):
     manager = site.manager
-    run = SegmentationRun.objects.create(created_by=manager, params={}, name="To cancel")
+    run = SegmentationRun.objects.create(
+        workspace=site.workspace, created_by=manager, params={}, name="To cancel"
+    )
     client = client_for("manager")
     page = client.get(run.get_absolute_url()).content.decode()
     assert "Cancel the run" in page and '<progress id="run-percent"' in page
@@ -138,12 +143,18 @@ def test_publishing_from_the_report_switches_the_current_run(site, client_for):
     assert "Published: marketing now sees these segments." in html
     assert "Published on" in html and "by manager-user" in html
     assert ">Publish</button>" not in html
-    assert SegmentationRun.objects.get(is_published=True) == site.earlier
+    assert SegmentationRun.objects.in_workspace(site.workspace).get(is_published=True) == (
+        site.earlier
+    )
 
 
 def test_a_run_that_did_not_succeed_cannot_be_published(site, client_for):
     run = SegmentationRun.objects.create(
-        created_by=site.manager, params={}, status=Status.FAILED, error="Boom: worker died."
+        workspace=site.workspace,
+        created_by=site.manager,
+        params={},
+        status=Status.FAILED,
+        error="Boom: worker died.",
     )
     client = client_for("manager")
     html = client.get(run.get_absolute_url()).content.decode()
@@ -154,8 +165,8 @@ def test_a_run_that_did_not_succeed_cannot_be_published(site, client_for):
 
 def test_status_json_reports_progress(site, client_for):
     run = SegmentationRun.objects.create(
-        created_by=site.manager, params={}, status=Status.RUNNING, stage="candidates: kmeans",
-        progress=42.25,
+        workspace=site.workspace, created_by=site.manager, params={}, status=Status.RUNNING,
+        stage="candidates: kmeans", progress=42.25,
     )  # fmt: skip
     data = client_for("manager").get(reverse("clustering:run-status", args=[run.pk])).json()
     assert data == {

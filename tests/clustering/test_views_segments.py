@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def biggest_segment(run) -> Segment:
-    return Segment.objects.filter(run=run).order_by("-size").first()
+    return Segment.unscoped.filter(run=run).order_by("-size").first()
 
 
 def csv_rows(response) -> list[list[str]]:
@@ -45,7 +45,7 @@ def test_segment_page_shows_profile_rule_action_and_members(site, client_for):
 def test_members_are_sorted_by_revenue_by_default_and_on_request(site, client_for):
     segment = biggest_segment(site.published)
     client = client_for("marketing")
-    members = SegmentAssignment.objects.filter(segment=segment)
+    members = SegmentAssignment.unscoped.filter(segment=segment)
     richest = members.order_by("-monetary_total").values_list("customer__external_id", flat=True)
     html = client.get(segment.get_absolute_url()).content.decode()
     assert html.index(f">{richest[0]}</a>") < html.index(f">{richest[1]}</a>")
@@ -62,7 +62,7 @@ def test_members_are_sorted_by_revenue_by_default_and_on_request(site, client_fo
 def test_members_can_be_searched_by_customer_id_and_paged(site, client_for):
     segment = biggest_segment(site.published)
     client = client_for("marketing")
-    one = SegmentAssignment.objects.filter(segment=segment).values_list(
+    one = SegmentAssignment.unscoped.filter(segment=segment).values_list(
         "customer__external_id", flat=True
     )[0]
     html = client.get(segment.get_absolute_url(), {"q": one}).content.decode()
@@ -76,12 +76,12 @@ def test_members_can_be_searched_by_customer_id_and_paged(site, client_for):
 
 def test_member_csv_has_every_member_and_neutralises_formula_cells(site, client_for):
     segment = biggest_segment(site.published)
-    member = SegmentAssignment.objects.filter(segment=segment).select_related("customer").first()
-    Customer.objects.filter(pk=member.customer_id).update(
+    member = SegmentAssignment.unscoped.filter(segment=segment).select_related("customer").first()
+    Customer.unscoped.filter(pk=member.customer_id).update(
         external_id="=HYPERLINK(1)", country="@SUM(A1)"
     )
-    other = SegmentAssignment.objects.filter(segment=segment).exclude(pk=member.pk).first()
-    Customer.objects.filter(pk=other.customer_id).update(external_id="+44", country="-x")
+    other = SegmentAssignment.unscoped.filter(segment=segment).exclude(pk=member.pk).first()
+    Customer.unscoped.filter(pk=other.customer_id).update(external_id="+44", country="-x")
     response = client_for("marketing").get(
         reverse("clustering:segment-members-csv", args=[site.published.pk, segment.number])
     )

@@ -104,12 +104,12 @@ def test_starting_a_run_with_the_broker_down_is_503_and_the_reaper_sends_it_once
     client_for, broker_down, monkeypatch
 ):
     # The data checks are not what this test is about.
-    monkeypatch.setattr("clustering.runs.lifecycle.run_check_data", lambda params: None)
+    monkeypatch.setattr("clustering.runs.lifecycle.run_check_data", lambda **kwargs: None)
     response = client_for("manager").post(
         reverse("api-runs"), {"name": "during the outage"}, content_type="application/json"
     )
     assert_unavailable(response)
-    run = SegmentationRun.objects.get(name="during the outage")
+    run = SegmentationRun.unscoped.get(name="during the outage")
     assert (run.status, run.stage) == (SegmentationRun.Status.QUEUED, WAITING_FOR_THE_QUEUE)
 
     # Still down: the reaper's pass fails and leaves it marked.
@@ -120,16 +120,25 @@ def test_starting_a_run_with_the_broker_down_is_503_and_the_reaper_sends_it_once
 
 
 @pytest.mark.django_db
-def test_the_reaper_sends_an_undelivered_run_exactly_once(make_user, sent):
+def test_the_reaper_sends_an_undelivered_run_exactly_once(make_user, sent, shop, other_shop):
     user = make_user("manager")
     waiting = SegmentationRun.objects.create(
-        created_by=user, params={}, stage=WAITING_FOR_THE_QUEUE
+        workspace=shop, created_by=user, params={}, stage=WAITING_FOR_THE_QUEUE
     )
-    normal = SegmentationRun.objects.create(created_by=user, params={}, stage="queued")
+    # The reaper looks after every workspace's runs.
+    elsewhere = SegmentationRun.objects.create(
+        workspace=other_shop, created_by=user, params={}, stage=WAITING_FOR_THE_QUEUE
+    )
+    normal = SegmentationRun.objects.create(
+        workspace=shop, created_by=user, params={}, stage="queued"
+    )
 
-    assert runs_redispatch_undelivered() == [waiting.pk]
+    assert sorted(runs_redispatch_undelivered()) == [waiting.pk, elsewhere.pk]
     assert runs_redispatch_undelivered() == []
-    assert sent == [("execute_segmentation_run", (waiting.pk,))]
+    assert sorted(sent) == [
+        ("execute_segmentation_run", (waiting.pk,)),
+        ("execute_segmentation_run", (elsewhere.pk,)),
+    ]
     waiting.refresh_from_db()
     assert (waiting.status, waiting.stage) == (SegmentationRun.Status.QUEUED, "queued")
     normal.refresh_from_db()
@@ -150,7 +159,7 @@ def test_starting_an_import_with_the_broker_down_is_503_and_the_reaper_sends_it_
         reverse("api-imports"), {"file": SimpleUploadedFile("small.csv", SMALL, "text/csv")}
     )
     assert_unavailable(response)
-    record = ImportRecord.objects.get(file_name="small.csv")
+    record = ImportRecord.unscoped.get(file_name="small.csv")
     assert (record.status, record.stage) == (ImportRecord.Status.QUEUED, WAITING_FOR_THE_QUEUE)
 
     from segmentation_site.celery import app

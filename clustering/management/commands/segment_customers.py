@@ -4,20 +4,29 @@ import time
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import Membership
+from accounts.roles import ADMIN, MANAGER
 from clustering.engine.types import InvalidParameters
 from clustering.models import SegmentationRun
 from clustering.params import USER_PARAMETERS, params_from_input
 from clustering.services import new_claim_token, run_create, run_execute, run_publish
+from workspaces.models import Workspace
 
 
 class Command(BaseCommand):
     help = (
-        "Start a segmentation run over the customers in the database. By default it is queued "
+        "Start a segmentation run over the customers of a workspace. By default it is queued "
         "for a worker and the command waits for it; --sync executes it in this process."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--user", help="who starts the run (default: the first manager)")
+        parser.add_argument(
+            "--workspace",
+            help="the workspace's slug (required when there is more than one workspace)",
+        )
+        parser.add_argument(
+            "--user", help="who starts the run (default: the workspace's first manager)"
+        )
         parser.add_argument("--name", default="", help="a name for the run")
         parser.add_argument(
             "--params",
@@ -34,7 +43,8 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=int, default=1800, help="seconds to wait")
 
     def handle(self, *args, **options):
-        user = self._user(options["user"])
+        workspace = self._workspace(options["workspace"])
+        user = self._user(options["user"], workspace)
         try:
             values = json.loads(options["params"])
         except json.JSONDecodeError as error:
@@ -50,18 +60,22 @@ class Command(BaseCommand):
         try:
             params = params_from_input(values)
             run = run_create(
-                user=user, params=params, name=options["name"], enqueue=not options["sync"]
+                workspace=workspace,
+                user=user,
+                params=params,
+                name=options["name"],
+                enqueue=not options["sync"],
             )
         except InvalidParameters as error:
             raise CommandError(f"Invalid parameter {error.field}: {error.message}") from error
-        self.stdout.write(f"Run {run.pk} queued.")
+        self.stdout.write(f"Run {run.pk} queued in workspace {workspace.slug}.")
         if options["sync"]:
             outcome = run_execute(run_id=run.pk, token=new_claim_token(), hostname="command")
             self.stdout.write(f"Run {run.pk} executed here: {outcome}.")
         elif options["no_wait"]:
             return
         else:
-            run = self._wait(run.pk, options["timeout"])
+            run = self._wait(workspace, run.pk, options["timeout"])
         run.refresh_from_db()
         if run.status != SegmentationRun.Status.SUCCEEDED:
             raise CommandError(f"Run {run.pk} {run.status}: {run.error}")
@@ -76,24 +90,46 @@ class Command(BaseCommand):
                 "of revenue"
             )
         if options["publish"]:
-            run_publish(run_id=run.pk, user=user)
+            run_publish(workspace=workspace, run_id=run.pk, user=user)
             self.stdout.write(f"Run {run.pk} published.")
 
-    def _user(self, username):
+    def _workspace(self, slug: str | None) -> Workspace:
+        if slug:
+            workspace = Workspace.objects.filter(slug=slug).first()
+            if workspace is None:
+                known = ", ".join(Workspace.objects.values_list("slug", flat=True)) or "none"
+                raise CommandError(f"No workspace {slug!r}; the workspaces are: {known}.")
+            return workspace
+        workspaces = list(Workspace.objects.all()[:2])
+        if len(workspaces) == 1:
+            return workspaces[0]
+        if not workspaces:
+            raise CommandError("There is no workspace yet: create one first.")
+        known = ", ".join(Workspace.objects.values_list("slug", flat=True))
+        raise CommandError(
+            f"There is more than one workspace: pass --workspace with one of: {known}."
+        )
+
+    def _user(self, username, workspace: Workspace):
         users = get_user_model().objects.filter(is_active=True)
         if username:
             user = users.filter(username=username).first()
         else:
-            user = users.filter(groups__name__in=["manager", "admin"]).order_by("pk").first()
+            managers = Membership.objects.in_workspace(workspace).filter(
+                role__in=[MANAGER, ADMIN], user__is_active=True
+            )
+            user = users.filter(pk__in=managers.values("user")).order_by("pk").first()
         if user is None:
-            raise CommandError("No such user: pass --user with a manager's username.")
+            raise CommandError(
+                f"No such user: pass --user with the username of a manager of {workspace.slug}."
+            )
         return user
 
-    def _wait(self, run_id: int, timeout: int) -> SegmentationRun:
+    def _wait(self, workspace: Workspace, run_id: int, timeout: int) -> SegmentationRun:
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
-            run = SegmentationRun.objects.get(pk=run_id)
+            run = SegmentationRun.objects.in_workspace(workspace).get(pk=run_id)
             state = (run.status, run.stage, int(run.progress))
             if state != last:
                 self.stdout.write(f"  {run.status}: {run.stage} {run.progress:.0f}%")
