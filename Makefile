@@ -25,11 +25,13 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(RUNTIME_STAMP)
 install-dev: $(DEV_STAMP)
 
-## demo: set up the embedded default, load the sample data, serve on 127.0.0.1:8000
+## demo: set up the embedded default, two workspaces with their sample data (Online Retail,
+## CDNOW) and demo logins, serve on 127.0.0.1:8000
 demo: $(RUNTIME_STAMP)
 	$(BIN)/python scripts/demo.py
 
-## demo-check: everything `make demo` does, on a fresh state folder; checks the site, then exits
+## demo-check: everything `make demo` does, on a fresh state folder; checks both workspaces
+## (customer counts, each login's role in each), then exits
 demo-check: $(RUNTIME_STAMP)
 	$(BIN)/python scripts/demo.py --check
 

@@ -1,23 +1,141 @@
+"""The admin site is the site administrators' (superusers'): workspaces with their members,
+users, and every workspace's tokens. A workspace's own admin role manages its members on the
+workspace's members page instead (accounts.views.members)."""
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
+from django.forms.formsets import BaseFormSet
+from django.forms.models import BaseInlineFormSet, InlineForeignKeyField
+from django.utils.text import capfirst
 
-from .models import ApiToken
-from .roles import ROLE_PERMISSIONS
+from workspaces.admin import WorkspaceAdmin
+from workspaces.models import Workspace
 
-# Only a superuser may touch these: each one is a way past the role matrix.
-_SUPERUSER_ONLY_FIELDS = ("is_superuser", "user_permissions")
-# A user may not change their own standing: no granting themself a role or taking it away.
-_OWN_STANDING_FIELDS = ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")
+from .models import ApiToken, Membership
+
+# Only a superuser may touch these: each one is a way past the roles (a group or a single
+# permission applies in every workspace).
+_SUPERUSER_ONLY_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+# A user may not change their own standing.
+_OWN_STANDING_FIELDS = ("is_active", *_SUPERUSER_ONLY_FIELDS)
+
+
+class MembershipAdminForm(forms.ModelForm):
+    """A membership's form, its one-role-per-workspace check made with the plain manager:
+    Django checks a model's constraints through the default manager, which refuses to read
+    without a workspace."""
+
+    def _post_clean(self):
+        self.instance.validate_constraints = _constraints_checked_by_the_form
+        super()._post_clean()
+
+    def validate_unique(self):
+        membership = self.instance
+        if membership.user_id is None or membership.workspace_id is None:
+            return  # a new workspace: the formset checks its rows against each other
+        taken = Membership.unscoped.filter(
+            workspace_id=membership.workspace_id, user_id=membership.user_id
+        ).exclude(pk=membership.pk)
+        if taken.exists():
+            self.add_error(None, "This user already belongs to this workspace.")
+
+
+class MembershipFormSet(BaseInlineFormSet):
+    """Memberships inline, their hidden id field choosing among the formset's own rows:
+    Django's reads its choices through the default manager, which refuses to read without
+    a workspace. (Both parents, Workspace and User, have plain auto keys.)"""
+
+    def add_fields(self, form, index):
+        self._pk_field = pk = self.model._meta.pk
+        form.fields[pk.name] = forms.ModelChoiceField(
+            self.get_queryset(),
+            initial=None if form.instance._state.adding else form.instance.pk,
+            required=False,
+            widget=forms.HiddenInput,
+        )
+        BaseFormSet.add_fields(self, form, index)  # the delete box
+        form.fields[self.fk.name] = InlineForeignKeyField(
+            self.instance, label=capfirst(self.fk.verbose_name)
+        )
+
+
+class _MembershipInline(admin.TabularInline):
+    model = Membership
+    form = MembershipAdminForm
+    formset = MembershipFormSet
+    extra = 1
+    fields = ("user", "workspace", "role", "created_at")
+    readonly_fields = ("created_at",)
+    autocomplete_fields = ("user",)
+
+    def get_queryset(self, request):
+        # The admin site spans workspaces on purpose; the workspace is a column.
+        return Membership.unscoped.select_related("user", "workspace")
+
+
+class WorkspaceMembersInline(_MembershipInline):
+    """A workspace's members and their roles."""
+
+    fields = ("user", "role", "created_at")
+    verbose_name = "member"
+
+
+class UserWorkspacesInline(_MembershipInline):
+    """The workspaces a user belongs to, with their role in each."""
+
+    fields = ("workspace", "role", "created_at")
+    autocomplete_fields = ()
+    verbose_name = "workspace membership"
+
+
+admin.site.unregister(Workspace)
+
+
+@admin.register(Workspace)
+class WorkspaceWithMembersAdmin(WorkspaceAdmin):
+    inlines = [WorkspaceMembersInline]
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("name", "user", "token_key", "read_only", "created", "expiry", "last_used_at")
-    list_filter = ("read_only",)
+    list_display = (
+        "name",
+        "user",
+        "workspace",
+        "token_key",
+        "read_only",
+        "created",
+        "expiry",
+        "last_used_at",
+    )
+    list_filter = ("workspace", "read_only")
+    list_select_related = ("user", "workspace")
     search_fields = ("name", "user__username", "token_key")
-    readonly_fields = ("digest", "token_key", "user", "created", "expiry", "last_used_at")
-    fields = ("name", "read_only", "user", "token_key", "created", "expiry", "last_used_at")
+    readonly_fields = (
+        "digest",
+        "token_key",
+        "user",
+        "workspace",
+        "created",
+        "expiry",
+        "last_used_at",
+    )
+    fields = (
+        "name",
+        "read_only",
+        "user",
+        "workspace",
+        "token_key",
+        "created",
+        "expiry",
+        "last_used_at",
+    )
+
+    def get_queryset(self, request):
+        # The admin site spans workspaces on purpose; the workspace is a column.
+        return ApiToken.unscoped.select_related("user", "workspace")
 
     def has_add_permission(self, request) -> bool:
         # A token's secret exists only at creation; users create theirs on the tokens page.
@@ -28,20 +146,23 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class RoleUserAdmin(UserAdmin):
-    """Django's user admin, bounded for the admin role (issue 23).
+class SiteUserAdmin(UserAdmin):
+    """Django's user admin with each user's workspace memberships.
 
-    A superuser keeps the whole of it. Anyone else manages users and their roles: they
-    cannot make a superuser, grant a single permission, put a user in a group that is not
-    a role, change a superuser (their password included) or change their own standing.
+    A superuser keeps the whole of it. A staff user given user permissions by a superuser
+    edits users' details only: no staff or superuser flag, group or single permission (each
+    would reach past the roles, into every workspace), no hands on a superuser and no
+    change to their own standing. Roles are memberships of a workspace, not groups.
     """
+
+    inlines = [UserWorkspacesInline]
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if request.user.is_superuser or obj is None:
             return fieldsets
         return [
-            (name, {**options, "fields": _without(options["fields"], ("user_permissions",))})
+            (name, {**options, "fields": _without(options["fields"], _SUPERUSER_ONLY_FIELDS)})
             for name, options in fieldsets
         ]
 
@@ -54,10 +175,9 @@ class RoleUserAdmin(UserAdmin):
             readonly += [name for name in _OWN_STANDING_FIELDS if name not in readonly]
         return readonly
 
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name == "groups" and not request.user.is_superuser:
-            kwargs["queryset"] = Group.objects.filter(name__in=ROLE_PERMISSIONS)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+    def get_inlines(self, request, obj):
+        # Memberships are the site administrators' to give.
+        return self.inlines if request.user.is_superuser else []
 
     def has_change_permission(self, request, obj=None) -> bool:
         if _is_beyond(request, obj):
@@ -68,6 +188,10 @@ class RoleUserAdmin(UserAdmin):
         if _is_beyond(request, obj):
             return False
         return super().has_delete_permission(request, obj)
+
+
+def _constraints_checked_by_the_form(exclude=None) -> None:
+    """MembershipAdminForm.validate_unique checks the only constraint, one_role_per_workspace."""
 
 
 def _is_beyond(request, user) -> bool:

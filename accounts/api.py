@@ -7,11 +7,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api_errors import ApiProblem, error_responses
+from workspaces.models import Workspace
 
+from .authentication import ScopedTokenAuthentication
 from .lockout import lockout_response
-from .roles import ROLE_PERMISSIONS
 from .services import api_token_create
 from .throttling import SIGN_IN_THROTTLES
+from .workspace_access import workspaces_of
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -19,16 +21,55 @@ class TokenRequestSerializer(serializers.Serializer):
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
     name = serializers.CharField(max_length=100, default="API client")
     read_only = serializers.BooleanField(default=False)
+    workspace = serializers.SlugField(
+        required=False,
+        help_text="The slug of the workspace the token is for. Needed when the user belongs "
+        "to more than one, unless the path names it (/w/<slug>/api/v1/auth/token/).",
+    )
 
 
 class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
     expiry = serializers.DateTimeField()
     read_only = serializers.BooleanField()
+    workspace = serializers.CharField(help_text="The slug of the token's workspace.")
+
+
+NOT_A_MEMBER = "You are not a member of a workspace {slug!r}."
+
+
+def token_workspace(user, *, in_path: str | None, in_body: str | None) -> Workspace:
+    """The workspace a new token is for: the path's, else the body's, else the user's only
+    one. A workspace the user cannot enter gets the same answer whether it exists or not."""
+    if in_path and in_body and in_path != in_body:
+        raise serializers.ValidationError(
+            {"workspace": [f"The path names workspace {in_path!r}; leave this out or match it."]}
+        )
+    choices = workspaces_of(user)
+    slug = in_path or in_body
+    if slug:
+        for workspace in choices:
+            if workspace.slug == slug:
+                return workspace
+        raise ApiProblem(NOT_A_MEMBER.format(slug=slug), status=401, code="authentication_failed")
+    if len(choices) == 1:
+        return choices[0]
+    if not choices:
+        raise ApiProblem(
+            "You belong to no workspace yet: ask a site administrator to add you to one.",
+            status=401,
+            code="authentication_failed",
+        )
+    slugs = ", ".join(w.slug for w in choices)
+    raise serializers.ValidationError(
+        {"workspace": [f"You belong to several workspaces: name one of {slugs}."]}
+    )
 
 
 class TokenCreateApi(APIView):
-    """Exchange a username and password for a new API token (shown once).
+    """Exchange a username and password for a new API token (shown once) in one workspace:
+    the path's (/w/<slug>/api/v1/auth/token/), else the `workspace` field's, else the
+    user's only one.
 
     Limited per client address (THROTTLE_AUTH) and per username (THROTTLE_AUTH_USERNAME),
     the same counts as the login page's; django-axes locks a username+address pair out.
@@ -37,6 +78,7 @@ class TokenCreateApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = list(SIGN_IN_THROTTLES)
+    workspace_free = True  # the workspace is chosen here, once the user is known
 
     @extend_schema(
         request=TokenRequestSerializer,
@@ -46,7 +88,9 @@ class TokenCreateApi(APIView):
                 400,
                 401,
                 429,
-                d401="Invalid username or password.",
+                d400="Invalid fields, or the user belongs to several workspaces and none "
+                "was named (`fields.workspace` lists them).",
+                d401="Invalid username or password, or not a member of the workspace named.",
                 d429="Too many sign-in attempts from this address or for this username "
                 "(code throttled), or the username is locked out after failed attempts "
                 "(code locked_out); retry after the Retry-After header's seconds.",
@@ -66,10 +110,22 @@ class TokenCreateApi(APIView):
             raise ApiProblem(
                 "Invalid username or password.", status=401, code="authentication_failed"
             )
-        token, secret = api_token_create(user=user, name=data["name"], read_only=data["read_only"])
+        workspace = token_workspace(
+            user,
+            in_path=getattr(django_request, "workspace_slug_in_path", None),
+            in_body=data.get("workspace"),
+        )
+        token, secret = api_token_create(
+            user=user, workspace=workspace, name=data["name"], read_only=data["read_only"]
+        )
         return Response(
             TokenResponseSerializer(
-                {"token": secret, "expiry": token.expiry, "read_only": token.read_only}
+                {
+                    "token": secret,
+                    "expiry": token.expiry,
+                    "read_only": token.read_only,
+                    "workspace": workspace.slug,
+                }
             ).data,
             status=status.HTTP_201_CREATED,
         )
@@ -78,20 +134,40 @@ class TokenCreateApi(APIView):
 class TokenRevokeApi(KnoxLogoutView):
     """Revoke the token this request was made with."""
 
+    # Ours, not knox's: it finds the token across workspaces and enters the token's one.
+    authentication_classes = [ScopedTokenAuthentication]
+
     @extend_schema(request=None, responses={204: None})
     def post(self, request, format=None):
         return super().post(request, format)
 
 
 class MeApi(APIView):
-    """Who the caller is, and the roles and capabilities it acts with."""
+    """Who the caller is, in which workspace, and the role and capabilities it acts with
+    there."""
 
     @extend_schema(
         responses=inline_serializer(
             "Me",
             {
                 "username": serializers.CharField(),
-                "roles": serializers.ListField(child=serializers.CharField()),
+                "workspace": inline_serializer(
+                    "MeWorkspace",
+                    {
+                        "slug": serializers.CharField(),
+                        "name": serializers.CharField(),
+                        "currency": serializers.CharField(help_text="ISO 4217 code"),
+                    },
+                ),
+                "role": serializers.CharField(
+                    allow_null=True,
+                    help_text="The role in this workspace; null for a site administrator "
+                    "who is not a member.",
+                ),
+                "roles": serializers.ListField(
+                    child=serializers.CharField(),
+                    help_text="Deprecated: `role` as a list, kept for one release.",
+                ),
                 "capabilities": serializers.ListField(child=serializers.CharField()),
                 "read_only_token": serializers.BooleanField(),
             },
@@ -99,10 +175,19 @@ class MeApi(APIView):
     )
     def get(self, request):
         user = request.user
+        workspace = request.workspace
+        membership = request.membership
+        role = membership.role if membership is not None else None
         return Response(
             {
                 "username": user.get_username(),
-                "roles": sorted(g.name for g in user.groups.all() if g.name in ROLE_PERMISSIONS),
+                "workspace": {
+                    "slug": workspace.slug,
+                    "name": workspace.name,
+                    "currency": workspace.currency,
+                },
+                "role": role,
+                "roles": [role] if role else [],
                 "capabilities": sorted(
                     p.split(".", 1)[1]
                     for p in user.get_all_permissions()

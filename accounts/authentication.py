@@ -70,6 +70,8 @@ class ScopedTokenAuthentication(TokenAuthentication):
                 # One write a minute at most: this runs on every API request.
                 last_used = auth_token.last_used_at
                 if last_used is None or (now - last_used).total_seconds() > 60:
-                    type(auth_token).objects.filter(pk=auth_token.pk).update(last_used_at=now)
+                    type(auth_token).objects.in_workspace(auth_token.workspace).filter(
+                        pk=auth_token.pk
+                    ).update(last_used_at=now)
                 return user, auth_token
         raise exceptions.AuthenticationFailed(invalid)

@@ -1,5 +1,7 @@
 from django import forms
 
+from .roles import MARKETING, ROLE_CHOICES
+
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(
@@ -10,3 +12,12 @@ class ApiTokenForm(forms.Form):
         initial=True,
         help_text="Read-only tokens can read segments and assign customers, but change nothing.",
     )
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(max_length=150, help_text="An existing user's username.")
+    role = forms.ChoiceField(choices=ROLE_CHOICES, initial=MARKETING)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=ROLE_CHOICES)

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from .roles import MEMBERS_PERMISSION
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -17,6 +19,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("Runs", "clustering:run-list", "accounts.manage_runs"),
     NavItem("Compare runs", "run-compare", "accounts.view_run_reports"),
     NavItem("Imports", "customers:import-list", "accounts.import_data"),
+    NavItem("Members", "members", MEMBERS_PERMISSION),
     NavItem("API tokens", "api-tokens"),
     NavItem("API docs", "api-docs"),
     NavItem("Admin", "admin:index", staff_only=True),

@@ -1,3 +1,4 @@
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -6,7 +7,7 @@ from knox.settings import CONSTANTS, knox_settings
 
 from workspaces.models import Workspace
 
-from .models import ApiToken
+from .models import ApiToken, Membership
 
 
 @transaction.atomic
@@ -38,3 +39,61 @@ def api_token_revoke(*, user: AbstractBaseUser, workspace: Workspace, token_key:
         ApiToken.objects.in_workspace(workspace).filter(user=user, token_key=token_key).delete()
     )
     return bool(deleted)
+
+
+class MembershipRefused(ValueError):
+    """A change of the workspace's members that the acting user may not make; the message
+    says why, for the page."""
+
+
+def _check_may_change(*, by: AbstractBaseUser, membership: Membership) -> None:
+    if membership.user_id == by.pk:
+        raise MembershipRefused("You cannot change your own role or membership.")
+    if membership.user.is_superuser and not by.is_superuser:
+        raise MembershipRefused(
+            "Site administrators' memberships are managed by site administrators."
+        )
+
+
+@transaction.atomic
+def membership_add(
+    *, workspace: Workspace, by: AbstractBaseUser, username: str, role: str
+) -> Membership:
+    """Give an existing user `role` in `workspace`."""
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise MembershipRefused(f"There is no active user named {username!r}.")
+    existing = Membership.objects.in_workspace(workspace).filter(user=user).first()
+    if existing is not None:
+        raise MembershipRefused(f"{username} is already a member ({existing.role}).")
+    _check_may_change(by=by, membership=Membership(user=user, workspace=workspace, role=role))
+    return Membership.objects.create(user=user, workspace=workspace, role=role)
+
+
+def _membership(workspace: Workspace, membership_id: int) -> Membership:
+    return Membership.objects.in_workspace(workspace).select_related("user").get(pk=membership_id)
+
+
+@transaction.atomic
+def membership_change_role(
+    *, workspace: Workspace, by: AbstractBaseUser, membership_id: int, role: str
+) -> Membership:
+    """Change a member's role in `workspace` (Membership.DoesNotExist if not a member
+    there)."""
+    membership = _membership(workspace, membership_id)
+    _check_may_change(by=by, membership=membership)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, workspace: Workspace, by: AbstractBaseUser, membership_id: int) -> str:
+    """Remove a member from `workspace` with their tokens there; returns their username
+    (Membership.DoesNotExist if not a member there)."""
+    membership = _membership(workspace, membership_id)
+    _check_may_change(by=by, membership=membership)
+    # A token of a non-member is refused anyway; deleting it leaves nothing to revive.
+    ApiToken.objects.in_workspace(workspace).filter(user=membership.user).delete()
+    membership.delete()
+    return membership.user.get_username()

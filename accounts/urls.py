@@ -18,4 +18,11 @@ urlpatterns = [
     ),
     path("tokens/", views.api_tokens, name="api-tokens"),
     path("tokens/<str:token_key>/revoke/", views.api_token_revoke_view, name="api-token-revoke"),
+    path("members/", views.members, name="members"),
+    path(
+        "members/<int:membership_id>/role/",
+        views.member_change_role,
+        name="member-change-role",
+    ),
+    path("members/<int:membership_id>/remove/", views.member_remove, name="member-remove"),
 ]

@@ -1,8 +1,13 @@
 """`make demo`: set up the embedded default, then serve the site and a worker.
 
+The demo has two workspaces, Online Retail (GBP) and CDNOW (USD), each with its sample
+file imported and a segmentation published, and demo users with a role in each (one of
+them, analyst, with a different role in each).
+
 With --check (`make demo-check`, run by CI), it does the same set-up in a fresh state
-folder, checks that the site answers and every demo user can sign in and sees only what
-their role allows, that the worker executes a task, and then exits.
+folder, checks that each workspace holds its own file's customers, that every demo user can
+sign in and sees in each workspace only what their role there allows, that the worker
+executes a task, and then exits.
 """
 
 from __future__ import annotations
@@ -19,20 +24,42 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-DEMO_USERS = [
-    ("marketing", "marketing-demo-pass"),
-    ("manager", "manager-demo-pass"),
-    ("admin", "admin-demo-pass"),
+SAMPLE = ROOT / "sample_data"
+
+
+@dataclass(frozen=True)
+class DemoWorkspace:
+    slug: str
+    name: str
+    sample: Path  # in the repository (sample_data/README.md): a fresh clone has the data
+    customers: int  # distinct customers in the full file (its SOURCE.md)
+
+
+# The two shops create_demo_users sets up, each with its own import and published run.
+WORKSPACES = [
+    DemoWorkspace(
+        "online-retail", "Online Retail", SAMPLE / "online_retail" / "online_retail.csv.gz", 4372
+    ),
+    DemoWorkspace("cdnow", "CDNOW", SAMPLE / "cdnow" / "cdnow_master.csv.gz", 23570),
 ]
-# What each role must, and must not, see in the navigation of the landing page.
+# (username, password, {workspace slug: role}), as create_demo_users makes them.
+DEMO_USERS = [
+    ("marketing", "marketing-demo-pass", {"online-retail": "marketing", "cdnow": "marketing"}),
+    ("manager", "manager-demo-pass", {"online-retail": "manager", "cdnow": "manager"}),
+    ("admin", "admin-demo-pass", {"online-retail": "admin", "cdnow": "admin"}),
+    ("analyst", "analyst-demo-pass", {"online-retail": "manager", "cdnow": "marketing"}),
+]
+# What each role must, and must not, see in the navigation of a workspace's landing page.
+# Nobody gets Django's admin: that is the site administrators' (superusers').
 ROLE_NAV = {
-    "marketing": {"must": ["API tokens"], "must_not": ["Admin", "Check the worker", "Imports"]},
-    "manager": {"must": ["Check the worker", "Imports"], "must_not": ["Admin"]},
-    "admin": {"must": ["Admin", "Check the worker", "Imports"], "must_not": []},
+    "marketing": {"must": ["API tokens"], "must_not": ["Check the worker", "Imports", "Members"]},
+    "manager": {"must": ["Check the worker", "Imports"], "must_not": ["Members"]},
+    "admin": {"must": ["Members", "Check the worker", "Imports"], "must_not": []},
 }
 
 
@@ -41,42 +68,46 @@ def manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([str(BIN / "python"), "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-# In the repository (sample_data/README.md): a fresh clone gets the demo with data.
-SAMPLE_DATA = ROOT / "sample_data" / "online_retail" / "online_retail.csv.gz"
-
-
-def has_published_run(env: dict[str, str]) -> bool:
-    code = (
-        "import django; django.setup(); "
-        "from clustering.selectors import run_published; "
-        "print('yes' if run_published() else 'no')"
-    )
+def django_says(code: str, env: dict[str, str]) -> str:
+    """The last line a snippet of Python prints with Django set up."""
     result = subprocess.run(
-        [str(BIN / "python"), "-c", code],
+        [str(BIN / "python"), "-c", "import django; django.setup(); " + code],
         cwd=ROOT,
         env=env,
         check=True,
         capture_output=True,
         text=True,
     )
-    return result.stdout.strip().endswith("yes")
+    return result.stdout.strip().splitlines()[-1]
+
+
+def has_published_run(slug: str, env: dict[str, str]) -> bool:
+    code = (
+        "from clustering.selectors import run_published; "
+        "from workspaces.models import Workspace; "
+        f"print('yes' if run_published(workspace=Workspace.objects.get(slug={slug!r})) "
+        "else 'no')"
+    )
+    return django_says(code, env) == "yes"
 
 
 def set_up(env: dict[str, str]) -> None:
     manage("migrate", "--noinput", env=env)
     manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
     manage("create_demo_users", env=env)
-    if has_published_run(env):
-        print("A segmentation is already published; skipping the sample import and run.")
-        return
-    if not SAMPLE_DATA.exists():
-        raise SystemExit(
-            f"No sample data at {SAMPLE_DATA}: it is part of the repository "
-            "(sample_data/README.md); restore it with `git checkout -- sample_data`."
-        )
-    # Importing the same file again changes nothing, so an interrupted demo can resume.
-    manage("import_transactions", str(SAMPLE_DATA), "--user", "manager", env=env)
-    manage("segment_customers", "--sync", "--publish", "--user", "manager", env=env)
+    for shop in WORKSPACES:
+        if has_published_run(shop.slug, env):
+            print(f"{shop.name}: a segmentation is already published; skipping its import and run.")
+            continue
+        if not shop.sample.exists():
+            raise SystemExit(
+                f"No sample data at {shop.sample}: it is part of the repository "
+                "(sample_data/README.md); restore it with `git checkout -- sample_data`."
+            )
+        # Importing the same file again changes nothing, so an interrupted demo can resume.
+        workspace = ("--workspace", shop.slug)
+        manage("import_transactions", str(shop.sample), *workspace, "--user", "manager", env=env)
+        manage("segment_customers", *workspace, "--sync", "--publish", "--user", "manager", env=env)
 
 
 def start_services(env: dict[str, str], port: int) -> list[subprocess.Popen]:
@@ -164,40 +195,78 @@ class Browser:
             return error.code, error.read().decode()
 
 
-def check_site(base: str, env: dict[str, str]) -> None:
-    for username, password in DEMO_USERS:
-        browser = Browser(base)
-        status, page = browser.get("/account/login/")
-        assert status == 200 and "Sign in" in page, f"login page answered {status}"
-        status, page = browser.post("/account/login/", {"username": username, "password": password})
-        assert status == 200, f"{username}: sign-in answered {status}"
-        assert username in page and "Log out" in page, f"{username}: not signed in"
-        nav = ROLE_NAV[username]
+def check_counts(env: dict[str, str]) -> None:
+    """Each workspace holds its own file's customers, and nothing of the other's."""
+    code = (
+        "from customers.models import Customer; from workspaces.models import Workspace; "
+        "print(' '.join(f'{w.slug}={Customer.objects.in_workspace(w).count()}' "
+        "for w in Workspace.objects.all()))"
+    )
+    counts = dict(pair.split("=") for pair in django_says(code, env).split())
+    for shop in WORKSPACES:
+        found = int(counts.get(shop.slug, 0))
+        assert found == shop.customers, f"{shop.name}: {found} customers, not {shop.customers}"
+        print(f"  ok: {shop.name} holds its {found:,} customers", flush=True)
+
+
+def check_user(base: str, username: str, password: str, roles: dict[str, str]) -> None:
+    browser = Browser(base)
+    status, page = browser.get("/account/login/")
+    assert status == 200 and "Sign in" in page, f"login page answered {status}"
+    status, page = browser.post("/account/login/", {"username": username, "password": password})
+    assert status == 200, f"{username}: sign-in answered {status}"
+    assert username in page and "Log out" in page, f"{username}: not signed in"
+    for shop in WORKSPACES:
+        role = roles[shop.slug]
+        status, page = browser.get(f"/w/{shop.slug}/")
+        assert status == 200, f"{username} in {shop.name}: answered {status}"
+        assert f'data-role="workspace-name">{shop.name}<' in page, f"{username}: not in {shop.name}"
+        assert f"({role})" in page, f"{username} should be {role} in {shop.name}"
+        for other in WORKSPACES:
+            if other is not shop:
+                assert f'href="/w/{other.slug}/"' in page, f"{username}: no switch to {other.name}"
+        nav = ROLE_NAV[role]
         for text in nav["must"]:
-            assert text in page, f"{username} should see '{text}'"
+            assert text in page, f"{username} ({role} in {shop.name}) should see '{text}'"
         for text in nav["must_not"]:
-            assert text not in page, f"{username} should not see '{text}'"
-        # The sample segmentation is published: every role sees its segments and actions.
-        assert "Recommended action" in page, f"{username}: no published segments shown"
-        status, _ = browser.get("/admin/")
-        # Non-staff users are sent to the admin's sign-in instead of the admin index.
-        is_admin_index = status == 200 and "Site administration" in _
-        assert is_admin_index == (username == "admin"), f"{username}: admin access wrong"
-        print(f"  ok: {username} signs in and sees what the role allows", flush=True)
+            assert text not in page, f"{username} ({role} in {shop.name}) should not see '{text}'"
+        # Each sample segmentation is published: every role sees its segments and actions.
+        assert "Recommended action" in page, f"{username}: no segments shown in {shop.name}"
+    status, page = browser.get("/admin/")
+    # Django's admin sends everyone but a superuser to its sign-in instead of its index.
+    assert not (status == 200 and "Site administration" in page), f"{username}: admin access"
+    where = ", ".join(f"{role} in {slug}" for slug, role in roles.items())
+    print(f"  ok: {username} signs in and sees what the role allows ({where})", flush=True)
+
+
+def check_site(base: str, env: dict[str, str]) -> None:
+    check_counts(env)
+    for username, password, roles in DEMO_USERS:
+        check_user(base, username, password, roles)
 
     # The worker consumes a real task: the manager asks it to check in.
     browser = Browser(base)
     browser.get("/account/login/")
     browser.post("/account/login/", {"username": "manager", "password": "manager-demo-pass"})
-    browser.post("/runs/worker/ping/", {})
+    home = f"/w/{WORKSPACES[0].slug}/"
+    browser.post(f"{home}runs/worker/ping/", {})
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        _, page = browser.get("/")
+        _, page = browser.get(home)
         if re.search(r'status ok">running', page):
             print("  ok: the background worker executed a task", flush=True)
             return
         time.sleep(1)
     raise SystemExit("The background worker did not execute the check-in task within 90 s")
+
+
+def logins() -> str:
+    names = {shop.slug: shop.name for shop in WORKSPACES}
+    return "\n".join(
+        f"  {username} / {password}: "
+        + ", ".join(f"{role} in {names[slug]}" for slug, role in roles.items())
+        for username, password, roles in DEMO_USERS
+    )
 
 
 def main() -> int:
@@ -226,8 +295,7 @@ def main() -> int:
             return 0
         print(
             f"\nThe site is up at {base}/  (Ctrl-C stops it)\n"
-            "Sign in as (username / password):\n"
-            + "\n".join(f"  {u} / {p}" for u, p in DEMO_USERS),
+            "Sign in as (username / password: role in each workspace):\n" + logins(),
             flush=True,
         )
         while all(p.poll() is None for p in processes):

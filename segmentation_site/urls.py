@@ -3,16 +3,20 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.views import workspace_list
+from accounts.workspace_access import no_workspace
+
 api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("clustering.api_urls")),
     path("", include("customers.api_urls")),
     path("", include("reports.api_urls")),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The schema and its docs describe every workspace's API alike.
+    path("schema/", no_workspace(SpectacularAPIView.as_view()), name="api-schema"),
     # The split view serves Swagger UI's settings as a script file, so the CSP holds.
     path(
         "docs/",
-        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        no_workspace(login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema"))),
         name="api-docs",
     ),
 ]
@@ -20,6 +24,7 @@ api_v1 = [
 urlpatterns = [
     path("", include("reports.urls")),
     path("account/", include("accounts.urls")),
+    path("workspaces/", workspace_list, name="workspace-list"),
     path("customers/", include("customers.urls")),
     path("runs/", include("clustering.urls")),
     path("api/v1/", include(api_v1)),

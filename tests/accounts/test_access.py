@@ -1,4 +1,5 @@
-"""The role matrix: every page and endpoint, for anonymous users and each role."""
+"""The role matrix: every page and endpoint, for anonymous users, a signed-in user who
+belongs to no workspace, and each role in the test shop."""
 
 import pytest
 from django.test import Client
@@ -8,21 +9,26 @@ pytestmark = pytest.mark.django_db
 
 ROLES = [None, "marketing", "manager", "admin"]
 
-# (method, url name, expected status for: no role, marketing, manager, admin)
+# (method, url name, expected status for: no workspace, marketing, manager, admin). A user
+# in no workspace gets the "no workspace" page (403) wherever a workspace is needed.
 PAGES = [
-    ("get", "home", (200, 200, 200, 200)),
-    ("get", "api-tokens", (200, 200, 200, 200)),
+    ("get", "home", (403, 200, 200, 200)),
+    ("get", "api-tokens", (403, 200, 200, 200)),
+    ("get", "members", (403, 403, 403, 200)),
     ("get", "password_change", (200, 200, 200, 200)),
+    ("get", "workspace-list", (200, 200, 200, 200)),
     ("post", "clustering:worker-ping", (403, 403, 302, 302)),
-    # Django admin sends non-staff users to its sign-in page.
-    ("get", "admin:index", (302, 302, 302, 200)),
-    ("get", "admin:auth_user_changelist", (302, 302, 302, 200)),
+    # Django admin is the site administrators' (superusers'): it sends everyone else,
+    # the workspace admin role included, to its sign-in page.
+    ("get", "admin:index", (302, 302, 302, 302)),
+    ("get", "admin:auth_user_changelist", (302, 302, 302, 302)),
 ]
 
+# Without a workspace the API answers 404 ("No workspace"), except the schema and docs.
 API = [
-    ("get", "api-me", (200, 200, 200, 200)),
-    ("get", "api-worker", (200, 200, 200, 200)),
-    ("post", "api-worker", (403, 403, 202, 202)),
+    ("get", "api-me", (404, 200, 200, 200)),
+    ("get", "api-worker", (404, 200, 200, 200)),
+    ("post", "api-worker", (404, 403, 202, 202)),
     ("get", "api-schema", (200, 200, 200, 200)),
     ("get", "api-docs", (200, 200, 200, 200)),
 ]
@@ -62,6 +68,13 @@ def test_login_page_is_public():
     assert b"Sign in" in response.content
 
 
+def test_a_user_in_no_workspace_is_told_to_ask_a_site_administrator(client_for):
+    response = client_for(None).get(reverse("home"))
+    assert response.status_code == 403
+    assert b"ask a site administrator" in response.content.lower()
+    assert b'data-role="workspace-name"' not in response.content
+
+
 def test_forbidden_page_renders_our_403_page(client_for):
     response = client_for("marketing").post(reverse("clustering:worker-ping"))
     assert response.status_code == 403
@@ -71,9 +84,9 @@ def test_forbidden_page_renders_our_403_page(client_for):
 @pytest.mark.parametrize(
     ("role", "visible", "hidden"),
     [
-        ("marketing", ["Dashboard", "API tokens"], ["Admin", "Check the worker"]),
-        ("manager", ["Dashboard", "Check the worker"], ["Admin"]),
-        ("admin", ["Dashboard", "Admin", "Check the worker"], []),
+        ("marketing", ["Dashboard", "API tokens"], ["Admin", "Members", "Check the worker"]),
+        ("manager", ["Dashboard", "Check the worker"], ["Admin", "Members"]),
+        ("admin", ["Dashboard", "Members", "Check the worker"], [">Admin<"]),
     ],
 )
 def test_navigation_shows_only_what_the_role_may_use(client_for, role, visible, hidden):

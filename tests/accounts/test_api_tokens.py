@@ -30,6 +30,8 @@ def test_a_token_acts_with_its_users_role(make_user):
     assert response.status_code == 200
     body = response.json()
     assert body["username"] == "mia"
+    assert body["workspace"] == {"slug": "shop", "name": "Test shop", "currency": "GBP"}
+    assert body["role"] == "manager"
     assert body["roles"] == ["manager"]
     assert "manage_runs" in body["capabilities"]
     assert body["read_only_token"] is False
@@ -39,7 +41,7 @@ def test_a_token_acts_with_its_users_role(make_user):
 def test_tokens_are_stored_hashed(make_user):
     make_user("marketing", username="mo", password="pw-for-tests-1")
     token = obtain_token("mo", "pw-for-tests-1")
-    stored = ApiToken.objects.get(user__username="mo")
+    stored = ApiToken.unscoped.get(user__username="mo")
     assert token not in (stored.digest, stored.token_key)
     assert stored.token_key == token[: len(stored.token_key)]
     assert len(stored.digest) == 128  # sha512 hex
@@ -53,7 +55,7 @@ def test_wrong_password_gets_no_token(make_user):
         content_type="application/json",
     )
     assert response.status_code == 401
-    assert ApiToken.objects.count() == 0
+    assert ApiToken.unscoped.count() == 0
 
 
 def test_a_revoked_token_is_refused(make_user):
@@ -63,7 +65,7 @@ def test_a_revoked_token_is_refused(make_user):
     # Revoked from the tokens page by its owner.
     page = Client()
     page.force_login(user)
-    stored = ApiToken.objects.get(user=user)
+    stored = ApiToken.unscoped.get(user=user)
     response = page.post(reverse("api-token-revoke", args=[stored.token_key]))
     assert response.status_code == 302
     refused = api(token).get(reverse("api-me"))
@@ -84,7 +86,7 @@ def test_users_cannot_revoke_each_others_tokens(make_user):
     token = obtain_token("mia", "pw-for-tests-1")
     page = Client()
     page.force_login(other)
-    page.post(reverse("api-token-revoke", args=[ApiToken.objects.get().token_key]))
+    page.post(reverse("api-token-revoke", args=[ApiToken.unscoped.get().token_key]))
     assert api(token).get(reverse("api-me")).status_code == 200
 
 
@@ -113,7 +115,7 @@ def test_tokens_page_keeps_input_and_shows_errors(client_for):
     response = client_for("marketing").post(reverse("api-tokens"), {"name": ""})
     assert response.status_code == 200
     assert b"This field is required" in response.content
-    assert ApiToken.objects.count() == 0
+    assert ApiToken.unscoped.count() == 0
 
 
 def test_an_expired_token_is_refused_and_removed(make_user):
@@ -123,9 +125,9 @@ def test_an_expired_token_is_refused_and_removed(make_user):
 
     make_user("marketing", username="mo", password="pw-for-tests-1")
     token = obtain_token("mo", "pw-for-tests-1")
-    ApiToken.objects.update(expiry=timezone.now() - timedelta(seconds=1))
+    ApiToken.unscoped.update(expiry=timezone.now() - timedelta(seconds=1))
     assert api(token).get(reverse("api-me")).status_code == 401
-    assert not ApiToken.objects.exists()
+    assert not ApiToken.unscoped.exists()
 
 
 def test_creating_a_token_sweeps_the_users_expired_ones(make_user):
@@ -135,9 +137,9 @@ def test_creating_a_token_sweeps_the_users_expired_ones(make_user):
 
     make_user("marketing", username="mo", password="pw-for-tests-1")
     obtain_token("mo", "pw-for-tests-1")
-    ApiToken.objects.update(expiry=timezone.now() - timedelta(days=1))
+    ApiToken.unscoped.update(expiry=timezone.now() - timedelta(days=1))
     fresh = obtain_token("mo", "pw-for-tests-1")
-    assert ApiToken.objects.count() == 1
+    assert ApiToken.unscoped.count() == 1
     assert api(fresh).get(reverse("api-me")).status_code == 200
 
 
@@ -146,7 +148,8 @@ def test_token_requests_cost_few_queries(make_user, django_assert_max_num_querie
     token = obtain_token("mia", "pw-for-tests-1")
     client = api(token)
     client.get(reverse("api-me"))  # the first use records last_used_at
-    with django_assert_max_num_queries(3):  # token+user, permissions, groups for the roles
+    # The token with its user and workspace, the membership, the user's own permissions.
+    with django_assert_max_num_queries(3):
         response = client.get(reverse("api-me"))
     assert response.json()["capabilities"] == [
         "export_segment_members",

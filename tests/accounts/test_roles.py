@@ -1,58 +1,79 @@
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.test import Client
 
-from accounts.roles import ROLE_PERMISSIONS
+from accounts.models import Membership
+from accounts.roles import ADMIN, MANAGER, MARKETING, MEMBERS_PERMISSION, ROLE_PERMISSIONS
+from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
 
 
-def perms_of(group: Group) -> set[str]:
-    return {
-        f"{p.content_type.app_label}.{p.codename}"
-        for p in group.permissions.select_related("content_type")
-    }
-
-
-def test_the_data_migration_creates_each_role_with_exactly_its_permissions():
-    assert set(Group.objects.values_list("name", flat=True)) >= {"marketing", "manager", "admin"}
-    for role, wanted in ROLE_PERMISSIONS.items():
-        assert perms_of(Group.objects.get(name=role)) == set(wanted)
-
-
 def test_each_role_includes_everything_the_role_below_may_do():
-    marketing = perms_of(Group.objects.get(name="marketing"))
-    manager = perms_of(Group.objects.get(name="manager"))
-    admin = perms_of(Group.objects.get(name="admin"))
+    marketing = set(ROLE_PERMISSIONS[MARKETING])
+    manager = set(ROLE_PERMISSIONS[MANAGER])
+    admin = set(ROLE_PERMISSIONS[ADMIN])
     assert marketing < manager < admin
     assert "accounts.publish_runs" in manager - marketing
-    assert "auth.change_user" in admin - manager
+    assert admin - manager == {MEMBERS_PERMISSION}
 
 
-def test_demo_users_get_one_role_each_and_can_sign_in(client, capsys):
+def test_roles_are_memberships_not_groups(make_user, shop):
+    user = make_user(MANAGER)
+    assert not Group.objects.filter(name__in=ROLE_PERMISSIONS).exists()
+    assert not user.groups.exists()
+    assert Membership.objects.in_workspace(shop).get(user=user).role == MANAGER
+
+
+def test_demo_users_get_their_roles_in_both_demo_workspaces_and_can_sign_in(capsys):
     call_command("create_demo_users")
     out = capsys.readouterr().out
-    for username, password in [
+    logins = [
         ("marketing", "marketing-demo-pass"),
         ("manager", "manager-demo-pass"),
         ("admin", "admin-demo-pass"),
-    ]:
+        ("analyst", "analyst-demo-pass"),
+    ]
+    for username, password in logins:
         assert f"{username} / {password}" in out
+        client = Client()
         response = client.post("/account/login/", {"username": username, "password": password})
         assert response.status_code == 302, username
-        client.logout()
-    from django.contrib.auth import get_user_model
+    assert "analyst / analyst-demo-pass: manager in Online Retail, marketing in CDNOW" in out
 
+    retail = Workspace.objects.get(slug="online-retail")
+    cdnow = Workspace.objects.get(slug="cdnow")
+    assert (retail.currency, retail.time_zone, retail.date_order) == ("GBP", "Europe/London", "iso")
+    assert (cdnow.currency, cdnow.date_order) == ("USD", "iso")
+
+    def roles(workspace):
+        return dict(
+            Membership.objects.in_workspace(workspace).values_list("user__username", "role")
+        )
+
+    assert roles(retail) == {
+        "marketing": MARKETING,
+        "manager": MANAGER,
+        "admin": ADMIN,
+        "analyst": MANAGER,
+    }
+    assert roles(cdnow) == {
+        "marketing": MARKETING,
+        "manager": MANAGER,
+        "admin": ADMIN,
+        "analyst": MARKETING,
+    }
     admin = get_user_model().objects.get(username="admin")
-    assert admin.is_staff and not admin.is_superuser
-    assert list(admin.groups.values_list("name", flat=True)) == ["admin"]
+    assert not admin.is_staff and not admin.is_superuser  # Django's admin is not the role's
 
 
 def test_creating_demo_users_twice_resets_them_without_duplicates():
     call_command("create_demo_users")
     call_command("create_demo_users")
-    from django.contrib.auth import get_user_model
-
-    assert (
-        get_user_model().objects.filter(username__in=["marketing", "manager", "admin"]).count() == 3
-    )
+    names = ["marketing", "manager", "admin", "analyst"]
+    assert get_user_model().objects.filter(username__in=names).count() == 4
+    assert Workspace.objects.filter(slug__in=["online-retail", "cdnow"]).count() == 2
+    for workspace in Workspace.objects.all():
+        assert Membership.objects.in_workspace(workspace).count() == 4

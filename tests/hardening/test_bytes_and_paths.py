@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
@@ -60,12 +59,14 @@ ENDPOINTS = sorted(
 def world(site, make_user):
     from django.contrib.contenttypes.models import ContentType
 
+    from accounts.models import Membership
     from accounts.services import api_token_create
     from customers.models import ImportRecord
 
-    site.manager.groups.set([Group.objects.get(name="manager")])
-    admin = make_user("admin", username="bytes-admin")
-    token, _secret = api_token_create(user=site.manager, name="bytes", read_only=False)
+    admin = make_user("admin", username="bytes-admin", workspace=site.workspace)
+    token, _secret = api_token_create(
+        user=site.manager, workspace=site.workspace, name="bytes", read_only=False
+    )
     values = {
         "run_id": site.published.pk,
         "number": site.published.segments.order_by("number").first().number,
@@ -76,8 +77,14 @@ def world(site, make_user):
         "content_type_id": ContentType.objects.get_for_model(type(site.manager)).pk,
         "app_label": "auth",
         "line_id": "00000000-0000-4000-8000-000000000000",  # no such line: nothing removed
+        "membership_id": Membership.objects.in_workspace(site.workspace).get(user=site.manager).pk,
     }
-    import_id = ImportRecord.objects.order_by("pk").values_list("pk", flat=True).first()
+    import_id = (
+        ImportRecord.objects.in_workspace(site.workspace)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
     clients = {None: Client()}
     for role, user in (("manager", site.manager), ("admin", admin)):
         clients[role] = Client()
