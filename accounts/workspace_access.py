@@ -111,6 +111,9 @@ class WorkspaceMiddleware:
                     request.session[SESSION_KEY] = slug
             # Anonymous: the prefix is taken off without a lookup (nothing tells whether
             # the workspace exists); the login page sends them back here.
+            if match["rest"].startswith("/admin/"):
+                # The admin site spans workspaces: a workspace role must not reach it.
+                raise Http404("The admin site is not inside a workspace.")
             request.path_info = match["rest"]
             set_script_prefix(f"{prefix}w/{slug}/")
         try:
