@@ -110,7 +110,7 @@ class ImportListCreateApi(generics.ListAPIView):
         return [] if self.request.method in SAFE_METHODS else super().get_throttles()
 
     def get_queryset(self):
-        return import_record_list()
+        return import_record_list(workspace=self.request.workspace)
 
     @extend_schema(
         request=ImportUploadSerializer,
@@ -130,6 +130,7 @@ class ImportListCreateApi(generics.ListAPIView):
         data = upload.validated_data
         try:
             record = import_record_create(
+                workspace=request.workspace,
                 file=data["file"],
                 file_name=data["file"].name,
                 uploaded_by=request.user,
@@ -159,7 +160,7 @@ class ImportDetailApi(generics.RetrieveAPIView):
     permission_classes = [*generics.RetrieveAPIView.permission_classes, CanImport]
 
     def get_queryset(self):
-        return import_record_list()
+        return import_record_list(workspace=self.request.workspace)
 
 
 class ImportRejectedRowsApi(generics.ListAPIView):
@@ -169,5 +170,6 @@ class ImportRejectedRowsApi(generics.ListAPIView):
     permission_classes = [*generics.ListAPIView.permission_classes, CanImport]
 
     def get_queryset(self):
-        record = get_object_or_404(ImportRecord, pk=self.kwargs["pk"])
-        return import_rejected_rows(import_record=record)
+        workspace = self.request.workspace
+        record = get_object_or_404(import_record_list(workspace=workspace), pk=self.kwargs["pk"])
+        return import_rejected_rows(workspace=workspace, import_record=record)

@@ -14,6 +14,7 @@ from accounts.permissions import capability_permission
 from common.api_errors import ApiProblem, error_responses
 
 from .models import ImportRecord, TransactionLine
+from .selectors import import_record_get
 from .services import LinesNotRemovable, LinesRemoved, import_record_undo, transaction_line_remove
 
 CanImport = capability_permission("import_data")
@@ -78,13 +79,16 @@ class ImportUndoApi(APIView):
         ],
     )
     def post(self, request: Request, pk: int) -> Response:
+        workspace = request.workspace
         try:
-            removed = import_record_undo(import_record_id=pk, user=request.user)
+            removed = import_record_undo(
+                workspace=workspace, import_record_id=pk, user=request.user
+            )
         except ImportRecord.DoesNotExist as exc:
             raise Http404 from exc
         except LinesNotRemovable as exc:
             raise ApiProblem(str(exc), status=409, code="conflict") from exc
-        record = ImportRecord.objects.select_related("undone_by").get(pk=pk)
+        record = import_record_get(workspace=workspace, pk=pk)
         body = {
             "import_id": record.pk,
             "status": record.status,
@@ -110,7 +114,9 @@ class TransactionLineDetailApi(APIView):
     )
     def delete(self, request: Request, line_id) -> Response:
         try:
-            removed = transaction_line_remove(line_id=line_id, user=request.user)
+            removed = transaction_line_remove(
+                workspace=request.workspace, line_id=line_id, user=request.user
+            )
         except TransactionLine.DoesNotExist as exc:
             raise Http404 from exc
         return Response(LinesRemovedSerializer(_counts(removed)).data)

@@ -6,6 +6,9 @@ of an uploaded file.
 
 from __future__ import annotations
 
+import zoneinfo
+
+from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
@@ -113,7 +116,7 @@ class TransactionListCreateApi(generics.ListAPIView):
         return [] if self.request.method in SAFE_METHODS else super().get_throttles()
 
     def get_queryset(self):
-        return transaction_lines().select_related("customer")
+        return transaction_lines(workspace=self.request.workspace).select_related("customer")
 
     @extend_schema(
         summary="Store transaction lines",
@@ -159,6 +162,11 @@ class TransactionListCreateApi(generics.ListAPIView):
         ],
     )
     def post(self, request):
+        # A time without an offset is the workspace's local time, as in its files.
+        with timezone.override(zoneinfo.ZoneInfo(request.workspace.time_zone)):
+            return self._store(request)
+
+    def _store(self, request):
         serializer = TransactionBulkSerializer(data=request.data)
         indices, type_errors = None, []
         if serializer.is_valid():
@@ -186,7 +194,11 @@ class TransactionListCreateApi(generics.ListAPIView):
                     indices.append(index)
         try:
             result = transaction_lines_create(
-                lines=lines, user=request.user, indices=indices, earlier_errors=type_errors
+                workspace=request.workspace,
+                lines=lines,
+                user=request.user,
+                indices=indices,
+                earlier_errors=type_errors,
             )
         except RowsInvalid as invalid:
             raise _invalid_rows(invalid.rows, invalid.total) from invalid

@@ -9,6 +9,15 @@ from .models import ImportRecord
 from .services import import_check_size
 
 
+def _date_order_choices(workspace) -> list[tuple[str, str]]:
+    """The date orders; no choice means the workspace's order, named when it has one."""
+    choices = list(ImportRecord.DateOrder.choices)
+    if workspace is not None and workspace.date_order:
+        label = ImportRecord.DateOrder(workspace.date_order).label
+        choices[0] = ("", f"This workspace's: {label}")
+    return choices
+
+
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label="File",
@@ -27,8 +36,9 @@ class ImportUploadForm(forms.Form):
         help_text="For a workbook with several sheets: the name of the sheet to import.",
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, workspace=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["date_order"].choices = _date_order_choices(workspace)
         limit = filesizeformat(settings.IMPORT_MAX_UPLOAD_BYTES)
         self.fields["file"].help_text += f" Up to {limit}."
 
@@ -48,8 +58,9 @@ class ImportMappingForm(forms.Form):
         label="Date order", choices=ImportRecord.DateOrder.choices, required=False
     )
 
-    def __init__(self, *args, columns: list[str], initial_mapping: dict, **kwargs):
+    def __init__(self, *args, columns: list[str], initial_mapping: dict, workspace=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["date_order"].choices = _date_order_choices(workspace)
         choices = [("", "— not in this file —")] + [(c, c) for c in columns]
         for name, label in FIELDS.items():
             self.fields[f"map_{name}"] = forms.ChoiceField(

@@ -1,25 +1,33 @@
+"""Reads of customers, imports and lines, always of one workspace."""
+
 from django.db.models import QuerySet
 
 from .models import Customer, ImportRecord, ImportRejectedRow, TransactionLine
 
 
-def import_record_list() -> QuerySet[ImportRecord]:
-    return ImportRecord.objects.select_related("uploaded_by").order_by("-created_at", "-id")
-
-
-def import_record_get(*, pk: int) -> ImportRecord:
-    return import_record_list().get(pk=pk)
-
-
-def import_rejected_rows(*, import_record: ImportRecord) -> QuerySet[ImportRejectedRow]:
-    return ImportRejectedRow.objects.filter(import_record=import_record).order_by(
-        "line_number", "id"
+def import_record_list(*, workspace) -> QuerySet[ImportRecord]:
+    return (
+        ImportRecord.objects.in_workspace(workspace)
+        .select_related("uploaded_by", "undone_by")
+        .order_by("-created_at", "-id")
     )
 
 
-def customer_list() -> QuerySet[Customer]:
-    return Customer.objects.all()
+def import_record_get(*, workspace, pk: int) -> ImportRecord:
+    return import_record_list(workspace=workspace).get(pk=pk)
 
 
-def transaction_lines() -> QuerySet[TransactionLine]:
-    return TransactionLine.objects.all()
+def import_rejected_rows(*, workspace, import_record: ImportRecord) -> QuerySet[ImportRejectedRow]:
+    return (
+        ImportRejectedRow.objects.in_workspace(workspace)
+        .filter(import_record=import_record)
+        .order_by("line_number", "id")
+    )
+
+
+def customer_list(*, workspace) -> QuerySet[Customer]:
+    return Customer.objects.in_workspace(workspace)
+
+
+def transaction_lines(*, workspace) -> QuerySet[TransactionLine]:
+    return TransactionLine.objects.in_workspace(workspace)

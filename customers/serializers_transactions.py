@@ -53,7 +53,7 @@ class TransactionLineInSerializer(serializers.Serializer):
         max_length=MAX_TEXT, help_text="Invoices starting with C are returns."
     )
     timestamp = serializers.DateTimeField(
-        help_text="ISO 8601; without an offset it is read in the site's time zone. Not before "
+        help_text="ISO 8601; without an offset it is read in the workspace's time zone. Not before "
         "the earliest year accepted (IMPORT_EARLIEST_YEAR), nor more than IMPORT_FUTURE_DAYS "
         "after the request."
     )

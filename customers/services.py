@@ -1,6 +1,10 @@
 """Writes for customers and imports. One import service serves the upload page, the API and
 the management command: import_record_create stores and checks the file,
-import_record_process (worker side) reads it and moves its lines in one transaction."""
+import_record_process (worker side) reads it and moves its lines in one transaction.
+
+Everything here works in one workspace (the `workspace` argument): an import writes its
+customers and lines into its own workspace, whose time zone and date order it reads the
+file with, and the same customer id in two workspaces is two customers."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import hashlib
 import json
 import logging
 import time
+import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -67,9 +72,17 @@ def import_check_size(*, size: int) -> None:
         )
 
 
+def _date_order(workspace, date_order: str) -> str:
+    """The date order an import reads with: the user's choice, else the workspace's."""
+    if date_order not in DATE_ORDERS:
+        raise ImportFileError(f"Unknown date order “{date_order}”.")
+    return date_order or workspace.date_order
+
+
 @transaction.atomic
 def import_record_create(
     *,
+    workspace,
     file,
     file_name: str,
     uploaded_by=None,
@@ -79,18 +92,19 @@ def import_record_create(
     allow_mapping_step: bool = False,
     enqueue: bool = True,
 ) -> ImportRecord:
-    """Store an uploaded file as a new import and queue it for the worker.
+    """Store an uploaded file as a new import into `workspace` and queue it for the worker.
 
-    The file is checked at once (size, format, encoding, header, sheets, mapping): an
-    unreadable file raises ImportFileError and leaves no record. When the columns are not
-    recognised, MappingNeeded is raised, or with allow_mapping_step the import waits in
-    status needs_mapping for import_record_set_mapping.
+    No date order chosen: the workspace's (itself possibly "detect"). The file is checked at
+    once (size, format, encoding, header, sheets, mapping): an unreadable file raises
+    ImportFileError and leaves no record. When the columns are not recognised, MappingNeeded
+    is raised, or with allow_mapping_step the import waits in status needs_mapping for
+    import_record_set_mapping.
     """
     size = _file_size(file)
     import_check_size(size=size)
-    if date_order not in DATE_ORDERS:
-        raise ImportFileError(f"Unknown date order “{date_order}”.")
+    date_order = _date_order(workspace, date_order)
     record = ImportRecord(
+        workspace=workspace,
         file_name=Path(file_name).name[:255],
         file_size=size,
         sha256=_file_sha256(file),
@@ -123,19 +137,21 @@ def import_record_create(
 @transaction.atomic
 def import_record_set_mapping(
     *,
+    workspace,
     import_record: ImportRecord,
     mapping: dict[str, str],
     date_order: str = "",
     enqueue: bool = True,
 ) -> ImportRecord:
-    """Complete the mapping step of an import waiting for it, then queue it."""
-    record = ImportRecord.objects.select_for_update().get(pk=import_record.pk)
+    """Complete the mapping step of an import waiting for it, then queue it. No date order
+    chosen: the workspace's. Raises ImportRecord.DoesNotExist for another workspace's."""
+    record = (
+        ImportRecord.objects.in_workspace(workspace).select_for_update().get(pk=import_record.pk)
+    )
     if record.status != ImportRecord.Status.NEEDS_MAPPING:
         raise ImportFileError("This import is not waiting for a column mapping.")
-    if date_order not in DATE_ORDERS:
-        raise ImportFileError(f"Unknown date order “{date_order}”.")
     record.mapping = resolve_mapping(record.columns, mapping)
-    record.date_order = date_order
+    record.date_order = _date_order(workspace, date_order)
     record.status = ImportRecord.Status.QUEUED
     record.save(update_fields=["mapping", "date_order", "status"])
     if enqueue:
@@ -160,8 +176,10 @@ def _log_times(record, started: float, read_done: float, moved: float) -> None:
     )
 
 
-def import_record_process(*, import_record_id: int) -> ImportRecord:
-    """Read the import's file and store its lines; the worker's (and the command's) call.
+def import_record_process(*, workspace, import_record_id: int) -> ImportRecord:
+    """Read the import's file and store its lines into `workspace`, the import's; the
+    worker's (and the command's) call. Raises ImportRecord.DoesNotExist for an import of
+    another workspace.
 
     Reading and staging happen outside the final transaction so progress is visible; the
     customers, lines, rejected rows and counts are written in one transaction, so a failure
@@ -169,8 +187,9 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
     table on PostgreSQL reads inside that transaction instead (importing.bulk_load), with
     progress written through another connection. Safe to run again on the same id.
     """
+    imports = ImportRecord.objects.in_workspace(workspace)
     with transaction.atomic():
-        record = ImportRecord.objects.select_for_update().get(pk=import_record_id)
+        record = imports.select_for_update().get(pk=import_record_id)
         if record.status not in (ImportRecord.Status.QUEUED, ImportRecord.Status.RUNNING):
             return record
         record.status = ImportRecord.Status.RUNNING
@@ -194,13 +213,13 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
             try:
                 # The first import into an empty line table reads inside its one transaction
                 # (see BulkLoad), so its progress goes through another connection.
-                with bulk_load(record.pk) as staging:
+                with bulk_load(record.pk, workspace_id=record.workspace_id) as staging:
                     if staging is not None:
                         with progress.ProgressElsewhere() as elsewhere:
                             run = read_pass(staging, record, path, info, mapping, elsewhere)
                         times = store_pass(record, run, staging, notices, started)
                 if staging is None:
-                    staging = StagingTable(record.pk)
+                    staging = StagingTable(record.pk, workspace_id=record.workspace_id)
                     run = read_pass(staging, record, path, info, mapping, progress.write_progress)
                     with transaction.atomic():
                         times = store_pass(record, run, staging, notices, started)
@@ -218,7 +237,7 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
         # The database went away: transient. Nothing was committed; put the import back in
         # the queue's hands (the task retries with backoff) when the database lets us.
         with contextlib.suppress(OperationalError, InterfaceError):
-            ImportRecord.objects.filter(pk=record.pk).update(
+            imports.filter(pk=record.pk).update(
                 status=ImportRecord.Status.QUEUED, stage="waiting to retry", progress=0
             )
         raise
@@ -239,15 +258,17 @@ def import_record_process(*, import_record_id: int) -> ImportRecord:
 
 
 def _same_file_stored(record: ImportRecord) -> ImportRecord | None:
-    """An earlier successful import of the same bytes, read the same way, whose lines are all
-    still stored: importing the file again can add nothing, so it need not be read.
+    """An earlier successful import of the same bytes into the same workspace, read the same
+    way, whose lines are all still stored: importing the file again can add nothing, so it
+    need not be read.
 
     Only an import that stored every distinct line itself qualifies (none was already stored
     by an older import that may since have lost lines); when lines were deleted since (a
     customer deleted), the count differs and the file is read again, line by line.
     """
     earlier = (
-        ImportRecord.objects.filter(
+        ImportRecord.objects.in_workspace(record.workspace)
+        .filter(
             sha256=record.sha256,
             status=ImportRecord.Status.SUCCEEDED,
             mapping=record.mapping,
@@ -261,7 +282,11 @@ def _same_file_stored(record: ImportRecord) -> ImportRecord | None:
     )
     if earlier is None or earlier.counts_by_reason.get("already_imported"):
         return None
-    stored = TransactionLine.objects.filter(import_record_id=earlier.pk).count()
+    stored = (
+        TransactionLine.objects.in_workspace(record.workspace)
+        .filter(import_record_id=earlier.pk)
+        .count()
+    )
     return earlier if stored == earlier.rows_imported else None
 
 
@@ -298,7 +323,7 @@ def _record_repeat(record: ImportRecord, earlier: ImportRecord, started: float) 
             ],
             batch_size=2000,
         )
-        ImportRecord.objects.filter(pk=record.pk).update(
+        ImportRecord.objects.in_workspace(record.workspace).filter(pk=record.pk).update(
             status=ImportRecord.Status.SUCCEEDED,
             stage="done",
             progress=100,
@@ -322,15 +347,17 @@ class PrunedFiles:
     bytes: int
 
 
-def import_files_prune(*, older_than: timedelta, dry_run: bool = False) -> PrunedFiles:
-    """Delete the uploaded files of imports that finished more than ``older_than`` ago.
+def import_files_prune(*, workspace, older_than: timedelta, dry_run: bool = False) -> PrunedFiles:
+    """Delete the uploaded files of `workspace`'s imports that finished more than
+    ``older_than`` ago.
 
     A finished import never reads its file again (a re-upload of the same bytes is
     recognised by its sha256, which stays), so the file is only disk space; the record, its
     counts and its rejected rows are kept. Queued, running and waiting imports keep theirs.
     """
     cutoff = timezone.now() - older_than
-    records = ImportRecord.objects.filter(
+    imports = ImportRecord.objects.in_workspace(workspace)
+    records = imports.filter(
         status__in=[ImportRecord.Status.SUCCEEDED, ImportRecord.Status.FAILED],
         finished_at__lt=cutoff,
     ).exclude(file="")
@@ -340,15 +367,15 @@ def import_files_prune(*, older_than: timedelta, dry_run: bool = False) -> Prune
         size = storage.size(name) if storage.exists(name) else 0
         if not dry_run:
             storage.delete(name)
-            ImportRecord.objects.filter(pk=record.pk).update(file="")
+            imports.filter(pk=record.pk).update(file="")
         pruned.files += 1
         pruned.bytes += size
     return pruned
 
 
-def import_record_fail(*, import_record_id: int, message: str) -> None:
+def import_record_fail(*, workspace, import_record_id: int, message: str) -> None:
     """Give up on an import (e.g. the database stayed unreachable through every retry)."""
-    ImportRecord.objects.filter(
+    ImportRecord.objects.in_workspace(workspace).filter(
         pk=import_record_id,
         status__in=[ImportRecord.Status.QUEUED, ImportRecord.Status.RUNNING],
     ).update(
@@ -360,7 +387,7 @@ def import_record_fail(*, import_record_id: int, message: str) -> None:
 
 
 def _fail(record: ImportRecord, message: str, started: float) -> None:
-    ImportRecord.objects.filter(pk=record.pk).update(
+    ImportRecord.objects.in_workspace(record.workspace).filter(pk=record.pk).update(
         status=ImportRecord.Status.FAILED,
         stage="failed",
         error=message,
@@ -400,12 +427,14 @@ def _wall_clock(value, tz) -> str:
 
 def transaction_lines_create(
     *,
+    workspace,
     lines: list[dict],
     user,
     indices: list[int] | None = None,
     earlier_errors: list[dict] | tuple = (),
 ) -> BulkResult:
-    """Store lines sent as JSON (already type-checked), all or none.
+    """Store lines sent as JSON (already type-checked) into `workspace`, all or none; their
+    times are read as the workspace's local times, as a file's are.
 
     The file import's Normaliser applies its rules (dates, number ranges, text lengths,
     a unit price or an amount; return and fee flags) and its staging table hashes and moves
@@ -414,7 +443,7 @@ def transaction_lines_create(
     the request; `earlier_errors` are rows the caller already rejected (then nothing is
     stored, but these lines are still checked so every bad line is reported at once).
     """
-    tz = timezone.get_default_timezone()
+    tz = zoneinfo.ZoneInfo(workspace.time_zone)
     received_at = timezone.now()
     if not lines:
         raise RowsInvalid(list(earlier_errors), len({r["index"] for r in earlier_errors}))
@@ -436,7 +465,7 @@ def transaction_lines_create(
     normaliser = Normaliser(
         mapping={name: name for name in FIELDS},
         date_order="iso",
-        time_zone=settings.TIME_ZONE,
+        time_zone=workspace.time_zone,
         bounds=import_bounds(),
         uploaded_at=received_at,
     )
@@ -456,6 +485,7 @@ def transaction_lines_create(
     try:
         with transaction.atomic():
             record = ImportRecord.objects.create(
+                workspace=workspace,
                 file_name=f"API: {len(lines)} lines",
                 sha256=digest,
                 uploaded_by=user,
@@ -466,7 +496,7 @@ def transaction_lines_create(
                 columns=list(FIELDS),
                 rows_read=len(lines),
             )
-            staging = StagingTable(record.pk)
+            staging = StagingTable(record.pk, workspace_id=workspace.pk)
             staging.add(result.lines)
             moved = staging.move(import_id=record.pk)
             record.status = ImportRecord.Status.SUCCEEDED
@@ -514,13 +544,14 @@ def _lock_lines() -> None:
             cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
 
 
-def _lines_remove(removed: Q) -> LinesRemoved:
-    """Delete the lines matching `removed`; their customers' summary fields are recomputed
-    from the lines they keep (one UPDATE) and customers left with none are deleted.
-    Call inside a transaction, after _lock_lines."""
-    lines = TransactionLine.objects.filter(removed)
-    affected = Customer.objects.filter(pk__in=lines.values("customer_id"))
-    kept = TransactionLine.objects.filter(customer=OuterRef("pk")).exclude(removed)
+def _lines_remove(workspace, removed: Q) -> LinesRemoved:
+    """Delete `workspace`'s lines matching `removed`; their customers' summary fields are
+    recomputed from the lines they keep (one UPDATE) and customers left with none are
+    deleted. Call inside a transaction, after _lock_lines."""
+    workspace_lines = TransactionLine.objects.in_workspace(workspace)
+    lines = workspace_lines.filter(removed)
+    affected = Customer.objects.in_workspace(workspace).filter(pk__in=lines.values("customer_id"))
+    kept = workspace_lines.filter(customer=OuterRef("pk")).exclude(removed)
     purchases = kept.filter(is_return=False, is_non_product=False)
 
     def first(queryset, *order: str):
@@ -552,12 +583,15 @@ def _who(user) -> str:
 
 
 @transaction.atomic
-def import_record_undo(*, import_record_id: int, user) -> LinesRemoved:
+def import_record_undo(*, workspace, import_record_id: int, user) -> LinesRemoved:
     """Remove the lines an import stored (lines it found already stored belong to the
     earlier import and stay) and mark it undone, by whom and when; the record, its counts
-    and rejected rows stay. Raises LinesNotRemovable unless the import succeeded."""
+    and rejected rows stay. Raises LinesNotRemovable unless the import succeeded, and
+    ImportRecord.DoesNotExist for an import of another workspace."""
     _lock_lines()
-    record = ImportRecord.objects.select_for_update().get(pk=import_record_id)
+    record = (
+        ImportRecord.objects.in_workspace(workspace).select_for_update().get(pk=import_record_id)
+    )
     if record.status == ImportRecord.Status.UNDONE:
         when = dateformat.format(timezone.localtime(record.undone_at), "j M Y H:i")
         raise LinesNotRemovable(
@@ -568,7 +602,7 @@ def import_record_undo(*, import_record_id: int, user) -> LinesRemoved:
             f"Import #{record.pk} is {record.get_status_display().lower()}; only a "
             "succeeded import can be undone."
         )
-    removed = _lines_remove(Q(import_record_id=record.pk))
+    removed = _lines_remove(workspace, Q(import_record_id=record.pk))
     record.status = ImportRecord.Status.UNDONE
     record.undone_by = user
     record.undone_at = timezone.now()
@@ -591,19 +625,29 @@ def import_record_undo(*, import_record_id: int, user) -> LinesRemoved:
 
 
 @transaction.atomic
-def transaction_line_remove(*, line_id, user) -> LinesRemoved:
-    """Remove one line by its id (its content hash); the import that stored it notes who
+def transaction_line_remove(*, workspace, line_id, user) -> LinesRemoved:
+    """Remove one of `workspace`'s lines by its id (its content hash: the same line imported
+    into another workspace has the same id, and stays); the import that stored it notes who
     removed it and when. Raises TransactionLine.DoesNotExist."""
     _lock_lines()
-    line = TransactionLine.objects.select_related("customer").get(line_hash=line_id)
-    removed = _lines_remove(Q(line_hash=line.line_hash))
+    line = (
+        TransactionLine.objects.in_workspace(workspace)
+        .select_related("customer")
+        .get(line_hash=line_id)
+    )
+    removed = _lines_remove(workspace, Q(line_hash=line.line_hash))
     stamp = dateformat.format(timezone.localtime(), "j M Y H:i")
     note = (
         f"Line {line.line_hash} (customer {line.customer.external_id}, invoice "
         f"{line.invoice}, {timezone.localtime(line.timestamp):%Y-%m-%d %H:%M}) removed by "
         f"{_who(user)} on {stamp}."
     )
-    record = ImportRecord.objects.select_for_update().filter(pk=line.import_record_id).first()
+    record = (
+        ImportRecord.objects.in_workspace(workspace)
+        .select_for_update()
+        .filter(pk=line.import_record_id)
+        .first()
+    )
     if record is not None:
         record.notices = [*record.notices, note]
         record.save(update_fields=["notices"])

@@ -1,3 +1,7 @@
+"""The worker's side of imports. A task gets an import's id only, so it loads the import
+with `unscoped` and then works in the workspace the import belongs to; the reaper's resend
+spans workspaces on purpose (it serves every shop's queued imports)."""
+
 import logging
 
 from celery import shared_task
@@ -28,11 +32,16 @@ def process_import(self, import_record_id: int) -> None:
     import over, since nothing of it was committed. A message the broker could not take marks
     the import (ImportTask); the workers' reaper sends it again (imports_redispatch_undelivered).
     """
+    record = ImportRecord.unscoped.filter(pk=import_record_id).select_related("workspace").first()
+    if record is None:  # deleted (with its workspace) since it was queued
+        logger.warning("import %s: no longer exists; nothing to do", import_record_id)
+        return
     try:
-        import_record_process(import_record_id=import_record_id)
+        import_record_process(workspace=record.workspace, import_record_id=import_record_id)
     except (OperationalError, InterfaceError) as exc:
         if self.request.retries >= MAX_RETRIES:
             import_record_fail(
+                workspace=record.workspace,
                 import_record_id=import_record_id,
                 message="The database could not be reached; nothing was imported. "
                 "Upload the file again later.",
@@ -42,8 +51,9 @@ def process_import(self, import_record_id: int) -> None:
 
 
 def import_mark_undelivered(*, import_record_id: int) -> None:
-    """Its message could not be sent: the reaper sends it again once the broker is back."""
-    ImportRecord.objects.filter(pk=import_record_id, status=ImportRecord.Status.QUEUED).update(
+    """Its message could not be sent: the reaper sends it again once the broker is back.
+    Only the id is known here (the message's argument), hence `unscoped`."""
+    ImportRecord.unscoped.filter(pk=import_record_id, status=ImportRecord.Status.QUEUED).update(
         stage=WAITING_FOR_THE_QUEUE
     )
 
@@ -53,9 +63,10 @@ def imports_redispatch_undelivered() -> list[int]:
 
     Only imports marked when their publish failed: a queued import may legitimately wait
     behind others, and a second message for one already running would read it twice. Each
-    message goes out inside its row's lock and the mark is cleared only if it went.
+    message goes out inside its row's lock and the mark is cleared only if it went. Every
+    workspace's imports: the workers serve them all.
     """
-    waiting = ImportRecord.objects.filter(
+    waiting = ImportRecord.unscoped.filter(
         status=ImportRecord.Status.QUEUED, stage=WAITING_FOR_THE_QUEUE
     )
     sent: list[int] = []

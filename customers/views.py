@@ -9,8 +9,8 @@ from common.csv_export import csv_response
 from transaction_files.errors import ImportFileError
 
 from .forms import ImportMappingForm, ImportUploadForm
-from .models import Customer, ImportRecord, TransactionLine
-from .selectors import import_record_list, import_rejected_rows, transaction_lines
+from .models import ImportRecord, TransactionLine
+from .selectors import customer_list, import_record_list, import_rejected_rows, transaction_lines
 from .services import (
     LinesNotRemovable,
     import_record_create,
@@ -24,18 +24,19 @@ IMPORT_PERMISSION = "accounts.import_data"
 
 @permission_required(IMPORT_PERMISSION, raise_exception=True)
 def import_list(request: HttpRequest) -> HttpResponse:
-    imports = import_record_list()[:200]
+    imports = import_record_list(workspace=request.workspace)[:200]
     return render(request, "customers/import_list.html", {"imports": imports})
 
 
 @permission_required(IMPORT_PERMISSION, raise_exception=True)
 def import_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        form = ImportUploadForm(request.POST, request.FILES)
+        form = ImportUploadForm(request.POST, request.FILES, workspace=request.workspace)
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
                 record = import_record_create(
+                    workspace=request.workspace,
                     file=upload,
                     file_name=upload.name,
                     uploaded_by=request.user,
@@ -52,24 +53,26 @@ def import_create(request: HttpRequest) -> HttpResponse:
                     messages.success(request, "File received; the import is running.")
                 return redirect(record)
     else:
-        form = ImportUploadForm()
+        form = ImportUploadForm(workspace=request.workspace)
     return render(request, "customers/import_form.html", {"form": form})
 
 
 @permission_required(IMPORT_PERMISSION, raise_exception=True)
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_object_or_404(import_record_list(), pk=pk)
+    record = get_object_or_404(import_record_list(workspace=request.workspace), pk=pk)
     mapping_form = None
     if record.status == ImportRecord.Status.NEEDS_MAPPING:
         mapping_form = ImportMappingForm(
             request.POST or None,
             columns=record.columns,
             initial_mapping=record.mapping,
+            workspace=request.workspace,
             initial={"date_order": record.date_order},
         )
         if request.method == "POST" and mapping_form.is_valid():
             try:
                 import_record_set_mapping(
+                    workspace=request.workspace,
                     import_record=record,
                     mapping=mapping_form.mapping(),
                     date_order=mapping_form.cleaned_data["date_order"],
@@ -79,7 +82,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, "Mapping saved; the import is running.")
                 return redirect(record)
-    rejected = import_rejected_rows(import_record=record)[:50]
+    rejected = import_rejected_rows(workspace=request.workspace, import_record=record)[:50]
     return render(
         request,
         "customers/import_detail.html",
@@ -95,7 +98,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @permission_required(IMPORT_PERMISSION, raise_exception=True)
 def import_status(request: HttpRequest, pk: int) -> JsonResponse:
-    record = get_object_or_404(ImportRecord, pk=pk)
+    record = get_object_or_404(import_record_list(workspace=request.workspace), pk=pk)
     return JsonResponse(
         {
             "id": record.pk,
@@ -114,8 +117,9 @@ def import_status(request: HttpRequest, pk: int) -> JsonResponse:
 @require_GET
 @permission_required(IMPORT_PERMISSION, raise_exception=True)
 def import_rejected_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_object_or_404(ImportRecord, pk=pk)
-    rows = import_rejected_rows(import_record=record).iterator(chunk_size=2000)
+    record = get_object_or_404(import_record_list(workspace=request.workspace), pk=pk)
+    rows = import_rejected_rows(workspace=request.workspace, import_record=record)
+    rows = rows.iterator(chunk_size=2000)
     return csv_response(
         f"import-{record.pk}-rejected.csv",
         ["line", "column", "value", "message"],
@@ -127,10 +131,12 @@ def import_rejected_csv(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(IMPORT_PERMISSION, raise_exception=True)
 def import_undo(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST removes the import's lines."""
-    record = get_object_or_404(import_record_list(), pk=pk)
+    record = get_object_or_404(import_record_list(workspace=request.workspace), pk=pk)
     if request.method == "POST":
         try:
-            removed = import_record_undo(import_record_id=record.pk, user=request.user)
+            removed = import_record_undo(
+                workspace=request.workspace, import_record_id=record.pk, user=request.user
+            )
         except LinesNotRemovable as exc:
             messages.error(request, str(exc))
         else:
@@ -140,7 +146,8 @@ def import_undo(request: HttpRequest, pk: int) -> HttpResponse:
                 f"{removed.customers_deleted:,} customers left with no lines deleted.",
             )
         return redirect(record)
-    lines = transaction_lines().filter(import_record_id=record.pk).count()
+    lines = transaction_lines(workspace=request.workspace).filter(import_record_id=record.pk)
+    lines = lines.count()
     return render(request, "customers/import_undo.html", {"record": record, "lines": lines})
 
 
@@ -150,8 +157,10 @@ LINES_SHOWN = 200
 @require_GET
 @permission_required(IMPORT_PERMISSION, raise_exception=True)
 def customer_lines(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = get_object_or_404(Customer, pk=pk)
-    lines = transaction_lines().filter(customer=customer).order_by("-timestamp", "-line_hash")
+    customer = get_object_or_404(customer_list(workspace=request.workspace), pk=pk)
+    # The workspace too, not customer.lines: the line table's key leads with it.
+    lines = transaction_lines(workspace=request.workspace).filter(customer=customer)
+    lines = lines.order_by("-timestamp", "-line_hash")
     return render(
         request,
         "customers/customer_lines.html",
@@ -164,11 +173,14 @@ def customer_lines(request: HttpRequest, pk: int) -> HttpResponse:
 def line_remove(request: HttpRequest, line_id) -> HttpResponse:
     """GET asks for confirmation; POST removes the line."""
     line = get_object_or_404(
-        transaction_lines().select_related("customer", "import_record"), line_hash=line_id
+        transaction_lines(workspace=request.workspace).select_related("customer", "import_record"),
+        line_hash=line_id,
     )
     if request.method == "POST":
         try:
-            removed = transaction_line_remove(line_id=line.line_hash, user=request.user)
+            removed = transaction_line_remove(
+                workspace=request.workspace, line_id=line.line_hash, user=request.user
+            )
         except TransactionLine.DoesNotExist:  # removed meanwhile by someone else
             removed = None
         messages.success(request, "Line removed.")

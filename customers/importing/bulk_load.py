@@ -2,6 +2,11 @@
 straight in as the file is read, indexes built again at the end, as pg_restore does (about
 twice as fast as keeping them up to date; docs/performance.md has the numbers).
 
+Only when the line table is empty in every workspace, not just the import's: dropping the
+key of a table that holds other workspaces' lines would rebuild their index too (no faster
+than staging) and keep their readers out (ACCESS EXCLUSIVE) for the whole import. So in
+practice it serves a new deployment's first import; later ones, in any workspace, stage.
+
 The setting IMPORT_BULK_LOAD_EMPTY_TABLE (default on) turns it off: every import is then
 staged (the tests compare the two).
 """
@@ -64,22 +69,29 @@ LINE_COPY_KINDS = sorted(
 LINE_COPY_COLUMNS = [column for column, _ in LINE_COPY_KINDS]
 
 
+def _no_line_stored() -> bool:
+    """No line in any workspace (see the module doc)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {TransactionLine._meta.db_table} LIMIT 1")  # noqa: S608
+        return cursor.fetchone() is None
+
+
 @contextlib.contextmanager
-def bulk_load(import_id: int):
-    """A BulkLoad inside a transaction that stays open until the block ends (it commits if
-    the block succeeds, and a failure rolls everything back, the dropped indexes included),
-    or None outside any transaction: not PostgreSQL, lines already stored, or the line table
-    in use. Progress written meanwhile on this connection stays invisible
-    until the commit."""
+def bulk_load(import_id: int, *, workspace_id: int):
+    """A BulkLoad into `workspace_id` inside a transaction that stays open until the block
+    ends (it commits if the block succeeds, and a failure rolls everything back, the dropped
+    indexes included), or None outside any transaction: not PostgreSQL, lines already stored
+    in any workspace, or the line table in use. Progress written meanwhile on this connection
+    stays invisible until the commit."""
     if (
         connection.vendor != "postgresql"
         or not settings.IMPORT_BULK_LOAD_EMPTY_TABLE
-        or TransactionLine.objects.exists()
+        or not _no_line_stored()
     ):
         yield None
         return
     with transaction.atomic():
-        loader = BulkLoad(import_id)
+        loader = BulkLoad(import_id, workspace_id=workspace_id)
         if loader.start():
             yield loader
             return
@@ -87,7 +99,8 @@ def bulk_load(import_id: int):
 
 
 class BulkLoad(StagingTable):
-    """The first lines into an empty line table, on PostgreSQL (use bulk_load()).
+    """The first lines into a line table empty in every workspace, on PostgreSQL (use
+    bulk_load()).
 
     As pg_restore does: the line table's indexes are dropped, the lines COPYed straight into
     it as the file is read, and the indexes built again from the whole, about twice as fast
@@ -95,7 +108,8 @@ class BulkLoad(StagingTable):
     staging table to deduplicate and join in SQL, prepare() (in the reader thread) drops
     duplicate lines (SeenHashes) and numbers new customers itself; the locks taken in
     start() keep anyone else from inserting lines or customers until commit. Customers are
-    upserted at the end from the summaries, as StagingTable does.
+    upserted at the end from the summaries, as StagingTable does, into the import's
+    workspace (its customers alone are matched by customer id; the id counter is global).
     """
 
     def _tables(self) -> list[tuple[str, list]]:
@@ -106,9 +120,9 @@ class BulkLoad(StagingTable):
         return f"{TransactionLine._meta.db_table} ({', '.join(LINE_COPY_COLUMNS)})"
 
     def start(self) -> bool:
-        """Lock the line and customer tables, check that no line is stored, and drop the
-        line table's indexes; False (nothing changed) if there are lines or the table is in
-        use. Call inside transaction.atomic()."""
+        """Lock the line and customer tables, check that no line is stored (in any
+        workspace), and drop the line table's indexes; False (nothing changed) if there are
+        lines or the table is in use. Call inside transaction.atomic()."""
         line_table = TransactionLine._meta.db_table
         customer_table = Customer._meta.db_table
         with connection.cursor() as cursor:
@@ -120,7 +134,10 @@ class BulkLoad(StagingTable):
             # Readers go on; writers of customers wait for our commit, so the ids we give
             # new customers stay free.
             cursor.execute(f"LOCK TABLE {customer_table} IN SHARE ROW EXCLUSIVE MODE")
-            cursor.execute(f"SELECT external_id, id FROM {customer_table}")  # noqa: S608
+            cursor.execute(
+                f"SELECT external_id, id FROM {customer_table} WHERE workspace_id = %s",  # noqa: S608
+                [self.workspace_id],
+            )
             self.customer_ids: dict[str, int] = dict(cursor.fetchall())
             self.last_customer_id = self._last_id(cursor, customer_table)
             self.indexes = self._drop_indexes(cursor)
@@ -218,6 +235,7 @@ class BulkLoad(StagingTable):
                 customer_id = self.customer_ids[external] = self.last_customer_id
             ids[i] = customer_id
         values = {
+            "workspace_id": np.full(len(kept), self.workspace_id, dtype=np.int64),
             "customer_id": ids[codes],
             **{c: kept[c] for c in ["invoice", "product_code", "description", "country"]},
             **{c: kept[c].to_numpy(dtype=float) for c in ["quantity", "unit_price", "amount"]},

@@ -10,7 +10,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from django.conf import settings
 from django.utils import timezone
 
 from transaction_files.errors import ImportFileError
@@ -63,7 +62,8 @@ def _read_into(
     normaliser = Normaliser(
         mapping=mapping,
         date_order=record.date_order or None,
-        time_zone=settings.TIME_ZONE,
+        # Times without an offset are the shop's local times.
+        time_zone=record.workspace.time_zone,
         decimal_comma=info.delimiter != ",",
         bounds=import_bounds(),
         uploaded_at=record.created_at,
@@ -118,7 +118,8 @@ def store_pass(record, run: ImportPass, staging: StagingTable, notices: list[str
     reasons["imported_returns"] = moved.returns
     reasons["imported_non_product"] = moved.non_product
     earlier = (
-        ImportRecord.objects.filter(sha256=record.sha256, status=ImportRecord.Status.SUCCEEDED)
+        ImportRecord.objects.in_workspace(record.workspace)
+        .filter(sha256=record.sha256, status=ImportRecord.Status.SUCCEEDED)
         .exclude(pk=record.pk)
         .order_by("created_at")
         .first()
@@ -134,7 +135,7 @@ def store_pass(record, run: ImportPass, staging: StagingTable, notices: list[str
         notices.append(
             f"{run.rows_rejected:,} rows were rejected; the first {len(run.rejected):,} are listed."
         )
-    ImportRecord.objects.filter(pk=record.pk).update(
+    ImportRecord.objects.in_workspace(record.workspace).filter(pk=record.pk).update(
         status=ImportRecord.Status.SUCCEEDED,
         stage="done",
         progress=100,

@@ -11,7 +11,9 @@ from ..models import ImportRecord
 
 
 def write_progress(record: ImportRecord, *, stage: str, percent: int) -> None:
-    ImportRecord.objects.filter(pk=record.pk).update(stage=stage, progress=min(percent, 100))
+    ImportRecord.objects.in_workspace(record.workspace_id).filter(pk=record.pk).update(
+        stage=stage, progress=min(percent, 100)
+    )
 
 
 class ProgressElsewhere:

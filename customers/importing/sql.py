@@ -1,7 +1,9 @@
 """The SQL that moves staged customers and lines into their tables (text only, no cursor).
 
 StagingTable and BulkLoad execute it; the same statements serve PostgreSQL and SQLite, with
-the differences (time columns, DISTINCT ON) switched by `pg`.
+the differences (time columns, DISTINCT ON) switched by `pg`. Everything is written into
+one workspace (a parameter): its customers are matched by customer id within it, and its
+lines carry its id, the first column of the line table's key.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from ..models import Customer, TransactionLine
 def upsert_customers_sql(*, source: str, pg: bool, with_ids: bool = False) -> str:
     """Insert the customers staged in `source`, or widen the stored first/last purchase,
     move the last-seen time on and take the country of the latest line. SET sees the stored
-    row's old values. Parameters: created_at, updated_at. with_ids: new customers take the
-    staged id (BulkLoad numbers them)."""
+    row's old values. Parameters: the workspace id, created_at, updated_at. with_ids: new
+    customers take the staged id (BulkLoad numbers them)."""
     customer_table = Customer._meta.db_table
     times = ["first_ts", "last_ts", "seen_ts"]
     if pg:
@@ -30,13 +32,14 @@ def upsert_customers_sql(*, source: str, pg: bool, with_ids: bool = False) -> st
 
     return f"""
         INSERT INTO {customer_table}
-            ({"id, " if with_ids else ""}external_id, country, first_purchase_at,
-             last_purchase_at, last_seen_at, created_at, updated_at)
-        SELECT {"id, " if with_ids else ""}customer_ext, country, {", ".join(times)}, %s, %s
+            ({"id, " if with_ids else ""}workspace_id, external_id, country,
+             first_purchase_at, last_purchase_at, last_seen_at, created_at, updated_at)
+        SELECT {"id, " if with_ids else ""}%s, customer_ext, country, {", ".join(times)},
+               %s, %s
         FROM {source}
         WHERE true
         ORDER BY customer_ext
-        ON CONFLICT (external_id) DO UPDATE SET
+        ON CONFLICT (workspace_id, external_id) DO UPDATE SET
             first_purchase_at = {wider("first_purchase_at", "<")},
             last_purchase_at = {wider("last_purchase_at", ">")},
             country = CASE
@@ -56,24 +59,26 @@ def staged_time_sql(*, pg: bool) -> str:
 
 def _line_select(*, source: str, pg: bool) -> tuple[str, str, str]:
     """(column list, SELECT list, FROM clause) to insert the lines staged in `source`; the
-    SELECT list has one parameter, the import id."""
+    SELECT list has one parameter, the import id, and the FROM clause one, the workspace id
+    (the workspace whose customers the lines join: the lines take its id from them)."""
     customer_table = Customer._meta.db_table
     columns = """
-            (customer_id, invoice, product_code, description, quantity, unit_price,
-             amount, timestamp, country, is_return, is_non_product, import_record_id,
-             line_hash)"""
-    values = f"""c.id, s.invoice, s.product_code, s.description, s.quantity,
+            (workspace_id, customer_id, invoice, product_code, description, quantity,
+             unit_price, amount, timestamp, country, is_return, is_non_product,
+             import_record_id, line_hash)"""
+    values = f"""c.workspace_id, c.id, s.invoice, s.product_code, s.description, s.quantity,
                s.unit_price, s.amount, {staged_time_sql(pg=pg)}, s.country, s.is_return,
                s.is_non_product, %s, s.line_hash"""
     from_clause = f"""
         FROM {source} s
-        JOIN {customer_table} c ON c.external_id = s.customer_ext"""
+        JOIN {customer_table} c
+          ON c.workspace_id = %s AND c.external_id = s.customer_ext"""
     return columns, values, from_clause
 
 
 def insert_lines_sql(*, source: str, pg: bool, on_conflict: bool) -> str:
-    """INSERT the lines staged in `source` with their customers' ids (parameter: the import
-    id).
+    """INSERT the lines staged in `source` with their customers' ids (parameters: the import
+    id, the workspace id).
 
     on_conflict: ON CONFLICT DO NOTHING, row by row; otherwise a plain INSERT of the
     distinct lines not yet stored, in key order (PostgreSQL only).
@@ -86,16 +91,18 @@ def insert_lines_sql(*, source: str, pg: bool, on_conflict: bool) -> str:
             INSERT INTO {line_table} {columns}
             SELECT {values} {from_clause}
             WHERE true
-            ON CONFLICT (customer_id, timestamp, line_hash) DO NOTHING
+            ON CONFLICT (workspace_id, customer_id, timestamp, line_hash) DO NOTHING
             """
     # DISTINCT ON the whole key, in key order: the same as on line_hash alone (a hash
-    # fixes customer and time), and the primary key's index fills in order.
-    key = f"c.id, {ts}, s.line_hash"
+    # fixes customer and time, and every line here is of one workspace), and the primary
+    # key's index fills in order.
+    key = f"c.workspace_id, c.id, {ts}, s.line_hash"
     return f"""
         INSERT INTO {line_table} {columns}
         SELECT DISTINCT ON ({key}) {values} {from_clause}
         WHERE NOT EXISTS (
             SELECT 1 FROM {line_table} t
-            WHERE t.customer_id = c.id AND t.timestamp = {ts} AND t.line_hash = s.line_hash)
+            WHERE t.workspace_id = c.workspace_id AND t.customer_id = c.id
+              AND t.timestamp = {ts} AND t.line_hash = s.line_hash)
         ORDER BY {key}
         """  # noqa: S608 (table names are ours; values are parameters)

@@ -7,13 +7,13 @@ customers). prepare() does the CPU work of a chunk (the line hashes, CSV text or
 the customer summary) without touching the database, so a reader thread can run it while
 write() sends the previous chunk. Then, in one transaction that first takes the line table's
 SHARE ROW EXCLUSIVE lock (one import moves at a time; readers go on), customers are upserted
-and new lines inserted (sql.py), so a line already stored (re-import, overlapping file,
-duplicate within the file) is not stored twice: on PostgreSQL with one INSERT ... SELECT
-DISTINCT ON ... WHERE NOT EXISTS in the order of the line table's one index, its primary key
-(customer, timestamp, line_hash), so that index fills in order, falling back to ON CONFLICT
-DO NOTHING if a concurrent import stored one of the lines first. Into an empty line table,
-bulk_load.py does without the staging table. Why each choice, with its numbers:
-docs/performance.md.
+and new lines inserted (sql.py), all in the import's workspace, so a line already stored
+(re-import, overlapping file, duplicate within the file) is not stored twice: on PostgreSQL
+with one INSERT ... SELECT DISTINCT ON ... WHERE NOT EXISTS in the order of the line
+table's one index, its primary key (workspace, customer, timestamp, line_hash), so that
+index fills in order, falling back to ON CONFLICT DO NOTHING if a concurrent import stored
+one of the lines first. Into an empty line table, bulk_load.py does without the staging
+table. Why each choice, with its numbers: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -136,8 +136,11 @@ def combine_summaries(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 class StagingTable:
-    def __init__(self, import_id: int):
+    """The lines of one import on their way into `workspace_id`'s customers and lines."""
+
+    def __init__(self, import_id: int, *, workspace_id: int):
         self.import_id = import_id
+        self.workspace_id = workspace_id
         self.name = f"import_staging_{import_id}"
         self.customers_name = f"{self.name}_customers"
         self.vendor = connection.vendor
@@ -243,7 +246,6 @@ class StagingTable:
 
     def move(self, *, import_id: int) -> MoveCounts:
         """Upsert customers and insert new lines; call inside transaction.atomic()."""
-        customer_table = Customer._meta.db_table
         line_table = TransactionLine._meta.db_table
         pg = self.vendor == "postgresql"
         started = time.monotonic()
@@ -266,21 +268,19 @@ class StagingTable:
             if pg:
                 customers_created = self._upsert_customers_pg(cursor)
             else:
-                cursor.execute(f"SELECT count(*) FROM {customer_table}")  # noqa: S608
-                customers_before = cursor.fetchone()[0]
+                customers_before = self._count_customers(cursor)
                 cursor.execute(
                     upsert_customers_sql(source=self.customers_name, pg=False),
-                    [timezone.now()] * 2,
+                    [self.workspace_id, *[timezone.now()] * 2],
                 )
-                cursor.execute(f"SELECT count(*) FROM {customer_table}")  # noqa: S608
-                customers_created = cursor.fetchone()[0] - customers_before
+                customers_created = self._count_customers(cursor) - customers_before
             customers_done = time.monotonic()
             if pg:
                 inserted, returns, non_product = self._insert_lines_pg(cursor, import_id)
             else:
                 cursor.execute(
                     insert_lines_sql(source=self.name, pg=False, on_conflict=True),
-                    [import_id],
+                    [import_id, self.workspace_id],
                 )
                 inserted = cursor.rowcount
                 cursor.execute(
@@ -307,6 +307,14 @@ class StagingTable:
             non_product=non_product,
         )
 
+    def _count_customers(self, cursor) -> int:
+        customer_table = Customer._meta.db_table
+        cursor.execute(
+            f"SELECT count(*) FROM {customer_table} WHERE workspace_id = %s",  # noqa: S608
+            [self.workspace_id],
+        )
+        return cursor.fetchone()[0]
+
     def _upsert_customers_pg(self, cursor, *, with_ids: bool = False) -> int:
         """Upsert (in external id order, so concurrent imports lock rows in the same order)
         and return how many customers were new: xmax is 0 on a freshly inserted row."""
@@ -314,7 +322,7 @@ class StagingTable:
         upsert = upsert_customers_sql(source=self.customers_name, pg=True, with_ids=with_ids)
         sql = f"""WITH upserted AS ({upsert} RETURNING (xmax = 0) AS created)
             SELECT count(*) FILTER (WHERE created) FROM upserted"""  # noqa: S608 (ours)
-        cursor.execute(sql, [now, now])
+        cursor.execute(sql, [self.workspace_id, now, now])
         return cursor.fetchone()[0]
 
     def _insert_lines_pg(self, cursor, import_id: int) -> tuple[int, int, int]:
@@ -336,11 +344,11 @@ class StagingTable:
             with transaction.atomic():
                 cursor.execute(
                     counted.format(insert_lines_sql(source=self.name, pg=True, on_conflict=False)),
-                    [import_id],
+                    [import_id, self.workspace_id],
                 )
                 return cursor.fetchone()
         except IntegrityError:
             logger.info("a line was stored concurrently; inserting with ON CONFLICT instead")
         insert = insert_lines_sql(source=self.name, pg=True, on_conflict=True)
-        cursor.execute(counted.format(insert), [import_id])
+        cursor.execute(counted.format(insert), [import_id, self.workspace_id])
         return cursor.fetchone()

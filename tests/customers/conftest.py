@@ -9,6 +9,7 @@ from django.db.models import Count, Sum
 
 from customers.models import ImportRecord, TransactionLine
 from customers.services import import_record_create, import_record_process
+from tests.shops import test_shop
 from transaction_files.errors import ImportFileError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -16,6 +17,11 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
 ONLINE_RETAIL_SLICE = FIXTURES / "online_retail_slice.csv"
 CDNOW_SLICE = FIXTURES / "cdnow_slice.csv"
+
+
+def in_shop(path: str) -> str:
+    """A path as the pages of the test shop link it: under its /w/<slug>/ prefix."""
+    return f"/w/{test_shop().slug}{path}"
 
 
 def postgres_params() -> dict:
@@ -30,11 +36,15 @@ def postgres_params() -> dict:
     }
 
 
-def import_path(path: Path, **options) -> ImportRecord:
-    """Create and process an import synchronously, as the command does."""
+def import_path(path: Path, *, workspace=None, **options) -> ImportRecord:
+    """Create and process an import synchronously, as the command does (default: into the
+    test shop)."""
+    workspace = workspace or test_shop()
     with open(path, "rb") as f:
-        record = import_record_create(file=f, file_name=Path(path).name, enqueue=False, **options)
-    return import_record_process(import_record_id=record.pk)
+        record = import_record_create(
+            workspace=workspace, file=f, file_name=Path(path).name, enqueue=False, **options
+        )
+    return import_record_process(workspace=workspace, import_record_id=record.pk)
 
 
 def import_or_error(path: Path, **options) -> tuple[ImportRecord | None, str]:
@@ -47,10 +57,10 @@ def import_or_error(path: Path, **options) -> tuple[ImportRecord | None, str]:
 
 
 def lines_checksum() -> tuple:
-    totals = TransactionLine.objects.aggregate(n=Count("line_hash"), amount=Sum("amount"))
+    totals = TransactionLine.unscoped.aggregate(n=Count("line_hash"), amount=Sum("amount"))
     hashes = "".join(
         str(h)
-        for h in TransactionLine.objects.order_by("line_hash").values_list("line_hash", flat=True)
+        for h in TransactionLine.unscoped.order_by("line_hash").values_list("line_hash", flat=True)
     )
     return totals["n"], totals["amount"], hashlib.sha256(hashes.encode()).hexdigest()
 

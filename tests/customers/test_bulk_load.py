@@ -25,6 +25,7 @@ from customers.importing import progress
 from customers.importing.bulk_load import BulkLoad
 from customers.importing.dedupe import SeenHashes
 from customers.models import Customer, ImportRecord, TransactionLine
+from tests import shops
 from tests.conftest import require
 from transaction_files import normalise, sources
 
@@ -152,9 +153,9 @@ def line_table_indexes() -> list[tuple[str, str]]:
 def test_first_import_is_bulk_loaded_and_keeps_the_indexes(postgres, settings, caplog, tmp_path):
     settings.IMPORT_BULK_LOAD_EMPTY_TABLE = True
     before = line_table_indexes()
-    # One index: the primary key (customer, timestamp, line_hash).
+    # One index: the primary key (workspace, customer, timestamp, line_hash).
     assert [name for name, _ in before] == ["customers_transactionline_pkey"]
-    assert '(customer_id, "timestamp", line_hash)' in before[0][1]
+    assert '(workspace_id, customer_id, "timestamp", line_hash)' in before[0][1]
     caplog.set_level(logging.INFO, logger="customers.importing.bulk_load")
 
     first = import_path(ONLINE_RETAIL_SLICE)
@@ -162,10 +163,10 @@ def test_first_import_is_bulk_loaded_and_keeps_the_indexes(postgres, settings, c
     assert first.status == ImportRecord.Status.SUCCEEDED, first.error
     assert "bulk load into the empty line table" in caplog.text
     assert line_table_indexes() == before
-    assert TransactionLine.objects.count() == first.rows_imported
+    assert TransactionLine.unscoped.count() == first.rows_imported
     assert first.rows_imported and first.counts_by_reason["duplicate_in_file"]
     # The rebuilt primary key refuses a stored line again.
-    line = TransactionLine.objects.first()
+    line = TransactionLine.unscoped.first()
     with pytest.raises(IntegrityError), transaction.atomic():
         line.save(force_insert=True)
 
@@ -178,16 +179,16 @@ def test_first_import_is_bulk_loaded_and_keeps_the_indexes(postgres, settings, c
     assert again.status == ImportRecord.Status.SUCCEEDED, again.error
     assert "bulk load" not in caplog.text
     assert again.rows_imported == 0
-    assert TransactionLine.objects.count() == first.rows_imported
+    assert TransactionLine.unscoped.count() == first.rows_imported
 
 
 def stored_state() -> tuple:
     """The lines with their customers' external ids, and the customers, without ids."""
     lines = sorted(
-        TransactionLine.objects.values_list("customer__external_id", "line_hash", "is_return")
+        TransactionLine.unscoped.values_list("customer__external_id", "line_hash", "is_return")
     )
     customers = list(
-        Customer.objects.order_by("external_id").values_list(
+        Customer.unscoped.order_by("external_id").values_list(
             "external_id", "country", "first_purchase_at", "last_purchase_at", "last_seen_at"
         )
     )
@@ -204,10 +205,10 @@ def test_bulk_load_gives_the_same_lines_as_the_row_by_row_path(postgres, setting
         bulk.customers_created,
         bulk.counts_by_reason,
     )
-    assert bulk.customers_created == Customer.objects.count() > 1
-    TransactionLine.objects.all().delete()
-    Customer.objects.all().delete()
-    ImportRecord.objects.all().delete()
+    assert bulk.customers_created == Customer.unscoped.count() > 1
+    TransactionLine.unscoped.all().delete()
+    Customer.unscoped.all().delete()
+    ImportRecord.unscoped.all().delete()
 
     settings.IMPORT_BULK_LOAD_EMPTY_TABLE = False
     plain = import_path(ONLINE_RETAIL_SLICE)
@@ -234,34 +235,69 @@ def test_bulk_load_keeps_the_customers_it_finds_and_numbers_new_ones_after_them(
     settings.IMPORT_BULK_LOAD_EMPTY_TABLE = True
     first = import_path(CDNOW_SLICE)
     assert first.status == ImportRecord.Status.SUCCEEDED, first.error
-    ids = dict(Customer.objects.values_list("external_id", "id"))
+    ids = dict(Customer.unscoped.values_list("external_id", "id"))
     # Customers stay when their lines go; the table is empty again, so the next import is
     # bulk loaded too, and finds them.
-    TransactionLine.objects.all().delete()
-    Customer.objects.filter(external_id=min(ids)).update(first_purchase_at=None)
+    TransactionLine.unscoped.all().delete()
+    Customer.unscoped.filter(external_id=min(ids)).update(first_purchase_at=None)
     other_bytes = tmp_path / "cdnow-with-a-blank-line.csv"
     other_bytes.write_bytes(CDNOW_SLICE.read_bytes() + b"\n")
     again = import_path(other_bytes)
     assert again.status == ImportRecord.Status.SUCCEEDED, again.error
     assert again.customers_created == 0
-    assert dict(Customer.objects.values_list("external_id", "id")) == ids
-    assert Customer.objects.get(external_id=min(ids)).first_purchase_at is not None
-    assert TransactionLine.objects.count() == again.rows_imported == first.rows_imported
-    assert set(TransactionLine.objects.values_list("customer_id", flat=True)) == set(ids.values())
+    assert dict(Customer.unscoped.values_list("external_id", "id")) == ids
+    assert Customer.unscoped.get(external_id=min(ids)).first_purchase_at is not None
+    assert TransactionLine.unscoped.count() == again.rows_imported == first.rows_imported
+    assert set(TransactionLine.unscoped.values_list("customer_id", flat=True)) == set(ids.values())
 
-    TransactionLine.objects.all().delete()
+    TransactionLine.unscoped.all().delete()
     newer = import_path(ONLINE_RETAIL_SLICE)
     assert newer.status == ImportRecord.Status.SUCCEEDED, newer.error
-    new_ids = Customer.objects.exclude(external_id__in=ids).values_list("id", flat=True)
+    new_ids = Customer.unscoped.exclude(external_id__in=ids).values_list("id", flat=True)
     assert len(new_ids) == newer.customers_created > 0
     assert min(new_ids) > max(ids.values())
     # The customer id sequence moved past the ids the load gave out: the ORM creates
     # without clashes.
     assert sequence_is_past_every_id(Customer)
-    line = TransactionLine.objects.first()
+    line = TransactionLine.unscoped.first()
     line.line_hash = uuid.uuid4()
     line.save(force_insert=True)
-    Customer.objects.create(external_id="made-by-hand")
+    Customer.objects.create(workspace=shops.test_shop(), external_id="made-by-hand")
+
+
+def test_bulk_load_into_one_workspace_keeps_to_its_customers(
+    postgres, settings, caplog, shop, other_shop
+):
+    """The first lines of all go into other_shop by bulk load, while shop already has a
+    customer (no lines) with one of the file's ids: other_shop gets its own customer."""
+    settings.IMPORT_BULK_LOAD_EMPTY_TABLE = True
+    theirs = Customer.objects.create(workspace=shop, external_id="00001")
+    caplog.set_level(logging.INFO, logger="customers.importing.bulk_load")
+
+    loaded = import_path(CDNOW_SLICE, workspace=other_shop)
+
+    assert loaded.status == ImportRecord.Status.SUCCEEDED, loaded.error
+    assert "bulk load into the empty line table" in caplog.text
+    caplog.clear()
+    assert loaded.customers_created == 400
+    in_other = Customer.objects.in_workspace(other_shop)
+    assert in_other.count() == 400 and not in_other.filter(pk=theirs.pk).exists()
+    lines = TransactionLine.objects.in_workspace(other_shop)
+    assert lines.count() == TransactionLine.unscoped.count() == loaded.rows_imported
+    assert set(lines.values_list("customer_id", flat=True)) == set(
+        in_other.values_list("pk", flat=True)
+    )
+    assert sequence_is_past_every_id(Customer)
+
+    # Lines are stored now (in other_shop): the next import, into shop, is staged, and
+    # finds shop's own customer.
+    staged = import_path(CDNOW_SLICE, workspace=shop)
+    assert staged.status == ImportRecord.Status.SUCCEEDED, staged.error
+    assert "bulk load" not in caplog.text
+    assert staged.rows_imported == loaded.rows_imported and staged.customers_created == 399
+    assert Customer.objects.in_workspace(shop).get(external_id="00001").pk == theirs.pk
+    assert TransactionLine.objects.in_workspace(shop).filter(customer=theirs).exists()
+    assert lines.count() == loaded.rows_imported
 
 
 @pytest.mark.django_db(transaction=True)
@@ -296,7 +332,7 @@ def test_bulk_load_progress_is_seen_by_others_while_the_import_runs(monkeypatch,
     assert [stage for stage, _ in written].count("reading") > 2
     assert written[-1] == ("writing", 85)
     assert (record.stage, record.progress) == ("done", 100)
-    assert TransactionLine.objects.count() == record.rows_imported > 0
+    assert TransactionLine.unscoped.count() == record.rows_imported > 0
 
 
 def test_seen_hashes_finds_repeats_within_and_across_calls():
@@ -341,14 +377,18 @@ def test_bulk_load_that_fails_leaves_no_lines_and_every_index(postgres, monkeypa
 
     assert record.status == ImportRecord.Status.FAILED
     assert "nothing was imported" in record.error
-    assert TransactionLine.objects.count() == 0
+    assert TransactionLine.unscoped.count() == 0
     assert line_table_indexes() == before
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("bulk_load", [True, False])
-def test_times_are_stored_exactly_across_clock_changes(tmp_path, settings, bulk_load):
+def test_times_are_stored_exactly_across_clock_changes(tmp_path, settings, shop, bulk_load):
     settings.IMPORT_BULK_LOAD_EMPTY_TABLE = bulk_load
+    # The shop's zone, with clock changes (not the site's: the workspace's zone applies).
+    shop.time_zone = "Europe/London"
+    shop.save()
+    settings.TIME_ZONE = "America/New_York"
     settings.IMPORT_EARLIEST_YEAR = 1960  # a time before the epoch is stored exactly too
     header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
     local_times = ["2010-12-01 08:26:00", "2011-03-27 00:59:59", "2011-03-27 02:30:00"]
@@ -357,11 +397,11 @@ def test_times_are_stored_exactly_across_clock_changes(tmp_path, settings, bulk_
     path = tmp_path / "times.csv"
     path.write_text(header + "".join(rows))
 
-    record = import_path(path)
+    record = import_path(path, workspace=shop)
 
     assert record.status == ImportRecord.Status.SUCCEEDED, record.error
-    zone = ZoneInfo(settings.TIME_ZONE)
-    stored = dict(TransactionLine.objects.values_list("invoice", "timestamp"))
+    zone = ZoneInfo("Europe/London")
+    stored = dict(TransactionLine.unscoped.values_list("invoice", "timestamp"))
     for i, text in enumerate(local_times):
         expected = pd.Timestamp(text).tz_localize(
             zone, ambiguous=False, nonexistent="shift_forward"
@@ -375,8 +415,9 @@ def test_bulk_load_keeps_an_index_that_a_foreign_key_references(postgres, settin
     line_table = TransactionLine._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TABLE line_note (customer_id bigint, ts timestamptz, line_hash uuid, "
-            f"FOREIGN KEY (customer_id, ts, line_hash) REFERENCES {line_table})"
+            "CREATE TABLE line_note (workspace_id bigint, customer_id bigint, ts timestamptz, "
+            "line_hash uuid, FOREIGN KEY (workspace_id, customer_id, ts, line_hash) "
+            f"REFERENCES {line_table})"
         )
     before = line_table_indexes()
 
@@ -405,7 +446,7 @@ def test_a_reader_in_a_long_transaction_means_no_bulk_load(postgres, monkeypatch
 
         assert record.status == ImportRecord.Status.SUCCEEDED, record.error
         assert "the line table is in use; not bulk loading" in caplog.text
-        assert TransactionLine.objects.count() == record.rows_imported > 0
+        assert TransactionLine.unscoped.count() == record.rows_imported > 0
         with connection.cursor() as cursor:  # the short timeout did not outlive the check
             cursor.execute("SHOW lock_timeout")
             assert cursor.fetchone()[0] == "0"
@@ -425,7 +466,7 @@ def test_a_file_whose_every_row_is_skipped_stores_nothing(tmp_path, settings, bu
 
     assert record.status == ImportRecord.Status.SUCCEEDED, record.error
     assert (record.rows_read, record.rows_skipped, record.rows_imported) == (2, 2, 0)
-    assert not TransactionLine.objects.exists() and not Customer.objects.exists()
+    assert not TransactionLine.unscoped.exists() and not Customer.unscoped.exists()
 
 
 def test_bulk_load_of_a_file_damaged_part_way_leaves_nothing(
@@ -456,5 +497,5 @@ def test_bulk_load_of_a_file_damaged_part_way_leaves_nothing(
     assert record.status == ImportRecord.Status.FAILED
     assert "truncated" in record.error
     assert len(written) > 1 and sum(written) > 0  # lines had gone in before the damage
-    assert not TransactionLine.objects.exists() and not Customer.objects.exists()
+    assert not TransactionLine.unscoped.exists() and not Customer.unscoped.exists()
     assert line_table_indexes() == before

@@ -1,4 +1,5 @@
-"""manage.py import_transactions: synchronous by default, prints the counts."""
+"""manage.py import_transactions: synchronous by default, prints the counts; into the
+workspace named by --workspace, or the only one there is."""
 
 from io import StringIO
 
@@ -6,16 +7,17 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from customers.models import Customer, ImportRecord
+from tests import shops
 
 from .conftest import CDNOW_SLICE
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop")]
 
 
 def test_command_imports_synchronously_and_prints_counts():
     out = StringIO()
     call_command("import_transactions", str(CDNOW_SLICE), stdout=out)
-    record = ImportRecord.objects.get()
+    record = ImportRecord.unscoped.get()
     assert record.status == ImportRecord.Status.SUCCEEDED
     text = out.getvalue()
     assert f"Import #{record.pk} cdnow_slice.csv: succeeded" in text
@@ -24,7 +26,7 @@ def test_command_imports_synchronously_and_prints_counts():
     for label, count in record.reasons():
         assert f"  · {label:<66} {count:>10,}" in text
     assert record.reasons() and not any(key in text for key in record.counts_by_reason)
-    assert Customer.objects.count() == 400
+    assert Customer.unscoped.count() == 400
 
 
 def test_command_with_mapping_and_date_order(tmp_path):
@@ -41,10 +43,10 @@ def test_command_with_mapping_and_date_order(tmp_path):
         "--sync",
         stdout=out,
     )
-    record = ImportRecord.objects.get()
+    record = ImportRecord.unscoped.get()
     assert record.rows_imported == 2
     assert record.mapping == {"customer_id": "Kunde", "timestamp": "Datum", "amount": "Summe"}
-    assert Customer.objects.get(external_id="k1").first_purchase_at.month == 3
+    assert Customer.unscoped.get(external_id="k1").first_purchase_at.month == 3
 
 
 def test_command_reports_a_bad_file_as_an_error(tmp_path):
@@ -52,13 +54,13 @@ def test_command_reports_a_bad_file_as_an_error(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(CommandError, match="The file is empty."):
         call_command("import_transactions", str(path))
-    assert ImportRecord.objects.count() == 0
+    assert ImportRecord.unscoped.count() == 0
 
 
 def test_command_can_queue_for_the_worker(run_tasks_inline):
     out = StringIO()
     call_command("import_transactions", str(CDNOW_SLICE), "--queue", stdout=out)
-    record = ImportRecord.objects.get()
+    record = ImportRecord.unscoped.get()
     assert run_tasks_inline == [record.pk]
     assert "queued for the worker" in out.getvalue()
 
@@ -72,7 +74,9 @@ def test_a_lost_database_connection_is_retried_then_given_up(monkeypatch):
     from customers.services import import_record_create
 
     with open(CDNOW_SLICE, "rb") as f:
-        record = import_record_create(file=f, file_name="c.csv", enqueue=False)
+        record = import_record_create(
+            workspace=shops.test_shop(), file=f, file_name="c.csv", enqueue=False
+        )
 
     def connection_lost(self, *, import_id):
         raise OperationalError("server closed the connection unexpectedly")
@@ -110,20 +114,25 @@ def test_prune_import_files_deletes_only_old_finished_uploads(tmp_path):
     from customers.models import TransactionLine
 
     call_command("import_transactions", str(CDNOW_SLICE), stdout=StringIO())
-    old = ImportRecord.objects.get()
+    old = ImportRecord.unscoped.get()
     old_file = Path(old.file.path)
     assert old_file.exists()
-    lines = TransactionLine.objects.count()
-    ImportRecord.objects.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(days=40))
+    lines = TransactionLine.unscoped.count()
+    ImportRecord.unscoped.filter(pk=old.pk).update(finished_at=timezone.now() - timedelta(days=40))
     path = tmp_path / "recent.csv"
     path.write_text("Kunde;Datum;Summe\nk1;2011-02-03;10,5\n")
     call_command(
         "import_transactions", str(path), "--mapping",
         "customer_id=Kunde,timestamp=Datum,amount=Summe", stdout=StringIO(),
     )  # fmt: skip
-    recent = ImportRecord.objects.exclude(pk=old.pk).get()
+    recent = ImportRecord.unscoped.exclude(pk=old.pk).get()
     # Queued again (e.g. retried) with an old finish time: its status keeps its own file.
-    queued = ImportRecord(file_name="q.csv", sha256="0" * 64, status=ImportRecord.Status.QUEUED)
+    queued = ImportRecord(
+        workspace=shops.test_shop(),
+        file_name="q.csv",
+        sha256="0" * 64,
+        status=ImportRecord.Status.QUEUED,
+    )
     queued.file.save("q.csv", ContentFile(b"Kunde;Datum;Summe\n"), save=False)
     queued.finished_at = timezone.now() - timedelta(days=40)
     queued.save()
@@ -140,10 +149,57 @@ def test_prune_import_files_deletes_only_old_finished_uploads(tmp_path):
     old.refresh_from_db()
     assert not old.file and old.status == ImportRecord.Status.SUCCEEDED and old.rows_read
     assert Path(recent.file.path).exists()  # finished too recently
-    assert ImportRecord.objects.get(pk=queued.pk).file and queued_file.exists()  # not finished
-    assert TransactionLine.objects.count() == lines + 1  # no data touched
+    assert ImportRecord.unscoped.get(pk=queued.pk).file and queued_file.exists()  # not finished
+    assert TransactionLine.unscoped.count() == lines + 1  # no data touched
 
 
 def test_prune_import_files_refuses_a_negative_age():
     with pytest.raises(CommandError, match="0 or more"):
         call_command("prune_import_files", "--older-than-days", "-1")
+
+
+def test_with_several_workspaces_the_command_needs_to_be_told_which(other_shop):
+    with pytest.raises(CommandError) as refused:
+        call_command("import_transactions", str(CDNOW_SLICE), stdout=StringIO())
+    assert "--workspace" in str(refused.value)
+    assert "other-shop" in str(refused.value) and "shop" in str(refused.value)
+    assert ImportRecord.unscoped.count() == 0
+
+    with pytest.raises(CommandError, match="No workspace 'garden'; the workspaces are: "):
+        call_command("import_transactions", str(CDNOW_SLICE), "--workspace", "garden")
+
+    out = StringIO()
+    call_command("import_transactions", str(CDNOW_SLICE), "--workspace", "other-shop", stdout=out)
+    record = ImportRecord.objects.in_workspace(other_shop).get()
+    assert "(workspace other-shop)" in out.getvalue()
+    assert record.status == ImportRecord.Status.SUCCEEDED
+    assert Customer.objects.in_workspace(other_shop).count() == 400
+    assert not Customer.objects.in_workspace(shops.test_shop()).exists()
+
+
+def test_prune_import_files_in_one_or_every_workspace(other_shop):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    shop = shops.test_shop()
+    for workspace in (shop, other_shop):
+        call_command(
+            "import_transactions", str(CDNOW_SLICE), "--workspace", workspace.slug,
+            stdout=StringIO(),
+        )  # fmt: skip
+    ImportRecord.unscoped.update(finished_at=timezone.now() - timedelta(days=40))
+    with pytest.raises(CommandError, match="pass --workspace with one of: other-shop, shop"):
+        call_command("prune_import_files")
+
+    out = StringIO()
+    call_command("prune_import_files", "--workspace", "shop", stdout=out)
+    assert "shop: Deleted 1 uploaded file(s)" in out.getvalue()
+    assert not ImportRecord.objects.in_workspace(shop).get().file
+    assert ImportRecord.objects.in_workspace(other_shop).get().file
+
+    out = StringIO()
+    call_command("prune_import_files", "--all-workspaces", stdout=out)
+    assert "other-shop: Deleted 1 uploaded file(s)" in out.getvalue()
+    assert "shop: Deleted 0 uploaded file(s)" in out.getvalue()
+    assert not ImportRecord.objects.in_workspace(other_shop).get().file

@@ -99,9 +99,16 @@ def _check_migration(url: str, tmp_path: Path, connect, placeholder: str, to_row
         ]
         cursor.execute("SELECT * FROM customers_transactionline WHERE 1 = 0")
         assert "id" not in [column[0] for column in cursor.description]
-        # The new key refuses the same customer, time and hash again.
-        columns = COLUMNS.split(", ", 1)[1]
-        duplicate = to_row(LINES[0])[1:]
+        # 0009: every line is in the default workspace, as its import is.
+        cursor.execute("SELECT id FROM workspaces_workspace WHERE slug = 'main'")
+        (workspace_id,) = cursor.fetchone()
+        cursor.execute("SELECT DISTINCT workspace_id FROM customers_transactionline")
+        assert cursor.fetchall() == [(workspace_id,)]
+        cursor.execute("SELECT workspace_id FROM customers_importrecord")
+        assert cursor.fetchall() == [(workspace_id,)]
+        # The new key refuses the same workspace, customer, time and hash again.
+        columns = "workspace_id, " + COLUMNS.split(", ", 1)[1]
+        duplicate = (workspace_id, *to_row(LINES[0])[1:])
         marks = ", ".join([placeholder] * len(duplicate))
         with pytest.raises((sqlite3.IntegrityError, psycopg2.IntegrityError)):
             cursor.execute(insert.format(columns, marks), duplicate)
@@ -109,6 +116,14 @@ def _check_migration(url: str, tmp_path: Path, connect, placeholder: str, to_row
         # Another hash for the same customer and time is a line of its own.
         other = (*duplicate[:-1], to_row((*LINES[0][:13], uuid.UUID(int=4)))[-1])
         cursor.execute(insert.format(columns, marks), other)
+        # And the same line in another workspace is a line of that workspace.
+        cursor.execute(
+            "INSERT INTO workspaces_workspace (name, slug, currency, time_zone, date_order, "
+            "created_at) VALUES ('Other', 'other', 'USD', 'UTC', '', '2024-01-01 00:00:00')"
+        )
+        cursor.execute("SELECT id FROM workspaces_workspace WHERE slug = 'other'")
+        (other_workspace,) = cursor.fetchone()
+        cursor.execute(insert.format(columns, marks), (other_workspace, *duplicate[1:]))
         db.commit()
 
         # 0007: the import keeps its values under the new names, and its rejected row.

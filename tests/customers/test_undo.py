@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Customer, ImportRecord, TransactionLine
+from tests import shops
 
-from .conftest import import_path
+from .conftest import import_path, in_shop
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +37,8 @@ SECOND = HEADER + (
 
 
 def when(text: str) -> datetime:
-    return timezone.make_aware(datetime.fromisoformat(text))
+    """A file's time as the import reads it: in the test shop's time zone."""
+    return timezone.make_aware(datetime.fromisoformat(text), ZoneInfo(shops.test_shop().time_zone))
 
 
 def import_text(tmp_path: Path, name: str, text: str) -> ImportRecord:
@@ -51,13 +54,13 @@ def two_imports(tmp_path):
     first = import_text(tmp_path, "first.csv", FIRST)
     second = import_text(tmp_path, "second.csv", SECOND)
     assert second.rows_imported == 3
-    customer = Customer.objects.get(external_id="1")
+    customer = Customer.unscoped.get(external_id="1")
     assert customer.last_seen_at == when("2024-06-01 10:00") and customer.country == "Germany"
     return first, second
 
 
 def summary(external_id: str) -> tuple:
-    c = Customer.objects.get(external_id=external_id)
+    c = Customer.unscoped.get(external_id=external_id)
     return c.first_purchase_at, c.last_purchase_at, c.last_seen_at, c.country
 
 
@@ -66,12 +69,14 @@ def test_undo_removes_the_imports_lines_and_recomputes_its_customers(two_imports
 
     first, second = two_imports
     manager = make_user("manager")
-    removed = import_record_undo(import_record_id=second.pk, user=manager)
+    removed = import_record_undo(
+        workspace=shops.test_shop(), import_record_id=second.pk, user=manager
+    )
 
     assert (removed.lines, removed.customers_updated, removed.customers_deleted) == (3, 1, 1)
-    assert set(TransactionLine.objects.values_list("invoice", flat=True)) == {"101", "102", "103"}
+    assert set(TransactionLine.unscoped.values_list("invoice", flat=True)) == {"101", "102", "103"}
     # The line the second file repeated belongs to the first import and stays.
-    assert TransactionLine.objects.get(invoice="102").import_record_id == first.pk
+    assert TransactionLine.unscoped.get(invoice="102").import_record_id == first.pk
     assert summary("1") == (
         when("2024-01-05 10:00"),
         when("2024-03-01 10:00"),
@@ -84,7 +89,7 @@ def test_undo_removes_the_imports_lines_and_recomputes_its_customers(two_imports
         when("2024-02-10 10:00"),
         "Spain",
     )
-    assert not Customer.objects.filter(external_id="3").exists()
+    assert not Customer.unscoped.filter(external_id="3").exists()
 
     second.refresh_from_db()
     assert second.status == ImportRecord.Status.UNDONE
@@ -97,10 +102,12 @@ def test_undoing_the_earlier_import_keeps_what_the_later_one_stored(two_imports,
     from customers.services import import_record_undo
 
     first, _ = two_imports
-    removed = import_record_undo(import_record_id=first.pk, user=make_user("manager"))
+    removed = import_record_undo(
+        workspace=shops.test_shop(), import_record_id=first.pk, user=make_user("manager")
+    )
 
     assert (removed.lines, removed.customers_updated, removed.customers_deleted) == (3, 1, 1)
-    assert set(TransactionLine.objects.values_list("invoice", flat=True)) == {"201", "C202", "203"}
+    assert set(TransactionLine.unscoped.values_list("invoice", flat=True)) == {"201", "C202", "203"}
     # Customer 1 keeps a February purchase and June's return (a line, not a purchase).
     assert summary("1") == (
         when("2024-02-01 10:00"),
@@ -108,7 +115,7 @@ def test_undoing_the_earlier_import_keeps_what_the_later_one_stored(two_imports,
         when("2024-06-01 10:00"),
         "Germany",
     )
-    assert not Customer.objects.filter(external_id="2").exists()
+    assert not Customer.unscoped.filter(external_id="2").exists()
 
 
 def test_undo_twice_or_of_an_unfinished_import_is_refused(two_imports, client_for):
@@ -122,7 +129,9 @@ def test_undo_twice_or_of_an_unfinished_import_is_refused(two_imports, client_fo
     body = again.json()
     assert body["code"] == "conflict" and "already undone by manager-user" in body["detail"]
 
-    queued = ImportRecord.objects.create(file_name="x.csv", sha256="0" * 64)
+    queued = ImportRecord.objects.create(
+        workspace=shops.test_shop(), file_name="x.csv", sha256="0" * 64
+    )
     response = manager.post(reverse("api-import-undo", args=[queued.pk]))
     assert response.status_code == 409 and "only a succeeded import" in response.json()["detail"]
     assert manager.post(reverse("api-import-undo", args=[99999])).status_code == 404
@@ -147,7 +156,7 @@ def test_the_api_answers_what_was_removed(two_imports, client_for):
 
 def test_marketing_may_not_remove_lines(two_imports, client_for):
     _, second = two_imports
-    line = TransactionLine.objects.get(invoice="201")
+    line = TransactionLine.unscoped.get(invoice="201")
     marketing = client_for("marketing")
     assert marketing.post(reverse("api-import-undo", args=[second.pk])).status_code == 403
     api_line = reverse("api-transaction-line", args=[line.line_hash])
@@ -159,8 +168,8 @@ def test_marketing_may_not_remove_lines(two_imports, client_for):
         marketing.get(reverse("customers:customer-lines", args=[line.customer_id])).status_code
         == 403
     )
-    assert TransactionLine.objects.count() == 6
-    assert ImportRecord.objects.get(pk=second.pk).status == ImportRecord.Status.SUCCEEDED
+    assert TransactionLine.unscoped.count() == 6
+    assert ImportRecord.unscoped.get(pk=second.pk).status == ImportRecord.Status.SUCCEEDED
 
 
 def test_undo_through_the_page_with_confirmation(two_imports, client_for):
@@ -168,18 +177,18 @@ def test_undo_through_the_page_with_confirmation(two_imports, client_for):
     manager = client_for("manager")
     detail = manager.get(second.get_absolute_url()).content.decode()
     undo_url = reverse("customers:import-undo", args=[second.pk])
-    assert f'action="{undo_url}"' in detail and "data-confirm=" in detail
+    assert f'action="{in_shop(undo_url)}"' in detail and "data-confirm=" in detail
 
     confirm = manager.get(undo_url)
     assert confirm.status_code == 200 and b"Undo this import" in confirm.content
-    assert TransactionLine.objects.count() == 6  # asking removes nothing
+    assert TransactionLine.unscoped.count() == 6  # asking removes nothing
 
     response = manager.post(undo_url, follow=True)
-    assert response.redirect_chain[-1][0] == second.get_absolute_url()
+    assert response.redirect_chain[-1][0] == in_shop(second.get_absolute_url())
     page = response.content.decode()
     assert "Import undone: 3 lines removed" in page and "undone by manager-user" in page
-    assert f'action="{undo_url}"' not in page  # no second undo offered
-    assert TransactionLine.objects.count() == 3
+    assert f'action="{in_shop(undo_url)}"' not in page  # no second undo offered
+    assert TransactionLine.unscoped.count() == 3
 
     again = manager.post(undo_url, follow=True)
     assert again.status_code == 200 and "already undone" in again.content.decode()
@@ -192,13 +201,13 @@ def test_the_page_needs_csrf(two_imports, make_user):
     client = Client(enforce_csrf_checks=True)
     client.force_login(make_user("manager"))
     assert client.post(reverse("customers:import-undo", args=[second.pk])).status_code == 403
-    assert TransactionLine.objects.count() == 6
+    assert TransactionLine.unscoped.count() == 6
 
 
 def test_removing_one_line_by_api(two_imports, client_for):
     _, second = two_imports
     manager = client_for("manager")
-    ret = TransactionLine.objects.get(invoice="C202")
+    ret = TransactionLine.unscoped.get(invoice="C202")
     response = manager.delete(reverse("api-transaction-line", args=[ret.line_hash]))
     assert response.status_code == 200
     assert response.json() == {"lines_removed": 1, "customers_updated": 1, "customers_deleted": 0}
@@ -218,19 +227,18 @@ def test_removing_one_line_by_api(two_imports, client_for):
 
 def test_removing_a_customers_last_line_by_page_deletes_the_customer(two_imports, client_for):
     manager = client_for("manager")
-    line = TransactionLine.objects.get(invoice="203")
+    line = TransactionLine.unscoped.get(invoice="203")
     page = manager.get(reverse("customers:customer-lines", args=[line.customer_id]))
     remove_url = reverse("customers:line-remove", args=[line.line_hash])
-    assert page.status_code == 200 and f'action="{remove_url}"' in page.content.decode()
+    assert page.status_code == 200 and f'action="{in_shop(remove_url)}"' in page.content.decode()
     assert manager.get(remove_url).status_code == 200  # the confirmation
 
     response = manager.post(remove_url)
-    assert (
-        response.status_code == 302
-        and response["Location"] == line.import_record.get_absolute_url()
+    assert response.status_code == 302 and response["Location"] == in_shop(
+        line.import_record.get_absolute_url()
     )
-    assert not Customer.objects.filter(external_id="3").exists()
-    assert TransactionLine.objects.count() == 5
+    assert not Customer.unscoped.filter(external_id="3").exists()
+    assert TransactionLine.unscoped.count() == 5
 
 
 def test_a_run_after_the_undo_sees_the_change(tmp_path, make_user):
@@ -251,17 +259,19 @@ def test_a_run_after_the_undo_sees_the_change(tmp_path, make_user):
 
     def run() -> SegmentationRun:
         with transaction.atomic():
-            created = services.run_create(user=manager, params=params, enqueue=False)
+            created = services.run_create(
+                workspace=shops.test_shop(), user=manager, params=params, enqueue=False
+            )
         outcome = services.run_execute(run_id=created.pk, token=f"t{created.pk}", hostname="t")
-        assert outcome == "succeeded", SegmentationRun.objects.get(pk=created.pk).error
-        return SegmentationRun.objects.get(pk=created.pk)
+        assert outcome == "succeeded", SegmentationRun.unscoped.get(pk=created.pk).error
+        return SegmentationRun.unscoped.get(pk=created.pk)
 
     before = run()
     assert before.n_customers == 140
-    import_record_undo(import_record_id=added.pk, user=manager)
+    import_record_undo(workspace=shops.test_shop(), import_record_id=added.pk, user=manager)
     after = run()
     assert after.n_customers == 120
-    members = SegmentAssignment.objects.filter(run=after)
+    members = SegmentAssignment.unscoped.filter(run=after)
     assert not members.filter(customer__external_id__startswith="extra-").exists()
     assert members.count() == 120
 
@@ -286,17 +296,19 @@ def test_a_run_in_progress_during_an_undo_keeps_only_existing_customers(make_use
 
     def undo_meanwhile(*args, **kwargs):
         # The run has read its data; the import is undone before it stores its results.
-        import_record_undo(import_record_id=added.pk, user=manager)
+        import_record_undo(workspace=shops.test_shop(), import_record_id=added.pk, user=manager)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(execution, "run_segmentation", undo_meanwhile)
     with transaction.atomic():
-        created = services.run_create(user=manager, params=params, enqueue=False)
+        created = services.run_create(
+            workspace=shops.test_shop(), user=manager, params=params, enqueue=False
+        )
     outcome = services.run_execute(run_id=created.pk, token="t", hostname="t")
-    run = SegmentationRun.objects.get(pk=created.pk)
+    run = SegmentationRun.unscoped.get(pk=created.pk)
     assert outcome == "succeeded", run.error
-    orphans = SegmentAssignment.objects.filter(run=run).exclude(
-        customer_id__in=Customer.objects.values("pk")
+    orphans = SegmentAssignment.unscoped.filter(run=run).exclude(
+        customer_id__in=Customer.unscoped.values("pk")
     )
     assert orphans.count() == 0
     assert run.assignments.count() == 120  # the 20 undone customers are left out, and said so

@@ -173,7 +173,7 @@ def test_the_file_import_rejects_each_implausible_edge_with_row_and_column(tmp_p
     assert list(record.rejected_rows.values_list("line_number", "column", "message")) == [
         (3 + i, column, message) for i, (_, (column, message)) in enumerate(REJECTED_EDGES)
     ]
-    assert TransactionLine.objects.get().customer.external_id == "ok"
+    assert TransactionLine.unscoped.get().customer.external_id == "ok"
 
 
 @pytest.mark.django_db
@@ -212,9 +212,9 @@ def test_a_nul_byte_after_the_first_block_is_a_rejected_row(tmp_path):
 
 # ------------------------------------------------------------------ the JSON API
 @pytest.fixture
-def manager_api(make_user):
+def manager_api(make_user, shop):
     user = make_user("manager")
-    secret = api_token_create(user=user, name="tests", read_only=False)[1]
+    secret = api_token_create(user=user, workspace=shop, name="tests", read_only=False)[1]
     return Client(headers={"Authorization": f"Token {secret}"})
 
 
@@ -249,7 +249,7 @@ def test_the_json_api_rejects_each_implausible_edge_with_index_and_field(manager
     messages = [r["message"] for r in body["rows"]]
     assert messages[:-1] == [message for _, (_, message) in REJECTED_EDGES[:-1]]
     assert messages[-1] == "Ensure this field has no more than 500 characters."
-    assert not TransactionLine.objects.exists()
+    assert not TransactionLine.unscoped.exists()
 
 
 @pytest.mark.django_db
@@ -289,7 +289,7 @@ def test_a_body_without_a_list_of_lines_is_a_400_in_the_standard_shape(manager_a
 # ------------------------------------------------------------------ a run on every edge
 @pytest.mark.django_db
 def test_a_run_succeeds_on_every_edge_value_either_import_accepted(
-    tmp_path, manager_api, make_user
+    tmp_path, manager_api, make_user, shop
 ):
     load_transactions(synthetic_lines(200, seed=11), name="plausible.csv")
     now = datetime.now(UTC)
@@ -307,15 +307,16 @@ def test_a_run_succeeds_on_every_edge_value_either_import_accepted(
     assert response.status_code == 201, response.content
     assert response.json()["lines_imported"] == len(edges)
 
-    stored = TransactionLine.objects.filter(customer__external_id__in=["file-2", "api-2"])
+    stored = TransactionLine.unscoped.filter(customer__external_id__in=["file-2", "api-2"])
     assert sorted(float(line.amount) for line in stored) == [1e9, 1e9]
 
     manager = make_user("manager", username="plausible-runner")
     with transaction.atomic():
         run = run_create(
+            workspace=shop,
             user=manager,
             params=params_from_input({"algorithms": ["kmeans"], "k_min": 2, "k_max": 3, "seed": 7}),
             enqueue=False,
         )
     outcome = run_execute(run_id=run.pk, token="plausible", hostname="tests@plausible")
-    assert outcome == "succeeded", SegmentationRun.objects.get(pk=run.pk).error
+    assert outcome == "succeeded", SegmentationRun.unscoped.get(pk=run.pk).error

@@ -1,7 +1,10 @@
 """Import a transactions file from the command line (the same service as the upload page).
 
-manage.py import_transactions FILE [--mapping customer_id=CustomerID,...]
+manage.py import_transactions FILE [--workspace SLUG] [--mapping customer_id=CustomerID,...]
     [--date-order dayfirst|monthfirst|iso] [--sheet NAME] [--user NAME] [--sync|--queue]
+
+The lines go into the workspace named (the only one, when there is just one); without
+--date-order the workspace's date order applies.
 """
 
 from pathlib import Path
@@ -9,6 +12,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from customers.management.workspace_option import add_workspace_argument, workspace_from_option
 from customers.models import ImportRecord
 from customers.services import import_record_create, import_record_process
 from transaction_files.columns import parse_mapping_text
@@ -20,6 +24,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
+        add_workspace_argument(parser)
         parser.add_argument(
             "--mapping",
             default="",
@@ -27,7 +32,12 @@ class Command(BaseCommand):
             "Fields: customer_id timestamp invoice quantity unit_price amount product_code "
             "description country.",
         )
-        parser.add_argument("--date-order", choices=["iso", "dayfirst", "monthfirst"], default="")
+        parser.add_argument(
+            "--date-order",
+            choices=["iso", "dayfirst", "monthfirst"],
+            default="",
+            help="How the file writes dates (default: the workspace's date order).",
+        )
         parser.add_argument("--sheet", default="", help="Worksheet to import from an XLSX file.")
         parser.add_argument("--user", default="", help="Username recorded as the importer.")
         mode = parser.add_mutually_exclusive_group()
@@ -45,6 +55,7 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
+        workspace = workspace_from_option(options["workspace"])
         user = None
         if options["user"]:
             user = get_user_model().objects.filter(username=options["user"]).first()
@@ -53,6 +64,7 @@ class Command(BaseCommand):
         try:
             with open(path, "rb") as f:
                 record = import_record_create(
+                    workspace=workspace,
                     file=f,
                     file_name=path.name,
                     uploaded_by=user,
@@ -64,16 +76,19 @@ class Command(BaseCommand):
         except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
         if options["queue"]:
-            self.stdout.write(f"Import #{record.pk} queued for the worker.")
+            self.stdout.write(
+                f"Import #{record.pk} into workspace {workspace.slug} queued for the worker."
+            )
             return
-        record = import_record_process(import_record_id=record.pk)
+        record = import_record_process(workspace=workspace, import_record_id=record.pk)
         self._report(record)
         if record.status == ImportRecord.Status.FAILED:
             raise CommandError(record.error)
 
     def _report(self, record: ImportRecord) -> None:
         w = self.stdout.write
-        w(f"Import #{record.pk} {record.file_name}: {record.status}")
+        slug = record.workspace.slug
+        w(f"Import #{record.pk} {record.file_name}: {record.status} (workspace {slug})")
         for label, value in [
             ("rows read", record.rows_read),
             ("lines imported", record.rows_imported),

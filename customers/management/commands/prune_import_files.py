@@ -1,30 +1,48 @@
 """Delete the uploaded files of finished imports (the records, counts and rejected rows stay).
 
-manage.py prune_import_files [--older-than-days 30] [--dry-run]
+manage.py prune_import_files [--workspace SLUG | --all-workspaces] [--older-than-days 30]
+    [--dry-run]
 
-Run it from cron (or any scheduler) to keep MEDIA_ROOT/imports/ from growing forever.
+Run it from cron (or any scheduler) to keep MEDIA_ROOT/imports/ from growing forever; with
+several workspaces, name one or pass --all-workspaces.
 """
 
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
+from customers.management.workspace_option import add_workspace_argument, workspace_from_option
 from customers.services import import_files_prune
+from workspaces.models import Workspace
 
 
 class Command(BaseCommand):
     help = "Delete the uploaded files of imports that finished more than N days ago."
 
     def add_arguments(self, parser):
+        add_workspace_argument(parser)
+        parser.add_argument(
+            "--all-workspaces", action="store_true", help="Prune every workspace's imports."
+        )
         parser.add_argument("--older-than-days", type=int, default=30)
         parser.add_argument("--dry-run", action="store_true", help="Only say what would go.")
 
     def handle(self, *args, older_than_days: int, dry_run: bool, **options):
         if older_than_days < 0:
             raise CommandError("--older-than-days must be 0 or more.")
-        pruned = import_files_prune(older_than=timedelta(days=older_than_days), dry_run=dry_run)
+        if options["all_workspaces"] and options["workspace"]:
+            raise CommandError("Pass --workspace or --all-workspaces, not both.")
+        if options["all_workspaces"]:
+            workspaces = list(Workspace.objects.order_by("slug"))
+        else:
+            workspaces = [workspace_from_option(options["workspace"])]
         verb = "Would delete" if dry_run else "Deleted"
-        self.stdout.write(
-            f"{verb} {pruned.files} uploaded file(s), {pruned.bytes / 1e6:.1f} MB, of imports "
-            f"finished more than {older_than_days} day(s) ago."
-        )
+        for workspace in workspaces:
+            pruned = import_files_prune(
+                workspace=workspace, older_than=timedelta(days=older_than_days), dry_run=dry_run
+            )
+            self.stdout.write(
+                f"{workspace.slug}: {verb} {pruned.files} uploaded file(s), "
+                f"{pruned.bytes / 1e6:.1f} MB, of imports finished more than "
+                f"{older_than_days} day(s) ago."
+            )
