@@ -81,7 +81,7 @@ def timed_import(ws, path: Path, manager) -> float:
         record = import_record_create(
             workspace=ws, file=f, file_name=path.name, uploaded_by=manager, enqueue=False
         )
-    record = import_record_process(import_record_id=record.pk)
+    record = import_record_process(workspace=ws, import_record_id=record.pk)
     assert record.status == "succeeded", record.error
     return time.perf_counter() - started
 
