@@ -11,6 +11,7 @@ import and token carry marker names that must never reach A.
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ MISSING = {
     "customer_id": "no-such-customer",
     "token_key": "zzzzzzzz",
     "line_id": uuid.UUID(int=0),
+    "membership_id": 987654321,
 }
 # Endpoints that address an object by a number only within the caller's own published
 # run (the API's segments): nothing of B can be named in their URL.
@@ -79,6 +81,7 @@ class Shop:
     customer: object  # a customer whose id the other shop has too
     line: object
     token_key: str
+    membership: object  # the manager's
 
 
 @dataclass
@@ -90,7 +93,10 @@ class World:
     token: str  # secret of a manager's token in A
 
 
-def _shop(workspace, manager, lines, *, run_name: str, file_name: str, token_name: str):
+def _shop(
+    workspace, manager, lines, *, shared_id: str, run_name: str, file_name: str, token_name: str
+):
+    from accounts.models import Membership
     from accounts.services import api_token_create
     from clustering.models import SegmentationRun
     from clustering.params import params_from_input
@@ -110,10 +116,9 @@ def _shop(workspace, manager, lines, *, run_name: str, file_name: str, token_nam
     outcome = run_execute(run_id=run.pk, token=f"iso-{run.pk}", hostname="tests@isolation")
     assert outcome == "succeeded", SegmentationRun.unscoped.get(pk=run.pk).error
     run_publish(workspace=workspace, run_id=run.pk, user=manager)
-    customer = Customer.objects.in_workspace(workspace).get(
-        external_id=str(lines["customer_id"].iloc[0])
-    )
+    customer = Customer.objects.in_workspace(workspace).get(external_id=shared_id)
     token, _ = api_token_create(user=manager, workspace=workspace, name=token_name, read_only=False)
+    membership = Membership.objects.in_workspace(workspace).get(user=manager)
     return Shop(
         workspace,
         SegmentationRun.objects.in_workspace(workspace).get(pk=run.pk),
@@ -121,6 +126,7 @@ def _shop(workspace, manager, lines, *, run_name: str, file_name: str, token_nam
         customer,
         customer.lines.first(),
         token.token_key,
+        membership,
     )
 
 
@@ -145,16 +151,29 @@ def world(django_db_setup, django_db_blocker):
         join(b_manager, b, "manager")
         a_lines = synthetic_lines(120, seed=5)
         b_lines = synthetic_lines(120, seed=9)  # the same customer ids, other purchases
-        first = b_lines["customer_id"].iloc[-1]
-        b_lines.loc[b_lines["customer_id"] == first, "customer_id"] = B_ONLY_CUSTOMER
+        last = b_lines["customer_id"].iloc[-1]
+        b_lines.loc[b_lines["customer_id"] == last, "customer_id"] = B_ONLY_CUSTOMER
+        shared = sorted(
+            set(map(str, a_lines["customer_id"])) & set(map(str, b_lines["customer_id"]))
+        )[0]
         shop_a = _shop(
-            a, users["manager"], a_lines, run_name="Shop A run", file_name="shop-a-orders.csv",
+            a,
+            users["manager"],
+            a_lines,
+            shared_id=shared,
+            run_name="Shop A run",
+            file_name="shop-a-orders.csv",
             token_name="shop-a-token",
-        )  # fmt: skip
+        )
         shop_b = _shop(
-            b, b_manager, b_lines, run_name="OTHER-SHOP-RUN", file_name="other-shop-orders.csv",
+            b,
+            b_manager,
+            b_lines,
+            shared_id=shared,
+            run_name="OTHER-SHOP-RUN",
+            file_name="other-shop-orders.csv",
             token_name="other-shop-token",
-        )  # fmt: skip
+        )
         assert shop_a.customer.external_id == shop_b.customer.external_id
         _, secret = api_token_create(
             user=users["manager"], workspace=a, name="iso", read_only=False
@@ -199,6 +218,8 @@ def _values(endpoint: Endpoint, shop: Shop, customer) -> dict:
             values[param] = shop.token_key
         elif param == "line_id":
             values[param] = shop.line.line_hash
+        elif param == "membership_id":
+            values[param] = shop.membership.pk
         else:
             raise AssertionError(f"{endpoint}: say which object of a workspace {param} names")
     return values
@@ -225,7 +246,7 @@ def _assert_nothing_of_b(response, what: str) -> None:
 
 
 def _b_state(world: World) -> tuple:
-    from accounts.models import ApiToken
+    from accounts.models import ApiToken, Membership
     from clustering.models import SegmentationRun
     from customers.models import Customer, ImportRecord, TransactionLine
 
@@ -236,6 +257,7 @@ def _b_state(world: World) -> tuple:
         Customer.objects.in_workspace(b).count(),
         TransactionLine.objects.in_workspace(b).count(),
         sorted(ApiToken.objects.in_workspace(b).values_list("token_key", flat=True)),
+        sorted(Membership.objects.in_workspace(b).values_list("user_id", "role")),
     )
 
 
@@ -266,15 +288,31 @@ def test_another_workspaces_objects_are_as_if_they_did_not_exist(world, endpoint
     assert _b_state(world) == before
 
 
+def _normalised(response, term: str) -> tuple[int, str]:
+    """Status and body with the searched term and per-response tokens blanked, so a search
+    for B's customer can be compared with a search for no customer at all."""
+    body = b"".join(response) if response.streaming else response.content
+    text = body.decode("utf-8", "replace").replace(term, "TERM")
+    text = re.sub(r'(nonce|value)="[^"]*"', "", text)
+    return response.status_code, text
+
+
 @pytest.mark.parametrize("endpoint", LISTS, ids=str)
 def test_lists_counts_searches_and_exports_show_nothing_of_another_workspace(world, endpoint, db):
     url = reverse(endpoint.name)
     for who, client in _clients(world).items():
         if who == "token" and not url.startswith("/api/"):
             continue
-        for query in ("", f"?q={B_ONLY_CUSTOMER}", f"?customer_id={B_ONLY_CUSTOMER}"):
-            response = client.get(url + query)
-            _assert_nothing_of_b(response, f"GET {url}{query} as {who} of A")
+        _assert_nothing_of_b(client.get(url), f"GET {url} as {who} of A")
+        for param in ("q", "customer_id", "search"):
+            what = f"GET {url}?{param}=<B's customer> as {who} of A"
+            theirs = client.get(f"{url}?{param}={B_ONLY_CUSTOMER}")
+            nobody = client.get(f"{url}?{param}=NO-SUCH-CUSTOMER")
+            if 429 in (theirs.status_code, nobody.status_code):
+                continue  # the sign-in endpoint's rate limit: a refusal that says nothing
+            assert _normalised(theirs, B_ONLY_CUSTOMER) == _normalised(
+                nobody, "NO-SUCH-CUSTOMER"
+            ), what
 
 
 def test_a_workspaces_own_exports_and_reports_hold_only_its_own_customers(world, db):
