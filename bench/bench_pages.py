@@ -120,16 +120,20 @@ def main() -> int:
 
         django.setup()
         from django.contrib.auth import get_user_model
-        from django.contrib.auth.models import Group
+        from shops import bench_member, bench_workspace
 
+        workspace = bench_workspace()
         user = get_user_model().objects.create_user(MANAGER)  # no password: force_login
-        user.groups.add(Group.objects.get(name="manager"))
-        setup["import"] = manage("import_transactions", str(DATA), "--sync", "--user", MANAGER)
+        bench_member(user, workspace)
+        setup["import"] = manage(
+            "import_transactions", str(DATA), "--sync", "--user", MANAGER, "--workspace", "bench"
+        )
         segment_args = ["segment_customers", "--sync", "--publish", "--user", MANAGER]
+        segment_args += ["--workspace", "bench"]
         if os.environ.get("BENCH_ALGORITHMS"):
             segment_args += ["--algorithms", os.environ["BENCH_ALGORITHMS"]]
         setup["segment"] = manage(*segment_args, "--name", "Bench")
-        return measure(user, setup, url)
+        return measure(workspace, user, setup, url)
     finally:
         from django.db import connections
 
@@ -142,7 +146,7 @@ def main() -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def measure(user, setup: dict, url: str | None) -> int:
+def measure(workspace, user, setup: dict, url: str | None) -> int:
     from django.conf import settings
     from django.test import Client
     from django.urls import reverse
@@ -150,10 +154,11 @@ def measure(user, setup: dict, url: str | None) -> int:
     from clustering.models import Segment, SegmentAssignment, SegmentationRun
 
     settings.DEBUG = False
-    run = SegmentationRun.objects.get(is_published=True)
-    biggest = Segment.objects.filter(run=run).order_by("-size").first()
+    run = SegmentationRun.objects.in_workspace(workspace).get(is_published=True)
+    biggest = Segment.objects.in_workspace(workspace).filter(run=run).order_by("-size").first()
     customer = (
-        SegmentAssignment.objects.filter(run=run)
+        SegmentAssignment.objects.in_workspace(workspace)
+        .filter(run=run)
         .order_by("-monetary_total")
         .values_list("customer__external_id", flat=True)
         .first()

@@ -53,7 +53,8 @@ def setup_database(n_customers: int) -> dict:
     from django.db import transaction
 
     call_command("migrate", verbosity=0)
-    from django.contrib.auth.models import Group, User
+    from django.contrib.auth.models import User
+    from shops import bench_member, bench_workspace
 
     from accounts.services import api_token_create
     from clustering.models import SegmentAssignment
@@ -61,20 +62,22 @@ def setup_database(n_customers: int) -> dict:
     from clustering.services import run_create, run_execute, run_publish
     from tests.clustering.factories import load_transactions, synthetic_lines
 
+    workspace = bench_workspace()
     user = User.objects.create_user("bench-manager", password=secrets.token_urlsafe(16))
-    user.groups.add(Group.objects.get(name="manager"))
+    bench_member(user, workspace)
     started = time.monotonic()
-    load_transactions(synthetic_lines(n_customers, seed=11), name="bench.csv")
+    load_transactions(synthetic_lines(n_customers, seed=11), name="bench.csv", workspace=workspace)
     params = params_from_input({"algorithms": ["kmeans"], "k_min": 2, "k_max": 6, "seed": 3})
     with transaction.atomic():
-        run = run_create(user=user, params=params, enqueue=False)
+        run = run_create(workspace=workspace, user=user, params=params, enqueue=False)
     outcome = run_execute(run_id=run.pk, token="bench-claim", hostname="bench@localhost")  # noqa: S106
     if outcome != "succeeded":
         raise SystemExit(f"run {outcome}")
-    run_publish(run_id=run.pk, user=user)
-    _, secret = api_token_create(user=user, name="bench", read_only=True)
+    run_publish(workspace=workspace, run_id=run.pk, user=user)
+    _, secret = api_token_create(user=user, workspace=workspace, name="bench", read_only=True)
     rows = list(
-        SegmentAssignment.objects.filter(run=run)
+        SegmentAssignment.objects.in_workspace(workspace)
+        .filter(run=run)
         .order_by("id")
         .values("customer__external_id", *SegmentAssignment.FEATURE_FIELDS)[:1000]
     )

@@ -27,6 +27,7 @@ from sample_files import ONLINE_RETAIL
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ONLINE_RETAIL
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/segmentation_bench_run"
+SLUG = "online-retail"  # the demo's workspace for Online Retail (create_demo_users)
 
 
 def prepare_environment() -> dict[str, str]:
@@ -82,7 +83,7 @@ def main() -> int:
     manage(env, "migrate", "--noinput")
     manage(env, "create_demo_users")
     started = time.perf_counter()
-    manage(env, "import_transactions", str(DATA), "--user", "manager")
+    manage(env, "import_transactions", str(DATA), "--user", "manager", "--workspace", SLUG)
     import_seconds = time.perf_counter() - started
 
     sys.path.insert(0, str(ROOT))
@@ -97,9 +98,11 @@ def main() -> int:
     from clustering.engine.types import SegmentationParams
     from clustering.models import SegmentationRun
     from clustering.services import run_create
+    from workspaces.models import Workspace
 
+    workspace = Workspace.objects.get(slug=SLUG)
     params = SegmentationParams()
-    aggregates = customer_aggregates(holdout_share=params.value_holdout_share)
+    aggregates = customer_aggregates(workspace=workspace, holdout_share=params.value_holdout_share)
     engine_times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -136,7 +139,8 @@ def main() -> int:
         manager = get_user_model().objects.get(username="manager")
         for _ in range(repeat):
             t0 = time.perf_counter()
-            run = run_create(user=manager, params=params)  # queued on commit (autocommit)
+            # queued on commit (autocommit)
+            run = run_create(workspace=workspace, user=manager, params=params)
             while True:
                 run.refresh_from_db(fields=["status", "error", "timings"])
                 if run.status not in SegmentationRun.ACTIVE_STATUSES:

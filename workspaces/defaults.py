@@ -5,9 +5,12 @@ DEFAULT_NAME = "Main shop"
 
 
 def default_workspace(apps):
-    """The default workspace in a migration's app registry, created on first use."""
+    """The default workspace in a migration's app registry, created on first use. Its time
+    zone is the site's, in which earlier imports read times without an offset."""
+    from django.conf import settings
+
     workspace_model = apps.get_model("workspaces", "Workspace")
     workspace, _ = workspace_model.objects.get_or_create(
-        slug=DEFAULT_SLUG, defaults={"name": DEFAULT_NAME}
+        slug=DEFAULT_SLUG, defaults={"name": DEFAULT_NAME, "time_zone": settings.TIME_ZONE}
     )
     return workspace

@@ -91,11 +91,15 @@ def a_permission() -> Permission:
 
 
 # ------------------------------------------------------------------ the workspace admin role
-@pytest.mark.parametrize("path", ["/admin/", "/w/shop/admin/", "/admin/auth/user/"])
+@pytest.mark.parametrize("path", ["/admin/", "/admin/auth/user/"])
 def test_the_workspace_admin_role_gets_no_django_admin(client_for, path):
     response = client_for("admin").get(path)
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_the_admin_site_is_not_served_inside_a_workspace(client_for):
+    assert client_for("admin").get("/w/shop/admin/").status_code == 404
 
 
 # ------------------------------------------------------------------ bounded staff
