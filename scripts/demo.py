@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import http.cookiejar
+import json
 import os
 import re
 import signal
@@ -46,13 +47,6 @@ WORKSPACES = [
         "online-retail", "Online Retail", SAMPLE / "online_retail" / "online_retail.csv.gz", 4372
     ),
     DemoWorkspace("cdnow", "CDNOW", SAMPLE / "cdnow" / "cdnow_master.csv.gz", 23570),
-]
-# (username, password, {workspace slug: role}), as create_demo_users makes them.
-DEMO_USERS = [
-    ("marketing", "marketing-demo-pass", {"online-retail": "marketing", "cdnow": "marketing"}),
-    ("manager", "manager-demo-pass", {"online-retail": "manager", "cdnow": "manager"}),
-    ("admin", "admin-demo-pass", {"online-retail": "admin", "cdnow": "admin"}),
-    ("analyst", "analyst-demo-pass", {"online-retail": "manager", "cdnow": "marketing"}),
 ]
 # What each role must, and must not, see in the navigation of a workspace's landing page.
 # Nobody gets Django's admin: that is the site administrators' (superusers').
@@ -239,10 +233,58 @@ def check_user(base: str, username: str, password: str, roles: dict[str, str]) -
     print(f"  ok: {username} signs in and sees what the role allows ({where})", flush=True)
 
 
+def _api(base: str, path: str, body: dict, token: str | None = None) -> tuple[int, dict]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Token {token}"
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def check_predict(base: str, env: dict[str, str]) -> None:
+    """Customer id 12346 is in both files: each workspace's token gets its own shop's."""
+    code = (
+        "from clustering.selectors import run_published; "
+        "from workspaces.models import Workspace; "
+        "print(' '.join(f'{w.slug}={run_published(workspace=w).pk}' "
+        "for w in Workspace.objects.all()))"
+    )
+    published = dict(pair.split("=") for pair in django_says(code, env).split())
+    answers = {}
+    for shop in WORKSPACES:
+        status, body = _api(
+            base,
+            "/api/v1/auth/token/",
+            {"username": "manager", "password": "manager-demo-pass", "workspace": shop.slug,
+             "name": "demo-check", "read_only": True},
+        )  # fmt: skip
+        assert status == 201, f"token for {shop.name}: {status} {body}"
+        status, answer = _api(base, "/api/v1/predict/", {"customer_id": "12346"}, body["token"])
+        assert status == 200, f"predict 12346 in {shop.name}: {status} {answer}"
+        assert str(answer["run_id"]) == published[shop.slug], f"{shop.name}: {answer}"
+        answers[shop.slug] = answer
+        print(f"  ok: predict 12346 in {shop.name}: {answer['segment_name']}", flush=True)
+    assert len({a["run_id"] for a in answers.values()}) == len(WORKSPACES)
+
+
+def demo_users(env: dict[str, str]) -> list[tuple[str, str, dict[str, str]]]:
+    """(username, password, {workspace slug: role}), from create_demo_users, their source."""
+    code = (
+        "import json; from accounts.management.commands.create_demo_users import DEMO_USERS; "
+        "print(json.dumps(DEMO_USERS))"
+    )
+    return [tuple(user) for user in json.loads(django_says(code, env))]
+
+
 def check_site(base: str, env: dict[str, str]) -> None:
     check_counts(env)
-    for username, password, roles in DEMO_USERS:
+    for username, password, roles in demo_users(env):
         check_user(base, username, password, roles)
+    check_predict(base, env)
 
     # The worker consumes a real task: the manager asks it to check in.
     browser = Browser(base)
@@ -260,12 +302,12 @@ def check_site(base: str, env: dict[str, str]) -> None:
     raise SystemExit("The background worker did not execute the check-in task within 90 s")
 
 
-def logins() -> str:
+def logins(env: dict[str, str]) -> str:
     names = {shop.slug: shop.name for shop in WORKSPACES}
     return "\n".join(
         f"  {username} / {password}: "
         + ", ".join(f"{role} in {names[slug]}" for slug, role in roles.items())
-        for username, password, roles in DEMO_USERS
+        for username, password, roles in demo_users(env)
     )
 
 
@@ -295,7 +337,7 @@ def main() -> int:
             return 0
         print(
             f"\nThe site is up at {base}/  (Ctrl-C stops it)\n"
-            "Sign in as (username / password: role in each workspace):\n" + logins(),
+            "Sign in as (username / password: role in each workspace):\n" + logins(env),
             flush=True,
         )
         while all(p.poll() is None for p in processes):
