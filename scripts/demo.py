@@ -246,15 +246,19 @@ def _api(base: str, path: str, body: dict, token: str | None = None) -> tuple[in
 
 
 def check_predict(base: str, env: dict[str, str]) -> None:
-    """Customer id 12346 is in both files: each workspace's token gets its own shop's."""
+    """Customer ids 12346 and 12347 are in both files: a token of each workspace gets its
+    own shop's answer, the segment of its published run, or "not in the segmentation"
+    where its shop's run left the customer out (Online Retail's 12346 returned all it
+    bought)."""
     code = (
         "from clustering.selectors import run_published; "
         "from workspaces.models import Workspace; "
-        "print(' '.join(f'{w.slug}={run_published(workspace=w).pk}' "
-        "for w in Workspace.objects.all()))"
+        "print(' '.join(f'{w.slug}:{c}=' + str(run_published(workspace=w).pk "
+        "if run_published(workspace=w).assignments.filter(customer__external_id=c).exists() "
+        "else 0) for w in Workspace.objects.all() for c in ('12346', '12347')))"
     )
-    published = dict(pair.split("=") for pair in django_says(code, env).split())
-    answers = {}
+    expected = dict(pair.split("=") for pair in django_says(code, env).split())
+    runs = set()
     for shop in WORKSPACES:
         status, body = _api(
             base,
@@ -263,12 +267,22 @@ def check_predict(base: str, env: dict[str, str]) -> None:
              "name": "demo-check", "read_only": True},
         )  # fmt: skip
         assert status == 201, f"token for {shop.name}: {status} {body}"
-        status, answer = _api(base, "/api/v1/predict/", {"customer_id": "12346"}, body["token"])
-        assert status == 200, f"predict 12346 in {shop.name}: {status} {answer}"
-        assert str(answer["run_id"]) == published[shop.slug], f"{shop.name}: {answer}"
-        answers[shop.slug] = answer
-        print(f"  ok: predict 12346 in {shop.name}: {answer['segment_name']}", flush=True)
-    assert len({a["run_id"] for a in answers.values()}) == len(WORKSPACES)
+        for customer in ("12346", "12347"):
+            status, answer = _api(
+                base, "/api/v1/predict/", {"customer_id": customer}, body["token"]
+            )
+            run = expected[f"{shop.slug}:{customer}"]
+            if run == "0":
+                assert status == 404, f"{customer} in {shop.name}: {status} {answer}"
+                assert answer["code"] == "customer_not_in_segmentation", answer
+                said = "not in the segmentation"
+            else:
+                assert status == 200, f"predict {customer} in {shop.name}: {status} {answer}"
+                assert str(answer["run_id"]) == run, f"{shop.name}: {answer}"
+                runs.add(run)
+                said = answer["segment_name"]
+            print(f"  ok: predict {customer} with a {shop.name} token: {said}", flush=True)
+    assert len(runs) == len(WORKSPACES), "each workspace answers from its own published run"
 
 
 def demo_users(env: dict[str, str]) -> list[tuple[str, str, dict[str, str]]]:

@@ -304,6 +304,8 @@ def test_lists_counts_searches_and_exports_show_nothing_of_another_workspace(wor
         if who == "token" and not url.startswith("/api/"):
             continue
         _assert_nothing_of_b(client.get(url), f"GET {url} as {who} of A")
+        if who not in ("admin", "token"):
+            continue  # searches: the role that may see most, and a token, suffice
         for param in ("q", "customer_id", "search"):
             what = f"GET {url}?{param}=<B's customer> as {who} of A"
             theirs = client.get(f"{url}?{param}={B_ONLY_CUSTOMER}")

@@ -1,7 +1,7 @@
 """Upgrading a deployment from before workspaces: everything it holds (an import with its
 customer and lines, a published run with its segment and assignment, users with roles, a
 token) moves into the default workspace, the users keep their roles as memberships, and
-the published run stays published. Runs `manage.py migrate` and two scripts in
+the published run stays published. Runs two scripts (migrate and seed, then check) in
 subprocesses against a scratch database: SQLite always, PostgreSQL when the suite runs on
 it."""
 
@@ -25,10 +25,14 @@ BEFORE = [
     ("clustering", "0004_value_ahead"),
 ]
 
-# Data written with the models as they were before workspaces (the historical models).
+# In one process: migrate to before workspaces, write data with the models as they were
+# then (the historical models), migrate to the latest.
 SEED = """
 import django
 django.setup()
+from django.core.management import call_command
+for app, migration in BEFORE:
+    call_command("migrate", app, migration, verbosity=0)
 from decimal import Decimal
 import uuid
 from django.db import connection
@@ -62,6 +66,7 @@ apps.get_model("clustering", "SegmentAssignment").objects.create(
     run=run, customer=customer, segment=segment, confidence=1.0)
 apps.get_model("accounts", "ApiToken").objects.create(
     user=manager, digest="d" * 128, token_key="abcdefgh", name="CRM sync")
+call_command("migrate", verbosity=0)
 """
 
 CHECK = """
@@ -124,10 +129,7 @@ def _run(args: list[str], env: dict[str, str]) -> str:
 
 def _check_upgrade(url: str, tmp_path: Path) -> None:
     env = _env(url, tmp_path)
-    for app, migration in BEFORE:
-        _run(["manage.py", "migrate", "-v0", app, migration], env)
     _run(["-c", f"BEFORE = {BEFORE!r}\n{SEED}"], env)
-    _run(["manage.py", "migrate", "-v0"], env)
     assert _run(["-c", CHECK], env).strip() == "checked"
 
 
