@@ -1,18 +1,18 @@
 """One shop beside a big neighbour: does a second workspace slow the first?
 
-On a fresh database (PostgreSQL segmentation_bench_workspaces by default, DATABASE_URL to
-choose), in this process and the same session:
-  1. alone: workspace A holds CDNOW (23,570 customers); time A's import, a run, the pages
-     and predict by customer id;
-  2. the neighbour: workspace B gets the full Online Retail file (4,372 customers, 540k
-     lines, eight times A's lines) and a published run of its own;
-  3. beside B: the same measurements for A again.
-Each import of the CDNOW file goes into a new workspace of its own, since A's lines are
-already stored.
-Each figure is printed beside its "alone" baseline; target: within 10%. Imports are staged
-in both cases (IMPORT_BULK_LOAD_EMPTY_TABLE off): the bulk path only applies to an empty
-line table, which "alone" would have and "beside B" cannot.
-Usage: python bench/bench_workspaces.py [--quick] [--keep]
+Two PostgreSQL databases that differ only by the neighbour:
+  - "alone": workspace A holds CDNOW (23,570 customers) and a published run;
+  - "beside": a copy of "alone" (CREATE DATABASE ... TEMPLATE) where workspace B then gets
+    the full Online Retail file (4,372 customers, 540k lines, eight times A's lines) and a
+    published run of its own.
+Then, in this process, each measurement of A alternates between the two databases, round
+by round, so a burst of load from the machine's other tenants falls on both sides alike:
+importing the CDNOW file into a new workspace, a run of A, A's pages and API (Django's
+test client, signed in) and predict by customer id. Each figure is printed beside its
+"alone" baseline; target: within 10%. Imports are staged in both databases
+(IMPORT_BULK_LOAD_EMPTY_TABLE off): the bulk path only applies to an empty line table.
+Usage: python bench/bench_workspaces.py [--quick] [--keep]   (PostgreSQL at DATABASE_URL's
+server, default postgres://postgres@127.0.0.1:5432/)
 """
 
 from __future__ import annotations
@@ -29,28 +29,40 @@ from pathlib import Path
 from sample_files import CDNOW, ONLINE_RETAIL
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/segmentation_bench_workspaces"
+SERVER = "postgres://postgres@127.0.0.1:5432"
+ALONE, BESIDE = "segmentation_bench_ws_alone", "segmentation_bench_ws_beside"
 RUN_PARAMS = {"algorithms": ["kmeans", "gmm"], "k_min": 2, "k_max": 8, "seed": 7}
 TARGET = 0.10
 
 
-def recreate_database(url: str) -> None:
-    if not url.startswith("postgres"):
-        return
+def admin_sql(server: str, *statements: str) -> None:
     import psycopg2
 
-    name = url.rsplit("/", 1)[1]
-    admin = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
+    admin = psycopg2.connect(f"{server}/postgres")
     admin.autocommit = True
     with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
+        for statement in statements:
+            cursor.execute(statement)
     admin.close()
 
 
-def setup_django(url: str) -> None:
+def copy_database(server: str, source: str, target: str) -> None:
+    """CREATE DATABASE ... TEMPLATE, which needs the source to have no session: wait out
+    an autovacuum worker that may hold one for a moment."""
+    import psycopg2
+
+    for attempt in range(20):
+        try:
+            admin_sql(server, f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+            return
+        except psycopg2.errors.ObjectInUse:
+            time.sleep(0.5 * (attempt + 1))
+    raise SystemExit(f"{source} stayed in use; could not copy it")
+
+
+def setup_django(server: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "segmentation_site.settings.base"
-    os.environ["DATABASE_URL"] = url
+    os.environ["DATABASE_URL"] = f"{server}/{ALONE}"
     state = tempfile.mkdtemp(prefix="bench-workspaces-")
     os.environ["VAR_DIR"] = f"{state}/var"
     os.environ["STATIC_ROOT"] = f"{state}/static"
@@ -66,6 +78,22 @@ def setup_django(url: str) -> None:
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", "--noinput", verbosity=0)
+
+
+def use(database: str) -> None:
+    """Point this process's default connection at `database` (closed, reopened on use)."""
+    from django.db import connections
+
+    connections.close_all()
+    connections["default"].settings_dict["NAME"] = database
+
+
+def analyze() -> None:
+    """Fresh planner statistics after a load, as autovacuum gives them a little later."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def workspace(slug: str, name: str, currency: str, manager):
@@ -90,7 +118,7 @@ def timed_import(ws, path: Path, manager) -> float:
     return time.perf_counter() - started
 
 
-def timed_run(ws, manager, params: dict, *, publish: bool = False) -> float:
+def timed_run(ws, manager, params: dict, *, label: str, publish: bool = False) -> float:
     from django.db import transaction
 
     from clustering.models import SegmentationRun
@@ -102,7 +130,8 @@ def timed_run(ws, manager, params: dict, *, publish: bool = False) -> float:
         run = run_create(
             workspace=ws, user=manager, params=params_from_input(params), enqueue=False
         )
-    outcome = run_execute(run_id=run.pk, token=f"bench-{run.pk}", hostname="bench@host")
+    # The claim token names the predictor file: distinct per database.
+    outcome = run_execute(run_id=run.pk, token=f"{label}-{run.pk}", hostname="bench@host")
     elapsed = time.perf_counter() - started
     assert outcome == "succeeded", SegmentationRun.unscoped.get(pk=run.pk).error
     if publish:
@@ -110,19 +139,8 @@ def timed_run(ws, manager, params: dict, *, publish: bool = False) -> float:
     return elapsed
 
 
-def analyze() -> None:
-    """Fresh planner statistics after a load, as autovacuum would give them a little later
-    (a plan made on stale statistics would measure the timing of autovacuum)."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-
-
-def page_times(ws, manager, token: str, requests: int, rounds: int = 3) -> dict[str, float]:
-    """Milliseconds per page of A after a warm-up: the lowest of `rounds` medians, so a
-    burst of load from the machine's other tenants does not decide the figure."""
+def page_cases(ws, manager, token: str) -> dict:
+    """A's pages and API calls, as callables, with a client signed in to this database."""
     from django.test import Client
 
     from clustering.models import SegmentationRun
@@ -133,99 +151,103 @@ def page_times(ws, manager, token: str, requests: int, rounds: int = 3) -> dict[
         "customer__external_id", flat=True
     )[0]
     client = Client()
-    client.force_login(manager)
+    client.force_login(manager)  # the session lives in this database
     api = Client(headers={"Authorization": f"Token {token}"})
     base = f"/w/{ws.slug}"
     body = json.dumps({"customer_id": customer})
-    cases = {
-        "dashboard": lambda: client.get(f"{base}/"),
-        "segment page": lambda: client.get(f"{base}/runs/{run.pk}/segments/{segment.number}/"),
-        "run report": lambda: client.get(f"{base}/runs/{run.pk}/"),
-        "customer lookup": lambda: client.get(f"{base}/customers/lookup/?customer_id={customer}"),
-        "API: customers list": lambda: api.get("/api/v1/customers/"),
-        "API: predict by customer id": lambda: api.post(
+    return {
+        "dashboard (ms)": lambda: client.get(f"{base}/"),
+        "segment page (ms)": lambda: client.get(f"{base}/runs/{run.pk}/segments/{segment.number}/"),
+        "run report (ms)": lambda: client.get(f"{base}/runs/{run.pk}/"),
+        "customer lookup (ms)": lambda: client.get(
+            f"{base}/customers/lookup/?customer_id={customer}"
+        ),
+        "API: customers list (ms)": lambda: api.get("/api/v1/customers/"),
+        "API: predict by customer id (ms)": lambda: api.post(
             "/api/v1/predict/", body, content_type="application/json"
         ),
     }
-    medians: dict[str, float] = {}
-    for label, request in cases.items():
-        response = request()
-        assert response.status_code == 200, (label, response.status_code)
-    for _ in range(rounds):
-        for label, request in cases.items():
-            samples = []
-            for _ in range(requests):
-                started = time.perf_counter()
-                request()
-                samples.append((time.perf_counter() - started) * 1000)
-            medians[label] = min(medians.get(label, float("inf")), statistics.median(samples))
-    return medians
-
-
-def measure(ws, manager, token: str, phase: str, *, repeat: int, requests: int) -> dict:
-    # Each import goes into a new workspace of its own (A's lines are already stored).
-    imports = [
-        timed_import(workspace(f"{phase}-{n}", f"{phase} {n}", "USD", manager), CDNOW, manager)
-        for n in range(repeat)
-    ]
-    figures = {"import CDNOW (s), median": statistics.median(imports)}
-    analyze()
-    figures["run (s), median"] = statistics.median(
-        timed_run(ws, manager, RUN_PARAMS) for _ in range(repeat)
-    )
-    for label, ms in page_times(ws, manager, token, requests).items():
-        figures[f"{label} (ms)"] = ms
-    return figures
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="one run, fewer requests")
-    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and requests")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     args = parser.parse_args()
-    repeat, requests = (1, 15) if args.quick else (3, 40)
-    url = os.environ.get("DATABASE_URL", DEFAULT_DB)
-    recreate_database(url)
-    setup_django(url)
+    rounds, requests = (2, 10) if args.quick else (4, 20)
+    url = os.environ.get("DATABASE_URL")
+    server = url.rsplit("/", 1)[0] if url else SERVER
+    if not server.startswith("postgres"):
+        print("This benchmark needs PostgreSQL (it copies a database); skipped.")
+        return 0
+    drop = [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in (ALONE, BESIDE)]
+    admin_sql(server, *drop, f'CREATE DATABASE "{ALONE}"')
+    setup_django(server)
     from django.contrib.auth import get_user_model
-    from django.db import connection
 
     from accounts.services import api_token_create
+    from workspaces.models import Workspace
 
     try:
+        # "alone": A with its data and published run; then "beside" = a copy plus B.
         manager = get_user_model().objects.create_user("bench-manager")
         a = workspace("cdnow", "CDNOW", "USD", manager)
         token = api_token_create(user=manager, workspace=a, name="bench", read_only=False)[1]
-        # A's data and published run, then A alone.
         timed_import(a, CDNOW, manager)
-        timed_run(a, manager, RUN_PARAMS, publish=True)
+        timed_run(a, manager, RUN_PARAMS, label="setup", publish=True)
         analyze()
-        alone = measure(a, manager, token, "alone", repeat=repeat, requests=requests)
-        # The neighbour.
+        use("postgres")
+        copy_database(server, ALONE, BESIDE)
+        use(BESIDE)
         b = workspace("online-retail", "Online Retail", "GBP", manager)
         neighbour_import = timed_import(b, ONLINE_RETAIL, manager)
-        timed_run(b, manager, {**RUN_PARAMS, "algorithms": ["kmeans"]}, publish=True)
+        timed_run(b, manager, {**RUN_PARAMS, "algorithms": ["kmeans"]}, label="b", publish=True)
         analyze()
-        beside = measure(a, manager, token, "beside", repeat=repeat, requests=requests)
-    finally:
-        connection.close()
-        if not args.keep:
-            recreate_database(url)
 
-    backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+        samples: dict[str, dict[str, list[float]]] = {ALONE: {}, BESIDE: {}}
+        cases = {}
+        for database in (ALONE, BESIDE):
+            use(database)
+            cases[database] = page_cases(Workspace.objects.get(slug="cdnow"), manager, token)
+            for request in cases[database].values():  # warm-up
+                assert request().status_code == 200
+        for n in range(rounds):
+            for database in (ALONE, BESIDE) if n % 2 == 0 else (BESIDE, ALONE):
+                use(database)
+                a = Workspace.objects.get(slug="cdnow")
+                figures = samples[database]
+                new = workspace(f"import-{n}", f"Import {n}", "USD", manager)
+                figures.setdefault("import CDNOW (s)", []).append(timed_import(new, CDNOW, manager))
+                figures.setdefault("run (s)", []).append(
+                    timed_run(a, manager, RUN_PARAMS, label=f"{database}-{n}")
+                )
+                for label, request in cases[database].items():
+                    request()  # the connection was reopened: not timed
+                    for _ in range(requests):
+                        started = time.perf_counter()
+                        request()
+                        elapsed = (time.perf_counter() - started) * 1000
+                        figures.setdefault(label, []).append(elapsed)
+    finally:
+        use("postgres")
+        if not args.keep:
+            admin_sql(server, *drop)
+
     print(
         f"Workspace A: CDNOW; neighbour B: Online Retail (its import took "
-        f"{neighbour_import:.0f} s); {backend}; runs {RUN_PARAMS['algorithms']}, medians of "
-        f"{repeat} imports and runs; pages: the lowest of 3 medians of {requests} requests.\n"
+        f"{neighbour_import:.0f} s); PostgreSQL; runs {RUN_PARAMS['algorithms']}; {rounds} "
+        f"rounds alternating the two databases: medians of {rounds} imports and runs, and of "
+        f"{rounds * requests} requests a page.\n"
     )
     print("| measure | A alone (baseline) | A beside B | ratio | within 10% |")
     print("|---|---:|---:|---:|---|")
     worst = 0.0
-    for label, base in alone.items():
-        ratio = beside[label] / base
+    for label, values in samples[ALONE].items():
+        base, beside = statistics.median(values), statistics.median(samples[BESIDE][label])
+        ratio = beside / base
         worst = max(worst, ratio)
         ok = "yes" if ratio <= 1 + TARGET else "**no**"
-        print(f"| {label} | {base:.2f} | {beside[label]:.2f} | {ratio:.2f} | {ok} |")
+        print(f"| {label} | {base:.2f} | {beside:.2f} | {ratio:.2f} | {ok} |")
     print(f"\nWorst ratio {worst:.2f} (target at most {1 + TARGET:.2f}).")
     return 0
 
