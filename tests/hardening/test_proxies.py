@@ -30,7 +30,10 @@ def one_proxy(settings):
 
 @pytest.fixture
 def auth_rates(monkeypatch):
-    """Set the sign-in rates for a test (monkeypatch removes the inherited attribute after)."""
+    """Set the sign-in rates for a test (monkeypatch removes the inherited attribute after).
+    The throttle's clock stands still in the middle of a window: the counts are per fixed
+    window, and a test that crossed a minute boundary would start counting again."""
+    monkeypatch.setattr(ScopedWindowThrottle, "timer", lambda self: 1_800_000_030.0)
 
     def set_rates(*, address: str = "1000/min", username: str = "1000/min") -> None:
         rates = {
