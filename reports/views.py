@@ -19,57 +19,92 @@ from .forms import CompareForm, CustomerLookupForm
 from .selectors import (
     last_import,
     last_run,
+    publication,
     published_run,
+    purchase_period,
     run_comparison,
+    run_display_name,
     succeeded_runs,
 )
 
 #: Features that are amounts, shown in the workspace's currency.
 MONEY_FEATURES = frozenset({"monetary_total", "avg_basket_value"})
 
-#: The dashboard's segment orders: query value -> label.
-SEGMENT_ORDERS = {"number": "segment number", "value": "expected value"}
+#: The dashboard's segment orders: query value -> label. Revenue share is the default (every
+#: run has it); expected value is offered when the run estimated it.
+SEGMENT_ORDERS = {"revenue": "share of revenue", "value": "expected value"}
+
+#: Colours a segment card and its bars can take (site.css .seg-N, charts.js COLOURS).
+PALETTE_SIZE = 8
+
+
+def _expected_value_key(segment: dict) -> tuple:
+    value = segment["expected_value"]
+    return (value is None, -(value or 0.0))
+
+
+def _by_revenue_share(segment: dict) -> tuple:
+    """Largest share of revenue first, then highest expected value, then by number."""
+    return (-segment["share_revenue"], *_expected_value_key(segment), segment["number"])
 
 
 def _by_expected_value(segment: dict) -> tuple:
-    """Highest expected value first; segments not estimated last, by number."""
-    value = segment["expected_value"]
-    return (value is None, -(value or 0.0), segment["number"])
+    """Highest expected value first; segments not estimated last, by revenue share."""
+    return (*_expected_value_key(segment), -segment["share_revenue"], segment["number"])
+
+
+def segment_share_chart(segments: list[dict]) -> dict:
+    """Share of customers beside share of revenue, per segment, with each segment's colour
+    so its bars wear its card's colour."""
+    return {
+        "labels": [s["name"] for s in segments],
+        "colours": [s["colour"] for s in segments],
+        "customers": [round(100 * s["share_customers"], 1) for s in segments],
+        "revenue": [round(100 * s["share_revenue"], 1) for s in segments],
+    }
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """The published segmentation at a glance, the latest activity, and system health."""
+    """The published segmentation at a glance (most valuable segments first), the latest
+    activity, and the worker's health for those who can act on it."""
     workspace = request.workspace
-    beat = worker_last_seen()
     run = published_run(workspace=workspace)
     segments = list(run.segments.order_by("number").values()) if run else []
-    order = request.GET.get("order", "number")
-    if order not in SEGMENT_ORDERS:
-        order = "number"
     rhythm = rhythm_view(run.activity_rhythm) if run else None
     for index, segment in enumerate(segments):
-        segment["colour"] = index % 8
+        # By number, as on the run report, so a segment wears one colour on every page.
+        segment["colour"] = index % PALETTE_SIZE
         segment["axes"] = segment_axes(segment, rhythm)
-    # The colours stay with the segment (as on the run report) whatever the order.
+        # Revenue / members: the engine's mean of the members' net spend.
+        segment["spend_per_customer"] = (segment["means"] or {}).get("monetary_total")
+    value_estimated = any(s["expected_value"] is not None for s in segments)
+    order = request.GET.get("order", "revenue")
+    if order not in SEGMENT_ORDERS or (order == "value" and not value_estimated):
+        order = "revenue"
     by_value = sorted(segments, key=_by_expected_value)
-    return render(
-        request,
-        "reports/home.html",
-        {
-            "worker": beat,
-            "worker_recent": worker_is_recent(beat),
-            "run": run,
-            "segments": by_value if order == "value" else segments,
-            "segments_by_value": by_value,
-            "value_estimated": any(s["expected_value"] is not None for s in segments),
-            "order": order,
-            "orders": SEGMENT_ORDERS,
-            "share_chart": charts.share_chart(segments),
-            "last_import": last_import(workspace=workspace),
-            "last_run": last_run(workspace=workspace),
-        },
-    )
+    shown = by_value if order == "value" else sorted(segments, key=_by_revenue_share)
+    latest = last_run(workspace=workspace)
+    context = {
+        "run": run,
+        "publication": publication(run) if run else None,
+        "purchase_period": purchase_period(run) if run else None,
+        "segments": shown,
+        "segments_by_value": by_value,
+        "value_estimated": value_estimated,
+        "order": order,
+        "orders": SEGMENT_ORDERS,
+        "share_chart": segment_share_chart(shown),
+        "last_import": last_import(workspace=workspace),
+        "last_run": latest,
+        "last_run_name": run_display_name(latest) if latest else "",
+        "show_system": request.user.has_perm("accounts.manage_runs"),
+    }
+    # Only those who can act on the worker see its state (and pay for the query).
+    if context["show_system"]:
+        beat = worker_last_seen()
+        context.update(worker=beat, worker_recent=worker_is_recent(beat))
+    return render(request, "reports/home.html", context)
 
 
 @require_GET

@@ -27,20 +27,38 @@
   }
 
   const builders = {
-    // Share of customers beside share of revenue, per segment.
+    // Share of customers beside share of revenue, per segment. Each segment's bars wear its
+    // card's colour (d.colours); the two measures differ by fill (pale outlined vs solid),
+    // which the legend shows in neutral tones so no segment colour means a measure.
     share(d) {
+      const colour = (i) => COLOURS[(d.colours ? d.colours[i] : i) % COLOURS.length];
+      const segmentColours = d.labels.map((_, i) => colour(i));
+      const MEASURES = [
+        { label: "Share of customers (%): pale, outlined bars", fill: "#ffffff", stroke: "#1d2329" },
+        { label: "Share of revenue (%): solid bars", fill: "#1d2329", stroke: "#1d2329" },
+      ];
       return {
         type: "bar",
         data: {
           labels: d.labels,
           datasets: [
-            { label: "Share of customers (%)", data: d.customers, backgroundColor: COLOURS[0], borderColor: COLOURS[0] },
-            { label: "Share of revenue (%)", data: d.revenue, backgroundColor: COLOURS[1], borderColor: "#000", borderWidth: 1 },
+            { label: "Share of customers (%)", data: d.customers, backgroundColor: segmentColours.map((c) => c + "40"), borderColor: segmentColours, borderWidth: 2 },
+            { label: "Share of revenue (%)", data: d.revenue, backgroundColor: segmentColours, borderColor: "#000", borderWidth: 1 },
           ],
         },
         options: {
           scales: { y: { beginAtZero: true, title: axisTitle("% of all customers / revenue") } },
-          plugins: { tooltip: { callbacks: { label: (c) => c.dataset.label + ": " + c.parsed.y + "%" } } },
+          plugins: {
+            legend: {
+              labels: {
+                generateLabels: (chart) => MEASURES.map((m, i) => ({
+                  text: m.label, fillStyle: m.fill, strokeStyle: m.stroke, lineWidth: 2,
+                  hidden: !chart.isDatasetVisible(i), datasetIndex: i,
+                })),
+              },
+            },
+            tooltip: { callbacks: { label: (c) => c.dataset.label + ": " + c.parsed.y + "%" } },
+          },
         },
       };
     },

@@ -154,8 +154,9 @@ def test_dashboard_shows_each_segments_value_ahead_and_orders_by_it(estimated, c
     positions = [table.index(f">{escape(s.name)}</a>") for s in by_value]
     assert positions == sorted(positions)  # the table: highest expected value first
 
-    by_number = client.get(reverse("home"))
-    assert [s["number"] for s in by_number.context["segments"]] == [s.number for s in segments]
+    by_revenue = client.get(reverse("home"))  # the default order (tests/reports/test_dashboard)
+    shares = [s["share_revenue"] for s in by_revenue.context["segments"]]
+    assert shares == sorted(shares, reverse=True)
     ordered = client.get(reverse("home"), {"order": "value"})
     assert [s["number"] for s in ordered.context["segments"]] == [s.number for s in by_value]
     assert '<strong aria-current="true">expected value</strong>' in ordered.content.decode()
