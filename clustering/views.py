@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from common.csv_export import csv_response
 
 from .engine.types import InvalidParameters
-from .forms import RunForm, parameter_rows
+from .forms import RunForm
 from .models import SegmentAssignment, SegmentationRun
 from .report import charts
 from .report.axes import rfm_edges_view, rhythm_view, segment_axes, stability_view
@@ -33,6 +33,15 @@ from .report.members import (
     segment_members_page,
 )
 from .report.value import value_context
+from .report.words import (
+    candidate_label,
+    knee_words,
+    parameter_view,
+    preprocessing_sentences,
+    reason_words,
+    stage_words,
+    timing_rows,
+)
 from .selectors import run_list as run_list_query
 from .services import RunError, run_cancel, run_create, run_publish, worker_ping_request
 
@@ -86,7 +95,8 @@ def _status_payload(run: SegmentationRun) -> dict:
         "id": run.pk,
         "status": run.status,
         "status_display": run.get_status_display(),
-        "stage": run.stage,
+        "stage": run.stage,  # the engine's name, as before; stage_label says it in words
+        "stage_label": stage_words(run.stage),
         "progress": round(run.progress, 1),
         "finished": run.is_finished,
         "error": run.error,
@@ -142,6 +152,9 @@ def _report_context(run: SegmentationRun, report: dict) -> dict:
         segment["url"] = reverse("clustering:segment-detail", args=[run.pk, segment["number"]])
         segment["axes"] = segment_axes(segment, rhythm)
     candidates = report["candidates"]
+    for candidate in candidates:
+        candidate["label"] = candidate_label(candidate["algorithm"], candidate["setting"])
+        candidate["reason_words"] = reason_words(candidate["reason"])
     rfm = run.rfm_comparison or {}
     values = rfm.get("values") or []
     largest = max((max(row) for row in values if row), default=0)
@@ -170,7 +183,11 @@ def _report_context(run: SegmentationRun, report: dict) -> dict:
         "heatmap_columns": rfm.get("columns") or [],
         "excluded_total": excluded_total,
         "customers_in": (run.n_customers or 0) + excluded_total,
-        "params_rows": parameter_rows(run.params or {}),
+        "parameters": parameter_view(run.params),
+        "preprocessing": preprocessing_sentences(run.preprocessing),
+        "timing_rows": timing_rows(run.timings),
+        "total_seconds": sum(v for v in (run.timings or {}).values() if v),
+        "knees": knee_words(run.elbow),
         "stability_scores": [s for s in (run.stability or {}).get("scores", []) if s is not None],
         "stability": stability_view(run.stability, f"{run.chosen_algorithm}:{run.chosen_setting}"),
         "rhythm": rhythm,

@@ -20,7 +20,9 @@ from clustering.engine.types import (
     STABLE_ARI,
     stability_verdict,
 )
-from clustering.engine.vocabulary import algorithm_label, feature_label
+from clustering.engine.vocabulary import feature_label
+
+from .words import candidate_key_label
 
 #: CSS status class for each stability verdict: moderate and unstable are said loudly.
 STABILITY_LEVELS = {"stable": "ok", "moderate": "warn", "unstable": "bad"}
@@ -130,12 +132,6 @@ def segment_axes(segment: Any, rhythm: dict | None = None) -> dict:
     return axes
 
 
-def _candidate_label(key: str) -> str:
-    algorithm, _, setting = key.partition(":")
-    name = algorithm_label(algorithm)
-    return f"{name} ({setting})" if setting else name
-
-
 def stability_with_words(stability: dict | None) -> dict:
     """The stored stability with its verdict and words, worked out from the stored mean ARI
     for runs stored before they were saved; {} stays {}."""
@@ -164,7 +160,7 @@ def stability_view(stability: dict | None, chosen_key: str = "") -> dict | None:
         checked.append(
             {
                 "key": key,
-                "label": _candidate_label(key),
+                "label": candidate_key_label(key),
                 "mean_adjusted_rand": value,
                 "verdict": their_verdict,
                 "words": STABILITY_WORDS.get(their_verdict, "not measured"),

@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from clustering.engine.types import ALL_FEATURES
-from clustering.engine.vocabulary import FEATURE_LABELS, feature_label
+from clustering.engine.vocabulary import FEATURE_LABELS, algorithm_label, feature_label
 
 METRICS = (
     ("silhouette", "Silhouette (higher is better)"),
@@ -80,7 +80,11 @@ def elbow_chart(candidates: list[dict]) -> dict[str, Any]:
 
 
 def _series(points_by_algorithm: dict[str, list]) -> list[dict[str, Any]]:
-    return [{"label": a, "points": sorted(p)} for a, p in sorted(points_by_algorithm.items())]
+    """One series per algorithm, named by its label as in the tables beside the charts."""
+    return [
+        {"algorithm": a, "label": algorithm_label(a), "points": sorted(p)}
+        for a, p in sorted(points_by_algorithm.items())
+    ]
 
 
 def metric_charts(candidates: list[dict]) -> list[dict[str, Any]]:

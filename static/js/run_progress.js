@@ -22,7 +22,7 @@
         const value = Math.round(data.progress);
         if (bar) { bar.value = value; bar.textContent = value + "%"; }
         if (percent) percent.textContent = value + "%";
-        if (stage) stage.textContent = data.stage || data.status_display;
+        if (stage) stage.textContent = data.stage_label || data.stage || data.status_display;
         if (status) status.textContent = data.status_display;
         if (error && data.error) { error.textContent = data.error; error.hidden = false; }
         if (data.finished) {

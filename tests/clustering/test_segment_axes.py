@@ -34,6 +34,7 @@ from clustering.engine.types import (
     Stability,
 )
 from clustering.models import Segment, SegmentationRun
+from clustering.report.words import candidate_key_label
 from reports.templatetags.report_format import num
 
 pytestmark = pytest.mark.django_db
@@ -225,8 +226,8 @@ def test_the_report_shows_axes_why_conditions_rhythm_stability_and_edges(world, 
     assert "Moderately stable: review before publishing." in page
     assert "not stable" not in page
     for key, ari in result.choice.stability_checked.items():
-        algorithm, _, setting = key.partition(":")
-        assert f"({setting})" in page and num(ari, 3) in page
+        assert candidate_key_label(key) in page and num(ari, 3) in page
+        assert key.partition(":")[2] not in page  # the setting in words, not the engine's
     assert "(chosen)" in page.split("Stability of the leading candidates")[1]
     # The RFM grid's bin edges, per axis.
     assert "The RFM grid's scores" in page

@@ -174,6 +174,7 @@ def test_status_json_reports_progress(site, client_for):
         "status": "running",
         "status_display": "Running",
         "stage": "candidates: kmeans",
+        "stage_label": "Trying K-Means",
         "progress": 42.2,
         "finished": False,
         "error": "",
@@ -265,9 +266,12 @@ def test_the_report_names_parameters_and_exclusions_as_the_form_does(site, clien
     client = client_for("manager")
     html = client.get(run.get_absolute_url()).content.decode()
     form = RunForm()
-    # The run form's labels and choice labels, with the stored name beside each.
-    assert f'{form.fields["k_min"].label} <span class="mono help">k_min</span>' in html
-    assert f'{form.fields["outliers"].label} <span class="mono help">outliers</span>' in html
+    # The run form's labels and choice labels, without the stored names.
+    assert (
+        f'<th scope="row">{form.fields["k_min"].label}</th><td>{run.params["k_min"]}</td>' in html
+    )
+    assert f'<th scope="row">{form.fields["outliers"].label}</th>' in html
+    assert "k_min" not in html.split('id="details-parameters"')[1].split("</details>")[0]
     outliers = dict(form.fields["outliers"].choices)[run.params["outliers"]]
     assert f"<td>{escape(outliers)}</td>" in html
     algorithms = dict(form.fields["algorithms"].choices)
@@ -278,7 +282,7 @@ def test_the_report_names_parameters_and_exclusions_as_the_form_does(site, clien
     assert f"{chosen}, {run.chosen_k} segments" in listing
     # Why customers were left out, in words rather than the engine's keys.
     for key, count in run.excluded.items():
-        assert key not in html.split('id="data-heading"')[1].split("</section>")[0]
+        assert key not in html.split('id="details-data"')[1].split("</details>")[0]
         assert f'{CUSTOMER_REASONS[key]}</td><td class="num">{count:,}' in html
 
 
