@@ -16,14 +16,12 @@ from clustering.selectors import worker_is_recent, worker_last_seen
 
 from . import selectors
 from .forms import CompareForm, CustomerLookupForm
+from .publication import publication, purchase_period, run_display_name
 from .selectors import (
     last_import,
     last_run,
-    publication,
     published_run,
-    purchase_period,
     run_comparison,
-    run_display_name,
     succeeded_runs,
 )
 

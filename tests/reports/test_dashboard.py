@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from clustering.models import SegmentationRun
-from reports.selectors import run_display_name
+from reports.publication import run_display_name
 
 pytestmark = pytest.mark.django_db
 
