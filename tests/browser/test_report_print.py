@@ -1,0 +1,91 @@
+"""The run report printed (Chromium's print media, A4): nothing wider than the page, the
+folded details printed open, the navigation left out; the PDF is kept for a look."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+
+from tests.browser.test_journey import (  # noqa: F401
+    assert_clean,
+    browser_page,
+    in_shop,
+    sign_in,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# A4 less the print stylesheet's 12 mm margins, in CSS pixels (96 per inch).
+PRINTABLE_WIDTH = round((210 - 2 * 12) / 25.4 * 96)
+
+# Elements whose right edge passes the page's (a little slack for sub-pixel rounding).
+TOO_WIDE = """
+(width) => Array.from(document.querySelectorAll("body *"))
+  .filter((e) => {
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && r.right > width + 2;
+  })
+  .map((e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "")
+    + (e.className && typeof e.className === "string" ? "." + e.className.split(" ")[0] : "")
+    + " " + Math.round(e.getBoundingClientRect().right))
+"""
+
+
+@pytest.fixture
+def printed_run(shop, make_user):
+    from clustering.models import SegmentationRun
+    from clustering.params import params_from_input
+    from clustering.services import run_create, run_execute
+    from tests.clustering.factories import load_transactions, synthetic_lines
+
+    manager = make_user("manager", username="print-manager")
+    load_transactions(synthetic_lines(200, seed=3), workspace=shop)
+    with transaction.atomic():
+        run = run_create(
+            workspace=shop,
+            user=manager,
+            params=params_from_input({"algorithms": ["kmeans", "gmm"], "k_min": 2, "k_max": 8}),
+            name="Print review",
+            enqueue=False,
+        )
+    assert run_execute(run_id=run.pk, token="print", hostname="tests@browser") == "succeeded"
+    run = SegmentationRun.objects.in_workspace(shop).get(pk=run.pk)
+    try:
+        yield run
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            (Path(settings.MEDIA_ROOT) / run.predictor_file).unlink()
+
+
+def test_the_printed_report_fits_the_page_with_the_details_open(
+    browser_page,  # noqa: F811
+    live_server,
+    printed_run,
+):
+    page, base = browser_page, live_server.url
+    sign_in(page, base, "print-manager")
+    page.set_viewport_size({"width": PRINTABLE_WIDTH, "height": 1100})
+    page.goto(f"{in_shop(base)}{printed_run.get_absolute_url()}")
+    assert page.locator("canvas").count() >= 5  # elbow, three scores, map (and holdout)
+    page.emulate_media(media="print")
+
+    assert page.locator("nav[aria-label=Main]").is_hidden()
+    candidates = page.locator("[data-role=candidates]")
+    assert candidates.bounding_box()["height"] > 0  # folded on screen, open on paper
+    assert page.locator("#details-timings table").bounding_box()["height"] > 0
+    width = page.evaluate("document.documentElement.clientWidth")
+    assert page.evaluate(TOO_WIDE, width) == []
+    summary = page.locator("#summary-heading").bounding_box()["y"]
+    assert summary < page.locator("#justification-heading").bounding_box()["y"]
+
+    pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+    out = Path(settings.TEST_OUTPUT_DIR) / "run-report.pdf"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(pdf)
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 2  # the details on pages of their own
+    assert_clean(page)
