@@ -36,6 +36,24 @@ class ImportRecordSerializer(serializers.ModelSerializer):
         help_text="Deprecated: use error (the same text; removed in the next release).",
     )
 
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="What a succeeded import left out, in sentences (rejected or skipped rows): "
+        "a succeeded import with warnings. Empty otherwise.",
+    )
+    summary = serializers.JSONField(
+        read_only=True,
+        help_text="Of a finished import: first_date and last_date of its lines (the shop's "
+        "dates), customers, orders (distinct invoices), revenue (purchases, as a decimal "
+        "string in the workspace's currency) and rejected (problems with up to 5 examples).",
+    )
+    currency = serializers.CharField(
+        source="workspace.currency",
+        read_only=True,
+        help_text="ISO code of the currency of summary.revenue.",
+    )
+
     class Meta:
         model = ImportRecord
         fields = [
@@ -61,6 +79,9 @@ class ImportRecordSerializer(serializers.ModelSerializer):
             "customers_created",
             "counts_by_reason",
             "notices",
+            "warnings",
+            "summary",
+            "currency",
             "duration_seconds",
             "error",
             "percent",

@@ -5,6 +5,8 @@ field names below are its contract: customer, invoice, product_code, description
 unit_price, amount, timestamp, country, is_return, is_non_product, import_record.
 """
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -98,6 +100,9 @@ class ImportRecord(models.Model):
     customers_created = models.PositiveIntegerField(default=0)
     counts_by_reason = models.JSONField(default=dict, blank=True)
     notices = models.JSONField(default=list, blank=True)
+    # What the page shows of a finished import (customers.importing.outcomes.import_summary),
+    # computed once when it finishes: period, customers, orders, revenue, rejected examples.
+    summary = models.JSONField(default=dict, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
     error = models.TextField(blank=True)
     # Who undid it and when, as uploaded_by and created_at say who made it and when.
@@ -132,6 +137,39 @@ class ImportRecord(models.Model):
     @property
     def can_be_undone(self) -> bool:
         return self.status == self.Status.SUCCEEDED
+
+    @property
+    def warnings(self) -> list[str]:
+        """What a succeeded import left out, in sentences: it "succeeded with warnings"."""
+        if self.status != self.Status.SUCCEEDED:
+            return []
+        found = []
+        if self.rows_rejected:
+            found.append(
+                f"{self.rows_rejected:,} of {self.rows_read:,} rows were rejected and not "
+                "stored: see the rejected rows for why."
+            )
+        if self.rows_skipped:
+            found.append(
+                f"{self.rows_skipped:,} of {self.rows_read:,} rows were skipped: they have "
+                "no customer id."
+            )
+        return found
+
+    @property
+    def status_label(self) -> str:
+        """The status in words: "Succeeded with warnings" when it left rows out."""
+        if self.warnings:
+            return "Succeeded with warnings"
+        return self.get_status_display()
+
+    @property
+    def period(self) -> tuple[date, date] | None:
+        """First and last date of the lines it stored (the shop's dates), from the summary."""
+        first, last = (self.summary or {}).get("first_date"), (self.summary or {}).get("last_date")
+        if not first or not last:
+            return None
+        return date.fromisoformat(first), date.fromisoformat(last)
 
     def reasons(self) -> list[tuple[str, int]]:
         """counts_by_reason as (what it means, count), in REASON_LABELS order; a key this

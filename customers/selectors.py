@@ -8,7 +8,7 @@ from .models import Customer, ImportRecord, ImportRejectedRow, TransactionLine
 def import_record_list(*, workspace) -> QuerySet[ImportRecord]:
     return (
         ImportRecord.objects.in_workspace(workspace)
-        .select_related("uploaded_by", "undone_by")
+        .select_related("workspace", "uploaded_by", "undone_by")
         .order_by("-created_at", "-id")
     )
 

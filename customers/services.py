@@ -37,6 +37,7 @@ from .importing import progress
 from .importing.bounds import import_bounds
 from .importing.bulk_load import bulk_load
 from .importing.import_pass import read_pass, store_pass
+from .importing.outcomes import ImportStopped, import_summary, rejected_examples
 from .importing.staging import MoveCounts, StagingTable
 from .models import Customer, ImportRecord, ImportRejectedRow, TransactionLine
 
@@ -186,6 +187,10 @@ def import_record_process(*, workspace, import_record_id: int) -> ImportRecord:
     leaves nothing behind and earlier data untouched. The first import into an empty line
     table on PostgreSQL reads inside that transaction instead (importing.bulk_load), with
     progress written through another connection. Safe to run again on the same id.
+
+    Nothing is written until the first rows pass the dry run (importing.dry_run); an import
+    stopped there, or one that stores no line, fails with its counts and rejected rows kept
+    (ImportStopped). A finished import stores its summary for the page.
     """
     imports = ImportRecord.objects.in_workspace(workspace)
     with transaction.atomic():
@@ -231,6 +236,8 @@ def import_record_process(*, workspace, import_record_id: int) -> ImportRecord:
                     staging.drop()
                 info.encoding = "latin-1"
                 notices.append("The file is not valid UTF-8; it was read as Latin-1.")
+    except ImportStopped as exc:
+        _stop(record, exc, started)
     except ImportFileError as exc:
         _fail(record, str(exc), started)
     except (OperationalError, InterfaceError):
@@ -335,6 +342,8 @@ def _record_repeat(record: ImportRecord, earlier: ImportRecord, started: float) 
             customers_created=0,
             counts_by_reason=dict(sorted(reasons.items())),
             notices=notices,
+            # The file's lines are the earlier import's: so are its figures.
+            summary=earlier.summary,
             finished_at=timezone.now(),
             duration_seconds=time.monotonic() - started,
             error="",
@@ -384,6 +393,28 @@ def import_record_fail(*, workspace, import_record_id: int, message: str) -> Non
         error=message,
         finished_at=timezone.now(),
     )
+
+
+def _stop(record: ImportRecord, stopped: ImportStopped, started: float) -> None:
+    """Fail an import that stopped before storing anything, keeping what it read (counts,
+    rejected rows and their examples) so its page shows why."""
+    run = stopped.run
+    with transaction.atomic():
+        ImportRejectedRow.objects.in_workspace(record.workspace).filter(
+            import_record_id=record.pk
+        ).delete()  # an earlier attempt's, if the worker was redelivered
+        ImportRejectedRow.objects.bulk_create(run.rejected, batch_size=2000)
+        ImportRecord.objects.in_workspace(record.workspace).filter(pk=record.pk).update(
+            rows_read=run.rows_read,
+            rows_imported=0,
+            rows_skipped=run.rows_skipped,
+            rows_duplicate=0,
+            rows_rejected=run.rows_rejected,
+            customers_created=0,
+            counts_by_reason={k: v for k, v in sorted(run.reasons.items()) if v},
+            summary={"rejected": rejected_examples(run.rejected)},
+        )
+        _fail(record, str(stopped), started)
 
 
 def _fail(record: ImportRecord, message: str, started: float) -> None:
@@ -514,6 +545,7 @@ def transaction_lines_create(
                 if v
             }
             record.notices = ["Sent as JSON to POST /api/v1/transactions/."]
+            record.summary = import_summary(record)
             record.finished_at = timezone.now()
             record.duration_seconds = (record.finished_at - record.started_at).total_seconds()
             record.save()

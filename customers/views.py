@@ -103,7 +103,7 @@ def import_status(request: HttpRequest, pk: int) -> JsonResponse:
         {
             "id": record.pk,
             "status": record.status,
-            "status_display": record.get_status_display(),
+            "status_display": record.status_label,
             "stage": record.stage,
             "progress": record.progress,
             "finished": record.is_finished,

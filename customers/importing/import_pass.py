@@ -1,6 +1,6 @@
 """One pass over an import's file: read it through the pipeline into a staging table (or
-a bulk load), counting and keeping rejected rows, then move the lines in and write the
-import's counts. customers.services runs the passes (a second one when the file turns out
+a bulk load), counting and keeping rejected rows, its first chunks held back until the dry
+run lets them through, then move the lines in and write the import's counts. customers.services runs the passes (a second one when the file turns out
 to be Latin-1) inside the import's lifecycle.
 """
 
@@ -18,6 +18,8 @@ from transaction_files.sources import BadRow, SourceInfo
 
 from ..models import ImportRecord, ImportRejectedRow
 from .bounds import import_bounds
+from .dry_run import DryRun
+from .outcomes import ImportStopped, import_summary, nothing_stored_message
 from .pipeline import ChunkReader
 from .staging import StagingTable
 
@@ -69,6 +71,8 @@ def _read_into(
         uploaded_at=record.created_at,
     )
     reader = ChunkReader(staging, normaliser, path, info, mapping)
+    # The chunks read before the dry run's verdict: written only once it lets them through.
+    dry_run, held = DryRun(), []
     reader.start()
     try:
         while True:
@@ -79,18 +83,34 @@ def _read_into(
             if kind == "stage":
                 progress(record, stage=item[1], percent=int(item[2] * 80))
                 continue
-            for bad in item[-1]:
+            bad_rows = item[-1]
+            for bad in bad_rows:
                 run.bad_row(bad)
             if kind == "done":
+                dry_run.see(0, (), (), bad_rows)
+                dry_run.check(run)
+                for prepared in held or ():
+                    staging.write(prepared)
                 return
-            _, read_share, result, prepared, _ = item
+            _, read_share, result, prepared, line_numbers, _ = item
             run.rows_read += result.rows_read
             run.rows_skipped += result.rows_skipped
             run.rows_rejected += len(result.rejections)
             run.reasons.update(result.reasons)
             for r in result.rejections:
                 run.keep(r.line_number, r.column, r.value, r.message)
-            staging.write(prepared)
+            if held is not None:
+                dry_run.see(result.rows_read, line_numbers, result.rejections, bad_rows)
+                held.append(prepared)
+                if not dry_run.complete:
+                    progress(record, stage="checking the first rows", percent=int(read_share * 80))
+                    continue
+                dry_run.check(run)
+                for prepared in held:
+                    staging.write(prepared)
+                held = None
+            else:
+                staging.write(prepared)
             progress(record, stage="reading", percent=int(read_share * 80))
     finally:
         reader.stop()
@@ -107,10 +127,16 @@ def read_pass(staging: StagingTable, record, path, info, mapping, progress) -> I
 
 
 def store_pass(record, run: ImportPass, staging: StagingTable, notices: list[str], started: float):
-    """Move the lines in and write the import's counts; call inside transaction.atomic().
-    Returns the times (read done, move done) for the import's log line."""
+    """Move the lines in and write the import's counts and summary; call inside
+    transaction.atomic(). Raises ImportStopped when nothing was stored (and nothing was
+    found already stored). Returns the times (read done, move done) for the import's log
+    line."""
     read_done = time.monotonic()
     moved = staging.move(import_id=record.pk)
+    if moved.inserted == 0 and moved.not_stored == 0:
+        # Nothing stored, nothing found already stored: never a success (the caller's
+        # transaction rolls back the customers' upsert, if any).
+        raise ImportStopped(nothing_stored_message(run), run)
     ImportRejectedRow.objects.bulk_create(run.rejected, batch_size=2000)
     reasons = dict(run.reasons)
     reasons["duplicate_in_file"] = moved.duplicate_in_file
@@ -147,6 +173,7 @@ def store_pass(record, run: ImportPass, staging: StagingTable, notices: list[str
         customers_created=moved.customers_created,
         counts_by_reason={k: v for k, v in sorted(reasons.items()) if v},
         notices=notices,
+        summary=import_summary(record, run),
         finished_at=timezone.now(),
         duration_seconds=time.monotonic() - started,
         error="",

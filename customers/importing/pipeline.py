@@ -29,8 +29,9 @@ class ChunkReader(threading.Thread):
     which hashes and renders (prepare). Only pandas/pyarrow/DuckDB work here, never the
     database (Django connections belong to their thread); pyarrow, numpy, DuckDB and psycopg2
     release the GIL, so the stages and the caller's COPY overlap on two cores. Items:
-    ("chunk", progress, ChunkResult, PreparedChunk, bad rows), ("stage", stage, progress),
-    ("error", exception), ("done", bad rows).
+    ("chunk", progress, ChunkResult, PreparedChunk, line numbers, bad rows), ("stage", stage,
+    progress), ("error", exception), ("done", bad rows). The line numbers (of the chunk's
+    rows) let the caller's dry run tell where its first rows end.
     """
 
     def __init__(self, staging: StagingTable, normaliser: Normaliser, path, info, mapping):
@@ -61,8 +62,9 @@ class ChunkReader(threading.Thread):
         parsed = self._in_thread(self._parse(columns), "import-parser")
         for item in self._in_thread(self._normalise(parsed), "import-normaliser"):
             if item[0] == "chunk":
-                _, progress, result, bad_rows = item
-                item = ("chunk", progress, result, self.staging.prepare(result.lines), bad_rows)
+                _, progress, result, lines, bad_rows = item
+                prepared = self.staging.prepare(result.lines)
+                item = ("chunk", progress, result, prepared, lines, bad_rows)
             if not self._put(item):
                 return
 
@@ -76,8 +78,8 @@ class ChunkReader(threading.Thread):
         yield None, found
 
     def _normalise(self, parsed):
-        """("stage", ...) and ("chunk", progress, ChunkResult, bad rows) items, then
-        ("done", bad rows)."""
+        """("stage", ...) and ("chunk", progress, ChunkResult, line numbers, bad rows) items,
+        then ("done", bad rows)."""
         info, mapping, normaliser = self.info, self.mapping, self.normaliser
         for chunk, bad_rows in parsed:
             if chunk is None:
@@ -90,7 +92,7 @@ class ChunkReader(threading.Thread):
                 yield ("stage", "checking dates", chunk.progress)
                 normaliser.date_order = detect_date_order(self.path, info, mapping["timestamp"])
                 result = normaliser.run(chunk.frame, chunk.line_numbers)
-            yield ("chunk", chunk.progress, result, bad_rows)
+            yield ("chunk", chunk.progress, result, chunk.line_numbers, bad_rows)
 
     def _in_thread(self, items, name: str):
         """The items, produced by a thread of their own one item ahead; its exception is

@@ -175,6 +175,11 @@ IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 
 # PostgreSQL: the first import into an empty line table is bulk loaded (indexes dropped and
 # rebuilt; customers/importing/bulk_load.py); off, every import goes through a staging table.
 IMPORT_BULK_LOAD_EMPTY_TABLE = env.bool("IMPORT_BULK_LOAD_EMPTY_TABLE", default=True)
+# Before writing, an import checks its first IMPORT_DRY_RUN_ROWS rows with the real rules and
+# stops (writing nothing) when more than IMPORT_DRY_RUN_MAX_REJECTED_SHARE of them are rejected:
+# most often a wrong column mapping (customers/importing/dry_run.py).
+IMPORT_DRY_RUN_ROWS = env.int("IMPORT_DRY_RUN_ROWS", default=5_000)
+IMPORT_DRY_RUN_MAX_REJECTED_SHARE = env.float("IMPORT_DRY_RUN_MAX_REJECTED_SHARE", default=0.5)
 # What a transaction line may hold, in file imports and the JSON API alike
 # (transaction_files/plausible.py): dates from IMPORT_EARLIEST_YEAR to the upload's time plus
 # IMPORT_FUTURE_DAYS; quantity, unit price and line amount within ± their maximum.

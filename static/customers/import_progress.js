@@ -4,6 +4,7 @@
   if (!box || box.dataset.finished === "1" || !box.dataset.statusUrl) return;
   const bar = box.querySelector("progress");
   const stage = box.querySelector("[data-role=stage]");
+  const status = box.querySelector("[data-role=status]");
   async function poll() {
     try {
       const response = await fetch(box.dataset.statusUrl, { credentials: "same-origin" });
@@ -11,6 +12,8 @@
         const data = await response.json();
         if (bar) { bar.value = data.progress; bar.textContent = data.progress + "%"; }
         if (stage) { stage.textContent = data.stage || data.status_display; }
+        // The badge follows too: "Running" once the worker has started, not the page's "Queued".
+        if (status) { status.textContent = data.status_display; }
         if (data.finished) { window.location.reload(); return; }
         if (data.status === "needs_mapping") return;
       }

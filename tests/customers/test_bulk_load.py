@@ -307,6 +307,7 @@ def test_bulk_load_progress_is_seen_by_others_while_the_import_runs(monkeypatch,
     require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
     settings.IMPORT_BULK_LOAD_EMPTY_TABLE = True
     monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 32 * 1024)  # several chunks
+    settings.IMPORT_DRY_RUN_ROWS = 300  # its chunks are "checking the first rows"
     onlooker = another_connection()
     onlooker.autocommit = True
     written, seen = [], []
@@ -456,7 +457,7 @@ def test_a_reader_in_a_long_transaction_means_no_bulk_load(postgres, monkeypatch
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("bulk_load", [True, False])
-def test_a_file_whose_every_row_is_skipped_stores_nothing(tmp_path, settings, bulk_load):
+def test_a_file_whose_every_row_is_skipped_fails_and_stores_nothing(tmp_path, settings, bulk_load):
     settings.IMPORT_BULK_LOAD_EMPTY_TABLE = bulk_load
     header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
     path = tmp_path / "anonymous.csv"
@@ -464,7 +465,9 @@ def test_a_file_whose_every_row_is_skipped_stores_nothing(tmp_path, settings, bu
 
     record = import_path(path)
 
-    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
+    # Storing nothing is never a success: it fails, saying why.
+    assert record.status == ImportRecord.Status.FAILED
+    assert "None of the 2 rows could be stored: 2 had no customer id" in record.error
     assert (record.rows_read, record.rows_skipped, record.rows_imported) == (2, 2, 0)
     assert not TransactionLine.unscoped.exists() and not Customer.unscoped.exists()
 

@@ -164,7 +164,8 @@ def _write(tmp_path, name, body: str):
 
 
 @pytest.mark.django_db
-def test_the_file_import_rejects_each_implausible_edge_with_row_and_column(tmp_path):
+def test_the_file_import_rejects_each_implausible_edge_with_row_and_column(tmp_path, settings):
+    settings.IMPORT_DRY_RUN_MAX_REJECTED_SHARE = 1.0  # mostly bad rows on purpose: not a dry run
     rows = [_row("ok", "2011-05-01 10:00:00")]
     rows += [_row(f"bad{i}", *edge) for i, (edge, _) in enumerate(REJECTED_EDGES)]
     record, error = import_or_error(_write(tmp_path, "edges.csv", HEADER + "".join(rows)))
@@ -177,7 +178,8 @@ def test_the_file_import_rejects_each_implausible_edge_with_row_and_column(tmp_p
 
 
 @pytest.mark.django_db
-def test_a_file_mixing_out_of_range_years_is_imported_with_row_level_rejections(tmp_path):
+def test_a_file_mixing_out_of_range_years_is_imported_with_row_level_rejections(tmp_path, settings):
+    settings.IMPORT_DRY_RUN_MAX_REJECTED_SHARE = 1.0  # mostly bad rows on purpose: not a dry run
     # Every form the reader knows, each out of range: it used to end as "unexpected error".
     whens = ["0001-01-01", "01/01/1677", "99991231", "31/12/2262 10:00", "2011-01-01"]
     rows = [_row(f"c{i}", when) for i, when in enumerate(whens)]

@@ -1,0 +1,130 @@
+"""How an import's outcome is told: why it stopped without writing (in words a user can act
+on), and the summary of what it stored, computed once when it finishes."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import Counter, defaultdict
+
+from django.db.models import Count, Max, Min, Q, Sum
+
+from transaction_files.errors import ImportFileError
+
+from ..models import TransactionLine
+
+EXAMPLES_PER_PROBLEM = 5
+PROBLEMS_SHOWN = 10
+
+# The rule a rejection broke, from the start of the Normaliser's (or the reader's) message.
+_PHRASES = (
+    ("Not a date", "an unreadable date"),
+    ("Dated before", "a date before the earliest year accepted"),
+    ("Dated after", "a date after the upload"),
+    ("Not a number", "an unreadable number"),
+    ("Number out of range", "a number out of range"),
+    ("Missing value", "a missing value"),
+    ("Longer than", "text too long"),
+    ("Holds a NUL", "binary data"),
+    ("Expected", "the wrong number of columns"),
+)
+
+
+class ImportStopped(ImportFileError):
+    """The import stopped before storing anything; `run` (an ImportPass) holds the counts
+    and the rejected rows to keep, so the page can show why."""
+
+    def __init__(self, message: str, run):
+        super().__init__(message)
+        self.run = run
+
+
+def problem_phrase(message: str) -> str:
+    for start, phrase in _PHRASES:
+        if message.startswith(start):
+            return phrase
+    return f"“{message.rstrip('.')}”"
+
+
+def commonest_problem(problems: Counter) -> str:
+    """'an unreadable date in column 'week_no'' for the commonest (column, message)."""
+    if not problems:
+        return ""
+    (column, message), _ = problems.most_common(1)[0]
+    phrase = problem_phrase(message)
+    return f"{phrase} in column '{column}'" if column else phrase
+
+
+def advice(problems: Counter) -> str:
+    """What to check for the commonest problem: a row of the wrong width is no mapping's
+    fault."""
+    if problems and not problems.most_common(1)[0][0][0]:
+        return "check the file's delimiter and quoting"
+    return "check the column mapping"
+
+
+def nothing_stored_message(run) -> str:
+    """Why an import that read rows stored none (nor found any already stored)."""
+    parts = []
+    if run.rows_rejected:
+        problems = Counter((row.column, row.message) for row in run.rejected)
+        parts.append(f"{run.rows_rejected:,} were rejected, most for {commonest_problem(problems)}")
+    if run.rows_skipped:
+        parts.append(f"{run.rows_skipped:,} had no customer id")
+    why = "; ".join(parts) if parts else "none of them held a usable line"
+    return (
+        f"None of the {run.rows_read:,} rows could be stored: {why}. Check the column "
+        "mapping (the customer id, date and amount columns). Nothing was imported."
+    )
+
+
+def stored_figures(record) -> dict:
+    """The period, customers, orders and revenue of the lines `record` stored, in its
+    workspace (dates as the shop's local dates)."""
+    lines = TransactionLine.objects.in_workspace(record.workspace).filter(
+        import_record_id=record.pk
+    )
+    purchase = Q(is_return=False, is_non_product=False)
+    totals = lines.aggregate(
+        first=Min("timestamp"),
+        last=Max("timestamp"),
+        customers=Count("customer_id", distinct=True),
+        orders=Count("invoice", distinct=True),
+        revenue=Sum("amount", filter=purchase),
+    )
+    tz = zoneinfo.ZoneInfo(record.workspace.time_zone)
+
+    def day(value):
+        return value.astimezone(tz).date().isoformat() if value is not None else None
+
+    revenue = totals["revenue"]
+    return {
+        "first_date": day(totals["first"]),
+        "last_date": day(totals["last"]),
+        "customers": totals["customers"],
+        "orders": totals["orders"],
+        "revenue": f"{revenue:.2f}" if revenue is not None else "0.00",
+    }
+
+
+def rejected_examples(rejected) -> list[dict]:
+    """The rejected rows grouped by problem (column and message), commonest first, each
+    with its count among the kept rows and up to EXAMPLES_PER_PROBLEM examples."""
+    counts: Counter = Counter()
+    examples: dict[tuple, list] = defaultdict(list)
+    for row in rejected:
+        key = (row.column, row.message)
+        counts[key] += 1
+        if len(examples[key]) < EXAMPLES_PER_PROBLEM:
+            examples[key].append({"line": row.line_number, "value": row.value[:80]})
+    return [
+        {"column": column, "problem": message, "count": n, "examples": examples[(column, message)]}
+        for (column, message), n in counts.most_common(PROBLEMS_SHOWN)
+    ]
+
+
+def import_summary(record, run=None) -> dict:
+    """The figures the import's page shows; `run` (the ImportPass) gives the rejected rows'
+    examples, else there are none."""
+    summary = stored_figures(record)
+    summary["rejected"] = rejected_examples(run.rejected) if run is not None else []
+    return summary
