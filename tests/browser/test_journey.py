@@ -177,7 +177,9 @@ def test_manager_runs_and_publishes_marketing_downloads(browser_page, live_serve
         for canvas in canvases:
             assert canvas["width"] > 0 and canvas["height"] > 0, canvas
             assert canvas["drawn"] > 100, canvas
-        # The candidates table sorts by a column, and says so.
+        # The candidates table, folded among the details, opens and sorts by a column, and
+        # says so.
+        page.locator("#details-candidates > summary").click()
         header = page.locator("table[data-sortable] th", has_text="Silhouette")
         header.locator("button").click()
         assert header.get_attribute("aria-sort") == "ascending"
