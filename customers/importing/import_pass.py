@@ -1,7 +1,8 @@
 """One pass over an import's file: read it through the pipeline into a staging table (or
 a bulk load), counting and keeping rejected rows, its first chunks held back until the dry
-run lets them through, then move the lines in and write the import's counts. customers.services runs the passes (a second one when the file turns out
-to be Latin-1) inside the import's lifecycle.
+run lets them through, then move the lines in and write the import's counts.
+customers.services runs the passes (a second one when the file turns out to be Latin-1)
+inside the import's lifecycle.
 """
 
 from __future__ import annotations
