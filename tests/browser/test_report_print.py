@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import transaction
 
 from tests.browser.test_journey import (  # noqa: F401
     assert_clean,
@@ -38,23 +37,17 @@ TOO_WIDE = """
 
 @pytest.fixture
 def printed_run(shop, make_user):
-    from clustering.models import SegmentationRun
-    from clustering.params import params_from_input
-    from clustering.services import run_create, run_execute
-    from tests.clustering.factories import load_transactions, synthetic_lines
+    from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
 
     manager = make_user("manager", username="print-manager")
     load_transactions(synthetic_lines(200, seed=3), workspace=shop)
-    with transaction.atomic():
-        run = run_create(
-            workspace=shop,
-            user=manager,
-            params=params_from_input({"algorithms": ["kmeans", "gmm"], "k_min": 2, "k_max": 8}),
-            name="Print review",
-            enqueue=False,
-        )
-    assert run_execute(run_id=run.pk, token="print", hostname="tests@browser") == "succeeded"
-    run = SegmentationRun.objects.in_workspace(shop).get(pk=run.pk)
+    run = executed_run(
+        shop,
+        manager,
+        {"algorithms": ["kmeans", "gmm"], "k_min": 2, "k_max": 8},
+        name="Print review",
+        token="print",
+    )
     try:
         yield run
     finally:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import transaction
 
 from reports.templatetags.report_format import money, pct
 from tests.browser.test_journey import (  # noqa: F401
@@ -29,25 +28,21 @@ POUNDS = "£"  # the test shop's currency symbol
 
 @pytest.fixture
 def valued_run(shop, make_user):
-    from clustering.models import SegmentationRun
-    from clustering.params import params_from_input
-    from clustering.services import run_create, run_execute, run_publish
-    from tests.clustering.factories import load_transactions, synthetic_lines
+    from clustering.services import run_publish
+    from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
 
     manager = make_user("manager", username="value-manager")
     make_user("marketing", username="value-marketing")
     load_transactions(synthetic_lines(200, seed=3), workspace=shop)
-    with transaction.atomic():
-        run = run_create(
-            workspace=shop,
-            user=manager,
-            params=params_from_input({"algorithms": ["kmeans"], "k_min": 3, "k_max": 3}),
-            name="Value review",
-            enqueue=False,
-        )
-    assert run_execute(run_id=run.pk, token="value", hostname="tests@browser") == "succeeded"
+    run = executed_run(
+        shop,
+        manager,
+        {"algorithms": ["kmeans"], "k_min": 3, "k_max": 3},
+        name="Value review",
+        token="value",
+    )
     run_publish(workspace=shop, run_id=run.pk, user=manager)
-    run = SegmentationRun.objects.in_workspace(shop).get(pk=run.pk)
+    run.refresh_from_db()
     store_value_ahead(run)
     try:
         yield run

@@ -74,3 +74,25 @@ def synthetic_lines(n_customers: int = 400, seed: int = 3) -> pd.DataFrame:
     # Stored amounts are rounded to cents; keep the frame identical to what is stored.
     lines["amount"] = lines["amount"].round(2)
     return lines
+
+
+def executed_run(workspace, user, params: dict, *, name: str = "", token: str = "tests"):
+    """A run created, executed in this process and read back in `workspace` (asserts it
+    succeeded, with the run's error as the message)."""
+    from django.db import transaction
+
+    from clustering.models import SegmentationRun
+    from clustering.params import params_from_input
+    from clustering.services import run_create, run_execute
+
+    with transaction.atomic():
+        run = run_create(
+            workspace=workspace,
+            user=user,
+            params=params_from_input(params),
+            name=name,
+            enqueue=False,
+        )
+    outcome = run_execute(run_id=run.pk, token=f"{token}-{run.pk}", hostname="tests@host")
+    assert outcome == "succeeded", SegmentationRun.unscoped.get(pk=run.pk).error
+    return SegmentationRun.objects.in_workspace(workspace).get(pk=run.pk)

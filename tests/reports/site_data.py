@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import transaction
 
 SMALL_PARAMS = {"algorithms": ["kmeans", "gmm"], "k_min": 2, "k_max": 4, "seed": 7}
 
@@ -30,21 +29,9 @@ class SiteData:
 
 
 def _execute(workspace, user, params: dict, name: str):
-    from clustering.models import SegmentationRun
-    from clustering.params import params_from_input
-    from clustering.services import run_create, run_execute
+    from tests.clustering.factories import executed_run
 
-    with transaction.atomic():
-        run = run_create(
-            workspace=workspace,
-            user=user,
-            params=params_from_input(params),
-            name=name,
-            enqueue=False,
-        )
-    outcome = run_execute(run_id=run.pk, token=f"site-{run.pk}", hostname="tests@site")
-    assert outcome == "succeeded", SegmentationRun.unscoped.get(pk=run.pk).error
-    return SegmentationRun.unscoped.get(pk=run.pk)
+    return executed_run(workspace, user, params, name=name, token="site")
 
 
 def _wipe() -> None:

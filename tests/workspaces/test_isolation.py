@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -99,22 +98,12 @@ def _shop(
     from accounts.models import Membership
     from accounts.services import api_token_create
     from clustering.models import SegmentationRun
-    from clustering.params import params_from_input
-    from clustering.services import run_create, run_execute, run_publish
+    from clustering.services import run_publish
     from customers.models import Customer
-    from tests.clustering.factories import load_transactions
+    from tests.clustering.factories import executed_run, load_transactions
 
     record = load_transactions(lines, name=file_name, workspace=workspace)
-    with transaction.atomic():
-        run = run_create(
-            workspace=workspace,
-            user=manager,
-            params=params_from_input(PARAMS),
-            name=run_name,
-            enqueue=False,
-        )
-    outcome = run_execute(run_id=run.pk, token=f"iso-{run.pk}", hostname="tests@isolation")
-    assert outcome == "succeeded", SegmentationRun.unscoped.get(pk=run.pk).error
+    run = executed_run(workspace, manager, PARAMS, name=run_name, token="iso")
     run_publish(workspace=workspace, run_id=run.pk, user=manager)
     customer = Customer.objects.in_workspace(workspace).get(external_id=shared_id)
     token, _ = api_token_create(user=manager, workspace=workspace, name=token_name, read_only=False)
