@@ -14,3 +14,10 @@ def default_workspace(apps):
         slug=DEFAULT_SLUG, defaults={"name": DEFAULT_NAME, "time_zone": settings.TIME_ZONE}
     )
     return workspace
+
+
+def check_constraints_now(schema_editor) -> None:
+    """After a data migration's updates: PostgreSQL refuses to alter a table while its
+    deferred foreign-key checks are still pending."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")

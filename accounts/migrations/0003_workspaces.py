@@ -9,14 +9,8 @@ from django.db import migrations, models
 ROLES_BY_RANK = ["admin", "manager", "marketing"]
 
 
-def _check_now(schema_editor) -> None:
-    # PostgreSQL refuses to alter a table with foreign-key checks still pending.
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-
-
 def roles_to_memberships(apps, schema_editor):
-    from workspaces.defaults import default_workspace
+    from workspaces.defaults import check_constraints_now, default_workspace
 
     group_model = apps.get_model("auth", "Group")
     membership_model = apps.get_model("accounts", "Membership")
@@ -35,7 +29,7 @@ def roles_to_memberships(apps, schema_editor):
         token_model.objects.update(workspace=workspace)
     for group in groups.values():
         group.delete()
-    _check_now(schema_editor)
+    check_constraints_now(schema_editor)
 
 
 class Migration(migrations.Migration):

@@ -5,19 +5,13 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-def _check_now(schema_editor) -> None:
-    # PostgreSQL refuses to alter a table with foreign-key checks still pending.
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-
-
 def fill_workspace(apps, schema_editor):
-    from workspaces.defaults import default_workspace
+    from workspaces.defaults import check_constraints_now, default_workspace
 
     run_model = apps.get_model("clustering", "SegmentationRun")
     if run_model.objects.exists():
         run_model.objects.update(workspace=default_workspace(apps))
-        _check_now(schema_editor)
+        check_constraints_now(schema_editor)
 
 
 class Migration(migrations.Migration):

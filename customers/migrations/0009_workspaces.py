@@ -13,14 +13,8 @@ from django.db import migrations, models
 LINES = "customers_transactionline"
 
 
-def _check_now(schema_editor) -> None:
-    # PostgreSQL refuses to alter a table with foreign-key checks still pending.
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-
-
 def fill_workspace(apps, schema_editor):
-    from workspaces.defaults import default_workspace
+    from workspaces.defaults import check_constraints_now, default_workspace
 
     customer_model = apps.get_model("customers", "Customer")
     import_model = apps.get_model("customers", "ImportRecord")
@@ -29,7 +23,7 @@ def fill_workspace(apps, schema_editor):
     workspace = default_workspace(apps)
     customer_model.objects.update(workspace=workspace)
     import_model.objects.update(workspace=workspace)
-    _check_now(schema_editor)
+    check_constraints_now(schema_editor)
 
 
 def lines_keyed_by_workspace(apps, schema_editor):
