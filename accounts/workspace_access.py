@@ -66,10 +66,15 @@ def enter_workspace(request, user, workspace: Workspace) -> Membership | None:
 
 
 def workspaces_of(user) -> list[Workspace]:
-    """The workspaces a user may enter: theirs, or every one for a superuser."""
-    if user.is_superuser:
-        return list(Workspace.objects.all())
-    return list(Workspace.objects.filter(memberships__user=user).distinct())
+    """The workspaces a user may enter: theirs, or every one for a superuser. Read once
+    per user object (one request): the middleware and the switcher both ask."""
+    cached = getattr(user, "_workspaces_of", None)
+    if cached is None:
+        found = Workspace.objects.all()
+        if not user.is_superuser:
+            found = found.filter(memberships__user=user).distinct()
+        cached = user._workspaces_of = list(found)
+    return cached
 
 
 def current_workspace_of(request) -> Workspace | None:
