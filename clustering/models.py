@@ -56,6 +56,13 @@ class SegmentationRun(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     name = models.CharField(max_length=200, blank=True)
+
+    class Trigger(models.TextChoices):
+        MANAGER = "manager", "Started by a manager"
+        SCHEDULE = "schedule", "Started by the schedule"
+        COMMAND = "command", "Started from the command line"
+
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANAGER)
     params = models.JSONField(help_text="The engine's SegmentationParams, as given.")
     reference_date = models.DateField(null=True, blank=True)
     lookback_days = models.PositiveIntegerField(null=True, blank=True)
@@ -116,6 +123,11 @@ class SegmentationRun(models.Model):
         null=True,
         blank=True,
         related_name="published_runs",
+    )
+    publication_hold = models.TextField(
+        blank=True,
+        help_text="Why this run did not publish itself and waits for a manager (scheduled "
+        "runs whose guards failed); empty otherwise.",
     )
 
     WORKSPACE_PATH = "workspace"
@@ -310,3 +322,36 @@ class SegmentAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} in {self.segment_id}"
+
+
+class Publication(models.Model):
+    """Each time a run became its workspace's published segmentation, by whom or what: the
+    history that movements, each customer's path and the audit read. Append-only."""
+
+    class Source(models.TextChoices):
+        MANAGER = "manager", "a manager"
+        SCHEDULE = "schedule", "the schedule, its guards passed"
+        COMMAND = "command", "the command line"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="publications")
+    previous = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    published_at = models.DateTimeField()
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANAGER)
+    note = models.TextField(blank=True, help_text="Why it was published (the guards passed).")
+
+    WORKSPACE_PATH = "workspace"
+    objects = ScopedManager()
+    unscoped = UnscopedManager()
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        indexes = [models.Index(fields=["workspace", "-published_at"], name="publication_ws_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.run} published {self.published_at:%Y-%m-%d %H:%M}"

@@ -11,6 +11,10 @@ api_v1 = [
     path("", include("clustering.api_urls")),
     path("", include("customers.api_urls")),
     path("", include("reports.api_urls")),
+    path("", include("schedules.api_urls")),
+    path("", include("alerts.api_urls")),
+    path("", include("webhooks.api_urls")),
+    path("", include("audit.api_urls")),
     # The schema and its docs describe every workspace's API alike.
     path("schema/", no_workspace(SpectacularAPIView.as_view()), name="api-schema"),
     # The split view serves Swagger UI's settings as a script file, so the CSP holds.
@@ -27,6 +31,10 @@ urlpatterns = [
     path("workspaces/", workspace_list, name="workspace-list"),
     path("customers/", include("customers.urls")),
     path("runs/", include("clustering.urls")),
+    path("schedule/", include("schedules.urls")),
+    path("alerts/", include("alerts.urls")),
+    path("webhooks/", include("webhooks.urls")),
+    path("audit/", include("audit.urls")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]

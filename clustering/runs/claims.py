@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import SegmentationRun
+from ..signals import run_finished
 
 logger = logging.getLogger(__name__)
 Status = SegmentationRun.Status
@@ -91,12 +92,14 @@ def run_claim(*, run_id: int, token: str, hostname: str) -> Claim | None:
 
 def fail_unstarted(run_id: int, error: Exception) -> None:
     """A queued run that could not even be claimed (known by its id only) fails with why."""
-    SegmentationRun.unscoped.filter(pk=run_id, status=Status.QUEUED).update(
+    failed = SegmentationRun.unscoped.filter(pk=run_id, status=Status.QUEUED).update(
         status=Status.FAILED,
         stage=Status.FAILED,
         error=f"Could not start: {type(error).__name__}: {error}"[:2000],
         finished_at=timezone.now(),
     )
+    if failed:
+        announce_finished(SegmentationRun.unscoped.get(pk=run_id))
 
 
 def out_of_attempts(run: SegmentationRun) -> bool:
@@ -121,6 +124,12 @@ def finish(run: SegmentationRun, status: str, error: str = "") -> None:
     run.finished_at = timezone.now()
     run.claim_token = ""
     run.save()
+    announce_finished(run)
+
+
+def announce_finished(run: SegmentationRun) -> None:
+    """Tell run_finished's receivers once the run's end has committed."""
+    transaction.on_commit(lambda: run_finished.send(sender=SegmentationRun, run=run), robust=True)
 
 
 def finish_claimed(claim: Claim, status: str, error: str) -> bool:

@@ -12,8 +12,10 @@ from customers.models import Customer
 from ..aggregation import transaction_span
 from ..engine.pipeline import min_customers
 from ..engine.types import InvalidParameters, SegmentationParams
-from ..models import SegmentationRun
+from ..models import Publication, SegmentationRun
 from ..params import params_to_json
+from ..signals import segmentation_published
+from .claims import announce_finished
 
 Status = SegmentationRun.Status
 
@@ -53,6 +55,7 @@ def run_create(
     params: SegmentationParams,
     name: str = "",
     enqueue: bool = True,
+    trigger: str = SegmentationRun.Trigger.MANAGER,
 ) -> SegmentationRun:
     """Create a run of the workspace's data and queue it for a worker once the transaction
     commits.
@@ -65,6 +68,7 @@ def run_create(
             workspace=workspace,
             created_by=user,
             name=name,
+            trigger=trigger,
             params=params_to_json(params),
             reference_date=params.reference_date.date() if params.reference_date else None,
             lookback_days=params.lookback_days,
@@ -95,13 +99,23 @@ def run_cancel(*, workspace, run_id: int, user: AbstractBaseUser) -> Segmentatio
         run.error = f"Cancelled by {user.get_username()} before it started."
         run.finished_at = timezone.now()
     run.save()
+    if run.is_finished:
+        announce_finished(run)
     return run
 
 
 @transaction.atomic
-def run_publish(*, workspace, run_id: int, user: AbstractBaseUser) -> SegmentationRun:
+def run_publish(
+    *,
+    workspace,
+    run_id: int,
+    user: AbstractBaseUser | None,
+    source: str = Publication.Source.MANAGER,
+    note: str = "",
+) -> SegmentationRun:
     """Make a succeeded run the workspace's current segmentation (exactly one is published
-    per workspace; other workspaces' published runs stay as they are)."""
+    per workspace; other workspaces' published runs stay as they are), record who or what
+    published it, and tell the receivers of segmentation_published once it has committed."""
     run = SegmentationRun.objects.in_workspace(workspace).select_for_update().get(pk=run_id)
     if run.status != Status.SUCCEEDED:
         raise RunError("Only a run that succeeded can be published.")
@@ -113,5 +127,19 @@ def run_publish(*, workspace, run_id: int, user: AbstractBaseUser) -> Segmentati
     run.is_published = True
     run.published_at = timezone.now()
     run.published_by = user
-    run.save(update_fields=["is_published", "published_at", "published_by"])
+    run.publication_hold = ""
+    run.save(update_fields=["is_published", "published_at", "published_by", "publication_hold"])
+    publication = Publication.objects.create(
+        workspace=run.workspace,
+        run=run,
+        previous=Publication.objects.in_workspace(workspace).first(),
+        published_at=run.published_at,
+        published_by=user,
+        source=source,
+        note=note,
+    )
+    transaction.on_commit(
+        lambda: segmentation_published.send(sender=Publication, publication=publication),
+        robust=True,
+    )
     return run

@@ -21,7 +21,7 @@ from customers.models import Customer
 from ..aggregation import CustomerAggregates
 from ..engine.predictor import library_versions
 from ..models import Candidate, Segment, SegmentAssignment, SegmentationRun
-from .claims import Claim, ClaimLost
+from .claims import Claim, ClaimLost, announce_finished
 
 Status = SegmentationRun.Status
 
@@ -81,6 +81,7 @@ def store_results(
                 "worked are not among its assignments",
             ]
         run.save()
+        announce_finished(run)
 
 
 def _store_candidates(run: SegmentationRun, result) -> None:

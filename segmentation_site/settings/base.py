@@ -52,10 +52,15 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "django_celery_beat",
     "workspaces",
+    "audit",
     "accounts",
     "customers",
     "clustering",
+    "schedules",
+    "alerts",
+    "webhooks",
     "reports",
 ]
 

@@ -21,7 +21,10 @@ from django.utils import timezone
 from workspaces.scoping import ScopedManager, WorkspaceRequired
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_APPS = ["accounts", "customers", "clustering", "reports", "workspaces"]
+PROJECT_APPS = [
+    "accounts", "audit", "customers", "clustering", "schedules", "alerts", "webhooks", "reports",
+    "workspaces",
+]  # fmt: skip
 # Where app code lives (common is a package, not an app).
 CODE_PACKAGES = [*PROJECT_APPS, "common"]
 # Models that belong to no workspace, and why.
@@ -92,7 +95,13 @@ def _world(workspace, user, tag: str) -> dict:
     """One of each scoped object in `workspace`; the customer id is the same in every
     workspace, as two shops' ids can be."""
     from accounts.models import ApiToken, Membership
-    from clustering.models import Candidate, Segment, SegmentAssignment, SegmentationRun
+    from clustering.models import (
+        Candidate,
+        Publication,
+        Segment,
+        SegmentAssignment,
+        SegmentationRun,
+    )  # fmt: skip
     from customers.models import Customer, ImportRecord, ImportRejectedRow, TransactionLine
 
     now = timezone.now()
@@ -114,6 +123,7 @@ def _world(workspace, user, tag: str) -> dict:
     assignment = SegmentAssignment.objects.create(
         run=run, customer=customer, segment=segment, confidence=1.0
     )
+    publication = Publication.objects.create(workspace=workspace, run=run, published_at=now)
     membership = Membership.objects.create(workspace=workspace, user=user, role="manager")
     token = ApiToken.objects.create(
         workspace=workspace, user=user, digest=tag * 8, token_key=tag[:8], name=tag
@@ -121,7 +131,7 @@ def _world(workspace, user, tag: str) -> dict:
     return {
         o._meta.label: o
         for o in (record, rejected, customer, line, run, candidate, segment, assignment,
-                  membership, token)
+                  publication, membership, token)
     }  # fmt: skip
 
 

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import Membership
 from accounts.roles import ADMIN, MANAGER
 from clustering.engine.types import InvalidParameters
-from clustering.models import SegmentationRun
+from clustering.models import Publication, SegmentationRun
 from clustering.params import USER_PARAMETERS, params_from_input
 from clustering.services import new_claim_token, run_create, run_execute, run_publish
 from workspaces.models import Workspace
@@ -65,6 +65,7 @@ class Command(BaseCommand):
                 params=params,
                 name=options["name"],
                 enqueue=not options["sync"],
+                trigger=SegmentationRun.Trigger.COMMAND,
             )
         except InvalidParameters as error:
             raise CommandError(f"Invalid parameter {error.field}: {error.message}") from error
@@ -90,7 +91,12 @@ class Command(BaseCommand):
                 "of revenue"
             )
         if options["publish"]:
-            run_publish(workspace=workspace, run_id=run.pk, user=user)
+            run_publish(
+                workspace=workspace,
+                run_id=run.pk,
+                user=user,
+                source=Publication.Source.COMMAND,
+            )
             self.stdout.write(f"Run {run.pk} published.")
 
     def _workspace(self, slug: str | None) -> Workspace:

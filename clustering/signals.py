@@ -1,0 +1,14 @@
+"""What other apps may react to in a run's life (schedules, alerts, webhooks, audit).
+
+Both are sent once the change has committed, so a receiver reads what the sender wrote
+and a receiver's failure cannot undo it.
+"""
+
+from django.dispatch import Signal
+
+#: A run ended (succeeded, failed or cancelled): kwargs run (a SegmentationRun).
+run_finished = Signal()
+
+#: A run became its workspace's published segmentation: kwargs publication (a Publication,
+#: with .run, .previous and .source).
+segmentation_published = Signal()
