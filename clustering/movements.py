@@ -1,0 +1,200 @@
+"""Who moved between two segmentations of a workspace, in words: the segments of the later
+run matched to the earlier run's by their members (engine.movements), then each flow of
+customers from a segment to a segment with its count and revenue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from django.db.models import QuerySet
+
+from customers.models import Customer
+
+from .engine.movements import flow_table, match_segments
+from .models import Publication, Segment, SegmentAssignment, SegmentationRun
+
+#: A segment counts as lapsed when at least this share of its members is cooling or lapsed.
+LAPSED_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class SegmentRef:
+    number: int
+    name: str
+    #: its revenue share exceeds its customer share
+    valuable: bool
+    #: most of its customers are cooling or lapsed
+    lapsed: bool
+
+
+@dataclass(frozen=True)
+class Flow:
+    source: SegmentRef | None  # None: customers new to the later run
+    target: SegmentRef | None  # None: customers absent from the later run
+    customers: int
+    revenue: float  # in the earlier run's period (for new customers, the later run's)
+    moved: bool  # False when the target continues the source
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Movements:
+    earlier_run: SegmentationRun
+    later_run: SegmentationRun
+    earlier: Publication | None
+    later: Publication | None
+    currency: str
+    flows: list[Flow]
+    in_both: int
+    new: int
+    gone: int
+    #: later segment number -> the earlier number it continues (None: a new segment)
+    matches: dict[int, int | None]
+    #: earlier segment number -> share of its members (in both runs) kept by its continuation
+    kept: dict[int, float]
+
+    @property
+    def moves(self) -> list[Flow]:
+        """Customers who changed segment, largest first (not the new or the gone)."""
+        return [f for f in self.flows if f.moved and f.source and f.target]
+
+
+def movements_between(*, workspace, later: Publication) -> Movements | None:
+    """Movements from the publication before `later` to `later`; None for a first one."""
+    if later.previous_id is None:
+        return None
+    earlier = (
+        Publication.objects.in_workspace(workspace).select_related("run").get(pk=later.previous_id)
+    )
+    return compare_runs(
+        workspace=workspace,
+        earlier_run=earlier.run,
+        later_run=later.run,
+        earlier=earlier,
+        later=later,
+    )
+
+
+def compare_runs(
+    *,
+    workspace,
+    earlier_run: SegmentationRun,
+    later_run: SegmentationRun,
+    earlier: Publication | None = None,
+    later: Publication | None = None,
+) -> Movements:
+    """Movements between two succeeded runs of the workspace (published or not)."""
+    before, before_refs = _assignments(workspace, earlier_run)
+    after, after_refs = _assignments(workspace, later_run)
+    matching = match_segments(
+        before["segment"],
+        after["segment"],
+        {n: r.name for n, r in before_refs.items()},
+        {n: r.name for n, r in after_refs.items()},
+    )
+    currency = workspace.currency
+    flows = []
+    for row in flow_table(before, after).itertuples(index=False):
+        source = None if pd.isna(row.source) else before_refs[int(row.source)]
+        target = None if pd.isna(row.target) else after_refs[int(row.target)]
+        moved = (
+            source is None or target is None or matching.continues[target.number] != (source.number)
+        )
+        flows.append(
+            Flow(
+                source=source,
+                target=target,
+                customers=int(row.customers),
+                revenue=float(row.revenue),
+                moved=moved,
+                sentence=_sentence(
+                    source, target, moved, int(row.customers), row.revenue, currency
+                ),
+            )
+        )
+    in_both = int(before.index.isin(after.index).sum())
+    return Movements(
+        earlier_run=earlier_run,
+        later_run=later_run,
+        earlier=earlier,
+        later=later,
+        currency=currency,
+        flows=flows,
+        in_both=in_both,
+        new=len(after) - in_both,
+        gone=len(before) - in_both,
+        matches=matching.continues,
+        kept=matching.kept,
+    )
+
+
+def flow_customers(
+    *,
+    workspace,
+    earlier_run: SegmentationRun,
+    later_run: SegmentationRun,
+    source: int | None,
+    target: int | None,
+) -> QuerySet[Customer]:
+    """The customers behind one flow: in segment `source` of the earlier run (None: not in
+    it) and segment `target` of the later run (None: not in it)."""
+    customers = Customer.objects.in_workspace(workspace)
+    for run, number in ((earlier_run, source), (later_run, target)):
+        in_run = SegmentAssignment.objects.in_workspace(workspace).filter(run=run)
+        if number is None:
+            customers = customers.exclude(pk__in=in_run.values("customer_id"))
+        else:
+            customers = customers.filter(
+                pk__in=in_run.filter(segment__number=number).values("customer_id")
+            )
+    if source is None and target is None:
+        return customers.none()
+    return customers.order_by("external_id")
+
+
+def _assignments(workspace, run: SegmentationRun) -> tuple[pd.DataFrame, dict[int, SegmentRef]]:
+    rows = (
+        SegmentAssignment.objects.in_workspace(workspace)
+        .filter(run=run)
+        .values_list("customer_id", "segment__number", "monetary_total")
+    )
+    table = pd.DataFrame(list(rows), columns=["customer", "segment", "revenue"]).set_index(
+        "customer"
+    )
+    table["revenue"] = pd.to_numeric(table["revenue"]).fillna(0.0)
+    refs = {s.number: _ref(s) for s in Segment.objects.in_workspace(workspace).filter(run=run)}
+    return table, refs
+
+
+def _ref(segment: Segment) -> SegmentRef:
+    shares = segment.activity_shares or {}
+    if shares:
+        lapsed = shares.get("cooling", 0) + shares.get("lapsed", 0) >= LAPSED_SHARE
+    else:
+        lapsed = segment.activity in {"lapsed", "inactive", "slipping"}
+    return SegmentRef(
+        number=segment.number,
+        name=segment.name,
+        valuable=segment.share_revenue > segment.share_customers,
+        lapsed=lapsed,
+    )
+
+
+def _sentence(
+    source: SegmentRef | None,
+    target: SegmentRef | None,
+    moved: bool,
+    customers: int,
+    revenue: float,
+    currency: str,
+) -> str:
+    people = f"{customers:,} customer{'s' if customers != 1 else ''}"
+    money = f"{currency} {revenue:,.0f}"
+    if source is None and target is not None:
+        return f"{people} new since the earlier run, {money} of revenue: now {target.name}"
+    if target is None and source is not None:
+        return f"{people}, {money} of revenue: {source.name} → not in the later run"
+    if not moved:
+        return f"{people}, {money} of revenue: stayed {target.name}"
+    return f"{people}, {money} of revenue: {source.name} → {target.name}"

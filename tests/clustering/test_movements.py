@@ -1,0 +1,69 @@
+"""Movements between two publications of a workspace, read from the database."""
+
+from __future__ import annotations
+
+import pytest
+
+from clustering.models import Publication
+from clustering.movements import flow_customers, movements_between
+from clustering.services import run_publish
+from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
+
+PARAMS = {"algorithms": ["kmeans"], "k_min": 3, "k_max": 3, "seed": 7}
+
+
+@pytest.fixture
+def two_publications(shop, make_user):
+    manager = make_user("manager", workspace=shop)
+    lines = synthetic_lines(150, seed=4)
+    last = sorted(set(lines["customer_id"]))[-10:]
+    first_lines = lines[~lines["customer_id"].isin(last)]
+    load_transactions(first_lines, workspace=shop, name="first.csv")
+    first = executed_run(shop, manager, PARAMS, name="before")
+    run_publish(workspace=shop, run_id=first.pk, user=manager)
+    load_transactions(lines[lines["customer_id"].isin(last)], workspace=shop, name="more.csv")
+    second = executed_run(shop, manager, {**PARAMS, "seed": 11}, name="after")
+    run_publish(workspace=shop, run_id=second.pk, user=manager)
+    return first, second
+
+
+def test_a_first_publication_has_no_movements(shop, two_publications):
+    first_publication = Publication.objects.in_workspace(shop).order_by("published_at")[0]
+    assert movements_between(workspace=shop, later=first_publication) is None
+
+
+def test_flows_add_up_and_name_their_segments(shop, two_publications):
+    first, second = two_publications
+    latest = Publication.objects.in_workspace(shop).first()
+    movements = movements_between(workspace=shop, later=latest)
+    assert movements.earlier_run.pk == first.pk and movements.later_run.pk == second.pk
+    assert (movements.in_both, movements.new, movements.gone) == (first.n_customers, 10, 0)
+    in_both = [f for f in movements.flows if f.source and f.target]
+    assert sum(f.customers for f in in_both) == movements.in_both
+    new = [f for f in movements.flows if f.source is None]
+    assert sum(f.customers for f in new) == 10
+    names_before = set(first.segments.values_list("name", flat=True))
+    names_after = set(second.segments.values_list("name", flat=True))
+    for flow in in_both:
+        assert flow.source.name in names_before and flow.target.name in names_after
+        assert flow.sentence.startswith(f"{flow.customers:,} customer")
+        assert shop.currency in flow.sentence
+        assert ("stayed" in flow.sentence) == (not flow.moved)
+    sizes = [f.customers for f in movements.flows]
+    assert sizes == sorted(sizes, reverse=True)
+    # each flow's customers are exactly those it counts
+    for flow in movements.flows:
+        customers = flow_customers(
+            workspace=shop,
+            earlier_run=first,
+            later_run=second,
+            source=flow.source.number if flow.source else None,
+            target=flow.target.number if flow.target else None,
+        )
+        assert customers.count() == flow.customers
+
+
+def test_movements_of_another_workspace_are_not_found(shop, other_shop, two_publications):
+    latest = Publication.objects.in_workspace(shop).first()
+    with pytest.raises(Publication.DoesNotExist):
+        movements_between(workspace=other_shop, later=latest)
