@@ -1,0 +1,76 @@
+"""The audit log is append-only for everyone: the model, its queryset and the database."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from audit.log import record
+from audit.models import AppendOnlyError, AuditEntry
+
+
+@pytest.fixture
+def entry(shop, make_user):
+    return record(
+        workspace=shop,
+        action=AuditEntry.Action.TOKEN_CREATED,
+        actor=make_user("admin", username="ada"),
+        details={"name": "ci"},
+    )
+
+
+def test_record_writes_one_entry_with_the_actors_name(entry, shop):
+    read = AuditEntry.objects.in_workspace(shop).get()
+    assert (read.actor_name, read.action, read.details) == ("ada", "token_created", {"name": "ci"})
+
+
+def test_record_refuses_an_unknown_action_by_name(shop):
+    with pytest.raises(ValueError, match="'token_stolen' is not an audit action"):
+        record(workspace=shop, action="token_stolen")
+    assert not AuditEntry.unscoped.exists()
+
+
+def test_the_model_refuses_save_of_an_existing_row_and_delete(entry):
+    entry.action = AuditEntry.Action.TOKEN_REVOKED
+    with pytest.raises(AppendOnlyError, match="append-only"):
+        entry.save()
+    with pytest.raises(AppendOnlyError, match="append-only"):
+        entry.delete()
+
+
+def test_the_queryset_refuses_update_and_delete(entry, shop):
+    with pytest.raises(AppendOnlyError):
+        AuditEntry.objects.in_workspace(shop).update(actor_name="someone else")
+    with pytest.raises(AppendOnlyError):
+        AuditEntry.unscoped.all().delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEntry.unscoped.filter(pk=entry.pk).update(details={})
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE audit_auditentry SET actor_name = 'someone else'",
+        "UPDATE audit_auditentry SET details = '{}'",
+        "UPDATE audit_auditentry SET actor_id = NULL, action = 'token_revoked'",
+        "DELETE FROM audit_auditentry",
+    ],
+)
+def test_the_database_refuses_raw_update_and_delete(entry, sql):
+    with pytest.raises(IntegrityError, match="append-only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert AuditEntry.unscoped.get(pk=entry.pk).actor_name == "ada"
+
+
+def test_the_database_refuses_setting_another_actor(entry, make_user):
+    other = make_user("admin", username="mallory")
+    with pytest.raises(IntegrityError, match="append-only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE audit_auditentry SET actor_id = %s", [other.pk])
+
+
+def test_deleting_the_actor_keeps_the_entry_and_the_name(entry, shop):
+    entry.actor.delete()
+    read = AuditEntry.objects.in_workspace(shop).get()
+    assert (read.actor_id, read.actor_name) == (None, "ada")
