@@ -39,7 +39,10 @@ DROP FUNCTION IF EXISTS {TABLE}_append_only();
 
 # Every column but actor_id; a migration that adds a column to AuditEntry adds it here
 # (and on SQLite, where ALTER remakes the table, re-creates these triggers).
-_COLUMNS = "id, workspace_id, at, actor_name, action, target_type, target_id, target_repr, address, details"
+_COLUMNS = ", ".join(
+    ["id", "workspace_id", "at", "actor_name", "action"]
+    + ["target_type", "target_id", "target_repr", "address", "details"]
+)
 SQLITE_CREATE = [
     f"""CREATE TRIGGER {TABLE}_no_update BEFORE UPDATE OF {_COLUMNS} ON {TABLE}
     BEGIN SELECT RAISE(ABORT, 'Audit entries are append-only: UPDATE refused.'); END""",

@@ -57,17 +57,23 @@ def test_the_queryset_refuses_update_and_delete(entry, shop):
     ],
 )
 def test_the_database_refuses_raw_update_and_delete(entry, sql):
-    with pytest.raises(IntegrityError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql)
+    with (
+        pytest.raises(IntegrityError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
     assert AuditEntry.unscoped.get(pk=entry.pk).actor_name == "ada"
 
 
 def test_the_database_refuses_setting_another_actor(entry, make_user):
     other = make_user("admin", username="mallory")
-    with pytest.raises(IntegrityError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("UPDATE audit_auditentry SET actor_id = %s", [other.pk])
+    with (
+        pytest.raises(IntegrityError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE audit_auditentry SET actor_id = %s", [other.pk])
 
 
 def test_deleting_the_actor_keeps_the_entry_and_the_name(entry, shop):
