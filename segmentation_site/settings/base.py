@@ -376,3 +376,14 @@ RUN_REAPER_INTERVAL_SECONDS = env.int("RUN_REAPER_INTERVAL_SECONDS", default=30)
 # Each worker queues a heartbeat task at start and then this often; the dashboard shows the
 # worker as running while the last one is under five minutes old.
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=120)
+
+# --- Webhooks -----------------------------------------------------------------------------
+# The site's public address, for the API links a webhook's body carries.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# A failed delivery is tried again after each of these waits (seconds), then marked failed.
+WEBHOOK_RETRY_DELAYS = [
+    int(s) for s in env.list("WEBHOOK_RETRY_DELAYS", default=[30, 120, 600, 3600, 21600])
+]
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+# Webhooks go only to public internet addresses unless this is on (tests, a closed network).
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
