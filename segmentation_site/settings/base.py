@@ -366,6 +366,21 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
+# --- E-mail -------------------------------------------------------------------------------
+# Alerts are mailed (alerts/services.py). The console backend prints them until an SMTP
+# server is set: EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST...
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+# A mail server that does not answer must not hold up the publication that raised the alert.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="segmentation@localhost")
+SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+
 # --- Segmentation runs --------------------------------------------------------------------
 # A running run's worker refreshes its heartbeat every RUN_HEARTBEAT_SECONDS; one silent for
 # RUN_STALE_AFTER_SECONDS is re-queued (its worker died) until RUN_MAX_ATTEMPTS, then failed.
