@@ -6,14 +6,17 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.forms.formsets import BaseFormSet
 from django.forms.models import BaseInlineFormSet, InlineForeignKeyField
 from django.utils.text import capfirst
 
+from audit.models import AuditEntry
 from workspaces.admin import WorkspaceAdmin
 from workspaces.models import Workspace
 
 from .models import ApiToken, Membership
+from .services import api_token_record_revoked, membership_record
 
 # Only a superuser may touch these: each one is a way past the roles (a group or a single
 # permission applies in every workspace).
@@ -75,6 +78,40 @@ class _MembershipInline(admin.TabularInline):
         return Membership.unscoped.select_related("user", "workspace")
 
 
+class AuditedMembershipsMixin:
+    """Memberships added, re-roled or removed in the admin go to the workspace's audit log,
+    in the admin's transaction (a form it refuses leaves no entry)."""
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)  # type: ignore[misc]
+        previous = dict(
+            Membership.unscoped.filter(
+                pk__in=[f.instance.pk for f in formset.forms if f.instance.pk]
+            ).values_list("pk", "role")
+        )
+        for removed in formset.deleted_forms:
+            if removed.instance.pk:
+                membership_record(
+                    membership=removed.instance,
+                    action=AuditEntry.Action.MEMBER_REMOVED,
+                    actor=request.user,
+                )
+        super().save_formset(request, form, formset, change)  # type: ignore[misc]
+        for added in formset.new_objects:
+            membership_record(
+                membership=added, action=AuditEntry.Action.MEMBER_ADDED, actor=request.user
+            )
+        for changed, fields in formset.changed_objects:
+            if "role" in fields and previous.get(changed.pk) != changed.role:
+                membership_record(
+                    membership=changed,
+                    action=AuditEntry.Action.ROLE_CHANGED,
+                    actor=request.user,
+                    before=previous.get(changed.pk, ""),
+                )
+
+
 class WorkspaceMembersInline(_MembershipInline):
     """A workspace's members and their roles."""
 
@@ -94,7 +131,7 @@ admin.site.unregister(Workspace)
 
 
 @admin.register(Workspace)
-class WorkspaceWithMembersAdmin(WorkspaceAdmin):
+class WorkspaceWithMembersAdmin(AuditedMembershipsMixin, WorkspaceAdmin):
     inlines = [WorkspaceMembersInline]
 
 
@@ -141,12 +178,23 @@ class ApiTokenAdmin(admin.ModelAdmin):
         # A token's secret exists only at creation; users create theirs on the tokens page.
         return False
 
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            api_token_record_revoked(token=obj, actor=request.user)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for token in queryset.select_related("user", "workspace"):
+                api_token_record_revoked(token=token, actor=request.user)
+            super().delete_queryset(request, queryset)
+
 
 admin.site.unregister(User)
 
 
 @admin.register(User)
-class SiteUserAdmin(UserAdmin):
+class SiteUserAdmin(AuditedMembershipsMixin, UserAdmin):
     """Django's user admin with each user's workspace memberships.
 
     A superuser keeps the whole of it. A staff user given user permissions by a superuser
@@ -188,6 +236,27 @@ class SiteUserAdmin(UserAdmin):
         if _is_beyond(request, obj):
             return False
         return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        # Deleting a user removes them from each workspace: each one's log says so.
+        with transaction.atomic():
+            _record_memberships_removed(request, [obj])
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            _record_memberships_removed(request, queryset)
+            super().delete_queryset(request, queryset)
+
+
+def _record_memberships_removed(request, users) -> None:
+    memberships = Membership.unscoped.filter(user__in=list(users)).select_related(
+        "user", "workspace"
+    )
+    for membership in memberships:
+        membership_record(
+            membership=membership, action=AuditEntry.Action.MEMBER_REMOVED, actor=request.user
+        )
 
 
 def _constraints_checked_by_the_form(exclude=None) -> None:

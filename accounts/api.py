@@ -1,4 +1,5 @@
 from django.contrib.auth import authenticate
+from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.views import LogoutView as KnoxLogoutView
 from rest_framework import serializers, status
@@ -11,7 +12,7 @@ from workspaces.models import Workspace
 
 from .authentication import ScopedTokenAuthentication
 from .lockout import lockout_response
-from .services import api_token_create
+from .services import api_token_create, api_token_record_revoked
 from .throttling import SIGN_IN_THROTTLES
 from .workspace_access import workspaces_of
 
@@ -139,7 +140,9 @@ class TokenRevokeApi(KnoxLogoutView):
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request, format=None):
-        return super().post(request, format)
+        with transaction.atomic():
+            api_token_record_revoked(token=request.auth, actor=request.user)
+            return super().post(request, format)
 
 
 class MeApi(APIView):

@@ -5,6 +5,8 @@ from django.utils import timezone
 from knox import crypto
 from knox.settings import CONSTANTS, knox_settings
 
+from audit.log import record
+from audit.models import AuditEntry
 from workspaces.models import Workspace
 
 from .models import ApiToken, Membership
@@ -29,16 +31,37 @@ def api_token_create(
         name=name,
         read_only=read_only,
     )
+    record(
+        workspace=workspace,
+        action=AuditEntry.Action.TOKEN_CREATED,
+        actor=user,
+        target=token,
+        details={"read_only": read_only},
+    )
     return token, secret
 
 
+@transaction.atomic
 def api_token_revoke(*, user: AbstractBaseUser, workspace: Workspace, token_key: str) -> bool:
     """Revoke (delete) one of the user's tokens in `workspace`; False if it was not theirs
     there or is gone."""
-    deleted, _ = (
-        ApiToken.objects.in_workspace(workspace).filter(user=user, token_key=token_key).delete()
+    token = ApiToken.objects.in_workspace(workspace).filter(user=user, token_key=token_key).first()
+    if token is None:
+        return False
+    api_token_record_revoked(token=token, actor=user)
+    token.delete()
+    return True
+
+
+def api_token_record_revoked(*, token: ApiToken, actor: AbstractBaseUser | None) -> None:
+    """The audit entry of a token about to be deleted (the page, the API, the admin)."""
+    record(
+        workspace=token.workspace,
+        action=AuditEntry.Action.TOKEN_REVOKED,
+        actor=actor,
+        target=token,
+        details={"user": token.user.get_username()},
     )
-    return bool(deleted)
 
 
 class MembershipRefused(ValueError):
@@ -67,7 +90,9 @@ def membership_add(
     if existing is not None:
         raise MembershipRefused(f"{username} is already a member ({existing.role}).")
     _check_may_change(by=by, membership=Membership(user=user, workspace=workspace, role=role))
-    return Membership.objects.create(user=user, workspace=workspace, role=role)
+    membership = Membership.objects.create(user=user, workspace=workspace, role=role)
+    membership_record(membership=membership, action=AuditEntry.Action.MEMBER_ADDED, actor=by)
+    return membership
 
 
 def _membership(workspace: Workspace, membership_id: int) -> Membership:
@@ -82,8 +107,13 @@ def membership_change_role(
     there)."""
     membership = _membership(workspace, membership_id)
     _check_may_change(by=by, membership=membership)
+    before = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
+    if before != role:
+        membership_record(
+            membership=membership, action=AuditEntry.Action.ROLE_CHANGED, actor=by, before=before
+        )
     return membership
 
 
@@ -93,7 +123,25 @@ def membership_remove(*, workspace: Workspace, by: AbstractBaseUser, membership_
     (Membership.DoesNotExist if not a member there)."""
     membership = _membership(workspace, membership_id)
     _check_may_change(by=by, membership=membership)
+    membership_record(membership=membership, action=AuditEntry.Action.MEMBER_REMOVED, actor=by)
     # A token of a non-member is refused anyway; deleting it leaves nothing to revive.
     ApiToken.objects.in_workspace(workspace).filter(user=membership.user).delete()
     membership.delete()
     return membership.user.get_username()
+
+
+def membership_record(
+    *, membership: Membership, action: str, actor: AbstractBaseUser | None, before: str = ""
+) -> None:
+    """The audit entry of a membership added, changed or about to be removed (the members
+    page and the admin site)."""
+    details = {"user": membership.user.get_username(), "role": membership.role}
+    if before:
+        details["previous_role"] = before
+    record(
+        workspace=membership.workspace,
+        action=action,
+        actor=actor,
+        target=membership,
+        details=details,
+    )

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from common.client_ip import client_ip
 
+from .middleware import current_request
 from .models import AuditEntry
 
 SYSTEM = "the system"
@@ -42,7 +43,8 @@ def record(
 ) -> AuditEntry:
     """Append one entry. Call it inside the change's transaction, so a failed change leaves
     no entry. `actor` None means the system (or the request's user when a request is given);
-    `actor_name` overrides the shown name (e.g. audit.log.SCHEDULE)."""
+    `actor_name` overrides the shown name (e.g. audit.log.SCHEDULE). Without `request`,
+    the address is that of the request being served (AuditRequestMiddleware), if any."""
     if workspace is None:
         raise ValueError("An audit entry needs the workspace the action was done in.")
     if action not in AuditEntry.Action.values:
@@ -51,13 +53,12 @@ def record(
         )
     if details is not None and not isinstance(details, dict):
         raise ValueError("Audit details must be a dict (a small JSON object).")
-    address = None
-    if request is not None:
-        address = _valid_address(client_ip(request))
-        if actor is None:
-            user = getattr(request, "user", None)
-            if user is not None and user.is_authenticated:
-                actor = user
+    if request is not None and actor is None:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            actor = user
+    serving = request if request is not None else current_request()
+    address = _valid_address(client_ip(serving)) if serving is not None else None
     target_type = target_id = target_repr = ""
     if target is not None:
         target_type = target._meta.label_lower
@@ -73,4 +74,17 @@ def record(
         target_repr=target_repr,
         address=address,
         details=details or {},
+    )
+
+
+def record_members_exported(*, request, target: models.Model, what: str) -> AuditEntry:
+    """The entry of a CSV export of customers (pages and API): a list of people leaving the
+    product, so each one is logged with the requester (token or session) and address."""
+    return record(
+        workspace=request.workspace,
+        action=AuditEntry.Action.MEMBERS_EXPORTED,
+        actor=request.user,
+        target=target,
+        request=request,
+        details={"what": what},
     )

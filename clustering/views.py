@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.log import record_members_exported
 from common.csv_export import csv_response
 
 from .engine.types import InvalidParameters
@@ -262,6 +263,7 @@ def run_assignments_csv(request: HttpRequest, pk: int) -> HttpResponse:
         "currency",
     )
     rows = _with_currency(request, run_assignment_rows(run).iterator(chunk_size=2000))
+    record_members_exported(request=request, target=run, what="every segment's members")
     return csv_response(f"run-{run.pk}-assignments.csv", header, rows)
 
 
@@ -345,4 +347,5 @@ def segment_members_csv(request: HttpRequest, run_id: int, number: int) -> HttpR
     header = (*MEMBER_CSV_HEADER, "currency")
     slug = "".join(c if c.isalnum() else "-" for c in segment.name.lower()).strip("-")
     rows = _with_currency(request, segment_member_rows(segment).iterator(chunk_size=2000))
+    record_members_exported(request=request, target=segment, what="one segment's members")
     return csv_response(f"run-{run_id}-segment-{number}-{slug}.csv", header, rows)

@@ -27,6 +27,8 @@ from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import dateformat, timezone
 
+from audit.log import record as audit_record
+from audit.models import AuditEntry
 from transaction_files import dates
 from transaction_files.columns import FIELDS, resolve_mapping
 from transaction_files.errors import ImportFileError, MappingNeeded
@@ -39,7 +41,9 @@ from .importing.bulk_load import bulk_load
 from .importing.import_pass import read_pass, store_pass
 from .importing.outcomes import ImportStopped, import_summary, rejected_examples
 from .importing.staging import MoveCounts, StagingTable
+from .layouts import guessed_mapping, import_layout_remember_if_mapped, layout_mapping_for
 from .models import Customer, ImportRecord, ImportRejectedRow, TransactionLine
+from .selectors import import_layout_for_columns
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +107,7 @@ def import_record_create(
     """
     size = _file_size(file)
     import_check_size(size=size)
+    chosen_date_order = date_order
     date_order = _date_order(workspace, date_order)
     record = ImportRecord(
         workspace=workspace,
@@ -118,21 +123,44 @@ def import_record_create(
         info = inspect_source(Path(record.file.path), sheet=record.sheet)
         record.columns = info.columns
         record.sheet = info.sheet
+        if not mapping:
+            mapping = _remembered_mapping(record, chosen_date_order)
         try:
             record.mapping = resolve_mapping(info.columns, mapping)
             record.status = ImportRecord.Status.QUEUED
         except MappingNeeded:
-            if not allow_mapping_step:
+            earlier = _same_file_earlier(record)
+            if earlier is not None:
+                # The same bytes were imported before: read them as then, and the worker
+                # says "already imported" instead of asking for a mapping again.
+                record.mapping = earlier.mapping
+                record.status = ImportRecord.Status.QUEUED
+            elif not allow_mapping_step:
                 raise
-            record.mapping = mapping or {}
-            record.status = ImportRecord.Status.NEEDS_MAPPING
+            else:
+                record.layout = None
+                record.mapping = {**guessed_mapping(import_record=record), **(mapping or {})}
+                record.status = ImportRecord.Status.NEEDS_MAPPING
         record.save()
     except BaseException:
         record.file.delete(save=False)
         raise
+    if record.status == ImportRecord.Status.QUEUED:
+        _record_started(record, uploaded_by)
     if enqueue and record.status == ImportRecord.Status.QUEUED:
         import_record_enqueue(import_record=record)
     return record
+
+
+def _record_started(import_record: ImportRecord, user) -> None:
+    """An import starts when it is queued: at upload, or once its columns are mapped."""
+    audit_record(
+        workspace=import_record.workspace,
+        action=AuditEntry.Action.IMPORT_STARTED,
+        actor=user,
+        target=import_record,
+        details={"file_name": import_record.file_name, "file_size": import_record.file_size},
+    )
 
 
 @transaction.atomic
@@ -155,9 +183,32 @@ def import_record_set_mapping(
     record.date_order = _date_order(workspace, date_order)
     record.status = ImportRecord.Status.QUEUED
     record.save(update_fields=["mapping", "date_order", "status"])
+    _record_started(record, record.uploaded_by)
     if enqueue:
         import_record_enqueue(import_record=record)
     return record
+
+
+def _remembered_mapping(record: ImportRecord, chosen_date_order: str) -> dict[str, str] | None:
+    """The mapping of the workspace's remembered layout for the record's header (and its date
+    order, unless one was chosen), noted on the record; None when there is none."""
+    layout = import_layout_for_columns(workspace=record.workspace, columns=record.columns)
+    if layout is None:
+        return None
+    record.layout = layout
+    if not chosen_date_order and layout.date_order:
+        record.date_order = layout.date_order
+    return layout_mapping_for(layout, record.columns)
+
+
+def _same_file_earlier(record: ImportRecord) -> ImportRecord | None:
+    """The workspace's latest succeeded import of the same bytes, if any."""
+    return (
+        ImportRecord.objects.in_workspace(record.workspace)
+        .filter(sha256=record.sha256, status=ImportRecord.Status.SUCCEEDED, sheet=record.sheet)
+        .order_by("-created_at", "-id")
+        .first()
+    )
 
 
 def import_record_enqueue(*, import_record: ImportRecord) -> None:
@@ -261,6 +312,9 @@ def import_record_process(*, workspace, import_record_id: int) -> ImportRecord:
             with contextlib.suppress(OperationalError, InterfaceError):
                 staging.drop()
     record.refresh_from_db()
+    if record.status == ImportRecord.Status.SUCCEEDED:
+        import_layout_remember_if_mapped(workspace=workspace, import_record=record)
+        record.refresh_from_db()
     return record
 
 
@@ -645,6 +699,13 @@ def import_record_undo(*, workspace, import_record_id: int, user) -> LinesRemove
         f"{removed.customers_deleted:,} customers left with no lines deleted.",
     ]
     record.save(update_fields=["status", "undone_by", "undone_at", "stage", "notices"])
+    audit_record(
+        workspace=workspace,
+        action=AuditEntry.Action.IMPORT_UNDONE,
+        actor=user,
+        target=record,
+        details={"lines_removed": removed.lines, "customers_deleted": removed.customers_deleted},
+    )
     logger.info(
         "import %s undone by %s: %s lines removed, %s customers updated, %s deleted",
         record.pk,

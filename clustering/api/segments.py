@@ -10,6 +10,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.log import record_members_exported
 from clustering.models import Segment, SegmentAssignment, SegmentationRun
 from clustering.selectors import run_published, run_segments, segment_members
 from clustering.serializers import (
@@ -167,4 +168,5 @@ class SegmentMembersCsvApi(APIView):
             )
         )
         filename = f"run-{segment.run_id}-segment-{segment.number}-members.csv"
+        record_members_exported(request=request, target=segment, what="one segment's members")
         return csv_response(filename, MEMBER_FIELDS, rows.iterator(chunk_size=2000))

@@ -7,6 +7,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from audit.log import record
+from audit.models import AuditEntry
 from customers.models import Customer
 
 from ..aggregation import transaction_span
@@ -18,6 +20,26 @@ from ..signals import segmentation_published
 from .claims import announce_finished
 
 Status = SegmentationRun.Status
+
+# Who acted, for the audit log, when a run is started or published by no one in person.
+_SYSTEM_ACTORS = {"schedule": "the schedule", "command": "the command line"}
+
+
+def _record(workspace, action: str, run: SegmentationRun, user, how: str, **details) -> None:
+    """A manager's action is theirs; the schedule's or the command's is the system's, the
+    user it ran as kept in the details."""
+    if how in _SYSTEM_ACTORS:
+        if user is not None:
+            details["as_user"] = user.get_username()
+        record(
+            workspace=workspace,
+            action=action,
+            target=run,
+            actor_name=_SYSTEM_ACTORS[how],
+            details={"by": how, **details},
+        )
+    else:
+        record(workspace=workspace, action=action, actor=user, target=run, details=details)
 
 
 class RunError(Exception):
@@ -74,6 +96,7 @@ def run_create(
             lookback_days=params.lookback_days,
             stage="queued",
         )
+        _record(workspace, AuditEntry.Action.RUN_STARTED, run, user, trigger)
         if enqueue:
             enqueue_on_commit(run.pk)
     return run
@@ -99,6 +122,13 @@ def run_cancel(*, workspace, run_id: int, user: AbstractBaseUser) -> Segmentatio
         run.error = f"Cancelled by {user.get_username()} before it started."
         run.finished_at = timezone.now()
     run.save()
+    record(
+        workspace=workspace,
+        action=AuditEntry.Action.RUN_CANCELLED,
+        actor=user,
+        target=run,
+        details={"was": "queued" if run.is_finished else "running"},
+    )
     if run.is_finished:
         announce_finished(run)
     return run
@@ -138,6 +168,7 @@ def run_publish(
         source=source,
         note=note,
     )
+    _record(workspace, AuditEntry.Action.RUN_PUBLISHED, run, user, source, note=note)
     transaction.on_commit(
         lambda: segmentation_published.send(sender=Publication, publication=publication),
         robust=True,

@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The audit log records the address of the request a service was called from.
+    "audit.middleware.AuditRequestMiddleware",
     "common.middleware.RefuseUnreadableRequestsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # /w/<slug>/ puts the request in a workspace, with the user's role there.

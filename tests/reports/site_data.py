@@ -39,6 +39,7 @@ def _wipe() -> None:
 
     from clustering.models import Candidate, Segment, SegmentAssignment, SegmentationRun
     from customers.models import Customer, ImportRecord, TransactionLine
+    from tests.audit.helpers import wipe_audit_log
 
     for run in SegmentationRun.unscoped.exclude(predictor_file=""):
         with contextlib.suppress(FileNotFoundError):
@@ -49,6 +50,7 @@ def _wipe() -> None:
     Customer.unscoped.all().delete()
     ImportRecord.unscoped.all().delete()
     get_user_model().objects.filter(username__startswith="site-").delete()
+    wipe_audit_log()  # its entries refer to the runs, users and workspaces removed
 
 
 @pytest.fixture(scope="module")
