@@ -63,7 +63,8 @@ SQLITE_DROP = [
 def create_triggers(schema_editor) -> None:
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_CREATE)
+        # params=None: the SQL holds a literal % (RAISE), not a placeholder.
+        schema_editor.execute(POSTGRESQL_CREATE, params=None)
     elif vendor == "sqlite":
         for statement in SQLITE_CREATE:
             schema_editor.execute(statement)
@@ -77,7 +78,7 @@ def create_triggers(schema_editor) -> None:
 def drop_triggers(schema_editor) -> None:
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_DROP)
+        schema_editor.execute(POSTGRESQL_DROP, params=None)
     elif vendor == "sqlite":
         for statement in SQLITE_DROP:
             schema_editor.execute(statement)
