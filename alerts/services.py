@@ -1,0 +1,210 @@
+"""Writes of the alerts app: rules (each change in the audit log), raising alerts when a
+segmentation is published or a scheduled run fails, mailing them, acknowledging them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import Membership
+from accounts.roles import ADMIN, MANAGER
+from audit.log import record
+
+from . import rules
+from .models import Alert, AlertRule, Kind
+
+logger = logging.getLogger(__name__)
+
+#: The fields of a rule a manager sets.
+RULE_FIELDS = ("kind", "threshold", "min_customers", "enabled", "recipients")
+
+
+# ------------------------------------------------------------------------------ rules
+def _audit(rule: AlertRule, *, change: str, user, request: HttpRequest | None) -> None:
+    record(
+        workspace=rule.workspace,
+        action="alert_rule_changed",
+        actor=user,
+        target=rule,
+        request=request,
+        details={
+            "change": change,
+            "kind": rule.kind,
+            "threshold": rule.threshold,
+            "min_customers": rule.min_customers,
+            "enabled": rule.enabled,
+            "recipients": rule.recipients,
+        },
+    )
+
+
+@transaction.atomic
+def alert_rule_create(
+    *,
+    workspace,
+    user: User | None,
+    kind: str,
+    threshold: float | None = None,
+    min_customers: int | None = None,
+    enabled: bool = True,
+    recipients: str = "",
+    request: HttpRequest | None = None,
+) -> AlertRule:
+    """A new rule, checked (ValidationError naming the field) and recorded in the audit log."""
+    rule = AlertRule(
+        workspace=workspace,
+        kind=kind,
+        threshold=threshold,
+        min_customers=min_customers,
+        enabled=enabled,
+        recipients=recipients,
+        created_by=user,
+    )
+    rule.full_clean()
+    rule.save()
+    _audit(rule, change="created", user=user, request=request)
+    return rule
+
+
+@transaction.atomic
+def alert_rule_update(
+    *,
+    workspace,
+    rule_id: int,
+    user: User | None,
+    request: HttpRequest | None = None,
+    **changes: Any,
+) -> AlertRule:
+    """Change some of a rule's fields (RULE_FIELDS); the whole rule is checked again."""
+    unknown = set(changes) - set(RULE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not a field of an alert rule: {', '.join(sorted(unknown))}")
+    rule = AlertRule.objects.in_workspace(workspace).select_for_update().get(pk=rule_id)
+    for name, value in changes.items():
+        setattr(rule, name, value)
+    rule.full_clean()
+    rule.save()
+    change = "updated"
+    if set(changes) == {"enabled"}:
+        change = "enabled" if rule.enabled else "disabled"
+    _audit(rule, change=change, user=user, request=request)
+    return rule
+
+
+@transaction.atomic
+def alert_rule_delete(
+    *, workspace, rule_id: int, user: User | None, request: HttpRequest | None = None
+) -> None:
+    """Delete a rule; the alerts it raised stay in the history."""
+    rule = AlertRule.objects.in_workspace(workspace).select_for_update().get(pk=rule_id)
+    _audit(rule, change="deleted", user=user, request=request)
+    rule.delete()
+
+
+@transaction.atomic
+def alert_acknowledge(*, workspace, alert_id: int, user: User) -> Alert:
+    """Mark an alert read, by whom and when; acknowledging it again changes nothing."""
+    alert = Alert.objects.in_workspace(workspace).select_for_update().get(pk=alert_id)
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = timezone.now()
+        alert.acknowledged_by = user
+        alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    return alert
+
+
+# ------------------------------------------------------------------------------ raising
+def _enabled_rules(workspace, *kinds: str) -> list[AlertRule]:
+    return list(AlertRule.objects.in_workspace(workspace).filter(enabled=True, kind__in=kinds))
+
+
+def alerts_for_publication(*, workspace, publication) -> list[Alert]:
+    """Evaluate the workspace's enabled rules against what moved since the publication
+    before this one; raise and mail an alert per firing."""
+    from clustering.movements import movements_between  # large: read only when needed
+
+    enabled = _enabled_rules(workspace, Kind.SEGMENT_SIZE_CHANGE, Kind.VALUABLE_TO_LAPSED)
+    if not enabled or publication.previous_id is None:
+        return []
+    movements = movements_between(workspace=workspace, later=publication)
+    firings = rules.evaluate(
+        list(enabled),
+        movements,
+        published_on=timezone.localdate(publication.published_at),
+    )
+    return _raise(workspace, firings, enabled, publication=publication, run=publication.run)
+
+
+def alerts_for_failed_run(*, workspace, run) -> list[Alert]:
+    """Raise and mail the workspace's scheduled_run_failed alerts for a scheduled run that
+    failed; nothing for any other run."""
+    if run.trigger != run.Trigger.SCHEDULE or run.status != run.Status.FAILED:
+        return []
+    enabled = _enabled_rules(workspace, Kind.SCHEDULED_RUN_FAILED)
+    firings = rules.run_failures(
+        list(enabled),
+        run_id=run.pk,
+        run_name=f"“{run.name}”" if run.name else f"#{run.pk}",
+        error=run.error,
+        failed_on=timezone.localdate(run.finished_at or timezone.now()),
+    )
+    return _raise(workspace, firings, enabled, publication=None, run=run)
+
+
+def _raise(workspace, firings, enabled, *, publication, run) -> list[Alert]:
+    by_id = {rule.pk: rule for rule in enabled}
+    alerts = []
+    for firing in firings:
+        alert = Alert.objects.create(
+            workspace=workspace,
+            rule=by_id[firing.rule_id],
+            kind=firing.kind,
+            message=firing.message,
+            details=firing.details,
+            publication=publication,
+            run=run,
+        )
+        _mail(alert, by_id[firing.rule_id])
+        alerts.append(alert)
+    return alerts
+
+
+def recipients_of(rule: AlertRule) -> list[str]:
+    """The rule's addresses, or the workspace's managers' (and admins') when it names none."""
+    if rule.recipient_list:
+        return rule.recipient_list
+    emails = (
+        Membership.objects.in_workspace(rule.workspace)
+        .filter(role__in=(MANAGER, ADMIN), user__is_active=True)
+        .exclude(user__email="")
+        .order_by("user__email")
+        .values_list("user__email", flat=True)
+    )
+    return list(dict.fromkeys(emails))
+
+
+def _mail(alert: Alert, rule: AlertRule) -> None:
+    """Send the alert; a failure is logged and kept on the alert, which stays raised."""
+    to = recipients_of(rule)
+    if not to:
+        alert.mail_error = "No recipients: the rule names none and no manager has an e-mail."
+    else:
+        subject = f"[{alert.workspace.name}] {alert.get_kind_display()}"
+        body = (
+            f"{alert.message.rstrip('.')}.\n\n"
+            f"Rule: {rule.description}.\n"
+            "Acknowledge it on the dashboard or the alerts page."
+        )
+        try:
+            send_mail(subject, body, None, to, fail_silently=False)
+        except Exception as error:  # any backend's failure: SMTP, DNS, a timeout
+            logger.exception("Alert %s: the e-mail to %s failed", alert.pk, ", ".join(to))
+            alert.mail_error = f"{type(error).__name__}: {error}"[:500]
+        else:
+            alert.mailed_to = ", ".join(to)
+    alert.save(update_fields=["mailed_to", "mail_error"])

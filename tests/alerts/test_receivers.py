@@ -1,0 +1,192 @@
+"""Alerts raised by real publications and runs: the receivers connected in
+AlertsConfig.ready(), the rules of the workspace only, and an e-mail per alert."""
+
+from __future__ import annotations
+
+import re
+import smtplib
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from alerts.models import Alert, AlertRule
+from clustering.models import Publication, Segment, SegmentationRun
+from clustering.movements import movements_between
+from clustering.params import params_from_input
+from clustering.runs.claims import finish
+from clustering.services import run_cancel, run_create, run_publish
+from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
+
+pytestmark = pytest.mark.django_db
+
+TWO = {"algorithms": ["kmeans"], "k_min": 2, "k_max": 2, "seed": 7}
+FOUR = {"algorithms": ["kmeans"], "k_min": 4, "k_max": 4, "seed": 7}
+SIZE_SENTENCE = re.compile(
+    r"^(?P<name>.+) (grew|shrank) by \d+% \([\d,]+ → [\d,]+ customers\) in the run published "
+    r"on \d{1,2} [A-Z][a-z]{2} \d{4}$"
+)
+
+
+def _rule(workspace, kind, **settings):
+    return AlertRule.objects.create(workspace=workspace, kind=kind, **settings)
+
+
+def _manager(make_user, workspace, username, email):
+    user = make_user("manager", username=username, workspace=workspace)
+    user.email = email
+    user.save(update_fields=["email"])
+    return user
+
+
+def _publish(captured, workspace, run, user) -> Publication:
+    with captured(execute=True):
+        run_publish(workspace=workspace, run_id=run.pk, user=user)
+    return Publication.objects.in_workspace(workspace).get(run=run)
+
+
+def test_a_second_publication_raises_the_alerts_its_rules_find_and_mails_each(
+    shop, other_shop, make_user, django_capture_on_commit_callbacks
+):
+    manager = _manager(make_user, shop, "ann", "ann@shop.example")
+    _manager(make_user, shop, "bob", "")  # no address: not mailed
+    sizes = _rule(shop, "segment_size_change", threshold=5)
+    lapses = _rule(shop, "valuable_to_lapsed", min_customers=0, recipients="crm@shop.example")
+    off = _rule(shop, "segment_size_change", threshold=1, enabled=False)
+    _rule(other_shop, "segment_size_change", threshold=1)
+    load_transactions(synthetic_lines(240, seed=4), workspace=shop)
+
+    first = executed_run(shop, manager, TWO, name="two")
+    _publish(django_capture_on_commit_callbacks, shop, first, manager)
+    assert not Alert.objects.in_workspace(shop).exists()  # nothing to compare with yet
+    assert mail.outbox == []
+
+    second = executed_run(shop, manager, FOUR, name="four")
+    publication = _publish(django_capture_on_commit_callbacks, shop, second, manager)
+
+    # What the rules should find, from the runs' own segment sizes and the movements.
+    movements = movements_between(workspace=shop, later=publication)
+    before = dict(
+        Segment.objects.in_workspace(shop).filter(run=first).values_list("number", "size")
+    )
+    after = dict(
+        Segment.objects.in_workspace(shop).filter(run=second).values_list("number", "size")
+    )
+    grown_or_shrunk = {
+        number
+        for number, continues in movements.matches.items()
+        if continues is not None and abs(after[number] / before[continues] - 1) > 0.05
+    }
+    lapsing = [
+        f
+        for f in movements.flows
+        if f.source and f.target and f.source.valuable and not f.source.lapsed and f.target.lapsed
+    ]
+    assert grown_or_shrunk, "a 2-segment run refit as 4 segments changes some segment's size"
+
+    alerts = list(Alert.objects.in_workspace(shop).order_by("pk"))
+    assert {a.rule_id for a in alerts} <= {sizes.pk, lapses.pk}
+    assert all(a.publication == publication and a.run_id == second.pk for a in alerts)
+    size_alerts = [a for a in alerts if a.rule_id == sizes.pk]
+    assert {a.details["segment"] for a in size_alerts} == grown_or_shrunk
+    for alert in size_alerts:
+        match = SIZE_SENTENCE.match(alert.message)
+        assert match, alert.message
+        segment = Segment.objects.in_workspace(shop).get(
+            run=second, number=alert.details["segment"]
+        )
+        assert match["name"] == segment.name
+        assert (alert.details["before"], alert.details["after"]) == (
+            before[alert.details["continues"]],
+            after[segment.number],
+        )
+    lapse_alerts = [a for a in alerts if a.rule_id == lapses.pk]
+    assert [(a.details["source"], a.details["target"], a.details["customers"])
+            for a in lapse_alerts] == [
+        (f.source.number, f.target.number, f.customers) for f in lapsing
+    ]  # fmt: skip
+    assert not Alert.objects.in_workspace(other_shop).exists()
+    assert not off.alerts.exists()
+
+    # One e-mail per alert: the rule's addresses, or the managers who have one.
+    assert len(mail.outbox) == len(alerts)
+    for message, alert in zip(mail.outbox, alerts, strict=True):
+        expected = ["ann@shop.example"] if alert.rule_id == sizes.pk else ["crm@shop.example"]
+        assert message.to == expected
+        assert alert.mailed_to == ", ".join(expected) and alert.mail_error == ""
+        assert shop.name in message.subject
+        assert alert.message in message.body
+
+
+def _scheduled_run(workspace, user, name="nightly"):
+    return run_create(
+        workspace=workspace,
+        user=user,
+        params=params_from_input(TWO),
+        name=name,
+        enqueue=False,
+        trigger="schedule",
+    )
+
+
+def test_a_failed_scheduled_run_raises_an_alert_and_other_endings_do_not(
+    shop, make_user, django_capture_on_commit_callbacks
+):
+    manager = _manager(make_user, shop, "ann", "ann@shop.example")
+    rule = _rule(shop, "scheduled_run_failed")
+    _rule(shop, "segment_size_change", threshold=1)
+    load_transactions(synthetic_lines(120, seed=4), workspace=shop)
+
+    failed = _scheduled_run(shop, manager)
+    by_hand = run_create(workspace=shop, user=manager, params=params_from_input(TWO), enqueue=False)
+    cancelled = _scheduled_run(shop, manager, name="")
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(SegmentationRun.objects.in_workspace(shop).get(pk=failed.pk), "failed",
+               "The worker stopped.")  # fmt: skip
+        finish(SegmentationRun.objects.in_workspace(shop).get(pk=by_hand.pk), "failed", "x")
+        run_cancel(workspace=shop, run_id=cancelled.pk, user=manager)
+
+    [alert] = Alert.objects.in_workspace(shop)
+    failed.refresh_from_db()
+    assert (alert.rule, alert.kind, alert.run_id, alert.publication) == (
+        rule, "scheduled_run_failed", failed.pk, None
+    )  # fmt: skip
+    day = timezone.localtime(failed.finished_at).strftime("%-d %b %Y")
+    assert alert.message == f"The scheduled run “nightly” failed on {day}: The worker stopped."
+    [message] = mail.outbox
+    assert message.to == ["ann@shop.example"] and alert.message in message.body
+
+
+def test_a_mail_that_fails_is_logged_and_the_alert_stays(
+    shop, make_user, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    manager = _manager(make_user, shop, "ann", "ann@shop.example")
+    _rule(shop, "scheduled_run_failed", recipients="ops@shop.example")
+    load_transactions(synthetic_lines(120, seed=4), workspace=shop)
+    run = _scheduled_run(shop, manager)
+
+    def refuse(*args, **kwargs):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    monkeypatch.setattr("alerts.services.send_mail", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(SegmentationRun.objects.in_workspace(shop).get(pk=run.pk), "failed", "Boom.")
+
+    [alert] = Alert.objects.in_workspace(shop)
+    assert alert.mailed_to == ""
+    assert alert.mail_error == "SMTPServerDisconnected: Connection unexpectedly closed"
+    assert "the e-mail to ops@shop.example failed" in caplog.text
+
+
+def test_an_alert_without_anyone_to_mail_says_so(
+    shop, make_user, django_capture_on_commit_callbacks
+):
+    manager = make_user("manager", workspace=shop)  # no e-mail address
+    _rule(shop, "scheduled_run_failed")
+    load_transactions(synthetic_lines(120, seed=4), workspace=shop)
+    run = _scheduled_run(shop, manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        finish(SegmentationRun.objects.in_workspace(shop).get(pk=run.pk), "failed", "Boom.")
+    [alert] = Alert.objects.in_workspace(shop)
+    assert alert.mail_error.startswith("No recipients")
+    assert mail.outbox == []
