@@ -6,7 +6,8 @@ Two PostgreSQL databases that differ only by the neighbour:
     the full Online Retail file (4,372 customers, 540k lines, eight times A's lines) and a
     published run of its own.
 Then, in this process, each measurement of A alternates between the two databases, round
-by round, so a burst of load from the machine's other tenants falls on both sides alike:
+by round (pages: request by request), so a burst of load from the machine's other tenants
+falls on both sides alike:
 importing the CDNOW file into a new workspace, a run of A, A's pages and API (Django's
 test client, signed in) and predict by customer id. Each figure is printed beside its
 "alone" baseline; target: within 10%. Imports are staged in both databases
@@ -223,13 +224,14 @@ def main() -> int:
                 samples[database].setdefault("run (s)", []).append(
                     timed_run(a, manager, RUN_PARAMS, label=f"{database}-{n}")
                 )
-            # Page by page, the two databases back to back: seconds apart, not minutes.
+            # Page by page, the two databases request by request (ABAB...): a burst of the
+            # machine's other load falls on both sides, not on one side's block.
             for label in cases[ALONE]:
-                for database in order:
-                    use(database)
-                    request = cases[database][label]
-                    request()  # the connection was reopened: not timed
-                    for _ in range(requests):
+                for _ in range(requests):
+                    for database in order:
+                        use(database)
+                        request = cases[database][label]
+                        request()  # the connection was reopened: not timed
                         started = time.perf_counter()
                         request()
                         elapsed = (time.perf_counter() - started) * 1000
