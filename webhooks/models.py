@@ -1,0 +1,140 @@
+"""Webhooks: where a workspace's integrations are told that a segmentation was published,
+and every delivery of that news with each attempt's answer (issue 19)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from clustering.models import Publication
+from workspaces.models import Workspace
+from workspaces.scoping import ScopedManager, UnscopedManager
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a label, not a secret
+
+
+def new_secret() -> str:
+    """A fresh signing secret: 32 random bytes, URL-safe, with a prefix that says what it is."""
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+class Endpoint(models.Model):
+    """An address that receives the workspace's events, signed with the endpoint's secret."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    url = models.URLField(max_length=2000, help_text="An http(s) address on the internet.")
+    description = models.CharField(max_length=200, blank=True)
+    # Kept readable (not hashed): every delivery is signed with it, and managers copy it to
+    # the receiver so it can check the signature.
+    secret = models.CharField(max_length=80, default=new_secret)
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    WORKSPACE_PATH = "workspace"
+    objects = ScopedManager()
+    unscoped = UnscopedManager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+
+class Delivery(models.Model):
+    """One event for one endpoint: its exact body and where its delivery stands. Sending it
+    again keeps the idempotency key, so a receiver can drop what it already handled."""
+
+    class Event(models.TextChoices):
+        PUBLISHED = "segmentation.published", "Segmentation published"
+        TEST = "webhook.test", "Test event"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERING = "delivering", "Delivering"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40, choices=Event.choices, default=Event.PUBLISHED)
+    publication = models.ForeignKey(
+        Publication, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    payload = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The body sent, written before the first attempt and never changed; it is "
+        "serialised canonically (webhooks.signing.body_bytes), so every attempt sends the "
+        "same bytes.",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Attempts since the delivery was (re)queued."
+    )
+    next_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Pending: when the next attempt is due. Delivering: until when the worker "
+        "that took it holds it (after that another may take it over).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    WORKSPACE_PATH = "workspace"
+    objects = ScopedManager()
+    unscoped = UnscopedManager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            # One announcement of a publication per endpoint, however often the signal fires.
+            models.UniqueConstraint(
+                fields=["endpoint", "publication"],
+                condition=Q(event="segmentation.published"),
+                name="webhook_one_delivery_per_publication",
+            ),
+        ]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="delivery_ws_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} to {self.endpoint} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class DeliveryAttempt(models.Model):
+    """One POST of a delivery and what came back (or why nothing did)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+
+    WORKSPACE_PATH = "workspace"
+    objects = ScopedManager()
+    unscoped = UnscopedManager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300

@@ -1,0 +1,115 @@
+"""What a webhook says: the publication, its run's segments, how customers moved since the
+publication before, and where the integration reads the members (docs/webhooks.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+
+from clustering.models import Publication, Segment
+from clustering.movements import movements_between
+
+PUBLISHED = "segmentation.published"
+TEST = "webhook.test"
+
+
+def _url(name: str, *args) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse(name, args=args)
+
+
+def _when(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _segment_ref(ref) -> dict[str, Any] | None:
+    return None if ref is None else {"number": ref.number, "name": ref.name}
+
+
+def workspace_part(workspace) -> dict[str, Any]:
+    return {"slug": workspace.slug, "name": workspace.name, "currency": workspace.currency}
+
+
+def publication_part(workspace, publication: Publication) -> dict[str, Any]:
+    run = publication.run
+    segments = (
+        Segment.objects.in_workspace(workspace)
+        .filter(run=run)
+        .order_by("number")
+        .values("number", "name", "size", "share_customers", "share_revenue")
+    )
+    segments = [dict(segment) for segment in segments]
+    publisher = publication.published_by
+    return {
+        "publication": {
+            "id": publication.pk,
+            "run_id": run.pk,
+            "run_name": str(run),
+            "published_at": _when(publication.published_at),
+            "source": publication.source,
+            "published_by": publisher.get_username() if publisher is not None else None,
+        },
+        "run": {
+            "reference_date": _when(run.reference_date),
+            "customers": run.n_customers,
+            "segments": segments,
+        },
+        "movements": movements_part(workspace, publication),
+        "links": {
+            "segments": _url("api-segments"),
+            "run": _url("api-run-detail", run.pk),
+            "segment_members": [
+                {
+                    "number": segment["number"],
+                    "members": _url("api-segment-members", segment["number"]),
+                    "members_csv": _url("api-segment-members-csv", segment["number"]),
+                }
+                for segment in segments
+            ],
+        },
+    }
+
+
+def movements_part(workspace, publication: Publication) -> dict[str, Any] | None:
+    """The flows between the publication before and this one; None for a first one."""
+    movements = movements_between(workspace=workspace, later=publication)
+    if movements is None:
+        return None
+    return {
+        "previous_publication_id": publication.previous_id,
+        "previous_run_id": movements.earlier_run.pk,
+        "in_both": movements.in_both,
+        "new": movements.new,
+        "gone": movements.gone,
+        "flows": [
+            {
+                "from": _segment_ref(flow.source),
+                "to": _segment_ref(flow.target),
+                "customers": flow.customers,
+                "revenue": round(flow.revenue, 2),
+                "moved": flow.moved,
+            }
+            for flow in movements.flows
+        ],
+    }
+
+
+def delivery_payload(delivery) -> dict[str, Any]:
+    """The body of a delivery: for a test event, the latest publication's news (or none)
+    marked as a test, so a receiver can try its parsing on real data."""
+    workspace = delivery.workspace
+    body: dict[str, Any] = {
+        "event": delivery.event,
+        "id": str(delivery.idempotency_key),
+        "created_at": _when(delivery.created_at),
+        "workspace": workspace_part(workspace),
+    }
+    if delivery.event == TEST:
+        body["test"] = True
+    publication = delivery.publication
+    if publication is not None:
+        body.update(publication_part(workspace, publication))
+    else:
+        body.update({"publication": None, "run": None, "movements": None, "links": None})
+    return body

@@ -1,0 +1,168 @@
+"""Writes of the webhooks app: endpoints (register, enable or disable, rotate the secret,
+delete; each one in the audit log) and queueing deliveries (a publication's, a test event,
+sending one again). The worker's side of a delivery is webhooks.delivery."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+from audit.log import record
+from clustering.models import Publication
+
+from .addresses import AddressRefused, Target, check_url
+from .models import Delivery, Endpoint, new_secret
+from .tasks import deliver_webhook
+
+WEBHOOK_CHANGED = "webhook_changed"
+
+
+class WebhookError(ValueError):
+    """A webhook action that cannot be done now; the message says why."""
+
+
+def check_endpoint_url(url: str) -> Target:
+    """The url checked as a delivery would check it (AddressRefused says what is wrong)."""
+    return check_url(url, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES)
+
+
+def _queue(delivery: Delivery) -> None:
+    transaction.on_commit(lambda: deliver_webhook.delay(delivery.pk))
+
+
+def _audit(endpoint: Endpoint, *, user, request, change: str, **details) -> None:
+    record(
+        workspace=endpoint.workspace,
+        action=WEBHOOK_CHANGED,
+        actor=user,
+        target=endpoint,
+        request=request,
+        details={"change": change, "url": endpoint.url, **details},
+    )
+
+
+def _endpoint(workspace, endpoint_id: int, *, lock: bool = False) -> Endpoint:
+    endpoints = Endpoint.objects.in_workspace(workspace)
+    if lock:
+        endpoints = endpoints.select_for_update()
+    return endpoints.get(pk=endpoint_id)
+
+
+@transaction.atomic
+def endpoint_create(
+    *, workspace, user, url: str, description: str = "", enabled: bool = True, request=None
+) -> Endpoint:
+    """Register an address for the workspace's events; refused (AddressRefused) unless it is
+    an http(s) address on the public internet."""
+    url = url.strip()
+    check_endpoint_url(url)
+    endpoint = Endpoint.objects.create(
+        workspace=workspace,
+        url=url,
+        description=description.strip(),
+        enabled=enabled,
+        created_by=user,
+    )
+    _audit(endpoint, user=user, request=request, change="created", enabled=enabled)
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_set_enabled(
+    *, workspace, endpoint_id: int, user, enabled: bool, request=None
+) -> Endpoint:
+    endpoint = _endpoint(workspace, endpoint_id, lock=True)
+    if endpoint.enabled != enabled:
+        if enabled:
+            check_endpoint_url(endpoint.url)  # it may point inside by now
+        endpoint.enabled = enabled
+        endpoint.save(update_fields=["enabled"])
+        _audit(endpoint, user=user, request=request, change="enabled" if enabled else "disabled")
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_rotate_secret(*, workspace, endpoint_id: int, user, request=None) -> Endpoint:
+    """A new signing secret, used from the next attempt on (the old one stops at once)."""
+    endpoint = _endpoint(workspace, endpoint_id, lock=True)
+    endpoint.secret = new_secret()
+    endpoint.save(update_fields=["secret"])
+    _audit(endpoint, user=user, request=request, change="secret_rotated")
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_delete(*, workspace, endpoint_id: int, user, request=None) -> None:
+    """Remove the endpoint and its delivery log (the audit log keeps that it existed)."""
+    endpoint = _endpoint(workspace, endpoint_id, lock=True)
+    _audit(endpoint, user=user, request=request, change="deleted")
+    endpoint.delete()
+
+
+@transaction.atomic
+def deliveries_for_publication(*, workspace, publication: Publication) -> list[Delivery]:
+    """One delivery per enabled endpoint of the workspace, queued once this commits; an
+    endpoint that already has this publication's delivery gets no second one."""
+    created = []
+    for endpoint in Endpoint.objects.in_workspace(workspace).filter(enabled=True):
+        delivery, is_new = Delivery.objects.in_workspace(workspace).get_or_create(
+            endpoint=endpoint,
+            publication=publication,
+            event=Delivery.Event.PUBLISHED,
+            defaults={"workspace": workspace},
+        )
+        if is_new:
+            _queue(delivery)
+            created.append(delivery)
+    return created
+
+
+@transaction.atomic
+def delivery_send_test(*, workspace, endpoint_id: int, user) -> Delivery:
+    """Queue a test event to the endpoint (enabled or not): the latest publication's news,
+    marked "test": true, or an empty one when nothing is published yet."""
+    endpoint = _endpoint(workspace, endpoint_id)
+    check_endpoint_url(endpoint.url)
+    delivery = Delivery.objects.create(
+        workspace=workspace,
+        endpoint=endpoint,
+        event=Delivery.Event.TEST,
+        publication=Publication.objects.in_workspace(workspace).first(),
+    )
+    _queue(delivery)
+    return delivery
+
+
+@transaction.atomic
+def delivery_redeliver(*, workspace, delivery_id: int, user) -> Delivery:
+    """Send a delivery again, the same body with the same idempotency key, with a fresh
+    round of retries; refused while a worker is sending it."""
+    delivery = (
+        Delivery.objects.in_workspace(workspace)
+        .select_for_update()
+        .select_related("endpoint")
+        .get(pk=delivery_id)
+    )
+    if delivery.status == Delivery.Status.DELIVERING:
+        raise WebhookError("This delivery is being sent right now; wait for its answer.")
+    delivery.status = Delivery.Status.PENDING
+    delivery.attempts = 0
+    delivery.next_attempt_at = None
+    delivery.delivered_at = None
+    delivery.save(update_fields=["status", "attempts", "next_attempt_at", "delivered_at"])
+    _queue(delivery)
+    return delivery
+
+
+__all__ = [
+    "AddressRefused",
+    "WebhookError",
+    "check_endpoint_url",
+    "deliveries_for_publication",
+    "delivery_redeliver",
+    "delivery_send_test",
+    "endpoint_create",
+    "endpoint_delete",
+    "endpoint_rotate_secret",
+    "endpoint_set_enabled",
+]

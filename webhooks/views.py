@@ -1,0 +1,139 @@
+"""Pages for webhooks: the endpoints, registering one, and one endpoint with its secret,
+its actions (test, enable/disable, rotate the secret, delete) and its delivery log with
+each attempt's answer, where a delivery can be sent again. Managers only (manage_runs):
+webhooks announce runs' publications."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from .addresses import AddressRefused
+from .forms import EndpointForm
+from .models import Delivery, Endpoint
+from .selectors import delivery_list, endpoint_get, endpoint_list
+from .services import (
+    WebhookError,
+    delivery_redeliver,
+    delivery_send_test,
+    endpoint_create,
+    endpoint_delete,
+    endpoint_rotate_secret,
+    endpoint_set_enabled,
+)
+
+MANAGE = "accounts.manage_runs"
+
+
+def _endpoint_or_404(request: HttpRequest, endpoint_id: int) -> Endpoint:
+    endpoint = endpoint_get(workspace=request.workspace, endpoint_id=endpoint_id)
+    if endpoint is None:
+        raise Http404("No such webhook endpoint")
+    return endpoint
+
+
+@permission_required(MANAGE, raise_exception=True)
+def endpoint_list_view(request: HttpRequest) -> HttpResponse:
+    form = EndpointForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            endpoint = endpoint_create(
+                workspace=request.workspace,
+                user=request.user,
+                url=form.cleaned_data["url"],
+                description=form.cleaned_data["description"],
+                request=request,
+            )
+        except AddressRefused as error:
+            form.add_error("url", str(error))
+        else:
+            messages.success(
+                request,
+                "Endpoint registered. Copy its secret to your receiver to check signatures.",
+            )
+            return redirect("webhooks:endpoint-detail", endpoint_id=endpoint.pk)
+    endpoints = endpoint_list(workspace=request.workspace)
+    return render(request, "webhooks/endpoint_list.html", {"endpoints": endpoints, "form": form})
+
+
+@require_GET
+@permission_required(MANAGE, raise_exception=True)
+def endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    endpoint = _endpoint_or_404(request, endpoint_id)
+    deliveries = delivery_list(workspace=request.workspace, endpoint=endpoint)
+    page = Paginator(deliveries, 25).get_page(request.GET.get("page"))
+    return render(request, "webhooks/endpoint_detail.html", {"endpoint": endpoint, "page": page})
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def endpoint_test(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    endpoint = _endpoint_or_404(request, endpoint_id)
+    try:
+        delivery_send_test(workspace=request.workspace, endpoint_id=endpoint.pk, user=request.user)
+    except AddressRefused as error:
+        messages.error(request, f"Not sent: {error}")
+    else:
+        messages.info(request, "Test event queued; its answer appears in the log below.")
+    return redirect("webhooks:endpoint-detail", endpoint_id=endpoint.pk)
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def endpoint_enable(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    endpoint = _endpoint_or_404(request, endpoint_id)
+    enabled = request.POST.get("enabled") == "1"
+    try:
+        endpoint_set_enabled(
+            workspace=request.workspace,
+            endpoint_id=endpoint.pk,
+            user=request.user,
+            enabled=enabled,
+            request=request,
+        )
+    except AddressRefused as error:
+        messages.error(request, f"Not enabled: {error}")
+    else:
+        messages.success(request, "Endpoint enabled." if enabled else "Endpoint disabled.")
+    return redirect("webhooks:endpoint-detail", endpoint_id=endpoint.pk)
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def endpoint_rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    endpoint = _endpoint_or_404(request, endpoint_id)
+    endpoint_rotate_secret(
+        workspace=request.workspace, endpoint_id=endpoint.pk, user=request.user, request=request
+    )
+    messages.success(request, "New secret: deliveries are signed with it from now on.")
+    return redirect("webhooks:endpoint-detail", endpoint_id=endpoint.pk)
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def endpoint_delete_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    endpoint = _endpoint_or_404(request, endpoint_id)
+    endpoint_delete(
+        workspace=request.workspace, endpoint_id=endpoint.pk, user=request.user, request=request
+    )
+    messages.success(request, "Endpoint deleted, with its delivery log.")
+    return redirect("webhooks:endpoint-list")
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def delivery_redeliver_view(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    delivery = Delivery.objects.in_workspace(request.workspace).filter(pk=delivery_id).first()
+    if delivery is None:
+        raise Http404("No such delivery")
+    try:
+        delivery_redeliver(workspace=request.workspace, delivery_id=delivery.pk, user=request.user)
+    except WebhookError as error:
+        messages.error(request, str(error))
+    else:
+        messages.info(request, "Sending again, with the same idempotency key.")
+    return redirect("webhooks:endpoint-detail", endpoint_id=delivery.endpoint_id)
