@@ -1,0 +1,186 @@
+"""Guessing an unknown layout's columns from their names and values, and the preview of the
+first rows through the import's rules: pure functions, no database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from transaction_files.guesses import HIGH, MEDIUM, guess_mapping, header_signature
+from transaction_files.preview import first_rows, preview
+from transaction_files.sources import inspect_source
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+GROCERY_COLUMNS = [
+    "household_id", "basket_id", "product_id", "quantity", "sales_value",
+    "transaction_timestamp", "week_no", "store_id", "retail_disc",
+]  # fmt: skip
+
+
+def grocery_frame(n: int = 40) -> pd.DataFrame:
+    rows = [
+        [
+            str(2000 + i % 6), str(70000 + i // 3), str(81000 + i % 9), str(1 + i % 3),
+            f"{1.29 + i * 0.41:.2f}", f"2023-06-{1 + i % 28:02d} 1{i % 10}:15:00",
+            str(1 + i % 52), str(300 + i % 4), f"{-(i % 4) * 0.3:.2f}",
+        ]
+        for i in range(n)
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=GROCERY_COLUMNS)
+
+
+def sample_of(path: Path) -> tuple[list[str], pd.DataFrame]:
+    info = inspect_source(path)
+    return info.columns, first_rows(path, info, 200).frame
+
+
+def test_grocery_file_gets_every_usable_column_with_high_confidence():
+    guesses = guess_mapping(GROCERY_COLUMNS, grocery_frame())
+    assert guesses.mapping() == {
+        "customer_id": "household_id",
+        "timestamp": "transaction_timestamp",
+        "invoice": "basket_id",
+        "quantity": "quantity",
+        "amount": "sales_value",
+        "product_code": "product_id",
+    }
+    # The week number is not a date, the discount and the store are left out.
+    assert "week_no" not in {g.column for g in guesses.by_field.values()}
+    assert guesses.ignored(guesses.mapping()) == ["week_no", "store_id", "retail_disc"]
+    reason = guesses.by_field["timestamp"].reason
+    assert "transaction_timestamp" in reason and "dates" in reason
+    assert "repeat" in guesses.by_field["customer_id"].reason
+
+
+def test_online_retail_guesses_agree_with_the_recognised_layout():
+    columns, sample = sample_of(FIXTURES / "online_retail_slice.csv")
+    guesses = guess_mapping(columns, sample)
+    assert guesses.mapping() == {
+        "customer_id": "CustomerID",
+        "timestamp": "InvoiceDate",
+        "invoice": "InvoiceNo",
+        "quantity": "Quantity",
+        "unit_price": "UnitPrice",
+        "product_code": "StockCode",
+        "description": "Description",
+        "country": "Country",
+    }
+    assert all(g.confidence == HIGH for g in guesses.by_field.values())
+
+
+def test_cdnow_compact_dates_are_dates():
+    columns, sample = sample_of(FIXTURES / "cdnow_slice.csv")
+    guesses = guess_mapping(columns, sample)
+    assert guesses.mapping() == {
+        "customer_id": "customer_id",
+        "timestamp": "date",
+        "quantity": "number_of_cds",
+        "amount": "dollar_value",
+    }
+
+
+def test_a_date_named_column_of_week_numbers_is_not_preselected():
+    frame = grocery_frame().drop(columns=["transaction_timestamp"])
+    frame = frame.rename(columns={"week_no": "date"})
+    guesses = guess_mapping(list(frame.columns), frame)
+    assert "timestamp" not in guesses.mapping()
+    # The name says date, the values say otherwise: named, low, and why.
+    guess = guesses.by_field["timestamp"]
+    assert (guess.column, guess.confidence) == ("date", "low")
+    assert "plain numbers" in guess.reason and "week numbers" in guess.reason
+
+
+def test_dates_found_by_their_values_only_are_suggested():
+    frame = grocery_frame().rename(columns={"transaction_timestamp": "stamp", "week_no": "date"})
+    guesses = guess_mapping(list(frame.columns), frame)
+    guess = guesses.by_field["timestamp"]
+    assert (guess.column, guess.confidence) == ("stamp", MEDIUM)
+    assert "timestamp" not in guesses.mapping()
+
+
+def test_ambiguous_columns_preselect_nothing():
+    frame = pd.DataFrame(
+        {
+            "ref": ["a1", "a2", "a3", "a1"],
+            "who": ["x", "y", "z", "x"],
+            "when_placed": ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"],
+            "when_shipped": ["2024-01-04", "2024-01-05", "2024-01-06", "2024-01-07"],
+            "v1": ["1.50", "2.25", "3.10", "4.00"],
+            "v2": ["0.50", "0.25", "0.10", "0.00"],
+        }
+    )
+    guesses = guess_mapping(list(frame.columns), frame)
+    assert guesses.mapping() == {}
+    # The dates are suggested, naming the rival column.
+    timestamp = guesses.by_field["timestamp"]
+    assert timestamp.confidence == MEDIUM and not timestamp.preselected
+    assert "when_shipped" in timestamp.reason or "when_placed" in timestamp.reason
+    assert guesses.ignored({}) == list(frame.columns)
+
+
+def test_two_columns_with_the_same_usual_name_kind_are_only_suggested():
+    frame = pd.DataFrame(
+        {
+            "customer": ["1", "2", "1"],
+            "client": ["7", "8", "7"],
+            "date": ["2024-01-02", "2024-01-03", "2024-01-04"],
+            "amount": ["1.50", "2.25", "3.10"],
+        }
+    )
+    guesses = guess_mapping(list(frame.columns), frame)
+    assert guesses.by_field["customer_id"].confidence == MEDIUM
+    assert "customer_id" not in guesses.mapping()
+    assert guesses.mapping() == {"timestamp": "date", "amount": "amount"}
+
+
+def test_header_signature_ignores_case_and_punctuation():
+    assert header_signature(["Basket ID", "Sales-Value"]) == header_signature(
+        ["basket_id", "sales_value"]
+    )
+    assert header_signature(["a", "b"]) != header_signature(["b", "a"])
+
+
+def test_preview_shows_rows_as_read_and_as_stored(tmp_path):
+    path = tmp_path / "grocery.csv"
+    grocery_frame(12).to_csv(path, index=False)
+    info = inspect_source(path)
+    sample = first_rows(path, info, 200)
+    mapping = guess_mapping(info.columns, sample.frame).mapping()
+    shown = preview(sample, mapping, date_order=None, time_zone="Europe/London", rows=5)
+    assert shown.missing == ""
+    assert [r.line_number for r in shown.rows] == [2, 3, 4, 5, 6]
+    first = shown.rows[0]
+    assert first.read[:3] == ["2000", "70000", "81000"]
+    assert first.stored.customer_id == "2000"
+    assert first.stored.amount == pytest.approx(1.29)
+    # 10:15 in London in June is 09:15 UTC.
+    assert first.stored.timestamp.isoformat() == "2023-06-01T09:15:00+00:00"
+
+
+def test_preview_says_why_a_row_would_be_rejected_and_what_is_missing(tmp_path):
+    frame = grocery_frame(6)
+    sample_path = tmp_path / "g.csv"
+    frame.to_csv(sample_path, index=False)
+    info = inspect_source(sample_path)
+    sample = first_rows(sample_path, info, 200)
+    wrong = {"customer_id": "household_id", "timestamp": "week_no", "amount": "sales_value"}
+    shown = preview(sample, wrong, date_order=None, time_zone="UTC")
+    assert all(r.stored is None for r in shown.rows)
+    assert "Not a date" in shown.rows[0].problem and "week_no" in shown.rows[0].problem
+    incomplete = preview(sample, {"customer_id": "household_id"}, date_order=None, time_zone="UTC")
+    assert incomplete.missing.startswith("Choose the column of timestamp")
+    assert incomplete.rows[0].read[0] == "2000"
+
+
+def test_preview_tells_the_date_order_from_the_first_rows(tmp_path):
+    path = tmp_path / "dm.csv"
+    path.write_text("member,day,total\nm1,31/01/2024,5.00\nm2,02/01/2024,6.00\n")
+    info = inspect_source(path)
+    sample = first_rows(path, info, 200)
+    mapping = {"customer_id": "member", "timestamp": "day", "amount": "total"}
+    shown = preview(sample, mapping, date_order=None, time_zone="UTC")
+    assert shown.date_order == "dayfirst"
+    assert shown.rows[1].stored.timestamp.date().isoformat() == "2024-01-02"

@@ -1,0 +1,283 @@
+"""Guess which column of an unknown layout holds each field, from its name and its values.
+
+A guess has a confidence: high ones are pre-selected on the mapping page, medium and low
+ones are only suggested (the user chooses), so nothing unsure is applied silently. A name
+that promises a field whose values say otherwise (a "date" of week numbers) is never high.
+Pure pandas: no Django.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from . import dates
+from .columns import ALIASES, FIELDS
+
+HIGH, MEDIUM, LOW = "high", "medium", "low"
+_RANK = {HIGH: 3, MEDIUM: 2, LOW: 1}
+
+# Names beyond the recognised layouts' (columns.ALIASES): other shops' words for a field.
+# Lower-case letters and digits only, as columns._key writes a header name.
+MORE_NAMES: dict[str, list[str]] = {
+    "customer_id": [
+        "householdid", "household", "householdkey", "client", "clientno", "member",
+        "memberid", "membernumber", "custid", "custno", "shopperid", "buyerid", "loyaltyid",
+        "cardid", "accountid", "userid",
+    ],
+    "invoice": [
+        "basketid", "basket", "order", "receipt", "receiptid", "receiptno", "transactionid",
+        "transaction", "transactionno", "ticketid", "ticket", "invoiceid",
+    ],
+    "quantity": ["quantityordered", "qtysold", "unitssold", "pieces", "items"],
+    "unit_price": ["itemprice", "priceeach", "unitcost", "sellingprice", "unitamount"],
+    "amount": [
+        "salesvalue", "netsales", "lineamount", "linevalue", "grosssales", "totalprice",
+        "salesamount", "totalamount", "netamount", "spend",
+    ],
+    "timestamp": [
+        "transactiontimestamp", "transactiondate", "transactiontime", "saledate", "time",
+        "purchasedatetime", "orderdatetime", "createdat", "ts",
+    ],
+    "product_code": ["itemid", "article", "articleid", "ean", "upc", "barcode", "productno"],
+    "description": ["itemname", "articlename", "productdescription", "productdesc", "name"],
+    "country": ["region", "countrycode", "countryname", "market", "shipcountry"],
+}  # fmt: skip
+NAMES: dict[str, list[str]] = {f: ALIASES.get(f, []) + MORE_NAMES.get(f, []) for f in FIELDS}
+# Word stems that make a name a partial match (a medium guess at most).
+STEMS: dict[str, list[str]] = {
+    "customer_id": ["customer", "household", "client", "member", "shopper"],
+    "invoice": ["invoice", "basket", "receipt", "order", "transaction"],
+    "quantity": ["quantity", "qty", "units"],
+    "unit_price": ["price"],
+    "amount": ["amount", "sales", "total", "revenue", "value"],
+    "timestamp": ["date", "time", "timestamp"],
+    "product_code": ["product", "sku", "stock", "item", "article"],
+    "description": ["description", "desc"],
+    "country": ["country", "region"],
+}
+# What each field is, for the mapping page.
+EXPLANATIONS: dict[str, str] = {
+    "customer_id": "Who bought: the shop's own customer, household or loyalty-card id. "
+    "Rows without one are skipped (a sale to an unknown customer cannot be segmented).",
+    "timestamp": "When the purchase happened. Times without a time zone are read as the "
+    "shop's local time. A week or day number is not a date.",
+    "invoice": "One purchase occasion: the invoice, order, basket or receipt that groups "
+    "several lines. Without it, each customer's lines of one day count as one order.",
+    "quantity": "How many units the line holds. Without it, each line counts as one unit.",
+    "unit_price": "The price of one unit. Give this or the line amount: with only a unit "
+    "price, the line amount is quantity × unit price.",
+    "amount": "What the whole line cost (quantity × unit price, after any discount the "
+    "shop subtracts). With only a line amount, the unit price is amount ÷ quantity.",
+    "product_code": "The product's code (SKU, stock code, product id).",
+    "description": "The product's name, shown beside its code.",
+    "country": "Where the customer or the shop is; shown on customer pages.",
+}
+
+_ID_TEXT = re.compile(r"^[A-Za-z0-9_\-./]+$")
+SAMPLE_ROWS = 200
+
+
+def name_key(name: str) -> str:
+    """A header name as the guesses compare it: lower-case letters and digits only."""
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def header_signature(columns: list[str]) -> str:
+    """The layout of a header: its normalised names in order, so "Basket ID" and
+    "basket_id" are one layout."""
+    return "|".join(name_key(c) for c in columns)
+
+
+@dataclass(frozen=True)
+class ColumnValues:
+    """What a column's sample values look like."""
+
+    filled: int  # values that are not empty
+    dates: float  # share that parse as dates
+    numbers: float  # share that parse as numbers
+    decimals: float  # share of the numbers with a fractional part
+    distinct: int
+    longest: int
+    letters: float  # share holding letters
+    example: str
+
+    @property
+    def date_like(self) -> bool:
+        return self.filled > 0 and self.dates >= 0.9
+
+    @property
+    def numeric(self) -> bool:
+        return self.filled > 0 and self.numbers >= 0.9
+
+    @property
+    def repeats(self) -> bool:
+        return self.filled > 1 and self.distinct < self.filled
+
+
+def describe(values: pd.Series) -> ColumnValues:
+    """The character of a column's sample values (text, None where empty)."""
+    text = pd.Series(values, dtype="str").str.strip()
+    text = text[text.notna() & (text != "")]
+    n = len(text)
+    if not n:
+        return ColumnValues(0, 0.0, 0.0, 0.0, 0, 0, 0.0, "")
+    try:
+        parsed = dates.parse_timestamps(text, order=None)
+    except dates.DateOrderNeeded:  # 03/02/2011: a date either way round
+        parsed = dates.parse_timestamps(text, order=dates.DAYFIRST).fillna(
+            dates.parse_timestamps(text, order=dates.MONTHFIRST)
+        )
+    numbers = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+    counted = numbers.dropna()
+    return ColumnValues(
+        filled=n,
+        dates=float(parsed.notna().mean()),
+        numbers=float(numbers.notna().mean()),
+        decimals=float((counted != counted.round()).mean()) if len(counted) else 0.0,
+        distinct=int(text.nunique()),
+        longest=int(text.str.len().max()),
+        letters=float(text.str.contains(r"[A-Za-z]", regex=True).mean()),
+        example=str(text.iloc[0])[:40],
+    )
+
+
+def _values_fit(field: str, v: ColumnValues) -> tuple[bool, str]:
+    """(do the values suit the field, why in words)."""
+    if not v.filled:
+        return False, "its first rows are empty"
+    e = f"“{v.example}”"
+    if field == "timestamp":
+        if v.date_like:
+            return True, f"its values are dates (e.g. {e})"
+        if v.numeric:
+            return False, f"its values are plain numbers (e.g. {e}), such as week numbers"
+        return False, f"its values are not dates (e.g. {e})"
+    if field in ("quantity", "unit_price", "amount"):
+        if not v.numeric:
+            return False, f"its values are not numbers (e.g. {e})"
+        if field == "quantity":
+            return True, f"its values are numbers (e.g. {e})"
+        if v.date_like and not v.decimals:
+            return False, f"its values look like dates or codes (e.g. {e})"
+        return True, f"its values are amounts (e.g. {e})"
+    if field in ("customer_id", "invoice", "product_code"):
+        if v.date_like and not v.numeric:
+            return False, f"its values are dates (e.g. {e})"
+        if v.numeric and v.decimals and not _whole_ids(v):
+            return False, f"its values are amounts with decimals (e.g. {e})"
+        if v.longest > 64:
+            return False, "its values are too long for codes"
+        if field == "customer_id" and v.repeats:
+            return True, f"its values are ids that repeat, as a customer's do (e.g. {e})"
+        return True, f"its values are codes (e.g. {e})"
+    if field == "description":
+        if v.letters >= 0.5:
+            return True, f"its values are text (e.g. {e})"
+        return False, f"its values are not text (e.g. {e})"
+    if field == "country":
+        if v.letters >= 0.9 and not v.date_like:
+            return True, f"its values are names (e.g. {e})"
+        return False, f"its values are not place names (e.g. {e})"
+    return False, ""
+
+
+def _whole_ids(v: ColumnValues) -> bool:
+    # 17850.0: a spreadsheet's integer id, not an amount.
+    return v.example.endswith(".0")
+
+
+@dataclass(frozen=True)
+class Guess:
+    field: str
+    column: str
+    confidence: str  # HIGH | MEDIUM | LOW
+    reason: str
+
+    @property
+    def preselected(self) -> bool:
+        return self.confidence == HIGH
+
+
+@dataclass(frozen=True)
+class Guesses:
+    by_field: dict[str, Guess]  # fields with a guess only
+    columns: list[str]
+
+    def mapping(self) -> dict[str, str]:
+        """What is pre-selected: the high-confidence guesses only."""
+        return {f: g.column for f, g in self.by_field.items() if g.preselected}
+
+    def ignored(self, mapping: dict[str, str]) -> list[str]:
+        """The file's columns that `mapping` leaves out: not imported."""
+        used = set(mapping.values())
+        return [c for c in self.columns if c not in used]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    field: str
+    column: str
+    score: int  # higher first
+    confidence: str
+    reason: str
+
+
+def _candidates(column: str, values: ColumnValues) -> list[_Candidate]:
+    key = name_key(column)
+    found = []
+    for field in FIELDS:
+        fits, why_values = _values_fit(field, values)
+        exact = key in NAMES[field]
+        partial = not exact and any(stem in key for stem in STEMS[field])
+        label = FIELDS[field].lower()
+        if exact:
+            named = f"the column is named “{column}”, a usual name for the {label}"
+            if fits:
+                found.append(_Candidate(field, column, 30, HIGH, f"{named}, and {why_values}"))
+            else:
+                found.append(_Candidate(field, column, 10, LOW, f"{named}, but {why_values}"))
+        elif partial:
+            named = f"the name “{column}” suggests the {label}"
+            if fits:
+                found.append(_Candidate(field, column, 20, MEDIUM, f"{named}, and {why_values}"))
+        elif field == "timestamp" and fits:
+            # Dates are unmistakable by their values; the name says nothing, so only a
+            # suggestion.
+            found.append(_Candidate(field, column, 15, MEDIUM, f"{why_values}".capitalize()))
+    return found
+
+
+def guess_mapping(columns: list[str], sample: pd.DataFrame) -> Guesses:
+    """A guess per field (when any column fits) from the columns' names and the sample's
+    values (the file's first rows, as text). Each column serves one field; when two columns
+    fit a field equally well, neither is pre-selected (the guess drops to medium and names
+    both)."""
+    described = {
+        c: describe(sample[c] if c in sample else pd.Series([], dtype="str")) for c in columns
+    }
+    candidates = [cand for c in columns for cand in _candidates(c, described[c])]
+    candidates.sort(key=lambda c: (-c.score, columns.index(c.column)))
+    chosen: dict[str, Guess] = {}
+    used: set[str] = set()
+    for cand in candidates:
+        if cand.field in chosen or cand.column in used:
+            continue
+        rivals = [
+            r.column
+            for r in candidates
+            if r.field == cand.field
+            and r.score == cand.score
+            and r.column != cand.column
+            and r.column not in used
+        ]
+        confidence, reason = cand.confidence, cand.reason
+        if rivals:
+            confidence = MEDIUM if _RANK[confidence] > _RANK[MEDIUM] else confidence
+            reason += f"; but “{'”, “'.join(rivals)}” could be it as well"
+        chosen[cand.field] = Guess(cand.field, cand.column, confidence, reason)
+        used.add(cand.column)
+    ordered = {f: chosen[f] for f in FIELDS if f in chosen}
+    return Guesses(by_field=ordered, columns=list(columns))

@@ -1,0 +1,164 @@
+"""The first rows of a file, as read and as a mapping would store them, for the mapping page.
+
+The rows go through the import's own Normaliser, so the preview shows what the import
+would do (a parsed date, an amount, a customer id, or the reason a row is rejected).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import dates
+from .columns import REQUIRED
+from .errors import ImportFileError
+from .normalise import Normaliser
+from .plausible import Bounds
+from .sources import SourceInfo, Utf8Invalid, iter_chunks
+
+PREVIEW_ROWS = 10
+
+
+@dataclass
+class FileSample:
+    frame: pd.DataFrame  # every column, values as text (None when empty)
+    line_numbers: np.ndarray
+
+
+def first_rows(path: Path, info: SourceInfo, rows: int) -> FileSample:
+    """The file's first `rows` data rows (rows of the wrong width left out)."""
+    try:
+        return _first_rows(path, info, rows)
+    except Utf8Invalid:
+        info.encoding = "latin-1"
+        return _first_rows(path, info, rows)
+
+
+def _first_rows(path: Path, info: SourceInfo, rows: int) -> FileSample:
+    frames, numbers, have = [], [], 0
+    for chunk in iter_chunks(path, info, columns=info.columns, on_bad_row=lambda bad: None):
+        frames.append(chunk.frame.head(rows - have))
+        numbers.append(chunk.line_numbers[: rows - have])
+        have += len(frames[-1])
+        if have >= rows:
+            break
+    if not frames:
+        return FileSample(pd.DataFrame(columns=info.columns), np.array([], dtype=np.int64))
+    frame = pd.concat(frames, ignore_index=True)
+    return FileSample(frame, np.concatenate(numbers))
+
+
+@dataclass
+class StoredLine:
+    customer_id: str
+    timestamp: datetime  # UTC
+    invoice: str
+    quantity: float
+    unit_price: float
+    amount: float
+
+
+@dataclass
+class PreviewRow:
+    line_number: int
+    read: list[str]  # the file's values, in the file's column order
+    stored: StoredLine | None  # None: rejected or skipped (see problem)
+    problem: str = ""
+
+
+@dataclass
+class Preview:
+    columns: list[str]
+    rows: list[PreviewRow] = field(default_factory=list)
+    # Why the rows cannot be shown as stored yet (an incomplete mapping, dates that need an
+    # order); empty when they are.
+    missing: str = ""
+    date_order: str | None = None  # as used (told by the dates when none was given)
+
+
+def mapping_gaps(mapping: dict[str, str]) -> list[str]:
+    """The fields a mapping still needs before rows can be stored."""
+    gaps = [f for f in REQUIRED if not mapping.get(f)]
+    if not mapping.get("unit_price") and not mapping.get("amount"):
+        gaps.append("unit_price or amount")
+    return gaps
+
+
+def preview(
+    sample: FileSample,
+    mapping: dict[str, str],
+    *,
+    date_order: str | None,
+    time_zone: str,
+    decimal_comma: bool = False,
+    bounds: Bounds | None = None,
+    uploaded_at: datetime | None = None,
+    rows: int = PREVIEW_ROWS,
+) -> Preview:
+    """The first `rows` rows of `sample` as read and as `mapping` would store them."""
+    frame = sample.frame.head(rows)
+    numbers = sample.line_numbers[: len(frame)]
+    columns = list(sample.frame.columns)
+    result = Preview(columns=columns)
+    read = [["" if v is None or v is pd.NA else str(v) for v in row] for row in frame.to_numpy()]
+    gaps = mapping_gaps(mapping)
+    if gaps:
+        result.missing = "Choose the column of " + ", ".join(g.replace("_", " ") for g in gaps)
+        result.rows = [PreviewRow(int(n), r, None) for n, r in zip(numbers, read, strict=True)]
+        return result
+    mapping = {f: c for f, c in mapping.items() if c}
+    order = date_order or None
+    try:
+        outcome = _normalise(frame, numbers, mapping, order, time_zone, decimal_comma, bounds,
+                             uploaded_at)  # fmt: skip
+    except dates.DateOrderNeeded:
+        values = pd.Series(sample.frame[mapping["timestamp"]], dtype="str").str.strip()
+        day_first, month_first = dates.order_evidence(values)
+        try:
+            order = dates.decide_order(day_first, month_first)
+        except ImportFileError as exc:
+            result.missing = str(exc)
+            result.rows = [PreviewRow(int(n), r, None) for n, r in zip(numbers, read, strict=True)]
+            return result
+        outcome = _normalise(frame, numbers, mapping, order, time_zone, decimal_comma, bounds,
+                             uploaded_at)  # fmt: skip
+    result.date_order = order
+    stored = {int(row.line_no): row for row in outcome.lines.itertuples()}
+    problems: dict[int, str] = {}
+    for rejection in outcome.rejections:
+        problems.setdefault(
+            rejection.line_number,
+            f"Rejected: “{rejection.value}” in {rejection.column}: {rejection.message}",
+        )
+    for n, values in zip(numbers, read, strict=True):
+        line = stored.get(int(n))
+        row = PreviewRow(int(n), values, None, problems.get(int(n), ""))
+        if line is not None:
+            row.stored = StoredLine(
+                customer_id=line.customer_ext,
+                timestamp=pd.Timestamp(line.ts).to_pydatetime(),
+                invoice=line.invoice,
+                quantity=float(line.quantity),
+                unit_price=float(line.unit_price),
+                amount=float(line.amount),
+            )
+        elif not row.problem:
+            row.problem = "Skipped: no customer id."
+        result.rows.append(row)
+    return result
+
+
+def _normalise(frame, numbers, mapping, order, time_zone, decimal_comma, bounds, uploaded_at):
+    normaliser = Normaliser(
+        mapping=mapping,
+        date_order=order,
+        time_zone=time_zone,
+        decimal_comma=decimal_comma,
+        bounds=bounds or Bounds(),
+        uploaded_at=uploaded_at,
+    )
+    return normaliser.run(frame.reset_index(drop=True), np.asarray(numbers))
