@@ -71,6 +71,21 @@ class ImportMappingForm(forms.Form):
             )
         self.order_fields([f"map_{n}" for n in FIELDS] + ["date_order"])
 
+    def clean(self):
+        cleaned = super().clean()
+        fields_by_column: dict[str, list[str]] = {}
+        for name, label in FIELDS.items():
+            column = cleaned.get(f"map_{name}")
+            if column:
+                fields_by_column.setdefault(column, []).append(label)
+        for column, labels in fields_by_column.items():
+            if len(labels) > 1:
+                raise forms.ValidationError(
+                    f"The column “{column}” is chosen for {' and '.join(labels)}: "
+                    "a column can hold one field only."
+                )
+        return cleaned
+
     def mapping(self) -> dict[str, str]:
         return {
             name: self.cleaned_data[f"map_{name}"]

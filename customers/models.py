@@ -58,6 +58,45 @@ class Customer(models.Model):
         return self.external_id
 
 
+class ImportLayout(models.Model):
+    """A file layout the workspace has mapped once: the next file whose header has the same
+    names (compared normalised) is imported with this mapping without asking."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    # sha256 of transaction_files.guesses.header_signature(columns): a header of a thousand
+    # names still makes a short, indexable key.
+    signature = models.CharField(max_length=64)
+    columns = models.JSONField(default=list, help_text="The header, as first seen.")
+    mapping = models.JSONField(default=dict, help_text="{field: column}")
+    date_order = models.CharField(max_length=12, choices=Workspace.DateOrder.choices, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    WORKSPACE_PATH = "workspace"
+    objects = ScopedManager()
+    unscoped = UnscopedManager()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "signature"], name="import_layout_unique_in_workspace"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Layout #{self.pk}: {', '.join(self.columns)[:80]}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("customers:layout-edit", args=[self.pk])
+
+
 class ImportRecord(models.Model):
     class Status(models.TextChoices):
         NEEDS_MAPPING = "needs_mapping", "Needs column mapping"
@@ -87,6 +126,10 @@ class ImportRecord(models.Model):
     date_order = models.CharField(max_length=12, choices=DateOrder.choices, blank=True)
     sheet = models.CharField(max_length=255, blank=True)
     columns = models.JSONField(default=list, blank=True, help_text="Header of the file.")
+    # The remembered layout whose mapping it used (none: recognised or mapped by hand).
+    layout = models.ForeignKey(
+        ImportLayout, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     stage = models.CharField(max_length=32, blank=True)

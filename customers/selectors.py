@@ -2,13 +2,14 @@
 
 from django.db.models import QuerySet
 
-from .models import Customer, ImportRecord, ImportRejectedRow, TransactionLine
+from .layouts import layout_signature
+from .models import Customer, ImportLayout, ImportRecord, ImportRejectedRow, TransactionLine
 
 
 def import_record_list(*, workspace) -> QuerySet[ImportRecord]:
     return (
         ImportRecord.objects.in_workspace(workspace)
-        .select_related("workspace", "uploaded_by", "undone_by")
+        .select_related("workspace", "uploaded_by", "undone_by", "layout")
         .order_by("-created_at", "-id")
     )
 
@@ -31,3 +32,17 @@ def customer_list(*, workspace) -> QuerySet[Customer]:
 
 def transaction_lines(*, workspace) -> QuerySet[TransactionLine]:
     return TransactionLine.objects.in_workspace(workspace)
+
+
+def import_layout_list(*, workspace) -> QuerySet[ImportLayout]:
+    return (
+        ImportLayout.objects.in_workspace(workspace)
+        .select_related("created_by", "updated_by")
+        .order_by("-updated_at", "-id")
+    )
+
+
+def import_layout_for_columns(*, workspace, columns: list[str]) -> ImportLayout | None:
+    """The remembered layout of a header (names compared normalised), if any."""
+    signature = layout_signature(columns)
+    return ImportLayout.objects.in_workspace(workspace).filter(signature=signature).first()

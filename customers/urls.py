@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_mapping
 
 app_name = "customers"
 urlpatterns = [
@@ -10,6 +10,9 @@ urlpatterns = [
     path("imports/<int:pk>/status.json", views.import_status, name="import-status"),
     path("imports/<int:pk>/rejected.csv", views.import_rejected_csv, name="import-rejected-csv"),
     path("imports/<int:pk>/undo/", views.import_undo, name="import-undo"),
+    path("layouts/", views_mapping.layout_list, name="layout-list"),
+    path("layouts/<int:layout_id>/", views_mapping.layout_edit, name="layout-edit"),
+    path("layouts/<int:layout_id>/forget/", views_mapping.layout_forget, name="layout-forget"),
     path("<int:pk>/lines/", views.customer_lines, name="customer-lines"),
     path("lines/<uuid:line_id>/remove/", views.line_remove, name="line-remove"),
 ]

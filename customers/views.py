@@ -8,16 +8,16 @@ from django.views.decorators.http import require_GET, require_http_methods
 from common.csv_export import csv_response
 from transaction_files.errors import ImportFileError
 
-from .forms import ImportMappingForm, ImportUploadForm
+from .forms import ImportUploadForm
 from .models import ImportRecord, TransactionLine
 from .selectors import customer_list, import_record_list, import_rejected_rows, transaction_lines
 from .services import (
     LinesNotRemovable,
     import_record_create,
-    import_record_set_mapping,
     import_record_undo,
     transaction_line_remove,
 )
+from .views_mapping import mapping_step
 
 IMPORT_PERMISSION = "accounts.import_data"
 
@@ -48,7 +48,11 @@ def import_create(request: HttpRequest) -> HttpResponse:
                 form.add_error("file", str(exc))
             else:
                 if record.status == ImportRecord.Status.NEEDS_MAPPING:
-                    messages.info(request, "Say which column holds which field to go on.")
+                    messages.info(request, "Check which column holds which field to go on.")
+                elif record.layout_id:
+                    messages.success(
+                        request, "File received; the import is running with a remembered layout."
+                    )
                 else:
                     messages.success(request, "File received; the import is running.")
                 return redirect(record)
@@ -60,36 +64,20 @@ def import_create(request: HttpRequest) -> HttpResponse:
 @permission_required(IMPORT_PERMISSION, raise_exception=True)
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(import_record_list(workspace=request.workspace), pk=pk)
-    mapping_form = None
+    mapping: dict = {}
     if record.status == ImportRecord.Status.NEEDS_MAPPING:
-        mapping_form = ImportMappingForm(
-            request.POST or None,
-            columns=record.columns,
-            initial_mapping=record.mapping,
-            workspace=request.workspace,
-            initial={"date_order": record.date_order},
-        )
-        if request.method == "POST" and mapping_form.is_valid():
-            try:
-                import_record_set_mapping(
-                    workspace=request.workspace,
-                    import_record=record,
-                    mapping=mapping_form.mapping(),
-                    date_order=mapping_form.cleaned_data["date_order"],
-                )
-            except ImportFileError as exc:
-                mapping_form.add_error(None, str(exc))
-            else:
-                messages.success(request, "Mapping saved; the import is running.")
-                return redirect(record)
+        step = mapping_step(request, record)
+        if isinstance(step, HttpResponse):
+            return step
+        mapping = step
     rejected = import_rejected_rows(workspace=request.workspace, import_record=record)[:50]
     return render(
         request,
         "customers/import_detail.html",
         {
             "record": record,
-            "mapping_form": mapping_form,
             "rejected": rejected,
+            **mapping,
             "status_url": reverse("customers:import-status", args=[record.pk]),
         },
     )

@@ -1,0 +1,151 @@
+"""Remembered file layouts (ImportLayout): a mapping made once for a header is used for the
+next file with the same header, and can be edited or forgotten. Also the mapping page's
+guesses and preview, read from an import's file."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import transaction
+
+from transaction_files.columns import resolve_mapping
+from transaction_files.errors import ImportFileError, MappingNeeded
+from transaction_files.guesses import (
+    SAMPLE_ROWS,
+    Guesses,
+    guess_mapping,
+    header_signature,
+    name_key,
+)
+from transaction_files.preview import Preview, first_rows, preview
+from transaction_files.sources import inspect_source
+
+from .importing.bounds import import_bounds
+from .models import ImportLayout, ImportRecord
+
+
+def layout_signature(columns: list[str]) -> str:
+    return hashlib.sha256(header_signature(columns).encode()).hexdigest()
+
+
+def layout_mapping_for(layout: ImportLayout, columns: list[str]) -> dict[str, str]:
+    """The layout's mapping in this file's own column names ("Basket ID" for "basket_id")."""
+    by_key = {name_key(c): c for c in columns}
+    return {
+        field: by_key[name_key(column)]
+        for field, column in layout.mapping.items()
+        if name_key(column) in by_key
+    }
+
+
+def needs_mapping(columns: list[str]) -> bool:
+    """True when the header is not one this tool recognises by itself."""
+    try:
+        resolve_mapping(columns, None)
+    except MappingNeeded:
+        return True
+    return False
+
+
+@transaction.atomic
+def import_layout_remember(*, workspace, import_record: ImportRecord) -> ImportLayout:
+    """Remember the mapping (and date order) `import_record` used for its header; the
+    layout of that header is replaced if there was one."""
+    layout, _ = ImportLayout.objects.in_workspace(workspace).update_or_create(
+        workspace=workspace,
+        signature=layout_signature(import_record.columns),
+        defaults={
+            "columns": import_record.columns,
+            "mapping": import_record.mapping,
+            "date_order": import_record.date_order,
+            "updated_by": import_record.uploaded_by,
+        },
+        create_defaults={
+            "columns": import_record.columns,
+            "mapping": import_record.mapping,
+            "date_order": import_record.date_order,
+            "created_by": import_record.uploaded_by,
+            "updated_by": import_record.uploaded_by,
+        },
+    )
+    ImportRecord.objects.in_workspace(workspace).filter(pk=import_record.pk).update(layout=layout)
+    return layout
+
+
+def import_layout_remember_if_mapped(*, workspace, import_record: ImportRecord) -> None:
+    """After an import: a succeeded import whose columns were mapped by hand teaches its
+    layout (one that used a remembered layout leaves it as the user last edited it)."""
+    if (
+        import_record.status == ImportRecord.Status.SUCCEEDED
+        and import_record.rows_imported > 0
+        and import_record.layout_id is None
+        and needs_mapping(import_record.columns)
+    ):
+        import_layout_remember(workspace=workspace, import_record=import_record)
+
+
+@transaction.atomic
+def import_layout_update(
+    *, workspace, layout_id: int, mapping: dict[str, str], date_order: str, user
+) -> ImportLayout:
+    """Change a remembered layout's mapping; ImportFileError (a required field without a
+    column, a column that is not in the header) leaves it as it was."""
+    layout = ImportLayout.objects.in_workspace(workspace).select_for_update().get(pk=layout_id)
+    try:
+        layout.mapping = resolve_mapping(layout.columns, mapping)
+    except MappingNeeded as exc:
+        raise ImportFileError(str(exc)) from exc
+    layout.date_order = date_order
+    layout.updated_by = user
+    layout.save(update_fields=["mapping", "date_order", "updated_by", "updated_at"])
+    return layout
+
+
+@transaction.atomic
+def import_layout_forget(*, workspace, layout_id: int) -> None:
+    """Forget a layout: the next file of that header asks for its mapping again."""
+    ImportLayout.objects.in_workspace(workspace).get(pk=layout_id).delete()
+
+
+@dataclass
+class MappingAdvice:
+    guesses: Guesses
+    preview: Preview
+
+
+def _sample(import_record: ImportRecord):
+    path = Path(import_record.file.path)
+    info = inspect_source(path, sheet=import_record.sheet)
+    return info, first_rows(path, info, SAMPLE_ROWS)
+
+
+def guessed_mapping(*, import_record: ImportRecord) -> dict[str, str]:
+    """The pre-selected (high-confidence) guesses for an import's file; none when its first
+    rows cannot be read (the import itself will say why)."""
+    try:
+        info, sample = _sample(import_record)
+    except ImportFileError:
+        return {}
+    return guess_mapping(info.columns, sample.frame).mapping()
+
+
+def mapping_advice(
+    *, workspace, import_record: ImportRecord, mapping: dict[str, str], date_order: str
+) -> MappingAdvice:
+    """The guesses for an import's file and its first rows as `mapping` would store them,
+    read in the workspace's time zone and the given (else the workspace's) date order."""
+    info, sample = _sample(import_record)
+    return MappingAdvice(
+        guesses=guess_mapping(info.columns, sample.frame),
+        preview=preview(
+            sample,
+            mapping,
+            date_order=date_order or workspace.date_order or None,
+            time_zone=workspace.time_zone,
+            decimal_comma=info.delimiter != ",",
+            bounds=import_bounds(),
+            uploaded_at=import_record.created_at,
+        ),
+    )
