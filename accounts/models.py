@@ -25,6 +25,7 @@ class Capability(models.Model):
             ("manage_runs", "Start and cancel segmentation runs"),
             ("publish_runs", "Publish a segmentation run"),
             ("view_run_reports", "Read segmentation run reports and comparisons"),
+            ("view_audit_log", "Read the workspace's audit log"),
         ]
 
     def __str__(self) -> str:

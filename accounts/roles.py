@@ -3,6 +3,8 @@ accounts.backends grants the role's permissions while a request is in that works
 
 from collections.abc import Iterable
 
+from audit.permissions import AUDIT_PERMISSION
+
 MARKETING = "marketing"
 MANAGER = "manager"
 ADMIN = "admin"
@@ -21,7 +23,8 @@ _MANAGER = _MARKETING + [
 # The workspace's members page (accounts.views.members) asks for this one. The role gives
 # no Django admin access (is_staff): that is the site administrators' (superusers').
 MEMBERS_PERMISSION = "auth.change_user"
-_ADMIN = _MANAGER + [MEMBERS_PERMISSION]
+# The audit log (/audit/, /api/v1/audit/): who did what in the workspace, for its admins.
+_ADMIN = _MANAGER + [MEMBERS_PERMISSION, AUDIT_PERMISSION]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     MARKETING: _MARKETING,

@@ -6,6 +6,7 @@ from django.test import Client
 
 from accounts.models import Membership
 from accounts.roles import ADMIN, MANAGER, MARKETING, MEMBERS_PERMISSION, ROLE_PERMISSIONS
+from audit.permissions import AUDIT_PERMISSION
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,7 @@ def test_each_role_includes_everything_the_role_below_may_do():
     admin = set(ROLE_PERMISSIONS[ADMIN])
     assert marketing < manager < admin
     assert "accounts.publish_runs" in manager - marketing
-    assert admin - manager == {MEMBERS_PERMISSION}
+    assert admin - manager == {MEMBERS_PERMISSION, AUDIT_PERMISSION}
 
 
 def test_roles_are_memberships_not_groups(make_user, shop):
