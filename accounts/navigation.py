@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from .roles import AUDIT_PERMISSION, MEMBERS_PERMISSION
+from .roles import MEMBERS_PERMISSION
 
 
 @dataclass(frozen=True)
@@ -18,9 +18,9 @@ NAVIGATION: list[NavItem] = [
     NavItem("Customer lookup", "customer-lookup", "accounts.lookup_customers"),
     NavItem("Runs", "clustering:run-list", "accounts.manage_runs"),
     NavItem("Compare runs", "run-compare", "accounts.view_run_reports"),
+    NavItem("Alerts", "alerts:index", "accounts.view_segments"),
     NavItem("Imports", "customers:import-list", "accounts.import_data"),
     NavItem("Members", "members", MEMBERS_PERMISSION),
-    NavItem("Audit log", "audit:log", AUDIT_PERMISSION),
     NavItem("API tokens", "api-tokens"),
     NavItem("API docs", "api-docs"),
     NavItem("Admin", "admin:index", staff_only=True),

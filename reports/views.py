@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from alerts.selectors import open_alerts
 from clustering.models import SegmentationRun
 from clustering.report import charts
 from clustering.report.axes import rhythm_view, segment_axes
@@ -31,6 +32,9 @@ MONEY_FEATURES = frozenset({"monetary_total", "avg_basket_value"})
 #: The dashboard's segment orders: query value -> label. Revenue share is the default (every
 #: run has it); expected value is offered when the run estimated it.
 SEGMENT_ORDERS = {"revenue": "share of revenue", "value": "expected value"}
+
+#: The open alerts the dashboard lists (the alerts page has them all).
+OPEN_ALERTS_SHOWN = 10
 
 #: Colours a segment card and its bars can take (site.css .seg-N, charts.js COLOURS).
 PALETTE_SIZE = 8
@@ -97,6 +101,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "last_run": latest,
         "last_run_name": run_display_name(latest) if latest else "",
         "show_system": request.user.has_perm("accounts.manage_runs"),
+        # Until a member acknowledges them (templates/alerts/_open_alerts.html).
+        "open_alerts": open_alerts(workspace=workspace)[:OPEN_ALERTS_SHOWN],
     }
     # Only those who can act on the worker see its state (and pay for the query).
     if context["show_system"]:

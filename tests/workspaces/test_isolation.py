@@ -35,6 +35,8 @@ MISSING = {
     "token_key": "zzzzzzzz",
     "line_id": uuid.UUID(int=0),
     "membership_id": 987654321,
+    "rule_id": 987654321,
+    "alert_id": 987654321,
 }
 # Endpoints that address an object by a number only within the caller's own published
 # run (the API's segments): nothing of B can be named in their URL.
@@ -108,6 +110,7 @@ def _shop(
     customer = Customer.objects.in_workspace(workspace).get(external_id=shared_id)
     token, _ = api_token_create(user=manager, workspace=workspace, name=token_name, read_only=False)
     membership = Membership.objects.in_workspace(workspace).get(user=manager)
+    _alerts(workspace, run_name)
     return Shop(
         workspace,
         SegmentationRun.objects.in_workspace(workspace).get(pk=run.pk),
@@ -119,11 +122,24 @@ def _shop(
     )
 
 
+def _alerts(workspace, run_name: str) -> None:
+    """An alert rule and an alert, the alert naming the shop's run (a marker for B)."""
+    from alerts.models import Alert, AlertRule
+
+    rule = AlertRule.objects.create(
+        workspace=workspace, kind="segment_size_change", threshold=10, recipients="a@shop.example"
+    )
+    Alert.objects.create(
+        workspace=workspace, rule=rule, kind=rule.kind, message=f"{run_name} changed size"
+    )
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     from django.contrib.auth import get_user_model
 
     from accounts.services import api_token_create
+    from alerts.models import Alert, AlertRule
     from clustering.models import SegmentationRun
     from customers.models import Customer, ImportRecord, TransactionLine
     from tests.clustering.factories import synthetic_lines
@@ -176,6 +192,8 @@ def world(django_db_setup, django_db_blocker):
                 for f in SegmentationRun.unscoped.values_list("predictor_file", flat=True)
                 if f
             ]
+            Alert.unscoped.all().delete()
+            AlertRule.unscoped.all().delete()
             SegmentationRun.unscoped.update(is_published=False)
             SegmentationRun.unscoped.all().delete()
             TransactionLine.unscoped.all().delete()
@@ -209,6 +227,11 @@ def _values(endpoint: Endpoint, shop: Shop, customer) -> dict:
             values[param] = shop.line.line_hash
         elif param == "membership_id":
             values[param] = shop.membership.pk
+        elif param in ("rule_id", "alert_id"):
+            from alerts.models import Alert, AlertRule
+
+            model = AlertRule if param == "rule_id" else Alert
+            values[param] = model.objects.in_workspace(shop.workspace).get().pk
         else:
             raise AssertionError(f"{endpoint}: say which object of a workspace {param} names")
     return values
@@ -327,4 +350,8 @@ def test_the_walk_reaches_objects_of_every_kind():
         "api-customer",
         "api-transaction-line",
         "api-token-revoke",
+        "alerts:rule-edit",
+        "alerts:alert-acknowledge",
+        "api-alert-rule-detail",
+        "api-alert-acknowledge",
     } <= names

@@ -95,7 +95,7 @@ def _world(workspace, user, tag: str) -> dict:
     """One of each scoped object in `workspace`; the customer id is the same in every
     workspace, as two shops' ids can be."""
     from accounts.models import ApiToken, Membership
-    from audit.models import AuditEntry
+    from alerts.models import Alert, AlertRule
     from clustering.models import (
         Candidate,
         Publication,
@@ -106,7 +106,6 @@ def _world(workspace, user, tag: str) -> dict:
     from customers.models import Customer, ImportRecord, ImportRejectedRow, TransactionLine
 
     now = timezone.now()
-    entry = AuditEntry.objects.create(workspace=workspace, action="run_started", actor_name=tag)
     record = ImportRecord.objects.create(workspace=workspace, file_name=f"{tag}.csv", sha256=tag)
     rejected = ImportRejectedRow.objects.create(import_record=record, line_number=2, message="x")
     customer = Customer.objects.create(workspace=workspace, external_id="1001")
@@ -130,9 +129,11 @@ def _world(workspace, user, tag: str) -> dict:
     token = ApiToken.objects.create(
         workspace=workspace, user=user, digest=tag * 8, token_key=tag[:8], name=tag
     )
+    rule = AlertRule.objects.create(workspace=workspace, kind="scheduled_run_failed")
+    alert = Alert.objects.create(workspace=workspace, rule=rule, kind=rule.kind, message=tag)
     return {
         o._meta.label: o
-        for o in (entry, record, rejected, customer, line, run, candidate, segment,
+        for o in (rule, alert, record, rejected, customer, line, run, candidate, segment,
                   assignment, publication, membership, token)
     }  # fmt: skip
 
