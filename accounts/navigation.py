@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from .roles import MEMBERS_PERMISSION
+from .roles import AUDIT_PERMISSION, MEMBERS_PERMISSION
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("Alerts", "alerts:index", "accounts.view_segments"),
     NavItem("Imports", "customers:import-list", "accounts.import_data"),
     NavItem("Members", "members", MEMBERS_PERMISSION),
+    NavItem("Audit log", "audit:log", AUDIT_PERMISSION),
     NavItem("API tokens", "api-tokens"),
     NavItem("API docs", "api-docs"),
     NavItem("Admin", "admin:index", staff_only=True),

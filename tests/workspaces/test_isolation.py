@@ -142,6 +142,7 @@ def world(django_db_setup, django_db_blocker):
     from alerts.models import Alert, AlertRule
     from clustering.models import SegmentationRun
     from customers.models import Customer, ImportRecord, TransactionLine
+    from tests.audit.helpers import wipe_audit_log
     from tests.clustering.factories import synthetic_lines
     from tests.shops import OTHER_SHOP, join, test_shop
 
@@ -200,6 +201,7 @@ def world(django_db_setup, django_db_blocker):
             Customer.unscoped.all().delete()
             ImportRecord.unscoped.all().delete()
             User.objects.filter(username__startswith="iso-").delete()
+            wipe_audit_log()  # the shops' actions were logged; the log outlives the data
             for path in files:
                 path.unlink(missing_ok=True)
             shutil.rmtree(Path(settings.MEDIA_ROOT) / "imports", ignore_errors=True)
@@ -259,6 +261,7 @@ def _assert_nothing_of_b(response, what: str) -> None:
 
 def _b_state(world: World) -> tuple:
     from accounts.models import ApiToken, Membership
+    from audit.models import AuditEntry
     from clustering.models import SegmentationRun
     from customers.models import Customer, ImportRecord, TransactionLine
 
@@ -270,6 +273,7 @@ def _b_state(world: World) -> tuple:
         TransactionLine.objects.in_workspace(b).count(),
         sorted(ApiToken.objects.in_workspace(b).values_list("token_key", flat=True)),
         sorted(Membership.objects.in_workspace(b).values_list("user_id", "role")),
+        list(AuditEntry.objects.in_workspace(b).values_list("pk", flat=True)),
     )
 
 

@@ -96,6 +96,7 @@ def _world(workspace, user, tag: str) -> dict:
     workspace, as two shops' ids can be."""
     from accounts.models import ApiToken, Membership
     from alerts.models import Alert, AlertRule
+    from audit.models import AuditEntry
     from clustering.models import (
         Candidate,
         Publication,
@@ -106,6 +107,7 @@ def _world(workspace, user, tag: str) -> dict:
     from customers.models import Customer, ImportRecord, ImportRejectedRow, TransactionLine
 
     now = timezone.now()
+    entry = AuditEntry.objects.create(workspace=workspace, action="run_started", actor_name=tag)
     record = ImportRecord.objects.create(workspace=workspace, file_name=f"{tag}.csv", sha256=tag)
     rejected = ImportRejectedRow.objects.create(import_record=record, line_number=2, message="x")
     customer = Customer.objects.create(workspace=workspace, external_id="1001")
@@ -133,7 +135,7 @@ def _world(workspace, user, tag: str) -> dict:
     alert = Alert.objects.create(workspace=workspace, rule=rule, kind=rule.kind, message=tag)
     return {
         o._meta.label: o
-        for o in (rule, alert, record, rejected, customer, line, run, candidate, segment,
+        for o in (entry, rule, alert, record, rejected, customer, line, run, candidate, segment,
                   assignment, publication, membership, token)
     }  # fmt: skip
 
