@@ -34,6 +34,8 @@ RUN_FIELDS = [
     "is_published",
     "published_at",
     "published_by",
+    "trigger",
+    "publication_hold",
 ]
 
 

@@ -1,3 +1,5 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from .api import ScheduleApi
+
+urlpatterns = [path("schedule/", ScheduleApi.as_view(), name="api-schedule")]

@@ -31,6 +31,8 @@ RUN_EXAMPLE = {
     "is_published": False,
     "published_at": None,
     "published_by": None,
+    "trigger": "manager",
+    "publication_hold": "",
 }
 
 CANDIDATE_EXAMPLE = {
