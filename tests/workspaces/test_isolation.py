@@ -37,6 +37,10 @@ MISSING = {
     "membership_id": 987654321,
     "rule_id": 987654321,
     "alert_id": 987654321,
+    "publication_id": 987654321,
+    "layout_id": 987654321,
+    "endpoint_id": 987654321,
+    "delivery_id": 987654321,
 }
 # Endpoints that address an object by a number only within the caller's own published
 # run (the API's segments): nothing of B can be named in their URL.
@@ -111,6 +115,8 @@ def _shop(
     token, _ = api_token_create(user=manager, workspace=workspace, name=token_name, read_only=False)
     membership = Membership.objects.in_workspace(workspace).get(user=manager)
     _alerts(workspace, run_name)
+    _layout(workspace, file_name)
+    _webhook(workspace, run_name)
     return Shop(
         workspace,
         SegmentationRun.objects.in_workspace(workspace).get(pk=run.pk),
@@ -134,6 +140,45 @@ def _alerts(workspace, run_name: str) -> None:
     )
 
 
+def _layout(workspace, file_name: str) -> None:
+    """A remembered file layout whose columns carry the shop's file name (a marker for B)."""
+    from customers.layouts import layout_signature
+    from customers.models import ImportLayout
+
+    columns = [file_name, "when", "total"]
+    ImportLayout.objects.create(
+        workspace=workspace,
+        signature=layout_signature(columns),
+        columns=columns,
+        mapping={"customer_id": file_name, "timestamp": "when", "amount": "total"},
+    )
+
+
+def _webhook(workspace, run_name: str) -> None:
+    """A webhook endpoint and a delivery with an attempt, each carrying the shop's run name
+    (a marker for B)."""
+    from clustering.models import Publication
+    from webhooks.models import Delivery, DeliveryAttempt, Endpoint
+
+    endpoint = Endpoint.objects.create(
+        workspace=workspace, url="https://93.184.215.14/hook", description=run_name
+    )
+    delivery = Delivery.objects.create(
+        workspace=workspace,
+        endpoint=endpoint,
+        publication=Publication.objects.in_workspace(workspace).first(),
+        payload={"run": run_name},
+        status="failed",
+    )
+    DeliveryAttempt.objects.create(
+        workspace=workspace,
+        delivery=delivery,
+        at=delivery.created_at,
+        status_code=500,
+        response_excerpt=run_name,
+    )
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     from django.contrib.auth import get_user_model
@@ -141,10 +186,11 @@ def world(django_db_setup, django_db_blocker):
     from accounts.services import api_token_create
     from alerts.models import Alert, AlertRule
     from clustering.models import SegmentationRun
-    from customers.models import Customer, ImportRecord, TransactionLine
+    from customers.models import Customer, ImportLayout, ImportRecord, TransactionLine
     from tests.audit.helpers import wipe_audit_log
     from tests.clustering.factories import synthetic_lines
     from tests.shops import OTHER_SHOP, join, test_shop
+    from webhooks.models import Endpoint
 
     User = get_user_model()
     with django_db_blocker.unblock():
@@ -194,6 +240,8 @@ def world(django_db_setup, django_db_blocker):
                 if f
             ]
             Alert.unscoped.all().delete()
+            Endpoint.unscoped.all().delete()  # and their deliveries
+            ImportLayout.unscoped.all().delete()
             AlertRule.unscoped.all().delete()
             SegmentationRun.unscoped.update(is_published=False)
             SegmentationRun.unscoped.all().delete()
@@ -234,6 +282,20 @@ def _values(endpoint: Endpoint, shop: Shop, customer) -> dict:
 
             model = AlertRule if param == "rule_id" else Alert
             values[param] = model.objects.in_workspace(shop.workspace).get().pk
+        elif param == "layout_id":
+            from customers.models import ImportLayout
+
+            values[param] = ImportLayout.objects.in_workspace(shop.workspace).get().pk
+        elif param in ("endpoint_id", "delivery_id"):
+            from webhooks.models import Delivery, Endpoint
+
+            model = Endpoint if param == "endpoint_id" else Delivery
+            values[param] = model.objects.in_workspace(shop.workspace).get().pk
+        elif param == "publication_id":
+            # the shop's latest publication (movements pages and API)
+            from clustering.models import Publication
+
+            values[param] = Publication.objects.in_workspace(shop.workspace).first().pk
         else:
             raise AssertionError(f"{endpoint}: say which object of a workspace {param} names")
     return values
@@ -354,8 +416,16 @@ def test_the_walk_reaches_objects_of_every_kind():
         "api-customer",
         "api-transaction-line",
         "api-token-revoke",
+        "customers:layout-edit",
         "alerts:rule-edit",
         "alerts:alert-acknowledge",
         "api-alert-rule-detail",
         "api-alert-acknowledge",
+        "movements-detail",
+        "movement-members-csv",
+        "api-movements-detail",
+        "webhooks:endpoint-detail",
+        "webhooks:delivery-redeliver",
+        "api-webhook-detail",
+        "api-webhook-redeliver",
     } <= names

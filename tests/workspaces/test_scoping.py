@@ -44,6 +44,8 @@ UNSCOPED_ALLOWED = {
     "clustering/runs/claims.py": "a worker claims a run by its id; the claim then scopes",
     "clustering/runs/recovery.py": "the reaper recovers stuck runs of every workspace",
     "customers/tasks.py": "a worker loads an import by its id; the reaper serves all",
+    "schedules/tasks.py": "beat fires a schedule by its id; the firing then scopes",
+    "webhooks/delivery.py": "a worker takes a webhook delivery by its id; then it scopes",
 }
 
 
@@ -104,12 +106,17 @@ def _world(workspace, user, tag: str) -> dict:
         SegmentAssignment,
         SegmentationRun,
     )  # fmt: skip
-    from customers.models import Customer, ImportRecord, ImportRejectedRow, TransactionLine
+    from customers.models import (
+        Customer, ImportLayout, ImportRecord, ImportRejectedRow, TransactionLine,
+    )  # fmt: skip
+    from schedules.models import Schedule
+    from webhooks.models import Delivery, DeliveryAttempt, Endpoint
 
     now = timezone.now()
     entry = AuditEntry.objects.create(workspace=workspace, action="run_started", actor_name=tag)
     record = ImportRecord.objects.create(workspace=workspace, file_name=f"{tag}.csv", sha256=tag)
     rejected = ImportRejectedRow.objects.create(import_record=record, line_number=2, message="x")
+    layout = ImportLayout.objects.create(workspace=workspace, signature=tag, columns=["a"])
     customer = Customer.objects.create(workspace=workspace, external_id="1001")
     line = TransactionLine.objects.create(
         workspace=workspace, customer=customer, invoice=tag, quantity=Decimal(1),
@@ -131,12 +138,22 @@ def _world(workspace, user, tag: str) -> dict:
     token = ApiToken.objects.create(
         workspace=workspace, user=user, digest=tag * 8, token_key=tag[:8], name=tag
     )
+    schedule = Schedule.objects.create(workspace=workspace)
     rule = AlertRule.objects.create(workspace=workspace, kind="scheduled_run_failed")
     alert = Alert.objects.create(workspace=workspace, rule=rule, kind=rule.kind, message=tag)
+    endpoint = Endpoint.objects.create(workspace=workspace, url=f"https://{tag}.example.com/")
+    delivery = Delivery.objects.create(
+        workspace=workspace, endpoint=endpoint, publication=publication
+    )
+    attempt = DeliveryAttempt.objects.create(
+        workspace=workspace, delivery=delivery, at=now, status_code=200
+    )
     return {
         o._meta.label: o
         for o in (entry, rule, alert, record, rejected, customer, line, run, candidate, segment,
-                  assignment, publication, membership, token)
+                  assignment,
+                  publication, membership, token, schedule, layout, endpoint, delivery,
+                  attempt)
     }  # fmt: skip
 
 
