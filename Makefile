@@ -7,7 +7,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo demo-check test lint format bench quality install install-dev clean worker
+.PHONY: demo demo-check test lint format bench quality install install-dev clean worker beat
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -58,6 +58,12 @@ bench: $(DEV_STAMP)
 
 worker: $(RUNTIME_STAMP)
 	$(BIN)/celery -A segmentation_site worker --loglevel=INFO --concurrency=2
+
+## beat: the one scheduler process that fires the workspaces' scheduled refreshes (run
+## exactly one per site, beside the workers)
+beat: $(RUNTIME_STAMP)
+	$(BIN)/celery -A segmentation_site beat --loglevel=INFO \
+		-S django_celery_beat.schedulers:DatabaseScheduler --pidfile=
 
 clean:
 	rm -rf var/test-* test-output staticfiles .pytest_cache

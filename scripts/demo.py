@@ -1,4 +1,4 @@
-"""`make demo`: set up the embedded default, then serve the site and a worker.
+"""`make demo`: set up the embedded default, then serve the site, a worker and beat.
 
 The demo has two workspaces, Online Retail (GBP) and CDNOW (USD), each with its sample
 file imported and a segmentation published, and demo users with a role in each (one of
@@ -133,7 +133,23 @@ def start_services(env: dict[str, str], port: int) -> list[subprocess.Popen]:
         cwd=ROOT,
         env=env,
     )
-    return [worker, web]
+    # One beat process fires the workspaces' scheduled refreshes (schedules app); there must
+    # be exactly one, so it is started here and not with each worker.
+    beat = subprocess.Popen(
+        [
+            str(BIN / "celery"),
+            "-A",
+            "segmentation_site",
+            "beat",
+            "--loglevel=INFO",
+            "-S",
+            "django_celery_beat.schedulers:DatabaseScheduler",
+            "--pidfile=",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    return [worker, beat, web]
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
