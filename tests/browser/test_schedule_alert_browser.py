@@ -1,0 +1,96 @@
+"""A manager sets a weekly schedule and an alert rule in a real browser, publishes a second
+run, and the dashboard shows what moved since the first and the alert the rule raised,
+until the manager acknowledges it. No console errors, no CSP violations."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+
+from alerts.models import Alert
+from clustering.services import run_publish
+from tests.browser.test_journey import (  # the journey's browser, sign-in and checks
+    assert_clean,
+    assert_in_shop,
+    browser_page,  # noqa: F401  (a fixture)
+    in_shop,
+    sign_in,
+)
+from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TWO = {"algorithms": ["kmeans"], "k_min": 2, "k_max": 2, "seed": 7}
+FOUR = {"algorithms": ["kmeans"], "k_min": 4, "k_max": 4, "seed": 7}
+SIZE_SENTENCE = re.compile(r"(grew|shrank) by \d+% \([\d,]+ → [\d,]+ customers\)")
+
+
+def test_a_weekly_schedule_an_alert_rule_and_the_alert_after_a_publication(
+    browser_page,  # noqa: F811
+    live_server,
+    make_user,
+    shop,
+):
+    page, base = browser_page, live_server.url
+    home = f"{in_shop(base)}/"
+    manager = make_user("manager", username="alert-manager")
+    manager.email = "alert-manager@shop.example"
+    manager.save(update_fields=["email"])
+    load_transactions(synthetic_lines(240, seed=4), workspace=shop)
+    first = executed_run(shop, manager, TWO, name="Two segments")
+    run_publish(workspace=shop, run_id=first.pk, user=manager)
+    second = executed_run(shop, manager, FOUR, name="Four segments")
+
+    sign_in(page, base, "alert-manager")
+
+    # A weekly refresh, Mondays at 6:30.
+    page.goto(f"{home}schedule/")
+    page.check("#id_enabled")
+    page.select_option("#id_frequency", "weekly")
+    page.fill("#id_hour", "6")
+    page.fill("#id_minute", "30")
+    page.select_option("#id_day_of_week", index=0)
+    page.click("text=Save the schedule")
+    page.wait_for_selector("[data-role=next-firing]")
+    assert "every week" in page.locator("main").inner_text().lower()
+
+    # An alert rule, first with a mistake the page names.
+    page.goto(f"{home}alerts/")
+    page.click("text=Add a rule")
+    page.select_option("#id_kind", "segment_size_change")
+    page.fill("#id_recipients", "crm@shop.example, nobody@")
+    page.click("text=Save the rule")
+    assert "Say by how many percent" in page.locator("#id_threshold-error").inner_text()
+    assert "'nobody@' is not an e-mail address" in page.locator("#id_recipients-error").inner_text()
+    page.fill("#id_threshold", "5")
+    page.fill("#id_recipients", "")
+    page.click("text=Save the rule")
+    page.wait_for_selector("text=A segment grows or shrinks by more than 5%")
+    assert_in_shop(page, base)
+
+    # The second run is published from its report.
+    page.goto(f"{home}runs/{second.pk}/")
+    page.click("button:has-text('Publish')")
+    page.wait_for_selector("text=Published on")
+
+    # The dashboard: what moved since the first publication, and the alert.
+    page.goto(home)
+    assert page.locator("#since-last-publication").is_visible()
+    alerts = page.locator("[data-role=open-alert]")
+    stored = list(Alert.objects.in_workspace(shop).order_by("-created_at", "-pk"))
+    assert stored and alerts.count() == len(stored)
+    for shown, alert in zip(alerts.all(), stored, strict=True):
+        assert alert.message in shown.inner_text()
+        assert SIZE_SENTENCE.search(alert.message), alert.message
+    assert [m.to for m in mail.outbox] == [["alert-manager@shop.example"]] * len(stored)
+
+    # Acknowledged, they leave the dashboard and stay in the history.
+    while page.locator("[data-role=open-alert]").count():
+        page.locator("[data-role=open-alert] button:has-text('Acknowledge')").first.click()
+        page.wait_for_url(home)
+    assert not page.locator("#open-alerts").count()
+    page.goto(f"{home}alerts/")
+    assert page.locator("text=by alert-manager").count() == len(stored)
+    assert_clean(page)
