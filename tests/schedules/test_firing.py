@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
+from django.utils.html import escape
 
 from clustering.models import Publication, SegmentationRun
 from clustering.services import run_execute, run_publish
@@ -148,6 +150,13 @@ def test_a_run_moving_a_segments_members_waits_with_the_reason(shop, manager, pu
     assert "to other segments, more than the 30% allowed" in run.publication_hold
     assert outcome.endswith(run.publication_hold)
     assert Publication.objects.in_workspace(shop).first().run_id == published.pk
+    # the reason is on the run's report, beside the Publish button, and in the API
+    browser = Client()
+    browser.force_login(manager)
+    page = browser.get(f"/runs/{run.pk}/").content.decode()
+    assert 'data-role="publication-hold"' in page and escape(run.publication_hold) in page
+    api = browser.get(f"/w/{shop.slug}/api/v1/runs/{run.pk}/").json()
+    assert (api["trigger"], api["publication_hold"]) == ("schedule", run.publication_hold)
     # the manager publishes it by the normal button, which clears the hold
     run_publish(workspace=shop, run_id=run.pk, user=manager)
     run.refresh_from_db()
