@@ -40,6 +40,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         fields = ["id", "at", "actor", "action", "target", "address", "details"]
 
 
+DEFAULT_PERMISSIONS: list = list(api_settings.DEFAULT_PERMISSION_CLASSES)
 _FILTERS = [
     OpenApiParameter("action", str, enum=AuditEntry.Action.values, description="Only this action."),
     OpenApiParameter("actor", str, description='Only this actor (a username, "the schedule" ...).'),
@@ -54,7 +55,7 @@ class AuditEntryListApi(generics.ListAPIView):
     Admins' tokens only; entries are never changed or deleted."""
 
     serializer_class = AuditEntrySerializer
-    permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, CanViewAuditLog]
+    permission_classes = [*DEFAULT_PERMISSIONS, CanViewAuditLog]
 
     def get_queryset(self):
         form = AuditFilterForm(self.request.query_params)

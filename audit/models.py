@@ -28,7 +28,8 @@ class AuditEntryQuerySet(ScopedQuerySet):
     def delete(self):
         raise AppendOnlyError("deleted")
 
-    _raw_delete = delete
+    def _raw_delete(self, using):
+        raise AppendOnlyError("deleted")
 
 
 class ScopedAuditManager(ScopedManager.from_queryset(AuditEntryQuerySet)):  # type: ignore[misc]

@@ -31,13 +31,18 @@ CSV_HEADER = (
 )
 
 
+def _workspace(request: HttpRequest):
+    """The request's workspace (accounts.workspace_access sets it on every request)."""
+    return request.workspace  # type: ignore[attr-defined]
+
+
 @require_GET
 @permission_required(AUDIT_PERMISSION, raise_exception=True)
 def audit_log(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     filters = form.filters() if form.is_valid() else {}
     status = 400 if form.is_bound and form.errors else 200
-    entries = audit_entries(workspace=request.workspace, **filters) if status == 200 else None
+    entries = audit_entries(workspace=_workspace(request), **filters) if status == 200 else None
     page = (
         Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
         if entries is not None
@@ -52,7 +57,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "actor_names": audit_actor_names(workspace=request.workspace),
+            "actor_names": audit_actor_names(workspace=_workspace(request)),
         },
         status=status,
     )
@@ -63,13 +68,16 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 def audit_log_csv(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
-        errors = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
+        errors = "; ".join(
+            f"{name}: {' '.join(str(e) for e in field_errors)}"
+            for name, field_errors in form.errors.items()
+        )
         return HttpResponse(f"Bad filter: {errors}", status=400, content_type="text/plain")
     filters = form.filters() if form.is_bound else {}
-    entries = audit_entries(workspace=request.workspace, **filters)
+    entries = audit_entries(workspace=_workspace(request), **filters)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return csv_response(
-        f"audit-{request.workspace.slug}-{stamp}.csv", CSV_HEADER, csv_rows(entries)
+        f"audit-{_workspace(request).slug}-{stamp}.csv", CSV_HEADER, csv_rows(entries)
     )
 
 
