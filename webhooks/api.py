@@ -59,7 +59,9 @@ DELIVERY_EXAMPLE = {
 
 
 class EndpointSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.Field = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = Endpoint
@@ -118,7 +120,7 @@ class _WebhookApi:
     """Manager only; schema generation sees no workspace."""
 
     def get_permissions(self):
-        return [*super().get_permissions(), CanManageWebhooks()]  # type: ignore[misc]
+        return [*super().get_permissions(), CanManageWebhooks()]
 
 
 @extend_schema(tags=["webhooks"])

@@ -5,12 +5,16 @@ webhooks announce runs' publications."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
+
+from workspaces.models import Workspace
 
 from .addresses import AddressRefused
 from .forms import EndpointForm
@@ -29,8 +33,13 @@ from .services import (
 MANAGE = "accounts.manage_runs"
 
 
+def _workspace(request: HttpRequest) -> Workspace:
+    """The request's workspace (accounts.workspace_access.WorkspaceMiddleware)."""
+    return cast(Workspace, request.workspace)  # type: ignore[attr-defined]
+
+
 def _endpoint_or_404(request: HttpRequest, endpoint_id: int) -> Endpoint:
-    endpoint = endpoint_get(workspace=request.workspace, endpoint_id=endpoint_id)
+    endpoint = endpoint_get(workspace=_workspace(request), endpoint_id=endpoint_id)
     if endpoint is None:
         raise Http404("No such webhook endpoint")
     return endpoint
@@ -42,7 +51,7 @@ def endpoint_list_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             endpoint = endpoint_create(
-                workspace=request.workspace,
+                workspace=_workspace(request),
                 user=request.user,
                 url=form.cleaned_data["url"],
                 description=form.cleaned_data["description"],
@@ -56,7 +65,7 @@ def endpoint_list_view(request: HttpRequest) -> HttpResponse:
                 "Endpoint registered. Copy its secret to your receiver to check signatures.",
             )
             return redirect("webhooks:endpoint-detail", endpoint_id=endpoint.pk)
-    endpoints = endpoint_list(workspace=request.workspace)
+    endpoints = endpoint_list(workspace=_workspace(request))
     return render(request, "webhooks/endpoint_list.html", {"endpoints": endpoints, "form": form})
 
 
@@ -64,7 +73,7 @@ def endpoint_list_view(request: HttpRequest) -> HttpResponse:
 @permission_required(MANAGE, raise_exception=True)
 def endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint_or_404(request, endpoint_id)
-    deliveries = delivery_list(workspace=request.workspace, endpoint=endpoint)
+    deliveries = delivery_list(workspace=_workspace(request), endpoint=endpoint)
     page = Paginator(deliveries, 25).get_page(request.GET.get("page"))
     return render(request, "webhooks/endpoint_detail.html", {"endpoint": endpoint, "page": page})
 
@@ -74,7 +83,9 @@ def endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 def endpoint_test(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint_or_404(request, endpoint_id)
     try:
-        delivery_send_test(workspace=request.workspace, endpoint_id=endpoint.pk, user=request.user)
+        delivery_send_test(
+            workspace=_workspace(request), endpoint_id=endpoint.pk, user=request.user
+        )
     except AddressRefused as error:
         messages.error(request, f"Not sent: {error}")
     else:
@@ -89,7 +100,7 @@ def endpoint_enable(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     enabled = request.POST.get("enabled") == "1"
     try:
         endpoint_set_enabled(
-            workspace=request.workspace,
+            workspace=_workspace(request),
             endpoint_id=endpoint.pk,
             user=request.user,
             enabled=enabled,
@@ -107,7 +118,7 @@ def endpoint_enable(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 def endpoint_rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint_or_404(request, endpoint_id)
     endpoint_rotate_secret(
-        workspace=request.workspace, endpoint_id=endpoint.pk, user=request.user, request=request
+        workspace=_workspace(request), endpoint_id=endpoint.pk, user=request.user, request=request
     )
     messages.success(request, "New secret: deliveries are signed with it from now on.")
     return redirect("webhooks:endpoint-detail", endpoint_id=endpoint.pk)
@@ -118,7 +129,7 @@ def endpoint_rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 def endpoint_delete_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint_or_404(request, endpoint_id)
     endpoint_delete(
-        workspace=request.workspace, endpoint_id=endpoint.pk, user=request.user, request=request
+        workspace=_workspace(request), endpoint_id=endpoint.pk, user=request.user, request=request
     )
     messages.success(request, "Endpoint deleted, with its delivery log.")
     return redirect("webhooks:endpoint-list")
@@ -127,11 +138,13 @@ def endpoint_delete_view(request: HttpRequest, endpoint_id: int) -> HttpResponse
 @require_POST
 @permission_required(MANAGE, raise_exception=True)
 def delivery_redeliver_view(request: HttpRequest, delivery_id: int) -> HttpResponse:
-    delivery = Delivery.objects.in_workspace(request.workspace).filter(pk=delivery_id).first()
+    delivery = Delivery.objects.in_workspace(_workspace(request)).filter(pk=delivery_id).first()
     if delivery is None:
         raise Http404("No such delivery")
     try:
-        delivery_redeliver(workspace=request.workspace, delivery_id=delivery.pk, user=request.user)
+        delivery_redeliver(
+            workspace=_workspace(request), delivery_id=delivery.pk, user=request.user
+        )
     except WebhookError as error:
         messages.error(request, str(error))
     else:
