@@ -1,0 +1,194 @@
+"""The webhooks pages and API: managers register, test, disable, rotate, delete and send
+again (each endpoint change in the audit log); marketing is refused; addresses inside the
+network are refused with the reason."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.services import api_token_create
+from audit.models import AuditEntry
+from webhooks.models import Delivery, Endpoint
+
+PUBLIC_URL = "https://93.184.215.14/hooks"
+
+
+@pytest.fixture
+def manager(make_user, shop):
+    return make_user("manager", workspace=shop)
+
+
+@pytest.fixture
+def page(manager):
+    client = Client()
+    client.force_login(manager)
+    return client
+
+
+@pytest.fixture
+def api(manager, shop):
+    _, secret = api_token_create(user=manager, workspace=shop, name="hooks", read_only=False)
+    return Client(headers={"Authorization": f"Token {secret}"})
+
+
+def _changes(shop) -> list[str]:
+    entries = AuditEntry.objects.in_workspace(shop).filter(action="webhook_changed")
+    return [e.details["change"] for e in entries.order_by("at", "pk")]
+
+
+def test_a_manager_registers_an_endpoint_and_sees_its_secret(page, shop, manager):
+    response = page.post(
+        reverse("webhooks:endpoint-list"), {"url": PUBLIC_URL, "description": "CRM sync"}
+    )
+    endpoint = Endpoint.objects.in_workspace(shop).get()
+    assert response.status_code == 302
+    assert response["Location"].endswith(reverse("webhooks:endpoint-detail", args=[endpoint.pk]))
+    assert (endpoint.url, endpoint.description, endpoint.enabled, endpoint.created_by) == (
+        PUBLIC_URL, "CRM sync", True, manager
+    )  # fmt: skip
+    assert endpoint.secret.startswith("whsec_") and len(endpoint.secret) > 40
+    detail = page.get(response["Location"])
+    assert endpoint.secret in detail.content.decode()
+    listing = page.get(reverse("webhooks:endpoint-list")).content.decode()
+    assert PUBLIC_URL in listing and "CRM sync" in listing
+    assert _changes(shop) == ["created"]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:8000/hook", "127.0.0.1 is a loopback address"),
+        ("http://10.0.0.5/hook", "10.0.0.5 is a private address"),
+        ("http://169.254.169.254/latest/meta-data", "is a link-local address"),
+        ("ftp://93.184.215.14/x", "Only http:// and https://"),
+    ],
+)
+def test_an_address_inside_the_network_is_refused_with_the_reason(page, api, shop, url, reason):
+    response = page.post(reverse("webhooks:endpoint-list"), {"url": url})
+    assert response.status_code == 200
+    assert reason in response.content.decode()
+    response = api.post(reverse("api-webhooks"), {"url": url}, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert "url" in response.json()["fields"]
+    assert not Endpoint.objects.in_workspace(shop).exists()
+    assert _changes(shop) == []
+
+
+def test_the_endpoint_actions_change_it_and_are_audited(page, shop):
+    endpoint = Endpoint.objects.create(workspace=shop, url=PUBLIC_URL)
+    old_secret = endpoint.secret
+
+    def post(name, data=None):
+        response = page.post(reverse(f"webhooks:{name}", args=[endpoint.pk]), data or {})
+        assert response.status_code == 302, name
+        return response
+
+    post("endpoint-enable", {"enabled": "0"})
+    endpoint.refresh_from_db()
+    assert endpoint.enabled is False
+    post("endpoint-enable", {"enabled": "1"})
+    post("endpoint-rotate")
+    endpoint.refresh_from_db()
+    assert endpoint.enabled is True and endpoint.secret != old_secret
+    post("endpoint-test")
+    test = Delivery.objects.in_workspace(shop).get()
+    assert (test.event, test.status, test.endpoint) == ("webhook.test", "pending", endpoint)
+    assert page.get(reverse("webhooks:endpoint-detail", args=[endpoint.pk])).status_code == 200
+    response = post("endpoint-delete")
+    assert response["Location"].endswith(reverse("webhooks:endpoint-list"))
+    assert not Endpoint.objects.in_workspace(shop).exists()
+    assert _changes(shop) == ["disabled", "enabled", "secret_rotated", "deleted"]
+    # the secret never reaches the audit log
+    details = AuditEntry.objects.in_workspace(shop).values_list("details", flat=True)
+    assert all(old_secret not in str(d) and endpoint.secret not in str(d) for d in details)
+
+
+def test_send_again_on_the_page_reopens_a_finished_delivery(page, shop):
+    endpoint = Endpoint.objects.create(workspace=shop, url=PUBLIC_URL)
+    delivery = Delivery.objects.create(
+        workspace=shop, endpoint=endpoint, status="failed", attempts=6, payload={"x": 1}
+    )
+    response = page.post(reverse("webhooks:delivery-redeliver", args=[delivery.pk]))
+    assert response["Location"].endswith(reverse("webhooks:endpoint-detail", args=[endpoint.pk]))
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.payload) == ("pending", 0, {"x": 1})
+    # while a worker sends it, it cannot be sent again
+    Delivery.objects.in_workspace(shop).update(status="delivering")
+    response = page.post(reverse("webhooks:delivery-redeliver", args=[delivery.pk]), follow=True)
+    assert "being sent right now" in response.content.decode()
+
+
+@pytest.mark.parametrize("role", ["marketing", None])
+def test_marketing_and_outsiders_are_refused(make_user, shop, role):
+    endpoint = Endpoint.objects.create(workspace=shop, url=PUBLIC_URL)
+    client = Client()
+    client.force_login(make_user(role, username=f"who-{role}"))
+    assert client.get(reverse("webhooks:endpoint-list")).status_code in (403, 404)
+    assert client.get(reverse("webhooks:endpoint-detail", args=[endpoint.pk])).status_code in (
+        403,
+        404,
+    )
+    assert client.post(reverse("webhooks:endpoint-delete", args=[endpoint.pk])).status_code in (
+        403,
+        404,
+    )
+    assert Endpoint.objects.in_workspace(shop).filter(pk=endpoint.pk).exists()
+    assert Client().get(reverse("webhooks:endpoint-list")).status_code == 302  # sign in first
+
+
+def test_marketing_gets_403_on_the_page_and_the_api(make_user, shop):
+    marketer = make_user("marketing", username="mia")
+    client = Client()
+    client.force_login(marketer)
+    assert client.get(reverse("webhooks:endpoint-list")).status_code == 403
+    _, secret = api_token_create(user=marketer, workspace=shop, name="m", read_only=False)
+    token = Client(headers={"Authorization": f"Token {secret}"})
+    assert token.get(reverse("api-webhooks")).status_code == 403
+    response = token.post(reverse("api-webhooks"), {"url": PUBLIC_URL}, "application/json")
+    assert response.status_code == 403
+
+
+def test_the_api_registers_lists_shows_deletes_and_sends_again(api, shop, manager):
+    response = api.post(
+        reverse("api-webhooks"),
+        {"url": PUBLIC_URL, "description": "CRM"},
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    body = response.json()
+    endpoint = Endpoint.objects.in_workspace(shop).get()
+    assert body == {
+        "id": endpoint.pk,
+        "url": PUBLIC_URL,
+        "description": "CRM",
+        "enabled": True,
+        "created_at": body["created_at"],
+        "created_by": manager.username,
+        "secret": endpoint.secret,
+    }
+    listed = api.get(reverse("api-webhooks")).json()
+    assert [e["id"] for e in listed] == [endpoint.pk]
+    assert "secret" not in listed[0]
+    detail = api.get(reverse("api-webhook-detail", args=[endpoint.pk])).json()
+    assert detail["secret"] == endpoint.secret
+
+    delivery = Delivery.objects.create(
+        workspace=shop, endpoint=endpoint, status="succeeded", attempts=1, payload={"a": 1}
+    )
+    deliveries = api.get(reverse("api-webhook-deliveries", args=[endpoint.pk])).json()
+    assert [d["id"] for d in deliveries["results"]] == [delivery.pk]
+    assert deliveries["results"][0]["idempotency_key"] == str(delivery.idempotency_key)
+    again = api.post(reverse("api-webhook-redeliver", args=[delivery.pk]))
+    assert again.status_code == 202
+    assert (again.json()["status"], again.json()["attempts"]) == ("pending", 0)
+    Delivery.objects.in_workspace(shop).update(status="delivering")
+    conflict = api.post(reverse("api-webhook-redeliver", args=[delivery.pk]))
+    assert (conflict.status_code, conflict.json()["code"]) == (409, "delivery_state")
+
+    assert api.delete(reverse("api-webhook-detail", args=[endpoint.pk])).status_code == 204
+    assert not Endpoint.objects.in_workspace(shop).exists()
+    assert api.get(reverse("api-webhook-detail", args=[endpoint.pk])).status_code == 404
+    assert _changes(shop) == ["created", "deleted"]
