@@ -1,5 +1,6 @@
 import json
 import time
+from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -37,12 +38,19 @@ class Command(BaseCommand):
         parser.add_argument("--k-min", type=int)
         parser.add_argument("--k-max", type=int)
         parser.add_argument("--seed", type=int)
+        parser.add_argument(
+            "--as-of",
+            metavar="YYYY-MM-DD",
+            help="the run's reference date: recency is measured as of this day and only "
+            "purchases before it count (default: the day after the last purchase)",
+        )
         parser.add_argument("--sync", action="store_true", help="execute here, not on a worker")
         parser.add_argument("--no-wait", action="store_true", help="queue and return")
         parser.add_argument("--publish", action="store_true", help="publish it if it succeeds")
         parser.add_argument("--timeout", type=int, default=1800, help="seconds to wait")
 
     def handle(self, *args, **options):
+        as_of = None if options["as_of"] is None else _as_of(options["as_of"])
         workspace = self._workspace(options["workspace"])
         user = self._user(options["user"], workspace)
         try:
@@ -57,6 +65,10 @@ class Command(BaseCommand):
         ):
             if options[option] is not None:
                 values[key] = options[option]
+        if as_of is not None:
+            if values.get("reference_date") not in (None, ""):
+                raise CommandError("Give the reference date once: --as-of or --params, not both.")
+            values["reference_date"] = as_of
         try:
             params = params_from_input(values)
             run = run_create(
@@ -144,3 +156,14 @@ class Command(BaseCommand):
                 return run
             time.sleep(1)
         raise CommandError(f"Run {run_id} did not finish within {timeout} s; is a worker running?")
+
+
+def _as_of(text: str) -> str:
+    """--as-of as an ISO date, or a CommandError that says what was wrong with it."""
+    try:
+        return date.fromisoformat(text.strip()).isoformat()
+    except ValueError as error:
+        raise CommandError(
+            f"--as-of {text!r} is not a date: give the reference date as YYYY-MM-DD, "
+            "e.g. 2011-12-10"
+        ) from error
