@@ -27,11 +27,13 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.permissions import capability_permission
+from clustering.history import customer_history
 from clustering.models import SegmentAssignment
 from clustering.selectors import customer_segment_history, run_published
 from common.api_errors import error_responses
 from customers.models import Customer
 
+from .publication import run_display_name
 from .serializers import CustomerDetailSerializer, CustomerSerializer
 
 CanLookUpCustomers = capability_permission("lookup_customers")
@@ -172,6 +174,21 @@ def customer_detail_data(customer: Customer, *, workspace) -> dict:
             }
             for a in history
         ],
+        # every publication, "not in this run" included (clustering.history)
+        "history": [
+            {
+                "publication_id": h.publication.pk,
+                "published_at": h.published_at,
+                "run_id": h.run.pk,
+                "run_name": run_display_name(h.run),
+                "is_current": h.is_current,
+                "in_run": h.in_run,
+                "segment_id": h.segment_number,
+                "segment_name": h.segment_name,
+                "confidence": h.confidence,
+            }
+            for h in customer_history(workspace=workspace, customer=customer)
+        ],
     }
 
 
@@ -229,6 +246,30 @@ class CustomerDetailApi(APIView):
                             "expected_purchases": 7.4,
                             "expected_value": 1190.35,
                         }
+                    ],
+                    "history": [
+                        {
+                            "publication_id": 7,
+                            "published_at": "2024-03-02T10:00:00Z",
+                            "run_id": 12,
+                            "run_name": "Spring review",
+                            "is_current": True,
+                            "in_run": True,
+                            "segment_id": 0,
+                            "segment_name": "High-value loyal",
+                            "confidence": 0.72,
+                        },
+                        {
+                            "publication_id": 6,
+                            "published_at": "2024-02-01T10:00:00Z",
+                            "run_id": 9,
+                            "run_name": "Segmentation as of 1 Feb 2024",
+                            "is_current": False,
+                            "in_run": False,
+                            "segment_id": None,
+                            "segment_name": None,
+                            "confidence": None,
+                        },
                     ],
                 },
                 response_only=True,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from accounts.models import Membership
+from clustering.history import HistoryEntry, customer_history
 from clustering.models import SegmentAssignment, SegmentationRun
 from clustering.selectors import customer_segment_history, run_segments, run_transitions
 from customers.models import Customer, ImportRecord, TransactionLine
@@ -81,6 +82,8 @@ class CustomerLookup:
     published: SegmentationRun | None
     history: list[SegmentAssignment] = field(default_factory=list)  # earlier published runs
     recent_lines: list[TransactionLine] = field(default_factory=list)
+    # the customer at every publication, newest first, "not in this run" included
+    publications: list[HistoryEntry] = field(default_factory=list)
 
 
 def customer_lookup(*, workspace, external_id: str) -> CustomerLookup | None:
@@ -110,7 +113,8 @@ def customer_lookup(*, workspace, external_id: str) -> CustomerLookup | None:
         )
         .order_by("-timestamp", "-pk")[:RECENT_LINES]
     )
-    return CustomerLookup(customer, current, published, earlier, lines)
+    path = customer_history(workspace=workspace, customer=customer)
+    return CustomerLookup(customer, current, published, earlier, lines, path)
 
 
 def succeeded_runs(*, workspace) -> QuerySet[SegmentationRun]:

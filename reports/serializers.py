@@ -98,6 +98,21 @@ class SegmentHistoryEntrySerializer(serializers.Serializer):
     expected_value = value_field(VALUE_HELP, "that run")
 
 
+class CustomerHistoryEntrySerializer(serializers.Serializer):
+    publication_id = serializers.IntegerField()
+    published_at = serializers.DateTimeField()
+    run_id = serializers.IntegerField()
+    run_name = serializers.CharField(help_text="The run's name, else one made from its date.")
+    is_current = serializers.BooleanField(help_text="The workspace's current publication.")
+    in_run = serializers.BooleanField(
+        help_text="False when the run left the customer out (no purchases in its window, or "
+        "not yet a customer); the segment fields are then null."
+    )
+    segment_id = serializers.IntegerField(allow_null=True)
+    segment_name = serializers.CharField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+
+
 class CustomerDetailSerializer(serializers.Serializer):
     customer_id = serializers.CharField()
     country = serializers.CharField(allow_blank=True)
@@ -116,4 +131,9 @@ class CustomerDetailSerializer(serializers.Serializer):
     features = CustomerFeatureValuesSerializer(allow_null=True)
     segment_history = SegmentHistoryEntrySerializer(
         many=True, help_text="The customer's segment in every run ever published, newest first."
+    )
+    history = CustomerHistoryEntrySerializer(
+        many=True,
+        help_text="The customer at every publication of the workspace, newest first, "
+        "including those whose run did not include them.",
     )
