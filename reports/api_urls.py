@@ -1,8 +1,14 @@
 from django.urls import path
 
-from . import api
+from . import api, movement_api
 
 urlpatterns = [
     path("customers/", api.CustomerListApi.as_view(), name="api-customers"),
     path("customers/<str:customer_id>/", api.CustomerDetailApi.as_view(), name="api-customer"),
+    path("movements/", movement_api.LatestMovementsApi.as_view(), name="api-movements"),
+    path(
+        "movements/<int:publication_id>/",
+        movement_api.MovementsApi.as_view(),
+        name="api-movements-detail",
+    ),
 ]

@@ -17,6 +17,7 @@ from clustering.selectors import worker_is_recent, worker_last_seen
 
 from . import selectors
 from .forms import CompareForm, CustomerLookupForm
+from .movement_views import top_moves
 from .publication import publication, purchase_period, run_display_name
 from .selectors import (
     last_import,
@@ -101,6 +102,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "last_run": latest,
         "last_run_name": run_display_name(latest) if latest else "",
         "show_system": request.user.has_perm("accounts.manage_runs"),
+        # The three largest moves into the latest publication (_since_last_publication.html).
+        "since_last": top_moves(workspace=workspace, run=run) if run else None,
         # Until a member acknowledges them (templates/alerts/_open_alerts.html).
         "open_alerts": open_alerts(workspace=workspace)[:OPEN_ALERTS_SHOWN],
     }

@@ -128,6 +128,29 @@
         },
       };
     },
+    // Segment sizes at each publication (oldest first), stacked; a segment name missing
+    // from a run has no bar there (null).
+    sizes(d) {
+      return {
+        type: "bar",
+        data: {
+          labels: d.labels,
+          datasets: d.series.map((s, i) => ({
+            label: s.name,
+            data: s.sizes,
+            backgroundColor: COLOURS[i % COLOURS.length],
+            borderColor: "#ffffff",
+            borderWidth: 1,
+          })),
+        },
+        options: {
+          scales: {
+            x: { stacked: true },
+            y: { stacked: true, beginAtZero: true, title: axisTitle("Customers") },
+          },
+        },
+      };
+    },
     // Customers on the first two principal components, by segment.
     pca(d) {
       const ratio = d.explained || [];

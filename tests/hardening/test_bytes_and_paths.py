@@ -61,6 +61,7 @@ def world(site, make_user):
 
     from accounts.models import Membership
     from accounts.services import api_token_create
+    from clustering.models import Publication
     from customers.models import ImportRecord
 
     admin = make_user("admin", username="bytes-admin", workspace=site.workspace)
@@ -78,6 +79,7 @@ def world(site, make_user):
         "app_label": "auth",
         "line_id": "00000000-0000-4000-8000-000000000000",  # no such line: nothing removed
         "membership_id": Membership.objects.in_workspace(site.workspace).get(user=site.manager).pk,
+        "publication_id": Publication.objects.in_workspace(site.workspace).first().pk,
     }
     import_id = (
         ImportRecord.objects.in_workspace(site.workspace)
