@@ -107,8 +107,12 @@ def _world(workspace, user, tag: str) -> dict:
         SegmentationRun,
     )  # fmt: skip
     from customers.models import (
-        Customer, ImportLayout, ImportRecord, ImportRejectedRow, TransactionLine,
-    )  # fmt: skip
+        Customer,
+        ImportLayout,
+        ImportRecord,
+        ImportRejectedRow,
+        TransactionLine,
+    )
     from schedules.models import Schedule
     from webhooks.models import Delivery, DeliveryAttempt, Endpoint
 
