@@ -16,7 +16,7 @@ import pandas as pd
 from . import dates
 from .columns import REQUIRED
 from .errors import ImportFileError
-from .normalise import Normaliser
+from .normalise import ChunkResult, Normaliser
 from .plausible import Bounds
 from .sources import SourceInfo, Utf8Invalid, iter_chunks
 
@@ -112,9 +112,20 @@ def preview(
         return result
     mapping = {f: c for f, c in mapping.items() if c}
     order = date_order or None
+
+    def normalise(order: str | None) -> ChunkResult:
+        normaliser = Normaliser(
+            mapping=mapping,
+            date_order=order,
+            time_zone=time_zone,
+            decimal_comma=decimal_comma,
+            bounds=bounds or Bounds(),
+            uploaded_at=uploaded_at,
+        )
+        return normaliser.run(frame.reset_index(drop=True), np.asarray(numbers))
+
     try:
-        outcome = _normalise(frame, numbers, mapping, order, time_zone, decimal_comma, bounds,
-                             uploaded_at)  # fmt: skip
+        outcome = normalise(order)
     except dates.DateOrderNeeded:
         values = pd.Series(sample.frame[mapping["timestamp"]], dtype="str").str.strip()
         day_first, month_first = dates.order_evidence(values)
@@ -124,8 +135,7 @@ def preview(
             result.missing = str(exc)
             result.rows = [PreviewRow(int(n), r, None) for n, r in zip(numbers, read, strict=True)]
             return result
-        outcome = _normalise(frame, numbers, mapping, order, time_zone, decimal_comma, bounds,
-                             uploaded_at)  # fmt: skip
+        outcome = normalise(order)
     result.date_order = order
     stored = {int(row.line_no): row for row in outcome.lines.itertuples()}
     problems: dict[int, str] = {}
@@ -150,15 +160,3 @@ def preview(
             row.problem = "Skipped: no customer id."
         result.rows.append(row)
     return result
-
-
-def _normalise(frame, numbers, mapping, order, time_zone, decimal_comma, bounds, uploaded_at):
-    normaliser = Normaliser(
-        mapping=mapping,
-        date_order=order,
-        time_zone=time_zone,
-        decimal_comma=decimal_comma,
-        bounds=bounds or Bounds(),
-        uploaded_at=uploaded_at,
-    )
-    return normaliser.run(frame.reset_index(drop=True), np.asarray(numbers))
