@@ -36,6 +36,7 @@ def api_token_create(
         action=AuditEntry.Action.TOKEN_CREATED,
         actor=user,
         target=token,
+        target_id=token.token_key,
         details={"read_only": read_only},
     )
     return token, secret
@@ -60,6 +61,7 @@ def api_token_record_revoked(*, token: ApiToken, actor: AbstractBaseUser | None)
         action=AuditEntry.Action.TOKEN_REVOKED,
         actor=actor,
         target=token,
+        target_id=token.token_key,
         details={"user": token.user.get_username()},
     )
 

@@ -40,11 +40,14 @@ def record(
     request: HttpRequest | None = None,
     details: dict[str, Any] | None = None,
     actor_name: str | None = None,
+    target_id: str | None = None,
 ) -> AuditEntry:
     """Append one entry. Call it inside the change's transaction, so a failed change leaves
     no entry. `actor` None means the system (or the request's user when a request is given);
-    `actor_name` overrides the shown name (e.g. audit.log.SCHEDULE). Without `request`,
-    the address is that of the request being served (AuditRequestMiddleware), if any."""
+    `actor_name` overrides the shown name (e.g. audit.log.SCHEDULE); `target_id` the
+    target's key where its pk is not for showing (a token's digest: its token_key).
+    Without `request`, the address is that of the request being served
+    (AuditRequestMiddleware), if any."""
     if workspace is None:
         raise ValueError("An audit entry needs the workspace the action was done in.")
     if action not in AuditEntry.Action.values:
@@ -59,10 +62,11 @@ def record(
             actor = user
     serving = request if request is not None else current_request()
     address = _valid_address(client_ip(serving)) if serving is not None else None
-    target_type = target_id = target_repr = ""
+    target_type = target_repr = ""
     if target is not None:
         target_type = target._meta.label_lower
-        target_id = str(target.pk) if target.pk is not None else ""
+        if target_id is None:
+            target_id = str(target.pk) if target.pk is not None else ""
         target_repr = str(target)[:200]
     return AuditEntry.objects.create(
         workspace=workspace,
@@ -70,7 +74,7 @@ def record(
         actor=actor,
         actor_name=(actor_name or _actor_name(actor))[:150],
         target_type=target_type,
-        target_id=target_id,
+        target_id=(target_id or "")[:64],
         target_repr=target_repr,
         address=address,
         details=details or {},

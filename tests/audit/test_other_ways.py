@@ -154,7 +154,7 @@ def test_the_token_page_revokes_with_an_entry(shop, manager):
     entry = new.only()
     assert (entry.action, entry.target_id, entry.address) == (
         "token_revoked",
-        str(token.pk),
+        token.token_key,
         "127.0.0.1",
     )
 
