@@ -46,6 +46,8 @@ class ImportRecordAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["workspace", "status"]
     list_select_related = ["workspace"]
+    # Its form field would list layouts through the scoped default manager, which refuses.
+    exclude = ["layout"]
 
     def get_queryset(self, request):
         return ImportRecord.unscoped.select_related("workspace", "uploaded_by")
