@@ -195,6 +195,8 @@ def _sentence(
         return f"{people} new since the earlier run, {money} of revenue: now {target.name}"
     if target is None and source is not None:
         return f"{people}, {money} of revenue: {source.name} → not in the later run"
-    if not moved:
+    if not moved and source.name == target.name:
         return f"{people}, {money} of revenue: stayed {target.name}"
+    if not moved:  # the same group of customers, named anew by the later run
+        return f"{people}, {money} of revenue: stayed in the same group, {source.name} now named {target.name}"
     return f"{people}, {money} of revenue: {source.name} → {target.name}"

@@ -171,8 +171,8 @@ def test_movements_are_named_add_up_and_list_exactly_the_new_and_the_gone(retail
             assert flow.source or flow.target
             if flow.source:
                 assert flow.source.name == names[earlier.run.pk][flow.source.number]
-                # a "stayed" sentence names the segment as it is now (it may be renamed)
-                assert flow.source.name in flow.sentence or not flow.moved
+                # a renamed continuation names both names
+                assert flow.source.name in flow.sentence
             if flow.target:
                 assert flow.target.name == names[later.run.pk][flow.target.number]
                 assert flow.target.name in flow.sentence
