@@ -83,3 +83,26 @@ def test_deleting_the_actor_keeps_the_entry_and_the_name(entry, shop):
     entry.actor.delete()
     read = AuditEntry.objects.in_workspace(shop).get(pk=entry.pk)
     assert (read.actor_id, read.actor_name) == (None, "ada")
+
+
+FLUSH_MARK = "flush-check"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_entry_leaves_with_the_test_databases_flush(shop):
+    # Teardown of this test flushes every table: on SQLite through audit's flush command
+    # (the DELETE trigger lets it through), on PostgreSQL by TRUNCATE. A refused flush
+    # would fail this test's teardown and leave the next test a dirty database.
+    record(workspace=shop, action=AuditEntry.Action.RUN_STARTED, actor_name=FLUSH_MARK)
+    assert AuditEntry.objects.in_workspace(shop).filter(actor_name=FLUSH_MARK).exists()
+    with (
+        pytest.raises(IntegrityError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM audit_auditentry")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_next_transactional_test_finds_the_entry_gone():
+    assert not AuditEntry.unscoped.filter(actor_name=FLUSH_MARK).exists()
