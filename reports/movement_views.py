@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from audit.log import record_members_exported
 from clustering.history import publications, segment_sizes_over_time
 from clustering.models import Publication, Segment
 from clustering.movement_members import (
@@ -199,6 +200,9 @@ def movement_members_csv(request: HttpRequest, publication_id: int) -> HttpRespo
     code = request.workspace.currency
     source = NEW if ends.source is None else f"segment-{ends.source.number}"
     target = GONE if ends.target is None else f"segment-{ends.target.number}"
+    record_members_exported(
+        request=request, target=ends.later, what=f"the movement {source} to {target}"
+    )
     return csv_response(
         f"movement-{publication_id}-{source}-to-{target}.csv",
         (*MOVEMENT_CSV_HEADER, "currency"),

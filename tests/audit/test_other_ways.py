@@ -208,3 +208,24 @@ def test_the_admin_sites_membership_and_token_changes_are_logged(shop, manager, 
         str(membership.pk),
         "root",
     )
+
+
+def test_the_movements_csv_export_is_logged(shop, manager, published):
+    from clustering.movements import movements_between
+    from reports.movement_views import flow_query
+
+    run_publish(workspace=shop, run_id=published.pk, user=manager)
+    later_run = executed_run(shop, manager, {**RUN_PARAMS, "seed": 8}, name="Later")
+    run_publish(workspace=shop, run_id=later_run.pk, user=manager)
+    later = Publication.objects.in_workspace(shop).first()
+    flow = movements_between(workspace=shop, later=later).flows[0]
+    url = reverse("movement-members-csv", args=[later.pk]) + "?" + flow_query(flow)
+    with NewEntries() as new:
+        response = signed_in(manager).get(url)
+        assert response.status_code == 200
+    entry = new.only()
+    assert (entry.action, entry.actor_name, entry.target_id) == (
+        "members_exported",
+        "mia",
+        str(later.pk),
+    )
