@@ -1,6 +1,5 @@
 from django.db import migrations
 
-
 # The roles as they were at this migration: later migrations add permissions (0004: the
 # audit log) that do not exist yet here, and sync the roles again themselves.
 _MARKETING = [
