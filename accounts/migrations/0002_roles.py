@@ -1,7 +1,8 @@
 from django.db import migrations
 
-# The roles as they were at this migration: later migrations add permissions (0004: the
-# audit log) that do not exist yet here, and sync the roles again themselves.
+# The roles as they were at this migration: a later capability (0004: the audit log) does
+# not exist yet here. From 0003 on, roles are memberships read from accounts.roles, not
+# groups, so no later migration needs to sync them.
 _MARKETING = [
     "accounts.view_segments",
     "accounts.lookup_customers",
