@@ -108,8 +108,9 @@ def movements_data(*, workspace, later: Publication) -> dict:
     return data
 
 
-def _schema(summary: str, d404: str):
+def _schema(operation_id: str, summary: str, d404: str):
     return extend_schema(
+        operation_id=operation_id,
         summary=summary,
         responses={200: MovementsSerializer, **error_responses(401, 403, 404, d404=d404)},
         examples=[OpenApiExample("Movements", value=MOVEMENTS_EXAMPLE, response_only=True)],
@@ -123,7 +124,7 @@ class LatestMovementsApi(APIView):
 
     permission_classes = [*DEFAULT_PERMISSIONS, CanViewSegments]
 
-    @_schema("Movements into the latest publication", NOTHING_PUBLISHED)
+    @_schema("movements_latest", "Movements into the latest publication", NOTHING_PUBLISHED)
     def get(self, request):
         later = publications(workspace=request.workspace).first()
         if later is None:
@@ -138,7 +139,11 @@ class MovementsApi(APIView):
 
     permission_classes = [*DEFAULT_PERMISSIONS, CanViewSegments]
 
-    @_schema("Movements into one publication", "No such publication in this workspace.")
+    @_schema(
+        "movements_retrieve",
+        "Movements into one publication",
+        "No such publication in this workspace.",
+    )
     def get(self, request, publication_id: int):
         later = publications(workspace=request.workspace).filter(pk=publication_id).first()
         if later is None:
