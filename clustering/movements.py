@@ -198,5 +198,6 @@ def _sentence(
     if not moved and source.name == target.name:
         return f"{people}, {money} of revenue: stayed {target.name}"
     if not moved:  # the same group of customers, named anew by the later run
-        return f"{people}, {money} of revenue: stayed in the same group, {source.name} now named {target.name}"
+        renamed = f"{source.name} now named {target.name}"
+        return f"{people}, {money} of revenue: stayed in the same group, {renamed}"
     return f"{people}, {money} of revenue: {source.name} → {target.name}"
