@@ -229,3 +229,13 @@ def test_the_movements_csv_export_is_logged(shop, manager, published):
         "mia",
         str(later.pk),
     )
+
+
+def test_behind_a_proxy_the_address_is_the_clients_as_the_proxy_saw_it(shop, manager, settings):
+    settings.BEHIND_PROXY = True
+    settings.PROXY_COUNT = 1
+    client = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9")
+    client.force_login(manager)
+    with NewEntries() as new:
+        assert client.post(reverse("api-tokens"), {"name": "via proxy"}).status_code == 200
+    assert new.only().address == "203.0.113.9"  # the left-hand hop is the client's own text
