@@ -26,6 +26,7 @@ class Capability(models.Model):
             ("publish_runs", "Publish a segmentation run"),
             ("view_run_reports", "Read segmentation run reports and comparisons"),
             ("view_audit_log", "Read the workspace's audit log"),
+            ("view_personal_data", "See and export customers' contact details (e-mail, name)"),
         ]
 
     def __str__(self) -> str:

@@ -14,11 +14,15 @@ _MARKETING = [
     "accounts.lookup_customers",
     "accounts.export_segment_members",
 ]
+# Customers' e-mail addresses and names (imported when the mapping has them): pages and
+# exports show them only to roles holding this, managers and admins, not marketing.
+PERSONAL_DATA_PERMISSION = "accounts.view_personal_data"
 _MANAGER = _MARKETING + [
     "accounts.import_data",
     "accounts.manage_runs",
     "accounts.publish_runs",
     "accounts.view_run_reports",
+    PERSONAL_DATA_PERMISSION,
 ]
 # The workspace's members page (accounts.views.members) asks for this one. The role gives
 # no Django admin access (is_staff): that is the site administrators' (superusers').

@@ -292,6 +292,9 @@ class SegmentAssignment(models.Model):
     )
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="assignments")
     confidence = models.FloatField()
+    # The segment the customer is next closest to (the predictor's second choice; null when
+    # there is none, or on runs stored before it was kept): "borderline: also close to ...".
+    runner_up_number = models.PositiveSmallIntegerField(null=True, blank=True)
     rfm_segment = models.CharField(max_length=40, blank=True)
     rfm_cell = models.CharField(max_length=3, blank=True)
     recency_days = models.FloatField(null=True)

@@ -39,6 +39,14 @@ class Customer(models.Model):
     last_seen_at = models.DateTimeField(
         null=True, blank=True, help_text="Latest transaction line of any kind."
     )
+    # Contact details, when the import mapping has them: personal data, shown and exported
+    # only to roles with accounts.view_personal_data.
+    email = models.CharField(
+        "e-mail", max_length=254, blank=True, help_text="Of the latest line that has one."
+    )
+    name = models.CharField(
+        max_length=200, blank=True, help_text="Of the latest line that has one."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
