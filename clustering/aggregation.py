@@ -192,7 +192,9 @@ def _customer_aggregates(
     if holdout_share is not None and not pd.isna(first_day):
         end = calibration_end(first_day, reference_date, holdout_share)
         calibration = Calibration(
-            _aggregate_table(workspace, end, window_start, first, last)[0], end
+            _aggregate_table(workspace, end, window_start, first, last)[0],
+            end,
+            _daily_purchase_days(workspace, end, reference_date, window_start, first, last),
         )
     return CustomerAggregates(
         table,
@@ -271,6 +273,37 @@ def _aggregate_table(
 
 
 _FROM_CUSTOMERS = ("customer_id", "country")
+
+
+def _daily_purchase_days(
+    workspace,
+    cal_end: pd.Timestamp,
+    reference_date: pd.Timestamp,
+    window_start: pd.Timestamp | None,
+    first: datetime,
+    last: datetime,
+) -> pd.Series:
+    """The value check's weekly tracking input (engine value.daily_purchase_days): purchase
+    days per local day before ``reference_date`` of the customers who bought before
+    ``cal_end``, one row per day from the database."""
+    lines = _lines(workspace).filter(
+        is_non_product=False, is_return=False, timestamp__lt=_aware(reference_date)
+    )
+    if window_start is not None:
+        lines = lines.filter(timestamp__gte=_aware(window_start))
+    cohort = lines.filter(timestamp__lt=_aware(cal_end)).values("customer")
+    rows = (
+        lines.filter(customer__in=cohort)
+        .values(day=LocalDate("timestamp", start=first, end=last + timedelta(seconds=1)))
+        .annotate(purchase_days=Count("customer", distinct=True))
+        .order_by("day")
+    )
+    table = pd.DataFrame.from_records(list(rows), columns=["day", "purchase_days"])
+    return pd.Series(
+        table["purchase_days"].astype("int64").to_numpy(),
+        index=pd.DatetimeIndex(pd.to_datetime(table["day"])),
+        name="purchase_days",
+    )
 
 
 def _iso(value) -> str | None:

@@ -302,6 +302,9 @@ class Calibration:
 
     aggregates: pd.DataFrame
     end: pd.Timestamp
+    # the calibration cohort's purchase days per day up to the reference date (value.py
+    # daily_purchase_days), for the weekly tracking chart; None leaves the chart out
+    daily_purchase_days: pd.Series | None = None
 
 
 @dataclass(frozen=True)

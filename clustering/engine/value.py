@@ -5,7 +5,9 @@ Histories come from the aggregate table (types.AGGREGATE_COLUMNS): ``x`` = purch
 ``t_x`` = last - first purchase day, ``T`` = reference day - first purchase day, in weeks; the
 mean spend per purchase is gross revenue / purchase days.  The holdout check calibrates on all
 but the last ``holdout_share`` of the days and compares predicted with actual repeat purchases
-in the rest, in total and by number of calibration purchases.
+in the rest, in total, by number of calibration purchases and week by week (the paper's
+tracking chart: the calibration cohort's cumulative repeat purchases against the model's
+unconditional expectation, over both periods).
 """
 
 from __future__ import annotations
@@ -99,6 +101,9 @@ class HoldoutCheck:
     predicted: float
     actual: int
     by_purchases: pd.DataFrame  # calibration repeat purchases (0..7+): customers, actual, predicted
+    # one row per week (week_end, actual, predicted cumulative repeat purchases, holdout);
+    # None when the purchase days by day were not given
+    tracking: pd.DataFrame | None = None
 
     @property
     def error(self) -> float:
@@ -114,14 +119,84 @@ def calibration_end(
     return ref - pd.Timedelta(days=int(round(days * holdout_share)))
 
 
+def daily_purchase_days(
+    lines: pd.DataFrame, cal_end: pd.Timestamp, reference_date: pd.Timestamp
+) -> pd.Series:
+    """Purchase days (distinct customer-days of purchase lines) per day before
+    ``reference_date``, of the customers who bought before ``cal_end`` (the cohort the
+    holdout check follows), indexed by day."""
+    ts = pd.to_datetime(lines["timestamp"])
+    keep = (ts < pd.Timestamp(reference_date)) & lines["customer_id"].notna()
+    if "is_non_product" in lines.columns:
+        keep &= ~lines["is_non_product"].astype(bool)
+    keep &= ~(
+        lines["is_return"].astype(bool) if "is_return" in lines.columns else lines["amount"] < 0
+    )
+    days = pd.DataFrame(
+        {"customer_id": lines.loc[keep, "customer_id"].astype(str), "day": ts[keep].dt.normalize()}
+    ).drop_duplicates()
+    cohort = days.loc[days["day"] < pd.Timestamp(cal_end), "customer_id"].unique()
+    days = days[days["customer_id"].isin(cohort)]
+    return days.groupby("day").size().rename("purchase_days")
+
+
+def weekly_tracking(
+    model: BgNbd,
+    first_purchase: pd.Series,
+    daily: pd.Series,
+    cal_end: pd.Timestamp,
+    reference_date: pd.Timestamp,
+) -> pd.DataFrame:
+    """Cumulative repeat purchases of the calibration cohort at the end of each week, actual
+    and as the model expects from each customer's first purchase (unconditional, as in the
+    paper's tracking chart), over the calibration period and the holdout.
+
+    Weeks end on the day before ``cal_end`` and every 7 days before and after it, so the
+    split falls between two weeks; the last point is the day before ``reference_date``.
+    ``first_purchase``: one date per cohort customer; ``daily``: the cohort's purchase days
+    per day (:func:`daily_purchase_days`)."""
+    first = pd.to_datetime(first_purchase).dt.normalize()
+    split = pd.Timestamp(cal_end).normalize() - DAY
+    last = pd.Timestamp(reference_date).normalize() - DAY
+    start = first.min()
+    before = (split - start).days // 7
+    ends = [split - pd.Timedelta(weeks=k) for k in range(before, 0, -1)]
+    ends += list(pd.date_range(split, last, freq="7D"))
+    if ends[-1] != last:
+        ends.append(last)
+    ends_index = pd.DatetimeIndex(ends)
+    firsts = first.value_counts().sort_index()
+    purchases = daily.copy()
+    purchases.index = pd.DatetimeIndex(purchases.index).normalize()
+    purchases = purchases.groupby(level=0).sum().sort_index()
+    # repeat purchases up to each week's end: purchase days less the cohort's first ones
+    upto = purchases.cumsum().reindex(ends_index, method="ffill").fillna(0).to_numpy()
+    first_upto = firsts.cumsum().reindex(ends_index, method="ffill").fillna(0).to_numpy()
+    # weeks from each distinct first purchase day to each week's end (0 before it)
+    elapsed = (ends_index.to_numpy()[:, None] - firsts.index.to_numpy()[None, :]) / np.timedelta64(
+        7, "D"
+    )
+    expected = model.expected_unconditional(np.maximum(elapsed, 0.0)) @ firsts.to_numpy(float)
+    return pd.DataFrame(
+        {
+            "week_end": ends_index,
+            "actual": upto - first_upto,
+            "predicted": expected,
+            "holdout": ends_index > split,
+        }
+    )
+
+
 def holdout_from_aggregates(
     full: pd.DataFrame,
     calibration: pd.DataFrame,
     cal_end: pd.Timestamp,
     reference_date: pd.Timestamp,
+    daily: pd.Series | None = None,
 ) -> HoldoutCheck:
     """Fit on the calibration aggregates (reference date ``cal_end``) and compare predicted
-    repeat purchases with the purchase days each customer added by ``reference_date``."""
+    repeat purchases with the purchase days each customer added by ``reference_date``; with
+    ``daily`` (:func:`daily_purchase_days`), also week by week."""
     h = histories(calibration, cal_end)
     model = fit_bgnbd(h.x, h.t_x, h.T)
     weeks = (pd.Timestamp(reference_date).normalize() - pd.Timestamp(cal_end)).days / 7
@@ -141,7 +216,13 @@ def holdout_from_aggregates(
             predicted=("predicted", "mean"),
         )
     )
-    return HoldoutCheck(pd.Timestamp(cal_end), weeks, float(predicted.sum()), int(actual.sum()), by)
+    tracking = None
+    if daily is not None:
+        cohort = calibration[calibration["purchase_days"] > 0]
+        tracking = weekly_tracking(model, cohort["first_purchase"], daily, cal_end, reference_date)
+    return HoldoutCheck(
+        pd.Timestamp(cal_end), weeks, float(predicted.sum()), int(actual.sum()), by, tracking
+    )
 
 
 def holdout_check(
@@ -157,7 +238,8 @@ def holdout_check(
     cal_end = calibration_end(ts.min(), ref, holdout_share)
     full, _ = aggregate_transactions(lines, ref)
     calibration, _ = aggregate_transactions(lines, cal_end)
-    return holdout_from_aggregates(full, calibration, cal_end, ref)
+    daily = daily_purchase_days(lines, cal_end, ref)
+    return holdout_from_aggregates(full, calibration, cal_end, ref, daily)
 
 
 def value_stage(
@@ -190,10 +272,15 @@ def value_stage(
             # the whole period's aggregates are ``agg`` already: aggregate the calibration only
             first = pd.to_datetime(lines["timestamp"]).min()
             end = calibration_end(first, reference_date, params.value_holdout_share)
-            calibration = Calibration(aggregate_transactions(lines, end)[0], end)
+            daily = daily_purchase_days(lines, end, reference_date)
+            calibration = Calibration(aggregate_transactions(lines, end)[0], end, daily)
         if calibration is not None:
             holdout = holdout_from_aggregates(
-                agg, calibration.aggregates, calibration.end, reference_date
+                agg,
+                calibration.aggregates,
+                calibration.end,
+                reference_date,
+                calibration.daily_purchase_days,
             )
         else:
             notes.append("value ahead: no holdout check (no calibration period was given)")
@@ -228,6 +315,18 @@ def _holdout_dict(check: HoldoutCheck) -> dict:
                 "predicted": round(float(row["predicted"]), 4),
             }
             for k, row in check.by_purchases.iterrows()
+        ],
+        # the tracking chart's weeks; [] when the purchase days by day were not read
+        "weekly": []
+        if check.tracking is None
+        else [
+            {
+                "week_end": row.week_end.date().isoformat(),
+                "actual": int(row.actual),
+                "predicted": round(float(row.predicted), 1),
+                "holdout": bool(row.holdout),
+            }
+            for row in check.tracking.itertuples()
         ],
     }
 

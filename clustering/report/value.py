@@ -1,5 +1,6 @@
 """The value stage on the run report, in words a manager can read: the assumptions (horizon,
-discount rate, margin), the models' parameters, the holdout check and its chart, and why
+discount rate, margin), the models' parameters, the holdout check and its two charts (the
+week-by-week tracking and the conditional expectation), and why
 there is nothing to show when the stage did not run.
 
 Everything reads what the run stored (``run.value_ahead``, clustering.engine.value's
@@ -139,10 +140,37 @@ def holdout_view(
         "actual": actual,
         "error": error,
         "error_text": "—" if error is None else f"{error:+.1%}",
+        "error_words": _error_words(error),
         "verdict": verdict,
         "level": level,
         "rows": holdout_rows(holdout),
+        "weeks_rows": tracking_rows(holdout),
     }
+
+
+def _error_words(error: float | None) -> str:
+    """The aggregate error as a manager says it: "7.4% fewer repeat purchases than customers
+    made"."""
+    if error is None:
+        return ""
+    if round(abs(error), 3) == 0:
+        return "as many repeat purchases as customers made"
+    side = "fewer" if error < 0 else "more"
+    return f"{abs(error):.1%} {side} repeat purchases than customers made"
+
+
+def tracking_rows(holdout: dict) -> list[dict[str, Any]]:
+    """The tracking chart's weeks: the week's last day, cumulative actual and predicted repeat
+    purchases of the calibration's customers, and whether the week is in the holdout."""
+    return [
+        {
+            "week_end": _date(w.get("week_end")),
+            "actual": w.get("actual"),
+            "predicted": _finite(w.get("predicted")),
+            "holdout": bool(w.get("holdout")),
+        }
+        for w in holdout.get("weekly") or []
+    ]
 
 
 def holdout_rows(holdout: dict) -> list[dict[str, Any]]:
@@ -175,7 +203,26 @@ def holdout_chart(view: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def tracking_chart(view: dict[str, Any]) -> dict[str, Any]:
+    """Cumulative repeat purchases by week, actual and predicted, over the calibration period
+    and the holdout (for static/js/charts.js); ``split`` is the last calibration week's index
+    (None without weeks)."""
+    holdout = view.get("holdout") if view.get("ran") else None
+    rows = holdout["weeks_rows"] if holdout else []
+    calibration = [i for i, r in enumerate(rows) if not r["holdout"]]
+    return {
+        "labels": [r["week_end"].isoformat() if r["week_end"] else "" for r in rows],
+        "actual": [r["actual"] for r in rows],
+        "predicted": [None if r["predicted"] is None else round(r["predicted"]) for r in rows],
+        "split": calibration[-1] if calibration else None,
+    }
+
+
 def value_context(run) -> dict[str, Any]:
     """The run report's context for the section (views.py adds it to the page's)."""
     view = value_view(run.value_ahead, run.params, run.notes, run.data_summary, run.reference_date)
-    return {"value": view, "holdout_chart": holdout_chart(view)}
+    return {
+        "value": view,
+        "holdout_chart": holdout_chart(view),
+        "tracking_chart": tracking_chart(view),
+    }

@@ -128,6 +128,49 @@
         },
       };
     },
+    // Holdout check week by week: cumulative repeat purchases, actual and predicted, with a
+    // dashed vertical line after the last calibration week (d.split, an index of d.labels).
+    tracking(d) {
+      const split = {
+        id: "holdoutSplit",
+        afterDatasetsDraw(chart) {
+          if (d.split == null) return;
+          const x = chart.scales.x.getPixelForValue(d.split);
+          const area = chart.chartArea;
+          const ctx = chart.ctx;
+          ctx.save();
+          ctx.strokeStyle = "#1d2329";
+          ctx.setLineDash([4, 4]);
+          ctx.beginPath();
+          ctx.moveTo(x, area.top);
+          ctx.lineTo(x, area.bottom);
+          ctx.stroke();
+          ctx.setLineDash([]);
+          ctx.fillStyle = "#1d2329";
+          ctx.textBaseline = "top";
+          ctx.fillText(" holdout →", x, area.top + 2);
+          ctx.restore();
+        },
+      };
+      return {
+        type: "line",
+        data: {
+          labels: d.labels,
+          datasets: [
+            { label: "Actual", data: d.actual, borderColor: COLOURS[0], backgroundColor: COLOURS[0], pointRadius: 0, borderWidth: 2, tension: 0 },
+            { label: "Predicted", data: d.predicted, borderColor: COLOURS[1], backgroundColor: COLOURS[1], borderDash: DASHES[1], pointRadius: 0, borderWidth: 2, tension: 0 },
+          ],
+        },
+        options: {
+          interaction: { mode: "index", intersect: false },
+          scales: {
+            x: { title: axisTitle("Week ending"), ticks: { maxTicksLimit: 12 } },
+            y: { beginAtZero: true, title: axisTitle("Cumulative repeat purchases") },
+          },
+        },
+        plugins: [split],
+      };
+    },
     // Segment sizes at each publication (oldest first), stacked; a segment name missing
     // from a run has no bar there (null).
     sizes(d) {

@@ -169,3 +169,74 @@ def test_a_run_carries_value_ahead_per_customer_and_per_segment():
     off = run_segmentation(lines, SegmentationParams(**fast, value_horizon_days=0))
     assert off.value is None and "expected_value" not in off.assignments
     assert all(s.expected_value is None for s in off.segments)
+
+
+def test_weekly_tracking_counts_the_cohorts_repeat_purchases_by_week():
+    from clustering.engine.value import daily_purchase_days, weekly_tracking
+
+    def line(customer, day, amount=10.0):
+        return {
+            "customer_id": customer,
+            "invoice": f"{customer}-{day}",
+            "product_code": "P",
+            "amount": amount,
+            "timestamp": pd.Timestamp(day) + pd.Timedelta(hours=10),
+        }
+
+    lines = pd.DataFrame(
+        [
+            # A: first 1 Jan, repeats on 3 Jan (twice that day: one purchase day), 20 Jan, 2 Feb
+            line("A", "2024-01-01"),
+            line("A", "2024-01-03"),
+            line("A", "2024-01-03"),
+            line("A", "2024-01-20"),
+            line("A", "2024-02-02"),
+            # B: first 10 Jan, a return on 12 Jan (not a purchase), repeat on 30 Jan
+            line("B", "2024-01-10"),
+            line("B", "2024-01-12", amount=-5.0),
+            line("B", "2024-01-30"),
+            # C first buys in the holdout: not in the cohort the check follows
+            line("C", "2024-01-29"),
+            line("C", "2024-02-01"),
+        ]
+    )
+    cal_end, ref = pd.Timestamp("2024-01-22"), pd.Timestamp("2024-02-04")
+    daily = daily_purchase_days(lines, cal_end, ref)
+    assert daily.sum() == 6 and "2024-01-29" not in daily.index.strftime("%Y-%m-%d")
+    model = BgNbd(**PAPER)
+    first = pd.Series(pd.to_datetime(["2024-01-01", "2024-01-10"]), index=["A", "B"])
+    weeks = weekly_tracking(model, first, daily, cal_end, ref)
+    # weeks end the day before the holdout and every 7 days around it; the last is 3 Feb
+    assert list(weeks["week_end"].dt.strftime("%m-%d")) == [
+        "01-07",
+        "01-14",
+        "01-21",
+        "01-28",
+        "02-03",
+    ]
+    assert list(weeks["holdout"]) == [False, False, False, True, True]
+    assert list(weeks["actual"]) == [1, 1, 2, 2, 4]
+    # the model's expectation from each customer's first purchase day, summed
+    days_a = (weeks["week_end"] - pd.Timestamp("2024-01-01")).dt.days / 7
+    days_b = ((weeks["week_end"] - pd.Timestamp("2024-01-10")).dt.days / 7).clip(lower=0)
+    expected = model.expected_unconditional(days_a) + model.expected_unconditional(days_b)
+    assert weeks["predicted"].to_numpy() == pytest.approx(expected)
+    assert weeks["predicted"].is_monotonic_increasing
+
+
+def test_the_holdout_checks_weekly_series_agree_with_its_totals():
+    from clustering.engine.loaders import read_transactions
+    from clustering.engine.value import _holdout_dict, holdout_check
+
+    check = holdout_check(read_transactions(CDNOW))
+    weeks = check.tracking
+    calibration, holdout = weeks[~weeks["holdout"]], weeks[weeks["holdout"]]
+    # the holdout's weekly increase is the check's actual total; its weeks span the holdout
+    assert holdout["actual"].iloc[-1] - calibration["actual"].iloc[-1] == check.actual
+    assert calibration["week_end"].iloc[-1] == check.calibration_end - pd.Timedelta(days=1)
+    assert weeks["actual"].is_monotonic_increasing and weeks["predicted"].is_monotonic_increasing
+    # the tracking chart's fit: the cumulative forecast at the end is within 5% of what happened
+    assert weeks["predicted"].iloc[-1] / weeks["actual"].iloc[-1] == pytest.approx(1, abs=0.05)
+    stored = _holdout_dict(check)["weekly"]
+    assert len(stored) == len(weeks) and stored[-1]["actual"] == int(weeks["actual"].iloc[-1])
+    assert [w["holdout"] for w in stored].index(True) == len(calibration)
