@@ -2,7 +2,9 @@
 
 ``SegmentPredictor.predict(rows)`` takes raw customer features (a DataFrame, a dict or a list
 of dicts keyed by feature name; missing values are imputed like in training) and returns
-``(segment_ids, confidence)``.  ``predict_one(row)`` is the fast single-row path for the API.
+``(segment_ids, confidence)``.  ``predict_one(row)`` is the fast single-row path for the API;
+``predict_with_runner_up(rows)`` also names the segment each row is next closest to (the
+member's fit in words, docs/decisions/member-fit-in-words.md).
 
 Confidence, always in [0, 1]:
 
@@ -140,36 +142,87 @@ class SegmentPredictor:
             index=data.index,
         )
 
+    def predict_with_runner_up(
+        self, data: pd.DataFrame | Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Segment id, confidence and runner-up segment id for each row of raw features.
+
+        The runner-up is the segment the customer is next closest to: the second-nearest
+        centroid or subcluster group, the second most probable mixture component, the
+        second most voted neighbours' segment (after the same activity split as the
+        chosen one); -1 when there is none (a single segment, or every neighbour agrees)."""
+        pre = self.preprocessor
+        num, countries = pre.raw_arrays(data)
+        seg, conf, second = self.predict_transformed_ranked(pre.transform_arrays(num, countries))
+        seg = self.split(seg, num)
+        runner = np.full(len(seg), -1, dtype=np.int64)
+        has = second >= 0
+        if has.any():
+            runner[has] = self.split(second[has], num[has])
+        runner[runner == seg] = -1
+        return seg, conf, runner
+
     def predict_transformed(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        seg, conf, _ = self._predict_transformed(X, ranked=False)
+        return seg, conf
+
+    def predict_transformed_ranked(
+        self, X: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """predict_transformed and each row's second choice (segment id before the activity
+        split; -1 when there is none)."""
+        return self._predict_transformed(X, ranked=True)
+
+    def _predict_transformed(
+        self, X: np.ndarray, *, ranked: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n = len(X)
         if n > _CHUNK:
-            parts = [self.predict_transformed(X[s : s + _CHUNK]) for s in range(0, n, _CHUNK)]
-            return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+            parts = [
+                self._predict_transformed(X[s : s + _CHUNK], ranked=ranked)
+                for s in range(0, n, _CHUNK)
+            ]
+            return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))  # type: ignore[return-value]
         kind = self.model["kind"]
+        second = np.full(n, -1, dtype=np.int64)
         if kind == "centroids":
             d2 = self._sq_dist(X, self.model["centers"], self.model["center_sq"])
             raw = d2.argmin(axis=1)
             conf = _relative_confidence(d2) if d2.shape[1] > 1 else np.ones(n)
+            if ranked:
+                second = _second_best(d2, raw, lowest=True)
         elif kind == "gaussian":
             logp = gaussian_log_resp(X, self.model)
             raw = logp.argmax(axis=1)
             logp -= logp.max(axis=1, keepdims=True)
             p = np.exp(logp)
             conf = 1.0 / p.sum(axis=1)  # posterior of the arg-max component
+            if ranked:
+                second = _second_best(p, raw, lowest=False)
         elif kind == "subclusters":
             d2 = self._sq_dist(X, self.model["centers"], self.model["center_sq"])
             d2 = d2[:, self.model["order"]]
             per_label = np.minimum.reduceat(d2, self.model["starts"], axis=1)
-            raw = self.model["group_labels"][per_label.argmin(axis=1)]
+            best = per_label.argmin(axis=1)
+            raw = self.model["group_labels"][best]
             conf = _relative_confidence(per_label) if per_label.shape[1] > 1 else np.ones(n)
+            if ranked:
+                index = _second_best(per_label, best, lowest=True)
+                second = np.where(index >= 0, self.model["group_labels"][index], -1)
         elif kind == "knn":
             k = min(SURROGATE_NEIGHBOURS, len(self.model["points"]))
             _, nb = self._tree.query(X, k=k)
             nb = nb.reshape(n, k)
-            raw, conf = knn_vote(self.model["labels"][nb])
+            votes = self.model["labels"][nb]
+            raw, conf = knn_vote(votes)
+            if ranked:
+                second = _second_vote(votes, raw)
         else:  # pragma: no cover - guarded by construction
             raise ValueError(f"unknown model kind {kind}")
-        return self.label_map[raw], np.minimum(np.maximum(conf, 0.0), 1.0)
+        has = second >= 0
+        mapped = np.full(n, -1, dtype=np.int64)
+        mapped[has] = self.label_map[second[has]]
+        return self.label_map[raw], np.minimum(np.maximum(conf, 0.0), 1.0), mapped
 
     @staticmethod
     def _sq_dist(X: np.ndarray, C: np.ndarray, c_sq: np.ndarray) -> np.ndarray:
@@ -236,3 +289,27 @@ def _relative_confidence(d2: np.ndarray) -> np.ndarray:
     )
     ratio = np.divide(two[:, 0], two[:, 1], out=np.ones(len(two)), where=two[:, 1] > 0)
     return 1.0 - ratio
+
+
+def _second_best(scores: np.ndarray, best: np.ndarray, *, lowest: bool) -> np.ndarray:
+    """Each row's second-best column (-1 with a single column): the lowest distance or the
+    highest probability once the best is set aside."""
+    n, k = scores.shape
+    if k < 2:
+        return np.full(n, -1, dtype=np.int64)
+    masked = scores.astype(float, copy=True)
+    masked[np.arange(n), best] = np.inf if lowest else -np.inf
+    return (masked.argmin(axis=1) if lowest else masked.argmax(axis=1)).astype(np.int64)
+
+
+def _second_vote(neighbour_labels: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """The label most voted among the neighbours that did not vote for `best` (ties to the
+    nearest), -1 where every neighbour voted for it."""
+    lab = neighbour_labels.astype(np.int64)
+    n, m = lab.shape
+    other = lab != best[:, None]
+    votes = ((lab[:, :, None] == lab[:, None, :]) & other[:, None, :]).sum(axis=2)
+    votes[~other] = 0
+    top = np.argmax(votes, axis=1)  # the nearest neighbour with the most votes
+    found = votes[np.arange(n), top] > 0
+    return np.where(found, lab[np.arange(n), top], -1)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -171,11 +172,12 @@ def _store_assignments(
         .join(features[feature_fields])
         .join(result.rfm.scores[["rfm_segment", "rfm_cell"]])
     )
+    table["runner_up"] = _runner_up(result).reindex(table.index).fillna(-1).astype("int64")
     table["customer_pk"] = table.index.map(aggregates.pk_by_customer_id)
     table["segment_pk"] = table["segment_id"].astype(int).map(segment_pk_by_number)
     table[["rfm_segment", "rfm_cell"]] = table[["rfm_segment", "rfm_cell"]].fillna("")
     table[number_fields] = table[number_fields].astype(float)
-    columns = ["customer_pk", "segment_pk", "confidence", "rfm_segment", "rfm_cell"]
+    columns = ["customer_pk", "segment_pk", "confidence", "runner_up", "rfm_segment", "rfm_cell"]
     rows = (
         SegmentAssignment(
             run=run,
@@ -184,15 +186,25 @@ def _store_assignments(
             customer_id=int(customer_pk),
             segment_id=int(segment_pk),
             confidence=float(confidence),
+            runner_up_number=None if runner_up < 0 else int(runner_up),
             rfm_segment=str(rfm_segment),
             rfm_cell=str(rfm_cell),
             **{f: _num(v) for f, v in zip(number_fields, values, strict=True)},
         )
-        for customer_pk, segment_pk, confidence, rfm_segment, rfm_cell, *values in table[
+        for customer_pk, segment_pk, confidence, runner_up, rfm_segment, rfm_cell, *values in table[
             columns + number_fields
         ].itertuples(index=False, name=None)
     )
     SegmentAssignment.objects.bulk_create(rows, batch_size=2000)
+
+
+def _runner_up(result) -> pd.Series:
+    """Each customer's runner-up segment number (-1: none), by the run's own predictor: the
+    segment they are next closest to, for their fit in words (clustering.report.member_fit)."""
+    predictor = result.predictor
+    features = result.features[list(predictor.feature_names)]
+    _, _, runner_up = predictor.predict_with_runner_up(features)
+    return pd.Series(runner_up, index=features.index, dtype="int64")
 
 
 def _drop_removed_customers(run: SegmentationRun) -> int:
