@@ -4,9 +4,18 @@ segment's activity label, and the split of segments that mix active and lapsed m
 *Active* when the last purchase is at most ``active_days`` old (the time within which 4 in 5
 repeat customers buy again), *cooling* up to twice that, *lapsed* beyond.  A segment's activity
 is the most specific label of ``ACTIVITY_LABELS`` whose statuses cover at least
-``MEMBER_SHARE`` of its members."""
+``MEMBER_SHARE`` of its members.
+
+When the value stage's purchase model forecast the holdout's repeat purchases within
+``P_ALIVE_MAX_ERROR``, a repeat buyer's status comes from their P(alive) instead (active at or
+above ``P_ALIVE_ACTIVE``, lapsed below ``P_ALIVE_LAPSED``); one-time buyers keep the rhythm,
+since the model holds them alive by definition (docs/decisions/activity-from-p-alive.md)."""
 
 from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +26,9 @@ MEMBER_SHARE = 0.90  # share of members that must meet the activity status a nam
 RHYTHM_QUANTILE = 0.80
 MIN_REPEAT_CUSTOMERS = 20
 FALLBACK_ACTIVE_DAYS = 90.0
+P_ALIVE_MAX_ERROR = 0.15  # |holdout error| within which P(alive) names activity
+P_ALIVE_ACTIVE = 0.70  # a repeat buyer at or above: active
+P_ALIVE_LAPSED = 0.30  # below: lapsed; in between: cooling
 
 
 def shop_rhythm(features: pd.DataFrame) -> ActivityRhythm:
@@ -42,6 +54,55 @@ def activity_status(recency_days: np.ndarray, rhythm: ActivityRhythm) -> np.ndar
     """0 active, 1 cooling, 2 lapsed (indices into ACTIVITY_STATUSES) per customer."""
     r = np.asarray(recency_days, dtype=float)
     return np.where(r <= rhythm.active_days, 0, np.where(r <= rhythm.lapsed_days, 1, 2))
+
+
+def activity_evidence(rhythm: ActivityRhythm, holdout: dict[str, Any] | None) -> ActivityRhythm:
+    """The rhythm with the evidence that names activity: P(alive) when the purchase model's
+    holdout error is within P_ALIVE_MAX_ERROR, else the days since the last purchase."""
+    error = holdout.get("error") if holdout else None
+    days = "days since the last purchase against the shop's rhythm"
+    if error is None or not math.isfinite(float(error)):
+        return dataclasses.replace(
+            rhythm,
+            evidence="recency",
+            evidence_basis=f"activity by {days}: the purchase model was not checked on a holdout",
+        )
+    if abs(error) <= P_ALIVE_MAX_ERROR:
+        return dataclasses.replace(
+            rhythm,
+            evidence="p_alive",
+            evidence_basis=(
+                f"activity by P(alive) for repeat buyers (active from {P_ALIVE_ACTIVE:.0%}, lapsed "
+                f"below {P_ALIVE_LAPSED:.0%}): the purchase model forecast the holdout's repeat "
+                f"purchases within {abs(error):.1%} (at most {P_ALIVE_MAX_ERROR:.0%} needed); "
+                f"one-time buyers by {days}"
+            ),
+        )
+    return dataclasses.replace(
+        rhythm,
+        evidence="recency",
+        evidence_basis=(
+            f"activity by {days}: the purchase model missed the holdout's repeat purchases by "
+            f"{error:+.1%}, more than the {P_ALIVE_MAX_ERROR:.0%} P(alive) needs"
+        ),
+    )
+
+
+def customer_status(
+    features: pd.DataFrame, rhythm: ActivityRhythm, p_alive: pd.Series | None = None
+) -> np.ndarray:
+    """Each customer's status (indices into ACTIVITY_STATUSES) by the rhythm's evidence:
+    P(alive) for repeat buyers when it names activity, the days since the last purchase for
+    everyone else.  ``p_alive`` is indexed by customer id like ``features``."""
+    status = activity_status(features["recency_days"].to_numpy(dtype=float), rhythm)
+    if rhythm.evidence != "p_alive" or p_alive is None:
+        return status
+    p = p_alive.reindex(features.index).to_numpy(dtype=float)
+    # BG/NBD gives exactly 1 to a customer without a repeat purchase (and nothing to one the
+    # stage left out): those keep the rhythm
+    judged = np.isfinite(p) & (p < 1.0)
+    by_p = np.where(p >= P_ALIVE_ACTIVE, 0, np.where(p >= P_ALIVE_LAPSED, 1, 2))
+    return np.where(judged, by_p, status)
 
 
 def split_mixed_segments(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .activity import MEMBER_SHARE, activity_label
+from .activity import MEMBER_SHARE, P_ALIVE_ACTIVE, P_ALIVE_LAPSED, activity_label
 from .types import (
     ACTIVITY_LABELS,
     ACTIVITY_STATUSES,
@@ -278,11 +278,18 @@ def name_checks(rule: NameRule, axes: Axes, rhythm: ActivityRhythm) -> tuple[Nam
         statuses = tuple(
             s for s in ACTIVITY_STATUSES if any(s in ACTIVITY_LABELS[a] for a in rule.activity)
         )
+        days = (
+            f"active = bought within {rhythm.active_days:,.0f} days, lapsed = silent "
+            f"over {rhythm.lapsed_days:,.0f}"
+        )
+        if rhythm.evidence == "p_alive":
+            days = (
+                f"repeat buyers by P(alive): active from {P_ALIVE_ACTIVE:.0%}, lapsed below "
+                f"{P_ALIVE_LAPSED:.0%}; one-time buyers {days}"
+            )
         checks.append(
             NameCheck(
-                f"at least {MEMBER_SHARE:.0%} of members {' or '.join(statuses)} "
-                f"(active = bought within {rhythm.active_days:,.0f} days, lapsed = silent "
-                f"over {rhythm.lapsed_days:,.0f})",
+                f"at least {MEMBER_SHARE:.0%} of members {' or '.join(statuses)} ({days})",
                 _activity_observed(axes, statuses),
                 sum(axes.activity_shares[s] for s in statuses) >= MEMBER_SHARE - 1e-12,
             )
@@ -290,8 +297,17 @@ def name_checks(rule: NameRule, axes: Axes, rhythm: ActivityRhythm) -> tuple[Nam
     return tuple(checks)
 
 
-def why_sentence(axes: Axes, share_revenue: float, share_customers: float) -> str:
-    """One sentence of the numbers behind the name."""
+#: How each evidence (ActivityRhythm.evidence) is said at the end of a name's "why".
+EVIDENCE_WORDS = {
+    "recency": "activity judged by days since the last purchase",
+    "p_alive": "activity judged by P(alive) for repeat buyers",
+}
+
+
+def why_sentence(
+    axes: Axes, share_revenue: float, share_customers: float, evidence: str = ""
+) -> str:
+    """One sentence of the numbers behind the name, and which evidence named its activity."""
     pct = axes.spend_percentile
     place = (
         f"top {max(1, round(100 * (1 - pct)))}% on spend"
@@ -312,6 +328,7 @@ def why_sentence(axes: Axes, share_revenue: float, share_customers: float) -> st
         f"bought {_fmt(axes.median_recency)} days ago (median), "
         f"{_fmt(axes.median_purchases)} {orders}, {_fmt(axes.median_spend)} spent: {place}, "
         f"{activity}; {share_revenue:.0%} of revenue from {share_customers:.0%} of customers"
+        + (f"; {EVIDENCE_WORDS[evidence]}" if evidence in EVIDENCE_WORDS else "")
     )
 
 

@@ -7,13 +7,14 @@ spend ("higher spend" / "lower spend", or high / mid / low).
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
-from .activity import activity_status, shop_rhythm
+from .activity import customer_status, shop_rhythm
 from .naming import (
     frequent_floor,
     name_checks,
@@ -97,8 +98,10 @@ def build_profiles(
     seed: int = 42,
     rule_sample: int = 20_000,
     rhythm: ActivityRhythm | None = None,
+    p_alive: pd.Series | None = None,
 ) -> list[SegmentProfile]:
-    """Profiles for segments 0..K-1 (``features`` holds all computed features)."""
+    """Profiles for segments 0..K-1 (``features`` holds all computed features); ``p_alive``
+    (by customer id) names activity when the rhythm's evidence says so."""
     numeric = [c for c in NUMERIC_FEATURES if c in features.columns]
     vals = features[numeric].to_numpy(dtype=float)
     n = len(features)
@@ -120,9 +123,19 @@ def build_profiles(
 
     K = int(segment_ids.max()) + 1
     rhythm = rhythm or shop_rhythm(features)
-    status = activity_status(features["recency_days"].to_numpy(dtype=float), rhythm)
+    status = customer_status(features, rhythm, p_alive)
+    by_days = dataclasses.replace(rhythm, evidence="recency")
+    days_status = customer_status(features, by_days)
     frequent_from = frequent_floor(features["frequency"].to_numpy(dtype=float))
     axes = [segment_axes(features, segment_ids == s, status, frequent_from) for s in range(K)]
+    # Segments are split at the rhythm's days (the predictor repeats that split): where P(alive)
+    # calls such a segment mixed, its days name it instead, and its why says so.
+    evidence = [rhythm] * K
+    for s in range(K):
+        if rhythm.evidence == "p_alive" and axes[s].activity == "mixed":
+            days_axes = segment_axes(features, segment_ids == s, days_status, frequent_from)
+            if days_axes.activity != "mixed":
+                axes[s], evidence[s] = days_axes, by_days
     rules = [rule_for(a.value, a.engagement, a.activity) for a in axes]
     names = unique_names([r.name for r in rules], [a.median_spend for a in axes])
 
@@ -170,8 +183,11 @@ def build_profiles(
                 engagement=axes[s].engagement,
                 activity=axes[s].activity,
                 activity_shares=axes[s].activity_shares,
-                why=why_sentence(axes[s], share_revenue, float(mask.sum() / n)),
-                conditions=name_checks(rules[s], axes[s], rhythm),
+                why=why_sentence(
+                    axes[s], share_revenue, float(mask.sum() / n), evidence[s].evidence
+                ),
+                conditions=name_checks(rules[s], axes[s], evidence[s]),
+                activity_evidence=evidence[s].evidence,
             )
         )
     return profiles

@@ -287,6 +287,8 @@ class SegmentProfile:
     activity: str = ""  # ACTIVITY_LABELS key: the status >= 90% of members share
     activity_shares: dict[str, float] = field(default_factory=dict)  # active/cooling/lapsed
     why: str = ""  # one sentence: the numbers behind the name
+    # what named its activity: "recency" or "p_alive" (ActivityRhythm.evidence), also in ``why``
+    activity_evidence: str = ""
     conditions: tuple[NameCheck, ...] = ()  # the name's conditions, each checked
     # value ahead over the run's horizon (None when the value stage did not run)
     expected_value: float | None = None  # sum over members
@@ -344,6 +346,11 @@ class ActivityRhythm:
     lapsed_days: float
     repeat_customers: int  # how many repeat customers the gaps come from
     basis: str  # one sentence on where the numbers come from
+    # what named each customer's activity: "recency" (the days above) or "p_alive" (the
+    # purchase model's P(alive) for repeat buyers, when it validated on the holdout; see
+    # activity.activity_evidence), and one sentence on why
+    evidence: str = "recency"
+    evidence_basis: str = ""
 
 
 @dataclass(frozen=True)

@@ -309,6 +309,9 @@ def _rhythm_json(rhythm) -> dict:
         "lapsed_days": _num(rhythm.lapsed_days),
         "repeat_customers": int(rhythm.repeat_customers),
         "basis": rhythm.basis,
+        # what named the segments' activity (recency or p_alive) and why
+        "evidence": rhythm.evidence,
+        "evidence_basis": rhythm.evidence_basis,
     }
 
 
