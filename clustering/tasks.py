@@ -17,6 +17,7 @@ from django.db import connection
 
 from common.outages import QueuedRowTask
 
+from .runs.fanout import fanout_finish, fanout_part
 from .runs.recovery import run_mark_undelivered, runs_redispatch_undelivered
 from .services import TRANSIENT_ERRORS, run_execute, runs_recover_stale, worker_heartbeat_record
 
@@ -52,6 +53,33 @@ def execute_segmentation_run(self, run_id: int) -> str:
     return run_execute(
         run_id=run_id, token=self.request.id or "", hostname=self.request.hostname or ""
     )
+
+
+#: A part of a fanned-out run (clustering/runs/fanout.py). Its answer is kept for the chord's
+#: join; a part whose worker dies is redone by the run's next execution.
+_PART_OPTIONS = {
+    "bind": True,
+    "ignore_result": False,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
+@shared_task(**_PART_OPTIONS)
+def fit_run_part(self, run_id: int, token: str, key: str, number: int) -> dict:
+    """Fit one candidate part of a fanned-out run."""
+    return fanout_part(run_id=run_id, token=token, key=key, number=number)
+
+
+@shared_task(**_PART_OPTIONS)
+def finish_fanned_out_run(self, results: list, run_id: int, token: str, key: str) -> str:
+    """The chord's join: choose, profile and store a fanned-out run."""
+    return fanout_finish(results=results, run_id=run_id, token=token, key=key)
 
 
 def _report_alive() -> None:

@@ -16,13 +16,8 @@ from sklearn.metrics.pairwise import euclidean_distances
 
 class SilhouetteScorer:
     def __init__(self, X: np.ndarray, sample_size: int = 10_000, seed: int = 42) -> None:
-        n = len(X)
-        self.sampled = n > sample_size
-        if self.sampled:
-            rng = np.random.default_rng(seed)
-            self.index = np.sort(rng.choice(n, size=sample_size, replace=False))
-        else:
-            self.index = np.arange(n)
+        self.index = silhouette_rows(len(X), sample_size, seed)
+        self.sampled = len(self.index) < len(X)
         Xs = X[self.index]
         # float32 above 5,000 rows keeps the matrix at <= 400 MB for a 10,000-row sample
         dtype = np.float64 if len(Xs) <= 5_000 else np.float32
@@ -34,6 +29,14 @@ class SilhouetteScorer:
 
     def score(self, labels: np.ndarray) -> float:
         return silhouette_from_distances(self.D, np.asarray(labels)[self.index])
+
+
+def silhouette_rows(n: int, sample_size: int, seed: int) -> np.ndarray:
+    """The rows Silhouette is measured on: all, or a sorted seeded sample of sample_size."""
+    if n <= sample_size:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=sample_size, replace=False))
 
 
 def silhouette_from_distances(D: np.ndarray, labels: np.ndarray) -> float:

@@ -2,7 +2,7 @@
 
 Stages and the progress percentages reported through ``progress(stage, percent)``:
 validate 0, features 2, preprocess 6, candidates 8-78 (after every candidate), choose 80,
-stability 80-92 (the leading candidates, before the choice), predictor 92, profiles 94,
+stability 80-92 (the leading candidates, before the choice), predictor 92, value 94, profiles 95,
 rfm 96, pca 98, done 100.  ``should_cancel()``
 is polled at every one of those points; when it returns true the run stops with
 :class:`SegmentationCancelled`.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -19,7 +20,8 @@ import pandas as pd
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
-from .activity import shop_rhythm, split_mixed_segments
+from .activity import ActivityRhythm, activity_evidence, shop_rhythm, split_mixed_segments
+from .algorithms import FitOutcome
 from .choice import choose
 from .features import aggregate_transactions, features_from_aggregates, used_features
 from .fitting import fit_predictor
@@ -35,6 +37,7 @@ from .types import (
     CATEGORICAL_FEATURES,
     TRANSACTION_COLUMNS,
     Calibration,
+    Candidate,
     Choice,
     FeatureTable,
     InvalidParameters,
@@ -47,7 +50,15 @@ from .validation import min_customers, validate_params
 from .value import value_stage, with_value
 from .vocabulary import ALGORITHM_LABELS
 
-__all__ = ["describe_candidates", "min_customers", "run_segmentation", "validate_params"]
+__all__ = [
+    "Prepared",
+    "describe_candidates",
+    "finish",
+    "min_customers",
+    "prepare",
+    "run_segmentation",
+    "validate_params",
+]
 
 ProgressFn = Callable[[str, float], None]
 CancelFn = Callable[[], bool]
@@ -92,6 +103,37 @@ def _run(
     timings: dict[str, float],
     calibration: Calibration | None,
 ) -> SegmentationResult:
+    prepared = prepare(data, params, step, lap)
+    candidates, outcomes = sweep(prepared.X, params, step, lap, timings, prepared.notes)
+    return finish(prepared, candidates, outcomes, params, step, lap, timings, calibration)
+
+
+@dataclass
+class Prepared:
+    """What every later stage reads: the feature table, the fitted preprocessor and its
+    matrix, and the notes so far (the fan-out path stores it for the parts and the finish)."""
+
+    table: FeatureTable
+    agg: pd.DataFrame
+    lines: pd.DataFrame | None
+    used: tuple[str, ...]
+    rhythm: ActivityRhythm
+    pre: Preprocessor
+    X: np.ndarray
+    notes: list[str]
+
+    @property
+    def n(self) -> int:
+        return len(self.X)
+
+
+def prepare(
+    data: pd.DataFrame,
+    params: SegmentationParams,
+    step: Callable[[str, float], None],
+    lap: Callable[[str], None],
+) -> Prepared:
+    """Features and the preprocessed matrix (validated parameters expected)."""
     notes: list[str] = []
     step("features", 2)
     table, agg, lines = _feature_table(data, params, notes)
@@ -111,8 +153,25 @@ def _run(
     pre = _preprocessor(params, used)
     X = pre.fit_transform(feats)
     lap("preprocess")
+    return Prepared(table, agg, lines, used, rhythm, pre, X, notes)
 
-    candidates, outcomes = sweep(X, params, step, lap, timings, notes)
+
+def finish(
+    prepared: Prepared,
+    candidates: list[Candidate],
+    outcomes: dict[str, FitOutcome],
+    params: SegmentationParams,
+    step: Callable[[str, float], None],
+    lap: Callable[[str], None],
+    timings: dict[str, float],
+    calibration: Calibration | None,
+) -> SegmentationResult:
+    """From the scored candidates to the result: choice, stability, predictor, profiles,
+    value, RFM grid and map."""
+    table, agg, lines = prepared.table, prepared.agg, prepared.lines
+    feats, used, rhythm = table.features, prepared.used, prepared.rhythm
+    pre, X, notes = prepared.pre, prepared.X, prepared.notes
+    n = len(feats)
     step("choose", 80)
     chosen, ranking, elbow, checked, stability = choose(
         X, candidates, outcomes, params, step, notes
@@ -132,19 +191,24 @@ def _run(
         n_segments = int(segment_ids.max()) + 1
     lap("predictor")
 
-    step("profiles", 94)
-    rule_features = tuple(f for f in used if f not in CATEGORICAL_FEATURES)
-    profiles = build_profiles(feats, segment_ids, rule_features, params.seed, rhythm=rhythm)
-    names = tuple(p.name for p in profiles)
-    lap("profiles")
-
-    step("value", 95)
+    # the value stage first: its P(alive) names activity when it validated on the holdout
+    step("value", 94)
     value, per_customer = value_stage(
         agg, table.reference_date, params, notes, lines=lines, calibration=calibration
     )
+    rhythm = activity_evidence(rhythm, value.holdout if value is not None else None)
+    lap("value")
+
+    step("profiles", 95)
+    rule_features = tuple(f for f in used if f not in CATEGORICAL_FEATURES)
+    p_alive = per_customer["p_alive"] if per_customer is not None else None
+    profiles = build_profiles(
+        feats, segment_ids, rule_features, params.seed, rhythm=rhythm, p_alive=p_alive
+    )
     if per_customer is not None:
         profiles = with_value(profiles, per_customer, pd.Series(segment_ids, index=feats.index))
-    lap("value")
+    names = tuple(p.name for p in profiles)
+    lap("profiles")
 
     predictor = SegmentPredictor(
         pre,

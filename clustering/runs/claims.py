@@ -140,3 +140,24 @@ def finish_claimed(claim: Claim, status: str, error: str) -> bool:
             return False
         finish(run, status, error)
         return True
+
+
+def claim_resume(*, run_id: int, token: str) -> Claim | None:
+    """The claim of an execution that goes on in another task (a fanned-out run's parts and
+    its finish), or None when the run is no longer that execution's (taken over by the
+    reaper, cancelled, failed by another part). Resuming beats the heartbeat: a run whose
+    tasks are short (parts already fitted before a takeover) must not look dead."""
+    if not token:
+        return None
+    mine = SegmentationRun.unscoped.filter(pk=run_id, claim_token=token, status=Status.RUNNING)
+    if not mine.update(heartbeat_at=timezone.now()):
+        return None
+    workspace_id = mine.values_list("workspace_id", flat=True).first()
+    return None if workspace_id is None else Claim(run_id, token, workspace_id)
+
+
+def run_is_finished(run_id: int) -> bool:
+    """Whether the run has ended (for cleaning up after an execution that lost it)."""
+    return SegmentationRun.unscoped.filter(
+        pk=run_id, status__in=SegmentationRun.FINISHED_STATUSES
+    ).exists()

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,7 @@ from ..engine.pipeline import run_segmentation
 from ..engine.types import InvalidParameters, SegmentationCancelled, SegmentationParams
 from ..models import SegmentationRun
 from ..params import params_from_json
-from .claims import ClaimLost, fail_unstarted, finish_claimed, run_claim
+from .claims import Claim, ClaimLost, fail_unstarted, finish_claimed, run_claim
 from .heartbeat import RunHeartbeat
 from .progress import RunProgress
 from .results import discard_predictor, save_predictor, store_results
@@ -32,8 +33,10 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 def run_execute(*, run_id: int, token: str, hostname: str) -> str:
     """Execute a run on this worker; returns what happened ("succeeded", "skipped", ...).
 
-    Transient database errors propagate (the task retries them); every other failure is
-    recorded on the run in words a user can act on.
+    A run large enough (settings.RUN_FANOUT) is prepared here and its candidates are fanned
+    out to the workers (fanout.py); this task then returns "fanned out" and the run goes on
+    under the same claim. Transient database errors propagate (the task retries them);
+    every other failure is recorded on the run in words a user can act on.
     """
     try:
         claim = run_claim(run_id=run_id, token=token, hostname=hostname)
@@ -45,11 +48,10 @@ def run_execute(*, run_id: int, token: str, hostname: str) -> str:
         return "failed"
     if claim is None:
         return "skipped"
-    heartbeat = RunHeartbeat(claim)
-    heartbeat.start()
-    progress = RunProgress(claim, heartbeat)
-    predictor_path: Path | None = None
-    try:
+
+    def work(progress: RunProgress, saved: list[Path]) -> str:
+        from .fanout import fanout_start, fanout_wanted
+
         # The claim names the run's workspace: everything read from here on is that
         # workspace's.
         run = claim.runs().select_related("workspace").get(pk=run_id)
@@ -64,32 +66,70 @@ def run_execute(*, run_id: int, token: str, hostname: str) -> str:
             holdout_share=params.value_holdout_share if params.value_horizon_days > 0 else None,
         )
         read_seconds = time.perf_counter() - started
+        params = _with_reference(params, aggregates.reference_date)
+        if fanout_wanted(len(aggregates.table)):
+            fanout_start(claim, progress, params, aggregates, read_seconds)
+            return "fanned out"
         result = run_segmentation(
             aggregates.table,
-            params=_with_reference(params, aggregates.reference_date),
+            params=params,
             progress=progress,
             should_cancel=progress.should_cancel,
             calibration=aggregates.calibration,
         )
-        progress("saving", 99)
-        started_saving = time.perf_counter()
-        predictor_path = save_predictor(run_id, token, result, aggregates.fingerprint)
-        store_results(claim, result, aggregates, predictor_path, read_seconds, started_saving)
+        save_and_store(claim, progress, result, aggregates, read_seconds, saved)
         return "succeeded"
+
+    return execute_claimed(claim, work)
+
+
+def save_and_store(
+    claim: Claim,
+    progress: RunProgress,
+    result,
+    aggregates,
+    read_seconds: float,
+    saved: list[Path],
+) -> None:
+    """The predictor file, then the rows (the one-process path's end and the fan-out's)."""
+    progress("saving", 99)
+    started_saving = time.perf_counter()
+    saved.append(save_predictor(claim.run_id, claim.token, result, aggregates.fingerprint))
+    store_results(claim, result, aggregates, saved[-1], read_seconds, started_saving)
+
+
+def execute_claimed(
+    claim: Claim, work: Callable[[RunProgress, list[Path]], str], *, give_back: bool = True
+) -> str:
+    """Do one task's share of a claimed run with its heartbeat beating, and record how it
+    ended: cancelled, failed (in words a user can act on), or lost to another execution.
+    ``work`` appends the files it saved, so that they are removed when it does not end well.
+    On a transient error the task retries; give_back=True first returns the run to the
+    queue for the retry to claim (a fanned-out part retries under the claim it has).
+    """
+    run_id, token = claim.run_id, claim.token
+    heartbeat = RunHeartbeat(claim)
+    heartbeat.start()
+    progress = RunProgress(claim, heartbeat)
+    saved: list[Path] = []
+    try:
+        return work(progress, saved)
     except ClaimLost:
         logger.info("run %s was taken over or finished elsewhere", run_id)
-        discard_predictor(predictor_path)
+        _discard(saved)
         return "lost"
     except SegmentationCancelled as cancelled:
         finish_claimed(claim, Status.CANCELLED, f"Cancelled while running ({cancelled}).")
-        discard_predictor(predictor_path)
+        _discard(saved)
         return "cancelled"
     except (InvalidParameters, LookupError) as error:
         finish_claimed(claim, Status.FAILED, _user_message(error))
-        discard_predictor(predictor_path)
+        _discard(saved)
         return "failed"
     except TRANSIENT_ERRORS:
-        discard_predictor(predictor_path)
+        _discard(saved)
+        if not give_back:
+            raise
         with contextlib.suppress(DatabaseError):
             # Give the run back so the retry (same task id) takes it again at once.
             claim.runs().filter(pk=run_id, claim_token=token).update(
@@ -99,7 +139,7 @@ def run_execute(*, run_id: int, token: str, hostname: str) -> str:
     except Exception as error:
         from celery.exceptions import SoftTimeLimitExceeded
 
-        discard_predictor(predictor_path)
+        _discard(saved)
         if isinstance(error, SoftTimeLimitExceeded):
             limit = settings.CELERY_TASK_SOFT_TIME_LIMIT // 60
             message = (
@@ -114,6 +154,11 @@ def run_execute(*, run_id: int, token: str, hostname: str) -> str:
     finally:
         heartbeat.stopped.set()
         heartbeat.join(timeout=10)
+
+
+def _discard(saved: list[Path]) -> None:
+    for path in saved:
+        discard_predictor(path)
 
 
 def _user_message(error: Exception) -> str:

@@ -342,6 +342,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # The exchange table (broadcasts, worker control); kombu's default is ./control,
         # inside whatever directory the process started in.
         "control_folder": str(_broker_dir / "control"),
+        # kombu looks for new files once a second by default: a fanned-out run's short
+        # parts would each wait that long (clustering/runs/fanout.py)
+        "polling_interval": 0.1,
     }
 else:
     # An unacknowledged task is redelivered after this long: it must outlast the hard
@@ -393,6 +396,11 @@ RUN_HEARTBEAT_SECONDS = env.int("RUN_HEARTBEAT_SECONDS", default=5)
 RUN_STALE_AFTER_SECONDS = env.int("RUN_STALE_AFTER_SECONDS", default=60)
 RUN_MAX_ATTEMPTS = env.int("RUN_MAX_ATTEMPTS", default=3)
 RUN_REAPER_INTERVAL_SECONDS = env.int("RUN_REAPER_INTERVAL_SECONDS", default=30)
+# A run's candidates shared by the workers (clustering/runs/fanout.py): "auto" from
+# RUN_FANOUT_MIN_CUSTOMERS customers on (below, sending and joining parts costs more than it
+# saves), "on" always, "off" never. Needs a result backend that joins chords.
+RUN_FANOUT = env("RUN_FANOUT", default="auto")
+RUN_FANOUT_MIN_CUSTOMERS = env.int("RUN_FANOUT_MIN_CUSTOMERS", default=50_000)
 # Each worker queues a heartbeat task at start and then this often; the dashboard shows the
 # worker as running while the last one is under five minutes old.
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=120)

@@ -1,0 +1,287 @@
+"""A run's candidates fanned out over Celery (clustering/engine/stages.py,
+clustering/runs/fanout.py): the staged engine equals the one-process engine, the stored
+files are checked, and real workers give the one-worker result, also when one of them is
+killed in the middle of a part."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.db import transaction
+
+from clustering.engine import algorithms as alg
+from clustering.engine.pipeline import run_segmentation
+from clustering.engine.stages import ONE_FIT_PER_K, plan_parts, run_staged
+from clustering.engine.synthetic import make_transactions
+from clustering.engine.types import SegmentationParams
+from clustering.models import Candidate, SegmentAssignment, SegmentationRun
+from clustering.params import params_from_input
+from clustering.runs import fanout
+from clustering.services import run_create, run_execute
+from tests.conftest import require
+from tests.worker_process import broker_reachable, celery_worker, purge_queue, wait_for
+
+from .factories import load_transactions, synthetic_lines
+
+Status = SegmentationRun.Status
+SCORES = ["algorithm", "setting", "n_clusters", "silhouette", "davies_bouldin"]
+SCORES += ["calinski_harabasz", "inertia", "bic", "eligible", "reason"]
+
+# Every algorithm, and sample sizes small enough that the sampled paths (quadratic sample
+# with the kNN surrogate, linear sample, sampled Silhouette) are taken on a small shop.
+ALL_SEVEN = {
+    "algorithms": list(alg.REGISTRY),
+    "k_min": 2,
+    "k_max": 6,
+    "seed": 11,
+    "quadratic_sample_size": 300,
+    "linear_sample_size": 1000,
+    "silhouette_sample_size": 400,
+}
+
+
+# ------------------------------------------------------------------------------ the engine
+@pytest.fixture(scope="module")
+def lines() -> pd.DataFrame:
+    return make_transactions(1300, seed=5)
+
+
+def test_the_staged_engine_gives_the_one_process_result(lines):
+    params = SegmentationParams(**{**ALL_SEVEN, "algorithms": tuple(ALL_SEVEN["algorithms"])})
+    whole = run_segmentation(lines, params)
+    # Parts fitted in the reverse of the plan, as workers might finish them.
+    staged = run_staged(lines, params, order=lambda parts: parts[::-1])
+    pd.testing.assert_frame_equal(
+        staged.candidates_table()[SCORES], whole.candidates_table()[SCORES]
+    )
+    pd.testing.assert_frame_equal(staged.assignments, whole.assignments)
+    assert staged.chosen.key == whole.chosen.key
+    assert staged.notes == whole.notes
+    assert staged.stability == whole.stability
+    assert [s.name for s in staged.segments] == [s.name for s in whole.segments]
+    # the sampled paths were taken
+    assert any("fixed sample of 300" in note for note in staged.notes)
+    assert any("fixed sample of 1,000" in note for note in staged.notes)
+
+
+def test_the_plan_holds_every_candidate_once_shared_work_first():
+    params = SegmentationParams(algorithms=tuple(alg.REGISTRY), k_min=2, k_max=8)
+    parts = plan_parts(10_000, params)
+    fits = [(p.algorithm, k) for p in parts for k in p.ks]
+    assert len(fits) == len(set(fits))
+    assert set(fits) == {(a, k) for a in alg.REGISTRY for k in range(2, 9)}
+    assert [p.number for p in parts] == list(range(len(parts)))
+    shared = [p for p in parts if p.algorithm not in ONE_FIT_PER_K]
+    assert parts[: len(shared)] == shared
+    assert all(len(p.ks) == 7 for p in shared)  # one tree / embedding for every k
+    per_k = [p.ks[0] for p in parts[len(shared) :]]
+    assert per_k == sorted(per_k, reverse=True)  # the costlier large k first
+
+
+# ------------------------------------------------------------------------------ storage
+def test_a_stored_file_is_read_only_if_its_checksum_matches(tmp_path):
+    path = tmp_path / "matrix.npy"
+    X = np.arange(12.0).reshape(4, 3)
+    fanout.write_checked(path, lambda p: fanout._save_npy(p, X))
+    np.testing.assert_array_equal(fanout.read_checked(path, fanout._npy), X)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["matrix.npy", "matrix.npy.sha256"]
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    assert not fanout.verified(path)
+    with pytest.raises(fanout.FanoutDataError, match="matrix.npy"):
+        fanout.read_checked(path, fanout._npy)
+
+
+def test_the_setting_decides_fan_out(settings):
+    settings.RUN_FANOUT, settings.RUN_FANOUT_MIN_CUSTOMERS = "auto", 50_000
+    assert not fanout.fanout_wanted(49_999)
+    assert fanout.fanout_wanted(50_000)
+    settings.RUN_FANOUT = "off"
+    assert not fanout.fanout_wanted(10**7)
+    settings.RUN_FANOUT = "on"
+    assert fanout.fanout_wanted(100)
+    settings.CELERY_RESULT_BACKEND = "rpc://"  # cannot join a chord: one process
+    assert not fanout.fanout_wanted(10**7)
+    settings.RUN_FANOUT = "sometimes"
+    with pytest.raises(ValueError, match="RUN_FANOUT must be one of auto, on, off"):
+        fanout.fanout_wanted(100)
+
+
+# ------------------------------------------------------------------------------ runs
+FANOUT_PARAMS = {
+    "algorithms": ["kmeans", "gmm", "birch", "agglomerative"],
+    "k_min": 2,
+    "k_max": 8,
+    "seed": 7,
+}
+
+
+def _create(shop, user, params) -> SegmentationRun:
+    with transaction.atomic():
+        return run_create(
+            workspace=shop, user=user, params=params_from_input(params), enqueue=False
+        )
+
+
+def _outcome(run: SegmentationRun) -> tuple[pd.DataFrame, dict[str, int]]:
+    candidates = pd.DataFrame(
+        Candidate.unscoped.filter(run=run)
+        .order_by("pk")
+        .values(*SCORES[:-2], "eligible", "is_chosen", "consensus_rank")
+    )
+    labels = dict(
+        SegmentAssignment.unscoped.filter(run=run).values_list(
+            "customer__external_id", "segment__number"
+        )
+    )
+    return candidates, labels
+
+
+def _assert_one_result(run: SegmentationRun) -> None:
+    assert run.status == Status.SUCCEEDED, run.error
+    assert Candidate.unscoped.filter(run=run, is_chosen=True).count() == 1
+    keys = list(Candidate.unscoped.filter(run=run).values_list("algorithm", "setting"))
+    assert len(keys) == len(set(keys))
+    assignments = SegmentAssignment.unscoped.filter(run=run)
+    assert assignments.count() == run.n_customers
+    assert assignments.values("customer").distinct().count() == run.n_customers
+    assert not fanout.run_dir(run.pk).exists()  # the stored matrix and parts are removed
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user("manager")
+
+
+@pytest.fixture
+def eager():
+    """The chord executed in this process: every part and the join go through the tasks,
+    the stored files and the claim as they do on workers."""
+    from segmentation_site.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fanned_out_run_stores_the_one_process_result(manager, shop, settings, eager):
+    load_transactions(synthetic_lines(500, seed=4))
+    settings.RUN_FANOUT = "off"
+    one = _create(shop, manager, FANOUT_PARAMS)
+    assert run_execute(run_id=one.pk, token="one", hostname="tests@host") == "succeeded"
+    settings.RUN_FANOUT = "on"
+    fanned = _create(shop, manager, FANOUT_PARAMS)
+    assert run_execute(run_id=fanned.pk, token="fan", hostname="tests@host") == "fanned out"
+    one, fanned = (SegmentationRun.unscoped.get(pk=r.pk) for r in (one, fanned))
+    _assert_one_result(fanned)
+    a, b = _outcome(one), _outcome(fanned)
+    pd.testing.assert_frame_equal(a[0], b[0])
+    assert a[1] == b[1]
+    assert fanned.attempts == 1
+    assert fanned.chosen_k == one.chosen_k
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancelled_part_ends_the_fanned_out_run(manager, shop, settings, eager, monkeypatch):
+    load_transactions(synthetic_lines(400, seed=4))
+    settings.RUN_FANOUT = "on"
+    run = _create(shop, manager, FANOUT_PARAMS)
+    real_part = fanout.fanout_part
+
+    def part_then_cancel(**kwargs):
+        # the manager presses Cancel while the first part is being fitted
+        SegmentationRun.unscoped.filter(pk=run.pk).update(cancel_requested=True)
+        return real_part(**kwargs)
+
+    monkeypatch.setattr("clustering.tasks.fanout_part", part_then_cancel)
+    run_execute(run_id=run.pk, token="fan", hostname="tests@host")
+    run = SegmentationRun.unscoped.get(pk=run.pk)
+    assert run.status == Status.CANCELLED
+    assert "Cancelled while running (cancelled at candidates:" in run.error
+    assert not Candidate.unscoped.filter(run=run).exists()
+    assert not fanout.run_dir(run.pk).exists()
+
+
+# ------------------------------------------------------------------------------ real workers
+WORKER_PARAMS = {
+    "algorithms": ["kmeans", "gmm", "birch", "agglomerative", "spectral"],
+    "k_min": 2,
+    "k_max": 10,
+    "seed": 7,
+}
+
+
+def _finished(run_id: int):
+    run = SegmentationRun.unscoped.get(pk=run_id)
+    return run if run.is_finished else None
+
+
+def _in_a_part(worker) -> bool:
+    """The worker has taken a part and not yet answered it (its log says so)."""
+    log = worker.log()
+    received = len(re.findall(r"fit_run_part\[[^\]]+\] received", log))
+    answered = len(re.findall(r"fit_run_part\[[^\]]+\] (succeeded|retry|raised)", log))
+    return received > answered
+
+
+@pytest.fixture
+def fanout_env(monkeypatch):
+    require(broker_reachable(), "the Celery broker (REDIS_URL)")
+    purge_queue()
+    for key, value in {
+        "RUN_FANOUT": "on",
+        "RUN_STALE_AFTER_SECONDS": "4",
+        "RUN_HEARTBEAT_SECONDS": "1",
+        "RUN_REAPER_INTERVAL_SECONDS": "2",
+    }.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.services
+@pytest.mark.slow
+def test_two_workers_share_a_run_and_survive_one_being_killed(manager, shop, settings, fanout_env):
+    load_transactions(synthetic_lines(2500, seed=11))
+    settings.RUN_FANOUT = "off"
+    one = _create(shop, manager, WORKER_PARAMS)
+    assert run_execute(run_id=one.pk, token="one", hostname="tests@host") == "succeeded"
+    expected = _outcome(SegmentationRun.unscoped.get(pk=one.pk))
+
+    with celery_worker(name="left") as left, celery_worker(name="right") as right:
+        shared = run_create(workspace=shop, user=manager, params=params_from_input(WORKER_PARAMS))
+        shared = wait_for(lambda: _finished(shared.pk), timeout=120, what="the shared run")
+        _assert_one_result(shared)
+        assert shared.attempts == 1
+        both = [w for w in (left, right) if "fit_run_part" in w.log()]
+        assert len(both) == 2, "both workers fitted parts"
+        got = _outcome(shared)
+        pd.testing.assert_frame_equal(got[0], expected[0])
+        assert got[1] == expected[1]
+
+        survivor = right
+        run = run_create(workspace=shop, user=manager, params=params_from_input(WORKER_PARAMS))
+        wait_for(
+            lambda: (
+                _in_a_part(left)
+                and SegmentationRun.unscoped.filter(
+                    pk=run.pk, stage__startswith="candidates"
+                ).exists()
+            ),
+            timeout=90,
+            interval=0.05,
+            what="the left worker to be fitting a part",
+        )
+        left.kill()
+        run = wait_for(lambda: _finished(run.pk), timeout=150, what="the rescued run")
+    _assert_one_result(run)
+    assert run.attempts == 2  # re-queued once by the survivor's reaper, finished once
+    assert "re-queueing" in survivor.log()
+    got = _outcome(run)
+    pd.testing.assert_frame_equal(got[0], expected[0])
+    assert got[1] == expected[1]
