@@ -81,14 +81,27 @@ def record(
     )
 
 
-def record_members_exported(*, request, target: models.Model, what: str) -> AuditEntry:
+def record_members_exported(
+    *,
+    request,
+    target: models.Model,
+    what: str,
+    rows: int | None = None,
+    personal: bool | None = None,
+) -> AuditEntry:
     """The entry of a CSV export of customers (pages and API): a list of people leaving the
-    product, so each one is logged with the requester (token or session) and address."""
+    product, so each one is logged with the requester (token or session) and address, how
+    many rows left and whether they carried contact details (e-mail, name)."""
+    details: dict = {"what": what}
+    if rows is not None:
+        details["rows"] = rows
+    if personal is not None:
+        details["contact_details"] = personal
     return record(
         workspace=request.workspace,
         action=AuditEntry.Action.MEMBERS_EXPORTED,
         actor=request.user,
         target=target,
         request=request,
-        details={"what": what},
+        details=details,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from common.api_currency import CURRENCY_HELP, CurrencyField
+
 from .models import Candidate, Segment, SegmentAssignment, SegmentationRun
 from .params import RUN_PARAMETERS, RunParameter
 from .predicting import MAX_BATCH
@@ -157,6 +159,9 @@ class RunReportSerializer(serializers.Serializer):
     published_by = serializers.CharField(allow_null=True)
     candidates = serializers.ListField(child=serializers.DictField(child=serializers.JSONField()))
     segments = serializers.ListField(child=serializers.DictField(child=serializers.JSONField()))
+    currency = serializers.CharField(
+        help_text="ISO 4217 code of every amount in the report (segments' spend, value ahead)."
+    )
 
 
 # ------------------------------------------------------------------------------ segments
@@ -205,11 +210,12 @@ class SegmentSerializer(serializers.ModelSerializer):
         help_text="The members' median probability (0..1) of still being customers (BG/NBD); "
         + NOT_ESTIMATED,
     )
+    currency = CurrencyField()
 
     class Meta:
         model = Segment
-        # the same fields as the report's JSON, and the value ahead
-        fields = list(dict.fromkeys([*SEGMENT_FIELDS, *SEGMENT_VALUE_FIELDS]))
+        # the same fields as the report's JSON, the value ahead and the amounts' currency
+        fields = list(dict.fromkeys([*SEGMENT_FIELDS, *SEGMENT_VALUE_FIELDS, "currency"]))
         read_only_fields = fields
 
 
@@ -222,6 +228,7 @@ class PublishedSegmentsSerializer(serializers.Serializer):
         help_text="The days ahead the segments' and members' expected values cover; "
         + NOT_ESTIMATED,
     )
+    currency = CurrencyField()
     segments = SegmentSerializer(many=True)
 
 
@@ -255,11 +262,12 @@ class SegmentMemberSerializer(serializers.ModelSerializer):
     expected_value = serializers.FloatField(
         allow_null=True, read_only=True, help_text=VALUE_AHEAD_HELP + NOT_ESTIMATED
     )
+    currency = CurrencyField()
 
     class Meta:
         model = SegmentAssignment
-        fields = MEMBER_FIELDS
-        read_only_fields = MEMBER_FIELDS
+        fields = [*MEMBER_FIELDS, "currency"]
+        read_only_fields = fields
 
 
 # ------------------------------------------------------------------------------ predict
@@ -398,6 +406,7 @@ class PredictionSerializer(serializers.Serializer):
     expected_value = serializers.FloatField(
         allow_null=True, help_text=VALUE_AHEAD_HELP + PREDICT_NOT_ESTIMATED
     )
+    currency = serializers.CharField(help_text=CURRENCY_HELP)
 
 
 @extend_schema_serializer(deprecate_fields=["segment_id"])
@@ -423,6 +432,7 @@ class BatchPredictionSerializer(serializers.Serializer):
     expected_value = serializers.FloatField(
         allow_null=True, help_text=VALUE_AHEAD_HELP + PREDICT_NOT_ESTIMATED
     )
+    currency = serializers.CharField(help_text=CURRENCY_HELP)
     error = serializers.CharField(
         allow_null=True, help_text="Why this customer has no segment (the others still do)."
     )
@@ -430,4 +440,5 @@ class BatchPredictionSerializer(serializers.Serializer):
 
 class BatchPredictResponseSerializer(serializers.Serializer):
     run_id = serializers.IntegerField()
+    currency = serializers.CharField(help_text=CURRENCY_HELP)
     results = BatchPredictionSerializer(many=True)

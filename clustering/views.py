@@ -15,24 +15,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.roles import PERSONAL_DATA_PERMISSION
 from audit.log import record_members_exported
 from common.csv_export import csv_response
 
 from .engine.types import InvalidParameters
 from .forms import RunForm
-from .models import SegmentAssignment, SegmentationRun
+from .models import SegmentationRun
 from .report import charts
 from .report.axes import rfm_edges_view, rhythm_view, segment_axes, stability_view
 from .report.charts import heat_level
 from .report.data import CANDIDATE_FIELDS, run_report_data
-from .report.members import (
-    MEMBER_CSV_HEADER,
-    MEMBER_SORTS,
-    run_assignment_rows,
-    segment_get,
-    segment_member_rows,
-    segment_members_page,
-)
+from .report.member_export import member_export_header, member_export_rows
+from .report.member_fit import member_fit
+from .report.members import MEMBER_SORTS, segment_get, segment_members_page
 from .report.value import value_context
 from .report.words import (
     candidate_label,
@@ -231,7 +227,8 @@ def run_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(REPORTS, raise_exception=True)
 def run_report_json(request: HttpRequest, pk: int) -> JsonResponse:
     run = get_object_or_404(run_list_query(workspace=request.workspace).defer(None), pk=pk)
-    response = JsonResponse(run_report_data(run), json_dumps_params={"indent": 1})
+    data = {**run_report_data(run), "currency": request.workspace.currency}
+    response = JsonResponse(data, json_dumps_params={"indent": 1})
     response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-report.json"'
     return response
 
@@ -251,27 +248,30 @@ def run_candidates_csv(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @permission_required(REPORTS, raise_exception=True)
 def run_assignments_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(_runs(request).only("pk"), pk=pk)
-    header = (
-        "customer_id",
-        "segment_number",
-        "segment_name",
-        "confidence",
-        "rfm_segment",
-        "rfm_cell",
-        *SegmentAssignment.FEATURE_FIELDS,
-        "currency",
+    kept = ("activity_rhythm", "value_ahead")  # what the export reads of the run's report
+    run = get_object_or_404(
+        _runs(request).defer(*SegmentationRun.report_data_fields(keep=kept)), pk=pk
     )
-    rows = _with_currency(request, run_assignment_rows(run).iterator(chunk_size=2000))
-    record_members_exported(request=request, target=run, what="every segment's members")
-    return csv_response(f"run-{run.pk}-assignments.csv", header, rows)
+    return _members_csv(
+        request, run, run.assignments.all(), f"run-{run.pk}-members.csv", target=run,
+        what="every segment's members",
+    )  # fmt: skip
 
 
-def _with_currency(request: HttpRequest, rows):
-    """Rows of a CSV export with the workspace's currency code last: the amounts are in it
-    (a column, so the other columns keep their names)."""
-    code = request.workspace.currency
-    return ((*row, code) for row in rows)
+def _members_csv(request: HttpRequest, run, assignments, filename: str, *, target, what: str):
+    """The members export (clustering.report.member_export), logged with its row count;
+    contact details only for those who may see personal data."""
+    personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
+    header = member_export_header(
+        currency=request.workspace.currency,
+        personal=personal,
+        horizon_days=(run.value_ahead or {}).get("horizon_days"),
+    )
+    rows = member_export_rows(assignments, run=run, personal=personal)
+    record_members_exported(
+        request=request, target=target, what=what, rows=assignments.count(), personal=personal
+    )
+    return csv_response(filename, header, rows)
 
 
 # ------------------------------------------------------------------------------ segments
@@ -299,9 +299,16 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
         sort = "monetary"
     descending = request.GET.get("dir", "desc") != "asc"
     search = request.GET.get("q", "").strip()[:64]
+    personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
     page = segment_members_page(
-        segment, search=search, sort=sort, descending=descending, page=request.GET.get("page")
+        segment,
+        search=search,
+        sort=sort,
+        descending=descending,
+        page=request.GET.get("page"),
+        personal=personal,
     )
+    page.object_list = _with_fit(segment, list(page.object_list))
     profile = charts.segment_profile_rows(
         {"lift": segment.lift, "means": segment.means, "medians": segment.medians}
     )
@@ -329,14 +336,34 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             "lift_chart": charts.lift_chart(profile),
             "rule": charts.readable_rule(segment.rule),
             "axes": segment_axes(segment, rhythm_view(segment.run.activity_rhythm)),
+            "rhythm": rhythm_view(segment.run.activity_rhythm),
             "distinguishing": [charts.feature_label(f) for f in segment.distinguishing],
             "page": page,
             "columns": columns,
             "sort": sort,
             "direction": "desc" if descending else "asc",
             "search": search,
+            "personal": personal,
+            "warnings": sum(1 for m in page.object_list if m["fit"].warning),
         },
     )
+
+
+def _with_fit(segment, members: list[dict]) -> list[dict]:
+    """Each member with their fit in words and own activity (clustering.report.member_fit)."""
+    run = segment.run
+    names = dict(segment.run.segments.values_list("number", "name"))
+    for member in members:
+        member["fit"] = member_fit(
+            confidence=member["confidence"],
+            runner_up_number=member["runner_up_number"],
+            recency_days=member["recency_days"],
+            algorithm=run.chosen_algorithm,
+            segment_names=names,
+            segment_activity=segment.activity,
+            rhythm=run.activity_rhythm,
+        )
+    return members
 
 
 @require_GET
@@ -344,8 +371,8 @@ def segment_members_csv(request: HttpRequest, run_id: int, number: int) -> HttpR
     if not request.user.has_perm("accounts.export_segment_members"):
         raise PermissionDenied
     segment = _visible_segment(request, run_id, number)
-    header = (*MEMBER_CSV_HEADER, "currency")
     slug = "".join(c if c.isalnum() else "-" for c in segment.name.lower()).strip("-")
-    rows = _with_currency(request, segment_member_rows(segment).iterator(chunk_size=2000))
-    record_members_exported(request=request, target=segment, what="one segment's members")
-    return csv_response(f"run-{run_id}-segment-{number}-{slug}.csv", header, rows)
+    return _members_csv(
+        request, segment.run, segment.assignments.all(),
+        f"run-{run_id}-segment-{number}-{slug}.csv", target=segment, what="one segment's members",
+    )  # fmt: skip

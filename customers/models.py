@@ -41,11 +41,21 @@ class Customer(models.Model):
     )
     # Contact details, when the import mapping has them: personal data, shown and exported
     # only to roles with accounts.view_personal_data.
+    # Set by the database too (db_default): the imports insert customers with plain SQL.
     email = models.CharField(
-        "e-mail", max_length=254, blank=True, help_text="Of the latest line that has one."
+        "e-mail",
+        max_length=254,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Of the latest line that has one.",
     )
     name = models.CharField(
-        max_length=200, blank=True, help_text="Of the latest line that has one."
+        max_length=200,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Of the latest line that has one.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

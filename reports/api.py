@@ -99,6 +99,7 @@ CUSTOMER_EXAMPLE = {
     "p_alive": 0.98,
     "expected_purchases": 7.4,
     "expected_value": 1190.35,
+    "currency": "GBP",
 }
 
 
@@ -145,6 +146,7 @@ def customer_detail_data(customer: Customer, *, workspace) -> dict:
         "first_purchase_at": customer.first_purchase_at,
         "last_purchase_at": customer.last_purchase_at,
         "last_seen_at": customer.last_seen_at,
+        "currency": workspace.currency,  # of the amounts below
         "segment": None
         if current is None
         else {
@@ -211,6 +213,7 @@ class CustomerDetailApi(APIView):
                     "first_purchase_at": "2010-12-01T08:26:00Z",
                     "last_purchase_at": "2010-12-02T15:27:00Z",
                     "last_seen_at": "2011-02-10T14:38:00Z",
+                    "currency": "GBP",
                     "segment": {
                         "run_id": 12,
                         "segment_id": 0,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from clustering.models import SegmentAssignment
+from common.api_currency import CURRENCY_HELP, CurrencyField
 from customers.models import Customer
 
 NOT_ESTIMATED = "null when the run did not estimate value ahead (runs made before it)."
@@ -36,6 +37,7 @@ class CustomerSerializer(serializers.ModelSerializer):
     p_alive = value_field(P_ALIVE_HELP, "the published run (also null when not in it)")
     expected_purchases = value_field(PURCHASES_HELP, "the published run (also null when not in it)")
     expected_value = value_field(VALUE_HELP, "the published run (also null when not in it)")
+    currency = CurrencyField()
 
     class Meta:
         model = Customer
@@ -50,6 +52,7 @@ class CustomerSerializer(serializers.ModelSerializer):
             "p_alive",
             "expected_purchases",
             "expected_value",
+            "currency",
         ]
         read_only_fields = fields
 
@@ -125,6 +128,7 @@ class CustomerDetailSerializer(serializers.Serializer):
     last_seen_at = serializers.DateTimeField(
         allow_null=True, help_text="Latest transaction line of any kind."
     )
+    currency = serializers.CharField(help_text=CURRENCY_HELP)
     segment = CurrentSegmentSerializer(
         allow_null=True, help_text="In the published run; null when the run did not include them."
     )

@@ -8,11 +8,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from accounts.roles import PERSONAL_DATA_PERMISSION
 from alerts.selectors import open_alerts
 from clustering.models import SegmentationRun
 from clustering.report import charts
 from clustering.report.axes import rhythm_view, segment_axes
 from clustering.report.charts import heat_level
+from clustering.report.member_fit import MemberFit, member_fit
 from clustering.selectors import worker_is_recent, worker_last_seen
 
 from . import selectors
@@ -126,7 +128,9 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
         searched = form.cleaned_data["customer_id"]
         result = selectors.customer_lookup(workspace=request.workspace, external_id=searched)
     features = []
+    fit = None
     if result and result.current:
+        fit = _lookup_fit(result)
         features = [
             (charts.feature_label(name), getattr(result.current, name), name in MONEY_FEATURES)
             for name in result.current.FEATURE_FIELDS
@@ -136,8 +140,30 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/customer_lookup.html",
-        {"form": form, "searched": searched, "result": result, "features": features},
+        {
+            "form": form,
+            "searched": searched,
+            "result": result,
+            "features": features,
+            "fit": fit,
+            "personal": request.user.has_perm(PERSONAL_DATA_PERMISSION),
+        },
         status=404 if searched and result is None else 200,
+    )
+
+
+def _lookup_fit(result) -> MemberFit:
+    """The customer's fit in their published segment and their own activity (issue 22)."""
+    current, run = result.current, result.published
+    names = dict(run.segments.values_list("number", "name"))
+    return member_fit(
+        confidence=current.confidence,
+        runner_up_number=current.runner_up_number,
+        recency_days=current.recency_days,
+        algorithm=run.chosen_algorithm,
+        segment_names=names,
+        segment_activity=current.segment.activity,
+        rhythm=run.activity_rhythm,
     )
 
 

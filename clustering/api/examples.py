@@ -98,6 +98,7 @@ REPORT_EXAMPLE = {
     "notes": [],
     "candidates": [],
     "segments": [],
+    "currency": "GBP",
 }
 
 # ------------------------------------------------------------------------------ segments
@@ -131,6 +132,7 @@ SEGMENT_EXAMPLE = {
     "share_expected_value": 0.58,
     "value_per_customer": 1001.29,
     "median_p_alive": 0.97,
+    "currency": "GBP",
 }
 
 MEMBER_EXAMPLE = {
@@ -149,6 +151,7 @@ MEMBER_EXAMPLE = {
     "p_alive": 0.98,
     "expected_purchases": 7.4,
     "expected_value": 1190.35,
+    "currency": "GBP",
 }
 
 # ------------------------------------------------------------------------------ predict
@@ -207,6 +210,7 @@ PREDICT_EXAMPLES = [
             "p_alive": 0.98,
             "expected_purchases": 7.4,
             "expected_value": 1190.35,
+            "currency": "GBP",
         },
         response_only=True,
         status_codes=["200"],
@@ -215,6 +219,7 @@ PREDICT_EXAMPLES = [
         "Batch results",
         value={
             "run_id": 12,
+            "currency": "GBP",
             "results": [
                 {
                     "index": 0,
@@ -228,6 +233,7 @@ PREDICT_EXAMPLES = [
                     "p_alive": 0.98,
                     "expected_purchases": 7.4,
                     "expected_value": 1190.35,
+                    "currency": "GBP",
                     "error": None,
                 },
                 {
@@ -242,6 +248,7 @@ PREDICT_EXAMPLES = [
                     "p_alive": None,
                     "expected_purchases": None,
                     "expected_value": None,
+                    "currency": "GBP",
                     "error": "customer not in the published segmentation; send features instead",
                 },
             ],

@@ -33,7 +33,7 @@ from .examples import PREDICT_EXAMPLES
 NOT_IN_SEGMENTATION = "customer not in the published segmentation; send features instead"
 
 
-def _prediction(run_id: int, customer_id: str | None, p) -> dict:
+def _prediction(run_id: int, customer_id: str | None, p, currency: str) -> dict:
     return {
         "run_id": run_id,
         "customer_id": customer_id,
@@ -51,6 +51,7 @@ def _prediction(run_id: int, customer_id: str | None, p) -> dict:
         "p_alive": p.value_ahead.p_alive,
         "expected_purchases": p.value_ahead.expected_purchases,
         "expected_value": p.value_ahead.expected_value,
+        "currency": currency,  # of expected_value
     }
 
 
@@ -150,7 +151,7 @@ class PredictApi(APIView):
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
         if "customers" in data:
-            return Response(self._batch(model, data["customers"]))
+            return Response(self._batch(model, data["customers"], request.workspace.currency))
         if "customer_id" in data:
             customer_id = data["customer_id"]
             stored = stored_predictions(model, [customer_id]).get(customer_id)
@@ -158,12 +159,14 @@ class PredictApi(APIView):
                 raise ApiProblem(
                     NOT_IN_SEGMENTATION, status=404, code="customer_not_in_segmentation"
                 )
-            return Response(_prediction(model.run_id, customer_id, stored))
+            return Response(
+                _prediction(model.run_id, customer_id, stored, request.workspace.currency)
+            )
         (predicted,) = predict_features(model, [data["features"]])
-        return Response(_prediction(model.run_id, None, predicted))
+        return Response(_prediction(model.run_id, None, predicted, request.workspace.currency))
 
     @staticmethod
-    def _batch(model, items: list[dict]) -> dict:
+    def _batch(model, items: list[dict], currency: str) -> dict:
         ids = [item["customer_id"] for item in items if "customer_id" in item]
         stored = stored_predictions(model, ids) if ids else {}
         with_features = [i for i, item in enumerate(items) if "features" in item]
@@ -191,11 +194,12 @@ class PredictApi(APIView):
                         "confidence": None,
                         "source": None,
                         **dict.fromkeys(("p_alive", "expected_purchases", "expected_value")),
+                        "currency": currency,
                         "error": NOT_IN_SEGMENTATION,
                     }
                 )
                 continue
-            row = _prediction(model.run_id, customer_id, p)
+            row = _prediction(model.run_id, customer_id, p, currency)
             del row["run_id"]
             results.append({"index": index, **row, "error": None})
-        return {"run_id": model.run_id, "results": results}
+        return {"run_id": model.run_id, "currency": currency, "results": results}

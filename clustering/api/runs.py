@@ -211,4 +211,4 @@ class RunReportApi(APIView):
     def get(self, request, pk: int):
         # the whole run, report and all
         run = get_object_or_404(run_list(workspace=request.workspace).defer(None), pk=pk)
-        return Response(run_report_data(run))
+        return Response({**run_report_data(run), "currency": request.workspace.currency})

@@ -10,11 +10,12 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.roles import PERSONAL_DATA_PERMISSION
 from audit.log import record_members_exported
 from clustering.models import Segment, SegmentAssignment, SegmentationRun
+from clustering.report.member_export import member_export_header, member_export_rows
 from clustering.selectors import run_published, run_segments, segment_members
 from clustering.serializers import (
-    MEMBER_FIELDS,
     PublishedSegmentsSerializer,
     SegmentMemberSerializer,
     SegmentSerializer,
@@ -80,7 +81,8 @@ class PublishedSegmentsApi(APIView):
                     "published_at": run.published_at,
                     "horizon_days": (run.value_ahead or {}).get("horizon_days"),
                     "segments": run_segments(run, workspace=request.workspace),
-                }
+                },
+                context={"request": request},
             ).data
         )
 
@@ -98,7 +100,9 @@ class SegmentDetailApi(APIView):
     )
     def get(self, request, number: int):
         return Response(
-            SegmentSerializer(_published_segment_or_404(request.workspace, number)).data
+            SegmentSerializer(
+                _published_segment_or_404(request.workspace, number), context={"request": request}
+            ).data
         )
 
 
@@ -151,22 +155,38 @@ class SegmentMembersCsvApi(APIView):
         responses={
             (200, "text/csv"): OpenApiResponse(
                 response=OpenApiTypes.STR,
-                description="A CSV file with a header line: " + ", ".join(MEMBER_FIELDS),
+                description="A CSV file a marketing tool can import, with a header line: "
+                + ", ".join(member_export_header(currency="GBP", personal=True, horizon_days=90))
+                + ". Amounts are rounded, in the workspace's currency (named in the headers); "
+                "E-mail and Name appear only for tokens whose user may see personal data "
+                "(managers and admins).",
             ),
             **error_responses(401, 403, 404),
         },
     )
     def get(self, request, number: int):
         segment = _published_segment_or_404(request.workspace, number)
-        rows = (
-            segment_members(segment, workspace=request.workspace)
-            .order_by("id")
-            .values_list(
-                "customer__external_id",
-                "customer__country",
-                *MEMBER_FIELDS[2:],
-            )
+        kept = ("activity_rhythm", "value_ahead")  # what the export reads of the run's report
+        run = (
+            SegmentationRun.objects.in_workspace(request.workspace)
+            .defer(*SegmentationRun.report_data_fields(keep=kept))
+            .get(pk=segment.run_id)
+        )
+        personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
+        members = segment_members(segment, workspace=request.workspace)
+        header = member_export_header(
+            currency=request.workspace.currency,
+            personal=personal,
+            horizon_days=(run.value_ahead or {}).get("horizon_days"),
         )
         filename = f"run-{segment.run_id}-segment-{segment.number}-members.csv"
-        record_members_exported(request=request, target=segment, what="one segment's members")
-        return csv_response(filename, MEMBER_FIELDS, rows.iterator(chunk_size=2000))
+        record_members_exported(
+            request=request,
+            target=segment,
+            what="one segment's members",
+            rows=members.count(),
+            personal=personal,
+        )
+        return csv_response(
+            filename, header, member_export_rows(members, run=run, personal=personal)
+        )

@@ -38,6 +38,10 @@ def share_chart(segments: list[dict]) -> dict[str, Any]:
     }
 
 
+#: Features that are amounts: pages show them in the workspace's currency.
+MONEY_FEATURES = frozenset({"monetary_total", "avg_basket_value"})
+
+
 def segment_profile_rows(segment: dict) -> list[dict[str, Any]]:
     """Per feature: the segment's median and mean, all customers' mean, and the lift."""
     rows = []
@@ -52,6 +56,7 @@ def segment_profile_rows(segment: dict) -> list[dict[str, Any]]:
             {
                 "feature": name,
                 "label": feature_label(name),
+                "is_money": name in MONEY_FEATURES,
                 "median": medians.get(name),
                 "mean": mean,
                 "overall_mean": overall,
@@ -131,6 +136,7 @@ def profiles_table(segments: list[dict]) -> dict[str, Any]:
         rows.append(
             {
                 "label": feature_label(name),
+                "is_money": name in MONEY_FEATURES,
                 "cells": [
                     {
                         "median": (s.get("medians") or {}).get(name),

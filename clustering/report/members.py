@@ -1,7 +1,6 @@
-"""Reads behind the segment pages and the run's CSV downloads: one segment, a page of its
-members, every member or every assignment as rows. Each is one indexed query over what the
-run stored; a segment or run given here was read in its workspace, so its related managers
-are scoped by it."""
+"""Reads behind the segment pages: one segment and a page of its members (the CSV downloads:
+clustering.report.member_export). Each is one indexed query over what the run stored; a
+segment given here was read in its workspace, so its related managers are scoped by it."""
 
 from __future__ import annotations
 
@@ -9,12 +8,12 @@ from django.core.paginator import Page, Paginator
 from django.db.models import F, QuerySet
 
 from clustering.engine.vocabulary import FEATURE_LABELS
-from clustering.models import Segment, SegmentAssignment, SegmentationRun
+from clustering.models import Segment, SegmentationRun
 
 #: The member columns a user may sort by: query value -> (label, ORM field).
 MEMBER_SORTS: dict[str, tuple[str, str]] = {
     "customer": ("Customer id", "customer__external_id"),
-    "confidence": ("Confidence", "confidence"),
+    "confidence": ("Fit", "confidence"),  # said in words (clustering.report.member_fit)
     "recency": (FEATURE_LABELS["recency_days"], "recency_days"),
     "frequency": (FEATURE_LABELS["frequency"], "frequency"),
     "monetary": (FEATURE_LABELS["monetary_total"], "monetary_total"),
@@ -28,7 +27,9 @@ MEMBER_VALUE_FIELDS = ("p_alive", "expected_purchases", "expected_value")
 MEMBER_VALUES = (
     "customer__external_id",
     "customer__country",
+    "customer__last_purchase_at",
     "confidence",
+    "runner_up_number",
     "recency_days",
     "frequency",
     "monetary_total",
@@ -36,15 +37,8 @@ MEMBER_VALUES = (
     "rfm_segment",
     *MEMBER_VALUE_FIELDS,
 )
-#: The member CSV's columns, in the order segment_member_rows gives them.
-MEMBER_CSV_HEADER = (
-    "customer_id",
-    "country",
-    "confidence",
-    "rfm_segment",
-    *SegmentAssignment.FEATURE_FIELDS,
-    *MEMBER_VALUE_FIELDS,
-)
+#: Read only for those who may see personal data (accounts.roles.PERSONAL_DATA_PERMISSION).
+MEMBER_CONTACT_VALUES = ("customer__email", "customer__name")
 MEMBERS_PER_PAGE = 50
 
 
@@ -63,9 +57,16 @@ def segment_get(*, workspace, run_id: int, number: int) -> Segment | None:
 
 
 def segment_members_page(
-    segment: Segment, *, search: str = "", sort: str = "monetary", descending: bool = True, page=1
+    segment: Segment,
+    *,
+    search: str = "",
+    sort: str = "monetary",
+    descending: bool = True,
+    page=1,
+    personal: bool = False,
 ) -> Page:
-    """One page of a segment's members as dicts, searchable by customer id prefix."""
+    """One page of a segment's members as dicts, searchable by customer id prefix; with
+    their e-mail and name when `personal`."""
     order_field = MEMBER_SORTS.get(sort, MEMBER_SORTS["monetary"])[1]
     rows: QuerySet = segment.assignments.all()
     if search:
@@ -75,26 +76,6 @@ def segment_members_page(
         F(order_field).desc(nulls_last=True) if descending else F(order_field).asc(nulls_last=True),
         "customer__external_id",
     ]
-    rows = rows.order_by(*ordering).values(*MEMBER_VALUES)
+    contact = MEMBER_CONTACT_VALUES if personal else ()
+    rows = rows.order_by(*ordering).values(*MEMBER_VALUES, *contact)
     return Paginator(rows, MEMBERS_PER_PAGE).get_page(page)
-
-
-def segment_member_rows(segment: Segment):
-    """Every member of a segment with the features it was judged on, for the CSV export."""
-    values = ("customer__external_id", "customer__country", "confidence", "rfm_segment")
-    return segment.assignments.order_by("customer__external_id").values_list(
-        *values, *SegmentAssignment.FEATURE_FIELDS, *MEMBER_VALUE_FIELDS
-    )
-
-
-def run_assignment_rows(run: SegmentationRun):
-    """Every customer's segment in a run, for the CSV export."""
-    return run.assignments.order_by("customer__external_id").values_list(
-        "customer__external_id",
-        "segment__number",
-        "segment__name",
-        "confidence",
-        "rfm_segment",
-        "rfm_cell",
-        *SegmentAssignment.FEATURE_FIELDS,
-    )

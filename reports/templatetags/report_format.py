@@ -80,11 +80,67 @@ def money(value, symbol: str = "") -> str:
 
 
 @register.filter
+def count(value) -> str:
+    """A whole number of things with thousands separators: 75000 -> "75,000"."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    if not math.isfinite(number):
+        return "—"
+    return f"{round(number):,}"
+
+
+@register.filter
+def days(value) -> str:
+    """A number of days in words: 1 -> "1 day", 373.4 -> "373 days"."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    if not math.isfinite(number):
+        return "—"
+    whole = round(number)
+    return f"{whole:,} day" if whole == 1 else f"{whole:,} days"
+
+
+#: The one date format of the pages ("10 Dec 2011"): day, month and year, never ambiguous.
+DAY_FORMAT = "j M Y"
+
+
+@register.filter
+def day(value) -> str:
+    """A date or a time as its day in the pages' one format, in the active time zone:
+    "10 Dec 2011"; "—" when missing."""
+    from django.utils import dateformat, timezone
+
+    if value is None or value == "":
+        return "—"
+    if hasattr(value, "tzinfo") and hasattr(value, "hour") and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    try:
+        return dateformat.format(value, DAY_FORMAT)
+    except (AttributeError, TypeError, ValueError):
+        return "—"
+
+
+@register.filter
 def get_item(mapping, key):
     return (mapping or {}).get(key)
 
 
-__all__ = ["get_item", "horizon", "intcomma", "money", "num", "pct", "times"]
+__all__ = [
+    "count",
+    "day",
+    "days",
+    "get_item",
+    "horizon",
+    "intcomma",
+    "money",
+    "num",
+    "pct",
+    "times",
+]
 
 
 @register.filter

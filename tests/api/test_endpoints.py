@@ -111,7 +111,8 @@ def test_run_detail_list_candidates_and_report(api, world):
     assert sum(c["is_chosen"] for c in candidates) == 1
     report = client.get(f"/api/v1/runs/{run.pk}/report/")
     assert report.status_code == 200
-    assert report.json() == json.loads(json.dumps(run_report_data(run), cls=DjangoJSONEncoder))
+    stored = json.loads(json.dumps(run_report_data(run), cls=DjangoJSONEncoder))
+    assert report.json() == {**stored, "currency": "GBP"}  # the shop's: amounts carry it
     assert client.get("/api/v1/runs/999999/report/").status_code == 404
 
 
@@ -132,7 +133,9 @@ def test_published_segments(api, world):
         "action", "rationale", "top_country", "value", "engagement", "activity",
         "activity_shares", "why", "conditions",
         "expected_value", "share_expected_value", "value_per_customer", "median_p_alive",
+        "currency",
     }  # fmt: skip
+    assert body["currency"] == first["currency"] == "GBP"
     assert api("marketing").get("/api/v1/segments/99/").status_code == 404
 
 
@@ -165,6 +168,7 @@ def test_members_are_cursor_paginated_and_complete(api, world):
             "p_alive": a.p_alive,
             "expected_purchases": a.expected_purchases,
             "expected_value": a.expected_value,
+            "currency": "GBP",
         }
     ]
 
@@ -176,7 +180,7 @@ def test_members_as_csv(api, world):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][:4] == ["customer_id", "country", "confidence", "rfm_segment"]
+    assert rows[0][:4] == ["Customer id", "Country", "Segment", "Recommended action"]
     assert len(rows) - 1 == segment.size
 
 

@@ -51,6 +51,7 @@ def test_a_known_customer_gets_the_stored_segment(api, world):
         "p_alive": a.p_alive,
         "expected_purchases": a.expected_purchases,
         "expected_value": a.expected_value,
+        "currency": "GBP",  # the shop's, beside the amounts
     }
 
 
@@ -102,6 +103,7 @@ def test_a_batch_equals_the_single_predicts(api, world):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["run_id"] == world.run_id
+    assert body["currency"] == "GBP"
     singles = []
     for index, item in enumerate(items):
         single = post(client, item)
@@ -123,6 +125,7 @@ def test_a_batch_equals_the_single_predicts(api, world):
                 "p_alive": None,
                 "expected_purchases": None,
                 "expected_value": None,
+                "currency": "GBP",
                 "error": "customer not in the published segmentation; send features instead",
             }
         else:

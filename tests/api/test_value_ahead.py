@@ -75,17 +75,45 @@ def test_members_json_and_csv_return_each_members_stored_values(api, world, valu
     rows = list(
         csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
     )
-    assert list(rows[0])[-3:] == list(VALUE_FIELDS)
-    assert {r["customer_id"]: csv_values(r) for r in rows} == stored
+    # rounded, units in the headers (the members export, clustering.report.member_export)
+    headers = csv_headers(HORIZON_DAYS if value_state == "estimated" else None)
+    assert list(rows[0])[-3:] == headers
+    assert {r["Customer id"]: csv_values(r, headers) for r in rows} == {
+        customer: rounded(values) for customer, values in stored.items()
+    }
 
 
 def values_of_dict(row: dict) -> dict:
     return {f: row[f] for f in VALUE_FIELDS}
 
 
-def csv_values(row: dict) -> dict:
+def csv_headers(horizon_days: int | None) -> list[str]:
+    """The members CSV's headers of VALUE_FIELDS (the horizon named when there is one)."""
+    ahead = f"next {horizon_days} days" if horizon_days else "run's horizon"
+    return [
+        "Chance still a customer (%)",
+        f"Expected purchases, {ahead}",
+        f"Expected value, {ahead} (GBP)",
+    ]
+
+
+#: How the CSV rounds each of VALUE_FIELDS (p_alive as a whole percentage).
+ROUNDING = (lambda v: round(v * 100), lambda v: round(v, 1), lambda v: round(v, 2))
+
+
+def rounded(values: dict) -> dict:
+    return {
+        f: None if values[f] is None else round_(values[f])
+        for f, round_ in zip(VALUE_FIELDS, ROUNDING, strict=True)
+    }
+
+
+def csv_values(row: dict, headers: list[str]) -> dict:
     """A CSV row's value-ahead cells read back: an empty cell is a null."""
-    return {f: float(row[f]) if row[f] != "" else None for f in VALUE_FIELDS}
+    return {
+        f: float(row[h]) if row[h] != "" else None
+        for f, h in zip(VALUE_FIELDS, headers, strict=True)
+    }
 
 
 def test_customers_list_and_detail_return_the_published_runs_values(api, world, value_state):

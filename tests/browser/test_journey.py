@@ -217,9 +217,9 @@ def test_manager_runs_and_publishes_marketing_downloads(browser_page, live_serve
     download = download_info.value
     assert download.suggested_filename.endswith(".csv")
     text = Path(download.path()).read_text(encoding="utf-8-sig")
-    assert text.splitlines()[0].startswith("customer_id,country,confidence")
-    assert text.splitlines()[0].endswith(",currency")  # the amounts are the shop's pounds
-    assert text.splitlines()[1].endswith(",GBP")
+    # what a marketing tool takes: named columns, the amounts' currency in their headers
+    assert text.splitlines()[0].startswith("Customer id,Country,Segment,Recommended action")
+    assert "Total spend (GBP)" in text.splitlines()[0]
     assert len(text.splitlines()) > 1
     customer_id = text.splitlines()[1].split(",")[0]
     page.click("nav >> text=Customer lookup")

@@ -240,7 +240,7 @@ def test_report_csv_downloads(site, client_for):
     assert len(rows) - 1 == run.candidates.count()
     response = client.get(reverse("clustering:run-assignments-csv", args=[run.pk]))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
-    assert rows[0][:3] == ["customer_id", "segment_number", "segment_name"]
+    assert rows[0][:5] == ["Customer id", "E-mail", "Name", "Country", "Segment"]
     assert len(rows) - 1 == run.n_customers
 
 

@@ -89,7 +89,7 @@ def test_member_csv_has_every_member_and_neutralises_formula_cells(site, client_
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment;" in response["Content-Disposition"]
     rows = csv_rows(response)
-    assert rows[0][:4] == ["customer_id", "country", "confidence", "rfm_segment"]
+    assert rows[0][:5] == ["Customer id", "Country", "Segment", "Recommended action", "Fit"]
     assert len(rows) - 1 == segment.size
     by_id = {row[0]: row for row in rows[1:]}
     assert by_id["'=HYPERLINK(1)"][1] == "'@SUM(A1)"

@@ -1,0 +1,140 @@
+"""The members CSV a marketing tool can take (pages and API): one row per customer with the
+segment's name and recommended action, the fit in words and the customer's activity, values
+rounded and units in the headers ("Total spend (GBP)", "Days since last purchase"), and the
+contact fields (e-mail, name) only for those who may see personal data."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from clustering.engine.vocabulary import FEATURE_LABELS
+from clustering.models import Segment, SegmentationRun
+
+from .member_fit import member_fit
+
+#: What each row reads: customer, segment and the assignment's stored values.
+_VALUES = (
+    "customer__external_id",
+    "customer__email",
+    "customer__name",
+    "customer__country",
+    "customer__last_purchase_at",
+    "segment__number",
+    "segment__name",
+    "segment__action",
+    "segment__activity",
+    "confidence",
+    "runner_up_number",
+    "recency_days",
+    "frequency",
+    "monetary_total",
+    "avg_basket_value",
+    "tenure_days",
+    "distinct_products",
+    "return_rate",
+    "mean_days_between_purchases",
+    "rfm_segment",
+    "p_alive",
+    "expected_purchases",
+    "expected_value",
+)
+PERSONAL_HEADER = ("E-mail", "Name")
+
+
+def member_export_header(*, currency: str, personal: bool, horizon_days: int | None) -> list[str]:
+    ahead = f"next {horizon_days} days" if horizon_days else "run's horizon"
+    return [
+        "Customer id",
+        *(PERSONAL_HEADER if personal else ()),
+        "Country",
+        "Segment",
+        "Recommended action",
+        "Fit",
+        "Last purchase",
+        "Activity",
+        "Activity warning",
+        FEATURE_LABELS["recency_days"],  # "Days since last purchase"
+        FEATURE_LABELS["frequency"],
+        f"Total spend ({currency})",
+        f"Average basket ({currency})",
+        FEATURE_LABELS["tenure_days"],
+        FEATURE_LABELS["distinct_products"],
+        "Return rate (%)",
+        FEATURE_LABELS["mean_days_between_purchases"],
+        "RFM grid segment",
+        "Chance still a customer (%)",
+        f"Expected purchases, {ahead}",
+        f"Expected value, {ahead} ({currency})",
+    ]
+
+
+def _rounded(value, digits: int):
+    """A number rounded for a spreadsheet (a whole number as an int); "" when missing."""
+    if value is None or not math.isfinite(float(value)):
+        return ""
+    number = round(float(value), digits)
+    return int(number) if digits == 0 else number
+
+
+def _percent(share, digits: int):
+    return "" if share is None else _rounded(float(share) * 100, digits)
+
+
+def _day(moment: datetime | None) -> str:
+    """The day as ISO 8601 (2011-12-09), in the shop's time zone: any tool reads it."""
+    return "" if moment is None else timezone.localtime(moment).date().isoformat()
+
+
+def member_export_rows(
+    assignments: QuerySet, *, run: SegmentationRun, personal: bool
+) -> Iterator[list]:
+    """The rows for `assignments` (of one run, read in its workspace), in customer id order."""
+    names = dict(
+        Segment.objects.in_workspace(run.workspace_id).filter(run=run).values_list("number", "name")
+    )
+    rhythm = run.activity_rhythm or {}
+    rows: Iterable[tuple] = (
+        assignments.order_by("customer__external_id")
+        .values_list(*_VALUES)
+        .iterator(chunk_size=2000)
+    )
+    for (customer_id, email, name, country, last_purchase, _number, segment, action,
+         segment_activity, confidence, runner_up, recency, frequency, monetary, basket, tenure,
+         products, return_rate, between, rfm, p_alive, purchases, value) in rows:  # fmt: skip
+        fit = member_fit(
+            confidence=confidence,
+            runner_up_number=runner_up,
+            recency_days=recency,
+            algorithm=run.chosen_algorithm,
+            segment_names=names,
+            segment_activity=segment_activity,
+            rhythm=rhythm,
+        )
+        yield [
+            customer_id,
+            *((email, name) if personal else ()),
+            country,
+            segment,
+            action,
+            fit.words,
+            _day(last_purchase),
+            fit.activity or "",
+            fit.warning,
+            _rounded(recency, 0),
+            _rounded(frequency, 0),
+            _rounded(monetary, 2),
+            _rounded(basket, 2),
+            _rounded(tenure, 0),
+            _rounded(products, 0),
+            _percent(return_rate, 1),
+            _rounded(between, 1),
+            rfm,
+            _percent(p_alive, 0),
+            _rounded(purchases, 1),
+            _rounded(value, 2),
+        ]
