@@ -11,7 +11,7 @@ import threading
 import time
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import celeryd_after_setup, worker_process_init, worker_ready
 from django.conf import settings
 from django.db import connection
 
@@ -19,6 +19,7 @@ from common.outages import QueuedRowTask
 
 from .runs.fanout import fanout_finish, fanout_part
 from .runs.recovery import run_mark_undelivered, runs_redispatch_undelivered
+from .runs.threads import apply_worker_share
 from .services import TRANSIENT_ERRORS, run_execute, runs_recover_stale, worker_heartbeat_record
 
 logger = logging.getLogger(__name__)
@@ -130,3 +131,18 @@ def _start_run_reaper(sender=None, **kwargs) -> None:
         daemon=True,
         name="run-reaper",
     ).start()
+
+
+#: The worker's concurrency, recorded in the main process before its pool forks.
+_CONCURRENCY: list[int] = []
+
+
+@celeryd_after_setup.connect
+def _record_concurrency(sender=None, instance=None, **kwargs) -> None:
+    _CONCURRENCY[:] = [int(getattr(instance, "concurrency", 0) or 1)]
+
+
+@worker_process_init.connect
+def _limit_blas_threads(**kwargs) -> None:
+    """Each pool process uses the cores its worker's concurrency leaves it."""
+    apply_worker_share(_CONCURRENCY[0] if _CONCURRENCY else 1)

@@ -22,6 +22,7 @@ from .claims import Claim, ClaimLost, fail_unstarted, finish_claimed, run_claim
 from .heartbeat import RunHeartbeat
 from .progress import RunProgress
 from .results import discard_predictor, save_predictor, store_results
+from .threads import run_blas_threads
 
 logger = logging.getLogger(__name__)
 Status = SegmentationRun.Status
@@ -168,5 +169,11 @@ def _user_message(error: Exception) -> str:
 
 
 def _with_reference(params: SegmentationParams, reference: pd.Timestamp) -> SegmentationParams:
-    """The run's parameters with the reference date the data was read at."""
-    return dataclasses.replace(params, reference_date=reference, lookback_days=None)
+    """The run's parameters with the reference date the data was read at, its threads held
+    to the worker process's share."""
+    return dataclasses.replace(
+        params,
+        reference_date=reference,
+        lookback_days=None,
+        blas_threads=run_blas_threads(params.blas_threads),
+    )

@@ -401,6 +401,9 @@ RUN_REAPER_INTERVAL_SECONDS = env.int("RUN_REAPER_INTERVAL_SECONDS", default=30)
 # saves), "on" always, "off" never. Needs a result backend that joins chords.
 RUN_FANOUT = env("RUN_FANOUT", default="auto")
 RUN_FANOUT_MIN_CUSTOMERS = env.int("RUN_FANOUT_MIN_CUSTOMERS", default=50_000)
+# BLAS/OpenMP threads per worker process: "auto" = the machine's cores // the worker's
+# concurrency (at least 1), or a number (docs/decisions/one-blas-thread-per-worker.md).
+WORKER_BLAS_THREADS = env("WORKER_BLAS_THREADS", default="auto")
 # Each worker queues a heartbeat task at start and then this often; the dashboard shows the
 # worker as running while the last one is under five minutes old.
 WORKER_HEARTBEAT_SECONDS = env.int("WORKER_HEARTBEAT_SECONDS", default=120)

@@ -285,3 +285,47 @@ def test_two_workers_share_a_run_and_survive_one_being_killed(manager, shop, set
     got = _outcome(run)
     pd.testing.assert_frame_equal(got[0], expected[0])
     assert got[1] == expected[1]
+
+
+# ------------------------------------------------------------------------------ BLAS threads
+def test_a_worker_process_gets_the_cores_its_concurrency_leaves(settings):
+    from clustering.runs import threads
+
+    settings.WORKER_BLAS_THREADS = "auto"
+    assert threads.blas_share(8, 2) == 4
+    assert threads.blas_share(8, 3) == 2
+    assert threads.blas_share(2, 4) == 1  # never none
+    settings.WORKER_BLAS_THREADS = "3"
+    assert threads.blas_share(8, 1) == 3
+
+
+def test_a_run_stays_inside_its_worker_s_share(monkeypatch):
+    from clustering.runs import threads
+
+    assert threads.run_blas_threads(1) == 1  # outside a worker: the run's own
+    assert threads.run_blas_threads(None) is None
+    monkeypatch.setattr(threads, "_SHARE", 2)
+    assert threads.run_blas_threads(1) == 1
+    assert threads.run_blas_threads(8) == 2
+    assert threads.run_blas_threads(None) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.services
+@pytest.mark.slow
+def test_each_worker_process_is_held_to_its_share(monkeypatch):
+    from clustering.runs.threads import machine_cpus
+
+    require(broker_reachable(), "the Celery broker (REDIS_URL)")
+    monkeypatch.setenv("WORKER_BLAS_THREADS", "auto")
+    with celery_worker(name="threads", concurrency=2) as worker:
+        lines = wait_for(
+            lambda: (
+                re.findall(r"BLAS/OpenMP threads in this worker process: (\d+)", worker.log())
+                if len(re.findall("BLAS/OpenMP threads", worker.log())) >= 2
+                else None
+            ),
+            timeout=30,
+            what="both pool processes to report their threads",
+        )
+    assert lines == [str(max(1, machine_cpus() // 2))] * 2
