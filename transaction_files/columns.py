@@ -16,6 +16,9 @@ FIELDS: dict[str, str] = {
     "product_code": "Product code",
     "description": "Description",
     "country": "Country",
+    # Optional contact details for a marketing tool (personal data: customers.Customer).
+    "email": "Customer e-mail",
+    "customer_name": "Customer name",
 }
 REQUIRED = ["customer_id", "timestamp"]
 
@@ -30,6 +33,8 @@ ALIASES: dict[str, list[str]] = {
     "product_code": ["stockcode", "productcode", "sku", "productid", "itemcode"],
     "description": ["description", "productname", "product", "itemdescription"],
     "country": ["country"],
+    "email": ["email", "emailaddress", "customeremail"],
+    "customer_name": ["customername", "clientname"],
 }
 
 

@@ -44,6 +44,8 @@ MORE_NAMES: dict[str, list[str]] = {
     "product_code": ["itemid", "article", "articleid", "ean", "upc", "barcode", "productno"],
     "description": ["itemname", "articlename", "productdescription", "productdesc", "name"],
     "country": ["region", "countrycode", "countryname", "market", "shipcountry"],
+    "email": ["mail", "emailaddr", "contactemail", "memberemail", "clientemail"],
+    "customer_name": ["fullname", "membername", "buyername", "contactname", "shoppername"],
 }  # fmt: skip
 NAMES: dict[str, list[str]] = {f: ALIASES.get(f, []) + MORE_NAMES.get(f, []) for f in FIELDS}
 # Word stems that make a name a partial match (a medium guess at most).
@@ -57,6 +59,8 @@ STEMS: dict[str, list[str]] = {
     "product_code": ["product", "sku", "stock", "item", "article"],
     "description": ["description", "desc"],
     "country": ["country", "region"],
+    "email": ["email", "mail"],
+    "customer_name": ["customername", "fullname", "clientname", "membername"],
 }
 # What each field is, for the mapping page.
 EXPLANATIONS: dict[str, str] = {
@@ -74,6 +78,10 @@ EXPLANATIONS: dict[str, str] = {
     "product_code": "The product's code (SKU, stock code, product id).",
     "description": "The product's name, shown beside its code.",
     "country": "Where the customer or the shop is; shown on customer pages.",
+    "email": "Optional: the customer's e-mail address, for a marketing tool. Personal data: "
+    "only managers and admins see and export it. Addresses without an @ are left out.",
+    "customer_name": "Optional: the customer's name, for a marketing tool. Personal data: "
+    "only managers and admins see and export it.",
 }
 
 _ID_TEXT = re.compile(r"^[A-Za-z0-9_\-./]+$")
@@ -177,6 +185,14 @@ def _values_fit(field: str, v: ColumnValues) -> tuple[bool, str]:
         if v.letters >= 0.5:
             return True, f"its values are text (e.g. {e})"
         return False, f"its values are not text (e.g. {e})"
+    if field == "email":
+        if "@" in v.example and not v.numeric:
+            return True, f"its values are e-mail addresses (e.g. {e})"
+        return False, f"its values are not e-mail addresses (e.g. {e})"
+    if field == "customer_name":
+        if v.letters >= 0.9 and not v.date_like and "@" not in v.example:
+            return True, f"its values are names (e.g. {e})"
+        return False, f"its values are not names (e.g. {e})"
     if field == "country":
         if v.letters >= 0.9 and not v.date_like:
             return True, f"its values are names (e.g. {e})"

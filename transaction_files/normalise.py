@@ -76,6 +76,8 @@ class ChunkResult:
     rows_skipped: int = 0
     rejections: list[Rejection] = field(default_factory=list)
     reasons: Counter = field(default_factory=Counter)
+    # customer_ext, email, name, ts of the kept lines that give contact details (or None)
+    contacts: pd.DataFrame | None = None
 
 
 @dataclass
@@ -299,6 +301,8 @@ class Normaliser:
         is_return = (invoice_upper.str.startswith("C") | (quantity < 0)).to_numpy()
         utc = dates.to_utc(naive_distinct, self.time_zone).astype("datetime64[ns, UTC]")
         ts = times.spread(utc)[good]
+        if "email" in text or "customer_name" in text:
+            result.contacts = _contacts(customer, opt("email"), opt("customer_name"), ts)
 
         out = pd.DataFrame(
             {
@@ -436,6 +440,34 @@ def _to_number(values: pd.Series, *, decimal_comma: bool) -> pd.Series:
         return pd.Series(arrow.to_numpy(zero_copy_only=False), index=values.index)
     except pa.ArrowInvalid:
         return pd.to_numeric(text, errors="coerce").astype(float)
+
+
+#: A plausible e-mail address: something@domain.tld, no spaces (others are left out).
+EMAIL_SHAPE = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+MAX_EMAIL = 254
+MAX_NAME = 200
+
+
+def _contacts(
+    customer: pd.Series, email: pd.Series, name: pd.Series, ts: pd.Series
+) -> pd.DataFrame | None:
+    """The kept lines' contact details (customer_ext, email, name, ts), lines giving neither
+    left out; None when no line gives any. Not part of a line: customers.Customer keeps
+    the latest of each (customers.importing.contacts)."""
+    email = email.str.strip()
+    email = email.where(email.str.fullmatch(EMAIL_SHAPE).fillna(False), "").str.slice(0, MAX_EMAIL)
+    name = name.str.strip().str.slice(0, MAX_NAME)
+    given = ((email != "") | (name != "")).to_numpy()
+    if not given.any():
+        return None
+    return pd.DataFrame(
+        {
+            "customer_ext": customer.to_numpy()[given],
+            "email": email.to_numpy()[given],
+            "name": name.to_numpy()[given],
+            "ts": ts.to_numpy()[given],
+        }
+    )
 
 
 def _number_text(values: np.ndarray) -> pa.Array:

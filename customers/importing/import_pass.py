@@ -19,6 +19,7 @@ from transaction_files.sources import BadRow, SourceInfo
 
 from ..models import ImportRecord, ImportRejectedRow
 from .bounds import import_bounds
+from .contacts import ContactDetails
 from .dry_run import DryRun
 from .outcomes import ImportStopped, import_summary, nothing_stored_message
 from .pipeline import ChunkReader
@@ -38,6 +39,7 @@ class ImportPass:
         self.rows_rejected = 0
         self.rejected: list[ImportRejectedRow] = []
         self.reasons: Counter = Counter()
+        self.contacts = ContactDetails()  # e-mails and names, when the mapping has them
 
     def bad_row(self, bad: BadRow) -> None:
         self.rows_read += 1
@@ -98,6 +100,7 @@ def _read_into(
             run.rows_skipped += result.rows_skipped
             run.rows_rejected += len(result.rejections)
             run.reasons.update(result.reasons)
+            run.contacts.add(result.contacts)
             for r in result.rejections:
                 run.keep(r.line_number, r.column, r.value, r.message)
             if held is not None:
@@ -139,6 +142,8 @@ def store_pass(record, run: ImportPass, staging: StagingTable, notices: list[str
         # transaction rolls back the customers' upsert, if any).
         raise ImportStopped(nothing_stored_message(run), run)
     ImportRejectedRow.objects.bulk_create(run.rejected, batch_size=2000)
+    if run.contacts:
+        run.contacts.store(workspace=record.workspace)
     reasons = dict(run.reasons)
     reasons["duplicate_in_file"] = moved.duplicate_in_file
     reasons["already_imported"] = moved.already_imported
