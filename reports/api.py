@@ -27,8 +27,10 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.permissions import capability_permission
+from accounts.roles import PERSONAL_DATA_PERMISSION
 from clustering.history import customer_history
 from clustering.models import SegmentAssignment
+from clustering.report.member_fit import MemberFit, member_fit
 from clustering.selectors import customer_segment_history, run_published
 from common.api_errors import error_responses
 from customers.models import Customer
@@ -137,9 +139,25 @@ class CustomerListApi(generics.ListAPIView):
         ).order_by("external_id")
 
 
-def customer_detail_data(customer: Customer, *, workspace) -> dict:
+def _fit(current: SegmentAssignment) -> MemberFit:
+    """The customer's fit in their published segment and their own activity (issue 22)."""
+    run = current.run
+    return member_fit(
+        confidence=current.confidence,
+        runner_up_number=current.runner_up_number,
+        recency_days=current.recency_days,
+        algorithm=run.chosen_algorithm,
+        segment_names=dict(run.segments.values_list("number", "name")),
+        segment_activity=current.segment.activity,
+        rhythm=run.activity_rhythm,
+    )
+
+
+def customer_detail_data(customer: Customer, *, workspace, personal: bool = False) -> dict:
+    """`personal`: with the customer's e-mail and name (roles that may see personal data)."""
     history = list(customer_segment_history(customer.pk, workspace=workspace))
     current = next((a for a in history if a.run.is_published), None)
+    fit = _fit(current) if current is not None else None
     return {
         "customer_id": customer.external_id,
         "country": customer.country,
@@ -147,6 +165,7 @@ def customer_detail_data(customer: Customer, *, workspace) -> dict:
         "last_purchase_at": customer.last_purchase_at,
         "last_seen_at": customer.last_seen_at,
         "currency": workspace.currency,  # of the amounts below
+        "contact": {"email": customer.email, "name": customer.name} if personal else None,
         "segment": None
         if current is None
         else {
@@ -156,6 +175,10 @@ def customer_detail_data(customer: Customer, *, workspace) -> dict:
             "action": current.segment.action,
             "confidence": current.confidence,
             "rfm_segment": current.rfm_segment,
+            "fit": fit.words,
+            "runner_up": fit.runner_up,
+            "activity": fit.activity,
+            "activity_warning": fit.warning,
             # the run's JSON fields are deferred: one query, for the current run only
             "horizon_days": (current.run.value_ahead or {}).get("horizon_days"),
             **{name: getattr(current, name) for name in VALUE_AHEAD_FIELDS},
@@ -214,6 +237,7 @@ class CustomerDetailApi(APIView):
                     "last_purchase_at": "2010-12-02T15:27:00Z",
                     "last_seen_at": "2011-02-10T14:38:00Z",
                     "currency": "GBP",
+                    "contact": {"email": "ann@example.com", "name": "Ann Smith"},
                     "segment": {
                         "run_id": 12,
                         "segment_id": 0,
@@ -221,6 +245,12 @@ class CustomerDetailApi(APIView):
                         "action": "Reward and retain.",
                         "confidence": 0.72,
                         "rfm_segment": "Champions",
+                        "fit": "borderline: also close to At risk",
+                        "runner_up": "At risk",
+                        "activity": "lapsed",
+                        "activity_warning": "Last bought 373 days before the run's date: "
+                        "lapsed by this shop's rhythm (more than 180 days), yet the segment "
+                        "is named for active customers.",
                         "horizon_days": 90,
                         "p_alive": 0.98,
                         "expected_purchases": 7.4,
@@ -284,5 +314,6 @@ class CustomerDetailApi(APIView):
         customer = get_object_or_404(
             Customer.objects.in_workspace(workspace), external_id=customer_id
         )
-        data = customer_detail_data(customer, workspace=workspace)
+        personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
+        data = customer_detail_data(customer, workspace=workspace, personal=personal)
         return Response(CustomerDetailSerializer(data).data)

@@ -196,12 +196,16 @@ def movement_members_csv(request: HttpRequest, publication_id: int) -> HttpRespo
         ends = _flow_ends(request, publication_id)
     except BadFlow as error:
         return _bad_flow(request, error, publication_id)
-    rows = movement_member_rows(_members(request, ends)).iterator(chunk_size=2000)
+    members = _members(request, ends)
+    rows = movement_member_rows(members).iterator(chunk_size=2000)
     code = request.workspace.currency
     source = NEW if ends.source is None else f"segment-{ends.source.number}"
     target = GONE if ends.target is None else f"segment-{ends.target.number}"
     record_members_exported(
-        request=request, target=ends.later, what=f"the movement {source} to {target}"
+        request=request,
+        target=ends.later,
+        what=f"the movement {source} to {target}",
+        rows=members.count(),
     )
     return csv_response(
         f"movement-{publication_id}-{source}-to-{target}.csv",

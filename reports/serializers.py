@@ -64,6 +64,24 @@ class CurrentSegmentSerializer(serializers.Serializer):
     action = serializers.CharField(allow_blank=True)
     confidence = serializers.FloatField()
     rfm_segment = serializers.CharField(allow_blank=True)
+    fit = serializers.CharField(
+        allow_blank=True,
+        help_text='The fit in words: "typical member", "clear member, next closest to X", '
+        '"borderline: also close to X" (docs/decisions/member-fit-in-words.md).',
+    )
+    runner_up = serializers.CharField(
+        allow_null=True, help_text="The segment the customer is next closest to (null: none)."
+    )
+    activity = serializers.CharField(
+        allow_null=True,
+        help_text="The customer's own activity by the shop's rhythm: active, cooling or "
+        "lapsed (null when the run did not measure the rhythm).",
+    )
+    activity_warning = serializers.CharField(
+        allow_blank=True,
+        help_text="A sentence when that activity contradicts the segment's name (a lapsed "
+        "customer in a segment named for active ones), else empty.",
+    )
     horizon_days = serializers.IntegerField(
         allow_null=True, help_text="The days ahead the expected values cover; " + NOT_ESTIMATED
     )
@@ -116,6 +134,11 @@ class CustomerHistoryEntrySerializer(serializers.Serializer):
     confidence = serializers.FloatField(allow_null=True)
 
 
+class ContactSerializer(serializers.Serializer):
+    email = serializers.CharField(allow_blank=True)
+    name = serializers.CharField(allow_blank=True)
+
+
 class CustomerDetailSerializer(serializers.Serializer):
     customer_id = serializers.CharField()
     country = serializers.CharField(allow_blank=True)
@@ -129,6 +152,11 @@ class CustomerDetailSerializer(serializers.Serializer):
         allow_null=True, help_text="Latest transaction line of any kind."
     )
     currency = serializers.CharField(help_text=CURRENCY_HELP)
+    contact = ContactSerializer(
+        allow_null=True,
+        help_text="E-mail and name (empty when not imported); null unless the token's user "
+        "may see personal data (managers and admins).",
+    )
     segment = CurrentSegmentSerializer(
         allow_null=True, help_text="In the published run; null when the run did not include them."
     )

@@ -4,8 +4,15 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client
 
-from accounts.models import Membership
-from accounts.roles import ADMIN, MANAGER, MARKETING, MEMBERS_PERMISSION, ROLE_PERMISSIONS
+from accounts.models import Capability, Membership
+from accounts.roles import (
+    ADMIN,
+    MANAGER,
+    MARKETING,
+    MEMBERS_PERMISSION,
+    PERSONAL_DATA_PERMISSION,
+    ROLE_PERMISSIONS,
+)
 from audit.permissions import AUDIT_PERMISSION
 from workspaces.models import Workspace
 
@@ -19,6 +26,15 @@ def test_each_role_includes_everything_the_role_below_may_do():
     assert marketing < manager < admin
     assert "accounts.publish_runs" in manager - marketing
     assert admin - manager == {MEMBERS_PERMISSION, AUDIT_PERMISSION}
+
+
+def test_personal_data_is_for_managers_and_admins_not_marketing():
+    """Customers' e-mails and names (pages and exports: tests/clustering/
+    test_member_fit_and_export.py); a capability of its own, migrated (accounts 0005)."""
+    codename = PERSONAL_DATA_PERMISSION.split(".")[1]
+    assert codename in dict(Capability._meta.permissions)
+    assert PERSONAL_DATA_PERMISSION not in ROLE_PERMISSIONS[MARKETING]
+    assert PERSONAL_DATA_PERMISSION in set(ROLE_PERMISSIONS[MANAGER]) & set(ROLE_PERMISSIONS[ADMIN])
 
 
 def test_roles_are_memberships_not_groups(make_user, shop):

@@ -58,3 +58,23 @@ def test_the_members_csv_names_the_currency_in_its_headers(api, world, currency)
     response = api("manager").get(f"/api/v1/segments/{number}/members.csv")
     header = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()[0]
     assert header.startswith("Customer id,E-mail,Name,Country")
+
+
+def test_customer_detail_says_the_fit_and_shows_contacts_only_to_personal_data_roles(api, world):
+    from clustering.models import SegmentAssignment
+    from customers.models import Customer
+
+    customer_id = world.customer_ids[0]
+    a = SegmentAssignment.unscoped.select_related("segment").get(
+        run_id=world.run_id, customer__external_id=customer_id
+    )
+    runner_up = Segment.unscoped.get(run_id=world.run_id, number=a.runner_up_number)
+    SegmentAssignment.unscoped.filter(pk=a.pk).update(confidence=0.01)  # K-Means: borderline
+    Customer.unscoped.filter(external_id=customer_id).update(email="ann@example.com", name="Ann")
+    url = f"/api/v1/customers/{customer_id}/"
+    marketing = api("marketing").get(url).json()
+    assert marketing["contact"] is None
+    assert marketing["segment"]["fit"] == f"borderline: also close to {runner_up.name}"
+    assert marketing["segment"]["runner_up"] == runner_up.name
+    manager = api("manager").get(url).json()
+    assert manager["contact"] == {"email": "ann@example.com", "name": "Ann"}

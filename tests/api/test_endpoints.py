@@ -234,6 +234,10 @@ def test_customer_detail_has_features_segment_and_history(api, world):
         "action": a.segment.action,
         "confidence": a.confidence,
         "rfm_segment": a.rfm_segment,
+        "fit": body["segment"]["fit"],  # in words: tests/api/test_currency.py
+        "runner_up": body["segment"]["runner_up"],
+        "activity": body["segment"]["activity"],
+        "activity_warning": body["segment"]["activity_warning"],
         "horizon_days": a.run.value_ahead.get("horizon_days"),
         "p_alive": a.p_alive,
         "expected_purchases": a.expected_purchases,

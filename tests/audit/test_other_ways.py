@@ -229,6 +229,7 @@ def test_the_movements_csv_export_is_logged(shop, manager, published):
         "mia",
         str(later.pk),
     )
+    assert entry.details["rows"] == flow.customers  # how many customers left
 
 
 def test_behind_a_proxy_the_address_is_the_clients_as_the_proxy_saw_it(shop, manager, settings):
