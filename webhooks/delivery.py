@@ -64,7 +64,8 @@ def delivery_attempt(*, delivery_id: int) -> Outcome:
     with transaction.atomic():
         # By id, before its workspace is known: the task carries only the id.
         delivery = (
-            Delivery.unscoped.select_for_update()
+            # of=self: PostgreSQL cannot lock the nullable side (publication) of the join
+            Delivery.unscoped.select_for_update(of=("self",))
             .select_related("endpoint", "workspace", "publication")
             .filter(pk=delivery_id)
             .first()
