@@ -2,7 +2,8 @@
 
 Each script measures its subject beside a baseline in the same run (the machines are shared
 and noisy, so only same-run ratios mean much) and prints a markdown table.
-Usage: python bench/run.py [--quick] [NAME ...]   (NAME: engine, import, ...)
+Usage: python bench/run.py [--quick] [--large] [NAME ...]   (NAME: engine, import, ...)
+--large adds the sections that take many minutes (scale: the fan-out on 100,000 customers).
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # Order matters: later benchmarks may rely on data the earlier ones load.
-BENCHMARKS = ["import", "engine", "run", "pages", "predict", "workspaces"]
+BENCHMARKS = ["import", "engine", "run", "pages", "predict", "workspaces", "scale"]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("names", nargs="*", default=BENCHMARKS)
     parser.add_argument("--quick", action="store_true", help="the small cases only")
+    parser.add_argument("--large", action="store_true", help="also the long sections")
     args = parser.parse_args()
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "segmentation_site.settings.base")
@@ -37,7 +39,9 @@ def main() -> int:
         print(f"\n## {name}\n", flush=True)
         started = time.monotonic()
         quick = args.quick and "--quick" in script.read_text()  # only where it means something
+        large = args.large and "--large" in script.read_text()
         command = [sys.executable, str(script)] + (["--quick"] if quick else [])
+        command += ["--large"] if large else []
         result = subprocess.run(command, cwd=ROOT, env=env)
         print(f"\n({name}: {time.monotonic() - started:.0f} s, exit {result.returncode})")
         failures += result.returncode != 0
