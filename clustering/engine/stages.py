@@ -63,9 +63,12 @@ class PartResult:
 def plan_parts(n: int, params: SegmentationParams) -> list[CandidatePart]:
     """The run's candidate parts, in the order workers should take them."""
     ks, _ = sweep_setup(n, params)
-    shared = [(a, tuple(ks)) for a in params.algorithms if a not in ONE_FIT_PER_K]
-    per_k = [(a, (k,)) for k in sorted(ks, reverse=True) for a in params.algorithms]
-    per_k = [(a, k) for a, k in per_k if a in ONE_FIT_PER_K]
+    shared: list[tuple[str, tuple[int, ...]]] = [
+        (a, tuple(ks)) for a in params.algorithms if a not in ONE_FIT_PER_K
+    ]
+    per_k: list[tuple[str, tuple[int, ...]]] = [
+        (a, (k,)) for k in sorted(ks, reverse=True) for a in params.algorithms if a in ONE_FIT_PER_K
+    ]
     return [CandidatePart(i, a, k) for i, (a, k) in enumerate(shared + per_k)]
 
 
