@@ -80,6 +80,17 @@ def text(response) -> str:
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
+def json_script(html: str, element_id: str):
+    """The data of a page's json_script element."""
+    import json
+
+    found = re.search(
+        rf'<script id="{element_id}" type="application/json">(.*?)</script>', html, re.S
+    )
+    assert found, element_id
+    return json.loads(found.group(1))
+
+
 def test_the_run_stores_the_value_summary_and_its_holdout_check(world):
     value = world.valued.value_ahead
     assert value["horizon_days"] == 90 and value["discount_rate"] == 0.10
@@ -97,6 +108,19 @@ def test_the_run_stores_the_value_summary_and_its_holdout_check(world):
     assert holdout["error"] == pytest.approx(engine.error, abs=1e-3)
     assert [r["customers"] for r in holdout["by_purchases"]] == list(
         engine.by_purchases["customers"]
+    )
+    # the weekly tracking series: the database's purchase days by day give the engine's weeks
+    weekly = holdout["weekly"]
+    assert [w["week_end"] for w in weekly] == [
+        d.date().isoformat() for d in engine.tracking["week_end"]
+    ]
+    assert [w["actual"] for w in weekly] == list(engine.tracking["actual"])
+    assert [w["predicted"] for w in weekly] == pytest.approx(
+        list(engine.tracking["predicted"]), abs=0.1
+    )
+    assert (
+        weekly[-1]["actual"] - [w for w in weekly if not w["holdout"]][-1]["actual"]
+        == (holdout["actual"])
     )
     assert "read calibration" in world.valued.timings and "value" in world.valued.timings
 
@@ -132,6 +156,20 @@ def test_the_report_shows_value_ahead_and_the_holdout_error(world, client_for):
     assert f"repeat purchases in the last {weeks} weeks" in page
     assert f"actual {holdout['actual']:,}: error {holdout['error']:+.1%}" in page
     assert 'id="holdout-data"' in html and 'data-chart="holdout"' in html
+    # the aggregate error in words, and the weekly tracking chart with its numbers in a table
+    side = "fewer" if holdout["error"] < 0 else "more"
+    assert (
+        f"the model forecast {abs(holdout['error']):.1%} {side} repeat purchases than "
+        "customers made" in page
+    )
+    assert 'id="tracking-data"' in html and 'data-chart="tracking"' in html
+    chart = json_script(html, "tracking-data")
+    weekly = holdout["weekly"]
+    assert chart["actual"] == [w["actual"] for w in weekly]
+    assert chart["split"] == sum(not w["holdout"] for w in weekly) - 1
+    assert f"The weekly numbers ({len(weekly)} weeks)" in page
+    last = weekly[-1]
+    assert f"holdout {last['actual']:,} {last['predicted']:,.0f}" in page
     for s in Segment.unscoped.filter(run=run):
         assert f"{s.expected_value:,.2f}" in page
         assert f"{100 * s.median_p_alive:.0f}%" in page
@@ -177,6 +215,22 @@ def test_a_missing_holdout_is_said_plainly(world, client_for):
         page = text(client_for("manager").get(run.get_absolute_url()))
         assert "No holdout check: The run had no holdout period to check the forecast on." in page
         assert "Median P(alive)" in page
+    finally:
+        run.value_ahead = saved
+        run.save(update_fields=["value_ahead"])
+
+
+def test_a_holdout_stored_before_the_weekly_series_shows_its_other_chart_only(world, client_for):
+    run = world.valued
+    saved = dict(run.value_ahead)
+    try:
+        holdout = {k: v for k, v in saved["holdout"].items() if k != "weekly"}
+        run.value_ahead = {**saved, "holdout": holdout}
+        run.save(update_fields=["value_ahead"])
+        response = client_for("manager").get(run.get_absolute_url())
+        html = response.content.decode()
+        assert 'id="holdout-data"' in html
+        assert 'id="tracking-data"' not in html and "The weekly numbers" not in text(response)
     finally:
         run.value_ahead = saved
         run.save(update_fields=["value_ahead"])

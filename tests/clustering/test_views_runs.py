@@ -203,8 +203,8 @@ def test_the_report_shows_every_part(site, client_for):
     ):
         assert heading in html, heading
     assert run.justification.split("\n")[0][:60] in html.replace("<br>", "\n")
-    holdout = bool((run.value_ahead or {}).get("holdout"))  # its chart: tests/.../test_value_ahead
-    assert html.count("<canvas") == 5 + holdout
+    holdout = (run.value_ahead or {}).get("holdout") or {}  # charts: tests/.../test_value_ahead
+    assert html.count("<canvas") == 5 + bool(holdout) + bool(holdout.get("weekly"))
     for source in ("elbow-data", "chart-silhouette-data", "chart-davies_bouldin-data",
                    "chart-calinski_harabasz-data", "pca-data"):  # fmt: skip
         assert f'id="{source}" type="application/json"' in html, source
