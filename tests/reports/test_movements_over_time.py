@@ -79,6 +79,8 @@ def retail(django_db_setup, django_db_blocker):
         for as_of in AS_OF:
             call_command(
                 "segment_customers",
+                "--workspace",
+                shop.slug,
                 "--as-of",
                 as_of,
                 "--params",
@@ -140,10 +142,14 @@ def test_each_run_is_as_of_its_date_and_published_in_turn(retail):
 def test_the_command_refuses_a_reference_date_that_is_not_a_date(shop, make_user):
     make_user("manager", username="site-as-of-manager")
     with pytest.raises(CommandError, match=r"--as-of '2011-13-01' is not a date.*YYYY-MM-DD"):
-        call_command("segment_customers", "--as-of", "2011-13-01", "--no-wait")
+        call_command(
+            "segment_customers", "--workspace", shop.slug, "--as-of", "2011-13-01", "--no-wait"
+        )
     with pytest.raises(CommandError, match="--as-of or --params, not both"):
         call_command(
             "segment_customers",
+            "--workspace",
+            shop.slug,
             "--as-of",
             "2011-09-01",
             "--params",
