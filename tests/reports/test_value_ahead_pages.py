@@ -103,6 +103,22 @@ def test_segment_page_of_a_run_without_value_ahead_says_not_estimated(not_estima
         assert client.get(segment.get_absolute_url(), {"sort": field}).status_code == 200
 
 
+#: The members CSV's value-ahead columns (clustering/report/member_export.py), in a
+#: marketing tool's terms: P(alive) as a whole percentage, the others rounded.
+CSV_VALUE_COLUMNS = {
+    "p_alive": ("Chance still a customer (%)", lambda v: round(v * 100)),
+    "expected_purchases": ("Expected purchases, next {h} days", lambda v: round(v, 1)),
+    "expected_value": ("Expected value, next {h} days (GBP)", lambda v: round(v, 2)),
+}
+
+
+def _value_columns(run) -> dict[str, str]:
+    horizon = (run.value_ahead or {}).get("horizon_days") or run.params.get(
+        "value_horizon_days", 90
+    )
+    return {f: header.format(h=horizon) for f, (header, _) in CSV_VALUE_COLUMNS.items()}
+
+
 def test_member_csv_has_the_value_ahead_columns_with_the_stored_values(estimated, client_for):
     segment = largest_segment(estimated.published)
     url = reverse("clustering:segment-members-csv", args=[estimated.published.pk, segment.number])
@@ -110,12 +126,19 @@ def test_member_csv_has_the_value_ahead_columns_with_the_stored_values(estimated
     rows = list(
         csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
     )
-    assert list(rows[0])[-4:] == [*VALUE_FIELDS, "currency"]
+    columns = _value_columns(estimated.published)
+    assert list(rows[0])[-3:] == list(columns.values())
     stored = {
-        a.customer.external_id: {f: getattr(a, f) for f in VALUE_FIELDS}
+        a.customer.external_id: {
+            f: None if getattr(a, f) is None else CSV_VALUE_COLUMNS[f][1](getattr(a, f))
+            for f in VALUE_FIELDS
+        }
         for a in segment.assignments.select_related("customer")
     }
-    got = {r["customer_id"]: {f: float(r[f]) if r[f] else None for f in VALUE_FIELDS} for r in rows}
+    got = {
+        r["Customer id"]: {f: float(r[c]) if r[c] else None for f, c in columns.items()}
+        for r in rows
+    }
     assert got == stored
     assert sum(v["p_alive"] is None for v in got.values()) == 1
 
@@ -130,7 +153,9 @@ def test_member_csv_of_a_run_without_value_ahead_has_empty_cells(not_estimated, 
         csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
     )
     assert len(rows) == segment.size
-    assert {r[f] for r in rows for f in VALUE_FIELDS} == {""}
+    last_three = list(rows[0])[-3:]  # the value-ahead columns, the run's horizon unknown
+    assert last_three[0] == "Chance still a customer (%)"
+    assert {r[c] for r in rows for c in last_three} == {""}
 
 
 # ------------------------------------------------------------------------------ dashboard

@@ -139,9 +139,12 @@ def test_the_csv_exports_name_each_workspaces_currency(site, other, member_of_bo
         assignments = in_ws(workspace, "clustering:run-assignments-csv", run.pk)
         for client, url in ((member_of_both, members), (reader, assignments)):
             header, *rows = csv_of(client.get(url))
-            # A last column names the amounts' currency; the other columns keep their names.
-            assert header[-1] == "currency", url
-            assert rows and {row[-1] for row in rows} == {code}, url
+            # The amounts' headers name the workspace's currency, never the other one's.
+            money = [h for h in header if h.endswith(")") and "(" in h and "%" not in h]
+            assert f"Total spend ({code})" in header, url
+            assert all(h.endswith(f"({code})") for h in money if "spend" in h or "value" in h)
+            assert not any(other_code in " ".join(header) for other_code in {"GBP", "USD"} - {code})
+            assert rows, url
 
 
 def test_the_api_keeps_amounts_as_numbers(site, other, member_of_both):
