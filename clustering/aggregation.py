@@ -291,13 +291,23 @@ def _daily_purchase_days(
     )
     if window_start is not None:
         lines = lines.filter(timestamp__gte=_aware(window_start))
-    cohort = lines.filter(timestamp__lt=_aware(cal_end)).values("customer")
-    rows = (
-        lines.filter(customer__in=cohort)
-        .values(day=LocalDate("timestamp", start=first, end=last + timedelta(seconds=1)))
-        .annotate(purchase_days=Count("customer", distinct=True))
-        .order_by("day")
+    # One pass, no join: each customer's purchase days with the customer's first purchase
+    # beside them (a window), so the plan cannot turn quadratic on a table whose planner
+    # statistics are stale (a semi-join against the same table did, right after an import).
+    days = lines.values(
+        buyer=F("customer"),
+        day=LocalDate("timestamp", start=first, end=last + timedelta(seconds=1)),
+    ).annotate(day_first=Min("timestamp"))
+    inner, params = days.query.sql_with_params()
+    sql = (
+        "SELECT day, COUNT(*) FROM (SELECT day, MIN(day_first) OVER (PARTITION BY buyer) "
+        f"AS first_at FROM ({inner}) AS per_day) AS cohort WHERE first_at < %s "
+        "GROUP BY day ORDER BY day"
     )
+    cutoff = connection.ops.adapt_datetimefield_value(_aware(cal_end))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, cutoff])
+        rows = [{"day": day, "purchase_days": n} for day, n in cursor.fetchall()]
     table = pd.DataFrame.from_records(list(rows), columns=["day", "purchase_days"])
     return pd.Series(
         table["purchase_days"].astype("int64").to_numpy(),
