@@ -299,9 +299,10 @@ def _daily_purchase_days(
         day=LocalDate("timestamp", start=first, end=last + timedelta(seconds=1)),
     ).annotate(day_first=Min("timestamp"))
     inner, params = days.query.sql_with_params()
+    # `inner` is Django's own compiled SQL; every value travels as a parameter.
     sql = (
         "SELECT day, COUNT(*) FROM (SELECT day, MIN(day_first) OVER (PARTITION BY buyer) "
-        f"AS first_at FROM ({inner}) AS per_day) AS cohort WHERE first_at < %s "
+        f"AS first_at FROM ({inner}) AS per_day) AS cohort WHERE first_at < %s "  # noqa: S608
         "GROUP BY day ORDER BY day"
     )
     cutoff = connection.ops.adapt_datetimefield_value(_aware(cal_end))
