@@ -301,9 +301,9 @@ def _daily_purchase_days(
     inner, params = days.query.sql_with_params()
     # `inner` is Django's own compiled SQL; every value travels as a parameter.
     sql = (
-        "SELECT day, COUNT(*) FROM (SELECT day, MIN(day_first) OVER (PARTITION BY buyer) "
-        f"AS first_at FROM ({inner}) AS per_day) AS cohort WHERE first_at < %s "  # noqa: S608
-        "GROUP BY day ORDER BY day"
+        "SELECT day, COUNT(*) FROM (SELECT day, "  # noqa: S608
+        "MIN(day_first) OVER (PARTITION BY buyer) AS first_at "
+        f"FROM ({inner}) AS per_day) AS cohort WHERE first_at < %s GROUP BY day ORDER BY day"
     )
     cutoff = connection.ops.adapt_datetimefield_value(_aware(cal_end))
     with connection.cursor() as cursor:
