@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from common.api_currency import CURRENCY_HELP, CurrencyField
@@ -248,6 +248,11 @@ VALUE_AHEAD_HELP = (
 )
 
 
+class MemberContactSerializer(serializers.Serializer):
+    email = serializers.CharField(allow_blank=True)
+    name = serializers.CharField(allow_blank=True)
+
+
 class SegmentMemberSerializer(serializers.ModelSerializer):
     """A customer in a segment, with the features the run judged them on."""
 
@@ -263,11 +268,78 @@ class SegmentMemberSerializer(serializers.ModelSerializer):
         allow_null=True, read_only=True, help_text=VALUE_AHEAD_HELP + NOT_ESTIMATED
     )
     currency = CurrencyField()
+    fit = serializers.SerializerMethodField(
+        help_text='The fit in words: "typical member", "clear member, next closest to X", '
+        '"borderline: also close to X" (docs/decisions/member-fit-in-words.md).'
+    )
+    runner_up = serializers.SerializerMethodField(
+        help_text="The segment the customer is next closest to (null: none, or a run made "
+        "before runner-ups were stored)."
+    )
+    activity = serializers.SerializerMethodField(
+        help_text="The customer's own activity by the shop's rhythm: active, cooling or "
+        "lapsed (null when the run did not measure the rhythm)."
+    )
+    activity_warning = serializers.SerializerMethodField(
+        help_text="A sentence when that activity contradicts the segment's name, else empty."
+    )
+    contact = serializers.SerializerMethodField(
+        help_text="E-mail and name as imported; null unless the caller may see personal data."
+    )
 
     class Meta:
         model = SegmentAssignment
-        fields = [*MEMBER_FIELDS, "currency"]
+        fields = [
+            *MEMBER_FIELDS,
+            "currency",
+            "fit",
+            "runner_up",
+            "activity",
+            "activity_warning",
+            "contact",
+        ]
         read_only_fields = fields
+
+    def _fit(self, member: SegmentAssignment):
+        """The member's fit, computed once per member from the run the view put in the
+        context (segment names, algorithm, rhythm: read once per page, not per member)."""
+        from .report.member_fit import member_fit
+
+        cache = self.context.setdefault("fits", {})
+        if member.pk not in cache:
+            run = self.context["run"]
+            cache[member.pk] = member_fit(
+                confidence=member.confidence,
+                runner_up_number=member.runner_up_number,
+                recency_days=member.recency_days,
+                algorithm=run.chosen_algorithm,
+                segment_names=self.context["segment_names"],
+                segment_activity=self.context["segment_activity"],
+                rhythm=run.activity_rhythm,
+            )
+        return cache[member.pk]
+
+    @extend_schema_field(serializers.CharField())
+    def get_fit(self, member: SegmentAssignment) -> str:
+        return self._fit(member).words
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_runner_up(self, member: SegmentAssignment) -> str | None:
+        return self._fit(member).runner_up
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_activity(self, member: SegmentAssignment) -> str | None:
+        return self._fit(member).activity
+
+    @extend_schema_field(serializers.CharField())
+    def get_activity_warning(self, member: SegmentAssignment) -> str:
+        return self._fit(member).warning
+
+    @extend_schema_field(MemberContactSerializer(allow_null=True))
+    def get_contact(self, member: SegmentAssignment) -> dict | None:
+        if not self.context.get("personal"):
+            return None
+        return {"email": member.customer.email, "name": member.customer.name}
 
 
 # ------------------------------------------------------------------------------ predict

@@ -152,6 +152,11 @@ MEMBER_EXAMPLE = {
     "expected_purchases": 7.4,
     "expected_value": 1190.35,
     "currency": "GBP",
+    "fit": "clear member, next closest to Loyal customers",
+    "runner_up": "Loyal customers",
+    "activity": "active",
+    "activity_warning": "",
+    "contact": {"email": "ann@example.com", "name": "Ann Smith"},
 }
 
 # ------------------------------------------------------------------------------ predict

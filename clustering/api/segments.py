@@ -138,9 +138,28 @@ class SegmentMembersApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no database
             return SegmentAssignment.objects.none()
-        workspace = self.request.workspace
-        segment = _published_segment_or_404(workspace, self.kwargs["number"])
-        return segment_members(segment, workspace=workspace)
+        return segment_members(self._segment(), workspace=self.request.workspace)
+
+    def _segment(self):
+        if not hasattr(self, "_published_segment"):
+            self._published_segment = _published_segment_or_404(
+                self.request.workspace, self.kwargs["number"]
+            )
+        return self._published_segment
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self, "swagger_fake_view", False):
+            return context
+        segment = self._segment()
+        run = segment.run
+        context.update(
+            run=run,
+            segment_names=dict(run.segments.values_list("number", "name")),
+            segment_activity=segment.activity,
+            personal=self.request.user.has_perm(PERSONAL_DATA_PERMISSION),
+        )
+        return context
 
 
 @extend_schema(tags=["segments"])

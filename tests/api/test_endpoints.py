@@ -158,6 +158,12 @@ def test_members_are_cursor_paginated_and_complete(api, world):
     a = SegmentAssignment.unscoped.select_related("customer").get(
         segment=segment, customer__external_id=expected[0]
     )
+    (row,) = first["results"]
+    words = {k: row.pop(k) for k in ("fit", "runner_up", "activity", "activity_warning")}
+    assert words["fit"] and row.pop("contact") is None  # marketing: no personal data
+    assert words["runner_up"] in set(
+        Segment.unscoped.filter(run_id=world.run_id).values_list("name", flat=True)
+    )
     assert first["results"] == [
         {
             "customer_id": a.customer.external_id,

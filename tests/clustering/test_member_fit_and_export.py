@@ -206,3 +206,30 @@ def test_profile_amounts_carry_the_currency(site, client_for):
     run_html = client_for("manager").get(site.published.get_absolute_url()).content.decode()
     profiles = run_html.split('id="profiles-heading"')[1].split("</table>")[0]
     assert "£" in profiles
+
+
+def test_the_members_api_says_fit_activity_and_contact_as_the_pages_do(site, client_for):
+    member = lapsed_member_of_an_active_segment(site)
+    other = Segment.unscoped.filter(run=site.published).exclude(pk=member.segment_id).first()
+    SegmentAssignment.unscoped.filter(pk=member.pk).update(
+        confidence=0.01, runner_up_number=other.number
+    )
+    Customer.unscoped.filter(pk=member.customer_id).update(
+        email="ann@example.com", name="Ann Smith"
+    )
+    url = reverse("api-segment-members", kwargs={"number": member.segment.number})
+
+    def row(role: str) -> dict:
+        page = client_for(role).get(url, {"page_size": 5000})
+        assert page.status_code == 200
+        rows = {r["customer_id"]: r for r in page.json()["results"]}
+        assert all(r["fit"] for r in rows.values())
+        return rows[member.customer.external_id]
+
+    seen = row("marketing")
+    assert seen["fit"] == f"borderline: also close to {other.name}"
+    assert seen["runner_up"] == other.name
+    assert seen["activity"] == "lapsed"
+    assert "373 days" in seen["activity_warning"]
+    assert seen["contact"] is None  # marketing may not see personal data
+    assert row("manager")["contact"] == {"email": "ann@example.com", "name": "Ann Smith"}
