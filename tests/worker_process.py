@@ -69,51 +69,60 @@ def purge_queue() -> None:
 
 
 @contextlib.contextmanager
-def celery_worker(
-    *, name: str | None = None, concurrency: int = 1, ready_timeout: float = 90
+def celery_process(
+    command: list[str], *, nodename: str, ready_marker: str, ready_timeout: float
 ) -> Iterator[WorkerProcess]:
-    nodename = f"{name or 'test'}-{uuid.uuid4().hex[:6]}@localhost"
+    """A `celery -A segmentation_site <command>` process on the test database, logged to
+    TEST_OUTPUT_DIR, yielded once its log shows `ready_marker`, stopped afterwards."""
+    kind = command[0]
     log_dir = Path(settings.TEST_OUTPUT_DIR)
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"worker-{nodename.split('@')[0]}.log"
+    log_path = log_dir / f"{kind}-{nodename.split('@')[0]}.log"
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = "segmentation_site.settings.test"
     env["TEST_WORKER_DB_NAME"] = str(connection.settings_dict["NAME"])
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "segmentation_site",
-                "worker",
-                "--loglevel=INFO",
-                f"--concurrency={concurrency}",
-                "--pool=prefork",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                nodename,
-            ],
+            [sys.executable, "-m", "celery", "-A", "segmentation_site", *command],
             cwd=ROOT,
             env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so kill() reaches the pool too
         )
-    worker = WorkerProcess(process=process, nodename=nodename, log_path=log_path)
+    started = WorkerProcess(process=process, nodename=nodename, log_path=log_path)
     try:
         deadline = time.monotonic() + ready_timeout
-        while " ready." not in worker.log():
+        while ready_marker not in started.log():
             if process.poll() is not None:
-                raise RuntimeError(f"worker exited with {process.returncode}:\n{worker.log()}")
+                raise RuntimeError(f"{kind} exited with {process.returncode}:\n{started.log()}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"worker not ready in {ready_timeout} s:\n{worker.log()}")
+                raise RuntimeError(f"{kind} not ready in {ready_timeout} s:\n{started.log()}")
             time.sleep(0.2)
-        yield worker
+        yield started
     finally:
-        worker.stop()
+        started.stop()
+
+
+@contextlib.contextmanager
+def celery_worker(
+    *, name: str | None = None, concurrency: int = 1, ready_timeout: float = 90
+) -> Iterator[WorkerProcess]:
+    nodename = f"{name or 'test'}-{uuid.uuid4().hex[:6]}@localhost"
+    command = [
+        "worker",
+        "--loglevel=INFO",
+        f"--concurrency={concurrency}",
+        "--pool=prefork",
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        nodename,
+    ]
+    with celery_process(
+        command, nodename=nodename, ready_marker=" ready.", ready_timeout=ready_timeout
+    ) as worker:
+        yield worker
 
 
 def wait_for(predicate, *, timeout: float = 60, interval: float = 0.2, what: str = "condition"):
