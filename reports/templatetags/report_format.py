@@ -8,6 +8,19 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 
 register = template.Library()
+MISSING = "—"
+
+
+def _finite(value) -> float | None:
+    """The value as a finite number, or None (missing, not a number, NaN or infinite):
+    every numeric filter shows a dash then."""
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 @register.filter
@@ -67,14 +80,9 @@ def money(value, symbol: str = "") -> str:
     """An amount with two decimals, thousands separators and the workspace's currency
     symbol (the context's `currency_symbol`): {{ 12345.678|money:currency_symbol }} ->
     "£12,345.68"; a minus sign goes before the symbol."""
-    if value is None or value == "":
-        return "—"
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return "—"
-    if not math.isfinite(number):
-        return "—"
+    number = _finite(value)
+    if number is None:
+        return MISSING
     sign = "-" if number < 0 else ""
     return f"{sign}{symbol or ''}{abs(number):,.2f}"
 
@@ -82,24 +90,18 @@ def money(value, symbol: str = "") -> str:
 @register.filter
 def count(value) -> str:
     """A whole number of things with thousands separators: 75000 -> "75,000"."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return "—"
-    if not math.isfinite(number):
-        return "—"
+    number = _finite(value)
+    if number is None:
+        return MISSING
     return f"{round(number):,}"
 
 
 @register.filter
 def days(value) -> str:
     """A number of days in words: 1 -> "1 day", 373.4 -> "373 days"."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return "—"
-    if not math.isfinite(number):
-        return "—"
+    number = _finite(value)
+    if number is None:
+        return MISSING
     whole = round(number)
     return f"{whole:,} day" if whole == 1 else f"{whole:,} days"
 
