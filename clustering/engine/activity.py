@@ -7,9 +7,10 @@ is the most specific label of ``ACTIVITY_LABELS`` whose statuses cover at least
 ``MEMBER_SHARE`` of its members.
 
 When the value stage's purchase model forecast the holdout's repeat purchases within
-``P_ALIVE_MAX_ERROR``, a repeat buyer's status comes from their P(alive) instead (active at or
-above ``P_ALIVE_ACTIVE``, lapsed below ``P_ALIVE_LAPSED``); one-time buyers keep the rhythm,
-since the model holds them alive by definition (docs/decisions/activity-from-p-alive.md)."""
+``P_ALIVE_MAX_ERROR``, a repeat buyer's status comes from their P(alive) instead (active from
+the shop's cut, :func:`p_alive_active_cut`, lapsed below ``P_ALIVE_LAPSED``); one-time buyers
+keep the rhythm, since the model holds them alive by definition
+(docs/decisions/activity-from-p-alive.md)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,10 @@ RHYTHM_QUANTILE = 0.80
 MIN_REPEAT_CUSTOMERS = 20
 FALLBACK_ACTIVE_DAYS = 90.0
 P_ALIVE_MAX_ERROR = 0.15  # |holdout error| within which P(alive) names activity
-P_ALIVE_ACTIVE = 0.70  # a repeat buyer at or above: active
+P_ALIVE_ACTIVE = 0.70  # a repeat buyer at or above: active, when the shop gives no better cut
+# the cuts tried on each shop: the one where P(alive) agrees best with the days on the repeat
+# buyers the days call clearly active or clearly lapsed (docs/decisions/activity-from-p-alive.md)
+P_ALIVE_ACTIVE_CUTS = (0.50, 0.55, 0.60, 0.65, 0.70, 0.75, 0.80)
 P_ALIVE_LAPSED = 0.30  # below: lapsed; in between: cooling
 
 
@@ -56,9 +60,36 @@ def activity_status(recency_days: np.ndarray, rhythm: ActivityRhythm) -> np.ndar
     return np.where(r <= rhythm.active_days, 0, np.where(r <= rhythm.lapsed_days, 1, 2))
 
 
-def activity_evidence(rhythm: ActivityRhythm, holdout: dict[str, Any] | None) -> ActivityRhythm:
+def p_alive_active_cut(
+    features: pd.DataFrame | None, p_alive: pd.Series | None, rhythm: ActivityRhythm
+) -> float:
+    """The P(alive) from which a repeat buyer counts as active on this shop: of
+    P_ALIVE_ACTIVE_CUTS, the one that best agrees with the days on the repeat buyers the days
+    call active or lapsed (ties: the stricter cut); the rhythm's own cut, else P_ALIVE_ACTIVE,
+    without enough of them."""
+    kept = rhythm.p_alive_active or P_ALIVE_ACTIVE
+    if features is None or p_alive is None:
+        return kept
+    p = p_alive.reindex(features.index).to_numpy(dtype=float)
+    days = activity_status(features["recency_days"].to_numpy(dtype=float), rhythm)
+    clear = np.isfinite(p) & (p < 1.0) & (days != 1)
+    if clear.sum() < MIN_REPEAT_CUSTOMERS:
+        return kept
+    p, active = p[clear], days[clear] == 0
+    agreement = [((p >= cut) == active).mean() for cut in P_ALIVE_ACTIVE_CUTS]
+    best = max(agreement)
+    return max(c for c, a in zip(P_ALIVE_ACTIVE_CUTS, agreement, strict=True) if a == best)
+
+
+def activity_evidence(
+    rhythm: ActivityRhythm,
+    holdout: dict[str, Any] | None,
+    features: pd.DataFrame | None = None,
+    p_alive: pd.Series | None = None,
+) -> ActivityRhythm:
     """The rhythm with the evidence that names activity: P(alive) when the purchase model's
-    holdout error is within P_ALIVE_MAX_ERROR, else the days since the last purchase."""
+    holdout error is within P_ALIVE_MAX_ERROR (with its active cut measured on ``features``
+    and ``p_alive`` when given), else the days since the last purchase."""
     error = holdout.get("error") if holdout else None
     days = "days since the last purchase against the shop's rhythm"
     if error is None or not math.isfinite(float(error)):
@@ -68,11 +99,13 @@ def activity_evidence(rhythm: ActivityRhythm, holdout: dict[str, Any] | None) ->
             evidence_basis=f"activity by {days}: the purchase model was not checked on a holdout",
         )
     if abs(error) <= P_ALIVE_MAX_ERROR:
+        cut = p_alive_active_cut(features, p_alive, rhythm)
         return dataclasses.replace(
             rhythm,
             evidence="p_alive",
+            p_alive_active=cut,
             evidence_basis=(
-                f"activity by P(alive) for repeat buyers (active from {P_ALIVE_ACTIVE:.0%}, lapsed "
+                f"activity by P(alive) for repeat buyers (active from {cut:.0%}, lapsed "
                 f"below {P_ALIVE_LAPSED:.0%}): the purchase model forecast the holdout's repeat "
                 f"purchases within {abs(error):.1%} (at most {P_ALIVE_MAX_ERROR:.0%} needed); "
                 f"one-time buyers by {days}"
@@ -101,7 +134,8 @@ def customer_status(
     # BG/NBD gives exactly 1 to a customer without a repeat purchase (and nothing to one the
     # stage left out): those keep the rhythm
     judged = np.isfinite(p) & (p < 1.0)
-    by_p = np.where(p >= P_ALIVE_ACTIVE, 0, np.where(p >= P_ALIVE_LAPSED, 1, 2))
+    cut = rhythm.p_alive_active or P_ALIVE_ACTIVE
+    by_p = np.where(p >= cut, 0, np.where(p >= P_ALIVE_LAPSED, 1, 2))
     return np.where(judged, by_p, status)
 
 

@@ -284,7 +284,8 @@ def name_checks(rule: NameRule, axes: Axes, rhythm: ActivityRhythm) -> tuple[Nam
         )
         if rhythm.evidence == "p_alive":
             days = (
-                f"repeat buyers by P(alive): active from {P_ALIVE_ACTIVE:.0%}, lapsed below "
+                f"repeat buyers by P(alive): active from "
+                f"{rhythm.p_alive_active or P_ALIVE_ACTIVE:.0%}, lapsed below "
                 f"{P_ALIVE_LAPSED:.0%}; one-time buyers {days}"
             )
         checks.append(

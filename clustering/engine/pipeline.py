@@ -196,12 +196,12 @@ def finish(
     value, per_customer = value_stage(
         agg, table.reference_date, params, notes, lines=lines, calibration=calibration
     )
-    rhythm = activity_evidence(rhythm, value.holdout if value is not None else None)
+    p_alive = per_customer["p_alive"] if per_customer is not None else None
+    rhythm = activity_evidence(rhythm, value.holdout if value is not None else None, feats, p_alive)
     lap("value")
 
     step("profiles", 95)
     rule_features = tuple(f for f in used if f not in CATEGORICAL_FEATURES)
-    p_alive = per_customer["p_alive"] if per_customer is not None else None
     profiles = build_profiles(
         feats, segment_ids, rule_features, params.seed, rhythm=rhythm, p_alive=p_alive
     )

@@ -351,6 +351,9 @@ class ActivityRhythm:
     # activity.activity_evidence), and one sentence on why
     evidence: str = "recency"
     evidence_basis: str = ""
+    # with "p_alive": the P(alive) from which a repeat buyer is active, measured on the shop
+    # (activity.p_alive_active_cut)
+    p_alive_active: float | None = None
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 
 from clustering.engine.activity import (
+    P_ALIVE_ACTIVE,
     P_ALIVE_MAX_ERROR,
     activity_evidence,
     customer_status,
+    p_alive_active_cut,
 )
 from clustering.engine.types import ACTIVITY_STATUSES, ActivityRhythm
 
@@ -95,3 +97,26 @@ def test_a_validated_run_names_each_segment_by_the_evidence_it_says():
             assert [p.activity_shares[s] for s in ACTIVITY_STATUSES] == pytest.approx(shares)
             assert all(c.holds for c in p.conditions)
     assert any(p.activity_evidence == "p_alive" for p in result.segments)
+
+
+def test_the_active_cut_is_where_p_alive_agrees_best_with_the_days():
+    # 40 repeat buyers the days call active, 40 they call lapsed, 20 cooling (not counted);
+    # the actives' P(alive) spreads down to 0.62, the lapsed ones' up to 0.58
+    rng = np.random.default_rng(3)
+    recency = np.r_[np.full(40, 50.0), np.full(40, 300.0), np.full(20, 150.0)]
+    p = np.r_[rng.uniform(0.62, 0.99, 40), rng.uniform(0.01, 0.58, 40), rng.uniform(0, 1, 20)]
+    ids = pd.Index([f"c{i}" for i in range(100)], name="customer_id")
+    features = pd.DataFrame({"recency_days": recency}, index=ids)
+    p_alive = pd.Series(p, index=ids)
+    assert p_alive_active_cut(features, p_alive, RHYTHM) == 0.60  # both 0.60 (only) agree fully
+    rhythm = activity_evidence(RHYTHM, {"error": 0.05}, features, p_alive)
+    assert rhythm.p_alive_active == 0.60 and "active from 60%" in rhythm.evidence_basis
+    status = customer_status(features, rhythm, p_alive)
+    assert (status[:40] == 0).all() and (status[40:80] != 0).all()
+    assert (status[40:80] == np.where(p[40:80] < 0.3, 2, 1)).all()
+    # a model that did not validate has no cut; too few clear cases keep the default
+    assert activity_evidence(RHYTHM, {"error": 0.4}, features, p_alive).p_alive_active is None
+    few = features.iloc[:10]
+    assert p_alive_active_cut(few, p_alive, RHYTHM) == P_ALIVE_ACTIVE
+    # an already measured cut survives a second look without the data
+    assert activity_evidence(rhythm, {"error": 0.0}).p_alive_active == 0.60
