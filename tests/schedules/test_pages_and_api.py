@@ -79,6 +79,19 @@ def test_a_manager_sets_the_schedule_on_the_page_and_beat_gets_a_crontab(signed_
     assert f"{at:%A} {at.day} {at:%b %Y} 07:15" in page
 
 
+def test_a_new_time_zone_moves_beat_s_crontab_with_it(shop, make_user):
+    manager = make_user("manager", username="sched-tz", workspace=shop)
+    schedule_save(workspace=shop, user=manager, values=WEEKLY)
+    before = _task(shop).crontab
+    shop.time_zone = "Asia/Tokyo"
+    shop.save()
+    task = _task(shop)
+    assert str(task.crontab.timezone) == "Asia/Tokyo" and task.crontab_id != before.pk
+    assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_week) == ("15", "7", "3")
+    at = next_firing(Schedule.objects.in_workspace(shop).get())
+    assert at.tzinfo == ZoneInfo("Asia/Tokyo") and (at.hour, at.minute) == (7, 15)
+
+
 def test_turning_it_off_disables_the_task_and_each_change_is_audited(shop, make_user):
     manager = make_user("manager", username="sched-m", workspace=shop)
     schedule_save(workspace=shop, user=manager, values=WEEKLY)
