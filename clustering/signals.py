@@ -12,3 +12,7 @@ run_finished = Signal()
 #: A run became its workspace's published segmentation: kwargs publication (a Publication,
 #: with .run, .previous and .source).
 segmentation_published = Signal()
+
+#: The workers' reaper looked for lost work (each worker, every RUN_REAPER_INTERVAL_SECONDS;
+#: clustering.tasks): apps with queued work of their own send again what no worker took.
+reaper_tick = Signal()

@@ -21,6 +21,7 @@ from .runs.fanout import fanout_finish, fanout_part
 from .runs.recovery import run_mark_undelivered, runs_redispatch_undelivered
 from .runs.threads import apply_worker_share
 from .services import TRANSIENT_ERRORS, run_execute, runs_recover_stale, worker_heartbeat_record
+from .signals import reaper_tick
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,9 @@ def _recover_stale_runs() -> None:
             step()
         except Exception:
             logger.exception("reaper: %s failed", step.__name__)
+    for receiver, outcome in reaper_tick.send_robust(sender=None):
+        if isinstance(outcome, Exception):
+            logger.error("reaper: %r failed: %r", receiver, outcome)
     connection.close()
 
 

@@ -6,8 +6,9 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self) -> None:
-        from clustering.signals import segmentation_published
+        from clustering.signals import reaper_tick, segmentation_published
 
-        from .receivers import announce_publication
+        from .receivers import announce_publication, redispatch_overdue
 
         segmentation_published.connect(announce_publication, dispatch_uid="webhooks-announce")
+        reaper_tick.connect(redispatch_overdue, dispatch_uid="webhooks-overdue")

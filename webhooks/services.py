@@ -4,8 +4,12 @@ sending one again). The worker's side of a delivery is webhooks.delivery."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from audit.log import record
 from clustering.models import Publication
@@ -28,6 +32,24 @@ def check_endpoint_url(url: str) -> Target:
 
 def _queue(delivery: Delivery) -> None:
     transaction.on_commit(lambda: deliver_webhook.delay(delivery.pk))
+
+
+def deliveries_redispatch_overdue(*, limit: int = 500) -> list[int]:
+    """Queue again the deliveries due over WEBHOOK_OVERDUE_SECONDS ago that no worker took
+    (the message was lost: the broker was down when it was sent, or lost it). Their due time
+    moves to now, so the next sweep waits as long again; a duplicate message is harmless (an
+    attempt sends only when due, under the row's lock)."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.WEBHOOK_OVERDUE_SECONDS)
+    waiting = [Delivery.Status.PENDING, Delivery.Status.DELIVERING]
+    overdue = Delivery.unscoped.filter(status__in=waiting).filter(
+        Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, created_at__lt=cutoff)
+    )
+    ids = list(overdue.order_by("pk").values_list("pk", flat=True)[:limit])
+    for delivery_id in ids:
+        Delivery.unscoped.filter(pk=delivery_id, status__in=waiting).update(next_attempt_at=now)
+        deliver_webhook.delay(delivery_id)
+    return ids
 
 
 def _audit(endpoint: Endpoint, *, user, request, change: str, **details) -> None:

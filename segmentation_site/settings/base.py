@@ -416,5 +416,8 @@ WEBHOOK_RETRY_DELAYS = [
     int(s) for s in env.list("WEBHOOK_RETRY_DELAYS", default=[30, 120, 600, 3600, 21600])
 ]
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+# A delivery due this long ago that no worker took (its message lost with a broker outage or
+# restart) is queued again by the workers' reaper.
+WEBHOOK_OVERDUE_SECONDS = env.int("WEBHOOK_OVERDUE_SECONDS", default=600)
 # Webhooks go only to public internet addresses unless this is on (tests, a closed network).
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)

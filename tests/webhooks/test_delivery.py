@@ -141,3 +141,51 @@ def test_send_again_resends_the_same_body_and_key_with_fresh_retries(shop):
     assert first.body == second.body
     assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
     assert [code for code, _ in _attempts(delivery)] == [200, 200]
+
+
+def test_the_reaper_sends_again_a_delivery_whose_message_was_lost(shop, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clustering.signals import reaper_tick
+    from webhooks import services
+
+    queued: list[int] = []
+    monkeypatch.setattr(services.deliver_webhook, "delay", queued.append)
+    with receiver() as hook:
+        lost = _delivery(shop, hook.url)  # its message never reached a worker
+        recent = _delivery(shop, hook.url)
+        done = _delivery(shop, hook.url)
+        delivery_attempt(delivery_id=done.pk)
+        queued.clear()
+        long_ago = timezone.now() - timedelta(minutes=20)
+        Delivery.unscoped.filter(pk__in=[lost.pk, done.pk]).update(created_at=long_ago)
+        Delivery.unscoped.filter(pk=recent.pk).update(
+            next_attempt_at=timezone.now() - timedelta(minutes=1)
+        )
+        reaper_tick.send(sender=None)
+        assert queued == [lost.pk]  # not the one due a minute ago, nor the delivered one
+        reaper_tick.send(sender=None)  # its due time moved to now: no second message yet
+        assert queued == [lost.pk]
+        outcome = delivery_attempt(delivery_id=lost.pk)  # the worker takes the new message
+        assert (outcome.status, outcome.sent) == ("succeeded", True)
+        assert len(hook.received()) == 2  # the delivered one, and the lost one now
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_reaper_pass_tells_the_apps_to_look_for_lost_work():
+    from clustering.signals import reaper_tick
+    from clustering.tasks import _recover_stale_runs
+
+    heard = []
+
+    def listener(sender, **kwargs):
+        heard.append(sender)
+
+    reaper_tick.connect(listener, dispatch_uid="test-listener")
+    try:
+        _recover_stale_runs()
+    finally:
+        reaper_tick.disconnect(dispatch_uid="test-listener")
+    assert heard == [None]
