@@ -3,6 +3,11 @@
 Transactions never travel to Python one row at a time: PostgreSQL (or SQLite) computes one
 row per customer, which pandas receives as columns. The columns and their definitions are
 the engine's contract (clustering/engine/types.py, AGGREGATE_COLUMNS).
+
+A run reads only plausible lines: the import's bounds (transaction_files.plausible, from the
+settings) with the run's own time in place of the upload's, so a line stored before the
+rules existed (dated 9999 or 1677, an amount of 9e13) is left out and counted in the run's
+notes instead of failing it (docs/decisions/plausible-stored-lines.md).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -21,6 +27,7 @@ from django.db.models import Count, F, Max, Min, Q, Sum
 from django.db.models.functions import Abs, TruncDate
 from django.utils import timezone
 
+from customers.importing.bounds import import_bounds
 from customers.models import Customer, TransactionLine
 
 from .engine.features import default_reference_date
@@ -39,21 +46,112 @@ class CustomerAggregates:
     # the same table as of the holdout's first day, for the value stage's check (or None)
     calibration: Calibration | None = None
     calibration_seconds: float = 0.0  # the time its GROUP BY took (part of the value stage)
+    # what the run's notes say before the engine's: the implausible lines left out
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Span:
+    """The plausible product lines' first and last timestamps, and the implausible product
+    lines left out, by reason."""
+
+    first: datetime | None
+    last: datetime | None
+    too_early: int = 0
+    too_late: int = 0
+    out_of_bounds: int = 0  # dated plausibly, but a quantity, unit price or amount beyond
+
+    @property
+    def left_out(self) -> int:
+        return self.too_early + self.too_late + self.out_of_bounds
 
 
 def transaction_span(*, workspace) -> tuple[datetime | None, datetime | None]:
-    """First and last product-line timestamps of the workspace."""
+    """First and last plausible product-line timestamps of the workspace."""
+    span = read_span(workspace)
+    return span.first, span.last
+
+
+def read_span(workspace, now: datetime | None = None) -> Span:
+    """The span a run reads (plausible lines as of ``now``) and what it leaves out, in one
+    pass over the workspace's product lines."""
+    plausible, dated, sized = _plausible(now)
     span = (
-        _lines(workspace)
+        _lines(workspace, plausible=False)
         .filter(is_non_product=False)
-        .aggregate(first=Min("timestamp"), last=Max("timestamp"))
+        .aggregate(
+            first=Min("timestamp", filter=plausible),
+            last=Max("timestamp", filter=plausible),
+            too_early=Count("pk", filter=Q(timestamp__lt=dated[0])),
+            too_late=Count("pk", filter=Q(timestamp__gt=dated[1])),
+            out_of_bounds=Count("pk", filter=Q(timestamp__range=dated) & ~sized),
+        )
     )
-    return span["first"], span["last"]
+    return Span(**span)
 
 
-def _lines(workspace):
-    """The workspace's lines, filtered on the column that leads the primary key (no join)."""
-    return TransactionLine.objects.in_workspace(workspace)
+def _plausible(now: datetime | None = None) -> tuple[Q, tuple[datetime, datetime], Q]:
+    """(plausible, (earliest, latest), plausible numbers): the import's bounds for stored
+    lines. The future limit is ``now`` (the run's time) plus the import's tolerance: a line
+    the import accepted was dated before its upload, which is before now."""
+    bounds = import_bounds()
+    zone = timezone.get_current_timezone()
+    earliest = timezone.make_aware(bounds.earliest().to_pydatetime(), zone)
+    latest = timezone.make_aware(
+        bounds.latest(now, timezone.get_current_timezone_name()).to_pydatetime(), zone
+    )
+
+    def within(name: str, maximum: float) -> Q:
+        limit = Decimal(repr(maximum))
+        return Q(**{f"{name}__range": (-limit, limit)})
+
+    sized = (
+        within("quantity", bounds.max_quantity)
+        & within("amount", bounds.max_amount)
+        & (Q(unit_price__isnull=True) | within("unit_price", bounds.max_unit_price))
+    )
+    return Q(timestamp__range=(earliest, latest)) & sized, (earliest, latest), sized
+
+
+def _lines(workspace, *, plausible: bool = True, now: datetime | None = None):
+    """The workspace's lines, filtered on the column that leads the primary key (no join);
+    only the plausible ones unless ``plausible`` is False."""
+    lines = TransactionLine.objects.in_workspace(workspace)
+    return lines.filter(_plausible(now)[0]) if plausible else lines
+
+
+def left_out_note(workspace, span: Span, now: datetime | None = None) -> str | None:
+    """The run's note on the implausible lines it left out, naming a few of their customers
+    (the shop's ids) so that a manager can remove the lines from their lines pages."""
+    if not span.left_out:
+        return None
+    bounds = import_bounds()
+    reasons = [
+        (span.too_early, f"dated before {bounds.earliest_year}"),
+        (span.too_late, "dated after the run's time plus the import's tolerance"),
+        (span.out_of_bounds, "with a quantity, unit price or amount beyond the import's bounds"),
+    ]
+    why = "; ".join(f"{n:,} {text}" for n, text in reasons if n)
+    customers = list(
+        _lines(workspace, plausible=False)
+        .filter(is_non_product=False)
+        .exclude(_plausible(now)[0])
+        .values_list("customer__external_id", flat=True)
+        .order_by("customer__external_id")
+        .distinct()[: NAMED_CUSTOMERS + 1]
+    )
+    named = ", ".join(customers[:NAMED_CUSTOMERS]) + (
+        ", ..." if len(customers) > NAMED_CUSTOMERS else ""
+    )
+    lines = "line" if span.left_out == 1 else "lines"
+    return (
+        f"{span.left_out:,} implausible {lines} left out (stored before the import checked "
+        f"dates and amounts): {why}. Customers {named}: their lines pages let a manager "
+        "remove them."
+    )
+
+
+NAMED_CUSTOMERS = 5
 
 
 class LocalDate(TruncDate):
@@ -156,7 +254,9 @@ def _customer_aggregates(
     lookback_days: int | None,
     holdout_share: float | None,
 ) -> CustomerAggregates:
-    first, last = transaction_span(workspace=workspace)
+    now = timezone.now()  # the future limit of the lines read (one for every query below)
+    span = read_span(workspace, now)
+    first, last = span.first, span.last
     if last is None:
         raise LookupError("There are no transactions yet: import a file first.")
     if reference_date is None:
@@ -167,7 +267,7 @@ def _customer_aggregates(
     )
 
     table, customers_in_database, pk_by_customer_id = _aggregate_table(
-        workspace, reference_date, window_start, first, last
+        workspace, reference_date, window_start, first, last, now
     )
 
     summary = {
@@ -181,6 +281,7 @@ def _customer_aggregates(
         "last_purchase": _iso(table["last_purchase"].max()),
         "reference_date": reference_date.date().isoformat(),
         "window_start": window_start.date().isoformat() if window_start is not None else None,
+        "implausible_lines_left_out": span.left_out,
     }
     # the workspace is part of what was read: equal tables of two shops are not the same data
     digest = hashlib.sha256(
@@ -192,9 +293,9 @@ def _customer_aggregates(
     if holdout_share is not None and not pd.isna(first_day):
         end = calibration_end(first_day, reference_date, holdout_share)
         calibration = Calibration(
-            _aggregate_table(workspace, end, window_start, first, last)[0],
+            _aggregate_table(workspace, end, window_start, first, last, now)[0],
             end,
-            _daily_purchase_days(workspace, end, reference_date, window_start, first, last),
+            _daily_purchase_days(workspace, end, reference_date, window_start, first, last, now),
         )
     return CustomerAggregates(
         table,
@@ -205,6 +306,7 @@ def _customer_aggregates(
         pk_by_customer_id,
         calibration,
         time.perf_counter() - started if calibration is not None else 0.0,
+        tuple(note for note in [left_out_note(workspace, span, now)] if note),
     )
 
 
@@ -214,10 +316,13 @@ def _aggregate_table(
     window_start: pd.Timestamp | None,
     first: datetime,
     last: datetime,
+    now: datetime,
 ) -> tuple[pd.DataFrame, int, dict[str, int]]:
     """One row per customer with lines before ``reference_date`` (from ``window_start``):
     the table, the number of the workspace's customers, and their primary keys by id."""
-    lines = _lines(workspace).filter(is_non_product=False, timestamp__lt=_aware(reference_date))
+    lines = _lines(workspace, now=now).filter(
+        is_non_product=False, timestamp__lt=_aware(reference_date)
+    )
     if window_start is not None:
         lines = lines.filter(timestamp__gte=_aware(window_start))
     purchase = Q(is_return=False)
@@ -282,11 +387,12 @@ def _daily_purchase_days(
     window_start: pd.Timestamp | None,
     first: datetime,
     last: datetime,
+    now: datetime,
 ) -> pd.Series:
     """The value check's weekly tracking input (engine value.daily_purchase_days): purchase
     days per local day before ``reference_date`` of the customers who bought before
     ``cal_end``, one row per day from the database."""
-    lines = _lines(workspace).filter(
+    lines = _lines(workspace, now=now).filter(
         is_non_product=False, is_return=False, timestamp__lt=_aware(reference_date)
     )
     if window_start is not None:

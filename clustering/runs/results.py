@@ -281,7 +281,8 @@ def _fill_report(
         "values": crosstab.astype(int).values.tolist(),
         "edges": _rfm_edges_json(result.rfm.edges),
     }
-    run.notes = list(result.notes)
+    # what the read left out first (implausible stored lines), then the engine's own
+    run.notes = [*aggregates.notes, *result.notes]
     run.predictor_file = str(predictor_path.relative_to(settings.MEDIA_ROOT))
 
 
