@@ -150,6 +150,22 @@ def _decode_sample(sample: bytes) -> tuple[str, str]:
     return text, encoding
 
 
+def _line_past_sample(sample: bytes, number: int, limits: FileLimits) -> ImportFileError:
+    """The sample read to check a file ends inside its header or first row (``number``):
+    the error that says so, instead of "no rows" or a cut header."""
+    seen = len(sample) - (sample.rfind(b"\n") + 1)  # the line's bytes inside the sample
+    if seen > limits.max_line_bytes:
+        return ImportFileError(
+            f"Line {number} is longer than {_mib(limits.max_line_bytes)}, the longest "
+            "line accepted: this is not a transaction file. Nothing was imported."
+        )
+    return ImportFileError(
+        f"Line {number} does not fit in the file's first {_mib(SAMPLE_BYTES)}, which are "
+        "read to check its header and first row: a transaction file's lines are far "
+        "shorter. Nothing was imported."
+    )
+
+
 def _sniff_delimiter(first_line: str) -> str:
     counts = {d: first_line.count(d) for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: counts[d])
@@ -175,10 +191,13 @@ def inspect_source(path: Path, *, sheet: str = "", limits: FileLimits | None = N
             "This is an old-style .xls workbook; save it as .xlsx or CSV and upload it again."
         )
     kind = "gzip" if head.startswith(GZIP_MAGIC) else "csv"
-    text, encoding = _decode_sample(_text_sample(path, kind))
+    sample = _text_sample(path, kind)
+    text, encoding = _decode_sample(sample)
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise ImportFileError("The file is empty: there is no header line.")
+    if len(sample) == SAMPLE_BYTES and (len(lines) < 2 or b"\n" not in sample):
+        raise _line_past_sample(sample, 2 if b"\n" in sample else 1, limits)
     for number, line in enumerate(lines[:2], start=1):
         if len(line.encode(encoding, "replace")) > limits.max_line_bytes:
             raise ImportFileError(
