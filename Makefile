@@ -7,7 +7,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo demo-check test lint format bench quality install install-dev clean worker beat
+.PHONY: demo demo-check test lint format bench quality install install-dev clean worker beat audit
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -48,6 +48,15 @@ format: $(DEV_STAMP)
 ## test: lint, then the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## audit: the pinned requirements (runtime and dev, with what they pull in) against PyPI's
+## vulnerability data; needs the network, so `make test` never runs it (.ci/run does where
+## PyPI answers). --strict: a package that could not be checked fails, never passes unseen.
+## Ignores, each with its reason: docs/decisions/dependency-audit.md (AUDIT_IGNORES).
+AUDIT_IGNORES ?=
+audit: $(DEV_STAMP)
+	$(BIN)/pip-audit --strict --progress-spinner off --vulnerability-service pypi \
+		-r requirements.txt -r requirements-dev.txt $(AUDIT_IGNORES)
 
 ## quality: segment quality on Online Retail, CDNOW and planted synthetic data, seeds 1..5
 quality: $(DEV_STAMP)
