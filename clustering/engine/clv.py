@@ -19,6 +19,9 @@ import numpy.typing as npt
 from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
 
+# Customers the likelihoods are fitted on, at most (docs/decisions/value-models-with-scipy.md)
+FIT_SAMPLE = 250_000
+
 
 class ValueModelError(ValueError):
     """The value models cannot be fitted on these customers (too few, no repeat buyers)."""
@@ -82,10 +85,24 @@ def _bgnbd_ll(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray)
 
 
 def _unique_weighted(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """Distinct rows and their counts: one likelihood term per distinct history."""
-    stacked = np.column_stack(columns)
-    uniq, counts = np.unique(stacked, axis=0, return_counts=True)
-    return [uniq[:, i] for i in range(uniq.shape[1])], counts.astype(float)
+    """Distinct rows and their counts: one likelihood term per distinct history. Rows are
+    ranked column by column (1-D sorts; a sort of whole rows took 4 s at 1M customers), in
+    the same lexicographic order as np.unique(axis=0)."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        values, code = np.unique(column, return_inverse=True)
+        # dense ranks keep the combined key below len(rows) * len(values)
+        _, key = np.unique(key * len(values) + code.ravel(), return_inverse=True)
+    _, first, counts = np.unique(key, return_index=True, return_counts=True)
+    return [np.asarray(c)[first] for c in columns], counts.astype(float)
+
+
+def _fit_sample(n: int) -> np.ndarray | None:
+    """Rows the likelihood is fitted on: all up to FIT_SAMPLE, else a fixed random sample
+    (the parameters' sampling error is then far below what the data's own noise moves)."""
+    if n <= FIT_SAMPLE:
+        return None
+    return np.sort(np.random.default_rng(0).choice(n, FIT_SAMPLE, replace=False))
 
 
 def _fit(neg_ll: Callable[[np.ndarray], float], start: np.ndarray) -> np.ndarray:
@@ -99,12 +116,15 @@ def fit_bgnbd(
     x: npt.ArrayLike, t_x: npt.ArrayLike, T: npt.ArrayLike, min_customers: int = 20
 ) -> BgNbd:
     """Maximum-likelihood BG/NBD parameters (weeks)."""
-    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
-    if len(x) < min_customers:
-        raise ValueModelError(f"{len(x)} customers are too few to fit the purchase model")
-    if not (x > 0).any():
+    xs, ts, Ts = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    if len(xs) < min_customers:
+        raise ValueModelError(f"{len(xs)} customers are too few to fit the purchase model")
+    if not (xs > 0).any():
         raise ValueModelError("no customer bought twice: the purchase model has nothing to learn")
-    (ux, ut, uT), w = _unique_weighted(x, t_x, T)
+    sample = _fit_sample(len(xs))
+    if sample is not None:
+        xs, ts, Ts = xs[sample], ts[sample], Ts[sample]
+    (ux, ut, uT), w = _unique_weighted(xs, ts, Ts)
     scale = max(float(np.max(uT)), 1e-9)  # fit on a unit time scale, then scale alpha back
 
     def neg(logp: np.ndarray) -> float:
@@ -158,6 +178,9 @@ def fit_gamma_gamma(
     if keep.sum() < min_customers:
         raise ValueModelError(f"{int(keep.sum())} repeat buyers are too few for the spend model")
     repeat_x, repeat_m = x[keep], m[keep]
+    sample = _fit_sample(len(repeat_x))
+    if sample is not None:
+        repeat_x, repeat_m = repeat_x[sample], repeat_m[sample]
     scale = float(np.median(repeat_m))  # fit in units of the median spend, then scale v back
 
     def neg(logp: np.ndarray) -> float:

@@ -240,3 +240,30 @@ def test_the_holdout_checks_weekly_series_agree_with_its_totals():
     stored = _holdout_dict(check)["weekly"]
     assert len(stored) == len(weeks) and stored[-1]["actual"] == int(weeks["actual"].iloc[-1])
     assert [w["holdout"] for w in stored].index(True) == len(calibration)
+
+
+def test_distinct_histories_are_counted_exactly():
+    from clustering.engine.clv import _unique_weighted
+
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 5, 5000).astype(float)
+    t_x, T = rng.integers(0, 30, 5000) / 7, rng.integers(20, 40, 5000) / 7
+    columns, weights = _unique_weighted(x, t_x, T)
+    rows, counts = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
+    assert all(np.array_equal(columns[i], rows[:, i]) for i in range(3))
+    assert np.array_equal(weights, counts) and weights.sum() == 5000
+
+
+def test_a_large_shop_is_fitted_on_a_fixed_sample_near_the_full_fit(monkeypatch):
+    from clustering.engine import clv
+
+    x, t_x, T, _ = calibration_and_holdout()
+    full = fit_bgnbd(x, t_x, T)
+    monkeypatch.setattr(clv, "FIT_SAMPLE", 8000)  # of CDNOW's 23,570
+    sampled = fit_bgnbd(x, t_x, T)
+    assert sampled == fit_bgnbd(x, t_x, T)  # the same sample every time
+    assert sampled != full
+    for name in ("r", "alpha", "a", "b"):
+        assert getattr(sampled, name) == pytest.approx(getattr(full, name), rel=0.2), name
+    p_full = full.p_alive(x, t_x, T)
+    assert np.abs(sampled.p_alive(x, t_x, T) - p_full).mean() < 0.02
