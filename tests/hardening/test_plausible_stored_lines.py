@@ -14,7 +14,9 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from clustering.aggregation import customer_aggregates, transaction_span
 from customers.models import Customer, ImportRecord, TransactionLine
@@ -100,7 +102,9 @@ def test_the_aggregates_leave_out_stored_implausible_lines(shop):
     assert f"Customers {', '.join(named)}" in note
 
 
-def test_a_run_succeeds_on_stored_implausible_lines_and_its_notes_say_so(shop, make_user):
+def test_a_run_succeeds_on_stored_implausible_lines_and_its_notes_say_so(
+    shop, make_user, client_for
+):
     load_transactions(synthetic_lines(200, seed=11), name="plausible.csv")
     manager = make_user("manager", username="stored-lines-runner")
     _store_bad_lines(shop)
@@ -110,6 +114,10 @@ def test_a_run_succeeds_on_stored_implausible_lines_and_its_notes_say_so(shop, m
     assert run.data_summary["implausible_lines_left_out"] == len(BAD)
     assert run.notes[0].startswith("6 implausible lines left out")
     assert run.reference_date.year < 9999
+    # the manager sees it on the run's report
+    page = client_for("manager").get(reverse("clustering:run-detail", args=[run.pk]))
+    assert page.status_code == 200
+    assert escape(run.notes[0]) in page.content.decode()
 
     _remove_bad_lines()
     again = executed_run(shop, manager, PARAMS, token="stored-clean")
