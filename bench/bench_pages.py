@@ -13,6 +13,11 @@ Target: every page under 300 ms.
 
 BENCH_ALGORITHMS (default: all seven) narrows the run, e.g. kmeans,gmm for a quick check;
 BENCH_KEEP=1 keeps the database and state folder (their paths go to stderr) for profiling.
+
+BENCH_EXISTING_DATABASE_URL=postgres://.../db (with BENCH_WORKSPACE, default "bench") measures
+the same pages on a database that already holds a published run (bench_large_shop.py's
+large shop): nothing is created, imported or dropped, and the workspace's first manager
+signs in.
 """
 
 from __future__ import annotations
@@ -97,6 +102,8 @@ def main() -> int:
     if not DATA.exists():
         print(f"needs {DATA}", file=sys.stderr)
         return 2
+    if os.environ.get("BENCH_EXISTING_DATABASE_URL"):
+        return existing(os.environ["BENCH_EXISTING_DATABASE_URL"])
     tmp = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     url = os.environ.get("BENCH_DATABASE_URL")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "segmentation_site.settings.base")
@@ -146,15 +153,49 @@ def main() -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def existing(url: str) -> int:
+    """The pages of a database that already holds a published run (see the module doc)."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-pages-"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "segmentation_site.settings.base")
+    os.environ.setdefault("VAR_DIR", str(tmp / "var"))
+    os.environ["STATIC_ROOT"] = str(tmp / "static")
+    os.environ["DEBUG"] = "0"
+    os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
+    os.environ["DATABASE_URL"] = url
+    sys.path.insert(0, str(ROOT))
+    try:
+        manage("collectstatic", "--noinput", "--verbosity=0")
+        import django
+
+        django.setup()
+        from accounts.models import Membership
+        from workspaces.models import Workspace
+
+        workspace = Workspace.objects.get(slug=os.environ.get("BENCH_WORKSPACE", "bench"))
+        member = Membership.unscoped.filter(workspace=workspace, role="manager").first()
+        return measure(workspace, member.user, {}, url)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def measure(workspace, user, setup: dict, url: str | None) -> int:
     from django.conf import settings
     from django.test import Client
     from django.urls import reverse
 
     from clustering.models import Segment, SegmentAssignment, SegmentationRun
+    from customers.models import Customer
 
     settings.DEBUG = False
-    run = SegmentationRun.objects.in_workspace(workspace).get(is_published=True)
+    run = (
+        SegmentationRun.objects.in_workspace(workspace)
+        .filter(is_published=True)
+        .order_by("-id")
+        .first()
+    )
     biggest = Segment.objects.in_workspace(workspace).filter(run=run).order_by("-size").first()
     customer = (
         SegmentAssignment.objects.in_workspace(workspace)
@@ -163,6 +204,7 @@ def measure(workspace, user, setup: dict, url: str | None) -> int:
         .values_list("customer__external_id", flat=True)
         .first()
     )
+    customer_pk = Customer.objects.in_workspace(workspace).get(external_id=customer).pk
     anonymous, client = Client(), Client()
     client.force_login(user)
     pages = [
@@ -179,14 +221,25 @@ def measure(workspace, user, setup: dict, url: str | None) -> int:
         (f"run report ({run.candidates.count()} candidates)", client, run.get_absolute_url()),
         ("run status JSON", client, reverse("clustering:run-status", args=[run.pk])),
         ("compare (one run)", client, reverse("run-compare")),
+        ("movements (latest publication)", client, reverse("movements")),
+        ("customer's lines", client, reverse("customers:customer-lines", args=[customer_pk])),
+        ("imports list", client, reverse("customers:import-list")),
+        ("API: customers list, page 1", client, reverse("api-customers")),
+        ("API: customers list, page 50", client, reverse("api-customers") + "?page=50"),
+        ("API: one customer", client, reverse("api-customer", args=[customer])),
     ]
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     print()
+    what = f"workspace {workspace.slug}" if url and not setup else "the full Online Retail data"
     print(
-        f"Pages on the full Online Retail data ({run.n_customers:,} customers segmented, "
+        f"Pages on {what} ({run.n_customers:,} customers segmented, "
         f"{run.chosen_algorithm} k={run.chosen_k}), {engine}, {REQUESTS} requests each "
-        f"after a warm-up; set-up: import {setup['import']:.0f} s, segmentation "
-        f"{setup['segment']:.0f} s."
+        "after a warm-up"
+        + (
+            f"; set-up: import {setup['import']:.0f} s, segmentation {setup['segment']:.0f} s."
+            if setup
+            else "."
+        )
     )
     print()
     print("| page | median ms | p95 ms | queries | KiB | under 300 ms |")

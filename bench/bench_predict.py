@@ -13,6 +13,11 @@ and drives a bounded number of requests with keep-alive http.client connections 
 Prints a markdown table of requests/s and p50/p99 latency; the targets are p99 < 25 ms for
 single predicts and at least half the baseline's throughput. Gunicorn is stopped at the end.
 
+With --database-url URL --workspace SLUG it serves a database that already holds a published
+run (bench_large_shop.py's large shop) instead: nothing is loaded or dropped, a read-only
+token is made for the workspace's first manager, and customer ids are drawn from the whole
+published run (not only its first rows).
+
     DJANGO_SETTINGS_MODULE=segmentation_site.settings.base .venv/bin/python bench/bench_predict.py
 """
 
@@ -36,6 +41,47 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_NAME = "segmentation_bench_predict"
+
+
+def existing_database(workspace_slug: str, n_ids: int = 1000) -> dict:
+    """Token, run and sample customers of a database that holds a published run."""
+    import django
+
+    django.setup()
+    from accounts.models import Membership
+    from accounts.services import api_token_create
+    from clustering.models import SegmentAssignment, SegmentationRun
+    from workspaces.models import Workspace
+
+    workspace = Workspace.objects.get(slug=workspace_slug)
+    user = Membership.unscoped.filter(workspace=workspace, role="manager").first().user
+    run = (
+        SegmentationRun.objects.in_workspace(workspace)
+        .filter(is_published=True)
+        .order_by("-id")
+        .first()
+    )
+    _, secret = api_token_create(user=user, workspace=workspace, name="bench", read_only=True)
+    # Every n-th assignment: ids spread over the whole run, so the lookups are not all cached.
+    step = max(1, run.n_customers // n_ids)
+    members = SegmentAssignment.objects.in_workspace(workspace).filter(run=run)
+    ids = list(members.order_by("id").values_list("id", flat=True)[::step][:n_ids])
+    rows = list(
+        members.filter(id__in=ids).values(
+            "customer__external_id", *SegmentAssignment.FEATURE_FIELDS
+        )
+    )
+    from django.db import connections
+
+    connections.close_all()
+    return {
+        "token": secret,
+        "run_id": run.pk,
+        "setup_seconds": 0.0,
+        "customer_ids": [r.pop("customer__external_id") for r in rows],
+        "features": rows,
+        "n_customers": run.n_customers,
+    }
 
 
 def free_port() -> int:
@@ -211,6 +257,10 @@ def main() -> int:
         default="",
         help="the cache (and so the rate limits) in this Redis; --postgres uses db 5",
     )
+    parser.add_argument(
+        "--database-url", default="", help="serve this database's published run (see above)"
+    )
+    parser.add_argument("--workspace", default="bench", help="with --database-url")
     args = parser.parse_args()
     if args.quick:
         args.customers, args.requests = 1000, 600
@@ -219,7 +269,8 @@ def main() -> int:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
     env.update(
         DJANGO_SETTINGS_MODULE=env.get("DJANGO_SETTINGS_MODULE", "segmentation_site.settings.base"),
-        VAR_DIR=str(var_dir),
+        # An existing database's predictor files are under its own VAR_DIR's media.
+        VAR_DIR=(args.database_url and os.environ.get("VAR_DIR")) or str(var_dir),
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1",
         # The bench measures serving, not the rate limit (6000/min by default).
@@ -227,13 +278,15 @@ def main() -> int:
         PYTHONPATH=str(ROOT),
         LOG_LEVEL="WARNING",
     )
-    if args.postgres:
+    if args.postgres and not args.database_url:
         subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", PG_NAME])
         subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", PG_NAME], check=True)
         env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{PG_NAME}"
         # The production stack: Redis behind the cache that the rate limits count in (the
         # embedded default's file cache costs a file write per throttled request).
         env["REDIS_URL"] = "redis://127.0.0.1:6379/5"
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
     if args.redis:
         env["REDIS_URL"] = args.redis
     os.environ.clear()
@@ -242,11 +295,16 @@ def main() -> int:
 
     server = None
     try:
-        data = setup_database(args.customers)
+        if args.database_url:
+            data = existing_database(args.workspace)
+            args.customers = data["n_customers"]
+        else:
+            data = setup_database(args.customers)
+        postgres = args.postgres or args.database_url
         print(
-            f"{args.customers:,} synthetic customers, run {data['run_id']} executed and "
+            f"{args.customers:,} customers, run {data['run_id']} executed and "
             f"published in {data['setup_seconds']:.1f} s; database: "
-            f"{'PostgreSQL' if args.postgres else 'SQLite'}; "
+            f"{'PostgreSQL' if postgres else 'SQLite'}; "
             f"cache: {'Redis' if env.get('REDIS_URL') else 'files'}; gunicorn 2 sync workers; "
             f"{args.requests:,} requests per endpoint, concurrency {args.concurrency}, "
             "loopback, read-only token.\n",
@@ -317,7 +375,7 @@ def main() -> int:
         if server is not None:
             server.stop()
         shutil.rmtree(var_dir, ignore_errors=True)
-        if args.postgres:
+        if args.postgres and not args.database_url:
             subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", PG_NAME])
 
 

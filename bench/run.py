@@ -3,7 +3,9 @@
 Each script measures its subject beside a baseline in the same run (the machines are shared
 and noisy, so only same-run ratios mean much) and prints a markdown table.
 Usage: python bench/run.py [--quick] [--large] [NAME ...]   (NAME: engine, import, ...)
---large adds the sections that take many minutes (scale: the fan-out on 100,000 customers).
+--large adds the sections that take many minutes (scale: the fan-out on 100,000 customers;
+large_shop: a million customers imported, segmented by Celery workers and served, about an
+hour; BENCH_LARGE_CUSTOMERS picks another size).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # Order matters: later benchmarks may rely on data the earlier ones load.
-BENCHMARKS = ["import", "engine", "run", "pages", "predict", "workspaces", "scale"]
+BENCHMARKS = ["import", "engine", "run", "pages", "predict", "workspaces", "scale", "large_shop"]
 
 
 def main() -> int:

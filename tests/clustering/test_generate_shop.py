@@ -64,3 +64,24 @@ def test_a_generated_shop_imports_cleanly(tmp_path, shop):
     assert record.rows_skipped == 0
     assert record.rows_imported + record.rows_duplicate == len(written)
     assert Customer.objects.in_workspace(shop).count() == 400
+
+
+def test_a_later_file_has_new_invoices_for_known_and_new_customers(tmp_path):
+    first, later = tmp_path / "first.csv.gz", tmp_path / "later.csv.gz"
+    call_command("generate_shop", customers=400, out=first, seed=2, stdout=StringIO())
+    call_command(
+        "generate_shop", customers=400, out=later, seed=3, first_customer=300,
+        first_invoice=90_000_000, as_of="2024-03-01", since="2024-01-01", stdout=StringIO(),
+    )  # fmt: skip
+    old, new = pd.read_csv(first, dtype=str), pd.read_csv(later, dtype=str)
+    assert len(new) > 0
+    customers = new["CustomerID"].astype(int)
+    assert customers.min() > 300 and customers.max() <= 700
+    # known customers (301..400) and new ones (401..700) both have lines
+    assert customers.le(400).any() and customers.gt(400).any()
+    numbers = new["InvoiceNo"].str.removeprefix("C").astype(int)
+    assert numbers.min() >= 90_000_000
+    assert not set(new["InvoiceNo"]) & set(old["InvoiceNo"])
+    assert new["InvoiceNo"].str.startswith("C").any()  # cancellations keep their mark
+    dates = pd.to_datetime(new["InvoiceDate"])
+    assert dates.min() >= pd.Timestamp("2024-01-01") and dates.max() <= pd.Timestamp("2024-03-01")
