@@ -42,6 +42,11 @@ class ImportRecordSerializer(serializers.ModelSerializer):
         help_text="What a succeeded import left out, in sentences (rejected or skipped rows): "
         "a succeeded import with warnings. Empty otherwise.",
     )
+    columns = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The file's header, once read (empty while the import is `reading`).",
+    )
     summary = serializers.JSONField(
         read_only=True,
         help_text="Of a finished import: first_date and last_date of its lines (the shop's "
@@ -68,6 +73,7 @@ class ImportRecordSerializer(serializers.ModelSerializer):
             "status",
             "stage",
             "progress",
+            "columns",
             "mapping",
             "date_order",
             "sheet",
@@ -119,7 +125,11 @@ class ImportUploadSerializer(serializers.Serializer):
 
 
 class ImportListCreateApi(generics.ListAPIView):
-    """GET: the imports, newest first. POST: upload a file; it is imported by the worker."""
+    """GET: the imports, newest first. POST: upload a file; it is imported by the worker.
+
+    A workbook (.xlsx) is opened on the worker only: it is answered in status `reading`, and
+    a header the worker cannot map ends the import failed with the message and `columns`.
+    """
 
     serializer_class = ImportRecordSerializer
     permission_classes = [*generics.ListAPIView.permission_classes, CanImport]
@@ -141,7 +151,10 @@ class ImportListCreateApi(generics.ListAPIView):
                 400,
                 d400="The file or the parameters cannot be used; the reason is in `detail` "
                 "and `fields.file` (code invalid_file). When columns must be named, code "
-                "mapping_needed adds the file's `columns` and the `missing_fields`.",
+                "mapping_needed adds the file's `columns` and the `missing_fields`. A "
+                "workbook's header is read by the worker: it is answered 202 in status "
+                "`reading`, and an unreadable or unmapped one ends the import `failed` with "
+                "its `error`.",
             ),
         },
     )

@@ -1,26 +1,23 @@
 """Remembered file layouts (ImportLayout): a mapping made once for a header is used for the
 next file with the same header, and can be edited or forgotten. Also the mapping page's
-guesses and preview, read from an import's file."""
+guesses and preview, from the first rows kept on the import (the file is not opened)."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.db import transaction
 
 from transaction_files.columns import resolve_mapping
 from transaction_files.errors import ImportFileError, MappingNeeded
 from transaction_files.guesses import (
-    SAMPLE_ROWS,
     Guesses,
     guess_mapping,
     header_signature,
     name_key,
 )
-from transaction_files.preview import Preview, first_rows, preview
-from transaction_files.sources import inspect_source
+from transaction_files.preview import FileSample, Preview, preview, stored_sample
 
 from .importing.bounds import import_bounds
 from .models import ImportLayout, ImportRecord
@@ -115,36 +112,36 @@ class MappingAdvice:
     preview: Preview
 
 
-def _sample(import_record: ImportRecord):
-    path = Path(import_record.file.path)
-    info = inspect_source(path, sheet=import_record.sheet)
-    return info, first_rows(path, info, SAMPLE_ROWS)
+def _sample(import_record: ImportRecord) -> FileSample:
+    """The first rows kept on the import with its header; the file is not opened."""
+    return stored_sample(import_record.sample, columns=import_record.columns)
 
 
 def guessed_mapping(*, import_record: ImportRecord) -> dict[str, str]:
     """The pre-selected (high-confidence) guesses for an import's file; none when its first
-    rows cannot be read (the import itself will say why)."""
+    rows could not be read (the import itself will say why)."""
     try:
-        info, sample = _sample(import_record)
+        sample = _sample(import_record)
     except ImportFileError:
         return {}
-    return guess_mapping(info.columns, sample.frame).mapping()
+    return guess_mapping(import_record.columns, sample.frame).mapping()
 
 
 def mapping_advice(
     *, workspace, import_record: ImportRecord, mapping: dict[str, str], date_order: str
 ) -> MappingAdvice:
     """The guesses for an import's file and its first rows as `mapping` would store them,
-    read in the workspace's time zone and the given (else the workspace's) date order."""
-    info, sample = _sample(import_record)
+    read in the workspace's time zone and the given (else the workspace's) date order.
+    ImportFileError when the first rows could not be read."""
+    sample = _sample(import_record)
     return MappingAdvice(
-        guesses=guess_mapping(info.columns, sample.frame),
+        guesses=guess_mapping(import_record.columns, sample.frame),
         preview=preview(
             sample,
             mapping,
             date_order=date_order or workspace.date_order or None,
             time_zone=workspace.time_zone,
-            decimal_comma=info.delimiter != ",",
+            decimal_comma=sample.delimiter != ",",
             bounds=import_bounds(),
             uploaded_at=import_record.created_at,
         ),

@@ -117,6 +117,9 @@ class ImportLayout(models.Model):
 
 class ImportRecord(models.Model):
     class Status(models.TextChoices):
+        # A workbook is opened on the worker, never in the upload's request: its header and
+        # first rows are read there, then it moves on (to needs_mapping, queued or failed).
+        READING = "reading", "Reading the file"
         NEEDS_MAPPING = "needs_mapping", "Needs column mapping"
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
@@ -144,6 +147,12 @@ class ImportRecord(models.Model):
     date_order = models.CharField(max_length=12, choices=DateOrder.choices, blank=True)
     sheet = models.CharField(max_length=255, blank=True)
     columns = models.JSONField(default=list, blank=True, help_text="Header of the file.")
+    # The file's first rows (transaction_files.preview.FileSample.to_json), read once with the
+    # header, so the mapping step shows its guesses and preview without opening the file.
+    sample = models.JSONField(default=dict, blank=True)
+    # Uploaded through the page: an unrecognised header waits in needs_mapping. Otherwise
+    # (the API, the command) the import fails saying which columns to name.
+    mapping_step = models.BooleanField(default=False)
     # The remembered layout whose mapping it used (none: recognised or mapped by hand).
     layout = models.ForeignKey(
         ImportLayout, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

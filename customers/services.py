@@ -1,6 +1,7 @@
 """Writes for customers and imports. One import service serves the upload page, the API and
-the management command: import_record_create stores and checks the file,
-import_record_process (worker side) reads it and moves its lines in one transaction.
+the management command: import_record_create stores and checks the file (a workbook's header
+is read on the worker, import_record_read_file), import_record_process (worker side) reads it
+and moves its lines in one transaction.
 
 Everything here works in one workspace (the `workspace` argument): an import writes its
 customers and lines into its own workspace, whose time zone and date order it reads the
@@ -33,7 +34,8 @@ from transaction_files import dates
 from transaction_files.columns import FIELDS, resolve_mapping
 from transaction_files.errors import ImportFileError, MappingNeeded
 from transaction_files.normalise import Normaliser
-from transaction_files.sources import Utf8Invalid, inspect_source
+from transaction_files.preview import file_sample
+from transaction_files.sources import Utf8Invalid, inspect_source, source_kind
 
 from .importing import progress
 from .importing.bounds import import_bounds
@@ -99,56 +101,136 @@ def import_record_create(
 ) -> ImportRecord:
     """Store an uploaded file as a new import into `workspace` and queue it for the worker.
 
-    No date order chosen: the workspace's (itself possibly "detect"). The file is checked at
-    once (size, format, encoding, header, sheets, mapping): an unreadable file raises
-    ImportFileError and leaves no record. When the columns are not recognised, MappingNeeded
-    is raised, or with allow_mapping_step the import waits in status needs_mapping for
-    import_record_set_mapping.
+    No date order chosen: the workspace's (itself possibly "detect"). The cheap checks run at
+    once (size, format, a workbook's zip and its inflated size): a file they refuse raises
+    ImportFileError and leaves no record. A workbook is then read on the worker only (status
+    reading, see import_record_read_file), so its XML is never parsed in a web request; with
+    enqueue=False (the caller imports in its own process) it is read here. Text files are
+    read here (a bounded sample): format, encoding, header, mapping.
+
+    When the columns are not recognised, MappingNeeded is raised, or with allow_mapping_step
+    the import waits in status needs_mapping for import_record_set_mapping; read on the
+    worker, the import fails with MappingNeeded's message, or waits likewise.
     """
     size = _file_size(file)
     import_check_size(size=size)
-    chosen_date_order = date_order
-    date_order = _date_order(workspace, date_order)
+    _date_order(workspace, date_order)  # an unknown order is refused before anything is kept
     record = ImportRecord(
         workspace=workspace,
         file_name=Path(file_name).name[:255],
         file_size=size,
         sha256=_file_sha256(file),
         uploaded_by=uploaded_by,
+        # Until the header is read, what the uploader asked for (see _read_header).
+        mapping=mapping or {},
         date_order=date_order,
         sheet=sheet or "",
+        mapping_step=allow_mapping_step,
+        status=ImportRecord.Status.READING,
     )
     record.file.save(Path(file_name).name, File(file), save=False)
     try:
-        info = inspect_source(Path(record.file.path), sheet=record.sheet)
-        record.columns = info.columns
-        record.sheet = info.sheet
-        if not mapping:
-            mapping = _remembered_mapping(record, chosen_date_order)
-        try:
-            record.mapping = resolve_mapping(info.columns, mapping)
-            record.status = ImportRecord.Status.QUEUED
-        except MappingNeeded:
-            earlier = _same_file_earlier(record)
-            if earlier is not None:
-                # The same bytes were imported before: read them as then, and the worker
-                # says "already imported" instead of asking for a mapping again.
-                record.mapping = earlier.mapping
-                record.status = ImportRecord.Status.QUEUED
-            elif not allow_mapping_step:
-                raise
-            else:
-                record.layout = None
-                record.mapping = {**guessed_mapping(import_record=record), **(mapping or {})}
-                record.status = ImportRecord.Status.NEEDS_MAPPING
+        kind = source_kind(Path(record.file.path))
+        if kind != "xlsx" or not enqueue:
+            _read_header(record)
         record.save()
     except BaseException:
         record.file.delete(save=False)
         raise
     if record.status == ImportRecord.Status.QUEUED:
         _record_started(record, uploaded_by)
-    if enqueue and record.status == ImportRecord.Status.QUEUED:
+    if enqueue and record.status in (ImportRecord.Status.QUEUED, ImportRecord.Status.READING):
         import_record_enqueue(import_record=record)
+    return record
+
+
+def _read_header(record: ImportRecord) -> None:
+    """Read the file's header (and, for the mapping step, its first rows) and move the
+    unsaved record from reading to queued or needs_mapping. What the uploader asked for is on
+    the record: the mapping, the date order ("" for none chosen), the sheet, mapping_step.
+    Raises ImportFileError (MappingNeeded: columns not recognised, no mapping step)."""
+    path = Path(record.file.path)
+    info = inspect_source(path, sheet=record.sheet)
+    chosen_date_order = record.date_order
+    mapping = dict(record.mapping) or None
+    record.columns = info.columns
+    record.sheet = info.sheet
+    record.date_order = _date_order(record.workspace, chosen_date_order)
+    if not mapping:
+        mapping = _remembered_mapping(record, chosen_date_order)
+    try:
+        record.mapping = resolve_mapping(info.columns, mapping)
+        record.status = ImportRecord.Status.QUEUED
+    except MappingNeeded:
+        earlier = _same_file_earlier(record)
+        if earlier is not None:
+            # The same bytes were imported before: read them as then, and the worker
+            # says "already imported" instead of asking for a mapping again.
+            record.mapping = earlier.mapping
+            record.status = ImportRecord.Status.QUEUED
+        elif not record.mapping_step:
+            raise
+        else:
+            record.layout = None
+            record.sample = file_sample(path, info)
+            record.mapping = {**guessed_mapping(import_record=record), **(mapping or {})}
+            record.status = ImportRecord.Status.NEEDS_MAPPING
+
+
+def import_record_read_file(*, workspace, import_record_id: int) -> ImportRecord:
+    """The worker's first step for an import still reading (a workbook): open the file, read
+    its header and first rows, and move the import on as an upload read in the request would
+    (queued, needs_mapping), or to failed with the message the uploader sees. Safe to run
+    again on the same id; does nothing to an import past reading. Raises
+    ImportRecord.DoesNotExist for an import of another workspace."""
+    imports = ImportRecord.objects.in_workspace(workspace)
+    record = imports.get(pk=import_record_id)
+    if record.status != ImportRecord.Status.READING:
+        return record
+    started = time.monotonic()
+    # The read happens outside any transaction: a slow workbook holds no lock (on SQLite, a
+    # transaction holds the database's write lock from its start).
+    imports.filter(pk=record.pk, status=ImportRecord.Status.READING).update(
+        stage="opening the file", started_at=timezone.now()
+    )
+    error = ""
+    try:
+        _read_header(record)
+    except ImportFileError as exc:
+        error = str(exc)
+    except (OperationalError, InterfaceError):
+        raise  # transient: the task retries
+    except Exception:
+        logger.exception("import %s: reading the file failed", record.pk)
+        error = (
+            "The file could not be read because of an unexpected error; nothing was imported. "
+            "The error has been logged for the administrators."
+        )
+    with transaction.atomic():
+        current = imports.select_for_update().get(pk=record.pk)
+        if current.status != ImportRecord.Status.READING:
+            return current  # another delivery of the task got there first
+        if error:
+            # The header, when it was read, says the client what to map (MappingNeeded).
+            imports.filter(pk=record.pk).update(columns=record.columns, sheet=record.sheet)
+            _fail(current, error, started)
+            current.refresh_from_db()
+            return current
+        record.stage = ""
+        record.save(
+            update_fields=[
+                "columns",
+                "sheet",
+                "mapping",
+                "date_order",
+                "layout",
+                "sample",
+                "status",
+                "stage",
+            ]
+        )
+        if record.status == ImportRecord.Status.QUEUED:
+            _record_started(record, record.uploaded_by)
     return record
 
 
@@ -440,7 +522,11 @@ def import_record_fail(*, workspace, import_record_id: int, message: str) -> Non
     """Give up on an import (e.g. the database stayed unreachable through every retry)."""
     ImportRecord.objects.in_workspace(workspace).filter(
         pk=import_record_id,
-        status__in=[ImportRecord.Status.QUEUED, ImportRecord.Status.RUNNING],
+        status__in=[
+            ImportRecord.Status.READING,
+            ImportRecord.Status.QUEUED,
+            ImportRecord.Status.RUNNING,
+        ],
     ).update(
         status=ImportRecord.Status.FAILED,
         stage="failed",

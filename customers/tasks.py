@@ -10,10 +10,12 @@ from django.db import InterfaceError, OperationalError, transaction
 from common.outages import WAITING_FOR_THE_QUEUE, QueuedRowTask
 
 from .models import ImportRecord
-from .services import import_record_fail, import_record_process
+from .services import import_record_fail, import_record_process, import_record_read_file
 
 logger = logging.getLogger(__name__)
 MAX_RETRIES = 3
+# An import waits for a worker while its file is still to be read or it is queued.
+WAITING_STATUSES = [ImportRecord.Status.READING, ImportRecord.Status.QUEUED]
 
 
 class ImportTask(QueuedRowTask):
@@ -25,7 +27,9 @@ class ImportTask(QueuedRowTask):
     bind=True, base=ImportTask, ignore_result=True, acks_late=True, max_retries=MAX_RETRIES
 )
 def process_import(self, import_record_id: int) -> None:
-    """Read an uploaded file and store its lines (see import_record_process).
+    """Read an uploaded file and store its lines (see import_record_process). An import still
+    reading (a workbook) first has its header read here (import_record_read_file); it goes
+    on at once when that queues it (a recognised header, a remembered layout).
 
     A bad file fails the same way twice, so only a lost database connection is retried, with
     backoff. A worker lost mid-import is redelivered (acks_late); the service starts that
@@ -37,6 +41,12 @@ def process_import(self, import_record_id: int) -> None:
         logger.warning("import %s: no longer exists; nothing to do", import_record_id)
         return
     try:
+        if record.status == ImportRecord.Status.READING:
+            record = import_record_read_file(
+                workspace=record.workspace, import_record_id=import_record_id
+            )
+            if record.status != ImportRecord.Status.QUEUED:
+                return  # waits for its mapping, or failed with its message
         import_record_process(workspace=record.workspace, import_record_id=import_record_id)
     except (OperationalError, InterfaceError) as exc:
         if self.request.retries >= MAX_RETRIES:
@@ -53,22 +63,20 @@ def process_import(self, import_record_id: int) -> None:
 def import_mark_undelivered(*, import_record_id: int) -> None:
     """Its message could not be sent: the reaper sends it again once the broker is back.
     Only the id is known here (the message's argument), hence `unscoped`."""
-    ImportRecord.unscoped.filter(pk=import_record_id, status=ImportRecord.Status.QUEUED).update(
+    ImportRecord.unscoped.filter(pk=import_record_id, status__in=WAITING_STATUSES).update(
         stage=WAITING_FOR_THE_QUEUE
     )
 
 
 def imports_redispatch_undelivered() -> list[int]:
-    """Send again the queued imports whose message never reached the broker, once each.
+    """Send again the waiting imports whose message never reached the broker, once each.
 
     Only imports marked when their publish failed: a queued import may legitimately wait
     behind others, and a second message for one already running would read it twice. Each
     message goes out inside its row's lock and the mark is cleared only if it went. Every
     workspace's imports: the workers serve them all.
     """
-    waiting = ImportRecord.unscoped.filter(
-        status=ImportRecord.Status.QUEUED, stage=WAITING_FOR_THE_QUEUE
-    )
+    waiting = ImportRecord.unscoped.filter(status__in=WAITING_STATUSES, stage=WAITING_FOR_THE_QUEUE)
     sent: list[int] = []
     for record_id in list(waiting.values_list("pk", flat=True)[:100]):
         with transaction.atomic():

@@ -47,7 +47,13 @@ def import_create(request: HttpRequest) -> HttpResponse:
             except ImportFileError as exc:
                 form.add_error("file", str(exc))
             else:
-                if record.status == ImportRecord.Status.NEEDS_MAPPING:
+                if record.status == ImportRecord.Status.READING:
+                    messages.info(
+                        request,
+                        "File received; it is being read. This page goes on to the import "
+                        "(or asks which column holds which field) by itself.",
+                    )
+                elif record.status == ImportRecord.Status.NEEDS_MAPPING:
                     messages.info(request, "Check which column holds which field to go on.")
                 elif record.layout_id:
                     messages.success(

@@ -1,5 +1,8 @@
 """The first rows of a file, as read and as a mapping would store them, for the mapping page.
 
+The rows are read once, with the header (on the worker for a workbook), and kept as JSON
+(file_sample); the page works from what was kept (stored_sample) and never opens the file.
+
 The rows go through the import's own Normaliser, so the preview shows what the import
 would do (a parsed date, an amount, a customer id, or the reason a row is rejected).
 """
@@ -16,26 +19,84 @@ import pandas as pd
 from . import dates
 from .columns import REQUIRED
 from .errors import ImportFileError
+from .guesses import SAMPLE_ROWS
 from .normalise import ChunkResult, Normaliser
 from .plausible import Bounds
 from .sources import SourceInfo, Utf8Invalid, iter_chunks
 
 PREVIEW_ROWS = 10
+# A stored sample stays small whatever the file holds: each cell is cut past any field's
+# longest accepted value (a value cut stays too long, so the preview still rejects it), and
+# rows stop once the sample holds about a million characters (at least one row is kept).
+SAMPLE_CELL_CHARS = 1000
+SAMPLE_MAX_CHARS = 1_000_000
 
 
 @dataclass
 class FileSample:
     frame: pd.DataFrame  # every column, values as text (None when empty)
     line_numbers: np.ndarray
+    delimiter: str = ","  # the CSV's: another than "," means decimal commas
+
+    def to_json(self) -> dict:
+        """The sample as JSON (kept on an import for its mapping step), within the bounds
+        above."""
+        rows: list[list[str | None]] = []
+        total = 0
+        for values in self.frame.itertuples(index=False, name=None):
+            row = [_stored_cell(v) for v in values]
+            total += sum(len(v) for v in row if v)
+            if rows and total > SAMPLE_MAX_CHARS:
+                break
+            rows.append(row)
+        return {
+            "columns": [str(c) for c in self.frame.columns],
+            "line_numbers": [int(n) for n in self.line_numbers[: len(rows)]],
+            "rows": rows,
+            "delimiter": self.delimiter,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict, *, columns: list[str]) -> FileSample:
+        """A sample stored by to_json; an empty one (no rows) when nothing was stored."""
+        stored = data.get("columns") or columns
+        frame = pd.DataFrame(data.get("rows") or [], columns=stored, dtype=object)
+        frame = frame.astype(object).where(frame.notna(), None)
+        numbers = np.asarray(data.get("line_numbers") or [], dtype=np.int64)
+        return cls(frame, numbers, data.get("delimiter") or ",")
+
+
+def _stored_cell(value: object) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return str(value)[:SAMPLE_CELL_CHARS]
 
 
 def first_rows(path: Path, info: SourceInfo, rows: int) -> FileSample:
     """The file's first `rows` data rows (rows of the wrong width left out)."""
     try:
-        return _first_rows(path, info, rows)
+        sample = _first_rows(path, info, rows)
     except Utf8Invalid:
         info.encoding = "latin-1"
-        return _first_rows(path, info, rows)
+        sample = _first_rows(path, info, rows)
+    sample.delimiter = info.delimiter
+    return sample
+
+
+def file_sample(path: Path, info: SourceInfo, rows: int = SAMPLE_ROWS) -> dict:
+    """The first rows as kept on an import for its mapping step (FileSample.to_json), read
+    once with the header; {"error": why} when they cannot be read (the import says it too)."""
+    try:
+        return first_rows(path, info, rows).to_json()
+    except ImportFileError as exc:
+        return {"error": str(exc)}
+
+
+def stored_sample(data: dict, *, columns: list[str]) -> FileSample:
+    """A sample kept by file_sample; ImportFileError with the reason it could not be read."""
+    if data.get("error"):
+        raise ImportFileError(data["error"])
+    return FileSample.from_json(data, columns=columns)
 
 
 def _first_rows(path: Path, info: SourceInfo, rows: int) -> FileSample:

@@ -172,25 +172,39 @@ def _sniff_delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def inspect_source(path: Path, *, sheet: str = "", limits: FileLimits | None = None) -> SourceInfo:
-    """Format, encoding, delimiter and header of a file; ImportFileError when unreadable.
-
-    `limits` (default: those configure_limits gave) travel with the result to iter_chunks.
-    """
+def source_kind(path: Path, *, limits: FileLimits | None = None) -> str:
+    """The file's kind ("xlsx", "gzip" or "csv") from its first bytes, after the checks that
+    parse nothing: ImportFileError for an empty file, an old .xls, or a zip that is no
+    workbook or whose parts inflate past the limits. Cheap enough for a web request: no XML
+    is opened."""
     path = Path(path)
     limits = limits or _limits_source()
     if path.stat().st_size == 0:
         raise ImportFileError("The file is empty.")
     head = _head(path)
     if head.startswith(ZIP_MAGIC):
-        info = _inspect_xlsx(path, sheet=sheet, limits=limits)
-        _check_columns(info.columns, limits)
-        return info
+        check_workbook_zip(path, limits)
+        return "xlsx"
     if head.startswith(OLE_MAGIC):
         raise ImportFileError(
             "This is an old-style .xls workbook; save it as .xlsx or CSV and upload it again."
         )
-    kind = "gzip" if head.startswith(GZIP_MAGIC) else "csv"
+    return "gzip" if head.startswith(GZIP_MAGIC) else "csv"
+
+
+def inspect_source(path: Path, *, sheet: str = "", limits: FileLimits | None = None) -> SourceInfo:
+    """Format, encoding, delimiter and header of a file; ImportFileError when unreadable.
+
+    `limits` (default: those configure_limits gave) travel with the result to iter_chunks.
+    A workbook is opened here (its XML parsed): the web request calls source_kind only.
+    """
+    path = Path(path)
+    limits = limits or _limits_source()
+    kind = source_kind(path, limits=limits)
+    if kind == "xlsx":
+        info = _inspect_xlsx(path, sheet=sheet, limits=limits)
+        _check_columns(info.columns, limits)
+        return info
     sample = _text_sample(path, kind)
     text, encoding = _decode_sample(sample)
     lines = text.splitlines()
@@ -625,4 +639,12 @@ def check_latin1_text(frame: pd.DataFrame) -> bool:
 
 
 Utf8Invalid = _Utf8Invalid
-__all__ = ["BadRow", "Chunk", "SourceInfo", "Utf8Invalid", "inspect_source", "iter_chunks"]
+__all__ = [
+    "BadRow",
+    "Chunk",
+    "SourceInfo",
+    "Utf8Invalid",
+    "inspect_source",
+    "iter_chunks",
+    "source_kind",
+]

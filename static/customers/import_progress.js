@@ -15,6 +15,11 @@
         // The badge follows too: "Running" once the worker has started, not the page's "Queued".
         if (status) { status.textContent = data.status_display; }
         if (data.finished) { window.location.reload(); return; }
+        // The worker has read the file: show the mapping step (or the import it started).
+        if (box.dataset.status === "reading" && data.status !== "reading") {
+          window.location.reload();
+          return;
+        }
         if (data.status === "needs_mapping") return;
       }
     } catch (e) { /* network hiccup: try again */ }
