@@ -12,11 +12,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from customers.importing import pgcopy
 from customers.models import Customer
 
 from ..aggregation import CustomerAggregates
@@ -177,6 +180,9 @@ def _store_assignments(
     table["segment_pk"] = table["segment_id"].astype(int).map(segment_pk_by_number)
     table[["rfm_segment", "rfm_cell"]] = table[["rfm_segment", "rfm_cell"]].fillna("")
     table[number_fields] = table[number_fields].astype(float)
+    if connection.vendor == "postgresql":
+        _copy_assignments(run, table, number_fields)
+        return
     columns = ["customer_pk", "segment_pk", "confidence", "runner_up", "rfm_segment", "rfm_cell"]
     rows = (
         SegmentAssignment(
@@ -196,6 +202,35 @@ def _store_assignments(
         ].itertuples(index=False, name=None)
     )
     SegmentAssignment.objects.bulk_create(rows, batch_size=2000)
+
+
+def _copy_assignments(run: SegmentationRun, table: pd.DataFrame, number_fields: list) -> None:
+    """The assignment rows by one binary COPY, column by column: a million customers' rows
+    through bulk_create took over two minutes of a run's saving (docs/scaling.md)."""
+    n = len(table)
+    runner_up = table["runner_up"].to_numpy(dtype=float)
+    columns = [
+        ("run_id", "int8", np.full(n, run.pk, dtype=np.int64)),
+        ("customer_id", "int8", table["customer_pk"].to_numpy(dtype=np.int64)),
+        ("segment_id", "int8", table["segment_pk"].to_numpy(dtype=np.int64)),
+        ("confidence", "float8", table["confidence"].to_numpy(dtype=float)),
+        ("runner_up_number", ("int2",), np.where(runner_up < 0, np.nan, runner_up)),
+        ("rfm_segment", "text", pa.array(table["rfm_segment"].astype(str).to_numpy())),
+        ("rfm_cell", "text", pa.array(table["rfm_cell"].astype(str).to_numpy())),
+        *((f, ("float8",), table[f].to_numpy(dtype=float)) for f in number_fields),
+    ]
+    # infinities are stored as nulls, as _num does on the other path
+    columns = [
+        (name, kind, np.where(np.isinf(v), np.nan, v) if kind == ("float8",) else v)
+        for name, kind, v in columns
+    ]
+    names = ", ".join(name for name, _, _ in columns)
+    table_name = SegmentAssignment._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(
+            f"COPY {table_name} ({names}) FROM STDIN WITH (FORMAT binary)",
+            pgcopy.encode(columns, n),
+        )
 
 
 def _runner_up(result) -> pd.Series:

@@ -6,9 +6,10 @@ has no encoder for numeric or uuid (docs/performance.md).
 
 Each column is (kind, values): "int8" (integers), "bool", "uuid" (16-byte digests, an (n, 16)
 uint8 array), "timestamptz" (microseconds since 1970-01-01 UTC, int64), ("numeric", scale)
-(floats already rounded to that scale; NaN is NULL) and "text" (a pyarrow string array;
-null is NULL). Fixed-width fields are packed into one numpy record per row; each text field
-is joined on with its length, by pyarrow, so no Python code runs per row.
+(floats already rounded to that scale; NaN is NULL), "float8" and "int2" (or ("float8",) and
+("int2",), where NaN is NULL) and "text" (a pyarrow string array; null is NULL). Fixed-width
+fields are packed into one numpy record per row; each text field is joined on with its
+length, by pyarrow, so no Python code runs per row.
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ def _fixed(name: str, kind, values) -> tuple[list[tuple], dict[str, object]]:
         return [(length, ">i4"), (name, "u1", (16,))], {length: 16, name: values}
     if isinstance(kind, tuple) and kind[0] == "numeric":
         return _numeric(name, np.asarray(values, dtype=float), kind[1])
+    # double precision and smallint; as a 1-tuple, NaN is NULL (see encode)
+    if kind in ("float8", ("float8",)):
+        return [(length, ">i4"), (name, ">f8")], {length: 8, name: np.asarray(values, float)}
+    if kind in ("int2", ("int2",)):
+        small = np.nan_to_num(np.asarray(values, dtype=float)).astype(np.int16)
+        return [(length, ">i4"), (name, ">i2")], {length: 2, name: small}
     raise ValueError(f"unknown column kind {kind!r}")
 
 
