@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from customers.models import Customer
 
@@ -143,7 +143,8 @@ def flow_customers(
     for run, number in ((earlier_run, source), (later_run, target)):
         in_run = SegmentAssignment.objects.in_workspace(workspace).filter(run=run)
         if number is None:
-            customers = customers.exclude(pk__in=in_run.values("customer_id"))
+            # NOT EXISTS (an anti-join), not NOT IN: see runs/results._drop_removed_customers
+            customers = customers.exclude(Exists(in_run.filter(customer_id=OuterRef("pk"))))
         else:
             customers = customers.filter(
                 pk__in=in_run.filter(segment__number=number).values("customer_id")
