@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef, QuerySet
 
+from common.derived_cache import customers_version
 from customers.models import Customer
 
 from .engine.movements import flow_table, match_segments
@@ -16,6 +18,9 @@ from .models import Publication, Segment, SegmentAssignment, SegmentationRun
 
 #: A segment counts as lapsed when at least this share of its members is cooling or lapsed.
 LAPSED_SHARE = 0.5
+#: How long two runs' movements stay cached: reading both runs' assignments takes seconds at
+#: a million customers, and neither changes but by a customer's deletion (which bumps the key).
+MOVEMENTS_CACHE_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,22 @@ def compare_runs(
     earlier: Publication | None = None,
     later: Publication | None = None,
 ) -> Movements:
-    """Movements between two succeeded runs of the workspace (published or not)."""
+    """Movements between two succeeded runs of the workspace (published or not), cached."""
+    key = (
+        f"movements:{workspace.pk}:{customers_version(workspace.pk)}:"
+        f"{earlier_run.pk}:{later_run.pk}"
+    )
+    computed = cache.get(key)
+    if computed is None:
+        computed = _compare(workspace, earlier_run, later_run)
+        cache.set(key, computed, MOVEMENTS_CACHE_SECONDS)
+    return Movements(
+        earlier_run=earlier_run, later_run=later_run, earlier=earlier, later=later, **computed
+    )
+
+
+def _compare(workspace, earlier_run: SegmentationRun, later_run: SegmentationRun) -> dict:
+    """What Movements holds beyond its runs and publications (plain data, for the cache)."""
     before, before_refs = _assignments(workspace, earlier_run)
     after, after_refs = _assignments(workspace, later_run)
     matching = match_segments(
@@ -114,19 +134,15 @@ def compare_runs(
             )
         )
     in_both = int(before.index.isin(after.index).sum())
-    return Movements(
-        earlier_run=earlier_run,
-        later_run=later_run,
-        earlier=earlier,
-        later=later,
-        currency=currency,
-        flows=flows,
-        in_both=in_both,
-        new=len(after) - in_both,
-        gone=len(before) - in_both,
-        matches=matching.continues,
-        kept=matching.kept,
-    )
+    return {
+        "currency": currency,
+        "flows": flows,
+        "in_both": in_both,
+        "new": len(after) - in_both,
+        "gone": len(before) - in_both,
+        "matches": matching.continues,
+        "kept": matching.kept,
+    }
 
 
 def flow_customers(

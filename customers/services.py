@@ -30,6 +30,7 @@ from django.utils import dateformat, timezone
 
 from audit.log import record as audit_record
 from audit.models import AuditEntry
+from common.derived_cache import customers_changed
 from transaction_files import dates
 from transaction_files.columns import FIELDS, resolve_mapping
 from transaction_files.errors import ImportFileError, MappingNeeded
@@ -743,6 +744,8 @@ def _lines_remove(workspace, removed: Q) -> LinesRemoved:
         updated_at=timezone.now(),
     )
     lines_deleted, _ = lines.delete()
+    if deleted.get(Customer._meta.label, 0):
+        customers_changed(workspace.pk)  # their places in earlier runs went with them
     return LinesRemoved(
         lines=lines_deleted + deleted.get(TransactionLine._meta.label, 0),
         customers_updated=customers_updated,

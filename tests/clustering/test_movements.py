@@ -67,3 +67,25 @@ def test_movements_of_another_workspace_are_not_found(shop, other_shop, two_publ
     latest = Publication.objects.in_workspace(shop).first()
     with pytest.raises(Publication.DoesNotExist):
         movements_between(workspace=other_shop, later=latest)
+
+
+def test_movements_are_read_once_then_cached_until_customers_are_deleted(
+    shop, two_publications, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from customers.models import Customer, ImportRecord
+    from customers.services import import_record_undo
+
+    latest = Publication.objects.in_workspace(shop).select_related("run").first()
+    first = movements_between(workspace=shop, later=latest)
+    with django_assert_num_queries(1):  # the earlier publication; no assignments
+        again = movements_between(workspace=shop, later=latest)
+    assert again.flows == first.flows and again.later is latest
+    # an undone import deletes the 10 customers it brought: the movements see it at once
+    more = ImportRecord.objects.in_workspace(shop).get(file_name="more.csv")
+    manager = latest.published_by
+    with django_capture_on_commit_callbacks(execute=True):
+        removed = import_record_undo(workspace=shop, import_record_id=more.pk, user=manager)
+    assert removed.customers_deleted == 10
+    assert Customer.objects.in_workspace(shop).count() == first.in_both
+    after = movements_between(workspace=shop, later=latest)
+    assert (after.in_both, after.new, after.gone) == (first.in_both, 0, 0)
