@@ -89,3 +89,24 @@ def test_movements_are_read_once_then_cached_until_customers_are_deleted(
     assert Customer.objects.in_workspace(shop).count() == first.in_both
     after = movements_between(workspace=shop, later=latest)
     assert (after.in_both, after.new, after.gone) == (first.in_both, 0, 0)
+
+
+def test_transitions_count_each_earlier_customer_once_by_segment_names(shop, two_publications):
+    from collections import Counter
+
+    from clustering.models import SegmentAssignment
+    from clustering.selectors import run_transitions
+
+    first, second = two_publications
+    assignments = SegmentAssignment.objects.in_workspace(shop)
+    later = dict(assignments.filter(run=second).values_list("customer_id", "segment__name"))
+    expected = Counter(
+        (name, later.get(customer))
+        for customer, name in assignments.filter(run=first).values_list(
+            "customer_id", "segment__name"
+        )
+    )
+    transitions = run_transitions(first, second, workspace=shop)
+    assert {(t["from"], t["to"]): t["customers"] for t in transitions} == dict(expected)
+    counts = [t["customers"] for t in transitions]
+    assert counts == sorted(counts, reverse=True) and sum(counts) == first.n_customers
