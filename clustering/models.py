@@ -321,7 +321,13 @@ class SegmentAssignment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "customer"], name="one_assignment_per_customer")
         ]
-        indexes = [models.Index(fields=["segment", "monetary_total"])]
+        # a segment page's default order (most revenue first, ties by customer) read from the
+        # index, not sorted from the whole segment (hundreds of thousands of rows in a big shop)
+        indexes = [
+            models.Index(
+                fields=["segment", "-monetary_total", "customer"], name="assignment_segment_revenue"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} in {self.segment_id}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.core.paginator import Page, Paginator
 from django.db.models import F, QuerySet
+from django.utils.functional import cached_property
 
 from clustering.engine.vocabulary import FEATURE_LABELS
 from clustering.models import Segment, SegmentationRun
@@ -71,11 +72,30 @@ def segment_members_page(
     rows: QuerySet = segment.assignments.all()
     if search:
         rows = rows.filter(customer__external_id__startswith=search)
-    # Members not estimated (null) come last either way, on SQLite and PostgreSQL alike.
+    # Members not estimated (null) come last either way, on SQLite and PostgreSQL alike. Ties
+    # by the assignment's own customer column: a sort that needs no join to the customers
+    # is what lets the database stop after one page.
+    # The features are never null; their plain order is the one the revenue index holds.
+    nulls_last = True if order_field in MEMBER_VALUE_FIELDS else None
     ordering = [
-        F(order_field).desc(nulls_last=True) if descending else F(order_field).asc(nulls_last=True),
-        "customer__external_id",
+        F(order_field).desc(nulls_last=nulls_last)
+        if descending
+        else F(order_field).asc(nulls_last=nulls_last),
+        "customer_id",
     ]
     contact = MEMBER_CONTACT_VALUES if personal else ()
     rows = rows.order_by(*ordering).values(*MEMBER_VALUES, *contact)
-    return Paginator(rows, MEMBERS_PER_PAGE).get_page(page)
+    return _Members(rows, MEMBERS_PER_PAGE, size=None if search else segment.size).get_page(page)
+
+
+class _Members(Paginator):
+    """Without a search, the segment's stored size is the count: counting a big segment's
+    rows took a quarter of a second on every page."""
+
+    def __init__(self, rows, per_page: int, *, size: int | None):
+        super().__init__(rows, per_page)
+        self._size = size
+
+    @cached_property
+    def count(self) -> int:
+        return self._size if self._size is not None else super().count

@@ -232,6 +232,18 @@ def _copy_assignments(run: SegmentationRun, table: pd.DataFrame, number_fields: 
             f"COPY {table_name} ({names}) FROM STDIN WITH (FORMAT binary)",
             pgcopy.encode(columns, n),
         )
+    if n >= ANALYZE_AFTER_ROWS:
+        transaction.on_commit(lambda: _analyze(table_name))
+
+
+#: After storing this many assignments the table's statistics are refreshed: a big run's rows
+#: planned with the old ones were sorted on disk whole to show one page of a segment.
+ANALYZE_AFTER_ROWS = 50_000
+
+
+def _analyze(table_name: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table_name}")
 
 
 def _runner_up(result) -> pd.Series:
