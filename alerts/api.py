@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import capability_permission
-from common.api_errors import error_responses
+from common.api_errors import ApiProblem, error_responses
 
 from .models import Alert, AlertRule
 from .selectors import alert_list, open_alerts, rule_list
@@ -195,7 +195,16 @@ class AlertListApi(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no workspace
             return Alert.objects.none()
         workspace = self.request.workspace
-        if self.request.query_params.get("open") in ("1", "true"):
+        only_open = self.request.query_params.get("open")
+        if only_open not in (None, "true", "false", "1", "0"):
+            # A misspelt filter answering every alert would read as "nothing is open".
+            raise ApiProblem(
+                "open: must be true or false.",
+                status=400,
+                code="invalid_filter",
+                fields={"open": ["Must be true or false."]},
+            )
+        if only_open in ("1", "true"):
             return open_alerts(workspace=workspace)
         return alert_list(workspace=workspace)
 

@@ -58,8 +58,9 @@ RUN_PARAMETERS: tuple[RunParameter, ...] = (
         "Each is tried for every number of segments in the range; the best is chosen.",
         choices=tuple(algorithm_choices()),
     ),
-    RunParameter("k_min", "int", "Fewest segments", minimum=1, maximum=100),
-    RunParameter("k_max", "int", "Most segments", minimum=1, maximum=100),
+    # The engine needs two segments at least; the bounds say so before it does.
+    RunParameter("k_min", "int", "Fewest segments", minimum=2, maximum=100),
+    RunParameter("k_max", "int", "Most segments", minimum=2, maximum=100),
     RunParameter(
         "features",
         "multiple",

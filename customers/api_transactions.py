@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import capability_permission
 from common.api_errors import ApiProblem, error_responses
+from common.api_pagination import StrictPageSizeMixin
 
 from .models import TransactionLine
 from .selectors import transaction_lines
@@ -69,7 +70,7 @@ class TransactionFilter(filters.FilterSet):
         fields = ["customer"]
 
 
-class TransactionCursorPagination(CursorPagination):
+class TransactionCursorPagination(StrictPageSizeMixin, CursorPagination):
     page_size = 500
     page_size_query_param = "page_size"
     max_page_size = 5000

@@ -8,6 +8,7 @@ pyproject.toml). Reading needs lookup_customers.
 
 from __future__ import annotations
 
+from django import forms
 from django.db.models import (
     CharField,
     FloatField,
@@ -19,7 +20,12 @@ from django.db.models import (
 )
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import generics
 from rest_framework.filters import SearchFilter
 from rest_framework.response import Response
@@ -71,9 +77,20 @@ def customers_with_published_segment(*, workspace, run_id: int | None) -> QueryS
     )
 
 
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": 2**31 - 1})
+class SegmentNumberFilter(filters.NumberFilter):
+    """A segment's number is a whole number in the database's integer range (the decimal
+    filter was documented as any number, so the schema promised values the form refused)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=0, max_value=2**31 - 1, **kwargs)
+
+
 class CustomerFilter(filters.FilterSet):
     country = filters.CharFilter(field_name="country", lookup_expr="iexact")
-    segment = filters.NumberFilter(
+    segment = SegmentNumberFilter(
         method="filter_segment", label="Segment number in the published run"
     )
 

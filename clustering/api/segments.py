@@ -21,6 +21,7 @@ from clustering.serializers import (
     SegmentSerializer,
 )
 from common.api_errors import ApiProblem, error_responses
+from common.api_pagination import StrictPageSizeMixin
 from common.csv_export import csv_response
 
 from .base import DEFAULT_PERMISSIONS, CanExportMembers, CanViewSegments, no_published_run
@@ -106,7 +107,7 @@ class SegmentDetailApi(APIView):
         )
 
 
-class MemberCursorPagination(CursorPagination):
+class MemberCursorPagination(StrictPageSizeMixin, CursorPagination):
     page_size = 500
     page_size_query_param = "page_size"
     max_page_size = 5000

@@ -266,7 +266,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "common.api_errors.ErrorDocumentingAutoSchema",
     # One error format for every API error: {"status", "code", "detail", "fields"}.
     "EXCEPTION_HANDLER": "common.api_errors.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "common.api_pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.ScopedWindowThrottle"],
     "DEFAULT_THROTTLE_RATES": {
@@ -300,6 +300,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # The default hook, then the OpenAPI links between operations (common/api_schema_links.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "common.api_schema_links.add_links",
+    ],
 }
 
 # --- Cache --------------------------------------------------------------------------------

@@ -1,42 +1,34 @@
 """The OpenAPI schema: valid for the whole project, and every operation answers as documented
-(schemathesis, in-process against the WSGI app with an admin token, rate limits lifted so
-every POST operation's logic is fuzzed rather than its 429; tests/api/test_access.py checks
-the 429 itself and its Retry-After)."""
+under every check schemathesis has (max_response_time aside: no wall-clock assertions), in
+its examples, coverage and fuzzing phases with positive and negative data, in-process against
+the WSGI app with an admin token, rate limits lifted so every POST operation's logic is
+fuzzed rather than its 429 (tests/api/test_access.py checks the 429 itself and its
+Retry-After). The checks that do not apply to an operation are in schemathesis_support."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import schemathesis
-from django.core.wsgi import get_wsgi_application
-from drf_spectacular.generators import SchemaGenerator
-from drf_spectacular.renderers import OpenApiJsonRenderer
-from hypothesis import HealthCheck, Phase, given, settings
-from rest_framework.throttling import ScopedRateThrottle
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
+from hypothesis import HealthCheck, settings
+
+from tests.api.schemathesis_support import (  # the fixtures the fuzzing test uses
+    admin_headers,
+    excluded_checks,
+    keep_test_connection,  # noqa: F401
+    load_schema,
+    no_rate_limits,  # noqa: F401
+    schema_dict,
+    value_ahead_stored,  # noqa: F401
 )
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_EXAMPLES = 12
 #: Revoking the token would sign the fuzzer itself out; tests/api/test_access.py covers it.
 SKIP = {"auth_token_revoke_create"}
-#: Every check that applies to one call: no 500, no undocumented status or content type, and
-#: bodies as the schema describes them.
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
 
 
 def test_spectacular_validates_the_whole_project_without_warnings(tmp_path):
@@ -49,15 +41,20 @@ def test_spectacular_validates_the_whole_project_without_warnings(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _schema_dict() -> dict:
-    raw = SchemaGenerator().get_schema(request=None, public=True)
-    return json.loads(OpenApiJsonRenderer().render(raw, renderer_context={}))
-
-
-SCHEMA = schemathesis.openapi.from_dict(_schema_dict())
+FUZZ = load_schema(
+    {
+        "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True},
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": True},
+            "fuzzing": {"enabled": True},
+            "stateful": {"enabled": False},  # tests/api/test_schema_stateful.py
+        },
+    }
+)
 OPERATIONS = {
     op.definition.raw.get("operationId", op.label): op
-    for op in (result.ok() for result in SCHEMA.get_all_operations())
+    for op in (result.ok() for result in FUZZ.get_all_operations())
 }
 
 
@@ -79,7 +76,7 @@ VALUE_AHEAD_COMPONENTS = {
 
 
 def test_value_ahead_fields_are_in_the_schema_as_nullable_numbers():
-    components = _schema_dict()["components"]["schemas"]
+    components = schema_dict()["components"]["schemas"]
     for component, fields in VALUE_AHEAD_COMPONENTS.items():
         properties = components[component]["properties"]
         for name in fields:
@@ -93,40 +90,6 @@ def test_value_ahead_fields_are_in_the_schema_as_nullable_numbers():
     assert horizon["type"] == "integer" and horizon["nullable"] is True
 
 
-@pytest.fixture
-def value_ahead_stored(world, db):
-    """Every other operation's answers carry numbers and nulls both: the published run holds
-    value ahead, with one member per segment not estimated."""
-    from clustering.models import SegmentationRun
-    from clustering.predicting import forget_published_model
-    from tests.reports.value_ahead_data import store_value_ahead
-
-    store_value_ahead(SegmentationRun.unscoped.get(pk=world.run_id))
-    forget_published_model()
-    yield
-    forget_published_model()
-
-
-@pytest.fixture
-def keep_test_connection():
-    """Like Django's test client: a request must not close the test's database connection."""
-    from django.core import signals
-    from django.db import close_old_connections
-
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
-
-
-@pytest.fixture
-def no_rate_limits(monkeypatch):
-    """Every scope's limit far above what the fuzzer sends (the sign-in limits included)."""
-    rates = dict.fromkeys(ScopedRateThrottle.THROTTLE_RATES, "1000000/min")
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
-
-
 def test_a_multipart_body_to_predict_is_a_415(api, world):
     response = api("admin").post("/api/v1/predict/", {"customer_id": world.customer_ids[0]})
     assert response.status_code == 415
@@ -135,33 +98,21 @@ def test_a_multipart_body_to_predict_is_a_415(api, world):
                     "fields": {}}  # fmt: skip
 
 
-@pytest.mark.parametrize("operation_id", sorted(set(OPERATIONS) - SKIP))
-def test_operation_conforms_to_the_schema(
-    api, world, value_ahead_stored, keep_test_connection, no_rate_limits, operation_id
-):
-    app = get_wsgi_application()
-    headers = {"Authorization": f"Token {world.tokens['admin']}"}
-    operation = OPERATIONS[operation_id]
-    statuses = set()
+FUZZ_OPERATIONS = FUZZ.exclude(operation_id=sorted(SKIP))
 
-    @given(case=operation.as_strategy())
-    @settings(
-        max_examples=MAX_EXAMPLES,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
+
+@FUZZ_OPERATIONS.parametrize()
+@pytest.mark.usefixtures("value_ahead_stored", "keep_test_connection", "no_rate_limits")
+@settings(
+    max_examples=MAX_EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_operation_conforms_to_the_schema(case, world):
+    # No `checks=`: every check schemathesis has runs, but those EXCLUDED names.
+    response = case.call_and_validate(
+        headers=admin_headers(world), excluded_checks=excluded_checks(case)
     )
-    def check(case):
-        response = case.call(app=app, headers=headers)
-        statuses.add(response.status_code)
-        case.validate_response(
-            response,
-            checks=CHECKS,
-            headers=headers,
-            transport_kwargs={"app": app},
-        )
-
-    check()
-    assert 429 not in statuses, "the fuzzer met a rate limit: the operation went unfuzzed"
+    assert response.status_code != 429, "the fuzzer met a rate limit: the operation went unfuzzed"
