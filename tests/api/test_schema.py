@@ -98,6 +98,23 @@ def test_a_multipart_body_to_predict_is_a_415(api, world):
                     "fields": {}}  # fmt: skip
 
 
+def test_the_fuzzing_runs_every_check_schemathesis_has_but_response_time():
+    from schemathesis.checks import CHECKS, CheckContext
+
+    config = FUZZ.config.checks_config_for(operation=None, phase="fuzzing")
+    context = CheckContext(
+        override=None,
+        auth=None,
+        headers=None,
+        config=config,
+        transport_kwargs=None,
+        response_checks=None,
+    )
+    enabled = {check.__name__ for check in context.internals.checks}
+    assert enabled == set(CHECKS.get_all_names()) - {"max_response_time"}
+    assert {"negative_data_rejection", "ignored_auth", "use_after_free"} <= enabled
+
+
 FUZZ_OPERATIONS = FUZZ.exclude(operation_id=sorted(SKIP))
 
 
