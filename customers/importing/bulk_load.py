@@ -28,6 +28,7 @@ from transaction_files.normalise import hashes_hex, line_hashes
 from ..models import Customer, TransactionLine
 from . import pgcopy
 from .dedupe import SeenHashes
+from .figures import LineFigures
 from .staging import (
     CUSTOMER_COLUMNS,
     MoveCounts,
@@ -142,6 +143,7 @@ class BulkLoad(StagingTable):
             self.last_customer_id = self._last_id(cursor, customer_table)
             self.indexes = self._drop_indexes(cursor)
         self.seen = SeenHashes()
+        self.figures = LineFigures()
         self.stored = self.returns = self.non_product = 0
         logger.info("%s: bulk load into the empty line table", self.name)
         return True
@@ -224,6 +226,7 @@ class BulkLoad(StagingTable):
         hashes = line_hashes(lines)
         keep = self.seen.first_seen(hashes)
         kept = lines[keep]
+        self.figures.add(kept)
         # Customer ids through the chunk's distinct customers (a few thousand at most): a
         # Series.map over every line costs ten times as much.
         codes, externals = pd.factorize(kept["customer_ext"])
@@ -303,11 +306,18 @@ class BulkLoad(StagingTable):
                 )
             customers_done = time.monotonic()
             self._restore_indexes(cursor)
+            indexes_done = time.monotonic()
+            # As after pg_restore: without statistics the planner takes the filled tables
+            # for nearly empty until autovacuum analyses them, and the next import's move
+            # sorted every stored line of the workspace (docs/scaling.md).
+            cursor.execute(f"ANALYZE {TransactionLine._meta.db_table}")
+            cursor.execute(f"ANALYZE {customer_table}")
         logger.info(
-            "%s moved (bulk load): customers %.2f s, indexes built %.2f s",
+            "%s moved (bulk load): customers %.2f s, indexes built %.2f s, analysed %.2f s",
             self.name,
             customers_done - started,
-            time.monotonic() - customers_done,
+            indexes_done - customers_done,
+            time.monotonic() - indexes_done,
         )
         return MoveCounts(
             staged=self.rows,
@@ -316,4 +326,5 @@ class BulkLoad(StagingTable):
             customers_created=customers_created,
             returns=self.returns,
             non_product=self.non_product,
+            totals=self.figures.totals(),
         )

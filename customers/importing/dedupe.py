@@ -7,15 +7,22 @@ import numpy as np
 
 
 class SeenHashes:
-    """The line hashes seen so far, 16 bytes each in two sorted arrays (a Python set of the
-    hex strings takes about 100 bytes a line: 0.5 GB for a file ten times Online Retail)."""
+    """The line hashes seen so far, 16 bytes each in sorted runs of two uint64 arrays (a
+    Python set of the hex strings takes about 100 bytes a line: 0.5 GB for a file ten times
+    Online Retail).
+
+    Each call's new hashes become a run; a run is merged into the one before it while that
+    one is at most twice its size, so a file of n lines keeps about log2(n / chunk) runs and
+    each hash is copied O(log n) times. One array grown per chunk (np.insert) copied all
+    hashes seen so far at every chunk: quadratic, about 280 MB per chunk at 17 million
+    lines (docs/scaling.md).
+    """
 
     def __init__(self):
-        self._hi = np.empty(0, dtype=np.uint64)
-        self._lo = np.empty(0, dtype=np.uint64)
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (hi, lo), sorted by hi
 
     def __len__(self) -> int:
-        return len(self._hi)
+        return sum(len(hi) for hi, _ in self._runs)
 
     def first_seen(self, digests: np.ndarray) -> np.ndarray:
         """Mask of the hashes (an (n, 16) uint8 array, as line_hashes gives) seen here for
@@ -23,7 +30,7 @@ class SeenHashes:
         halves = np.ascontiguousarray(digests, dtype=np.uint8).view(">u8").reshape(-1, 2)
         hi, lo = halves[:, 0].astype(np.uint64), halves[:, 1].astype(np.uint64)
         # Sorted by the first half (numpy's unstable sort of 64-bit keys is five times as fast
-        # as sorting by both): repeats sit side by side, and the stored arrays are searched
+        # as sorting by both): repeats sit side by side, and the stored runs are searched
         # in order. Distinct hashes sharing their first half (about one pair in 10^7 at 5 M
         # lines) may then sit apart: sort by both halves instead.
         order = np.argsort(hi)
@@ -37,18 +44,33 @@ class SeenHashes:
         firsts = np.minimum.reduceat(order, starts)  # each hash's first line
         hi, lo = hi_sorted[starts], lo_sorted[starts]
         new = np.ones(len(hi), dtype=bool)
-        pos = np.searchsorted(self._hi, hi)
-        if len(self._hi):
-            at = np.minimum(pos, len(self._hi) - 1)
-            same_hi = self._hi[at] == hi
-            seen = same_hi & (self._lo[at] == lo)
-            # Stored hashes sharing their first 8 bytes sit side by side: look at each.
-            for i in np.flatnonzero(same_hi & ~seen):
-                end = np.searchsorted(self._hi, hi[i], side="right")
-                seen[i] = bool((self._lo[pos[i] : end] == lo[i]).any())
-            new &= ~seen
-        self._hi = np.insert(self._hi, pos[new], hi[new])
-        self._lo = np.insert(self._lo, pos[new], lo[new])
+        for run_hi, run_lo in self._runs:
+            new &= ~_in_run(run_hi, run_lo, hi, lo)
+        self._add_run(hi[new], lo[new])
         first = np.zeros(len(digests), dtype=bool)
         first[firsts[new]] = True
         return first
+
+    def _add_run(self, hi: np.ndarray, lo: np.ndarray) -> None:
+        if not len(hi):
+            return
+        self._runs.append((hi, lo))
+        while len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
+            (hi_a, lo_a), (hi_b, lo_b) = self._runs[-2], self._runs[-1]
+            merged_hi, merged_lo = np.concatenate((hi_a, hi_b)), np.concatenate((lo_a, lo_b))
+            # A stable sort of two sorted runs is a merge (timsort finds the runs).
+            order = np.argsort(merged_hi, kind="stable")
+            self._runs[-2:] = [(merged_hi[order], merged_lo[order])]
+
+
+def _in_run(run_hi: np.ndarray, run_lo: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """Mask of the (hi, lo) hashes that the run (sorted by hi) holds."""
+    pos = np.searchsorted(run_hi, hi)
+    at = np.minimum(pos, len(run_hi) - 1)
+    same_hi = run_hi[at] == hi
+    seen = same_hi & (run_lo[at] == lo)
+    # Stored hashes sharing their first 8 bytes sit side by side: look at each.
+    for i in np.flatnonzero(same_hi & ~seen):
+        end = np.searchsorted(run_hi, hi[i], side="right")
+        seen[i] = bool((run_lo[pos[i] : end] == lo[i]).any())
+    return seen

@@ -179,7 +179,7 @@ def store_pass(record, run: ImportPass, staging: StagingTable, notices: list[str
         customers_created=moved.customers_created,
         counts_by_reason={k: v for k, v in sorted(reasons.items()) if v},
         notices=notices,
-        summary=import_summary(record, run),
+        summary=import_summary(record, run, moved.totals),
         finished_at=timezone.now(),
         duration_seconds=time.monotonic() - started,
         error="",

@@ -11,6 +11,7 @@ from django.db.models import Count, Max, Min, Q, Sum
 from transaction_files.errors import ImportFileError
 
 from ..models import TransactionLine
+from .figures import StoredTotals
 
 EXAMPLES_PER_PROBLEM = 5
 PROBLEMS_SHOWN = 10
@@ -77,9 +78,9 @@ def nothing_stored_message(run) -> str:
     )
 
 
-def stored_figures(record) -> dict:
-    """The period, customers, orders and revenue of the lines `record` stored, in its
-    workspace (dates as the shop's local dates)."""
+def stored_totals(record) -> StoredTotals:
+    """The totals of the lines `record` stored, read back from the line table (a scan of
+    the workspace's lines: the import counts its own as they pass, see figures.py)."""
     lines = TransactionLine.objects.in_workspace(record.workspace).filter(
         import_record_id=record.pk
     )
@@ -91,17 +92,26 @@ def stored_figures(record) -> dict:
         orders=Count("invoice", distinct=True),
         revenue=Sum("amount", filter=purchase),
     )
+    return StoredTotals(**totals)
+
+
+def stored_figures(record, totals: StoredTotals | None = None) -> dict:
+    """The period, customers, orders and revenue of the lines `record` stored, in its
+    workspace (dates as the shop's local dates); from `totals` when the import counted them,
+    else read back."""
+    if totals is None:
+        totals = stored_totals(record)
     tz = zoneinfo.ZoneInfo(record.workspace.time_zone)
 
     def day(value):
         return value.astimezone(tz).date().isoformat() if value is not None else None
 
-    revenue = totals["revenue"]
+    revenue = totals.revenue
     return {
-        "first_date": day(totals["first"]),
-        "last_date": day(totals["last"]),
-        "customers": totals["customers"],
-        "orders": totals["orders"],
+        "first_date": day(totals.first),
+        "last_date": day(totals.last),
+        "customers": totals.customers,
+        "orders": totals.orders,
         "revenue": f"{revenue:.2f}" if revenue is not None else "0.00",
     }
 
@@ -122,9 +132,9 @@ def rejected_examples(rejected) -> list[dict]:
     ]
 
 
-def import_summary(record, run=None) -> dict:
+def import_summary(record, run=None, totals: StoredTotals | None = None) -> dict:
     """The figures the import's page shows; `run` (the ImportPass) gives the rejected rows'
-    examples, else there are none."""
-    summary = stored_figures(record)
+    examples, else there are none; `totals`, the stored lines' totals if counted already."""
+    summary = stored_figures(record, totals)
     summary["rejected"] = rejected_examples(run.rejected) if run is not None else []
     return summary

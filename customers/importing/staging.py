@@ -32,6 +32,7 @@ from django.utils import timezone
 from transaction_files.normalise import hashes_hex, line_hashes
 
 from ..models import Customer, TransactionLine
+from .figures import StoredTotals
 from .sql import insert_lines_sql, upsert_customers_sql
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ class MoveCounts:
     customers_created: int
     returns: int
     non_product: int
+    # The inserted lines' totals, counted by the move (None: read them back, figures.py).
+    totals: StoredTotals | None = None
 
     @property
     def duplicate_in_file(self) -> int:
@@ -275,8 +278,9 @@ class StagingTable:
                 )
                 customers_created = self._count_customers(cursor) - customers_before
             customers_done = time.monotonic()
+            totals = None
             if pg:
-                inserted, returns, non_product = self._insert_lines_pg(cursor, import_id)
+                inserted, returns, non_product, totals = self._insert_lines_pg(cursor, import_id)
             else:
                 cursor.execute(
                     insert_lines_sql(source=self.name, pg=False, on_conflict=True),
@@ -305,6 +309,7 @@ class StagingTable:
             customers_created=customers_created,
             returns=returns,
             non_product=non_product,
+            totals=totals,
         )
 
     def _count_customers(self, cursor) -> int:
@@ -325,19 +330,25 @@ class StagingTable:
         cursor.execute(sql, [self.workspace_id, now, now])
         return cursor.fetchone()[0]
 
-    def _insert_lines_pg(self, cursor, import_id: int) -> tuple[int, int, int]:
-        """(inserted, returns, non_product) on PostgreSQL.
+    def _insert_lines_pg(self, cursor, import_id: int) -> tuple[int, int, int, StoredTotals]:
+        """(inserted, returns, non_product, the inserted lines' totals) on PostgreSQL.
 
         A plain INSERT of the distinct new lines in key order: about 40% faster than
         ON CONFLICT DO NOTHING (which inserts speculatively, row by row), and the primary
         key's index fills in order. A concurrent import can still store one of these lines
         between our check and our insert; then the primary key refuses it and the savepoint
-        lets the ON CONFLICT form do the work instead.
+        lets the ON CONFLICT form do the work instead. The totals come from the inserted
+        rows themselves: reading them back would scan every line of the workspace.
         """
         counted = """
-            WITH inserted AS ({} RETURNING is_return, is_non_product)
+            WITH inserted AS (
+                {} RETURNING customer_id, invoice, timestamp, amount, is_return, is_non_product)
             SELECT count(*), count(*) FILTER (WHERE is_return),
-                   count(*) FILTER (WHERE is_non_product)
+                   count(*) FILTER (WHERE is_non_product),
+                   min(timestamp), max(timestamp),
+                   (SELECT count(*) FROM (SELECT DISTINCT customer_id FROM inserted) c),
+                   (SELECT count(*) FROM (SELECT DISTINCT invoice FROM inserted) o),
+                   sum(amount) FILTER (WHERE NOT is_return AND NOT is_non_product)
             FROM inserted
             """
         try:
@@ -346,9 +357,11 @@ class StagingTable:
                     counted.format(insert_lines_sql(source=self.name, pg=True, on_conflict=False)),
                     [import_id, self.workspace_id],
                 )
-                return cursor.fetchone()
+                row = cursor.fetchone()
         except IntegrityError:
             logger.info("a line was stored concurrently; inserting with ON CONFLICT instead")
-        insert = insert_lines_sql(source=self.name, pg=True, on_conflict=True)
-        cursor.execute(counted.format(insert), [import_id, self.workspace_id])
-        return cursor.fetchone()
+            insert = insert_lines_sql(source=self.name, pg=True, on_conflict=True)
+            cursor.execute(counted.format(insert), [import_id, self.workspace_id])
+            row = cursor.fetchone()
+        inserted, returns, non_product, first, last, customers, orders, revenue = row
+        return inserted, returns, non_product, StoredTotals(first, last, customers, orders, revenue)

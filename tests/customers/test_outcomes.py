@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from accounts.roles import ROLE_PERMISSIONS
+from customers.importing.outcomes import stored_figures
 from customers.models import Customer, ImportRecord, ImportRejectedRow, TransactionLine
 
 from .conftest import CDNOW_SLICE, ONLINE_RETAIL_SLICE, import_path
@@ -222,6 +223,30 @@ def test_the_summary_figures_match_pandas(client_for, shop):
     assert f"{expected['customers']:,}" in page and f"{expected['orders']:,}" in page
     data = client_for("admin").get(reverse("api-import-detail", args=[record.pk])).json()
     assert data["summary"]["revenue"] == expected["revenue"] and data["currency"] == "GBP"
+
+
+@pytest.mark.parametrize("bulk_load", [True, False])
+def test_the_summary_counted_while_storing_is_the_one_read_back(
+    tmp_path, shop, settings, bulk_load
+):
+    """The figures the import counts as it stores (the bulk load per chunk, the staged
+    insert from its inserted rows) are those of the stored lines read back, for a first
+    import and for a second that overlaps it (only its new lines count)."""
+    settings.IMPORT_BULK_LOAD_EMPTY_TABLE = bulk_load
+    d = slice_frame()
+    later = d.iloc[len(d) // 2 :].copy()
+    later["InvoiceNo"] = later["InvoiceNo"].where(later.index % 3 > 0, "9" + later["InvoiceNo"])
+    later_path = tmp_path / "later.csv"
+    later.to_csv(later_path, index=False)
+
+    first = import_path(ONLINE_RETAIL_SLICE)
+    second = import_path(later_path)
+
+    for record in (first, second):
+        assert record.status == ImportRecord.Status.SUCCEEDED, record.error
+        summary = {k: v for k, v in record.summary.items() if k != "rejected"}
+        assert summary == stored_figures(record)  # read back from the line table
+    assert 0 < second.summary["orders"] < first.summary["orders"]
 
 
 def test_the_start_button_shows_only_to_who_may_start_runs(client_for, monkeypatch):
