@@ -65,8 +65,11 @@ IMPORT_SHARE, INCREMENTAL_SHARE, RUN_RATIO, PEAK_MB = 0.50, 0.35, 3.0, 2048
 
 
 class Bench:
-    def __init__(self, customers: int, work: Path, database: str, redis_url: str):
+    def __init__(
+        self, customers: int, work: Path, database: str, redis_url: str, run_workers=(2, 1)
+    ):
         self.customers, self.work, self.database = customers, work, database
+        self.run_workers = run_workers
         self.url = f"postgres://postgres@127.0.0.1:5432/{database}"
         self.shop = work / f"shop-{customers}.csv.gz"
         self.later = work / f"later-{customers}.csv.gz"
@@ -246,8 +249,7 @@ class Bench:
 
     def run(self) -> None:
         self.django()
-        two = self._run_with_workers(2)
-        one = self._run_with_workers(1)
+        runs = {n: self._run_with_workers(n) for n in self.run_workers}
         baseline = self._kmeans_only()
         print(
             "| whole run | wall s | before the candidates (aggregation, prepare) "
@@ -260,7 +262,8 @@ class Bench:
             f"| K-Means only, k 2..10, sampled Silhouette (baseline) | {km:.1f} | "
             f"| {km:.1f} | | {baseline['peak_mb']:.0f} | 1.00x |"
         )
-        for label, r in (("2 workers", two), ("1 worker", one)):
+        for n, r in runs.items():
+            label = f"{n} worker{'s' if n > 1 else ''}"
             peaks = ", ".join(f"{name} {mb:.0f}" for name, mb in r["peaks"].items())
             phases = r["phases"]
             print(
@@ -271,17 +274,20 @@ class Bench:
         print(f"\nK-Means only on the same matrix ({baseline['shape']}); its aggregation "
               f"{baseline['aggregation']:.1f} s and prepare {baseline['prepare']:.1f} s "
               "(not in its time).")  # fmt: skip
-        for label, r in (("2 workers", two), ("1 worker", one)):
+        for n, r in runs.items():
+            label = f"{n} worker{'s' if n > 1 else ''}"
             print(f"- {label}: run {r['id']} {r['chosen']}; the run's own timings (work, s): "
                   + ", ".join(f"{k} {v}" for k, v in r["timings"].items()))  # fmt: skip
-        speed_up = one["phases"].get("candidates", 0) / max(
-            two["phases"].get("candidates", 0), 1e-9
-        )
-        print(
-            f"- 2 workers against 1: **{one['wall'] / two['wall']:.2f}x** (whole run), "
-            f"{speed_up:.2f}x (candidate phase)\n"
-        )
-        self.record("run", two=two, one=one, kmeans_only=baseline)
+        if 1 in runs and 2 in runs:
+            one, two = runs[1], runs[2]
+            speed_up = one["phases"].get("candidates", 0) / max(
+                two["phases"].get("candidates", 0), 1e-9
+            )
+            print(
+                f"- 2 workers against 1: **{one['wall'] / two['wall']:.2f}x** (whole run), "
+                f"{speed_up:.2f}x (candidate phase)\n"
+            )
+        self.record("run", runs=runs, kmeans_only=baseline)
 
     def _run_with_workers(self, n: int) -> dict:
         from django.contrib.auth import get_user_model
@@ -489,6 +495,9 @@ def main() -> int:
     )
     parser.add_argument("--steps", default=",".join(STEPS), help=",".join(STEPS))
     parser.add_argument("--keep", action="store_true", help="keep the database and the files")
+    parser.add_argument(
+        "--run-workers", default="2,1", help="the runs' worker counts, in order (run step)"
+    )
     args = parser.parse_args()
     if not args.large:
         print("skipped: the large shop runs with --large (bench/run.py --large large_shop)")
@@ -504,6 +513,7 @@ def main() -> int:
         work,
         os.environ.get("BENCH_LARGE_DATABASE", "large_shop"),
         os.environ.get("BENCH_LARGE_REDIS", "redis://127.0.0.1:6379/13"),
+        tuple(int(n) for n in args.run_workers.split(",")),
     )
     print(f"{args.customers:,} customers; database {bench.database}; work folder {work}\n")
     try:

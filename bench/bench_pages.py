@@ -205,6 +205,9 @@ def measure(workspace, user, setup: dict, url: str | None) -> int:
         .first()
     )
     customer_pk = Customer.objects.in_workspace(workspace).get(external_id=customer).pk
+    # A page deep in the list (the 50th where there are that many: OFFSET's cost)
+    per_page = settings.REST_FRAMEWORK["PAGE_SIZE"]
+    deep = max(1, min(50, Customer.objects.in_workspace(workspace).count() // per_page))
     anonymous, client = Client(), Client()
     client.force_login(user)
     pages = [
@@ -225,7 +228,7 @@ def measure(workspace, user, setup: dict, url: str | None) -> int:
         ("customer's lines", client, reverse("customers:customer-lines", args=[customer_pk])),
         ("imports list", client, reverse("customers:import-list")),
         ("API: customers list, page 1", client, reverse("api-customers")),
-        ("API: customers list, page 50", client, reverse("api-customers") + "?page=50"),
+        (f"API: customers list, page {deep}", client, reverse("api-customers") + f"?page={deep}"),
         ("API: one customer", client, reverse("api-customer", args=[customer])),
     ]
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
@@ -256,6 +259,9 @@ def measure(workspace, user, setup: dict, url: str | None) -> int:
     # pandas, SciPy and scikit-learn loaded (~200k objects): a few hundred ms that lands on
     # whichever request triggers it. gc.freeze() after start-up (in wsgi.py, or a gunicorn
     # post_fork hook) takes the start-up objects out of those passes; shown for comparison.
+    if url and not setup:  # an existing large database: each pass takes minutes
+        print()
+        return 0 if worst < TARGET_MS else 1
     import gc
 
     gc.collect()
