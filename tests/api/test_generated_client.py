@@ -18,24 +18,11 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 
 from clustering.models import SegmentAssignment
+from tests.api.schemathesis_support import keep_test_connection  # noqa: F401 (a fixture)
 from tests.conftest import require
 
 pytestmark = pytest.mark.django_db
 PACKAGE = "segmentation_api_client"
-
-
-@pytest.fixture
-def keep_test_connection():
-    """Like Django's test client: a request must not close the test's database connection
-    (the same fixture as tests/api/test_schema.py's)."""
-    from django.core import signals
-    from django.db import close_old_connections
-
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
@@ -74,9 +61,8 @@ def _assignment(world, customer_id: str) -> SegmentAssignment:
     )
 
 
-def test_a_generated_client_predicts_by_id_by_features_and_in_a_batch(
-    generated, world, keep_test_connection
-):
+@pytest.mark.usefixtures("keep_test_connection")
+def test_a_generated_client_predicts_by_id_by_features_and_in_a_batch(generated, world):
     import httpx
 
     predict = importlib.import_module(f"{PACKAGE}.api.predict.predict_create")
@@ -132,9 +118,8 @@ def test_a_generated_client_predicts_by_id_by_features_and_in_a_batch(
     assert results[2].error
 
 
-def test_the_generated_client_reads_the_error_body_of_a_bad_token(
-    generated, world, keep_test_connection
-):
+@pytest.mark.usefixtures("keep_test_connection")
+def test_the_generated_client_reads_the_error_body_of_a_bad_token(generated, world):
     import httpx
 
     predict = importlib.import_module(f"{PACKAGE}.api.predict.predict_create")
