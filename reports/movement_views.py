@@ -26,6 +26,7 @@ from clustering.movement_members import (
 )
 from clustering.movements import Flow, movements_between
 from common.csv_export import csv_response
+from common.derived_cache import customers_version
 
 from .publication import run_display_name
 
@@ -229,8 +230,12 @@ def top_moves(*, workspace, run, count: int = 3) -> dict | None:
     """For the dashboard: the largest moves into the latest publication (of `run`, the
     published run), or None when it is the first. Cached per publication of the run, so a
     warm dashboard asks nothing more: publications are append-only and a published run's
-    assignments do not change, while movements_between reads both runs' assignments."""
-    key = f"movements:top:{workspace.pk}:{run.pk}:{run.published_at.isoformat()}:{count}"
+    assignments do not change but by a customer's deletion (which bumps the version),
+    while movements_between reads both runs' assignments."""
+    key = (
+        f"movements:top:{workspace.pk}:{customers_version(workspace.pk)}:{run.pk}:"
+        f"{run.published_at.isoformat()}:{count}"
+    )
     cached = cache.get(key)
     if cached is None:
         later = publications(workspace=workspace).filter(run=run).first()

@@ -110,3 +110,29 @@ def test_transitions_count_each_earlier_customer_once_by_segment_names(shop, two
     assert {(t["from"], t["to"]): t["customers"] for t in transitions} == dict(expected)
     counts = [t["customers"] for t in transitions]
     assert counts == sorted(counts, reverse=True) and sum(counts) == first.n_customers
+
+
+def test_the_dashboard_s_top_moves_are_read_again_once_customers_are_deleted(
+    shop, two_publications, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from customers.models import ImportRecord
+    from customers.services import import_record_undo
+    from reports.movement_views import top_moves
+
+    _, second = two_publications
+    second.refresh_from_db()
+
+    def reads_assignments() -> bool:
+        with CaptureQueriesContext(connection) as queries:
+            top_moves(workspace=shop, run=second)
+        return any("segmentassignment" in q["sql"] for q in queries.captured_queries)
+
+    assert reads_assignments()  # the first view computes them
+    assert not reads_assignments()  # then they are cached
+    more = ImportRecord.objects.in_workspace(shop).get(file_name="more.csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        import_record_undo(workspace=shop, import_record_id=more.pk, user=None)
+    assert reads_assignments()  # customers deleted: not from the cache
