@@ -55,6 +55,19 @@ def generated(tmp_path):
             del sys.modules[name]
 
 
+def _client(generated, token: str, **options):
+    """The generated package's client, over httpx straight into the WSGI application."""
+    import httpx
+
+    return generated.AuthenticatedClient(
+        base_url="http://testserver",
+        token=token,
+        prefix="Token",
+        httpx_args={"transport": httpx.WSGITransport(app=get_wsgi_application())},
+        **options,
+    )
+
+
 def _assignment(world, customer_id: str) -> SegmentAssignment:
     return SegmentAssignment.unscoped.select_related("segment").get(
         run_id=world.run_id, customer__external_id=customer_id
@@ -63,17 +76,9 @@ def _assignment(world, customer_id: str) -> SegmentAssignment:
 
 @pytest.mark.usefixtures("keep_test_connection")
 def test_a_generated_client_predicts_by_id_by_features_and_in_a_batch(generated, world):
-    import httpx
-
     predict = importlib.import_module(f"{PACKAGE}.api.predict.predict_create")
     models = importlib.import_module(f"{PACKAGE}.models")
-    client = generated.AuthenticatedClient(
-        base_url="http://testserver",
-        token=world.tokens["marketing"],
-        prefix="Token",
-        raise_on_unexpected_status=True,
-        httpx_args={"transport": httpx.WSGITransport(app=get_wsgi_application())},
-    )
+    client = _client(generated, world.tokens["marketing"], raise_on_unexpected_status=True)
     known, other = world.customer_ids[0], world.customer_ids[1]
     a, b = _assignment(world, known), _assignment(world, other)
     features = {f: getattr(b, f) for f in SegmentAssignment.FEATURE_FIELDS}
@@ -120,16 +125,9 @@ def test_a_generated_client_predicts_by_id_by_features_and_in_a_batch(generated,
 
 @pytest.mark.usefixtures("keep_test_connection")
 def test_the_generated_client_reads_the_error_body_of_a_bad_token(generated, world):
-    import httpx
-
     predict = importlib.import_module(f"{PACKAGE}.api.predict.predict_create")
     models = importlib.import_module(f"{PACKAGE}.models")
-    client = generated.AuthenticatedClient(
-        base_url="http://testserver",
-        token="seg_not-a-token",
-        prefix="Token",
-        httpx_args={"transport": httpx.WSGITransport(app=get_wsgi_application())},
-    )
+    client = _client(generated, "seg_not-a-token")
     response = predict.sync_detailed(
         client=client, body=models.PredictRequestRequest(customer_id=world.customer_ids[0])
     )
