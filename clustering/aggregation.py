@@ -60,6 +60,7 @@ class Span:
     too_early: int = 0
     too_late: int = 0
     out_of_bounds: int = 0  # dated plausibly, but a quantity, unit price or amount beyond
+    first_purchase: datetime | None = None  # the first plausible line that is not a return
 
     @property
     def left_out(self) -> int:
@@ -78,7 +79,11 @@ def read_span(workspace, now: datetime | None = None) -> Span:
     product = _lines(workspace, plausible=False).filter(is_non_product=False)
     # Each condition evaluated once a line (numeric comparisons are what costs): the span
     # of the plausible lines, then the count of the others; their reasons only when any.
-    span = product.filter(plausible).aggregate(first=Min("timestamp"), last=Max("timestamp"))
+    span = product.filter(plausible).aggregate(
+        first=Min("timestamp"),
+        last=Max("timestamp"),
+        first_purchase=Min("timestamp", filter=Q(is_return=False)),
+    )
     if not product.exclude(plausible).exists():
         return Span(**span)
     left_out = product.exclude(plausible).aggregate(
@@ -265,8 +270,15 @@ def _customer_aggregates(
         reference_date - pd.Timedelta(days=lookback_days) if lookback_days is not None else None
     )
 
-    table, customers_in_database, pk_by_customer_id = _aggregate_table(
-        workspace, reference_date, window_start, first, last, now
+    # The holdout's first day comes before the GROUP BY, so that the calibration's aggregates
+    # are read in the same scan as the run's (FILTER clauses) instead of a second one.
+    cal_end = None
+    if holdout_share is not None:
+        first_day = _first_purchase(workspace, span, reference_date, window_start, now)
+        if first_day is not None:
+            cal_end = calibration_end(_naive(first_day), reference_date, holdout_share)
+    table, customers_in_database, pk_by_customer_id, cal_table = _aggregate_table(
+        workspace, reference_date, window_start, first, last, now, cal_end
     )
 
     summary = {
@@ -287,15 +299,15 @@ def _customer_aggregates(
         f"workspace:{getattr(workspace, 'pk', workspace)}:".encode()
         + pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes()
     ).hexdigest()
-    calibration, started = None, time.perf_counter()
-    first_day = table["first_purchase"].min()
-    if holdout_share is not None and not pd.isna(first_day):
-        end = calibration_end(first_day, reference_date, holdout_share)
-        calibration = Calibration(
-            _aggregate_table(workspace, end, window_start, first, last, now)[0],
-            end,
-            _daily_purchase_days(workspace, end, reference_date, window_start, first, last, now),
+    calibration, calibration_seconds = None, 0.0
+    if cal_end is not None:
+        started = time.perf_counter()
+        daily = _daily_purchase_days(
+            workspace, cal_end, reference_date, window_start, first, last, now
         )
+        # what the value stage reads beyond the common scan (its columns are in "read data")
+        calibration_seconds = time.perf_counter() - started
+        calibration = Calibration(cal_table, cal_end, daily)
     return CustomerAggregates(
         table,
         reference_date,
@@ -304,9 +316,45 @@ def _customer_aggregates(
         digest,
         pk_by_customer_id,
         calibration,
-        time.perf_counter() - started if calibration is not None else 0.0,
+        calibration_seconds,
         tuple(note for note in [left_out_note(workspace, span, now)] if note),
     )
+
+
+def _first_purchase(
+    workspace,
+    span: Span,
+    reference_date: pd.Timestamp,
+    window_start: pd.Timestamp | None,
+    now: datetime,
+) -> datetime | None:
+    """The first purchase the run reads (from ``window_start``, before ``reference_date``):
+    the span's, unless the window starts after it (then one MIN over the window)."""
+    first = span.first_purchase
+    if first is None or first >= _aware(reference_date):
+        return None
+    if window_start is None or first >= _aware(window_start):
+        return first
+    return (
+        _lines(workspace, now=now)
+        .filter(
+            is_non_product=False,
+            is_return=False,
+            timestamp__gte=_aware(window_start),
+            timestamp__lt=_aware(reference_date),
+        )
+        .aggregate(first=Min("timestamp"))["first"]
+    )
+
+
+#: The columns of the calibration table: what the holdout check reads (engine value.histories).
+CALIBRATION_COLUMNS = (
+    "customer_id",
+    "first_purchase",
+    "last_purchase",
+    "purchase_days",
+    "gross_revenue",
+)
 
 
 def _aggregate_table(
@@ -316,9 +364,12 @@ def _aggregate_table(
     first: datetime,
     last: datetime,
     now: datetime,
-) -> tuple[pd.DataFrame, int, dict[str, int]]:
+    cal_end: pd.Timestamp | None = None,
+) -> tuple[pd.DataFrame, int, dict[str, int], pd.DataFrame | None]:
     """One row per customer with lines before ``reference_date`` (from ``window_start``):
-    the table, the number of the workspace's customers, and their primary keys by id."""
+    the table, the number of the workspace's customers, and their primary keys by id; with
+    ``cal_end``, the calibration table (CALIBRATION_COLUMNS as of ``cal_end``) from the same
+    scan."""
     lines = _lines(workspace, now=now).filter(
         is_non_product=False, timestamp__lt=_aware(reference_date)
     )
@@ -326,54 +377,68 @@ def _aggregate_table(
         lines = lines.filter(timestamp__gte=_aware(window_start))
     purchase = Q(is_return=False)
     returned = Q(is_return=True)
-    rows = (
-        lines.values(customer_pk=F("customer"))
-        .annotate(
-            first_purchase=Min("timestamp", filter=purchase),
-            last_purchase=Max("timestamp", filter=purchase),
-            invoices=Count("invoice", distinct=True, filter=purchase),
-            distinct_products=Count("product_code", distinct=True, filter=purchase),
-            gross_revenue=Sum("amount", filter=purchase),
-            returned_revenue=Sum(Abs("amount"), filter=returned),
-            lines=Count("pk", filter=purchase),
-            return_lines=Count("pk", filter=returned),
-            purchase_days=Count(
-                LocalDate("timestamp", start=first, end=last + timedelta(seconds=1)),
-                distinct=True,
-                filter=purchase,
-            ),
-        )
-        .order_by("customer_pk")
-    )
-    table = pd.DataFrame.from_records(
-        list(rows),
-        # The contract's columns, keyed by the Customer row; the shop's customer id and the
-        # country are joined from the customer table below.
-        columns=["customer_pk", *(c for c in AGGREGATE_COLUMNS if c not in _FROM_CUSTOMERS)],
-    )
+
+    def local_day():
+        return LocalDate("timestamp", start=first, end=last + timedelta(seconds=1))
+
+    aggregates = {
+        "first_purchase": Min("timestamp", filter=purchase),
+        "last_purchase": Max("timestamp", filter=purchase),
+        "invoices": Count("invoice", distinct=True, filter=purchase),
+        "distinct_products": Count("product_code", distinct=True, filter=purchase),
+        "gross_revenue": Sum("amount", filter=purchase),
+        "returned_revenue": Sum(Abs("amount"), filter=returned),
+        "lines": Count("pk", filter=purchase),
+        "return_lines": Count("pk", filter=returned),
+        "purchase_days": Count(local_day(), distinct=True, filter=purchase),
+    }
+    if cal_end is not None:
+        before = Q(timestamp__lt=_aware(cal_end))
+        aggregates |= {
+            "cal_first_purchase": Min("timestamp", filter=purchase & before),
+            "cal_last_purchase": Max("timestamp", filter=purchase & before),
+            "cal_purchase_days": Count(local_day(), distinct=True, filter=purchase & before),
+            "cal_gross_revenue": Sum("amount", filter=purchase & before),
+            "cal_rows": Count("pk", filter=before),
+        }
+    rows = lines.values(customer_pk=F("customer")).annotate(**aggregates).order_by("customer_pk")
+    read = pd.DataFrame.from_records(list(rows), columns=["customer_pk", *aggregates])
     # The shop's customer ids and countries from the customer table (a second, small query).
     customers = pd.DataFrame.from_records(
         list(Customer.objects.in_workspace(workspace).values_list("pk", "external_id", "country")),
         columns=["customer_pk", "external_id", "country"],
     ).set_index("customer_pk")
-    table = table.join(customers, on="customer_pk")
-    table["customer_id"] = table["external_id"].astype(str)
-    pk_by_customer_id = dict(
-        zip(table["customer_id"], table["customer_pk"].astype(int), strict=True)
-    )
-    table["country"] = table["country"].fillna("").astype(str)
+    read = read.join(customers, on="customer_pk")
+    read["customer_id"] = read["external_id"].astype(str)
+    pk_by_customer_id = dict(zip(read["customer_id"], read["customer_pk"].astype(int), strict=True))
+    read["country"] = read["country"].fillna("").astype(str)
+    table = _typed(read)[list(AGGREGATE_COLUMNS)].reset_index(drop=True)
+    calibration = None
+    if cal_end is not None:
+        # a customer is in the calibration table when any of their lines came before cal_end
+        cal = read.loc[
+            read["cal_rows"] > 0, ["customer_id", *(f"cal_{c}" for c in CALIBRATION_COLUMNS[1:])]
+        ]
+        cal = cal.rename(columns={f"cal_{c}": c for c in CALIBRATION_COLUMNS[1:]})
+        calibration = _typed(cal)[list(CALIBRATION_COLUMNS)].reset_index(drop=True)
+    return table, len(customers), pk_by_customer_id, calibration
+
+
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    """The database's values as the engine's types: naive local times, floats, int64."""
+    table = table.copy()
+    zone = timezone.get_current_timezone_name()
     for column in ("first_purchase", "last_purchase"):
         table[column] = (
-            pd.to_datetime(table[column], utc=True)
-            .dt.tz_convert(timezone.get_current_timezone_name())
-            .dt.tz_localize(None)
+            pd.to_datetime(table[column], utc=True).dt.tz_convert(zone).dt.tz_localize(None)
         )
     for column in ("gross_revenue", "returned_revenue"):
-        table[column] = pd.to_numeric(table[column], errors="coerce").fillna(0.0).astype(float)
+        if column in table:
+            table[column] = pd.to_numeric(table[column], errors="coerce").fillna(0.0).astype(float)
     for column in ("invoices", "distinct_products", "lines", "return_lines", "purchase_days"):
-        table[column] = table[column].fillna(0).astype("int64")
-    table = table[list(AGGREGATE_COLUMNS)].reset_index(drop=True)
-    return table, len(customers), pk_by_customer_id
+        if column in table:
+            table[column] = table[column].fillna(0).astype("int64")
+    return table
 
 
 _FROM_CUSTOMERS = ("customer_id", "country")

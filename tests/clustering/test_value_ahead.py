@@ -234,3 +234,41 @@ def test_a_holdout_stored_before_the_weekly_series_shows_its_other_chart_only(wo
     finally:
         run.value_ahead = saved
         run.save(update_fields=["value_ahead"])
+
+
+@pytest.mark.parametrize("lookback_days", [None, 150])
+def test_the_calibration_read_in_the_runs_scan_is_the_engines_table_as_of_the_holdout(
+    world, lookback_days
+):
+    """The calibration's columns come from the run's own GROUP BY (FILTER as of the holdout's
+    first day): the same customers and values as the engine's aggregation of the lines before
+    that day, with or without a lookback window that starts after the first purchase."""
+    from clustering.aggregation import CALIBRATION_COLUMNS, customer_aggregates
+    from clustering.engine.features import aggregate_transactions
+    from clustering.engine.value import calibration_end
+
+    reference = pd.Timestamp(world.valued.reference_date)
+    read = customer_aggregates(
+        workspace=world.valued.workspace,
+        reference_date=reference,
+        lookback_days=lookback_days,
+        holdout_share=0.25,
+    )
+    lines = world.lines
+    if lookback_days is not None:
+        lines = lines[lines["timestamp"] >= reference - pd.Timedelta(days=lookback_days)]
+        assert len(lines) < len(world.lines)  # the window does cut the data
+    purchases = lines[~lines["is_return"].astype(bool)]
+    end = calibration_end(purchases["timestamp"].min(), reference, 0.25)
+    assert read.calibration.end == end
+    expected, _ = aggregate_transactions(lines, end)
+    columns = list(CALIBRATION_COLUMNS)
+
+    def ordered(table):
+        table = table[columns].copy()
+        table["customer_id"] = table["customer_id"].astype(str)
+        return table.sort_values("customer_id").reset_index(drop=True)
+
+    got, want = ordered(read.calibration.aggregates), ordered(expected)
+    assert len(got) > 0 and got["purchase_days"].sum() > 0
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=False, rtol=1e-9)
