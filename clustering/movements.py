@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 
 from common.derived_cache import customers_version
 from customers.models import Customer
 
-from .engine.movements import flow_table, match_segments
+from .engine.movements import match_crosstab, order_flows
 from .models import Publication, Segment, SegmentAssignment, SegmentationRun
 
 #: A segment counts as lapsed when at least this share of its members is cooling or lapsed.
@@ -105,17 +106,16 @@ def compare_runs(
 
 def _compare(workspace, earlier_run: SegmentationRun, later_run: SegmentationRun) -> dict:
     """What Movements holds beyond its runs and publications (plain data, for the cache)."""
-    before, before_refs = _assignments(workspace, earlier_run)
-    after, after_refs = _assignments(workspace, later_run)
-    matching = match_segments(
-        before["segment"],
-        after["segment"],
+    before_refs, after_refs = _refs(workspace, earlier_run), _refs(workspace, later_run)
+    pairs = _crosstab(workspace, earlier_run, later_run)
+    matching = match_crosstab(
+        pairs,
         {n: r.name for n, r in before_refs.items()},
         {n: r.name for n, r in after_refs.items()},
     )
     currency = workspace.currency
     flows = []
-    for row in flow_table(before, after).itertuples(index=False):
+    for row in order_flows(pairs).itertuples(index=False):
         source = None if pd.isna(row.source) else before_refs[int(row.source)]
         target = None if pd.isna(row.target) else after_refs[int(row.target)]
         moved = (
@@ -133,13 +133,18 @@ def _compare(workspace, earlier_run: SegmentationRun, later_run: SegmentationRun
                 ),
             )
         )
-    in_both = int(before.index.isin(after.index).sum())
+    customers = {
+        side: int(pairs.loc[rows, "customers"].sum())
+        for side, rows in (
+            ("in_both", pairs["source"].notna() & pairs["target"].notna()),
+            ("new", pairs["source"].isna()),
+            ("gone", pairs["target"].isna()),
+        )
+    }
     return {
         "currency": currency,
         "flows": flows,
-        "in_both": in_both,
-        "new": len(after) - in_both,
-        "gone": len(before) - in_both,
+        **customers,
         "matches": matching.continues,
         "kept": matching.kept,
     }
@@ -170,18 +175,50 @@ def flow_customers(
     return customers.order_by("external_id")
 
 
-def _assignments(workspace, run: SegmentationRun) -> tuple[pd.DataFrame, dict[int, SegmentRef]]:
-    rows = (
-        SegmentAssignment.objects.in_workspace(workspace)
-        .filter(run=run)
-        .values_list("customer_id", "segment__number", "monetary_total")
+def _crosstab(workspace, earlier_run: SegmentationRun, later_run: SegmentationRun) -> pd.DataFrame:
+    """Customers and revenue per (earlier segment, later segment) pair, counted by the
+    database: one FULL OUTER JOIN of the two runs' assignments on the customer, so that the
+    new (no earlier segment) and the gone (no later one) count too. Revenue is the earlier
+    run's, a new customer's the later run's, null as 0 (engine.movements.flow_table).
+
+    Columns source, target (segment numbers, <NA> for absent), customers, revenue. Reading
+    the runs' million assignments into Python instead took seconds (docs/performance.md).
+    SQLite has FULL OUTER JOIN since 3.39."""
+    assignments = SegmentAssignment.objects.in_workspace(workspace)
+    columns = ("customer_id", "segment_id", "monetary_total")
+    earlier_sql, earlier_params = (
+        assignments.filter(run=earlier_run).values(*columns).query.sql_with_params()
     )
-    table = pd.DataFrame(list(rows), columns=["customer", "segment", "revenue"]).set_index(
-        "customer"
+    later_sql, later_params = (
+        assignments.filter(run=later_run).values(*columns).query.sql_with_params()
     )
-    table["revenue"] = pd.to_numeric(table["revenue"]).fillna(0.0)
-    refs = {s.number: _ref(s) for s in Segment.objects.in_workspace(workspace).filter(run=run)}
-    return table, refs
+    sql = (
+        # the two subqueries are the ORM's own (workspace-scoped, parameters apart)
+        "SELECT e.segment_id, l.segment_id, COUNT(*), SUM(CASE WHEN e.customer_id IS NOT NULL"  # noqa: S608
+        " THEN COALESCE(e.monetary_total, 0) ELSE COALESCE(l.monetary_total, 0) END)"
+        f" FROM ({earlier_sql}) e FULL OUTER JOIN ({later_sql}) l"
+        " ON e.customer_id = l.customer_id GROUP BY e.segment_id, l.segment_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*earlier_params, *later_params))
+        rows = cursor.fetchall()
+    numbers = dict(
+        Segment.objects.in_workspace(workspace)
+        .filter(run__in=[earlier_run, later_run])
+        .values_list("pk", "number")
+    )
+    return pd.DataFrame(
+        {
+            "source": pd.array([numbers.get(r[0]) for r in rows], dtype="Int64"),
+            "target": pd.array([numbers.get(r[1]) for r in rows], dtype="Int64"),
+            "customers": pd.array([r[2] for r in rows], dtype="int64"),
+            "revenue": pd.array([float(r[3] or 0.0) for r in rows], dtype="float64"),
+        }
+    )
+
+
+def _refs(workspace, run: SegmentationRun) -> dict[int, SegmentRef]:
+    return {s.number: _ref(s) for s in Segment.objects.in_workspace(workspace).filter(run=run)}
 
 
 def _ref(segment: Segment) -> SegmentRef:

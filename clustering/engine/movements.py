@@ -46,12 +46,33 @@ def match_segments(
     count. The name maps list every segment of each run, members or not.
     """
     both = earlier.index.intersection(later.index)
-    e_numbers, l_numbers = sorted(earlier_names), sorted(later_names)
-    counts = (
-        pd.crosstab(earlier.loc[both], later.loc[both])
-        .reindex(index=e_numbers, columns=l_numbers, fill_value=0)
-        .to_numpy(dtype=float)
+    pairs = (
+        pd.DataFrame({"source": earlier.loc[both].to_numpy(), "target": later.loc[both].to_numpy()})
+        .groupby(["source", "target"])
+        .size()
+        .reset_index(name="customers")
     )
+    return match_crosstab(pairs, earlier_names, later_names)
+
+
+def match_crosstab(
+    pairs: pd.DataFrame,
+    earlier_names: Mapping[int, str],
+    later_names: Mapping[int, str],
+) -> Matching:
+    """match_segments from the customers counted per pair of segments instead of per
+    customer: columns ``source``, ``target`` (segment numbers, <NA> for a customer absent
+    from that run: such rows are ignored) and ``customers``."""
+    e_numbers, l_numbers = sorted(earlier_names), sorted(later_names)
+    e_index = {n: i for i, n in enumerate(e_numbers)}
+    l_index = {n: i for i, n in enumerate(l_numbers)}
+    counts = np.zeros((len(e_numbers), len(l_numbers)))
+    both = pairs.dropna(subset=["source", "target"])
+    for source, target, customers in zip(
+        both["source"], both["target"], both["customers"], strict=True
+    ):
+        if int(source) in e_index and int(target) in l_index:
+            counts[e_index[int(source)], l_index[int(target)]] += customers
     e_sizes = counts.sum(axis=1, keepdims=True)
     l_sizes = counts.sum(axis=0, keepdims=True)
     union = e_sizes + l_sizes - counts
@@ -99,6 +120,23 @@ def flow_table(
         .agg(customers=("revenue", "size"), revenue=("revenue", "sum"))
         .reset_index()
     )
-    return flows.sort_values(["customers", "revenue"], ascending=False, kind="stable").reset_index(
-        drop=True
+    return order_flows(flows)
+
+
+def order_flows(flows: pd.DataFrame) -> pd.DataFrame:
+    """flow_table's rows from customers and revenue already summed per (source, target)
+    pair (columns ``source``, ``target``, ``customers``, ``revenue``; <NA> for new or gone
+    customers), in flow_table's order: largest first, ties by source then target, <NA>
+    last."""
+    table = pd.DataFrame(
+        {
+            "source": pd.array(flows["source"], dtype="Int64"),
+            "target": pd.array(flows["target"], dtype="Int64"),
+            "customers": flows["customers"].astype("int64"),
+            "revenue": flows["revenue"].astype(float),
+        }
     )
+    by_pair = table.sort_values(["source", "target"], na_position="last", kind="stable")
+    return by_pair.sort_values(
+        ["customers", "revenue"], ascending=False, kind="stable"
+    ).reset_index(drop=True)
