@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from common.derived_cache import customers_version
 from customers.models import Customer
+from workspaces.models import Workspace
 
 from .engine.movements import match_crosstab, order_flows
 from .models import Publication, Segment, SegmentAssignment, SegmentationRun
@@ -148,6 +149,39 @@ def _compare(workspace, earlier_run: SegmentationRun, later_run: SegmentationRun
         "matches": matching.continues,
         "kept": matching.kept,
     }
+
+
+def movements_warm(*, workspace_id: int, publication_id: int) -> str:
+    """Compute into the cache, on a worker right after a publication, the movements its
+    pages show first: the publication against the one before (the movements page, the
+    dashboard's top moves) and the compare page's default pair (the newest succeeded run
+    against the one before it). Safe to run twice (the second finds them cached) and after
+    the publication or its workspace is gone (nothing to do)."""
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return "no such workspace"
+    publication = (
+        Publication.objects.in_workspace(workspace)
+        .select_related("run")
+        .filter(pk=publication_id)
+        .first()
+    )
+    if publication is None:
+        return "no such publication"
+    warmed = []
+    if movements_between(workspace=workspace, later=publication) is not None:
+        warmed.append("publication")
+    # reports.views._compare_choice's default: the newest run and the newest before it
+    newest = list(
+        SegmentationRun.objects.in_workspace(workspace)
+        .filter(status=SegmentationRun.Status.SUCCEEDED)
+        .defer(*SegmentationRun.report_data_fields())
+        .order_by("-created_at", "-pk")[:2]
+    )
+    if len(newest) == 2:
+        compare_runs(workspace=workspace, earlier_run=newest[1], later_run=newest[0])
+        warmed.append("compare")
+    return f"warmed {', '.join(warmed) or 'nothing'}"
 
 
 def flow_customers(

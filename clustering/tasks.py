@@ -17,6 +17,7 @@ from django.db import connection
 
 from common.outages import QueuedRowTask
 
+from .movements import movements_warm
 from .runs.fanout import fanout_finish, fanout_part
 from .runs.recovery import run_mark_undelivered, runs_redispatch_undelivered
 from .runs.threads import apply_worker_share
@@ -82,6 +83,22 @@ def fit_run_part(self, run_id: int, token: str, key: str, number: int) -> dict:
 def finish_fanned_out_run(self, results: list, run_id: int, token: str, key: str) -> str:
     """The chord's join: choose, profile and store a fanned-out run."""
     return fanout_finish(results=results, run_id=run_id, token=token, key=key)
+
+
+@shared_task(
+    bind=True,
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=3,
+)
+def warm_movements(self, workspace_id: int, publication_id: int) -> str:
+    """Compute a new publication's movements into the cache, so that no page waits for them
+    (queued by run_publish once the publication commits). Idempotent."""
+    return movements_warm(workspace_id=workspace_id, publication_id=publication_id)
 
 
 def _report_alive() -> None:

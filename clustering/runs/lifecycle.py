@@ -173,4 +173,11 @@ def run_publish(
         lambda: segmentation_published.send(sender=Publication, publication=publication),
         robust=True,
     )
+    # After the receivers (alerts may have computed the movements already: then a cache hit);
+    # robust: a broker outage loses only the warm-up, never the publication.
+    from ..tasks import warm_movements
+
+    transaction.on_commit(
+        lambda: warm_movements.delay(publication.workspace_id, publication.pk), robust=True
+    )
     return run
