@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ class CustomerAggregates:
     window_start: pd.Timestamp | None
     summary: dict  # what was read, for the run report
     fingerprint: str
-    pk_by_customer_id: dict[str, int]  # the shop's customer id -> Customer primary key
+    pk_by_customer_id: pd.Series  # the shop's customer id -> Customer primary key
     # the same table as of the holdout's first day, for the value stage's check (or None)
     calibration: Calibration | None = None
     calibration_seconds: float = 0.0  # the time its GROUP BY took (part of the value stage)
@@ -366,7 +367,7 @@ def _aggregate_table(
     last: datetime,
     now: datetime,
     cal_end: pd.Timestamp | None = None,
-) -> tuple[pd.DataFrame, int, dict[str, int], pd.DataFrame | None]:
+) -> tuple[pd.DataFrame, int, pd.Series, pd.DataFrame | None]:
     """One row per customer with lines before ``reference_date`` (from ``window_start``):
     the table, the number of the workspace's customers, and their primary keys by id; with
     ``cal_end``, the calibration table (CALIBRATION_COLUMNS as of ``cal_end``) from the same
@@ -402,16 +403,23 @@ def _aggregate_table(
             "cal_gross_revenue": Sum("amount", filter=purchase & before),
             "cal_rows": Count("pk", filter=before),
         }
-    rows = lines.values(customer_pk=F("customer")).annotate(**aggregates).order_by("customer_pk")
-    read = pd.DataFrame.from_records(list(rows), columns=["customer_pk", *aggregates])
+    rows = (
+        lines.values(customer_pk=F("customer"))
+        .annotate(**aggregates)
+        .order_by("customer_pk")
+        .values_list("customer_pk", *aggregates)
+    )
+    read = _frame(rows, ["customer_pk", *aggregates])
     # The shop's customer ids and countries from the customer table (a second, small query).
-    customers = pd.DataFrame.from_records(
-        list(Customer.objects.in_workspace(workspace).values_list("pk", "external_id", "country")),
-        columns=["customer_pk", "external_id", "country"],
+    customers = _frame(
+        Customer.objects.in_workspace(workspace).values_list("pk", "external_id", "country"),
+        ["customer_pk", "external_id", "country"],
     ).set_index("customer_pk")
     read = read.join(customers, on="customer_pk")
     read["customer_id"] = read["external_id"].astype(str)
-    pk_by_customer_id = dict(zip(read["customer_id"], read["customer_pk"].astype(int), strict=True))
+    pk_by_customer_id = pd.Series(
+        read["customer_pk"].astype("int64").to_numpy(), index=read["customer_id"].to_numpy()
+    )
     read["country"] = read["country"].fillna("").astype(str)
     table = _typed(read)[list(AGGREGATE_COLUMNS)].reset_index(drop=True)
     calibration = None
@@ -423,6 +431,32 @@ def _aggregate_table(
         cal = cal.rename(columns={f"cal_{c}": c for c in CALIBRATION_COLUMNS[1:]})
         calibration = _typed(cal)[list(CALIBRATION_COLUMNS)].reset_index(drop=True)
     return table, len(customers), pk_by_customer_id, calibration
+
+
+#: Rows read from the database at a time: a million customers' rows as Python tuples at once
+#: took more memory than the whole engine run (docs/performance.md).
+READ_CHUNK = 20_000
+
+
+def _frame(rows, columns: list[str]) -> pd.DataFrame:
+    """A query's rows as one DataFrame, built chunk by chunk with compact column types."""
+    iterator = iter(rows.iterator(chunk_size=READ_CHUNK))
+    frames = []
+    while batch := list(itertools.islice(iterator, READ_CHUNK)):
+        frames.append(_compact(pd.DataFrame.from_records(batch, columns=columns)))
+    if not frames:
+        return _compact(pd.DataFrame.from_records([], columns=columns))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _compact(chunk: pd.DataFrame) -> pd.DataFrame:
+    """Times as UTC datetime64, sums (Decimal or None) as floats: no Python object per value."""
+    for column in chunk.columns:
+        if column.endswith(("_purchase",)):
+            chunk[column] = pd.to_datetime(chunk[column], utc=True)
+        elif column.endswith("revenue"):
+            chunk[column] = pd.to_numeric(chunk[column], errors="coerce").astype(float)
+    return chunk
 
 
 def _typed(table: pd.DataFrame) -> pd.DataFrame:
