@@ -71,6 +71,15 @@ class Customer(models.Model):
                 fields=["workspace", "external_id"], name="customer_id_unique_in_workspace"
             )
         ]
+        # Customer id prefix searches (LIKE 'x%'): the unique index's collation order cannot
+        # serve them on PostgreSQL; a plain index elsewhere (opclasses are PostgreSQL's).
+        indexes = [
+            models.Index(
+                fields=["workspace", "external_id"],
+                name="customer_id_prefix",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            )
+        ]
 
     def __str__(self) -> str:
         return self.external_id

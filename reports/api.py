@@ -9,6 +9,8 @@ pyproject.toml). Reading needs lookup_customers.
 from __future__ import annotations
 
 from django import forms
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import (
     QuerySet,
 )
@@ -33,6 +35,7 @@ from clustering.models import SegmentAssignment
 from clustering.report.member_fit import MemberFit, member_fit
 from clustering.selectors import customer_segment_history, run_published
 from common.api_errors import error_responses
+from common.derived_cache import customers_version
 from customers.models import Customer
 
 from .publication import run_display_name
@@ -71,6 +74,29 @@ def with_published_segment(customers: list[Customer], *, workspace, run_id: int 
         for name in VALUE_AHEAD_FIELDS:
             setattr(customer, name, row.get(name))
     return customers
+
+
+#: How long a workspace's customer count is kept (its key changes when customers come or go).
+CUSTOMERS_COUNT_SECONDS = 24 * 60 * 60
+
+
+def customers_count(workspace) -> int:
+    """The workspace's number of customers, cached under a key that changes whenever
+    customers are added or removed (docs/decisions/api-customer-count.md): the workspace's
+    customers version (bumped when customers are deleted) and the highest customer id of
+    any workspace (ids only grow, so any import that adds customers raises it). Read in that
+    order, before the count, so a count is never stored under a key newer than itself."""
+    version = customers_version(workspace.pk)
+    with connection.cursor() as cursor:
+        # The id high-water mark only (one index probe), not another workspace's data.
+        cursor.execute(f"SELECT MAX(id) FROM {Customer._meta.db_table}")  # noqa: S608 - a model name
+        (highest,) = cursor.fetchone()
+    key = f"api:customers-count:{workspace.pk}:{version}:{highest}"
+    count = cache.get(key)
+    if count is None:
+        count = Customer.objects.in_workspace(workspace).count()
+        cache.set(key, count, CUSTOMERS_COUNT_SECONDS)
+    return count
 
 
 @extend_schema_field({"type": "integer", "minimum": 0, "maximum": 2**31 - 1})
@@ -147,6 +173,11 @@ class CustomerListApi(generics.ListAPIView):
             # Schema generation has no workspace: an empty queryset, built without a manager.
             return QuerySet(Customer).none()
         return Customer.objects.in_workspace(self.request.workspace).order_by("external_id")
+
+    def paginated_count(self, queryset) -> int | None:
+        """All the workspace's customers: the cached count; a filtered list is counted."""
+        filtered = {"country", "segment", "search"} & set(self.request.query_params)
+        return None if filtered else customers_count(self.request.workspace)
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

@@ -69,9 +69,18 @@ def segment_members_page(
     """One page of a segment's members as dicts, searchable by customer id prefix; with
     their e-mail and name when `personal`."""
     order_field = MEMBER_SORTS.get(sort, MEMBER_SORTS["monetary"])[1]
-    rows: QuerySet = segment.assignments.all()
+    # The run and the workspace are implied by the segment; said in the query, they let
+    # PostgreSQL find members from their customers: by the run's (run, customer) index for a
+    # search, and in customer id order from the workspace's (workspace, customer id) index.
+    rows: QuerySet = segment.assignments.filter(run_id=segment.run_id)
     if search:
-        rows = rows.filter(customer__external_id__startswith=search)
+        # the prefix is a range of the customers' (workspace, id varchar_pattern_ops) index
+        rows = rows.filter(
+            customer__workspace_id=segment.run.workspace_id,
+            customer__external_id__startswith=search,
+        )
+    elif order_field == "customer__external_id":
+        rows = rows.filter(customer__workspace_id=segment.run.workspace_id)
     # Members not estimated (null) come last either way, on SQLite and PostgreSQL alike. Ties
     # by the assignment's own customer column: a sort that needs no join to the customers
     # is what lets the database stop after one page.
