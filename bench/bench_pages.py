@@ -208,6 +208,8 @@ def measure(workspace, user, setup: dict, url: str | None) -> int:
     # A page deep in the list (the 50th where there are that many: OFFSET's cost)
     per_page = settings.REST_FRAMEWORK["PAGE_SIZE"]
     deep = max(1, min(50, Customer.objects.in_workspace(workspace).count() // per_page))
+    runs = SegmentationRun.objects.in_workspace(workspace).filter(status="succeeded").count()
+    compare_label = "compare (the two newest runs)" if runs >= 2 else "compare (one run)"
     anonymous, client = Client(), Client()
     client.force_login(user)
     pages = [
@@ -223,7 +225,7 @@ def measure(workspace, user, setup: dict, url: str | None) -> int:
         ("customer lookup", client, reverse("customer-lookup") + f"?customer_id={customer}"),
         (f"run report ({run.candidates.count()} candidates)", client, run.get_absolute_url()),
         ("run status JSON", client, reverse("clustering:run-status", args=[run.pk])),
-        ("compare (one run)", client, reverse("run-compare")),
+        (compare_label, client, reverse("run-compare")),
         ("movements (latest publication)", client, reverse("movements")),
         ("customer's lines", client, reverse("customers:customer-lines", args=[customer_pk])),
         ("imports list", client, reverse("customers:import-list")),

@@ -69,18 +69,17 @@ def segment_members_page(
     """One page of a segment's members as dicts, searchable by customer id prefix; with
     their e-mail and name when `personal`."""
     order_field = MEMBER_SORTS.get(sort, MEMBER_SORTS["monetary"])[1]
-    # The run and the workspace are implied by the segment; said in the query, they let
-    # PostgreSQL find members from their customers: by the run's (run, customer) index for a
-    # search, and in customer id order from the workspace's (workspace, customer id) index.
-    rows: QuerySet = segment.assignments.filter(run_id=segment.run_id)
+    by_customer_id = order_field == "customer__external_id"
+    rows: QuerySet = segment.assignments.all()
+    if search or by_customer_id:
+        # The run and the workspace are implied by the segment; said in the query, they let
+        # PostgreSQL find members from their customers: by the run's (run, customer) index for
+        # a search, and in customer id order from the workspace's (workspace, customer id)
+        # index. (A sort of the assignments' own columns is best left to the segment's index.)
+        rows = rows.filter(run_id=segment.run_id, customer__workspace_id=segment.run.workspace_id)
     if search:
         # the prefix is a range of the customers' (workspace, id varchar_pattern_ops) index
-        rows = rows.filter(
-            customer__workspace_id=segment.run.workspace_id,
-            customer__external_id__startswith=search,
-        )
-    elif order_field == "customer__external_id":
-        rows = rows.filter(customer__workspace_id=segment.run.workspace_id)
+        rows = rows.filter(customer__external_id__startswith=search)
     # Members not estimated (null) come last either way, on SQLite and PostgreSQL alike. Ties
     # by the assignment's own customer column: a sort that needs no join to the customers
     # is what lets the database stop after one page.
@@ -93,8 +92,36 @@ def segment_members_page(
         "customer_id",
     ]
     contact = MEMBER_CONTACT_VALUES if personal else ()
-    rows = rows.order_by(*ordering).values(*MEMBER_VALUES, *contact)
-    return _Members(rows, MEMBERS_PER_PAGE, size=None if search else segment.size).get_page(page)
+    rows = rows.order_by(*ordering)
+    values = (*MEMBER_VALUES, *contact)
+    listed = rows.values(*values) if by_customer_id else _PageOfRows(rows, values)
+    return _Members(listed, MEMBERS_PER_PAGE, size=None if search else segment.size).get_page(page)
+
+
+class _PageOfRows:
+    """A sorted segment read a page at a time in two queries: the page's assignment ids
+    (the database sorts the assignments alone and keeps only the page: a top-N sort), then
+    those rows with their customers. With the customers joined inside the sort, PostgreSQL
+    sorted a 440,000-member segment whole, on disk, for every page (docs/performance.md)."""
+
+    def __init__(self, rows: QuerySet, values: tuple[str, ...]):
+        # not named `ordered`: Paginator reads that attribute as a flag, which would evaluate
+        # the whole queryset
+        self.sorted, self.values = rows, values
+
+    def count(self) -> int:
+        return self.sorted.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, page: slice) -> list[dict]:
+        ids = list(self.sorted.values_list("pk", flat=True)[page])
+        rows = {
+            row.pop("pk"): row
+            for row in self.sorted.filter(pk__in=ids).order_by().values("pk", *self.values)
+        }
+        return [rows[pk] for pk in ids]
 
 
 class _Members(Paginator):

@@ -94,3 +94,29 @@ def test_prefix_index_exists_with_its_opclass():
         (definition,) = cursor.fetchone()
     assert constraints["customer_id_prefix"]["columns"] == ["workspace_id", "external_id"]
     assert "varchar_pattern_ops" in definition
+
+
+@pytest.mark.parametrize("sort", ["recency", "p_alive", "expected_purchases", "customer"])
+def test_pages_follow_one_another_and_the_sort_reads_the_assignments_alone(
+    segment, sort, monkeypatch
+):
+    """Page by page the members come in the sort's order, none twice; the query that sorts
+    reads the assignments alone and stops at the page (LIMIT), so the database never joins
+    a whole segment to its customers to sort it."""
+    from django.test.utils import CaptureQueriesContext
+
+    import clustering.report.members as members
+
+    monkeypatch.setattr(members, "MEMBERS_PER_PAGE", 5)
+    field = MEMBER_SORTS[sort][1]
+    for descending in (True, False):
+        got, sorting = [], []
+        for number in (1, 2, 3):
+            with CaptureQueriesContext(connection) as queries:
+                page = segment_members_page(segment, sort=sort, descending=descending, page=number)
+                got += [row["customer__external_id"] for row in page.object_list]
+            sorting += [q["sql"] for q in queries.captured_queries if "ORDER BY" in q["sql"]]
+        assert got == _expected(segment, field, descending)
+        assert sorting and all("LIMIT" in sql for sql in sorting)
+        if sort != "customer":
+            assert not any("customers_customer" in sql for sql in sorting)
