@@ -38,17 +38,23 @@ class RunTask(QueuedRowTask):
         run_mark_undelivered(run_id=row_id)
 
 
+#: Retries of a task that met a transient error (the database or the broker going away).
+_RETRIED = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+}
+
+
 @shared_task(
     bind=True,
     base=RunTask,
     ignore_result=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
     max_retries=5,
+    **_RETRIED,
 )
 def execute_segmentation_run(self, run_id: int) -> str:
     """Execute one segmentation run. Safe to deliver twice: the service guards the status."""
@@ -65,11 +71,8 @@ _PART_OPTIONS = {
     "ignore_result": False,
     "acks_late": True,
     "reject_on_worker_lost": True,
-    "autoretry_for": TRANSIENT_ERRORS,
-    "retry_backoff": 5,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
     "max_retries": 5,
+    **_RETRIED,
 }
 
 
@@ -85,16 +88,7 @@ def finish_fanned_out_run(self, results: list, run_id: int, token: str, key: str
     return fanout_finish(results=results, run_id=run_id, token=token, key=key)
 
 
-@shared_task(
-    bind=True,
-    ignore_result=True,
-    acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=3,
-)
+@shared_task(bind=True, ignore_result=True, acks_late=True, max_retries=3, **_RETRIED)
 def warm_movements(self, workspace_id: int, publication_id: int) -> str:
     """Compute a new publication's movements into the cache, so that no page waits for them
     (queued by run_publish once the publication commits). Idempotent."""
