@@ -23,6 +23,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, Max, Min, Q, Sum
 from django.db.models.functions import Abs, TruncDate
@@ -34,6 +35,7 @@ from customers.models import Customer, TransactionLine
 from .engine.features import default_reference_date
 from .engine.types import AGGREGATE_COLUMNS, Calibration
 from .engine.value import calibration_end
+from .shared_snapshot import exported_snapshot, in_snapshot
 
 
 @dataclass(frozen=True)
@@ -279,8 +281,31 @@ def _customer_aggregates(
         first_day = _first_purchase(workspace, span, reference_date, window_start, now)
         if first_day is not None:
             cal_end = calibration_end(_naive(first_day), reference_date, holdout_share)
+
+    def aggregates(customers: tuple[int, int] | None = None) -> pd.DataFrame:
+        return _aggregate_rows(
+            workspace, reference_date, window_start, first, last, now, cal_end, customers
+        )
+
+    def daily() -> tuple[pd.Series, float]:
+        started = time.perf_counter()
+        days = _daily_purchase_days(
+            workspace, cal_end, reference_date, window_start, first, last, now
+        )
+        return days, time.perf_counter() - started
+
+    ranges = _customer_ranges(workspace)
+    snapshot = exported_snapshot() if len(ranges) > 1 else None
+    if snapshot is not None:
+        jobs = [lambda r=r: aggregates(r) for r in ranges]
+        done = in_snapshot(snapshot, [*jobs, daily] if cal_end is not None else jobs)
+        read = pd.concat(done[: len(ranges)], ignore_index=True)
+        days = done[-1] if cal_end is not None else None
+    else:
+        read = aggregates()
+        days = daily() if cal_end is not None else None
     table, customers_in_database, pk_by_customer_id, cal_table = _aggregate_table(
-        workspace, reference_date, window_start, first, last, now, cal_end
+        workspace, read, cal_end
     )
 
     summary = {
@@ -302,14 +327,10 @@ def _customer_aggregates(
         + pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes()
     ).hexdigest()
     calibration, calibration_seconds = None, 0.0
-    if cal_end is not None:
-        started = time.perf_counter()
-        daily = _daily_purchase_days(
-            workspace, cal_end, reference_date, window_start, first, last, now
-        )
+    if cal_end is not None and days is not None:
         # what the value stage reads beyond the common scan (its columns are in "read data")
-        calibration_seconds = time.perf_counter() - started
-        calibration = Calibration(cal_table, cal_end, daily)
+        calibration_seconds = days[1]
+        calibration = Calibration(cal_table, cal_end, days[0])
     return CustomerAggregates(
         table,
         reference_date,
@@ -359,7 +380,23 @@ CALIBRATION_COLUMNS = (
 )
 
 
-def _aggregate_table(
+def _customer_ranges(workspace) -> list[tuple[int, int]]:
+    """Ranges of customer primary keys ([low, high)) to read on separate connections: one
+    per RUN_READ_CONNECTIONS for a big workspace, none below RUN_READ_SPLIT_MIN_CUSTOMERS."""
+    parts = settings.RUN_READ_CONNECTIONS
+    if parts < 2 or connection.vendor != "postgresql":
+        return []
+    found = Customer.objects.in_workspace(workspace).aggregate(
+        n=Count("pk"), low=Min("pk"), high=Max("pk")
+    )
+    if found["n"] < max(settings.RUN_READ_SPLIT_MIN_CUSTOMERS, parts):
+        return []
+    low, high = found["low"], found["high"] + 1
+    cuts = [low + (high - low) * i // parts for i in range(parts + 1)]
+    return [(a, b) for a, b in itertools.pairwise(cuts) if a < b]
+
+
+def _aggregate_rows(
     workspace,
     reference_date: pd.Timestamp,
     window_start: pd.Timestamp | None,
@@ -367,16 +404,18 @@ def _aggregate_table(
     last: datetime,
     now: datetime,
     cal_end: pd.Timestamp | None = None,
-) -> tuple[pd.DataFrame, int, pd.Series, pd.DataFrame | None]:
-    """One row per customer with lines before ``reference_date`` (from ``window_start``):
-    the table, the number of the workspace's customers, and their primary keys by id; with
-    ``cal_end``, the calibration table (CALIBRATION_COLUMNS as of ``cal_end``) from the same
-    scan."""
+    customers: tuple[int, int] | None = None,
+) -> pd.DataFrame:
+    """The GROUP BY's rows: one per customer with lines before ``reference_date`` (from
+    ``window_start``), of the customers in the primary-key range ``customers`` if given; with
+    ``cal_end``, also the calibration's columns (``cal_`` and CALIBRATION_COLUMNS) as of then."""
     lines = _lines(workspace, now=now).filter(
         is_non_product=False, timestamp__lt=_aware(reference_date)
     )
     if window_start is not None:
         lines = lines.filter(timestamp__gte=_aware(window_start))
+    if customers is not None:
+        lines = lines.filter(customer_id__gte=customers[0], customer_id__lt=customers[1])
     purchase = Q(is_return=False)
     returned = Q(is_return=True)
 
@@ -409,7 +448,14 @@ def _aggregate_table(
         .order_by("customer_pk")
         .values_list("customer_pk", *aggregates)
     )
-    read = _frame(rows, ["customer_pk", *aggregates])
+    return _frame(rows, ["customer_pk", *aggregates])
+
+
+def _aggregate_table(
+    workspace, read: pd.DataFrame, cal_end: pd.Timestamp | None
+) -> tuple[pd.DataFrame, int, pd.Series, pd.DataFrame | None]:
+    """From the GROUP BY's rows: the aggregate table, the number of the workspace's customers,
+    their primary keys by the shop's id, and with ``cal_end`` the calibration table."""
     # The shop's customer ids and countries from the customer table (a second, small query).
     customers = _frame(
         Customer.objects.in_workspace(workspace).values_list("pk", "external_id", "country"),

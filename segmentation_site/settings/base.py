@@ -406,6 +406,11 @@ RUN_REAPER_INTERVAL_SECONDS = env.int("RUN_REAPER_INTERVAL_SECONDS", default=30)
 # saves), "on" always, "off" never. Needs a result backend that joins chords.
 RUN_FANOUT = env("RUN_FANOUT", default="auto")
 RUN_FANOUT_MIN_CUSTOMERS = env.int("RUN_FANOUT_MIN_CUSTOMERS", default=50_000)
+# A run of at least RUN_READ_SPLIT_MIN_CUSTOMERS customers reads its aggregates on
+# RUN_READ_CONNECTIONS PostgreSQL connections at once, by ranges of customers, in one shared
+# snapshot (clustering/shared_snapshot.py); 1 reads on one connection.
+RUN_READ_CONNECTIONS = env.int("RUN_READ_CONNECTIONS", default=2)
+RUN_READ_SPLIT_MIN_CUSTOMERS = env.int("RUN_READ_SPLIT_MIN_CUSTOMERS", default=200_000)
 # BLAS/OpenMP threads per worker process: "auto" = the machine's cores // the worker's
 # concurrency (at least 1), or a number (docs/decisions/one-blas-thread-per-worker.md).
 WORKER_BLAS_THREADS = env("WORKER_BLAS_THREADS", default="auto")
