@@ -307,17 +307,16 @@ class BulkLoad(StagingTable):
             customers_done = time.monotonic()
             self._restore_indexes(cursor)
             indexes_done = time.monotonic()
-            # As after pg_restore: without statistics the planner takes the filled tables
-            # for nearly empty until autovacuum analyses them, and the next import's move
-            # sorted every stored line of the workspace (docs/scaling.md).
-            cursor.execute(f"ANALYZE {TransactionLine._meta.db_table}")
-            cursor.execute(f"ANALYZE {customer_table}")
+        # As after pg_restore: without statistics the planner takes the filled tables for
+        # nearly empty until autovacuum analyses them, and the next import's move sorted
+        # every stored line of the workspace (docs/scaling.md). Once committed, with a small
+        # sample: at full size it was a sixth of Online Retail's import.
+        transaction.on_commit(lambda: _analyze(customer_table), robust=True)
         logger.info(
-            "%s moved (bulk load): customers %.2f s, indexes built %.2f s, analysed %.2f s",
+            "%s moved (bulk load): customers %.2f s, indexes built %.2f s",
             self.name,
             customers_done - started,
             indexes_done - customers_done,
-            time.monotonic() - indexes_done,
         )
         return MoveCounts(
             staged=self.rows,
@@ -328,3 +327,16 @@ class BulkLoad(StagingTable):
             non_product=self.non_product,
             totals=self.figures.totals(),
         )
+
+
+def _analyze(customer_table: str) -> None:
+    started = time.monotonic()
+    with transaction.atomic(), connection.cursor() as cursor:
+        # What the planner lacked was the tables' size, which a small sample gives: 3,000
+        # rows instead of 30,000, 26-52 ms instead of 0.5-1.0 s on 1.9M lines.
+        cursor.execute("SET LOCAL default_statistics_target = 10")
+        cursor.execute(f"ANALYZE {TransactionLine._meta.db_table}")
+        cursor.execute(f"ANALYZE {customer_table}")
+    logger.info(
+        "lines and customers analysed after the bulk load: %.2f s", time.monotonic() - started
+    )

@@ -150,7 +150,9 @@ def line_table_indexes() -> list[tuple[str, str]]:
         return cursor.fetchall()
 
 
-def test_first_import_is_bulk_loaded_and_keeps_the_indexes(postgres, settings, caplog, tmp_path):
+def test_first_import_is_bulk_loaded_and_keeps_the_indexes(
+    postgres, settings, caplog, tmp_path, django_capture_on_commit_callbacks
+):
     settings.IMPORT_BULK_LOAD_EMPTY_TABLE = True
     before = line_table_indexes()
     # One index: the primary key (workspace, customer, timestamp, line_hash).
@@ -158,10 +160,19 @@ def test_first_import_is_bulk_loaded_and_keeps_the_indexes(postgres, settings, c
     assert '(workspace_id, customer_id, "timestamp", line_hash)' in before[0][1]
     caplog.set_level(logging.INFO, logger="customers.importing.bulk_load")
 
-    first = import_path(ONLINE_RETAIL_SLICE)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = import_path(ONLINE_RETAIL_SLICE)
 
     assert first.status == ImportRecord.Status.SUCCEEDED, first.error
     assert "bulk load into the empty line table" in caplog.text
+    # Once committed, the filled tables get their planner statistics.
+    assert "analysed after the bulk load" in caplog.text
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stats WHERE tablename = %s AND attname = 'customer_id'",
+            [TransactionLine._meta.db_table],
+        )
+        assert cursor.fetchone()[0] == 1
     assert line_table_indexes() == before
     assert TransactionLine.unscoped.count() == first.rows_imported
     assert first.rows_imported and first.counts_by_reason["duplicate_in_file"]
