@@ -17,6 +17,7 @@ from workspaces.models import Workspace
 
 from .engine.movements import match_crosstab, order_flows
 from .models import Publication, Segment, SegmentAssignment, SegmentationRun
+from .selectors import succeeded_runs
 
 #: A segment counts as lapsed when at least this share of its members is cooling or lapsed.
 LAPSED_SHARE = 0.5
@@ -107,8 +108,12 @@ def compare_runs(
 
 def _compare(workspace, earlier_run: SegmentationRun, later_run: SegmentationRun) -> dict:
     """What Movements holds beyond its runs and publications (plain data, for the cache)."""
-    before_refs, after_refs = _refs(workspace, earlier_run), _refs(workspace, later_run)
-    pairs = _crosstab(workspace, earlier_run, later_run)
+    segments = list(
+        Segment.objects.in_workspace(workspace).filter(run__in=[earlier_run, later_run])
+    )
+    before_refs = {s.number: _ref(s) for s in segments if s.run_id == earlier_run.pk}
+    after_refs = {s.number: _ref(s) for s in segments if s.run_id == later_run.pk}
+    pairs = _crosstab(workspace, earlier_run, later_run, {s.pk: s.number for s in segments})
     matching = match_crosstab(
         pairs,
         {n: r.name for n, r in before_refs.items()},
@@ -171,13 +176,7 @@ def movements_warm(*, workspace_id: int, publication_id: int) -> str:
     warmed = []
     if movements_between(workspace=workspace, later=publication) is not None:
         warmed.append("publication")
-    # reports.views._compare_choice's default: the newest run and the newest before it
-    newest = list(
-        SegmentationRun.objects.in_workspace(workspace)
-        .filter(status=SegmentationRun.Status.SUCCEEDED)
-        .defer(*SegmentationRun.report_data_fields())
-        .order_by("-created_at", "-pk")[:2]
-    )
+    newest = list(succeeded_runs(workspace=workspace)[:2])  # the compare page's default pair
     if len(newest) == 2:
         compare_runs(workspace=workspace, earlier_run=newest[1], later_run=newest[0])
         warmed.append("compare")
@@ -209,38 +208,41 @@ def flow_customers(
     return customers.order_by("external_id")
 
 
-def _crosstab(workspace, earlier_run: SegmentationRun, later_run: SegmentationRun) -> pd.DataFrame:
+def _crosstab(
+    workspace,
+    earlier_run: SegmentationRun,
+    later_run: SegmentationRun,
+    numbers: dict[int, int],
+) -> pd.DataFrame:
     """Customers and revenue per (earlier segment, later segment) pair, counted by the
-    database: one FULL OUTER JOIN of the two runs' assignments on the customer, so that the
-    new (no earlier segment) and the gone (no later one) count too. Revenue is the earlier
+    database: the earlier run's assignments LEFT JOIN the later run's on the customer, then
+    the later run's customers absent from the earlier (the new). Revenue is the earlier
     run's, a new customer's the later run's, null as 0 (engine.movements.flow_table).
+    ``numbers``: segment primary key -> number.
 
     Columns source, target (segment numbers, <NA> for absent), customers, revenue. Reading
     the runs' million assignments into Python instead took seconds (docs/performance.md).
-    SQLite has FULL OUTER JOIN since 3.39."""
+    Not a FULL OUTER JOIN: SQLite has it only from 3.39, and the embedded default runs on
+    the SQLite a machine's Python brings."""
     assignments = SegmentAssignment.objects.in_workspace(workspace)
     columns = ("customer_id", "segment_id", "monetary_total")
-    earlier_sql, earlier_params = (
+    earlier, earlier_params = (
         assignments.filter(run=earlier_run).values(*columns).query.sql_with_params()
     )
-    later_sql, later_params = (
-        assignments.filter(run=later_run).values(*columns).query.sql_with_params()
-    )
+    later, later_params = assignments.filter(run=later_run).values(*columns).query.sql_with_params()
+    # the subqueries are the ORM's own (workspace-scoped, values as parameters)
     sql = (
-        # the two subqueries are the ORM's own (workspace-scoped, parameters apart)
-        "SELECT e.segment_id, l.segment_id, COUNT(*), SUM(CASE WHEN e.customer_id IS NOT NULL"  # noqa: S608
-        " THEN COALESCE(e.monetary_total, 0) ELSE COALESCE(l.monetary_total, 0) END)"
-        f" FROM ({earlier_sql}) e FULL OUTER JOIN ({later_sql}) l"
-        " ON e.customer_id = l.customer_id GROUP BY e.segment_id, l.segment_id"
+        "SELECT e.segment_id, l.segment_id, COUNT(*), SUM(COALESCE(e.monetary_total, 0))"  # noqa: S608
+        f" FROM ({earlier}) e LEFT JOIN ({later}) l ON e.customer_id = l.customer_id"
+        " GROUP BY e.segment_id, l.segment_id"
+        " UNION ALL"
+        " SELECT NULL, n.segment_id, COUNT(*), SUM(COALESCE(n.monetary_total, 0))"
+        f" FROM ({later}) n WHERE NOT EXISTS (SELECT 1 FROM ({earlier}) o"
+        " WHERE o.customer_id = n.customer_id) GROUP BY n.segment_id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, (*earlier_params, *later_params))
+        cursor.execute(sql, (*earlier_params, *later_params, *later_params, *earlier_params))
         rows = cursor.fetchall()
-    numbers = dict(
-        Segment.objects.in_workspace(workspace)
-        .filter(run__in=[earlier_run, later_run])
-        .values_list("pk", "number")
-    )
     return pd.DataFrame(
         {
             "source": pd.array([numbers.get(r[0]) for r in rows], dtype="Int64"),
@@ -249,10 +251,6 @@ def _crosstab(workspace, earlier_run: SegmentationRun, later_run: SegmentationRu
             "revenue": pd.array([float(r[3] or 0.0) for r in rows], dtype="float64"),
         }
     )
-
-
-def _refs(workspace, run: SegmentationRun) -> dict[int, SegmentRef]:
-    return {s.number: _ref(s) for s in Segment.objects.in_workspace(workspace).filter(run=run)}
 
 
 def _ref(segment: Segment) -> SegmentRef:

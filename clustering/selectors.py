@@ -95,3 +95,14 @@ def run_transitions(before: SegmentationRun, after: SegmentationRun, *, workspac
             counts[key] = counts.get(key, 0) + flow.customers
     ordered = sorted(counts.items(), key=lambda item: -item[1])
     return [{"from": f, "to": t, "customers": n} for (f, t), n in ordered]
+
+
+def succeeded_runs(*, workspace) -> QuerySet[SegmentationRun]:
+    """The workspace's succeeded runs, newest first: the compare page's choices, whose first
+    two are its default pair (and the pair warmed at publication)."""
+    return (
+        SegmentationRun.objects.in_workspace(workspace)
+        .filter(status=SegmentationRun.Status.SUCCEEDED)
+        .only("pk", "name", "created_at", "chosen_k", "n_customers", "is_published")
+        .order_by("-created_at", "-pk")
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Subquery
 
 from accounts.models import Membership
 from clustering.history import HistoryEntry, customer_history
@@ -115,15 +115,6 @@ def customer_lookup(*, workspace, external_id: str) -> CustomerLookup | None:
     )
     path = customer_history(workspace=workspace, customer=customer)
     return CustomerLookup(customer, current, published, earlier, lines, path)
-
-
-def succeeded_runs(*, workspace) -> QuerySet[SegmentationRun]:
-    return (
-        SegmentationRun.objects.in_workspace(workspace)
-        .filter(status=SegmentationRun.Status.SUCCEEDED)
-        .only("pk", "name", "created_at", "chosen_k", "n_customers", "is_published")
-        .order_by("-created_at", "-pk")
-    )
 
 
 @dataclass

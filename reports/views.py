@@ -15,19 +15,13 @@ from clustering.report import charts
 from clustering.report.axes import rhythm_view, segment_axes
 from clustering.report.charts import heat_level
 from clustering.report.member_fit import MemberFit, member_fit
-from clustering.selectors import worker_is_recent, worker_last_seen
+from clustering.selectors import succeeded_runs, worker_is_recent, worker_last_seen
 
 from . import selectors
 from .forms import CompareForm, CustomerLookupForm
 from .movement_views import top_moves
 from .publication import publication, purchase_period, run_display_name
-from .selectors import (
-    last_import,
-    last_run,
-    published_run,
-    run_comparison,
-    succeeded_runs,
-)
+from .selectors import last_import, last_run, published_run, run_comparison
 
 #: Features that are amounts, shown in the workspace's currency.
 MONEY_FEATURES = frozenset({"monetary_total", "avg_basket_value"})

@@ -41,7 +41,7 @@ def _runs(seed: int, *, overlap: bool = True):
 
 
 def _crosstab(earlier: pd.DataFrame, later: pd.DataFrame) -> pd.DataFrame:
-    """What the database's FULL OUTER JOIN ... GROUP BY gives, in no particular order."""
+    """What the database's join ... GROUP BY gives, in no particular order."""
     joined = earlier.add_suffix("_e").join(later.add_suffix("_l"), how="outer")
     joined["revenue"] = joined["revenue_e"].fillna(joined["revenue_l"])
     pairs = (
