@@ -31,17 +31,16 @@ class StrictPageSizeMixin:
 
 
 class _CountedPaginator(Paginator):
-    """Django's paginator, its count from `count_of(object_list)` when given one."""
+    """Django's paginator, its count from `count_of(object_list)` when that gives one."""
 
-    def __init__(self, object_list, per_page, *, count_of: Callable | None = None):
+    def __init__(self, object_list, per_page, *, count_of: Callable | None):
         super().__init__(object_list, per_page)
         self._count_of = count_of
 
     @cached_property
     def count(self) -> int:
-        if self._count_of is None:
-            return super().count
-        return self._count_of(self.object_list)
+        known = self._count_of(self.object_list) if self._count_of is not None else None
+        return super().count if known is None else known
 
 
 class StrictPageNumberPagination(PageNumberPagination):
@@ -60,10 +59,4 @@ class StrictPageNumberPagination(PageNumberPagination):
         return super().paginate_queryset(queryset, request, view)
 
     def django_paginator_class(self, object_list, per_page):  # type: ignore[override]
-        count_of = self._count_of
-
-        def counted(rows) -> int:
-            known = count_of(rows) if count_of is not None else None
-            return rows.count() if known is None else known
-
-        return _CountedPaginator(object_list, per_page, count_of=counted)
+        return _CountedPaginator(object_list, per_page, count_of=self._count_of)
