@@ -286,11 +286,31 @@ class Segment(models.Model):
 class SegmentAssignment(models.Model):
     """Which segment a customer was put in by a run, with the features it was judged on."""
 
-    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="assignments")
-    customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="segment_assignments"
+    # No database foreign keys: a big run's million rows queued three deferred checks each,
+    # 17.6 s of its commit (docs/decisions/assignments-without-foreign-key-checks.md). The run's
+    # and the segment's rows are written in the same transaction; the store holds the customer
+    # table's SHARE lock so no customer is deleted between its cleanup and its commit. The run
+    # and segment columns lead the unique constraint's and the segment index's keys.
+    run = models.ForeignKey(
+        SegmentationRun,
+        on_delete=models.CASCADE,
+        related_name="assignments",
+        db_constraint=False,
+        db_index=False,
     )
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="assignments")
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="segment_assignments",
+        db_constraint=False,
+    )
+    segment = models.ForeignKey(
+        Segment,
+        on_delete=models.CASCADE,
+        related_name="assignments",
+        db_constraint=False,
+        db_index=False,
+    )
     confidence = models.FloatField()
     # The segment the customer is next closest to (the predictor's second choice; null when
     # there is none, or on runs stored before it was kept): "borderline: also close to ...".

@@ -77,6 +77,7 @@ def store_results(
         _store_candidates(run, result)
         segments = _store_segments(run, result)
         _store_assignments(run, result, aggregates, segments)
+        _hold_customers()
         gone = _drop_removed_customers(run)
         _fill_report(run, result, aggregates, predictor_path, read_seconds, started_saving)
         if gone:
@@ -233,7 +234,9 @@ def _copy_assignments(run: SegmentationRun, table: pd.DataFrame, number_fields: 
             pgcopy.encode(columns, n),
         )
     if n >= ANALYZE_AFTER_ROWS:
-        transaction.on_commit(lambda: _analyze(table_name))
+        # before the cleanup's anti join, in this transaction (ANALYZE samples its own rows):
+        # planned with the old statistics, it probed the customers once per row (5 s at 1M)
+        _analyze(table_name)
 
 
 #: After storing this many assignments the table's statistics are refreshed: a big run's rows
@@ -255,10 +258,18 @@ def _runner_up(result) -> pd.Series:
     return pd.Series(runner_up, index=features.index, dtype="int64")
 
 
+def _hold_customers() -> None:
+    """No customer is deleted (nor written) until this transaction ends: the assignments have
+    no database foreign key to hold their customers' rows (PostgreSQL; SQLite has one writer
+    at a time)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {Customer._meta.db_table} IN SHARE MODE")
+
+
 def _drop_removed_customers(run: SegmentationRun) -> int:
     """Assignments of customers deleted after the run read its data (an import undone
-    meanwhile).  A customer deleted later waits for this transaction: the assignments'
-    foreign keys hold their customers' rows."""
+    meanwhile). A customer deleted later waits for this transaction (_hold_customers)."""
     # NOT EXISTS, an anti-join: NOT IN over a million ids that outgrow work_mem is planned
     # as a scan of the whole list per row
     customers = Customer.objects.in_workspace(run.workspace_id).filter(pk=OuterRef("customer_id"))

@@ -397,3 +397,44 @@ def test_progress_is_written_per_phase_not_per_candidate(lines, manager, monkeyp
     only_the_flag = f'SELECT "{table}"."cancel_requested" AS "cancel_requested" FROM'
     cancel_checks = [q for q in queries if q["sql"].startswith(only_the_flag)]
     assert len(cancel_checks) == 1
+
+
+def test_no_customer_can_be_deleted_while_a_run_stores_its_results(lines, manager, monkeypatch):
+    """The assignments have no database foreign key holding their customers: the store holds
+    the customer table until it commits, so an undo's delete waits (here: times out) instead
+    of leaving assignments of a customer that no longer exists."""
+    from django.db import OperationalError
+    from django.db import connection as own_connection
+
+    from clustering.runs import results
+    from tests.conftest import require
+
+    require(connection.vendor == "postgresql", "PostgreSQL")
+    attempts: list[str] = []
+    real = results._drop_removed_customers
+
+    def delete_elsewhere() -> None:
+        try:
+            with transaction.atomic(), own_connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '200ms'")
+                cursor.execute(f"DELETE FROM {Customer._meta.db_table} WHERE id = -1")
+            attempts.append("deleted")
+        except OperationalError as error:
+            attempts.append(getattr(error.__cause__, "pgcode", "") or str(error))
+        finally:
+            own_connection.close()  # this thread's connection
+
+    def in_a_thread() -> None:
+        thread = threading.Thread(target=delete_elsewhere)
+        thread.start()
+        thread.join()
+
+    def cleanup_with_a_delete_elsewhere(run):
+        in_a_thread()
+        return real(run)
+
+    in_a_thread()  # before the store, nothing holds the table
+    assert attempts == ["deleted"]
+    monkeypatch.setattr(results, "_drop_removed_customers", cleanup_with_a_delete_elsewhere)
+    assert execute(create_run(manager)) == "succeeded"
+    assert attempts == ["deleted", "55P03"]  # lock_not_available
