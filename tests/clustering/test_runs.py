@@ -417,7 +417,7 @@ def test_no_customer_can_be_deleted_while_a_run_stores_its_results(lines, manage
         try:
             with transaction.atomic(), own_connection.cursor() as cursor:
                 cursor.execute("SET LOCAL lock_timeout = '200ms'")
-                cursor.execute(f"DELETE FROM {Customer._meta.db_table} WHERE id = -1")
+                cursor.execute("DELETE FROM customers_customer WHERE id = -1")
             attempts.append("deleted")
         except OperationalError as error:
             attempts.append(getattr(error.__cause__, "pgcode", "") or str(error))

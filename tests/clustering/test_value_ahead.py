@@ -272,3 +272,28 @@ def test_the_calibration_read_in_the_runs_scan_is_the_engines_table_as_of_the_ho
     got, want = ordered(read.calibration.aggregates), ordered(expected)
     assert len(got) > 0 and got["purchase_days"].sum() > 0
     pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=False, rtol=1e-9)
+
+
+@pytest.mark.parametrize("lookback_days", [None, 150])
+def test_the_tracking_charts_days_read_with_the_runs_scan_are_the_engines(world, lookback_days):
+    """The holdout chart's purchase days per day (on PostgreSQL listed per customer in the
+    run's own GROUP BY, on SQLite a query of their own): the engine's count from the lines,
+    with or without a lookback window."""
+    from clustering.aggregation import customer_aggregates
+    from clustering.engine.value import daily_purchase_days
+
+    reference = pd.Timestamp(world.valued.reference_date)
+    read = customer_aggregates(
+        workspace=world.valued.workspace,
+        reference_date=reference,
+        lookback_days=lookback_days,
+        holdout_share=0.25,
+    )
+    lines = world.lines
+    if lookback_days is not None:
+        lines = lines[lines["timestamp"] >= reference - pd.Timedelta(days=lookback_days)]
+    want = daily_purchase_days(lines, read.calibration.end, reference)
+    got = read.calibration.daily_purchase_days
+    assert len(want) > 30 and want.sum() > 0
+    assert list(got.index.strftime("%Y-%m-%d")) == list(want.index.strftime("%Y-%m-%d"))
+    assert got.tolist() == want.tolist()
