@@ -318,7 +318,9 @@ def _customer_aggregates(
             cal_end = calibration_end(_naive(first_day), reference_date, holdout_share)
 
     def part(customers: tuple[int, int] | None = None) -> tuple[pd.DataFrame, pd.Series | None]:
-        lines = _run_lines(workspace, reference_date, window_start, now, customers)
+        lines = _run_lines(
+            workspace, reference_date, window_start, now, customers, checked=span.left_out > 0
+        )
         if connection.vendor == "postgresql":
             return _copied_rows(lines, first, last, cal_end)
         return _aggregate_rows(lines, first, last, cal_end), None
@@ -436,10 +438,14 @@ def _run_lines(
     window_start: pd.Timestamp | None,
     now: datetime,
     customers: tuple[int, int] | None = None,
+    *,
+    checked: bool = True,
 ):
     """The product lines a run reads: plausible, before ``reference_date`` (from
-    ``window_start``), of the customers in the primary-key range ``customers`` if given."""
-    lines = _lines(workspace, now=now).filter(
+    ``window_start``), of the customers in the primary-key range ``customers`` if given.
+    ``checked=False`` leaves out the plausibility test, for a span that found every line
+    plausible in the same snapshot (the test was a tenth of the GROUP BY's time at 1M)."""
+    lines = _lines(workspace, plausible=checked, now=now).filter(
         is_non_product=False, timestamp__lt=_aware(reference_date)
     )
     if window_start is not None:
