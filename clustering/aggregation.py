@@ -71,12 +71,6 @@ class Span:
         return self.too_early + self.too_late + self.out_of_bounds
 
 
-def transaction_span(*, workspace) -> tuple[datetime | None, datetime | None]:
-    """First and last plausible product-line timestamps of the workspace."""
-    span = read_span(workspace)
-    return span.first, span.last
-
-
 def read_span(
     workspace, now: datetime | None = None, customers: tuple[int, int] | None = None
 ) -> Span:

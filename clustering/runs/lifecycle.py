@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from audit.log import record
 from audit.models import AuditEntry
 from customers.models import Customer
 
-from ..aggregation import transaction_span
 from ..engine.pipeline import min_customers
 from ..engine.types import InvalidParameters, SegmentationParams
 from ..models import Publication, SegmentationRun
@@ -48,11 +48,17 @@ class RunError(Exception):
 
 def run_check_data(*, workspace, params: SegmentationParams) -> None:
     """Checks that need the workspace's data: there is some, the dates fit, there are enough
-    customers."""
-    first, last = transaction_span(workspace=workspace)
-    if last is None:
+    customers. From the customers' summaries (one row each, kept by the imports), not the
+    lines: the lines' span was a 6-9 s scan in the request at a million customers. The run
+    reads the exact span and fails in words if a check here was too lenient (lines stored
+    before the plausibility rules)."""
+    found = Customer.objects.in_workspace(workspace).aggregate(
+        customers=Count("pk"), first=Min("first_purchase_at")
+    )
+    customers, first = found["customers"], found["first"]
+    if not customers:
         raise InvalidParameters("data", "there are no transactions yet: import a file first")
-    if params.reference_date is not None:
+    if params.reference_date is not None and first is not None:
         ref = pd.Timestamp(params.reference_date)
         first_day = timezone.localtime(first).date()
         if ref.date() <= first_day:
@@ -60,7 +66,6 @@ def run_check_data(*, workspace, params: SegmentationParams) -> None:
                 "reference_date",
                 f"must be after the first transaction ({first_day.isoformat()})",
             )
-    customers = Customer.objects.in_workspace(workspace).count()
     needed = min_customers(params)
     if customers < needed:
         raise InvalidParameters(

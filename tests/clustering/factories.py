@@ -37,12 +37,29 @@ def load_transactions(
         rows_imported=len(lines),
     )
     latest = lines.sort_values("timestamp").groupby("customer_id").tail(1)
+    tz = timezone.get_current_timezone()
+    # the summaries an import keeps on each customer (purchases: not returns, not fees)
+    buying = lines[~lines["is_return"].astype(bool) & ~lines["is_non_product"].astype(bool)]
+    first = buying.groupby("customer_id")["timestamp"].min()
+    last = buying.groupby("customer_id")["timestamp"].max()
+    seen = lines.groupby("customer_id")["timestamp"].max()
+
+    def aware(summary: pd.Series, customer):
+        value = summary.get(customer)
+        return None if value is None else timezone.make_aware(value.to_pydatetime(), tz)
+
     Customer.objects.bulk_create(
-        Customer(workspace=workspace, external_id=str(c), country=str(country))
+        Customer(
+            workspace=workspace,
+            external_id=str(c),
+            country=str(country),
+            first_purchase_at=aware(first, c),
+            last_purchase_at=aware(last, c),
+            last_seen_at=aware(seen, c),
+        )
         for c, country in zip(latest["customer_id"], latest["country"], strict=True)
     )
     pk = dict(Customer.objects.in_workspace(workspace).values_list("external_id", "pk"))
-    tz = timezone.get_current_timezone()
     TransactionLine.objects.bulk_create(
         (
             TransactionLine(

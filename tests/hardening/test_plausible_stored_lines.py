@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from clustering.aggregation import customer_aggregates, transaction_span
+from clustering.aggregation import customer_aggregates, read_span
 from customers.models import Customer, ImportRecord, TransactionLine
 from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
 
@@ -77,13 +77,13 @@ def _remove_bad_lines() -> None:
 
 def test_the_aggregates_leave_out_stored_implausible_lines(shop):
     load_transactions(synthetic_lines(120, seed=11), name="plausible.csv")
-    clean_span = transaction_span(workspace=shop)
+    clean_span = read_span(shop)
     clean = customer_aggregates(workspace=shop, holdout_share=0.2)
     named = _store_bad_lines(shop)
 
     with_bad = customer_aggregates(workspace=shop, holdout_share=0.2)
 
-    assert transaction_span(workspace=shop) == clean_span
+    assert (read_span(shop).first, read_span(shop).last) == (clean_span.first, clean_span.last)
     pd.testing.assert_frame_equal(with_bad.table, clean.table)
     assert with_bad.fingerprint == clean.fingerprint
     assert with_bad.reference_date == clean.reference_date
@@ -129,7 +129,7 @@ def test_a_run_succeeds_on_stored_implausible_lines_and_its_notes_say_so(
 
 def test_the_future_limit_follows_the_runs_time_and_the_settings(shop, settings):
     record = load_transactions(synthetic_lines(120, seed=11), name="plausible.csv")
-    _, last = transaction_span(workspace=shop)
+    last = read_span(shop).last
     customer = Customer.objects.in_workspace(shop).first()
     # a day ahead of now: inside the default tolerance of 2 days, outside a tolerance of 0
     ahead = timezone.now().replace(microsecond=0) + timedelta(days=1)
@@ -144,9 +144,9 @@ def test_the_future_limit_follows_the_runs_time_and_the_settings(shop, settings)
         import_record=record,
         line_hash=hashlib.md5(b"ahead").hexdigest(),  # noqa: S324 - a row key
     )
-    assert transaction_span(workspace=shop)[1] == ahead
+    assert read_span(shop).last == ahead
     settings.IMPORT_FUTURE_DAYS = 0
-    assert transaction_span(workspace=shop)[1] == last
+    assert read_span(shop).last == last
     aggregates = customer_aggregates(workspace=shop)
     assert aggregates.summary["implausible_lines_left_out"] == 1
     assert "1 dated after the run's time" in aggregates.notes[0]
