@@ -176,11 +176,27 @@ def movements_warm(*, workspace_id: int, publication_id: int) -> str:
     warmed = []
     if movements_between(workspace=workspace, later=publication) is not None:
         warmed.append("publication")
-    newest = list(succeeded_runs(workspace=workspace)[:2])  # the compare page's default pair
-    if len(newest) == 2:
-        compare_runs(workspace=workspace, earlier_run=newest[1], later_run=newest[0])
+    if _warm_default_pair(workspace):
         warmed.append("compare")
     return f"warmed {', '.join(warmed) or 'nothing'}"
+
+
+def compare_warm(*, workspace_id: int) -> str:
+    """Compute into the cache, on a worker right after a run succeeds, the compare page's
+    default pair (that run against the one before), so that reviewing a new run before
+    publishing it waits for nothing (2-3 s at a million customers). Safe to run twice."""
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return "no such workspace"
+    return "warmed compare" if _warm_default_pair(workspace) else "warmed nothing"
+
+
+def _warm_default_pair(workspace) -> bool:
+    newest = list(succeeded_runs(workspace=workspace)[:2])  # the compare page's default pair
+    if len(newest) < 2:
+        return False
+    compare_runs(workspace=workspace, earlier_run=newest[1], later_run=newest[0])
+    return True
 
 
 def flow_customers(

@@ -17,7 +17,7 @@ from django.db import connection
 
 from common.outages import QueuedRowTask
 
-from .movements import movements_warm
+from .movements import compare_warm, movements_warm
 from .runs.fanout import fanout_finish, fanout_part
 from .runs.recovery import run_mark_undelivered, runs_redispatch_undelivered
 from .runs.threads import apply_worker_share
@@ -93,6 +93,13 @@ def warm_movements(self, workspace_id: int, publication_id: int) -> str:
     """Compute a new publication's movements into the cache, so that no page waits for them
     (queued by run_publish once the publication commits). Idempotent."""
     return movements_warm(workspace_id=workspace_id, publication_id=publication_id)
+
+
+@shared_task(bind=True, ignore_result=True, acks_late=True, max_retries=3, **_RETRIED)
+def warm_compare(self, workspace_id: int) -> str:
+    """Compute the compare page's default pair into the cache once a run succeeds (queued by
+    the run's store once it commits). Idempotent."""
+    return compare_warm(workspace_id=workspace_id)
 
 
 def _report_alive() -> None:

@@ -88,6 +88,12 @@ def store_results(
             ]
         run.save()
         announce_finished(run)
+        # The compare page's default pair is now this run against the one before: computed
+        # on a worker once committed; robust, a broker outage loses only the warm-up.
+        from ..tasks import warm_compare
+
+        workspace_id = run.workspace_id
+        transaction.on_commit(lambda: warm_compare.delay(workspace_id), robust=True)
 
 
 def _store_candidates(run: SegmentationRun, result) -> None:

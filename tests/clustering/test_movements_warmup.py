@@ -122,3 +122,37 @@ def test_the_warm_up_of_a_publication_or_workspace_gone_does_nothing(shop, other
     )
     # a first publication has no movements; the compare page's default pair is still warmed
     assert movements_warm(workspace_id=shop.pk, publication_id=publication.pk) == ("warmed compare")
+
+
+def test_a_run_that_succeeds_queues_the_compare_warm_up_once_committed(
+    shop, monkeypatch, django_capture_on_commit_callbacks
+):
+    from tests.clustering.factories import (
+        FAST_PARAMS,
+        executed_run,
+        load_transactions,
+        synthetic_lines,
+    )
+
+    load_transactions(synthetic_lines(120, seed=5), workspace=shop)
+    queued = []
+    monkeypatch.setattr(tasks.warm_compare, "delay", lambda *args: queued.append(args))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        executed_run(shop, _user(shop), FAST_PARAMS)
+    assert queued == []  # not before the run's results commit
+    for callback in callbacks:
+        callback()
+    assert (shop.pk,) in queued
+
+
+def test_after_the_compare_warm_up_the_compare_page_computes_nothing(shop, three_runs, client_for):
+    first, second, third = three_runs
+    client = client_for("manager")
+
+    assert tasks.warm_compare(shop.pk) == "warmed compare"
+
+    compare = client.get(reverse("run-compare"))
+    assert compare.status_code == 200
+    assert compare.context["form"]["before"].value() == str(second.pk)
+    assert not _computes(lambda: client.get(reverse("run-compare")))
+    assert tasks.warm_compare(10**9) == "no such workspace"
