@@ -71,15 +71,10 @@ class Span:
         return self.too_early + self.too_late + self.out_of_bounds
 
 
-def read_span(
-    workspace, now: datetime | None = None, customers: tuple[int, int] | None = None
-) -> Span:
-    """The span a run reads (plausible lines as of ``now``) and what it leaves out; of the
-    customers in the primary-key range ``customers`` if given."""
+def read_span(workspace, now: datetime | None = None) -> Span:
+    """The span a run reads (plausible lines as of ``now``) and what it leaves out."""
     plausible, dated, sized = _plausible(now)
     product = _lines(workspace, plausible=False).filter(is_non_product=False)
-    if customers is not None:
-        product = product.filter(customer_id__gte=customers[0], customer_id__lt=customers[1])
     # One scan: the span of the plausible lines and the count of the others; their reasons
     # only when any (a separate EXISTS scanned every line again, longer than the span).
     span = product.aggregate(
@@ -96,27 +91,6 @@ def read_span(
         out_of_bounds=Count("pk", filter=Q(timestamp__range=dated) & ~sized),
     )
     return Span(**span, **left_out)
-
-
-def _combined(spans: list[Span]) -> Span:
-    """One span from the spans of ranges of customers."""
-
-    def least(values):
-        present = [v for v in values if v is not None]
-        return min(present) if present else None
-
-    def most(values):
-        present = [v for v in values if v is not None]
-        return max(present) if present else None
-
-    return Span(
-        first=least(s.first for s in spans),
-        last=most(s.last for s in spans),
-        too_early=sum(s.too_early for s in spans),
-        too_late=sum(s.too_late for s in spans),
-        out_of_bounds=sum(s.out_of_bounds for s in spans),
-        first_purchase=least(s.first_purchase for s in spans),
-    )
 
 
 def _plausible(now: datetime | None = None) -> tuple[Q, tuple[datetime, datetime], Q]:
@@ -287,12 +261,9 @@ def _customer_aggregates(
     # A big workspace is read in ranges of customers on as many connections, one snapshot.
     ranges = _customer_ranges(workspace)
     snapshot = exported_snapshot() if len(ranges) > 1 else None
-    if snapshot is not None:
-        span = _combined(
-            in_snapshot(snapshot, [lambda r=r: read_span(workspace, now, r) for r in ranges])
-        )
-    else:
-        span = read_span(workspace, now)
+    # The span is one statement: without DISTINCT aggregates PostgreSQL runs it in parallel
+    # itself (6.4 s at 1M, against 7.3 s on the parts' connections).
+    span = read_span(workspace, now)
     first, last = span.first, span.last
     if last is None:
         raise LookupError("There are no transactions yet: import a file first.")
