@@ -236,16 +236,10 @@ def test_a_holdout_stored_before_the_weekly_series_shows_its_other_chart_only(wo
         run.save(update_fields=["value_ahead"])
 
 
-@pytest.mark.parametrize("lookback_days", [None, 150])
-def test_the_calibration_read_in_the_runs_scan_is_the_engines_table_as_of_the_holdout(
-    world, lookback_days
-):
-    """The calibration's columns come from the run's own GROUP BY (FILTER as of the holdout's
-    first day): the same customers and values as the engine's aggregation of the lines before
-    that day, with or without a lookback window that starts after the first purchase."""
-    from clustering.aggregation import CALIBRATION_COLUMNS, customer_aggregates
-    from clustering.engine.features import aggregate_transactions
-    from clustering.engine.value import calibration_end
+def _read_with_holdout(world, lookback_days):
+    """The run's read with a holdout (and the lookback window, if any), the lines it covers
+    and its reference date."""
+    from clustering.aggregation import customer_aggregates
 
     reference = pd.Timestamp(world.valued.reference_date)
     read = customer_aggregates(
@@ -258,6 +252,21 @@ def test_the_calibration_read_in_the_runs_scan_is_the_engines_table_as_of_the_ho
     if lookback_days is not None:
         lines = lines[lines["timestamp"] >= reference - pd.Timedelta(days=lookback_days)]
         assert len(lines) < len(world.lines)  # the window does cut the data
+    return read, lines, reference
+
+
+@pytest.mark.parametrize("lookback_days", [None, 150])
+def test_the_calibration_read_in_the_runs_scan_is_the_engines_table_as_of_the_holdout(
+    world, lookback_days
+):
+    """The calibration's columns come from the run's own GROUP BY (FILTER as of the holdout's
+    first day): the same customers and values as the engine's aggregation of the lines before
+    that day, with or without a lookback window that starts after the first purchase."""
+    from clustering.aggregation import CALIBRATION_COLUMNS
+    from clustering.engine.features import aggregate_transactions
+    from clustering.engine.value import calibration_end
+
+    read, lines, reference = _read_with_holdout(world, lookback_days)
     purchases = lines[~lines["is_return"].astype(bool)]
     end = calibration_end(purchases["timestamp"].min(), reference, 0.25)
     assert read.calibration.end == end
@@ -279,19 +288,9 @@ def test_the_tracking_charts_days_read_with_the_runs_scan_are_the_engines(world,
     """The holdout chart's purchase days per day (on PostgreSQL listed per customer in the
     run's own GROUP BY, on SQLite a query of their own): the engine's count from the lines,
     with or without a lookback window."""
-    from clustering.aggregation import customer_aggregates
     from clustering.engine.value import daily_purchase_days
 
-    reference = pd.Timestamp(world.valued.reference_date)
-    read = customer_aggregates(
-        workspace=world.valued.workspace,
-        reference_date=reference,
-        lookback_days=lookback_days,
-        holdout_share=0.25,
-    )
-    lines = world.lines
-    if lookback_days is not None:
-        lines = lines[lines["timestamp"] >= reference - pd.Timedelta(days=lookback_days)]
+    read, lines, reference = _read_with_holdout(world, lookback_days)
     want = daily_purchase_days(lines, read.calibration.end, reference)
     got = read.calibration.daily_purchase_days
     assert len(want) > 30 and want.sum() > 0
