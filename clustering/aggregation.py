@@ -25,8 +25,9 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection, transaction
-from django.db.models import Aggregate, Count, F, Max, Min, Q, Sum, TextField
+from django.db.models import Count, F, Max, Min, Q, Sum
 from django.db.models.functions import Abs, TruncDate
 from django.utils import timezone
 
@@ -420,14 +421,6 @@ def _run_lines(
     return lines
 
 
-class _DayList(Aggregate):
-    """ARRAY_AGG: each customer's purchase days as one array (PostgreSQL)."""
-
-    function = "ARRAY_AGG"
-    allow_distinct = True
-    output_field = TextField()  # never read through the ORM: the statement is copied out
-
-
 def _aggregates(first: datetime, last: datetime, cal_end: pd.Timestamp | None, *, listed: bool):
     """The GROUP BY's aggregates by column name (CALIBRATION_COLUMNS as ``cal_`` ones with
     ``cal_end``). ``listed``: the purchase days as a list (``days``) instead of counts, from
@@ -449,7 +442,7 @@ def _aggregates(first: datetime, last: datetime, cal_end: pd.Timestamp | None, *
         "return_lines": Count("pk", filter=returned),
     }
     if listed:
-        aggregates["days"] = _DayList(local_day(), distinct=True, filter=purchase)
+        aggregates["days"] = ArrayAgg(local_day(), distinct=True, filter=purchase)
     else:
         aggregates["purchase_days"] = Count(local_day(), distinct=True, filter=purchase)
     if cal_end is not None:
