@@ -421,8 +421,10 @@ def kmeans_only_child() -> dict:
     from threadpoolctl import threadpool_limits
 
     from clustering.aggregation import customer_aggregates
+    from clustering.engine import algorithms as alg
+    from clustering.engine.metrics import SilhouetteScorer
     from clustering.engine.pipeline import prepare
-    from clustering.engine.stages import PartScorer, fit_part, plan_parts
+    from clustering.engine.sweep import sweep_setup
     from clustering.engine.types import SegmentationParams
     from workspaces.models import Workspace
 
@@ -435,11 +437,14 @@ def kmeans_only_child() -> dict:
         started = time.perf_counter()
         prepared = prepare(aggregates.table, params, lambda *_: None, lambda _: None)
         prepared_at = time.perf_counter()
-        scorer = PartScorer().get(prepared.X, "bench", params.silhouette_sample_size)
+        # plain: the engine's K-Means for each k and the sampled Silhouette, nothing else
+        # (no Davies-Bouldin or Calinski-Harabasz, which the run also computes)
+        scorer = SilhouetteScorer(prepared.X, params.silhouette_sample_size, alg.SAMPLE_SEED)
+        ks, ctx = sweep_setup(prepared.n, params)
         best = max(
-            (c for p in plan_parts(prepared.n, params)
-             for c in fit_part(prepared.X, params, p, scorer=scorer).candidates),
-            key=lambda c: c.silhouette,
+            ((out.k, scorer.score(out.labels))
+             for out in alg.REGISTRY["kmeans"].sweep(prepared.X, ks, ctx)),
+            key=lambda found: found[1],
         )  # fmt: skip
         done = time.perf_counter()
     return {
@@ -447,7 +452,7 @@ def kmeans_only_child() -> dict:
         "aggregation": aggregation,
         "prepare": prepared_at - started,
         "shape": f"{prepared.X.shape[0]:,} x {prepared.X.shape[1]}",
-        "best": f"{best.algorithm} k={best.n_clusters} silhouette {best.silhouette:.3f}",
+        "best": f"kmeans k={best[0]} silhouette {best[1]:.3f}",
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 

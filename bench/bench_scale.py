@@ -29,21 +29,17 @@ sys.path.insert(0, str(ROOT))
 def _worker(X, params, queue, done) -> None:
     from threadpoolctl import threadpool_limits
 
-    from clustering.engine import algorithms as alg
-    from clustering.engine.metrics import SilhouetteScorer
-    from clustering.engine.stages import fit_part, plan_parts
+    from clustering.engine.stages import PartShared, fit_part, plan_parts
 
     threadpool_limits(1)
     parts = plan_parts(len(X), params)
-    scorer = None
+    shared = PartShared()  # as a worker process keeps it between the parts of one run
     while True:
         number = queue.get()
         if number is None:
             break
-        if scorer is None:
-            scorer = SilhouetteScorer(X, params.silhouette_sample_size, alg.SAMPLE_SEED)
         started = time.perf_counter()
-        fit_part(X, params, parts[number], scorer=scorer)
+        fit_part(X, params, parts[number], shared=shared, matrix_key="bench")
         done.put((number, os.getpid(), time.perf_counter() - started))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     done.put(("peak", os.getpid(), peak))

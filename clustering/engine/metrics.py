@@ -1,6 +1,7 @@
 """Validation metrics: Silhouette, Davies-Bouldin, Calinski-Harabasz.
 
-Davies-Bouldin and Calinski-Harabasz are scikit-learn's and cheap at any size.  Silhouette is
+Davies-Bouldin and Calinski-Harabasz are scikit-learn's definitions, computed from per-cluster
+sums in one pass over the rows (docs/decisions/cluster-scores-in-one-pass.md).  Silhouette is
 quadratic, so :class:`SilhouetteScorer` computes the pairwise distances of one seeded sample
 (all rows up to ``sample_size``) once per run and scores every candidate from that matrix with
 a matrix product; the value equals ``sklearn.metrics.silhouette_score`` on the same rows.
@@ -10,7 +11,6 @@ Noise points (label -1) are left out of all three metrics.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from sklearn.metrics.pairwise import euclidean_distances
 
 
@@ -68,10 +68,35 @@ def silhouette_from_distances(D: np.ndarray, labels: np.ndarray) -> float:
 
 
 def cluster_scores(X: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """(Davies-Bouldin, Calinski-Harabasz) on non-noise rows; NaN if fewer than 2 clusters."""
+    """(Davies-Bouldin, Calinski-Harabasz) on non-noise rows; NaN unless 2 <= clusters < rows.
+
+    The values of ``sklearn.metrics.davies_bouldin_score`` and ``calinski_harabasz_score``
+    (tested equal): scikit-learn encodes the labels and scans the rows once per cluster,
+    which took 0.8 s a candidate at a million customers; one pass of bincounts takes 0.3 s.
+    """
     keep = labels >= 0
     if not keep.all():
         X, labels = X[keep], labels[keep]
-    if len(np.unique(labels)) < 2:
+    present, labels = np.unique(labels, return_inverse=True)
+    k, n = len(present), len(X)
+    if not 2 <= k < n:  # scikit-learn's domain (it raises outside it)
         return float("nan"), float("nan")
-    return float(davies_bouldin_score(X, labels)), float(calinski_harabasz_score(X, labels))
+    X = np.asarray(X, dtype=np.float64)
+    sizes = np.bincount(labels, minlength=k).astype(np.float64)
+    sums = np.stack([np.bincount(labels, weights=column, minlength=k) for column in X.T], axis=1)
+    centroids = sums / sizes[:, None]
+    offsets = X - centroids[labels]
+    squared = np.einsum("ij,ij->i", offsets, offsets)
+    # Davies-Bouldin: mean distance to the centroid per cluster, against centroid distances
+    spread = np.bincount(labels, weights=np.sqrt(squared), minlength=k) / sizes
+    between = np.sqrt(((centroids[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2))
+    if np.allclose(spread, 0) or np.allclose(between, 0):
+        db = 0.0
+    else:
+        between[between == 0] = np.inf
+        db = float(np.mean(np.max((spread[:, None] + spread[None, :]) / between, axis=1)))
+    # Calinski-Harabasz: between-cluster against within-cluster dispersion
+    within = float(squared.sum())
+    spread_out = float((sizes * ((centroids - X.mean(axis=0)) ** 2).sum(axis=1)).sum())
+    ch = 1.0 if within == 0.0 else spread_out * (n - k) / (within * (k - 1.0))
+    return db, float(ch)

@@ -36,7 +36,7 @@ from threadpoolctl import threadpool_limits
 
 from ..aggregation import CustomerAggregates
 from ..engine.pipeline import Prepared, finish, prepare
-from ..engine.stages import CandidatePart, PartResult, PartScorer, fit_part, merge_parts, plan_parts
+from ..engine.stages import CandidatePart, PartResult, PartShared, fit_part, merge_parts, plan_parts
 from ..engine.types import SegmentationCancelled, SegmentationParams
 from ..engine.validation import validate_params
 from .claims import Claim, claim_resume, run_is_finished, setting
@@ -171,9 +171,10 @@ def _npy(path: Path) -> np.ndarray:
         return np.load(f, allow_pickle=False)
 
 
-#: The matrix and its Silhouette distances, kept by the process between parts of one run.
+#: The matrix, its Silhouette distances and the sweep's samples, kept by the process between
+#: parts of one run.
 _MATRIX: dict[str, tuple[np.ndarray, SegmentationParams, int]] = {}
-_SCORER = PartScorer()
+_SHARED = PartShared()
 
 
 def _matrix(run_id: int, key: str) -> tuple[np.ndarray, SegmentationParams, int]:
@@ -188,7 +189,7 @@ def _matrix(run_id: int, key: str) -> tuple[np.ndarray, SegmentationParams, int]
 
 def forget_matrix() -> None:
     _MATRIX.clear()
-    _SCORER.clear()
+    _SHARED.clear()
 
 
 def remove_run_files(run_id: int) -> None:
@@ -276,8 +277,7 @@ def fanout_part(*, run_id: int, token: str, key: str, number: int) -> dict[str, 
             if progress.should_cancel():
                 raise SegmentationCancelled(f"cancelled at candidates:{candidate.key}")
 
-        scorer = _SCORER.get(X, key, params.silhouette_sample_size)
-        result = fit_part(X, params, part, scorer=scorer, each=each)
+        result = fit_part(X, params, part, shared=_SHARED, matrix_key=key, each=each)
         write_checked(path, lambda p: joblib.dump(result, p))
         done = len(list(data_dir(run_id, key).glob("part-*.joblib")))
         progress(f"candidates:{part.label}", 8 + 70 * min(done, n_parts) / n_parts)

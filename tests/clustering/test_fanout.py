@@ -13,8 +13,14 @@ import pytest
 from django.db import transaction
 
 from clustering.engine import algorithms as alg
-from clustering.engine.pipeline import run_segmentation
-from clustering.engine.stages import ONE_FIT_PER_K, plan_parts, run_staged
+from clustering.engine.pipeline import prepare, run_segmentation
+from clustering.engine.stages import (
+    ONE_FIT_PER_K,
+    PartShared,
+    fit_part,
+    plan_parts,
+    run_staged,
+)
 from clustering.engine.synthetic import make_transactions
 from clustering.engine.types import SegmentationParams
 from clustering.models import Candidate, SegmentAssignment, SegmentationRun
@@ -65,6 +71,40 @@ def test_the_staged_engine_gives_the_one_process_result(lines):
     # the sampled paths were taken
     assert any("fixed sample of 300" in note for note in staged.notes)
     assert any("fixed sample of 1,000" in note for note in staged.notes)
+
+
+def test_a_process_fits_its_parts_on_one_set_of_samples_and_neighbours(lines, monkeypatch):
+    params = SegmentationParams(**{**ALL_SEVEN, "algorithms": tuple(ALL_SEVEN["algorithms"])})
+    prepared = prepare(lines, params, lambda *_: None, lambda _: None)
+    trees: list[int] = []  # the rows of each surrogate tree built
+    real_tree = alg.cKDTree
+
+    def counted(data, *args, **kwargs):
+        trees.append(len(data))
+        return real_tree(data, *args, **kwargs)
+
+    monkeypatch.setattr(alg, "cKDTree", counted)
+    parts = plan_parts(prepared.n, params)
+    alone = [fit_part(prepared.X, params, p) for p in parts]
+    built_alone = list(trees)
+    trees.clear()
+    shared = PartShared()
+    together = [fit_part(prepared.X, params, p, shared=shared, matrix_key="m") for p in parts]
+    # the surrogate's tree over the quadratic sample: once in the process, not once a part
+    assert built_alone.count(300) >= 3
+    assert trees.count(300) == 1
+    for a, b in zip(alone, together, strict=True):
+        assert [c.key for c in a.candidates] == [c.key for c in b.candidates]
+        np.testing.assert_array_equal(
+            [(c.silhouette, c.davies_bouldin) for c in a.candidates],
+            [(c.silhouette, c.davies_bouldin) for c in b.candidates],
+        )
+        for x, y in zip(a.outcomes, b.outcomes, strict=True):
+            np.testing.assert_array_equal(x.labels, y.labels)
+    # another matrix starts afresh
+    other = prepared.X[:-1]
+    fit_part(other, params, parts[0], shared=shared, matrix_key="other")
+    assert trees.count(300) == 2
 
 
 def test_the_plan_holds_every_candidate_once_shared_work_first():

@@ -97,6 +97,27 @@ def test_metrics_leave_noise_out(blobs):
     assert db == pytest.approx(davies_bouldin_score(X[keep], labels[keep]))
 
 
+def test_cluster_scores_equal_scikit_learn_on_uneven_labels(blobs):
+    X, y = blobs
+    rng = np.random.default_rng(3)
+    labels = np.array([0, 3, 7, 12])[rng.integers(0, 4, len(X))]  # gaps in the label values
+    labels[5] = 40  # a one-member cluster
+    labels[10:30] = -1
+    keep = labels >= 0
+    db, ch = cluster_scores(X, labels)
+    assert db == pytest.approx(davies_bouldin_score(X[keep], labels[keep]), rel=1e-12)
+    assert ch == pytest.approx(calinski_harabasz_score(X[keep], labels[keep]), rel=1e-12)
+    # two clusters on the same point: both scores are scikit-learn's degenerate values
+    same = np.zeros((6, 2))
+    assert cluster_scores(same, np.array([0, 0, 0, 1, 1, 1])) == (
+        davies_bouldin_score(same, [0, 0, 0, 1, 1, 1]),
+        calinski_harabasz_score(same, [0, 0, 0, 1, 1, 1]),
+    )
+    # outside scikit-learn's domain (it raises): no score, not an error
+    assert np.isnan(cluster_scores(X[:3], np.array([0, 1, 2]))).all()
+    assert np.isnan(cluster_scores(X, np.zeros(len(X), dtype=int))).all()
+
+
 def test_sampled_silhouette_equals_scikit_learn_on_the_same_rows(blobs):
     X, y = blobs
     scorer = SilhouetteScorer(X, sample_size=300, seed=1)
