@@ -232,6 +232,16 @@ def measure(workspace, user, setup: dict, url: str | None) -> int:
         ("API: customers list, page 1", client, reverse("api-customers")),
         (f"API: customers list, page {deep}", client, reverse("api-customers") + f"?page={deep}"),
         ("API: one customer", client, reverse("api-customer", args=[customer])),
+        (
+            f"API: customers list of segment {biggest.number}, page 1",
+            client,
+            reverse("api-customers") + f"?segment={biggest.number}",
+        ),
+        (
+            f"API: segment {biggest.number}'s members, page 1",
+            client,
+            reverse("api-segment-members", args=[biggest.number]),
+        ),
     ]
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     print()

@@ -36,9 +36,15 @@ def gaussian_terms(model: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
 
 def gaussian_log_resp(X: np.ndarray, model: dict[str, Any]) -> np.ndarray:
     """Weighted log-probabilities (n, k) of a full-covariance Gaussian mixture, computed as
-    scikit-learn does (via the Cholesky factors of the precisions), in one einsum so a single
-    row costs a handful of numpy calls."""
+    scikit-learn does (via the Cholesky factors of the precisions); a single row costs a few
+    numpy calls per component."""
     if "mean_pc" not in model:
         model["mean_pc"], model["const"] = gaussian_terms(model)
-    y = np.einsum("nd,kde->nke", X, model["precisions_cholesky"]) - model["mean_pc"]
-    return model["const"] - 0.5 * np.einsum("nke,nke->nk", y, y)
+    # a matrix product per component: one (n, k, d) einsum took three times as long at 1M rows
+    squared = np.empty((len(X), len(model["const"])))
+    for j, (prec_chol, mean_pc) in enumerate(
+        zip(model["precisions_cholesky"], model["mean_pc"], strict=True)
+    ):
+        y = X @ prec_chol - mean_pc
+        squared[:, j] = np.einsum("ne,ne->n", y, y)
+    return model["const"] - 0.5 * squared

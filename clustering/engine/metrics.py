@@ -77,12 +77,17 @@ def cluster_scores(X: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     keep = labels >= 0
     if not keep.all():
         X, labels = X[keep], labels[keep]
-    present, labels = np.unique(labels, return_inverse=True)
+    # the labels as 0..k-1 by a lookup table (np.unique sorts all of them)
+    counts = np.bincount(labels)
+    present = np.flatnonzero(counts)
+    lookup = np.zeros(len(counts), dtype=np.int64)
+    lookup[present] = np.arange(len(present))
+    labels = lookup[labels]
     k, n = len(present), len(X)
     if not 2 <= k < n:  # scikit-learn's domain (it raises outside it)
         return float("nan"), float("nan")
     X = np.asarray(X, dtype=np.float64)
-    sizes = np.bincount(labels, minlength=k).astype(np.float64)
+    sizes = counts[present].astype(np.float64)
     sums = np.stack([np.bincount(labels, weights=column, minlength=k) for column in X.T], axis=1)
     centroids = sums / sizes[:, None]
     offsets = X - centroids[labels]
