@@ -213,7 +213,8 @@ def flow_customers(
     for run, number in ((earlier_run, source), (later_run, target)):
         in_run = SegmentAssignment.objects.in_workspace(workspace).filter(run=run)
         if number is None:
-            # NOT EXISTS (an anti-join), not NOT IN: see runs/results._drop_removed_customers
+            # NOT EXISTS (an anti-join), not NOT IN: NOT IN over a million ids that outgrow
+            # work_mem is planned as a scan of the whole list per row
             customers = customers.exclude(Exists(in_run.filter(customer_id=OuterRef("pk"))))
         else:
             customers = customers.filter(

@@ -18,7 +18,7 @@ from django.db import connection
 from common.outages import QueuedRowTask
 
 from .movements import compare_warm, movements_warm
-from .runs.fanout import fanout_finish, fanout_part
+from .runs.fanout import fanout_finish, fanout_part, fanout_value
 from .runs.recovery import run_mark_undelivered, runs_redispatch_undelivered
 from .runs.threads import apply_worker_share
 from .services import TRANSIENT_ERRORS, run_execute, runs_recover_stale, worker_heartbeat_record
@@ -80,6 +80,12 @@ _PART_OPTIONS = {
 def fit_run_part(self, run_id: int, token: str, key: str, number: int) -> dict:
     """Fit one candidate part of a fanned-out run."""
     return fanout_part(run_id=run_id, token=token, key=key, number=number)
+
+
+@shared_task(**_PART_OPTIONS)
+def fit_run_value(self, run_id: int, token: str, key: str) -> dict:
+    """The value stage of a fanned-out run, beside its candidate parts."""
+    return fanout_value(run_id=run_id, token=token, key=key)
 
 
 @shared_task(**_PART_OPTIONS)

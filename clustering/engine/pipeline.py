@@ -45,6 +45,7 @@ from .types import (
     SegmentationCancelled,
     SegmentationParams,
     SegmentationResult,
+    ValueSummary,
 )
 from .validation import min_customers, validate_params
 from .value import value_stage, with_value
@@ -52,12 +53,14 @@ from .vocabulary import ALGORITHM_LABELS
 
 __all__ = [
     "Prepared",
+    "ValueAhead",
     "describe_candidates",
     "finish",
     "min_customers",
     "prepare",
     "run_segmentation",
     "validate_params",
+    "value_ahead",
 ]
 
 ProgressFn = Callable[[str, float], None]
@@ -156,6 +159,33 @@ def prepare(
     return Prepared(table, agg, lines, used, rhythm, pre, X, notes)
 
 
+@dataclass(frozen=True)
+class ValueAhead:
+    """The value stage's outcome, which needs no candidate: a fanned-out run computes it as
+    a part of its own, beside the candidates."""
+
+    summary: ValueSummary | None
+    per_customer: pd.DataFrame | None
+    notes: tuple[str, ...]
+    seconds: float
+
+
+def value_ahead(
+    prepared: Prepared, params: SegmentationParams, calibration: Calibration | None
+) -> ValueAhead:
+    started = time.perf_counter()
+    notes: list[str] = []
+    summary, per_customer = value_stage(
+        prepared.agg,
+        prepared.table.reference_date,
+        params,
+        notes,
+        lines=prepared.lines,
+        calibration=calibration,
+    )
+    return ValueAhead(summary, per_customer, tuple(notes), time.perf_counter() - started)
+
+
 def finish(
     prepared: Prepared,
     candidates: list[Candidate],
@@ -165,10 +195,11 @@ def finish(
     lap: Callable[[str], None],
     timings: dict[str, float],
     calibration: Calibration | None,
+    ahead: ValueAhead | None = None,
 ) -> SegmentationResult:
     """From the scored candidates to the result: choice, stability, predictor, profiles,
-    value, RFM grid and map."""
-    table, agg, lines = prepared.table, prepared.agg, prepared.lines
+    value (``ahead`` when computed already), RFM grid and map."""
+    table = prepared.table
     feats, used, rhythm = table.features, prepared.used, prepared.rhythm
     pre, X, notes = prepared.pre, prepared.X, prepared.notes
     n = len(feats)
@@ -193,9 +224,12 @@ def finish(
 
     # the value stage first: its P(alive) names activity when it validated on the holdout
     step("value", 94)
-    value, per_customer = value_stage(
-        agg, table.reference_date, params, notes, lines=lines, calibration=calibration
-    )
+    if ahead is None:
+        ahead = value_ahead(prepared, params, calibration)
+    else:  # its work, done elsewhere
+        timings["value"] = timings.get("value", 0.0) + ahead.seconds
+    notes.extend(ahead.notes)
+    value, per_customer = ahead.summary, ahead.per_customer
     p_alive = per_customer["p_alive"] if per_customer is not None else None
     rhythm = activity_evidence(rhythm, value.holdout if value is not None else None, feats, p_alive)
     lap("value")
@@ -242,9 +276,9 @@ def finish(
         }
     )
     if per_customer is not None:
-        ahead = per_customer.reindex(feats.index)
+        by_customer = per_customer.reindex(feats.index)
         for column in ("p_alive", "expected_purchases", "expected_value"):
-            assignments[column] = ahead[column].to_numpy()
+            assignments[column] = by_customer[column].to_numpy()
 
     step("rfm", 96)
     grid = rfm_grid(feats, pd.Series(names_arr[segment_ids], index=feats.index))

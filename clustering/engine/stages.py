@@ -1,11 +1,11 @@
 """The candidates stage cut into parts that several workers can fit at once.
 
 A run fanned out is ``prepare`` (pipeline.py), then one :func:`fit_part` per
-:class:`CandidatePart` in any order and on any machine, then :func:`merge_parts` and
-``finish`` (pipeline.py). :func:`run_staged` does the same in one process; it gives the same
-labels and scores as ``run_segmentation`` because both call the same functions with the
-same seeds: a part rebuilds the sweep's context and Silhouette sample from the matrix and
-the parameters alone.
+:class:`CandidatePart` and the value stage (``value_ahead``), in any order and on any
+machine, then :func:`merge_parts` and ``finish`` (pipeline.py). :func:`run_staged` does the
+same in one process; it gives the same labels and scores as ``run_segmentation`` because
+both call the same functions with the same seeds: a part rebuilds the sweep's context and
+Silhouette sample from the matrix and the parameters alone.
 
 Parts: an algorithm whose candidates share work across k (one ward tree, one spectral
 embedding sized for the largest k, one Birch tree tuned for it, DBSCAN's one eps knee) is
@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from . import algorithms as alg
 from .metrics import SilhouetteScorer
-from .pipeline import Prepared, finish, prepare
+from .pipeline import Prepared, finish, prepare, value_ahead
 from .sweep import fit_candidates, sweep_end, sweep_setup
 from .types import Calibration, Candidate, SegmentationParams, SegmentationResult
 from .validation import validate_params
@@ -165,5 +165,8 @@ def run_staged(
         prepared = prepare(data, params, quiet, lap)
         parts = plan_parts(prepared.n, params)
         results = [fit_part(prepared.X, params, p) for p in (order or list)(parts)]
+        ahead = value_ahead(prepared, params, calibration)  # a part of its own, as fanned out
         candidates, outcomes = merge_parts(prepared, params, results)
-        return finish(prepared, candidates, outcomes, params, quiet, lap, timings, calibration)
+        return finish(
+            prepared, candidates, outcomes, params, quiet, lap, timings, calibration, ahead
+        )

@@ -2,9 +2,10 @@
 
 The run's own task prepares the features and the matrix once and stores them under
 MEDIA_ROOT/fanout/run-<id>/<key>/ (the matrix as .npy, the rest with joblib, each file with
-its SHA-256 beside it, checked on every read); then a Celery chord sends one task per
-candidate part (engine/stages.py) and, once all have answered, a task that merges the parts,
-finishes (choice, stability, predictor, profiles, value) and stores the results. Every task
+its SHA-256 beside it, checked on every read); then a Celery chord sends one task for the
+value stage and one per candidate part (engine/stages.py) and, once all have answered, a task
+that merges the parts, finishes (choice, stability, predictor, profiles) and stores the
+results. Every task
 works under the run's one claim: each beats the heartbeat while it works, checks
 cancel_requested between candidates, and stops when the claim is no longer its own.
 
@@ -35,7 +36,7 @@ from django.conf import settings
 from threadpoolctl import threadpool_limits
 
 from ..aggregation import CustomerAggregates
-from ..engine.pipeline import Prepared, finish, prepare
+from ..engine.pipeline import Prepared, ValueAhead, finish, prepare, value_ahead
 from ..engine.stages import CandidatePart, PartResult, PartShared, fit_part, merge_parts, plan_parts
 from ..engine.types import SegmentationCancelled, SegmentationParams
 from ..engine.validation import validate_params
@@ -86,6 +87,10 @@ def data_dir(run_id: int, key: str) -> Path:
 
 def part_path(run_id: int, key: str, number: int) -> Path:
     return data_dir(run_id, key) / f"part-{number:03d}.joblib"
+
+
+def value_path(run_id: int, key: str) -> Path:
+    return data_dir(run_id, key) / "value.joblib"
 
 
 def matrix_key(X: np.ndarray, params: SegmentationParams) -> str:
@@ -250,9 +255,11 @@ def fanout_start(
 def _send(claim: Claim, key: str, parts: list[CandidatePart]) -> None:
     from celery import chord
 
-    from ..tasks import finish_fanned_out_run, fit_run_part
+    from ..tasks import finish_fanned_out_run, fit_run_part, fit_run_value
 
-    header = [fit_run_part.s(claim.run_id, claim.token, key, p.number) for p in parts]
+    # the value stage first: it needs no candidate, and the finish would otherwise run it
+    header = [fit_run_value.s(claim.run_id, claim.token, key)]
+    header += [fit_run_part.s(claim.run_id, claim.token, key, p.number) for p in parts]
     body = finish_fanned_out_run.s(claim.run_id, claim.token, key)
     # Where the backend joins by polling (chord_unlock, once a second), the poll ends after
     # the hard time limit: a part lost with its worker is redone by the run's next execution.
@@ -286,6 +293,29 @@ def fanout_part(*, run_id: int, token: str, key: str, number: int) -> dict[str, 
     return {"part": number, "status": execute_claimed(claim, work, give_back=False)}
 
 
+def fanout_value(*, run_id: int, token: str, key: str) -> dict[str, Any]:
+    """The value stage under the run's claim, stored for the finish (kept if stored before
+    the run was taken over)."""
+    claim = claim_resume(run_id=run_id, token=token)
+    if claim is None:
+        return {"part": "value", "status": "lost"}
+
+    def work(progress: RunProgress, saved: list[Path]) -> str:
+        path = value_path(run_id, key)
+        if verified(path):
+            return "done"
+        folder = data_dir(run_id, key)
+        bundle: Bundle = read_checked(folder / "prepared.joblib", joblib.load)
+        if progress.should_cancel():
+            raise SegmentationCancelled("cancelled at value")
+        with threadpool_limits(limits=bundle.params.blas_threads):
+            ahead = value_ahead(bundle.prepared, bundle.params, bundle.aggregates.calibration)
+        write_checked(path, lambda p: joblib.dump(ahead, p))
+        return "done"
+
+    return {"part": "value", "status": execute_claimed(claim, work, give_back=False)}
+
+
 def fanout_finish(*, results: list[dict], run_id: int, token: str, key: str) -> str:
     """The chord's join: merge the parts, finish the engine's work and store the results."""
     forget_matrix()  # this process's copy is not needed any more
@@ -309,6 +339,7 @@ def fanout_finish(*, results: list[dict], run_id: int, token: str, key: str) -> 
         parts: list[PartResult] = [
             read_checked(part_path(run_id, key, n), joblib.load) for n in range(bundle.n_parts)
         ]
+        ahead: ValueAhead = read_checked(value_path(run_id, key), joblib.load)
         params, timings = bundle.params, dict(bundle.timings)
         timings["candidates"] = sum(p.seconds for p in parts)  # work, not wall time
         with threadpool_limits(limits=params.blas_threads):
@@ -322,6 +353,7 @@ def fanout_finish(*, results: list[dict], run_id: int, token: str, key: str) -> 
                 _lap(timings),
                 timings,
                 bundle.aggregates.calibration,
+                ahead,
             )
         save_and_store(claim, progress, result, bundle.aggregates, bundle.read_seconds, saved)
         remove_run_files(run_id)

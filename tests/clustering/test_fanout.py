@@ -210,19 +210,42 @@ def eager():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_fanned_out_run_stores_the_one_process_result(manager, shop, settings, eager):
+def test_a_fanned_out_run_stores_the_one_process_result(
+    manager, shop, settings, eager, monkeypatch
+):
     load_transactions(synthetic_lines(500, seed=4))
     settings.RUN_FANOUT = "off"
     one = _create(shop, manager, FANOUT_PARAMS)
     assert run_execute(run_id=one.pk, token="one", hostname="tests@host") == "succeeded"
     settings.RUN_FANOUT = "on"
     fanned = _create(shop, manager, FANOUT_PARAMS)
+    # the value stage is a task of its own beside the parts; the finish only reads it
+    valued: list[str] = []
+    real_value = fanout.value_ahead
+
+    def value_part(*args, **kwargs):
+        valued.append("part")
+        return real_value(*args, **kwargs)
+
+    def not_in_the_finish(*args, **kwargs):
+        raise AssertionError("the finish computed the value stage again")
+
+    monkeypatch.setattr(fanout, "value_ahead", value_part)
+    monkeypatch.setattr("clustering.engine.pipeline.value_ahead", not_in_the_finish)
     assert run_execute(run_id=fanned.pk, token="fan", hostname="tests@host") == "fanned out"
+    assert valued == ["part"]
     one, fanned = (SegmentationRun.unscoped.get(pk=r.pk) for r in (one, fanned))
     _assert_one_result(fanned)
     a, b = _outcome(one), _outcome(fanned)
     pd.testing.assert_frame_equal(a[0], b[0])
     assert a[1] == b[1]
+    value = ["customer__external_id", "p_alive", "expected_purchases", "expected_value"]
+    ahead = [
+        sorted(SegmentAssignment.unscoped.filter(run=r).values_list(*value)) for r in (one, fanned)
+    ]
+    assert ahead[0] == ahead[1] and ahead[0][0][1] is not None
+    assert one.value_ahead == fanned.value_ahead
+    assert fanned.timings["value"] > 0
     assert fanned.attempts == 1
     assert fanned.chosen_k == one.chosen_k
 

@@ -411,7 +411,7 @@ def test_no_customer_can_be_deleted_while_a_run_stores_its_results(lines, manage
 
     require(connection.vendor == "postgresql", "PostgreSQL")
     attempts: list[str] = []
-    real = results._drop_removed_customers
+    real = results._existing_customers
 
     def delete_elsewhere() -> None:
         try:
@@ -429,15 +429,51 @@ def test_no_customer_can_be_deleted_while_a_run_stores_its_results(lines, manage
         thread.start()
         thread.join()
 
-    def cleanup_with_a_delete_elsewhere(run):
+    def cleanup_with_a_delete_elsewhere(workspace_id):
         in_a_thread()
-        return real(run)
+        return real(workspace_id)
 
     in_a_thread()  # before the store, nothing holds the table
     assert attempts == ["deleted"]
-    monkeypatch.setattr(results, "_drop_removed_customers", cleanup_with_a_delete_elsewhere)
+    monkeypatch.setattr(results, "_existing_customers", cleanup_with_a_delete_elsewhere)
     assert execute(create_run(manager)) == "succeeded"
     assert attempts == ["deleted", "55P03"]  # lock_not_available
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_big_run_s_assignments_are_analysed_once_stored(lines, manager, monkeypatch):
+    """The pages' plans need the statistics of a big run's rows: taken after the store
+    commits, not inside the transaction that holds the customer table."""
+    from clustering.runs import results
+    from tests.conftest import require
+
+    require(connection.vendor == "postgresql", "PostgreSQL")
+    table = SegmentAssignment._meta.db_table
+
+    def analyses() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = %s", [table]
+            )
+            return cursor.fetchone()[0]
+
+    inside: list[bool] = []
+    real = results._analyze
+
+    def analyse(name: str) -> None:
+        inside.append(connection.in_atomic_block)
+        real(name)
+
+    monkeypatch.setattr(results, "_analyze", analyse)
+    monkeypatch.setattr(results, "ANALYZE_AFTER_ROWS", 10**9)
+    assert execute(create_run(manager)) == "succeeded"
+    assert inside == []  # a small run leaves it to autovacuum
+    before = analyses()
+    monkeypatch.setattr(results, "ANALYZE_AFTER_ROWS", 1)
+    assert execute(create_run(manager)) == "succeeded"
+    assert inside == [False]
+    assert analyses() == before + 1
 
 
 def test_creating_a_run_checks_the_data_without_reading_the_lines(lines, manager):
