@@ -297,6 +297,12 @@ class Bench:
         from workspaces.models import Workspace
 
         workspace = Workspace.objects.get(slug=WORKSPACE)
+        # The warm-ups queued by an earlier run and its publication (compare, movements: 5-7 s
+        # each at 1M) would otherwise run beside this run's read when the workers start.
+        subprocess.run(
+            [sys.executable, "-m", "celery", "-A", "segmentation_site", "purge", "-f"],
+            cwd=ROOT, env=self.env, check=True, capture_output=True,
+        )  # fmt: skip
         workers = [self._start_worker(f"large{i}") for i in range(n)]
         command = None
         try:
