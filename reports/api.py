@@ -31,7 +31,7 @@ from rest_framework.views import APIView
 from accounts.permissions import capability_permission
 from accounts.roles import PERSONAL_DATA_PERMISSION
 from clustering.history import customer_history
-from clustering.models import SegmentAssignment
+from clustering.models import Segment, SegmentAssignment
 from clustering.report.member_fit import MemberFit, member_fit
 from clustering.selectors import customer_segment_history, run_published
 from common.api_errors import error_responses
@@ -175,9 +175,17 @@ class CustomerListApi(generics.ListAPIView):
         return Customer.objects.in_workspace(self.request.workspace).order_by("external_id")
 
     def paginated_count(self, queryset) -> int | None:
-        """All the workspace's customers: the cached count; a filtered list is counted."""
+        """All the workspace's customers: the cached count. One published segment's: its
+        assignments, counted on the segment's index (counted as the list's join of customers
+        and assignments, 2 s for a 441,871-member segment at 1M). Other filters: counted."""
         filtered = {"country", "segment", "search"} & set(self.request.query_params)
-        return None if filtered else customers_count(self.request.workspace)
+        if not filtered:
+            return customers_count(self.request.workspace)
+        if filtered == {"segment"}:  # the filter has validated the number
+            return _published_segment_size(
+                self.request.workspace, int(self.request.query_params["segment"])
+            )
+        return None
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -186,6 +194,18 @@ class CustomerListApi(generics.ListAPIView):
             list(page or []), workspace=workspace, run_id=_published_run_id(workspace)
         )
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)
+
+
+def _published_segment_size(workspace, number: int) -> int:
+    """How many customers segment ``number`` of the published run holds now (customers
+    deleted since are gone with their assignments)."""
+    run_id = _published_run_id(workspace)
+    segment = Segment.objects.in_workspace(workspace).filter(run_id=run_id, number=number).first()
+    if run_id is None or segment is None:
+        return 0
+    # the segment is the workspace's: its own index alone (joined with the workspace's runs,
+    # PostgreSQL intersected the segment's rows with each run's: 1 s at 1M)
+    return segment.assignments.count()
 
 
 def _fit(current: SegmentAssignment) -> MemberFit:

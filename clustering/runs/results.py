@@ -93,8 +93,8 @@ def store_results(
         workspace_id = run.workspace_id
         transaction.on_commit(lambda: warm_compare.delay(workspace_id), robust=True)
         if run.n_customers >= ANALYZE_AFTER_ROWS:
-            # the pages' plans need the new rows' statistics; taken once the run is stored
-            # (2 s at 1M), not inside the transaction that holds the customers
+            # the pages' plans need the new rows' statistics and visibility; taken once the
+            # run is stored (2-3 s at 1M), not inside the transaction that holds the customers
             transaction.on_commit(lambda: _analyze(SegmentAssignment._meta.db_table), robust=True)
 
 
@@ -255,8 +255,12 @@ ANALYZE_AFTER_ROWS = 50_000
 
 
 def _analyze(table_name: str) -> None:
+    """Statistics for the planner and, on PostgreSQL, the new rows marked all-visible, so
+    that counting a segment's members reads its index alone (an index-only scan instead of
+    a scan of every run's rows, 0.8 s -> 0.05 s at 1M) without waiting for autovacuum."""
+    command = "VACUUM (ANALYZE)" if connection.vendor == "postgresql" else "ANALYZE"
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {table_name}")
+        cursor.execute(f"{command} {table_name}")
 
 
 def _runner_up(result) -> pd.Series:

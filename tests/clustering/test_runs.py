@@ -442,21 +442,22 @@ def test_no_customer_can_be_deleted_while_a_run_stores_its_results(lines, manage
 
 @pytest.mark.django_db(transaction=True)
 def test_a_big_run_s_assignments_are_analysed_once_stored(lines, manager, monkeypatch):
-    """The pages' plans need the statistics of a big run's rows: taken after the store
-    commits, not inside the transaction that holds the customer table."""
+    """The pages' plans need the statistics and the visibility of a big run's rows: taken
+    after the store commits, not inside the transaction that holds the customer table."""
     from clustering.runs import results
     from tests.conftest import require
 
     require(connection.vendor == "postgresql", "PostgreSQL")
     table = SegmentAssignment._meta.db_table
 
-    def analyses() -> int:
+    def analyses() -> tuple[int, int]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute(
-                "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = %s", [table]
+                "SELECT analyze_count, vacuum_count FROM pg_stat_user_tables WHERE relname = %s",
+                [table],
             )
-            return cursor.fetchone()[0]
+            return cursor.fetchone()
 
     inside: list[bool] = []
     real = results._analyze
@@ -473,7 +474,8 @@ def test_a_big_run_s_assignments_are_analysed_once_stored(lines, manager, monkey
     monkeypatch.setattr(results, "ANALYZE_AFTER_ROWS", 1)
     assert execute(create_run(manager)) == "succeeded"
     assert inside == [False]
-    assert analyses() == before + 1
+    # statistics, and the rows marked visible so that a segment's count reads its index only
+    assert analyses() == (before[0] + 1, before[1] + 1)
 
 
 def test_creating_a_run_checks_the_data_without_reading_the_lines(lines, manager):
