@@ -290,11 +290,9 @@ class SegmentAssignment(models.Model):
     # 17.6 s of its commit (docs/decisions/assignments-without-foreign-key-checks.md). The run's
     # and the segment's rows are written in the same transaction; the store holds the customer
     # table's SHARE lock so no customer is deleted between its cleanup and its commit. The run
-    # column leads the unique constraint's key; the segment keeps a narrow index of its own,
-    # which the segment page's sorts read (with the wider revenue index alone PostgreSQL
-    # scanned the whole table: 615 ms instead of 209 ms at 1M), ordered by id for the members
-    # API's cursor (ordered by the primary key alone, PostgreSQL walked every older run's rows
-    # first: 2.2 s at 1M).
+    # column leads the unique constraint's key; the segment keeps its own narrow index, which
+    # the segment page's sorts read (with the wider revenue index alone PostgreSQL scanned the
+    # whole table: 615 ms instead of 209 ms at 1M; with a (segment, id) index, 730 ms).
     run = models.ForeignKey(
         SegmentationRun,
         on_delete=models.CASCADE,
@@ -309,11 +307,7 @@ class SegmentAssignment(models.Model):
         db_constraint=False,
     )
     segment = models.ForeignKey(
-        Segment,
-        on_delete=models.CASCADE,
-        related_name="assignments",
-        db_constraint=False,
-        db_index=False,
+        Segment, on_delete=models.CASCADE, related_name="assignments", db_constraint=False
     )
     confidence = models.FloatField()
     # The segment the customer is next closest to (the predictor's second choice; null when
@@ -350,8 +344,7 @@ class SegmentAssignment(models.Model):
         indexes = [
             models.Index(
                 fields=["segment", "-monetary_total", "customer"], name="assignment_segment_revenue"
-            ),
-            models.Index(fields=["segment", "id"], name="assignment_segment_order"),
+            )
         ]
 
     def __str__(self) -> str:

@@ -57,9 +57,11 @@ def run_segments(run: SegmentationRun, *, workspace) -> QuerySet[Segment]:
 
 
 def segment_members(segment: Segment, *, workspace) -> QuerySet[SegmentAssignment]:
+    """The segment's assignments; the run named too, so that the (run, customer) key serves
+    an order by customer (the members API's cursor)."""
     return (
         SegmentAssignment.objects.in_workspace(workspace)
-        .filter(segment=segment)
+        .filter(run_id=segment.run_id, segment=segment)
         .select_related("customer")
     )
 

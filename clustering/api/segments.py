@@ -111,7 +111,9 @@ class MemberCursorPagination(StrictPageSizeMixin, CursorPagination):
     page_size = 500
     page_size_query_param = "page_size"
     max_page_size = 5000
-    ordering = ("id",)
+    # read from the run's (run, customer) key; by id PostgreSQL walked the primary key through
+    # every older run's rows first (2.2 s at 1M with ten runs stored)
+    ordering = ("customer_id",)
 
 
 @extend_schema(tags=["segments"])

@@ -150,7 +150,7 @@ def test_members_are_cursor_paginated_and_complete(api, world):
         url = page["next"]
     expected = list(
         SegmentAssignment.unscoped.filter(segment=segment)
-        .order_by("id")
+        .order_by("customer_id")  # the run's (run, customer) key's order
         .values_list("customer__external_id", flat=True)
     )
     assert seen == expected
