@@ -5,9 +5,8 @@ MEDIA_ROOT/fanout/run-<id>/<key>/ (the matrix as .npy, the rest with joblib, eac
 its SHA-256 beside it, checked on every read); then a Celery chord sends one task for the
 value stage and one per candidate part (engine/stages.py) and, once all have answered, a task
 that merges the parts, finishes (choice, stability, predictor, profiles) and stores the
-results. Every task
-works under the run's one claim: each beats the heartbeat while it works, checks
-cancel_requested between candidates, and stops when the claim is no longer its own.
+results. Every task works under the run's one claim: each beats the heartbeat while it works,
+checks cancel_requested between candidates, and stops when the claim is no longer its own.
 
 When a worker dies in the middle of a part, the others go on with theirs; the run's
 heartbeat then stops, the reaper re-queues the run, and its next execution prepares the same
