@@ -200,8 +200,10 @@ def _published_segment_size(workspace, number: int) -> int:
     """How many customers segment ``number`` of the published run holds now (customers
     deleted since are gone with their assignments)."""
     run_id = _published_run_id(workspace)
+    if run_id is None:
+        return 0
     segment = Segment.objects.in_workspace(workspace).filter(run_id=run_id, number=number).first()
-    if run_id is None or segment is None:
+    if segment is None:
         return 0
     # the segment is the workspace's: its own index alone (joined with the workspace's runs,
     # PostgreSQL intersected the segment's rows with each run's: 1 s at 1M)
