@@ -27,7 +27,7 @@ import pandas as pd
 from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Max, Min, Q, Sum
 from django.db.models.functions import Abs, TruncDate
 from django.utils import timezone
 
@@ -76,14 +76,24 @@ def read_span(workspace, now: datetime | None = None) -> Span:
     """The span a run reads (plausible lines as of ``now``) and what it leaves out."""
     plausible, dated, sized = _plausible(now)
     product = _lines(workspace, plausible=False).filter(is_non_product=False)
-    # One scan: the span of the plausible lines and the count of the others; their reasons
-    # only when any (a separate EXISTS scanned every line again, longer than the span).
-    span = product.aggregate(
-        first=Min("timestamp", filter=plausible),
-        last=Max("timestamp", filter=plausible),
-        first_purchase=Min("timestamp", filter=plausible & Q(is_return=False)),
-        implausible=Count("pk", filter=~plausible),
-    )
+    # One scan, grouped by the plausibility test: the test is computed once a line, where
+    # four FILTER clauses computed it four times (the span took 9.5 s at 1M, grouped 4.7 s).
+    # Lines whose test is null (none: the columns it reads are required) count as neither.
+    groups = {
+        row.pop("ok"): row
+        for row in product.annotate(ok=ExpressionWrapper(plausible, output_field=BooleanField()))
+        .values("ok")
+        .annotate(
+            first=Min("timestamp"),
+            last=Max("timestamp"),
+            first_purchase=Min("timestamp", filter=Q(is_return=False)),
+            n=Count("pk"),
+        )
+        .order_by()
+    }
+    kept = groups.get(True, {"first": None, "last": None, "first_purchase": None})
+    span = {key: kept[key] for key in ("first", "last", "first_purchase")}
+    span["implausible"] = groups.get(False, {}).get("n", 0)
     if not span.pop("implausible"):
         return Span(**span)
     left_out = product.exclude(plausible).aggregate(
