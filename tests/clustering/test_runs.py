@@ -371,6 +371,31 @@ def test_purchase_days_count_local_dates_across_summer_time_changes(settings):
     assert got["A"] == 8
 
 
+def test_the_read_keeps_customer_ids_and_countries_as_written():
+    """Ids and countries come back as the text stored: not a missing value ("NA", "null",
+    an empty country), not a number ("007"), not cut at a comma or a quote."""
+    ids = ["NA", "null", "007", 'a,"b"', "N/A", "0042"]
+    countries = ["", "NULL", "United Kingdom", "nan", "Côte d'Ivoire", "France"]
+    frame = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "invoice": [f"I{i}" for i in range(len(ids))],
+            "product_code": "P1", "quantity": 1.0, "unit_price": 2.0, "amount": 2.0,
+            "timestamp": pd.Timestamp("2011-05-01 10:00"), "country": countries,
+            "is_return": False, "is_non_product": False,
+        }
+    )  # fmt: skip
+    load_transactions(frame)
+    read = customer_aggregates(workspace=shops.test_shop())
+    table = read.table.set_index("customer_id")
+    assert sorted(table.index) == sorted(ids)
+    assert table["country"].to_dict() == dict(zip(ids, countries, strict=True))
+    stored = dict(
+        Customer.objects.in_workspace(shops.test_shop()).values_list("external_id", "pk")
+    )
+    assert read.pk_by_customer_id.to_dict() == stored
+
+
 def test_progress_is_written_per_phase_not_per_candidate(lines, manager, monkeypatch):
     """The engine reports each candidate; the run row is written once per phase (and at
     most every INTERVAL within one), and the cancel flag read at most every INTERVAL."""
