@@ -168,6 +168,18 @@ def test_rfm_scores_are_equal_for_equal_customers_and_edges_describe_the_bins():
         assert hi < lo  # bins do not overlap
 
 
+def test_rfm_score_is_the_share_of_customers_strictly_worse_in_any_order():
+    rng = np.random.default_rng(7)
+    values = pd.Series(rng.integers(0, 12, 997).astype(float))  # many ties, unsorted
+    worse = (values.to_numpy()[None, :] < values.to_numpy()[:, None]).sum(axis=1)
+    np.testing.assert_array_equal(quintile_score(values), 1 + (5 * worse) // len(values))
+    better = (values.to_numpy()[None, :] > values.to_numpy()[:, None]).sum(axis=1)
+    np.testing.assert_array_equal(
+        quintile_score(values, higher_is_better=False), 1 + (5 * better) // len(values)
+    )
+    assert len(quintile_score(pd.Series([], dtype=float))) == 0
+
+
 def test_rfm_quintiles_and_named_cells():
     values = pd.Series(np.arange(10.0))
     np.testing.assert_array_equal(quintile_score(values), [1, 1, 2, 2, 3, 3, 4, 4, 5, 5])
