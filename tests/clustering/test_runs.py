@@ -390,9 +390,7 @@ def test_the_read_keeps_customer_ids_and_countries_as_written():
     table = read.table.set_index("customer_id")
     assert sorted(table.index) == sorted(ids)
     assert table["country"].to_dict() == dict(zip(ids, countries, strict=True))
-    stored = dict(
-        Customer.objects.in_workspace(shops.test_shop()).values_list("external_id", "pk")
-    )
+    stored = dict(Customer.objects.in_workspace(shops.test_shop()).values_list("external_id", "pk"))
     assert read.pk_by_customer_id.to_dict() == stored
 
 
