@@ -188,8 +188,11 @@ def _store_assignments(
         .join(result.rfm.scores[["rfm_segment", "rfm_cell"]])
     )
     table["runner_up"] = _runner_up(result).reindex(table.index).fillna(-1).astype("int64")
-    table["customer_pk"] = table.index.map(aggregates.pk_by_customer_id)
-    table["segment_pk"] = table["segment_id"].astype(int).map(segment_pk_by_number)
+    # reindex: the same order as the read's, so no lookup (Index.map hashed every id: 1.6 s)
+    table["customer_pk"] = aggregates.pk_by_customer_id.reindex(table.index).to_numpy()
+    segment_pk = np.zeros(max(segment_pk_by_number) + 1, dtype=np.int64)  # by segment number
+    segment_pk[list(segment_pk_by_number)] = list(segment_pk_by_number.values())
+    table["segment_pk"] = segment_pk[table["segment_id"].to_numpy(dtype=np.int64)]
     table[["rfm_segment", "rfm_cell"]] = table[["rfm_segment", "rfm_cell"]].fillna("")
     table[number_fields] = table[number_fields].astype(float)
     existing = np.isin(table["customer_pk"].to_numpy(), _existing_customers(run.workspace_id))
