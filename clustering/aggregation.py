@@ -198,7 +198,6 @@ class LocalDate(TruncDate):
     def as_postgresql(self, compiler, connection, **extra_context):
         column, params = compiler.compile(self.lhs)
         periods = utc_offset_periods(ZoneInfo(self.get_tzname()), self.start, self.end)
-
         shifted = f"(({column} + %s::interval) AT TIME ZONE 'UTC')::date"
         whens, case_params = "", []
         for until, offset in periods[:-1]:
@@ -609,8 +608,8 @@ def _aggregate_table(
 
 def _customer_ids(workspace) -> pd.DataFrame:
     """The shop's customer ids and countries by primary key (a second, small query). On
-    PostgreSQL copied out as CSV: a million customers as Python tuples took 3.8 s of a run's
-    read, the COPY under a second."""
+    PostgreSQL copied out as CSV: a million customers as Python tuples took 3.1 s of a run's
+    read, the COPY and its parse 1.1 s."""
     customers = Customer.objects.in_workspace(workspace).values_list("pk", "external_id", "country")
     columns = ["customer_pk", "external_id", "country"]
     if connection.vendor != "postgresql":

@@ -38,7 +38,7 @@ def quintile_score(values: pd.Series, higher_is_better: bool = True) -> np.ndarr
     if not higher_is_better:
         v = -v
     # customers with a lower value: each value's first place in the sorted order (a search
-    # of every value in the sorted array took three times as long at a million customers)
+    # of every value in the sorted array took twice as long at a million customers)
     order = np.argsort(v, kind="stable")
     ranked = v[order]
     starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])

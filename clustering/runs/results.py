@@ -188,7 +188,8 @@ def _store_assignments(
         .join(result.rfm.scores[["rfm_segment", "rfm_cell"]])
     )
     table["runner_up"] = _runner_up(result).reindex(table.index).fillna(-1).astype("int64")
-    # reindex: the same order as the read's, so no lookup (Index.map hashed every id: 1.6 s)
+    # reindex is free when the orders agree, as they do (both follow the read); Index.map
+    # hashed every id (1.6 s at 1M)
     table["customer_pk"] = aggregates.pk_by_customer_id.reindex(table.index).to_numpy()
     segment_pk = np.zeros(max(segment_pk_by_number) + 1, dtype=np.int64)  # by segment number
     segment_pk[list(segment_pk_by_number)] = list(segment_pk_by_number.values())
