@@ -186,29 +186,31 @@ class LocalDate(TruncDate):
         self.start, self.end = start, end
 
     def as_sqlite(self, compiler, connection, **extra_context):
-        column, params = compiler.compile(self.lhs)
-        periods = utc_offset_periods(ZoneInfo(self.get_tzname()), self.start, self.end)
-        whens, case_params = "", []
-        for until, offset in periods[:-1]:
-            # Stored SQLite datetimes are UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]".
-            whens += f" WHEN {column} < %s THEN date({column}, %s)"
-            case_params += [*params, until.strftime("%Y-%m-%d %H:%M:%S"), *params, offset]
-        return _case(whens, f"date({column}, %s)"), (*case_params, *params, periods[-1][1])
+        # Stored SQLite datetimes are UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]".
+        return self._by_period(
+            compiler, "date({}, %s)", lambda until: until.strftime("%Y-%m-%d %H:%M:%S")
+        )
 
     def as_postgresql(self, compiler, connection, **extra_context):
+        return self._by_period(
+            compiler,
+            "(({} + %s::interval) AT TIME ZONE 'UTC')::date",
+            lambda until: until.replace(tzinfo=UTC),
+        )
+
+    def _by_period(self, compiler, day: str, until_param) -> tuple[str, tuple]:
+        """The date with each period's offset: ``day`` is the backend's date of the column
+        shifted by an offset parameter, ``until_param`` its form of a period's end. One
+        period (no clock change in the span) is the expression alone: a CASE needs a WHEN."""
         column, params = compiler.compile(self.lhs)
         periods = utc_offset_periods(ZoneInfo(self.get_tzname()), self.start, self.end)
-        shifted = f"(({column} + %s::interval) AT TIME ZONE 'UTC')::date"
+        day = day.format(column)
         whens, case_params = "", []
         for until, offset in periods[:-1]:
-            whens += f" WHEN {column} < %s THEN {shifted}"
-            case_params += [*params, until.replace(tzinfo=UTC), *params, offset]
-        return _case(whens, shifted), (*case_params, *params, periods[-1][1])
-
-
-def _case(whens: str, last: str) -> str:
-    """CASE over the periods, or the one period's expression (a CASE needs a WHEN)."""
-    return f"CASE{whens} ELSE {last} END" if whens else last
+            whens += f" WHEN {column} < %s THEN {day}"
+            case_params += [*params, until_param(until), *params, offset]
+        sql = f"CASE{whens} ELSE {day} END" if whens else day
+        return sql, (*case_params, *params, periods[-1][1])
 
 
 def utc_offset_periods(tz: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, str]]:
@@ -542,11 +544,7 @@ def _copied_rows(
             "WHERE cal_first_purchase IS NOT NULL GROUP BY d"
         )
     header = ["kind", *columns, "day", "day_purchase_days"]
-    buffer = io.BytesIO()
-    with connection.cursor() as cursor:
-        statement = cursor.cursor.mogrify(sql, [*params, *out_params]).decode()
-        cursor.cursor.copy_expert(f"COPY ({statement}) TO STDOUT WITH (FORMAT csv)", buffer)
-    buffer.seek(0)
+    buffer = _copied_csv(sql, [*params, *out_params])
     read = pd.read_csv(
         buffer,
         names=header,
@@ -614,12 +612,7 @@ def _customer_ids(workspace) -> pd.DataFrame:
     columns = ["customer_pk", "external_id", "country"]
     if connection.vendor != "postgresql":
         return _frame(customers, columns).set_index("customer_pk")
-    sql, params = customers.order_by().query.sql_with_params()
-    buffer = io.BytesIO()
-    with connection.cursor() as cursor:
-        statement = cursor.cursor.mogrify(sql, params).decode()
-        cursor.cursor.copy_expert(f"COPY ({statement}) TO STDOUT WITH (FORMAT csv)", buffer)
-    buffer.seek(0)
+    buffer = _copied_csv(*customers.order_by().query.sql_with_params())
     # every value as written: an id "NA" or "007" is text (no type guessed), a country ""
     read = pacsv.read_csv(
         buffer,
@@ -631,6 +624,16 @@ def _customer_ids(workspace) -> pd.DataFrame:
         ),
     ).to_pandas()
     return read.set_index("customer_pk")
+
+
+def _copied_csv(sql: str, params) -> io.BytesIO:
+    """PostgreSQL: the statement's rows copied out as CSV, ready to read."""
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor:
+        statement = cursor.cursor.mogrify(sql, params).decode()
+        cursor.cursor.copy_expert(f"COPY ({statement}) TO STDOUT WITH (FORMAT csv)", buffer)
+    buffer.seek(0)
+    return buffer
 
 
 #: Rows read from the database at a time: a million customers' rows as Python tuples at once
