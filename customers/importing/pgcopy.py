@@ -15,6 +15,7 @@ length, by pyarrow, so no Python code runs per row.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -127,6 +128,40 @@ def _text(values) -> tuple[np.ndarray, pa.Array]:
 def encode(columns: list[tuple[str, object, object]], rows: int) -> Stream:
     """A whole binary COPY stream (header, rows, trailer) of the columns, each given as
     (name, kind, values), in the COPY's column order."""
+    return Stream([HEADER, _body(columns, rows), TRAILER])
+
+
+#: Rows encode_in_chunks encodes at a time (about 20 MB of a run's assignment rows).
+CHUNK_ROWS = 100_000
+
+
+def encode_in_chunks(
+    columns: list[tuple[str, object, object]], rows: int, chunk_rows: int | None = None
+) -> Stream:
+    """encode's stream, each chunk of rows encoded when the server has read the one before:
+    a million assignment rows encoded at once held 500 MB more than the run's frames
+    (docs/scaling.md), and a body over 2 GB would not fit one pyarrow binary array."""
+
+    chunk_rows = chunk_rows or CHUNK_ROWS
+
+    def pieces() -> Iterator[memoryview | bytes]:
+        yield HEADER
+        for start in range(0, rows, chunk_rows):
+            n = min(chunk_rows, rows - start)
+            yield _body([(name, kind, _rows(data, start, n)) for name, kind, data in columns], n)
+        yield TRAILER
+
+    return Stream(pieces())
+
+
+def _rows(data, start: int, n: int):
+    if isinstance(data, pa.Array | pa.ChunkedArray):
+        return data.slice(start, n)
+    return data[start : start + n]
+
+
+def _body(columns: list[tuple[str, object, object]], rows: int) -> memoryview:
+    """The rows of the columns in binary COPY form, without the header and trailer."""
     parts: list[pa.Array] = []
     fields: list[tuple] = [("count", ">i2")]
     values: dict[str, object] = {"count": len(columns)}
@@ -155,30 +190,35 @@ def encode(columns: list[tuple[str, object, object]], rows: int) -> Stream:
     joined = pc.binary_join_element_wise(*parts, b"") if len(parts) > 1 else parts[0]
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)
     start, end = int(offsets[joined.offset]), int(offsets[joined.offset + rows])
-    return Stream([HEADER, memoryview(joined.buffers()[2])[start:end], TRAILER])
+    return memoryview(joined.buffers()[2])[start:end]
 
 
 class Stream(io.RawIOBase):
     """A file over the pieces without joining them: read(n) copies n bytes once (a BytesIO
-    of the whole body would copy it twice more)."""
+    of the whole body would copy it twice more). The pieces may be an iterator, taken one
+    at a time as they are read."""
 
-    def __init__(self, pieces: list):
+    def __init__(self, pieces: Iterable[memoryview | bytes]):
         super().__init__()
-        self._pieces = [memoryview(piece) for piece in pieces]
-        self._index = self._at = 0
+        self._pieces = iter(pieces)
+        self._piece = memoryview(b"")
+        self._at = 0
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
         out = []
-        while size and self._index < len(self._pieces):
-            piece = self._pieces[self._index]
-            end = len(piece) if size < 0 else min(len(piece), self._at + size)
-            out.append(piece[self._at : end])
+        while size:
+            if self._at == len(self._piece):
+                following = next(self._pieces, None)
+                if following is None:
+                    break
+                self._piece, self._at = memoryview(following), 0
+                continue
+            end = len(self._piece) if size < 0 else min(len(self._piece), self._at + size)
+            out.append(self._piece[self._at : end])
             if size > 0:
                 size -= end - self._at
             self._at = end
-            if end == len(piece):
-                self._index, self._at = self._index + 1, 0
         return b"".join(out)

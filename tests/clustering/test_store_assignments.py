@@ -9,6 +9,7 @@ from django.db import connection
 
 from clustering.models import SegmentAssignment
 from clustering.runs import results
+from customers.importing import pgcopy
 from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
 from tests.conftest import require
 
@@ -36,6 +37,7 @@ def _rows(run) -> list[tuple]:
 @pytest.mark.django_db
 def test_copy_writes_the_rows_bulk_create_writes(shop, make_user, monkeypatch):
     require(connection.vendor == "postgresql", "PostgreSQL")
+    monkeypatch.setattr(pgcopy, "CHUNK_ROWS", 37)  # several chunks, the last one short
     manager = make_user("manager", workspace=shop)
     load_transactions(synthetic_lines(300, seed=9), workspace=shop)
     copied = executed_run(shop, manager, PARAMS, name="copied")

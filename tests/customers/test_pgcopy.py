@@ -102,10 +102,46 @@ def test_binary_copy_of_a_value_too_long_for_its_column_fails_as_csv_does(cursor
         cursor.copy_expert("COPY narrow FROM STDIN WITH (FORMAT binary)", pgcopy.encode(columns, 1))
 
 
+@pytest.mark.parametrize("chunk_rows", [1, 3, 9, 10, 11])
+def test_a_stream_encoded_in_chunks_is_the_whole_encoding(chunk_rows):
+    columns, n = edge_values()
+    whole = pgcopy.encode(columns, n).read()
+    chunked = pgcopy.encode_in_chunks(columns, n, chunk_rows)
+    blocks = []
+    while block := chunked.read(7):
+        blocks.append(block)
+    assert b"".join(blocks) == whole
+    assert whole.startswith(pgcopy.HEADER) and len(whole) > 10 * n
+
+
+def test_no_rows_in_chunks_is_a_header_and_a_trailer():
+    columns = [
+        ("id", "int8", np.array([], dtype=np.int64)),
+        ("t", "text", pa.array([], pa.string())),
+    ]
+    assert pgcopy.encode_in_chunks(columns, 0).read() == pgcopy.HEADER + pgcopy.TRAILER
+
+
+def test_chunks_are_encoded_as_the_server_reads_them(monkeypatch):
+    """One chunk's encoding in memory at a time: the next is built only once read up to."""
+    built = []
+    body = pgcopy._body
+    monkeypatch.setattr(
+        pgcopy, "_body", lambda columns, rows: built.append(rows) or body(columns, rows)
+    )
+    columns, n = edge_values()
+    stream = pgcopy.encode_in_chunks(columns, n, 4)
+    assert built == []
+    stream.read(len(pgcopy.HEADER) + 1)
+    assert built == [4]
+    stream.read()
+    assert built == [4, 4, 2]
+
+
 @pytest.mark.parametrize("size", [1, 2, 3, 5, 100, -1])
 def test_stream_reads_the_pieces_in_order_in_blocks_of_the_size_asked(size):
     pieces = [b"abc", b"", b"defghij", b"k"]
-    stream = pgcopy.Stream(pieces)
+    stream = pgcopy.Stream(iter(pieces) if size == 2 else pieces)
     blocks = []
     while block := stream.read(size):
         blocks.append(block)
