@@ -4,12 +4,14 @@ the names are true of the members.  ``make quality`` prints it (scripts/quality.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.metrics import adjusted_rand_score
 
 from .activity import MEMBER_SHARE, activity_status
@@ -51,10 +53,18 @@ def sweep(
     data: pd.DataFrame,
     seeds: Iterable[int] = SEEDS,
     planted: pd.Series | None = None,
+    jobs: int | None = None,
     **params: Any,
 ) -> SeedSweep:
-    results = {s: run_segmentation(data, SegmentationParams(seed=s, **params)) for s in seeds}
-    return SeedSweep(dataset, results, planted)
+    """The data segmented once per seed, in ``jobs`` processes (default: one per core, at
+    most one per seed). Each run holds itself to its BLAS threads, so the results are those
+    of the seeds run one after the other; on two cores the sweep takes about half as long."""
+    seeds = list(seeds)
+    jobs = jobs or min(len(seeds), os.cpu_count() or 1)
+    runs = Parallel(n_jobs=jobs)(
+        delayed(run_segmentation)(data, SegmentationParams(seed=s, **params)) for s in seeds
+    )
+    return SeedSweep(dataset, dict(zip(seeds, runs, strict=True)), planted)
 
 
 def planted_recovery(result: SegmentationResult, planted: pd.Series) -> float:

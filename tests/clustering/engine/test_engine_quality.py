@@ -136,3 +136,17 @@ def test_real_shops_get_four_to_eight_usable_segments(shop):
         assert min(p.share_customers for p in result.segments) >= 0.01
         assert not quality.name_violations(result)
         assert not quality.behaviour_conflicts(result)
+
+
+def test_seeds_run_in_several_processes_give_the_one_process_results():
+    agg, _ = make_planted_aggregates(400, seed=3)
+    params = {"algorithms": ["kmeans", "gmm"], "k_min": 2, "k_max": 5}
+    alone = quality.sweep("alone", agg, seeds=(1, 2, 3), jobs=1, **params)
+    shared = quality.sweep("shared", agg, seeds=(1, 2, 3), jobs=2, **params)
+    assert list(shared.results) == [1, 2, 3]
+    for seed, result in alone.results.items():
+        other = shared.results[seed]
+        assert other.chosen.key == result.chosen.key
+        pd.testing.assert_series_equal(quality.labels(other), quality.labels(result))
+        assert [p.name for p in other.segments] == [p.name for p in result.segments]
+    assert shared.pairwise == alone.pairwise
