@@ -76,12 +76,14 @@ def _line_select(*, source: str, pg: bool) -> tuple[str, str, str]:
     return columns, values, from_clause
 
 
-def insert_lines_sql(*, source: str, pg: bool, on_conflict: bool) -> str:
+def insert_lines_sql(*, source: str, pg: bool, on_conflict: bool, probe: bool = False) -> str:
     """INSERT the lines staged in `source` with their customers' ids (parameters: the import
     id, the workspace id).
 
     on_conflict: ON CONFLICT DO NOTHING, row by row; otherwise a plain INSERT of the
-    distinct lines not yet stored, in key order (PostgreSQL only).
+    distinct lines not yet stored, in key order (PostgreSQL only). probe: each staged line
+    is looked up in the primary key, instead of the anti join the planner prefers, which
+    hashes every stored line (see StagingTable._probe_each_line).
     """
     line_table = TransactionLine._meta.db_table
     ts = staged_time_sql(pg=pg)
@@ -103,6 +105,6 @@ def insert_lines_sql(*, source: str, pg: bool, on_conflict: bool) -> str:
         WHERE NOT EXISTS (
             SELECT 1 FROM {line_table} t
             WHERE t.workspace_id = c.workspace_id AND t.customer_id = c.id
-              AND t.timestamp = {ts} AND t.line_hash = s.line_hash)
+              AND t.timestamp = {ts} AND t.line_hash = s.line_hash{" OFFSET 0" if probe else ""})
         ORDER BY {key}
         """  # noqa: S608 (table names are ours; values are parameters)

@@ -12,6 +12,7 @@ from django.db.migrations.loader import MigrationLoader
 
 from customers.models import Customer, ImportRecord, TransactionLine
 from tests import shops
+from tests.conftest import require
 
 from .conftest import CDNOW_SLICE, ONLINE_RETAIL_SLICE, SAMPLE_DATA, import_path
 
@@ -243,3 +244,54 @@ def test_first_and_last_purchase_count_purchases_only(tmp_path, client_for):
         list(Customer.unscoped.values_list("first_purchase_at", "last_purchase_at", "last_seen_at"))
         == expected
     )
+
+
+def _overlapping_import(tmp_path, monkeypatch, share: float) -> tuple[int, ImportRecord, list]:
+    """Half of the slice, then an overlapping file staged with PROBE_SHARE at `share`: (the
+    first import's lines, the second import, the probe choice of each insert)."""
+    from customers.importing import staging
+
+    lines = ONLINE_RETAIL_SLICE.read_text(encoding="utf-8").splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text(header + "".join(rows[:1500]), encoding="utf-8")
+    second.write_text(header + "".join(rows[1000:]), encoding="utf-8")
+    stored_first = import_path(first).rows_imported
+    chosen = []
+    build = staging.insert_lines_sql
+    monkeypatch.setattr(
+        staging, "insert_lines_sql", lambda **kw: chosen.append(kw.get("probe")) or build(**kw)
+    )
+    monkeypatch.setattr(staging, "PROBE_SHARE", share)
+    return stored_first, import_path(second), chosen
+
+
+@pytest.mark.parametrize("looked_up", [True, False])
+def test_an_overlapping_file_stores_its_new_lines_once_looked_up_or_hashed(
+    tmp_path, monkeypatch, looked_up
+):
+    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    stored_first, second, chosen = _overlapping_import(
+        tmp_path, monkeypatch, 1e9 if looked_up else 0.0
+    )
+
+    assert chosen == [looked_up]  # each line looked up in the key, or the planner's anti join
+    whole = expected_online_retail(ONLINE_RETAIL_SLICE)
+    assert TransactionLine.unscoped.count() == whole["imported"]
+    assert second.rows_imported == whole["imported"] - stored_first
+    assert second.counts_by_reason["already_imported"] > 0
+
+
+def test_a_file_small_beside_the_stored_lines_is_looked_up_line_by_line():
+    from customers.importing.staging import PROBE_SHARE, StagingTable
+
+    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    import_path(ONLINE_RETAIL_SLICE)  # a bulk load: the line table is analysed after it
+    stored = TransactionLine.unscoped.count()
+    table = StagingTable(0, workspace_id=shops.test_shop().pk)
+    with connection.cursor() as cursor:
+        table.rows = int(stored * PROBE_SHARE) - 1
+        assert table._probe_each_line(cursor)
+        table.rows = int(stored * PROBE_SHARE) + 1
+        assert not table._probe_each_line(cursor)
+    table.drop()
