@@ -141,7 +141,6 @@ def encode_in_chunks(
     """encode's stream, each chunk of rows encoded when the server has read the one before:
     a million assignment rows encoded at once held 500 MB more than the run's frames
     (docs/scaling.md), and a body over 2 GB would not fit one pyarrow binary array."""
-
     chunk_rows = chunk_rows or CHUNK_ROWS
 
     def pieces() -> Iterator[memoryview | bytes]:
