@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.test import Client
 
+from tests.audit.helpers import wipe_audit_log
 from tests.clustering.factories import load_transactions, synthetic_lines
 
 ROLES = ("marketing", "manager", "admin")
@@ -103,6 +104,8 @@ def world(django_db_setup, django_db_blocker):
             ImportRecord.unscoped.all().delete()
             for user in users.values():
                 user.delete()
+            # the run, its publication and the tokens were logged; the log outlives the data
+            wipe_audit_log()
             for path in predictor_files:
                 path.unlink(missing_ok=True)
             shutil.rmtree(Path(settings.MEDIA_ROOT) / "imports", ignore_errors=True)
