@@ -45,9 +45,21 @@ format: $(DEV_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## test: lint, then the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+## test: lint, then the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set),
+## a process per core (at most TEST_PROCESSES), each test file kept in one process so that
+## its module-scoped data is built once; TEST_PROCESSES=0 runs it all in one process.
+## SERIAL_TESTS run afterwards in one process: schemathesis gives all of an API's operations
+## one node id, and pytest-xdist would run only the first (tests/conftest.py refuses that).
+TEST_PROCESSES ?= 4
+SERIAL_TESTS := tests/api/test_schema.py
 test: lint
+ifeq ($(TEST_PROCESSES),0)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+else
+	$(BIN)/python -m pytest -n auto --maxprocesses $(TEST_PROCESSES) --dist loadfile \
+		$(addprefix --ignore=,$(SERIAL_TESTS)) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(SERIAL_TESTS) $(PYTEST_ARGS)
+endif
 
 ## audit: the pinned requirements (runtime and dev, with what they pull in) against PyPI's
 ## vulnerability data; needs the network, so `make test` never runs it (.ci/run does where

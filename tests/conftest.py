@@ -4,6 +4,7 @@ with REQUIRE_SERVICES=1 (set by .ci/run) such a skip becomes a failure."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 import pytest
 
@@ -72,6 +73,21 @@ def client_for(client, make_user):
         return c
 
     return signed_in
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    """Under pytest -n, refuse tests that share a node id: pytest-xdist schedules by node id
+    and would run only the first of them, silently (schemathesis's operations share one, so
+    `make test` runs their file in a pass of its own)."""
+    counts = Counter(ids)
+    shared = sorted(nodeid for nodeid, n in counts.items() if n > 1)
+    if shared:
+        pytest.exit(
+            f"{len(shared)} node id(s) name several tests each, which pytest -n would run "
+            f"once: {', '.join(shared)}. Run them without -n (and --ignore them there).",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,7 @@
+import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +86,61 @@ def test_the_embedded_queue_keeps_every_file_under_var_dir(tmp_path):
     subprocess.run([sys.executable, "-c", code], cwd=started_in, env=env, check=True, timeout=120)
     assert list(started_in.iterdir()) == []
     assert (tmp_path / "var" / "celery-broker" / "control" / "celery.exchange").exists()
+
+
+def _test_settings_in(env: dict[str, str]) -> dict:
+    """What settings/test.py makes of ``env`` in a fresh process: its Redis URL, broker,
+    state folder, and the environment it leaves for the processes it starts."""
+    code = (
+        "import json, os; from django.conf import settings; "
+        "print(json.dumps({'redis': settings.REDIS_URL, 'broker': settings.CELERY_BROKER_URL,"
+        " 'var_dir': str(settings.VAR_DIR), 'environ': dict(os.environ)}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_each_xdist_process_has_its_own_redis_database_and_state_and_passes_them_on(tmp_path):
+    """`make test` runs pytest -n: the second process takes the Redis database after the
+    one given, and a state folder of its own; a worker it starts inherits both unchanged."""
+    env = {k: v for k, v in os.environ.items() if k not in {"TEST_SHARD", "DATABASE_URL"}}
+    shared = str(tmp_path / "var" / "test-controller")
+    env.update(
+        DJANGO_SETTINGS_MODULE="segmentation_site.settings.test",
+        REDIS_URL="redis://127.0.0.1:6379/15",
+        VAR_DIR=shared,  # as the controlling process leaves it for every xdist process
+        PYTEST_XDIST_WORKER="gw1",
+    )
+    made = []  # the state folders the processes made under the repository's var/
+    try:
+        first = _test_settings_in(env)
+        made.append(first["var_dir"])
+        assert first["redis"] == first["broker"] == "redis://127.0.0.1:6379/0"  # wrapped at 16
+        assert first["var_dir"] != shared
+        # a worker process started by that one: the same database and folder, not moved again
+        started = _test_settings_in(first["environ"])
+        assert (started["redis"], started["var_dir"]) == (first["redis"], first["var_dir"])
+        # the first xdist process keeps the database it was given, in a folder of its own
+        env["PYTEST_XDIST_WORKER"] = "gw0"
+        other = _test_settings_in(env)
+        made.append(other["var_dir"])
+        assert other["redis"] == "redis://127.0.0.1:6379/15"
+        assert other["var_dir"] not in {shared, first["var_dir"]}
+    finally:
+        for folder in made:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_redis_database_of_a_shard():
+    from segmentation_site.settings.shards import redis_database_for_shard
+
+    assert redis_database_for_shard("redis://127.0.0.1:6379/1", "gw0") == "redis://127.0.0.1:6379/1"
+    assert redis_database_for_shard("redis://127.0.0.1:6379/1", "gw3") == "redis://127.0.0.1:6379/4"
+    assert redis_database_for_shard("redis://h:6379", "gw2") == "redis://h:6379/2"
+    assert (
+        redis_database_for_shard("redis://:secret@h:6380/14?timeout=5", "gw2")
+        == "redis://:secret@h:6380/0?timeout=5"
+    )

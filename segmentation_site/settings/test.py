@@ -5,15 +5,27 @@ so that a worker process started by a test sees the same data."""
 import os
 from pathlib import Path
 
+from .shards import redis_database_for_shard
+
+_STATE = Path(__file__).resolve().parent.parent.parent / "var"
+
 # One state folder per test session (worker processes started by the tests inherit it), so
 # two test runs on one machine never share a SQLite file or a queue folder.
-os.environ.setdefault(
-    "VAR_DIR",
-    str(Path(__file__).resolve().parent.parent.parent / "var" / f"test-{os.getpid()}"),
-)
+os.environ.setdefault("VAR_DIR", str(_STATE / f"test-{os.getpid()}"))
 
-from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASES, VAR_DIR
+# Under `pytest -n` each xdist process is a session of its own: its own state folder and
+# Redis database, so a worker process one of them starts never takes the other's tasks.
+# TEST_SHARD marks the environment as done, for the processes it starts in turn.
+_shard = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _shard and os.environ.get("TEST_SHARD") != _shard:
+    os.environ["TEST_SHARD"] = _shard
+    os.environ["VAR_DIR"] = str(_STATE / f"test-{os.getpid()}")
+    if os.environ.get("REDIS_URL"):
+        os.environ["REDIS_URL"] = redis_database_for_shard(os.environ["REDIS_URL"], _shard)
+
+# after the environment above, which base.py reads
+from .base import *  # noqa: E402, F403
+from .base import BASE_DIR, DATABASES, VAR_DIR  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
