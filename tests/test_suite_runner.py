@@ -39,8 +39,16 @@ def test_tests_sharing_a_node_id_are_refused_under_pytest_n_and_collected_withou
 
 
 def test_make_test_runs_the_refused_files_in_a_pass_of_their_own():
+    # the plan alone, whatever make (and its command-line variables) runs this test
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
     plan = subprocess.run(
-        ["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+        ["make", "-n", "test", "PYTEST_ARGS="],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout.replace("\\\n", " ")
     commands = [line.split() for line in plan.splitlines() if "-m pytest" in line]
     spread, serial = commands[-2], commands[-1]
