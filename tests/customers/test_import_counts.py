@@ -303,3 +303,44 @@ def test_a_file_small_beside_the_stored_lines_is_looked_up_line_by_line():
         table.rows = int(stored * PROBE_SHARE) + 1
         assert not table._probe_each_line(cursor)
     table.drop()
+
+
+def _hot_and_all_updates(cursor) -> tuple[int, int]:
+    """The customer table's row updates in this transaction: (in place, all)."""
+    cursor.execute(
+        "SELECT pg_stat_get_xact_tuples_hot_updated(%s::regclass),"
+        " pg_stat_get_xact_tuples_updated(%s::regclass)",
+        [Customer._meta.db_table] * 2,
+    )
+    return cursor.fetchone()
+
+
+def test_a_later_file_updates_its_customers_in_place(tmp_path):
+    """The customer table leaves room in its pages (migration 0015): a later file's new
+    versions of a sixth of the customers fit beside the old ones, so PostgreSQL writes them
+    without index entries (HOT). Full pages would have sent each to another page."""
+    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    first, later = tmp_path / "first.csv", tmp_path / "later.csv"
+    first.write_text(
+        header
+        + "".join(
+            f"5{n:05d},85123A,HEART,1,2011-01-03 10:00:00,2.55,{10000 + n},United Kingdom\n"
+            for n in range(1200)
+        )
+    )
+    again = range(0, 1200, 6)
+    later.write_text(
+        header
+        + "".join(
+            f"6{n:05d},85123A,HEART,1,2011-02-07 10:00:00,2.55,{10000 + n},United Kingdom\n"
+            for n in again
+        )
+    )
+    assert import_path(first).rows_imported == 1200
+    with connection.cursor() as cursor:
+        hot_before, all_before = _hot_and_all_updates(cursor)
+        assert import_path(later).rows_imported == len(again)
+        hot_after, all_after = _hot_and_all_updates(cursor)
+    assert all_after - all_before == len(again)
+    assert hot_after - hot_before == len(again)
