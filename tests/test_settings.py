@@ -1,7 +1,6 @@
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -114,24 +113,18 @@ def test_each_xdist_process_has_its_own_redis_database_and_state_and_passes_them
         VAR_DIR=shared,  # as the controlling process leaves it for every xdist process
         PYTEST_XDIST_WORKER="gw1",
     )
-    made = []  # the state folders the processes made under the repository's var/
-    try:
-        first = _test_settings_in(env)
-        made.append(first["var_dir"])
-        assert first["redis"] == first["broker"] == "redis://127.0.0.1:6379/0"  # wrapped at 16
-        assert first["var_dir"] != shared
-        # a worker process started by that one: the same database and folder, not moved again
-        started = _test_settings_in(first["environ"])
-        assert (started["redis"], started["var_dir"]) == (first["redis"], first["var_dir"])
-        # the first xdist process keeps the database it was given, in a folder of its own
-        env["PYTEST_XDIST_WORKER"] = "gw0"
-        other = _test_settings_in(env)
-        made.append(other["var_dir"])
-        assert other["redis"] == "redis://127.0.0.1:6379/15"
-        assert other["var_dir"] not in {shared, first["var_dir"]}
-    finally:
-        for folder in made:
-            shutil.rmtree(folder, ignore_errors=True)
+    first = _test_settings_in(env)
+    assert first["redis"] == first["broker"] == "redis://127.0.0.1:6379/0"  # wrapped at 16
+    assert first["var_dir"] != shared
+    assert Path(first["var_dir"]).parent == tmp_path / "var"  # beside the controller's
+    # a worker process started by that one: the same database and folder, not moved again
+    started = _test_settings_in(first["environ"])
+    assert (started["redis"], started["var_dir"]) == (first["redis"], first["var_dir"])
+    # the first xdist process keeps the database it was given, in a folder of its own
+    env["PYTEST_XDIST_WORKER"] = "gw0"
+    other = _test_settings_in(env)
+    assert other["redis"] == "redis://127.0.0.1:6379/15"
+    assert other["var_dir"] not in {shared, first["var_dir"]}
 
 
 def test_the_redis_database_of_a_shard():

@@ -9,8 +9,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _pytest(*args: str) -> subprocess.CompletedProcess:
+def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """A pytest session of its own, with its state folders under ``tmp_path``: a session
+    removes its folder when it passes, which must not be this session's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "TEST_SHARD"))}
+    env["VAR_DIR"] = str(tmp_path / "var" / "test-nested")
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=ROOT,
@@ -21,9 +24,9 @@ def _pytest(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_tests_sharing_a_node_id_are_refused_under_pytest_n_and_collected_without():
+def test_tests_sharing_a_node_id_are_refused_under_pytest_n_and_collected_without(tmp_path):
     schema = "tests/api/test_schema.py"
-    alone = _pytest("--collect-only", "-q", schema)
+    alone = _pytest(tmp_path, "--collect-only", "-q", schema)
     assert alone.returncode == 0, alone.stdout + alone.stderr
     operations = [
         line
@@ -32,7 +35,9 @@ def test_tests_sharing_a_node_id_are_refused_under_pytest_n_and_collected_withou
     ]
     assert len(operations) > 20  # one item per API operation, all with one node id
 
-    spread = _pytest("-n", "2", "-q", "-k", "test_operation_conforms_to_the_schema", schema)
+    spread = _pytest(
+        tmp_path, "-n", "2", "-q", "-k", "test_operation_conforms_to_the_schema", schema
+    )
     assert spread.returncode == 4  # a usage error, not a pass over one operation
     assert f"{schema}::test_operation_conforms_to_the_schema" in spread.stdout + spread.stderr
     assert "pytest -n would run once" in spread.stdout + spread.stderr

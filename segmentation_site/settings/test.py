@@ -7,11 +7,12 @@ from pathlib import Path
 
 from .shards import redis_database_for_shard
 
-_STATE = Path(__file__).resolve().parent.parent.parent / "var"
-
 # One state folder per test session (worker processes started by the tests inherit it), so
 # two test runs on one machine never share a SQLite file or a queue folder.
-os.environ.setdefault("VAR_DIR", str(_STATE / f"test-{os.getpid()}"))
+os.environ.setdefault(
+    "VAR_DIR",
+    str(Path(__file__).resolve().parent.parent.parent / "var" / f"test-{os.getpid()}"),
+)
 
 # Under `pytest -n` each xdist process is a session of its own: its own state folder and
 # Redis database, so a worker process one of them starts never takes the other's tasks.
@@ -19,7 +20,8 @@ os.environ.setdefault("VAR_DIR", str(_STATE / f"test-{os.getpid()}"))
 _shard = os.environ.get("PYTEST_XDIST_WORKER", "")
 if _shard and os.environ.get("TEST_SHARD") != _shard:
     os.environ["TEST_SHARD"] = _shard
-    os.environ["VAR_DIR"] = str(_STATE / f"test-{os.getpid()}")
+    # beside the folder of the process that started it (var/ unless a test says otherwise)
+    os.environ["VAR_DIR"] = str(Path(os.environ["VAR_DIR"]).parent / f"test-{os.getpid()}")
     if os.environ.get("REDIS_URL"):
         os.environ["REDIS_URL"] = redis_database_for_shard(os.environ["REDIS_URL"], _shard)
 
