@@ -6,14 +6,19 @@ from django.db import migrations
 FILLFACTOR = 80
 
 
+def _table(apps, schema_editor) -> str:
+    return schema_editor.quote_name(apps.get_model("customers", "Customer")._meta.db_table)
+
+
 def leave_room(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER TABLE customers_customer SET (fillfactor = {FILLFACTOR})")
+        table = _table(apps, schema_editor)
+        schema_editor.execute(f"ALTER TABLE {table} SET (fillfactor = {FILLFACTOR})")
 
 
 def fill_pages(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE customers_customer RESET (fillfactor)")
+        schema_editor.execute(f"ALTER TABLE {_table(apps, schema_editor)} RESET (fillfactor)")
 
 
 class Migration(migrations.Migration):
