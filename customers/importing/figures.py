@@ -22,9 +22,11 @@ import pyarrow.compute as pc
 # The line table's amounts have 4 decimals: summed as whole ten-thousandths, exactly, as SQL's
 # SUM of the stored numerics is.
 AMOUNT_SCALE = 10_000
-# Distinct values are kept as each chunk's own, collapsed into one array this often, so
-# memory stays near the distinct count and the work near linear.
-COLLAPSE_EVERY = 16
+# Each chunk's distinct values wait beside the ones collapsed so far until they are as many
+# (at least this many): then all are collapsed into one array. Memory stays within twice the
+# distinct count, and each value is collapsed O(log n) times. A collapse every 16 chunks
+# went over every distinct value so far each time: 3.1 s of a 1M shop's first import.
+COLLAPSE_FROM = 250_000
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,19 @@ class DistinctValues:
     """How many distinct values a column's chunks hold between them, exactly."""
 
     def __init__(self) -> None:
-        self._parts: list[pa.Array] = []
+        self._parts: list[pa.Array] = []  # the collapsed values first, then the waiting ones
+        self._collapsed_size = 0
+        self._waiting = 0
+        self.collapses = 0
 
     def add(self, values: pd.Series) -> None:
-        self._parts.append(pc.unique(pa.array(values, type=pa.string(), from_pandas=True)))
-        if len(self._parts) >= COLLAPSE_EVERY:
+        part = pc.unique(pa.array(values, type=pa.string(), from_pandas=True))
+        self._parts.append(part)
+        self._waiting += len(part)
+        if self._waiting >= max(self._collapsed_size, COLLAPSE_FROM):
             self._parts = [self._collapsed()]
+            self._collapsed_size, self._waiting = len(self._parts[0]), 0
+            self.collapses += 1
 
     def _collapsed(self) -> pa.Array:
         if not self._parts:
