@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
+from django.utils import timezone
 
 from transaction_files.normalise import hashes_hex, line_hashes
 
@@ -141,6 +142,7 @@ class BulkLoad(StagingTable):
             )
             self.customer_ids: dict[str, int] = dict(cursor.fetchall())
             self.last_customer_id = self._last_id(cursor, customer_table)
+            self.first_new_id = self.last_customer_id + 1  # ids from here on are ours
             self.indexes = self._drop_indexes(cursor)
         self.seen = SeenHashes()
         self.figures = LineFigures()
@@ -286,6 +288,33 @@ class BulkLoad(StagingTable):
             self.returns += chunk.returns
             self.non_product += chunk.non_product
 
+    def _insert_new_customers(self, cursor, customers: pd.DataFrame) -> int:
+        """COPY the customers this load numbered straight into the customer table: no row
+        can conflict (start() locked the table against other writers and these ids are
+        past every stored one), so the upsert's staging table and its conflict checks are
+        not needed (5.4 s of a 1M first import's 8.1 s customers step, docs/scaling.md)."""
+        if customers.empty:
+            return 0
+        now = timezone.now()
+        frame = pd.DataFrame(
+            {
+                "id": customers["id"],
+                "workspace_id": self.workspace_id,
+                "external_id": customers["customer_ext"],
+                "country": customers["country"],
+                "first_purchase_at": customers["first_ts"],
+                "last_purchase_at": customers["last_ts"],
+                "last_seen_at": customers["seen_ts"],
+                "created_at": now,
+                "updated_at": now,
+            }
+        ).sort_values("id")
+        # _payload writes times as naive UTC: read them as UTC whatever the session's zone.
+        cursor.execute("SET LOCAL TIME ZONE 'UTC'")
+        columns = ", ".join(frame.columns)
+        self._send(f"{Customer._meta.db_table} ({columns})", self._payload(frame))
+        return len(frame)
+
     def move(self, *, import_id: int) -> MoveCounts:
         """Upsert the customers, move the id sequences past the ids handed out and build the
         indexes again; call inside the transaction that start() ran in."""
@@ -296,9 +325,12 @@ class BulkLoad(StagingTable):
             if self._customer_parts:  # none if every row was skipped or rejected
                 customers = combine_summaries(self._customer_parts)
                 customers["id"] = customers["customer_ext"].map(self.customer_ids)
-                columns = [c for c, _ in CUSTOMER_COLUMNS] + ["id"]
-                self._send(self.customers_name, self._payload(customers[columns]))
-                customers_created = self._upsert_customers_pg(cursor, with_ids=True)
+                new = customers["id"].to_numpy() >= self.first_new_id
+                customers_created = self._insert_new_customers(cursor, customers[new])
+                if not new.all():  # customers of the workspace stored before: widened
+                    columns = [c for c, _ in CUSTOMER_COLUMNS] + ["id"]
+                    self._send(self.customers_name, self._payload(customers.loc[~new, columns]))
+                    customers_created += self._upsert_customers_pg(cursor, with_ids=True)
             if self.last_customer_id:  # 0: no id given out; a sequence cannot be set to 0
                 cursor.execute(
                     "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",

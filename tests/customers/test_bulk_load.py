@@ -276,6 +276,54 @@ def test_bulk_load_keeps_the_customers_it_finds_and_numbers_new_ones_after_them(
     Customer.objects.create(workspace=shops.test_shop(), external_id="made-by-hand")
 
 
+def test_bulk_load_widens_the_customers_it_finds_and_copies_in_the_new_ones(
+    postgres, settings, tmp_path
+):
+    """One file, some customers already stored (their lines removed) and some new: the new
+    ones are written straight into the customer table, the stored ones widened."""
+    settings.IMPORT_BULK_LOAD_EMPTY_TABLE = True
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    first = tmp_path / "first.csv"
+    first.write_text(
+        header
+        + "1,A,APPLE,2,2011-03-01 10:00:00,1.50,100,France\n"
+        + "2,B,PEAR,1,2011-03-05 09:00:00,2.00,200,Spain\n"
+    )
+    assert import_path(first).status == ImportRecord.Status.SUCCEEDED
+    stored = dict(Customer.unscoped.values_list("external_id", "id"))
+    TransactionLine.unscoped.all().delete()
+
+    both = tmp_path / "both.csv"
+    both.write_text(
+        header
+        + "3,A,APPLE,1,2011-02-01 08:00:00,1.50,100,Germany\n"  # earlier than stored
+        + "4,C,PLUM,3,2011-04-02 12:30:00,0.80,300,Italy\n"  # new, with a return later
+        + "C5,C,PLUM,-1,2011-04-03 12:30:00,0.80,300,Italy\n"
+        + "6,D,FIG,5,2011-04-04 16:00:00,1.10,400,Portugal\n"
+    )
+    record = import_path(both)
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
+    assert record.customers_created == 2
+    customers = {c.external_id: c for c in Customer.unscoped.all()}
+    assert {k: customers[k].id for k in stored} == stored
+    assert min(customers["300"].id, customers["400"].id) > max(stored.values())
+    utc = ZoneInfo("UTC")
+    widened = customers["100"]  # first purchase moved earlier, last kept, country the latest
+    assert widened.first_purchase_at == pd.Timestamp("2011-02-01 08:00", tz=utc)
+    assert widened.last_purchase_at == pd.Timestamp("2011-03-01 10:00", tz=utc)
+    assert widened.country == "France"
+    new = customers["300"]
+    assert (new.first_purchase_at, new.last_purchase_at, new.last_seen_at) == (
+        pd.Timestamp("2011-04-02 12:30", tz=utc),
+        pd.Timestamp("2011-04-02 12:30", tz=utc),
+        pd.Timestamp("2011-04-03 12:30", tz=utc),
+    )
+    assert (new.country, new.email, new.name) == ("Italy", "", "")
+    assert new.created_at == new.updated_at
+    assert sequence_is_past_every_id(Customer)
+    assert TransactionLine.unscoped.count() == 4
+
+
 def test_bulk_load_into_one_workspace_keeps_to_its_customers(
     postgres, settings, caplog, shop, other_shop
 ):
