@@ -78,12 +78,15 @@ def _line_select(*, source: str, pg: bool) -> tuple[str, str, str]:
 
 def insert_lines_sql(*, source: str, pg: bool, on_conflict: bool, probe: bool = False) -> str:
     """INSERT the lines staged in `source` with their customers' ids (parameters: the import
-    id, the workspace id).
+    id, the workspace id, and with `probe` a bound of the stored lines' times).
 
     on_conflict: ON CONFLICT DO NOTHING, row by row; otherwise a plain INSERT of the
     distinct lines not yet stored, in key order (PostgreSQL only). probe: each staged line
     is looked up in the primary key, instead of the anti join the planner prefers, which
-    hashes every stored line (see StagingTable._probe_each_line).
+    hashes every stored line (see StagingTable._probe_each_line), except a line dated after
+    the bound (microseconds since the epoch; null: no bound): a stored copy would have its
+    time. Were the bound wrong, the primary key would still refuse a copy (the caller then
+    inserts with ON CONFLICT).
     """
     line_table = TransactionLine._meta.db_table
     ts = staged_time_sql(pg=pg)
@@ -102,7 +105,7 @@ def insert_lines_sql(*, source: str, pg: bool, on_conflict: bool, probe: bool = 
     return f"""
         INSERT INTO {line_table} {columns}
         SELECT DISTINCT ON ({key}) {values} {from_clause}
-        WHERE NOT EXISTS (
+        WHERE {"s.ts > %s OR " if probe else ""}NOT EXISTS (
             SELECT 1 FROM {line_table} t
             WHERE t.workspace_id = c.workspace_id AND t.customer_id = c.id
               AND t.timestamp = {ts} AND t.line_hash = s.line_hash{" OFFSET 0" if probe else ""})

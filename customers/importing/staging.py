@@ -23,6 +23,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -32,6 +33,7 @@ from django.utils import timezone
 from transaction_files.normalise import hashes_hex, line_hashes
 
 from ..models import Customer, TransactionLine
+from .dedupe import SeenHashes
 from .figures import StoredTotals
 from .sql import insert_lines_sql, upsert_customers_sql
 
@@ -152,6 +154,7 @@ class StagingTable:
         self.customers_name = f"{self.name}_customers"
         self.vendor = connection.vendor
         self.rows = 0
+        self.seen = SeenHashes()  # prepare() is its only user, in one thread
         self._customer_parts: list[pd.DataFrame] = []
         with connection.cursor() as cursor:
             for name, columns in self._tables():
@@ -179,9 +182,13 @@ class StagingTable:
         run in another thread."""
         if lines.empty:
             return None
+        hashes = line_hashes(lines)
+        # The file's distinct lines, counted as they pass: a DISTINCT over the staged lines
+        # took 1.2 s of a month's move at 1M (docs/scaling.md).
+        self.seen.first_seen(hashes)
         return PreparedChunk(
             rows=len(lines),
-            payload=self._lines_payload(lines),
+            payload=self._lines_payload(lines, hashes),
             customers=summarise_customers(lines),
         )
 
@@ -195,13 +202,13 @@ class StagingTable:
         if len(self._customer_parts) >= COLLAPSE_EVERY:
             self._customer_parts = [combine_summaries(self._customer_parts)]
 
-    def _lines_payload(self, lines: pd.DataFrame):
+    def _lines_payload(self, lines: pd.DataFrame, hashes: np.ndarray):
         frame = lines[[c for c, _ in LINE_STAGE_COLUMNS if c != "line_hash"]].copy()
         if self.vendor == "postgresql":
             # COPY reads a bigint faster than a timestamp's text, and pyarrow writes it faster.
             utc = frame["ts"].dt.tz_convert("UTC").dt.tz_localize(None)
             frame["ts"] = utc.dt.as_unit("us").astype("int64")
-        frame["line_hash"] = hashes_hex(line_hashes(lines)).to_numpy(zero_copy_only=False)
+        frame["line_hash"] = hashes_hex(hashes).to_numpy(zero_copy_only=False)
         return self._payload(frame)
 
     def _payload(self, frame: pd.DataFrame):
@@ -268,11 +275,9 @@ class StagingTable:
                 cursor.execute(f"SET LOCAL work_mem = '{MOVE_WORK_MEM}'")
                 # One import moves its lines at a time (readers go on).
                 cursor.execute(f"LOCK TABLE {line_table} IN SHARE ROW EXCLUSIVE MODE")
-            cursor.execute(
-                f"SELECT count(*) FROM (SELECT DISTINCT line_hash FROM {self.name}) d"  # noqa: S608
-            )
-            distinct = cursor.fetchone()[0]
+            distinct = len(self.seen)
             if pg:
+                newest = self._newest_stored_time(cursor)  # before the upsert moves it on
                 customers_created = self._upsert_customers_pg(cursor)
             else:
                 customers_before = self._count_customers(cursor)
@@ -284,7 +289,9 @@ class StagingTable:
             customers_done = time.monotonic()
             totals = None
             if pg:
-                inserted, returns, non_product, totals = self._insert_lines_pg(cursor, import_id)
+                inserted, returns, non_product, totals = self._insert_lines_pg(
+                    cursor, import_id, newest
+                )
             else:
                 cursor.execute(
                     insert_lines_sql(source=self.name, pg=False, on_conflict=True),
@@ -331,6 +338,18 @@ class StagingTable:
         stored = cursor.fetchone()[0]  # -1 before the table's first ANALYZE
         return self.rows < PROBE_SHARE * stored
 
+    def _newest_stored_time(self, cursor) -> int | None:
+        """A bound of the workspace's stored lines' times, in microseconds since the epoch
+        (None: no customer): its customers' last-seen times, which every import moves past
+        each line it reads and a removal recomputes. The lines of a month's file dated
+        after it need no lookup (docs/scaling.md)."""
+        cursor.execute(
+            f"""SELECT (EXTRACT(EPOCH FROM max(last_seen_at)) * 1000000)::bigint
+            FROM {Customer._meta.db_table} WHERE workspace_id = %s""",  # noqa: S608 (ours)
+            [self.workspace_id],
+        )
+        return cursor.fetchone()[0]
+
     def _count_customers(self, cursor) -> int:
         customer_table = Customer._meta.db_table
         cursor.execute(
@@ -349,7 +368,9 @@ class StagingTable:
         cursor.execute(sql, [self.workspace_id, now, now])
         return cursor.fetchone()[0]
 
-    def _insert_lines_pg(self, cursor, import_id: int) -> tuple[int, int, int, StoredTotals]:
+    def _insert_lines_pg(
+        self, cursor, import_id: int, newest: int | None
+    ) -> tuple[int, int, int, StoredTotals]:
         """(inserted, returns, non_product, the inserted lines' totals) on PostgreSQL.
 
         A plain INSERT of the distinct new lines in key order: about 40% faster than
@@ -374,7 +395,8 @@ class StagingTable:
         try:
             with transaction.atomic():
                 insert = insert_lines_sql(source=self.name, pg=True, on_conflict=False, probe=probe)
-                cursor.execute(counted.format(insert), [import_id, self.workspace_id])
+                bound = [newest] if probe else []
+                cursor.execute(counted.format(insert), [import_id, self.workspace_id, *bound])
                 row = cursor.fetchone()
         except IntegrityError:
             logger.info("a line was stored concurrently; inserting with ON CONFLICT instead")

@@ -344,3 +344,64 @@ def test_a_later_file_updates_its_customers_in_place(tmp_path):
         hot_after, all_after = _hot_and_all_updates(cursor)
     assert all_after - all_before == len(again)
     assert hot_after - hot_before == len(again)
+
+
+def _key_lookups(cursor) -> int:
+    """Scans of the line table's primary key in this transaction."""
+    cursor.execute(
+        "SELECT pg_stat_get_xact_numscans(%s::regclass)",
+        [f"{TransactionLine._meta.db_table}_pkey"],
+    )
+    return cursor.fetchone()[0]
+
+
+def _shop_file(path, rows: list[tuple[str, str, str]]):
+    """A file of one-line invoices: (invoice, time, customer id) each."""
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    path.write_text(
+        header
+        + "".join(
+            f"{inv},85123A,HEART,1,{at},2.55,{cust},United Kingdom\n" for inv, at, cust in rows
+        )
+    )
+    return path
+
+
+def test_a_later_file_looks_up_only_the_lines_dated_within_the_stored_ones(tmp_path, monkeypatch):
+    """Lines dated after every stored line cannot be stored already (the time is part of the
+    key): only the ones dated within the stored period are looked up in the primary key."""
+    from customers.importing import staging
+
+    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    monkeypatch.setattr(staging, "PROBE_SHARE", 1e9)  # look lines up, whatever the sizes
+    first = [(f"1{n:04d}", "2011-01-03 10:00:00", 20000 + n) for n in range(300)]
+    assert import_path(_shop_file(tmp_path / "first.csv", first)).rows_imported == 300
+    within = first[:20] + [(f"2{n:04d}", "2011-01-02 09:00:00", 20000 + n) for n in range(15)]
+    after = [(f"3{n:04d}", "2011-02-07 10:00:00", 20000 + n) for n in range(0, 300, 2)]
+    later = _shop_file(tmp_path / "later.csv", within + after)
+    with connection.cursor() as cursor:
+        before = _key_lookups(cursor)
+        record = import_path(later)
+        looked_up = _key_lookups(cursor) - before
+    assert record.rows_imported == 15 + len(after)
+    assert record.counts_by_reason["already_imported"] == 20
+    assert looked_up == len(within)  # without the bound: every one of the 185 lines
+
+
+def test_a_bound_that_missed_a_stored_line_still_stores_no_line_twice(tmp_path, monkeypatch):
+    """The bound comes from the customers' last-seen times; were one behind its lines (a row
+    edited by hand), the primary key refuses the copy and the import goes on without it."""
+    from customers.importing import staging
+
+    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    monkeypatch.setattr(staging, "PROBE_SHARE", 1e9)
+    rows = [(f"1{n:04d}", "2011-01-03 10:00:00", 20000 + n) for n in range(50)]
+    path = _shop_file(tmp_path / "shop.csv", rows)
+    assert import_path(path).rows_imported == 50
+    Customer.unscoped.update(last_seen_at=datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC")))
+    again = _shop_file(tmp_path / "again.csv", rows + [("19999", "2011-01-04 10:00:00", 20000)])
+    record = import_path(again)
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
+    assert record.rows_imported == 1
+    assert record.counts_by_reason["already_imported"] == 50
+    assert TransactionLine.unscoped.count() == 51
