@@ -69,6 +69,28 @@ def test_fixed_seed_reproduces_labels_exactly(blobs, name):
         np.testing.assert_array_equal(la, lb)
 
 
+@pytest.mark.parametrize("name", ["kmeans", "minibatch_kmeans"])
+def test_minibatch_fits_a_sample_of_a_big_matrix_and_labels_every_row(blobs, name, monkeypatch):
+    X, y = blobs
+    # MiniBatch stands in for K-Means above MINIBATCH_FROM; both are capped the same way
+    monkeypatch.setattr(alg, "MINIBATCH_FROM", 100)
+    monkeypatch.setattr(alg, "MINIBATCH_FIT_AT_MOST", 300)
+    out = next(alg.REGISTRY[name].sweep(X, [4], ctx()))
+    assert out.fitted_on == 300 and len(out.fit_index) == 300
+    assert np.array_equal(out.fit_index, np.unique(out.fit_index))  # distinct rows, in order
+    centers = out.model["centers"]
+    distances = ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+    assert np.array_equal(out.labels, distances.argmin(axis=1))  # every row, not only the fit
+    assert np.array_equal(out.fit_labels, out.labels[out.fit_index])
+    assert out.inertia == pytest.approx(distances.min(axis=1).sum())  # over every row
+    assert adjusted_rand_score(y, out.labels) > 0.95
+    again = next(alg.REGISTRY[name].sweep(X, [4], ctx()))
+    assert np.array_equal(again.labels, out.labels)
+    notes = alg.sampling_notes([name], len(X), ctx())
+    assert any("fitted on a fixed sample of 300 customers" in note for note in notes)
+    assert not any("fixed sample of 300" in n for n in alg.sampling_notes([name], 300, ctx()))
+
+
 def test_birch_threshold_is_tuned_to_enough_subclusters(blobs):
     X, _ = blobs
     birch = alg.tune_birch(X, 40)
