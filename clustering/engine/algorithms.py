@@ -165,9 +165,8 @@ def sweep_kmeans(X: np.ndarray, ks: Sequence[int], ctx: SweepContext) -> Iterato
 
 
 #: MiniBatch K-Means fits on a seeded sample of this many rows above it, then labels every
-#: row by its nearest centre. On the whole of a bigger matrix its steps slow down (random rows
-#: out of cache) and it takes more of them: k 2..10 took 134 s on 3.2M customers against
-#: 17 s on 1.06M (docs/scaling.md).
+#: row by its nearest centre: on the whole of a bigger matrix each step is slower (random rows
+#: out of cache) and it takes more steps (docs/scaling.md, ninth session).
 MINIBATCH_FIT_AT_MOST = 1_000_000
 
 

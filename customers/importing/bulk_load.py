@@ -291,8 +291,8 @@ class BulkLoad(StagingTable):
     def _insert_new_customers(self, cursor, customers: pd.DataFrame) -> int:
         """COPY the customers this load numbered straight into the customer table: no row
         can conflict (start() locked the table against other writers and these ids are
-        past every stored one), so the upsert's staging table and its conflict checks are
-        not needed (5.4 s of a 1M first import's 8.1 s customers step, docs/scaling.md)."""
+        past every stored one), so the upsert's staging table and conflict checks would be
+        work for nothing (docs/scaling.md, ninth session)."""
         if customers.empty:
             return 0
         now = timezone.now()

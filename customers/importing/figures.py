@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 AMOUNT_SCALE = 10_000
 # Each chunk's distinct values wait beside the ones collapsed so far until they are as many
 # (at least this many): then all are collapsed into one array. Memory stays within twice the
-# distinct count, and each value is collapsed O(log n) times. A collapse every 16 chunks
-# went over every distinct value so far each time: 3.1 s of a 1M shop's first import.
+# distinct count, and each value is collapsed O(log n) times, where a collapse every few
+# chunks went over every value so far each time (docs/scaling.md, ninth session).
 COLLAPSE_FROM = 250_000
 
 

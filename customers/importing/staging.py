@@ -183,8 +183,8 @@ class StagingTable:
         if lines.empty:
             return None
         hashes = line_hashes(lines)
-        # The file's distinct lines, counted as they pass: a DISTINCT over the staged lines
-        # took 1.2 s of a month's move at 1M (docs/scaling.md).
+        # The file's distinct lines, counted as they pass rather than by a DISTINCT over the
+        # staged table in the move, which holds the line table's lock.
         self.seen.first_seen(hashes)
         return PreparedChunk(
             rows=len(lines),
