@@ -189,7 +189,14 @@ def _assert_one_result(run: SegmentationRun) -> None:
     assignments = SegmentAssignment.unscoped.filter(run=run)
     assert assignments.count() == run.n_customers
     assert assignments.values("customer").distinct().count() == run.n_customers
-    assert not fanout.run_dir(run.pk).exists()  # the stored matrix and parts are removed
+    # The stored matrix and parts are removed once the results are committed, so a worker's
+    # run can read as finished a moment before its files are gone.
+    wait_for(
+        lambda: not fanout.run_dir(run.pk).exists(),
+        timeout=30,
+        interval=0.05,
+        what="the run's stored matrix and parts to be removed",
+    )
 
 
 @pytest.fixture
