@@ -49,9 +49,11 @@ format: $(DEV_STAMP)
 ## a process per core (at most TEST_PROCESSES), each test file kept in one process so that
 ## its module-scoped data is built once; TEST_PROCESSES=0 runs it all in one process.
 ## SERIAL_TESTS run afterwards in one process: schemathesis gives all of an API's operations
-## one node id, and pytest-xdist would run only the first (tests/conftest.py refuses that).
+## one node id, and pytest-xdist would run only the first (tests/conftest.py refuses that);
+## the fan-out's real workers beat a heartbeat with a 4-second stale limit, which other test
+## processes competing for the cores made miss (a worker killed mid-part, twice in CI-like runs).
 TEST_PROCESSES ?= 4
-SERIAL_TESTS := tests/api/test_schema.py
+SERIAL_TESTS := tests/api/test_schema.py tests/clustering/test_fanout.py
 test: lint
 ifeq ($(TEST_PROCESSES),0)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -336,17 +336,24 @@ def test_two_workers_share_a_run_and_survive_one_being_killed(manager, shop, set
 
         survivor = right
         run = run_create(workspace=shop, user=manager, params=params_from_input(WORKER_PARAMS))
-        wait_for(
-            lambda: (
-                _in_a_part(left)
-                and SegmentationRun.unscoped.filter(
-                    pk=run.pk, stage__startswith="candidates"
-                ).exists()
-            ),
-            timeout=90,
-            interval=0.05,
-            what="the left worker to be fitting a part",
-        )
+        try:
+            wait_for(
+                lambda: (
+                    _in_a_part(left)
+                    and SegmentationRun.unscoped.filter(
+                        pk=run.pk, stage__startswith="candidates"
+                    ).exists()
+                ),
+                timeout=90,
+                interval=0.05,
+                what="the left worker to be fitting a part",
+            )
+        except AssertionError as missed:  # say what the run and the workers were doing
+            state = SegmentationRun.unscoped.values("status", "stage", "attempts").get(pk=run.pk)
+            raise AssertionError(
+                f"{missed}; the run: {state}; left's log ends:\n{left.log()[-3000:]}\n"
+                f"right's log ends:\n{right.log()[-3000:]}"
+            ) from None
         left.kill()
         run = wait_for(lambda: _finished(run.pk), timeout=150, what="the rescued run")
     _assert_one_result(run)
