@@ -28,7 +28,6 @@ from transaction_files.normalise import hashes_hex, line_hashes
 
 from ..models import Customer, TransactionLine
 from . import pgcopy
-from .dedupe import SeenHashes
 from .figures import LineFigures
 from .staging import (
     CUSTOMER_COLUMNS,
@@ -144,7 +143,6 @@ class BulkLoad(StagingTable):
             self.last_customer_id = self._last_id(cursor, customer_table)
             self.first_new_id = self.last_customer_id + 1  # ids from here on are ours
             self.indexes = self._drop_indexes(cursor)
-        self.seen = SeenHashes()
         self.figures = LineFigures()
         self.stored = self.returns = self.non_product = 0
         logger.info("%s: bulk load into the empty line table", self.name)

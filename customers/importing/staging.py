@@ -277,7 +277,9 @@ class StagingTable:
                 cursor.execute(f"LOCK TABLE {line_table} IN SHARE ROW EXCLUSIVE MODE")
             distinct = len(self.seen)
             if pg:
-                newest = self._newest_stored_time(cursor)  # before the upsert moves it on
+                # Chosen before the upsert, which moves the customers' last-seen times on.
+                probe = self._probe_each_line(cursor)
+                newest = self._newest_stored_time(cursor) if probe else None
                 customers_created = self._upsert_customers_pg(cursor)
             else:
                 customers_before = self._count_customers(cursor)
@@ -290,7 +292,7 @@ class StagingTable:
             totals = None
             if pg:
                 inserted, returns, non_product, totals = self._insert_lines_pg(
-                    cursor, import_id, newest
+                    cursor, import_id, probe, newest
                 )
             else:
                 cursor.execute(
@@ -369,7 +371,7 @@ class StagingTable:
         return cursor.fetchone()[0]
 
     def _insert_lines_pg(
-        self, cursor, import_id: int, newest: int | None
+        self, cursor, import_id: int, probe: bool, newest: int | None
     ) -> tuple[int, int, int, StoredTotals]:
         """(inserted, returns, non_product, the inserted lines' totals) on PostgreSQL.
 
@@ -391,7 +393,6 @@ class StagingTable:
                    sum(amount) FILTER (WHERE NOT is_return AND NOT is_non_product)
             FROM inserted
             """
-        probe = self._probe_each_line(cursor)
         try:
             with transaction.atomic():
                 insert = insert_lines_sql(source=self.name, pg=True, on_conflict=False, probe=probe)
