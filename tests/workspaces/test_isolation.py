@@ -191,6 +191,7 @@ def world(django_db_setup, django_db_blocker):
     from tests.clustering.factories import synthetic_lines
     from tests.shops import OTHER_SHOP, join, test_shop
     from webhooks.models import Endpoint
+    from workspaces.models import Workspace
 
     User = get_user_model()
     with django_db_blocker.unblock():
@@ -250,6 +251,9 @@ def world(django_db_setup, django_db_blocker):
             ImportRecord.unscoped.all().delete()
             User.objects.filter(username__startswith="iso-").delete()
             wipe_audit_log()  # the shops' actions were logged; the log outlives the data
+            # the second shop too: a later file's command-line import, with no --workspace,
+            # refuses to choose between two
+            Workspace.objects.filter(slug=OTHER_SHOP["slug"]).delete()
             for path in files:
                 path.unlink(missing_ok=True)
             shutil.rmtree(Path(settings.MEDIA_ROOT) / "imports", ignore_errors=True)
