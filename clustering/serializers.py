@@ -207,8 +207,9 @@ class SegmentSerializer(serializers.ModelSerializer):
     )
     median_p_alive = serializers.FloatField(
         allow_null=True,
-        help_text="The members' median probability (0..1) of still being customers (BG/NBD); "
-        + NOT_ESTIMATED,
+        help_text="The median probability (0..1) of still being customers (BG/NBD) of the "
+        "members who bought again (runs whose value_ahead.median_p_alive_of is absent: of every "
+        "member); null when none did, or " + NOT_ESTIMATED,
     )
     currency = CurrencyField()
 
@@ -241,7 +242,10 @@ MEMBER_FIELDS = [
     *FEATURE_FIELDS,
     *MEMBER_VALUE_FIELDS,
 ]
-P_ALIVE_HELP = "Probability (0..1) the customer still buys here (BG/NBD, as of the run's date); "
+P_ALIVE_HELP = (
+    "Probability (0..1) the customer still buys here (BG/NBD, as of the run's date; 1 for a "
+    "customer with no repeat purchase, whom the model counts active until they buy again); "
+)
 PURCHASES_HELP = "Expected purchases over the run's horizon; "
 VALUE_AHEAD_HELP = (
     "Expected spend over the run's horizon (margin and discount as the run's parameters say); "

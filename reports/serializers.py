@@ -10,7 +10,10 @@ from common.api_currency import CURRENCY_HELP, CurrencyField
 from customers.models import Customer
 
 NOT_ESTIMATED = "null when the run did not estimate value ahead (runs made before it)."
-P_ALIVE_HELP = "Probability (0..1) the customer still buys here (BG/NBD, as of the run's date)"
+P_ALIVE_HELP = (
+    "Probability (0..1) the customer still buys here (BG/NBD, as of the run's date; 1 for a "
+    "customer with no repeat purchase, whom the model counts active until they buy again)"
+)
 PURCHASES_HELP = "Expected purchases over the run's horizon"
 VALUE_HELP = (
     "Expected spend over the run's horizon (margin and discount as the run's parameters say)"

@@ -294,7 +294,7 @@ class SegmentProfile:
     expected_value: float | None = None  # sum over members
     share_expected_value: float | None = None
     value_per_customer: float | None = None
-    median_p_alive: float | None = None
+    median_p_alive: float | None = None  # of the repeat buyers; None when it has none
 
 
 @dataclass(frozen=True)
@@ -323,6 +323,8 @@ class ValueSummary:
     # calibration_end, holdout_weeks, predicted, actual, error, by_purchases rows; None when
     # the run had no way to hold out a period
     holdout: dict[str, Any] | None
+    # whose P(alive) each segment's median is over (runs stored before it: every member's)
+    median_p_alive_of: str = "repeat_buyers"
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,7 @@ def fit_value(
     expected_spend = spend.expected_spend(h.x, h.mean_spend)
     per_customer = pd.DataFrame(
         {
+            "repeat_purchases": h.x,
             "p_alive": purchases.p_alive(h.x, h.t_x, h.T),
             "expected_purchases": purchases.expected_purchases(weeks, h.x, h.t_x, h.T),
             "expected_spend": expected_spend,
@@ -334,13 +335,17 @@ def _holdout_dict(check: HoldoutCheck) -> dict:
 def with_value(
     profiles: list[SegmentProfile], per_customer: pd.DataFrame, segment_ids: pd.Series
 ) -> list[SegmentProfile]:
-    """Each segment's expected value (sum, share, per customer) and median P(alive);
-    ``segment_ids`` is indexed by customer_id."""
+    """Each segment's expected value (sum, share, per customer) and its repeat buyers' median
+    P(alive) (None when it has none); ``segment_ids`` is indexed by customer_id.
+
+    BG/NBD gives a customer with no repeat purchase P(alive) = 1 whatever their silence, so
+    a median over everyone called a segment of lapsed one-time buyers 100% alive."""
     pc = per_customer.reindex(segment_ids.index)
     total = float(pc["expected_value"].sum())
     out = []
     for p in profiles:
         members = pc[segment_ids.to_numpy() == p.segment_id]
+        repeat = members[members["repeat_purchases"] >= 1]
         value = float(members["expected_value"].sum())
         out.append(
             dataclasses.replace(
@@ -348,7 +353,12 @@ def with_value(
                 expected_value=value,
                 share_expected_value=value / total if total > 0 else 0.0,
                 value_per_customer=value / max(len(members), 1),
-                median_p_alive=float(members["p_alive"].median()),
+                median_p_alive=_median_or_none(repeat["p_alive"]),
             )
         )
     return out
+
+
+def _median_or_none(values: pd.Series) -> float | None:
+    median = values.median()
+    return None if pd.isna(median) else float(median)

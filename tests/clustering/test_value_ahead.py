@@ -173,7 +173,8 @@ def test_the_report_shows_value_ahead_and_the_holdout_error(world, client_for):
     for s in Segment.unscoped.filter(run=run):
         assert f"{s.expected_value:,.2f}" in page
         assert f"{100 * s.median_p_alive:.0f}%" in page
-    assert "Median P(alive)" in page
+    assert run.value_ahead["median_p_alive_of"] == "repeat_buyers"
+    assert "Median P(alive) of repeat buyers" in page
 
 
 def test_a_run_without_the_value_stage_stores_nothing_and_says_so(world, client_for):

@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from clustering.models import Segment
+from clustering.models import Segment, SegmentationRun
 from reports.templatetags.report_format import money, num, pct
 from tests.reports.value_ahead_data import VALUE_FIELDS, clear_value_ahead, store_value_ahead
 
@@ -63,13 +63,21 @@ def test_segment_page_member_columns_show_each_members_stored_values(estimated, 
         assert f">{label}<" in page
     rows = response.context["page"].object_list
     stored = {a.customer.external_id: a for a in segment.assignments.select_related("customer")}
+    one_order = page.count('data-role="p-alive-one-order"')
+    judged = 0
     for row in rows:
         a = stored[row["customer__external_id"]]
         assert {f: row[f] for f in VALUE_FIELDS} == {f: getattr(a, f) for f in VALUE_FIELDS}
         if a.p_alive is not None:
+            # one order: P(alive) is 1 by the model's definition, so it is not shown as a figure
+            if a.frequency == 1:
+                continue
+            judged += 1
             assert f'<td class="num">{pct(a.p_alive, 0)}</td>' in page
             assert f'<td class="num">{num(a.expected_purchases, 2)}</td>' in page
             assert f'<td class="num">{money(a.expected_value, GBP)}</td>' in page
+    ones = [r for r in rows if r["p_alive"] is not None and r["frequency"] == 1]
+    assert one_order == len(ones) and ones and judged  # both kinds are on the page
 
 
 @pytest.mark.parametrize("field", ["p_alive", "expected_purchases", "expected_value"])
@@ -187,6 +195,36 @@ def test_dashboard_shows_each_segments_value_ahead_and_orders_by_it(estimated, c
     assert '<strong aria-current="true">expected value</strong>' in ordered.content.decode()
 
 
+def test_dashboard_says_whose_p_alive_it_shows_and_how_the_forecast_held_up(site, client_for):
+    """The median P(alive) is over repeat buyers (one-time buyers are alive by the model's
+    definition); the holdout check's verdict stands under the table."""
+    store_value_ahead(site.published)
+    one_time = largest_segment(site.published)
+    Segment.unscoped.filter(pk=one_time.pk).update(median_p_alive=None)
+    run = SegmentationRun.unscoped.get(pk=site.published.pk)
+    holdout = {"calibration_end": "2011-09-01", "holdout_weeks": 14.0, "predicted": 751.0,
+               "actual": 1000, "error": -0.249}  # fmt: skip
+    SegmentationRun.unscoped.filter(pk=run.pk).update(
+        value_ahead={**run.value_ahead, "median_p_alive_of": "repeat_buyers", "holdout": holdout}
+    )
+    page = text(client_for("marketing").get(reverse("home")))
+    assert ">Median P(alive) of repeat buyers</th>" in page
+    assert '<td class="num" data-value="">— (none bought again)</td>' in page
+    assert "each segment's median is over its customers who bought again" in page
+    check = page[page.index('data-role="value-check"') :]
+    assert "predicted 751 repeat purchases, customers made 1,000 (-24.9%)" in check
+    assert "Rough: read the values as an order of magnitude" in check
+    assert "the check on the run report" not in check  # marketing does not read run reports
+    manager = text(client_for("manager").get(reverse("home")))
+    assert f'/runs/{run.pk}/#value-ahead">the check on the run report</a>' in manager
+
+
+def test_dashboard_of_a_run_stored_before_says_median_p_alive_and_no_check(estimated, client_for):
+    page = text(client_for("marketing").get(reverse("home")))
+    assert ">Median P(alive)</th>" in page
+    assert "Not checked on a held-out period" in page
+
+
 def test_dashboard_of_a_run_without_value_ahead_says_not_estimated(not_estimated, client_for):
     client = client_for("marketing")
     page = text(client.get(reverse("home"), {"order": "value"}))
@@ -197,17 +235,19 @@ def test_dashboard_of_a_run_without_value_ahead_says_not_estimated(not_estimated
 
 # ------------------------------------------------------------------------------ lookup
 def test_customer_lookup_shows_the_customers_stored_value_ahead(estimated, client_for):
-    a = (
-        estimated.published.assignments.filter(p_alive__isnull=False)
-        .select_related("customer")
-        .first()
-    )
-    url = reverse("customer-lookup")
-    page = text(client_for("marketing").get(url, {"customer_id": a.customer.external_id}))
+    estimated_ones = estimated.published.assignments.filter(p_alive__isnull=False)
+    a = estimated_ones.filter(frequency__gte=2).select_related("customer").first()
+    url, client = reverse("customer-lookup"), client_for("marketing")
+    page = text(client.get(url, {"customer_id": a.customer.external_id}))
     assert "Value ahead: the next 90 days" in page
     assert f'data-field="p_alive">{pct(a.p_alive)}<' in page
     assert f'data-field="expected_purchases">{num(a.expected_purchases, 2)}<' in page
     assert f'data-field="expected_value">{money(a.expected_value, GBP)}<' in page
+
+    once = estimated_ones.filter(frequency=1).select_related("customer").first()
+    page = text(client.get(url, {"customer_id": once.customer.external_id}))
+    assert 'data-field="p_alive">not judged: one order' in page
+    assert f'data-field="expected_value">{money(once.expected_value, GBP)}<' in page
 
 
 def test_customer_lookup_says_not_estimated(not_estimated, client_for):

@@ -15,6 +15,8 @@ from clustering.engine.clv import (
     fit_bgnbd,
     fit_gamma_gamma,
 )
+from clustering.engine.types import SegmentProfile
+from clustering.engine.value import with_value
 
 ROOT = Path(__file__).resolve().parents[3]
 CDNOW = ROOT / "sample_data" / "cdnow" / "cdnow_master.csv.gz"
@@ -159,9 +161,12 @@ def test_a_run_carries_value_ahead_per_customer_and_per_segment():
     segs = result.segments
     assert sum(s.expected_value for s in segs) == pytest.approx(a["expected_value"].sum())
     assert sum(s.share_expected_value for s in segs) == pytest.approx(1.0)
+    # CDNOW's purchases are days, so a member's orders are their purchase days
+    orders = result.features["frequency"].reindex(a["customer_id"]).to_numpy()
     for s in segs:
         members = a[a["segment_id"] == s.segment_id]
-        assert s.median_p_alive == pytest.approx(members["p_alive"].median())
+        repeat = members[orders[members.index] >= 2]
+        assert s.median_p_alive == pytest.approx(repeat["p_alive"].median())
         assert s.value_per_customer == pytest.approx(members["expected_value"].mean())
     # a longer horizon is worth more; horizon 0 turns the stage off
     short = run_segmentation(lines, SegmentationParams(**fast, value_horizon_days=30))
@@ -267,3 +272,30 @@ def test_a_large_shop_is_fitted_on_a_fixed_sample_near_the_full_fit(monkeypatch)
         assert getattr(sampled, name) == pytest.approx(getattr(full, name), rel=0.2), name
     p_full = full.p_alive(x, t_x, T)
     assert np.abs(sampled.p_alive(x, t_x, T) - p_full).mean() < 0.02
+
+
+def _profile(segment_id: int) -> SegmentProfile:
+    return SegmentProfile(
+        segment_id=segment_id, name=f"s{segment_id}", size=2, share_customers=0.5,
+        share_revenue=0.5, medians={}, means={}, lift={}, distinguishing=(), rule="",
+        rule_accuracy=1.0, rule_precision=1.0, rule_recall=1.0, action="", rationale="",
+    )  # fmt: skip
+
+
+def test_a_segments_median_p_alive_leaves_out_its_one_time_buyers():
+    """BG/NBD's P(alive) is 1 for anyone with no repeat purchase, however long their silence:
+    a segment's median is over the members who bought again, None when none did."""
+    per_customer = pd.DataFrame(
+        {
+            "repeat_purchases": [0, 0, 0, 3, 5, 0, 0],
+            "p_alive": [1.0, 1.0, 1.0, 0.2, 0.4, 1.0, 1.0],
+            "expected_value": [1.0, 1.0, 1.0, 4.0, 6.0, 0.5, 0.5],
+        },
+        index=pd.Index(list("abcdefg"), name="customer_id"),
+    )
+    segment_ids = pd.Series([0, 0, 0, 0, 0, 1, 1], index=per_customer.index)
+    mixed, one_time = with_value([_profile(0), _profile(1)], per_customer, segment_ids)
+    assert mixed.median_p_alive == pytest.approx(0.3)  # of 0.2 and 0.4; everyone's is 1.0
+    assert mixed.expected_value == pytest.approx(13.0)  # value still counts every member
+    assert one_time.median_p_alive is None
+    assert one_time.share_expected_value == pytest.approx(1.0 / 14.0)
