@@ -23,6 +23,13 @@ def _actor_name(actor) -> str:
     return actor.get_username() if hasattr(actor, "get_username") else str(actor)
 
 
+def current_address() -> str | None:
+    """The client address of the request being served, None outside one: kept on work a
+    worker does later, so that work's audit entry can name it."""
+    serving = current_request()
+    return _valid_address(client_ip(serving)) if serving is not None else None
+
+
 def _valid_address(text: str) -> str | None:
     # REMOTE_ADDR can be empty or a socket path (a unix-socket proxy): not an address.
     try:
@@ -41,13 +48,15 @@ def record(
     details: dict[str, Any] | None = None,
     actor_name: str | None = None,
     target_id: str | None = None,
+    address: str | None = None,
 ) -> AuditEntry:
     """Append one entry. Call it inside the change's transaction, so a failed change leaves
     no entry. `actor` None means the system (or the request's user when a request is given);
     `actor_name` overrides the shown name (e.g. audit.log.SCHEDULE); `target_id` the
     target's key where its pk is not for showing (a token's digest: its token_key).
     Without `request`, the address is that of the request being served
-    (AuditRequestMiddleware), if any."""
+    (AuditRequestMiddleware), if any, else `address` (work done later on a worker, in the
+    name of a request: current_address() kept from it)."""
     if workspace is None:
         raise ValueError("An audit entry needs the workspace the action was done in.")
     if action not in AuditEntry.Action.values:
@@ -61,7 +70,10 @@ def record(
         if user is not None and user.is_authenticated:
             actor = user
     serving = request if request is not None else current_request()
-    address = _valid_address(client_ip(serving)) if serving is not None else None
+    if serving is not None:
+        address = _valid_address(client_ip(serving))
+    elif address is not None:
+        address = _valid_address(address)
     target_type = target_repr = ""
     if target is not None:
         target_type = target._meta.label_lower

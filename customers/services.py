@@ -28,6 +28,7 @@ from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import dateformat, timezone
 
+from audit.log import current_address
 from audit.log import record as audit_record
 from audit.models import AuditEntry
 from common.derived_cache import customers_changed
@@ -122,6 +123,7 @@ def import_record_create(
         file_size=size,
         sha256=_file_sha256(file),
         uploaded_by=uploaded_by,
+        uploaded_from=current_address(),
         # Until the header is read, what the uploader asked for (see _read_header).
         mapping=mapping or {},
         date_order=date_order,
@@ -243,6 +245,7 @@ def _record_started(import_record: ImportRecord, user) -> None:
         actor=user,
         target=import_record,
         details={"file_name": import_record.file_name, "file_size": import_record.file_size},
+        address=import_record.uploaded_from,  # a workbook's entry is written on the worker
     )
 
 

@@ -343,3 +343,23 @@ def test_a_stored_sample_stays_small_whatever_the_file_holds():
     back = FileSample.from_json(sample, columns=["a", "b", "c"])
     assert back.frame.iloc[0].tolist() == ["x" * SAMPLE_CELL_CHARS, None, "7"]
     assert back.line_numbers[:2].tolist() == [2, 3] and back.delimiter == ";"
+
+
+def test_a_workbook_started_on_the_worker_is_audited_with_the_uploaders_address(
+    client_for, queued, no_workbook_opened
+):
+    """The "import started" entry of a recognised workbook is written by the worker, out of
+    any request: it names the address the file came from, kept on the import."""
+    from audit.models import AuditEntry
+
+    client = client_for("manager")
+    response = page_upload(client, "retail.xlsx", retail_xlsx())
+    assert response.status_code == 302
+    record = ImportRecord.unscoped.get()
+    assert record.uploaded_from == "127.0.0.1"  # the test client's REMOTE_ADDR
+    assert not AuditEntry.unscoped.filter(action="import_started").exists()
+    no_workbook_opened.off()
+    work(queued)
+    entry = AuditEntry.unscoped.get(action="import_started")
+    assert (entry.target_id, entry.address) == (str(record.pk), "127.0.0.1")
+    assert entry.actor_name == record.uploaded_by.username
