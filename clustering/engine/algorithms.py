@@ -14,9 +14,9 @@ the candidates' ``fit_seconds``:
 Scale: Agglomerative, Spectral and DBSCAN are quadratic; above ``quadratic_sample_size`` rows
 they run on one seeded sample and every other customer gets the majority label of its 5
 nearest sample points (the same kNN surrogate the predictor uses).  GMM and Birch fit on a
-seeded sample above ``linear_sample_size`` and predict everyone.  K-Means and MiniBatch
-K-Means fit on everyone up to ``MINIBATCH_FIT_AT_MOST`` rows, above that on a seeded sample,
-and every row takes its nearest centre.
+seeded sample above ``linear_sample_size`` and predict everyone.  K-Means fits on everyone up
+to ``KMEANS_FIT_AT_MOST`` rows and MiniBatch K-Means up to ``MINIBATCH_FIT_AT_MOST``, above
+that on a seeded sample, and every row takes its nearest centre.
 """
 
 from __future__ import annotations
@@ -134,9 +134,10 @@ def _sample_outcome(
 
 
 # ----------------------------------------------------------------------------- algorithms
-#: K-Means restarts by size: enough that the run's seed does not change the optimum found;
-#: above MINIBATCH_FROM rows MiniBatch K-Means stands in for it.
-KMEANS_RESTARTS = ((50_000, 10), (MINIBATCH_FROM := 250_000, 3))
+#: K-Means restarts by size: enough that the run's seed does not change the optimum found.
+#: Above KMEANS_FIT_AT_MOST rows it fits a fixed sample of that many and labels every row by
+#: its nearest centre (docs/decisions/kmeans-on-a-sample-of-large-shops.md).
+KMEANS_RESTARTS = ((50_000, 10), (KMEANS_FIT_AT_MOST := 250_000, 3))
 
 
 def kmeans_restarts(n: int) -> int:
@@ -144,23 +145,26 @@ def kmeans_restarts(n: int) -> int:
 
 
 def sweep_kmeans(X: np.ndarray, ks: Sequence[int], ctx: SweepContext) -> Iterator[FitOutcome]:
-    if len(X) > MINIBATCH_FROM:
-        yield from sweep_minibatch(X, ks, ctx, name="kmeans")
-        return
-    n_init = kmeans_restarts(len(X))
+    idx = ctx.sample_index(len(X), KMEANS_FIT_AT_MOST, "kmeans")
+    Xf = X if idx is None else X[idx]
+    n_init = kmeans_restarts(len(Xf))
     for k in ks:
         t = time.perf_counter()
-        km = KMeans(n_clusters=k, n_init=n_init, random_state=ctx.seed).fit(X)
+        km = KMeans(n_clusters=k, n_init=n_init, random_state=ctx.seed).fit(Xf)
+        fit_labels = km.labels_.astype(np.int32)
+        labels = fit_labels if idx is None else km.predict(X).astype(np.int32)
+        inertia = km.inertia_ if idx is None else -km.score(X)  # over every row either way
         yield FitOutcome(
             "kmeans",
             k,
             f"n_clusters={k}",
-            km.labels_.astype(np.int32),
-            len(X),
+            labels,
+            len(Xf),
             time.perf_counter() - t,
-            inertia=float(km.inertia_),
+            inertia=float(inertia),
             model={"kind": "centroids", "centers": km.cluster_centers_.copy()},
-            fit_labels=km.labels_.astype(np.int32),
+            fit_labels=fit_labels,
+            fit_index=idx,
         )
 
 
@@ -170,9 +174,7 @@ def sweep_kmeans(X: np.ndarray, ks: Sequence[int], ctx: SweepContext) -> Iterato
 MINIBATCH_FIT_AT_MOST = 1_000_000
 
 
-def sweep_minibatch(
-    X: np.ndarray, ks: Sequence[int], ctx: SweepContext, name: str = "minibatch_kmeans"
-) -> Iterator[FitOutcome]:
+def sweep_minibatch(X: np.ndarray, ks: Sequence[int], ctx: SweepContext) -> Iterator[FitOutcome]:
     idx = ctx.sample_index(len(X), MINIBATCH_FIT_AT_MOST, "minibatch")
     Xf = X if idx is None else X[idx]
     for k in ks:
@@ -183,7 +185,7 @@ def sweep_minibatch(
         labels = fit_labels if idx is None else mb.predict(X).astype(np.int32)
         inertia = mb.inertia_ if idx is None else -mb.score(X)  # over every row either way
         yield FitOutcome(
-            name,
+            "minibatch_kmeans",
             k,
             f"n_clusters={k}",
             labels,
@@ -369,8 +371,8 @@ REGISTRY: dict[str, AlgorithmSpec] = {
             "kmeans",
             True,
             "full",
-            "n_clusters in k range; k-means++, 10 restarts (3 above 50k; MiniBatch above 250k,"
-            " fitted on a sample of 1M above 1M)",
+            "n_clusters in k range; k-means++, 10 restarts (3 above 50k); fitted on a sample"
+            " of 250k above 250k",
             sweep_kmeans,
         ),
         AlgorithmSpec(
@@ -435,12 +437,12 @@ def sampling_notes(algorithms: Iterable[str], n: int, ctx: SweepContext) -> list
                 f"{spec.label} was fitted on a fixed sample of {ctx.linear_sample_size:,} "
                 "customers and predicts everyone"
             )
-        if name == "kmeans" and n > MINIBATCH_FROM:
+        if name == "kmeans" and n > KMEANS_FIT_AT_MOST:
             notes.append(
-                f"{ALGORITHM_LABELS['minibatch_kmeans']} stood in for "
-                f"{ALGORITHM_LABELS['kmeans']} above {MINIBATCH_FROM:,} customers"
+                f"{spec.label} was fitted on a fixed sample of {KMEANS_FIT_AT_MOST:,} "
+                "customers; every customer took the nearest centre"
             )
-        if name in ("kmeans", "minibatch_kmeans") and n > MINIBATCH_FIT_AT_MOST:
+        if name == "minibatch_kmeans" and n > MINIBATCH_FIT_AT_MOST:
             notes.append(
                 f"{spec.label} was fitted on a fixed sample of {MINIBATCH_FIT_AT_MOST:,} "
                 "customers; every customer took the nearest centre"

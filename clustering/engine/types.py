@@ -148,8 +148,8 @@ ALGORITHM_NAMES: tuple[str, ...] = (
 )
 
 
-#: MiniBatch K-Means is K-Means' fast stand-in on large shops (algorithms.MINIBATCH_FROM), not
-#: a rival by default: near-identical partitions would compete on noise.
+#: MiniBatch K-Means is an option, not a rival of K-Means by default: near-identical partitions
+#: would compete on noise.
 DEFAULT_ALGORITHMS: tuple[str, ...] = tuple(a for a in ALGORITHM_NAMES if a != "minibatch_kmeans")
 
 

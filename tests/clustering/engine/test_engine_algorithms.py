@@ -69,12 +69,12 @@ def test_fixed_seed_reproduces_labels_exactly(blobs, name):
         np.testing.assert_array_equal(la, lb)
 
 
-@pytest.mark.parametrize("name", ["kmeans", "minibatch_kmeans"])
-def test_minibatch_fits_a_sample_of_a_big_matrix_and_labels_every_row(blobs, name, monkeypatch):
+@pytest.mark.parametrize(
+    ("name", "cap"), [("kmeans", "KMEANS_FIT_AT_MOST"), ("minibatch_kmeans", "MINIBATCH_FIT_AT_MOST")]
+)
+def test_k_means_fits_a_sample_of_a_big_matrix_and_labels_every_row(blobs, name, cap, monkeypatch):
     X, y = blobs
-    # MiniBatch stands in for K-Means above MINIBATCH_FROM; both are capped the same way
-    monkeypatch.setattr(alg, "MINIBATCH_FROM", 100)
-    monkeypatch.setattr(alg, "MINIBATCH_FIT_AT_MOST", 300)
+    monkeypatch.setattr(alg, cap, 300)
     out = next(alg.REGISTRY[name].sweep(X, [4], ctx()))
     assert out.fitted_on == 300 and len(out.fit_index) == 300
     assert np.array_equal(out.fit_index, np.unique(out.fit_index))  # distinct rows, in order
