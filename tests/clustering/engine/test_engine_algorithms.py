@@ -70,7 +70,8 @@ def test_fixed_seed_reproduces_labels_exactly(blobs, name):
 
 
 @pytest.mark.parametrize(
-    ("name", "cap"), [("kmeans", "KMEANS_FIT_AT_MOST"), ("minibatch_kmeans", "MINIBATCH_FIT_AT_MOST")]
+    ("name", "cap"),
+    [("kmeans", "KMEANS_FIT_AT_MOST"), ("minibatch_kmeans", "MINIBATCH_FIT_AT_MOST")],
 )
 def test_k_means_fits_a_sample_of_a_big_matrix_and_labels_every_row(blobs, name, cap, monkeypatch):
     X, y = blobs
