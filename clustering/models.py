@@ -162,6 +162,12 @@ class SegmentationRun(models.Model):
         return reverse("clustering:run-detail", args=[self.pk])
 
     @property
+    def median_p_alive_of_repeat_buyers(self) -> bool:
+        """Its segments' median P(alive) is over their repeat buyers (runs stored before
+        value.with_value left one-time buyers out took every member's)."""
+        return (self.value_ahead or {}).get("median_p_alive_of") == "repeat_buyers"
+
+    @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED_STATUSES
 

@@ -99,7 +99,6 @@ def home(request: HttpRequest) -> HttpResponse:
             if run
             else None
         ),
-        "p_alive_of_repeat_buyers": value_ahead.get("median_p_alive_of") == "repeat_buyers",
         "order": order,
         "orders": SEGMENT_ORDERS,
         "share_chart": segment_share_chart(shown),

@@ -92,6 +92,24 @@ def test_k_means_fits_a_sample_of_a_big_matrix_and_labels_every_row(blobs, name,
     assert not any("fixed sample of 300" in n for n in alg.sampling_notes([name], 300, ctx()))
 
 
+def test_the_mixture_restarts_where_it_fits_its_sample_only(blobs, monkeypatch):
+    """One restart let its fits move with the seed and reorder the shared ranks on a large
+    shop; on every row of a small one a single start is kept (it moved no choice there)."""
+    X, _ = blobs
+    starts: list[int] = []
+    real = alg.GaussianMixture
+
+    def recording(*args, **kwargs):
+        starts.append(kwargs["n_init"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(alg, "GaussianMixture", recording)
+    whole = next(alg.REGISTRY["gmm"].sweep(X, [4], ctx()))
+    sampled = next(alg.REGISTRY["gmm"].sweep(X, [4], alg.SweepContext(42, 5_000, 300, 4)))
+    assert (whole.fitted_on, sampled.fitted_on) == (len(X), 300)
+    assert starts == [1, alg.GMM_RESTARTS] and alg.GMM_RESTARTS >= 3
+
+
 def test_birch_threshold_is_tuned_to_enough_subclusters(blobs):
     X, _ = blobs
     birch = alg.tune_birch(X, 40)
