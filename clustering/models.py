@@ -356,6 +356,16 @@ class SegmentAssignment(models.Model):
     def __str__(self) -> str:
         return f"{self.customer_id} in {self.segment_id}"
 
+    @staticmethod
+    def bought_on_one_day(recency_days: float | None, tenure_days: float | None) -> bool:
+        """No repeat purchase as the value model counts them (purchase days, not orders): two
+        orders on one day are one purchase, and BG/NBD gives P(alive) 1 whatever the silence."""
+        return recency_days is not None and recency_days == tenure_days
+
+    @property
+    def no_repeat_purchase(self) -> bool:
+        return self.bought_on_one_day(self.recency_days, self.tenure_days)
+
 
 class Publication(models.Model):
     """Each time a run became its workspace's published segmentation, by whom or what: the

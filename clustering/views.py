@@ -21,7 +21,7 @@ from common.csv_export import csv_response
 
 from .engine.types import InvalidParameters
 from .forms import RunForm
-from .models import SegmentationRun
+from .models import SegmentAssignment, SegmentationRun
 from .report import charts
 from .report.axes import rfm_edges_view, rhythm_view, segment_axes, stability_view
 from .report.charts import heat_level
@@ -350,10 +350,14 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
 
 
 def _with_fit(segment, members: list[dict]) -> list[dict]:
-    """Each member with their fit in words and own activity (clustering.report.member_fit)."""
+    """Each member with their fit in words and own activity (clustering.report.member_fit),
+    and whether they bought again (P(alive) means nothing otherwise)."""
     run = segment.run
     names = dict(segment.run.segments.values_list("number", "name"))
     for member in members:
+        member["no_repeat_purchase"] = SegmentAssignment.bought_on_one_day(
+            member["recency_days"], member["tenure_days"]
+        )
         member["fit"] = member_fit(
             confidence=member["confidence"],
             runner_up_number=member["runner_up_number"],

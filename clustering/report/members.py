@@ -32,6 +32,7 @@ MEMBER_VALUES = (
     "confidence",
     "runner_up_number",
     "recency_days",
+    "tenure_days",  # with the recency: bought on one day only (no repeat purchase)
     "frequency",
     "monetary_total",
     "avg_basket_value",

@@ -8,6 +8,7 @@ import csv
 import io
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -63,21 +64,50 @@ def test_segment_page_member_columns_show_each_members_stored_values(estimated, 
         assert f">{label}<" in page
     rows = response.context["page"].object_list
     stored = {a.customer.external_id: a for a in segment.assignments.select_related("customer")}
-    one_order = page.count('data-role="p-alive-one-order"')
+    no_repeat = page.count('data-role="p-alive-no-repeat"')
     judged = 0
     for row in rows:
         a = stored[row["customer__external_id"]]
         assert {f: row[f] for f in VALUE_FIELDS} == {f: getattr(a, f) for f in VALUE_FIELDS}
         if a.p_alive is not None:
-            # one order: P(alive) is 1 by the model's definition, so it is not shown as a figure
-            if a.frequency == 1:
+            # bought on one day only: P(alive) is 1 by the model's definition, so it is not
+            # shown as a figure
+            if a.recency_days == a.tenure_days:
                 continue
             judged += 1
             assert f'<td class="num">{pct(a.p_alive, 0)}</td>' in page
             assert f'<td class="num">{num(a.expected_purchases, 2)}</td>' in page
             assert f'<td class="num">{money(a.expected_value, GBP)}</td>' in page
-    ones = [r for r in rows if r["p_alive"] is not None and r["frequency"] == 1]
-    assert one_order == len(ones) and ones and judged  # both kinds are on the page
+    ones = [r for r in rows if r["p_alive"] is not None and r["recency_days"] == r["tenure_days"]]
+    assert no_repeat == len(ones) and ones and judged  # both kinds are on the page
+
+
+def member_row(client, segment, customer_id: str) -> str:
+    page = text(client.get(segment.get_absolute_url(), {"search": customer_id}))
+    rows = [row for row in page.split("<tr") if f">{customer_id}<" in row]
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_two_orders_on_one_day_are_no_repeat_purchase_on_the_pages(estimated, client_for):
+    # BG/NBD counts purchase days: two orders on one day leave P(alive) at 1 by definition
+    segment = largest_segment(estimated.published)
+    a = segment.assignments.filter(p_alive__isnull=False, frequency__gte=2).first()
+    a.tenure_days = a.recency_days
+    a.save(update_fields=["tenure_days"])
+    client, customer_id = client_for("marketing"), a.customer.external_id
+    row = member_row(client, segment, customer_id)
+    assert 'data-role="p-alive-no-repeat"' in row and "— (no repeat purchase)" in row
+    assert f'<td class="num">{pct(a.p_alive, 0)}</td>' not in row
+
+    lookup = text(client.get(reverse("customer-lookup"), {"customer_id": customer_id}))
+    assert 'data-field="p_alive">not judged: no repeat purchase' in lookup
+
+    a.tenure_days = a.recency_days + 30  # bought again a month after the first order
+    a.save(update_fields=["tenure_days"])
+    row = member_row(client, segment, customer_id)
+    assert 'data-role="p-alive-no-repeat"' not in row
+    assert f'<td class="num">{pct(a.p_alive, 0)}</td>' in row
 
 
 @pytest.mark.parametrize("field", ["p_alive", "expected_purchases", "expected_value"])
@@ -236,7 +266,8 @@ def test_dashboard_of_a_run_without_value_ahead_says_not_estimated(not_estimated
 # ------------------------------------------------------------------------------ lookup
 def test_customer_lookup_shows_the_customers_stored_value_ahead(estimated, client_for):
     estimated_ones = estimated.published.assignments.filter(p_alive__isnull=False)
-    a = estimated_ones.filter(frequency__gte=2).select_related("customer").first()
+    repeat_buyers = estimated_ones.exclude(recency_days=F("tenure_days"))
+    a = repeat_buyers.select_related("customer").first()
     url, client = reverse("customer-lookup"), client_for("marketing")
     page = text(client.get(url, {"customer_id": a.customer.external_id}))
     assert "Value ahead: the next 90 days" in page
@@ -246,7 +277,7 @@ def test_customer_lookup_shows_the_customers_stored_value_ahead(estimated, clien
 
     once = estimated_ones.filter(frequency=1).select_related("customer").first()
     page = text(client.get(url, {"customer_id": once.customer.external_id}))
-    assert 'data-field="p_alive">not judged: one order' in page
+    assert 'data-field="p_alive">not judged: no repeat purchase' in page
     assert f'data-field="expected_value">{money(once.expected_value, GBP)}<' in page
 
 
