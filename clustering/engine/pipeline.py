@@ -48,7 +48,7 @@ from .types import (
     ValueSummary,
 )
 from .validation import min_customers, validate_params
-from .value import value_stage, with_value
+from .value import PER_CUSTOMER_COLUMNS, value_stage, with_value
 from .vocabulary import ALGORITHM_LABELS
 
 __all__ = [
@@ -168,6 +168,13 @@ class ValueAhead:
     per_customer: pd.DataFrame | None
     notes: tuple[str, ...]
     seconds: float
+
+    @property
+    def current(self) -> bool:
+        """False when stored by earlier code without a column the finish now reads (a
+        fanned-out run in flight across a deploy)."""
+        columns = self.per_customer.columns if self.per_customer is not None else None
+        return columns is None or set(PER_CUSTOMER_COLUMNS) <= set(columns)
 
 
 def value_ahead(

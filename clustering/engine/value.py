@@ -58,6 +58,12 @@ def histories(agg: pd.DataFrame, reference_date: pd.Timestamp) -> Histories:
     )
 
 
+#: What the value stage knows of each customer (ValueFit.per_customer's columns).
+PER_CUSTOMER_COLUMNS = (
+    "repeat_purchases", "p_alive", "expected_purchases", "expected_spend", "expected_value",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ValueFit:
     purchases: BgNbd
@@ -91,7 +97,7 @@ def fit_value(
             ),
         },
         index=pd.Index(h.customer_id, name="customer_id"),
-    )
+    )[list(PER_CUSTOMER_COLUMNS)]
     return ValueFit(purchases, spend, per_customer, horizon_days, annual_discount, margin)
 
 

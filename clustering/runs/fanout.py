@@ -338,7 +338,9 @@ def fanout_finish(*, results: list[dict], run_id: int, token: str, key: str) -> 
         parts: list[PartResult] = [
             read_checked(part_path(run_id, key, n), joblib.load) for n in range(bundle.n_parts)
         ]
-        ahead: ValueAhead = read_checked(value_path(run_id, key), joblib.load)
+        stored: ValueAhead = read_checked(value_path(run_id, key), joblib.load)
+        # one stored by the code before a deploy is fitted again by the finish
+        ahead = stored if stored.current else None
         params, timings = bundle.params, dict(bundle.timings)
         timings["candidates"] = sum(p.seconds for p in parts)  # work, not wall time
         with threadpool_limits(limits=params.blas_threads):

@@ -5,6 +5,7 @@ killed in the middle of a part."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -255,6 +256,36 @@ def test_a_fanned_out_run_stores_the_one_process_result(
     assert fanned.timings["value"] > 0
     assert fanned.attempts == 1
     assert fanned.chosen_k == one.chosen_k
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_value_part_stored_by_earlier_code_is_fitted_again_by_the_finish(
+    manager, shop, settings, eager, monkeypatch
+):
+    # A run in flight across a deploy: its value part has no column the finish now reads
+    load_transactions(synthetic_lines(500, seed=4))
+    settings.RUN_FANOUT = "off"
+    one = _create(shop, manager, FANOUT_PARAMS)
+    assert run_execute(run_id=one.pk, token="one", hostname="tests@host") == "succeeded"
+    settings.RUN_FANOUT = "on"
+    fanned = _create(shop, manager, FANOUT_PARAMS)
+    real_value = fanout.value_ahead
+
+    def earlier_code(*args, **kwargs):
+        ahead = real_value(*args, **kwargs)
+        older = ahead.per_customer.drop(columns="repeat_purchases")
+        return dataclasses.replace(ahead, per_customer=older)
+
+    monkeypatch.setattr(fanout, "value_ahead", earlier_code)
+    assert run_execute(run_id=fanned.pk, token="fan", hostname="tests@host") == "fanned out"
+    one, fanned = (SegmentationRun.unscoped.get(pk=r.pk) for r in (one, fanned))
+    _assert_one_result(fanned)
+    medians = [
+        list(r.segments.order_by("number").values_list("median_p_alive", flat=True))
+        for r in (one, fanned)
+    ]
+    assert medians[0] == medians[1] and any(m is not None for m in medians[0])
+    assert one.value_ahead == fanned.value_ahead
 
 
 @pytest.mark.django_db(transaction=True)
