@@ -17,10 +17,12 @@ says why.
 from __future__ import annotations
 
 import re
+import zoneinfo
 
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import get_script_prefix, set_script_prefix
+from django.utils import timezone
 
 from workspaces.models import Workspace
 
@@ -62,6 +64,8 @@ def enter_workspace(request, user, workspace: Workspace) -> Membership | None:
     user.workspace_membership = membership
     request.workspace = workspace
     request.membership = membership
+    # the shop's own clock on its pages and in its API answers (WorkspaceMiddleware resets it)
+    timezone.activate(zoneinfo.ZoneInfo(workspace.time_zone))
     return membership
 
 
@@ -125,6 +129,7 @@ class WorkspaceMiddleware:
             return self.get_response(request)
         finally:
             set_script_prefix(prefix)
+            timezone.deactivate()
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         """Without a prefix, a signed-in user's page or API call is in their current

@@ -127,6 +127,21 @@ def day(value) -> str:
 
 
 @register.filter
+def line_time(value) -> str:
+    """A transaction line's time in the active (the shop's) time zone, "10 Dec 2011 08:26";
+    its day alone at midnight, where a file gave dates without times."""
+    from django.utils import dateformat, timezone
+
+    if value is None or value == "":
+        return MISSING
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    if (value.hour, value.minute, value.second) == (0, 0, 0):
+        return dateformat.format(value, DAY_FORMAT)
+    return dateformat.format(value, f"{DAY_FORMAT} H:i")
+
+
+@register.filter
 def get_item(mapping, key):
     return (mapping or {}).get(key)
 
