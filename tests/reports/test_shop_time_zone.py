@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.workspace_access import workspace_url
-from tests.clustering.factories import load_transactions
 from tests import shops
+from tests.clustering.factories import load_transactions
 
 pytestmark = pytest.mark.django_db
 
