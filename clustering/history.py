@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from .engine.fit import fit_words
 from .models import Publication, Segment, SegmentAssignment, SegmentationRun
 
 
@@ -27,6 +28,12 @@ class HistoryEntry:
     @property
     def in_run(self) -> bool:
         return self.segment_number is not None
+
+    @property
+    def fit(self) -> str:
+        """The fit in words ("typical member"), as the segment pages say it; the bare
+        confidence means a different thing for each model kind."""
+        return fit_words(self.confidence, self.run.chosen_algorithm)
 
 
 def publications(*, workspace):

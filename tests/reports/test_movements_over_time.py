@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from clustering.engine.fit import fit_words
 from clustering.history import customer_history, segment_sizes_over_time
 from clustering.models import Publication, Segment, SegmentAssignment, SegmentationRun
 from clustering.movements import movements_between
@@ -432,6 +434,10 @@ def test_a_customers_history_has_every_publication_newest_first(
     assert table.count("<tr data-publication=") == 4
     assert "not in this run" in table
     assert escape(history[0].segment_name) in table
+    # the fit in the segment pages' words, not the model's bare confidence
+    fits = re.findall(r'data-field="fit">([^<]*)<', table)
+    assert fits == [fit_words(h.confidence, h.run.chosen_algorithm) for h in history if h.in_run]
+    assert all(f.endswith("member") or f.startswith("borderline") for f in fits) and fits
 
     body = _client(retail.marketing).get(reverse("api-customer", args=[late])).json()
     assert [h["publication_id"] for h in body["history"]] == [h.publication.pk for h in history]
