@@ -42,6 +42,21 @@ def test_segment_page_shows_profile_rule_action_and_members(site, client_for):
     )
 
 
+def test_the_member_list_has_a_country_column_only_where_the_shop_records_countries(
+    site, client_for
+):
+    segment = biggest_segment(site.published)
+    client = client_for("marketing")
+    assert segment.top_country
+    html = client.get(segment.get_absolute_url()).content.decode()
+    assert '<th scope="col">Country</th>' in html
+    # a shop whose files give no country (CDNOW): no column of blanks
+    Segment.unscoped.filter(pk=segment.pk).update(top_country="")
+    html = client.get(segment.get_absolute_url()).content.decode()
+    assert '<th scope="col">Country</th>' not in html
+    assert html.count("customer_id=") == min(segment.size, MEMBERS_PER_PAGE)  # the rows stay
+
+
 def test_members_are_sorted_by_revenue_by_default_and_on_request(site, client_for):
     segment = biggest_segment(site.published)
     client = client_for("marketing")
