@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.formats import date_format
 
 from workspaces.models import Workspace
 from workspaces.scoping import ScopedManager, ScopedQuerySet, UnscopedManager
@@ -160,6 +161,15 @@ class SegmentationRun(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("clustering:run-detail", args=[self.pk])
+
+    @property
+    def display_name(self) -> str:
+        """The run's own name, else one a marketer can read ("Run 12" says nothing to them);
+        pages and the API both say it."""
+        if self.name:
+            return self.name
+        as_of = self.reference_date or (self.finished_at and self.finished_at.date())
+        return f"Segmentation as of {date_format(as_of, 'j M Y')}" if as_of else "Segmentation"
 
     @property
     def median_p_alive_of_repeat_buyers(self) -> bool:

@@ -222,7 +222,7 @@ class SegmentSerializer(serializers.ModelSerializer):
 
 class PublishedSegmentsSerializer(serializers.Serializer):
     run_id = serializers.IntegerField()
-    run_name = serializers.CharField(allow_blank=True)
+    run_name = serializers.CharField(help_text="The run's name, else one made from its date.")
     published_at = serializers.DateTimeField()
     horizon_days = serializers.IntegerField(
         allow_null=True,

@@ -38,7 +38,6 @@ from common.api_errors import error_responses
 from common.derived_cache import customers_version
 from customers.models import Customer
 
-from .publication import run_display_name
 from .serializers import CustomerDetailSerializer, CustomerSerializer
 
 CanLookUpCustomers = capability_permission("lookup_customers")
@@ -260,7 +259,7 @@ def customer_detail_data(customer: Customer, *, workspace, personal: bool = Fals
         "segment_history": [
             {
                 "run_id": a.run_id,
-                "run_name": a.run.name,
+                "run_name": a.run.display_name,
                 "published_at": a.run.published_at,
                 "is_published": a.run.is_published,
                 "segment_id": a.segment.number,
@@ -276,7 +275,7 @@ def customer_detail_data(customer: Customer, *, workspace, personal: bool = Fals
                 "publication_id": h.publication.pk,
                 "published_at": h.published_at,
                 "run_id": h.run.pk,
-                "run_name": run_display_name(h.run),
+                "run_name": h.run.display_name,
                 "is_current": h.is_current,
                 "in_run": h.in_run,
                 "segment_id": h.segment_number,

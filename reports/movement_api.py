@@ -17,7 +17,6 @@ from common.api_errors import ApiProblem, error_responses
 
 from .movement_serializers import MovementsSerializer
 from .movement_views import flow_query
-from .publication import run_display_name
 
 NOTHING_PUBLISHED = "Nothing is published in this workspace yet: no movements to show."
 
@@ -60,7 +59,7 @@ def _ref(publication: Publication) -> dict:
     return {
         "publication_id": publication.pk,
         "run_id": publication.run_id,
-        "run_name": run_display_name(publication.run),
+        "run_name": publication.run.display_name,
         "published_at": publication.published_at,
         "reference_date": publication.run.reference_date,
     }

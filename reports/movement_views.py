@@ -28,8 +28,6 @@ from clustering.movements import Flow, movements_between
 from common.csv_export import csv_response
 from common.derived_cache import customers_version
 
-from .publication import run_display_name
-
 VIEW = "accounts.view_segments"
 EXPORT = "accounts.export_segment_members"
 MEMBERS_PER_PAGE = 50
@@ -58,9 +56,9 @@ def _page_context(request: HttpRequest, later: Publication | None) -> dict:
     )
     return {
         "later": later,
-        "later_name": run_display_name(later.run) if later else "",
+        "later_name": later.run.display_name if later else "",
         "earlier": movements.earlier if movements else None,
-        "earlier_name": run_display_name(movements.earlier_run) if movements else "",
+        "earlier_name": movements.earlier_run.display_name if movements else "",
         "newer": newer,
         "movements": movements,
         "moves": _rows(f for f in flows if f.moved and f.source and f.target),
@@ -180,8 +178,8 @@ def movement_members_page(request: HttpRequest, publication_id: int) -> HttpResp
         {
             "ends": ends,
             "page": page,
-            "earlier_name": run_display_name(ends.earlier.run),
-            "later_name": run_display_name(ends.later.run),
+            "earlier_name": ends.earlier.run.display_name,
+            "later_name": ends.later.run.display_name,
             "publication_id": publication_id,
         },
     )

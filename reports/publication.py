@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.utils.formats import date_format
-
 from accounts.roles import ROLE_CHOICES
 from clustering.models import SegmentationRun
 
@@ -26,14 +24,6 @@ class Publication:
 ROLE_LABELS = dict(ROLE_CHOICES)
 
 
-def run_display_name(run: SegmentationRun) -> str:
-    """The run's own name, else one a marketer can read ("Run 12" says nothing to them)."""
-    if run.name:
-        return run.name
-    as_of = run.reference_date or (run.finished_at and run.finished_at.date())
-    return f"Segmentation as of {date_format(as_of, 'j M Y')}" if as_of else "Segmentation"
-
-
 def publication(run: SegmentationRun) -> Publication:
     """The published run named in words (a run read by ``published_run``, which brings its
     publisher and the publisher's role in the workspace)."""
@@ -46,7 +36,7 @@ def publication(run: SegmentationRun) -> Publication:
             role = ROLE_LABELS.get(member_role, member_role).lower()
         elif user.is_superuser:
             role = "site administrator"
-    return Publication(run_display_name(run), run.published_at, publisher, role)
+    return Publication(run.display_name, run.published_at, publisher, role)
 
 
 def purchase_period(run: SegmentationRun) -> tuple[date, date] | None:

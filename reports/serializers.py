@@ -111,7 +111,7 @@ assert set(CustomerFeatureValuesSerializer().fields) == set(SegmentAssignment.FE
 
 class SegmentHistoryEntrySerializer(serializers.Serializer):
     run_id = serializers.IntegerField()
-    run_name = serializers.CharField(allow_blank=True)
+    run_name = serializers.CharField(help_text="The run's name, else one made from its date.")
     published_at = serializers.DateTimeField()
     is_published = serializers.BooleanField(help_text="True for the current segmentation.")
     segment_id = serializers.IntegerField()

@@ -21,7 +21,7 @@ from clustering.selectors import succeeded_runs, worker_is_recent, worker_last_s
 from . import selectors
 from .forms import CompareForm, CustomerLookupForm
 from .movement_views import top_moves
-from .publication import publication, purchase_period, run_display_name
+from .publication import publication, purchase_period
 from .selectors import last_import, last_run, published_run, run_comparison
 
 #: Features that are amounts, shown in the workspace's currency.
@@ -104,7 +104,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "share_chart": segment_share_chart(shown),
         "last_import": last_import(workspace=workspace),
         "last_run": latest,
-        "last_run_name": run_display_name(latest) if latest else "",
+        "last_run_name": latest.display_name if latest else "",
         "show_system": request.user.has_perm("accounts.manage_runs"),
         # The three largest moves into the latest publication (_since_last_publication.html).
         "since_last": top_moves(workspace=workspace, run=run) if run else None,

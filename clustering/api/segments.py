@@ -78,7 +78,7 @@ class PublishedSegmentsApi(APIView):
             PublishedSegmentsSerializer(
                 {
                     "run_id": run.pk,
-                    "run_name": run.name,
+                    "run_name": run.display_name,
                     "published_at": run.published_at,
                     "horizon_days": (run.value_ahead or {}).get("horizon_days"),
                     "segments": run_segments(run, workspace=request.workspace),

@@ -121,6 +121,9 @@ def test_published_segments(api, world):
     run = SegmentationRun.unscoped.get(pk=world.run_id)
     body = api("marketing").get("/api/v1/segments/").json()
     assert body["run_id"] == run.pk
+    # an unnamed run is called as the pages and the customers' history call it
+    assert not run.name and body["run_name"] == run.display_name
+    assert body["run_name"].startswith("Segmentation as of ")
     segments = list(Segment.unscoped.filter(run=run).order_by("number"))
     assert [s["number"] for s in body["segments"]] == [s.number for s in segments]
     first = body["segments"][0]
@@ -252,6 +255,8 @@ def test_customer_detail_has_features_segment_and_history(api, world):
     assert body["features"] == {f: getattr(a, f) for f in SegmentAssignment.FEATURE_FIELDS}
     assert [h["run_id"] for h in body["segment_history"]] == [world.run_id]
     assert body["segment_history"][0]["is_published"] is True
+    assert body["segment_history"][0]["run_name"] == body["history"][0]["run_name"]
+    assert body["segment_history"][0]["run_name"].startswith("Segmentation as of ")
     assert api("marketing").get("/api/v1/customers/nobody-here/").status_code == 404
 
 

@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from clustering.models import SegmentationRun
-from reports.publication import run_display_name
 
 pytestmark = pytest.mark.django_db
 
@@ -95,8 +94,8 @@ def test_the_publication_is_named_with_its_date_publisher_and_role(site, client_
 
 def test_an_unnamed_run_gets_a_readable_name_not_a_number():
     run = SegmentationRun(pk=12, name="", reference_date=date(2011, 12, 10))
-    assert run_display_name(run) == "Segmentation as of 10 Dec 2011"
-    assert run_display_name(SegmentationRun(pk=3, name="Spring review")) == "Spring review"
+    assert run.display_name == "Segmentation as of 10 Dec 2011"
+    assert SegmentationRun(pk=3, name="Spring review").display_name == "Spring review"
 
 
 def test_marketing_does_not_see_the_worker_while_a_manager_does(site, client_for):
