@@ -45,7 +45,7 @@ def publication_part(workspace, publication: Publication) -> dict[str, Any]:
         "publication": {
             "id": publication.pk,
             "run_id": run.pk,
-            "run_name": str(run),
+            "run_name": run.display_name,
             "published_at": _when(publication.published_at),
             "source": publication.source,
             "published_by": publisher.get_username() if publisher is not None else None,
