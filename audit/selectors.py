@@ -18,7 +18,8 @@ def audit_entries(
     date_to: datetime.date | None = None,
 ) -> QuerySet[AuditEntry]:
     """The workspace's entries, newest first; `actor` is the name shown (a username, or
-    "the schedule"), dates are days in the site's time zone, both ends included."""
+    "the schedule"), dates are days in the current time zone (the shop's, as its pages show
+    the entries), both ends included."""
     entries = AuditEntry.objects.in_workspace(workspace)
     if action:
         entries = entries.filter(action=action)

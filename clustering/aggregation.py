@@ -45,7 +45,7 @@ from .shared_snapshot import exported_snapshot, in_snapshot
 @dataclass(frozen=True)
 class CustomerAggregates:
     table: pd.DataFrame  # the engine's AGGREGATE_COLUMNS
-    reference_date: pd.Timestamp  # naive, in the site's time zone
+    reference_date: pd.Timestamp  # naive, in the shop's time zone
     window_start: pd.Timestamp | None
     summary: dict  # what was read, for the run report
     fingerprint: str
@@ -171,7 +171,7 @@ NAMED_CUSTOMERS = 5
 
 
 class LocalDate(TruncDate):
-    """TruncDate (the date in the site's time zone) from fixed UTC offsets.
+    """TruncDate (the date in the current time zone: the shop's) from fixed UTC offsets.
 
     Between time-zone transitions the UTC offset is constant, so with the transitions of the
     data's span (``start``..``end``) a fixed offset per period gives the same dates.
@@ -276,8 +276,11 @@ def customer_aggregates(
     """The workspace's aggregate table as of ``reference_date`` (default: the day after its
     last line);
     with ``holdout_share``, also the table as of the holdout's first day (the last share of
-    the days), read in the same snapshot."""
-    with consistent_snapshot():
+    the days), read in the same snapshot.
+
+    Days are the shop's (its time zone is the current one while reading): a purchase at
+    08:00 in Tokyo is on that day, as the shop's pages show it, whatever the site's zone."""
+    with timezone.override(ZoneInfo(workspace.time_zone)), consistent_snapshot():
         return _customer_aggregates(workspace, reference_date, lookback_days, holdout_share)
 
 

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from django.db import connection, connections, transaction
+from django.utils import timezone
 
 T = TypeVar("T")
 
@@ -37,9 +38,11 @@ def in_snapshot(snapshot: str, jobs: list[Callable[[], T]]) -> list[T]:
     """Each job on its own connection (a thread), all in ``snapshot``; results in order. The
     exporting transaction must stay open until they end."""
 
+    zone = timezone.get_current_timezone()  # the caller's (the shop's): threads start in the site's
+
     def run(job: Callable[[], T]) -> T:
         try:
-            with transaction.atomic(), _snapshot_of(snapshot):
+            with timezone.override(zone), transaction.atomic(), _snapshot_of(snapshot):
                 return job()
         finally:
             connections.close_all()  # this thread's connection, not the caller's
