@@ -307,16 +307,16 @@ def test_bulk_load_widens_the_customers_it_finds_and_copies_in_the_new_ones(
     customers = {c.external_id: c for c in Customer.unscoped.all()}
     assert {k: customers[k].id for k in stored} == stored
     assert min(customers["300"].id, customers["400"].id) > max(stored.values())
-    utc = ZoneInfo("UTC")
+    local = ZoneInfo(shops.test_shop().time_zone)  # the file's times are the shop's
     widened = customers["100"]  # first purchase moved earlier, last kept, country the latest
-    assert widened.first_purchase_at == pd.Timestamp("2011-02-01 08:00", tz=utc)
-    assert widened.last_purchase_at == pd.Timestamp("2011-03-01 10:00", tz=utc)
+    assert widened.first_purchase_at == pd.Timestamp("2011-02-01 08:00", tz=local)
+    assert widened.last_purchase_at == pd.Timestamp("2011-03-01 10:00", tz=local)
     assert widened.country == "France"
     new = customers["300"]
     assert (new.first_purchase_at, new.last_purchase_at, new.last_seen_at) == (
-        pd.Timestamp("2011-04-02 12:30", tz=utc),
-        pd.Timestamp("2011-04-02 12:30", tz=utc),
-        pd.Timestamp("2011-04-03 12:30", tz=utc),
+        pd.Timestamp("2011-04-02 12:30", tz=local),
+        pd.Timestamp("2011-04-02 12:30", tz=local),
+        pd.Timestamp("2011-04-03 12:30", tz=local),
     )
     assert (new.country, new.email, new.name) == ("Italy", "", "")
     assert new.created_at == new.updated_at
