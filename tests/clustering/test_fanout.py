@@ -217,16 +217,22 @@ def eager():
     app.conf.task_always_eager = before
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_fanned_out_run_stores_the_one_process_result(
-    manager, shop, settings, eager, monkeypatch
-):
+def _one_run_done_and_one_to_fan_out(shop, manager, settings):
+    """The shop's lines, a run executed in one process, and a run with the same parameters
+    created to fan out."""
     load_transactions(synthetic_lines(500, seed=4))
     settings.RUN_FANOUT = "off"
     one = _create(shop, manager, FANOUT_PARAMS)
     assert run_execute(run_id=one.pk, token="one", hostname="tests@host") == "succeeded"
     settings.RUN_FANOUT = "on"
-    fanned = _create(shop, manager, FANOUT_PARAMS)
+    return one, _create(shop, manager, FANOUT_PARAMS)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fanned_out_run_stores_the_one_process_result(
+    manager, shop, settings, eager, monkeypatch
+):
+    one, fanned = _one_run_done_and_one_to_fan_out(shop, manager, settings)
     # the value stage is a task of its own beside the parts; the finish only reads it
     valued: list[str] = []
     real_value = fanout.value_ahead
@@ -263,12 +269,7 @@ def test_a_value_part_stored_by_earlier_code_is_fitted_again_by_the_finish(
     manager, shop, settings, eager, monkeypatch
 ):
     # A run in flight across a deploy: its value part has no column the finish now reads
-    load_transactions(synthetic_lines(500, seed=4))
-    settings.RUN_FANOUT = "off"
-    one = _create(shop, manager, FANOUT_PARAMS)
-    assert run_execute(run_id=one.pk, token="one", hostname="tests@host") == "succeeded"
-    settings.RUN_FANOUT = "on"
-    fanned = _create(shop, manager, FANOUT_PARAMS)
+    one, fanned = _one_run_done_and_one_to_fan_out(shop, manager, settings)
     real_value = fanout.value_ahead
 
     def earlier_code(*args, **kwargs):
