@@ -51,7 +51,11 @@ def segment_profile_rows(segment: dict) -> list[dict[str, Any]]:
     for name in [f for f in ALL_FEATURES if f in lift or f in means] or list(lift):
         ratio = lift.get(name)
         mean = means.get(name)
-        overall = mean / ratio if (mean is not None and ratio) else None
+        overall = None
+        if mean is not None and ratio:
+            overall = mean / ratio
+        elif mean is not None and ratio is None:
+            overall = 0.0  # the engine leaves the lift out only where all customers' mean is 0
         rows.append(
             {
                 "feature": name,

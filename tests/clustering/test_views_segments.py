@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -55,6 +56,18 @@ def test_the_member_list_has_a_country_column_only_where_the_shop_records_countr
     html = client.get(segment.get_absolute_url()).content.decode()
     assert '<th scope="col">Country</th>' not in html
     assert html.count("customer_id=") == min(segment.size, MEMBERS_PER_PAGE)  # the rows stay
+
+
+def test_the_profile_shows_all_customers_mean_where_it_is_zero(site, client_for):
+    # a shop without returns: the engine leaves the lift out (0 / 0), the mean is still 0
+    segment = biggest_segment(site.published)
+    means, lift = dict(segment.means), dict(segment.lift)
+    means["return_rate"], lift["return_rate"] = 0.0, None
+    Segment.unscoped.filter(pk=segment.pk).update(means=means, lift=lift)
+    html = client_for("marketing").get(segment.get_absolute_url()).content.decode()
+    row = next(r for r in html.split("<tr") if ">Return rate</th>" in r)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row)
+    assert cells[1:] == ["0", "0", "—"]  # segment mean, all customers' mean, lift
 
 
 def test_members_are_sorted_by_revenue_by_default_and_on_request(site, client_for):
