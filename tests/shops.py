@@ -9,15 +9,12 @@ OTHER_SHOP = {"slug": "other-shop", "name": "Other shop", "currency": "USD"}
 
 
 def test_shop(spec: dict | None = None):
-    from django.conf import settings
-
     from workspaces.models import Workspace
 
     spec = spec or SHOP
-    # in the site's zone unless said, as the default workspace is: the tests' naive times are
-    # the site's, and a run counts the shop's days in the shop's zone
-    defaults = {"time_zone": settings.TIME_ZONE, **{k: v for k, v in spec.items() if k != "slug"}}
-    workspace, _ = Workspace.objects.get_or_create(slug=spec["slug"], defaults=defaults)
+    workspace, _ = Workspace.objects.get_or_create(
+        slug=spec["slug"], defaults={k: v for k, v in spec.items() if k != "slug"}
+    )
     return workspace
 
 

@@ -3,10 +3,17 @@ and members, and nothing is read across workspaces (workspaces/scoping.py)."""
 
 import zoneinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from .currencies import CURRENCY_CHOICES, currency_symbol
+
+
+def site_time_zone() -> str:
+    """A new shop's zone until an admin says otherwise: the site's, as the default
+    workspace's (its runs count days and its pages show times in it)."""
+    return settings.TIME_ZONE
 
 
 def validate_time_zone(name: str) -> None:
@@ -35,9 +42,10 @@ class Workspace(models.Model):
     )
     time_zone = models.CharField(
         max_length=64,
-        default="UTC",
+        default=site_time_zone,
         validators=[validate_time_zone],
-        help_text="The time zone of the shop's file times that carry no offset (IANA name).",
+        help_text="The shop's time zone (IANA name): its files' times that carry no offset are "
+        "read in it, its runs count days in it and its pages show times in it.",
     )
     date_order = models.CharField(
         max_length=12,
