@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from clustering.models import Publication, Segment
+from clustering.models import Publication, Segment, SegmentationRun
 from clustering.services import run_publish
 from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
 from webhooks.models import Delivery, Endpoint
@@ -122,3 +122,13 @@ def test_a_test_event_before_any_publication_says_there_is_none(shop, settings):
     )
     assert payload["test"] is True
     assert (payload["publication"], payload["run"], payload["movements"]) == (None, None, None)
+
+
+def test_an_unnamed_run_is_announced_by_the_name_the_pages_give_it(shop, published_twice):
+    first, _second, endpoint = published_twice
+    SegmentationRun.unscoped.filter(pk=first.pk).update(name="")
+    first.refresh_from_db()
+    publication = Publication.objects.in_workspace(shop).get(run=first)
+    payload = delivery_payload(_delivery(shop, endpoint, publication))
+    assert payload["publication"]["run_name"] == first.display_name != f"Run {first.pk}"
+    assert payload["publication"]["run_name"].startswith("Segmentation as of ")
