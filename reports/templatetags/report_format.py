@@ -134,11 +134,10 @@ def line_time(value) -> str:
 
     if value is None or value == "":
         return MISSING
-    if timezone.is_aware(value):
-        value = timezone.localtime(value)
-    if (value.hour, value.minute, value.second) == (0, 0, 0):
-        return dateformat.format(value, DAY_FORMAT)
-    return dateformat.format(value, f"{DAY_FORMAT} H:i")
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        return day(value)
+    return dateformat.format(local, f"{DAY_FORMAT} H:i")
 
 
 @register.filter

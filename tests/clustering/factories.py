@@ -7,10 +7,23 @@ import hashlib
 from decimal import Decimal
 
 import pandas as pd
+from django.conf import settings
 from django.utils import timezone
 
 from clustering.engine.synthetic import make_transactions
 from customers.models import Customer, ImportRecord, TransactionLine
+
+
+def line_at(customer: str, invoice: str, utc: str, country: str = "United Kingdom") -> dict:
+    """One purchase line (canonical columns) at a UTC instant, given as load_transactions
+    reads times: naive, in the site's zone."""
+    when = pd.Timestamp(utc, tz="UTC").tz_convert(settings.TIME_ZONE).tz_localize(None)
+    return {
+        "customer_id": customer, "invoice": invoice, "product_code": "P1", "quantity": 1.0,
+        "unit_price": 10.0, "amount": 10.0, "timestamp": when, "country": country,
+        "is_return": False, "is_non_product": False,
+    }  # fmt: skip
+
 
 FAST_PARAMS = {
     "algorithms": ["kmeans", "gmm", "agglomerative"],

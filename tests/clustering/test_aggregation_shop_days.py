@@ -6,30 +6,18 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from django.conf import settings as site_settings
 from django.db import connection
 
 import clustering.aggregation as aggregation
 from tests import shops
-from tests.clustering.factories import load_transactions
+from tests.clustering.factories import line_at, load_transactions
 from tests.conftest import require
 
-
-def line(customer: str, invoice: str, utc: str) -> dict:
-    # load_transactions reads naive times in the site's zone: give it the UTC instant there
-    when = pd.Timestamp(utc, tz="UTC").tz_convert(site_settings.TIME_ZONE).tz_localize(None)
-    return {
-        "customer_id": customer, "invoice": invoice, "product_code": "P1", "quantity": 1.0,
-        "unit_price": 10.0, "amount": 10.0, "timestamp": when, "country": "Japan",
-        "is_return": False, "is_non_product": False,
-    }  # fmt: skip
-
-
 LINES = [
-    line("C1", "A1", "2024-03-01 10:00"),  # 1 Mar 19:00 in Tokyo
-    line("C1", "A2", "2024-03-03 23:30"),  # 4 Mar 08:30 in Tokyo, 3 Mar in London
-    line("C2", "B1", "2024-03-02 23:30"),  # 3 Mar 08:30 in Tokyo, 2 Mar in London
-    line("C2", "B2", "2024-03-03 00:30"),  # 3 Mar 09:30 in Tokyo, 3 Mar in London
+    line_at("C1", "A1", "2024-03-01 10:00", "Japan"),  # 1 Mar 19:00 in Tokyo
+    line_at("C1", "A2", "2024-03-03 23:30", "Japan"),  # 4 Mar 08:30 in Tokyo, 3 Mar in London
+    line_at("C2", "B1", "2024-03-02 23:30", "Japan"),  # 3 Mar 08:30 in Tokyo, 2 Mar in London
+    line_at("C2", "B2", "2024-03-03 00:30", "Japan"),  # 3 Mar 09:30 in Tokyo, 3 Mar in London
 ]
 
 

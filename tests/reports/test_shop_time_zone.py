@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.workspace_access import workspace_url
 from tests import shops
-from tests.clustering.factories import load_transactions
+from tests.clustering.factories import line_at, load_transactions
 
 pytestmark = pytest.mark.django_db
 
@@ -20,24 +20,15 @@ NEW_YORK = {"slug": "ny-shop", "name": "New York shop", "currency": "USD",
             "time_zone": "America/New_York"}  # fmt: skip
 
 
-def line(invoice: str, when: str) -> dict:
-    return {
-        "customer_id": "C1", "invoice": invoice, "product_code": "P1", "quantity": 1.0,
-        "unit_price": 10.0, "amount": 10.0, "timestamp": pd.Timestamp(when, tz="UTC"),
-        "country": "United States", "is_return": False, "is_non_product": False,
-    }  # fmt: skip
-
-
 @pytest.fixture
 def new_york_shop(make_user):
     workspace = shops.test_shop(NEW_YORK)
     lines = pd.DataFrame(
         [
-            line("A1", "2011-12-09 12:50"),  # 07:50 in New York
-            line("A2", "2011-12-10 05:00"),  # midnight in New York: a file's date alone
+            line_at("C1", "A1", "2011-12-09 12:50"),  # 07:50 in New York
+            line_at("C1", "A2", "2011-12-10 05:00"),  # midnight in New York: a date alone
         ]
     )
-    lines["timestamp"] = lines["timestamp"].dt.tz_convert(settings.TIME_ZONE).dt.tz_localize(None)
     load_transactions(lines, workspace=workspace)
     user = shops.join(make_user("marketing", username="ny-marketing"), workspace, "marketing")
     return workspace, user
