@@ -36,11 +36,17 @@ def _execute(workspace, user, params: dict, name: str):
 
 def _wipe() -> None:
     from django.contrib.auth import get_user_model
+    from django.db import connection
 
     from clustering.models import Candidate, Segment, SegmentAssignment, SegmentationRun
     from customers.models import Customer, ImportRecord, TransactionLine
     from tests.audit.helpers import wipe_audit_log
 
+    # pytest-django creates the test database only when a selected test is marked for it;
+    # without one this connection is the configured database, which must never be wiped
+    name = str(connection.settings_dict["NAME"])
+    if not (Path(name).name.startswith("test") or name.startswith("test_")):
+        raise RuntimeError(f"refusing to wipe {name}: not a test database (mark tests django_db)")
     for run in SegmentationRun.unscoped.exclude(predictor_file=""):
         with contextlib.suppress(FileNotFoundError):
             (Path(settings.MEDIA_ROOT) / run.predictor_file).unlink()

@@ -4,7 +4,7 @@ consecutive publications are named, add up, list the new customers and the gone,
 pages, the CSV and the API show exactly them.
 
 The world is built once for the module (committed, removed at the end): tests here must not
-be transactional.
+be transactional (each runs in a transaction rolled back at its end).
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ from tests.reports.site_data import _wipe
 FIXTURE = "tests/fixtures/engine_online_retail_slice.csv"
 AS_OF = ("2011-09-01", "2011-10-01", "2011-11-01", "2011-12-10")
 PARAMS = {"algorithms": ["kmeans"], "k_min": 2, "k_max": 4, "seed": 7}
+
+# so that pytest-django creates the test database whichever of these tests are selected
+pytestmark = pytest.mark.django_db
 
 
 @dataclass
