@@ -263,7 +263,7 @@ class ImportRecord(models.Model):
 # The keys of ImportRecord.counts_by_reason (the API's too) and what they mean to a user.
 REASON_LABELS = {
     "skipped_no_customer_id": "Skipped: no customer id",
-    "duplicate_in_file": "Not stored again: the same line earlier in this file",
+    "duplicate_in_file": "Not stored again: the same line of the same order earlier in this file",
     "already_imported": "Not stored again: already imported",
     "imported_returns": "Imported and flagged: returns and cancellations",
     "imported_non_product": "Imported and flagged: postage, fees and other non-product lines",

@@ -58,6 +58,7 @@ LINE_COLUMNS = [
     "country",
     "is_return",
     "is_non_product",
+    "invoice_given",  # the file named the line's order: an exact repeat is then a copy
 ]
 
 
@@ -284,7 +285,9 @@ class Normaliser:
 
         if "invoice" in text:
             invoice = opt("invoice")
+            invoice_given = (invoice != "").to_numpy()
         else:
+            invoice_given = np.zeros(len(customer), dtype=bool)
             # No invoice column (CDNOW): one purchase occasion per customer and day.
             invoice = customer + "-" + naive.dt.strftime("%Y%m%d")
         product_code = opt("product_code")
@@ -318,6 +321,7 @@ class Normaliser:
                 "country": country.reset_index(drop=True),
                 "is_return": is_return,
                 "is_non_product": is_non_product,
+                "invoice_given": invoice_given,
             }
         )
         result.lines = out

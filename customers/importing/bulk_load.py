@@ -224,7 +224,9 @@ class BulkLoad(StagingTable):
         if lines.empty:
             return None
         hashes = line_hashes(lines)
-        keep = self.seen.first_seen(hashes)
+        first = self.seen.first_seen(hashes)
+        hashes, purchases = self.repeats.renumber(lines, hashes, first)
+        keep = first | purchases
         kept = lines[keep]
         self.figures.add(kept)
         # Customer ids through the chunk's distinct customers (a few thousand at most): a

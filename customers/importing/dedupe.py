@@ -1,9 +1,12 @@
-"""Which line hashes a bulk load has seen: BulkLoad drops repeated lines itself, with no
-staging table to deduplicate in SQL."""
+"""Which line hashes an import has seen (BulkLoad drops repeated lines itself, with no
+staging table to deduplicate in SQL), and which repeats are purchases of their own."""
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
+import pandas as pd
 
 
 class SeenHashes:
@@ -74,3 +77,33 @@ def _in_run(run_hi: np.ndarray, run_lo: np.ndarray, hi: np.ndarray, lo: np.ndarr
         end = np.searchsorted(run_hi, hi[i], side="right")
         seen[i] = bool((run_lo[pos[i] : end] == lo[i]).any())
     return seen
+
+
+class RepeatedPurchases:
+    """Where a line names no order (CDNOW's files have no order column), an exact repeat in
+    the file is another purchase, not a copy: the n-th repeat of a line gets a hash of its
+    own, the line's hash and n, so the file stores every one and importing it again (or a
+    later file overlapping it) stores none of them twice. Repeats are few, so a dict of the
+    repeated hashes does."""
+
+    def __init__(self):
+        self._times: dict[bytes, int] = {}  # hash -> times seen in the file, once repeated
+        self.count = 0
+
+    def renumber(
+        self, lines: pd.DataFrame, digests: np.ndarray, first: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The digests with each repeat (not ``first``) of a line without an order given its
+        own, in file order; and the mask of the lines given one."""
+        repeat = ~first & ~lines["invoice_given"].to_numpy(dtype=bool)
+        if not repeat.any():
+            return digests, repeat
+        digests = digests.copy()
+        for i in np.flatnonzero(repeat):
+            line = digests[i].tobytes()
+            n = self._times.get(line, 1)
+            self._times[line] = n + 1
+            numbered = hashlib.md5(line + b"\x1f%d" % n, usedforsecurity=False).digest()
+            digests[i] = np.frombuffer(numbered, dtype=np.uint8)
+        self.count += int(repeat.sum())
+        return digests, repeat

@@ -33,7 +33,7 @@ from django.utils import timezone
 from transaction_files.normalise import hashes_hex, line_hashes
 
 from ..models import Customer, TransactionLine
-from .dedupe import SeenHashes
+from .dedupe import RepeatedPurchases, SeenHashes
 from .figures import StoredTotals
 from .sql import insert_lines_sql, upsert_customers_sql
 
@@ -155,6 +155,7 @@ class StagingTable:
         self.vendor = connection.vendor
         self.rows = 0
         self.seen = SeenHashes()  # prepare() is its only user, in one thread
+        self.repeats = RepeatedPurchases()  # likewise
         self._customer_parts: list[pd.DataFrame] = []
         with connection.cursor() as cursor:
             for name, columns in self._tables():
@@ -185,7 +186,7 @@ class StagingTable:
         hashes = line_hashes(lines)
         # The file's distinct lines, counted as they pass rather than by a DISTINCT over the
         # staged table in the move, which holds the line table's lock.
-        self.seen.first_seen(hashes)
+        hashes, _ = self.repeats.renumber(lines, hashes, self.seen.first_seen(hashes))
         return PreparedChunk(
             rows=len(lines),
             payload=self._lines_payload(lines, hashes),
@@ -275,7 +276,7 @@ class StagingTable:
                 cursor.execute(f"SET LOCAL work_mem = '{MOVE_WORK_MEM}'")
                 # One import moves its lines at a time (readers go on).
                 cursor.execute(f"LOCK TABLE {line_table} IN SHARE ROW EXCLUSIVE MODE")
-            distinct = len(self.seen)
+            distinct = len(self.seen) + self.repeats.count
             if pg:
                 # Chosen before the upsert, which moves the customers' last-seen times on.
                 probe = self._probe_each_line(cursor)

@@ -9,24 +9,26 @@ from django.core.management import CommandError, call_command
 from customers.models import Customer, ImportRecord
 from tests import shops
 
-from .conftest import CDNOW_SLICE
+from .conftest import CDNOW_SLICE, ONLINE_RETAIL_SLICE
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop")]
 
 
 def test_command_imports_synchronously_and_prints_counts():
     out = StringIO()
-    call_command("import_transactions", str(CDNOW_SLICE), stdout=out)
+    # a slice with rows skipped, copies and returns: each reason is printed in words
+    call_command("import_transactions", str(ONLINE_RETAIL_SLICE), stdout=out)
     record = ImportRecord.unscoped.get()
     assert record.status == ImportRecord.Status.SUCCEEDED
     text = out.getvalue()
-    assert f"Import #{record.pk} cdnow_slice.csv: succeeded" in text
+    assert f"Import #{record.pk} {ONLINE_RETAIL_SLICE.name}: succeeded" in text
     assert f"rows read                  {record.rows_read:>10,}" in text
     assert f"duplicates                 {record.rows_duplicate:>10,}" in text
     for label, count in record.reasons():
         assert f"  · {label:<66} {count:>10,}" in text
-    assert record.reasons() and not any(key in text for key in record.counts_by_reason)
-    assert Customer.unscoped.count() == 400
+    assert len(record.reasons()) >= 3
+    assert not any(key in text for key in record.counts_by_reason)
+    assert Customer.unscoped.count() == record.customers_created > 0
 
 
 def test_command_with_mapping_and_date_order(tmp_path):

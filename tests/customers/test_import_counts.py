@@ -115,14 +115,14 @@ def test_overlapping_files_do_not_double_count(tmp_path):
 
 def test_cdnow_slice_through_the_same_service():
     d = pd.read_csv(CDNOW_SLICE, dtype=str)
-    unique = d.drop_duplicates()
 
     record = import_path(CDNOW_SLICE)
 
     assert record.status == ImportRecord.Status.SUCCEEDED, record.error
     assert record.rows_read == len(d)
-    assert record.rows_duplicate == len(d) - len(unique)
-    assert record.rows_imported == len(unique)
+    # no order column: a line repeated exactly is another purchase (CDNOW has such days)
+    assert record.rows_duplicate == 0
+    assert record.rows_imported == len(d)
     assert Customer.unscoped.count() == d["customer_id"].nunique()
     assert Customer.unscoped.filter(external_id="00001").exists()  # zeros kept
     # One synthesised invoice per customer-day: frequency counts purchase occasions.
@@ -153,7 +153,8 @@ def test_full_cdnow_file():
 
     assert record.status == ImportRecord.Status.SUCCEEDED, record.error
     assert record.rows_read == 69_659
-    assert record.rows_duplicate == 255
+    assert record.rows_duplicate == 0  # its 255 exact repeats are purchases: it has no orders
+    assert record.rows_imported == 69_659
     assert Customer.unscoped.count() == 23_570
 
 
@@ -407,3 +408,52 @@ def test_a_bound_that_missed_a_stored_line_still_stores_no_line_twice(tmp_path, 
     assert record.rows_imported == 1
     assert record.counts_by_reason["already_imported"] == 50
     assert TransactionLine.unscoped.count() == 51
+
+
+@pytest.mark.parametrize("bulk_load", [True, False])
+def test_a_line_repeated_in_a_file_without_orders_is_another_purchase(
+    tmp_path, settings, monkeypatch, bulk_load
+):
+    from transaction_files import sources
+
+    settings.IMPORT_BULK_LOAD_EMPTY_TABLE = bulk_load
+    monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 64)  # repeats in several chunks
+    header = "customer_id,date,number_of_cds,dollar_value\n"
+    # CDNOW's customer 00499 bought these four CDs on 1 October 1997, one line each
+    rows = ["00499,19971001,1,11.49\n"] * 3 + ["00499,19971001,1,15.49\n"] * 2
+    rows += [f"0050{i},19971002,2,20.00\n" for i in range(20)]
+    first = tmp_path / "cdnow.csv"
+    first.write_text(header + "".join(rows))
+
+    record = import_path(first)
+
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
+    assert (record.rows_imported, record.rows_duplicate) == (25, 0)
+    spent = TransactionLine.unscoped.filter(customer__external_id="00499")
+    assert (
+        sorted(spent.values_list("amount", flat=True))
+        == [Decimal("11.49")] * 3 + [Decimal("15.49")] * 2
+    )
+
+    # The same lines again in a later file, and one new: only the new one is stored.
+    later = tmp_path / "cdnow-later.csv"
+    later.write_text(header + "".join(rows) + "00499,19971003,1,9.99\n")
+    record = import_path(later)
+
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
+    assert (record.rows_imported, record.rows_duplicate) == (1, 25)
+    assert spent.count() == 6
+
+
+def test_a_line_repeated_in_a_file_with_orders_is_a_copy(tmp_path):
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    line = "536365,85123A,HEART,6,2010-12-01 08:26,2.55,17850,UK\n"
+    path = tmp_path / "orders.csv"
+    path.write_text(header + line * 2 + line.replace("536365", "") * 2)
+
+    record = import_path(path)
+
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
+    # the order's line twice is one line; a line naming no order, twice, is two purchases
+    assert (record.rows_imported, record.rows_duplicate) == (3, 1)
+    assert record.counts_by_reason["duplicate_in_file"] == 1
