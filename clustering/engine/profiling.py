@@ -24,7 +24,7 @@ from .naming import (
     unique_names,
     why_sentence,
 )
-from .types import NUMERIC_FEATURES, ActivityRhythm, SegmentProfile
+from .types import NUMERIC_FEATURES, RFM_FEATURES, ActivityRhythm, SegmentProfile
 
 
 def _fmt(v: float) -> str:
@@ -105,10 +105,17 @@ def build_profiles(
     numeric = [c for c in NUMERIC_FEATURES if c in features.columns]
     vals = features[numeric].to_numpy(dtype=float)
     n = len(features)
-    overall_mean = np.nanmean(vals, axis=0)
-    # standardise in log space for "what sets it apart" (raw spend is too skewed)
+    # A feature with one value in the whole shop (no product codes, no returns), or none,
+    # tells no segment apart: profiles leave it out. Recency, orders and spend stay: names
+    # rest on them.
     logv = np.sign(vals) * np.log1p(np.abs(vals))
-    log_mean, log_std = np.nanmean(logv, axis=0), np.nanstd(logv, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a feature with no value at all
+        varies = np.nanmax(vals, axis=0) > np.nanmin(vals, axis=0)
+        overall_mean = np.nanmean(vals, axis=0)
+        # standardise in log space for "what sets it apart" (raw spend is too skewed)
+        log_mean, log_std = np.nanmean(logv, axis=0), np.nanstd(logv, axis=0)
+    shown = [j for j, c in enumerate(numeric) if varies[j] or c in RFM_FEATURES]
     log_std = np.where(log_std > 0, log_std, 1.0)
     revenue = features["monetary_total"].to_numpy(dtype=float)
     total_revenue = revenue.sum()
@@ -149,10 +156,11 @@ def build_profiles(
             means = np.nanmean(seg, axis=0)
             medians = np.nanmedian(seg, axis=0)
             z = (np.nanmean(logv[mask], axis=0) - log_mean) / log_std
-        order = np.argsort(-np.abs(np.nan_to_num(z)))[:3]
+        order = np.array(shown)[np.argsort(-np.abs(np.nan_to_num(z[shown])))][:3]
         distinguishing = tuple(f"{numeric[j]} ({'high' if z[j] > 0 else 'low'})" for j in order)
         with np.errstate(divide="ignore", invalid="ignore"):
             lift = np.where(overall_mean != 0, means / overall_mean, np.nan)
+        names_shown = [numeric[j] for j in shown]
         rule, acc, prec, rec = segment_rule(Xr, rule_cols, seg_r == s, seed)
         action, rationale = playbook_entry(names[s])
         share_revenue = float(revenue[mask].sum() / total_revenue) if total_revenue else 0.0
@@ -168,9 +176,9 @@ def build_profiles(
                 size=int(mask.sum()),
                 share_customers=float(mask.sum() / n),
                 share_revenue=share_revenue,
-                medians=dict(zip(numeric, map(float, medians), strict=True)),
-                means=dict(zip(numeric, map(float, means), strict=True)),
-                lift=dict(zip(numeric, map(float, lift), strict=True)),
+                medians=dict(zip(names_shown, map(float, medians[shown]), strict=True)),
+                means=dict(zip(names_shown, map(float, means[shown]), strict=True)),
+                lift=dict(zip(names_shown, map(float, lift[shown]), strict=True)),
                 distinguishing=distinguishing,
                 rule=rule,
                 rule_accuracy=acc,

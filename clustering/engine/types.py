@@ -101,6 +101,9 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "mean_days_between_purchases",
 )
 CATEGORICAL_FEATURES: tuple[str, ...] = ("country",)
+#: Recency, frequency and monetary value: the RFM grid's axes, in its order, and what the
+#: segment names rest on.
+RFM_FEATURES: tuple[str, ...] = ("recency_days", "frequency", "monetary_total")
 ALL_FEATURES: tuple[str, ...] = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 
 #: Default feature set: RFM plus tenure and basket size.  Country is off by default because

@@ -16,6 +16,7 @@ from clustering.engine.types import (
     ACTIVITY_STATUSES,
     ACTIVITY_WORDS,
     MODERATE_ARI,
+    RFM_FEATURES,
     STABILITY_WORDS,
     STABLE_ARI,
     stability_verdict,
@@ -27,7 +28,7 @@ from .words import candidate_key_label
 #: CSS status class for each stability verdict: moderate and unstable are said loudly.
 STABILITY_LEVELS = {"stable": "ok", "moderate": "warn", "unstable": "bad"}
 #: The RFM grid's axes, in the grid's order.
-RFM_AXES = ("recency_days", "frequency", "monetary_total")
+RFM_AXES = RFM_FEATURES
 
 
 def _get(segment: Any, name: str, default: Any) -> Any:

@@ -149,6 +149,39 @@ def test_profiles_on_two_obvious_groups():
     assert profiles[0].lift["monetary_total"] == pytest.approx(5000 / mean)
     assert profiles[0].rule_accuracy == 1.0
     assert profiles[1].top_country == "UK"
+    # one value in the whole shop tells no segment apart: no row for it in any profile
+    for profile in profiles:
+        assert set(profile.medians) == set(profile.means) == set(profile.lift)
+        assert {"distinct_products", "return_rate"}.isdisjoint(profile.medians)
+        assert "tenure_days" in profile.lift
+        assert not any(
+            d.startswith(("distinct_products", "return_rate")) for d in profile.distinguishing
+        )
+
+
+def test_recency_orders_and_spend_stay_in_profiles_when_every_customer_has_the_same():
+    n = 50  # everyone bought once, 30 days ago, for 20: a shop's first month
+    feats = pd.DataFrame(
+        {
+            "recency_days": 30.0,
+            "frequency": 1.0,
+            "monetary_total": 20.0,
+            "tenure_days": 30.0,
+            "avg_basket_value": np.r_[np.full(n, 20.0), np.full(n, 10.0)],
+            "mean_days_between_purchases": np.nan,  # no repeat purchase: no row either
+        },
+        index=[str(i) for i in range(2 * n)],
+    )
+    seg = np.r_[np.zeros(n, int), np.ones(n, int)]
+    profiles = build_profiles(feats, seg, ("avg_basket_value",))
+    for profile in profiles:
+        assert list(profile.medians) == [
+            "recency_days",
+            "frequency",
+            "monetary_total",
+            "avg_basket_value",
+        ]
+        assert profile.lift["frequency"] == 1.0
 
 
 def test_rfm_scores_are_equal_for_equal_customers_and_edges_describe_the_bins():
