@@ -1,4 +1,5 @@
-"""The --workspace option of the customers commands: which shop's data they work on."""
+"""The --workspace option of the commands: which shop's data they work on (or, for the
+pruning commands, --all-workspaces)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,22 @@ def add_workspace_argument(parser) -> None:
         metavar="SLUG",
         help="The workspace's slug; required when there is more than one workspace.",
     )
+
+
+def add_workspaces_arguments(parser, what: str) -> None:
+    """--workspace, or --all-workspaces for a command that may work on every shop."""
+    add_workspace_argument(parser)
+    parser.add_argument(
+        "--all-workspaces", action="store_true", help=f"Prune every workspace's {what}."
+    )
+
+
+def workspaces_from_options(options: dict) -> list[Workspace]:
+    if options["all_workspaces"] and options["workspace"]:
+        raise CommandError("Pass --workspace or --all-workspaces, not both.")
+    if options["all_workspaces"]:
+        return list(Workspace.objects.order_by("slug"))
+    return [workspace_from_option(options["workspace"])]
 
 
 def workspace_from_option(slug: str) -> Workspace:

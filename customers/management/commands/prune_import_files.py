@@ -11,33 +11,23 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from customers.management.workspace_option import add_workspace_argument, workspace_from_option
+from customers.management.workspace_option import add_workspaces_arguments, workspaces_from_options
 from customers.services import import_files_prune
-from workspaces.models import Workspace
 
 
 class Command(BaseCommand):
     help = "Delete the uploaded files of imports that finished more than N days ago."
 
     def add_arguments(self, parser):
-        add_workspace_argument(parser)
-        parser.add_argument(
-            "--all-workspaces", action="store_true", help="Prune every workspace's imports."
-        )
+        add_workspaces_arguments(parser, "imports")
         parser.add_argument("--older-than-days", type=int, default=30)
         parser.add_argument("--dry-run", action="store_true", help="Only say what would go.")
 
     def handle(self, *args, older_than_days: int, dry_run: bool, **options):
         if older_than_days < 0:
             raise CommandError("--older-than-days must be 0 or more.")
-        if options["all_workspaces"] and options["workspace"]:
-            raise CommandError("Pass --workspace or --all-workspaces, not both.")
-        if options["all_workspaces"]:
-            workspaces = list(Workspace.objects.order_by("slug"))
-        else:
-            workspaces = [workspace_from_option(options["workspace"])]
         verb = "Would delete" if dry_run else "Deleted"
-        for workspace in workspaces:
+        for workspace in workspaces_from_options(options):
             pruned = import_files_prune(
                 workspace=workspace, older_than=timedelta(days=older_than_days), dry_run=dry_run
             )
