@@ -115,6 +115,9 @@ class SegmentationRun(models.Model):
     )
     notes = models.JSONField(default=list, blank=True)
     predictor_file = models.CharField(max_length=500, blank=True)
+    # When its per-customer rows were removed (manage.py prune_run_members): a run never
+    # published keeps its report, segments and profiles, not its members.
+    members_removed_at = models.DateTimeField(null=True, blank=True)
 
     is_published = models.BooleanField(default=False)
     published_at = models.DateTimeField(null=True, blank=True)

@@ -100,11 +100,12 @@ def run_transitions(before: SegmentationRun, after: SegmentationRun, *, workspac
 
 
 def succeeded_runs(*, workspace) -> QuerySet[SegmentationRun]:
-    """The workspace's succeeded runs, newest first: the compare page's choices, whose first
-    two are its default pair (and the pair warmed at publication)."""
+    """The workspace's succeeded runs that still hold their members, newest first: the
+    compare page's choices, whose first two are its default pair (and the pair warmed at
+    publication)."""
     return (
         SegmentationRun.objects.in_workspace(workspace)
-        .filter(status=SegmentationRun.Status.SUCCEEDED)
+        .filter(status=SegmentationRun.Status.SUCCEEDED, members_removed_at=None)
         .only("pk", "name", "created_at", "chosen_k", "n_customers", "is_published")
         .order_by("-created_at", "-pk")
     )

@@ -38,6 +38,7 @@ RUN_FIELDS = [
     "published_by",
     "trigger",
     "publication_hold",
+    "members_removed_at",  # set: its members are gone (never published; prune_run_members)
 ]
 
 
@@ -156,6 +157,10 @@ class RunReportSerializer(serializers.Serializer):
     notes = serializers.ListField(child=serializers.JSONField())
     is_published = serializers.BooleanField()
     published_at = serializers.DateTimeField(allow_null=True)
+    members_removed_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the run's members were removed (never published; kept a while only).",
+    )
     published_by = serializers.CharField(allow_null=True)
     candidates = serializers.ListField(child=serializers.DictField(child=serializers.JSONField()))
     segments = serializers.ListField(child=serializers.DictField(child=serializers.JSONField()))

@@ -10,9 +10,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.forms.utils import pretty_name
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseGone, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import PERSONAL_DATA_PERMISSION
@@ -260,7 +261,15 @@ def run_assignments_csv(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _members_csv(request: HttpRequest, run, assignments, filename: str, *, target, what: str):
     """The members export (clustering.report.member_export), logged with its row count;
-    contact details only for those who may see personal data."""
+    contact details only for those who may see personal data. Gone once the run's members
+    were removed (clustering.runs.retention), rather than an empty file."""
+    if run.members_removed_at:
+        return HttpResponseGone(
+            f"This run's members were removed on {localtime(run.members_removed_at):%Y-%m-%d}: "
+            "it was never "
+            "published. Its report and segments stay.",
+            content_type="text/plain; charset=utf-8",
+        )
     personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
     header = member_export_header(
         currency=request.workspace.currency,
@@ -300,15 +309,17 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
     descending = request.GET.get("dir", "desc") != "asc"
     search = request.GET.get("q", "").strip()[:64]
     personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
-    page = segment_members_page(
-        segment,
-        search=search,
-        sort=sort,
-        descending=descending,
-        page=request.GET.get("page"),
-        personal=personal,
-    )
-    page.object_list = _with_fit(segment, list(page.object_list))
+    page = None
+    if not segment.run.members_removed_at:
+        page = segment_members_page(
+            segment,
+            search=search,
+            sort=sort,
+            descending=descending,
+            page=request.GET.get("page"),
+            personal=personal,
+        )
+        page.object_list = _with_fit(segment, list(page.object_list))
     profile = charts.segment_profile_rows(
         {"lift": segment.lift, "means": segment.means, "medians": segment.medians}
     )
@@ -344,7 +355,7 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             "direction": "desc" if descending else "asc",
             "search": search,
             "personal": personal,
-            "warnings": sum(1 for m in page.object_list if m["fit"].warning),
+            "warnings": sum(1 for m in page.object_list if m["fit"].warning) if page else 0,
         },
     )
 

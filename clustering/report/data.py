@@ -53,6 +53,7 @@ RUN_FIELDS = (
     "notes",
     "is_published",
     "published_at",
+    "members_removed_at",
 )
 
 CANDIDATE_FIELDS = (
