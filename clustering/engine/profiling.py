@@ -35,6 +35,29 @@ def _fmt(v: float) -> str:
     return f"{v:.2f}"
 
 
+def _whole(values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values)]
+    return bool(len(finite)) and bool(np.all(finite == np.round(finite)))
+
+
+def _condition(name: str, low: float | None, high: float | None, whole: bool) -> str:
+    """One feature's bounds (low < x <= high, either may be missing). A tree splits half way
+    between two values; a count's bounds read as whole numbers instead ("Orders <= 1", not
+    "<= 1.50"), which say the same of whole values."""
+    if not whole:
+        if low is not None and high is not None:
+            return f"{_fmt(low)} < {name} <= {_fmt(high)}"
+        if low is not None:
+            return f"{name} > {_fmt(low)}"
+        assert high is not None  # a tree's path bounds a feature it splits on
+        return f"{name} <= {_fmt(high)}"
+    first = None if low is None else int(np.floor(low)) + 1
+    last = None if high is None else int(np.floor(high))
+    if first is not None and last is not None:
+        return f"{name} = {first}" if first == last else f"{first} <= {name} <= {last}"
+    return f"{name} >= {first}" if first is not None else f"{name} <= {last}"
+
+
 def segment_rule(
     X: np.ndarray, names: list[str], y: np.ndarray, seed: int
 ) -> tuple[str, float, float, float]:
@@ -78,12 +101,7 @@ def segment_rule(
             inside &= X[:, f] > lower[f]
         if f in upper:
             inside &= X[:, f] <= upper[f]
-        if f in lower and f in upper:
-            parts.append(f"{_fmt(lower[f])} < {names[f]} <= {_fmt(upper[f])}")
-        elif f in lower:
-            parts.append(f"{names[f]} > {_fmt(lower[f])}")
-        else:
-            parts.append(f"{names[f]} <= {_fmt(upper[f])}")
+        parts.append(_condition(names[f], lower.get(f), upper.get(f), _whole(X[:, f])))
     rule = " and ".join(parts) if parts else "all customers"
     acc = float(np.mean(inside == y))
     prec = float(y[inside].mean()) if inside.any() else 0.0

@@ -14,7 +14,7 @@ from clustering.engine.activity import (
     split_mixed_segments,
 )
 from clustering.engine.naming import NAME_RULES, PLAYBOOK, rule_for, unique_names
-from clustering.engine.profiling import build_profiles, segment_rule
+from clustering.engine.profiling import _condition, build_profiles, segment_rule
 from clustering.engine.rfm import quintile_score, rfm_grid, rfm_segment_name
 from clustering.engine.types import (
     ACTIVITY_LABELS,
@@ -113,6 +113,20 @@ def test_rule_recovers_a_threshold():
     rule, acc, prec, rec = segment_rule(X, ["recency_days", "frequency"], y, seed=0)
     assert rule.startswith("recency_days <= 3")
     assert acc > 0.98 and prec > 0.98 and rec > 0.98
+
+
+def test_a_rule_on_counts_reads_in_whole_numbers():
+    rng = np.random.default_rng(1)
+    orders = rng.integers(1, 12, size=600).astype(float)
+    spend = rng.uniform(0, 500, size=600)
+    X = np.c_[orders, spend]
+    rule, acc, prec, rec = segment_rule(X, ["frequency", "monetary_total"], orders <= 2, seed=0)
+    assert (rule, acc, prec, rec) == ("frequency <= 2", 1.0, 1.0, 1.0)  # the tree split at 2.5
+    # each shape of bounds, as the tree gives them (half way between two whole values)
+    assert _condition("frequency", 4.5, None, whole=True) == "frequency >= 5"
+    assert _condition("frequency", 2.5, 6.5, whole=True) == "3 <= frequency <= 6"
+    assert _condition("frequency", 3.5, 4.5, whole=True) == "frequency = 4"
+    assert _condition("return_rate", 0.25, None, whole=False) == "return_rate > 0.25"
 
 
 def test_profiles_on_two_obvious_groups():
