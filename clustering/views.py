@@ -354,7 +354,9 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             "sort": sort,
             "direction": "desc" if descending else "asc",
             "search": search,
-            "personal": personal,
+            # contact columns where this page has contact details (CDNOW's have none)
+            "personal": personal
+            and any(m["customer__email"] or m["customer__name"] for m in page or ()),
             "warnings": sum(1 for m in page.object_list if m["fit"].warning) if page else 0,
         },
     )

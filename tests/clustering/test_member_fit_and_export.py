@@ -169,6 +169,15 @@ def test_contact_fields_only_for_roles_allowed_to_see_personal_data(site, client
         if allowed:
             row = next(r for r in rows if r["Customer id"] == customer_id)
             assert (row["E-mail"], row["Name"]) == ("ada@example.com", "'=Ada Lovelace")
+            assert '<th scope="col">E-mail</th>' in page
+            # a page whose members have no contact details has no empty contact columns
+            other = (
+                SegmentAssignment.unscoped.filter(segment=segment, customer__email="")
+                .values_list("customer__external_id", flat=True)
+                .first()
+            )
+            page = client.get(segment.get_absolute_url(), {"q": other}).content.decode()
+            assert other in page and '<th scope="col">E-mail</th>' not in page, role
 
 
 def test_every_members_export_is_logged_with_its_row_count(site, client_for):
