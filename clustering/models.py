@@ -160,7 +160,7 @@ class SegmentationRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name or f"Run {self.pk}"
+        return self.display_name  # every page names a run alike; its number goes beside it
 
     def get_absolute_url(self) -> str:
         return reverse("clustering:run-detail", args=[self.pk])

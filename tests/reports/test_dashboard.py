@@ -96,6 +96,8 @@ def test_an_unnamed_run_gets_a_readable_name_not_a_number():
     run = SegmentationRun(pk=12, name="", reference_date=date(2011, 12, 10))
     assert run.display_name == "Segmentation as of 10 Dec 2011"
     assert SegmentationRun(pk=3, name="Spring review").display_name == "Spring review"
+    # the run's own pages, lists and the schedule's words name it the same way
+    assert str(run) == run.display_name
 
 
 def test_marketing_does_not_see_the_worker_while_a_manager_does(site, client_for):
