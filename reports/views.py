@@ -133,9 +133,12 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
     fit = None
     if result and result.current:
         fit = _lookup_fit(result)
+        # those the run's profiles kept: one value for the whole shop tells nothing
+        profiled = result.current.segment.medians or {}
         features = [
             (charts.feature_label(name), getattr(result.current, name), name in MONEY_FEATURES)
             for name in result.current.FEATURE_FIELDS
+            if not profiled or name in profiled
         ]
     # An id this workspace does not know answers 404 (with the page saying so), as it
     # would were it another workspace's customer.

@@ -156,6 +156,21 @@ def test_customer_lookup_shows_segment_confidence_history_and_lines(site, client
     assert "All lines, to remove one" not in html
 
 
+def test_customer_lookup_leaves_out_the_features_the_runs_profiles_left_out(site, client_for):
+    # as a run does for a feature with one value in the whole shop (CDNOW's return rate)
+    current = site.published.assignments.select_related("segment").get(
+        customer__external_id=site.customer_id
+    )
+    segment = current.segment
+    assert "return_rate" in segment.medians
+    segment.medians = {k: v for k, v in segment.medians.items() if k != "return_rate"}
+    segment.save(update_fields=["medians"])
+    client = client_for("marketing")
+    html = client.get(reverse("customer-lookup"), {"customer_id": site.customer_id}).content
+    features = html.decode().split('id="features-heading"')[1].split("</section>")[0]
+    assert "Days since last purchase" in features and "Return rate" not in features
+
+
 def test_customer_lookup_links_managers_to_the_lines_they_may_remove(site, client_for):
     from customers.models import Customer
 
