@@ -1,4 +1,4 @@
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from .navigation import items_for
 from .workspace_access import workspaces_of
@@ -19,11 +19,14 @@ def navigation(request) -> dict:
     }
     if user is None or not user.is_authenticated:
         return context
-    current = request.path
+    # Compared inside the workspace: reverse() puts the workspace's /w/<slug>/ prefix on
+    # every link, which the request's path has or not (path_info never has it).
+    here, prefix = request.path_info, get_script_prefix()
     items = []
     for item in items_for(user):
         url = reverse(item.url_name)
-        active = current == url if url == "/" else current.startswith(url)
+        page = "/" + url.removeprefix(prefix) if url.startswith(prefix) else url
+        active = here == page if page == "/" else here.startswith(page)
         items.append({"label": item.label, "url": url, "active": active})
     context["nav_items"] = items
     context["user_roles"] = [membership.role] if membership is not None else []

@@ -78,6 +78,23 @@ def test_a_forbidden_page_is_the_friendly_403_page(site, client_for):
     assert b"have access to this page" in response.content
 
 
+@pytest.mark.parametrize("prefixed", [False, True], ids=["plain", "workspace-prefix"])
+def test_the_navigation_marks_the_page_it_is_on_and_only_that(client_for, shop, prefixed):
+    client = client_for("manager")
+    for name, label in (
+        ("home", "Dashboard"),
+        ("movements", "Movements"),
+        ("customer-lookup", "Customer lookup"),
+        ("customers:import-list", "Imports"),
+        ("clustering:run-list", "Runs"),
+    ):
+        path = reverse(name)  # outside a request: no workspace prefix
+        url = workspace_url(shop, path) if prefixed else path
+        page = client.get(url).content.decode()
+        nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', page, re.S).group(1)
+        assert re.findall(r'aria-current="page">([^<]+)<', nav) == [label], url
+
+
 @pytest.mark.parametrize(
     ("role", "visible", "hidden"),
     [
