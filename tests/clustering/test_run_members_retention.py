@@ -95,6 +95,9 @@ def test_pages_exports_compare_and_api_say_the_members_were_removed(shop, runs, 
     assert 'data-role="members-removed"' in report
     assert f"/runs/{draft.pk}/assignments.csv" not in report
 
+    listed = client.get("/runs/").content.decode()
+    assert listed.count('data-role="members-removed"') == 1
+
     for url in (f"/runs/{draft.pk}/assignments.csv", f"/runs/{draft.pk}/segments/0/members.csv"):
         gone = client.get(url)
         assert gone.status_code == 410, url
