@@ -171,7 +171,9 @@ class SegmentationRun(models.Model):
         pages and the API both say it."""
         if self.name:
             return self.name
-        as_of = self.reference_date or (self.finished_at and self.finished_at.date())
+        # a run that failed or was cancelled read nothing "as of" the day it stopped
+        finished = self.status == self.Status.SUCCEEDED and self.finished_at
+        as_of = self.reference_date or (finished and finished.date())
         return f"Segmentation as of {date_format(as_of, 'j M Y')}" if as_of else "Segmentation"
 
     @property

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 from html import unescape
 
 import pytest
@@ -98,6 +98,13 @@ def test_an_unnamed_run_gets_a_readable_name_not_a_number():
     assert SegmentationRun(pk=3, name="Spring review").display_name == "Spring review"
     # the run's own pages, lists and the schedule's words name it the same way
     assert str(run) == run.display_name
+    # a run without a reference date is as of the day it succeeded, not the day it stopped
+    ended = timezone.make_aware(datetime(2026, 12, 4, 12))
+    assert SegmentationRun(status="succeeded", finished_at=ended).display_name == (
+        "Segmentation as of 4 Dec 2026"
+    )
+    for stopped in ("failed", "cancelled"):
+        assert SegmentationRun(status=stopped, finished_at=ended).display_name == "Segmentation"
 
 
 def test_marketing_does_not_see_the_worker_while_a_manager_does(site, client_for):
