@@ -16,6 +16,6 @@ class ScheduleForm(forms.ModelForm):
             "day_of_month": "Day of the month",
             "min_stability": "Stability required to publish by itself",
             "same_segment_count": "Same number of segments as the published run",
-            "max_member_loss": "Largest share of a segment's members that may move",
+            "max_member_loss": "Largest share of a segment's members that may move (0.3 is 30%)",
         }
         widgets = {"max_member_loss": forms.NumberInput(attrs={"step": "0.01", "min": 0, "max": 1})}
