@@ -21,13 +21,17 @@ def navigation(request) -> dict:
         return context
     # Compared inside the workspace: reverse() puts the workspace's /w/<slug>/ prefix on
     # every link, which the request's path has or not (path_info never has it).
+    # The longest link the path starts with is the page's (the playbook's under the runs').
     here, prefix = request.path_info, get_script_prefix()
-    items = []
+    items, best = [], ""
     for item in items_for(user):
         url = reverse(item.url_name)
         page = "/" + url.removeprefix(prefix) if url.startswith(prefix) else url
-        active = here == page if page == "/" else here.startswith(page)
-        items.append({"label": item.label, "url": url, "active": active})
+        if (here == page if page == "/" else here.startswith(page)) and len(page) > len(best):
+            best = page
+        items.append({"label": item.label, "url": url, "page": page})
+    for entry in items:
+        entry["active"] = entry.pop("page") == best != ""
     context["nav_items"] = items
     context["user_roles"] = [membership.role] if membership is not None else []
     context["workspaces"] = workspaces_of(user)

@@ -18,6 +18,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("Customer lookup", "customer-lookup", "accounts.lookup_customers"),
     NavItem("Runs", "clustering:run-list", "accounts.manage_runs"),
     NavItem("Schedule", "schedules:schedule", "accounts.manage_runs"),
+    NavItem("Playbook", "clustering:playbook", "accounts.manage_runs"),
     NavItem("Compare runs", "run-compare", "accounts.view_run_reports"),
     NavItem("Movements", "movements", "accounts.view_segments"),
     NavItem("Alerts", "alerts:index", "accounts.view_segments"),

@@ -56,6 +56,7 @@ class AuditEntry(models.Model):
         SCHEDULE_CHANGED = "schedule_changed", "Schedule changed"
         ALERT_RULE_CHANGED = "alert_rule_changed", "Alert rule changed"
         WEBHOOK_CHANGED = "webhook_changed", "Webhook changed"
+        PLAYBOOK_CHANGED = "playbook_changed", "Playbook changed"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)

@@ -128,3 +128,18 @@ def parameter_rows(params: dict) -> list[tuple[str, str, str]]:
         label = parameter.label if parameter else pretty_name(name)
         rows.append((label, name, text))
     return rows
+
+
+class PlaybookForm(forms.Form):
+    action = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=500,
+        required=False,
+        help_text="What marketing should do with a segment of this name. Empty: the default.",
+    )
+    rationale = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=500,
+        required=False,
+        help_text="Why, in a sentence (shown under the action).",
+    )

@@ -413,3 +413,29 @@ class Publication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} published {self.published_at:%Y-%m-%d %H:%M}"
+
+
+class PlaybookAction(models.Model):
+    """A workspace's own action for a segment name, in place of the engine's playbook
+    (clustering.engine.naming.PLAYBOOK) for the runs it saves from then on."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=60, help_text="A segment name of the engine's rules.")
+    action = models.TextField(max_length=500)
+    rationale = models.TextField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    WORKSPACE_PATH = "workspace"
+    objects = ScopedManager()
+    unscoped = UnscopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="playbook_one_per_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"Action for {self.name}"

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import playbook_views, views
 
 app_name = "clustering"
 urlpatterns = [
     path("", views.run_list, name="run-list"),
     path("new/", views.run_create_view, name="run-create"),
+    path("playbook/", playbook_views.playbook, name="playbook"),
+    path("playbook/<int:index>/", playbook_views.playbook_edit, name="playbook-edit"),
     path("<int:pk>/", views.run_detail, name="run-detail"),
     path("<int:pk>/status.json", views.run_status, name="run-status"),
     path("<int:pk>/cancel/", views.run_cancel_view, name="run-cancel"),

@@ -51,8 +51,11 @@ WORKSPACES = [
 # What each role must, and must not, see in the navigation of a workspace's landing page.
 # Nobody gets Django's admin: that is the site administrators' (superusers').
 ROLE_NAV = {
-    "marketing": {"must": ["API tokens"], "must_not": ["Check the worker", "Imports", "Members"]},
-    "manager": {"must": ["Check the worker", "Imports"], "must_not": ["Members"]},
+    "marketing": {
+        "must": ["API tokens"],
+        "must_not": ["Check the worker", "Imports", "Members", "Playbook"],
+    },
+    "manager": {"must": ["Check the worker", "Imports", "Playbook"], "must_not": ["Members"]},
     "admin": {"must": ["Members", "Check the worker", "Imports"], "must_not": []},
 }
 

@@ -25,6 +25,7 @@ from customers.models import Customer
 from ..aggregation import CustomerAggregates
 from ..engine.predictor import library_versions
 from ..models import Candidate, Segment, SegmentAssignment, SegmentationRun
+from ..playbook import action_for, playbook_overrides
 from .claims import Claim, ClaimLost, announce_finished
 
 Status = SegmentationRun.Status
@@ -129,6 +130,11 @@ def _store_candidates(run: SegmentationRun, result) -> None:
 
 
 def _store_segments(run: SegmentationRun, result) -> list[Segment]:
+    overrides = playbook_overrides(workspace=run.workspace_id)
+    actions = {
+        p.segment_id: action_for(p.name, (p.action, p.rationale), overrides)
+        for p in result.segments
+    }
     return Segment.objects.bulk_create(
         Segment(
             run=run,
@@ -145,8 +151,8 @@ def _store_segments(run: SegmentationRun, result) -> list[Segment]:
             rule_accuracy=_num(p.rule_accuracy),
             rule_precision=_num(p.rule_precision),
             rule_recall=_num(p.rule_recall),
-            action=p.action,
-            rationale=p.rationale,
+            action=actions[p.segment_id][0],
+            rationale=actions[p.segment_id][1],
             top_country=p.top_country or "",
             value=p.value or "",
             engagement=p.engagement or "",

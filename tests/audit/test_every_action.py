@@ -304,6 +304,21 @@ def _webhook_changed(shop: Shop):
     return act
 
 
+@walk(Action.PLAYBOOK_CHANGED)
+def _playbook_changed(shop: Shop):
+    client = shop.page(shop.manager)
+
+    def act():
+        data = {"action": "Free gift wrap on the next order.", "rationale": "Our policy."}
+        response = client.post(reverse("clustering:playbook-edit", args=[0]), data)
+        assert response.status_code == 302, response.context["form"].errors
+        from clustering.models import PlaybookAction
+
+        return Done(PlaybookAction.objects.in_workspace(shop.workspace).get(), "manager")
+
+    return act
+
+
 def test_the_walk_covers_every_action():
     assert set(WALKS) == set(Action.values)
 

@@ -87,6 +87,7 @@ def test_the_navigation_marks_the_page_it_is_on_and_only_that(client_for, shop, 
         ("customer-lookup", "Customer lookup"),
         ("customers:import-list", "Imports"),
         ("clustering:run-list", "Runs"),
+        ("clustering:playbook", "Playbook"),  # under the runs' path: only its own
     ):
         path = reverse(name)  # outside a request: no workspace prefix
         url = workspace_url(shop, path) if prefixed else path

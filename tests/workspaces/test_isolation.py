@@ -45,6 +45,10 @@ MISSING = {
 # Endpoints that address an object by a number only within the caller's own published
 # run (the API's segments): nothing of B can be named in their URL.
 OWN_RUN_ONLY = {"api-segment-detail", "api-segment-members", "api-segment-members-csv"}
+# Endpoints whose parameter is the same in every workspace (the playbook's segment names are
+# the engine's): each workspace reads and writes its own row for it (tests/clustering/
+# test_playbook.py checks that another workspace keeps its default).
+SAME_IN_EVERY_WORKSPACE = {"clustering:playbook-edit"}
 # Parameters of URLs outside the workspaces (the admin site: superusers only).
 OUTSIDE = ("admin:",)
 SUCCESS = {200, 201, 202, 204}
@@ -74,7 +78,9 @@ def _walk(patterns, namespace: str, params: tuple[str, ...]):
 ENDPOINTS = sorted(
     {e.name: e for e in _walk(get_resolver().url_patterns, "", ())}.values(), key=str
 )
-WITH_OBJECTS = [e for e in ENDPOINTS if e.params and e.name not in OWN_RUN_ONLY]
+WITH_OBJECTS = [
+    e for e in ENDPOINTS if e.params and e.name not in OWN_RUN_ONLY | SAME_IN_EVERY_WORKSPACE
+]
 LISTS = [e for e in ENDPOINTS if not e.params]
 
 

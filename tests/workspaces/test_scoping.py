@@ -102,6 +102,7 @@ def _world(workspace, user, tag: str) -> dict:
     from audit.models import AuditEntry
     from clustering.models import (
         Candidate,
+        PlaybookAction,
         Publication,
         Segment,
         SegmentAssignment,
@@ -147,6 +148,7 @@ def _world(workspace, user, tag: str) -> dict:
     rule = AlertRule.objects.create(workspace=workspace, kind="scheduled_run_failed")
     alert = Alert.objects.create(workspace=workspace, rule=rule, kind=rule.kind, message=tag)
     endpoint = Endpoint.objects.create(workspace=workspace, url=f"https://{tag}.example.com/")
+    playbook = PlaybookAction.objects.create(workspace=workspace, name="Champions", action=tag)
     delivery = Delivery.objects.create(
         workspace=workspace, endpoint=endpoint, publication=publication
     )
@@ -158,7 +160,7 @@ def _world(workspace, user, tag: str) -> dict:
         for o in (entry, rule, alert, record, rejected, customer, line, run, candidate, segment,
                   assignment,
                   publication, membership, token, schedule, layout, endpoint, delivery,
-                  attempt)
+                  attempt, playbook)
     }  # fmt: skip
 
 

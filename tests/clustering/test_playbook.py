@@ -1,0 +1,91 @@
+"""A workspace's own playbook: a manager changes a segment name's action on the playbook page;
+runs saved from then on show it (every page and API reads the saved segment), runs saved
+before keep theirs, another workspace keeps the default, and an empty action goes back to it."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from django.utils.html import escape
+
+from clustering.engine.naming import NAME_RULES
+from clustering.models import PlaybookAction, Segment
+from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
+
+pytestmark = pytest.mark.django_db
+PARAMS = {"algorithms": ["kmeans"], "k_min": 2, "k_max": 4, "seed": 7}
+OWN = "Hand-written card with the next parcel; never a discount code."
+
+
+def _index(name: str) -> int:
+    return next(i for i, rule in enumerate(NAME_RULES) if rule.name == name)
+
+
+def test_a_managers_own_action_shows_in_the_runs_saved_from_then_on(
+    shop, other_shop, make_user, client
+):
+    manager = make_user("manager")
+    load_transactions(synthetic_lines(200, seed=5), workspace=shop)
+    before = executed_run(shop, manager, PARAMS)
+    named = Segment.unscoped.filter(run=before).order_by("number").first()
+    base = named.name.split(" (")[0]
+    default = next(r for r in NAME_RULES if r.name == base)
+    assert named.action == default.action
+
+    client.force_login(manager)
+    page = client.get(reverse("clustering:playbook")).content.decode()
+    assert all(escape(rule.name) in page for rule in NAME_RULES)
+    assert 'data-role="own-action"' not in page
+    edit = reverse("clustering:playbook-edit", args=[_index(base)])
+    response = client.post(edit, {"action": f"  {OWN} ", "rationale": "Our shop's way."})
+    assert response.status_code == 302
+    page = client.get(reverse("clustering:playbook")).content.decode()
+    assert OWN in page and page.count('data-role="own-action"') == 1
+
+    after = executed_run(shop, manager, PARAMS)
+    same = Segment.unscoped.get(run=after, name=named.name)
+    assert (same.action, same.rationale) == (OWN, "Our shop's way.")
+    # a run saved before keeps the advice it was made with
+    named.refresh_from_db()
+    assert named.action == default.action
+    # the segment page shows the saved run's action
+    assert OWN in client.get(same.get_absolute_url()).content.decode()
+
+    # another workspace keeps the default
+    load_transactions(synthetic_lines(200, seed=5), workspace=other_shop)
+    other_manager = make_user("manager", username="other-manager", workspace=other_shop)
+    theirs = executed_run(other_shop, other_manager, PARAMS)
+    assert Segment.unscoped.get(run=theirs, name=named.name).action == default.action
+
+    # an empty action goes back to the default
+    assert client.post(edit, {"action": "", "rationale": ""}).status_code == 302
+    assert not PlaybookAction.objects.in_workspace(shop).exists()
+    again = executed_run(shop, manager, PARAMS)
+    assert Segment.unscoped.get(run=again, name=named.name).action == default.action
+
+
+def test_only_those_who_manage_runs_change_the_playbook(client_for):
+    for role, allowed in (("marketing", False), ("manager", True), ("admin", True)):
+        client = client_for(role)
+        assert (client.get(reverse("clustering:playbook")).status_code == 200) is allowed, role
+        response = client.post(
+            reverse("clustering:playbook-edit", args=[0]), {"action": OWN, "rationale": ""}
+        )
+        assert (response.status_code == 302) is allowed, role
+    assert client_for(None).get(reverse("clustering:playbook-edit", args=[99])).status_code in (
+        403,
+        404,
+    )
+
+
+def test_an_action_too_long_is_refused_with_the_reason_and_nothing_saved(client_for):
+    client = client_for("manager")
+    response = client.post(
+        reverse("clustering:playbook-edit", args=[0]), {"action": "x" * 501, "rationale": ""}
+    )
+    assert response.status_code == 200
+    assert "at most 500 characters" in response.content.decode()
+    assert not PlaybookAction.unscoped.exists()
+    assert (
+        client.get(reverse("clustering:playbook-edit", args=[len(NAME_RULES)])).status_code == 404
+    )
