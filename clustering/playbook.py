@@ -54,6 +54,13 @@ def playbook_overrides(*, workspace) -> dict[str, tuple[str, str]]:
     }
 
 
+def playbook_index(segment_name: str) -> int | None:
+    """The playbook page's key for a (made-unique) segment name; None for a name no rule
+    gives (runs stored before a rule was renamed)."""
+    base = base_of(segment_name)
+    return next((i for i, rule in enumerate(NAME_RULES) if rule.name == base), None)
+
+
 def action_for(segment_name: str, default: tuple[str, str], overrides: dict) -> tuple[str, str]:
     """The action for a (made-unique) segment name: the workspace's, else the default."""
     return overrides.get(base_of(segment_name), default)

@@ -23,6 +23,7 @@ from common.csv_export import csv_response
 from .engine.types import InvalidParameters
 from .forms import RunForm
 from .models import SegmentAssignment, SegmentationRun
+from .playbook import playbook_index
 from .report import charts
 from .report.axes import rfm_edges_view, rhythm_view, segment_axes, stability_view
 from .report.charts import heat_level
@@ -349,6 +350,7 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             "axes": segment_axes(segment, rhythm_view(segment.run.activity_rhythm)),
             "rhythm": rhythm_view(segment.run.activity_rhythm),
             "distinguishing": [charts.feature_label(f) for f in segment.distinguishing],
+            "playbook_index": playbook_index(segment.name),
             "page": page,
             "columns": columns,
             "sort": sort,

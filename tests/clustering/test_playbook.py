@@ -48,8 +48,9 @@ def test_a_managers_own_action_shows_in_the_runs_saved_from_then_on(
     # a run saved before keeps the advice it was made with
     named.refresh_from_db()
     assert named.action == default.action
-    # the segment page shows the saved run's action
-    assert OWN in client.get(same.get_absolute_url()).content.decode()
+    # the segment page shows the saved run's action, and where to change it
+    page = client.get(same.get_absolute_url()).content.decode()
+    assert OWN in page and f'{edit}"' in page  # (the link carries the workspace's prefix)
 
     # another workspace keeps the default
     load_transactions(synthetic_lines(200, seed=5), workspace=other_shop)
