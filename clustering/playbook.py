@@ -73,7 +73,12 @@ def playbook_set(*, workspace, index: int, action: str, rationale: str, user, re
     action, rationale = action.strip(), rationale.strip()
     default = not action or (action, rationale) == (rule.action, rule.rationale)
     with transaction.atomic():
-        mine = PlaybookAction.objects.in_workspace(workspace).filter(name=rule.name).first()
+        mine = (
+            PlaybookAction.objects.in_workspace(workspace)
+            .select_for_update()
+            .filter(name=rule.name)
+            .first()
+        )
         if default and mine is None:
             return
         if default:

@@ -265,10 +265,10 @@ def _members_csv(request: HttpRequest, run, assignments, filename: str, *, targe
     contact details only for those who may see personal data. Gone once the run's members
     were removed (clustering.runs.retention), rather than an empty file."""
     if run.members_removed_at:
+        removed = localtime(run.members_removed_at)
         return HttpResponseGone(
-            f"This run's members were removed on {localtime(run.members_removed_at):%Y-%m-%d}: "
-            "it was never "
-            "published. Its report and segments stay.",
+            f"This run's members were removed on {removed:%Y-%m-%d}: it was never published. "
+            "Its report and segments stay.",
             content_type="text/plain; charset=utf-8",
         )
     personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
