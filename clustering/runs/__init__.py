@@ -7,6 +7,7 @@
 - ``execution``: the worker's side, from claim to stored results.
 - ``results``: the engine's result mapped to rows and the predictor file.
 - ``recovery``: runs whose worker stopped beating, re-queued or failed.
+- ``retention``: the members of old runs never published, removed (prune_run_members).
 
 Callers import the public writes from ``clustering.services``.
 """
