@@ -25,7 +25,13 @@ from .forms import RunForm
 from .models import SegmentAssignment, SegmentationRun
 from .playbook import playbook_index
 from .report import charts
-from .report.axes import rfm_edges_view, rhythm_view, segment_axes, stability_view
+from .report.axes import (
+    rfm_edges_view,
+    rfm_loyal_reach,
+    rhythm_view,
+    segment_axes,
+    stability_view,
+)
 from .report.charts import heat_level
 from .report.data import CANDIDATE_FIELDS, run_report_data
 from .report.member_export import member_export_header, member_export_rows
@@ -192,6 +198,7 @@ def _report_context(run: SegmentationRun, report: dict) -> dict:
         "rhythm": rhythm,
         "any_axes": any(s["axes"]["shown"] for s in segments),
         "rfm_edges": rfm_edges_view(rfm),
+        "rfm_loyal_reach": rfm_loyal_reach(rfm_edges_view(rfm)),
         **value_context(run),
     }
 

@@ -194,3 +194,12 @@ def rfm_edges_view(rfm: dict | None) -> list[dict]:
         for axis in axes
         if edges[axis]
     ]
+
+
+def rfm_loyal_reach(edges: list[dict]) -> float | None:
+    """The most days since the last purchase that the grid's "Loyal customers" may have
+    (recency score 3 or more): the grid ranks within the shop, so on a shop whose customers
+    mostly stopped buying that reaches far back. None without the axis."""
+    recency = next((a for a in edges if a["axis"] == "recency_days"), None)
+    highs = [b["high"] for b in (recency or {}).get("bins", []) if b.get("score", 0) >= 3]
+    return max(highs) if highs else None

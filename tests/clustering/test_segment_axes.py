@@ -244,6 +244,12 @@ def test_the_report_shows_axes_why_conditions_rhythm_stability_and_edges(world, 
             for score, low, high, n in bins
         ]
         assert "".join(rows) in table.replace("\n", "").replace("      ", "")
+    # The grid is relative: how far back its "Loyal customers" reach in this shop, in days.
+    reach = max(high for score, _low, high, _n in result.rfm.edges["recency_days"] if score >= 3)
+    assert (
+        f"its “Loyal customers” (a recency score of 3 or 4) include customers last seen up to "
+        f"{num(reach, 0)} days ago" in page
+    )
 
 
 def test_segment_page_shows_axes_why_and_conditions(world, client_for):
