@@ -10,7 +10,7 @@ from django.db import transaction
 
 from audit.log import record
 
-from .engine.naming import NAME_RULES, base_of
+from .engine.naming import NAME_RULES, base_of, playbook_entry
 from .models import PlaybookAction
 
 
@@ -64,6 +64,17 @@ def playbook_index(segment_name: str) -> int | None:
 def action_for(segment_name: str, default: tuple[str, str], overrides: dict) -> tuple[str, str]:
     """The action for a (made-unique) segment name: the workspace's, else the default."""
     return overrides.get(base_of(segment_name), default)
+
+
+def playbook_outdated(segments: list[dict], *, workspace) -> list[str]:
+    """The names of the saved segments whose action is not the one the playbook gives now
+    (changed since their run was saved)."""
+    overrides = playbook_overrides(workspace=workspace)
+    return [
+        s["name"]
+        for s in segments
+        if s["action"] != action_for(s["name"], playbook_entry(s["name"]), overrides)[0]
+    ]
 
 
 def playbook_set(*, workspace, index: int, action: str, rationale: str, user, request) -> None:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from accounts.roles import PERSONAL_DATA_PERMISSION
 from alerts.selectors import open_alerts
 from clustering.models import SegmentationRun
+from clustering.playbook import playbook_outdated
 from clustering.report import charts
 from clustering.report.axes import rhythm_view, segment_axes
 from clustering.report.charts import heat_level
@@ -106,6 +107,12 @@ def home(request: HttpRequest) -> HttpResponse:
         "last_run": latest,
         "last_run_name": latest.display_name if latest else "",
         "show_system": request.user.has_perm("accounts.manage_runs"),
+        # for those who may change it: the published run's advice is not the playbook's now
+        "playbook_outdated": (
+            playbook_outdated(segments, workspace=workspace)
+            if request.user.has_perm("accounts.manage_runs")
+            else []
+        ),
         # The three largest moves into the latest publication (_since_last_publication.html).
         "since_last": top_moves(workspace=workspace, run=run) if run else None,
         # Until a member acknowledges them (templates/alerts/_open_alerts.html).

@@ -5,11 +5,13 @@ before keep theirs, another workspace keeps the default, and an empty action goe
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
 from clustering.engine.naming import NAME_RULES
 from clustering.models import PlaybookAction, Segment
+from clustering.services import run_publish
 from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +53,16 @@ def test_a_managers_own_action_shows_in_the_runs_saved_from_then_on(
     # the segment page shows the saved run's action, and where to change it
     page = client.get(same.get_absolute_url()).content.decode()
     assert OWN in page and f'{edit}"' in page  # (the link carries the workspace's prefix)
+
+    # the dashboard tells managers that the published run's advice is not the playbook's now
+    run_publish(workspace=shop, run_id=before.pk, user=manager)
+    dashboard = client.get(reverse("home")).content.decode()
+    assert 'data-role="playbook-outdated"' in dashboard and escape(named.name) in dashboard
+    reader = Client()
+    reader.force_login(make_user("marketing"))  # may not change the playbook: not told
+    assert 'data-role="playbook-outdated"' not in reader.get(reverse("home")).content.decode()
+    run_publish(workspace=shop, run_id=after.pk, user=manager)
+    assert 'data-role="playbook-outdated"' not in client.get(reverse("home")).content.decode()
 
     # another workspace keeps the default
     load_transactions(synthetic_lines(200, seed=5), workspace=other_shop)
