@@ -161,6 +161,7 @@ def _report_context(run: SegmentationRun, report: dict) -> dict:
         candidate["label"] = candidate_label(candidate["algorithm"], candidate["setting"])
         candidate["reason_words"] = reason_words(candidate["reason"])
     rfm = run.rfm_comparison or {}
+    rfm_edges = rfm_edges_view(rfm)
     values = rfm.get("values") or []
     largest = max((max(row) for row in values if row), default=0)
     heatmap = [
@@ -197,8 +198,8 @@ def _report_context(run: SegmentationRun, report: dict) -> dict:
         "stability": stability_view(run.stability, f"{run.chosen_algorithm}:{run.chosen_setting}"),
         "rhythm": rhythm,
         "any_axes": any(s["axes"]["shown"] for s in segments),
-        "rfm_edges": rfm_edges_view(rfm),
-        "rfm_loyal_reach": rfm_loyal_reach(rfm_edges_view(rfm)),
+        "rfm_edges": rfm_edges,
+        "rfm_loyal_reach": rfm_loyal_reach(rfm_edges),
         **value_context(run),
     }
 
