@@ -84,6 +84,7 @@ def playbook_set(*, workspace, index: int, action: str, rationale: str, user, re
     action, rationale = action.strip(), rationale.strip()
     default = not action or (action, rationale) == (rule.action, rule.rationale)
     with transaction.atomic():
+        workspace.lock()
         mine = (
             PlaybookAction.objects.in_workspace(workspace)
             .select_for_update()

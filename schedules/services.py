@@ -62,6 +62,7 @@ def schedule_get_or_default(*, workspace) -> Schedule:
 def schedule_save(*, workspace, user, values: dict, request: HttpRequest | None = None) -> Schedule:
     """Set the workspace's schedule from validated `values` (EDITABLE_FIELDS), keep beat's
     periodic task in step and record the change in the audit log, all in one transaction."""
+    workspace.lock()
     schedule = Schedule.objects.in_workspace(workspace).select_for_update().first() or Schedule(
         workspace=workspace
     )

@@ -64,6 +64,13 @@ class Workspace(models.Model):
     def get_absolute_url(self) -> str:
         return f"/w/{self.slug}/"
 
+    def lock(self) -> None:
+        """Hold this workspace's row until the transaction ends: writers of a setting kept
+        once per workspace (its schedule, a playbook name's action) take turns, so the second
+        of two first saves updates the row the first created instead of failing on the
+        unique constraint. (SQLite's immediate transactions already take turns.)"""
+        list(Workspace.objects.select_for_update().filter(pk=self.pk).values_list("pk", flat=True))
+
     @property
     def currency_symbol(self) -> str:
         return currency_symbol(self.currency)

@@ -100,3 +100,28 @@ def test_an_action_too_long_is_refused_with_the_reason_and_nothing_saved(client_
     assert (
         client.get(reverse("clustering:playbook-edit", args=[len(NAME_RULES)])).status_code == 404
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_managers_setting_a_names_first_action_at_once_both_save(shop, make_user):
+    """The second of two first saves waits for the first and updates its row (the unique
+    constraint on (workspace, name) refused it before, a 500)."""
+    from django.db import connection
+
+    from clustering.playbook import playbook_set
+    from tests.concurrent import second_writer_waits_then_runs
+    from tests.conftest import require
+
+    require(connection.vendor == "postgresql", "PostgreSQL")
+    first, second = make_user("manager", "first"), make_user("manager", "second")
+    index = _index(NAME_RULES[0].name)
+
+    def save(user, words):
+        return lambda: playbook_set(
+            workspace=shop, index=index, action=words, rationale="", user=user, request=None
+        )
+
+    error = second_writer_waits_then_runs(save(first, OWN), save(second, "Call them."))
+    assert error is None
+    mine = PlaybookAction.objects.in_workspace(shop).get()
+    assert (mine.name, mine.action, mine.updated_by) == (NAME_RULES[0].name, "Call them.", second)

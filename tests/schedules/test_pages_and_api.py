@@ -184,3 +184,22 @@ def test_the_schema_documents_the_schedule(signed_in):
     paths = json.loads(schema.content)["paths"]
     assert set(paths["/api/v1/schedule/"]) >= {"get", "put"}
     assert "400" in paths["/api/v1/schedule/"]["put"]["responses"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_managers_saving_the_first_schedule_at_once_both_save(shop, make_user):
+    """The second of two first saves waits for the first and updates its schedule."""
+    from django.db import connection
+
+    from tests.concurrent import second_writer_waits_then_runs
+    from tests.conftest import require
+
+    require(connection.vendor == "postgresql", "PostgreSQL")
+    first, second = make_user("manager", "first"), make_user("manager", "second")
+    error = second_writer_waits_then_runs(
+        lambda: schedule_save(workspace=shop, user=first, values=WEEKLY),
+        lambda: schedule_save(workspace=shop, user=second, values={"enabled": False}),
+    )
+    assert error is None
+    schedule = Schedule.objects.in_workspace(shop).get()
+    assert (schedule.enabled, schedule.updated_by) == (False, second)
