@@ -8,6 +8,7 @@ message is written under a name the workers skip and then renamed, which is atom
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from time import monotonic
@@ -30,6 +31,9 @@ class Channel(filesystem.Channel):
                 f.write(str_to_bytes(dumps(payload)))
             os.replace(partial, final)
         except OSError as exc:
+            # a full disk, say: leave no partial file behind (a killed writer still can)
+            with contextlib.suppress(OSError):
+                os.remove(partial)
             raise ChannelError(f"Cannot add file {final!r} to directory") from exc
 
 

@@ -53,6 +53,20 @@ def test_a_message_is_invisible_until_written_whole_then_delivered_once(channel,
     assert list(folder.iterdir()) == []
 
 
+def test_a_message_that_cannot_be_written_is_an_error_and_leaves_no_file(channel, monkeypatch):
+    from kombu.exceptions import ChannelError
+
+    channel, folder = channel
+
+    def disk_full(source, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(filesystem_broker.os, "replace", disk_full)
+    with pytest.raises(ChannelError):
+        channel._put("celery", {"body": "x", "properties": {"delivery_tag": "1"}})
+    assert list(folder.iterdir()) == []
+
+
 def test_the_embedded_default_uses_it_and_a_redis_broker_does_not(settings):
     from segmentation_site.celery import app
 
