@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .api import predict, runs, segments, worker
+from .api import playbook, predict, runs, segments, worker
 
 urlpatterns = [
     path("system/worker/", worker.WorkerStatusApi.as_view(), name="api-worker"),
@@ -26,5 +26,7 @@ urlpatterns = [
         segments.SegmentMembersCsvApi.as_view(),
         name="api-segment-members-csv",
     ),
+    path("playbook/", playbook.PlaybookApi.as_view(), name="api-playbook"),
+    path("playbook/<int:index>/", playbook.PlaybookEntryApi.as_view(), name="api-playbook-entry"),
     path("predict/", predict.PredictApi.as_view(), name="api-predict"),
 ]

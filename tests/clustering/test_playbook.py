@@ -125,3 +125,46 @@ def test_two_managers_setting_a_names_first_action_at_once_both_save(shop, make_
     assert error is None
     mine = PlaybookAction.objects.in_workspace(shop).get()
     assert (mine.name, mine.action, mine.updated_by) == (NAME_RULES[0].name, "Call them.", second)
+
+
+def test_the_api_lists_the_playbook_and_a_manager_sets_an_action(client_for, shop):
+    from audit.models import AuditEntry
+
+    manager, marketing = client_for("manager"), client_for("marketing")
+    listed = manager.get("/api/v1/playbook/")
+    assert listed.status_code == 200
+    rows = listed.json()
+    assert [r["name"] for r in rows] == [rule.name for rule in NAME_RULES]
+    assert [r["index"] for r in rows] == list(range(len(NAME_RULES)))
+    assert not any(r["is_own"] for r in rows)
+    assert all(r["action"] == r["default_action"] for r in rows)
+
+    url = f"/api/v1/playbook/{_index('Champions')}/"
+    put = manager.put(url, {"action": OWN, "rationale": "Ours."}, content_type="application/json")
+    assert put.status_code == 200
+    body = put.json()
+    assert (body["name"], body["action"], body["is_own"]) == ("Champions", OWN, True)
+    assert manager.get(url).json() == body
+    mine = PlaybookAction.objects.in_workspace(shop).get()
+    assert (mine.name, mine.action, mine.rationale) == ("Champions", OWN, "Ours.")
+    entry = AuditEntry.objects.in_workspace(shop).get(action="playbook_changed")
+    assert entry.details["name"] == "Champions" and entry.details["change"] == "set"
+
+    # bad input: a clear error naming the field, nothing changed
+    long = manager.put(url, {"action": "x" * 501}, content_type="application/json")
+    assert long.status_code == 400 and "action" in long.json()["fields"]
+    assert manager.put(url, {}, content_type="application/json").status_code == 400
+    assert PlaybookAction.objects.in_workspace(shop).get().action == OWN
+    missing = manager.get(f"/api/v1/playbook/{len(NAME_RULES)}/")
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+    # an empty action goes back to the default
+    back = manager.put(url, {"action": ""}, content_type="application/json")
+    assert back.status_code == 200 and back.json()["is_own"] is False
+    assert back.json()["action"] == back.json()["default_action"]
+    assert not PlaybookAction.objects.in_workspace(shop).exists()
+
+    # marketing may read neither the run reports nor the playbook, nor change it
+    assert marketing.get("/api/v1/playbook/").status_code == 403
+    refused = marketing.put(url, {"action": OWN}, content_type="application/json")
+    assert refused.status_code == 403 and not PlaybookAction.objects.in_workspace(shop).exists()

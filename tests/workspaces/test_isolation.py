@@ -48,7 +48,7 @@ OWN_RUN_ONLY = {"api-segment-detail", "api-segment-members", "api-segment-member
 # Endpoints whose parameter is the same in every workspace (the playbook's segment names are
 # the engine's): each workspace reads and writes its own row for it (tests/clustering/
 # test_playbook.py checks that another workspace keeps its default).
-SAME_IN_EVERY_WORKSPACE = {"clustering:playbook-edit"}
+SAME_IN_EVERY_WORKSPACE = {"clustering:playbook-edit", "api-playbook-entry"}
 # Parameters of URLs outside the workspaces (the admin site: superusers only).
 OUTSIDE = ("admin:",)
 SUCCESS = {200, 201, 202, 204}
