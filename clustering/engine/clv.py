@@ -190,6 +190,20 @@ def fit_gamma_gamma(
     return GammaGamma(p, q, v * scale)
 
 
+def spend_frequency_correlation(
+    x: npt.ArrayLike, mean_spend: npt.ArrayLike, min_customers: int = 10
+) -> float | None:
+    """Pearson correlation of repeat purchases and spend per purchase among repeat buyers:
+    the Gamma-Gamma model assumes none (Fader, Hardie & Lee 2005 measured 0.11 on CDNOW).
+    None with too few repeat buyers, or no spread in either."""
+    x = np.asarray(x, dtype=float)
+    m = np.asarray(mean_spend, dtype=float)
+    keep = (x > 0) & (m > 0) & np.isfinite(m)
+    if keep.sum() < min_customers or np.ptp(x[keep]) == 0 or np.ptp(m[keep]) == 0:
+        return None
+    return float(np.corrcoef(x[keep], m[keep])[0, 1])
+
+
 def discounted_value(
     model: BgNbd,
     spend: np.ndarray,

@@ -328,6 +328,9 @@ class ValueSummary:
     holdout: dict[str, Any] | None
     # whose P(alive) each segment's median is over (runs stored before it: every member's)
     median_p_alive_of: str = "repeat_buyers"
+    # repeat buyers' purchases against their spend per purchase, which the spend model
+    # assumes independent; None when not measurable (and in runs stored before it)
+    spend_frequency_correlation: float | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from .clv import (
     discounted_value,
     fit_bgnbd,
     fit_gamma_gamma,
+    spend_frequency_correlation,
 )
 from .features import aggregate_transactions
 from .types import Calibration, SegmentationParams, SegmentProfile, ValueSummary
@@ -72,6 +73,7 @@ class ValueFit:
     horizon_days: int
     annual_discount: float
     margin: float
+    spend_correlation: float | None  # the spend model's independence check
 
 
 def fit_value(
@@ -98,7 +100,10 @@ def fit_value(
         },
         index=pd.Index(h.customer_id, name="customer_id"),
     )[list(PER_CUSTOMER_COLUMNS)]
-    return ValueFit(purchases, spend, per_customer, horizon_days, annual_discount, margin)
+    correlation = spend_frequency_correlation(h.x, h.mean_spend)
+    return ValueFit(
+        purchases, spend, per_customer, horizon_days, annual_discount, margin, correlation
+    )
 
 
 @dataclass(frozen=True)
@@ -303,6 +308,9 @@ def value_stage(
         total_expected_value=float(pc["expected_value"].sum()),
         customers=len(pc),
         holdout=_holdout_dict(holdout) if holdout is not None else None,
+        spend_frequency_correlation=None
+        if fit.spend_correlation is None
+        else round(fit.spend_correlation, 4),
     )
     return summary, pc
 

@@ -17,6 +17,9 @@ from typing import Any
 #: beyond which it is called unreliable; in between it is rough.
 CLOSE_ERROR = 0.10
 ROUGH_ERROR = 0.25
+#: Correlation of repeat buyers' purchases and spend per purchase beyond which the spend
+#: model's independence assumption is called into question (Cohen's "medium" effect).
+SPEND_CORRELATION_WARN = 0.3
 
 
 def _finite(value: Any) -> float | None:
@@ -79,6 +82,7 @@ def value_view(
         "customers": value_ahead.get("customers"),
         "purchase_model": _purchase_words(purchases),
         "spend_model": {"p": p, "q": q, "v": v, "mean_spend": mean_spend},
+        "spend_independence": _spend_independence(value_ahead.get("spend_frequency_correlation")),
         "holdout": holdout_view(value_ahead.get("holdout"), data_summary, reference_date),
         "holdout_reason": _holdout_reason(value_ahead.get("holdout"), stage_notes),
         "notes": stage_notes,
@@ -96,6 +100,23 @@ def _purchase_words(model: dict) -> dict[str, float | None]:
         "b": b,
         "weekly_rate": r / alpha if r is not None and alpha else None,
         "dropout": a / (a + b) if a is not None and b is not None and a + b > 0 else None,
+    }
+
+
+def _spend_independence(correlation: Any) -> dict[str, Any] | None:
+    """The spend model's assumption checked: the correlation in words; None when the run
+    did not measure it."""
+    r = _finite(correlation)
+    if r is None:
+        return None
+    if abs(r) < SPEND_CORRELATION_WARN:
+        return {"correlation": r, "level": "ok", "words": "weak, as the spend model assumes"}
+    side = "more" if r > 0 else "less"
+    return {
+        "correlation": r,
+        "level": "warn",
+        "words": f"customers who buy more often spend {side} per purchase, which the spend "
+        "model does not allow for: read each customer's expected spend with care",
     }
 
 

@@ -297,3 +297,28 @@ def test_the_tracking_charts_days_read_with_the_runs_scan_are_the_engines(world,
     assert len(want) > 30 and want.sum() > 0
     assert list(got.index.strftime("%Y-%m-%d")) == list(want.index.strftime("%Y-%m-%d"))
     assert got.tolist() == want.tolist()
+
+
+def test_the_report_checks_the_spend_models_independence_assumption(world, client_for):
+    run = world.valued
+    stored = run.value_ahead["spend_frequency_correlation"]
+    assert stored is not None and -1 <= stored <= 1
+    saved = dict(run.value_ahead)
+    client = client_for("manager")
+    try:
+        for correlation, words in (
+            (0.08, "correlation 0.08, weak, as the spend model assumes"),
+            (0.45, "correlation 0.45, customers who buy more often spend more per purchase"),
+            (-0.5, "correlation -0.5, customers who buy more often spend less per purchase"),
+        ):
+            run.value_ahead = {**saved, "spend_frequency_correlation": correlation}
+            run.save(update_fields=["value_ahead"])
+            assert words in text(client.get(run.get_absolute_url()))
+        # a run stored before the check says nothing of it
+        run.value_ahead = {k: v for k, v in saved.items() if k != "spend_frequency_correlation"}
+        run.save(update_fields=["value_ahead"])
+        html = client.get(run.get_absolute_url()).content.decode()
+        assert "Value ahead" in html and 'data-role="spend-independence"' not in html
+    finally:
+        run.value_ahead = saved
+        run.save(update_fields=["value_ahead"])
