@@ -174,3 +174,65 @@ def make_planted_aggregates(
         }
     )
     return agg, group
+
+
+def simulate_bgnbd(
+    n: int,
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    weeks: float,
+    birth_weeks: float,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Purchases drawn from BG/NBD's own story: each customer's first purchase falls
+    uniformly in the first ``birth_weeks``; while alive they buy at a Poisson rate drawn
+    from Gamma(r, alpha) (per week) and after each repeat purchase stop with a probability
+    drawn from Beta(a, b); observed until ``weeks``. Returns each purchase's customer (0..n-1)
+    and time in weeks, first purchases included."""
+    rng = np.random.default_rng(seed)
+    rate = rng.gamma(r, 1 / alpha, n)
+    stop = rng.beta(a, b, n)
+    t = rng.uniform(0, birth_weeks, n)
+    customers, times = [np.arange(n)], [t.copy()]
+    alive = np.ones(n, dtype=bool)
+    while True:
+        t = t + rng.exponential(1 / np.maximum(rate, 1e-12))
+        buying = alive & (t < weeks)
+        if not buying.any():
+            break
+        customers.append(np.flatnonzero(buying))
+        times.append(t[buying])
+        # the chance to stop follows each repeat purchase (the first is the model's time 0)
+        alive = buying & (rng.random(n) >= stop)
+    return np.concatenate(customers), np.concatenate(times)
+
+
+def bgnbd_lines(
+    customer: np.ndarray,
+    weeks: np.ndarray,
+    start: pd.Timestamp,
+    seed: int = 0,
+    log_basket: float = 3.5,
+) -> pd.DataFrame:
+    """Canonical transaction lines, one per purchase of :func:`simulate_bgnbd`, from
+    ``start``: each customer's basket is lognormal around their own mean."""
+    rng = np.random.default_rng(seed)
+    n = int(customer.max()) + 1
+    own = rng.lognormal(log_basket, 0.5, n)
+    amount = (own[customer] * rng.lognormal(0, 0.3, len(customer))).round(2)
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series(customer + 1).astype(str).str.zfill(7).to_numpy(),
+            "invoice": pd.Series(np.arange(len(customer)) + 100000).astype(str).to_numpy(),
+            "product_code": "P1",
+            "quantity": 1.0,
+            "unit_price": amount,
+            "amount": amount,
+            "timestamp": pd.Timestamp(start) + pd.to_timedelta(weeks * 7, unit="D"),
+            "country": COUNTRIES[0],
+            "is_return": False,
+            "is_non_product": False,
+        }
+    ).sort_values("timestamp", kind="stable", ignore_index=True)
