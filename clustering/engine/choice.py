@@ -1,7 +1,6 @@
 """The choice stage: rank the candidates, then measure the leaders' bootstrap stability and
-take the first stable one (selection.choose_stable).  Resamples are drawn with the fixed
-sample seed, so runs on the same data are judged on the same resamples; refits use the run's
-seed."""
+take the first stable one (selection.choose_stable).  Resamples are drawn, and refitted,
+with the fixed sample seed, so runs on the same data are judged alike whatever their seed."""
 
 from __future__ import annotations
 
@@ -61,8 +60,8 @@ def bootstrap_stability(
     step: Callable[[str, float], None],
 ) -> Stability:
     """Mean ARI between a candidate's labels and refits on bootstrap resamples.  Resamples
-    are drawn with alg.SAMPLE_SEED, so runs on the same data are judged on the same resamples;
-    the refits use the run's seed."""
+    are drawn and refitted with alg.SAMPLE_SEED: stability measures the data and the
+    candidate, not the run's seed (docs/decisions/seed-independent-choice.md)."""
     B = params.stability_resamples
     if B == 0:
         return Stability(float("nan"), (), 0, False)
@@ -77,7 +76,7 @@ def bootstrap_stability(
         rng = np.random.default_rng(alg.SAMPLE_SEED + 1000 + b)
         rows = np.unique(rng.choice(n, size=m, replace=True))
         ctx = alg.SweepContext(
-            params.seed + 1000 + b,
+            alg.SAMPLE_SEED + 1000 + b,
             params.quadratic_sample_size,
             params.linear_sample_size,
             cand.k or 2,
