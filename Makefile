@@ -72,7 +72,7 @@ audit: $(DEV_STAMP)
 	$(BIN)/pip-audit --strict --progress-spinner off --vulnerability-service pypi \
 		-r requirements.txt -r requirements-dev.txt $(AUDIT_IGNORES)
 
-## quality: segment quality on Online Retail, CDNOW and planted synthetic data, seeds 1..5
+## quality: segment quality on Online Retail, CDNOW and synthetic shops (planted, weekly, 400k), seeds 1..5
 quality: $(DEV_STAMP)
 	$(BIN)/python scripts/quality.py
 

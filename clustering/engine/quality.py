@@ -14,7 +14,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.metrics import adjusted_rand_score
 
-from .activity import MEMBER_SHARE, activity_status
+from .activity import MEMBER_SHARE, activity_status, customer_status
 from .naming import RULES_BY_NAME, base_of
 from .pipeline import run_segmentation
 from .types import ACTIVITY_LABELS, ACTIVITY_STATUSES, SegmentationParams, SegmentationResult
@@ -78,9 +78,11 @@ def name_violations(result: SegmentationResult) -> list[str]:
     feats = result.features
     rhythm = result.activity
     assert rhythm is not None  # every run the engine returns has the shop's rhythm
-    status = activity_status(feats["recency_days"].to_numpy(dtype=float), rhythm)
+    days = activity_status(feats["recency_days"].to_numpy(dtype=float), rhythm)
+    by_evidence = {"recency": days, "p_alive": member_status_by_p_alive(result)}
     seg = labels(result).loc[feats.index].to_numpy()
     for p in result.segments:
+        status = by_evidence.get(p.activity_evidence, days)
         rule = RULES_BY_NAME.get(base_of(p.name))
         if rule is None:
             problems.append(f"{p.name}: no rule for this name")
@@ -93,10 +95,28 @@ def name_violations(result: SegmentationResult) -> list[str]:
         share = float(np.isin(status[seg == p.segment_id], allowed).mean())
         if share < MEMBER_SHARE:
             problems.append(f"{p.name}: only {share:.0%} of members {p.activity}")
+        if p.activity == "active" and p.activity_evidence == "p_alive":
+            # the model may keep a fast buyer active through a few silent gaps, not through
+            # more than twice the shop's rhythm
+            lapsed = float((days[seg == p.segment_id] == 2).mean())
+            if lapsed > 1 - MEMBER_SHARE:
+                problems.append(f"{p.name}: active by P(alive), but {lapsed:.0%} lapsed by days")
         problems += [
             f"{p.name}: {c.condition} fails ({c.observed})" for c in p.conditions if not c.holds
         ]
     return problems
+
+
+def member_status_by_p_alive(result: SegmentationResult) -> np.ndarray:
+    """Each customer's status as a segment named by P(alive) counts it: repeat buyers by
+    their P(alive), one-time buyers by days (activity.customer_status)."""
+    feats, rhythm = result.features, result.activity
+    assert rhythm is not None
+    columns = result.assignments.columns
+    if rhythm.evidence != "p_alive" or "p_alive" not in columns:
+        return activity_status(feats["recency_days"].to_numpy(dtype=float), rhythm)
+    p_alive = result.assignments.set_index("customer_id")["p_alive"]
+    return customer_status(feats, rhythm, p_alive)
 
 
 def behaviour_conflicts(result: SegmentationResult) -> list[str]:

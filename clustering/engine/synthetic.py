@@ -236,3 +236,14 @@ def bgnbd_lines(
             "is_non_product": False,
         }
     ).sort_values("timestamp", kind="stable", ignore_index=True)
+
+
+#: A shop of weekly buyers (a grocer's rhythm, unlike Online Retail's and CDNOW's): about a
+#: purchase a week each, a 3% chance to stop after each, acquired over the whole two years.
+WEEKLY_SHOP = {"r": 4.0, "alpha": 4.0, "a": 1.0, "b": 30.0, "weeks": 104, "birth_weeks": 104}
+
+
+def make_weekly_shop_lines(n: int, seed: int = 0) -> pd.DataFrame:
+    """Transaction lines of ``n`` weekly buyers (WEEKLY_SHOP) from 3 January 2022."""
+    customer, weeks = simulate_bgnbd(n, **WEEKLY_SHOP, seed=seed)
+    return bgnbd_lines(customer, weeks, pd.Timestamp("2022-01-03"), seed=seed, log_basket=3.7)

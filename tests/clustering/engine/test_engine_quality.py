@@ -1,8 +1,9 @@
-"""Segment quality on three datasets (issue 16): the names are true of the members, the seed
+"""Segment quality on four datasets (issue 16): the names are true of the members, the seed
 changes nothing a manager can see, planted groups are found, and the RFM grid is fair.
 
-Online Retail and CDNOW are the full files in sample_data/; each is segmented once per seed
-(module fixtures), about two minutes in all."""
+Online Retail and CDNOW are the full files in sample_data/, beside planted groups and a shop
+of weekly buyers; each is segmented once per seed (module fixtures), about two minutes in
+all."""
 
 import itertools
 from pathlib import Path
@@ -15,7 +16,7 @@ from sklearn.metrics import adjusted_rand_score
 from clustering.engine import quality
 from clustering.engine.loaders import read_transactions
 from clustering.engine.naming import RULES_BY_NAME, base_of
-from clustering.engine.synthetic import make_planted_aggregates
+from clustering.engine.synthetic import make_planted_aggregates, make_weekly_shop_lines
 from clustering.engine.types import ACTIVITY_LABELS
 
 pytestmark = pytest.mark.slow
@@ -36,12 +37,14 @@ def segmented(name: str) -> quality.SeedSweep:
             agg, groups = make_planted_aggregates(3000, seed=11)
             planted = pd.Series(groups, index=agg["customer_id"].to_numpy())
             _SWEEPS[name] = quality.sweep(name, agg, planted=planted)
+        elif name == "weekly":
+            _SWEEPS[name] = quality.sweep(name, make_weekly_shop_lines(6000, seed=11))
         else:
             _SWEEPS[name] = quality.sweep(name, read_transactions(FILES[name]))
     return _SWEEPS[name]
 
 
-@pytest.fixture(params=["online_retail", "cdnow", "planted"])
+@pytest.fixture(params=["online_retail", "cdnow", "planted", "weekly"])
 def sweep(request):
     return segmented(request.param)
 
@@ -51,25 +54,33 @@ def shop(request):
     return segmented(request.param)
 
 
-def member_status(result):
-    """Each customer's activity, computed here from recency and the shop's rhythm."""
+def member_status(result, evidence="recency"):
+    """Each customer's activity, computed here from recency and the shop's rhythm, or with
+    ``evidence`` "p_alive" from a repeat buyer's P(alive) against the run's cuts."""
     r = result.features["recency_days"].to_numpy(dtype=float)
     a, lapsed = result.activity.active_days, result.activity.lapsed_days
-    return pd.Series(
-        np.where(r <= a, "active", np.where(r <= lapsed, "cooling", "lapsed")),
-        index=result.features.index,
-    )
+    status = np.where(r <= a, "active", np.where(r <= lapsed, "cooling", "lapsed"))
+    if evidence == "p_alive":
+        p = result.assignments.set_index("customer_id")["p_alive"]
+        p = p.reindex(result.features.index).to_numpy(dtype=float)
+        cut = result.activity.p_alive_active
+        by_p = np.where(p >= cut, "active", np.where(p >= 0.30, "cooling", "lapsed"))
+        status = np.where(np.isfinite(p) & (p < 1), by_p, status)  # one-time buyers: days
+    return pd.Series(status, index=result.features.index)
 
 
 def test_every_name_holds_for_its_segment_and_ninety_percent_of_its_members(sweep):
     for result in sweep.results.values():
-        status = member_status(result)
-        seg = quality.labels(result).loc[status.index]
+        days = member_status(result)
+        seg = quality.labels(result).loc[days.index]
         for p in result.segments:
             rule = RULES_BY_NAME[base_of(p.name)]
             assert p.value in rule.value and p.engagement in rule.engagement
             assert p.activity in rule.activity
             assert p.conditions and all(c.holds for c in p.conditions), p.name
+            # by the evidence that named the activity, which the why says
+            status = member_status(result, p.activity_evidence)
+            assert ("P(alive)" in p.why) is (p.activity_evidence == "p_alive"), p.why
             members = status[seg == p.segment_id]
             implied = ACTIVITY_LABELS[p.activity]
             assert members.isin(implied).mean() >= 0.9, (p.name, p.activity)
@@ -78,7 +89,10 @@ def test_every_name_holds_for_its_segment_and_ninety_percent_of_its_members(swee
         for p in champions:  # top on value and active, from the members' own numbers
             spend = result.features["monetary_total"]
             assert (spend < p.medians["monetary_total"]).mean() >= 0.75
+            status = member_status(result, p.activity_evidence)
             assert (status[seg == p.segment_id] == "active").mean() >= 0.9
+            # P(alive) may keep a fast buyer active a few gaps, not twice the rhythm
+            assert (days[seg == p.segment_id] == "lapsed").mean() <= 0.1
 
 
 def test_segments_that_behave_alike_get_the_same_action(sweep):
@@ -128,6 +142,17 @@ def test_planted_groups_are_recovered():
     sweep = segmented("planted")
     for result in sweep.results.values():
         assert quality.planted_recovery(result, sweep.planted) >= 0.95
+
+
+def test_a_shop_of_weekly_buyers_is_judged_by_its_own_rhythm():
+    """Lapsed means weeks here, not the months of Online Retail or CDNOW; its purchases
+    follow BG/NBD, so the model validates and P(alive) names the repeat buyers' activity."""
+    for result in segmented("weekly").results.values():
+        assert result.activity.active_days <= 21 and result.activity.lapsed_days <= 42
+        assert result.activity.evidence == "p_alive"
+        assert abs(result.value.holdout["error"]) < 0.05
+        names = {base_of(p.name) for p in result.segments}
+        assert {"Champions", "Can't lose them"} <= names
 
 
 def test_real_shops_get_four_to_eight_usable_segments(shop):
