@@ -57,7 +57,7 @@ def _endpoints(world):
 def _call(client, method, path, body):
     if method == "get":
         return client.get(path)
-    return client.post(path, body or {}, content_type="application/json")
+    return getattr(client, method)(path, body or {}, content_type="application/json")
 
 
 MATRIX_SIZE = 20
@@ -125,6 +125,7 @@ def test_a_deleted_token_is_refused(api, world):
         ("post", "/api/v1/runs/{run}/publish/", None),
         ("post", "/api/v1/transactions/", {"lines": [LINE]}),
         ("post", "/api/v1/system/worker/", None),
+        ("put", "/api/v1/playbook/0/", {"action": "Call them."}),
     ],
 )
 def test_read_only_tokens_cannot_write(api, world, method, path, body):
