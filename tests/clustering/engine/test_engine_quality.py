@@ -14,6 +14,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from clustering.engine import quality
+from clustering.engine.activity import P_ALIVE_LAPSED
 from clustering.engine.loaders import read_transactions
 from clustering.engine.naming import RULES_BY_NAME, base_of
 from clustering.engine.synthetic import make_planted_aggregates, make_weekly_shop_lines
@@ -64,7 +65,7 @@ def member_status(result, evidence="recency"):
         p = result.assignments.set_index("customer_id")["p_alive"]
         p = p.reindex(result.features.index).to_numpy(dtype=float)
         cut = result.activity.p_alive_active
-        by_p = np.where(p >= cut, "active", np.where(p >= 0.30, "cooling", "lapsed"))
+        by_p = np.where(p >= cut, "active", np.where(p >= P_ALIVE_LAPSED, "cooling", "lapsed"))
         status = np.where(np.isfinite(p) & (p < 1), by_p, status)  # one-time buyers: days
     return pd.Series(status, index=result.features.index)
 
