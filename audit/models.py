@@ -57,6 +57,7 @@ class AuditEntry(models.Model):
         ALERT_RULE_CHANGED = "alert_rule_changed", "Alert rule changed"
         WEBHOOK_CHANGED = "webhook_changed", "Webhook changed"
         PLAYBOOK_CHANGED = "playbook_changed", "Playbook changed"
+        CONTACT_ERASED = "contact_erased", "Contact details erased"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)

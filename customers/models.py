@@ -57,6 +57,9 @@ class Customer(models.Model):
         db_default="",
         help_text="Of the latest line that has one.",
     )
+    # Set when someone with access to personal data erased the e-mail and name (a person's
+    # request): later imports do not bring them back.
+    contact_erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

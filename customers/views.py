@@ -5,11 +5,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.roles import PERSONAL_DATA_PERMISSION
 from common.csv_export import csv_response
 from transaction_files.errors import ImportFileError
 
+from .erasure import customer_contact_erase
 from .forms import ImportUploadForm
-from .models import ImportRecord, TransactionLine
+from .models import Customer, ImportRecord, TransactionLine
 from .selectors import customer_list, import_record_list, import_rejected_rows, transaction_lines
 from .services import (
     LinesNotRemovable,
@@ -183,3 +185,21 @@ def line_remove(request: HttpRequest, line_id) -> HttpResponse:
             return redirect(line.import_record)
         return redirect("customers:customer-lines", pk=line.customer_id)
     return render(request, "customers/line_remove.html", {"line": line})
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(PERSONAL_DATA_PERMISSION, raise_exception=True)
+def customer_erase_contact(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation; POST erases the customer's e-mail and name."""
+    customer = get_object_or_404(Customer.objects.in_workspace(request.workspace), pk=pk)
+    if request.method == "POST":
+        customer_contact_erase(
+            workspace=request.workspace, customer_pk=customer.pk, user=request.user, request=request
+        )
+        messages.success(
+            request,
+            f"E-mail and name of customer {customer.external_id} erased; later imports will not "
+            "bring them back.",
+        )
+        return redirect(f"{reverse('customer-lookup')}?customer_id={customer.external_id}")
+    return render(request, "customers/customer_erase_contact.html", {"customer": customer})

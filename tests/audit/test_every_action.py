@@ -319,6 +319,22 @@ def _playbook_changed(shop: Shop):
     return act
 
 
+@walk(Action.CONTACT_ERASED)
+def _contact_erased(shop: Shop):
+    from customers.models import Customer
+
+    load_transactions(synthetic_lines(5, seed=3), workspace=shop.workspace)
+    customer = Customer.objects.in_workspace(shop.workspace).first()
+    client = shop.page(shop.admin)
+
+    def act():
+        url = reverse("customers:customer-erase-contact", args=[customer.pk])
+        assert client.post(url).status_code == 302
+        return Done(customer, "admin")
+
+    return act
+
+
 def test_the_walk_covers_every_action():
     assert set(WALKS) == set(Action.values)
 

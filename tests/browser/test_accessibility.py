@@ -51,7 +51,8 @@ class World:
 @pytest.fixture
 def world(shop, make_user):
     """Two published runs (so the movements pages have flows), one user per role, and the
-    reader's pages: the current run's report, its first segment, a customer's lookup."""
+    reader's pages: the current run's report, its first segment, a customer's lookup and the
+    erasure of their contact details (its confirmation)."""
     from clustering.models import SegmentAssignment
     from clustering.services import run_publish
     from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
@@ -71,16 +72,17 @@ def world(shop, make_user):
         run_publish(workspace=shop, run_id=run.pk, user=manager)
         runs.append(run)
     current = runs[-1]
-    customer_id = (
+    customer_pk, customer_id = (
         SegmentAssignment.objects.in_workspace(shop)
         .filter(run=current)
-        .values_list("customer__external_id", flat=True)
+        .values_list("customer_id", "customer__external_id")
         .first()
     )
     pages = [
         current.get_absolute_url(),
         current.segments.order_by("number").first().get_absolute_url(),
         "/customers/lookup/?" + urlencode({"customer_id": customer_id}),
+        f"/customers/{customer_pk}/erase-contact/",  # the confirmation (not for marketing)
     ]
     try:
         yield World({role: user.get_username() for role, user in users.items()}, pages)

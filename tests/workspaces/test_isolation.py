@@ -271,7 +271,7 @@ def _values(endpoint: Endpoint, shop: Shop, customer) -> dict:
         if param == "pk":
             if "import" in endpoint.name:
                 values[param] = shop.import_record.pk
-            elif endpoint.name == "customers:customer-lines":
+            elif endpoint.name in ("customers:customer-lines", "customers:customer-erase-contact"):
                 values[param] = customer.pk
             else:
                 values[param] = shop.run.pk
@@ -420,6 +420,7 @@ def test_the_walk_reaches_objects_of_every_kind():
         "clustering:segment-members-csv",
         "customers:import-detail",
         "customers:customer-lines",
+        "customers:customer-erase-contact",
         "customers:line-remove",
         "api-run-detail",
         "api-import-detail",
