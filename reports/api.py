@@ -36,11 +36,13 @@ from clustering.report.member_fit import MemberFit, member_fit
 from clustering.selectors import customer_segment_history, run_published
 from common.api_errors import error_responses
 from common.derived_cache import customers_version
+from customers.erasure import customer_contact_erase
 from customers.models import Customer
 
-from .serializers import CustomerDetailSerializer, CustomerSerializer
+from .serializers import ContactSerializer, CustomerDetailSerializer, CustomerSerializer
 
 CanLookUpCustomers = capability_permission("lookup_customers")
+CanSeePersonalData = capability_permission("view_personal_data")
 DEFAULT_PERMISSIONS = list(api_settings.DEFAULT_PERMISSION_CLASSES)
 
 
@@ -235,7 +237,7 @@ def customer_detail_data(customer: Customer, *, workspace, personal: bool = Fals
         "last_purchase_at": customer.last_purchase_at,
         "last_seen_at": customer.last_seen_at,
         "currency": workspace.currency,  # of the amounts below
-        "contact": {"email": customer.email, "name": customer.name} if personal else None,
+        "contact": contact_data(customer) if personal else None,
         "segment": None
         if current is None
         else {
@@ -307,7 +309,7 @@ class CustomerDetailApi(APIView):
                     "last_purchase_at": "2010-12-02T15:27:00Z",
                     "last_seen_at": "2011-02-10T14:38:00Z",
                     "currency": "GBP",
-                    "contact": {"email": "ann@example.com", "name": "Ann Smith"},
+                    "contact": {"email": "ann@example.com", "name": "Ann Smith", "erased_at": None},
                     "segment": {
                         "run_id": 12,
                         "segment_id": 0,
@@ -387,3 +389,40 @@ class CustomerDetailApi(APIView):
         personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
         data = customer_detail_data(customer, workspace=workspace, personal=personal)
         return Response(CustomerDetailSerializer(data).data)
+
+
+def contact_data(customer: Customer) -> dict:
+    return {
+        "email": customer.email,
+        "name": customer.name,
+        "erased_at": customer.contact_erased_at,
+    }
+
+
+class CustomerContactEraseApi(APIView):
+    """Erase a customer's e-mail and name on the person's request (those who may see personal
+    data): the customer and purchases stay; later imports do not bring them back; audited."""
+
+    permission_classes = [*DEFAULT_PERMISSIONS, CanSeePersonalData]
+
+    @extend_schema(
+        summary="Erase a customer's contact details",
+        request=None,
+        responses={200: ContactSerializer, **error_responses(401, 403, 404)},
+        examples=[
+            OpenApiExample(
+                "Erased",
+                value={"email": "", "name": "", "erased_at": "2024-03-02T10:00:00Z"},
+                response_only=True,
+            )
+        ],
+    )
+    def post(self, request, customer_id: str):
+        workspace = request.workspace
+        customer = get_object_or_404(
+            Customer.objects.in_workspace(workspace), external_id=customer_id
+        )
+        erased = customer_contact_erase(
+            workspace=workspace, customer_pk=customer.pk, user=request.user, request=request
+        )
+        return Response(ContactSerializer(contact_data(erased)).data)

@@ -5,6 +5,11 @@ from . import api, movement_api
 urlpatterns = [
     path("customers/", api.CustomerListApi.as_view(), name="api-customers"),
     path("customers/<str:customer_id>/", api.CustomerDetailApi.as_view(), name="api-customer"),
+    path(
+        "customers/<str:customer_id>/erase-contact/",
+        api.CustomerContactEraseApi.as_view(),
+        name="api-customer-erase-contact",
+    ),
     path("movements/", movement_api.LatestMovementsApi.as_view(), name="api-movements"),
     path(
         "movements/<int:publication_id>/",

@@ -140,6 +140,11 @@ class CustomerHistoryEntrySerializer(serializers.Serializer):
 class ContactSerializer(serializers.Serializer):
     email = serializers.CharField(allow_blank=True)
     name = serializers.CharField(allow_blank=True)
+    erased_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the e-mail and name were erased on the person's request (later "
+        "imports do not bring them back); null if never.",
+    )
 
 
 class CustomerDetailSerializer(serializers.Serializer):

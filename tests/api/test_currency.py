@@ -77,4 +77,4 @@ def test_customer_detail_says_the_fit_and_shows_contacts_only_to_personal_data_r
     assert marketing["segment"]["fit"] == f"borderline: also close to {runner_up.name}"
     assert marketing["segment"]["runner_up"] == runner_up.name
     manager = api("manager").get(url).json()
-    assert manager["contact"] == {"email": "ann@example.com", "name": "Ann"}
+    assert manager["contact"] == {"email": "ann@example.com", "name": "Ann", "erased_at": None}

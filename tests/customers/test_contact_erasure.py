@@ -87,3 +87,32 @@ def test_only_those_who_see_personal_data_erase_it(tmp_path, make_user, shop):
     assert admin.post(url).status_code == 302
     customer.refresh_from_db()
     assert customer.email == ""
+
+
+def test_the_api_erases_a_customers_contact_for_those_who_see_personal_data(
+    tmp_path, make_user, shop
+):
+    from accounts.services import api_token_create
+
+    path, _ = with_contacts(tmp_path)
+    assert import_path(path).status == "succeeded"
+
+    def token_client(role, read_only=False):
+        user = make_user(role, username=f"api-{role}-{read_only}")
+        _, secret = api_token_create(user=user, workspace=shop, name="t", read_only=read_only)
+        return Client(headers={"Authorization": f"Token {secret}"})
+
+    url = "/api/v1/customers/17850/erase-contact/"
+    assert token_client("marketing").post(url).status_code == 403
+    assert token_client("manager", read_only=True).post(url).status_code == 403
+    manager = token_client("manager")
+    before = manager.get("/api/v1/customers/17850/").json()["contact"]
+    assert before == {"email": "new@example.com", "name": "Customer 17850", "erased_at": None}
+
+    response = manager.post(url)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["email"], body["name"]) == ("", "") and body["erased_at"]
+    assert manager.get("/api/v1/customers/17850/").json()["contact"] == body
+    assert manager.post("/api/v1/customers/no-such-id/erase-contact/").status_code == 404
+    assert AuditEntry.objects.in_workspace(shop).filter(action="contact_erased").count() == 1
