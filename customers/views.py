@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -201,5 +203,6 @@ def customer_erase_contact(request: HttpRequest, pk: int) -> HttpResponse:
             f"E-mail and name of customer {customer.external_id} erased; later imports will not "
             "bring them back.",
         )
-        return redirect(f"{reverse('customer-lookup')}?customer_id={customer.external_id}")
+        query = urlencode({"customer_id": customer.external_id})
+        return redirect(f"{reverse('customer-lookup')}?{query}")
     return render(request, "customers/customer_erase_contact.html", {"customer": customer})

@@ -43,7 +43,7 @@ class ContactDetails:
             batch = ids[start : start + _BATCH]
             customers = list(
                 Customer.objects.in_workspace(workspace)
-                .filter(external_id__in=batch, contact_erased_at=None)  # erased: kept so
+                .filter(external_id__in=batch, contact_erased_at=None)  # erased on request: stay so
                 .only("pk", "external_id", "email", "name")
             )
             updated = []

@@ -116,3 +116,15 @@ def test_the_api_erases_a_customers_contact_for_those_who_see_personal_data(
     assert manager.get("/api/v1/customers/17850/").json()["contact"] == body
     assert manager.post("/api/v1/customers/no-such-id/erase-contact/").status_code == 404
     assert AuditEntry.objects.in_workspace(shop).filter(action="contact_erased").count() == 1
+
+
+def test_back_to_the_lookup_of_a_customer_id_that_needs_encoding(make_user, shop):
+    customer = Customer.objects.create(
+        workspace=shop, external_id="A&B 7", email="ab@example.com", name="A B"
+    )
+    admin = Client()
+    admin.force_login(make_user("admin"))
+    response = admin.post(reverse("customers:customer-erase-contact", args=[customer.pk]))
+    assert response["Location"].endswith("?customer_id=A%26B+7")
+    page = admin.get(response["Location"]).content.decode()
+    assert "Customer A&amp;B 7" in page and 'data-role="contact-erased"' in page
