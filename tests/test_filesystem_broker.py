@@ -67,6 +67,18 @@ def test_a_message_that_cannot_be_written_is_an_error_and_leaves_no_file(channel
     assert list(folder.iterdir()) == []
 
 
+def test_partial_files_of_writers_that_died_are_removed_at_the_next_start(channel):
+    channel, folder = channel
+    stale, fresh = folder / ".partial-1_a.celery.msg", folder / ".partial-2_b.celery.msg"
+    for path in (stale, fresh):
+        path.write_bytes(b'{"body": ')
+    hours_ago = os.path.getmtime(stale) - 2 * filesystem_broker.STALE_PARTIAL_SECONDS
+    os.utime(stale, (hours_ago, hours_ago))
+    with pytest.raises(Empty):
+        channel._get("celery")  # the partial files are no messages
+    assert sorted(p.name for p in folder.iterdir()) == [fresh.name]  # a writer may be at it
+
+
 def test_the_embedded_default_uses_it_and_a_redis_broker_does_not(settings):
     from segmentation_site.celery import app
 
