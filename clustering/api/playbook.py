@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from clustering.playbook import PlaybookRow, playbook_rows, playbook_set
 from common.api_errors import ApiProblem, error_responses
+from common.api_strict import StrictCharField
 
 from .base import CanManageRuns, CanViewRunReports
 
@@ -23,13 +24,13 @@ class PlaybookEntrySerializer(serializers.Serializer):
         read_only=True, help_text="The name's key: /api/v1/playbook/<index>/."
     )
     name = serializers.CharField(read_only=True, help_text="A segment name of the engine's rules.")
-    action = serializers.CharField(
+    action = StrictCharField(
         max_length=MAX_WORDS,
         allow_blank=True,
         help_text="What marketing should do with a segment of this name. Empty, or the "
         "default's words, goes back to the default.",
     )
-    rationale = serializers.CharField(
+    rationale = StrictCharField(
         max_length=MAX_WORDS, allow_blank=True, required=False, default="", help_text="Why."
     )
     default_action = serializers.CharField(read_only=True)

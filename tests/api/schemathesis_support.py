@@ -32,7 +32,6 @@ EXCLUDED: dict[str, dict[str, str]] = {
         "negative_data_rejection": COERCES,
         "positive_data_acceptance": KIND,
     },
-    "playbook_update": {"negative_data_rejection": COERCES},
     "schedule_update": {
         "negative_data_rejection": COERCES,
         "positive_data_acceptance": "a cron expression's grammar is beyond JSON Schema",

@@ -154,6 +154,10 @@ def test_the_api_lists_the_playbook_and_a_manager_sets_an_action(client_for, sho
     long = manager.put(url, {"action": "x" * 501}, content_type="application/json")
     assert long.status_code == 400 and "action" in long.json()["fields"]
     assert manager.put(url, {}, content_type="application/json").status_code == 400
+    number = manager.put(url, {"action": 5}, content_type="application/json")
+    assert number.status_code == 400 and number.json()["fields"] == {
+        "action": ["Must be text (a JSON string)."]
+    }
     assert PlaybookAction.objects.in_workspace(shop).get().action == OWN
     missing = manager.get(f"/api/v1/playbook/{len(NAME_RULES)}/")
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
