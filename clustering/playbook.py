@@ -26,22 +26,18 @@ class PlaybookRow:
 
 
 def playbook_rows(*, workspace) -> list[PlaybookRow]:
-    own = {p.name: p for p in PlaybookAction.objects.in_workspace(workspace)}
-    rows = []
-    for index, rule in enumerate(NAME_RULES):
-        mine = own.get(rule.name)
-        rows.append(
-            PlaybookRow(
-                index,
-                rule.name,
-                rule.action,
-                rule.rationale,
-                mine.action if mine else rule.action,
-                mine.rationale if mine else rule.rationale,
-                mine is not None,
-            )
+    own = playbook_overrides(workspace=workspace)
+    return [
+        PlaybookRow(
+            index,
+            rule.name,
+            rule.action,
+            rule.rationale,
+            *own.get(rule.name, (rule.action, rule.rationale)),
+            rule.name in own,
         )
-    return rows
+        for index, rule in enumerate(NAME_RULES)
+    ]
 
 
 def playbook_overrides(*, workspace) -> dict[str, tuple[str, str]]:

@@ -9,8 +9,7 @@ from django.shortcuts import redirect, render
 
 from .forms import PlaybookForm
 from .playbook import playbook_rows, playbook_set
-
-MANAGE = "accounts.manage_runs"
+from .views import MANAGE
 
 
 @permission_required(MANAGE, raise_exception=True)

@@ -10,6 +10,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clustering.engine.naming import NAME_RULES
 from clustering.playbook import PlaybookRow, playbook_rows, playbook_set
 from common.api_errors import ApiProblem, error_responses
 from common.api_strict import StrictCharField
@@ -57,11 +58,14 @@ CHANGE_NOTE = (
 )
 
 
-def _entry_or_404(workspace, index: int) -> PlaybookRow:
-    rows = playbook_rows(workspace=workspace)
-    if not 0 <= index < len(rows):
+def _known_or_404(index: int) -> None:
+    if not 0 <= index < len(NAME_RULES):
         raise ApiProblem("No segment name with this index.", status=404, code="not_found")
-    return rows[index]
+
+
+def _entry_or_404(workspace, index: int) -> PlaybookRow:
+    _known_or_404(index)
+    return playbook_rows(workspace=workspace)[index]
 
 
 class ReadOrManage(APIView):
@@ -108,7 +112,7 @@ class PlaybookEntryApi(ReadOrManage):
         ],
     )
     def put(self, request, index: int):
-        _entry_or_404(request.workspace, index)
+        _known_or_404(index)  # before reading the body: a bad index is a 404, not a 400
         serializer = PlaybookEntrySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         playbook_set(
