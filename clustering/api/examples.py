@@ -123,7 +123,7 @@ SEGMENT_EXAMPLE = {
     "engagement": "frequent",
     "activity": "active",
     "activity_shares": {"active": 0.96, "cooling": 0.03, "lapsed": 0.01},
-    "why": "bought 9 days ago (median), 14 orders, 5,120 spent: top 15% on spend, active",
+    "why": "bought 9 days ago (median), 14 orders, £5,120 spent: top 15% on spend, active",
     "conditions": [
         {"condition": "median spend in the top 15%", "observed": "top 9%", "holds": True},
         {"condition": "at least 90% of members active", "observed": "96% active", "holds": True},
@@ -209,7 +209,7 @@ PREDICT_EXAMPLES = [
             "value": "top",
             "engagement": "frequent",
             "activity": "active",
-            "why": "bought 9 days ago (median), 14 orders, 5,120 spent: top 15% on spend, active",
+            "why": "bought 9 days ago (median), 14 orders, £5,120 spent: top 15% on spend, active",
             "confidence": 0.72,
             "source": "stored",
             "p_alive": 0.98,

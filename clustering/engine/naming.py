@@ -199,6 +199,11 @@ def _fmt(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}".removesuffix(".0")
 
 
+def _money(v: float, prefix: str) -> str:
+    """An amount with the shop's currency symbol before it ("£312", "-£4.5")."""
+    return f"{'-' if v < 0 else ''}{prefix}{_fmt(abs(v))}"
+
+
 @dataclass(frozen=True)
 class Axes:
     """A segment's place on the three axes, with the numbers behind it."""
@@ -251,15 +256,18 @@ def _either(words: list[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
-def name_checks(rule: NameRule, axes: Axes, rhythm: ActivityRhythm) -> tuple[NameCheck, ...]:
+def name_checks(
+    rule: NameRule, axes: Axes, rhythm: ActivityRhythm, money_prefix: str = ""
+) -> tuple[NameCheck, ...]:
     """The conditions of ``rule`` with this segment's numbers; all hold for its own name."""
     checks = []
+    spend = _money(axes.median_spend, money_prefix)
     if rule.value != ANY_VALUE:
         wanted = _either([t for t in VALUE_TIERS if t in rule.value])
         checks.append(
             NameCheck(
                 f"value {wanted}",
-                f"median spend {_fmt(axes.median_spend)}: {VALUE_WORDS[axes.value]}",
+                f"median spend {spend}: {VALUE_WORDS[axes.value]}",
                 axes.value in rule.value,
             )
         )
@@ -306,7 +314,11 @@ EVIDENCE_WORDS = {
 
 
 def why_sentence(
-    axes: Axes, share_revenue: float, share_customers: float, evidence: str = ""
+    axes: Axes,
+    share_revenue: float,
+    share_customers: float,
+    evidence: str = "",
+    money_prefix: str = "",
 ) -> str:
     """One sentence of the numbers behind the name, and which evidence named its activity."""
     pct = axes.spend_percentile
@@ -325,9 +337,10 @@ def why_sentence(
         statuses = ACTIVITY_LABELS[axes.activity]
         activity = f"{ACTIVITY_WORDS[axes.activity]} ({_activity_observed(axes, statuses)})"
     orders = "order" if axes.median_purchases == 1 else "orders"
+    spend = _money(axes.median_spend, money_prefix)
     return (
         f"bought {_fmt(axes.median_recency)} days ago (median), "
-        f"{_fmt(axes.median_purchases)} {orders}, {_fmt(axes.median_spend)} spent: {place}, "
+        f"{_fmt(axes.median_purchases)} {orders}, {spend} spent: {place}, "
         f"{activity}; {share_revenue:.0%} of revenue from {share_customers:.0%} of customers"
         + (f"; {EVIDENCE_WORDS[evidence]}" if evidence in EVIDENCE_WORDS else "")
     )

@@ -248,7 +248,13 @@ def finish(
     step("profiles", 95)
     rule_features = tuple(f for f in used if f not in CATEGORICAL_FEATURES)
     profiles = build_profiles(
-        feats, segment_ids, rule_features, params.seed, rhythm=rhythm, p_alive=p_alive
+        feats,
+        segment_ids,
+        rule_features,
+        params.seed,
+        rhythm=rhythm,
+        p_alive=p_alive,
+        money_prefix=params.money_prefix,
     )
     if per_customer is not None:
         profiles = with_value(profiles, per_customer, pd.Series(segment_ids, index=feats.index))

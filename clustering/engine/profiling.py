@@ -117,9 +117,11 @@ def build_profiles(
     rule_sample: int = 20_000,
     rhythm: ActivityRhythm | None = None,
     p_alive: pd.Series | None = None,
+    money_prefix: str = "",
 ) -> list[SegmentProfile]:
     """Profiles for segments 0..K-1 (``features`` holds all computed features); ``p_alive``
-    (by customer id) names activity when the rhythm's evidence says so."""
+    (by customer id) names activity when the rhythm's evidence says so; ``money_prefix``
+    goes before the amounts of the names' sentences."""
     numeric = [c for c in NUMERIC_FEATURES if c in features.columns]
     vals = features[numeric].to_numpy(dtype=float)
     n = len(features)
@@ -210,9 +212,13 @@ def build_profiles(
                 activity=axes[s].activity,
                 activity_shares=axes[s].activity_shares,
                 why=why_sentence(
-                    axes[s], share_revenue, float(mask.sum() / n), evidence[s].evidence
+                    axes[s],
+                    share_revenue,
+                    float(mask.sum() / n),
+                    evidence[s].evidence,
+                    money_prefix,
                 ),
-                conditions=name_checks(rules[s], axes[s], evidence[s]),
+                conditions=name_checks(rules[s], axes[s], evidence[s], money_prefix),
                 activity_evidence=evidence[s].evidence,
             )
         )

@@ -205,6 +205,9 @@ class SegmentationParams:
     value_discount_rate: float = 0.10
     value_margin: float = 1.0
     value_holdout_share: float = 0.25
+    # written before amounts in the names' sentences (the shop's currency symbol, "£");
+    # set by whoever knows the shop's currency, not a user parameter
+    money_prefix: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

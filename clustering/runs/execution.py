@@ -13,6 +13,8 @@ import pandas as pd
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 
+from workspaces.currencies import currency_symbol
+
 from ..aggregation import customer_aggregates
 from ..engine.pipeline import run_segmentation
 from ..engine.types import InvalidParameters, SegmentationCancelled, SegmentationParams
@@ -67,7 +69,9 @@ def run_execute(*, run_id: int, token: str, hostname: str) -> str:
             holdout_share=params.value_holdout_share if params.value_horizon_days > 0 else None,
         )
         read_seconds = time.perf_counter() - started
-        params = _with_reference(params, aggregates.reference_date)
+        params = _with_reference(
+            params, aggregates.reference_date, currency_symbol(run.workspace.currency)
+        )
         if fanout_wanted(len(aggregates.table)):
             fanout_start(claim, progress, params, aggregates, read_seconds)
             return "fanned out"
@@ -168,12 +172,16 @@ def _user_message(error: Exception) -> str:
     return str(error.args[0] if error.args else error)
 
 
-def _with_reference(params: SegmentationParams, reference: pd.Timestamp) -> SegmentationParams:
+def _with_reference(
+    params: SegmentationParams, reference: pd.Timestamp, money_prefix: str
+) -> SegmentationParams:
     """The run's parameters with the reference date the data was read at, its threads held
-    to the worker process's share."""
+    to the worker process's share, and the workspace's currency symbol for the names'
+    sentences."""
     return dataclasses.replace(
         params,
         reference_date=reference,
+        money_prefix=money_prefix,
         lookback_days=None,
         blas_threads=run_blas_threads(params.blas_threads),
     )

@@ -4,6 +4,8 @@ workspace's runs and segments are not found on the pages."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
@@ -13,6 +15,7 @@ from clustering.engine.features import customer_features
 from clustering.models import SegmentationRun
 from clustering.params import params_from_input
 from clustering.services import run_create, run_execute, run_publish
+from workspaces.currencies import currency_symbol
 
 from .factories import load_transactions, synthetic_lines
 
@@ -131,6 +134,24 @@ def test_amounts_on_the_run_report_carry_the_workspaces_symbol(
     client.force_login(manager)
     html = client.get(f"/w/{other_shop.slug}{run.get_absolute_url()}").content.decode()
     assert "$" in html and "£" not in html
+
+
+def test_the_names_sentences_give_amounts_in_the_workspaces_currency(
+    frames, shop, other_shop, managers
+):
+    """A segment's why and its value condition say "£312 spent" in a pound shop and "$312"
+    in a dollar one, where they said "312 spent"."""
+    for workspace, user, symbol in ((shop, managers[0], "£"), (other_shop, managers[1], "$")):
+        assert currency_symbol(workspace.currency) == symbol
+        run = executed(workspace, user, f"In {workspace.currency}")
+        segments = list(run.segments.all())
+        assert segments
+        for segment in segments:
+            assert re.search(rf" {re.escape(symbol)}[\d,.]+ spent: ", segment.why), segment.why
+            value = [c for c in segment.conditions if c["observed"].startswith("median spend")]
+            assert len(value) <= 1
+            for condition in value:
+                assert condition["observed"].startswith(f"median spend {symbol}"), condition
 
 
 def test_the_command_needs_the_workspace_when_there_are_several(frames, shop, other_shop):

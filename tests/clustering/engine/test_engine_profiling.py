@@ -158,6 +158,18 @@ def test_profiles_on_two_obvious_groups():
     assert profiles[1].activity_shares["lapsed"] == 1.0
     assert all(c.holds for p in profiles for c in p.conditions)
     assert "5 days ago" in profiles[0].why and "20 orders" in profiles[0].why
+    assert "5,000 spent" in profiles[0].why and "£" not in profiles[0].why
+    # with the shop's currency symbol, every amount in the names' sentences carries it
+    priced = build_profiles(
+        feats, seg, ("recency_days", "frequency", "monetary_total"), money_prefix="£"
+    )
+    assert "20 orders, £5,000 spent: top" in priced[0].why
+    assert "£50 spent" in priced[1].why
+    value_checks = [c for p in priced for c in p.conditions if c.observed.startswith("median")]
+    spend_checks = [c.observed for c in value_checks if "spend" in c.observed]
+    assert spend_checks and all(o.startswith("median spend £") for o in spend_checks)
+    # the prefix changes the words only
+    assert [(p.name, p.why.replace("£", "")) for p in priced] == [(p.name, p.why) for p in profiles]
     assert profiles[0].share_revenue == pytest.approx(5000 * n / (5000 * n + 50 * m))
     mean = (5000 * n + 50 * m) / (n + m)
     assert profiles[0].lift["monetary_total"] == pytest.approx(5000 / mean)
