@@ -273,6 +273,13 @@ class Segment(models.Model):
     activity_shares = models.JSONField(
         default=dict, blank=True, help_text="Share of members active, cooling and lapsed."
     )
+    activity_evidence = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="What judged the members' activity: recency (days since the last purchase "
+        "against the shop's rhythm) or p_alive (P(alive) for repeat buyers, days for one-time "
+        "buyers); empty on older runs.",
+    )
     why = models.TextField(blank=True, help_text="The numbers behind the name, in a sentence.")
     conditions = models.JSONField(
         default=list,

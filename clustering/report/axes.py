@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from clustering.engine.naming import EVIDENCE_WORDS
 from clustering.engine.types import (
     ACTIVITY_LABELS,
     ACTIVITY_STATUSES,
@@ -87,16 +88,33 @@ def _activity_phrase(label: str, rhythm: dict | None) -> str:
     }.get(label, f"of members {ACTIVITY_WORDS.get(label, label)}")
 
 
-def activity_detail(label: str, shares: dict | None, rhythm: dict | None) -> str:
+def activity_evidence(segment: Any) -> str:
+    """What judged the segment's members active or lapsed: "recency", "p_alive" or "".
+    Runs stored before the field said it only at the end of the why sentence."""
+    evidence = _get(segment, "activity_evidence", "")
+    if evidence:
+        return evidence
+    why = _get(segment, "why", "")
+    return next((key for key, words in EVIDENCE_WORDS.items() if why.endswith(words)), "")
+
+
+def activity_detail(
+    label: str, shares: dict | None, rhythm: dict | None, evidence: str = ""
+) -> str:
     """ "96% bought in the last 113 days" for an activity label and the members' shares
-    (rhythm: rhythm_view's dict); every status's share for "mixed"; "" without shares."""
+    (rhythm: rhythm_view's dict), or "96% active by P(alive), one-time buyers by days" where
+    P(alive) judged them (the days would be a claim the shares do not make); every status's
+    share for "mixed"; "" without shares."""
     shares = {s: _share((shares or {}).get(s)) for s in ACTIVITY_STATUSES}
     if label not in ACTIVITY_LABELS or all(v is None for v in shares.values()):
         return ""
     if label == "mixed":
         return ", ".join(f"{_percent(shares[s] or 0)} {s}" for s in ACTIVITY_STATUSES)
-    share = sum(shares[s] or 0 for s in ACTIVITY_LABELS[label])
-    return f"{_percent(share)} {_activity_phrase(label, rhythm)}"
+    statuses = ACTIVITY_LABELS[label]
+    share = _percent(sum(shares[s] or 0 for s in statuses))
+    if evidence == "p_alive":
+        return f"{share} {' or '.join(statuses)} by P(alive), one-time buyers by days"
+    return f"{share} {_activity_phrase(label, rhythm)}"
 
 
 def segment_axes(segment: Any, rhythm: dict | None = None) -> dict:
@@ -120,7 +138,7 @@ def segment_axes(segment: Any, rhythm: dict | None = None) -> dict:
         "engagement": _get(segment, "engagement", ""),
         "activity": activity,
         "activity_words": ACTIVITY_WORDS.get(activity, activity),
-        "activity_detail": activity_detail(activity, shares, rhythm),
+        "activity_detail": activity_detail(activity, shares, rhythm, activity_evidence(segment)),
         "shares": [
             {"status": s, "share": _share(shares.get(s))}
             for s in ACTIVITY_STATUSES

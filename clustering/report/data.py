@@ -98,6 +98,7 @@ SEGMENT_FIELDS = (
     "engagement",
     "activity",
     "activity_shares",
+    "activity_evidence",
     "why",
     "conditions",
     "expected_value",

@@ -158,6 +158,7 @@ def _store_segments(run: SegmentationRun, result) -> list[Segment]:
             engagement=p.engagement or "",
             activity=p.activity or "",
             activity_shares=_clean(p.activity_shares or {}),
+            activity_evidence=p.activity_evidence or "",
             why=p.why or "",
             conditions=[
                 {"condition": c.condition, "observed": c.observed, "holds": bool(c.holds)}

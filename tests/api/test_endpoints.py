@@ -134,7 +134,7 @@ def test_published_segments(api, world):
         "number", "name", "size", "share_customers", "share_revenue", "medians", "means",
         "lift", "distinguishing", "rule", "rule_accuracy", "rule_precision", "rule_recall",
         "action", "rationale", "top_country", "value", "engagement", "activity",
-        "activity_shares", "why", "conditions",
+        "activity_shares", "activity_evidence", "why", "conditions",
         "expected_value", "share_expected_value", "value_per_customer", "median_p_alive",
         "currency",
     }  # fmt: skip

@@ -190,6 +190,7 @@ def test_the_run_stores_what_the_engine_measured(world):
             p.why,
         )
         assert s.activity_shares == pytest.approx(p.activity_shares)
+        assert s.activity_evidence == p.activity_evidence in ("recency", "p_alive")
         assert s.conditions == [dataclasses.asdict(c) for c in p.conditions]
     assert run.stability["verdict"] == result.stability.verdict == "moderate"
     assert run.stability["words"] == result.stability.words
@@ -289,6 +290,7 @@ def test_the_api_returns_axes_why_conditions_stability_rhythm_and_edges(world, c
                 p.why,
             )
             assert body["activity_shares"] == pytest.approx(p.activity_shares)
+            assert body["activity_evidence"] == p.activity_evidence
             assert body["conditions"] == [dataclasses.asdict(c) for c in p.conditions]
     for url in (
         reverse("api-run-report", args=[run.pk]),
