@@ -131,7 +131,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "status_url": reverse("clustering:run-status", args=[run.pk]),
     }
     if run.status == SegmentationRun.Status.SUCCEEDED:
-        context.update(_report_context(run, report))
+        context.update(_report_context(run, report, request.workspace.currency_symbol))
     return render(request, "clustering/run_detail.html", context)
 
 
@@ -149,7 +149,7 @@ def _customer_reasons(counts: dict | None) -> list[tuple[str, int]]:
     ]
 
 
-def _report_context(run: SegmentationRun, report: dict) -> dict:
+def _report_context(run: SegmentationRun, report: dict, money_prefix: str) -> dict:
     segments = report["segments"]
     rhythm = rhythm_view(run.activity_rhythm)
     for index, segment in enumerate(segments):
@@ -183,7 +183,7 @@ def _report_context(run: SegmentationRun, report: dict) -> dict:
         "elbow_chart": charts.elbow_chart(candidates),
         "metric_charts": charts.metric_charts(candidates),
         "pca_chart": charts.pca_chart(run.pca or {}, segments),
-        "profiles": charts.profiles_table(segments),
+        "profiles": charts.profiles_table(segments, money_prefix),
         "share_chart": charts.share_chart(segments),
         "heatmap": heatmap,
         "heatmap_columns": rfm.get("columns") or [],
@@ -354,7 +354,7 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             "run": segment.run,
             "profile": profile,
             "lift_chart": charts.lift_chart(profile),
-            "rule": charts.readable_rule(segment.rule),
+            "rule": charts.readable_rule(segment.rule, request.workspace.currency_symbol),
             "axes": segment_axes(segment, rhythm_view(segment.run.activity_rhythm)),
             "rhythm": rhythm_view(segment.run.activity_rhythm),
             "distinguishing": [charts.feature_label(f) for f in segment.distinguishing],

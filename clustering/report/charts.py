@@ -21,9 +21,21 @@ METRICS = (
 )
 
 
-def readable_rule(rule: str) -> str:
-    """The engine's rule with feature labels and proper signs: "Orders ≥ 3 and …"."""
-    text = rule or ""
+_NUMBER = re.compile(r"(-?)(\d[\d,]*(?:\.\d+)?)")
+
+
+def readable_rule(rule: str, money_prefix: str = "") -> str:
+    """The engine's rule with feature labels, proper signs and the currency symbol before
+    the amounts: "Orders ≥ 3 and Revenue ≤ £22.3"."""
+    clauses = (rule or "").split(" and ")
+    if money_prefix:
+        clauses = [
+            _NUMBER.sub(lambda m: f"{m[1]}{money_prefix}{m[2]}", clause)
+            if any(re.search(rf"\b{name}\b", clause) for name in MONEY_FEATURES)
+            else clause
+            for clause in clauses
+        ]
+    text = " and ".join(clauses)
     for name in sorted(FEATURE_LABELS, key=len, reverse=True):
         text = re.sub(rf"\b{name}\b", FEATURE_LABELS[name], text)
     return text.replace("<=", "≤").replace(">=", "≥").replace("!=", "≠")
@@ -132,7 +144,7 @@ def pca_chart(pca: dict, segments: list[dict]) -> dict[str, Any]:
     }
 
 
-def profiles_table(segments: list[dict]) -> dict[str, Any]:
+def profiles_table(segments: list[dict], money_prefix: str = "") -> dict[str, Any]:
     """Segments side by side: per feature, each segment's median and lift."""
     features = [f for f in ALL_FEATURES if any(f in (s.get("medians") or {}) for s in segments)]
     rows = []
@@ -151,7 +163,7 @@ def profiles_table(segments: list[dict]) -> dict[str, Any]:
             }
         )
     for segment in segments:
-        segment["readable_rule"] = readable_rule(segment.get("rule", ""))
+        segment["readable_rule"] = readable_rule(segment.get("rule", ""), money_prefix)
     return {"segments": segments, "rows": rows}
 
 

@@ -27,12 +27,25 @@ def csv_rows(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
+def test_a_rules_amounts_carry_the_currency_and_its_counts_do_not():
+    rule = (
+        "frequency <= 1 and 12.5 < monetary_total <= 22.3 and avg_basket_value > -4.25 "
+        "and recency_days >= 90"
+    )
+    assert readable_rule(rule, "£") == (
+        "Orders ≤ 1 and £12.5 < Revenue ≤ £22.3 and Average basket > -£4.25 "
+        "and Days since last purchase ≥ 90"
+    )
+    assert readable_rule(rule) == readable_rule(rule, "£").replace("£", "")
+    assert readable_rule("monetary_total > 1,250", "CHF ") == "Revenue > CHF 1,250"
+
+
 def test_segment_page_shows_profile_rule_action_and_members(site, client_for):
     segment = biggest_segment(site.published)
     html = client_for("marketing").get(segment.get_absolute_url()).content.decode()
     assert f"<h1>{segment.name}</h1>" in html
     assert segment.action in html and segment.rationale in html
-    assert escape(readable_rule(segment.rule)) in html
+    assert escape(readable_rule(segment.rule, "£")) in html
     assert "_" not in readable_rule(segment.rule)  # labels, not column names
     assert 'data-chart="lift"' in html and 'id="lift-data"' in html
     assert "Days since last purchase" in html  # the profile table
