@@ -30,6 +30,17 @@ def customer_list(*, workspace) -> QuerySet[Customer]:
     return Customer.objects.in_workspace(workspace)
 
 
+def customers_with_email(*, workspace, email: str) -> QuerySet[Customer]:
+    """The workspace's customers whose e-mail is ``email``, case aside (one person may be
+    several customers): on the index customer_email_ci, which leaves empty e-mails out."""
+    return (
+        Customer.objects.in_workspace(workspace)
+        .exclude(email="")
+        .filter(email__iexact=email.strip())
+        .order_by("external_id")
+    )
+
+
 def transaction_lines(*, workspace) -> QuerySet[TransactionLine]:
     return TransactionLine.objects.in_workspace(workspace)
 

@@ -4,11 +4,18 @@ from django import forms
 class CustomerLookupForm(forms.Form):
     customer_id = forms.CharField(
         label="Customer id",
-        max_length=64,
+        max_length=254,  # an e-mail's longest
         strip=True,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
         help_text="The shop's own customer id, e.g. 12347.",
     )
+
+    def __init__(self, *args, personal: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if personal:  # those who see personal data may also search by e-mail
+            field = self.fields["customer_id"]
+            field.label = "Customer id or e-mail"
+            field.help_text = "The shop's own customer id, e.g. 12347, or the customer's e-mail."
 
 
 class CompareForm(forms.Form):

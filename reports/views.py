@@ -18,6 +18,7 @@ from clustering.report.charts import heat_level
 from clustering.report.member_fit import MemberFit, member_fit
 from clustering.report.value import holdout_view
 from clustering.selectors import succeeded_runs, worker_is_recent, worker_last_seen
+from customers.selectors import customers_with_email
 
 from . import selectors
 from .forms import CompareForm, CustomerLookupForm
@@ -125,17 +126,41 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/home.html", context)
 
 
+#: Customers listed when several have the e-mail searched (a person is rarely more than a few).
+EMAIL_MATCHES_SHOWN = 50
+
+
 @require_GET
 @permission_required("accounts.lookup_customers", raise_exception=True)
 def customer_lookup(request: HttpRequest) -> HttpResponse:
-    """Search the workspace's customers by id: features, current and earlier segments,
-    recent purchases."""
-    form = CustomerLookupForm(request.GET or None)
+    """Search the workspace's customers by id, or by e-mail for those who see personal data
+    (a person asking to be forgotten gives their e-mail): features, current and earlier
+    segments, recent purchases."""
+    personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
+    form = CustomerLookupForm(request.GET or None, personal=personal)
     result = None
     searched = ""
+    by_email: list | None = None  # the customers with the e-mail searched, when it was one
     if form.is_valid():
         searched = form.cleaned_data["customer_id"]
-        result = selectors.customer_lookup(workspace=request.workspace, external_id=searched)
+        workspace = request.workspace
+        result = selectors.customer_lookup(workspace=workspace, external_id=searched)
+        # an id is tried first: a shop's ids may hold an "@"
+        if result is None and "@" in searched:
+            if not personal:
+                return render(
+                    request,
+                    "reports/customer_lookup.html",
+                    {"form": form, "searched": searched, "email_refused": True},
+                    status=403,
+                )
+            by_email = list(
+                customers_with_email(workspace=workspace, email=searched).values_list(
+                    "external_id", flat=True
+                )[: EMAIL_MATCHES_SHOWN + 1]
+            )
+            if len(by_email) == 1:
+                result = selectors.customer_lookup(workspace=workspace, external_id=by_email[0])
     features = []
     fit = None
     if result and result.current:
@@ -158,9 +183,11 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
             "result": result,
             "features": features,
             "fit": fit,
-            "personal": request.user.has_perm(PERSONAL_DATA_PERMISSION),
+            "personal": personal,
+            "by_email": by_email[:EMAIL_MATCHES_SHOWN] if by_email and result is None else None,
+            "by_email_more": bool(by_email) and len(by_email) > EMAIL_MATCHES_SHOWN,
         },
-        status=404 if searched and result is None else 200,
+        status=404 if searched and result is None and not by_email else 200,
     )
 
 

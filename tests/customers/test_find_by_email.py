@@ -1,0 +1,128 @@
+"""Finding a person by e-mail: someone asking to be forgotten gives their e-mail, not the
+shop's customer id. Those who see personal data find the customers with it (case aside, one
+person may be several customers) on the lookup page and with the API's `email` filter; others
+are refused without learning whether the address is known."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from accounts.services import api_token_create
+from customers.models import Customer
+from customers.selectors import customers_with_email
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(shop, other_shop):
+    made = {
+        "1001": "ann@example.com",
+        "1002": "Ann@Example.com",  # the same person, a second account
+        "1003": "bo@example.com",
+        "1004": "",  # erased, or never had one
+        "x@y.org": "",  # a shop whose ids look like addresses
+    }
+    for external_id, email in made.items():
+        Customer.objects.create(workspace=shop, external_id=external_id, email=email)
+    Customer.objects.create(workspace=other_shop, external_id="9", email="bo@example.com")
+    return made
+
+
+def lookup(client, text):
+    return client.get(reverse("customer-lookup"), {"customer_id": text})
+
+
+def logged_in(make_user, role):
+    client = Client()
+    client.force_login(make_user(role))
+    return client
+
+
+def test_the_selector_matches_case_aside_within_the_workspace(people, shop, other_shop):
+    found = customers_with_email(workspace=shop, email=" ANN@example.COM ")
+    assert list(found.values_list("external_id", flat=True)) == ["1001", "1002"]
+    assert list(
+        customers_with_email(workspace=other_shop, email="bo@example.com").values_list(
+            "external_id", flat=True
+        )
+    ) == ["9"]
+    assert not customers_with_email(workspace=shop, email="").exists()  # the erased stay hidden
+
+
+def test_a_manager_finds_one_customer_by_e_mail(people, make_user):
+    manager = logged_in(make_user, "manager")
+    page = lookup(manager, "BO@example.com")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Customer 1003" in html and "bo@example.com" in html
+    assert "Customer id or e-mail" in html
+
+
+def test_several_customers_with_one_e_mail_are_listed_with_links(people, make_user):
+    page = lookup(logged_in(make_user, "admin"), "ann@example.com")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "2 customers with the e-mail" in html
+    matches = html.split('data-role="email-matches"')[1].split("</ul>")[0]
+    assert "?customer_id=1001" in matches and "?customer_id=1002" in matches
+    assert "1003" not in matches
+
+
+def test_an_unknown_or_erased_address_says_so(people, make_user):
+    manager = logged_in(make_user, "manager")
+    page = lookup(manager, "nobody@example.com")
+    assert page.status_code == 404
+    assert "No customer with id or e-mail" in page.content.decode()
+    # another workspace's customer is not found either
+    assert lookup(manager, "bo@example.com").content.decode().count("Customer 9") == 0
+
+
+def test_an_id_is_tried_before_an_e_mail(people, make_user):
+    page = lookup(logged_in(make_user, "marketing"), "x@y.org")
+    assert page.status_code == 200 and "Customer x@y.org" in page.content.decode()
+
+
+def test_without_personal_data_the_search_by_e_mail_is_refused_alike(people, make_user):
+    marketing = logged_in(make_user, "marketing")
+    known, unknown = lookup(marketing, "ann@example.com"), lookup(marketing, "no@example.com")
+    for page in (known, unknown):
+        assert page.status_code == 403
+        assert 'data-role="email-refused"' in page.content.decode()
+    assert "Customer 1001" not in known.content.decode()
+    assert "Customer id or e-mail" not in known.content.decode()
+
+
+def test_the_api_filters_by_e_mail_for_those_who_see_personal_data(people, make_user, shop):
+    made = []
+
+    def token_client(role, read_only=False):
+        made.append(role)
+        user = make_user(role, username=f"api-{role}-{len(made)}")
+        _, secret = api_token_create(user=user, workspace=shop, name="t", read_only=read_only)
+        return Client(headers={"Authorization": f"Token {secret}"})
+
+    url = "/api/v1/customers/?email=ANN%40example.com"
+    for client in (token_client("manager"), token_client("admin", read_only=True)):
+        body = client.get(url).json()
+        assert [c["customer_id"] for c in body["results"]] == ["1001", "1002"]
+        assert body["count"] == 2  # counted, not the workspace's cached total
+    assert token_client("manager").get(url.replace("ANN", "nobody")).json()["count"] == 0
+    refused = token_client("marketing").get(url)
+    assert refused.status_code == 403
+    assert "personal data" in refused.json()["detail"]
+    # without the filter, marketing still lists customers
+    assert token_client("marketing", read_only=True).get("/api/v1/customers/").status_code == 200
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+def test_the_search_reads_the_e_mail_index(people, shop):
+    # unordered: on five rows the planner would rather walk the ids in order
+    found = customers_with_email(workspace=shop, email="ann@example.com").order_by()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows: ask what it can use
+        plan = found.explain()
+    assert "customer_email_ci" in plan, plan
