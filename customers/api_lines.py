@@ -13,9 +13,14 @@ from rest_framework.views import APIView
 from accounts.permissions import capability_permission
 from common.api_errors import ApiProblem, error_responses
 
+from .line_removal import (
+    LinesNotRemovable,
+    LinesRemoved,
+    import_record_undo,
+    transaction_line_remove,
+)
 from .models import ImportRecord, TransactionLine
 from .selectors import import_record_get
-from .services import LinesNotRemovable, LinesRemoved, import_record_undo, transaction_line_remove
 
 CanImport = capability_permission("import_data")
 

@@ -20,6 +20,7 @@ from accounts.permissions import capability_permission
 from common.api_errors import ApiProblem, error_responses
 from common.api_pagination import StrictPageSizeMixin
 
+from .json_lines import RowsInvalid, transaction_lines_create
 from .models import TransactionLine
 from .selectors import transaction_lines
 from .serializers_transactions import (
@@ -29,7 +30,6 @@ from .serializers_transactions import (
     TransactionLineInSerializer,
     TransactionLineSerializer,
 )
-from .services import RowsInvalid, transaction_lines_create
 
 CanLookUpCustomers = capability_permission("lookup_customers")
 CanImport = capability_permission("import_data")

@@ -11,42 +11,33 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import time
-import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from django.conf import settings
 from django.core.files import File
-from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
-from django.utils import dateformat, timezone
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
 
 from audit.log import current_address
 from audit.log import record as audit_record
 from audit.models import AuditEntry
-from common.derived_cache import customers_changed
 from transaction_files import dates
-from transaction_files.columns import FIELDS, resolve_mapping
+from transaction_files.columns import resolve_mapping
 from transaction_files.errors import ImportFileError, MappingNeeded
-from transaction_files.normalise import Normaliser
 from transaction_files.preview import file_sample
 from transaction_files.sources import Utf8Invalid, inspect_source, source_kind
 
 from .importing import progress
-from .importing.bounds import import_bounds
 from .importing.bulk_load import bulk_load
 from .importing.import_pass import read_pass, store_pass
-from .importing.outcomes import ImportStopped, import_summary, rejected_examples
-from .importing.staging import MoveCounts, StagingTable
+from .importing.outcomes import ImportStopped, rejected_examples
+from .importing.staging import StagingTable
 from .layouts import guessed_mapping, import_layout_remember_if_mapped, layout_mapping_for
-from .models import Customer, ImportRecord, ImportRejectedRow, TransactionLine
+from .models import ImportRecord, ImportRejectedRow, TransactionLine
 from .selectors import import_layout_for_columns
 
 logger = logging.getLogger(__name__)
@@ -569,272 +560,3 @@ def _fail(record: ImportRecord, message: str, started: float) -> None:
         finished_at=timezone.now(),
         duration_seconds=time.monotonic() - started,
     )
-
-
-# ------------------------------------------------------------------ lines sent as JSON
-class RowsInvalid(Exception):
-    def __init__(self, rows: list[dict], total: int):
-        super().__init__(f"{len(rows)} invalid rows")
-        self.rows = rows
-        self.total = total
-
-
-@dataclass
-class BulkResult:
-    import_record: ImportRecord
-    received: int
-    moved: MoveCounts
-
-
-def _text(value) -> str | None:
-    if value is None:
-        return None
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def _wall_clock(value, tz) -> str:
-    """The time as the file import reads it: local wall-clock time, to the second, with a
-    four-digit year (strftime writes year 1 as "1"), so the shared bounds judge it."""
-    with contextlib.suppress(OverflowError):  # within a day of year 1 or 9999: as given
-        value = timezone.localtime(value, tz)
-    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
-
-
-def transaction_lines_create(
-    *,
-    workspace,
-    lines: list[dict],
-    user,
-    indices: list[int] | None = None,
-    earlier_errors: list[dict] | tuple = (),
-) -> BulkResult:
-    """Store lines sent as JSON (already type-checked) into `workspace`, all or none; their
-    times are read as the workspace's local times, as a file's are.
-
-    The file import's Normaliser applies its rules (dates, number ranges, text lengths,
-    a unit price or an amount; return and fee flags) and its staging table hashes and moves
-    the lines, so API lines and file lines are stored identically. Raises RowsInvalid
-    with every rejected line (index, field, message). `indices` are the lines' positions in
-    the request; `earlier_errors` are rows the caller already rejected (then nothing is
-    stored, but these lines are still checked so every bad line is reported at once).
-    """
-    tz = zoneinfo.ZoneInfo(workspace.time_zone)
-    received_at = timezone.now()
-    if not lines:
-        raise RowsInvalid(list(earlier_errors), len({r["index"] for r in earlier_errors}))
-    frame = pd.DataFrame(
-        {
-            "customer_id": [line["customer_id"] for line in lines],
-            "timestamp": [_wall_clock(line["timestamp"], tz) for line in lines],
-            "invoice": [line["invoice"] for line in lines],
-            "quantity": [_text(line["quantity"]) for line in lines],
-            "unit_price": [_text(line.get("unit_price")) for line in lines],
-            "amount": [_text(line.get("amount")) for line in lines],
-            "product_code": [line.get("product_code", "") for line in lines],
-            "description": [line.get("description", "") for line in lines],
-            "country": [line.get("country", "") for line in lines],
-        },
-        columns=list(FIELDS),
-        dtype=object,
-    )
-    normaliser = Normaliser(
-        mapping={name: name for name in FIELDS},
-        date_order="iso",
-        time_zone=workspace.time_zone,
-        bounds=import_bounds(),
-        uploaded_at=received_at,
-    )
-    positions = np.arange(len(frame)) if indices is None else np.asarray(indices, dtype=int)
-    result = normaliser.run(frame, positions)
-    if earlier_errors or result.rejections or len(result.lines) != len(lines):
-        rows = list(earlier_errors) + [
-            {"index": r.line_number, "field": r.column, "message": r.message}
-            for r in result.rejections
-        ]
-        raise RowsInvalid(rows, len(lines) + len({r["index"] for r in earlier_errors}))
-
-    digest = hashlib.sha256(
-        json.dumps(lines, default=str, sort_keys=True).encode(), usedforsecurity=False
-    ).hexdigest()
-    staging = None
-    try:
-        with transaction.atomic():
-            record = ImportRecord.objects.create(
-                workspace=workspace,
-                file_name=f"API: {len(lines)} lines",
-                sha256=digest,
-                uploaded_by=user,
-                status=ImportRecord.Status.RUNNING,
-                stage="writing",
-                started_at=timezone.now(),
-                mapping={name: name for name in FIELDS},
-                columns=list(FIELDS),
-                rows_read=len(lines),
-            )
-            staging = StagingTable(record.pk, workspace_id=workspace.pk)
-            staging.add(result.lines)
-            moved = staging.move(import_id=record.pk)
-            record.status = ImportRecord.Status.SUCCEEDED
-            record.stage = "done"
-            record.progress = 100
-            record.rows_imported = moved.inserted
-            record.rows_duplicate = moved.not_stored
-            record.customers_created = moved.customers_created
-            record.counts_by_reason = {
-                k: v
-                for k, v in {
-                    "duplicate_in_file": moved.duplicate_in_file,
-                    "already_imported": moved.already_imported,
-                }.items()
-                if v
-            }
-            record.notices = ["Sent as JSON to POST /api/v1/transactions/."]
-            record.summary = import_summary(record)
-            record.finished_at = timezone.now()
-            record.duration_seconds = (record.finished_at - record.started_at).total_seconds()
-            record.save()
-    finally:
-        if staging is not None:
-            staging.drop()
-    return BulkResult(record, len(lines), moved)
-
-
-# ------------------------------------------------------------------ removing lines
-class LinesNotRemovable(Exception):
-    """The lines cannot be removed as asked (the import is not finished, or already undone)."""
-
-
-@dataclass
-class LinesRemoved:
-    lines: int
-    customers_updated: int
-    customers_deleted: int
-
-
-def _lock_lines() -> None:
-    """One writer of the line table at a time, as an import's move takes it (readers, and a
-    run's snapshot, go on): no import stores a line for a customer we are deleting."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            table = TransactionLine._meta.db_table
-            cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
-
-
-def _lines_remove(workspace, removed: Q) -> LinesRemoved:
-    """Delete `workspace`'s lines matching `removed`; their customers' summary fields are
-    recomputed from the lines they keep (one UPDATE) and customers left with none are
-    deleted. Call inside a transaction, after _lock_lines."""
-    workspace_lines = TransactionLine.objects.in_workspace(workspace)
-    lines = workspace_lines.filter(removed)
-    affected = Customer.objects.in_workspace(workspace).filter(pk__in=lines.values("customer_id"))
-    kept = workspace_lines.filter(customer=OuterRef("pk")).exclude(removed)
-    purchases = kept.filter(is_return=False, is_non_product=False)
-
-    def first(queryset, *order: str):
-        return Subquery(queryset.order_by(*order).values("timestamp")[:1])
-
-    # Customers whose every line goes: deleted, with those lines (CASCADE, as the ORM does
-    # for any customer) and their assignments in earlier runs.
-    _, deleted = affected.filter(~Exists(kept)).delete()
-    customers_updated = affected.update(
-        first_purchase_at=first(purchases, "timestamp"),
-        last_purchase_at=first(purchases, "-timestamp"),
-        last_seen_at=first(kept, "-timestamp"),
-        country=Coalesce(
-            Subquery(kept.order_by("-timestamp", "-line_hash").values("country")[:1]),
-            F("country"),
-        ),
-        updated_at=timezone.now(),
-    )
-    lines_deleted, _ = lines.delete()
-    if deleted.get(Customer._meta.label, 0):
-        customers_changed(workspace.pk)  # their places in earlier runs went with them
-    return LinesRemoved(
-        lines=lines_deleted + deleted.get(TransactionLine._meta.label, 0),
-        customers_updated=customers_updated,
-        customers_deleted=deleted.get(Customer._meta.label, 0),
-    )
-
-
-def _who(user) -> str:
-    return user.get_username() if user is not None else "an unknown user"
-
-
-@transaction.atomic
-def import_record_undo(*, workspace, import_record_id: int, user) -> LinesRemoved:
-    """Remove the lines an import stored (lines it found already stored belong to the
-    earlier import and stay) and mark it undone, by whom and when; the record, its counts
-    and rejected rows stay. Raises LinesNotRemovable unless the import succeeded, and
-    ImportRecord.DoesNotExist for an import of another workspace."""
-    _lock_lines()
-    record = (
-        ImportRecord.objects.in_workspace(workspace).select_for_update().get(pk=import_record_id)
-    )
-    if record.status == ImportRecord.Status.UNDONE:
-        when = dateformat.format(timezone.localtime(record.undone_at), "j M Y H:i")
-        raise LinesNotRemovable(
-            f"Import #{record.pk} was already undone by {_who(record.undone_by)} on {when}."
-        )
-    if record.status != ImportRecord.Status.SUCCEEDED:
-        raise LinesNotRemovable(
-            f"Import #{record.pk} is {record.get_status_display().lower()}; only a "
-            "succeeded import can be undone."
-        )
-    removed = _lines_remove(workspace, Q(import_record_id=record.pk))
-    record.status = ImportRecord.Status.UNDONE
-    record.undone_by = user
-    record.undone_at = timezone.now()
-    record.stage = "undone"
-    record.notices = [
-        *record.notices,
-        f"Undone by {_who(user)}: {removed.lines:,} lines removed, "
-        f"{removed.customers_deleted:,} customers left with no lines deleted.",
-    ]
-    record.save(update_fields=["status", "undone_by", "undone_at", "stage", "notices"])
-    audit_record(
-        workspace=workspace,
-        action=AuditEntry.Action.IMPORT_UNDONE,
-        actor=user,
-        target=record,
-        details={"lines_removed": removed.lines, "customers_deleted": removed.customers_deleted},
-    )
-    logger.info(
-        "import %s undone by %s: %s lines removed, %s customers updated, %s deleted",
-        record.pk,
-        _who(user),
-        removed.lines,
-        removed.customers_updated,
-        removed.customers_deleted,
-    )
-    return removed
-
-
-@transaction.atomic
-def transaction_line_remove(*, workspace, line_id, user) -> LinesRemoved:
-    """Remove one of `workspace`'s lines by its id (its content hash: the same line imported
-    into another workspace has the same id, and stays); the import that stored it notes who
-    removed it and when. Raises TransactionLine.DoesNotExist."""
-    _lock_lines()
-    line = (
-        TransactionLine.objects.in_workspace(workspace)
-        .select_related("customer")
-        .get(line_hash=line_id)
-    )
-    removed = _lines_remove(workspace, Q(line_hash=line.line_hash))
-    stamp = dateformat.format(timezone.localtime(), "j M Y H:i")
-    note = (
-        f"Line {line.line_hash} (customer {line.customer.external_id}, invoice "
-        f"{line.invoice}, {timezone.localtime(line.timestamp):%Y-%m-%d %H:%M}) removed by "
-        f"{_who(user)} on {stamp}."
-    )
-    record = (
-        ImportRecord.objects.in_workspace(workspace)
-        .select_for_update()
-        .filter(pk=line.import_record_id)
-        .first()
-    )
-    if record is not None:
-        record.notices = [*record.notices, note]
-        record.save(update_fields=["notices"])
-    logger.info("%s", note)
-    return removed

@@ -13,14 +13,10 @@ from transaction_files.errors import ImportFileError
 
 from .erasure import customer_contact_erase
 from .forms import ImportUploadForm
+from .line_removal import LinesNotRemovable, import_record_undo, transaction_line_remove
 from .models import Customer, ImportRecord, TransactionLine
 from .selectors import customer_list, import_record_list, import_rejected_rows, transaction_lines
-from .services import (
-    LinesNotRemovable,
-    import_record_create,
-    import_record_undo,
-    transaction_line_remove,
-)
+from .services import import_record_create
 from .views_mapping import mapping_step
 
 IMPORT_PERMISSION = "accounts.import_data"

@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 
 from accounts.services import api_token_create
+from customers.line_removal import import_record_undo
 from customers.models import Customer
-from customers.services import import_record_undo
 from tests.clustering.factories import load_transactions, synthetic_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the version is bumped on commit

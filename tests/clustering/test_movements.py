@@ -72,8 +72,8 @@ def test_movements_of_another_workspace_are_not_found(shop, other_shop, two_publ
 def test_movements_are_read_once_then_cached_until_customers_are_deleted(
     shop, two_publications, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
+    from customers.line_removal import import_record_undo
     from customers.models import Customer, ImportRecord
-    from customers.services import import_record_undo
 
     latest = Publication.objects.in_workspace(shop).select_related("run").first()
     first = movements_between(workspace=shop, later=latest)
@@ -118,8 +118,8 @@ def test_the_dashboard_s_top_moves_are_read_again_once_customers_are_deleted(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from customers.line_removal import import_record_undo
     from customers.models import ImportRecord
-    from customers.services import import_record_undo
     from reports.movement_views import top_moves
 
     _, second = two_publications

@@ -65,7 +65,7 @@ def summary(external_id: str) -> tuple:
 
 
 def test_undo_removes_the_imports_lines_and_recomputes_its_customers(two_imports, make_user):
-    from customers.services import import_record_undo
+    from customers.line_removal import import_record_undo
 
     first, second = two_imports
     manager = make_user("manager")
@@ -99,7 +99,7 @@ def test_undo_removes_the_imports_lines_and_recomputes_its_customers(two_imports
 
 
 def test_undoing_the_earlier_import_keeps_what_the_later_one_stored(two_imports, make_user):
-    from customers.services import import_record_undo
+    from customers.line_removal import import_record_undo
 
     first, _ = two_imports
     removed = import_record_undo(
@@ -247,7 +247,7 @@ def test_a_run_after_the_undo_sees_the_change(tmp_path, make_user):
     import clustering.services as services
     from clustering.models import SegmentAssignment, SegmentationRun
     from clustering.params import params_from_input
-    from customers.services import import_record_undo
+    from customers.line_removal import import_record_undo
     from tests.clustering.factories import load_transactions, synthetic_lines
 
     manager = make_user("manager")
@@ -283,7 +283,7 @@ def test_a_run_in_progress_during_an_undo_keeps_only_existing_customers(make_use
     from clustering.models import SegmentAssignment, SegmentationRun
     from clustering.params import params_from_input
     from clustering.runs import execution
-    from customers.services import import_record_undo
+    from customers.line_removal import import_record_undo
     from tests.clustering.factories import load_transactions, synthetic_lines
 
     manager = make_user("manager")

@@ -15,8 +15,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
+from customers.line_removal import import_record_undo
 from customers.models import Customer, ImportRecord, TransactionLine
-from customers.services import import_record_undo
 
 from .conftest import CDNOW_SLICE, import_path
 

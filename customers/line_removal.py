@@ -1,0 +1,160 @@
+"""Removing stored lines: undoing an import, or one line; customers' summaries follow the
+lines they keep, and customers left with none go."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import dateformat, timezone
+
+from audit.log import record as audit_record
+from audit.models import AuditEntry
+from common.derived_cache import customers_changed
+
+from .models import Customer, ImportRecord, TransactionLine
+
+logger = logging.getLogger(__name__)
+
+
+class LinesNotRemovable(Exception):
+    """The lines cannot be removed as asked (the import is not finished, or already undone)."""
+
+
+@dataclass
+class LinesRemoved:
+    lines: int
+    customers_updated: int
+    customers_deleted: int
+
+
+def _lock_lines() -> None:
+    """One writer of the line table at a time, as an import's move takes it (readers, and a
+    run's snapshot, go on): no import stores a line for a customer we are deleting."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            table = TransactionLine._meta.db_table
+            cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+
+
+def _lines_remove(workspace, removed: Q) -> LinesRemoved:
+    """Delete `workspace`'s lines matching `removed`; their customers' summary fields are
+    recomputed from the lines they keep (one UPDATE) and customers left with none are
+    deleted. Call inside a transaction, after _lock_lines."""
+    workspace_lines = TransactionLine.objects.in_workspace(workspace)
+    lines = workspace_lines.filter(removed)
+    affected = Customer.objects.in_workspace(workspace).filter(pk__in=lines.values("customer_id"))
+    kept = workspace_lines.filter(customer=OuterRef("pk")).exclude(removed)
+    purchases = kept.filter(is_return=False, is_non_product=False)
+
+    def first(queryset, *order: str):
+        return Subquery(queryset.order_by(*order).values("timestamp")[:1])
+
+    # Customers whose every line goes: deleted, with those lines (CASCADE, as the ORM does
+    # for any customer) and their assignments in earlier runs.
+    _, deleted = affected.filter(~Exists(kept)).delete()
+    customers_updated = affected.update(
+        first_purchase_at=first(purchases, "timestamp"),
+        last_purchase_at=first(purchases, "-timestamp"),
+        last_seen_at=first(kept, "-timestamp"),
+        country=Coalesce(
+            Subquery(kept.order_by("-timestamp", "-line_hash").values("country")[:1]),
+            F("country"),
+        ),
+        updated_at=timezone.now(),
+    )
+    lines_deleted, _ = lines.delete()
+    if deleted.get(Customer._meta.label, 0):
+        customers_changed(workspace.pk)  # their places in earlier runs went with them
+    return LinesRemoved(
+        lines=lines_deleted + deleted.get(TransactionLine._meta.label, 0),
+        customers_updated=customers_updated,
+        customers_deleted=deleted.get(Customer._meta.label, 0),
+    )
+
+
+def _who(user) -> str:
+    return user.get_username() if user is not None else "an unknown user"
+
+
+@transaction.atomic
+def import_record_undo(*, workspace, import_record_id: int, user) -> LinesRemoved:
+    """Remove the lines an import stored (lines it found already stored belong to the
+    earlier import and stay) and mark it undone, by whom and when; the record, its counts
+    and rejected rows stay. Raises LinesNotRemovable unless the import succeeded, and
+    ImportRecord.DoesNotExist for an import of another workspace."""
+    _lock_lines()
+    record = (
+        ImportRecord.objects.in_workspace(workspace).select_for_update().get(pk=import_record_id)
+    )
+    if record.status == ImportRecord.Status.UNDONE:
+        when = dateformat.format(timezone.localtime(record.undone_at), "j M Y H:i")
+        raise LinesNotRemovable(
+            f"Import #{record.pk} was already undone by {_who(record.undone_by)} on {when}."
+        )
+    if record.status != ImportRecord.Status.SUCCEEDED:
+        raise LinesNotRemovable(
+            f"Import #{record.pk} is {record.get_status_display().lower()}; only a "
+            "succeeded import can be undone."
+        )
+    removed = _lines_remove(workspace, Q(import_record_id=record.pk))
+    record.status = ImportRecord.Status.UNDONE
+    record.undone_by = user
+    record.undone_at = timezone.now()
+    record.stage = "undone"
+    record.notices = [
+        *record.notices,
+        f"Undone by {_who(user)}: {removed.lines:,} lines removed, "
+        f"{removed.customers_deleted:,} customers left with no lines deleted.",
+    ]
+    record.save(update_fields=["status", "undone_by", "undone_at", "stage", "notices"])
+    audit_record(
+        workspace=workspace,
+        action=AuditEntry.Action.IMPORT_UNDONE,
+        actor=user,
+        target=record,
+        details={"lines_removed": removed.lines, "customers_deleted": removed.customers_deleted},
+    )
+    logger.info(
+        "import %s undone by %s: %s lines removed, %s customers updated, %s deleted",
+        record.pk,
+        _who(user),
+        removed.lines,
+        removed.customers_updated,
+        removed.customers_deleted,
+    )
+    return removed
+
+
+@transaction.atomic
+def transaction_line_remove(*, workspace, line_id, user) -> LinesRemoved:
+    """Remove one of `workspace`'s lines by its id (its content hash: the same line imported
+    into another workspace has the same id, and stays); the import that stored it notes who
+    removed it and when. Raises TransactionLine.DoesNotExist."""
+    _lock_lines()
+    line = (
+        TransactionLine.objects.in_workspace(workspace)
+        .select_related("customer")
+        .get(line_hash=line_id)
+    )
+    removed = _lines_remove(workspace, Q(line_hash=line.line_hash))
+    stamp = dateformat.format(timezone.localtime(), "j M Y H:i")
+    note = (
+        f"Line {line.line_hash} (customer {line.customer.external_id}, invoice "
+        f"{line.invoice}, {timezone.localtime(line.timestamp):%Y-%m-%d %H:%M}) removed by "
+        f"{_who(user)} on {stamp}."
+    )
+    record = (
+        ImportRecord.objects.in_workspace(workspace)
+        .select_for_update()
+        .filter(pk=line.import_record_id)
+        .first()
+    )
+    if record is not None:
+        record.notices = [*record.notices, note]
+        record.save(update_fields=["notices"])
+    logger.info("%s", note)
+    return removed
