@@ -200,8 +200,10 @@ def _fmt(v: float) -> str:
 
 
 def _money(v: float, prefix: str) -> str:
-    """An amount with the shop's currency symbol before it ("£312", "-£4.5")."""
-    return f"{'-' if v < 0 else ''}{prefix}{_fmt(abs(v))}"
+    """An amount with the shop's currency symbol before it: whole above 100, in cents
+    below ("£312", "£38.70", "-£4.50")."""
+    amount = f"{abs(v):,.0f}" if abs(v) >= 100 else f"{abs(v):.2f}"
+    return f"{'-' if v < 0 else ''}{prefix}{amount}"
 
 
 @dataclass(frozen=True)
