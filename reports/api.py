@@ -37,11 +37,17 @@ from clustering.report.member_fit import MemberFit, member_fit
 from clustering.selectors import customer_segment_history, run_published
 from common.api_errors import error_responses
 from common.derived_cache import customers_version
-from customers.erasure import customer_contact_erase
+from customers.erasure import customer_contact_erase, customers_contact_erase
 from customers.models import Customer
 from customers.selectors import customers_with_email
 
-from .serializers import ContactSerializer, CustomerDetailSerializer, CustomerSerializer
+from .serializers import (
+    BulkErasureRequestSerializer,
+    BulkErasureSerializer,
+    ContactSerializer,
+    CustomerDetailSerializer,
+    CustomerSerializer,
+)
 
 CanLookUpCustomers = capability_permission("lookup_customers")
 CanSeePersonalData = capability_permission("view_personal_data")
@@ -440,3 +446,54 @@ class CustomerContactEraseApi(APIView):
             workspace=workspace, customer_pk=customer.pk, user=request.user, request=request
         )
         return Response(ContactSerializer(contact_data(erased)).data)
+
+
+@extend_schema(tags=["customers"])
+class CustomersContactEraseApi(APIView):
+    """Erase the e-mail and name of many customers at once, named by id or by e-mail (the
+    erasure requests another system collected), all or none; each is audited as on the
+    page. Names that match no customer are listed in the answer, not refused."""
+
+    permission_classes = [*DEFAULT_PERMISSIONS, CanSeePersonalData]
+
+    @extend_schema(
+        summary="Erase many customers' contact details",
+        operation_id="customers_bulk_erase_contact",
+        request=BulkErasureRequestSerializer,
+        responses={200: BulkErasureSerializer, **error_responses(400, 401, 403)},
+        examples=[
+            OpenApiExample(
+                "Erasure requests",
+                value={"customer_ids": ["17850", "99999"], "emails": ["ann@example.com"]},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Erased",
+                value={
+                    "erased": [
+                        {"customer_id": "12347", "had_contact": True},
+                        {"customer_id": "17850", "had_contact": True},
+                    ],
+                    "customer_ids_not_found": ["99999"],
+                    "emails_not_found": [],
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def post(self, request):
+        asked = BulkErasureRequestSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        done = customers_contact_erase(
+            workspace=request.workspace,
+            customer_ids=asked.validated_data["customer_ids"],
+            emails=asked.validated_data["emails"],
+            user=request.user,
+            request=request,
+        )
+        answer = {
+            "erased": [{"customer_id": i, "had_contact": had} for i, had in done.erased],
+            "customer_ids_not_found": done.ids_not_found,
+            "emails_not_found": done.emails_not_found,
+        }
+        return Response(BulkErasureSerializer(answer).data)

@@ -1,5 +1,5 @@
 """Serializers of the customers API: a customer with their segment in the published run,
-explicit fields, all read-only."""
+explicit fields, all read-only; and the bulk erasure's request and answer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from rest_framework import serializers
 
 from clustering.models import SegmentAssignment
 from common.api_currency import CURRENCY_HELP, CurrencyField
-from customers.models import Customer
+from common.api_strict import StrictCharField
+from customers.erasure import BULK_ERASURE_MAX
+from customers.models import CODE_LENGTH, Customer
 
 NOT_ESTIMATED = "null when the run did not estimate value ahead (runs made before it)."
 P_ALIVE_HELP = (
@@ -144,6 +146,42 @@ class ContactSerializer(serializers.Serializer):
         allow_null=True,
         help_text="When the e-mail and name were erased on the person's request (later "
         "imports do not bring them back); null if never.",
+    )
+
+
+class BulkErasureRequestSerializer(serializers.Serializer):
+    customer_ids = serializers.ListField(
+        child=StrictCharField(max_length=CODE_LENGTH),
+        required=False,
+        default=list,
+        max_length=BULK_ERASURE_MAX,
+        help_text="The shop's customer ids whose e-mail and name to erase.",
+    )
+    emails = serializers.ListField(
+        child=StrictCharField(max_length=254),
+        required=False,
+        default=list,
+        max_length=BULK_ERASURE_MAX,
+        help_text="E-mails whose customers' e-mail and name to erase (case aside; every "
+        "customer holding one).",
+    )
+
+
+class ErasedCustomerSerializer(serializers.Serializer):
+    customer_id = serializers.CharField()
+    had_contact = serializers.BooleanField(
+        help_text="Whether the customer held an e-mail or a name (false: erased before, or "
+        "never had one)."
+    )
+
+
+class BulkErasureSerializer(serializers.Serializer):
+    erased = ErasedCustomerSerializer(many=True)
+    customer_ids_not_found = serializers.ListField(
+        child=serializers.CharField(), help_text="Ids no customer of this workspace has."
+    )
+    emails_not_found = serializers.ListField(
+        child=serializers.CharField(), help_text="E-mails no customer holds (now)."
     )
 
 
