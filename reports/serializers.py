@@ -3,9 +3,11 @@ explicit fields, all read-only; and the bulk erasure's request and answer."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from clustering.models import SegmentAssignment
+from clustering.serializers import SEGMENT_ID_HELP, SEGMENT_NUMBER_HELP
 from common.api_currency import CURRENCY_HELP, CurrencyField
 from common.api_strict import StrictCharField
 from customers.erasure import BULK_ERASURE_MAX
@@ -29,12 +31,22 @@ def value_field(what: str, run: str) -> serializers.FloatField:
     )
 
 
+@extend_schema_serializer(deprecate_fields=["segment_id"])
 class CustomerSerializer(serializers.ModelSerializer):
     """A customer and their segment in the published run (null when not in it)."""
 
     customer_id = serializers.CharField(source="external_id", read_only=True)
+    segment_number = serializers.IntegerField(
+        source="published_segment_number",
+        read_only=True,
+        allow_null=True,
+        help_text=SEGMENT_NUMBER_HELP,
+    )
     segment_id = serializers.IntegerField(
-        source="published_segment_number", read_only=True, allow_null=True
+        source="published_segment_number",
+        read_only=True,
+        allow_null=True,
+        help_text=SEGMENT_ID_HELP,
     )
     segment_name = serializers.CharField(
         source="published_segment_name", read_only=True, allow_null=True
@@ -52,6 +64,7 @@ class CustomerSerializer(serializers.ModelSerializer):
             "first_purchase_at",
             "last_purchase_at",
             "last_seen_at",
+            "segment_number",
             "segment_id",
             "segment_name",
             "p_alive",
@@ -62,9 +75,11 @@ class CustomerSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(deprecate_fields=["segment_id"])
 class CurrentSegmentSerializer(serializers.Serializer):
     run_id = serializers.IntegerField()
-    segment_id = serializers.IntegerField(help_text="The segment's number within the run.")
+    segment_number = serializers.IntegerField(help_text=SEGMENT_NUMBER_HELP)
+    segment_id = serializers.IntegerField(help_text=SEGMENT_ID_HELP)
     segment_name = serializers.CharField()
     action = serializers.CharField(allow_blank=True)
     confidence = serializers.FloatField()
@@ -111,12 +126,14 @@ class CustomerFeatureValuesSerializer(serializers.Serializer):
 assert set(CustomerFeatureValuesSerializer().fields) == set(SegmentAssignment.FEATURE_FIELDS)
 
 
+@extend_schema_serializer(deprecate_fields=["segment_id"])
 class SegmentHistoryEntrySerializer(serializers.Serializer):
     run_id = serializers.IntegerField()
     run_name = serializers.CharField(help_text="The run's name, else one made from its date.")
     published_at = serializers.DateTimeField()
     is_published = serializers.BooleanField(help_text="True for the current segmentation.")
-    segment_id = serializers.IntegerField()
+    segment_number = serializers.IntegerField(help_text=SEGMENT_NUMBER_HELP)
+    segment_id = serializers.IntegerField(help_text=SEGMENT_ID_HELP)
     segment_name = serializers.CharField()
     confidence = serializers.FloatField()
     p_alive = value_field(P_ALIVE_HELP, "that run")
@@ -124,6 +141,7 @@ class SegmentHistoryEntrySerializer(serializers.Serializer):
     expected_value = value_field(VALUE_HELP, "that run")
 
 
+@extend_schema_serializer(deprecate_fields=["segment_id"])
 class CustomerHistoryEntrySerializer(serializers.Serializer):
     publication_id = serializers.IntegerField()
     published_at = serializers.DateTimeField()
@@ -134,7 +152,8 @@ class CustomerHistoryEntrySerializer(serializers.Serializer):
         help_text="False when the run left the customer out (no purchases in its window, or "
         "not yet a customer); the segment fields are then null."
     )
-    segment_id = serializers.IntegerField(allow_null=True)
+    segment_number = serializers.IntegerField(allow_null=True, help_text=SEGMENT_NUMBER_HELP)
+    segment_id = serializers.IntegerField(allow_null=True, help_text=SEGMENT_ID_HELP)
     segment_name = serializers.CharField(allow_null=True)
     confidence = serializers.FloatField(allow_null=True)
 

@@ -210,13 +210,14 @@ def test_customer_list_filters_and_search(api, world):
     a = SegmentAssignment.unscoped.select_related("segment", "customer").get(
         run_id=world.run_id, customer__external_id=first["customer_id"]
     )
-    assert first["segment_id"] == a.segment.number
+    assert first["segment_number"] == first["segment_id"] == a.segment.number
     assert first["segment_name"] == a.segment.name
 
     number = a.segment.number
     in_segment = client.get(f"/api/v1/customers/?segment={number}&page_size=1000").json()
     assert in_segment["count"] == a.segment.size
-    assert {c["segment_id"] for c in in_segment["results"]} == {number}
+    assert {c["segment_number"] for c in in_segment["results"]} == {number}
+    assert all(c["segment_id"] == c["segment_number"] for c in in_segment["results"])
 
     country = a.customer.country
     by_country = client.get("/api/v1/customers/", {"country": country.upper()}).json()
@@ -238,7 +239,8 @@ def test_customer_detail_has_features_segment_and_history(api, world):
     assert body["customer_id"] == customer_id
     assert body["segment"] == {
         "run_id": world.run_id,
-        "segment_id": a.segment.number,
+        "segment_number": a.segment.number,
+        "segment_id": a.segment.number,  # deprecated, the same number
         "segment_name": a.segment.name,
         "action": a.segment.action,
         "confidence": a.confidence,
@@ -254,6 +256,8 @@ def test_customer_detail_has_features_segment_and_history(api, world):
     }
     assert body["features"] == {f: getattr(a, f) for f in SegmentAssignment.FEATURE_FIELDS}
     assert [h["run_id"] for h in body["segment_history"]] == [world.run_id]
+    for entry in body["segment_history"] + body["history"]:
+        assert entry["segment_number"] == entry["segment_id"] == a.segment.number
     assert body["segment_history"][0]["is_published"] is True
     assert body["segment_history"][0]["run_name"] == body["history"][0]["run_name"]
     assert body["segment_history"][0]["run_name"].startswith("Segmentation as of ")

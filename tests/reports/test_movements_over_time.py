@@ -451,6 +451,7 @@ def test_a_customers_history_has_every_publication_newest_first(
         "run_name": "Segmentation as of 1 Sep 2011",
         "is_current": False,
         "in_run": False,
+        "segment_number": None,
         "segment_id": None,
         "segment_name": None,
         "confidence": None,
