@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from common.api_strict import StrictModelSerializer
+
 from .models import Alert, AlertRule
 
 
-class AlertRuleSerializer(serializers.ModelSerializer):
+class AlertRuleSerializer(StrictModelSerializer):
     description = serializers.CharField(read_only=True, help_text="The rule in words.")
     created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="username", read_only=True

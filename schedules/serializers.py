@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from common.api_strict import StrictModelSerializer
+
 from .models import Schedule
 from .services import EDITABLE_FIELDS
 
@@ -7,7 +9,7 @@ READ_ONLY_FIELDS = ("time_zone", "describe", "next_firing", "last_outcome", "las
                     "updated_by", "updated_at")  # fmt: skip
 
 
-class ScheduleSerializer(serializers.ModelSerializer):
+class ScheduleSerializer(StrictModelSerializer):
     """The workspace's schedule: the settings a manager changes with PUT (all of them, as
     the page's form), and what beat and the last firing say (read-only)."""
 

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import capability_permission
 from common.api_errors import ApiProblem, error_responses
+from common.api_strict import StrictBooleanField, StrictCharField
 
 from .addresses import AddressRefused
 from .models import Delivery, DeliveryAttempt, Endpoint
@@ -77,8 +78,8 @@ class EndpointDetailSerializer(EndpointSerializer):
 
 class EndpointCreateSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=2000)
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    enabled = serializers.BooleanField(required=False, default=True)
+    description = StrictCharField(max_length=200, required=False, allow_blank=True)
+    enabled = StrictBooleanField(required=False, default=True)
 
 
 class DeliveryAttemptSerializer(serializers.ModelSerializer):

@@ -145,3 +145,23 @@ def test_the_schema_documents_the_alerts_endpoints(shop, manager):
     assert set(paths["/api/v1/alert-rules/{rule_id}/"]) >= {"get", "put", "patch", "delete"}
     assert "post" in paths["/api/v1/alerts/{alert_id}/acknowledge/"]
     assert paths["/api/v1/alert-rules/"]["post"]["summary"] == "Add an alert rule"
+
+
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("min_customers", "100", "Must be a whole number"),
+        ("min_customers", True, "Must be a whole number"),
+        ("enabled", 0, "Must be true or false"),
+        ("recipients", 5, "Must be text"),
+    ],
+)
+def test_a_value_of_the_wrong_json_type_is_refused(shop, manager, field, value, words):
+    api = _token_client(manager, shop)
+    rule = {"kind": "valuable_to_lapsed", "min_customers": 100, "recipients": "crm@shop.example"}
+    response = api.post(
+        "/api/v1/alert-rules/", {**rule, field: value}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert words in " ".join(response.json()["fields"][field])
+    assert not AlertRule.objects.in_workspace(shop).exists()

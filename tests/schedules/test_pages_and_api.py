@@ -147,6 +147,25 @@ def test_bad_values_are_refused_naming_the_field(signed_in, shop, change, field,
     assert not PeriodicTask.objects.filter(task=TASK_NAME).exists()
 
 
+@pytest.mark.parametrize(
+    "change, field, words",
+    [
+        ({"enabled": "yes"}, "enabled", "Must be true or false"),
+        ({"enabled": 1}, "enabled", "Must be true or false"),
+        ({"hour": "7"}, "hour", "Must be a whole number"),
+        ({"max_member_loss": "0.25"}, "max_member_loss", "Must be a number"),
+        ({"cron_expression": 5}, "cron_expression", "Must be text"),
+    ],
+)
+def test_the_api_refuses_a_value_of_the_wrong_json_type(signed_in, shop, change, field, words):
+    """DRF read "yes" as true and "7" as 7; a client sending those has a bug to hear about."""
+    manager = signed_in("manager")
+    api = manager.put("/api/v1/schedule/", {**WEEKLY, **change}, content_type="application/json")
+    assert api.status_code == 400
+    assert words in " ".join(api.json()["fields"][field])
+    assert not Schedule.objects.in_workspace(shop).exists()
+
+
 def test_marketing_may_not_see_or_change_the_schedule(signed_in):
     marketing = signed_in("marketing")
     assert marketing.get("/schedule/").status_code == 403
