@@ -199,7 +199,7 @@ def _fmt(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}".removesuffix(".0")
 
 
-def _money(v: float, prefix: str) -> str:
+def money_words(v: float, prefix: str) -> str:
     """An amount with the shop's currency symbol before it: whole above 100, in cents
     below ("£312", "£38.70", "-£4.50")."""
     amount = f"{abs(v):,.0f}" if abs(v) >= 100 else f"{abs(v):.2f}"
@@ -263,7 +263,7 @@ def name_checks(
 ) -> tuple[NameCheck, ...]:
     """The conditions of ``rule`` with this segment's numbers; all hold for its own name."""
     checks = []
-    spend = _money(axes.median_spend, money_prefix)
+    spend = money_words(axes.median_spend, money_prefix)
     if rule.value != ANY_VALUE:
         wanted = _either([t for t in VALUE_TIERS if t in rule.value])
         checks.append(
@@ -339,7 +339,7 @@ def why_sentence(
         statuses = ACTIVITY_LABELS[axes.activity]
         activity = f"{ACTIVITY_WORDS[axes.activity]} ({_activity_observed(axes, statuses)})"
     orders = "order" if axes.median_purchases == 1 else "orders"
-    spend = _money(axes.median_spend, money_prefix)
+    spend = money_words(axes.median_spend, money_prefix)
     return (
         f"bought {_fmt(axes.median_recency)} days ago (median), "
         f"{_fmt(axes.median_purchases)} {orders}, {spend} spent: {place}, "

@@ -11,6 +11,7 @@ import re
 from collections import defaultdict
 from typing import Any
 
+from clustering.engine.naming import money_words
 from clustering.engine.types import ALL_FEATURES
 from clustering.engine.vocabulary import FEATURE_LABELS, algorithm_label, feature_label
 
@@ -21,16 +22,16 @@ METRICS = (
 )
 
 
-_NUMBER = re.compile(r"(-?)(\d[\d,]*(?:\.\d+)?)")
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
 def readable_rule(rule: str, money_prefix: str = "") -> str:
     """The engine's rule with feature labels, proper signs and the currency symbol before
-    the amounts: "Orders ≥ 3 and Revenue ≤ £22.3"."""
+    the amounts, written as the names' sentences write them: "Orders ≥ 3 and Revenue ≤ £22.30"."""
     clauses = (rule or "").split(" and ")
     if money_prefix:
         clauses = [
-            _NUMBER.sub(lambda m: f"{m[1]}{money_prefix}{m[2]}", clause)
+            _NUMBER.sub(lambda m: money_words(float(m[0].replace(",", "")), money_prefix), clause)
             if any(re.search(rf"\b{name}\b", clause) for name in MONEY_FEATURES)
             else clause
             for clause in clauses

@@ -33,10 +33,13 @@ def test_a_rules_amounts_carry_the_currency_and_its_counts_do_not():
         "and recency_days >= 90"
     )
     assert readable_rule(rule, "£") == (
-        "Orders ≤ 1 and £12.5 < Revenue ≤ £22.3 and Average basket > -£4.25 "
+        "Orders ≤ 1 and £12.50 < Revenue ≤ £22.30 and Average basket > -£4.25 "
         "and Days since last purchase ≥ 90"
     )
-    assert readable_rule(rule) == readable_rule(rule, "£").replace("£", "")
+    assert readable_rule(rule) == (
+        "Orders ≤ 1 and 12.5 < Revenue ≤ 22.3 and Average basket > -4.25 "
+        "and Days since last purchase ≥ 90"
+    )
     assert readable_rule("monetary_total > 1,250", "CHF ") == "Revenue > CHF 1,250"
 
 
