@@ -116,14 +116,37 @@ def _report_alive() -> None:
         logger.exception("queueing a worker heartbeat failed")
 
 
+#: The reaper deletes expired uploaded files at most this often (seconds): files are kept for
+#: days, so an hour late is nothing, and every tick would query the imports for nothing.
+PRUNE_EVERY_SECONDS = 3600
+_last_prune: list[float] = []  # monotonic time of this process's last prune
+
+
+def _prune_uploaded_files() -> None:
+    from customers.tasks import import_files_prune_expired
+
+    now = time.monotonic()
+    if _last_prune and now - _last_prune[0] < PRUNE_EVERY_SECONDS:
+        return
+    _last_prune[:] = [now]
+    import_files_prune_expired()
+
+
 def _recover_stale_runs() -> None:
     """Re-queue runs whose worker died, and send again the runs and imports whose message
     the broker could not take when they were committed (marked by their task's publish; see
-    common/outages.py). Outside a task, so a failure is logged, not raised, and the
-    connection is closed (the reaper thread's would otherwise stay open)."""
+    common/outages.py); delete the uploaded files kept past their days. Outside a task, so a
+    failure is logged, not raised, and the connection is closed (the reaper thread's would
+    otherwise stay open)."""
     from customers.tasks import imports_redispatch_undelivered
 
-    for step in (runs_recover_stale, runs_redispatch_undelivered, imports_redispatch_undelivered):
+    steps = (
+        runs_recover_stale,
+        runs_redispatch_undelivered,
+        imports_redispatch_undelivered,
+        _prune_uploaded_files,
+    )
+    for step in steps:
         try:
             step()
         except Exception:

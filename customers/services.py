@@ -43,6 +43,12 @@ from .selectors import import_layout_for_columns
 logger = logging.getLogger(__name__)
 
 DATE_ORDERS = {"", *dates.ORDERS}
+#: Imports that never read their file again (an undone import finished before it was undone).
+FINISHED_STATUSES = (
+    ImportRecord.Status.SUCCEEDED,
+    ImportRecord.Status.FAILED,
+    ImportRecord.Status.UNDONE,
+)
 
 
 def _file_sha256(f) -> str:
@@ -497,10 +503,7 @@ def import_files_prune(*, workspace, older_than: timedelta, dry_run: bool = Fals
     """
     cutoff = timezone.now() - older_than
     imports = ImportRecord.objects.in_workspace(workspace)
-    records = imports.filter(
-        status__in=[ImportRecord.Status.SUCCEEDED, ImportRecord.Status.FAILED],
-        finished_at__lt=cutoff,
-    ).exclude(file="")
+    records = imports.filter(status__in=FINISHED_STATUSES, finished_at__lt=cutoff).exclude(file="")
     pruned = PrunedFiles(0, 0)
     for record in records.iterator():
         storage, name = record.file.storage, record.file.name

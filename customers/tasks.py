@@ -3,14 +3,23 @@ with `unscoped` and then works in the workspace the import belongs to; the reape
 spans workspaces on purpose (it serves every shop's queued imports)."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
 
 from common.outages import WAITING_FOR_THE_QUEUE, QueuedRowTask
 
 from .models import ImportRecord
-from .services import import_record_fail, import_record_process, import_record_read_file
+from .services import (
+    FINISHED_STATUSES,
+    import_files_prune,
+    import_record_fail,
+    import_record_process,
+    import_record_read_file,
+)
 
 logger = logging.getLogger(__name__)
 MAX_RETRIES = 3
@@ -90,3 +99,32 @@ def imports_redispatch_undelivered() -> list[int]:
     if sent:
         logger.warning("imports %s: the broker is back; queued again", sent)
     return sent
+
+
+def import_files_prune_expired() -> int:
+    """Delete, in every workspace, the uploaded files of imports finished more than
+    IMPORT_FILES_KEEP_DAYS ago (0: never): they hold customers' contact details, which a
+    person may have asked to erase. Called by the workers' reaper; returns the files deleted."""
+    days = settings.IMPORT_FILES_KEEP_DAYS
+    if days <= 0:
+        return 0
+    from workspaces.models import Workspace
+
+    cutoff = timezone.now() - timedelta(days=days)
+    holding = (
+        ImportRecord.unscoped.filter(status__in=FINISHED_STATUSES, finished_at__lt=cutoff)
+        .exclude(file="")
+        .values("workspace_id")
+    )
+    deleted = 0
+    for workspace in Workspace.objects.filter(pk__in=holding):
+        pruned = import_files_prune(workspace=workspace, older_than=timedelta(days=days))
+        if pruned.files:
+            logger.info(
+                "deleted %s uploaded file(s) of workspace %s kept over %s days",
+                pruned.files,
+                workspace.slug,
+                days,
+            )
+        deleted += pruned.files
+    return deleted

@@ -1,5 +1,6 @@
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -201,4 +202,8 @@ def customer_erase_contact(request: HttpRequest, pk: int) -> HttpResponse:
         )
         query = urlencode({"customer_id": customer.external_id})
         return redirect(f"{reverse('customer-lookup')}?{query}")
-    return render(request, "customers/customer_erase_contact.html", {"customer": customer})
+    return render(
+        request,
+        "customers/customer_erase_contact.html",
+        {"customer": customer, "files_kept_days": settings.IMPORT_FILES_KEEP_DAYS},
+    )

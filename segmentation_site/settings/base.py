@@ -179,6 +179,10 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Upload limit for transaction files (bytes); Django's in-memory cap stays small so large
 # uploads stream to a temporary file.
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
+# Uploaded files hold customers' e-mails and names: the workers delete those of imports
+# finished more than this many days ago (customers.tasks.import_files_prune_expired); 0 keeps
+# them until prune_import_files is run by hand.
+IMPORT_FILES_KEEP_DAYS = env.int("IMPORT_FILES_KEEP_DAYS", default=30)
 # PostgreSQL: the first import into an empty line table is bulk loaded (indexes dropped and
 # rebuilt; customers/importing/bulk_load.py); off, every import goes through a staging table.
 IMPORT_BULK_LOAD_EMPTY_TABLE = env.bool("IMPORT_BULK_LOAD_EMPTY_TABLE", default=True)

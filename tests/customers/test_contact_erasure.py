@@ -39,6 +39,7 @@ def test_a_manager_erases_a_customers_contact_and_imports_do_not_bring_it_back(
     # asking shows what would go and changes nothing
     confirm = manager.get(url)
     assert confirm.status_code == 200 and "new@example.com" in confirm.content.decode()
+    assert "deleted 30 days after their import finished" in confirm.content.decode()
     customer.refresh_from_db()
     assert customer.email == "new@example.com" and customer.contact_erased_at is None
 

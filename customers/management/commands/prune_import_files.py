@@ -3,8 +3,9 @@
 manage.py prune_import_files [--workspace SLUG | --all-workspaces] [--older-than-days 30]
     [--dry-run]
 
-Run it from cron (or any scheduler) to keep MEDIA_ROOT/imports/ from growing forever; with
-several workspaces, name one or pass --all-workspaces.
+The workers already delete files older than IMPORT_FILES_KEEP_DAYS (30) by themselves
+(customers.tasks.import_files_prune_expired); this deletes them at another age, or when that
+setting is 0. With several workspaces, name one or pass --all-workspaces.
 """
 
 from datetime import timedelta
