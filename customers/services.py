@@ -499,7 +499,9 @@ def import_files_prune(*, workspace, older_than: timedelta, dry_run: bool = Fals
 
     A finished import never reads its file again (a re-upload of the same bytes is
     recognised by its sha256, which stays), so the file is only disk space; the record, its
-    counts and its rejected rows are kept. Queued, running and waiting imports keep theirs.
+    counts and its rejected rows are kept, its first rows kept for the mapping step go with
+    the file (they hold the same e-mails and names). Queued, running and waiting imports keep
+    theirs.
     """
     cutoff = timezone.now() - older_than
     imports = ImportRecord.objects.in_workspace(workspace)
@@ -510,10 +512,33 @@ def import_files_prune(*, workspace, older_than: timedelta, dry_run: bool = Fals
         size = storage.size(name) if storage.exists(name) else 0
         if not dry_run:
             storage.delete(name)
-            imports.filter(pk=record.pk).update(file="")
+            imports.filter(pk=record.pk).update(file="", sample={})
         pruned.files += 1
         pruned.bytes += size
     return pruned
+
+
+def import_records_expire_waiting(*, workspace, older_than: timedelta) -> int:
+    """Give up on `workspace`'s imports left waiting for their column mapping for longer
+    than ``older_than``: failed, saying so, their file and first rows deleted (they hold
+    customers' contact details). Returns how many."""
+    waiting = ImportRecord.objects.in_workspace(workspace).filter(
+        status=ImportRecord.Status.NEEDS_MAPPING, created_at__lt=timezone.now() - older_than
+    )
+    expired = 0
+    for record in waiting.iterator():
+        if record.file:
+            record.file.storage.delete(record.file.name)
+        expired += waiting.filter(pk=record.pk).update(
+            status=ImportRecord.Status.FAILED,
+            stage="failed",
+            file="",
+            sample={},
+            error=f"No column mapping was chosen within {older_than.days} days, so the "
+            "uploaded file was deleted. Upload it again to import it.",
+            finished_at=timezone.now(),
+        )
+    return expired
 
 
 def import_record_fail(*, workspace, import_record_id: int, message: str) -> None:

@@ -19,6 +19,7 @@ from .services import (
     import_record_fail,
     import_record_process,
     import_record_read_file,
+    import_records_expire_waiting,
 )
 
 logger = logging.getLogger(__name__)
@@ -103,28 +104,31 @@ def imports_redispatch_undelivered() -> list[int]:
 
 def import_files_prune_expired() -> int:
     """Delete, in every workspace, the uploaded files of imports finished more than
-    IMPORT_FILES_KEEP_DAYS ago (0: never): they hold customers' contact details, which a
-    person may have asked to erase. Called by the workers' reaper; returns the files deleted."""
+    IMPORT_FILES_KEEP_DAYS ago (0: never), and give up on imports left waiting for their
+    mapping that long: the files hold customers' contact details, which a person may have
+    asked to erase. Called by the workers' reaper; returns the imports whose file went."""
     days = settings.IMPORT_FILES_KEEP_DAYS
     if days <= 0:
         return 0
     from workspaces.models import Workspace
 
-    cutoff = timezone.now() - timedelta(days=days)
-    holding = (
-        ImportRecord.unscoped.filter(status__in=FINISHED_STATUSES, finished_at__lt=cutoff)
-        .exclude(file="")
-        .values("workspace_id")
-    )
+    kept, cutoff = timedelta(days=days), timezone.now() - timedelta(days=days)
+    records = ImportRecord.unscoped
+    holding = records.filter(status__in=FINISHED_STATUSES, finished_at__lt=cutoff).exclude(
+        file=""
+    ) | records.filter(status=ImportRecord.Status.NEEDS_MAPPING, created_at__lt=cutoff)
     deleted = 0
-    for workspace in Workspace.objects.filter(pk__in=holding):
-        pruned = import_files_prune(workspace=workspace, older_than=timedelta(days=days))
-        if pruned.files:
+    for workspace in Workspace.objects.filter(pk__in=holding.values("workspace_id")):
+        abandoned = import_records_expire_waiting(workspace=workspace, older_than=kept)
+        pruned = import_files_prune(workspace=workspace, older_than=kept).files + abandoned
+        if pruned:
             logger.info(
-                "deleted %s uploaded file(s) of workspace %s kept over %s days",
-                pruned.files,
+                "deleted %s uploaded file(s) of workspace %s kept over %s days (%s of imports "
+                "never mapped)",
+                pruned,
                 workspace.slug,
                 days,
+                abandoned,
             )
-        deleted += pruned.files
+        deleted += pruned
     return deleted

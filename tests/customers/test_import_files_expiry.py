@@ -19,11 +19,18 @@ pytestmark = pytest.mark.django_db
 Status = ImportRecord.Status
 
 
+SAMPLE = {"rows": [["ann@example.com", "1"]]}  # the first rows the mapping step shows
+
+
 def stored(workspace, name: str, status: str, days_ago: float) -> ImportRecord:
-    record = ImportRecord(workspace=workspace, file_name=name, sha256="0" * 64, status=status)
+    record = ImportRecord(
+        workspace=workspace, file_name=name, sha256="0" * 64, status=status, sample=SAMPLE
+    )
     record.file.save(name, ContentFile(b"Email,CustomerID\nann@example.com,1\n"), save=False)
-    record.finished_at = timezone.now() - timedelta(days=days_ago)
+    when = timezone.now() - timedelta(days=days_ago)
+    record.finished_at = None if status == Status.NEEDS_MAPPING else when
     record.save()
+    ImportRecord.unscoped.filter(pk=record.pk).update(created_at=when)  # auto_now_add
     return record
 
 
@@ -35,7 +42,8 @@ def uploads(shop, other_shop):
         "old undone": stored(shop, "undone.csv", Status.UNDONE, 60),
         "elsewhere": stored(other_shop, "theirs.csv", Status.SUCCEEDED, 90),
         "recent": stored(shop, "recent.csv", Status.SUCCEEDED, 29),
-        "waiting": stored(shop, "waiting.csv", Status.NEEDS_MAPPING, 90),
+        "abandoned": stored(shop, "abandoned.csv", Status.NEEDS_MAPPING, 31),
+        "waiting": stored(shop, "waiting.csv", Status.NEEDS_MAPPING, 2),
         "queued": stored(shop, "queued.csv", Status.QUEUED, 90),
     }
 
@@ -50,10 +58,17 @@ def kept(uploads) -> set[str]:
 
 def test_files_kept_past_their_days_go_in_every_workspace(uploads, settings):
     settings.IMPORT_FILES_KEEP_DAYS = 30
-    assert tasks.import_files_prune_expired() == 4
+    assert tasks.import_files_prune_expired() == 5
     assert kept(uploads) == {"recent", "waiting", "queued"}
     old = ImportRecord.unscoped.get(pk=uploads["old"].pk)
     assert old.status == Status.SUCCEEDED and old.file_name == "old.csv"  # the record stays
+    assert old.sample == {}  # its first rows held the same e-mails
+    assert ImportRecord.unscoped.get(pk=uploads["recent"].pk).sample == SAMPLE
+    # an import never mapped in 30 days is given up, saying so
+    abandoned = ImportRecord.unscoped.get(pk=uploads["abandoned"].pk)
+    assert abandoned.status == Status.FAILED and abandoned.sample == {}
+    assert "No column mapping was chosen within 30 days" in abandoned.error
+    assert ImportRecord.unscoped.get(pk=uploads["waiting"].pk).status == Status.NEEDS_MAPPING
     assert tasks.import_files_prune_expired() == 0  # nothing left to do
 
 
