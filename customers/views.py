@@ -12,7 +12,7 @@ from accounts.roles import PERSONAL_DATA_PERMISSION
 from common.csv_export import csv_response
 from transaction_files.errors import ImportFileError
 
-from .erasure import customer_contact_erase
+from .erasure import customer_contact_erase, customers_contact_erase
 from .forms import ImportUploadForm
 from .line_removal import LinesNotRemovable, import_record_undo, transaction_line_remove
 from .models import Customer, ImportRecord, TransactionLine
@@ -207,3 +207,26 @@ def customer_erase_contact(request: HttpRequest, pk: int) -> HttpResponse:
         "customers/customer_erase_contact.html",
         {"customer": customer, "files_kept_days": settings.IMPORT_FILES_KEEP_DAYS},
     )
+
+
+@require_http_methods(["POST"])
+@permission_required(PERSONAL_DATA_PERMISSION, raise_exception=True)
+def customers_erase_contact_by_email(request: HttpRequest) -> HttpResponse:
+    """Erase the e-mail and name of every customer holding the e-mail posted: one person with
+    several accounts, listed by the customer lookup's search by e-mail."""
+    email = request.POST.get("email", "").strip()
+    if not email or len(email) > 254:
+        messages.error(request, "Name the e-mail whose customers to erase.")
+        return redirect("customer-lookup")
+    done = customers_contact_erase(
+        workspace=request.workspace, emails=[email], user=request.user, request=request
+    )
+    if not done.erased:
+        messages.error(request, f"No customer holds the e-mail “{email}” (any more).")
+    else:
+        ids = ", ".join(customer_id for customer_id, _ in done.erased)
+        messages.success(
+            request,
+            f"E-mail and name of customers {ids} erased; later imports will not bring them back.",
+        )
+    return redirect("customer-lookup")

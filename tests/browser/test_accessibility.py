@@ -51,8 +51,9 @@ class World:
 @pytest.fixture
 def world(shop, make_user):
     """Two published runs (so the movements pages have flows), one user per role, and the
-    reader's pages: the current run's report, its first segment, a customer's lookup and the
-    erasure of their contact details (its confirmation)."""
+    reader's pages: the current run's report, its first segment, a customer's lookup, the
+    erasure of their contact details (its confirmation) and a lookup by e-mail that finds
+    two customers."""
     from clustering.models import SegmentAssignment
     from clustering.services import run_publish
     from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
@@ -78,11 +79,17 @@ def world(shop, make_user):
         .values_list("customer_id", "customer__external_id")
         .first()
     )
+    # one person, two accounts: the lookup by e-mail lists both (not for marketing)
+    from customers.models import Customer
+
+    two = Customer.objects.in_workspace(shop).order_by("pk").values_list("pk", flat=True)[:2]
+    Customer.objects.in_workspace(shop).filter(pk__in=list(two)).update(email="ann@example.com")
     pages = [
         current.get_absolute_url(),
         current.segments.order_by("number").first().get_absolute_url(),
         "/customers/lookup/?" + urlencode({"customer_id": customer_id}),
         f"/customers/{customer_pk}/erase-contact/",  # the confirmation (not for marketing)
+        "/customers/lookup/?" + urlencode({"customer_id": "ann@example.com"}),
     ]
     try:
         yield World({role: user.get_username() for role, user in users.items()}, pages)

@@ -126,3 +126,28 @@ def test_the_search_reads_the_e_mail_index(people, shop):
         cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows: ask what it can use
         plan = found.explain()
     assert "customer_email_ci" in plan, plan
+
+
+def test_every_customer_with_the_e_mail_is_erased_from_the_list(people, make_user, shop):
+    manager = logged_in(make_user, "manager")
+    listed = lookup(manager, "ann@example.com").content.decode()
+    url = reverse("customers:customers-erase-contact-by-email")
+    assert f'action="{url}"' in listed.replace(f"/w/{shop.slug}", "")
+    assert "Erase the e-mail and name of these 2 customers" in listed
+    assert manager.get(url).status_code == 405  # a change is a POST
+
+    response = manager.post(url, {"email": "ann@example.com"}, follow=True)
+    assert "customers 1001, 1002 erased" in response.content.decode()
+    erased = Customer.objects.in_workspace(shop).filter(external_id__in=["1001", "1002"])
+    assert all(c.email == "" and c.contact_erased_at for c in erased)
+    assert Customer.objects.in_workspace(shop).get(external_id="1003").email == "bo@example.com"
+    assert lookup(manager, "ann@example.com").status_code == 404  # nobody holds it now
+    again = manager.post(url, {"email": "ann@example.com"}, follow=True).content.decode()
+    assert "No customer holds the e-mail" in again
+
+
+def test_marketing_cannot_erase_by_e_mail(people, make_user, shop):
+    url = reverse("customers:customers-erase-contact-by-email")
+    response = logged_in(make_user, "marketing").post(url, {"email": "ann@example.com"})
+    assert response.status_code == 403
+    assert Customer.objects.in_workspace(shop).get(external_id="1001").email == "ann@example.com"
