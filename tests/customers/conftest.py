@@ -86,3 +86,22 @@ def run_tasks_inline(monkeypatch):
 
     monkeypatch.setattr(process_import, "delay_on_commit", run_now)
     return calls
+
+
+@pytest.fixture
+def token_client(make_user, shop):
+    """token_client(role, read_only=False): a client with a new API token of a new user who
+    holds `role` in the test shop."""
+    from django.test import Client
+
+    from accounts.services import api_token_create
+
+    made: list[str] = []
+
+    def client(role: str, read_only: bool = False) -> Client:
+        made.append(role)
+        user = make_user(role, username=f"api-{role}-{len(made)}")
+        _, secret = api_token_create(user=user, workspace=shop, name="t", read_only=read_only)
+        return Client(headers={"Authorization": f"Token {secret}"})
+
+    return client

@@ -4,9 +4,7 @@ by customer id or by e-mail, all or none, each audited, names that match nobody 
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
-from accounts.services import api_token_create
 from audit.models import AuditEntry
 from customers import erasure
 from customers.erasure import BULK_ERASURE_MAX, customers_contact_erase
@@ -26,19 +24,6 @@ def people(shop, other_shop):
     ]:
         Customer.objects.create(workspace=shop, external_id=external_id, email=email, name=name)
     Customer.objects.create(workspace=other_shop, external_id="1003", email="ann@example.com")
-
-
-@pytest.fixture
-def token_client(make_user, shop):
-    made = []
-
-    def client(role, read_only=False):
-        made.append(role)
-        user = make_user(role, username=f"bulk-{role}-{len(made)}")
-        _, secret = api_token_create(user=user, workspace=shop, name="t", read_only=read_only)
-        return Client(headers={"Authorization": f"Token {secret}"})
-
-    return client
 
 
 def contacts(workspace) -> dict:

@@ -91,17 +91,10 @@ def test_only_those_who_see_personal_data_erase_it(tmp_path, make_user, shop):
 
 
 def test_the_api_erases_a_customers_contact_for_those_who_see_personal_data(
-    tmp_path, make_user, shop
+    tmp_path, token_client, shop
 ):
-    from accounts.services import api_token_create
-
     path, _ = with_contacts(tmp_path)
     assert import_path(path).status == "succeeded"
-
-    def token_client(role, read_only=False):
-        user = make_user(role, username=f"api-{role}-{read_only}")
-        _, secret = api_token_create(user=user, workspace=shop, name="t", read_only=read_only)
-        return Client(headers={"Authorization": f"Token {secret}"})
 
     url = "/api/v1/customers/17850/erase-contact/"
     assert token_client("marketing").post(url).status_code == 403

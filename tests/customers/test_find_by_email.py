@@ -10,7 +10,6 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from accounts.services import api_token_create
 from customers.models import Customer
 from customers.selectors import customers_with_email
 
@@ -96,15 +95,7 @@ def test_without_personal_data_the_search_by_e_mail_is_refused_alike(people, mak
     assert "Customer id or e-mail" not in known.content.decode()
 
 
-def test_the_api_filters_by_e_mail_for_those_who_see_personal_data(people, make_user, shop):
-    made = []
-
-    def token_client(role, read_only=False):
-        made.append(role)
-        user = make_user(role, username=f"api-{role}-{len(made)}")
-        _, secret = api_token_create(user=user, workspace=shop, name="t", read_only=read_only)
-        return Client(headers={"Authorization": f"Token {secret}"})
-
+def test_the_api_filters_by_e_mail_for_those_who_see_personal_data(people, token_client):
     url = "/api/v1/customers/?email=ANN%40example.com"
     for client in (token_client("manager"), token_client("admin", read_only=True)):
         body = client.get(url).json()
