@@ -5,7 +5,8 @@ from django.template.defaultfilters import filesizeformat
 from transaction_files.columns import FIELDS
 from transaction_files.errors import ImportFileError
 
-from .models import ImportRecord
+from .erasure import BULK_ERASURE_MAX
+from .models import CODE_LENGTH, ImportRecord
 from .services import import_check_size
 
 
@@ -92,3 +93,51 @@ class ImportMappingForm(forms.Form):
             for name in FIELDS
             if self.cleaned_data.get(f"map_{name}")
         }
+
+
+def _lines(text: str, field: str, longest: int) -> list[str]:
+    """The non-empty lines of a pasted list, each checked for length (its line named)."""
+    names = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        name = line.strip()
+        if not name:
+            continue
+        if len(name) > longest:
+            raise forms.ValidationError(
+                f"Line {number}: longer than {longest} characters; is it a {field}?"
+            )
+        names.append(name)
+    if len(names) > BULK_ERASURE_MAX:
+        raise forms.ValidationError(
+            f"{len(names):,} lines: at most {BULK_ERASURE_MAX:,} at once; send the rest after."
+        )
+    return names
+
+
+class ContactErasureForm(forms.Form):
+    """The customers whose e-mail and name to erase, pasted one per line."""
+
+    customer_ids = forms.CharField(
+        label="Customer ids",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "autocomplete": "off"}),
+        help_text="One per line, as the shop writes them.",
+    )
+    emails = forms.CharField(
+        label="E-mails",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "autocomplete": "off"}),
+        help_text="One per line, case aside; every customer holding one is erased.",
+    )
+
+    def clean_customer_ids(self) -> list[str]:
+        return _lines(self.cleaned_data["customer_ids"], "customer id", CODE_LENGTH)
+
+    def clean_emails(self) -> list[str]:
+        return _lines(self.cleaned_data["emails"], "e-mail", 254)
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not (data.get("customer_ids") or data.get("emails")):
+            raise forms.ValidationError("Paste at least one customer id or e-mail.")
+        return data

@@ -15,10 +15,6 @@ urlpatterns = [
     path("layouts/<int:layout_id>/forget/", views_mapping.layout_forget, name="layout-forget"),
     path("<int:pk>/lines/", views.customer_lines, name="customer-lines"),
     path("<int:pk>/erase-contact/", views.customer_erase_contact, name="customer-erase-contact"),
-    path(
-        "erase-contact/",
-        views.customers_erase_contact_by_email,
-        name="customers-erase-contact-by-email",
-    ),
+    path("erase-contact/", views.customers_erase_contact, name="customers-erase-contact"),
     path("lines/<uuid:line_id>/remove/", views.line_remove, name="line-remove"),
 ]

@@ -12,8 +12,8 @@ from accounts.roles import PERSONAL_DATA_PERMISSION
 from common.csv_export import csv_response
 from transaction_files.errors import ImportFileError
 
-from .erasure import customer_contact_erase, customers_contact_erase
-from .forms import ImportUploadForm
+from .erasure import BULK_ERASURE_MAX, customer_contact_erase, customers_contact_erase
+from .forms import ContactErasureForm, ImportUploadForm
 from .line_removal import LinesNotRemovable, import_record_undo, transaction_line_remove
 from .models import Customer, ImportRecord, TransactionLine
 from .selectors import customer_list, import_record_list, import_rejected_rows, transaction_lines
@@ -209,24 +209,38 @@ def customer_erase_contact(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_http_methods(["POST"])
+@require_http_methods(["GET", "POST"])
 @permission_required(PERSONAL_DATA_PERMISSION, raise_exception=True)
-def customers_erase_contact_by_email(request: HttpRequest) -> HttpResponse:
-    """Erase the e-mail and name of every customer holding the e-mail posted: one person with
-    several accounts, listed by the customer lookup's search by e-mail."""
-    email = request.POST.get("email", "").strip()
-    if not email or len(email) > 254:
-        messages.error(request, "Name the e-mail whose customers to erase.")
-        return redirect("customer-lookup")
-    done = customers_contact_erase(
-        workspace=request.workspace, emails=[email], user=request.user, request=request
-    )
-    if not done.erased:
-        messages.error(request, f"No customer holds the e-mail “{email}” (any more).")
-    else:
-        ids = ", ".join(customer_id for customer_id, _ in done.erased)
-        messages.success(
-            request,
-            f"E-mail and name of customers {ids} erased; later imports will not bring them back.",
+def customers_erase_contact(request: HttpRequest) -> HttpResponse:
+    """Erase the e-mail and name of many customers at once, named by id or e-mail (pasted,
+    or the customer lookup's list of those holding one e-mail); what matched no customer is
+    said, not refused."""
+    form = ContactErasureForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        done = customers_contact_erase(
+            workspace=request.workspace,
+            customer_ids=form.cleaned_data["customer_ids"],
+            emails=form.cleaned_data["emails"],
+            user=request.user,
+            request=request,
         )
-    return redirect("customer-lookup")
+        if done.erased:
+            ids = ", ".join(customer_id for customer_id, _ in done.erased)
+            messages.success(
+                request,
+                f"E-mail and name of {len(done.erased):,} customer(s) erased ({ids}); later "
+                "imports will not bring them back.",
+            )
+        missing = [*done.ids_not_found, *done.emails_not_found]
+        if missing:
+            messages.warning(request, f"No customer has or holds: {', '.join(missing)}.")
+        return redirect("customers:customers-erase-contact")
+    return render(
+        request,
+        "customers/customers_erase_contact.html",
+        {
+            "form": form,
+            "most": BULK_ERASURE_MAX,
+            "files_kept_days": settings.IMPORT_FILES_KEEP_DAYS,
+        },
+    )

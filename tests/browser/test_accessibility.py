@@ -52,8 +52,8 @@ class World:
 def world(shop, make_user):
     """Two published runs (so the movements pages have flows), one user per role, and the
     reader's pages: the current run's report, its first segment, a customer's lookup, the
-    erasure of their contact details (its confirmation) and a lookup by e-mail that finds
-    two customers."""
+    erasure of their contact details (its confirmation), a lookup by e-mail that finds
+    two customers and the erasure of many."""
     from clustering.models import SegmentAssignment
     from clustering.services import run_publish
     from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
@@ -90,6 +90,7 @@ def world(shop, make_user):
         "/customers/lookup/?" + urlencode({"customer_id": customer_id}),
         f"/customers/{customer_pk}/erase-contact/",  # the confirmation (not for marketing)
         "/customers/lookup/?" + urlencode({"customer_id": "ann@example.com"}),
+        "/customers/erase-contact/",  # many at once (not for marketing)
     ]
     try:
         yield World({role: user.get_username() for role, user in users.items()}, pages)

@@ -125,23 +125,57 @@ def test_the_search_reads_the_e_mail_index(people, shop):
 def test_every_customer_with_the_e_mail_is_erased_from_the_list(people, make_user, shop):
     manager = logged_in(make_user, "manager")
     listed = lookup(manager, "ann@example.com").content.decode()
-    url = reverse("customers:customers-erase-contact-by-email")
+    url = reverse("customers:customers-erase-contact")
     assert f'action="{url}"' in listed.replace(f"/w/{shop.slug}", "")
     assert "Erase the e-mail and name of these 2 customers" in listed
-    assert manager.get(url).status_code == 405  # a change is a POST
-
-    response = manager.post(url, {"email": "ann@example.com"}, follow=True)
-    assert "customers 1001, 1002 erased" in response.content.decode()
+    response = manager.post(url, {"emails": "ann@example.com"}, follow=True)
+    assert "2 customer(s) erased (1001, 1002)" in response.content.decode()
     erased = Customer.objects.in_workspace(shop).filter(external_id__in=["1001", "1002"])
     assert all(c.email == "" and c.contact_erased_at for c in erased)
     assert Customer.objects.in_workspace(shop).get(external_id="1003").email == "bo@example.com"
     assert lookup(manager, "ann@example.com").status_code == 404  # nobody holds it now
-    again = manager.post(url, {"email": "ann@example.com"}, follow=True).content.decode()
-    assert "No customer holds the e-mail" in again
+    again = manager.post(url, {"emails": "ann@example.com"}, follow=True).content.decode()
+    assert "No customer has or holds: ann@example.com." in again
 
 
 def test_marketing_cannot_erase_by_e_mail(people, make_user, shop):
-    url = reverse("customers:customers-erase-contact-by-email")
-    response = logged_in(make_user, "marketing").post(url, {"email": "ann@example.com"})
-    assert response.status_code == 403
+    url = reverse("customers:customers-erase-contact")
+    marketing = logged_in(make_user, "marketing")
+    assert marketing.get(url).status_code == 403
+    assert marketing.post(url, {"emails": "ann@example.com"}).status_code == 403
     assert Customer.objects.in_workspace(shop).get(external_id="1001").email == "ann@example.com"
+
+
+def test_a_pasted_list_of_ids_and_e_mails_is_erased_and_the_unknown_named(people, make_user, shop):
+    manager = logged_in(make_user, "manager")
+    url = reverse("customers:customers-erase-contact")
+    form = manager.get(url)
+    assert form.status_code == 200 and "Customer ids" in form.content.decode()
+    assert url in lookup(manager, "1003").content.decode()  # linked from the lookup
+    page = manager.post(
+        url,
+        {"customer_ids": "1003\n\n nope \n", "emails": "ANN@example.com\nno@x.org"},
+        follow=True,
+    ).content.decode()
+    assert "3 customer(s) erased (1001, 1002, 1003)" in page
+    assert "No customer has or holds: nope, no@x.org." in page
+    left = {c.external_id: c.email for c in Customer.objects.in_workspace(shop)}
+    assert left["1001"] == left["1002"] == left["1003"] == ""
+    assert left["1004"] == ""  # had none: untouched either way
+
+
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        ({}, "Paste at least one customer id or e-mail."),
+        ({"customer_ids": "1001\n" + "x" * 65}, "Line 2: longer than 64 characters"),
+        ({"emails": "\n".join(f"p{i}@x.org" for i in range(1001))}, "at most 1,000 at once"),
+    ],
+)
+def test_a_bad_list_is_refused_naming_the_line_and_erases_nothing(
+    people, make_user, shop, data, words
+):
+    before = {c.external_id: c.email for c in Customer.objects.in_workspace(shop)}
+    page = logged_in(make_user, "manager").post(reverse("customers:customers-erase-contact"), data)
+    assert page.status_code == 200 and words in page.content.decode()
+    assert {c.external_id: c.email for c in Customer.objects.in_workspace(shop)} == before
