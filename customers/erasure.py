@@ -65,13 +65,15 @@ def customers_contact_erase(
     if max(len(ids), len(wanted)) > BULK_ERASURE_MAX:
         raise ValueError(f"At most {BULK_ERASURE_MAX:,} customer ids and e-mails at once.")
     scoped = Customer.objects.in_workspace(workspace)
+    # a name holding NUL is nobody's (PostgreSQL stores no NUL) and cannot be queried
+    storable = [i for i in ids if "\x00" not in i]
     with transaction.atomic():
-        by_id = set(scoped.filter(external_id__in=ids).values_list("pk", flat=True))
+        by_id = set(scoped.filter(external_id__in=storable).values_list("pk", flat=True))
         # on the index customer_email_ci (workspace, UPPER(email)) where there is an e-mail
         by_email = dict(
             scoped.exclude(email="")
             .annotate(email_upper=Upper("email"))
-            .filter(email_upper__in=list(wanted))
+            .filter(email_upper__in=[key for key in wanted if "\x00" not in key])
             .values_list("pk", "email_upper")
         )
         customers = list(

@@ -3,6 +3,7 @@ explicit fields, all read-only; and the bulk erasure's request and answer."""
 
 from __future__ import annotations
 
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
@@ -168,16 +169,27 @@ class ContactSerializer(serializers.Serializer):
     )
 
 
+class ListedName(StrictCharField):
+    """A name in a list of erasure requests, taken as sent (blank, spaces or a NUL included):
+    one that is no customer's is answered as not found, not refused."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_blank=True, trim_whitespace=False, **kwargs)
+        self.validators = [
+            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
+
+
 class BulkErasureRequestSerializer(serializers.Serializer):
     customer_ids = serializers.ListField(
-        child=StrictCharField(max_length=CODE_LENGTH),
+        child=ListedName(max_length=CODE_LENGTH),
         required=False,
         default=list,
         max_length=BULK_ERASURE_MAX,
         help_text="The shop's customer ids whose e-mail and name to erase.",
     )
     emails = serializers.ListField(
-        child=StrictCharField(max_length=254),
+        child=ListedName(max_length=254),
         required=False,
         default=list,
         max_length=BULK_ERASURE_MAX,

@@ -91,6 +91,18 @@ def test_a_bad_request_is_refused_with_its_field_and_erases_nothing(
     assert contacts(shop) == before
 
 
+def test_names_no_customer_can_have_are_answered_as_not_found(people, token_client, shop):
+    """A NUL, a blank or spaces are nobody's id or e-mail (PostgreSQL stores no NUL)."""
+    odd = ["\x00", "", "  ", "10\x0003"]
+    response = post(token_client("manager"), {"customer_ids": [*odd, "1003"], "emails": odd})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["erased"] == [{"customer_id": "1003", "had_contact": True}]
+    assert body["customer_ids_not_found"] == odd
+    # e-mails are matched case and spaces aside: "" and "  " are one name, said as last sent
+    assert body["emails_not_found"] == ["\x00", "  ", "10\x0003"]
+
+
 def test_a_request_naming_no_one_erases_no_one(people, token_client, shop):
     before = contacts(shop)
     response = post(token_client("manager"), {})
