@@ -7,13 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models.functions import Upper
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.log import record
 
 from .models import Customer
+from .selectors import customers_with_emails
 
 #: Customer ids, and e-mails, one bulk request may name: a day's requests from a CRM.
 BULK_ERASURE_MAX = 1000
@@ -61,31 +62,27 @@ def customers_contact_erase(
     customers). Names that match no customer are returned, not refused: a request list from
     another system holds people who never bought here, or were erased already by e-mail."""
     ids = list(dict.fromkeys(customer_ids))
-    wanted = {email.strip().upper(): email for email in emails}
-    if max(len(ids), len(wanted)) > BULK_ERASURE_MAX:
+    emails = list(dict.fromkeys(emails))
+    if max(len(ids), len(emails)) > BULK_ERASURE_MAX:
         raise ValueError(f"At most {BULK_ERASURE_MAX:,} customer ids and e-mails at once.")
     scoped = Customer.objects.in_workspace(workspace)
     # a name holding NUL is nobody's (PostgreSQL stores no NUL) and cannot be queried
     storable = [i for i in ids if "\x00" not in i]
     with transaction.atomic():
-        by_id = set(scoped.filter(external_id__in=storable).values_list("pk", flat=True))
-        # on the index customer_email_ci (workspace, UPPER(email)) where there is an e-mail
-        by_email = dict(
-            scoped.exclude(email="")
-            .annotate(email_upper=Upper("email"))
-            .filter(email_upper__in=[key for key in wanted if "\x00" not in key])
-            .values_list("pk", "email_upper")
-        )
+        by_id = scoped.filter(external_id__in=storable).values("pk")
+        by_email = customers_with_emails(workspace=workspace, emails=emails).values("pk")
         customers = list(
-            scoped.select_for_update().filter(pk__in=by_id | set(by_email)).order_by("pk")
+            scoped.select_for_update().filter(Q(pk__in=by_id) | Q(pk__in=by_email)).order_by("pk")
         )
+        # which e-mails matched, for the answer only (the database did the matching)
+        held = {c.email.strip().casefold() for c in customers if c.email}
         erased = [
             (c.external_id, _erase(c, workspace=workspace, user=user, request=request))
             for c in customers
         ]
-    found_ids, found_emails = {c.external_id for c in customers}, set(by_email.values())
+    found_ids = {c.external_id for c in customers}
     return BulkErasure(
         erased=sorted(erased),
         ids_not_found=[i for i in ids if i not in found_ids],
-        emails_not_found=[email for key, email in wanted.items() if key not in found_emails],
+        emails_not_found=[e for e in emails if e.strip().casefold() not in held],
     )

@@ -85,7 +85,7 @@ class Customer(models.Model):
                 opclasses=["int8_ops", "varchar_pattern_ops"],
             ),
             # A person asking to be forgotten gives their e-mail, in whatever case
-            # (selectors.customers_with_email); shops without e-mails keep it empty.
+            # (selectors.customers_with_emails); shops without e-mails keep it empty.
             models.Index(
                 F("workspace"),
                 Upper("email"),

@@ -1,6 +1,10 @@
 """Reads of customers, imports and lines, always of one workspace."""
 
-from django.db.models import QuerySet
+import operator
+from collections.abc import Iterable
+from functools import reduce
+
+from django.db.models import Q, QuerySet
 
 from .layouts import layout_signature
 from .models import Customer, ImportLayout, ImportRecord, ImportRejectedRow, TransactionLine
@@ -30,13 +34,18 @@ def customer_list(*, workspace) -> QuerySet[Customer]:
     return Customer.objects.in_workspace(workspace)
 
 
-def customers_with_email(*, workspace, email: str) -> QuerySet[Customer]:
-    """The workspace's customers whose e-mail is ``email``, case aside (one person may be
-    several customers): on the index customer_email_ci, which leaves empty e-mails out."""
+def customers_with_emails(*, workspace, emails: Iterable[str]) -> QuerySet[Customer]:
+    """The workspace's customers whose e-mail is one of ``emails``, case aside, as the
+    database compares it (one person may be several customers); on the index
+    customer_email_ci, which leaves empty e-mails out. A name holding NUL is nobody's
+    (PostgreSQL stores no NUL) and is not sent."""
+    wanted = [Q(email__iexact=e.strip()) for e in emails if e.strip() and "\x00" not in e]
+    if not wanted:
+        return Customer.objects.none()
     return (
         Customer.objects.in_workspace(workspace)
         .exclude(email="")
-        .filter(email__iexact=email.strip())
+        .filter(reduce(operator.or_, wanted))
         .order_by("external_id")
     )
 

@@ -39,7 +39,7 @@ from common.api_errors import error_responses
 from common.derived_cache import customers_version
 from customers.erasure import customer_contact_erase, customers_contact_erase
 from customers.models import Customer
-from customers.selectors import customers_with_email
+from customers.selectors import customers_with_emails
 
 from .serializers import (
     BulkErasureRequestSerializer,
@@ -138,7 +138,7 @@ class CustomerFilter(filters.FilterSet):
     def filter_email(self, queryset, name, value):
         if not self.request.user.has_perm(PERSONAL_DATA_PERMISSION):
             raise PermissionDenied("Filtering by e-mail needs access to personal data.")
-        found = customers_with_email(workspace=self.request.workspace, email=value)
+        found = customers_with_emails(workspace=self.request.workspace, emails=[value])
         return queryset.filter(pk__in=found.values("pk"))
 
     def filter_segment(self, queryset, name, value):

@@ -18,7 +18,7 @@ from clustering.report.charts import heat_level
 from clustering.report.member_fit import MemberFit, member_fit
 from clustering.report.value import holdout_view
 from clustering.selectors import succeeded_runs, worker_is_recent, worker_last_seen
-from customers.selectors import customers_with_email
+from customers.selectors import customers_with_emails
 
 from . import selectors
 from .forms import CompareForm, CustomerLookupForm
@@ -155,7 +155,7 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
                     status=403,
                 )
             by_email = list(
-                customers_with_email(workspace=workspace, email=searched).values_list(
+                customers_with_emails(workspace=workspace, emails=[searched]).values_list(
                     "external_id", flat=True
                 )[: EMAIL_MATCHES_SHOWN + 1]
             )
