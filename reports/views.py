@@ -26,9 +26,6 @@ from .movement_views import top_moves
 from .publication import publication, purchase_period
 from .selectors import last_import, last_run, published_run, run_comparison
 
-#: Features that are amounts, shown in the workspace's currency.
-MONEY_FEATURES = frozenset({"monetary_total", "avg_basket_value"})
-
 #: The dashboard's segment orders: query value -> label. Revenue share is the default (every
 #: run has it); expected value is offered when the run estimated it.
 SEGMENT_ORDERS = {"revenue": "share of revenue", "value": "expected value"}
@@ -168,7 +165,7 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
         # those the run's profiles kept: one value for the whole shop tells nothing
         profiled = result.current.segment.medians or {}
         features = [
-            (charts.feature_label(name), getattr(result.current, name), name in MONEY_FEATURES)
+            (charts.feature_label(name), getattr(result.current, name), charts.feature_unit(name))
             for name in result.current.FEATURE_FIELDS
             if not profiled or name in profiled
         ]

@@ -24,6 +24,7 @@ from clustering.engine.types import (
 )
 from clustering.engine.vocabulary import feature_label
 
+from .charts import feature_unit
 from .words import candidate_key_label
 
 #: CSS status class for each stability verdict: moderate and unstable are said loudly.
@@ -207,6 +208,7 @@ def rfm_edges_view(rfm: dict | None) -> list[dict]:
         {
             "axis": axis,
             "label": feature_label(axis),
+            "unit": feature_unit(axis),
             "bins": [b for b in edges[axis] if isinstance(b, dict)],
         }
         for axis in axes

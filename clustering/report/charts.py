@@ -53,6 +53,23 @@ def share_chart(segments: list[dict]) -> dict[str, Any]:
 
 #: Features that are amounts: pages show them in the workspace's currency.
 MONEY_FEATURES = frozenset({"monetary_total", "avg_basket_value"})
+#: Features counted in days: pages show them in whole days (a median gap of 61.43 days
+#: claims a precision the data do not have).
+DAY_FEATURES = frozenset({"recency_days", "tenure_days", "mean_days_between_purchases"})
+
+
+#: Features that are shares of 0..1: pages show them as percentages.
+SHARE_FEATURES = frozenset({"return_rate"})
+
+
+def feature_unit(name: str) -> str:
+    """How the pages write a feature's values: "money", "days", "share" or "" (a plain
+    number)."""
+    if name in MONEY_FEATURES:
+        return "money"
+    if name in DAY_FEATURES:
+        return "days"
+    return "share" if name in SHARE_FEATURES else ""
 
 
 def segment_profile_rows(segment: dict) -> list[dict[str, Any]]:
@@ -73,7 +90,7 @@ def segment_profile_rows(segment: dict) -> list[dict[str, Any]]:
             {
                 "feature": name,
                 "label": feature_label(name),
-                "is_money": name in MONEY_FEATURES,
+                "unit": feature_unit(name),
                 "median": medians.get(name),
                 "mean": mean,
                 "overall_mean": overall,
@@ -153,7 +170,7 @@ def profiles_table(segments: list[dict], money_prefix: str = "") -> dict[str, An
         rows.append(
             {
                 "label": feature_label(name),
-                "is_money": name in MONEY_FEATURES,
+                "unit": feature_unit(name),
                 "cells": [
                     {
                         "median": (s.get("medians") or {}).get(name),

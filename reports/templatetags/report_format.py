@@ -87,6 +87,20 @@ def money(value, symbol: str = "") -> str:
     return f"{sign}{symbol or ''}{abs(number):,.2f}"
 
 
+@register.simple_tag
+def measure(value, unit: str = "", symbol: str = "") -> str:
+    """A feature's value as its unit asks (``clustering.report.charts.feature_unit``): an
+    amount with the currency symbol, whole days, a percentage, or a plain number:
+    {% measure row.median row.unit currency_symbol %}."""
+    if unit == "money":
+        return money(value, symbol)
+    if unit == "days":
+        return num(value, 0)
+    if unit == "share":
+        return pct(value) if _finite(value) is not None else MISSING
+    return num(value)
+
+
 @register.filter
 def count(value) -> str:
     """A whole number of things with thousands separators: 75000 -> "75,000"."""

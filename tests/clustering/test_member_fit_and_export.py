@@ -210,8 +210,12 @@ def test_every_members_export_is_logged_with_its_row_count(site, client_for):
 def test_profile_amounts_carry_the_currency(site, client_for):
     segment = biggest_segment(site.published)
     html = client_for("marketing").get(segment.get_absolute_url()).content.decode()
-    row = re.search(r'<tr data-money="monetary_total">(.*?)</tr>', html, re.S).group(1)
+    row = re.search(r'<tr data-feature="monetary_total"[^>]*>(.*?)</tr>', html, re.S).group(1)
     assert row.count("£") == 3  # median, mean, all customers' mean
+    # Days are whole days, never "61.43": median, mean and all customers' mean.
+    gap = re.search(r'<tr data-feature="recency_days"[^>]*>(.*?)</tr>', html, re.S).group(1)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', gap)[:3]
+    assert len(cells) == 3 and all(re.fullmatch(r"[\d,]+", c) for c in cells), cells
     run_html = client_for("manager").get(site.published.get_absolute_url()).content.decode()
     profiles = run_html.split('id="profiles-heading"')[1].split("</table>")[0]
     assert "£" in profiles

@@ -35,7 +35,7 @@ from clustering.engine.types import (
 )
 from clustering.models import Segment, SegmentationRun
 from clustering.report.words import candidate_key_label
-from reports.templatetags.report_format import num
+from reports.templatetags.report_format import money, num
 
 pytestmark = pytest.mark.django_db
 
@@ -239,9 +239,14 @@ def test_the_report_shows_axes_why_conditions_rhythm_stability_and_edges(world, 
     captions["monetary_total"] = "Revenue"
     for axis, bins in result.rfm.edges.items():
         (table,) = [t for t in tables if t.startswith(f"{captions[axis]}</caption>")]
+        # amounts in the shop's currency, days whole, orders as counted
+        write = {
+            "monetary_total": lambda v: money(v, "£"),
+            "recency_days": lambda v: num(v, 0),
+        }.get(axis, num)
         rows = [
-            f'<tr><th scope="row">{score}</th><td class="num">{num(low)}</td>'
-            f'<td class="num">{num(high)}</td><td class="num">{intcomma(n)}</td></tr>'
+            f'<tr><th scope="row">{score}</th><td class="num">{write(low)}</td>'
+            f'<td class="num">{write(high)}</td><td class="num">{intcomma(n)}</td></tr>'
             for score, low, high, n in bins
         ]
         assert "".join(rows) in table.replace("\n", "").replace("      ", "")

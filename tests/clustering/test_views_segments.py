@@ -83,7 +83,7 @@ def test_the_profile_shows_all_customers_mean_where_it_is_zero(site, client_for)
     html = client_for("marketing").get(segment.get_absolute_url()).content.decode()
     row = next(r for r in html.split("<tr") if ">Return rate</th>" in r)
     cells = re.findall(r'<td class="num">([^<]*)</td>', row)
-    assert cells[1:] == ["0", "0", "—"]  # segment mean, all customers' mean, lift
+    assert cells[1:] == ["0.0%", "0.0%", "—"]  # segment mean, all customers' mean, lift
 
 
 def test_members_are_sorted_by_revenue_by_default_and_on_request(site, client_for):

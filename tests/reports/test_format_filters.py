@@ -9,7 +9,7 @@ import pytest
 from django.template import Context, Template
 from django.utils import timezone
 
-from reports.templatetags.report_format import count, day, days, money, pct
+from reports.templatetags.report_format import count, day, days, measure, money, pct
 
 
 @pytest.mark.parametrize(
@@ -35,6 +35,24 @@ def test_counts_days_shares():
     assert days(1200) == "1,200 days"
     assert days("x") == "—"
     assert pct(0.1234) == "12.3%"
+
+
+@pytest.mark.parametrize(
+    ("feature", "value", "text"),
+    [
+        ("mean_days_between_purchases", 61.43, "61"),
+        ("recency_days", 1234.6, "1,235"),
+        ("monetary_total", 312.5, "$312.50"),
+        ("avg_basket_value", None, "—"),
+        ("frequency", 4.5, "4.5"),
+        ("return_rate", 0.125, "12.5%"),
+        ("return_rate", float("nan"), "—"),
+    ],
+)
+def test_a_features_value_is_written_in_its_unit(feature, value, text):
+    from clustering.report.charts import feature_unit
+
+    assert measure(value, feature_unit(feature), "$") == text
 
 
 def test_dates_in_one_format_in_the_active_time_zone():
