@@ -199,6 +199,13 @@ def _fmt(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}".removesuffix(".0")
 
 
+def _days(v: float) -> str:
+    # whole days, as the pages write them: an even-sized segment's median of 9.5 days is
+    # no more precise than 10
+    whole = round(v)
+    return f"{whole:,} day" if whole == 1 else f"{whole:,} days"
+
+
 def money_words(v: float, prefix: str) -> str:
     """An amount with the shop's currency symbol before it: whole above 100, in cents
     below ("£312", "£38.70", "-£4.50")."""
@@ -341,7 +348,7 @@ def why_sentence(
     orders = "order" if axes.median_purchases == 1 else "orders"
     spend = money_words(axes.median_spend, money_prefix)
     return (
-        f"bought {_fmt(axes.median_recency)} days ago (median), "
+        f"bought {_days(axes.median_recency)} ago (median), "
         f"{_fmt(axes.median_purchases)} {orders}, {spend} spent: {place}, "
         f"{activity}; {share_revenue:.0%} of revenue from {share_customers:.0%} of customers"
         + (f"; {EVIDENCE_WORDS[evidence]}" if evidence in EVIDENCE_WORDS else "")

@@ -133,7 +133,8 @@ def test_profiles_on_two_obvious_groups():
     n, m = 100, 300  # the big spenders are the top quarter
     feats = pd.DataFrame(
         {
-            "recency_days": np.r_[np.full(n, 5.0), np.full(m, 300.0)],
+            # the big spenders' median recency is 5.5 days: the sentence says whole days
+            "recency_days": np.r_[np.full(n // 2, 5.0), np.full(n // 2, 6.0), np.full(m, 300.0)],
             "frequency": np.r_[np.full(n, 20.0), np.ones(m)],
             "monetary_total": np.r_[np.full(n, 5000.0), np.full(m, 50.0)],
             "tenure_days": np.r_[np.full(n, 360.0), np.full(m, 300.0)],
@@ -157,7 +158,8 @@ def test_profiles_on_two_obvious_groups():
     )
     assert profiles[1].activity_shares["lapsed"] == 1.0
     assert all(c.holds for p in profiles for c in p.conditions)
-    assert "5 days ago" in profiles[0].why and "20 orders" in profiles[0].why
+    assert "bought 6 days ago (median), 20 orders" in profiles[0].why
+    assert "bought 300 days ago (median), 1 order" in profiles[1].why
     assert "5,000 spent" in profiles[0].why and "£" not in profiles[0].why
     # with the shop's currency symbol, every amount in the names' sentences carries it
     priced = build_profiles(
