@@ -37,7 +37,7 @@ from .report.data import CANDIDATE_FIELDS, run_report_data
 from .report.member_export import member_export_header, member_export_rows
 from .report.member_fit import member_fit
 from .report.members import MEMBER_SORTS, segment_get, segment_members_page
-from .report.value import value_context
+from .report.value import value_check, value_context
 from .report.words import (
     candidate_label,
     knee_words,
@@ -359,6 +359,8 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             "rhythm": rhythm_view(segment.run.activity_rhythm),
             "distinguishing": [charts.feature_label(f) for f in segment.distinguishing],
             "playbook_index": playbook_index(segment.name),
+            # how far to trust the value figures, in the dashboard's words
+            "value_check": value_check(segment.run),
             "page": page,
             "columns": columns,
             "sort": sort,

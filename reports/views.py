@@ -16,7 +16,7 @@ from clustering.report import charts
 from clustering.report.axes import rhythm_view, segment_axes
 from clustering.report.charts import heat_level
 from clustering.report.member_fit import MemberFit, member_fit
-from clustering.report.value import holdout_view
+from clustering.report.value import value_check
 from clustering.selectors import succeeded_runs, worker_is_recent, worker_last_seen
 from customers.selectors import customers_with_emails
 
@@ -84,7 +84,6 @@ def home(request: HttpRequest) -> HttpResponse:
     by_value = sorted(segments, key=_by_expected_value)
     shown = by_value if order == "value" else sorted(segments, key=_by_revenue_share)
     latest = last_run(workspace=workspace)
-    value_ahead = (run.value_ahead or {}) if run else {}
     context = {
         "run": run,
         "publication": publication(run) if run else None,
@@ -93,11 +92,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "segments_by_value": by_value,
         "value_estimated": value_estimated,
         # How far to trust the value table: its holdout check, as the run report words it.
-        "value_check": (
-            holdout_view(value_ahead.get("holdout"), run.data_summary, run.reference_date)
-            if run
-            else None
-        ),
+        "value_check": value_check(run) if run else None,
         "order": order,
         "orders": SEGMENT_ORDERS,
         "share_chart": segment_share_chart(shown),

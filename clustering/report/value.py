@@ -129,6 +129,13 @@ def _holdout_reason(holdout: dict | None, stage_notes: list[str]) -> str:
     return "The run had no holdout period to check the forecast on."
 
 
+def value_check(run) -> dict[str, Any] | None:
+    """How far to trust a run's values, for the pages that show them beside its segments:
+    its holdout check in words (``holdout_view``); None when it had none."""
+    value_ahead = run.value_ahead or {}
+    return holdout_view(value_ahead.get("holdout"), run.data_summary, run.reference_date)
+
+
 def holdout_view(
     holdout: dict | None, data_summary: dict | None, reference_date: date | None
 ) -> dict[str, Any] | None:

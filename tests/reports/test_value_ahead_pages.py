@@ -237,7 +237,8 @@ def test_dashboard_says_whose_p_alive_it_shows_and_how_the_forecast_held_up(site
     SegmentationRun.unscoped.filter(pk=run.pk).update(
         value_ahead={**run.value_ahead, "median_p_alive_of": "repeat_buyers", "holdout": holdout}
     )
-    page = text(client_for("marketing").get(reverse("home")))
+    marketing = client_for("marketing")
+    page = text(marketing.get(reverse("home")))
     assert ">Median P(alive) of repeat buyers</th>" in page
     assert '<td class="num" data-value="">— (none bought again)</td>' in page
     assert "each segment's median is over its customers who bought again" in page
@@ -247,12 +248,22 @@ def test_dashboard_says_whose_p_alive_it_shows_and_how_the_forecast_held_up(site
     assert "the check on the run report" not in check  # marketing does not read run reports
     manager = text(client_for("manager").get(reverse("home")))
     assert f'/runs/{run.pk}/#value-ahead">the check on the run report</a>' in manager
+    # A segment's page gives the same verdict beside its figures: an "At risk" segment
+    # with a median P(alive) of 99.9% reads differently once the forecast is called rough.
+    segment = Segment.unscoped.filter(run=run).exclude(pk=one_time.pk).first()
+    seg_page = text(marketing.get(segment.get_absolute_url()))
+    values = seg_page[seg_page.index('id="value-heading"') : seg_page.index('id="members-heading"')]
+    assert "predicted 751 repeat purchases, customers made 1,000 (-24.9%)" in values
+    assert "Rough: read the values as an order of magnitude" in values
 
 
 def test_dashboard_of_a_run_stored_before_says_median_p_alive_and_no_check(estimated, client_for):
-    page = text(client_for("marketing").get(reverse("home")))
+    marketing = client_for("marketing")
+    page = text(marketing.get(reverse("home")))
     assert ">Median P(alive)</th>" in page
     assert "Not checked on a held-out period" in page
+    segment = largest_segment(estimated.published)
+    assert "Not checked on a held-out period" in text(marketing.get(segment.get_absolute_url()))
 
 
 def test_dashboard_of_a_run_without_value_ahead_says_not_estimated(not_estimated, client_for):
