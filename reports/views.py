@@ -175,6 +175,7 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
             "result": result,
             "features": features,
             "fit": fit,
+            "value_check": value_check(result.published) if result and result.published else None,
             "personal": personal,
             "by_email": by_email[:EMAIL_MATCHES_SHOWN] if by_email and result is None else None,
             "by_email_more": bool(by_email) and len(by_email) > EMAIL_MATCHES_SHOWN,

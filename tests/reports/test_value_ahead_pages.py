@@ -255,6 +255,12 @@ def test_dashboard_says_whose_p_alive_it_shows_and_how_the_forecast_held_up(site
     values = seg_page[seg_page.index('id="value-heading"') : seg_page.index('id="members-heading"')]
     assert "predicted 751 repeat purchases, customers made 1,000 (-24.9%)" in values
     assert "Rough: read the values as an order of magnitude" in values
+    # and so does the customer lookup, beside the customer's own figures
+    member = site.published.assignments.filter(segment=segment).select_related("customer")[0]
+    asked = {"customer_id": member.customer.external_id}
+    lookup = text(marketing.get(reverse("customer-lookup"), asked))
+    own = lookup[lookup.index('id="value-heading"') :]
+    assert "Rough: read the values as an order of magnitude" in own
 
 
 def test_dashboard_of_a_run_stored_before_says_median_p_alive_and_no_check(estimated, client_for):
