@@ -50,7 +50,8 @@ class TransactionLineInSerializer(serializers.Serializer):
 
     customer_id = serializers.CharField(max_length=MAX_TEXT)
     invoice = serializers.CharField(
-        max_length=MAX_TEXT, help_text="Invoices starting with C are returns."
+        max_length=MAX_TEXT,
+        help_text="The order's number, as the shop writes it; its letters mean nothing here.",
     )
     timestamp = serializers.DateTimeField(
         help_text="ISO 8601; without an offset it is read in the workspace's time zone. Not before "
@@ -58,7 +59,8 @@ class TransactionLineInSerializer(serializers.Serializer):
         "after the request."
     )
     quantity = serializers.FloatField(
-        help_text="Negative on returns; within ± IMPORT_MAX_QUANTITY."
+        help_text="Negative on returns (a line whose quantity or amount is negative is a "
+        "return); within ± IMPORT_MAX_QUANTITY."
     )
     unit_price = serializers.FloatField(required=False, allow_null=True)
     amount = serializers.FloatField(

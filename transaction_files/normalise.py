@@ -295,13 +295,14 @@ class Normaliser:
         country = opt("country")
 
         code = product_code.str.upper()
-        invoice_upper = invoice.str.upper()
         is_non_product = (
-            code.isin(NON_PRODUCT_CODES)
-            | code.str.startswith(NON_PRODUCT_PREFIXES)
-            | invoice_upper.str.startswith("A")
+            code.isin(NON_PRODUCT_CODES) | code.str.startswith(NON_PRODUCT_PREFIXES)
         ).to_numpy()
-        is_return = (invoice_upper.str.startswith("C") | (quantity < 0)).to_numpy()
+        # A return is told by its sign, never by the invoice's first letter: Online Retail's
+        # "C" invoices all have negative quantities, while other shops' order numbers
+        # ("CA-2016-152156") and customer ids ("A1", which make CDNOW-style invoices) may
+        # start with any letter (docs/decisions/returns-by-sign.md).
+        is_return = ((quantity < 0) | (amount < 0)).to_numpy()
         utc = dates.to_utc(naive_distinct, self.time_zone).astype("datetime64[ns, UTC]")
         ts = times.spread(utc)[good]
         if "email" in text or "customer_name" in text:

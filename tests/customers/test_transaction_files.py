@@ -101,6 +101,40 @@ def test_rows_of_the_wrong_width_and_bad_values_are_counted_as_the_import_counts
     assert read.reasons["rejected_wrong_column_count"] == 1
 
 
+def test_returns_are_told_by_their_sign_and_fees_by_their_product_code(tmp_path):
+    """No invoice's first letter decides: a shop whose order numbers start with "C" (the
+    Superstore's "CA-2016-152156") or whose customer ids start with "A" (CDNOW-style files
+    without invoices, where the invoice is made of the customer and the day) keeps its
+    purchases."""
+    path = tmp_path / "shop.csv"
+    path.write_text(
+        "order,customer,date,product,quantity,amount\n"
+        "CA-2016-152156,C100,2016-11-08,FUR-BO-10001798,2,261.96\n"  # a purchase
+        "CA-2016-152157,C100,2016-11-09,FUR-BO-10001798,-1,-130.98\n"  # returned
+        "US-2016-108966,A200,2016-10-11,OFF-AR-10002833,1,7.28\n"  # a purchase
+        "US-2016-108967,A200,2016-10-12,OFF-AR-10002833,1,-7.28\n"  # refunded by amount
+        "US-2016-108968,A200,2016-10-13,POST,1,5.00\n"  # postage
+    )
+    mapping = {
+        "invoice": "order",
+        "customer_id": "customer",
+        "timestamp": "date",
+        "product_code": "product",
+        "quantity": "quantity",
+        "amount": "amount",
+    }
+    lines = read_lines(path, mapping=mapping).lines
+    assert lines["is_return"].tolist() == [False, True, False, True, False]
+    assert lines["is_non_product"].tolist() == [False, False, False, False, True]
+
+    no_invoices = tmp_path / "cdnow_like.csv"
+    no_invoices.write_text("customer,date,amount\nA1,1998-07-02,12.50\nC2,1998-07-03,3.00\n")
+    mapping = {"customer_id": "customer", "timestamp": "date", "amount": "amount"}
+    lines = read_lines(no_invoices, mapping=mapping).lines
+    assert lines["invoice"].tolist() == ["A1-19980702", "C2-19980703"]
+    assert not lines["is_return"].any() and not lines["is_non_product"].any()
+
+
 def test_latin1_found_late_is_read_again_with_a_notice(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "SAMPLE_BYTES", 4096)
     monkeypatch.setattr(sources, "CSV_BLOCK_BYTES", 4096)
