@@ -35,7 +35,18 @@ LINES = [
     (3, "540004", "POST", "1", "18.0", "2011-01-05 10:00:00", False, True),
     (3, "540005", "21064", "1", "-3.0", "2011-01-06 10:00:00", False, False),  # refund
 ]  # fmt: skip
-WORKSPACE = "(SELECT id FROM workspaces_workspace WHERE slug = 'shop')"
+INSERT_CUSTOMER = (
+    "INSERT INTO customers_customer (id, workspace_id, external_id, country, "
+    "first_purchase_at, last_purchase_at, created_at, updated_at) VALUES "
+    "(?, (SELECT id FROM workspaces_workspace WHERE slug = 'shop'), ?, '', ?, ?, ?, ?)"
+)
+INSERT_LINE = (
+    "INSERT INTO customers_transactionline (workspace_id, customer_id, invoice, "
+    "product_code, description, quantity, unit_price, amount, timestamp, country, "
+    "is_return, is_non_product, import_record_id, line_hash) VALUES "
+    "((SELECT id FROM workspaces_workspace WHERE slug = 'shop'), "
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _check(url, tmp_path, connect, mark: str) -> None:
@@ -49,17 +60,12 @@ def _check(url, tmp_path, connect, mark: str) -> None:
         )
         for pk, external_id, first, last in CUSTOMERS:
             cursor.execute(
-                "INSERT INTO customers_customer (id, workspace_id, external_id, country, "
-                "first_purchase_at, last_purchase_at, created_at, updated_at) VALUES "
-                f"({mark}, {WORKSPACE}, {mark}, '', {mark}, {mark}, {mark}, {mark})",
+                INSERT_CUSTOMER.replace("?", mark),
                 (pk, external_id, first, last, "2024-01-01 00:00:00", "2024-01-01 00:00:00"),
             )
         for n, (customer, invoice, code, quantity, amount, ts, ret, fee) in enumerate(LINES):
             cursor.execute(
-                "INSERT INTO customers_transactionline (workspace_id, customer_id, invoice, "
-                "product_code, description, quantity, unit_price, amount, timestamp, country, "
-                "is_return, is_non_product, import_record_id, line_hash) VALUES "
-                f"({WORKSPACE}, {', '.join([mark] * 12)}, {mark})",
+                INSERT_LINE.replace("?", mark),
                 (customer, invoice, code, "", quantity, None, amount, ts, "", ret, fee, 1,
                  uuid.UUID(int=n + 1).hex),
             )  # fmt: skip
