@@ -64,15 +64,17 @@ def rhythm_view(rhythm: dict | None) -> dict | None:
     active, lapsed = _days(rhythm.get("active_days")), _days(rhythm.get("lapsed_days"))
     if active is None or lapsed is None:
         return None
+    phrase = (
+        f"Active = bought within the last {active} days; cooling = last bought "
+        f"{active} to {lapsed} days ago; lapsed = last bought more than {lapsed} days ago"
+    )
     return {
         "active_days": active,
         "lapsed_days": lapsed,
         "repeat_customers": rhythm.get("repeat_customers"),
         "basis": rhythm.get("basis") or "",
-        "sentence": (
-            f"Active = bought within the last {active} days; cooling = last bought "
-            f"{active} to {lapsed} days ago; lapsed = last bought more than {lapsed} days ago."
-        ),
+        "phrase": phrase,  # to stand inside a sentence
+        "sentence": f"{phrase}.",
     }
 
 

@@ -269,6 +269,9 @@ def test_segment_page_shows_axes_why_and_conditions(world, client_for):
         assert f"Why this name: {spaced(p.why)}" in page
         for c in p.conditions:
             assert f"{'✓' if c.holds else '✗'} {'Holds' if c.holds else 'Does not hold'}" in page
+        # the rhythm stands inside the members' help sentence, with one full stop
+        lapsed = round(result.activity.lapsed_days)
+        assert f"lapsed = last bought more than {lapsed} days ago)." in page
 
 
 def test_dashboard_cards_show_axes_and_why(world, client_for):
