@@ -37,7 +37,16 @@ def order_evidence(values: pd.Series) -> tuple[bool, bool]:
     return bool((first > 12).any()), bool((second > 12).any())
 
 
-def decide_order(day_first_seen: bool, month_first_seen: bool) -> str:
+def day_month_example(values: pd.Series) -> str:
+    """The first day/month date among `values` ("" if none): the file's own example for the
+    messages that ask for the date order."""
+    forms = values[is_day_month_form(values)]
+    return str(forms.iloc[0]) if len(forms) else ""
+
+
+def decide_order(day_first_seen: bool, month_first_seen: bool, example: str = "") -> str:
+    """The order the file's dates show. ImportFileError when they mix both forms, or when no
+    date tells; `example` (one of the file's dates) is quoted then."""
     if day_first_seen and month_first_seen:
         raise ImportFileError(
             "The dates mix day-first (31/01) and month-first (01/31) forms; "
@@ -47,8 +56,9 @@ def decide_order(day_first_seen: bool, month_first_seen: bool) -> str:
         return DAYFIRST
     if month_first_seen:
         return MONTHFIRST
+    such_as = f"“{example}”" if example else "01/02/2011"
     raise ImportFileError(
-        "The dates are ambiguous: every date (such as 01/02/2011) can be read day-first or "
+        f"The dates are ambiguous: every date (such as {such_as}) can be read day-first or "
         "month-first. Choose the date order (day first or month first) and import again."
     )
 
@@ -60,8 +70,8 @@ RESOLUTION = "datetime64[us]"
 
 def parse_timestamps(values: pd.Series, *, order: str | None) -> pd.Series:
     """Naive datetimes at microsecond resolution (NaT where unreadable). `order` is needed
-    only for day/month forms; when it is None and such values occur, DateOrderNeeded is
-    raised."""
+    only for day/month forms; when it is not day-first or month-first and such values occur,
+    DateOrderNeeded is raised."""
     if isinstance(values.dtype, pd.StringDtype):
         text = values.str.strip()
     else:
@@ -89,7 +99,9 @@ def parse_timestamps(values: pd.Series, *, order: str | None) -> pd.Series:
         )
     dmy = is_day_month_form(rest_text)
     if dmy.any():
-        if order is None:
+        # ISO names how a shop writes dates, and a day/month date is never ISO: such a
+        # file's own dates decide, as with no order (docs/decisions/date-order-as-fallback.md)
+        if order not in (DAYFIRST, MONTHFIRST):
             raise DateOrderNeeded("order needed")
         if order in (DAYFIRST, MONTHFIRST):
             parts = rest_text[dmy].str.extract(_DMY_RE).apply(pd.to_numeric)

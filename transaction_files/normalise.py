@@ -45,6 +45,14 @@ NON_PRODUCT_CODES = {
     "B",
 }
 NON_PRODUCT_PREFIXES = ("GIFT_0001", "DCGS")
+#: Why a date was not read, by the date order the import reads day/month dates in.
+BAD_DATE_MESSAGES = {
+    "": "Not a date this tool can read (ISO, YYYYMMDD, day-first or month-first).",
+    dates.DAYFIRST: "Not a date this import can read: it reads ISO, YYYYMMDD and day-first "
+    "dates (31/12/2024), as chosen for it.",
+    dates.MONTHFIRST: "Not a date this import can read: it reads ISO, YYYYMMDD and "
+    "month-first dates (12/31/2024), as chosen for it.",
+}
 LINE_COLUMNS = [
     "line_no",
     "customer_ext",
@@ -150,7 +158,7 @@ class Normaliser:
             naive.isna().to_numpy(),
             "timestamp",
             text["timestamp"],
-            "Not a date this tool can read (ISO, YYYYMMDD, day-first or month-first).",
+            BAD_DATE_MESSAGES.get(self.date_order or "", BAD_DATE_MESSAGES[""]),
             "rejected_bad_date",
         )
         # Outside the shop's plausible window: compared once per distinct time too.

@@ -191,7 +191,7 @@ def preview(
         values = pd.Series(sample.frame[mapping["timestamp"]], dtype="str").str.strip()
         day_first, month_first = dates.order_evidence(values)
         try:
-            order = dates.decide_order(day_first, month_first)
+            order = dates.decide_order(day_first, month_first, dates.day_month_example(values))
         except ImportFileError as exc:
             result.missing = str(exc)
             result.rows = [PreviewRow(int(n), r, None) for n, r in zip(numbers, read, strict=True)]

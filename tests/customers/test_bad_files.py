@@ -89,6 +89,7 @@ def test_ambiguous_dates_ask_for_the_order(tmp_path, seeded):
     record, error = import_or_error(path, mapping=mapping)
     assert record.status == ImportRecord.Status.FAILED
     assert "dates are ambiguous" in error and "Choose the date order" in error
+    assert "(such as “01/01/2011”)" in error  # the file's own first date
     assert lines_checksum() == seeded
 
     record, _ = import_or_error(path, mapping=mapping, date_order="dayfirst")

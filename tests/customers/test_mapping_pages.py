@@ -97,7 +97,9 @@ def test_preview_follows_the_changed_mapping_and_imports_nothing(client_for):
     assert response.status_code == 200
     page = response.content.decode()
     assert selected(page, "timestamp") == "week_no"
-    assert "Not a date this tool can read" in preview_table(page)
+    assert "Not a date this import can read: it reads ISO, YYYYMMDD and day-first" in (
+        preview_table(page)
+    )
     assert "“transaction_timestamp”" in page  # now left out, and listed so
     record.refresh_from_db()
     assert record.status == ImportRecord.Status.NEEDS_MAPPING

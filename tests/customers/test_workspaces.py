@@ -6,7 +6,7 @@ count, and each shop's date order and time zone apply to its own imports."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from io import StringIO
 from zoneinfo import ZoneInfo
 
@@ -217,6 +217,29 @@ def test_a_new_import_reads_dates_in_the_workspaces_order_and_time_zone(other_sh
     assert lines_of(other_shop).get(invoice="2").timestamp == datetime(
         2011, 3, 2, 10, 0, tzinfo=ZoneInfo("America/New_York")
     )
+
+
+def test_a_workspace_whose_files_are_iso_still_reads_a_file_of_day_month_dates(
+    other_shop, tmp_path
+):
+    """ISO names how the shop writes dates, and a day/month date is never ISO: the file's
+    own dates decide, as when the workspace names no order, instead of every date being
+    rejected as unreadable."""
+    other_shop.date_order = "iso"
+    other_shop.save()
+    rows = "1,P,MUG,1,11/8/2016 10:00,2.00,5,US\n2,P,MUG,1,11/22/2016 10:00,2.00,5,US\n"
+    record = import_path(write(tmp_path, "us.csv", HEADER + rows), workspace=other_shop)
+
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
+    assert record.rows_rejected == 0
+    assert lines_of(other_shop).get(invoice="1").timestamp.date() == date(2016, 11, 8)
+
+    # Dates that never tell: the import asks for the order, quoting one of them.
+    ambiguous = write(tmp_path, "amb.csv", HEADER + "3,P,MUG,1,11/8/2016 10:00,2.00,6,US\n")
+    failed = import_path(ambiguous, workspace=other_shop)
+    assert failed.status == ImportRecord.Status.FAILED
+    assert "ambiguous" in failed.error and "“11/8/2016 10:00”" in failed.error
+    assert not lines_of(other_shop).filter(invoice="3").exists()
 
 
 def test_the_same_local_time_is_a_different_instant_in_each_shops_zone(shop, other_shop, tmp_path):
