@@ -19,6 +19,16 @@ def _date_order_choices(workspace) -> list[tuple[str, str]]:
     return choices
 
 
+class ImportAgainForm(forms.Form):
+    """A failed import's file imported again, in the date order chosen now."""
+
+    date_order = forms.ChoiceField(label="Date order", required=False)
+
+    def __init__(self, *args, workspace=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["date_order"].choices = _date_order_choices(workspace)
+
+
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label="File",

@@ -10,6 +10,7 @@ urlpatterns = [
     path("imports/<int:pk>/status.json", views.import_status, name="import-status"),
     path("imports/<int:pk>/rejected.csv", views.import_rejected_csv, name="import-rejected-csv"),
     path("imports/<int:pk>/undo/", views.import_undo, name="import-undo"),
+    path("imports/<int:pk>/again/", views.import_again, name="import-again"),
     path("layouts/", views_mapping.layout_list, name="layout-list"),
     path("layouts/<int:layout_id>/", views_mapping.layout_edit, name="layout-edit"),
     path("layouts/<int:layout_id>/forget/", views_mapping.layout_forget, name="layout-forget"),

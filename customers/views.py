@@ -6,18 +6,18 @@ from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import PERSONAL_DATA_PERMISSION
 from common.csv_export import csv_response
 from transaction_files.errors import ImportFileError
 
 from .erasure import BULK_ERASURE_MAX, customer_contact_erase, customers_contact_erase
-from .forms import ContactErasureForm, ImportUploadForm
+from .forms import ContactErasureForm, ImportAgainForm, ImportUploadForm
 from .line_removal import LinesNotRemovable, import_record_undo, transaction_line_remove
 from .models import Customer, ImportRecord, TransactionLine
 from .selectors import customer_list, import_record_list, import_rejected_rows, transaction_lines
-from .services import import_record_create
+from .services import import_record_again, import_record_create
 from .views_mapping import mapping_step
 
 IMPORT_PERMISSION = "accounts.import_data"
@@ -78,12 +78,16 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             return step
         mapping = step
     rejected = import_rejected_rows(workspace=request.workspace, import_record=record)[:50]
+    again = None
+    if record.status == ImportRecord.Status.FAILED and record.file:
+        again = ImportAgainForm(workspace=request.workspace, initial={"date_order": ""})
     return render(
         request,
         "customers/import_detail.html",
         {
             "record": record,
             "rejected": rejected,
+            "again_form": again,
             **mapping,
             "status_url": reverse("customers:import-status", args=[record.pk]),
         },
@@ -120,6 +124,29 @@ def import_rejected_csv(request: HttpRequest, pk: int) -> HttpResponse:
         ["line", "column", "value", "message"],
         ((row.line_number, row.column, row.value, row.message) for row in rows),
     )
+
+
+@require_POST
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def import_again(request: HttpRequest, pk: int) -> HttpResponse:
+    """A failed import's file imported again, as a new import, in the date order chosen."""
+    record = get_object_or_404(import_record_list(workspace=request.workspace), pk=pk)
+    form = ImportAgainForm(request.POST, workspace=request.workspace)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the date orders offered.")
+        return redirect(record)
+    try:
+        again = import_record_again(
+            workspace=request.workspace,
+            import_record_id=record.pk,
+            date_order=form.cleaned_data["date_order"],
+            user=request.user,
+        )
+    except ImportFileError as exc:
+        messages.error(request, str(exc))
+        return redirect(record)
+    messages.success(request, f"The file of import #{record.pk} is being imported again.")
+    return redirect(again)
 
 
 @require_http_methods(["GET", "POST"])

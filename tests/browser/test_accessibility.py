@@ -49,11 +49,12 @@ class World:
 
 
 @pytest.fixture
-def world(shop, make_user):
+def world(shop, make_user, tmp_path):
     """Two published runs (so the movements pages have flows), one user per role, and the
     reader's pages: the current run's report, its first segment, a customer's lookup, the
     erasure of their contact details (its confirmation), a lookup by e-mail that finds
-    two customers and the erasure of many."""
+    two customers, the erasure of many, and an import that failed on its dates (with its
+    form to import the file again)."""
     from clustering.models import SegmentAssignment
     from clustering.services import run_publish
     from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
@@ -84,6 +85,12 @@ def world(shop, make_user):
 
     two = Customer.objects.in_workspace(shop).order_by("pk").values_list("pk", flat=True)[:2]
     Customer.objects.in_workspace(shop).filter(pk__in=list(two)).update(email="ann@example.com")
+    from tests.customers.conftest import import_path
+
+    dates = tmp_path / "us.csv"
+    dates.write_text("cust,when,total\nc1,11/8/2016,12.50\n")
+    mapping = {"customer_id": "cust", "timestamp": "when", "amount": "total"}
+    failed = import_path(dates, workspace=shop, mapping=mapping)
     pages = [
         current.get_absolute_url(),
         current.segments.order_by("number").first().get_absolute_url(),
@@ -91,6 +98,7 @@ def world(shop, make_user):
         f"/customers/{customer_pk}/erase-contact/",  # the confirmation (not for marketing)
         "/customers/lookup/?" + urlencode({"customer_id": "ann@example.com"}),
         "/customers/erase-contact/",  # many at once (not for marketing)
+        failed.get_absolute_url(),  # not for marketing
     ]
     try:
         yield World({role: user.get_username() for role, user in users.items()}, pages)
