@@ -4,7 +4,6 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.db.models import Count, Sum
 
 from customers.models import ImportRecord, TransactionLine
@@ -22,18 +21,6 @@ CDNOW_SLICE = FIXTURES / "cdnow_slice.csv"
 def in_shop(path: str) -> str:
     """A path as the pages of the test shop link it: under its /w/<slug>/ prefix."""
     return f"/w/{test_shop().slug}{path}"
-
-
-def postgres_params() -> dict:
-    """psycopg2.connect() keywords for the test database's server, without the database
-    name: for sessions outside Django's."""
-    settings_dict = connection.settings_dict
-    return {
-        "user": settings_dict["USER"],
-        "password": settings_dict["PASSWORD"],
-        "host": settings_dict["HOST"],
-        "port": settings_dict["PORT"] or 5432,
-    }
 
 
 def import_path(path: Path, *, workspace=None, **options) -> ImportRecord:

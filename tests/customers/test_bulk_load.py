@@ -27,15 +27,10 @@ from customers.importing.dedupe import SeenHashes
 from customers.models import Customer, ImportRecord, TransactionLine
 from tests import shops
 from tests.conftest import require
+from tests.scratch_db import postgres_params
 from transaction_files import normalise, sources
 
-from .conftest import (
-    CDNOW_SLICE,
-    ONLINE_RETAIL_SLICE,
-    import_path,
-    lines_checksum,
-    postgres_params,
-)
+from .conftest import CDNOW_SLICE, ONLINE_RETAIL_SLICE, import_path, lines_checksum
 
 
 def test_line_hash_is_md5_of_the_documented_content():

@@ -8,12 +8,11 @@ from __future__ import annotations
 import sqlite3
 import uuid
 
-import psycopg2
 from django.db import connection
 
 from tests.conftest import require
+from tests.scratch_db import scratch_postgres
 
-from .conftest import postgres_params
 from .test_migrations import _migrate
 
 BEFORE = "0018_customer_email_index"
@@ -114,15 +113,5 @@ def test_lines_are_classified_again_on_sqlite(tmp_path):
 
 def test_lines_are_classified_again_on_postgresql(db, tmp_path):
     require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
-    params = postgres_params()
-    name = f"migration_check_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(dbname="postgres", **params)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        password = f":{params['password']}" if params["password"] else ""
-        url = f"postgres://{params['user']}{password}@{params['host']}:{params['port']}/{name}"
-        _check(url, tmp_path, lambda: psycopg2.connect(dbname=name, **params), "%s")
-    finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+    with scratch_postgres("migration_check") as (url, connect):
+        _check(url, tmp_path, connect, "%s")

@@ -19,8 +19,7 @@ import pytest
 from django.db import connection
 
 from tests.conftest import require
-
-from .conftest import postgres_params
+from tests.scratch_db import scratch_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 BEFORE = "0005_purchases_only_and_last_seen"
@@ -149,17 +148,5 @@ def test_migration_to_the_composite_key_keeps_the_lines_on_sqlite(tmp_path):
 
 def test_migration_to_the_composite_key_keeps_the_lines_on_postgresql(db, tmp_path):
     require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
-    params = postgres_params()
-    name = f"migration_check_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(dbname="postgres", **params)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        password = f":{params['password']}" if params["password"] else ""
-        url = f"postgres://{params['user']}{password}@{params['host']}:{params['port']}/{name}"
-        _check_migration(
-            url, tmp_path, lambda: psycopg2.connect(dbname=name, **params), "%s", tuple
-        )
-    finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+    with scratch_postgres("migration_check") as (url, connect):
+        _check_migration(url, tmp_path, connect, "%s", tuple)

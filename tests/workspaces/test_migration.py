@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
-import psycopg2
 from django.db import connection
 
 from tests.conftest import require
+from tests.scratch_db import scratch_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 BEFORE = [
@@ -139,21 +138,5 @@ def test_upgrade_moves_everything_into_the_default_workspace_on_sqlite(tmp_path)
 
 def test_upgrade_moves_everything_into_the_default_workspace_on_postgresql(db, tmp_path):
     require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
-    settings_dict = connection.settings_dict
-    params = {
-        "user": settings_dict["USER"],
-        "password": settings_dict["PASSWORD"],
-        "host": settings_dict["HOST"],
-        "port": settings_dict["PORT"] or 5432,
-    }
-    name = f"workspace_upgrade_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(dbname="postgres", **params)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        password = f":{params['password']}" if params["password"] else ""
-        url = f"postgres://{params['user']}{password}@{params['host']}:{params['port']}/{name}"
+    with scratch_postgres("workspace_upgrade") as (url, _connect):
         _check_upgrade(url, tmp_path)
-    finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()

@@ -1,0 +1,41 @@
+"""A PostgreSQL database of a test's own, beside the test database: for tests that run
+`manage.py migrate` in a subprocess against a database holding what an older schema held."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable, Iterator
+
+import psycopg2
+from django.db import connection
+
+
+def postgres_params() -> dict:
+    """psycopg2.connect() keywords for the test database's server, without the database
+    name: for sessions outside Django's."""
+    settings_dict = connection.settings_dict
+    return {
+        "user": settings_dict["USER"],
+        "password": settings_dict["PASSWORD"],
+        "host": settings_dict["HOST"],
+        "port": settings_dict["PORT"] or 5432,
+    }
+
+
+@contextlib.contextmanager
+def scratch_postgres(prefix: str) -> Iterator[tuple[str, Callable]]:
+    """(its URL, a function that opens a psycopg2 connection to it) of a new, empty
+    database named `prefix` and a random suffix; dropped afterwards."""
+    params = postgres_params()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(dbname="postgres", **params)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        password = f":{params['password']}" if params["password"] else ""
+        url = f"postgres://{params['user']}{password}@{params['host']}:{params['port']}/{name}"
+        yield url, lambda: psycopg2.connect(dbname=name, **params)
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
