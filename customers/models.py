@@ -169,6 +169,9 @@ class ImportRecord(models.Model):
     # What the user chose: column mapping {field: column}, date order, worksheet.
     mapping = models.JSONField(default=dict, blank=True)
     date_order = models.CharField(max_length=12, choices=DateOrder.choices, blank=True)
+    # Chosen for this file (upload, mapping step, command); else the workspace's or a
+    # remembered layout's, which the file's own dates may contradict (the import then fails).
+    date_order_chosen = models.BooleanField(default=False)
     sheet = models.CharField(max_length=255, blank=True)
     columns = models.JSONField(default=list, blank=True, help_text="Header of the file.")
     # The file's first rows (transaction_files.preview.FileSample.to_json), read once with the

@@ -124,6 +124,7 @@ def import_record_create(
         # Until the header is read, what the uploader asked for (see _read_header).
         mapping=mapping or {},
         date_order=date_order,
+        date_order_chosen=bool(date_order),
         sheet=sheet or "",
         mapping_step=allow_mapping_step,
         status=ImportRecord.Status.READING,
@@ -292,8 +293,9 @@ def import_record_set_mapping(
         raise ImportFileError("This import is not waiting for a column mapping.")
     record.mapping = resolve_mapping(record.columns, mapping)
     record.date_order = _date_order(workspace, date_order)
+    record.date_order_chosen = bool(date_order)
     record.status = ImportRecord.Status.QUEUED
-    record.save(update_fields=["mapping", "date_order", "status"])
+    record.save(update_fields=["mapping", "date_order", "date_order_chosen", "status"])
     _record_started(record, record.uploaded_by)
     if enqueue:
         import_record_enqueue(import_record=record)

@@ -37,6 +37,18 @@ def order_evidence(values: pd.Series) -> tuple[bool, bool]:
     return bool((first > 12).any()), bool((second > 12).any())
 
 
+def contradicting_example(values: pd.Series, order: str) -> str:
+    """A value that can only be read in the other order than `order` (day-first or
+    month-first), "" when none: a file that contradicts the order it is read in."""
+    forms = values[is_day_month_form(values)]
+    if forms.empty or order not in (DAYFIRST, MONTHFIRST):
+        return ""
+    parts = forms.str.extract(_DMY_RE)
+    # day-first reads the first part as the day: a second part over 12 is a month-first day
+    other = pd.to_numeric(parts[1 if order == DAYFIRST else 0]) > 12
+    return str(forms[other.to_numpy()].iloc[0]) if other.any() else ""
+
+
 def day_month_example(values: pd.Series) -> str:
     """The first day/month date among `values` ("" if none): the file's own example for the
     messages that ask for the date order."""

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import dates
+from .errors import ImportFileError
 from .plausible import (
     AMOUNT_LIMIT,
     MAX_DESCRIPTION,
@@ -45,6 +46,7 @@ NON_PRODUCT_CODES = {
     "B",
 }
 NON_PRODUCT_PREFIXES = ("GIFT_0001", "DCGS")
+OTHER_ORDER = {dates.DAYFIRST: dates.MONTHFIRST, dates.MONTHFIRST: dates.DAYFIRST}
 #: Why a date was not read, by the date order the import reads day/month dates in.
 BAD_DATE_MESSAGES = {
     "": "Not a date this tool can read (ISO, YYYYMMDD, day-first or month-first).",
@@ -99,6 +101,11 @@ class Normaliser:
     # upload's time (None: now).
     bounds: Bounds = field(default_factory=Bounds)
     uploaded_at: datetime | None = None
+    # Where a day-first or month-first order came from when nobody chose it for this file
+    # ("this workspace's setting"): a file whose dates contradict it fails, rather than
+    # having its other dates misread (11/8 as 11 August). None: the order was chosen, and
+    # dates it cannot read are rejected one by one.
+    order_default_from: str | None = None
 
     def column(self, field_name: str) -> str:
         return self.mapping.get(field_name, field_name)
@@ -153,6 +160,8 @@ class Normaliser:
         # A file has far fewer distinct times than lines: parse each time once.
         times = Distinct(text["timestamp"])
         naive_distinct = dates.parse_timestamps(times.values, order=self.date_order)
+        if self.order_default_from is not None and self.date_order:
+            self._check_order(times.values)
         naive = times.spread(naive_distinct)
         reject(
             naive.isna().to_numpy(),
@@ -335,6 +344,18 @@ class Normaliser:
         )
         result.lines = out
         return result
+
+    def _check_order(self, values: pd.Series) -> None:
+        example = dates.contradicting_example(values, self.date_order or "")
+        if not example:
+            return
+        words = {dates.DAYFIRST: "day-first", dates.MONTHFIRST: "month-first"}
+        read, other = words[self.date_order or ""], words[OTHER_ORDER[self.date_order or ""]]
+        raise ImportFileError(
+            f"Dates such as “{example}” are {other}, while this import reads {read} dates "
+            f"({self.order_default_from}), so its other dates would be misread. Choose the "
+            f"date order and import again: {other} to read them all, {read} to reject such rows."
+        )
 
     def _reject_implausible_numbers(
         self,

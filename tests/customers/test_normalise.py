@@ -112,3 +112,13 @@ def test_the_trim_check_finds_whitespace_at_either_end_of_any_value():
     values = pa.array([" padded", "A1", "B2", "tail "])
     assert not _may_need_trim(values.slice(1, 2))
     assert _may_need_trim(values.slice(2, 2))
+
+
+def test_a_value_of_the_other_order_is_found_in_either_direction():
+    from transaction_files.dates import DAYFIRST, ISO, MONTHFIRST, contradicting_example
+
+    values = pd.Series(["2016-11-08", "11/8/2016", "11/22/2016 10:00", "31/1/2016"])
+    assert contradicting_example(values, DAYFIRST) == "11/22/2016 10:00"
+    assert contradicting_example(values, MONTHFIRST) == "31/1/2016"
+    assert contradicting_example(values.iloc[:2], DAYFIRST) == ""  # nothing tells
+    assert contradicting_example(values, ISO) == ""

@@ -242,6 +242,31 @@ def test_a_workspace_whose_files_are_iso_still_reads_a_file_of_day_month_dates(
     assert not lines_of(other_shop).filter(invoice="3").exists()
 
 
+def test_a_file_that_contradicts_the_workspaces_date_order_fails_instead_of_being_misread(
+    other_shop, tmp_path
+):
+    """A day-first shop's workspace, a file written month first: 11/22/2016 cannot be day
+    first, and 11/8/2016 would have been stored as 11 August. Nothing is stored; the message
+    quotes the date and says where the order came from. Chosen on upload, the order is
+    applied as chosen: such dates are rejected one by one."""
+    other_shop.date_order = "dayfirst"
+    other_shop.save()
+    rows = "1,P,MUG,1,11/8/2016 10:00,2.00,5,US\n2,P,MUG,1,11/22/2016 10:00,2.00,5,US\n"
+    path = write(tmp_path, "us.csv", HEADER + rows)
+
+    record = import_path(path, workspace=other_shop)
+
+    assert record.status == ImportRecord.Status.FAILED
+    assert "Dates such as “11/22/2016 10:00” are month-first" in record.error
+    assert "reads day-first dates (this workspace's setting)" in record.error
+    assert not lines_of(other_shop).exists()
+
+    chosen = import_path(path, workspace=other_shop, date_order="dayfirst")
+    assert chosen.status == ImportRecord.Status.SUCCEEDED, chosen.error
+    assert (chosen.rows_imported, chosen.rows_rejected, chosen.date_order_chosen) == (1, 1, True)
+    assert lines_of(other_shop).get().timestamp.date() == date(2016, 8, 11)
+
+
 def test_the_same_local_time_is_a_different_instant_in_each_shops_zone(shop, other_shop, tmp_path):
     other_shop.time_zone = "Asia/Tokyo"
     other_shop.save()
