@@ -58,7 +58,8 @@ def mapping_step(request: HttpRequest, record: ImportRecord) -> HttpResponse | d
         columns=record.columns,
         initial_mapping=record.mapping,
         workspace=request.workspace,
-        initial={"date_order": record.date_order},
+        # the workspace's order shows as such: submitted unchanged, it stays a default
+        initial={"date_order": record.date_order if record.date_order_chosen else ""},
     )
     importing = request.method == "POST" and request.POST.get("action") != "preview"
     if importing and form.is_valid():

@@ -113,6 +113,9 @@ def test_day_first_dates_are_shown_in_the_day_first_order(client_for, shop):
     upload(client, b"member,bought_on,total\nm1,31/01/2024 09:30,5.00\nm2,02/01/2024,6.00\n")
     record = ImportRecord.unscoped.get()
     page = client.get(record.get_absolute_url()).content.decode()
+    # The workspace's order stands as such, not as a choice made for this file.
+    order = re.search(r'<select name="date_order".*?</select>', page, re.S).group(0)
+    assert re.search(r'<option value="" selected>This workspace.*?s: Day first', order)
     # Dates found by their values only: suggested, not chosen.
     assert selected(page, "timestamp") is None
     assert "Suggested: “bought_on”" in page and "medium confidence" in page
