@@ -32,6 +32,7 @@ from django.db import connection
 
 from .engine.predictor import PredictorLoadError, SegmentPredictor
 from .engine.types import CATEGORICAL_FEATURES
+from .engine.value import ASSIGNED_VALUE_COLUMNS
 from .models import Segment, SegmentAssignment, SegmentationRun
 
 logger = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ def _load(workspace_id: int, run_id: int, predictor_file: str) -> PublishedModel
     )
 
 
-VALUE_AHEAD_FIELDS = ("p_alive", "expected_purchases", "expected_value")
+VALUE_AHEAD_FIELDS = ASSIGNED_VALUE_COLUMNS
 
 
 def _stored_assignments(

@@ -31,6 +31,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import capability_permission
 from accounts.roles import PERSONAL_DATA_PERMISSION
+from clustering.engine.value import ASSIGNED_VALUE_COLUMNS
 from clustering.history import customer_history
 from clustering.models import Segment, SegmentAssignment
 from clustering.report.member_fit import MemberFit, member_fit
@@ -60,7 +61,7 @@ def _published_run_id(workspace) -> int | None:
 
 
 #: A customer's value ahead over the run's horizon, as the run stored it (null: not estimated).
-VALUE_AHEAD_FIELDS = ("p_alive", "expected_purchases", "expected_value")
+VALUE_AHEAD_FIELDS = ASSIGNED_VALUE_COLUMNS
 
 
 def with_published_segment(customers: list[Customer], *, workspace, run_id: int | None) -> list:

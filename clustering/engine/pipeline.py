@@ -48,7 +48,7 @@ from .types import (
     ValueSummary,
 )
 from .validation import min_customers, validate_params
-from .value import PER_CUSTOMER_COLUMNS, value_stage, with_value
+from .value import ASSIGNED_VALUE_COLUMNS, PER_CUSTOMER_COLUMNS, value_stage, with_value
 from .vocabulary import ALGORITHM_LABELS
 
 __all__ = [
@@ -294,7 +294,7 @@ def finish(
     )
     if per_customer is not None:
         by_customer = per_customer.reindex(feats.index)
-        for column in ("p_alive", "expected_purchases", "expected_value"):
+        for column in ASSIGNED_VALUE_COLUMNS:
             assignments[column] = by_customer[column].to_numpy()
 
     step("rfm", 96)

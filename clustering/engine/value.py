@@ -63,6 +63,9 @@ def histories(agg: pd.DataFrame, reference_date: pd.Timestamp) -> Histories:
 PER_CUSTOMER_COLUMNS = (
     "repeat_purchases", "p_alive", "expected_purchases", "expected_spend", "expected_value",
 )  # fmt: skip
+#: What of it each customer's assignment carries: stored with a run, listed, exported and
+#: answered by the API.
+ASSIGNED_VALUE_COLUMNS = ("p_alive", "expected_purchases", "expected_value")
 
 
 @dataclass(frozen=True)

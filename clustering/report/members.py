@@ -8,6 +8,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import F, QuerySet
 from django.utils.functional import cached_property
 
+from clustering.engine.value import ASSIGNED_VALUE_COLUMNS
 from clustering.engine.vocabulary import FEATURE_LABELS
 from clustering.models import Segment, SegmentationRun
 
@@ -24,7 +25,7 @@ MEMBER_SORTS: dict[str, tuple[str, str]] = {
     "expected_value": ("Expected value", "expected_value"),
 }
 #: Each member's value ahead over the run's horizon (null when the run did not estimate it).
-MEMBER_VALUE_FIELDS = ("p_alive", "expected_purchases", "expected_value")
+MEMBER_VALUE_FIELDS = ASSIGNED_VALUE_COLUMNS
 MEMBER_VALUES = (
     "customer__external_id",
     "customer__country",

@@ -24,6 +24,7 @@ from customers.models import Customer
 
 from ..aggregation import CustomerAggregates
 from ..engine.predictor import library_versions
+from ..engine.value import ASSIGNED_VALUE_COLUMNS
 from ..models import Candidate, Segment, SegmentAssignment, SegmentationRun
 from ..playbook import action_for, playbook_overrides
 from .claims import Claim, ClaimLost, announce_finished
@@ -31,7 +32,7 @@ from .claims import Claim, ClaimLost, announce_finished
 Status = SegmentationRun.Status
 
 #: The value stage's columns of result.assignments, stored on each assignment.
-VALUE_FIELDS = ("p_alive", "expected_purchases", "expected_value")
+VALUE_FIELDS = ASSIGNED_VALUE_COLUMNS
 
 
 # ------------------------------------------------------------------------------ predictor file
