@@ -355,6 +355,8 @@ class SegmentAssignment(models.Model):
     p_alive = models.FloatField(null=True, blank=True)
     expected_purchases = models.FloatField(null=True, blank=True)
     expected_value = models.FloatField(null=True, blank=True)
+    # days until half of the customers with this history buy again, if still active
+    next_purchase_days = models.FloatField(null=True, blank=True)
 
     WORKSPACE_PATH = "run__workspace"
     objects = ScopedManager()

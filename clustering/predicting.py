@@ -68,6 +68,7 @@ class ValueAhead:
     p_alive: float | None = None
     expected_purchases: float | None = None
     expected_value: float | None = None
+    next_purchase_days: float | None = None
 
 
 #: Raw features carry no purchase history to model, and older runs estimated nothing.
@@ -215,7 +216,8 @@ def _stored_assignments(
     ids, numbers, confidences, *values = zip(*rows, strict=True)
     ids = np.array(ids, dtype=str)
     order = np.argsort(ids, kind="stable")
-    # 24 bytes a customer, only for runs that estimated value ahead (NaN: not estimated)
+    # 8 bytes a figure and customer, only for runs that estimated value ahead (NaN: not
+    # estimated)
     value_ahead = np.array(values, dtype=np.float64).T[order]  # None -> NaN
     if np.isnan(value_ahead).all():
         value_ahead = None

@@ -255,6 +255,10 @@ PURCHASES_HELP = "Expected purchases over the run's horizon; "
 VALUE_AHEAD_HELP = (
     "Expected spend over the run's horizon (margin and discount as the run's parameters say); "
 )
+NEXT_PURCHASE_HELP = (
+    "Days after the run's date within which half of the customers with this history buy "
+    "again, if still active (BG/NBD; read it with p_alive); "
+)
 
 
 class MemberContactSerializer(serializers.Serializer):
@@ -275,6 +279,9 @@ class SegmentMemberSerializer(serializers.ModelSerializer):
     )
     expected_value = serializers.FloatField(
         allow_null=True, read_only=True, help_text=VALUE_AHEAD_HELP + NOT_ESTIMATED
+    )
+    next_purchase_days = serializers.FloatField(
+        allow_null=True, read_only=True, help_text=NEXT_PURCHASE_HELP + NOT_ESTIMATED
     )
     currency = CurrencyField()
     fit = serializers.SerializerMethodField(
@@ -487,6 +494,9 @@ class PredictionSerializer(serializers.Serializer):
     expected_value = serializers.FloatField(
         allow_null=True, help_text=VALUE_AHEAD_HELP + PREDICT_NOT_ESTIMATED
     )
+    next_purchase_days = serializers.FloatField(
+        allow_null=True, help_text=NEXT_PURCHASE_HELP + PREDICT_NOT_ESTIMATED
+    )
     currency = serializers.CharField(help_text=CURRENCY_HELP)
 
 
@@ -512,6 +522,9 @@ class BatchPredictionSerializer(serializers.Serializer):
     )
     expected_value = serializers.FloatField(
         allow_null=True, help_text=VALUE_AHEAD_HELP + PREDICT_NOT_ESTIMATED
+    )
+    next_purchase_days = serializers.FloatField(
+        allow_null=True, help_text=NEXT_PURCHASE_HELP + PREDICT_NOT_ESTIMATED
     )
     currency = serializers.CharField(help_text=CURRENCY_HELP)
     error = serializers.CharField(

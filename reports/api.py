@@ -163,6 +163,7 @@ CUSTOMER_EXAMPLE = {
     "p_alive": 0.98,
     "expected_purchases": 7.4,
     "expected_value": 1190.35,
+    "next_purchase_days": 8.5,
     "currency": "GBP",
 }
 
@@ -353,6 +354,7 @@ class CustomerDetailApi(APIView):
                         "p_alive": 0.98,
                         "expected_purchases": 7.4,
                         "expected_value": 1190.35,
+                        "next_purchase_days": 8.5,
                     },
                     "features": {
                         "recency_days": 2.0,
@@ -377,6 +379,7 @@ class CustomerDetailApi(APIView):
                             "p_alive": 0.98,
                             "expected_purchases": 7.4,
                             "expected_value": 1190.35,
+                            "next_purchase_days": 8.5,
                         }
                     ],
                     "history": [

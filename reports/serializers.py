@@ -23,6 +23,13 @@ PURCHASES_HELP = "Expected purchases over the run's horizon"
 VALUE_HELP = (
     "Expected spend over the run's horizon (margin and discount as the run's parameters say)"
 )
+NEXT_PURCHASE_HELP = (
+    "Days after the run's date within which half of the customers with this history buy "
+    "again, if still active (BG/NBD; read it with p_alive)"
+)
+
+
+PUBLISHED_OR_NOT = "the published run (also null when not in it)"
 
 
 def value_field(what: str, run: str) -> serializers.FloatField:
@@ -52,9 +59,10 @@ class CustomerSerializer(serializers.ModelSerializer):
     segment_name = serializers.CharField(
         source="published_segment_name", read_only=True, allow_null=True
     )
-    p_alive = value_field(P_ALIVE_HELP, "the published run (also null when not in it)")
-    expected_purchases = value_field(PURCHASES_HELP, "the published run (also null when not in it)")
-    expected_value = value_field(VALUE_HELP, "the published run (also null when not in it)")
+    p_alive = value_field(P_ALIVE_HELP, PUBLISHED_OR_NOT)
+    expected_purchases = value_field(PURCHASES_HELP, PUBLISHED_OR_NOT)
+    expected_value = value_field(VALUE_HELP, PUBLISHED_OR_NOT)
+    next_purchase_days = value_field(NEXT_PURCHASE_HELP, PUBLISHED_OR_NOT)
     currency = CurrencyField()
 
     class Meta:
@@ -71,6 +79,7 @@ class CustomerSerializer(serializers.ModelSerializer):
             "p_alive",
             "expected_purchases",
             "expected_value",
+            "next_purchase_days",
             "currency",
         ]
         read_only_fields = fields
@@ -109,6 +118,7 @@ class CurrentSegmentSerializer(serializers.Serializer):
     p_alive = value_field(P_ALIVE_HELP, "the published run")
     expected_purchases = value_field(PURCHASES_HELP, "the published run")
     expected_value = value_field(VALUE_HELP, "the published run")
+    next_purchase_days = value_field(NEXT_PURCHASE_HELP, "the published run")
 
 
 class CustomerFeatureValuesSerializer(serializers.Serializer):
@@ -140,6 +150,7 @@ class SegmentHistoryEntrySerializer(serializers.Serializer):
     p_alive = value_field(P_ALIVE_HELP, "that run")
     expected_purchases = value_field(PURCHASES_HELP, "that run")
     expected_value = value_field(VALUE_HELP, "that run")
+    next_purchase_days = value_field(NEXT_PURCHASE_HELP, "that run")
 
 
 @extend_schema_serializer(deprecate_fields=["segment_id"])

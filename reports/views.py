@@ -3,6 +3,9 @@ request's workspace."""
 
 from __future__ import annotations
 
+import math
+from datetime import date, timedelta
+
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -176,12 +179,29 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
             "features": features,
             "fit": fit,
             "value_check": value_check(result.published) if result and result.published else None,
+            "next_order_by": _next_order_by(result),
             "personal": personal,
             "by_email": by_email[:EMAIL_MATCHES_SHOWN] if by_email and result is None else None,
             "by_email_more": bool(by_email) and len(by_email) > EMAIL_MATCHES_SHOWN,
         },
         status=404 if searched and result is None and not by_email else 200,
     )
+
+
+#: Beyond this wait a date says nothing a marketer can plan with (and may not exist).
+NEXT_ORDER_DATED_DAYS = 3650
+
+
+def _next_order_by(result) -> date | None:
+    """The day by which half of the customers with this history buy again, if still active:
+    the run's date plus the median wait it stored."""
+    current = result.current if result else None
+    if current is None or current.next_purchase_days is None:
+        return None
+    reference, wait = result.published.reference_date, current.next_purchase_days
+    if reference is None or not math.isfinite(wait) or wait > NEXT_ORDER_DATED_DAYS:
+        return None
+    return reference + timedelta(days=round(wait))
 
 
 def _lookup_fit(result) -> MemberFit:

@@ -12,6 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clustering.engine.value import ASSIGNED_VALUE_COLUMNS
 from clustering.predicting import (
     NoPublishedRun,
     PredictorUnavailable,
@@ -51,6 +52,7 @@ def _prediction(run_id: int, customer_id: str | None, p, currency: str) -> dict:
         "p_alive": p.value_ahead.p_alive,
         "expected_purchases": p.value_ahead.expected_purchases,
         "expected_value": p.value_ahead.expected_value,
+        "next_purchase_days": p.value_ahead.next_purchase_days,
         "currency": currency,  # of expected_value
     }
 
@@ -193,7 +195,7 @@ class PredictApi(APIView):
                         **dict.fromkeys(("value", "engagement", "activity", "why")),
                         "confidence": None,
                         "source": None,
-                        **dict.fromkeys(("p_alive", "expected_purchases", "expected_value")),
+                        **dict.fromkeys(ASSIGNED_VALUE_COLUMNS),
                         "currency": currency,
                         "error": NOT_IN_SEGMENTATION,
                     }

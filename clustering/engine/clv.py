@@ -62,6 +62,15 @@ class BgNbd:
         second = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp
         return first * second * self.p_alive(x, t_x, T)
 
+    def median_weeks_to_next_purchase(self, x: npt.ArrayLike, T: npt.ArrayLike) -> np.ndarray:
+        """Weeks until half of the customers with this history, still active, have bought
+        again. BG/NBD drops a customer only just after a purchase, so an active customer
+        stays active until the next one; their purchase rate given x repeat purchases in T
+        weeks is Gamma(r + x, alpha + T), and the wait beyond T is Lomax:
+        P(wait > t) = ((alpha + T) / (alpha + T + t)) ** (r + x)."""
+        x, T = (np.asarray(v, dtype=float) for v in (x, T))
+        return (self.alpha + T) * (2.0 ** (1.0 / (self.r + x)) - 1.0)
+
     def expected_unconditional(self, t: npt.ArrayLike) -> np.ndarray:
         """E[repeat purchases in t weeks] of a customer just acquired (for tracking charts)."""
         t = np.asarray(t, dtype=float)

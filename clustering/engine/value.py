@@ -62,10 +62,12 @@ def histories(agg: pd.DataFrame, reference_date: pd.Timestamp) -> Histories:
 #: What the value stage knows of each customer (ValueFit.per_customer's columns).
 PER_CUSTOMER_COLUMNS = (
     "repeat_purchases", "p_alive", "expected_purchases", "expected_spend", "expected_value",
+    "next_purchase_days",
 )  # fmt: skip
 #: What of it each customer's assignment carries: stored with a run, listed, exported and
-#: answered by the API.
-ASSIGNED_VALUE_COLUMNS = ("p_alive", "expected_purchases", "expected_value")
+#: answered by the API. next_purchase_days: the days until half of the customers with this
+#: history buy again, if still active (the "expected next order" marketers know).
+ASSIGNED_VALUE_COLUMNS = ("p_alive", "expected_purchases", "expected_value", "next_purchase_days")
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ def fit_value(
             "expected_value": discounted_value(
                 purchases, expected_spend, h.x, h.t_x, h.T, weeks, annual_discount, margin
             ),
+            "next_purchase_days": 7 * purchases.median_weeks_to_next_purchase(h.x, h.T),
         },
         index=pd.Index(h.customer_id, name="customer_id"),
     )[list(PER_CUSTOMER_COLUMNS)]

@@ -42,6 +42,7 @@ _VALUES = (
     "p_alive",
     "expected_purchases",
     "expected_value",
+    "next_purchase_days",
 )
 PERSONAL_HEADER = ("E-mail", "Name")
 
@@ -70,6 +71,7 @@ def member_export_header(*, currency: str, personal: bool, horizon_days: int | N
         "Chance still a customer (%)",
         f"Expected purchases, {ahead}",
         f"Expected value, {ahead} ({currency})",
+        "Next order within, if still active (days, median)",
     ]
 
 
@@ -105,7 +107,8 @@ def member_export_rows(
     )
     for (customer_id, email, name, country, last_purchase, _number, segment, action,
          segment_activity, confidence, runner_up, recency, frequency, monetary, basket, tenure,
-         products, return_rate, between, rfm, p_alive, purchases, value) in rows:  # fmt: skip
+         products, return_rate, between, rfm, p_alive, purchases, value,
+         next_purchase) in rows:  # fmt: skip
         fit = member_fit(
             confidence=confidence,
             runner_up_number=runner_up,
@@ -137,4 +140,5 @@ def member_export_rows(
             _percent(p_alive, 0),
             _rounded(purchases, 1),
             _rounded(value, 2),
+            _rounded(next_purchase, 0),
         ]

@@ -177,6 +177,7 @@ def test_members_are_cursor_paginated_and_complete(api, world):
             "p_alive": a.p_alive,
             "expected_purchases": a.expected_purchases,
             "expected_value": a.expected_value,
+            "next_purchase_days": a.next_purchase_days,
             "currency": "GBP",
         }
     ]
@@ -253,6 +254,7 @@ def test_customer_detail_has_features_segment_and_history(api, world):
         "p_alive": a.p_alive,
         "expected_purchases": a.expected_purchases,
         "expected_value": a.expected_value,
+        "next_purchase_days": a.next_purchase_days,
     }
     assert body["features"] == {f: getattr(a, f) for f in SegmentAssignment.FEATURE_FIELDS}
     assert [h["run_id"] for h in body["segment_history"]] == [world.run_id]

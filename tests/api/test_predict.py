@@ -51,6 +51,7 @@ def test_a_known_customer_gets_the_stored_segment(api, world):
         "p_alive": a.p_alive,
         "expected_purchases": a.expected_purchases,
         "expected_value": a.expected_value,
+        "next_purchase_days": a.next_purchase_days,
         "currency": "GBP",  # the shop's, beside the amounts
     }
 
@@ -125,6 +126,7 @@ def test_a_batch_equals_the_single_predicts(api, world):
                 "p_alive": None,
                 "expected_purchases": None,
                 "expected_value": None,
+                "next_purchase_days": None,
                 "currency": "GBP",
                 "error": "customer not in the published segmentation; send features instead",
             }

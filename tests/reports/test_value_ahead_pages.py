@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.db.models import F
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from clustering.models import Segment, SegmentationRun
-from reports.templatetags.report_format import money, num, pct
+from reports.templatetags.report_format import day, days, money, num, pct
 from tests.reports.value_ahead_data import VALUE_FIELDS, clear_value_ahead, store_value_ahead
 
 pytestmark = pytest.mark.django_db
@@ -147,6 +148,7 @@ CSV_VALUE_COLUMNS = {
     "p_alive": ("Chance still a customer (%)", lambda v: round(v * 100)),
     "expected_purchases": ("Expected purchases, next {h} days", lambda v: round(v, 1)),
     "expected_value": ("Expected value, next {h} days (GBP)", lambda v: round(v, 2)),
+    "next_purchase_days": ("Next order within, if still active (days, median)", round),
 }
 
 
@@ -165,7 +167,7 @@ def test_member_csv_has_the_value_ahead_columns_with_the_stored_values(estimated
         csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
     )
     columns = _value_columns(estimated.published)
-    assert list(rows[0])[-3:] == list(columns.values())
+    assert list(rows[0])[-len(columns) :] == list(columns.values())
     stored = {
         a.customer.external_id: {
             f: None if getattr(a, f) is None else CSV_VALUE_COLUMNS[f][1](getattr(a, f))
@@ -191,9 +193,9 @@ def test_member_csv_of_a_run_without_value_ahead_has_empty_cells(not_estimated, 
         csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
     )
     assert len(rows) == segment.size
-    last_three = list(rows[0])[-3:]  # the value-ahead columns, the run's horizon unknown
-    assert last_three[0] == "Chance still a customer (%)"
-    assert {r[c] for r in rows for c in last_three} == {""}
+    value_columns = list(rows[0])[-4:]  # the value-ahead columns, the run's horizon unknown
+    assert value_columns[0] == "Chance still a customer (%)"
+    assert {r[c] for r in rows for c in value_columns} == {""}
 
 
 # ------------------------------------------------------------------------------ dashboard
@@ -291,6 +293,11 @@ def test_customer_lookup_shows_the_customers_stored_value_ahead(estimated, clien
     assert f'data-field="p_alive">{pct(a.p_alive)}<' in page
     assert f'data-field="expected_purchases">{num(a.expected_purchases, 2)}<' in page
     assert f'data-field="expected_value">{money(a.expected_value, GBP)}<' in page
+    # when the next order is due if still a customer: the wait and the day it ends
+    by = estimated.published.reference_date + timedelta(days=round(a.next_purchase_days))
+    assert f'data-field="next_purchase_days">within {days(a.next_purchase_days)}, by {day(by)}' in (
+        page
+    )
 
     once = estimated_ones.filter(frequency=1).select_related("customer").first()
     page = text(client.get(url, {"customer_id": once.customer.external_id}))

@@ -8,7 +8,7 @@ import statistics
 
 from clustering.models import Segment, SegmentAssignment, SegmentationRun
 
-VALUE_FIELDS = ("p_alive", "expected_purchases", "expected_value")
+VALUE_FIELDS = ("p_alive", "expected_purchases", "expected_value", "next_purchase_days")
 SEGMENT_VALUE_FIELDS = ("expected_value", "share_expected_value", "value_per_customer",
                         "median_p_alive")  # fmt: skip
 HORIZON_DAYS = 90
@@ -26,8 +26,9 @@ def store_value_ahead(run: SegmentationRun, *, skip_last: bool = True) -> None:
             a.p_alive = round(0.05 + 0.9 * ((i * 37 + segment.number * 11) % 100) / 100, 4)
             a.expected_purchases = round(0.25 + (i % 7) * 0.75 + segment.number, 4)
             a.expected_value = round(10.25 + (i * 13) % 500 + 1000 * segment.number, 2)
+            a.next_purchase_days = round(3.4 + (i * 17) % 400 + segment.number, 2)
         for a in members[len(estimated) :]:
-            a.p_alive = a.expected_purchases = a.expected_value = None
+            a.p_alive = a.expected_purchases = a.expected_value = a.next_purchase_days = None
         SegmentAssignment.unscoped.bulk_update(members, VALUE_FIELDS)
         totals[segment.pk] = (
             sum(a.expected_value for a in estimated),

@@ -90,6 +90,23 @@ def test_one_time_buyers_are_alive_and_long_silent_regulars_are_not():
     assert m.expected_purchases(13, 20, 59, 60) > 10 * m.expected_purchases(13, 20, 20, 60)
 
 
+def test_the_median_wait_for_the_next_purchase_matches_the_model_drawn():
+    """Half of the active customers with a history buy again within the median wait: drawn
+    from the model (a rate from the rate's posterior, then an exponential wait), as the
+    formula says; a regular waits less than an occasional buyer, and a long silence without
+    dropping out means a slow buyer."""
+    m = BgNbd(**PAPER)
+    rng = np.random.default_rng(7)
+    for x, T in ((0, 10.0), (4, 30.0), (20, 60.0)):
+        rate = rng.gamma(shape=m.r + x, scale=1 / (m.alpha + T), size=200_000)
+        waits = rng.exponential(1 / rate)
+        median = float(m.median_weeks_to_next_purchase(x, T))
+        assert np.mean(waits <= median) == pytest.approx(0.5, abs=0.01)
+    regular, occasional = m.median_weeks_to_next_purchase([20, 2], [60, 60])
+    assert regular < occasional
+    assert m.median_weeks_to_next_purchase(0, 60) > m.median_weeks_to_next_purchase(0, 10)
+
+
 def test_spend_model_shrinks_towards_the_population_mean():
     rng = np.random.default_rng(0)
     x = rng.integers(1, 10, 2000).astype(float)
@@ -202,6 +219,7 @@ def test_a_run_carries_value_ahead_per_customer_and_per_segment():
     assert value.holdout is not None and abs(value.holdout["error"]) < 0.15
     a = result.assignments
     assert a["p_alive"].between(0, 1).all() and (a["expected_value"] >= 0).all()
+    assert (a["next_purchase_days"] > 0).all()
     segs = result.segments
     assert sum(s.expected_value for s in segs) == pytest.approx(a["expected_value"].sum())
     assert sum(s.share_expected_value for s in segs) == pytest.approx(1.0)
