@@ -300,9 +300,11 @@ def test_customer_lookup_shows_the_customers_stored_value_ahead(estimated, clien
     )
 
     once = estimated_ones.filter(frequency=1).select_related("customer").first()
+    type(once).unscoped.filter(pk=once.pk).update(next_purchase_days=6716.0)
     page = text(client.get(url, {"customer_id": once.customer.external_id}))
     assert 'data-field="p_alive">not judged: no repeat purchase' in page
     assert f'data-field="expected_value">{money(once.expected_value, GBP)}<' in page
+    assert 'data-field="next_purchase_days">not expected within ten years' in page
 
 
 def test_customer_lookup_says_not_estimated(not_estimated, client_for):
