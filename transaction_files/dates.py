@@ -115,21 +115,20 @@ def parse_timestamps(values: pd.Series, *, order: str | None) -> pd.Series:
         # file's own dates decide, as with no order (docs/decisions/date-order-as-fallback.md)
         if order not in (DAYFIRST, MONTHFIRST):
             raise DateOrderNeeded("order needed")
-        if order in (DAYFIRST, MONTHFIRST):
-            parts = rest_text[dmy].str.extract(_DMY_RE).apply(pd.to_numeric)
-            day, month = (parts[0], parts[1]) if order == DAYFIRST else (parts[1], parts[0])
-            year = parts[2].where(parts[2] >= 100, parts[2] + 2000)
-            frame = pd.DataFrame(
-                {
-                    "year": year,
-                    "month": month,
-                    "day": day,
-                    "hour": parts[3].fillna(0),
-                    "minute": parts[4].fillna(0),
-                    "second": parts[5].fillna(0),
-                }
-            )
-            out[dmy] = pd.to_datetime(frame, errors="coerce").astype(RESOLUTION).to_numpy()
+        parts = rest_text[dmy].str.extract(_DMY_RE).apply(pd.to_numeric)
+        day, month = (parts[0], parts[1]) if order == DAYFIRST else (parts[1], parts[0])
+        year = parts[2].where(parts[2] >= 100, parts[2] + 2000)
+        frame = pd.DataFrame(
+            {
+                "year": year,
+                "month": month,
+                "day": day,
+                "hour": parts[3].fillna(0),
+                "minute": parts[4].fillna(0),
+                "second": parts[5].fillna(0),
+            }
+        )
+        out[dmy] = pd.to_datetime(frame, errors="coerce").astype(RESOLUTION).to_numpy()
     result[rest] = out.to_numpy()
     return result
 

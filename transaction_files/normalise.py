@@ -51,9 +51,9 @@ OTHER_ORDER = {dates.DAYFIRST: dates.MONTHFIRST, dates.MONTHFIRST: dates.DAYFIRS
 BAD_DATE_MESSAGES = {
     "": "Not a date this tool can read (ISO, YYYYMMDD, day-first or month-first).",
     dates.DAYFIRST: "Not a date this import can read: it reads ISO, YYYYMMDD and day-first "
-    "dates (31/12/2024), as chosen for it.",
+    "dates (31/12/2024).",
     dates.MONTHFIRST: "Not a date this import can read: it reads ISO, YYYYMMDD and "
-    "month-first dates (12/31/2024), as chosen for it.",
+    "month-first dates (12/31/2024).",
 }
 LINE_COLUMNS = [
     "line_no",
@@ -160,7 +160,7 @@ class Normaliser:
         # A file has far fewer distinct times than lines: parse each time once.
         times = Distinct(text["timestamp"])
         naive_distinct = dates.parse_timestamps(times.values, order=self.date_order)
-        if self.order_default_from is not None and self.date_order:
+        if self.order_default_from is not None and self.date_order in OTHER_ORDER:
             self._check_order(times.values)
         naive = times.spread(naive_distinct)
         reject(
