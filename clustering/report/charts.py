@@ -56,8 +56,6 @@ MONEY_FEATURES = frozenset({"monetary_total", "avg_basket_value"})
 #: Features counted in days: pages show them in whole days (a median gap of 61.43 days
 #: claims a precision the data do not have).
 DAY_FEATURES = frozenset({"recency_days", "tenure_days", "mean_days_between_purchases"})
-
-
 #: Features that are shares of 0..1: pages show them as percentages.
 SHARE_FEATURES = frozenset({"return_rate"})
 
