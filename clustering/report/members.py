@@ -23,6 +23,8 @@ MEMBER_SORTS: dict[str, tuple[str, str]] = {
     "p_alive": ("P(alive)", "p_alive"),
     "expected_purchases": ("Expected purchases", "expected_purchases"),
     "expected_value": ("Expected value", "expected_value"),
+    # ascending: who is due to buy first, if still a customer
+    "next_order": ("Next order within, if active", "next_purchase_days"),
 }
 #: Each member's value ahead over the run's horizon (null when the run did not estimate it).
 MEMBER_VALUE_FIELDS = ASSIGNED_VALUE_COLUMNS

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -61,7 +62,8 @@ def test_segment_page_member_columns_show_each_members_stored_values(estimated, 
     segment = largest_segment(estimated.published)
     response = client_for("marketing").get(segment.get_absolute_url(), {"sort": "customer"})
     page = text(response)
-    for label in ("P(alive)", "Expected purchases", "Expected value"):
+    labels = ("P(alive)", "Expected purchases", "Expected value", "Next order within, if active")
+    for label in labels:
         assert f">{label}<" in page
     rows = response.context["page"].object_list
     stored = {a.customer.external_id: a for a in segment.assignments.select_related("customer")}
@@ -81,6 +83,21 @@ def test_segment_page_member_columns_show_each_members_stored_values(estimated, 
             assert f'<td class="num">{money(a.expected_value, GBP)}</td>' in page
     ones = [r for r in rows if r["p_alive"] is not None and r["recency_days"] == r["tenure_days"]]
     assert no_repeat == len(ones) and ones and judged  # both kinds are on the page
+    shown = re.findall(r'<td class="num" data-role="next-order">([^<]*)</td>', page)
+    assert shown == [days(r["next_purchase_days"]) for r in rows if r["next_purchase_days"]]
+
+
+def test_members_sorted_by_next_order_put_who_is_due_first(estimated, client_for):
+    segment = largest_segment(estimated.published)
+    response = client_for("marketing").get(
+        segment.get_absolute_url(), {"sort": "next_order", "dir": "asc"}
+    )
+    assert ">Next order within, if active" in text(response)
+    waits = [r["next_purchase_days"] for r in response.context["page"].object_list]
+    due = [w for w in waits if w is not None]
+    assert due == sorted(due) and waits[: len(due)] == due  # the not estimated come last
+    soonest = segment.assignments.filter(next_purchase_days__isnull=False)
+    assert due[0] == soonest.order_by("next_purchase_days")[0].next_purchase_days
 
 
 def member_row(client, segment, customer_id: str) -> str:
