@@ -1,5 +1,6 @@
 """REST API for imports: upload, list, status with progress, rejected rows."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers, status
@@ -14,9 +15,11 @@ from transaction_files.errors import ImportFileError, MappingNeeded
 
 from .models import ImportRecord, ImportRejectedRow
 from .selectors import import_record_list, import_rejected_rows
-from .services import import_record_create
+from .services import ImportNotRepeatable, import_record_again, import_record_create
 
 CanImport = capability_permission("import_data")
+#: The date orders an upload or an import made again may ask for ("": the workspace's).
+DATE_ORDER_CHOICES = ["", "iso", "dayfirst", "monthfirst"]
 
 
 @extend_schema_serializer(deprecate_fields=["percent", "error_message"])
@@ -113,7 +116,7 @@ class ImportUploadSerializer(serializers.Serializer):
         "product_code, description, country.",
     )
     date_order = serializers.ChoiceField(
-        choices=["", "iso", "dayfirst", "monthfirst"], required=False, allow_blank=True
+        choices=DATE_ORDER_CHOICES, required=False, allow_blank=True
     )
     sheet = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
@@ -184,6 +187,59 @@ class ImportListCreateApi(generics.ListAPIView):
             raise ApiProblem(
                 str(exc), status=400, code="invalid_file", fields={"file": [str(exc)]}
             ) from exc
+        return Response(ImportRecordSerializer(record).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ImportAgainSerializer(serializers.Serializer):
+    date_order = serializers.ChoiceField(
+        choices=DATE_ORDER_CHOICES,
+        required=False,
+        allow_blank=True,
+        help_text="How to read day/month dates this time; empty: the workspace's order.",
+    )
+
+
+class ImportAgainApi(generics.GenericAPIView):
+    """POST: import a failed import's file again, as a new import with the same columns and
+    sheet, in the date order given (the way on when the file's dates left the order open).
+    The failed import stays as it was."""
+
+    serializer_class = ImportAgainSerializer
+    permission_classes = [*generics.GenericAPIView.permission_classes, CanImport]
+    throttle_scope = "imports"
+
+    @extend_schema(
+        operation_id="imports_again",
+        request=ImportAgainSerializer,
+        responses={
+            202: ImportRecordSerializer,
+            **error_responses(
+                400,
+                404,
+                409,
+                d400="The date order is not one of the choices; or the stored file cannot be "
+                "read as a new import (code invalid_file).",
+                d409="The import did not fail, or its file has been deleted since "
+                "(IMPORT_FILES_KEEP_DAYS): upload the file again.",
+            ),
+        },
+    )
+    def post(self, request, pk: int):
+        asked = ImportAgainSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        try:
+            record = import_record_again(
+                workspace=request.workspace,
+                import_record_id=pk,
+                date_order=asked.validated_data.get("date_order", ""),
+                user=request.user,
+            )
+        except ImportRecord.DoesNotExist as exc:
+            raise Http404 from exc
+        except ImportNotRepeatable as exc:
+            raise ApiProblem(str(exc), status=409, code="conflict") from exc
+        except ImportFileError as exc:
+            raise ApiProblem(str(exc), status=400, code="invalid_file") from exc
         return Response(ImportRecordSerializer(record).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
         name="api-import-rejected-rows",
     ),
     path("imports/<int:pk>/undo/", api_lines.ImportUndoApi.as_view(), name="api-import-undo"),
+    path("imports/<int:pk>/again/", api.ImportAgainApi.as_view(), name="api-import-again"),
     path(
         "transactions/<uuid:line_id>/",
         api_lines.TransactionLineDetailApi.as_view(),

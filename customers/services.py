@@ -145,19 +145,23 @@ def import_record_create(
     return record
 
 
+class ImportNotRepeatable(ImportFileError):
+    """The import did not fail, or its file is gone: there is nothing to import again."""
+
+
 def import_record_again(
     *, workspace, import_record_id: int, date_order: str, user=None
 ) -> ImportRecord:
-    """A new import of a failed import's file (its mapping and sheet kept), read with the
-    date order chosen now: the way on when a file's dates left the order open, without
-    finding and uploading the file again. Raises ImportFileError when the import did not
-    fail or its file is gone (deleted after IMPORT_FILES_KEEP_DAYS), and
-    ImportRecord.DoesNotExist for an import of another workspace."""
+    """A new import of a failed import's file (its mapping, sheet and way of asking for a
+    mapping kept), read with the date order chosen now: the way on when a file's dates left
+    the order open, without finding and uploading the file again. Raises ImportNotRepeatable
+    when the import did not fail or its file is gone (deleted after IMPORT_FILES_KEEP_DAYS),
+    and ImportRecord.DoesNotExist for an import of another workspace."""
     earlier = ImportRecord.objects.in_workspace(workspace).get(pk=import_record_id)
     if earlier.status != ImportRecord.Status.FAILED:
-        raise ImportFileError(f"Import #{earlier.pk} did not fail: there is nothing to retry.")
+        raise ImportNotRepeatable(f"Import #{earlier.pk} did not fail: there is nothing to retry.")
     if not earlier.file or not earlier.file.storage.exists(earlier.file.name):
-        raise ImportFileError(
+        raise ImportNotRepeatable(
             f"The file of import #{earlier.pk} has been deleted since; upload it again."
         )
     with earlier.file.open("rb") as file:
@@ -169,7 +173,7 @@ def import_record_again(
             mapping=dict(earlier.mapping) or None,
             date_order=date_order,
             sheet=earlier.sheet,
-            allow_mapping_step=True,
+            allow_mapping_step=earlier.mapping_step,
         )
 
 

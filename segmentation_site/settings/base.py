@@ -303,6 +303,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # An import's date order, asked by the upload and by "import again": one enum for both.
+    "ENUM_NAME_OVERRIDES": {"ImportDateOrderEnum": "customers.api.DATE_ORDER_CHOICES"},
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # The default hook, then the OpenAPI links between operations (common/api_schema_links.py).
     "POSTPROCESSING_HOOKS": [

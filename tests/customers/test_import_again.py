@@ -81,3 +81,42 @@ def test_marketing_cannot_import_again_and_nobody_by_get(ambiguous, client_for):
     unknown = client_for("admin").post(url, {"date_order": "sideways"}, follow=True)
     assert "Choose one of the date orders offered." in unknown.content.decode()
     assert ImportRecord.unscoped.count() == 1
+
+
+# ------------------------------------------------------------------------------ the API
+def test_the_api_imports_a_failed_import_again(ambiguous, token_client, run_tasks_inline):
+    url = reverse("api-import-again", args=[ambiguous.pk])
+    client = token_client("manager")
+
+    response = client.post(url, {"date_order": "monthfirst"}, content_type="application/json")
+
+    assert response.status_code == 202, response.content
+    body = response.json()
+    again = ImportRecord.unscoped.get(pk=body["id"])
+    assert body["id"] != ambiguous.pk and again.date_order == "monthfirst"
+    assert again.status == ImportRecord.Status.SUCCEEDED, again.error
+    assert TransactionLine.unscoped.filter(customer__external_id="c1").exists()
+    # the new one did not fail: nothing to import again
+    twice = client.post(
+        reverse("api-import-again", args=[again.pk]), {}, content_type="application/json"
+    )
+    assert twice.status_code == 409 and "did not fail" in twice.json()["detail"]
+
+
+def test_the_api_refuses_what_the_page_refuses(ambiguous, token_client):
+    url = reverse("api-import-again", args=[ambiguous.pk])
+    manager = token_client("manager")
+    sideways = manager.post(url, {"date_order": "sideways"}, content_type="application/json")
+    assert sideways.status_code == 400 and "date_order" in sideways.json()["fields"]
+    assert (
+        token_client("marketing").post(url, {}, content_type="application/json").status_code == 403
+    )
+    read_only = token_client("manager", read_only=True)
+    assert read_only.post(url, {}, content_type="application/json").status_code == 403
+    unknown = reverse("api-import-again", args=[ambiguous.pk + 100])
+    assert manager.post(unknown, {}, content_type="application/json").status_code == 404
+    ambiguous.file.delete(save=False)
+    ImportRecord.unscoped.filter(pk=ambiguous.pk).update(file="")
+    gone = manager.post(url, {}, content_type="application/json")
+    assert gone.status_code == 409 and "upload it again" in gone.json()["detail"]
+    assert ImportRecord.unscoped.count() == 1
