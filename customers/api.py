@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import capability_permission
 from common.api_errors import ApiProblem, error_responses
+from transaction_files import dates
 from transaction_files.columns import parse_mapping_text
 from transaction_files.errors import ImportFileError, MappingNeeded
 
@@ -19,7 +20,7 @@ from .services import ImportNotRepeatable, import_record_again, import_record_cr
 
 CanImport = capability_permission("import_data")
 #: The date orders an upload or an import made again may ask for ("": the workspace's).
-DATE_ORDER_CHOICES = ["", "iso", "dayfirst", "monthfirst"]
+DATE_ORDER_CHOICES = ["", *dates.ORDERS]
 
 
 @extend_schema_serializer(deprecate_fields=["percent", "error_message"])

@@ -4,7 +4,7 @@ request's workspace."""
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -179,7 +179,7 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
             "features": features,
             "fit": fit,
             "value_check": value_check(result.published) if result and result.published else None,
-            "next_order_by": _next_order_by(result),
+            "next_order": _next_order(result),
             "personal": personal,
             "by_email": by_email[:EMAIL_MATCHES_SHOWN] if by_email and result is None else None,
             "by_email_more": bool(by_email) and len(by_email) > EMAIL_MATCHES_SHOWN,
@@ -192,16 +192,17 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
 NEXT_ORDER_DATED_DAYS = 3650
 
 
-def _next_order_by(result) -> date | None:
-    """The day by which half of the customers with this history buy again, if still active:
-    the run's date plus the median wait it stored."""
+def _next_order(result) -> dict | None:
+    """The median wait the run stored for the customer's next order, if still active: its
+    days, whether it is too far off to plan with, and the day it ends (the run's date plus
+    the wait; None when too far or the run has no date). None when not estimated."""
     current = result.current if result else None
     if current is None or current.next_purchase_days is None:
         return None
     reference, wait = result.published.reference_date, current.next_purchase_days
-    if reference is None or not math.isfinite(wait) or wait > NEXT_ORDER_DATED_DAYS:
-        return None
-    return reference + timedelta(days=round(wait))
+    far = not math.isfinite(wait) or wait > NEXT_ORDER_DATED_DAYS
+    by = None if far or reference is None else reference + timedelta(days=round(wait))
+    return {"days": wait, "far": far, "by": by}
 
 
 def _lookup_fit(result) -> MemberFit:

@@ -316,6 +316,13 @@ def test_customer_lookup_shows_the_customers_stored_value_ahead(estimated, clien
     assert f'data-field="next_purchase_days">within {days(a.next_purchase_days)}, by {day(by)}' in (
         page
     )
+    # a run without a date: the wait alone, never "not expected"
+    SegmentationRun.unscoped.filter(pk=estimated.published.pk).update(reference_date=None)
+    undated = text(client.get(url, {"customer_id": a.customer.external_id}))
+    assert f'data-field="next_purchase_days">within {days(a.next_purchase_days)} <' in undated
+    SegmentationRun.unscoped.filter(pk=estimated.published.pk).update(
+        reference_date=estimated.published.reference_date
+    )
 
     once = estimated_ones.filter(frequency=1).select_related("customer").first()
     type(once).unscoped.filter(pk=once.pk).update(next_purchase_days=6716.0)

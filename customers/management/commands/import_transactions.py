@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from customers.management.workspace_option import add_workspace_argument, workspace_from_option
 from customers.models import ImportRecord
 from customers.services import import_record_create, import_record_process
+from transaction_files import dates
 from transaction_files.columns import parse_mapping_text
 from transaction_files.errors import ImportFileError
 
@@ -34,7 +35,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--date-order",
-            choices=["iso", "dayfirst", "monthfirst"],
+            choices=dates.ORDERS,
             default="",
             help="How the file writes dates (default: the workspace's date order).",
         )
