@@ -32,7 +32,7 @@ from django.db import connection
 
 from .engine.predictor import PredictorLoadError, SegmentPredictor
 from .engine.types import CATEGORICAL_FEATURES
-from .engine.value import ASSIGNED_VALUE_COLUMNS
+from .engine.value import ASSIGNED_VALUE_COLUMNS, HISTORY_FEATURES, ValueModels
 from .models import Segment, SegmentAssignment, SegmentationRun
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class ValueAhead:
     next_purchase_days: float | None = None
 
 
-#: Raw features carry no purchase history to model, and older runs estimated nothing.
+#: Features without a history, and runs that estimated no value ahead, give none.
 NOT_ESTIMATED = ValueAhead()
 
 
@@ -87,6 +87,8 @@ class PublishedModel:
     # aligned with customer_ids: P(alive), expected purchases, expected value (NaN: not
     # estimated); None when the run estimated no one's value ahead (older runs)
     value_ahead: np.ndarray | None = None
+    # the run's value models, for raw features; None when it estimated no value ahead
+    value_models: ValueModels | None = None
 
     def _index(self, customer_id: str) -> int | None:
         i = int(np.searchsorted(self.customer_ids, customer_id))
@@ -192,9 +194,18 @@ def _load(workspace_id: int, run_id: int, predictor_file: str) -> PublishedModel
         .values_list("number", "name", "action", "value", "engagement", "activity", "why")
     }
     ids, numbers, confidences, value_ahead = _stored_assignments(workspace_id, run_id)
+    summary = SegmentationRun.unscoped.filter(pk=run_id).values_list("value_ahead", flat=True)
     logger.info("loaded the predictor of run %s (%s)", run_id, predictor_file)
     return PublishedModel(
-        run_id, predictor_file, predictor, segments, ids, numbers, confidences, value_ahead
+        run_id,
+        predictor_file,
+        predictor,
+        segments,
+        ids,
+        numbers,
+        confidences,
+        value_ahead,
+        ValueModels.from_summary(summary.first()),
     )
 
 
@@ -251,14 +262,46 @@ def predict_features(model: PublishedModel, rows: Sequence[Mapping[str, Any]]) -
     if not rows:
         return []
     predictor = model.predictor
+    values = _value_from_features(model.value_models, rows)
     if len(rows) == 1:
         number, confidence = predictor.predict_one(rows[0])
-        return [Prediction(model.segments[number], _unit(confidence), "predicted")]
+        return [Prediction(model.segments[number], _unit(confidence), "predicted", values[0])]
     numbers, confidence = predictor.predict(list(rows))
     return [
-        Prediction(model.segments[int(n)], _unit(c), "predicted")
-        for n, c in zip(np.asarray(numbers), np.asarray(confidence), strict=True)
+        Prediction(model.segments[int(n)], _unit(c), "predicted", v)
+        for n, c, v in zip(np.asarray(numbers), np.asarray(confidence), values, strict=True)
     ]
+
+
+def _value_from_features(
+    models: ValueModels | None, rows: Sequence[Mapping[str, Any]]
+) -> list[ValueAhead]:
+    """Each row's value ahead from the run's models: for rows that send recency, orders and
+    tenure (whether or not the run segments on them)."""
+    found = [
+        i for i, row in enumerate(rows) if all(row.get(f) is not None for f in HISTORY_FEATURES)
+    ]
+    values = [NOT_ESTIMATED] * len(rows)
+    if models is None or not found:
+        return values
+    column = {f: np.array([rows[i][f] for i in found], dtype=float) for f in HISTORY_FEATURES}
+    spend = np.array(
+        [
+            np.nan if rows[i].get("avg_basket_value") is None else rows[i]["avg_basket_value"]
+            for i in found
+        ],
+        dtype=float,
+    )
+    estimated = models.from_features(
+        column["recency_days"], column["frequency"], column["tenure_days"], spend
+    )
+    for j, i in enumerate(found):
+        values[i] = ValueAhead(**{c: _figure(estimated[c][j]) for c in ASSIGNED_VALUE_COLUMNS})
+    return values
+
+
+def _figure(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
 
 
 def _unit(value: float) -> float:

@@ -420,6 +420,16 @@ class CustomerFeaturesSerializer(serializers.Serializer):
         }
         if missing:
             raise serializers.ValidationError(missing)
+        recency, tenure = values.get("recency_days"), values.get("tenure_days")
+        if recency is not None and tenure is not None and recency > tenure:
+            raise serializers.ValidationError(
+                {
+                    "recency_days": [
+                        "The last purchase cannot be older than the first: "
+                        "recency_days must not exceed tenure_days."
+                    ]
+                }
+            )
         return values
 
 
@@ -460,10 +470,11 @@ ACTIVITY_HELP = (
 WHY_HELP = "The numbers behind the segment's name, in a sentence (empty on older runs)."
 SEGMENT_NUMBER_HELP = "The segment's number within the run, as in the segments URLs."
 SEGMENT_ID_HELP = "Deprecated: use segment_number (the same number; removed in the next release)."
-#: Predicting from raw features has no purchase history to model, so no value ahead.
+#: Raw features hold a history when they give recency, orders and tenure.
 PREDICT_NOT_ESTIMATED = (
-    "stored values for a known customer_id; null for raw features (no purchase history to "
-    "model) and when the run did not estimate value ahead."
+    "stored values for a known customer_id; for raw features, the run's value models applied "
+    "to recency_days, frequency and tenure_days (null for raw features without all three, with "
+    "frequency 0, and when the run did not estimate value ahead)."
 )
 
 

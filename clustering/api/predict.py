@@ -48,7 +48,8 @@ def _prediction(run_id: int, customer_id: str | None, p, currency: str) -> dict:
         "why": p.segment.why,
         "confidence": p.confidence,
         "source": p.source,
-        # stored values for a known customer; None for raw features or an older run
+        # stored for a known customer, from the run's models for raw features; None for an
+        # older run
         "p_alive": p.value_ahead.p_alive,
         "expected_purchases": p.value_ahead.expected_purchases,
         "expected_value": p.value_ahead.expected_value,
@@ -103,10 +104,13 @@ class PredictApi(APIView):
         "of either). A batch answers `results` in request order; a customer the published "
         "run does not know gets `error` instead of a segment, the others are still assigned. "
         "`segment_number` is the segment's number, as in the segments URLs; `segment_id` "
-        "carries the same number and is deprecated. `p_alive`, `expected_purchases` and "
-        "`expected_value` are the run's stored values for a known `customer_id`; they are "
-        "null for raw `features` (no purchase history to model) and on runs that did not "
-        "estimate value ahead.",
+        "carries the same number and is deprecated. `p_alive`, `expected_purchases`, "
+        "`expected_value` and `next_purchase_days` are the run's stored values for a known "
+        "`customer_id`. For raw `features` they come from the run's value models applied to "
+        "`recency_days`, `frequency` (orders standing in for purchase days) and "
+        "`tenure_days`, sent even where the run does not segment on them, with "
+        "`avg_basket_value` as the spend per order (the shop's mean when not sent); they "
+        "are null without those three and on runs that did not estimate value ahead.",
         request=PredictRequestSerializer,
         responses={
             200: OpenApiResponse(

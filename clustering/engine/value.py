@@ -13,9 +13,12 @@ unconditional expectation, over both periods).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .clv import (
@@ -70,6 +73,83 @@ PER_CUSTOMER_COLUMNS = (
 ASSIGNED_VALUE_COLUMNS = ("p_alive", "expected_purchases", "expected_value", "next_purchase_days")
 
 
+#: The raw features a customer's history can be read back from (see ValueModels.from_features).
+HISTORY_FEATURES = ("recency_days", "frequency", "tenure_days")
+
+
+@dataclass(frozen=True)
+class ValueModels:
+    """The fitted models and the run's settings: what turns a history into value ahead."""
+
+    purchases: BgNbd
+    spend: GammaGamma
+    horizon_days: int
+    annual_discount: float
+    margin: float
+
+    @classmethod
+    def from_summary(cls, summary: Mapping[str, Any] | None) -> ValueModels | None:
+        """The models a run stored (ValueSummary as a dict); None when it estimated none."""
+        if not summary or not summary.get("purchase_model") or not summary.get("spend_model"):
+            return None
+        return cls(
+            BgNbd(**summary["purchase_model"]),
+            GammaGamma(**summary["spend_model"]),
+            int(summary["horizon_days"]),
+            float(summary["discount_rate"]),
+            float(summary["margin"]),
+        )
+
+    def estimate(
+        self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, mean_spend: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """PER_CUSTOMER_COLUMNS for each history (weeks; mean spend per purchase day)."""
+        weeks = self.horizon_days / 7
+        expected_spend = self.spend.expected_spend(x, mean_spend)
+        return {
+            "repeat_purchases": x,
+            "p_alive": self.purchases.p_alive(x, t_x, T),
+            "expected_purchases": self.purchases.expected_purchases(weeks, x, t_x, T),
+            "expected_spend": expected_spend,
+            "expected_value": discounted_value(
+                self.purchases,
+                expected_spend,
+                x,
+                t_x,
+                T,
+                weeks,
+                self.annual_discount,
+                self.margin,
+            ),
+            "next_purchase_days": 7 * self.purchases.median_weeks_to_next_purchase(x, T),
+        }
+
+    def from_features(
+        self,
+        recency_days: npt.ArrayLike,
+        frequency: npt.ArrayLike,
+        tenure_days: npt.ArrayLike,
+        mean_spend: npt.ArrayLike,
+    ) -> dict[str, np.ndarray]:
+        """ASSIGNED_VALUE_COLUMNS from raw features, NaN for a customer with no purchase.
+
+        The features are the history's sufficient statistics as of the reference date, with
+        invoices standing in for purchase days: two invoices on one day make one purchase
+        day in a run, so such a customer's figures are a little higher than the run's.
+        ``mean_spend``: gross spend per invoice (avg_basket_value), NaN if not known (the
+        population's mean is used)."""
+        recency, frequency, tenure = (
+            np.asarray(v, dtype=float) for v in (recency_days, frequency, tenure_days)
+        )
+        # T counts to the day before the reference date (histories())
+        T = np.maximum(tenure - 1, 0) / 7
+        t_x = np.clip((tenure - recency) / 7, 0, T)
+        x = np.maximum(frequency - 1, 0)
+        estimated = self.estimate(x, t_x, T, np.asarray(mean_spend, dtype=float))
+        bought = frequency >= 1
+        return {c: np.where(bought, estimated[c], np.nan) for c in ASSIGNED_VALUE_COLUMNS}
+
+
 @dataclass(frozen=True)
 class ValueFit:
     purchases: BgNbd
@@ -89,26 +169,26 @@ def fit_value(
     margin: float = 1.0,
 ) -> ValueFit:
     h = histories(agg, reference_date)
-    purchases = fit_bgnbd(h.x, h.t_x, h.T)
-    spend = fit_gamma_gamma(h.x, h.mean_spend)
-    weeks = horizon_days / 7
-    expected_spend = spend.expected_spend(h.x, h.mean_spend)
+    models = ValueModels(
+        fit_bgnbd(h.x, h.t_x, h.T),
+        fit_gamma_gamma(h.x, h.mean_spend),
+        horizon_days,
+        annual_discount,
+        margin,
+    )
     per_customer = pd.DataFrame(
-        {
-            "repeat_purchases": h.x,
-            "p_alive": purchases.p_alive(h.x, h.t_x, h.T),
-            "expected_purchases": purchases.expected_purchases(weeks, h.x, h.t_x, h.T),
-            "expected_spend": expected_spend,
-            "expected_value": discounted_value(
-                purchases, expected_spend, h.x, h.t_x, h.T, weeks, annual_discount, margin
-            ),
-            "next_purchase_days": 7 * purchases.median_weeks_to_next_purchase(h.x, h.T),
-        },
+        models.estimate(h.x, h.t_x, h.T, h.mean_spend),
         index=pd.Index(h.customer_id, name="customer_id"),
     )[list(PER_CUSTOMER_COLUMNS)]
     correlation = spend_frequency_correlation(h.x, h.mean_spend)
     return ValueFit(
-        purchases, spend, per_customer, horizon_days, annual_discount, margin, correlation
+        models.purchases,
+        models.spend,
+        per_customer,
+        horizon_days,
+        annual_discount,
+        margin,
+        correlation,
     )
 
 

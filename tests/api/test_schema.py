@@ -85,7 +85,7 @@ def test_value_ahead_fields_are_in_the_schema_as_nullable_numbers():
             assert spec["nullable"] is True, (component, name)
             assert "null" in spec["description"], (component, name)
     predicted = components["Prediction"]["properties"]["expected_value"]["description"]
-    assert "null for raw features" in predicted
+    assert "recency_days, frequency and tenure_days" in predicted
     horizon = components["PublishedSegments"]["properties"]["horizon_days"]
     assert horizon["type"] == "integer" and horizon["nullable"] is True
 

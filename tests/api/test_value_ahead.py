@@ -1,6 +1,7 @@
 """Value ahead in the API: segments, members (JSON and CSV), customers and predict by customer
 id return the stored P(alive), expected purchases and expected value; null when the run did
-not estimate them, and always null for predictions from raw features."""
+not estimate them. Predictions from raw features get them from the run's value models when
+the features hold a history (recency, orders, tenure)."""
 
 from __future__ import annotations
 
@@ -135,7 +136,7 @@ def test_customers_list_and_detail_return_the_published_runs_values(api, world, 
     assert values_of_dict(body["segment_history"][0]) == values_of(a)
 
 
-def test_predict_by_customer_id_returns_stored_values_and_features_return_null(
+def test_predict_by_customer_id_returns_stored_values_and_made_up_figures_give_no_model(
     api, world, value_state
 ):
     client = api("marketing")
@@ -174,3 +175,53 @@ def test_a_member_not_estimated_predicts_nulls_beside_estimated_ones(api, world)
         assert values_of_dict(body.json()) == dict.fromkeys(VALUE_FIELDS)
     finally:
         forget_published_model()
+
+
+def test_features_of_a_known_customer_predict_their_stored_value_ahead(api, world):
+    """The world's run estimated value ahead itself: a customer's features sent as raw
+    features give back the figures stored for them, where their orders are their purchase
+    days (two orders on one day make one purchase day in a run)."""
+    from clustering.aggregation import customer_aggregates
+
+    forget_published_model()
+    run = SegmentationRun.unscoped.get(pk=world.run_id)
+    assert run.value_ahead.get("purchase_model"), run.notes
+    table = customer_aggregates(workspace=world.workspace, reference_date=run.reference_date).table
+    table = table.set_index(table["customer_id"].astype(str))
+    one_order_a_day = set(table.index[table["invoices"] == table["purchase_days"]])
+    assignments = list(
+        SegmentAssignment.unscoped.filter(run=run, p_alive__isnull=False)
+        .select_related("customer")
+        .order_by("customer__external_id")
+    )
+    exact = [a for a in assignments if a.customer.external_id in one_order_a_day][:40]
+    several_a_day = [a for a in assignments if a.customer.external_id not in one_order_a_day]
+    assert len(exact) == 40 and several_a_day
+
+    def features(a, **changes):
+        return {f: getattr(a, f) for f in SegmentAssignment.FEATURE_FIELDS} | changes
+
+    client = api("marketing")
+    batch = client.post(
+        PREDICT,
+        {"customers": [{"features": features(a)} for a in exact]},
+        content_type="application/json",
+    ).json()
+    for a, result in zip(exact, batch["results"], strict=True):
+        assert result["source"] == "predicted"
+        assert values_of_dict(result) == pytest.approx(values_of(a), rel=1e-6), a.customer_id
+    # two orders on a day: more purchases than the run counted, so more expected ahead
+    a = several_a_day[0]
+    one = client.post(PREDICT, {"features": features(a)}, content_type="application/json").json()
+    assert one["expected_purchases"] > a.expected_purchases
+
+    # no order: no history to model; a first purchase after the last is refused
+    never = client.post(
+        PREDICT, {"features": features(exact[0], frequency=0)}, content_type="application/json"
+    )
+    assert never.json()["source"] == "predicted"
+    assert values_of_dict(never.json()) == dict.fromkeys(VALUE_FIELDS)
+    backwards = features(exact[0], recency_days=400, tenure_days=100)
+    refused = client.post(PREDICT, {"features": backwards}, content_type="application/json")
+    assert refused.status_code == 400
+    assert "recency_days" in refused.json()["fields"]["features"]

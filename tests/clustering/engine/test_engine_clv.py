@@ -390,3 +390,51 @@ def test_purchases_drawn_from_the_model_are_fitted_back_and_forecast_closely():
     check = holdout_check(lines, start + pd.Timedelta(weeks=78), holdout_share=0.5)
     assert check.calibration_end == start + pd.Timedelta(weeks=39)
     assert abs(check.error) < 0.05
+
+
+def test_raw_features_give_the_value_ahead_a_run_stored_for_them():
+    """Predicting by features: recency, orders and tenure are the history's sufficient
+    statistics, so the run's models give a customer's stored figures back from them."""
+    import dataclasses
+
+    from clustering.engine.features import aggregate_transactions, features_from_aggregates
+    from clustering.engine.loaders import read_transactions
+    from clustering.engine.value import ASSIGNED_VALUE_COLUMNS, ValueModels, fit_value
+
+    lines = read_transactions(CDNOW)
+    agg, ref = aggregate_transactions(lines)
+    fit = fit_value(agg, ref, horizon_days=90, annual_discount=0.1, margin=0.3)
+    summary = {
+        "purchase_model": dataclasses.asdict(fit.purchases),
+        "spend_model": dataclasses.asdict(fit.spend),
+        "horizon_days": 90,
+        "discount_rate": 0.1,
+        "margin": 0.3,
+    }
+    models = ValueModels.from_summary(summary)
+    f = features_from_aggregates(agg, ref, non_positive_monetary="keep").features
+    # CDNOW's orders are its purchase days, so the features hold each history exactly
+    same_day_orders = (
+        agg.set_index("customer_id")["invoices"] != agg.set_index("customer_id")["purchase_days"]
+    )
+    assert not same_day_orders.any()
+    got = models.from_features(
+        f["recency_days"], f["frequency"], f["tenure_days"], f["avg_basket_value"]
+    )
+    stored = fit.per_customer.reindex(f.index)
+    for column in ASSIGNED_VALUE_COLUMNS:
+        np.testing.assert_allclose(got[column], stored[column], rtol=1e-9, err_msg=column)
+
+    # no purchase: nothing to estimate; an unknown spend: the population's mean spend
+    none = models.from_features([30], [0], [30], [np.nan])
+    assert all(np.isnan(none[c][0]) for c in ASSIGNED_VALUE_COLUMNS)
+    unknown_spend = models.from_features([10], [3], [200], [np.nan])
+    assert (
+        np.isfinite(unknown_spend["expected_value"][0]) and unknown_spend["expected_value"][0] > 0
+    )
+    # more orders in the same time: more purchases ahead, a sooner next order
+    more = models.from_features([10], [6], [200], [np.nan])
+    assert more["expected_purchases"][0] > unknown_spend["expected_purchases"][0]
+    assert more["next_purchase_days"][0] < unknown_spend["next_purchase_days"][0]
+    # a run that estimated no value ahead has no models
+    assert ValueModels.from_summary({}) is None and ValueModels.from_summary(None) is None
