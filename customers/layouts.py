@@ -131,8 +131,9 @@ def mapping_advice(
     *, workspace, import_record: ImportRecord, mapping: dict[str, str], date_order: str
 ) -> MappingAdvice:
     """The guesses for an import's file and its first rows as `mapping` would store them,
-    read in the workspace's time zone and the given (else the workspace's) date order.
-    ImportFileError when the first rows could not be read."""
+    read in the workspace's time zone and the date order chosen for the file (else the
+    workspace's, which the rows' dates may contradict: the preview says so, as the import
+    would). ImportFileError when the first rows could not be read."""
     sample = _sample(import_record)
     return MappingAdvice(
         guesses=guess_mapping(import_record.columns, sample.frame),
@@ -140,6 +141,7 @@ def mapping_advice(
             sample,
             mapping,
             date_order=date_order or workspace.date_order or None,
+            order_default_from=None if date_order else ImportRecord.WORKSPACE_ORDER,
             time_zone=workspace.time_zone,
             decimal_comma=sample.delimiter != ",",
             bounds=import_bounds(),

@@ -212,6 +212,10 @@ class ImportRecord(models.Model):
     objects = ScopedManager()
     unscoped = UnscopedManager()
 
+    #: Where a date order nobody chose for the file came from (date_order_default_source)
+    WORKSPACE_ORDER = "this workspace's setting"
+    LAYOUT_ORDER = "the order remembered with this file's columns"
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -226,6 +230,17 @@ class ImportRecord(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("customers:import-detail", args=[self.pk])
+
+    def date_order_default_source(self) -> str | None:
+        """Where a date order nobody chose for the file came from (WORKSPACE_ORDER or
+        LAYOUT_ORDER, the words of the message a file contradicting it fails with); None
+        when it was chosen for this file."""
+        if self.date_order_chosen:
+            return None
+        layout = self.layout
+        if layout is not None and layout.date_order and layout.date_order == self.date_order:
+            return self.LAYOUT_ORDER
+        return self.WORKSPACE_ORDER
 
     @property
     def is_finished(self) -> bool:

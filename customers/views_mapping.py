@@ -61,8 +61,24 @@ def mapping_step(request: HttpRequest, record: ImportRecord) -> HttpResponse | d
         # the workspace's order shows as such: submitted unchanged, it stays a default
         initial={"date_order": record.date_order if record.date_order_chosen else ""},
     )
+    if form.is_bound:
+        form.is_valid()  # a preview shows the same errors as an import would
+    chosen = _chosen_date_order(form, record)
+    try:
+        advice = mapping_advice(
+            workspace=request.workspace,
+            import_record=record,
+            mapping=_current_mapping(form, record),
+            date_order=chosen,
+        )
+    except ImportFileError as exc:
+        form.add_error(None, f"The file's first rows cannot be shown: {exc}")
+        advice = None
     importing = request.method == "POST" and request.POST.get("action") != "preview"
-    if importing and form.is_valid():
+    if importing and advice is not None and advice.preview.contradiction:
+        # the import would fail on it: the order is chosen here, before anything is queued
+        form.add_error("date_order", advice.preview.contradiction)
+    elif importing and form.is_valid():
         try:
             import_record_set_mapping(
                 workspace=request.workspace,
@@ -75,22 +91,8 @@ def mapping_step(request: HttpRequest, record: ImportRecord) -> HttpResponse | d
         else:
             messages.success(request, "Mapping saved; the import is running.")
             return redirect(record)
-    elif form.is_bound:
-        form.is_valid()  # a preview shows the same errors as an import would
     mapping = _current_mapping(form, record)
-    date_order = form.data.get("date_order", record.date_order) if form.is_bound else ""
-    date_order = date_order or record.date_order
-    try:
-        advice = mapping_advice(
-            workspace=request.workspace,
-            import_record=record,
-            mapping=mapping,
-            date_order=date_order,
-        )
-    except ImportFileError as exc:
-        form.add_error(None, f"The file's first rows cannot be shown: {exc}")
-        advice = None
-    used_order = (advice.preview.date_order if advice else None) or date_order
+    used_order = (advice.preview.date_order if advice else None) or chosen or record.date_order
     return {
         "mapping_form": form,
         "mapping_rows": _rows(form, advice),
@@ -98,6 +100,14 @@ def mapping_step(request: HttpRequest, record: ImportRecord) -> HttpResponse | d
         "ignored": [c for c in record.columns if c not in set(mapping.values())],
         "date_format": DATE_FORMATS.get(used_order or "", ISO_FORMAT),
     }
+
+
+def _chosen_date_order(form: ImportMappingForm, record: ImportRecord) -> str:
+    """The date order chosen for the file ("" for the workspace's), as the form stands."""
+    if not form.is_bound:
+        return record.date_order if record.date_order_chosen else ""
+    chosen = form.data.get("date_order", "")
+    return chosen if chosen in ImportRecord.DateOrder.values else ""
 
 
 @require_GET

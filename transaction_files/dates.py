@@ -56,9 +56,12 @@ def day_month_example(values: pd.Series) -> str:
     return str(forms.iloc[0]) if len(forms) else ""
 
 
-def decide_order(day_first_seen: bool, month_first_seen: bool, example: str = "") -> str:
+def decide_order(
+    day_first_seen: bool, month_first_seen: bool, example: str = "", then: str = "import again"
+) -> str:
     """The order the file's dates show. ImportFileError when they mix both forms, or when no
-    date tells; `example` (one of the file's dates) is quoted then."""
+    date tells; `example` (one of the file's dates) is quoted then, and `then` says what to
+    do once the order is chosen."""
     if day_first_seen and month_first_seen:
         raise ImportFileError(
             "The dates mix day-first (31/01) and month-first (01/31) forms; "
@@ -71,7 +74,7 @@ def decide_order(day_first_seen: bool, month_first_seen: bool, example: str = ""
     such_as = f"“{example}”" if example else "01/02/2011"
     raise ImportFileError(
         f"The dates are ambiguous: every date (such as {such_as}) can be read day-first or "
-        "month-first. Choose the date order (day first or month first) and import again."
+        f"month-first. Choose the date order (day first or month first) and {then}."
     )
 
 

@@ -346,16 +346,9 @@ class Normaliser:
         return result
 
     def _check_order(self, values: pd.Series) -> None:
-        example = dates.contradicting_example(values, self.date_order or "")
-        if not example:
-            return
-        words = {dates.DAYFIRST: "day-first", dates.MONTHFIRST: "month-first"}
-        read, other = words[self.date_order or ""], words[OTHER_ORDER[self.date_order or ""]]
-        raise ImportFileError(
-            f"Dates such as “{example}” are {other}, while this import reads {read} dates "
-            f"({self.order_default_from}), so its other dates would be misread. Choose the "
-            f"date order and import again: {other} to read them all, {read} to reject such rows."
-        )
+        message = order_contradiction(values, self.date_order or "", self.order_default_from or "")
+        if message:
+            raise ImportFileError(message)
 
     def _reject_implausible_numbers(
         self,
@@ -581,3 +574,20 @@ def hashes_hex(digests: np.ndarray) -> pa.Array:
     """The digests as 32 hex digits each (PostgreSQL reads that as a uuid)."""
     text = np.ascontiguousarray(digests).tobytes().hex().encode()
     return pa.array(np.frombuffer(text, dtype="S32"), type=pa.binary()).cast(pa.string())
+
+
+def order_contradiction(
+    values: pd.Series, order: str, source: str, then: str = "import again"
+) -> str:
+    """Why dates read in `order` (day-first or month-first, from `source`, which nobody chose
+    for this file) would be misread, quoting one that contradicts it; "" when none does."""
+    example = dates.contradicting_example(values, order)
+    if not example:
+        return ""
+    words = {dates.DAYFIRST: "day-first", dates.MONTHFIRST: "month-first"}
+    read, other = words[order], words[OTHER_ORDER[order]]
+    return (
+        f"Dates such as “{example}” are {other}, while this import reads {read} dates "
+        f"({source}), so its other dates would be misread. Choose the date order and {then}: "
+        f"{other} to read them all, {read} to reject such rows."
+    )

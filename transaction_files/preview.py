@@ -20,7 +20,7 @@ from . import dates
 from .columns import REQUIRED
 from .errors import ImportFileError
 from .guesses import SAMPLE_ROWS
-from .normalise import ChunkResult, Normaliser
+from .normalise import OTHER_ORDER, ChunkResult, Normaliser, order_contradiction
 from .plausible import Bounds
 from .sources import SourceInfo, Utf8Invalid, iter_chunks
 
@@ -136,9 +136,12 @@ class Preview:
     columns: list[str]
     rows: list[PreviewRow] = field(default_factory=list)
     # Why the rows cannot be shown as stored yet (an incomplete mapping, dates that need an
-    # order); empty when they are.
+    # order), in a sentence that says what to do; empty when they are.
     missing: str = ""
     date_order: str | None = None  # as used (told by the dates when none was given)
+    # The sample's dates contradict a date order nobody chose for the file: the import
+    # would fail with this message (also in `missing`).
+    contradiction: str = ""
 
 
 def mapping_gaps(mapping: dict[str, str]) -> list[str]:
@@ -159,20 +162,35 @@ def preview(
     bounds: Bounds | None = None,
     uploaded_at: datetime | None = None,
     rows: int = PREVIEW_ROWS,
+    order_default_from: str | None = None,
 ) -> Preview:
-    """The first `rows` rows of `sample` as read and as `mapping` would store them."""
+    """The first `rows` rows of `sample` as read and as `mapping` would store them.
+    `order_default_from`: where `date_order` came from when nobody chose it for the file
+    (Normaliser.order_default_from); the whole sample's dates are checked against it."""
     frame = sample.frame.head(rows)
     numbers = sample.line_numbers[: len(frame)]
     columns = list(sample.frame.columns)
     result = Preview(columns=columns)
     read = [["" if v is None or v is pd.NA else str(v) for v in row] for row in frame.to_numpy()]
+    unread = [PreviewRow(int(n), r, None) for n, r in zip(numbers, read, strict=True)]
     gaps = mapping_gaps(mapping)
     if gaps:
-        result.missing = "Choose the column of " + ", ".join(g.replace("_", " ") for g in gaps)
-        result.rows = [PreviewRow(int(n), r, None) for n, r in zip(numbers, read, strict=True)]
+        fields = ", ".join(g.replace("_", " ") for g in gaps)
+        result.missing = f"Choose the column of {fields}, then preview again."
+        result.rows = unread
         return result
     mapping = {f: c for f, c in mapping.items() if c}
     order = date_order or None
+    if order_default_from is not None and order in OTHER_ORDER:
+        values = pd.Series(sample.frame[mapping["timestamp"]], dtype="str").str.strip()
+        contradiction = order_contradiction(
+            values.dropna(), order, order_default_from, then="preview or import"
+        )
+        if contradiction:
+            result.missing = result.contradiction = contradiction
+            result.date_order = order
+            result.rows = unread
+            return result
 
     def normalise(order: str | None) -> ChunkResult:
         normaliser = Normaliser(
@@ -191,10 +209,12 @@ def preview(
         values = pd.Series(sample.frame[mapping["timestamp"]], dtype="str").str.strip()
         day_first, month_first = dates.order_evidence(values)
         try:
-            order = dates.decide_order(day_first, month_first, dates.day_month_example(values))
+            order = dates.decide_order(
+                day_first, month_first, dates.day_month_example(values), then="preview or import"
+            )
         except ImportFileError as exc:
             result.missing = str(exc)
-            result.rows = [PreviewRow(int(n), r, None) for n, r in zip(numbers, read, strict=True)]
+            result.rows = unread
             return result
         outcome = normalise(order)
     result.date_order = order

@@ -60,15 +60,6 @@ class ImportPass:
             )
 
 
-def _order_source(record) -> str:
-    """Where an import's date order came from when nobody chose it, in the words of the
-    message that a file contradicting it fails with."""
-    layout = record.layout
-    if layout is not None and layout.date_order and layout.date_order == record.date_order:
-        return "the order remembered with this file's columns"
-    return "this workspace's setting"
-
-
 def _read_into(
     staging: StagingTable, run: ImportPass, path: Path, info: SourceInfo, mapping, progress
 ) -> None:
@@ -81,7 +72,7 @@ def _read_into(
         decimal_comma=info.delimiter != ",",
         bounds=import_bounds(),
         uploaded_at=record.created_at,
-        order_default_from=None if record.date_order_chosen else _order_source(record),
+        order_default_from=record.date_order_default_source(),
     )
     reader = ChunkReader(staging, normaliser, path, info, mapping)
     # The chunks read before the dry run's verdict: written only once it lets them through.

@@ -127,6 +127,46 @@ def test_day_first_dates_are_shown_in_the_day_first_order(client_for, shop):
     assert 'data-role="date">31/01/2024 09:30<' in table
 
 
+def test_a_file_contradicting_the_workspaces_order_says_so_before_it_is_imported(
+    client_for, shop, run_tasks_inline
+):
+    """A day-first shop given a month-first file: the preview says so, quoting the file's
+    date, rather than showing its rows rejected one by one; importing without choosing an
+    order is refused there; choosing month-first previews and imports every row."""
+    shop.date_order = "dayfirst"
+    shop.save()
+    client = client_for("manager")
+    upload(
+        client,
+        b"member,bought_on,total\nm1,11/08/2016,5.00\nm2,11/22/2016,6.00\nm3,12/01/2016,7.00\n",
+    )
+    record = ImportRecord.unscoped.get()
+    chosen = {"map_customer_id": "member", "map_timestamp": "bought_on", "map_amount": "total"}
+    page = client.post(record.get_absolute_url(), {"action": "preview", **chosen}).content
+    page = page.decode()
+    assert "Dates such as “11/22/2016” are month-first" in page
+    assert "this workspace&#x27;s setting" in page
+    assert "Rejected" not in preview_table(page)
+
+    refused = client.post(record.get_absolute_url(), {"action": "import", **chosen})
+    assert refused.status_code == 200
+    assert "Dates such as “11/22/2016” are month-first" in refused.content.decode()
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.NEEDS_MAPPING
+
+    month_first = {**chosen, "date_order": "monthfirst"}
+    page = client.post(record.get_absolute_url(), {"action": "preview", **month_first})
+    table = preview_table(page.content.decode())
+    assert "Dates such as" not in page.content.decode()
+    assert 'data-role="date">11/22/2016 00:00<' in table and "Rejected" not in table
+    imported = client.post(record.get_absolute_url(), {"action": "import", **month_first})
+    assert imported.status_code == 302
+    record.refresh_from_db()
+    assert record.date_order == "monthfirst" and record.date_order_chosen
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
+    assert TransactionLine.unscoped.count() == 3
+
+
 def test_a_column_chosen_twice_is_refused(client_for):
     client = client_for("manager")
     upload(client, grocery())
