@@ -15,6 +15,12 @@ ORDERS = (ISO, DAYFIRST, MONTHFIRST)
 _COMMON_FORMAT = "%Y-%m-%d %H:%M:%S"
 _ISO_RE = r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 _COMPACT_RE = r"^\d{8}$"
+# A time with its offset from UTC, as platforms and APIs export them: "2024-01-05T10:15:00Z",
+# "2024-01-05 10:15:00 -0500" (Shopify), "2024-01-05 10:15:00+05:30", "... UTC".
+_OFFSET_RE = (
+    r"^(\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)"
+    r"\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
+)
 _DMY_RE = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
 
 
@@ -83,10 +89,11 @@ def decide_order(
 RESOLUTION = "datetime64[us]"
 
 
-def parse_timestamps(values: pd.Series, *, order: str | None) -> pd.Series:
-    """Naive datetimes at microsecond resolution (NaT where unreadable). `order` is needed
-    only for day/month forms; when it is not day-first or month-first and such values occur,
-    DateOrderNeeded is raised."""
+def parse_timestamps(values: pd.Series, *, order: str | None, time_zone: str = "UTC") -> pd.Series:
+    """Naive datetimes at microsecond resolution (NaT where unreadable): wall-clock times in
+    `time_zone`, the shop's, as times without an offset are taken to be; a time with an
+    offset is converted to it. `order` is needed only for day/month forms; when it is not
+    day-first or month-first and such values occur, DateOrderNeeded is raised."""
     if isinstance(values.dtype, pd.StringDtype):
         text = values.str.strip()
     else:
@@ -105,6 +112,12 @@ def parse_timestamps(values: pd.Series, *, order: str | None) -> pd.Series:
             rest_text[iso].str.replace("/", "-", regex=False), format="ISO8601", errors="coerce"
         )
         out[iso] = parsed.astype(RESOLUTION).to_numpy()
+    with_offset = rest_text.str.extract(_OFFSET_RE)
+    has_offset = with_offset[0].notna().to_numpy()
+    if has_offset.any():
+        out[has_offset] = _from_offset(
+            with_offset.loc[has_offset, 0], with_offset.loc[has_offset, 1], time_zone
+        ).to_numpy()
     compact = rest_text.str.match(_COMPACT_RE, na=False)
     if compact.any():
         out[compact] = (
@@ -134,6 +147,16 @@ def parse_timestamps(values: pd.Series, *, order: str | None) -> pd.Series:
         out[dmy] = pd.to_datetime(frame, errors="coerce").astype(RESOLUTION).to_numpy()
     result[rest] = out.to_numpy()
     return result
+
+
+def _from_offset(times: pd.Series, offsets: pd.Series, time_zone: str) -> pd.Series:
+    """Times with their UTC offsets as wall-clock times in `time_zone` (naive), which the
+    import takes back to UTC as it does every local time (to_utc)."""
+    zone = offsets.str.upper().replace({"Z": "+00:00", "UTC": "+00:00", "GMT": "+00:00"})
+    zone = zone.str.replace(r"^([+-]\d{2})(\d{2})$", r"\1:\2", regex=True)
+    zone = zone.str.replace(r"^([+-]\d{2})$", r"\1:00", regex=True)
+    aware = pd.to_datetime(times + zone, format="ISO8601", utc=True, errors="coerce")
+    return aware.dt.tz_convert(time_zone).dt.tz_localize(None).astype(RESOLUTION)
 
 
 def to_utc(naive: pd.Series, time_zone: str) -> pd.Series:

@@ -159,7 +159,9 @@ class Normaliser:
 
         # A file has far fewer distinct times than lines: parse each time once.
         times = Distinct(text["timestamp"])
-        naive_distinct = dates.parse_timestamps(times.values, order=self.date_order)
+        naive_distinct = dates.parse_timestamps(
+            times.values, order=self.date_order, time_zone=self.time_zone
+        )
         if self.order_default_from is not None and self.date_order in OTHER_ORDER:
             self._check_order(times.values)
         naive = times.spread(naive_distinct)

@@ -122,3 +122,27 @@ def test_a_value_of_the_other_order_is_found_in_either_direction():
     assert contradicting_example(values, MONTHFIRST) == "31/1/2016"
     assert contradicting_example(values.iloc[:2], DAYFIRST) == ""  # nothing tells
     assert contradicting_example(values, ISO) == ""
+
+
+def test_times_with_their_utc_offset_are_stored_at_that_instant():
+    """Platforms export times with an offset (Shopify: "2024-01-05 10:15:00 -0500"); each is
+    stored at its own instant, whatever the shop's zone, and one without an offset stays the
+    shop's local time."""
+    times = [
+        "2024-01-05 10:15:00 -0500",  # Shopify
+        "2024-07-05T10:15:00-05:00",
+        "2024-07-05T15:15:00Z",
+        "2024-07-05 20:45:00.5+0530",
+        "2024-07-05 15:15:00 UTC",
+        "2024-07-05 16:15:00",  # London summer time, no offset
+        "2024-07-05 16:15:00 +9999",  # no such offset
+    ]
+    rows = [
+        [f"9{i}", "A1", "MUG", "1", t, "2.00", "c1", "United Kingdom"] for i, t in enumerate(times)
+    ]
+    result = run(rows)
+    assert [(r.line_number, r.value) for r in result.rejections] == [(8, times[-1])]
+    assert result.lines["ts"].dt.strftime("%Y-%m-%d %H:%M:%S").tolist() == [
+        "2024-01-05 15:15:00",
+        *["2024-07-05 15:15:00"] * 5,
+    ]
