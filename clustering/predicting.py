@@ -194,7 +194,11 @@ def _load(workspace_id: int, run_id: int, predictor_file: str) -> PublishedModel
         .values_list("number", "name", "action", "value", "engagement", "activity", "why")
     }
     ids, numbers, confidences, value_ahead = _stored_assignments(workspace_id, run_id)
-    summary = SegmentationRun.unscoped.filter(pk=run_id).values_list("value_ahead", flat=True)
+    summary = (
+        SegmentationRun.objects.in_workspace(workspace_id)
+        .filter(pk=run_id)
+        .values_list("value_ahead", flat=True)
+    )
     logger.info("loaded the predictor of run %s (%s)", run_id, predictor_file)
     return PublishedModel(
         run_id,
