@@ -62,6 +62,10 @@ class ImportUploadForm(forms.Form):
         return upload
 
 
+#: The fields one column may hold together: an e-mail that is also the customer's id.
+SHARED_COLUMN = {"customer_id", "email"}
+
+
 class ImportMappingForm(forms.Form):
     """Which column of the file holds each field; built from the file's header."""
 
@@ -85,15 +89,17 @@ class ImportMappingForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         fields_by_column: dict[str, list[str]] = {}
-        for name, label in FIELDS.items():
+        for name in FIELDS:
             column = cleaned.get(f"map_{name}")
             if column:
-                fields_by_column.setdefault(column, []).append(label)
-        for column, labels in fields_by_column.items():
-            if len(labels) > 1:
+                fields_by_column.setdefault(column, []).append(name)
+        for column, names in fields_by_column.items():
+            # an e-mail that names the customer: the id is its pseudonym, the e-mail kept
+            if len(names) > 1 and set(names) != SHARED_COLUMN:
+                labels = [FIELDS[n] for n in names]
                 raise forms.ValidationError(
                     f"The column “{column}” is chosen for {' and '.join(labels)}: "
-                    "a column can hold one field only."
+                    "a column can hold one field only (an e-mail may also be the customer id)."
                 )
         return cleaned
 

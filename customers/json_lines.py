@@ -94,6 +94,7 @@ def transaction_lines_create(
         time_zone=workspace.time_zone,
         bounds=import_bounds(),
         uploaded_at=received_at,
+        pseudonym_key=workspace.pseudonym_key,
     )
     positions = np.arange(len(frame)) if indices is None else np.asarray(indices, dtype=int)
     result = normaliser.run(frame, positions)

@@ -298,6 +298,7 @@ REASON_LABELS = {
     "already_imported": "Not stored again: already imported",
     "imported_returns": "Imported and flagged: returns and cancellations",
     "imported_non_product": "Imported and flagged: postage, fees and other non-product lines",
+    "customer_id_from_email": "Imported: customer id an e-mail address, stored as its pseudonym",
     "rejected_bad_date": "Rejected: unreadable date",
     "rejected_implausible_date": "Rejected: date before the earliest year or after the upload",
     "rejected_bad_number": "Rejected: unreadable or out-of-range number",

@@ -48,7 +48,11 @@ class TransactionLineInSerializer(serializers.Serializer):
     dates and number ranges of transaction_files.plausible, a unit price or an amount,
     returns and fee lines) are applied after."""
 
-    customer_id = serializers.CharField(max_length=MAX_TEXT)
+    customer_id = serializers.CharField(
+        max_length=MAX_TEXT,
+        help_text="The shop's customer id; an e-mail address is stored as its pseudonym "
+        "(e- and 16 letters and digits, the same for the same address in this workspace).",
+    )
     invoice = serializers.CharField(
         max_length=MAX_TEXT,
         help_text="The order's number, as the shop writes it; its letters mean nothing here.",

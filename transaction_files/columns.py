@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .errors import ImportFileError, MappingNeeded
 
@@ -38,13 +39,58 @@ ALIASES: dict[str, list[str]] = {
 }
 
 
+# Platforms' exports, known by columns of their own (all present), and the mapping each
+# implies, where the names alone would mislead.
+@dataclass(frozen=True)
+class PlatformLayout:
+    signature: tuple[str, ...]  # header names as _key writes them, all present
+    mapping: dict[str, str]  # field -> header name as _key writes it
+
+
+PLATFORM_LAYOUTS: dict[str, PlatformLayout] = {
+    # Shopify's orders export: one row per line item, an order's rows sharing its "Name"
+    # (#1001); "Total" is the order's, on its first row only, so a line's amount is
+    # quantity × price. It names customers only by their e-mail, which is then the customer
+    # id too (stored as its pseudonym: pseudonyms.py).
+    "Shopify orders export": PlatformLayout(
+        signature=("name", "email", "financialstatus", "lineitemquantity", "lineitemprice"),
+        mapping={
+            "customer_id": "email",
+            "email": "email",
+            "timestamp": "createdat",
+            "invoice": "name",
+            "quantity": "lineitemquantity",
+            "unit_price": "lineitemprice",
+            "product_code": "lineitemsku",
+            "description": "lineitemname",
+            "country": "billingcountry",
+            "customer_name": "billingname",
+        },
+    ),
+}
+
+
 def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+def platform(columns: list[str]) -> str | None:
+    """The platform whose export this header is (PLATFORM_LAYOUTS), if any."""
+    keys = {_key(c) for c in columns}
+    for name, layout in PLATFORM_LAYOUTS.items():
+        if set(layout.signature) <= keys:
+            return name
+    return None
+
+
 def recognise(columns: list[str]) -> dict[str, str]:
-    """{field: column} for the header names this tool knows (Online Retail, CDNOW, ...)."""
+    """{field: column} for the header names this tool knows (Online Retail, CDNOW, ...) or
+    a platform's export it knows (PLATFORM_LAYOUTS)."""
     by_key = {_key(c): c for c in columns}
+    known = platform(columns)
+    if known is not None:
+        layout = PLATFORM_LAYOUTS[known].mapping
+        return {field: by_key[key] for field, key in layout.items() if key in by_key}
     mapping = {}
     for field, aliases in ALIASES.items():
         for alias in aliases:

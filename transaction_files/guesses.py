@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import dates
-from .columns import ALIASES, FIELDS
+from .columns import ALIASES, FIELDS, platform, recognise
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 _RANK = {HIGH: 3, MEDIUM: 2, LOW: 1}
@@ -64,8 +64,9 @@ STEMS: dict[str, list[str]] = {
 }
 # What each field is, for the mapping page.
 EXPLANATIONS: dict[str, str] = {
-    "customer_id": "Who bought: the shop's own customer, household or loyalty-card id. "
-    "Rows without one are skipped (a sale to an unknown customer cannot be segmented).",
+    "customer_id": "Who bought: the shop's own customer, household or loyalty-card id, or "
+    "the customer's e-mail (stored as a pseudonym, so ids show no personal data). Rows "
+    "without one are skipped (a sale to an unknown customer cannot be segmented).",
     "timestamp": "When the purchase happened. Times without a time zone are read as the "
     "shop's local time. A week or day number is not a date.",
     "invoice": "One purchase occasion: the invoice, order, basket or receipt that groups "
@@ -266,15 +267,41 @@ def _candidates(column: str, values: ColumnValues) -> list[_Candidate]:
     return found
 
 
+def _order_level(cand: _Candidate, values: ColumnValues, rows: int) -> _Candidate:
+    """A line amount empty on rows that others fill is an order's figure, given on its
+    first line only (an order total): a low guess, never pre-selected."""
+    if cand.field != "amount" or cand.confidence == LOW or values.filled >= 0.9 * rows:
+        return cand
+    reason = (
+        f"{cand.reason}; it is empty on {rows - values.filled} of the first {rows} "
+        "rows, as an order's total given on its first line only would be"
+    )
+    return _Candidate(cand.field, cand.column, 5, LOW, reason)
+
+
 def guess_mapping(columns: list[str], sample: pd.DataFrame) -> Guesses:
     """A guess per field (when any column fits) from the columns' names and the sample's
     values (the file's first rows, as text). Each column serves one field; when two columns
     fit a field equally well, neither is pre-selected (the guess drops to medium and names
-    both)."""
+    both). A platform's export this tool knows (columns.PLATFORM_LAYOUTS) is guessed whole."""
+    known = platform(columns)
+    if known is not None:
+        return Guesses(
+            by_field={
+                f: Guess(f, c, HIGH, f"a {known} holds the {FIELDS[f].lower()} in “{c}”")
+                for f, c in recognise(columns).items()
+            },
+            columns=list(columns),
+        )
     described = {
         c: describe(sample[c] if c in sample else pd.Series([], dtype="str")) for c in columns
     }
-    candidates = [cand for c in columns for cand in _candidates(c, described[c])]
+    rows = max((v.filled for v in described.values()), default=0)
+    candidates = [
+        _order_level(cand, described[c], rows)
+        for c in columns
+        for cand in _candidates(c, described[c])
+    ]
     candidates.sort(key=lambda c: (-c.score, columns.index(c.column)))
     chosen: dict[str, Guess] = {}
     used: set[str] = set()
@@ -295,5 +322,15 @@ def guess_mapping(columns: list[str], sample: pd.DataFrame) -> Guesses:
             reason += f"; but “{'”, “'.join(rivals)}” could be it as well"
         chosen[cand.field] = Guess(cand.field, cand.column, confidence, reason)
         used.add(cand.column)
+    if "customer_id" not in chosen and "email" in chosen:
+        email = chosen["email"].column
+        chosen["customer_id"] = Guess(
+            "customer_id",
+            email,
+            MEDIUM,
+            f"no column names the customer, and “{email}” holds e-mail addresses: each "
+            "address can be its customer, stored as a pseudonym (the same address, the same "
+            "customer in every file)",
+        )
     ordered = {f: chosen[f] for f in FIELDS if f in chosen}
     return Guesses(by_field=ordered, columns=list(columns))

@@ -30,6 +30,7 @@ from .plausible import (
     Bounds,
     number_message,
 )
+from .pseudonyms import EMAIL_SHAPE, pseudonymised
 
 MAX_NUMBER = 1e10
 NON_PRODUCT_CODES = {
@@ -106,6 +107,17 @@ class Normaliser:
     # having its other dates misread (11/8 as 11 August). None: the order was chosen, and
     # dates it cannot read are rejected one by one.
     order_default_from: str | None = None
+    # The shop's key for customer ids that are e-mail addresses (pseudonyms.py); "" keeps
+    # them as they are (the engine's command line, which stores nothing).
+    pseudonym_key: str = ""
+
+    def _customer_ids(self, ids: pd.Series) -> tuple[pd.Series, np.ndarray]:
+        """The distinct ids as stored: 17850.0 (a spreadsheet's number) as 17850, an e-mail
+        address as its pseudonym; and the mask of those that were e-mail addresses."""
+        ids = ids.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+        if not self.pseudonym_key:
+            return ids, np.zeros(len(ids), dtype=bool)
+        return pseudonymised(ids, self.pseudonym_key)
 
     def column(self, field_name: str) -> str:
         return self.mapping.get(field_name, field_name)
@@ -129,9 +141,11 @@ class Normaliser:
         n = len(lines)
         if not n:
             return result
-        customer = by_value(
-            text["customer_id"], lambda ids: ids.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
-        )
+        ids = Distinct(text["customer_id"])
+        stored_ids, from_email = self._customer_ids(ids.values)
+        customer = ids.spread(stored_ids)
+        if from_email.any():
+            result.reasons["customer_id_from_email"] += int(from_email[ids.positions].sum())
 
         bad = np.zeros(n, dtype=bool)
         rejections: list[tuple[np.ndarray, str, pd.Series, str, str]] = []
@@ -471,8 +485,7 @@ def _to_number(values: pd.Series, *, decimal_comma: bool) -> pd.Series:
         return pd.to_numeric(text, errors="coerce").astype(float)
 
 
-#: A plausible e-mail address: something@domain.tld, no spaces (others are left out).
-EMAIL_SHAPE = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+#: Contact e-mails of another shape are left out (EMAIL_SHAPE).
 MAX_EMAIL = 254
 MAX_NAME = 200
 

@@ -163,6 +163,7 @@ def preview(
     uploaded_at: datetime | None = None,
     rows: int = PREVIEW_ROWS,
     order_default_from: str | None = None,
+    pseudonym_key: str = "",
 ) -> Preview:
     """The first `rows` rows of `sample` as read and as `mapping` would store them.
     `order_default_from`: where `date_order` came from when nobody chose it for the file
@@ -200,6 +201,7 @@ def preview(
             decimal_comma=decimal_comma,
             bounds=bounds or Bounds(),
             uploaded_at=uploaded_at,
+            pseudonym_key=pseudonym_key,
         )
         return normaliser.run(frame.reset_index(drop=True), np.asarray(numbers))
 

@@ -1,6 +1,7 @@
 """A workspace is one shop or brand: it owns its customers, lines, imports, runs, tokens
 and members, and nothing is read across workspaces (workspaces/scoping.py)."""
 
+import secrets
 import zoneinfo
 
 from django.conf import settings
@@ -14,6 +15,10 @@ def site_time_zone() -> str:
     """A new shop's zone until an admin says otherwise: the site's, as the default
     workspace's (its runs count days and its pages show times in it)."""
     return settings.TIME_ZONE
+
+
+def new_pseudonym_key() -> str:
+    return secrets.token_hex(32)
 
 
 def validate_time_zone(name: str) -> None:
@@ -53,6 +58,10 @@ class Workspace(models.Model):
         blank=True,
         help_text="How the shop's files write dates, when a file does not make it clear.",
     )
+    # Keys the pseudonyms of customer ids that are e-mail addresses (transaction_files/
+    # pseudonyms.py): one per shop, never shown, so the same address is one customer in
+    # every file of the shop and cannot be found from the id elsewhere.
+    pseudonym_key = models.CharField(max_length=64, default=new_pseudonym_key, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

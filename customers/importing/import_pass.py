@@ -73,6 +73,7 @@ def _read_into(
         bounds=import_bounds(),
         uploaded_at=record.created_at,
         order_default_from=record.date_order_default_source(),
+        pseudonym_key=record.workspace.pseudonym_key,
     )
     reader = ChunkReader(staging, normaliser, path, info, mapping)
     # The chunks read before the dry run's verdict: written only once it lets them through.
@@ -164,6 +165,13 @@ def store_pass(record, run: ImportPass, staging: StagingTable, notices: list[str
         )
     elif moved.inserted == 0 and moved.staged:
         notices.append("Every line was already stored; nothing new was added.")
+    if reasons.get("customer_id_from_email"):
+        notices.append(
+            "Customer ids that were e-mail addresses are stored as pseudonyms (“e-” and 16 "
+            "letters and digits, the same for the same address in every file of this "
+            "workspace), so ids show no personal data; the addresses are kept only as the "
+            "customers' e-mail, when a column is mapped to it."
+        )
     if run.rows_rejected > len(run.rejected):
         notices.append(
             f"{run.rows_rejected:,} rows were rejected; the first {len(run.rejected):,} are listed."

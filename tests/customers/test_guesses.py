@@ -184,3 +184,45 @@ def test_preview_tells_the_date_order_from_the_first_rows(tmp_path):
     shown = preview(sample, mapping, date_order=None, time_zone="UTC")
     assert shown.date_order == "dayfirst"
     assert shown.rows[1].stored.timestamp.date().isoformat() == "2024-01-02"
+
+
+def test_a_shopify_orders_export_is_known_whole():
+    """Shopify names its order number "Name", gives the order's "Total" on its first row
+    only and names customers by e-mail: the names alone would mislead every one of these."""
+    from transaction_files.columns import platform, resolve_mapping
+
+    columns, frame = sample_of(FIXTURES / "shopify_orders_export.csv")
+    assert platform(columns) == "Shopify orders export"
+    expected = {
+        "customer_id": "Email",
+        "email": "Email",
+        "timestamp": "Created at",
+        "invoice": "Name",
+        "quantity": "Lineitem quantity",
+        "unit_price": "Lineitem price",
+        "product_code": "Lineitem sku",
+        "description": "Lineitem name",
+        "country": "Billing Country",
+        "customer_name": "Billing Name",
+    }
+    assert resolve_mapping(columns, None) == expected  # imported without asking
+    guesses = guess_mapping(columns, frame)
+    assert guesses.mapping() == expected
+    assert "a Shopify orders export" in guesses.by_field["invoice"].reason
+
+
+def test_an_order_total_on_first_rows_only_is_not_taken_for_the_line_amount():
+    """The same kind of file from elsewhere: the total, empty on an order's other rows, is
+    not pre-selected; the e-mail is suggested as the customer for want of an id."""
+    columns, frame = sample_of(FIXTURES / "shopify_orders_export.csv")
+    renamed = {"Name": "Order", "Financial Status": "Status"}
+    columns = [renamed.get(c, c) for c in columns]
+    guesses = guess_mapping(columns, frame.rename(columns=renamed))
+    mapping = guesses.mapping()
+    assert "amount" not in mapping
+    assert guesses.by_field["amount"].confidence == "low"
+    assert "as an order's total given on its first line only" in guesses.by_field["amount"].reason
+    assert mapping["invoice"] == "Order" and mapping["email"] == "Email"
+    customer = guesses.by_field["customer_id"]
+    assert (customer.column, customer.confidence) == ("Email", MEDIUM)
+    assert "pseudonym" in customer.reason

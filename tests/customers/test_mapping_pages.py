@@ -188,6 +188,43 @@ def test_a_column_chosen_twice_is_refused(client_for):
     assert record.status == ImportRecord.Status.NEEDS_MAPPING
 
 
+def test_an_e_mail_column_may_also_be_the_customer_id(client_for, shop, run_tasks_inline):
+    """A shop naming customers only by e-mail: the e-mail is suggested as the customer, may
+    be chosen for both fields, and is stored as a pseudonym beside the e-mail kept."""
+    from customers.models import Customer
+    from transaction_files.pseudonyms import pseudonym
+
+    client = client_for("manager")
+    upload(
+        client,
+        b"buyer_mail,bought,total\nann@example.com,2024-01-05,5.00\n"
+        b"bob@example.org,2024-01-06,6.00\nANN@example.com,2024-02-01,7.00\n",
+    )
+    record = ImportRecord.unscoped.get()
+    page = client.get(record.get_absolute_url()).content.decode()
+    assert "Suggested: “buyer_mail”" in page and "pseudonym" in page
+    chosen = {
+        "map_customer_id": "buyer_mail",
+        "map_email": "buyer_mail",
+        "map_timestamp": "bought",
+        "map_amount": "total",
+    }
+    assert client.post(record.get_absolute_url(), {"action": "import", **chosen}).status_code == 302
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
+    ann = Customer.unscoped.get(email__iexact="ann@example.com")  # the latest spelling
+    assert ann.external_id == pseudonym("ann@example.com", shop.pseudonym_key)
+    assert TransactionLine.unscoped.filter(customer=ann).count() == 2
+    # any other field still holds one column only
+    twice = {**chosen, "map_invoice": "buyer_mail"}
+    other = ImportRecord.unscoped.create(
+        workspace=shop, file_name="again.csv", columns=record.columns, sample=record.sample,
+        status=ImportRecord.Status.NEEDS_MAPPING, mapping_step=True,
+    )  # fmt: skip
+    refused = client.post(other.get_absolute_url(), {"action": "import", **twice})
+    assert "a column can hold one field only" in refused.content.decode()
+
+
 def _accept_guesses(client, record):
     page = client.get(record.get_absolute_url()).content.decode()
     data = {"action": "import"}

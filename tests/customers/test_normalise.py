@@ -146,3 +146,34 @@ def test_times_with_their_utc_offset_are_stored_at_that_instant():
         "2024-01-05 15:15:00",
         *["2024-07-05 15:15:00"] * 5,
     ]
+
+
+def test_customer_ids_that_are_e_mail_addresses_are_stored_as_pseudonyms():
+    """The same address (whatever its case) is one customer; another shop's key gives
+    another id; the address is nowhere in the id; other ids are kept as they are."""
+    from transaction_files.pseudonyms import PREFIX
+
+    ids = ["Ann@Example.com", "17850.0", "ann@example.com ", "bob@example.org", "ann@example"]
+    rows = [
+        [f"9{i}", "A1", "MUG", "1", "2024-07-05 10:00", "2.00", c, "United Kingdom"]
+        for i, c in enumerate(ids)
+    ]
+    frame = pd.DataFrame(rows, columns=list(MAPPING.values()), dtype="str")
+
+    def stored(key: str):
+        normaliser = Normaliser(
+            mapping=MAPPING, date_order=None, time_zone="UTC", pseudonym_key=key
+        )
+        return normaliser.run(frame, np.arange(2, 2 + len(rows), dtype=np.int64))
+
+    result = stored("a" * 64)
+    got = result.lines["customer_ext"].tolist()
+    assert got[0] == got[2] != got[3]
+    assert got[0].startswith(PREFIX) and len(got[0]) == len(PREFIX) + 16
+    assert "ann" not in got[0] and "example" not in got[0]
+    assert got[1] == "17850" and got[4] == "ann@example"  # not an address: kept as given
+    assert result.reasons["customer_id_from_email"] == 3
+    other_shop = stored("b" * 64).lines["customer_ext"].tolist()
+    assert other_shop[0] != got[0] and other_shop[1] == "17850"
+    # no key (the engine's command line): ids as given
+    assert run(rows).lines["customer_ext"].tolist()[0] == "Ann@Example.com"

@@ -1,0 +1,55 @@
+"""A Shopify orders export uploaded as it comes: recognised without a mapping step, its
+times read at their offsets, its orders from "Name", its line amounts from quantity and
+price, and its customers, named only by e-mail, stored under pseudonyms with their e-mail
+and name kept as contact details."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from customers.models import Customer, ImportRecord, TransactionLine
+from transaction_files.pseudonyms import PREFIX, pseudonym
+
+pytestmark = pytest.mark.django_db
+EXPORT = Path(__file__).resolve().parents[1] / "fixtures" / "shopify_orders_export.csv"
+
+
+def test_a_shopify_export_imports_as_it_comes(client_for, shop, run_tasks_inline):
+    client = client_for("manager")
+    upload = SimpleUploadedFile(EXPORT.name, EXPORT.read_bytes(), content_type="text/csv")
+    response = client.post(reverse("customers:import-create"), {"file": upload})
+    assert response.status_code == 302
+    record = ImportRecord.unscoped.get()
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
+    # recognised: never waited for a mapping
+    assert record.mapping["invoice"] == "Name" and "amount" not in record.mapping
+    # 12 line items; the guest's order (no e-mail) cannot be segmented
+    assert (record.rows_read, record.rows_skipped, record.rows_imported) == (12, 1, 11)
+
+    customers = {c.email: c for c in Customer.unscoped.filter(workspace=shop)}
+    assert set(customers) == {
+        "ann@example.com", "bob@example.org", "cy@example.net", "dee@example.com",
+    }  # fmt: skip
+    ann = customers["ann@example.com"]
+    assert ann.external_id == pseudonym("ann@example.com", shop.pseudonym_key)
+    assert ann.external_id.startswith(PREFIX) and "ann" not in ann.external_id
+    assert ann.name == "Ann Lee"
+    # "Ann@Example.com" on #1004 is the same customer: three orders
+    lines = TransactionLine.unscoped.filter(customer=ann)
+    assert sorted(set(lines.values_list("invoice", flat=True))) == ["#1001", "#1004", "#1008"]
+    # a line's amount is its quantity times its price, not the order's total
+    mug = lines.get(invoice="#1001", product_code="MUG-BL")
+    assert (mug.quantity, mug.amount) == (Decimal(2), Decimal("30.00"))
+    assert mug.description == "Blue Mug"
+    # 10:15 at UTC-5 is 15:15 UTC, whatever the shop's own zone
+    assert mug.timestamp.isoformat() == "2024-01-05T15:15:00+00:00"
+
+    page = client.get(record.get_absolute_url()).content.decode()
+    assert "stored as pseudonyms" in page
+    assert "customer id an e-mail address, stored as its pseudonym" in page
+    assert all(c.external_id.startswith(PREFIX) for c in customers.values())
