@@ -191,7 +191,9 @@ class ImportRecord(models.Model):
 
     rows_read = models.PositiveIntegerField(default=0)
     rows_imported = models.PositiveIntegerField(default=0)
-    rows_skipped = models.PositiveIntegerField(default=0, help_text="No customer id.")
+    rows_skipped = models.PositiveIntegerField(
+        default=0, help_text="No customer id, or an order cancelled, refunded or voided."
+    )
     rows_duplicate = models.PositiveIntegerField(default=0)
     rows_rejected = models.PositiveIntegerField(default=0)
     customers_created = models.PositiveIntegerField(default=0)
@@ -261,12 +263,23 @@ class ImportRecord(models.Model):
                 f"{self.rows_rejected:,} of {self.rows_read:,} rows were rejected and not "
                 "stored: see the rejected rows for why."
             )
-        if self.rows_skipped:
+        if self.rows_without_customer:
             found.append(
-                f"{self.rows_skipped:,} of {self.rows_read:,} rows were skipped: they have "
-                "no customer id."
+                f"{self.rows_without_customer:,} of {self.rows_read:,} rows were skipped: they "
+                "have no customer id."
             )
         return found
+
+    @property
+    def rows_without_customer(self) -> int:
+        """Skipped rows that had no customer id (the others are orders that did not happen,
+        as their status said: skipped by design, not a warning)."""
+        return self.rows_skipped - self.orders_not_sales
+
+    @property
+    def orders_not_sales(self) -> int:
+        """Rows skipped as orders cancelled, refunded in full, voided or failed."""
+        return int((self.counts_by_reason or {}).get("skipped_cancelled_order", 0))
 
     @property
     def status_label(self) -> str:
@@ -294,6 +307,7 @@ class ImportRecord(models.Model):
 # The keys of ImportRecord.counts_by_reason (the API's too) and what they mean to a user.
 REASON_LABELS = {
     "skipped_no_customer_id": "Skipped: no customer id",
+    "skipped_cancelled_order": "Skipped: order cancelled, refunded in full, voided or failed",
     "duplicate_in_file": "Not stored again: the same line of the same order earlier in this file",
     "already_imported": "Not stored again: already imported",
     "imported_returns": "Imported and flagged: returns and cancellations",

@@ -17,6 +17,7 @@ FIELDS: dict[str, str] = {
     "product_code": "Product code",
     "description": "Description",
     "country": "Country",
+    "status": "Order status",
     # Optional contact details for a marketing tool (personal data: customers.Customer).
     "email": "Customer e-mail",
     "customer_name": "Customer name",
@@ -34,6 +35,7 @@ ALIASES: dict[str, list[str]] = {
     "product_code": ["stockcode", "productcode", "sku", "productid", "itemcode"],
     "description": ["description", "productname", "product", "itemdescription"],
     "country": ["country"],
+    "status": ["status", "orderstatus"],
     "email": ["email", "emailaddress", "customeremail"],
     "customer_name": ["customername", "clientname"],
 }
@@ -65,6 +67,7 @@ PLATFORM_LAYOUTS: dict[str, PlatformLayout] = {
             "description": "lineitemname",
             "country": "billingcountry",
             "customer_name": "billingname",
+            "status": "financialstatus",
         },
     ),
 }

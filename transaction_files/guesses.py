@@ -44,6 +44,7 @@ MORE_NAMES: dict[str, list[str]] = {
     "product_code": ["itemid", "article", "articleid", "ean", "upc", "barcode", "productno"],
     "description": ["itemname", "articlename", "productdescription", "productdesc", "name"],
     "country": ["region", "countrycode", "countryname", "market", "shipcountry"],
+    "status": ["financialstatus", "paymentstatus", "orderstate", "transactionstatus"],
     "email": ["mail", "emailaddr", "contactemail", "memberemail", "clientemail"],
     "customer_name": ["fullname", "membername", "buyername", "contactname", "shoppername"],
 }  # fmt: skip
@@ -59,6 +60,7 @@ STEMS: dict[str, list[str]] = {
     "product_code": ["product", "sku", "stock", "item", "article"],
     "description": ["description", "desc"],
     "country": ["country", "region"],
+    "status": ["status", "state"],
     "email": ["email", "mail"],
     "customer_name": ["customername", "fullname", "clientname", "membername"],
 }
@@ -79,6 +81,9 @@ EXPLANATIONS: dict[str, str] = {
     "product_code": "The product's code (SKU, stock code, product id).",
     "description": "The product's name, shown beside its code.",
     "country": "Where the customer or the shop is; shown on customer pages.",
+    "status": "Optional: the order's status. Orders cancelled, refunded in full, voided, "
+    "failed or declined are skipped (a partial refund keeps the order). Given on an order's "
+    "first row only, it holds for the order's other rows.",
     "email": "Optional: the customer's e-mail address, for a marketing tool. Personal data: "
     "only managers and admins see and export it. Addresses without an @ are left out.",
     "customer_name": "Optional: the customer's name, for a marketing tool. Personal data: "
@@ -194,6 +199,10 @@ def _values_fit(field: str, v: ColumnValues) -> tuple[bool, str]:
         if v.letters >= 0.9 and not v.date_like and "@" not in v.example:
             return True, f"its values are names (e.g. {e})"
         return False, f"its values are not names (e.g. {e})"
+    if field == "status":
+        if v.letters >= 0.9 and not v.date_like and v.longest <= 40 and v.repeats:
+            return True, f"its values are words that repeat (e.g. {e})"
+        return False, f"its values are not statuses (e.g. {e})"
     if field == "country":
         if v.letters >= 0.9 and not v.date_like:
             return True, f"its values are names (e.g. {e})"

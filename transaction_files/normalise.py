@@ -47,6 +47,9 @@ NON_PRODUCT_CODES = {
     "B",
 }
 NON_PRODUCT_PREFIXES = ("GIFT_0001", "DCGS")
+#: An order status saying the order did not happen: cancelled, refunded (in full), voided,
+#: failed or declined. A partial refund keeps the order.
+NOT_A_SALE = r"(?i)^(?!.*partial).*(?:cancel|refund|void|fail|declin)"
 OTHER_ORDER = {dates.DAYFIRST: dates.MONTHFIRST, dates.MONTHFIRST: dates.DAYFIRST}
 #: Why a date was not read, by the date order the import reads day/month dates in.
 BAD_DATE_MESSAGES = {
@@ -110,6 +113,10 @@ class Normaliser:
     # The shop's key for customer ids that are e-mail addresses (pseudonyms.py); "" keeps
     # them as they are (the engine's command line, which stores nothing).
     pseudonym_key: str = ""
+    # For an order split between two chunks (_not_a_sale): the last chunk's first line
+    # number, the (invoice, status) carried into it and the one carried out of it. A chunk
+    # run again (once its date order is known) takes what was carried into it.
+    _carry: tuple[int, tuple | None, tuple] | None = field(default=None, init=False, repr=False)
 
     def _customer_ids(self, ids: pd.Series) -> tuple[pd.Series, np.ndarray]:
         """The distinct ids as stored: 17850.0 (a spreadsheet's number) as 17850, an e-mail
@@ -118,6 +125,32 @@ class Normaliser:
         if not self.pseudonym_key:
             return ids, np.zeros(len(ids), dtype=bool)
         return pseudonymised(ids, self.pseudonym_key)
+
+    def _not_a_sale(self, cleaned: dict[str, pa.Array], first_line: int) -> np.ndarray:
+        """Rows of orders whose status says they did not happen (NOT_A_SALE). An order's
+        status may be given on its first row only (Shopify): a blank one is the status of the
+        rows above it with the same invoice, in this chunk or the one before."""
+        status = cleaned.get("status")
+        if status is None:
+            return np.zeros(len(cleaned["customer_id"]), dtype=bool)
+        given = pd.Series(status, dtype="str")
+        invoice = cleaned.get("invoice")
+        if invoice is not None and len(given):
+            orders = pd.Series(invoice, dtype="str")
+            carried_in = None
+            if self._carry is not None:
+                last_first, last_in, last_out = self._carry
+                carried_in = last_in if last_first == first_line else last_out
+            if carried_in is not None:
+                orders = pd.concat([pd.Series([carried_in[0]], dtype="str"), orders])
+                given = pd.concat([pd.Series([carried_in[1]], dtype="str"), given])
+            given, orders = given.reset_index(drop=True), orders.reset_index(drop=True)
+            run = (orders != orders.shift()).cumsum()  # a blank invoice is an order alone
+            given = given.groupby(run).ffill()
+            self._carry = (first_line, carried_in, (orders.iloc[-1], given.iloc[-1]))
+            if carried_in is not None:
+                given = given.iloc[1:]
+        return given.str.contains(NOT_A_SALE, regex=True).fillna(False).to_numpy(dtype=bool)
 
     def column(self, field_name: str) -> str:
         return self.mapping.get(field_name, field_name)
@@ -133,6 +166,12 @@ class Normaliser:
         result.rows_skipped = int((~blank & ~has_customer).sum())
         if result.rows_skipped:
             result.reasons["skipped_no_customer_id"] += result.rows_skipped
+        first_line = int(line_numbers[0]) if len(line_numbers) else 0
+        not_a_sale = self._not_a_sale(cleaned, first_line) & has_customer
+        if not_a_sale.any():
+            result.reasons["skipped_cancelled_order"] += int(not_a_sale.sum())
+            result.rows_skipped += int(not_a_sale.sum())
+            has_customer = has_customer & ~not_a_sale
         # One filter for both (blank rows have no customer id), in pyarrow: half the cost
         # of pandas'.
         keep = pa.array(has_customer)

@@ -39,7 +39,7 @@ class FileLines:
     info: SourceInfo
     date_order: str | None  # as given, or as detected from the dates (None: not needed)
     rows_read: int = 0
-    rows_skipped: int = 0  # no customer id
+    rows_skipped: int = 0  # no customer id, or an order that was no sale
     rows_rejected: int = 0
     reasons: Counter = field(default_factory=Counter)
     rejections: list[Rejection] = field(default_factory=list)  # the first ones

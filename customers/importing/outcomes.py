@@ -69,8 +69,13 @@ def nothing_stored_message(run) -> str:
     if run.rows_rejected:
         problems = Counter((row.column, row.message) for row in run.rejected)
         parts.append(f"{run.rows_rejected:,} were rejected, most for {commonest_problem(problems)}")
-    if run.rows_skipped:
-        parts.append(f"{run.rows_skipped:,} had no customer id")
+    if run.reasons.get("skipped_no_customer_id"):
+        parts.append(f"{run.reasons['skipped_no_customer_id']:,} had no customer id")
+    if run.reasons.get("skipped_cancelled_order"):
+        parts.append(
+            f"{run.reasons['skipped_cancelled_order']:,} belonged to orders cancelled, refunded "
+            "or voided"
+        )
     why = "; ".join(parts) if parts else "none of them held a usable line"
     return (
         f"None of the {run.rows_read:,} rows could be stored: {why}. Check the column "

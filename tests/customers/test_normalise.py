@@ -177,3 +177,38 @@ def test_customer_ids_that_are_e_mail_addresses_are_stored_as_pseudonyms():
     assert other_shop[0] != got[0] and other_shop[1] == "17850"
     # no key (the engine's command line): ids as given
     assert run(rows).lines["customer_ext"].tolist()[0] == "Ann@Example.com"
+
+
+def test_orders_whose_status_says_they_were_no_sale_are_skipped_across_chunks():
+    """A status on an order's first row holds for its other rows, even in the next chunk;
+    a partial refund keeps the order; a chunk read again takes what was carried into it."""
+    mapping = {"customer_id": "c", "timestamp": "t", "invoice": "i", "amount": "a", "status": "s"}
+    normaliser = Normaliser(mapping=mapping, date_order=None, time_zone="UTC")
+
+    def chunk(first_line, rows):
+        frame = pd.DataFrame(rows, columns=["c", "t", "i", "a", "s"], dtype="str")
+        numbers = np.arange(first_line, first_line + len(rows), dtype=np.int64)
+        return normaliser.run(frame, numbers)
+
+    first = [
+        ["x", "2024-01-01", "#1", "1", "paid"],
+        ["x", "2024-01-01", "#1", "2", None],
+        ["y", "2024-01-02", "#2", "3", "Refunded"],
+        ["y", "2024-01-02", "#2", "4", None],
+        ["z", "2024-01-03", "#3", "5", "partially_refunded"],
+        ["w", "2024-01-04", "#4", "6", "CANCELLED"],
+    ]
+    second = [
+        ["w", "2024-01-04", "#4", "7", None],  # #4 goes on: still cancelled
+        ["v", "2024-01-05", "#5", "8", None],  # a new order with no status: a sale
+        ["u", "2024-01-06", "#6", "9", "voided"],
+        ["t", "2024-01-07", "#7", "1", "payment failed"],
+    ]
+    a = chunk(2, first)
+    assert a.lines["invoice"].tolist() == ["#1", "#1", "#3"]
+    assert a.reasons["skipped_cancelled_order"] == 3 and a.rows_skipped == 3
+    b = chunk(8, second)
+    assert b.lines["invoice"].tolist() == ["#5"]
+    again = chunk(8, second)  # as after a date order found in this chunk
+    assert again.lines["invoice"].tolist() == ["#5"]
+    assert again.reasons["skipped_cancelled_order"] == 3

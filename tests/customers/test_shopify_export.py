@@ -1,7 +1,7 @@
 """A Shopify orders export uploaded as it comes: recognised without a mapping step, its
 times read at their offsets, its orders from "Name", its line amounts from quantity and
-price, and its customers, named only by e-mail, stored under pseudonyms with their e-mail
-and name kept as contact details."""
+price, its refunded and voided orders left out, and its customers, named only by e-mail,
+stored under pseudonyms with their e-mail and name kept as contact details."""
 
 from __future__ import annotations
 
@@ -28,8 +28,11 @@ def test_a_shopify_export_imports_as_it_comes(client_for, shop, run_tasks_inline
     assert record.status == ImportRecord.Status.SUCCEEDED, record.error
     # recognised: never waited for a mapping
     assert record.mapping["invoice"] == "Name" and "amount" not in record.mapping
-    # 12 line items; the guest's order (no e-mail) cannot be segmented
-    assert (record.rows_read, record.rows_skipped, record.rows_imported) == (12, 1, 11)
+    # 15 line items: the guest's order (no e-mail) cannot be segmented; #1009 (refunded,
+    # two lines, its status on the first only) and #1010 (voided) were no sales
+    assert (record.rows_read, record.rows_skipped, record.rows_imported) == (15, 4, 11)
+    assert (record.rows_without_customer, record.orders_not_sales) == (1, 3)
+    assert not TransactionLine.unscoped.filter(invoice__in=["#1009", "#1010"]).exists()
 
     customers = {c.email: c for c in Customer.unscoped.filter(workspace=shop)}
     assert set(customers) == {
@@ -52,4 +55,6 @@ def test_a_shopify_export_imports_as_it_comes(client_for, shop, run_tasks_inline
     page = client.get(record.get_absolute_url()).content.decode()
     assert "stored as pseudonyms" in page
     assert "customer id an e-mail address, stored as its pseudonym" in page
+    assert "3 rows skipped: their order's status says it was cancelled, refunded" in page
+    assert "1 row skipped: no customer id" in page
     assert all(c.external_id.startswith(PREFIX) for c in customers.values())

@@ -93,7 +93,8 @@ class Command(BaseCommand):
         for label, value in [
             ("rows read", record.rows_read),
             ("lines imported", record.rows_imported),
-            ("skipped (no customer id)", record.rows_skipped),
+            ("skipped (no customer id)", record.rows_without_customer),
+            ("skipped (order cancelled, refunded or voided)", record.orders_not_sales),
             ("duplicates", record.rows_duplicate),
             ("rejected", record.rows_rejected),
             ("new customers", record.customers_created),
