@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from accounts.permissions import capability_permission
 from common.api_errors import ApiProblem, error_responses
 from transaction_files import dates
-from transaction_files.columns import parse_mapping_text
+from transaction_files.columns import FIELDS, parse_mapping_text
 from transaction_files.errors import ImportFileError, MappingNeeded
 
 from .models import ImportRecord, ImportRejectedRow
@@ -113,8 +113,7 @@ class ImportUploadSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         help_text="field=Column pairs, comma-separated (customer_id=Cust,timestamp=Date). "
-        "Fields: customer_id, timestamp, invoice, quantity, unit_price, amount, "
-        "product_code, description, country.",
+        f"Fields: {', '.join(FIELDS)}. customer_id and email may name the same column.",
     )
     date_order = serializers.ChoiceField(
         choices=DATE_ORDER_CHOICES, required=False, allow_blank=True

@@ -16,7 +16,7 @@ from customers.management.workspace_option import add_workspace_argument, worksp
 from customers.models import ImportRecord
 from customers.services import import_record_create, import_record_process
 from transaction_files import dates
-from transaction_files.columns import parse_mapping_text
+from transaction_files.columns import FIELDS, parse_mapping_text
 from transaction_files.errors import ImportFileError
 
 
@@ -30,8 +30,7 @@ class Command(BaseCommand):
             "--mapping",
             default="",
             help="field=Column pairs, comma-separated, e.g. customer_id=Cust,timestamp=Date. "
-            "Fields: customer_id timestamp invoice quantity unit_price amount product_code "
-            "description country.",
+            f"Fields: {' '.join(FIELDS)}.",
         )
         parser.add_argument(
             "--date-order",
