@@ -143,6 +143,8 @@ def mapping_advice(
             date_order=date_order or workspace.date_order or None,
             order_default_from=None if date_order else ImportRecord.WORKSPACE_ORDER,
             pseudonym_key=workspace.pseudonym_key,
+            currency=workspace.currency,
+            money_marks=workspace.currency_marks,
             time_zone=workspace.time_zone,
             decimal_comma=sample.delimiter != ",",
             bounds=import_bounds(),

@@ -316,6 +316,7 @@ REASON_LABELS = {
     "rejected_bad_date": "Rejected: unreadable date",
     "rejected_implausible_date": "Rejected: date before the earliest year or after the upload",
     "rejected_bad_number": "Rejected: unreadable or out-of-range number",
+    "rejected_other_currency": "Rejected: amount in another currency than the workspace's",
     "rejected_missing_value": "Rejected: missing value",
     "rejected_too_long": "Rejected: text too long",
     "rejected_binary_data": "Rejected: binary data (a NUL character)",

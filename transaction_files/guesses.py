@@ -15,6 +15,7 @@ import pandas as pd
 
 from . import dates
 from .columns import ALIASES, FIELDS, platform, recognise
+from .numbers import to_numbers
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 _RANK = {HIGH: 3, MEDIUM: 2, LOW: 1}
@@ -144,7 +145,7 @@ def describe(values: pd.Series) -> ColumnValues:
         parsed = dates.parse_timestamps(text, order=dates.DAYFIRST).fillna(
             dates.parse_timestamps(text, order=dates.MONTHFIRST)
         )
-    numbers = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+    numbers, _ = to_numbers(text, decimal_comma=False, money=True)  # "£1,234.50" too
     counted = numbers.dropna()
     return ColumnValues(
         filled=n,

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from . import dates
 from .errors import ImportFileError
+from .numbers import to_numbers
 from .plausible import (
     AMOUNT_LIMIT,
     MAX_DESCRIPTION,
@@ -113,6 +114,10 @@ class Normaliser:
     # The shop's key for customer ids that are e-mail addresses (pseudonyms.py); "" keeps
     # them as they are (the engine's command line, which stores nothing).
     pseudonym_key: str = ""
+    # The workspace's currency, and the marks its amounts may carry ("£", "GBP"): an amount
+    # written in another ("€15") is rejected. No marks: any is read (the command line).
+    currency: str = ""
+    money_marks: frozenset[str] = frozenset()
     # For an order split between two chunks (_not_a_sale): the last chunk's first line
     # number, the (invoice, status) carried into it and the one carried out of it. A chunk
     # run again (once its date order is known) takes what was carried into it.
@@ -249,8 +254,22 @@ class Normaliser:
             if name not in text:
                 continue
             raw = text[name]
-            values = _to_number(raw, decimal_comma=self.decimal_comma)
+            values, foreign = to_numbers(
+                raw,
+                decimal_comma=self.decimal_comma,
+                money=name != "quantity",
+                marks=self.money_marks,
+            )
             missing = raw.isna().to_numpy()
+            other = (foreign != "").to_numpy()
+            reject(
+                other,
+                name,
+                raw,
+                f"Not in {self.currency}, this workspace's currency: convert it, or import it "
+                "into a workspace in its currency.",
+                "rejected_other_currency",
+            )
             unreadable = values.isna().to_numpy() & ~missing
             reject(unreadable, name, raw, "Not a number.", "rejected_bad_number")
             huge = (values.abs() >= MAX_NUMBER).fillna(False).to_numpy()
@@ -510,18 +529,6 @@ def _may_need_trim(arrow: pa.StringArray) -> bool:
         if ((edge <= 0x20) | (edge >= 0x80)).any():
             return True
     return False
-
-
-def _to_number(values: pd.Series, *, decimal_comma: bool) -> pd.Series:
-    text = values
-    if decimal_comma:
-        text = text.str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
-    try:
-        # Fast path: every cell is a plain number.
-        arrow = pc.cast(pa.array(text, type=pa.string(), from_pandas=True), pa.float64())
-        return pd.Series(arrow.to_numpy(zero_copy_only=False), index=values.index)
-    except pa.ArrowInvalid:
-        return pd.to_numeric(text, errors="coerce").astype(float)
 
 
 #: Contact e-mails of another shape are left out (EMAIL_SHAPE).

@@ -164,6 +164,8 @@ def preview(
     rows: int = PREVIEW_ROWS,
     order_default_from: str | None = None,
     pseudonym_key: str = "",
+    currency: str = "",
+    money_marks: frozenset[str] = frozenset(),
 ) -> Preview:
     """The first `rows` rows of `sample` as read and as `mapping` would store them.
     `order_default_from`: where `date_order` came from when nobody chose it for the file
@@ -202,6 +204,8 @@ def preview(
             bounds=bounds or Bounds(),
             uploaded_at=uploaded_at,
             pseudonym_key=pseudonym_key,
+            currency=currency,
+            money_marks=money_marks,
         )
         return normaliser.run(frame.reset_index(drop=True), np.asarray(numbers))
 

@@ -23,3 +23,14 @@ CURRENCY_CHOICES = [(code, f"{code} ({name})") for code, (name, _) in CURRENCIES
 def currency_symbol(code: str) -> str:
     """The symbol written before an amount, or the code and a space for one not listed."""
     return CURRENCIES[code][1] if code in CURRENCIES else f"{code} "
+
+
+#: Marks an amount in one of these may carry besides its code and symbol: a bare "$" in any
+#: dollar shop (its own exports write it so), "kr" in the Nordic ones.
+OTHER_MARKS = {"USD": ("US$",), "CAD": ("$",), "AUD": ("$",), "NZD": ("$",), "SEK": ("kr",),
+               "NOK": ("kr",), "DKK": ("kr",)}  # fmt: skip
+
+
+def currency_marks(code: str) -> frozenset[str]:
+    """What an amount in `code` may be written with: "£15.00", "15.00 GBP", "CA$15", ..."""
+    return frozenset({code, currency_symbol(code).strip(), *OTHER_MARKS.get(code, ())})

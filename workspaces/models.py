@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .currencies import CURRENCY_CHOICES, currency_symbol
+from .currencies import CURRENCY_CHOICES, currency_marks, currency_symbol
 
 
 def site_time_zone() -> str:
@@ -83,3 +83,8 @@ class Workspace(models.Model):
     @property
     def currency_symbol(self) -> str:
         return currency_symbol(self.currency)
+
+    @property
+    def currency_marks(self) -> frozenset[str]:
+        """What its files' amounts may be written with ("£", "GBP"); others are refused."""
+        return currency_marks(self.currency)

@@ -74,6 +74,8 @@ def _read_into(
         uploaded_at=record.created_at,
         order_default_from=record.date_order_default_source(),
         pseudonym_key=record.workspace.pseudonym_key,
+        currency=record.workspace.currency,
+        money_marks=record.workspace.currency_marks,
     )
     reader = ChunkReader(staging, normaliser, path, info, mapping)
     # The chunks read before the dry run's verdict: written only once it lets them through.
