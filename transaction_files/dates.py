@@ -21,7 +21,22 @@ _OFFSET_RE = (
     r"^(\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)"
     r"\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
 )
-_DMY_RE = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+# A time after a date: 10:15, 10:15:30, 10:15 AM, 1:15 p.m.
+_TIME = r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?"
+_DMY_RE = rf"^(\d{{1,2}})[/.\-](\d{{1,2}})[/.\-](\d{{4}}|\d{{2}})(?:[ T]{_TIME})?$"
+# Dates with the month's English name: "Jan 5, 2024", "Friday, January 5, 2024 10:15 AM",
+# "5 Jan 2024", "05-Jan-2024", "5-Jan-24". They say which number is the day.
+_WEEKDAY = r"(?:[A-Za-z]{3,9}\.?,?\s+)?"
+_NAMED_MDY_RE = (
+    rf"^{_WEEKDAY}([A-Za-z]{{3,9}})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})"
+    rf"(?:,?\s+{_TIME})?$"
+)
+_NAMED_DMY_RE = (
+    rf"^{_WEEKDAY}(\d{{1,2}})(?:st|nd|rd|th)?[\s\-]([A-Za-z]{{3,9}})\.?[\s\-,]+(\d{{4}}|\d{{2}})"
+    rf"(?:,?\s+{_TIME})?$"
+)
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")  # fmt: skip
 
 
 class DateOrderNeeded(ValueError):
@@ -131,22 +146,57 @@ def parse_timestamps(values: pd.Series, *, order: str | None, time_zone: str = "
         # file's own dates decide, as with no order (docs/decisions/date-order-as-fallback.md)
         if order not in (DAYFIRST, MONTHFIRST):
             raise DateOrderNeeded("order needed")
-        parts = rest_text[dmy].str.extract(_DMY_RE).apply(pd.to_numeric)
-        day, month = (parts[0], parts[1]) if order == DAYFIRST else (parts[1], parts[0])
-        year = parts[2].where(parts[2] >= 100, parts[2] + 2000)
-        frame = pd.DataFrame(
-            {
-                "year": year,
-                "month": month,
-                "day": day,
-                "hour": parts[3].fillna(0),
-                "minute": parts[4].fillna(0),
-                "second": parts[5].fillna(0),
-            }
-        )
-        out[dmy] = pd.to_datetime(frame, errors="coerce").astype(RESOLUTION).to_numpy()
+        parts = rest_text[dmy].str.extract(_DMY_RE)
+        first, second = pd.to_numeric(parts[0]), pd.to_numeric(parts[1])
+        day, month = (first, second) if order == DAYFIRST else (second, first)
+        out[dmy] = _assemble(day, month, parts[2], parts[[3, 4, 5, 6]]).to_numpy()
+    for pattern, day_at, month_at in ((_NAMED_MDY_RE, 1, 0), (_NAMED_DMY_RE, 0, 1)):
+        left = rest_text[out.isna().to_numpy() & ~dmy.to_numpy()]
+        if left.empty:
+            break
+        named = left.str.extract(pattern)
+        named = named[named[0].notna()]
+        if len(named):
+            month = named[month_at].map(_month_number)
+            times = named[[3, 4, 5, 6]]
+            out[named.index] = _assemble(
+                pd.to_numeric(named[day_at]), month, named[2], times
+            ).to_numpy()
     result[rest] = out.to_numpy()
     return result
+
+
+def _month_number(name: str) -> float:
+    """1-12 for an English month's name or its first three letters or more ("Sept")."""
+    name = name.lower()
+    for number, month in enumerate(_MONTHS, start=1):
+        if len(name) >= 3 and month.startswith(name if name != "sept" else "sep"):
+            return float(number)
+    return float("nan")
+
+
+def _assemble(day: pd.Series, month: pd.Series, year: pd.Series, times: pd.DataFrame) -> pd.Series:
+    """Datetimes from their parts (NaT where impossible): a two-digit year is this century's;
+    times are (hour, minute, second, "a"/"p" or NaN) and 12 AM is midnight."""
+    year = pd.to_numeric(year)
+    year = year.where(year >= 100, year + 2000)
+    hour, minute, second = (pd.to_numeric(times.iloc[:, i]) for i in range(3))
+    half = times.iloc[:, 3].str.lower()
+    twelve_hour = half.notna()
+    bad_hour = twelve_hour & ((hour < 1) | (hour > 12))
+    hour = hour.where(~twelve_hour, hour % 12 + (half == "p") * 12)
+    frame = pd.DataFrame(
+        {
+            "year": year,
+            "month": month,
+            "day": day,
+            "hour": hour.fillna(0),
+            "minute": minute.fillna(0),
+            "second": second.fillna(0),
+        }
+    )
+    parsed = pd.to_datetime(frame, errors="coerce").astype(RESOLUTION)
+    return parsed.where(~bad_hour.to_numpy())
 
 
 def _from_offset(times: pd.Series, offsets: pd.Series, time_zone: str) -> pd.Series:

@@ -54,11 +54,12 @@ NOT_A_SALE = r"(?i)^(?!.*partial).*(?:cancel|refund|void|fail|declin)"
 OTHER_ORDER = {dates.DAYFIRST: dates.MONTHFIRST, dates.MONTHFIRST: dates.DAYFIRST}
 #: Why a date was not read, by the date order the import reads day/month dates in.
 BAD_DATE_MESSAGES = {
-    "": "Not a date this tool can read (ISO, YYYYMMDD, day-first or month-first).",
+    "": "Not a date this tool can read (ISO, YYYYMMDD, day-first or month-first, or with "
+    "the month's English name).",
     dates.DAYFIRST: "Not a date this import can read: it reads ISO, YYYYMMDD and day-first "
-    "dates (31/12/2024).",
+    "dates (31/12/2024), and dates with the month's English name.",
     dates.MONTHFIRST: "Not a date this import can read: it reads ISO, YYYYMMDD and "
-    "month-first dates (12/31/2024).",
+    "month-first dates (12/31/2024), and dates with the month's English name.",
 }
 LINE_COLUMNS = [
     "line_no",

@@ -212,3 +212,42 @@ def test_orders_whose_status_says_they_were_no_sale_are_skipped_across_chunks():
     again = chunk(8, second)  # as after a date order found in this chunk
     assert again.lines["invoice"].tolist() == ["#5"]
     assert again.reasons["skipped_cancelled_order"] == 3
+
+
+def test_twelve_hour_times_and_month_names_are_read():
+    """US exports write "1/5/2024 1:15 PM"; PayPal and formatted spreadsheets "Jan 5, 2024"
+    or "05-Jan-2024": the month's name says which number is the day, so no order is needed
+    for them."""
+    from transaction_files import dates
+
+    def read(values, order):
+        return dates.parse_timestamps(pd.Series(values, dtype="str"), order=order).tolist()
+
+    us = ["1/5/2024 1:15 PM", "1/5/2024 12:05 AM", "1/5/2024 12:05 p.m.", "1/5/2024 13:05 PM"]
+    got = read(us, dates.MONTHFIRST)
+    assert [str(t) for t in got[:3]] == [
+        "2024-01-05 13:15:00",
+        "2024-01-05 00:05:00",  # 12 AM is midnight
+        "2024-01-05 12:05:00",
+    ]
+    assert pd.isna(got[3])  # no 13 o'clock in the afternoon
+    named = [
+        "Jan 5, 2024",
+        "Friday, January 5, 2024 10:15 AM",
+        "5 Jan 2024",
+        "05-Jan-2024",
+        "5-Jan-24",
+        "Sept 3, 2024",
+        "March 1st, 2024 9:00 p.m.",
+    ]
+    got = [str(t) for t in read(named, None)]
+    assert got == [
+        "2024-01-05 00:00:00",
+        "2024-01-05 10:15:00",
+        "2024-01-05 00:00:00",
+        "2024-01-05 00:00:00",
+        "2024-01-05 00:00:00",
+        "2024-09-03 00:00:00",
+        "2024-03-01 21:00:00",
+    ]
+    assert all(pd.isna(t) for t in read(["Foo 5, 2024", "Feb 30, 2024"], None))
