@@ -51,6 +51,7 @@ def last_import(*, workspace) -> ImportRecord | None:
             "rows_imported",
             "rows_skipped",
             "rows_rejected",
+            "counts_by_reason",  # its status says which skipped rows are warnings
         )
         .first()
     )

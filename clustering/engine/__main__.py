@@ -153,7 +153,8 @@ def _print_reading(read: FileLines) -> None:
         print(f"date order: {read.date_order}")
     print(
         f"{read.rows_read:,} rows read, {len(read.lines):,} lines kept, "
-        f"{read.rows_skipped:,} skipped (no customer id), {read.rows_rejected:,} rejected"
+        f"{read.rows_skipped:,} skipped (no customer id, or an order that was no sale), "
+        f"{read.rows_rejected:,} rejected"
     )
     for notice in read.notices:
         print("notice:", notice)
