@@ -26,10 +26,10 @@ _MONEY = re.compile(
     rf"\s*(?P<after>{_MARK})?"
 )
 _PLAIN = re.compile(r"(?P<sign>[+-]?)\s*(?P<number>[\d.][\d.,' \u00a0\u202f]*)")
-# What the fast path reads, read the same way whatever the file's decimal mark
 _CODE = re.compile(r"[A-Z]{3}|[A-Za-z]{1,3}\$")
 #: Currencies written with letters rather than a symbol or their code.
 LETTER_SYMBOLS = frozenset({"kr", "Kr", "zł", "Kč", "Ft", "lei", "Rs", "Fr", "R"})
+# What the fast path reads, read the same way whatever the file's decimal mark
 _FLOAT = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 _GROUPED = {
     False: re.compile(r"\d{1,3}(?:([,' \u00a0\u202f])\d{3})(?:\1\d{3})*(?:\.\d+)?"),
