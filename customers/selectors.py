@@ -1,10 +1,13 @@
 """Reads of customers, imports and lines, always of one workspace."""
 
 import operator
+import re
 from collections.abc import Iterable
 from functools import reduce
 
 from django.db.models import Q, QuerySet
+
+from transaction_files.pseudonyms import EMAIL_SHAPE, pseudonym
 
 from .layouts import layout_signature
 from .models import Customer, ImportLayout, ImportRecord, ImportRejectedRow, TransactionLine
@@ -48,6 +51,25 @@ def customers_with_emails(*, workspace, emails: Iterable[str]) -> QuerySet[Custo
         .filter(reduce(operator.or_, wanted))
         .order_by("external_id")
     )
+
+
+def is_email(value: str) -> bool:
+    return re.fullmatch(EMAIL_SHAPE, value.strip()) is not None
+
+
+def customer_ids_for_email(*, workspace, email: str) -> list[str]:
+    """The ids of the workspace's customers known by ``email``: its pseudonym, when the
+    shop's files named customers by e-mail (transaction_files.pseudonyms), and those whose
+    stored e-mail it is. Personal data: for those who may see it."""
+    alias = pseudonym(email, workspace.pseudonym_key)
+    customers = Customer.objects.in_workspace(workspace)
+    ids = set(customers.filter(external_id=alias).values_list("external_id", flat=True))
+    ids.update(
+        customers_with_emails(workspace=workspace, emails=[email]).values_list(
+            "external_id", flat=True
+        )
+    )
+    return sorted(ids)
 
 
 def transaction_lines(*, workspace) -> QuerySet[TransactionLine]:

@@ -12,6 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.roles import PERSONAL_DATA_PERMISSION
 from clustering.engine.value import ASSIGNED_VALUE_COLUMNS
 from clustering.predicting import (
     NoPublishedRun,
@@ -27,6 +28,7 @@ from clustering.serializers import (
     PredictRequestSerializer,
 )
 from common.api_errors import ApiProblem, error_responses
+from customers.selectors import customer_ids_for_email, is_email
 
 from .base import CanViewSegments, no_published_run
 from .examples import PREDICT_EXAMPLES
@@ -56,6 +58,27 @@ def _prediction(run_id: int, customer_id: str | None, p, currency: str) -> dict:
         "next_purchase_days": p.value_ahead.next_purchase_days,
         "currency": currency,  # of expected_value
     }
+
+
+def _id_for_email(request, email: str) -> str:
+    """The id of the one customer known by ``email`` ("" when none), for users who may see
+    personal data (as the customer lookup page asks)."""
+    if not request.user.has_perm(PERSONAL_DATA_PERMISSION):
+        raise ApiProblem(
+            "Only users who may see personal data may name a customer by e-mail; send the "
+            "customer id.",
+            status=403,
+            code="personal_data_required",
+        )
+    ids = customer_ids_for_email(workspace=request.workspace, email=email)
+    if len(ids) > 1:
+        raise ApiProblem(
+            f"{len(ids)} customers have this e-mail; send one of their ids "
+            "(GET /api/v1/customers/?email=... lists them).",
+            status=409,
+            code="email_not_unique",
+        )
+    return ids[0] if ids else ""
 
 
 def _plain_customer_id_request(data) -> dict | None:
@@ -98,7 +121,9 @@ class PredictApi(APIView):
 
     @extend_schema(
         summary="Assign customers to segments",
-        description="Send exactly one of `customer_id` (a known customer), `features` (a "
+        description="Send exactly one of `customer_id` (a known customer; users who may see "
+        "personal data may send the customer's e-mail instead, and the answer carries the "
+        "customer's id), `features` (a "
         "customer's raw features; every feature the published run uses is required, "
         "`mean_days_between_purchases` may be null) or `customers` (a batch of up to 1,000 "
         "of either). A batch answers `results` in request order; a customer the published "
@@ -127,10 +152,14 @@ class PredictApi(APIView):
                 401,
                 403,
                 404,
+                409,
                 429,
                 503,
+                d403="The token's role may not predict, or an e-mail was sent as customer_id "
+                "by a user who may not see personal data (code personal_data_required).",
                 d404="No published run (code no_published_run), or a customer id the "
                 "published run does not know (code customer_not_in_segmentation).",
+                d409="Several customers have the e-mail sent (code email_not_unique).",
                 d503="The published run's predictor file cannot be read on this server.",
             ),
         },
@@ -157,10 +186,16 @@ class PredictApi(APIView):
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
         if "customers" in data:
-            return Response(self._batch(model, data["customers"], request.workspace.currency))
+            return Response(
+                self._batch(request, model, data["customers"], request.workspace.currency)
+            )
         if "customer_id" in data:
             customer_id = data["customer_id"]
             stored = stored_predictions(model, [customer_id]).get(customer_id)
+            if stored is None and is_email(customer_id):
+                known_as = _id_for_email(request, customer_id)
+                stored = stored_predictions(model, [known_as]).get(known_as)
+                customer_id = known_as or customer_id
             if stored is None:
                 raise ApiProblem(
                     NOT_IN_SEGMENTATION, status=404, code="customer_not_in_segmentation"
@@ -172,9 +207,19 @@ class PredictApi(APIView):
         return Response(_prediction(model.run_id, None, predicted, request.workspace.currency))
 
     @staticmethod
-    def _batch(model, items: list[dict], currency: str) -> dict:
+    def _batch(request, model, items: list[dict], currency: str) -> dict:
         ids = [item["customer_id"] for item in items if "customer_id" in item]
         stored = stored_predictions(model, ids) if ids else {}
+        # e-mails the run does not know as ids: the ids they name, or why not
+        by_email: dict[str, str | ApiProblem] = {}
+        for customer_id in ids:
+            if customer_id not in stored and is_email(customer_id):
+                try:
+                    by_email[customer_id] = _id_for_email(request, customer_id)
+                except ApiProblem as problem:
+                    by_email[customer_id] = problem
+        named = [v for v in by_email.values() if isinstance(v, str)]
+        stored.update(stored_predictions(model, named) if named else {})
         with_features = [i for i, item in enumerate(items) if "features" in item]
         predicted = dict(
             zip(
@@ -186,6 +231,11 @@ class PredictApi(APIView):
         results = []
         for index, item in enumerate(items):
             customer_id = item.get("customer_id")
+            error = NOT_IN_SEGMENTATION
+            if isinstance(by_email.get(customer_id), ApiProblem):
+                error = str(by_email[customer_id].detail)
+            elif by_email.get(customer_id):
+                customer_id = by_email[customer_id]
             p = predicted.get(index) if customer_id is None else stored.get(customer_id)
             if p is None:
                 results.append(
@@ -201,7 +251,7 @@ class PredictApi(APIView):
                         "source": None,
                         **dict.fromkeys(ASSIGNED_VALUE_COLUMNS),
                         "currency": currency,
-                        "error": NOT_IN_SEGMENTATION,
+                        "error": error,
                     }
                 )
                 continue
