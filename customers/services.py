@@ -29,7 +29,12 @@ from transaction_files import dates
 from transaction_files.columns import resolve_mapping
 from transaction_files.errors import ImportFileError, MappingNeeded
 from transaction_files.preview import file_sample
-from transaction_files.sources import Utf8Invalid, inspect_source, source_kind
+from transaction_files.sources import (
+    Utf8Invalid,
+    fall_back_to_windows_1252,
+    inspect_source,
+    source_kind,
+)
 
 from .importing import progress
 from .importing.bulk_load import bulk_load
@@ -399,11 +404,10 @@ def import_record_process(*, workspace, import_record_id: int) -> ImportRecord:
                 _log_times(record, started, *times)
                 break
             except Utf8Invalid:
-                # Invalid UTF-8 after the first block: read the whole file again as Latin-1.
+                # Invalid UTF-8 after the first block: read the whole file again.
                 if staging is not None:
                     staging.drop()
-                info.encoding = "latin-1"
-                notices.append("The file is not valid UTF-8; it was read as Latin-1.")
+                notices.append(fall_back_to_windows_1252(info))
     except ImportStopped as exc:
         _stop(record, exc, started)
     except ImportFileError as exc:

@@ -19,11 +19,14 @@ from .columns import resolve_mapping
 from .errors import ImportFileError
 from .normalise import LINE_COLUMNS, Normaliser, Rejection
 from .sources import (
+    FALLBACK_ENCODING,
+    NOT_TEXT_MESSAGE,
     BadRow,
     Chunk,
     SourceInfo,
     Utf8Invalid,
     check_latin1_text,
+    fall_back_to_windows_1252,
     inspect_source,
     iter_chunks,
 )
@@ -58,13 +61,10 @@ def check_date_order(date_order: str | None) -> str | None:
 
 
 def check_latin1_chunk(info: SourceInfo, chunk: Chunk) -> None:
-    """ImportFileError when a file read as Latin-1 holds control characters: it was neither
-    UTF-8 nor Latin-1 text."""
-    if info.encoding == "latin-1" and not check_latin1_text(chunk.frame):
-        raise ImportFileError(
-            "The file's text cannot be decoded: it is neither UTF-8 nor Latin-1. "
-            "Save it as UTF-8 CSV and upload it again."
-        )
+    """ImportFileError when a file read as Windows-1252 holds control characters: it was
+    neither UTF-8 nor Windows-1252 text."""
+    if info.encoding == FALLBACK_ENCODING and not check_latin1_text(chunk.frame):
+        raise ImportFileError(NOT_TEXT_MESSAGE)
 
 
 def detect_date_order(path: Path, info: SourceInfo, column: str) -> str:
@@ -103,10 +103,10 @@ def read_lines(
     try:
         result = _read(path, info, used, order, time_zone)
     except Utf8Invalid:
-        # Invalid UTF-8 after the first block: read the whole file again as Latin-1.
-        info.encoding = "latin-1"
+        # Invalid UTF-8 after the first block: read the whole file again.
+        notice = fall_back_to_windows_1252(info)
         result = _read(path, info, used, order, time_zone)
-        result.notices.append("The file is not valid UTF-8; it was read as Latin-1.")
+        result.notices.append(notice)
     result.notices[:0] = info.notices
     if result.rows_read == 0:
         raise ImportFileError("The file has a header line but no rows.")

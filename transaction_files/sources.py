@@ -2,7 +2,8 @@
 
 The format is told by the first bytes, never the extension: gzip (1f 8b), XLSX (a zip
 holding xl/workbook.xml), otherwise delimited text. Text is read as UTF-8 (with or without
-BOM) and, failing that, as Latin-1 with a notice.
+BOM) and, failing that, as Windows-1252 (what Excel saves a CSV as in Western locales; Latin-1
+but for €, curly quotes and dashes) with a notice.
 
 Every file is read within FileLimits (inflated size, inflate ratio, line length, columns,
 rows), each refused with its message before memory grows; workbooks are parsed with
@@ -37,8 +38,57 @@ XLSX_CHUNK_ROWS = 50_000
 DELIMITERS = [",", ";", "\t", "|"]
 # C0 controls other than tab/newline/CR: text exports never contain them, binary files do.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-# After a Latin-1 fallback, C1 controls mean the bytes were not Latin-1 text either.
+# After the fallback, C1 controls mean the bytes were not Windows-1252 text either: the
+# five bytes it leaves undefined are read as Latin-1's C1 controls, so they are found too.
 LATIN1_CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+#: The encoding a file that is not UTF-8 is read in (registered below for pyarrow's reader).
+FALLBACK_ENCODING = "windows_1252_or_latin_1"
+NOT_UTF8_NOTICE = (
+    "The file is not valid UTF-8; it was read as Windows-1252 (Western European), as Excel "
+    "saves CSV files."
+)
+NOT_TEXT_MESSAGE = (
+    "The file's text cannot be decoded: it is neither UTF-8 nor Windows-1252 text. Save it as "
+    "UTF-8 CSV and upload it again."
+)
+
+
+def _as_latin1(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)  # registered for decoding only
+    return error.object[error.start : error.end].decode("latin-1"), error.end
+
+
+class _Windows1252Decoder(codecs.IncrementalDecoder):
+    def decode(self, input: Any, final: bool = False) -> str:  # input: any bytes-like
+        return bytes(input).decode("cp1252", errors="as_latin1")
+
+
+def _find_codec(name: str) -> codecs.CodecInfo | None:
+    if name.replace("-", "_") != FALLBACK_ENCODING:
+        return None
+    cp1252 = codecs.lookup("cp1252")
+    return codecs.CodecInfo(
+        name=FALLBACK_ENCODING,
+        encode=cp1252.encode,
+        decode=lambda data, errors="strict": (
+            bytes(data).decode("cp1252", errors="as_latin1"),
+            len(data),
+        ),
+        incrementaldecoder=_Windows1252Decoder,
+    )
+
+
+codecs.register_error("as_latin1", _as_latin1)
+codecs.register(_find_codec)
+
+
+def fall_back_to_windows_1252(info: SourceInfo) -> str:
+    """Read `info`'s file as Windows-1252 from now on (its UTF-8 broke past the first
+    block); the notice that says so."""
+    info.encoding = FALLBACK_ENCODING
+    return NOT_UTF8_NOTICE
+
+
 GIB = 1024**3
 # The compressed bytes a ratio is measured against at least: a bomb's first block already
 # exceeds it, a small ordinary file never does.
@@ -136,12 +186,9 @@ def _decode_sample(sample: bytes) -> tuple[str, str]:
     try:
         text, encoding = body.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
-        text, encoding = body.decode("latin-1"), "latin-1"
+        text, encoding = body.decode(FALLBACK_ENCODING), FALLBACK_ENCODING
         if re.search(LATIN1_CONTROL_PATTERN, text):
-            raise ImportFileError(
-                "The file's text cannot be decoded: it is neither UTF-8 nor Latin-1. "
-                "Save it as UTF-8 CSV and upload it again."
-            ) from None
+            raise ImportFileError(NOT_TEXT_MESSAGE) from None
     if _CONTROL.search(text):
         raise ImportFileError(
             "This is not a CSV or Excel file: it contains binary data. "
@@ -222,8 +269,8 @@ def inspect_source(path: Path, *, sheet: str = "", limits: FileLimits | None = N
     columns = [c.strip() for c in next(csv.reader([lines[0]], delimiter=delimiter))]
     _check_columns(columns, limits)
     notices = []
-    if encoding == "latin-1":
-        notices.append("The file is not valid UTF-8; it was read as Latin-1.")
+    if encoding == FALLBACK_ENCODING:
+        notices.append(NOT_UTF8_NOTICE)
     if not any(line.strip() for line in lines[1:]):
         raise ImportFileError("The file has a header line but no rows.")
     return SourceInfo(
@@ -630,7 +677,8 @@ def _xlsx_chunk(rows: list[list], lines: list[int], columns: list[str], progress
 
 
 def check_latin1_text(frame: pd.DataFrame) -> bool:
-    """True when no cell holds control characters (text read as Latin-1 that was not)."""
+    """True when no cell holds control characters (text read as Windows-1252 that was
+    not)."""
     for name in frame.columns:
         col = frame[name].dropna()
         if len(col) and col.astype(str).str.contains(LATIN1_CONTROL_PATTERN, regex=True).any():
@@ -640,10 +688,14 @@ def check_latin1_text(frame: pd.DataFrame) -> bool:
 
 Utf8Invalid = _Utf8Invalid
 __all__ = [
+    "FALLBACK_ENCODING",
+    "NOT_TEXT_MESSAGE",
     "BadRow",
     "Chunk",
     "SourceInfo",
     "Utf8Invalid",
+    "check_latin1_text",
+    "fall_back_to_windows_1252",
     "inspect_source",
     "iter_chunks",
     "source_kind",

@@ -1,7 +1,7 @@
 """One pass over an import's file: read it through the pipeline into a staging table (or
 a bulk load), counting and keeping rejected rows, its first chunks held back until the dry
 run lets them through, then move the lines in and write the import's counts.
-customers.services runs the passes (a second one when the file turns out to be Latin-1)
+customers.services runs the passes (a second one when the file turns out not to be UTF-8)
 inside the import's lifecycle.
 """
 

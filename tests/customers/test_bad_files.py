@@ -114,8 +114,18 @@ def test_latin1_file_imports_with_a_notice(tmp_path):
     row = ROW.replace("WHITE HANGING HEART", "CAFÉ VOUCHER £10")
     record, error = import_or_error(write(tmp_path, "latin.csv", (HEADER + row).encode("latin-1")))
     assert record.status == ImportRecord.Status.SUCCEEDED, error
-    assert "read as Latin-1" in " ".join(record.notices)
+    assert "read as Windows-1252" in " ".join(record.notices)
     assert TransactionLine.unscoped.get().description == "CAFÉ VOUCHER £10"
+
+
+def test_a_file_excel_saved_in_windows_1252_keeps_its_euro_signs_and_curly_quotes(tmp_path):
+    """Excel's "CSV (Comma delimited)" on Windows writes Windows-1252: €, ’ and – are bytes
+    Latin-1 reads as control characters, which refused the whole file."""
+    row = ROW.replace("WHITE HANGING HEART", "Children’s mug – €5 off")
+    record, error = import_or_error(write(tmp_path, "excel.csv", (HEADER + row).encode("cp1252")))
+    assert record.status == ImportRecord.Status.SUCCEEDED, error
+    assert "read as Windows-1252" in " ".join(record.notices)
+    assert TransactionLine.unscoped.get().description == "Children’s mug – €5 off"
 
 
 def test_latin1_found_late_restarts_the_read(tmp_path, monkeypatch):
@@ -127,7 +137,7 @@ def test_latin1_found_late_restarts_the_read(tmp_path, monkeypatch):
     record, error = import_or_error(write(tmp_path, "late.csv", (HEADER + rows).encode("latin-1")))
     assert record.status == ImportRecord.Status.SUCCEEDED, error
     assert record.rows_imported == 2 and record.rows_duplicate == 199
-    assert "read as Latin-1" in " ".join(record.notices)
+    assert "read as Windows-1252" in " ".join(record.notices)
 
 
 def test_tab_pipe_and_bom_files(tmp_path):

@@ -146,7 +146,7 @@ def test_latin1_found_late_is_read_again_with_a_notice(tmp_path, monkeypatch):
 
     assert len(read.lines) == 201
     assert read.lines["description"].iloc[-1] == "WHITE HANGING CAFÉ"
-    assert any("read as Latin-1" in n for n in read.notices)
+    assert any("read as Windows-1252" in n for n in read.notices)
 
 
 def test_mapping_problems_are_the_import_errors(tmp_path):
