@@ -262,15 +262,15 @@ class Normaliser:
                 marks=self.money_marks,
             )
             missing = raw.isna().to_numpy()
-            other = (foreign != "").to_numpy()
-            reject(
-                other,
-                name,
-                raw,
-                f"Not in {self.currency}, this workspace's currency: convert it, or import it "
-                "into a workspace in its currency.",
-                "rejected_other_currency",
-            )
+            if foreign is not None:
+                reject(
+                    (foreign != "").to_numpy(),
+                    name,
+                    raw,
+                    f"Not in {self.currency}, this workspace's currency: convert it, or "
+                    "import it into a workspace in its currency.",
+                    "rejected_other_currency",
+                )
             unreadable = values.isna().to_numpy() & ~missing
             reject(unreadable, name, raw, "Not a number.", "rejected_bad_number")
             huge = (values.abs() >= MAX_NUMBER).fillna(False).to_numpy()

@@ -44,30 +44,28 @@ def to_numbers(
     decimal_comma: bool,
     money: bool = False,
     marks: frozenset[str] = frozenset(),
-) -> tuple[pd.Series, pd.Series]:
+) -> tuple[pd.Series, pd.Series | None]:
     """(the values as floats, NaN where unreadable; the currency mark of each value written
-    in another currency than `marks` allow, "" elsewhere). With no `marks`, any currency
-    mark is read."""
-    foreign = pd.Series("", index=values.index, dtype=object)
+    in another currency than `marks` allow, "" elsewhere, or None when there is none). With
+    no `marks`, any currency mark is read."""
     text = values
     if decimal_comma:
         text = text.str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
     try:
         # Fast path: every cell is a plain number.
         arrow = pc.cast(pa.array(text, type=pa.string(), from_pandas=True), pa.float64())
-        return pd.Series(arrow.to_numpy(zero_copy_only=False), index=values.index), foreign
+        return pd.Series(arrow.to_numpy(zero_copy_only=False), index=values.index), None
     except pa.ArrowInvalid:
         pass
     distinct = pd.unique(values.dropna())
     read = {v: read_number(v, decimal_comma=decimal_comma, money=money) for v in distinct}
     allowed = {m.casefold() for m in marks}
     numbers = values.map(lambda v: read[v][0] if v in read else math.nan).astype(float)
-    if money and allowed:
-        found = values.map(lambda v: read[v][1] if v in read else "")
-        other = (found != "") & ~found.str.casefold().isin(allowed)
-        foreign = found.where(other, "")
-        numbers = numbers.where(~other)
-    return numbers, foreign
+    if not (money and allowed):
+        return numbers, None
+    found = values.map(lambda v: read[v][1] if v in read else "")
+    other = (found != "") & ~found.str.casefold().isin(allowed)
+    return numbers.where(~other), found.where(other, "")
 
 
 def _currency_like(mark: str) -> bool:
