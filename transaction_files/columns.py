@@ -73,6 +73,32 @@ PLATFORM_LAYOUTS: dict[str, PlatformLayout] = {
 }
 
 
+# Platforms' exports that hold no purchases, known by their columns: uploaded by mistake
+# for the orders, they are named and refused rather than sent to the mapping step.
+ORDERS_INSTEAD = "Export the orders instead: in Shopify's admin, Orders, then Export."
+NOT_TRANSACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "Shopify's customers export, one row per customer with their totals": (
+        ("firstname", "lastname", "email", "totalspent", "totalorders"),
+        ORDERS_INSTEAD,
+    ),
+    "Shopify's products export, one row per product variant": (
+        ("handle", "title", "bodyhtml", "vendor"),
+        ORDERS_INSTEAD,
+    ),
+}
+
+
+def check_transactions(columns: list[str]) -> None:
+    """ImportFileError naming a platform's export that holds no purchases."""
+    keys = {_key(c) for c in columns}
+    for name, (signature, instead) in NOT_TRANSACTIONS.items():
+        if set(signature) <= keys:
+            raise ImportFileError(
+                f"This file is {name}: it has no purchases with their dates, which "
+                f"segments are made from. {instead} Nothing was imported."
+            )
+
+
 def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
@@ -120,8 +146,10 @@ def resolve_mapping(columns: list[str], given: dict[str, str] | None) -> dict[st
     """The mapping to use: the recognised header, overridden by what the user gave.
 
     Raises MappingNeeded when a required field has no column, ImportFileError when the
-    given mapping names an unknown field or column.
+    given mapping names an unknown field or column, or the file is a platform's export that
+    holds no purchases (NOT_TRANSACTIONS).
     """
+    check_transactions(columns)
     given = {k: v for k, v in (given or {}).items() if v}
     unknown_fields = sorted(set(given) - set(FIELDS))
     if unknown_fields:

@@ -58,3 +58,36 @@ def test_a_shopify_export_imports_as_it_comes(client_for, shop, run_tasks_inline
     assert "3 rows skipped: their order's status says it was cancelled, refunded" in page
     assert "1 row skipped: no customer id" in page
     assert all(c.external_id.startswith(PREFIX) for c in customers.values())
+
+
+CUSTOMERS_EXPORT = (
+    "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Default Address City,"
+    "Total Spent,Total Orders,Note,Tax Exempt,Tags\n"
+    "7001,Ann,Lee,ann@example.com,yes,Portland,120.50,3,,no,\n"
+)
+
+
+def test_shopifys_customers_export_is_named_and_refused(client_for, shop):
+    """Uploaded by mistake for the orders: it has totals, no purchases. The upload says what
+    it is and what to export instead, and nothing is kept."""
+    client = client_for("manager")
+    upload = SimpleUploadedFile("customers_export.csv", CUSTOMERS_EXPORT.encode())
+    response = client.post(reverse("customers:import-create"), {"file": upload})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "This file is Shopify&#x27;s customers export" in page
+    assert "Export the orders instead" in page
+    assert not ImportRecord.unscoped.exists() and not Customer.unscoped.exists()
+
+
+def test_the_api_refuses_shopifys_products_export_saying_what_it_is(client_for, shop):
+    products = (
+        "Handle,Title,Body (HTML),Vendor,Variant SKU,Variant Price\n"
+        "mug,Blue Mug,,Hearth,MUG-BL,15\n"
+    )
+    client = client_for("manager")
+    upload = SimpleUploadedFile("products_export.csv", products.encode(), content_type="text/csv")
+    response = client.post(reverse("api-imports"), {"file": upload})
+    assert response.status_code == 400
+    assert "Shopify's products export" in response.json()["detail"]
+    assert not ImportRecord.unscoped.exists()
