@@ -14,7 +14,7 @@ from django.utils import timezone
 from audit.log import record
 
 from .models import Customer
-from .selectors import customers_with_emails
+from .selectors import customers_known_by_emails, email_pseudonyms
 
 #: Customer ids, and e-mails, one bulk request may name: a day's requests from a CRM.
 BULK_ERASURE_MAX = 1000
@@ -70,12 +70,16 @@ def customers_contact_erase(
     storable = [i for i in ids if "\x00" not in i]
     with transaction.atomic():
         by_id = scoped.filter(external_id__in=storable).values("pk")
-        by_email = customers_with_emails(workspace=workspace, emails=emails).values("pk")
+        by_email = customers_known_by_emails(workspace=workspace, emails=emails).values("pk")
         customers = list(
             scoped.select_for_update().filter(Q(pk__in=by_id) | Q(pk__in=by_email)).order_by("pk")
         )
         # which e-mails matched, for the answer only (the database did the matching)
         held = {c.email.strip().casefold() for c in customers if c.email}
+        aliases = email_pseudonyms(workspace=workspace, emails=emails)
+        held.update(
+            aliases[c.external_id].strip().casefold() for c in customers if c.external_id in aliases
+        )
         erased = [
             (c.external_id, _erase(c, workspace=workspace, user=user, request=request))
             for c in customers

@@ -57,19 +57,32 @@ def is_email(value: str) -> bool:
     return re.fullmatch(EMAIL_SHAPE, value.strip()) is not None
 
 
-def customer_ids_for_email(*, workspace, email: str) -> list[str]:
-    """The ids of the workspace's customers known by ``email``: its pseudonym, when the
-    shop's files named customers by e-mail (transaction_files.pseudonyms), and those whose
-    stored e-mail it is. Personal data: for those who may see it."""
-    alias = pseudonym(email, workspace.pseudonym_key)
-    customers = Customer.objects.in_workspace(workspace)
-    ids = set(customers.filter(external_id=alias).values_list("external_id", flat=True))
-    ids.update(
-        customers_with_emails(workspace=workspace, emails=[email]).values_list(
-            "external_id", flat=True
-        )
+def email_pseudonyms(*, workspace, emails: Iterable[str]) -> dict[str, str]:
+    """{pseudonym: e-mail} of those of ``emails`` that are addresses: the customer id each
+    has in files that named customers by e-mail (transaction_files.pseudonyms)."""
+    return {
+        pseudonym(e, workspace.pseudonym_key): e for e in emails if "\x00" not in e and is_email(e)
+    }
+
+
+def customers_known_by_emails(*, workspace, emails: Iterable[str]) -> QuerySet[Customer]:
+    """Those holding one of ``emails`` (customers_with_emails) and those whose id is one's
+    pseudonym, unless their contact details were erased: an erased person is not found by
+    their e-mail again. Personal data: for those who may see it."""
+    emails = list(emails)
+    by_alias = Customer.objects.in_workspace(workspace).filter(
+        external_id__in=list(email_pseudonyms(workspace=workspace, emails=emails)),
+        contact_erased_at__isnull=True,
     )
-    return sorted(ids)
+    return (customers_with_emails(workspace=workspace, emails=emails) | by_alias).order_by(
+        "external_id"
+    )
+
+
+def customer_ids_for_email(*, workspace, email: str) -> list[str]:
+    """The ids of the workspace's customers known by ``email`` (customers_known_by_emails)."""
+    known = customers_known_by_emails(workspace=workspace, emails=[email])
+    return list(known.values_list("external_id", flat=True))
 
 
 def transaction_lines(*, workspace) -> QuerySet[TransactionLine]:

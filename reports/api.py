@@ -40,7 +40,7 @@ from common.api_errors import error_responses
 from common.derived_cache import customers_version
 from customers.erasure import customer_contact_erase, customers_contact_erase
 from customers.models import Customer
-from customers.selectors import customers_with_emails
+from customers.selectors import customer_ids_for_email
 
 from .serializers import (
     BulkErasureRequestSerializer,
@@ -129,7 +129,8 @@ class CustomerFilter(filters.FilterSet):
         method="filter_email",
         max_length=254,
         label="The customers with this e-mail, case aside (one person may be several "
-        "customers); only for those who see personal data (403 otherwise).",
+        "customers), or whose id is its pseudonym (files that named customers by e-mail); "
+        "only for those who see personal data (403 otherwise).",
     )
 
     class Meta:
@@ -139,8 +140,8 @@ class CustomerFilter(filters.FilterSet):
     def filter_email(self, queryset, name, value):
         if not self.request.user.has_perm(PERSONAL_DATA_PERMISSION):
             raise PermissionDenied("Filtering by e-mail needs access to personal data.")
-        found = customers_with_emails(workspace=self.request.workspace, emails=[value])
-        return queryset.filter(pk__in=found.values("pk"))
+        ids = customer_ids_for_email(workspace=self.request.workspace, email=value)
+        return queryset.filter(external_id__in=ids)
 
     def filter_segment(self, queryset, name, value):
         run_id = _published_run_id(self.request.workspace)

@@ -21,7 +21,7 @@ from clustering.report.charts import heat_level
 from clustering.report.member_fit import MemberFit, member_fit
 from clustering.report.value import value_check
 from clustering.selectors import succeeded_runs, worker_is_recent, worker_last_seen
-from customers.selectors import customers_with_emails
+from customers.selectors import customer_ids_for_email
 
 from . import selectors
 from .forms import CompareForm, CustomerLookupForm
@@ -149,11 +149,9 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
                     {"form": form, "searched": searched, "email_refused": True},
                     status=403,
                 )
-            by_email = list(
-                customers_with_emails(workspace=workspace, emails=[searched]).values_list(
-                    "external_id", flat=True
-                )[: EMAIL_MATCHES_SHOWN + 1]
-            )
+            by_email = customer_ids_for_email(workspace=workspace, email=searched)[
+                : EMAIL_MATCHES_SHOWN + 1
+            ]
             if len(by_email) == 1:
                 result = selectors.customer_lookup(workspace=workspace, external_id=by_email[0])
     features = []

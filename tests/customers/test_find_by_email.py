@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from customers.models import Customer
-from customers.selectors import customers_with_emails
+from customers.selectors import customers_known_by_emails, customers_with_emails
 
 pytestmark = pytest.mark.django_db
 
@@ -123,6 +123,9 @@ def test_the_search_reads_the_e_mail_index(people, shop):
         cursor.execute(f"ANALYZE {Customer._meta.db_table}")
     plan = customers_with_emails(workspace=shop, emails=["ann@example.com"]).explain()
     assert "customer_email_ci" in plan, plan
+    # with the addresses' pseudonyms: the e-mail index and the id's, no scan of the shop
+    known = customers_known_by_emails(workspace=shop, emails=["ann@example.com"]).explain()
+    assert "customer_email_ci" in known and "Seq Scan" not in known, known
 
 
 def test_every_customer_with_the_e_mail_is_erased_from_the_list(people, make_user, shop):
@@ -182,3 +185,28 @@ def test_a_bad_list_is_refused_naming_the_line_and_erases_nothing(
     page = logged_in(make_user, "manager").post(reverse("customers:customers-erase-contact"), data)
     assert page.status_code == 200 and words in page.content.decode()
     assert {c.external_id: c.email for c in Customer.objects.in_workspace(shop)} == before
+
+
+def test_customers_named_by_their_e_mail_are_found_by_it_until_erased(shop, make_user):
+    """A file that named customers by e-mail stored its pseudonym as the id and, if not
+    mapped, no e-mail: the lookup, the API's filter and the bulk erasure find them by the
+    address all the same; once their contact details are erased, the address finds no one."""
+    from customers.erasure import customers_contact_erase
+    from customers.selectors import customer_ids_for_email
+    from transaction_files.pseudonyms import pseudonym
+
+    alias = pseudonym("cy@example.net", shop.pseudonym_key)
+    Customer.objects.create(workspace=shop, external_id=alias)
+    assert customer_ids_for_email(workspace=shop, email="CY@example.net") == [alias]
+
+    manager = logged_in(make_user, "manager")
+    page = lookup(manager, "cy@example.net")
+    assert page.status_code == 200 and f"Customer {alias}" in page.content.decode()
+
+    done = customers_contact_erase(
+        workspace=shop, emails=["cy@example.net"], user=make_user("admin")
+    )
+    assert [customer_id for customer_id, _ in done.erased] == [alias]
+    assert done.emails_not_found == []
+    assert customer_ids_for_email(workspace=shop, email="cy@example.net") == []
+    assert lookup(manager, "cy@example.net").status_code == 404
