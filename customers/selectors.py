@@ -1,13 +1,12 @@
 """Reads of customers, imports and lines, always of one workspace."""
 
 import operator
-import re
 from collections.abc import Iterable
 from functools import reduce
 
 from django.db.models import Q, QuerySet
 
-from transaction_files.pseudonyms import EMAIL_SHAPE, pseudonym
+from transaction_files.pseudonyms import is_email, pseudonym
 
 from .layouts import layout_signature
 from .models import Customer, ImportLayout, ImportRecord, ImportRejectedRow, TransactionLine
@@ -51,10 +50,6 @@ def customers_with_emails(*, workspace, emails: Iterable[str]) -> QuerySet[Custo
         .filter(reduce(operator.or_, wanted))
         .order_by("external_id")
     )
-
-
-def is_email(value: str) -> bool:
-    return re.fullmatch(EMAIL_SHAPE, value.strip()) is not None
 
 
 def email_pseudonyms(*, workspace, emails: Iterable[str]) -> dict[str, str]:

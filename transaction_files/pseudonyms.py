@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,10 @@ import pandas as pd
 EMAIL_SHAPE = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 #: Pseudonyms start so, and are 16 characters of base32 after it (80 bits).
 PREFIX = "e-"
+
+
+def is_email(value: str) -> bool:
+    return re.fullmatch(EMAIL_SHAPE, value.strip()) is not None
 
 
 def pseudonym(email: str, key: str) -> str:

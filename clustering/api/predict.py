@@ -28,7 +28,8 @@ from clustering.serializers import (
     PredictRequestSerializer,
 )
 from common.api_errors import ApiProblem, error_responses
-from customers.selectors import customer_ids_for_email, is_email
+from customers.selectors import customer_ids_for_email
+from transaction_files.pseudonyms import is_email
 
 from .base import CanViewSegments, no_published_run
 from .examples import PREDICT_EXAMPLES
