@@ -61,7 +61,7 @@ STEMS: dict[str, list[str]] = {
     "product_code": ["product", "sku", "stock", "item", "article"],
     "description": ["description", "desc"],
     "country": ["country", "region"],
-    "status": ["status", "state"],
+    "status": ["status"],  # not "state": a US address's state is no order status
     "email": ["email", "mail"],
     "customer_name": ["customername", "fullname", "clientname", "membername"],
 }
