@@ -74,6 +74,21 @@ def customers_known_by_emails(*, workspace, emails: Iterable[str]) -> QuerySet[C
     )
 
 
+def customer_ids_by_email(*, workspace, emails: Iterable[str]) -> dict[str, list[str]]:
+    """Each of ``emails`` with the ids of the customers it names (customers_known_by_emails),
+    from one query."""
+    emails = list(dict.fromkeys(emails))
+    aliases = email_pseudonyms(workspace=workspace, emails=emails)
+    known = customers_known_by_emails(workspace=workspace, emails=emails)
+    found: dict[str, list[str]] = {e: [] for e in emails}
+    for external_id, stored in known.values_list("external_id", "email"):
+        for email in emails:
+            same = stored and stored.strip().casefold() == email.strip().casefold()
+            if same or aliases.get(external_id, "").casefold() == email.casefold():
+                found[email].append(external_id)
+    return found
+
+
 def customer_ids_for_email(*, workspace, email: str) -> list[str]:
     """The ids of the workspace's customers known by ``email`` (customers_known_by_emails)."""
     known = customers_known_by_emails(workspace=workspace, emails=[email])

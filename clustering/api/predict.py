@@ -28,7 +28,7 @@ from clustering.serializers import (
     PredictRequestSerializer,
 )
 from common.api_errors import ApiProblem, error_responses
-from customers.selectors import customer_ids_for_email
+from customers.selectors import customer_ids_by_email
 from transaction_files.pseudonyms import is_email
 
 from .base import CanViewSegments, no_published_run
@@ -61,19 +61,24 @@ def _prediction(run_id: int, customer_id: str | None, p, currency: str) -> dict:
     }
 
 
-def _id_for_email(request, email: str) -> str:
-    """The id of the one customer known by ``email`` ("" when none), for users who may see
-    personal data (as the customer lookup page asks)."""
+def _ids_for_emails(request, emails: list[str]) -> dict[str, str | ApiProblem]:
+    """The id of the one customer each e-mail names ("" when none), or why not: for users
+    who may see personal data (as the customer lookup page asks); one query for them all."""
     if not request.user.has_perm(PERSONAL_DATA_PERMISSION):
-        raise ApiProblem(
+        refused = ApiProblem(
             "Only users who may see personal data may name a customer by e-mail; send the "
             "customer id.",
             status=403,
             code="personal_data_required",
         )
-    ids = customer_ids_for_email(workspace=request.workspace, email=email)
+        return dict.fromkeys(emails, refused)
+    found = customer_ids_by_email(workspace=request.workspace, emails=emails)
+    return {email: _one(ids) for email, ids in found.items()}
+
+
+def _one(ids: list[str]) -> str | ApiProblem:
     if len(ids) > 1:
-        raise ApiProblem(
+        return ApiProblem(
             f"{len(ids)} customers have this e-mail; send one of their ids "
             "(GET /api/v1/customers/?email=... lists them).",
             status=409,
@@ -194,7 +199,9 @@ class PredictApi(APIView):
             customer_id = data["customer_id"]
             stored = stored_predictions(model, [customer_id]).get(customer_id)
             if stored is None and is_email(customer_id):
-                known_as = _id_for_email(request, customer_id)
+                known_as = _ids_for_emails(request, [customer_id])[customer_id]
+                if isinstance(known_as, ApiProblem):
+                    raise known_as
                 stored = stored_predictions(model, [known_as]).get(known_as)
                 customer_id = known_as or customer_id
             if stored is None:
@@ -212,13 +219,8 @@ class PredictApi(APIView):
         ids = [item["customer_id"] for item in items if "customer_id" in item]
         stored = stored_predictions(model, ids) if ids else {}
         # e-mails the run does not know as ids: the ids they name, or why not
-        by_email: dict[str, str | ApiProblem] = {}
-        for customer_id in ids:
-            if customer_id not in stored and is_email(customer_id):
-                try:
-                    by_email[customer_id] = _id_for_email(request, customer_id)
-                except ApiProblem as problem:
-                    by_email[customer_id] = problem
+        emails = [i for i in dict.fromkeys(ids) if i not in stored and is_email(i)]
+        by_email = _ids_for_emails(request, emails) if emails else {}
         named = [v for v in by_email.values() if isinstance(v, str)]
         stored.update(stored_predictions(model, named) if named else {})
         with_features = [i for i, item in enumerate(items) if "features" in item]

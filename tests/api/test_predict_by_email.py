@@ -75,3 +75,20 @@ def test_a_role_that_may_not_see_personal_data_cannot_ask_by_e_mail(api, emails)
     assert "may see personal data" in batch["results"][0]["error"]
     # ids are still answered
     assert post(client, {"customer_id": emails["stored"]}).status_code == 200
+
+
+def test_a_batch_of_e_mails_is_looked_up_at_once(api, emails):
+    """However many e-mails a batch names, they cost the same queries as one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api("manager")
+    post(client, {"customer_id": emails["stored"]})  # the predictor loaded once
+    one = [{"customer_id": "ann@example.com"}]
+    many = [{"customer_id": f"someone{i}@example.com"} for i in range(20)] + one
+    with CaptureQueriesContext(connection) as single:
+        post(client, {"customers": one})
+    with CaptureQueriesContext(connection) as batch:
+        results = post(client, {"customers": many}).json()["results"]
+    assert len(batch) == len(single)
+    assert results[-1]["customer_id"] == emails["stored"]
