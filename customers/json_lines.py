@@ -14,7 +14,6 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
-from transaction_files.columns import FIELDS
 from transaction_files.normalise import Normaliser
 
 from .importing.bounds import import_bounds
@@ -85,11 +84,10 @@ def transaction_lines_create(
             "description": [line.get("description", "") for line in lines],
             "country": [line.get("country", "") for line in lines],
         },
-        columns=list(FIELDS),
         dtype=object,
     )
     normaliser = Normaliser(
-        mapping={name: name for name in FIELDS},
+        mapping={name: name for name in frame.columns},
         date_order="iso",
         time_zone=workspace.time_zone,
         bounds=import_bounds(),
@@ -119,8 +117,8 @@ def transaction_lines_create(
                 status=ImportRecord.Status.RUNNING,
                 stage="writing",
                 started_at=timezone.now(),
-                mapping={name: name for name in FIELDS},
-                columns=list(FIELDS),
+                mapping={name: name for name in frame.columns},
+                columns=list(frame.columns),
                 rows_read=len(lines),
             )
             staging = StagingTable(record.pk, workspace_id=workspace.pk)

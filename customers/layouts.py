@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from transaction_files.columns import resolve_mapping
+from transaction_files.columns import platform_date_order, resolve_mapping
 from transaction_files.errors import ImportFileError, MappingNeeded
 from transaction_files.guesses import (
     Guesses,
@@ -135,13 +135,14 @@ def mapping_advice(
     workspace's, which the rows' dates may contradict: the preview says so, as the import
     would). ImportFileError when the first rows could not be read."""
     sample = _sample(import_record)
+    known_order = platform_date_order(import_record.columns)
     return MappingAdvice(
         guesses=guess_mapping(import_record.columns, sample.frame),
         preview=preview(
             sample,
             mapping,
-            date_order=date_order or workspace.date_order or None,
-            order_default_from=None if date_order else ImportRecord.WORKSPACE_ORDER,
+            date_order=date_order or known_order or workspace.date_order or None,
+            order_default_from=None if date_order or known_order else ImportRecord.WORKSPACE_ORDER,
             pseudonym_key=workspace.pseudonym_key,
             currency=workspace.currency,
             money_marks=workspace.currency_marks,

@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 
+from transaction_files.columns import platform_date_order
 from workspaces.models import Workspace
 from workspaces.scoping import ScopedManager, UnscopedManager
 
@@ -239,6 +240,8 @@ class ImportRecord(models.Model):
         when it was chosen for this file."""
         if self.date_order_chosen:
             return None
+        if self.date_order and self.date_order == platform_date_order(self.columns or []):
+            return None  # the form a platform's export always has, not a default
         layout = self.layout
         if layout is not None and layout.date_order and layout.date_order == self.date_order:
             return self.LAYOUT_ORDER

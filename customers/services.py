@@ -26,7 +26,7 @@ from audit.log import current_address
 from audit.log import record as audit_record
 from audit.models import AuditEntry
 from transaction_files import dates
-from transaction_files.columns import resolve_mapping
+from transaction_files.columns import platform_date_order, resolve_mapping
 from transaction_files.errors import ImportFileError, MappingNeeded
 from transaction_files.preview import file_sample
 from transaction_files.sources import (
@@ -83,11 +83,12 @@ def import_check_size(*, size: int) -> None:
         )
 
 
-def _date_order(workspace, date_order: str) -> str:
-    """The date order an import reads with: the user's choice, else the workspace's."""
+def _date_order(workspace, date_order: str, columns: list[str] = ()) -> str:
+    """The date order an import reads with: the user's choice, else the one a platform's
+    export is always in (columns.PLATFORM_LAYOUTS), else the workspace's."""
     if date_order not in DATE_ORDERS:
         raise ImportFileError(f"Unknown date order “{date_order}”.")
-    return date_order or workspace.date_order
+    return date_order or platform_date_order(list(columns)) or workspace.date_order
 
 
 @transaction.atomic
@@ -193,7 +194,7 @@ def _read_header(record: ImportRecord) -> None:
     mapping = dict(record.mapping) or None
     record.columns = info.columns
     record.sheet = info.sheet
-    record.date_order = _date_order(record.workspace, chosen_date_order)
+    record.date_order = _date_order(record.workspace, chosen_date_order, info.columns)
     if not mapping:
         mapping = _remembered_mapping(record, chosen_date_order)
     try:
@@ -301,7 +302,7 @@ def import_record_set_mapping(
     if record.status != ImportRecord.Status.NEEDS_MAPPING:
         raise ImportFileError("This import is not waiting for a column mapping.")
     record.mapping = resolve_mapping(record.columns, mapping)
-    record.date_order = _date_order(workspace, date_order)
+    record.date_order = _date_order(workspace, date_order, record.columns)
     record.date_order_chosen = bool(date_order)
     record.status = ImportRecord.Status.QUEUED
     record.save(update_fields=["mapping", "date_order", "date_order_chosen", "status"])

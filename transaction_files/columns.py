@@ -5,19 +5,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .dates import MONTHFIRST
 from .errors import ImportFileError, MappingNeeded
 
 FIELDS: dict[str, str] = {
     "customer_id": "Customer id",
     "timestamp": "Date / time",
+    # When the date and the time of day are columns of their own (point-of-sale exports).
+    "time": "Time of day",
     "invoice": "Invoice",
     "quantity": "Quantity",
     "unit_price": "Unit price",
     "amount": "Line amount",
+    "currency": "Currency",
     "product_code": "Product code",
     "description": "Description",
     "country": "Country",
     "status": "Order status",
+    "line_type": "Line type (sale or refund)",
     # Optional contact details for a marketing tool (personal data: customers.Customer).
     "email": "Customer e-mail",
     "customer_name": "Customer name",
@@ -36,6 +41,7 @@ ALIASES: dict[str, list[str]] = {
     "description": ["description", "productname", "product", "itemdescription"],
     "country": ["country"],
     "status": ["status", "orderstatus"],
+    "currency": ["currency", "currencycode"],
     "email": ["email", "emailaddress", "customeremail"],
     "customer_name": ["customername", "clientname"],
 }
@@ -47,6 +53,8 @@ ALIASES: dict[str, list[str]] = {
 class PlatformLayout:
     signature: tuple[str, ...]  # header names as _key writes them, all present
     mapping: dict[str, str]  # field -> header name as _key writes it
+    # The order its day/month dates are always in, whatever the shop's country ("" none)
+    date_order: str = ""
 
 
 PLATFORM_LAYOUTS: dict[str, PlatformLayout] = {
@@ -68,9 +76,53 @@ PLATFORM_LAYOUTS: dict[str, PlatformLayout] = {
             "country": "billingcountry",
             "customer_name": "billingname",
             "status": "financialstatus",
+            "currency": "currency",
+        },
+    ),
+    # Etsy's "Sold order items" download (Shop Manager, Settings, Options, Download Data):
+    # one row per item, month-first dates with two-digit years (08/14/25) in every
+    # country, buyers named by their Etsy user name, the currency on every row.
+    "Etsy sold order items": PlatformLayout(
+        signature=("saledate", "itemname", "buyer", "transactionid", "listingid", "orderid"),
+        mapping={
+            "customer_id": "buyer",
+            "timestamp": "saledate",
+            "invoice": "orderid",
+            "quantity": "quantity",
+            "unit_price": "price",
+            "product_code": "listingid",
+            "description": "itemname",
+            "country": "shipcountry",
+            "customer_name": "shipname",
+            "currency": "currency",
+        },
+        date_order=MONTHFIRST,
+    ),
+    # Square's "Item sales" detail export (Reports, Item sales, Export, Item detail CSV):
+    # the date and time in columns of their own, a line's money after discounts in
+    # "Net Sales", refunds as lines of event type "Refund", walk-in sales with no customer.
+    "Square item sales export": PlatformLayout(
+        signature=("pricepointname", "modifiersapplied", "netsales", "eventtype", "paymentid"),
+        mapping={
+            "customer_id": "customerid",
+            "timestamp": "date",
+            "time": "time",
+            "invoice": "transactionid",
+            "quantity": "qty",
+            "amount": "netsales",
+            "product_code": "sku",
+            "description": "item",
+            "customer_name": "customername",
+            "line_type": "eventtype",
         },
     ),
 }
+
+
+def platform_date_order(columns: list[str]) -> str:
+    """The date order of the platform's export this header is ("" when none is known)."""
+    known = platform(columns)
+    return PLATFORM_LAYOUTS[known].date_order if known is not None else ""
 
 
 # Platforms' exports that hold no purchases, known by their columns: uploaded by mistake

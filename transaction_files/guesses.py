@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import dates
-from .columns import ALIASES, FIELDS, platform, recognise
+from .columns import ALIASES, FIELDS, PLATFORM_LAYOUTS, platform, recognise
 from .numbers import to_numbers
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
@@ -26,7 +26,7 @@ MORE_NAMES: dict[str, list[str]] = {
     "customer_id": [
         "householdid", "household", "householdkey", "client", "clientno", "member",
         "memberid", "membernumber", "custid", "custno", "shopperid", "buyerid", "loyaltyid",
-        "cardid", "accountid", "userid",
+        "cardid", "accountid", "userid", "buyer", "buyerusername",
     ],
     "invoice": [
         "basketid", "basket", "order", "receipt", "receiptid", "receiptno", "transactionid",
@@ -46,6 +46,12 @@ MORE_NAMES: dict[str, list[str]] = {
     "description": ["itemname", "articlename", "productdescription", "productdesc", "name"],
     "country": ["region", "countrycode", "countryname", "market", "shipcountry"],
     "status": ["financialstatus", "paymentstatus", "orderstate", "transactionstatus"],
+    "time": ["time", "timeofday", "ordertime", "saletime", "transactiontime", "purchasetime"],
+    "currency": ["curr", "currencyiso", "ordercurrency", "isocurrency"],
+    "line_type": [
+        "eventtype", "linetype", "transactiontype", "type", "saletype", "entrytype",
+        "recordtype", "movementtype",
+    ],
     "email": ["mail", "emailaddr", "contactemail", "memberemail", "clientemail"],
     "customer_name": ["fullname", "membername", "buyername", "contactname", "shoppername"],
 }  # fmt: skip
@@ -62,6 +68,9 @@ STEMS: dict[str, list[str]] = {
     "description": ["description", "desc"],
     "country": ["country", "region"],
     "status": ["status"],  # not "state": a US address's state is no order status
+    "time": ["time"],
+    "currency": ["currency"],
+    "line_type": ["eventtype", "linetype", "transactiontype"],  # not "Payment Type"
     "email": ["email", "mail"],
     "customer_name": ["customername", "fullname", "clientname", "membername"],
 }
@@ -85,6 +94,13 @@ EXPLANATIONS: dict[str, str] = {
     "status": "Optional: the order's status. Orders cancelled, refunded in full, voided, "
     "failed or declined are skipped (a partial refund keeps the order). Given on an order's "
     "first row only, it holds for the order's other rows.",
+    "time": "Optional: the time of day, when it has a column of its own beside the date "
+    "(10:15, 1:15 PM). Each date is read with its row's time.",
+    "currency": "Optional: the currency of the row's amounts (USD, €). Rows in another "
+    "currency than the workspace's are rejected, not added to the shop's money.",
+    "line_type": "Optional: whether the line is a sale or gives money back. Lines whose "
+    "type says refund or return are stored as returns (a negative quantity and amount), "
+    "however the file signs them; other lines are sales.",
     "email": "Optional: the customer's e-mail address, for a marketing tool. Personal data: "
     "only managers and admins see and export it. Addresses without an @ are left out.",
     "customer_name": "Optional: the customer's name, for a marketing tool. Personal data: "
@@ -92,6 +108,8 @@ EXPLANATIONS: dict[str, str] = {
 }
 
 _ID_TEXT = re.compile(r"^[A-Za-z0-9_\-./]+$")
+# A time of day alone: 10:15, 10:15:30, 1:15 PM, 1:15 p.m.
+_TIME_OF_DAY = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp]\.?[Mm]\.?)?"
 SAMPLE_ROWS = 200
 
 
@@ -118,6 +136,7 @@ class ColumnValues:
     longest: int
     letters: float  # share holding letters
     example: str
+    times: float = 0.0  # share that are times of day alone
 
     @property
     def date_like(self) -> bool:
@@ -156,6 +175,7 @@ def describe(values: pd.Series) -> ColumnValues:
         longest=int(text.str.len().max()),
         letters=float(text.str.contains(r"[A-Za-z]", regex=True).mean()),
         example=str(text.iloc[0])[:40],
+        times=float(text.str.fullmatch(_TIME_OF_DAY).mean()),
     )
 
 
@@ -204,6 +224,18 @@ def _values_fit(field: str, v: ColumnValues) -> tuple[bool, str]:
         if v.letters >= 0.9 and not v.date_like and v.longest <= 40 and v.repeats:
             return True, f"its values are words that repeat (e.g. {e})"
         return False, f"its values are not statuses (e.g. {e})"
+    if field == "time":
+        if v.filled and v.times >= 0.9:
+            return True, f"its values are times of day (e.g. {e})"
+        return False, f"its values are not times of day (e.g. {e})"
+    if field == "currency":
+        if v.longest <= 4 and not v.numeric and v.repeats:
+            return True, f"its values are currencies (e.g. {e})"
+        return False, f"its values are not currencies (e.g. {e})"
+    if field == "line_type":
+        if v.letters >= 0.9 and not v.date_like and v.longest <= 40 and v.repeats:
+            return True, f"its values are words that repeat (e.g. {e})"
+        return False, f"its values are not line types (e.g. {e})"
     if field == "country":
         if v.letters >= 0.9 and not v.date_like:
             return True, f"its values are names (e.g. {e})"
@@ -295,14 +327,16 @@ def guess_mapping(columns: list[str], sample: pd.DataFrame) -> Guesses:
     fit a field equally well, neither is pre-selected (the guess drops to medium and names
     both). A platform's export this tool knows (columns.PLATFORM_LAYOUTS) is guessed whole."""
     known = platform(columns)
+    chosen: dict[str, Guess] = {}
+    used: set[str] = set()
     if known is not None:
-        return Guesses(
-            by_field={
-                f: Guess(f, c, HIGH, f"a {known} holds the {FIELDS[f].lower()} in “{c}”")
-                for f, c in recognise(columns).items()
-            },
-            columns=list(columns),
-        )
+        for f, c in recognise(columns).items():
+            chosen[f] = Guess(f, c, HIGH, f"a {known} holds the {FIELDS[f].lower()} in “{c}”")
+            used.add(c)
+        # Only the fields whose usual column this export lacks (renamed) are guessed.
+        lacking = set(PLATFORM_LAYOUTS[known].mapping) - set(chosen)
+        if not lacking:
+            return Guesses(by_field=chosen, columns=list(columns))
     described = {
         c: describe(sample[c] if c in sample else pd.Series([], dtype="str")) for c in columns
     }
@@ -312,9 +346,9 @@ def guess_mapping(columns: list[str], sample: pd.DataFrame) -> Guesses:
         for c in columns
         for cand in _candidates(c, described[c])
     ]
+    if known is not None:
+        candidates = [c for c in candidates if c.field in lacking]
     candidates.sort(key=lambda c: (-c.score, columns.index(c.column)))
-    chosen: dict[str, Guess] = {}
-    used: set[str] = set()
     for cand in candidates:
         if cand.field in chosen or cand.column in used:
             continue

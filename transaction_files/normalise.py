@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from . import dates
 from .errors import ImportFileError
-from .numbers import to_numbers
+from .numbers import other_currency, to_numbers
 from .plausible import (
     AMOUNT_LIMIT,
     MAX_DESCRIPTION,
@@ -51,6 +51,8 @@ NON_PRODUCT_PREFIXES = ("GIFT_0001", "DCGS")
 #: An order status saying the order did not happen: cancelled, refunded (in full), voided,
 #: failed or declined. A partial refund keeps the order.
 NOT_A_SALE = r"(?i)^(?!.*partial).*(?:cancel|refund|void|fail|declin)"
+#: A line type saying the line gives money back (Square's "Refund" event, a till's "Return").
+REFUND_LINE = r"(?i)refund|return"
 OTHER_ORDER = {dates.DAYFIRST: dates.MONTHFIRST, dates.MONTHFIRST: dates.DAYFIRST}
 #: Why a date was not read, by the date order the import reads day/month dates in.
 BAD_DATE_MESSAGES = {
@@ -119,10 +121,12 @@ class Normaliser:
     # written in another ("€15") is rejected. No marks: any is read (the command line).
     currency: str = ""
     money_marks: frozenset[str] = frozenset()
-    # For an order split between two chunks (_not_a_sale): the last chunk's first line
-    # number, the (invoice, status) carried into it and the one carried out of it. A chunk
-    # run again (once its date order is known) takes what was carried into it.
-    _carry: tuple[int, tuple | None, tuple] | None = field(default=None, init=False, repr=False)
+    # For an order split between two chunks (_by_order), by field: the last chunk's first
+    # line number, the (invoice, value) carried into it and the one carried out of it. A
+    # chunk run again (once its date order is known) takes what was carried into it.
+    _carry: dict[str, tuple[int, tuple | None, tuple]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def _customer_ids(self, ids: pd.Series) -> tuple[pd.Series, np.ndarray]:
         """The distinct ids as stored: 17850.0 (a spreadsheet's number) as 17850, an e-mail
@@ -132,37 +136,47 @@ class Normaliser:
             return ids, np.zeros(len(ids), dtype=bool)
         return pseudonymised(ids, self.pseudonym_key)
 
-    def _not_a_sale(self, cleaned: dict[str, pa.Array], first_line: int) -> np.ndarray:
-        """Rows of orders whose status says they did not happen (NOT_A_SALE). An order's
-        status may be given on its first row only (Shopify): a blank one is the status of the
-        rows above it with the same invoice, in this chunk or the one before."""
-        status = cleaned.get("status")
-        if status is None:
-            return np.zeros(len(cleaned["customer_id"]), dtype=bool)
-        given = pd.Series(status, dtype="str")
+    def _by_order(self, cleaned: dict[str, pa.Array], name: str, first_line: int) -> pd.Series:
+        """A field given on an order's first row only (Shopify's status and currency): a
+        blank one is the value of the rows above it with the same invoice, in this chunk or
+        the one before."""
+        given = pd.Series(cleaned[name], dtype="str")
         invoice = cleaned.get("invoice")
-        if invoice is not None and len(given):
-            orders = pd.Series(invoice, dtype="str")
-            carried_in = None
-            if self._carry is not None:
-                last_first, last_in, last_out = self._carry
-                carried_in = last_in if last_first == first_line else last_out
-            if carried_in is not None:
-                orders = pd.concat([pd.Series([carried_in[0]], dtype="str"), orders])
-                given = pd.concat([pd.Series([carried_in[1]], dtype="str"), given])
-            given, orders = given.reset_index(drop=True), orders.reset_index(drop=True)
-            run = (orders != orders.shift()).cumsum()  # a blank invoice is an order alone
-            given = given.groupby(run).ffill()
-            self._carry = (first_line, carried_in, (orders.iloc[-1], given.iloc[-1]))
-            if carried_in is not None:
-                given = given.iloc[1:]
-        return given.str.contains(NOT_A_SALE, regex=True).fillna(False).to_numpy(dtype=bool)
+        if invoice is None or not len(given):
+            return given
+        orders = pd.Series(invoice, dtype="str")
+        carried_in = None
+        if name in self._carry:
+            last_first, last_in, last_out = self._carry[name]
+            carried_in = last_in if last_first == first_line else last_out
+        if carried_in is not None:
+            orders = pd.concat([pd.Series([carried_in[0]], dtype="str"), orders])
+            given = pd.concat([pd.Series([carried_in[1]], dtype="str"), given])
+        given, orders = given.reset_index(drop=True), orders.reset_index(drop=True)
+        run = (orders != orders.shift()).cumsum()  # a blank invoice is an order alone
+        given = given.groupby(run).ffill()
+        self._carry[name] = (first_line, carried_in, (orders.iloc[-1], given.iloc[-1]))
+        return given.iloc[1:].reset_index(drop=True) if carried_in is not None else given
+
+    def _not_a_sale(self, cleaned: dict[str, pa.Array], first_line: int) -> np.ndarray:
+        """Rows of orders whose status says they did not happen (NOT_A_SALE)."""
+        if "status" not in cleaned:
+            return np.zeros(len(cleaned["customer_id"]), dtype=bool)
+        status = self._by_order(cleaned, "status", first_line)
+        return status.str.contains(NOT_A_SALE, regex=True).fillna(False).to_numpy(dtype=bool)
 
     def column(self, field_name: str) -> str:
+        """The file's column(s) a field's values come from, as rejections name them."""
+        if field_name == "timestamp" and "time" in self.mapping:
+            return f"{self.mapping['timestamp']} + {self.mapping['time']}"
         return self.mapping.get(field_name, field_name)
 
     def run(self, frame: pd.DataFrame, line_numbers: np.ndarray) -> ChunkResult:
         cleaned = {f: _clean(frame[c]) for f, c in self.mapping.items()}
+        if "time" in cleaned:
+            # The date and its time of day in columns of their own: read as one.
+            joined = pc.binary_join_element_wise(cleaned["timestamp"], cleaned["time"], " ")
+            cleaned["timestamp"] = pc.coalesce(joined, cleaned["timestamp"])
         blank = np.logical_and.reduce(
             [a.is_null().to_numpy(zero_copy_only=False) for a in cleaned.values()]
         )
@@ -174,6 +188,9 @@ class Normaliser:
             result.reasons["skipped_no_customer_id"] += result.rows_skipped
         first_line = int(line_numbers[0]) if len(line_numbers) else 0
         not_a_sale = self._not_a_sale(cleaned, first_line) & has_customer
+        if "currency" in cleaned:
+            currency = self._by_order(cleaned, "currency", first_line)
+            cleaned["currency"] = pa.array(currency, type=pa.string(), from_pandas=True)
         if not_a_sale.any():
             result.reasons["skipped_cancelled_order"] += int(not_a_sale.sum())
             result.rows_skipped += int(not_a_sale.sum())
@@ -318,6 +335,17 @@ class Normaliser:
 
         self._reject_implausible_numbers(numbers, quantity_given, text, reject)
 
+        if "currency" in text and self.money_marks:
+            code = text["currency"]
+            reject(
+                other_currency(code, self.money_marks).to_numpy(),
+                "currency",
+                code,
+                f"Not in {self.currency}, this workspace's currency: convert it, or import it "
+                "into a workspace in its currency.",
+                "rejected_other_currency",
+            )
+
         for name, limit in (
             ("customer_id", MAX_TEXT),
             ("invoice", MAX_TEXT),
@@ -337,7 +365,7 @@ class Normaliser:
         for mask, field_name, values, message, reason in rejections:
             idx = np.flatnonzero(mask)
             result.reasons[reason] += len(idx)
-            column = self.mapping.get(field_name, field_name)
+            column = self.column(field_name)
             for i in idx:
                 value = values.iloc[i]
                 result.rejections.append(
@@ -367,6 +395,13 @@ class Normaliser:
                 unit_price = unit_price[good].round(4)
             # A missing amount with a unit price given: the line total is their product.
             amount = amount.fillna((quantity * unit_price).round(4))
+        if "line_type" in text:
+            # A refund line is a return, however its export signs it (docs/decisions/
+            # point-of-sale-and-marketplace-exports.md).
+            refund = text["line_type"][good].str.contains(REFUND_LINE).fillna(False).to_numpy()
+            quantity = quantity.where(~refund, -quantity.abs())
+            amount = amount.where(~refund, -amount.abs())
+            unit_price = unit_price.abs().where(refund, unit_price)
         naive = naive[good]
         customer = customer[good]
 

@@ -110,3 +110,16 @@ def read_number(text: str, *, decimal_comma: bool, money: bool) -> tuple[float, 
     if negative or signs == "-":
         value = -value
     return value, marks[0] if marks else ""
+
+
+def other_currency(codes: pd.Series, marks: frozenset[str]) -> pd.Series:
+    """Mask of a currency column's values (trimmed text, None where empty) that name another
+    currency than `marks` allow: "EUR" in a GBP shop. A value that is no currency mark
+    ("US Dollar") is not judged."""
+    allowed = {m.casefold() for m in marks}
+    distinct = pd.unique(codes.dropna())
+    other = {
+        v: _currency_like(v.upper() if len(v) == 3 else v) and v.casefold() not in allowed
+        for v in distinct
+    }
+    return codes.map(lambda v: other.get(v, False)).astype(bool)

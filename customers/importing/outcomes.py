@@ -23,6 +23,7 @@ _PHRASES = (
     ("Dated after", "a date after the upload"),
     ("Not a number", "an unreadable number"),
     ("Number out of range", "a number out of range"),
+    ("Not in ", "another currency than the workspace's"),
     ("Missing value", "a missing value"),
     ("Longer than", "text too long"),
     ("Holds a NUL", "binary data"),

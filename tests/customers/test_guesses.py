@@ -205,6 +205,7 @@ def test_a_shopify_orders_export_is_known_whole():
         "country": "Billing Country",
         "customer_name": "Billing Name",
         "status": "Financial Status",
+        "currency": "Currency",
     }
     assert resolve_mapping(columns, None) == expected  # imported without asking
     guesses = guess_mapping(columns, frame)

@@ -20,6 +20,8 @@ EXPORT = Path(__file__).resolve().parents[1] / "fixtures" / "shopify_orders_expo
 
 
 def test_a_shopify_export_imports_as_it_comes(client_for, shop, run_tasks_inline):
+    shop.currency = "USD"  # the export's
+    shop.save(update_fields=["currency"])
     client = client_for("manager")
     upload = SimpleUploadedFile(EXPORT.name, EXPORT.read_bytes(), content_type="text/csv")
     response = client.post(reverse("customers:import-create"), {"file": upload})
@@ -58,6 +60,28 @@ def test_a_shopify_export_imports_as_it_comes(client_for, shop, run_tasks_inline
     assert "3 rows skipped: their order's status says it was cancelled, refunded" in page
     assert "1 row skipped: no customer id" in page
     assert all(c.external_id.startswith(PREFIX) for c in customers.values())
+
+
+def test_a_shopify_export_in_another_currency_is_refused_order_by_order(
+    client_for, shop, run_tasks_inline
+):
+    """Shopify writes an order's currency on its first row only: the order's other rows are
+    in it too, so no order is half imported into a shop that keeps another currency."""
+    assert shop.currency == "GBP"
+    client = client_for("manager")
+    upload = SimpleUploadedFile(EXPORT.name, EXPORT.read_bytes(), content_type="text/csv")
+    client.post(reverse("customers:import-create"), {"file": upload})
+    record = ImportRecord.unscoped.get()
+    assert record.mapping["currency"] == "Currency"
+    # every sale is in USD: the 11 rows of its orders, first rows and the others alike
+    assert (record.rows_imported, record.rows_rejected) == (0, 11)
+    assert record.counts_by_reason["rejected_other_currency"] == 11
+    rejected = record.rejected_rows.order_by("line_number").first()
+    assert (rejected.column, rejected.value) == ("Currency", "USD")
+    assert "Not in GBP, this workspace's currency" in rejected.message
+    assert not TransactionLine.unscoped.exists()
+    assert record.status == ImportRecord.Status.FAILED
+    assert "most for another currency than the workspace's in column 'Currency'" in record.error
 
 
 CUSTOMERS_EXPORT = (
