@@ -151,6 +151,8 @@ class SourceInfo:
     sheet: str = ""
     notices: list[str] = field(default_factory=list)
     limits: FileLimits = field(default_factory=FileLimits)
+    # The header's line (a sheet's row), after any lines of a report's title above it.
+    header_line: int = 1
 
 
 def _head(path: Path, n: int = 8) -> bytes:
@@ -213,6 +215,34 @@ def _line_past_sample(sample: bytes, number: int, limits: FileLimits) -> ImportF
     )
 
 
+#: How far down a report's title, shop and period may push the header.
+HEADER_SEARCH_LINES = 30
+
+
+def _filled(fields: list[Any]) -> int:
+    return sum(1 for v in fields if v is not None and str(v).strip())
+
+
+def _header_index(rows: list[list[Any]]) -> int:
+    """The header among a file's first rows: the first with three names or more (a customer,
+    a date and an amount at least), where a report's title, shop and period above it fill
+    two fields at most, blank lines none. 0 when no row has three."""
+    for i, fields in enumerate(rows[:HEADER_SEARCH_LINES]):
+        if _filled(fields) >= 3:
+            return i
+    return 0
+
+
+def above_header_notice(header_line: int, title: str) -> str:
+    """What the import says of the lines it skipped above the header."""
+    lines = "Line 1 was" if header_line == 2 else f"Lines 1 to {header_line - 1} were"
+    shown = f" (“{title[:60]}”)" if title else ""
+    return (
+        f"{lines} skipped{shown}: the header is on line {header_line}, under a title as "
+        "reports put one."
+    )
+
+
 def _sniff_delimiter(first_line: str) -> str:
     counts = {d: first_line.count(d) for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: counts[d])
@@ -255,23 +285,30 @@ def inspect_source(path: Path, *, sheet: str = "", limits: FileLimits | None = N
     sample = _text_sample(path, kind)
     text, encoding = _decode_sample(sample)
     lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        raise ImportFileError("The file is empty: there is no header line.")
-    if len(sample) == SAMPLE_BYTES and (len(lines) < 2 or b"\n" not in sample):
-        raise _line_past_sample(sample, 2 if b"\n" in sample else 1, limits)
-    for number, line in enumerate(lines[:2], start=1):
+    first = lines[:HEADER_SEARCH_LINES]
+    at = _header_index(
+        [next(csv.reader([line], delimiter=_sniff_delimiter(line)), []) for line in first]
+    )
+    for number, line in enumerate(lines[: at + 2], start=1):
         if len(line.encode(encoding, "replace")) > limits.max_line_bytes:
             raise ImportFileError(
                 f"Line {number} is longer than {_mib(limits.max_line_bytes)}, the longest "
                 "line accepted: this is not a transaction file. Nothing was imported."
             )
-    delimiter = _sniff_delimiter(lines[0])
-    columns = [c.strip() for c in next(csv.reader([lines[0]], delimiter=delimiter))]
+    if not lines or not lines[at].strip():
+        raise ImportFileError("The file is empty: there is no header line.")
+    if len(sample) == SAMPLE_BYTES and (len(lines) < at + 2 or b"\n" not in sample):
+        raise _line_past_sample(sample, at + 2 if b"\n" in sample else 1, limits)
+    delimiter = _sniff_delimiter(lines[at])
+    columns = [c.strip() for c in next(csv.reader([lines[at]], delimiter=delimiter))]
     _check_columns(columns, limits)
     notices = []
     if encoding == FALLBACK_ENCODING:
         notices.append(NOT_UTF8_NOTICE)
-    if not any(line.strip() for line in lines[1:]):
+    if at:
+        title = next((line.strip(' ,;\t|"') for line in lines[:at] if line.strip()), "")
+        notices.append(above_header_notice(at + 1, title))
+    if not any(line.strip() for line in lines[at + 1 :]):
         raise ImportFileError("The file has a header line but no rows.")
     return SourceInfo(
         kind=kind,
@@ -280,6 +317,7 @@ def inspect_source(path: Path, *, sheet: str = "", limits: FileLimits | None = N
         delimiter=delimiter,
         notices=notices,
         limits=limits,
+        header_line=at + 1,
     )
 
 
@@ -375,16 +413,31 @@ def _inspect_xlsx(path: Path, *, sheet: str, limits: FileLimits) -> SourceInfo:
             )
         else:
             sheet = sheets[0]
-        rows = _guarded(workbook[sheet].iter_rows(max_row=2, values_only=True))
-        header = next(rows, None)
-        if not header or not any(v not in (None, "") for v in header):
+        rows = _guarded(
+            workbook[sheet].iter_rows(max_row=HEADER_SEARCH_LINES + 1, values_only=True)
+        )
+        first = [[_cell_text(v) for v in row or ()] for row in rows]
+        at = _header_index(first)
+        header = first[at] if first else None
+        if not header or not any(header):
             raise ImportFileError(f"The sheet “{sheet}” has no header row.")
-        if next(rows, None) is None:
+        if not any(any(row) for row in first[at + 1 :]):
             raise ImportFileError("The file has a header line but no rows.")
-        columns = [_cell_text(v) or f"Column {i + 1}" for i, v in enumerate(header)]
+        columns = [v or f"Column {i + 1}" for i, v in enumerate(header)]
     finally:
         workbook.close()
-    return SourceInfo(kind="xlsx", columns=columns, sheet=sheet, limits=limits)
+    notices = []
+    if at:
+        title = next((v for row in first[:at] for v in row if v), "")
+        notices.append(above_header_notice(at + 1, title))
+    return SourceInfo(
+        kind="xlsx",
+        columns=columns,
+        sheet=sheet,
+        limits=limits,
+        header_line=at + 1,
+        notices=notices,
+    )
 
 
 def _cell_text(value: object) -> str | None:
@@ -570,7 +623,7 @@ def _iter_csv(
         block_size=CSV_BLOCK_BYTES,
         encoding="utf8" if info.encoding == "utf-8" else info.encoding,
         column_names=info.columns,
-        skip_rows=1,
+        skip_rows=info.header_line,  # any title above the header, and the header
     )
     parse_options = pacsv.ParseOptions(
         delimiter=info.delimiter, ignore_empty_lines=False, invalid_row_handler=handler
@@ -598,7 +651,7 @@ def _iter_csv(
             emitted += n
             yield Chunk(
                 frame=batch.to_pandas(),
-                line_numbers=_line_numbers(index, blank_or_bad),
+                line_numbers=_line_numbers(index, blank_or_bad, info.header_line),
                 progress=min(raw.tell() / size, 1.0),
             )
     except pa.ArrowInvalid as exc:
@@ -617,19 +670,20 @@ def _iter_csv(
         stream.close()
 
 
-def _line_numbers(index: np.ndarray, skipped_lines: list[int]) -> np.ndarray:
+def _line_numbers(index: np.ndarray, skipped_lines: list[int], header_line: int = 1) -> np.ndarray:
     """Line numbers of data rows given their position among the rows the parser kept.
 
-    Row i would sit on line i + 2 if no line had been skipped; each skipped line before it
-    pushes it down one.
+    Row i would sit on line i + header_line + 1 if no line had been skipped; each skipped
+    line before it pushes it down one.
     """
-    lines = index + 2
+    first = header_line + 1
+    lines = index + first
     if not skipped_lines:
         return lines
     skipped = np.sort(np.asarray(skipped_lines, dtype=np.int64))
-    # Kept rows before skipped line j: skipped[j] - 2 - j; rows at or after that position
-    # come after the skipped line.
-    thresholds = skipped - 2 - np.arange(len(skipped))
+    # Kept rows before skipped line j: skipped[j] - first - j; rows at or after that
+    # position come after the skipped line.
+    thresholds = skipped - first - np.arange(len(skipped))
     return lines + np.searchsorted(thresholds, index, side="right")
 
 
@@ -638,13 +692,13 @@ def _iter_xlsx(path: Path, info: SourceInfo, *, columns: list[str]) -> Iterator[
     try:
         ws = workbook[info.sheet]
         positions = [info.columns.index(c) for c in columns]
-        total = max((ws.max_row or 0) - 1, 1)
+        total = max((ws.max_row or 0) - info.header_line, 1)
         rows: list[list] = []
         lines: list[int] = []
-        line = 1
-        for values in _guarded(ws.iter_rows(min_row=2, values_only=True)):
+        line = info.header_line
+        for values in _guarded(ws.iter_rows(min_row=info.header_line + 1, values_only=True)):
             line += 1
-            if line > info.limits.max_rows + 1:
+            if line > info.limits.max_rows + info.header_line:
                 raise ImportFileError(
                     f"The sheet has more than {info.limits.max_rows:,} rows, the most "
                     "accepted in one file. Split it into smaller files. Nothing was imported."
@@ -654,7 +708,8 @@ def _iter_xlsx(path: Path, info: SourceInfo, *, columns: list[str]) -> Iterator[
             rows.append([_cell_text(values[p]) if p < len(values) else None for p in positions])
             lines.append(line)
             if len(rows) >= XLSX_CHUNK_ROWS:
-                yield _xlsx_chunk(rows, lines, columns, min((line - 1) / total, 1.0))
+                progress = min((line - info.header_line) / total, 1.0)
+                yield _xlsx_chunk(rows, lines, columns, progress)
                 rows, lines = [], []
         if rows:
             yield _xlsx_chunk(rows, lines, columns, 1.0)
