@@ -32,9 +32,7 @@ def test_a_date_and_its_time_of_day_in_two_columns_are_read_as_one_time():
         ["y", "2024-03-05", None, "8"],  # no time: the day
         ["z", "2024-03-05", "25:00", "8"],  # no such time
     ]
-    result = normalise(
-        mapping, rows, date_order="monthfirst", time_zone="America/New_York"
-    )
+    result = normalise(mapping, rows, date_order="monthfirst", time_zone="America/New_York")
     times = [t.isoformat() for t in result.lines["ts"]]
     # wall-clock times in New York (UTC-5 in March before the change)
     assert times == [
