@@ -25,11 +25,12 @@ _OFFSET_RE = (
 _TIME = r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?"
 _DMY_RE = rf"^(\d{{1,2}})[/.\-](\d{{1,2}})[/.\-](\d{{4}}|\d{{2}})(?:[ T]{_TIME})?$"
 # Dates with the month's English name: "Jan 5, 2024", "Friday, January 5, 2024 10:15 AM",
-# "5 Jan 2024", "05-Jan-2024", "5-Jan-24". They say which number is the day.
+# "Jan-05-24" (eBay), "5 Jan 2024", "05-Jan-2024", "5-Jan-24". They say which number is
+# the day.
 _WEEKDAY = r"(?:[A-Za-z]{3,9}\.?,?\s+)?"
 _NAMED_MDY_RE = (
-    rf"^{_WEEKDAY}([A-Za-z]{{3,9}})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})"
-    rf"(?:,?\s+{_TIME})?$"
+    rf"^{_WEEKDAY}([A-Za-z]{{3,9}})\.?(?:\s+|-)(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+|-)"
+    rf"(\d{{4}}|\d{{2}})(?:,?\s+{_TIME})?$"
 )
 _NAMED_DMY_RE = (
     rf"^{_WEEKDAY}(\d{{1,2}})(?:st|nd|rd|th)?[\s\-]([A-Za-z]{{3,9}})\.?[\s\-,]+(\d{{4}}|\d{{2}})"

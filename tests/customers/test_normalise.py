@@ -251,3 +251,18 @@ def test_twelve_hour_times_and_month_names_are_read():
         "2024-03-01 21:00:00",
     ]
     assert all(pd.isna(t) for t in read(["Foo 5, 2024", "Feb 30, 2024"], None))
+
+
+def test_ebays_month_day_year_with_dashes_is_read():
+    """eBay's reports write "Jan-05-24" and "Mar-15-2023": the month's name first, so the
+    next number is the day, whatever the order the shop's other dates are in."""
+    from transaction_files import dates
+
+    values = pd.Series(["Jan-05-24", "Mar-15-2023", "Mar-15-23 10:15", "Foo-15-23"], dtype="str")
+    got = dates.parse_timestamps(values, order=dates.DAYFIRST).tolist()
+    assert [str(t) for t in got[:3]] == [
+        "2024-01-05 00:00:00",
+        "2023-03-15 00:00:00",
+        "2023-03-15 10:15:00",
+    ]
+    assert pd.isna(got[3])
