@@ -31,7 +31,7 @@ from transaction_files.errors import ImportFileError, MappingNeeded
 from transaction_files.preview import file_sample
 from transaction_files.sources import (
     Utf8Invalid,
-    fall_back_to_windows_1252,
+    fall_back_from_utf8,
     inspect_source,
     source_kind,
 )
@@ -189,7 +189,7 @@ def _read_header(record: ImportRecord) -> None:
     the record: the mapping, the date order ("" for none chosen), the sheet, mapping_step.
     Raises ImportFileError (MappingNeeded: columns not recognised, no mapping step)."""
     path = Path(record.file.path)
-    info = inspect_source(path, sheet=record.sheet)
+    info = inspect_source(path, sheet=record.sheet, code_page=record.workspace.code_page)
     chosen_date_order = record.date_order
     mapping = dict(record.mapping) or None
     record.columns = info.columns
@@ -385,7 +385,7 @@ def import_record_process(*, workspace, import_record_id: int) -> ImportRecord:
             record.refresh_from_db()
             return record
         path = Path(record.file.path)
-        info = inspect_source(path, sheet=record.sheet)
+        info = inspect_source(path, sheet=record.sheet, code_page=record.workspace.code_page)
         mapping = resolve_mapping(info.columns, record.mapping)
         notices = list(info.notices)
         while True:
@@ -408,7 +408,7 @@ def import_record_process(*, workspace, import_record_id: int) -> ImportRecord:
                 # Invalid UTF-8 after the first block: read the whole file again.
                 if staging is not None:
                     staging.drop()
-                notices.append(fall_back_to_windows_1252(info))
+                notices.append(fall_back_from_utf8(info))
     except ImportStopped as exc:
         _stop(record, exc, started)
     except ImportFileError as exc:

@@ -22,7 +22,7 @@ from .errors import ImportFileError
 from .guesses import SAMPLE_ROWS
 from .normalise import OTHER_ORDER, ChunkResult, Normaliser, order_contradiction
 from .plausible import Bounds
-from .sources import SourceInfo, Utf8Invalid, fall_back_to_windows_1252, iter_chunks
+from .sources import SourceInfo, Utf8Invalid, fall_back_from_utf8, iter_chunks
 
 PREVIEW_ROWS = 10
 # A stored sample stays small whatever the file holds: each cell is cut past any field's
@@ -77,7 +77,7 @@ def first_rows(path: Path, info: SourceInfo, rows: int) -> FileSample:
     try:
         sample = _first_rows(path, info, rows)
     except Utf8Invalid:
-        fall_back_to_windows_1252(info)
+        fall_back_from_utf8(info)
         sample = _first_rows(path, info, rows)
     sample.delimiter = info.delimiter
     return sample

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import dates
+from .code_pages import DEFAULT_CODE_PAGE
 from .columns import resolve_mapping
 from .errors import ImportFileError
 from .normalise import LINE_COLUMNS, Normaliser, Rejection
@@ -26,7 +27,7 @@ from .sources import (
     SourceInfo,
     Utf8Invalid,
     check_latin1_text,
-    fall_back_to_windows_1252,
+    fall_back_from_utf8,
     inspect_source,
     iter_chunks,
 )
@@ -88,6 +89,7 @@ def read_lines(
     date_order: str | None = None,
     time_zone: str = "UTC",
     sheet: str = "",
+    code_page: str = DEFAULT_CODE_PAGE,
 ) -> FileLines:
     """Every line of the file: the header recognised (Online Retail, CDNOW, ...) or mapped
     by `mapping` ({field: column}, see columns.FIELDS), dates read in `date_order` (None:
@@ -98,13 +100,13 @@ def read_lines(
     """
     path = Path(path)
     order = check_date_order(date_order)
-    info = inspect_source(path, sheet=sheet)
+    info = inspect_source(path, sheet=sheet, code_page=code_page)
     used = resolve_mapping(info.columns, mapping)
     try:
         result = _read(path, info, used, order, time_zone)
     except Utf8Invalid:
         # Invalid UTF-8 after the first block: read the whole file again.
-        notice = fall_back_to_windows_1252(info)
+        notice = fall_back_from_utf8(info)
         result = _read(path, info, used, order, time_zone)
         result.notices.append(notice)
     result.notices[:0] = info.notices

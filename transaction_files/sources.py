@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from isal import isal_zlib
 
+from .code_pages import DEFAULT_CODE_PAGE, code_page_label, not_decodable_message
 from .errors import ImportFileError
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -43,14 +44,14 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 LATIN1_CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 #: The encoding a file that is not UTF-8 is read in (registered below for pyarrow's reader).
 FALLBACK_ENCODING = "windows_1252_or_latin_1"
-NOT_UTF8_NOTICE = (
-    "The file is not valid UTF-8; it was read as Windows-1252 (Western European), as Excel "
-    "saves CSV files."
-)
-NOT_TEXT_MESSAGE = (
-    "The file's text cannot be decoded: it is neither UTF-8 nor Windows-1252 text. Save it as "
-    "UTF-8 CSV and upload it again."
-)
+NOT_TEXT_MESSAGE = not_decodable_message(DEFAULT_CODE_PAGE)
+
+
+def not_utf8_notice(code_page: str) -> str:
+    return (
+        f"The file is not valid UTF-8; it was read as {code_page_label(code_page)}, this "
+        "workspace's code page, as Excel on Windows saves CSV files."
+    )
 
 
 def _as_latin1(error: UnicodeError) -> tuple[str, int]:
@@ -82,11 +83,17 @@ codecs.register_error("as_latin1", _as_latin1)
 codecs.register(_find_codec)
 
 
-def fall_back_to_windows_1252(info: SourceInfo) -> str:
-    """Read `info`'s file as Windows-1252 from now on (its UTF-8 broke past the first
-    block); the notice that says so."""
-    info.encoding = FALLBACK_ENCODING
-    return NOT_UTF8_NOTICE
+def _python_encoding(code_page: str) -> str:
+    # Windows-1252 reads its five undefined bytes as Latin-1 would (C1 controls, refused
+    # as not text: check_latin1_text); other code pages refuse theirs as they decode.
+    return FALLBACK_ENCODING if code_page == DEFAULT_CODE_PAGE else code_page
+
+
+def fall_back_from_utf8(info: SourceInfo) -> str:
+    """Read `info`'s file in the workspace's code page from now on (its UTF-8 broke past
+    the first block); the notice that says so."""
+    info.encoding = _python_encoding(info.code_page)
+    return not_utf8_notice(info.code_page)
 
 
 GIB = 1024**3
@@ -153,6 +160,8 @@ class SourceInfo:
     limits: FileLimits = field(default_factory=FileLimits)
     # The header's line (a sheet's row), after any lines of a report's title above it.
     header_line: int = 1
+    # What a file that is not UTF-8 is read as (code_pages.CODE_PAGES): the workspace's.
+    code_page: str = DEFAULT_CODE_PAGE
 
 
 def _head(path: Path, n: int = 8) -> bytes:
@@ -173,8 +182,9 @@ def _text_sample(path: Path, kind: str) -> bytes:
         return f.read(SAMPLE_BYTES)
 
 
-def _decode_sample(sample: bytes) -> tuple[str, str]:
-    """(text, encoding) of the sample; raise when it is not text at all."""
+def _decode_sample(sample: bytes, code_page: str = DEFAULT_CODE_PAGE) -> tuple[str, str]:
+    """(text, encoding) of the sample, UTF-8 or else `code_page`; raise when it is not text
+    at all."""
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ImportFileError("The file is UTF-16 text; please save it as UTF-8 CSV.")
     if b"\x00" in sample:
@@ -188,9 +198,13 @@ def _decode_sample(sample: bytes) -> tuple[str, str]:
     try:
         text, encoding = body.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
-        text, encoding = body.decode(FALLBACK_ENCODING), FALLBACK_ENCODING
-        if re.search(LATIN1_CONTROL_PATTERN, text):
-            raise ImportFileError(NOT_TEXT_MESSAGE) from None
+        encoding = _python_encoding(code_page)
+        try:
+            text = body.decode(encoding)
+        except UnicodeDecodeError:
+            raise ImportFileError(not_decodable_message(code_page)) from None
+        if encoding == FALLBACK_ENCODING and re.search(LATIN1_CONTROL_PATTERN, text):
+            raise ImportFileError(not_decodable_message(code_page)) from None
     if _CONTROL.search(text):
         raise ImportFileError(
             "This is not a CSV or Excel file: it contains binary data. "
@@ -269,8 +283,15 @@ def source_kind(path: Path, *, limits: FileLimits | None = None) -> str:
     return "gzip" if head.startswith(GZIP_MAGIC) else "csv"
 
 
-def inspect_source(path: Path, *, sheet: str = "", limits: FileLimits | None = None) -> SourceInfo:
+def inspect_source(
+    path: Path,
+    *,
+    sheet: str = "",
+    limits: FileLimits | None = None,
+    code_page: str = DEFAULT_CODE_PAGE,
+) -> SourceInfo:
     """Format, encoding, delimiter and header of a file; ImportFileError when unreadable.
+    A text file that is not UTF-8 is read in `code_page` (the workspace's).
 
     `limits` (default: those configure_limits gave) travel with the result to iter_chunks.
     A workbook is opened here (its XML parsed): the web request calls source_kind only.
@@ -283,7 +304,7 @@ def inspect_source(path: Path, *, sheet: str = "", limits: FileLimits | None = N
         _check_columns(info.columns, limits)
         return info
     sample = _text_sample(path, kind)
-    text, encoding = _decode_sample(sample)
+    text, encoding = _decode_sample(sample, code_page)
     lines = text.splitlines()
     first = lines[:HEADER_SEARCH_LINES]
     at = _header_index(
@@ -303,8 +324,8 @@ def inspect_source(path: Path, *, sheet: str = "", limits: FileLimits | None = N
     columns = [c.strip() for c in next(csv.reader([lines[at]], delimiter=delimiter))]
     _check_columns(columns, limits)
     notices = []
-    if encoding == FALLBACK_ENCODING:
-        notices.append(NOT_UTF8_NOTICE)
+    if encoding != "utf-8":
+        notices.append(not_utf8_notice(code_page))
     if at:
         title = next((line.strip(' ,;\t|"') for line in lines[:at] if line.strip()), "")
         notices.append(above_header_notice(at + 1, title))
@@ -318,6 +339,7 @@ def inspect_source(path: Path, *, sheet: str = "", limits: FileLimits | None = N
         notices=notices,
         limits=limits,
         header_line=at + 1,
+        code_page=code_page,
     )
 
 
@@ -654,6 +676,11 @@ def _iter_csv(
                 line_numbers=_line_numbers(index, blank_or_bad, info.header_line),
                 progress=min(raw.tell() / size, 1.0),
             )
+    except UnicodeDecodeError as exc:
+        # Past the first block, bytes the workspace's code page does not define.
+        raise ImportFileError(
+            f"{not_decodable_message(info.code_page)} Nothing was imported."
+        ) from exc
     except pa.ArrowInvalid as exc:
         text = str(exc)
         if "UTF8" in text or "UTF-8" in text:
@@ -750,7 +777,7 @@ __all__ = [
     "SourceInfo",
     "Utf8Invalid",
     "check_latin1_text",
-    "fall_back_to_windows_1252",
+    "fall_back_from_utf8",
     "inspect_source",
     "iter_chunks",
     "source_kind",

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from transaction_files.code_pages import CODE_PAGE_CHOICES, DEFAULT_CODE_PAGE
+
 from .currencies import CURRENCY_CHOICES, currency_marks, currency_symbol
 
 
@@ -57,6 +59,13 @@ class Workspace(models.Model):
         choices=DateOrder.choices,
         blank=True,
         help_text="How the shop's files write dates, when a file does not make it clear.",
+    )
+    code_page = models.CharField(
+        max_length=16,
+        choices=CODE_PAGE_CHOICES,
+        default=DEFAULT_CODE_PAGE,
+        help_text="What the shop's files that are not UTF-8 are written in: the code page "
+        "Excel on Windows saves CSV files in where the shop is.",
     )
     # Keys the pseudonyms of customer ids that are e-mail addresses (transaction_files/
     # pseudonyms.py): one per shop, never shown, so the same address is one customer in

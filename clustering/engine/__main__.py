@@ -18,6 +18,7 @@ import time
 
 import pandas as pd
 
+from transaction_files.code_pages import CODE_PAGES, DEFAULT_CODE_PAGE
 from transaction_files.columns import FIELDS, parse_mapping_text
 from transaction_files.dates import ORDERS
 from transaction_files.errors import ImportFileError, MappingNeeded
@@ -56,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--sheet", default="", help="the sheet of an XLSX workbook")
     ap.add_argument(
+        "--code-page",
+        choices=list(CODE_PAGES),
+        default=DEFAULT_CODE_PAGE,
+        help="what a file that is not UTF-8 is written in (default: Windows-1252)",
+    )
+    ap.add_argument(
         "--algorithms", nargs="+", default=list(DEFAULT_ALGORITHMS), choices=ALGORITHM_NAMES
     )
     ap.add_argument("--features", nargs="+", default=list(DEFAULT_FEATURES))
@@ -75,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             mapping=parse_mapping_text(args.mapping),
             date_order=args.date_order,
             sheet=args.sheet,
+            code_page=args.code_page,
         )
     except MappingNeeded as exc:
         fields = [f if f in FIELDS else "amount" for f in exc.missing]  # or unit_price

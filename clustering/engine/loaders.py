@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from transaction_files.code_pages import DEFAULT_CODE_PAGE
 from transaction_files.columns import resolve_mapping
 from transaction_files.reader import FileLines, read_lines
 from transaction_files.sources import inspect_source
@@ -26,11 +27,20 @@ def read_file(
     mapping: dict[str, str] | None = None,
     date_order: str | None = None,
     sheet: str = "",
+    code_page: str = DEFAULT_CODE_PAGE,
 ) -> FileLines:
     """The import's reading of the file (lines plus counts of rows skipped and rejected).
-    Times are read as they are written (wall-clock, no time zone). Raises
-    transaction_files.errors.ImportFileError when the file or the mapping is unusable."""
-    return read_lines(path, mapping=mapping, date_order=date_order, time_zone="UTC", sheet=sheet)
+    Times are read as they are written (wall-clock, no time zone); a file that is not UTF-8
+    is read in `code_page`. Raises transaction_files.errors.ImportFileError when the file or
+    the mapping is unusable."""
+    return read_lines(
+        path,
+        mapping=mapping,
+        date_order=date_order,
+        time_zone="UTC",
+        sheet=sheet,
+        code_page=code_page,
+    )
 
 
 def to_transaction_lines(lines: pd.DataFrame) -> pd.DataFrame:
