@@ -247,6 +247,21 @@ def _header_index(rows: list[list[Any]]) -> int:
     return 0
 
 
+def distinct_names(header: list[Any]) -> list[str]:
+    """The header's names as the mapping offers them: an empty one is "Column 4", a
+    repeated one "Date (2)", so each column can be chosen (the first "Date" keeps its name)."""
+    names: list[str] = []
+    for i, value in enumerate(header):
+        name = str(value).strip() if value is not None else ""
+        name = name or f"Column {i + 1}"
+        base, n = name, 1
+        while name in names:
+            n += 1
+            name = f"{base} ({n})"
+        names.append(name)
+    return names
+
+
 def above_header_notice(header_line: int, title: str) -> str:
     """What the import says of the lines it skipped above the header."""
     lines = "Line 1 was" if header_line == 2 else f"Lines 1 to {header_line - 1} were"
@@ -321,7 +336,7 @@ def inspect_source(
     if len(sample) == SAMPLE_BYTES and (len(lines) < at + 2 or b"\n" not in sample):
         raise _line_past_sample(sample, at + 2 if b"\n" in sample else 1, limits)
     delimiter = _sniff_delimiter(lines[at])
-    columns = [c.strip() for c in next(csv.reader([lines[at]], delimiter=delimiter))]
+    columns = distinct_names(next(csv.reader([lines[at]], delimiter=delimiter)))
     _check_columns(columns, limits)
     notices = []
     if encoding != "utf-8":
@@ -445,7 +460,7 @@ def _inspect_xlsx(path: Path, *, sheet: str, limits: FileLimits) -> SourceInfo:
             raise ImportFileError(f"The sheet “{sheet}” has no header row.")
         if not any(any(row) for row in first[at + 1 :]):
             raise ImportFileError("The file has a header line but no rows.")
-        columns = [v or f"Column {i + 1}" for i, v in enumerate(header)]
+        columns = distinct_names(header)
     finally:
         workbook.close()
     notices = []
