@@ -13,7 +13,8 @@ MONTHFIRST = "monthfirst"
 ORDERS = (ISO, DAYFIRST, MONTHFIRST)
 
 _COMMON_FORMAT = "%Y-%m-%d %H:%M:%S"
-_ISO_RE = r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+# Year first: 2024-01-05, 2024/01/05 (East Asia's spreadsheets), 2024.01.05 (Hungary's)
+_ISO_RE = r"^\d{4}([-/.])\d{1,2}\1\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 _COMPACT_RE = r"^\d{8}$"
 # A time with its offset from UTC, as platforms and APIs export them: "2024-01-05T10:15:00Z",
 # "2024-01-05 10:15:00 -0500" (Shopify), "2024-01-05 10:15:00+05:30", "... UTC".
@@ -125,7 +126,9 @@ def parse_timestamps(values: pd.Series, *, order: str | None, time_zone: str = "
     iso = rest_text.str.match(_ISO_RE, na=False)
     if iso.any():
         parsed = pd.to_datetime(
-            rest_text[iso].str.replace("/", "-", regex=False), format="ISO8601", errors="coerce"
+            rest_text[iso].str.replace(r"^(\d{4})[/.](\d{1,2})[/.]", r"\1-\2-", regex=True),
+            format="ISO8601",
+            errors="coerce",
         )
         out[iso] = parsed.astype(RESOLUTION).to_numpy()
     with_offset = rest_text.str.extract(_OFFSET_RE)

@@ -266,3 +266,12 @@ def test_ebays_month_day_year_with_dashes_is_read():
         "2023-03-15 10:15:00",
     ]
     assert pd.isna(got[3])
+
+
+def test_year_first_dates_with_dots_are_read():
+    """Hungarian spreadsheets write 2024.01.05; the separators must agree."""
+    from transaction_files import dates
+
+    values = pd.Series(["2024.01.05", "2024.1.5 10:15", "2024.01/05", "2024.13.05"], dtype="str")
+    got = [str(t) for t in dates.parse_timestamps(values, order=None)]
+    assert got == ["2024-01-05 00:00:00", "2024-01-05 10:15:00", "NaT", "NaT"]
