@@ -228,6 +228,7 @@ def test_a_superuser_creates_a_workspace_with_its_members(superuser_client, make
             "currency": "EUR",
             "time_zone": "Europe/Dublin",
             "date_order": "dayfirst",
+            "code_page": "cp1250",
             **inline(
                 "memberships",
                 [
@@ -239,10 +240,11 @@ def test_a_superuser_creates_a_workspace_with_its_members(superuser_client, make
     )
     assert response.status_code == 302, response.content[:3000]
     garden = Workspace.objects.get(slug="garden")
-    assert (garden.currency, garden.time_zone, garden.date_order) == (
+    assert (garden.currency, garden.time_zone, garden.date_order, garden.code_page) == (
         "EUR",
         "Europe/Dublin",
         "dayfirst",
+        "cp1250",
     )
     assert dict(Membership.objects.in_workspace(garden).values_list("user__username", "role")) == {
         "ann": "admin",
@@ -270,6 +272,7 @@ def test_a_superuser_changes_a_role_in_a_workspace_and_sees_every_workspaces_mem
             "currency": shop.currency,
             "time_zone": shop.time_zone,
             "date_order": shop.date_order,
+            "code_page": shop.code_page,
             **inline(
                 "memberships",
                 [{"id": str(membership.pk), "user": str(ann.pk), "role": "manager"}],
