@@ -155,6 +155,17 @@ def start_services(env: dict[str, str], port: int) -> list[subprocess.Popen]:
     return [worker, beat, web]
 
 
+def stop_on_signals() -> None:
+    """SIGTERM and SIGHUP (`kill`, a closed terminal) end the demo as Ctrl-C does, so the
+    worker, scheduler and web server stop with it rather than keep running, and the port."""
+
+    def end(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, end)
+
+
 def stop(processes: list[subprocess.Popen]) -> None:
     for process in processes:
         if process.poll() is None:
@@ -359,6 +370,7 @@ def main() -> int:
         env["VAR_DIR"] = tempfile.mkdtemp(prefix="segmentation-demo-check-")
         env["STATIC_ROOT"] = str(Path(env["VAR_DIR"]) / "static")
 
+    stop_on_signals()
     set_up(env)
     processes = start_services(env, args.port)
     base = f"http://127.0.0.1:{args.port}"

@@ -1,0 +1,46 @@
+"""`make demo` stopped by SIGTERM or SIGHUP (`kill`, a closed terminal) stops its worker,
+scheduler and web server as Ctrl-C does: they kept running, and the port, when only the
+demo's own process was killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# The demo's own handling around a child that would run until stopped.
+SCRIPT = textwrap.dedent(
+    """
+    import subprocess, sys
+    sys.path.insert(0, "scripts")
+    import demo
+    demo.stop_on_signals()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        print(child.pid, flush=True)
+        child.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.stop([child])
+    """
+)
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_a_signal_to_the_demo_stops_the_processes_it_started(number):
+    demo = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    child = int(demo.stdout.readline())
+    demo.send_signal(number)
+    assert demo.wait(timeout=60) == 0
+    with pytest.raises(ProcessLookupError):
+        # the child was waited for by the demo: gone, not a zombie
+        os.kill(child, 0)
