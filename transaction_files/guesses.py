@@ -33,10 +33,12 @@ MORE_NAMES: dict[str, list[str]] = {
         "transaction", "transactionno", "ticketid", "ticket", "invoiceid",
     ],
     "quantity": ["quantityordered", "qtysold", "unitssold", "pieces", "items"],
-    "unit_price": ["itemprice", "priceeach", "unitcost", "sellingprice", "unitamount"],
+    "unit_price": [
+        "itemprice", "priceeach", "unitcost", "sellingprice", "unitamount", "itemcost",
+    ],
     "amount": [
         "salesvalue", "netsales", "lineamount", "linevalue", "grosssales", "totalprice",
-        "salesamount", "totalamount", "netamount", "spend",
+        "salesamount", "totalamount", "netamount", "spend", "orderlinetotal",
     ],
     "timestamp": [
         "transactiontimestamp", "transactiondate", "transactiontime", "saledate", "time",
@@ -52,7 +54,10 @@ MORE_NAMES: dict[str, list[str]] = {
         "eventtype", "linetype", "transactiontype", "type", "saletype", "entrytype",
         "recordtype", "movementtype",
     ],
-    "email": ["mail", "emailaddr", "contactemail", "memberemail", "clientemail"],
+    "email": [
+        "mail", "emailaddr", "contactemail", "memberemail", "clientemail", "emailbilling",
+        "billingemail",
+    ],
     "customer_name": ["fullname", "membername", "buyername", "contactname", "shoppername"],
 }  # fmt: skip
 NAMES: dict[str, list[str]] = {f: ALIASES.get(f, []) + MORE_NAMES.get(f, []) for f in FIELDS}

@@ -228,3 +228,30 @@ def test_an_order_total_on_first_rows_only_is_not_taken_for_the_line_amount():
     customer = guesses.by_field["customer_id"]
     assert (customer.column, customer.confidence) == ("Email", MEDIUM)
     assert "pseudonym" in customer.reason
+
+
+def test_a_woocommerce_order_export_is_guessed_line_by_line():
+    """WooCommerce's order-export plugins write one row per item with the order's figures
+    repeated: the line's own price and total are chosen, not the order's, and the billing
+    e-mail is offered as the customer."""
+    columns = [
+        "Order Number", "Order Status", "Order Date", "Email (Billing)", "SKU", "Name",
+        "Quantity", "Item Cost", "Order Line Total", "Order Line Total Refunded",
+        "Order Total Amount", "Order Shipping Amount",
+    ]  # fmt: skip
+    rows = [
+        ["1001", "Completed", "2024-01-05 10:15", "ann@example.com", "MUG-BL", "Blue Mug",
+         "2", "15.00", "36.00", "0", "40.50", "4.50"],
+        ["1001", "Completed", "2024-01-05 10:15", "ann@example.com", "TEA-1", "Tea",
+         "1", "4.00", "4.80", "0", "40.50", "4.50"],
+        ["1002", "Refunded", "2024-01-06 11:00", "bob@example.org", "TEA-1", "Tea",
+         "3", "4.00", "14.40", "14.40", "18.90", "4.50"],
+    ]  # fmt: skip
+    guesses = guess_mapping(columns, pd.DataFrame(rows, columns=columns)).by_field
+    chosen = {f: g.column for f, g in guesses.items() if g.preselected}
+    assert chosen["unit_price"] == "Item Cost"
+    assert chosen["amount"] == "Order Line Total"
+    assert chosen["email"] == "Email (Billing)"
+    assert (chosen["invoice"], chosen["status"]) == ("Order Number", "Order Status")
+    assert guesses["customer_id"].column == "Email (Billing)"  # offered, to be confirmed
+    assert not guesses["customer_id"].preselected
