@@ -225,10 +225,11 @@ def _values_fit(field: str, v: ColumnValues) -> tuple[bool, str]:
         if v.letters >= 0.9 and not v.date_like and "@" not in v.example:
             return True, f"its values are names (e.g. {e})"
         return False, f"its values are not names (e.g. {e})"
-    if field == "status":
+    if field in ("status", "line_type"):  # a few words, each on many rows
         if v.letters >= 0.9 and not v.date_like and v.longest <= 40 and v.repeats:
             return True, f"its values are words that repeat (e.g. {e})"
-        return False, f"its values are not statuses (e.g. {e})"
+        kind = "statuses" if field == "status" else "line types"
+        return False, f"its values are not {kind} (e.g. {e})"
     if field == "time":
         if v.filled and v.times >= 0.9:
             return True, f"its values are times of day (e.g. {e})"
@@ -237,10 +238,6 @@ def _values_fit(field: str, v: ColumnValues) -> tuple[bool, str]:
         if v.longest <= 4 and not v.numeric and v.repeats:
             return True, f"its values are currencies (e.g. {e})"
         return False, f"its values are not currencies (e.g. {e})"
-    if field == "line_type":
-        if v.letters >= 0.9 and not v.date_like and v.longest <= 40 and v.repeats:
-            return True, f"its values are words that repeat (e.g. {e})"
-        return False, f"its values are not line types (e.g. {e})"
     if field == "country":
         if v.letters >= 0.9 and not v.date_like:
             return True, f"its values are names (e.g. {e})"
