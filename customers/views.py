@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.roles import PERSONAL_DATA_PERMISSION
 from common.csv_export import csv_response
+from transaction_files.columns import FIELDS, platform
 from transaction_files.errors import ImportFileError
 
 from .erasure import BULK_ERASURE_MAX, customer_contact_erase, customers_contact_erase
@@ -78,6 +79,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             return step
         mapping = step
     rejected = import_rejected_rows(workspace=request.workspace, import_record=record)[:50]
+    read = {} if mapping else _how_read(record)
     again = None
     if record.status == ImportRecord.Status.FAILED and record.file:
         again = ImportAgainForm(workspace=request.workspace, initial={"date_order": ""})
@@ -89,9 +91,24 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "rejected": rejected,
             "again_form": again,
             **mapping,
+            **read,
             "status_url": reverse("customers:import-status", args=[record.pk]),
         },
     )
+
+
+def _how_read(record: ImportRecord) -> dict:
+    """Which column gave each field, and the export the header was known as: what a manager
+    checks when an import's figures surprise them."""
+    mapping = record.mapping or {}
+    if not mapping or not record.columns:
+        return {}
+    used = set(mapping.values())
+    return {
+        "columns_read": [(label, mapping[f]) for f, label in FIELDS.items() if mapping.get(f)],
+        "columns_ignored": [c for c in record.columns if c not in used],
+        "known_platform": platform(record.columns),
+    }
 
 
 @require_GET

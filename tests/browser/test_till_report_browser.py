@@ -63,6 +63,8 @@ def test_a_till_report_is_mapped_with_its_times_and_returns_and_imported(
         page.click("button:has-text('Import with this mapping')")
         page.wait_for_selector("text=Lines imported", timeout=90_000)
     assert "Lines 1 to 3 were skipped" in page.inner_text("main")
+    read = page.locator("#import-columns tbody tr").all_inner_texts()
+    assert "Time of day\tTime" in read and "Line type (sale or refund)\tType" in read
 
     record = ImportRecord.unscoped.get()
     assert record.status == ImportRecord.Status.SUCCEEDED, record.error

@@ -5,6 +5,7 @@ columns, its money after discounts, its refunds and its walk-in sales)."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -61,7 +62,8 @@ def test_a_square_export_reads_its_times_net_sales_refunds_and_walk_ins(
 ):
     shop.currency, shop.time_zone = "USD", "America/New_York"
     shop.save(update_fields=["currency", "time_zone"])
-    record = upload(client_for("manager"), "square_item_sales.csv")
+    client = client_for("manager")
+    record = upload(client, "square_item_sales.csv")
     assert record.status == ImportRecord.Status.SUCCEEDED, record.error
     assert (record.mapping["time"], record.mapping["line_type"]) == ("Time", "Event Type")
     # the espresso was sold to a walk-in customer: no one to segment
@@ -79,6 +81,15 @@ def test_a_square_export_reads_its_times_net_sales_refunds_and_walk_ins(
         True,
     )
     assert Customer.unscoped.get(workspace=shop, external_id="CUST-B2").name == "Bo Kim"
+
+    # the page says how the file was read: which export, which column gave each field
+    page = client.get(record.get_absolute_url()).content.decode()
+    assert "Recognised as Square item sales export" in page
+    read = re.findall(
+        r'<th scope="row">([^<]+)</th><td class="mono" data-role="column">([^<]+)<', page
+    )
+    assert ("Line amount", "Net Sales") in read and ("Time of day", "Time") in read
+    assert ("Line type (sale or refund)", "Event Type") in read
 
 
 def test_a_square_export_with_a_bad_time_names_both_columns(client_for, shop, run_tasks_inline):
