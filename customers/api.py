@@ -51,6 +51,13 @@ class ImportRecordSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="The file's header, once read (empty while the import is `reading`).",
     )
+    recognised_as = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text='The platform\'s export the header was known as ("Shopify orders export", '
+        '"Etsy sold order items", "Square item sales export"), read by that export\'s '
+        "conventions; null for any other file.",
+    )
     summary = serializers.JSONField(
         read_only=True,
         help_text="Of a finished import: first_date and last_date of its lines (the shop's "
@@ -78,6 +85,7 @@ class ImportRecordSerializer(serializers.ModelSerializer):
             "stage",
             "progress",
             "columns",
+            "recognised_as",
             "mapping",
             "date_order",
             "sheet",

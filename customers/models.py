@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 
-from transaction_files.columns import platform_date_order
+from transaction_files.columns import platform, platform_date_order
 from workspaces.models import Workspace
 from workspaces.scoping import ScopedManager, UnscopedManager
 
@@ -246,6 +246,11 @@ class ImportRecord(models.Model):
         if layout is not None and layout.date_order and layout.date_order == self.date_order:
             return self.LAYOUT_ORDER
         return self.WORKSPACE_ORDER
+
+    @property
+    def recognised_as(self) -> str | None:
+        """The platform's export its header is known as (columns.PLATFORM_LAYOUTS), if any."""
+        return platform(self.columns or [])
 
     @property
     def is_finished(self) -> bool:

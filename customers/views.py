@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.roles import PERSONAL_DATA_PERMISSION
 from common.csv_export import csv_response
-from transaction_files.columns import FIELDS, platform
+from transaction_files.columns import FIELDS
 from transaction_files.errors import ImportFileError
 
 from .erasure import BULK_ERASURE_MAX, customer_contact_erase, customers_contact_erase
@@ -107,7 +107,7 @@ def _how_read(record: ImportRecord) -> dict:
     return {
         "columns_read": [(label, mapping[f]) for f, label in FIELDS.items() if mapping.get(f)],
         "columns_ignored": [c for c in record.columns if c not in used],
-        "known_platform": platform(record.columns),
+        "known_platform": record.recognised_as,
     }
 
 

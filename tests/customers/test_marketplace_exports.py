@@ -103,3 +103,25 @@ def test_a_square_export_with_a_bad_time_names_both_columns(client_for, shop, ru
     assert (rejected.line_number, rejected.column) == (6, "Date + Time")
     assert rejected.value == "2024-03-12 8.30"
     assert record.rows_imported == 3  # the other lines are kept
+
+
+def test_the_api_says_which_export_an_import_was_known_as(client_for, shop, run_tasks_inline):
+    shop.currency = "USD"
+    shop.save(update_fields=["currency"])
+    client = client_for("manager")
+    for name, known in (
+        ("etsy_sold_order_items.csv", "Etsy sold order items"),
+        ("online_retail_sample.csv", None),
+    ):
+        data = (FIXTURES / name).read_bytes() if known else ONLINE_RETAIL_ROWS.encode()
+        file = SimpleUploadedFile(name, data, content_type="text/csv")
+        created = client.post(reverse("api-imports"), {"file": file})
+        assert created.status_code == 202, created.content
+        body = client.get(reverse("api-import-detail", args=[created.json()["id"]])).json()
+        assert body["recognised_as"] == known
+
+
+ONLINE_RETAIL_ROWS = (
+    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    "536365,85123A,WHITE HANGING HEART,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+)
