@@ -71,9 +71,10 @@ def read_transactions(
     mapping: dict[str, str] | None = None,
     date_order: str | None = None,
     sheet: str = "",
+    code_page: str = DEFAULT_CODE_PAGE,
 ) -> pd.DataFrame:
     """Canonical transaction lines of the file (see read_file)."""
-    read = read_file(path, mapping=mapping, date_order=date_order, sheet=sheet)
+    read = read_file(path, mapping=mapping, date_order=date_order, sheet=sheet, code_page=code_page)
     return to_transaction_lines(read.lines)
 
 

@@ -219,3 +219,21 @@ def test_cdnow_slice_reads_without_a_mapping():
     occasions = raw.groupby(["customer_id", "date"]).ngroups
     assert lines["invoice"].nunique() == occasions
     assert np.isclose(lines["amount"].sum(), raw["dollar_value"].astype(float).sum())
+
+
+def test_a_file_in_another_code_page_is_read_with_code_page(tmp_path, capsys):
+    """A Polish shop's Excel saves Windows-1250: refused as Windows-1252 (a byte that code
+    page leaves undefined), read as written with --code-page cp1250."""
+    path = tmp_path / "households.csv"
+    raw = household_file(path)
+    raw["household_id"] = raw["household_id"].str.replace("H", "Ź")  # 0x8F in Windows-1250
+    path.write_bytes(raw.to_csv(index=False).encode("cp1250"))
+
+    assert main([str(path), "--mapping", HOUSEHOLD_MAPPING, *FAST]) == 2
+    assert "neither UTF-8 nor Windows-1252" in capsys.readouterr().err
+    assert main([str(path), "--mapping", HOUSEHOLD_MAPPING, "--code-page", "cp1250", *FAST]) == 0
+    out = capsys.readouterr().out
+    summary = re.search(r"^([\d,]+) lines -> ([\d,]+) customers", out, re.MULTILINE)
+    assert summary and int(summary[2].replace(",", "")) == raw["household_id"].nunique()
+    lines = read_transactions(path, mapping=MAPPING, code_page="cp1250")
+    assert set(lines["customer_id"]) == set(raw["household_id"])
