@@ -17,6 +17,7 @@ FIELDS: dict[str, str] = {
     "quantity": "Quantity",
     "unit_price": "Unit price",
     "amount": "Line amount",
+    "discount": "Line discount",
     "currency": "Currency",
     "product_code": "Product code",
     "description": "Description",
@@ -60,8 +61,8 @@ class PlatformLayout:
 PLATFORM_LAYOUTS: dict[str, PlatformLayout] = {
     # Shopify's orders export: one row per line item, an order's rows sharing its "Name"
     # (#1001); "Total" is the order's, on its first row only, so a line's amount is
-    # quantity × price. It names customers only by their e-mail, which is then the customer
-    # id too (stored as its pseudonym: pseudonyms.py).
+    # quantity × price, less the line's discount. It names customers only by their e-mail,
+    # which is then the customer id too (stored as its pseudonym: pseudonyms.py).
     "Shopify orders export": PlatformLayout(
         signature=("name", "email", "financialstatus", "lineitemquantity", "lineitemprice"),
         mapping={
@@ -77,6 +78,7 @@ PLATFORM_LAYOUTS: dict[str, PlatformLayout] = {
             "customer_name": "billingname",
             "status": "financialstatus",
             "currency": "currency",
+            "discount": "lineitemdiscount",
         },
     ),
     # Etsy's "Sold order items" download (Shop Manager, Settings, Options, Download Data):

@@ -48,6 +48,7 @@ MORE_NAMES: dict[str, list[str]] = {
     "description": ["itemname", "articlename", "productdescription", "productdesc", "name"],
     "country": ["region", "countrycode", "countryname", "market", "shipcountry"],
     "status": ["financialstatus", "paymentstatus", "orderstate", "transactionstatus"],
+    "discount": ["linediscount", "lineitemdiscount", "itemdiscount", "linediscountamount"],
     "time": ["time", "timeofday", "ordertime", "saletime", "transactiontime", "purchasetime"],
     "currency": ["curr", "currencyiso", "ordercurrency", "isocurrency"],
     "line_type": [
@@ -74,6 +75,7 @@ STEMS: dict[str, list[str]] = {
     "country": ["country", "region"],
     "status": ["status"],  # not "state": a US address's state is no order status
     "time": ["time"],
+    "discount": ["discount"],
     "currency": ["currency"],
     "line_type": ["eventtype", "linetype", "transactiontype"],  # not "Payment Type"
     "email": ["email", "mail"],
@@ -101,6 +103,8 @@ EXPLANATIONS: dict[str, str] = {
     "first row only, it holds for the order's other rows.",
     "time": "Optional: the time of day, when it has a column of its own beside the date "
     "(10:15, 1:15 PM). Each date is read with its row's time.",
+    "discount": "Optional: the discount on the whole line (not per unit), taken off "
+    "quantity × unit price. Not used with a line amount, which is after discounts.",
     "currency": "Optional: the currency of the row's amounts (USD, €). Rows in another "
     "currency than the workspace's are rejected, not added to the shop's money.",
     "line_type": "Optional: whether the line is a sale or gives money back. Lines whose "
@@ -195,10 +199,10 @@ def _values_fit(field: str, v: ColumnValues) -> tuple[bool, str]:
         if v.numeric:
             return False, f"its values are plain numbers (e.g. {e}), such as week numbers"
         return False, f"its values are not dates (e.g. {e})"
-    if field in ("quantity", "unit_price", "amount"):
+    if field in ("quantity", "unit_price", "amount", "discount"):
         if not v.numeric:
             return False, f"its values are not numbers (e.g. {e})"
-        if field == "quantity":
+        if field in ("quantity", "discount"):
             return True, f"its values are numbers (e.g. {e})"
         if v.date_like and not v.decimals:
             return False, f"its values look like dates or codes (e.g. {e})"

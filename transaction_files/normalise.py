@@ -268,7 +268,7 @@ class Normaliser:
         naive_distinct = naive_distinct.where(~(early | late))
 
         numbers = {}
-        for name in ("quantity", "unit_price", "amount"):
+        for name in ("quantity", "unit_price", "amount", "discount"):
             if name not in text:
                 continue
             raw = text[name]
@@ -383,9 +383,18 @@ class Normaliser:
         quantity = numbers.get("quantity", pd.Series(1.0, index=range(n)))[good].round(3)
         unit_price = numbers.get("unit_price")
         amount = numbers.get("amount")
+        discount = numbers["discount"][good].abs().fillna(0.0) if "discount" in numbers else None
+
+        def less_discount(gross: pd.Series) -> pd.Series:
+            # A line's discount takes from quantity × unit price, never past nothing; a
+            # given line amount is after discounts already.
+            if discount is None:
+                return gross
+            return (np.sign(gross) * (gross.abs() - discount.round(4)).clip(lower=0)).round(4)
+
         if amount is None:
             assert unit_price is not None  # a mapping holds a unit price or an amount
-            amount = (quantity * unit_price[good]).round(4)
+            amount = less_discount((quantity * unit_price[good]).round(4))
             unit_price = unit_price[good].round(4)
         else:
             amount = amount[good].round(4)
@@ -394,7 +403,7 @@ class Normaliser:
             else:
                 unit_price = unit_price[good].round(4)
             # A missing amount with a unit price given: the line total is their product.
-            amount = amount.fillna((quantity * unit_price).round(4))
+            amount = amount.fillna(less_discount((quantity * unit_price).round(4)))
         if "line_type" in text:
             # A refund line is a return, however its export signs it (docs/decisions/
             # point-of-sale-and-marketplace-exports.md).

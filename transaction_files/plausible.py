@@ -78,12 +78,18 @@ class Bounds:
             "quantity": self.max_quantity,
             "unit_price": self.max_unit_price,
             "amount": self.max_amount,
+            "discount": self.max_amount,
         }[name]
 
 
 def number_message(name: str, maximum: float, *, derived: str = "") -> str:
     """E.g. "Outside ±1,000,000, the range of quantities accepted."; `derived` says how the
     value was worked out ("Quantity times unit price is outside ...")."""
-    what = {"quantity": "quantities", "unit_price": "unit prices", "amount": "line amounts"}
+    what = {
+        "quantity": "quantities",
+        "unit_price": "unit prices",
+        "amount": "line amounts",
+        "discount": "line discounts",
+    }
     text = f"outside ±{maximum:,.0f}, the range of {what[name]} accepted."
     return f"{derived} is {text}" if derived else text[0].upper() + text[1:]

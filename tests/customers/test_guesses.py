@@ -206,6 +206,7 @@ def test_a_shopify_orders_export_is_known_whole():
         "customer_name": "Billing Name",
         "status": "Financial Status",
         "currency": "Currency",
+        "discount": "Lineitem discount",
     }
     assert resolve_mapping(columns, None) == expected  # imported without asking
     guesses = guess_mapping(columns, frame)

@@ -51,6 +51,9 @@ def test_a_shopify_export_imports_as_it_comes(client_for, shop, run_tasks_inline
     mug = lines.get(invoice="#1001", product_code="MUG-BL")
     assert (mug.quantity, mug.amount) == (Decimal(2), Decimal("30.00"))
     assert mug.description == "Blue Mug"
+    # a line's discount (the whole line's) comes off it: two candles at 20 less 4
+    candles = TransactionLine.unscoped.get(invoice="#1007", product_code="CN-1")
+    assert (candles.quantity, candles.unit_price, candles.amount) == (2, 20, Decimal("36.00"))
     # 10:15 at UTC-5 is 15:15 UTC, whatever the shop's own zone
     assert mug.timestamp.isoformat() == "2024-01-05T15:15:00+00:00"
 

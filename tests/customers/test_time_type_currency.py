@@ -164,3 +164,28 @@ def test_etsy_and_square_exports_are_known_with_their_conventions():
     assert (mapping["timestamp"], mapping["time"]) == ("Date", "Time")
     assert (mapping["amount"], mapping["line_type"]) == ("Net Sales", "Event Type")
     assert platform_date_order(square) == ""
+
+
+def test_a_lines_discount_comes_off_quantity_times_price_never_past_nothing():
+    mapping = {
+        "customer_id": "c", "timestamp": "t", "quantity": "q", "unit_price": "p", "discount": "d",
+    }  # fmt: skip
+    rows = [
+        ["x", "2024-01-01", "2", "20.00", "4.00"],  # Shopify: the whole line's discount
+        ["x", "2024-01-02", "1", "5", "-$1.50"],  # written as a negative: the same
+        ["x", "2024-01-03", "1", "5", None],  # none
+        ["x", "2024-01-04", "-1", "5", "1"],  # a return gives back less
+        ["x", "2024-01-05", "1", "5", "9"],  # more than the line: free, not negative
+        ["x", "2024-01-06", "1", "5", "ten"],
+    ]
+    result = normalise(mapping, rows, time_zone="UTC")
+    assert result.lines["amount"].tolist() == [36, 3.5, 5, -4, 0]
+    assert result.lines["unit_price"].tolist() == [20, 5, 5, 5, 5]  # the price, as given
+    [bad] = result.rejections
+    assert (bad.line_number, bad.column, bad.message) == (7, "d", "Not a number.")
+
+
+def test_a_given_line_amount_is_after_discounts_already():
+    mapping = {"customer_id": "c", "timestamp": "t", "amount": "a", "discount": "d"}
+    result = normalise(mapping, [["x", "2024-01-01", "36.00", "4.00"]], time_zone="UTC")
+    assert result.lines["amount"].tolist() == [36]
