@@ -110,3 +110,17 @@ def test_a_workbook_with_a_title_row_imports_from_its_header_row(
     assert TransactionLine.unscoped.get().amount == 7
     assert record.rejected_rows.get().line_number == 5  # the sheet's own row
     assert "Lines 1 to 2 were skipped (“Orders, December”)" in record.notices[0]
+
+
+def test_a_gzip_report_with_a_title_is_read_from_its_header(tmp_path):
+    import gzip
+
+    from transaction_files.reader import read_lines
+
+    text = "Sales by customer\n\n" + HEADER + "a,2024-01-01,1,5\n" + "b,2024-01-02,2,x\n"
+    path = tmp_path / "report.csv.gz"
+    path.write_bytes(gzip.compress(text.encode()))
+    lines = read_lines(path)
+    assert lines.lines["customer_ext"].tolist() == ["a"]
+    assert [(r.line_number, r.column) for r in lines.rejections] == [(5, "Amount")]
+    assert lines.notices[0].startswith("Lines 1 to 2 were skipped")
