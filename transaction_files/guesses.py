@@ -99,8 +99,9 @@ EXPLANATIONS: dict[str, str] = {
     "description": "The product's name, shown beside its code.",
     "country": "Where the customer or the shop is; shown on customer pages.",
     "status": "Optional: the order's status. Orders cancelled, refunded in full, voided, "
-    "failed or declined are skipped (a partial refund keeps the order). Given on an order's "
-    "first row only, it holds for the order's other rows.",
+    "failed or declined are skipped (a partial refund keeps the order), in English, German, "
+    "French, Spanish, Italian, Dutch or Portuguese. Given on an order's first row only, it "
+    "holds for the order's other rows.",
     "time": "Optional: the time of day, when it has a column of its own beside the date "
     "(10:15, 1:15 PM). Each date is read with its row's time.",
     "discount": "Optional: the discount on the whole line (not per unit), taken off "

@@ -49,10 +49,21 @@ NON_PRODUCT_CODES = {
 }
 NON_PRODUCT_PREFIXES = ("GIFT_0001", "DCGS")
 #: An order status saying the order did not happen: cancelled, refunded (in full), voided,
-#: failed or declined. A partial refund keeps the order.
-NOT_A_SALE = r"(?i)^(?!.*partial).*(?:cancel|refund|void|fail|declin)"
-#: A line type saying the line gives money back (Square's "Refund" event, a till's "Return").
-REFUND_LINE = r"(?i)refund|return"
+#: failed or declined, in English and as German, French, Spanish, Italian, Dutch and
+#: Portuguese shops' exports write them (storniert, annulée, reembolsado, ...). A partial
+#: refund keeps the order.
+_PARTIAL = r"partial|teilweise|partiel|parcial|parzial|gedeeltelijk"
+NOT_A_SALE = (
+    rf"(?i)^(?!.*(?:{_PARTIAL})).*(?:cancel|refund|void|fail|declin|storn|erstatt|"
+    r"fehlgeschlag|abgelehnt|annul|anulad|rembours|[ée]chou|refus|reembols|fallid|fallit|"
+    r"rechazad|rimbors|rifiutat|terugbetaald|mislukt|geweigerd|malsucedid|recusad|estornad)"
+)
+#: A line type saying the line gives money back (Square's "Refund" event, a till's
+#: "Return", "Retoure", "Remboursement", "Devolución", "Reso", ...).
+REFUND_LINE = (
+    r"(?i)refund|return|erstatt|retour|rembours|reembols|devolu|rimbors|\breso\b|"
+    r"terugbetal|estorn"
+)
 OTHER_ORDER = {dates.DAYFIRST: dates.MONTHFIRST, dates.MONTHFIRST: dates.DAYFIRST}
 #: Why a date was not read, by the date order the import reads day/month dates in.
 BAD_DATE_MESSAGES = {
