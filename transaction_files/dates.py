@@ -25,20 +25,39 @@ _OFFSET_RE = (
 # A time after a date: 10:15, 10:15:30, 10:15 AM, 1:15 p.m.
 _TIME = r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?"
 _DMY_RE = rf"^(\d{{1,2}})[/.\-](\d{{1,2}})[/.\-](\d{{4}}|\d{{2}})(?:[ T]{_TIME})?$"
-# Dates with the month's English name: "Jan 5, 2024", "Friday, January 5, 2024 10:15 AM",
-# "Jan-05-24" (eBay), "5 Jan 2024", "05-Jan-2024", "5-Jan-24". They say which number is
-# the day.
-_WEEKDAY = r"(?:[A-Za-z]{3,9}\.?,?\s+)?"
+# Dates with the month's name: "Jan 5, 2024", "Friday, January 5, 2024 10:15 AM",
+# "Jan-05-24" (eBay), "5 Jan 2024", "05-Jan-2024", "5-Jan-24", and as European shops write
+# them: "5. März 2024", "1er janvier 2024", "5 de enero de 2024", "5 gennaio 2024". They say
+# which number is the day.
+_WORD = r"[^\W\d_]{3,10}"  # letters of any language
+_WEEKDAY = rf"(?:{_WORD}\.?,?\s+)?"
 _NAMED_MDY_RE = (
-    rf"^{_WEEKDAY}([A-Za-z]{{3,9}})\.?(?:\s+|-)(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+|-)"
+    rf"^{_WEEKDAY}({_WORD})\.?(?:\s+|-)(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+|-)"
     rf"(\d{{4}}|\d{{2}})(?:,?\s+{_TIME})?$"
 )
 _NAMED_DMY_RE = (
-    rf"^{_WEEKDAY}(\d{{1,2}})(?:st|nd|rd|th)?[\s\-]([A-Za-z]{{3,9}})\.?[\s\-,]+(\d{{4}}|\d{{2}})"
-    rf"(?:,?\s+{_TIME})?$"
+    rf"^{_WEEKDAY}(\d{{1,2}})(?:st|nd|rd|th|er)?\.?[\s\-]+(?:de\s+)?({_WORD})\.?"
+    rf"(?:\s+de)?[\s\-,]+(\d{{4}}|\d{{2}})(?:,?\s+(?:um\s+|à\s+|a\s+las\s+)?{_TIME})?$"
 )
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")  # fmt: skip
+# Other languages' month names and abbreviations (French, German, Spanish, Italian, Dutch,
+# Portuguese), each one month's only: no word names two months.
+_OTHER_MONTHS = {
+    1: "janvier janv januar jän jänner enero ene gennaio gen januari janeiro",
+    2: "février fevrier févr fevr fév fev februar febrero febbraio februari fevereiro",
+    3: "mars märz maerz mrz mär marzo maart mrt março marco",
+    4: "avril avr abril aprile",
+    5: "mai mayo maggio mag mei maio",
+    6: "juin juni junio giugno giu junho",
+    7: "juillet juil juli julio luglio lug julho",
+    8: "août aout agosto ago augustus",
+    9: "septembre setiembre septiembre settembre set setembro",
+    10: "octobre oktober okt octubre ottobre ott outubro out",
+    11: "novembre noviembre novembro",
+    12: "décembre decembre déc dezember dez diciembre dic dicembre dezembro",
+}  # fmt: skip
+_MONTH_WORDS = {word: month for month, words in _OTHER_MONTHS.items() for word in words.split()}
 
 
 class DateOrderNeeded(ValueError):
@@ -171,6 +190,15 @@ def parse_timestamps(values: pd.Series, *, order: str | None, time_zone: str = "
 
 
 def _month_number(name: str) -> float:
+    """1-12 for a month's name in English (or its first three letters or more, or "Sept")
+    or in another language of _OTHER_MONTHS."""
+    word = name.lower()
+    if word in _MONTH_WORDS:
+        return float(_MONTH_WORDS[word])
+    return _english_month_number(name)
+
+
+def _english_month_number(name: str) -> float:
     """1-12 for an English month's name or its first three letters or more ("Sept")."""
     name = name.lower()
     for number, month in enumerate(_MONTHS, start=1):

@@ -68,11 +68,11 @@ OTHER_ORDER = {dates.DAYFIRST: dates.MONTHFIRST, dates.MONTHFIRST: dates.DAYFIRS
 #: Why a date was not read, by the date order the import reads day/month dates in.
 BAD_DATE_MESSAGES = {
     "": "Not a date this tool can read (ISO, YYYYMMDD, day-first or month-first, or with "
-    "the month's English name).",
+    "the month's name).",
     dates.DAYFIRST: "Not a date this import can read: it reads ISO, YYYYMMDD and day-first "
-    "dates (31/12/2024), and dates with the month's English name.",
+    "dates (31/12/2024), and dates with the month's name.",
     dates.MONTHFIRST: "Not a date this import can read: it reads ISO, YYYYMMDD and "
-    "month-first dates (12/31/2024), and dates with the month's English name.",
+    "month-first dates (12/31/2024), and dates with the month's name.",
 }
 LINE_COLUMNS = [
     "line_no",

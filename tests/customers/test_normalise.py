@@ -275,3 +275,24 @@ def test_year_first_dates_with_dots_are_read():
     values = pd.Series(["2024.01.05", "2024.1.5 10:15", "2024.01/05", "2024.13.05"], dtype="str")
     got = [str(t) for t in dates.parse_timestamps(values, order=None)]
     assert got == ["2024-01-05 00:00:00", "2024-01-05 10:15:00", "NaT", "NaT"]
+
+
+def test_month_names_are_read_in_the_languages_european_shops_write():
+    from transaction_files import dates
+
+    written = {
+        "5. März 2024": "2024-03-05 00:00:00",
+        "Montag, 5. Februar 2024 um 10:15": "2024-02-05 10:15:00",
+        "1er janvier 2024": "2024-01-01 00:00:00",
+        "5 juil. 2024 à 14:30": "2024-07-05 14:30:00",
+        "05-déc-2023": "2023-12-05 00:00:00",
+        "5 de enero de 2024": "2024-01-05 00:00:00",
+        "5 de março de 2024 10:15": "2024-03-05 10:15:00",
+        "5 gennaio 2024": "2024-01-05 00:00:00",
+        "5 mei 2024": "2024-05-05 00:00:00",
+        "5 Okt 2024": "2024-10-05 00:00:00",
+        "Sept 3, 2024": "2024-09-03 00:00:00",  # English as before
+    }
+    values = pd.Series([*written, "5 Foo 2024"], dtype="str")
+    got = [str(t) for t in dates.parse_timestamps(values, order=dates.MONTHFIRST)]
+    assert got == [*written.values(), "NaT"]
