@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from customers.models import Customer, ImportRecord
 from tests import shops
 
-from .conftest import CDNOW_SLICE, ONLINE_RETAIL_SLICE
+from .conftest import CDNOW_SLICE, FIXTURES, ONLINE_RETAIL_SLICE
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop")]
 
@@ -49,6 +49,18 @@ def test_command_with_mapping_and_date_order(tmp_path):
     assert record.rows_imported == 2
     assert record.mapping == {"customer_id": "Kunde", "timestamp": "Datum", "amount": "Summe"}
     assert Customer.unscoped.get(external_id="k1").first_purchase_at.month == 3
+    # the mapping used, as --mapping takes it
+    assert "  mapping customer_id=Kunde,timestamp=Datum,amount=Summe\n" in out.getvalue()
+
+
+def test_command_says_which_export_a_file_was_read_as(shop):
+    shop.currency = "USD"  # the export's
+    shop.save(update_fields=["currency"])
+    out = StringIO()
+    call_command("import_transactions", str(FIXTURES / "square_item_sales.csv"), stdout=out)
+    text = out.getvalue()
+    assert "  read as Square item sales export\n" in text
+    assert "line_type=Event Type" in text and "amount=Net Sales" in text
 
 
 def test_command_reports_a_bad_file_as_an_error(tmp_path):

@@ -89,6 +89,11 @@ class Command(BaseCommand):
         w = self.stdout.write
         slug = record.workspace.slug
         w(f"Import #{record.pk} {record.file_name}: {record.status} (workspace {slug})")
+        if record.recognised_as:
+            w(f"  read as {record.recognised_as}")
+        if record.mapping:
+            # as --mapping takes it, to import the next file the same way
+            w("  mapping " + ",".join(f"{f}={c}" for f, c in record.mapping.items()))
         for label, value in [
             ("rows read", record.rows_read),
             ("lines imported", record.rows_imported),
