@@ -93,7 +93,8 @@ class Command(BaseCommand):
             w(f"  read as {record.recognised_as}")
         if record.mapping:
             # as --mapping takes it, to import the next file the same way
-            w("  mapping " + ",".join(f"{f}={c}" for f, c in record.mapping.items()))
+            used = [f"{f}={record.mapping[f]}" for f in FIELDS if record.mapping.get(f)]
+            w("  mapping " + ",".join(used))
         for label, value in [
             ("rows read", record.rows_read),
             ("lines imported", record.rows_imported),
