@@ -1,0 +1,81 @@
+"""Migration customers 0022: customer ids that are e-mail addresses, imported before such
+ids were stored as pseudonyms, become their pseudonyms, so a later file naming the same
+address finds the same customer; an id whose pseudonym is already another customer's is left.
+Runs `manage.py migrate` in a subprocess against a scratch database: SQLite always,
+PostgreSQL when the suite runs on it."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from django.db import connection
+
+from tests.conftest import require
+from tests.customers.test_migrations import _migrate
+from tests.scratch_db import scratch_postgres
+from transaction_files.pseudonyms import pseudonym
+
+KEY = "k" * 64
+WORKSPACE = (
+    "INSERT INTO workspaces_workspace (id, name, slug, currency, time_zone, date_order, "
+    "pseudonym_key, created_at) VALUES (7, 'Shop', 'shop', 'USD', 'UTC', '', ?, "
+    "'2024-01-01 00:00:00')"
+)
+CUSTOMER = (
+    "INSERT INTO customers_customer (workspace_id, external_id, country, email, name, "
+    "created_at, updated_at) VALUES (7, ?, '', '', '', '2024-01-01 00:00:00', "
+    "'2024-01-01 00:00:00')"
+)
+IDS = [
+    "ann@example.com",  # imported before: becomes its pseudonym
+    "17850",  # an ordinary id stays
+    "not@an-address",  # no domain's dot: not an e-mail, stays
+    "Bob@Example.org",  # becomes the pseudonym of bob@example.org ...
+    "bob@example.org",  # ... so the same address in another case is left as it is
+    pseudonym("cy@example.net", KEY),  # imported since, as its pseudonym
+    "cy@example.net",  # the same person before: left, not merged
+]
+
+
+def _check(url, tmp_path, connect, mark: str) -> None:
+    _migrate(url, tmp_path, "customers", "0021_rows_skipped_help")
+    _migrate(url, tmp_path, "workspaces", "0003_pseudonym_key")
+    db = connect()
+    try:
+        cursor = db.cursor()
+        cursor.execute(WORKSPACE.replace("?", mark), (KEY,))
+        for external_id in IDS:
+            cursor.execute(CUSTOMER.replace("?", mark), (external_id,))
+        db.commit()
+    finally:
+        db.close()
+
+    _migrate(url, tmp_path)
+
+    db = connect()
+    try:
+        cursor = db.cursor()
+        cursor.execute("SELECT external_id FROM customers_customer ORDER BY id")
+        after = [row[0] for row in cursor.fetchall()]
+    finally:
+        db.close()
+    assert after == [
+        pseudonym("ann@example.com", KEY),
+        "17850",
+        "not@an-address",
+        pseudonym("bob@example.org", KEY),
+        "bob@example.org",
+        pseudonym("cy@example.net", KEY),
+        "cy@example.net",
+    ]
+
+
+def test_e_mail_ids_become_pseudonyms_on_sqlite(tmp_path):
+    path = tmp_path / "before.sqlite3"
+    _check(f"sqlite:///{path}", tmp_path, lambda: sqlite3.connect(path), "?")
+
+
+def test_e_mail_ids_become_pseudonyms_on_postgresql(db, tmp_path):
+    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    with scratch_postgres("migration_email_ids") as (url, connect):
+        _check(url, tmp_path, connect, "%s")
