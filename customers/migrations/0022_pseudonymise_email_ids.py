@@ -16,12 +16,15 @@ def pseudonymise(apps, schema_editor):
     Customer = apps.get_model("customers", "Customer")
     for workspace in Workspace.objects.all():
         customers = Customer.objects.filter(workspace=workspace)
-        plain = list(customers.filter(external_id__contains="@").order_by("pk"))
+        plain = list(
+            customers.filter(external_id__contains="@").only("pk", "external_id").order_by("pk")
+        )
         if not plain:
             continue
         taken = set(
             customers.filter(external_id__startswith=PREFIX).values_list("external_id", flat=True)
         )
+        renamed = []
         for customer in plain:
             if not re.fullmatch(EMAIL_SHAPE, customer.external_id):
                 continue
@@ -29,8 +32,9 @@ def pseudonymise(apps, schema_editor):
             if alias in taken:
                 continue
             customer.external_id = alias
-            customer.save(update_fields=["external_id"])
+            renamed.append(customer)
             taken.add(alias)
+        Customer.objects.bulk_update(renamed, ["external_id"], batch_size=1000)
 
 
 class Migration(migrations.Migration):
