@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 
-from transaction_files.columns import platform, platform_date_order
+from transaction_files.columns import platform, platform_date_order, platform_no_customer
 from workspaces.models import Workspace
 from workspaces.scoping import ScopedManager, UnscopedManager
 
@@ -272,9 +272,11 @@ class ImportRecord(models.Model):
                 "stored: see the rejected rows for why."
             )
         if self.rows_without_customer:
+            which = platform_no_customer(self.columns or [])
             found.append(
                 f"{self.rows_without_customer:,} of {self.rows_read:,} rows were skipped: they "
-                "have no customer id."
+                "have no customer id"
+                + (f" (in a {self.recognised_as}, {which})." if which else ".")
             )
         return found
 

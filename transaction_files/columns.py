@@ -56,6 +56,8 @@ class PlatformLayout:
     mapping: dict[str, str]  # field -> header name as _key writes it
     # The order its day/month dates are always in, whatever the shop's country ("" none)
     date_order: str = ""
+    # Which of its rows have no customer, in the words the import's warning uses
+    no_customer: str = ""
 
 
 PLATFORM_LAYOUTS: dict[str, PlatformLayout] = {
@@ -80,6 +82,7 @@ PLATFORM_LAYOUTS: dict[str, PlatformLayout] = {
             "currency": "currency",
             "discount": "lineitemdiscount",
         },
+        no_customer="guest orders placed without an e-mail address",
     ),
     # Etsy's "Sold order items" download (Shop Manager, Settings, Options, Download Data):
     # one row per item, month-first dates with two-digit years (08/14/25) in every
@@ -117,8 +120,15 @@ PLATFORM_LAYOUTS: dict[str, PlatformLayout] = {
             "customer_name": "customername",
             "line_type": "eventtype",
         },
+        no_customer="walk-in sales, with no customer attached at the till",
     ),
 }
+
+
+def platform_no_customer(columns: list[str]) -> str:
+    """Which rows of the platform's export this header is have no customer ("" unknown)."""
+    known = platform(columns)
+    return PLATFORM_LAYOUTS[known].no_customer if known is not None else ""
 
 
 def platform_date_order(columns: list[str]) -> str:

@@ -62,6 +62,7 @@ def test_a_shopify_export_imports_as_it_comes(client_for, shop, run_tasks_inline
     assert "customer id an e-mail address, stored as its pseudonym" in page
     assert "3 rows skipped: their order's status says it was cancelled, refunded" in page
     assert "1 row skipped: no customer id" in page
+    assert "(in a Shopify orders export, guest orders placed without an e-mail address)" in page
     assert all(c.external_id.startswith(PREFIX) for c in customers.values())
 
 
