@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 
-from transaction_files.columns import platform, platform_date_order, platform_no_customer
+from transaction_files.columns import platform, platform_date_order, platform_layout
 from workspaces.models import Workspace
 from workspaces.scoping import ScopedManager, UnscopedManager
 
@@ -272,11 +272,13 @@ class ImportRecord(models.Model):
                 "stored: see the rejected rows for why."
             )
         if self.rows_without_customer:
-            which = platform_no_customer(self.columns or [])
+            layout = platform_layout(self.columns or [])
+            which = ""
+            if layout is not None and layout.no_customer:
+                which = f" (in a {self.recognised_as}, {layout.no_customer})"
             found.append(
                 f"{self.rows_without_customer:,} of {self.rows_read:,} rows were skipped: they "
-                "have no customer id"
-                + (f" (in a {self.recognised_as}, {which})." if which else ".")
+                f"have no customer id{which}."
             )
         return found
 

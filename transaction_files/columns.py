@@ -125,16 +125,16 @@ PLATFORM_LAYOUTS: dict[str, PlatformLayout] = {
 }
 
 
-def platform_no_customer(columns: list[str]) -> str:
-    """Which rows of the platform's export this header is have no customer ("" unknown)."""
+def platform_layout(columns: list[str]) -> PlatformLayout | None:
+    """The layout of the platform's export this header is (PLATFORM_LAYOUTS), if any."""
     known = platform(columns)
-    return PLATFORM_LAYOUTS[known].no_customer if known is not None else ""
+    return PLATFORM_LAYOUTS[known] if known is not None else None
 
 
 def platform_date_order(columns: list[str]) -> str:
     """The date order of the platform's export this header is ("" when none is known)."""
-    known = platform(columns)
-    return PLATFORM_LAYOUTS[known].date_order if known is not None else ""
+    layout = platform_layout(columns)
+    return layout.date_order if layout is not None else ""
 
 
 # Platforms' exports that hold no purchases, known by their columns: uploaded by mistake
