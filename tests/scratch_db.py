@@ -39,3 +39,27 @@ def scratch_postgres(prefix: str) -> Iterator[tuple[str, Callable]]:
     finally:
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.close()
+
+
+def write_rows(connect: Callable, mark: str, statements: list[tuple[str, tuple]]) -> None:
+    """Run (sql, params) statements in one transaction of a connection `connect` opens; "?"
+    in the SQL stands for the driver's parameter mark (`mark`: "?" or "%s")."""
+    db = connect()
+    try:
+        cursor = db.cursor()
+        for sql, params in statements:
+            cursor.execute(sql.replace("?", mark), params)
+        db.commit()
+    finally:
+        db.close()
+
+
+def read_rows(connect: Callable, sql: str) -> list[tuple]:
+    """The rows of one query, on a connection `connect` opens and closes."""
+    db = connect()
+    try:
+        cursor = db.cursor()
+        cursor.execute(sql)
+        return [tuple(row) for row in cursor.fetchall()]
+    finally:
+        db.close()

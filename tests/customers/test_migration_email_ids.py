@@ -12,7 +12,7 @@ from django.db import connection
 
 from tests.conftest import require
 from tests.customers.test_migrations import _migrate
-from tests.scratch_db import scratch_postgres
+from tests.scratch_db import read_rows, scratch_postgres, write_rows
 from transaction_files.pseudonyms import pseudonym
 
 KEY = "k" * 64
@@ -40,25 +40,14 @@ IDS = [
 def _check(url, tmp_path, connect, mark: str) -> None:
     _migrate(url, tmp_path, "customers", "0021_rows_skipped_help")
     _migrate(url, tmp_path, "workspaces", "0003_pseudonym_key")
-    db = connect()
-    try:
-        cursor = db.cursor()
-        cursor.execute(WORKSPACE.replace("?", mark), (KEY,))
-        for external_id in IDS:
-            cursor.execute(CUSTOMER.replace("?", mark), (external_id,))
-        db.commit()
-    finally:
-        db.close()
+    write_rows(connect, mark, [(WORKSPACE, (KEY,))] + [(CUSTOMER, (i,)) for i in IDS])
 
     _migrate(url, tmp_path)
 
-    db = connect()
-    try:
-        cursor = db.cursor()
-        cursor.execute("SELECT external_id FROM customers_customer ORDER BY id")
-        after = [row[0] for row in cursor.fetchall()]
-    finally:
-        db.close()
+    after = [
+        row[0]
+        for row in read_rows(connect, "SELECT external_id FROM customers_customer ORDER BY id")
+    ]
     assert after == [
         pseudonym("ann@example.com", KEY),
         "17850",

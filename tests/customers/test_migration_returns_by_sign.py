@@ -11,7 +11,7 @@ import uuid
 from django.db import connection
 
 from tests.conftest import require
-from tests.scratch_db import scratch_postgres
+from tests.scratch_db import read_rows, scratch_postgres, write_rows
 
 from .test_migrations import _migrate
 
@@ -50,60 +50,68 @@ INSERT_LINE = (
 
 def _check(url, tmp_path, connect, mark: str) -> None:
     _migrate(url, tmp_path, "customers", BEFORE)
-    db = connect()
-    try:
-        cursor = db.cursor()
-        cursor.execute(
-            "INSERT INTO workspaces_workspace (name, slug, currency, time_zone, date_order, "
-            "created_at) VALUES ('Shop', 'shop', 'USD', 'UTC', '', '2024-01-01 00:00:00')"
-        )
-        for pk, external_id, first, last in CUSTOMERS:
-            cursor.execute(
-                INSERT_CUSTOMER.replace("?", mark),
-                (pk, external_id, first, last, "2024-01-01 00:00:00", "2024-01-01 00:00:00"),
-            )
-        for n, (customer, invoice, code, quantity, amount, ts, ret, fee) in enumerate(LINES):
-            cursor.execute(
-                INSERT_LINE.replace("?", mark),
-                (customer, invoice, code, "", quantity, None, amount, ts, "", ret, fee, 1,
-                 uuid.UUID(int=n + 1).hex),
+    workspace = (
+        "INSERT INTO workspaces_workspace (name, slug, currency, time_zone, date_order, "
+        "created_at) VALUES ('Shop', 'shop', 'USD', 'UTC', '', '2024-01-01 00:00:00')"
+    )
+    stamps = ("2024-01-01 00:00:00", "2024-01-01 00:00:00")
+    write_rows(
+        connect,
+        mark,
+        [(workspace, ())]
+        + [(INSERT_CUSTOMER, (*customer, *stamps)) for customer in CUSTOMERS]
+        + [
+            (
+                INSERT_LINE,
+                (
+                    customer,
+                    invoice,
+                    code,
+                    "",
+                    quantity,
+                    None,
+                    amount,
+                    ts,
+                    "",
+                    ret,
+                    fee,
+                    1,
+                    uuid.UUID(int=n + 1).hex,
+                ),
             )  # fmt: skip
-        db.commit()
-    finally:
-        db.close()
+            for n, (customer, invoice, code, quantity, amount, ts, ret, fee) in enumerate(LINES)
+        ],
+    )
 
     _migrate(url, tmp_path)
 
-    db = connect()
-    try:
-        cursor = db.cursor()
-        cursor.execute(
-            "SELECT invoice, is_return, is_non_product FROM customers_transactionline "
-            "ORDER BY line_hash"
-        )
-        assert [(i, bool(r), bool(n)) for i, r, n in cursor.fetchall()] == [
-            ("A1-19980702", False, False),
-            ("A1-19980705", False, False),
-            ("C7-19980703", False, False),
-            ("C7-19980801", True, False),
-            ("540001", False, False),
-            ("C540002", True, False),
-            ("A540003", True, True),  # a fee line still (code B), and negative
-            ("540004", False, True),
-            ("540005", True, False),
-        ]
-        cursor.execute(
-            "SELECT external_id, first_purchase_at, last_purchase_at FROM customers_customer "
-            "ORDER BY id"
-        )
-        got = [(c, str(f)[:10] if f else None, str(t)[:10] if t else None) for c, f, t in cursor]
-        assert got == [
-            ("A1", "1998-07-02", "1998-07-05"),
-            ("C7", "1998-07-03", "1998-07-03"),
-            ("12347", "2011-01-02", "2011-01-02"),
-        ]
-    finally:
-        db.close()
+    lines = read_rows(
+        connect,
+        "SELECT invoice, is_return, is_non_product FROM customers_transactionline "
+        "ORDER BY line_hash",
+    )
+    assert [(i, bool(r), bool(n)) for i, r, n in lines] == [
+        ("A1-19980702", False, False),
+        ("A1-19980705", False, False),
+        ("C7-19980703", False, False),
+        ("C7-19980801", True, False),
+        ("540001", False, False),
+        ("C540002", True, False),
+        ("A540003", True, True),  # a fee line still (code B), and negative
+        ("540004", False, True),
+        ("540005", True, False),
+    ]
+    customers = read_rows(
+        connect,
+        "SELECT external_id, first_purchase_at, last_purchase_at FROM customers_customer "
+        "ORDER BY id",
+    )
+    got = [(c, str(f)[:10] if f else None, str(t)[:10] if t else None) for c, f, t in customers]
+    assert got == [
+        ("A1", "1998-07-02", "1998-07-05"),
+        ("C7", "1998-07-03", "1998-07-03"),
+        ("12347", "2011-01-02", "2011-01-02"),
+    ]
 
 
 def test_lines_are_classified_again_on_sqlite(tmp_path):

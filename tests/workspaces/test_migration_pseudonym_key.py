@@ -10,7 +10,7 @@ from django.db import connection
 
 from tests.conftest import require
 from tests.customers.test_migrations import _migrate
-from tests.scratch_db import scratch_postgres
+from tests.scratch_db import read_rows, scratch_postgres, write_rows
 
 INSERT = (
     "INSERT INTO workspaces_workspace (name, slug, currency, time_zone, date_order, "
@@ -20,24 +20,15 @@ INSERT = (
 
 def _check(url, tmp_path, connect, mark: str) -> None:
     _migrate(url, tmp_path, "workspaces", "0002_time_zone_default_the_sites")
-    db = connect()
-    try:
-        cursor = db.cursor()
-        for name in ("North", "South", "East"):
-            cursor.execute(INSERT.replace("?", mark), (name, name.lower()))
-        db.commit()
-    finally:
-        db.close()
+    write_rows(
+        connect, mark, [(INSERT, (name, name.lower())) for name in ("North", "South", "East")]
+    )
 
     _migrate(url, tmp_path)
 
-    db = connect()
-    try:
-        cursor = db.cursor()
-        cursor.execute("SELECT slug, pseudonym_key FROM workspaces_workspace ORDER BY slug")
-        keys = dict(cursor.fetchall())
-    finally:
-        db.close()
+    keys = dict(
+        read_rows(connect, "SELECT slug, pseudonym_key FROM workspaces_workspace ORDER BY slug")
+    )
     assert {"north", "south", "east"} <= set(keys)
     assert all(len(k) == 64 and int(k, 16) >= 0 for k in keys.values())
     assert len(set(keys.values())) == len(keys)
