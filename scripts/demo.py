@@ -162,8 +162,12 @@ def stop_on_signals() -> None:
     def end(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    for number in (signal.SIGTERM, signal.SIGHUP):
+    numbers = (signal.SIGTERM, signal.SIGHUP)
+    for number in numbers:
         signal.signal(number, end)
+    # A process inherits its parent's blocked signals: one started by a tool that blocks
+    # them would never hear them.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, numbers)
 
 
 def stop(processes: list[subprocess.Popen]) -> None:

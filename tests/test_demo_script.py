@@ -33,14 +33,39 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
-def test_a_signal_to_the_demo_stops_the_processes_it_started(number):
+def _block_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM, signal.SIGHUP])
+
+
+@pytest.mark.parametrize(
+    ("number", "started_from"),
+    [
+        (signal.SIGTERM, None),
+        (signal.SIGHUP, None),
+        # a parent that blocks them (as a test worker can): the demo unblocks its own
+        (signal.SIGTERM, _block_signals),
+    ],
+    ids=["TERM", "HUP", "TERM from a parent blocking it"],
+)
+def test_a_signal_to_the_demo_stops_the_processes_it_started(number, started_from):
     demo = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=started_from,
     )
     child = int(demo.stdout.readline())
     demo.send_signal(number)
-    assert demo.wait(timeout=60) == 0
+    try:
+        assert demo.wait(timeout=60) == 0
+    except subprocess.TimeoutExpired:
+        # what the demo did with the signal: blocked, ignored, caught or pending
+        status = Path(f"/proc/{demo.pid}/status").read_text()
+        masks = [line for line in status.splitlines() if line.startswith("Sig")]
+        demo.kill()
+        os.kill(child, signal.SIGKILL)
+        pytest.fail(f"the demo did not stop on signal {number}: {masks}")
     with pytest.raises(ProcessLookupError):
         # the child was waited for by the demo: gone, not a zombie
         os.kill(child, 0)
