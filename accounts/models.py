@@ -27,6 +27,7 @@ class Capability(models.Model):
             ("view_run_reports", "Read segmentation run reports and comparisons"),
             ("view_audit_log", "Read the workspace's audit log"),
             ("view_personal_data", "See and export customers' contact details (e-mail, name)"),
+            ("change_shop_settings", "Change the shop's currency, time zone and file reading"),
         ]
 
     def __str__(self) -> str:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from .roles import AUDIT_PERMISSION, MEMBERS_PERMISSION
+from .roles import AUDIT_PERMISSION, MEMBERS_PERMISSION, SHOP_SETTINGS_PERMISSION
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("Webhooks", "webhooks:endpoint-list", "accounts.manage_runs"),
     NavItem("Imports", "customers:import-list", "accounts.import_data"),
     NavItem("Members", "members", MEMBERS_PERMISSION),
+    NavItem("Shop settings", "shop-settings", SHOP_SETTINGS_PERMISSION),
     NavItem("Audit log", "audit:log", AUDIT_PERMISSION),
     NavItem("API tokens", "api-tokens"),
     NavItem("API docs", "api-docs"),

@@ -28,7 +28,10 @@ _MANAGER = _MARKETING + [
 # no Django admin access (is_staff): that is the site administrators' (superusers').
 MEMBERS_PERMISSION = "auth.change_user"
 # The audit log (/audit/, /api/v1/audit/): who did what in the workspace, for its admins.
-_ADMIN = _MANAGER + [MEMBERS_PERMISSION, AUDIT_PERMISSION]
+# The shop's settings page (customers.views_settings): its name, currency, time zone and
+# how its files are read, which a site administrator set alone before.
+SHOP_SETTINGS_PERMISSION = "accounts.change_shop_settings"
+_ADMIN = _MANAGER + [MEMBERS_PERMISSION, AUDIT_PERMISSION, SHOP_SETTINGS_PERMISSION]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     MARKETING: _MARKETING,

@@ -58,6 +58,7 @@ class AuditEntry(models.Model):
         WEBHOOK_CHANGED = "webhook_changed", "Webhook changed"
         PLAYBOOK_CHANGED = "playbook_changed", "Playbook changed"
         CONTACT_ERASED = "contact_erased", "Contact details erased"
+        SHOP_SETTINGS_CHANGED = "shop_settings_changed", "Shop settings changed"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)

@@ -1,13 +1,17 @@
+import zoneinfo
+
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 from transaction_files.columns import FIELDS
 from transaction_files.errors import ImportFileError
+from workspaces.models import Workspace
 
 from .erasure import BULK_ERASURE_MAX
 from .models import CODE_LENGTH, ImportRecord
 from .services import import_check_size
+from .shop_settings import SHOP_SETTINGS
 
 
 def _date_order_choices(workspace) -> list[tuple[str, str]]:
@@ -157,3 +161,25 @@ class ContactErasureForm(forms.Form):
         if not self.errors and not (data.get("customer_ids") or data.get("emails")):
             raise forms.ValidationError("Paste at least one customer id or e-mail.")
         return data
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
+class ShopSettingsForm(forms.ModelForm):
+    """The shop's settings page; the currency is shown, not offered, once it is fixed
+    (customers.shop_settings.currency_fixed_because)."""
+
+    time_zone = forms.ChoiceField(label="Time zone", choices=_time_zone_choices)
+
+    class Meta:
+        model = Workspace
+        fields = SHOP_SETTINGS
+
+    def __init__(self, *args, currency_fixed: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].help_text = Workspace._meta.get_field("time_zone").help_text
+        if currency_fixed:
+            self.fields["currency"].disabled = True
+            self.fields["currency"].help_text = currency_fixed

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.views import workspace_list
 from accounts.workspace_access import no_workspace
+from customers.views_settings import shop_settings
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -35,6 +36,7 @@ urlpatterns = [
     path("alerts/", include("alerts.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("audit/", include("audit.urls")),
+    path("settings/", shop_settings, name="shop-settings"),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]

@@ -29,7 +29,7 @@ def not_decodable_message(code_page: str) -> str:
     return (
         f"The file's text cannot be decoded: it is neither UTF-8 nor "
         f"{code_page_label(code_page)}, this workspace's code page for files that are not "
-        "UTF-8. Save it as UTF-8 CSV and upload it again, or ask the site's administrator to "
-        "set the workspace's code page to the one the file was saved in (Windows-1250 for "
+        "UTF-8. Save it as UTF-8 CSV and upload it again, or ask the workspace's admin to "
+        "set its code page (Shop settings) to the one the file was saved in (Windows-1250 for "
         "Central Europe, Shift-JIS for Japan, ...)."
     )

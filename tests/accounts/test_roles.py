@@ -12,6 +12,7 @@ from accounts.roles import (
     MEMBERS_PERMISSION,
     PERSONAL_DATA_PERMISSION,
     ROLE_PERMISSIONS,
+    SHOP_SETTINGS_PERMISSION,
 )
 from audit.permissions import AUDIT_PERMISSION
 from workspaces.models import Workspace
@@ -25,7 +26,7 @@ def test_each_role_includes_everything_the_role_below_may_do():
     admin = set(ROLE_PERMISSIONS[ADMIN])
     assert marketing < manager < admin
     assert "accounts.publish_runs" in manager - marketing
-    assert admin - manager == {MEMBERS_PERMISSION, AUDIT_PERMISSION}
+    assert admin - manager == {MEMBERS_PERMISSION, AUDIT_PERMISSION, SHOP_SETTINGS_PERMISSION}
 
 
 def test_personal_data_is_for_managers_and_admins_not_marketing():

@@ -304,6 +304,26 @@ def _webhook_changed(shop: Shop):
     return act
 
 
+@walk(Action.SHOP_SETTINGS_CHANGED)
+def _shop_settings_changed(shop: Shop):
+    client = shop.page(shop.admin)
+
+    def act():
+        workspace = shop.workspace
+        data = {
+            "name": workspace.name,
+            "currency": workspace.currency,
+            "time_zone": "Europe/Madrid",
+            "date_order": workspace.date_order,
+            "code_page": workspace.code_page,
+        }
+        response = client.post(reverse("shop-settings"), data)
+        assert response.status_code == 302, response.context["form"].errors
+        return Done(type(workspace).objects.get(pk=workspace.pk), "admin")
+
+    return act
+
+
 @walk(Action.PLAYBOOK_CHANGED)
 def _playbook_changed(shop: Shop):
     client = shop.page(shop.manager)
