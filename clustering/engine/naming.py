@@ -18,6 +18,7 @@ get the same name and action.  :data:`PLAYBOOK` holds each name's action beside 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -355,19 +356,51 @@ def why_sentence(
     )
 
 
-def unique_names(names: list[str], spend: list[float]) -> list[str]:
-    """Make names unique, telling duplicates apart by spend."""
+#: How a tag names a tier of each axis, to tell apart segments that share a name.
+TAG_WORDS: dict[str, dict[str, str]] = {
+    "value": {tier: f"{tier} spend" for tier in VALUE_TIERS},
+    "engagement": {tier: f"{tier} buyers" for tier in ENGAGEMENT_TIERS},
+    "activity": dict(ACTIVITY_WORDS),
+}
+
+
+def _axis_tags(group: list[Axes]) -> list[str] | None:
+    """Each segment's tiers on the fewest axes that tell the group apart (value first, then
+    engagement, then activity), or None when some of them are alike on all three."""
+    axes = tuple(TAG_WORDS)
+    for size in range(1, len(axes) + 1):
+        for subset in itertools.combinations(axes, size):
+            tags = [", ".join(TAG_WORDS[a][getattr(ax, a)] for a in subset) for ax in group]
+            if len(set(tags)) == len(tags):
+                return tags
+    return None
+
+
+def _spend_tags(spend: list[float]) -> list[str]:
+    """Tags by spend among the group, highest first: for segments alike on every axis."""
+    order = sorted(range(len(spend)), key=lambda i: -spend[i])
+    ranked = (
+        ["higher spend", "lower spend"]
+        if len(order) == 2
+        else ["high spend"] + ["mid spend"] * (len(order) - 2) + ["low spend"]
+    )
+    tags = [""] * len(spend)
+    for i, tag in zip(order, ranked, strict=True):
+        tags[i] = tag
+    return tags
+
+
+def unique_names(names: list[str], axes: list[Axes]) -> list[str]:
+    """Make names unique: segments sharing a name are told apart by their tiers on the axes
+    where they differ ("At risk (high spend)", "At risk (frequent buyers)"), which read the
+    same in every run of the shop; by their spend among themselves when they differ on none."""
     out = list(names)
     for name in set(names):
         idx = [i for i, n in enumerate(names) if n == name]
         if len(idx) < 2:
             continue
-        idx.sort(key=lambda i: -spend[i])
-        tags = (
-            ["higher spend", "lower spend"]
-            if len(idx) == 2
-            else ["high spend"] + ["mid spend"] * (len(idx) - 2) + ["low spend"]
-        )
+        group = [axes[i] for i in idx]
+        tags = _axis_tags(group) or _spend_tags([a.median_spend for a in group])
         for i, tag in zip(idx, tags, strict=True):
             out[i] = f"{name} ({tag})"
     seen: dict[str, int] = {}

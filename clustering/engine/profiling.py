@@ -164,7 +164,7 @@ def build_profiles(
             if days_axes.activity != "mixed":
                 axes[s], evidence[s] = days_axes, by_days
     rules = [rule_for(a.value, a.engagement, a.activity) for a in axes]
-    names = unique_names([r.name for r in rules], [a.median_spend for a in axes])
+    names = unique_names([r.name for r in rules], axes)
 
     profiles = []
     for s in range(K):

@@ -13,7 +13,7 @@ from clustering.engine.activity import (
     shop_rhythm,
     split_mixed_segments,
 )
-from clustering.engine.naming import NAME_RULES, PLAYBOOK, rule_for, unique_names
+from clustering.engine.naming import NAME_RULES, PLAYBOOK, TAG_WORDS, Axes, rule_for, unique_names
 from clustering.engine.profiling import _condition, build_profiles, segment_rule
 from clustering.engine.rfm import quintile_score, rfm_grid, rfm_segment_name
 from clustering.engine.types import (
@@ -95,15 +95,61 @@ def test_a_mixed_segment_is_split_by_activity_and_ids_stay_biggest_first():
     np.testing.assert_array_equal(new, split_map[seg, (recency > 100).astype(int)])
 
 
-def test_duplicate_names_are_told_apart_by_spend():
-    assert unique_names(["At risk", "Champions", "At risk"], [10, 99, 50]) == [
-        "At risk (lower spend)",
-        "Champions",
-        "At risk (higher spend)",
+def _axes(value: str, engagement: str, activity: str, spend: float = 100.0) -> Axes:
+    return Axes(value, engagement, activity, {}, 0.5, spend, 2.0, 30.0, 3.0)
+
+
+def test_duplicate_names_are_told_apart_by_the_axis_where_they_differ():
+    names = ["At risk", "Champions", "At risk"]
+    axes = [
+        _axes("mid", "repeat", "lapsed"),
+        _axes("top", "frequent", "active"),
+        _axes("high", "repeat", "lapsed"),
     ]
-    four = unique_names(["Lost / one-time"] * 4, [4, 3, 2, 1])
+    assert unique_names(names, axes) == ["At risk (mid spend)", "Champions", "At risk (high spend)"]
+    # Same value: engagement tells them apart (CDNOW's two "At risk", the lower-spending one
+    # the more frequent), whichever spends more.
+    axes = [_axes("high", "repeat", "inactive", 126), _axes("high", "frequent", "inactive", 89)]
+    assert unique_names(["At risk"] * 2, axes) == [
+        "At risk (repeat buyers)",
+        "At risk (frequent buyers)",
+    ]
+
+
+def test_a_group_no_single_axis_tells_apart_is_tagged_by_the_fewest_that_do():
+    axes = [
+        _axes("high", "frequent", "lapsed"),
+        _axes("mid", "frequent", "inactive"),
+        _axes("mid", "repeat", "inactive"),
+    ]
+    assert unique_names(["At risk"] * 3, axes) == [
+        "At risk (high spend, frequent buyers)",
+        "At risk (mid spend, frequent buyers)",
+        "At risk (mid spend, repeat buyers)",
+    ]
+
+
+def test_segments_alike_on_every_axis_are_told_apart_by_spend():
+    alike = [_axes("low", "one-time", "lapsed", spend) for spend in (10, 99, 50)]
+    assert unique_names(["Lost / one-time"] * 3, alike) == [
+        "Lost / one-time (low spend)",
+        "Lost / one-time (high spend)",
+        "Lost / one-time (mid spend)",
+    ]
+    two = unique_names(["At risk"] * 2, [_axes("mid", "repeat", "lapsed", s) for s in (5, 9)])
+    assert two == ["At risk (lower spend)", "At risk (higher spend)"]
+    four = unique_names(
+        ["Lost / one-time"] * 4, [_axes("low", "one-time", "lapsed", s) for s in (4, 3, 2, 1)]
+    )
     assert len(set(four)) == 4
     assert four[0] == "Lost / one-time (high spend)" and four[3] == "Lost / one-time (low spend)"
+
+
+def test_the_longest_told_apart_name_fits_the_stored_segment_name():
+    # clustering.models.Segment.name holds 80 characters (the engine does not import Django).
+    name = max((rule.name for rule in NAME_RULES), key=len)
+    tags = ", ".join(max(words.values(), key=len) for words in TAG_WORDS.values())
+    assert len(f"{name} ({tags})") <= 80
 
 
 def test_rule_recovers_a_threshold():
