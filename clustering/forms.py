@@ -62,9 +62,14 @@ class RunForm(forms.Form):
         help_text="Optional, e.g. “Spring review”. Shown in lists and on the dashboard.",
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, shop_k_max: int | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields.update({p.name: parameter_form_field(p) for p in FORM_PARAMETERS})
+        # A small shop's most segments (clustering.runs.lifecycle.shop_k_max), shown and
+        # used when the field is left empty.
+        self.shop_k_max = shop_k_max
+        if shop_k_max is not None:
+            self.fields["k_max"].initial = shop_k_max
 
     def params_input(self) -> dict[str, Any]:
         """The cleaned values as params_from_input expects them (empty values left out)."""
@@ -72,6 +77,8 @@ class RunForm(forms.Form):
         data.pop("name", None)
         if data.get("reference_date"):
             data["reference_date"] = data["reference_date"].isoformat()
+        if data.get("k_max") in (None, "") and self.shop_k_max is not None:
+            data["k_max"] = self.shop_k_max
         return {k: v for k, v in data.items() if v is not None and v != ""}
 
     def clean(self):

@@ -48,7 +48,14 @@ from .report.words import (
     timing_rows,
 )
 from .selectors import run_list as run_list_query
-from .services import RunError, run_cancel, run_create, run_publish, worker_ping_request
+from .services import (
+    RunError,
+    run_cancel,
+    run_create,
+    run_publish,
+    shop_k_max,
+    worker_ping_request,
+)
 
 MANAGE = "accounts.manage_runs"
 REPORTS = "accounts.view_run_reports"
@@ -78,7 +85,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 @permission_required(MANAGE, raise_exception=True)
 def run_create_view(request: HttpRequest) -> HttpResponse:
-    form = RunForm(request.POST or None)
+    form = RunForm(request.POST or None, shop_k_max=shop_k_max(workspace=request.workspace))
     if request.method == "POST" and form.is_valid():
         try:
             run = run_create(

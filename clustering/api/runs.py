@@ -23,7 +23,7 @@ from clustering.serializers import (
     RunReportSerializer,
     RunSerializer,
 )
-from clustering.services import RunError, run_cancel, run_create, run_publish
+from clustering.services import RunError, run_cancel, run_create, run_publish, with_shop_k_max
 from common.api_errors import ApiProblem, error_responses
 
 from .base import DEFAULT_PERMISSIONS, CanManageRuns, CanPublishRuns, CanViewRunReports
@@ -63,7 +63,9 @@ class RunListCreateApi(generics.ListAPIView):
     @extend_schema(
         summary="Start a run",
         description="Queues a segmentation run for the worker. Every parameter is optional "
-        "(the engine's recommended defaults apply). Parameters the engine refuses answer 400 "
+        "(the engine's recommended defaults apply; a shop of fewer than 100 customers is "
+        "tried with at most one segment per 10 customers when `k_max` is not given). "
+        "Parameters the engine refuses answer 400 "
         'with the parameter in `fields`, e.g. `{"k_max": ["must be an integer >= k_min"]}`; '
         "`data` is the field when there are no transactions or too few customers.",
         request=RunCreateSerializer,
@@ -84,6 +86,7 @@ class RunListCreateApi(generics.ListAPIView):
         serializer.is_valid(raise_exception=True)
         # The engine's own parser sees the parameters as sent: it owns their rules.
         raw = {k: v for k, v in request.data.items() if k != "name"}
+        raw = with_shop_k_max(workspace=request.workspace, data=raw)
         try:
             params = params_from_input(raw)
             run = run_create(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -42,6 +44,34 @@ def _record(workspace, action: str, run: SegmentationRun, user, how: str, **deta
         record(workspace=workspace, action=action, actor=user, target=run, details=details)
 
 
+#: The fewest customers any run segments (two segments' worth: engine.pipeline.min_customers).
+FEWEST_CUSTOMERS = min_customers(dataclasses.replace(SegmentationParams(), k_min=2, k_max=2))
+
+
+def shop_k_max(*, workspace) -> int | None:
+    """The most segments the shop's customers allow, when that is fewer than the default's
+    (ten customers a segment): a run given no "most segments" takes it, so a new shop's first
+    run is not refused for its size. None when the default fits, or when the shop has too
+    few customers for any run (run_check_data says so)."""
+    default = SegmentationParams()
+    needed = min_customers(default)
+    # Counted up to what the default needs: a large shop's count stops there.
+    customers = Customer.objects.in_workspace(workspace).values("pk")[:needed].count()
+    if customers >= needed or customers < FEWEST_CUSTOMERS:
+        return None
+    k_max = customers // 10
+    return k_max if k_max >= default.k_min else None
+
+
+def with_shop_k_max(*, workspace, data: dict) -> dict:
+    """A run's input with the shop's "most segments" (shop_k_max) where it gives none."""
+    if data.get("k_max") in (None, ""):
+        k_max = shop_k_max(workspace=workspace)
+        if k_max is not None:
+            return {**data, "k_max": k_max}
+    return data
+
+
 class RunError(Exception):
     """A run cannot do what was asked; the message is for the user."""
 
@@ -66,12 +96,18 @@ def run_check_data(*, workspace, params: SegmentationParams) -> None:
                 "reference_date",
                 f"must be after the first transaction ({first_day.isoformat()})",
             )
+    if customers < FEWEST_CUSTOMERS:
+        raise InvalidParameters(
+            "data",
+            f"{customers} customer{'' if customers == 1 else 's'} is too few to segment: a run "
+            f"needs at least {FEWEST_CUSTOMERS}; import more purchases first",
+        )
     needed = min_customers(params)
     if customers < needed:
         raise InvalidParameters(
             "k_max",
             f"{customers} customers is too few for up to {params.k_max} segments "
-            f"(need at least {needed})",
+            f"(need at least {needed}; {customers} allow up to {customers // 10})",
         )
 
 

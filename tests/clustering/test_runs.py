@@ -268,10 +268,17 @@ def test_bad_parameters_are_refused_before_anything_queues(lines, manager):
 
 
 def test_too_few_customers_for_k_is_refused(manager):
+    load_transactions(synthetic_lines(45))
+    with pytest.raises(InvalidParameters, match="45 customers is too few") as error:
+        create_run(manager, k_max=6)
+    assert error.value.field == "k_max" and "45 allow up to 4" in error.value.message
+
+
+def test_too_few_customers_for_any_run_is_refused(manager):
     load_transactions(synthetic_lines(15))
-    with pytest.raises(InvalidParameters, match="15 customers is too few") as error:
+    with pytest.raises(InvalidParameters, match="15 customers is too few to segment") as error:
         create_run(manager)
-    assert error.value.field == "k_max"
+    assert error.value.field == "data"
 
 
 def test_no_run_without_data(manager):

@@ -10,7 +10,13 @@ from accounts.roles import ADMIN, MANAGER
 from clustering.engine.types import InvalidParameters
 from clustering.models import Publication, SegmentationRun
 from clustering.params import USER_PARAMETERS, params_from_input
-from clustering.services import new_claim_token, run_create, run_execute, run_publish
+from clustering.services import (
+    new_claim_token,
+    run_create,
+    run_execute,
+    run_publish,
+    with_shop_k_max,
+)
 from workspaces.models import Workspace
 
 
@@ -69,6 +75,7 @@ class Command(BaseCommand):
             if values.get("reference_date") not in (None, ""):
                 raise CommandError("Give the reference date once: --as-of or --params, not both.")
             values["reference_date"] = as_of
+        values = with_shop_k_max(workspace=workspace, data=values)
         try:
             params = params_from_input(values)
             run = run_create(
