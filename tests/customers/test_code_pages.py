@@ -66,7 +66,7 @@ def test_a_polish_shops_file_imports_once_its_code_page_is_set(client_for, shop,
 
     refused = upload().content.decode()
     assert "neither UTF-8 nor Windows-1252 (Western European)" in refused
-    assert "set the workspace&#x27;s code page" in refused
+    assert "ask the workspace&#x27;s admin to set its code page (Shop settings)" in refused
     assert not ImportRecord.unscoped.exists()
 
     shop.code_page = "cp1250"
