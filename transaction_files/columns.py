@@ -122,6 +122,23 @@ PLATFORM_LAYOUTS: dict[str, PlatformLayout] = {
         },
         no_customer="walk-in sales, with no customer attached at the till",
     ),
+    # Stripe's payments export (Dashboard, Payments, Export): one row per payment, so the
+    # payment ("id", ch_/py_) is the order; times in UTC, as its header says; refunded and
+    # failed payments by their Status; guest payments have no Stripe customer.
+    "Stripe payments export": PlatformLayout(
+        signature=("id", "createdutc", "amount", "amountrefunded", "status", "customerid"),
+        mapping={
+            "customer_id": "customerid",
+            "email": "customeremail",
+            "timestamp": "createdutc",
+            "invoice": "id",
+            "amount": "amount",
+            "currency": "currency",
+            "status": "status",
+            "description": "description",
+        },
+        no_customer="payments made without a Stripe customer (guest checkouts)",
+    ),
 }
 
 
@@ -204,6 +221,15 @@ def parse_mapping_text(text: str) -> dict[str, str]:
         field, column = (s.strip() for s in part.split("=", 1))
         mapping[field] = column
     return mapping
+
+
+_SAYS_UTC = re.compile(r"(?i)(?<![a-z])(?:utc|gmt)(?![a-z])")
+
+
+def says_utc(column: str) -> bool:
+    """Whether a date column's name says its times are in UTC ("Created (UTC)", Stripe's;
+    "timestamp_utc"): they are read as UTC, not as the shop's local times."""
+    return bool(_SAYS_UTC.search(column))
 
 
 def resolve_mapping(columns: list[str], given: dict[str, str] | None) -> dict[str, str]:

@@ -241,6 +241,12 @@ def _from_offset(times: pd.Series, offsets: pd.Series, time_zone: str) -> pd.Ser
     return aware.dt.tz_convert(time_zone).dt.tz_localize(None).astype(RESOLUTION)
 
 
+def from_utc(naive: pd.Series, time_zone: str) -> pd.Series:
+    """UTC times (naive) as wall-clock times in `time_zone`, as the import holds times."""
+    aware = naive.dt.tz_localize("UTC").dt.tz_convert(time_zone)
+    return aware.dt.tz_localize(None).astype(RESOLUTION)
+
+
 def to_utc(naive: pd.Series, time_zone: str) -> pd.Series:
     """Local wall-clock times (as shops export them) to UTC."""
     ambiguous = np.zeros(len(naive), dtype=bool)  # the repeated autumn hour: standard time

@@ -42,7 +42,8 @@ MORE_NAMES: dict[str, list[str]] = {
     ],
     "timestamp": [
         "transactiontimestamp", "transactiondate", "transactiontime", "saledate", "time",
-        "purchasedatetime", "orderdatetime", "createdat", "ts",
+        "purchasedatetime", "orderdatetime", "createdat", "ts", "created", "createdutc",
+        "createdon", "createddate", "paymentdate", "paidat", "dateutc", "timestamputc",
     ],
     "product_code": ["itemid", "article", "articleid", "ean", "upc", "barcode", "productno"],
     "description": ["itemname", "articlename", "productdescription", "productdesc", "name"],
@@ -301,8 +302,11 @@ def _candidates(column: str, values: ColumnValues) -> list[_Candidate]:
         label = FIELDS[field].lower()
         if exact:
             named = f"the column is named “{column}”, a usual name for the {label}"
+            # The recognised layouts' own names (columns.ALIASES) before other shops' words:
+            # Stripe's "Customer ID" is the customer, not its "Card ID" (a loyalty card's).
+            score = 30 if key in ALIASES.get(field, ()) else 28
             if fits:
-                found.append(_Candidate(field, column, 30, HIGH, f"{named}, and {why_values}"))
+                found.append(_Candidate(field, column, score, HIGH, f"{named}, and {why_values}"))
             else:
                 found.append(_Candidate(field, column, 10, LOW, f"{named}, but {why_values}"))
         elif partial:

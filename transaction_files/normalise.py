@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import dates
+from .columns import says_utc
 from .errors import ImportFileError
 from .numbers import other_currency, to_numbers
 from .plausible import (
@@ -176,6 +177,11 @@ class Normaliser:
         status = self._by_order(cleaned, "status", first_line)
         return status.str.contains(NOT_A_SALE, regex=True).fillna(False).to_numpy(dtype=bool)
 
+    @property
+    def times_in_utc(self) -> bool:
+        """The date (or time) column's name says UTC: its times are UTC, not local."""
+        return any(says_utc(self.mapping[f]) for f in ("timestamp", "time") if f in self.mapping)
+
     def column(self, field_name: str) -> str:
         """The file's column(s) a field's values come from, as rejections name them."""
         if field_name == "timestamp" and "time" in self.mapping:
@@ -246,9 +252,12 @@ class Normaliser:
 
         # A file has far fewer distinct times than lines: parse each time once.
         times = Distinct(text["timestamp"])
+        in_utc = self.times_in_utc
         naive_distinct = dates.parse_timestamps(
-            times.values, order=self.date_order, time_zone=self.time_zone
+            times.values, order=self.date_order, time_zone="UTC" if in_utc else self.time_zone
         )
+        if in_utc:
+            naive_distinct = dates.from_utc(naive_distinct, self.time_zone)
         if self.order_default_from is not None and self.date_order in OTHER_ORDER:
             self._check_order(times.values)
         naive = times.spread(naive_distinct)

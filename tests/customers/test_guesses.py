@@ -124,7 +124,7 @@ def test_ambiguous_columns_preselect_nothing():
 def test_two_columns_with_the_same_usual_name_kind_are_only_suggested():
     frame = pd.DataFrame(
         {
-            "customer": ["1", "2", "1"],
+            "member": ["1", "2", "1"],
             "client": ["7", "8", "7"],
             "date": ["2024-01-02", "2024-01-03", "2024-01-04"],
             "amount": ["1.50", "2.25", "3.10"],
@@ -134,6 +134,26 @@ def test_two_columns_with_the_same_usual_name_kind_are_only_suggested():
     assert guesses.by_field["customer_id"].confidence == MEDIUM
     assert "customer_id" not in guesses.mapping()
     assert guesses.mapping() == {"timestamp": "date", "amount": "amount"}
+
+
+def test_the_usual_name_of_a_known_layout_comes_before_other_shops_words():
+    # Stripe's payments export: its "Customer ID" is the customer; "Card ID" (a loyalty
+    # card's id in a grocer's file) repeats as well, and is only another shop's word for it.
+    frame = pd.DataFrame(
+        {
+            "Card ID": ["card_1", "card_2", "card_1"],
+            "Customer ID": ["cus_1", "cus_2", "cus_1"],
+            "Created (UTC)": ["2024-01-02 10:00:00", "2024-01-03 11:00:00", "2024-01-04 12:00"],
+            "Amount": ["1.50", "2.25", "3.10"],
+        }
+    )
+    guesses = guess_mapping(list(frame.columns), frame)
+    assert guesses.by_field["customer_id"].confidence == HIGH
+    assert guesses.mapping() == {
+        "customer_id": "Customer ID",
+        "timestamp": "Created (UTC)",
+        "amount": "Amount",
+    }
 
 
 def test_header_signature_ignores_case_and_punctuation():

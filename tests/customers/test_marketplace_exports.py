@@ -129,3 +129,26 @@ ONLINE_RETAIL_ROWS = (
     "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
     "536365,85123A,WHITE HANGING HEART,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
 )
+
+
+def test_a_stripe_payments_export_reads_utc_times_and_skips_unpaid_and_guest_payments(
+    client_for, shop, run_tasks_inline
+):
+    client = client_for("manager")
+    record = upload(client, "stripe_payments.csv")
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
+    assert record.recognised_as == "Stripe payments export"
+    assert record.mapping["customer_id"] == "Customer ID" and record.mapping["invoice"] == "id"
+    # refunded and failed payments skipped; the guest's has no Stripe customer
+    assert (record.rows_read, record.rows_imported, record.rows_without_customer) == (6, 3, 1)
+    ann = TransactionLine.unscoped.filter(customer__external_id="cus_Q1").order_by("timestamp")
+    assert [(line.invoice, line.amount) for line in ann] == [
+        ("ch_3P1aaa", Decimal("45.00")),
+        ("ch_3P1fff", Decimal("60.00")),
+    ]
+    # 23:30 UTC, as the header says: 00:30 on 2 July in London
+    assert ann[0].timestamp.isoformat() == "2024-07-01T23:30:00+00:00"
+    local = ann[0].timestamp.astimezone(ZoneInfo(shop.time_zone))
+    assert local.isoformat() == "2024-07-02T00:30:00+01:00"
+    page = client.get(record.get_absolute_url()).content.decode()
+    assert "guest checkouts" in page and "Recognised as Stripe payments export" in page

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from transaction_files.columns import platform, platform_date_order, resolve_mapping
+from transaction_files.columns import platform, platform_date_order, resolve_mapping, says_utc
 from transaction_files.guesses import HIGH, guess_mapping
 from transaction_files.normalise import Normaliser
 
@@ -215,3 +215,27 @@ def test_statuses_and_line_types_are_read_in_the_languages_shops_export_in():
     rows = [["x", "2024-01-01", f"#{n}", "5", None, kind] for n, kind in enumerate(types)]
     lines = normalise(mapping, rows, time_zone="UTC").lines
     assert lines["is_return"].tolist() == [True] * 6 + [False] * 3
+
+
+def test_times_under_a_header_that_says_utc_are_read_as_utc():
+    """Stripe's "Created (UTC)": 23:30 UTC on 1 July is 00:30 on 2 July in London. A header
+    without UTC keeps times as the shop's wall clock, and a time with its own offset is that
+    instant either way."""
+    rows = [["x", "2024-07-01 23:30:00", "8"], ["y", "2024-07-01T23:30:00+02:00", "8"]]
+    stripe = {"customer_id": "c", "timestamp": "Created (UTC)", "amount": "a"}
+    local = {"customer_id": "c", "timestamp": "Created", "amount": "a"}
+    in_utc = normalise(stripe, rows, time_zone="Europe/London").lines["ts"]
+    as_local = normalise(local, rows, time_zone="Europe/London").lines["ts"]
+    assert [t.isoformat() for t in in_utc] == [
+        "2024-07-01T23:30:00+00:00",
+        "2024-07-01T21:30:00+00:00",
+    ]
+    assert [t.isoformat() for t in as_local] == [
+        "2024-07-01T22:30:00+00:00",  # 23:30 British Summer Time
+        "2024-07-01T21:30:00+00:00",
+    ]
+
+
+def test_a_header_says_utc_as_a_word_not_inside_one():
+    assert says_utc("Created (UTC)") and says_utc("timestamp_utc") and says_utc("Date GMT")
+    assert not says_utc("Date") and not says_utc("Outcome date")
