@@ -11,6 +11,7 @@ from audit.models import AuditEntry
 from customers.models import ImportRecord
 from customers.shop_settings import ShopSettingsRefused, shop_settings_change
 from schedules.services import TASK_NAME, schedule_save
+from tests.schedules.test_pages_and_api import WEEKLY
 from workspaces.models import Workspace
 
 from .conftest import CDNOW_SLICE, import_path, in_shop
@@ -144,19 +145,7 @@ def test_a_bad_value_is_refused_and_nothing_is_saved(
 def test_a_new_time_zone_moves_the_schedule_and_leaves_other_shops_alone(
     client_for, shop, other_shop, make_user
 ):
-    weekly = {
-        "enabled": True,
-        "frequency": "weekly",
-        "hour": 7,
-        "minute": 15,
-        "day_of_week": 3,
-        "day_of_month": 1,
-        "cron_expression": "",
-        "min_stability": "stable",
-        "same_segment_count": True,
-        "max_member_loss": 0.25,
-    }
-    schedule_save(workspace=shop, user=make_user("manager", username="m"), values=weekly)
+    schedule_save(workspace=shop, user=make_user("manager", username="m"), values=WEEKLY)
     before = stored(other_shop)
     client_for("admin").post(SETTINGS, values(shop, time_zone="Asia/Tokyo"))
     task = PeriodicTask.objects.get(task=TASK_NAME)
