@@ -160,6 +160,10 @@ class MeApi(APIView):
                         "slug": serializers.CharField(),
                         "name": serializers.CharField(),
                         "currency": serializers.CharField(help_text="ISO 4217 code"),
+                        "time_zone": serializers.CharField(
+                            help_text="IANA name: the shop's days are counted and its "
+                            "times shown in it"
+                        ),
                     },
                 ),
                 "role": serializers.CharField(
@@ -188,6 +192,7 @@ class MeApi(APIView):
                     "slug": workspace.slug,
                     "name": workspace.name,
                     "currency": workspace.currency,
+                    "time_zone": workspace.time_zone,
                 },
                 "role": role,
                 "roles": [role] if role else [],

@@ -1,4 +1,5 @@
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -31,7 +32,12 @@ def test_a_token_acts_with_its_users_role(make_user):
     assert response.status_code == 200
     body = response.json()
     assert body["username"] == "mia"
-    assert body["workspace"] == {"slug": "shop", "name": "Test shop", "currency": "GBP"}
+    assert body["workspace"] == {
+        "slug": "shop",
+        "name": "Test shop",
+        "currency": "GBP",
+        "time_zone": settings.TIME_ZONE,
+    }
     assert body["role"] == "manager"
     assert body["roles"] == ["manager"]
     assert "manage_runs" in body["capabilities"]

@@ -3,6 +3,7 @@ in the page header, the workspaces page, and one user with a different role in e
 workspaces."""
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from accounts.models import ApiToken
@@ -64,7 +65,12 @@ def test_the_path_or_the_body_names_the_workspace(two_shop_user, body, url):
     assert response.status_code == 201, response.content
     assert response.json()["workspace"] == "other-shop"
     me = api(response.json()["token"]).get("/api/v1/me/").json()
-    assert me["workspace"] == {"slug": "other-shop", "name": "Other shop", "currency": "USD"}
+    assert me["workspace"] == {
+        "slug": "other-shop",
+        "name": "Other shop",
+        "currency": "USD",
+        "time_zone": settings.TIME_ZONE,
+    }
     assert me["role"] == "marketing"
     assert "manage_runs" not in me["capabilities"]
 
