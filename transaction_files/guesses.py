@@ -32,9 +32,11 @@ MORE_NAMES: dict[str, list[str]] = {
         "basketid", "basket", "order", "receipt", "receiptid", "receiptno", "transactionid",
         "transaction", "transactionno", "ticketid", "ticket", "invoiceid",
     ],
-    "quantity": ["quantityordered", "qtysold", "unitssold", "pieces", "items"],
+    # "Lineitem ...": Shopify's line columns, which other shops' exports copy (Squarespace).
+    "quantity": ["quantityordered", "qtysold", "unitssold", "pieces", "items", "lineitemquantity"],
     "unit_price": [
         "itemprice", "priceeach", "unitcost", "sellingprice", "unitamount", "itemcost",
+        "lineitemprice",
     ],
     "amount": [
         "salesvalue", "netsales", "lineamount", "linevalue", "grosssales", "totalprice",
@@ -45,8 +47,12 @@ MORE_NAMES: dict[str, list[str]] = {
         "purchasedatetime", "orderdatetime", "createdat", "ts", "created", "createdutc",
         "createdon", "createddate", "paymentdate", "paidat", "dateutc", "timestamputc",
     ],
-    "product_code": ["itemid", "article", "articleid", "ean", "upc", "barcode", "productno"],
-    "description": ["itemname", "articlename", "productdescription", "productdesc", "name"],
+    "product_code": [
+        "itemid", "article", "articleid", "ean", "upc", "barcode", "productno", "lineitemsku",
+    ],
+    "description": [
+        "itemname", "articlename", "productdescription", "productdesc", "name", "lineitemname",
+    ],
     "country": ["region", "countrycode", "countryname", "market", "shipcountry"],
     "status": ["financialstatus", "paymentstatus", "orderstate", "transactionstatus"],
     "discount": ["linediscount", "lineitemdiscount", "itemdiscount", "linediscountamount"],
@@ -321,13 +327,18 @@ def _candidates(column: str, values: ColumnValues) -> list[_Candidate]:
 
 
 def _order_level(cand: _Candidate, values: ColumnValues, rows: int) -> _Candidate:
-    """A line amount empty on rows that others fill is an order's figure, given on its
-    first line only (an order total): a low guess, never pre-selected."""
-    if cand.field != "amount" or cand.confidence == LOW or values.filled >= 0.9 * rows:
+    """A line amount or discount empty on rows that others fill is an order's figure, given
+    on its first line only (an order's total or discount): a low guess, never pre-selected."""
+    if (
+        cand.field not in ("amount", "discount")
+        or cand.confidence == LOW
+        or values.filled >= 0.9 * rows
+    ):
         return cand
     reason = (
         f"{cand.reason}; it is empty on {rows - values.filled} of the first {rows} "
-        "rows, as an order's total given on its first line only would be"
+        f"rows, as an order's {'total' if cand.field == 'amount' else 'discount'} given on its "
+        "first line only would be"
     )
     return _Candidate(cand.field, cand.column, 5, LOW, reason)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from transaction_files.guesses import HIGH, MEDIUM, guess_mapping, header_signature
+from transaction_files.guesses import HIGH, LOW, MEDIUM, guess_mapping, header_signature
 from transaction_files.preview import first_rows, preview
 from transaction_files.sources import inspect_source
 
@@ -276,3 +276,36 @@ def test_a_woocommerce_order_export_is_guessed_line_by_line():
     assert (chosen["invoice"], chosen["status"]) == ("Order Number", "Order Status")
     assert guesses["customer_id"].column == "Email (Billing)"  # offered, to be confirmed
     assert not guesses["customer_id"].preselected
+
+
+def test_an_export_in_shopifys_line_item_words_is_guessed_line_by_line():
+    """Squarespace's orders export copies Shopify's "Lineitem ..." columns under an "Order
+    ID": each is guessed for sure, and the order's discount, given on its first row only,
+    is not taken for a line's."""
+    frame = pd.DataFrame(
+        {
+            "Order ID": ["00101", "00101", "00102", "00103"],
+            "Email": ["ann@example.com", "ann@example.com", "bob@example.com", "ann@example.com"],
+            "Created at": ["2024-03-05 09:15", "", "2024-03-07 12:00", "2024-04-01 08:00"],
+            "Discount Amount": ["5.00", "", "0.00", "2.00"],
+            "Lineitem quantity": ["2", "1", "1", "1"],
+            "Lineitem name": ["Mug", "Card", "Bowl", "Vase"],
+            "Lineitem price": ["15.00", "10.00", "20.00", "35.00"],
+            "Lineitem sku": ["MUG-1", "CARD-1", "BOWL-1", "VASE-1"],
+        }
+    )
+    guesses = guess_mapping(list(frame.columns), frame)
+    assert {f: g.column for f, g in guesses.by_field.items() if g.preselected}.items() >= {
+        "invoice": "Order ID",
+        "quantity": "Lineitem quantity",
+        "unit_price": "Lineitem price",
+        "product_code": "Lineitem sku",
+        "description": "Lineitem name",
+    }.items()
+    # neither a line's discount nor its amount
+    assert "Discount Amount" not in guesses.mapping().values()
+    assert all(
+        g.confidence == LOW and "given on its first line only" in g.reason
+        for g in guesses.by_field.values()
+        if g.column == "Discount Amount"
+    )
