@@ -93,3 +93,17 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("deleted")
+
+    @property
+    def details_words(self) -> list[tuple[str, str]]:
+        """The details as the log page shows them: a change as "old → new", a list joined."""
+        words = []
+        for key, value in self.details.items():
+            if isinstance(value, dict) and set(value) == {"from", "to"}:
+                text = f"{value['from'] or '(none)'} → {value['to'] or '(none)'}"
+            elif isinstance(value, list):
+                text = ", ".join(map(str, value))
+            else:
+                text = str(value)
+            words.append((key, text))
+        return words

@@ -69,6 +69,10 @@ def test_an_admin_changes_the_settings_and_each_change_is_audited(client_for, sh
         "date_order": {"from": shop.date_order, "to": "dayfirst"},
         "code_page": {"from": shop.code_page, "to": "cp1250"},
     }
+    # the audit log reads each change as old and new value
+    log = admin.get(in_shop("/audit/")).content.decode()
+    assert f"time_zone: {shop.time_zone} → Europe/Berlin" in log
+    assert "date_order: (none) → dayfirst" in log
 
 
 def test_saving_unchanged_settings_records_nothing(client_for, shop):
