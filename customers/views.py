@@ -19,6 +19,7 @@ from .line_removal import LinesNotRemovable, import_record_undo, transaction_lin
 from .models import Customer, ImportRecord, TransactionLine
 from .selectors import customer_list, import_record_list, import_rejected_rows, transaction_lines
 from .services import import_record_again, import_record_create
+from .shop_settings import currency_fixed_because
 from .views_mapping import mapping_step
 
 IMPORT_PERMISSION = "accounts.import_data"
@@ -66,7 +67,9 @@ def import_create(request: HttpRequest) -> HttpResponse:
                 return redirect(record)
     else:
         form = ImportUploadForm(workspace=request.workspace)
-    return render(request, "customers/import_form.html", {"form": form})
+    # Before the first lines, the currency can still change: say so while it matters.
+    first = currency_fixed_because(request.workspace) is None
+    return render(request, "customers/import_form.html", {"form": form, "first_import": first})
 
 
 @permission_required(IMPORT_PERMISSION, raise_exception=True)

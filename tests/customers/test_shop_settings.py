@@ -161,3 +161,23 @@ def test_a_new_time_zone_moves_the_schedule_and_leaves_other_shops_alone(
         before.time_zone,
         before.currency,
     )
+
+
+def test_the_upload_page_says_how_amounts_and_times_are_read_and_where_to_change_them(
+    client_for, shop
+):
+    upload_page = in_shop("/customers/imports/new/")
+    admin = client_for("admin")
+    admin_page = admin.get(upload_page).content.decode()
+    assert f"amounts are read as {shop.currency} (£)" in admin_page
+    assert f"read as {shop.time_zone}" in admin_page
+    assert f'href="{SETTINGS}"' in admin_page and "before the first import" in admin_page
+    # once lines are stored, the currency is no longer a thing to change first
+    assert import_path(CDNOW_SLICE).status == ImportRecord.Status.SUCCEEDED
+    assert "before the first import" not in admin.get(upload_page).content.decode()
+
+
+def test_a_manager_reads_the_settings_but_is_sent_to_the_admins(client_for, shop):
+    page = client_for("manager").get(in_shop("/customers/imports/new/")).content.decode()
+    assert f"amounts are read as {shop.currency}" in page
+    assert f'href="{SETTINGS}"' not in page and "The shop's admins change them." in page
