@@ -18,6 +18,8 @@ FIELDS: dict[str, str] = {
     "unit_price": "Unit price",
     "amount": "Line amount",
     "discount": "Line discount",
+    # Money given back after the sale (a payment's partial refund: Stripe's).
+    "refunded": "Amount refunded",
     "currency": "Currency",
     "product_code": "Product code",
     "description": "Description",
@@ -29,6 +31,8 @@ FIELDS: dict[str, str] = {
     "customer_name": "Customer name",
 }
 REQUIRED = ["customer_id", "timestamp"]
+#: The fields read as numbers (money but the quantity).
+NUMBER_FIELDS = ("quantity", "unit_price", "amount", "discount", "refunded")
 
 # Header names (lower-case, letters and digits only) recognised without asking.
 ALIASES: dict[str, list[str]] = {
@@ -136,6 +140,7 @@ PLATFORM_LAYOUTS: dict[str, PlatformLayout] = {
             "currency": "currency",
             "status": "status",
             "description": "description",
+            "refunded": "amountrefunded",
         },
         no_customer="payments made without a Stripe customer (guest checkouts)",
     ),

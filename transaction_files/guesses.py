@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import dates
-from .columns import ALIASES, FIELDS, PLATFORM_LAYOUTS, platform, recognise
+from .columns import ALIASES, FIELDS, NUMBER_FIELDS, PLATFORM_LAYOUTS, platform, recognise
 from .numbers import to_numbers
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
@@ -56,6 +56,7 @@ MORE_NAMES: dict[str, list[str]] = {
     "country": ["region", "countrycode", "countryname", "market", "shipcountry"],
     "status": ["financialstatus", "paymentstatus", "orderstate", "transactionstatus"],
     "discount": ["linediscount", "lineitemdiscount", "itemdiscount", "linediscountamount"],
+    "refunded": ["amountrefunded", "refunded", "refundamount", "refundedamount", "refunds"],
     "time": ["time", "timeofday", "ordertime", "saletime", "transactiontime", "purchasetime"],
     "currency": ["curr", "currencyiso", "ordercurrency", "isocurrency"],
     "line_type": [
@@ -83,6 +84,7 @@ STEMS: dict[str, list[str]] = {
     "status": ["status"],  # not "state": a US address's state is no order status
     "time": ["time"],
     "discount": ["discount"],
+    "refunded": ["refund"],
     "currency": ["currency"],
     "line_type": ["eventtype", "linetype", "transactiontype"],  # not "Payment Type"
     "email": ["email", "mail"],
@@ -113,6 +115,9 @@ EXPLANATIONS: dict[str, str] = {
     "(10:15, 1:15 PM). Each date is read with its row's time.",
     "discount": "Optional: the discount on the whole line (not per unit), taken off "
     "quantity × unit price. Not used with a line amount, which is after discounts.",
+    "refunded": "Optional: money given back after the sale (a payment's partial refund), "
+    "taken off what was paid, never past nothing. An order refunded in full is skipped by "
+    "its status instead.",
     "currency": "Optional: the currency of the row's amounts (USD, €). Rows in another "
     "currency than the workspace's are rejected, not added to the shop's money.",
     "line_type": "Optional: whether the line is a sale or gives money back. Lines whose "
@@ -207,10 +212,10 @@ def _values_fit(field: str, v: ColumnValues) -> tuple[bool, str]:
         if v.numeric:
             return False, f"its values are plain numbers (e.g. {e}), such as week numbers"
         return False, f"its values are not dates (e.g. {e})"
-    if field in ("quantity", "unit_price", "amount", "discount"):
+    if field in NUMBER_FIELDS:
         if not v.numeric:
             return False, f"its values are not numbers (e.g. {e})"
-        if field in ("quantity", "discount"):
+        if field in ("quantity", "discount", "refunded"):
             return True, f"its values are numbers (e.g. {e})"
         if v.date_like and not v.decimals:
             return False, f"its values look like dates or codes (e.g. {e})"
@@ -326,19 +331,18 @@ def _candidates(column: str, values: ColumnValues) -> list[_Candidate]:
     return found
 
 
+# Money fields an order export may give once per order, on its first row: what each is then.
+ORDER_FIGURES = {"amount": "total", "discount": "discount", "refunded": "refund"}
+
+
 def _order_level(cand: _Candidate, values: ColumnValues, rows: int) -> _Candidate:
     """A line amount or discount empty on rows that others fill is an order's figure, given
     on its first line only (an order's total or discount): a low guess, never pre-selected."""
-    if (
-        cand.field not in ("amount", "discount")
-        or cand.confidence == LOW
-        or values.filled >= 0.9 * rows
-    ):
+    if cand.field not in ORDER_FIGURES or cand.confidence == LOW or values.filled >= 0.9 * rows:
         return cand
     reason = (
         f"{cand.reason}; it is empty on {rows - values.filled} of the first {rows} "
-        f"rows, as an order's {'total' if cand.field == 'amount' else 'discount'} given on its "
-        "first line only would be"
+        f"rows, as an order's {ORDER_FIGURES[cand.field]} given on its first line only would be"
     )
     return _Candidate(cand.field, cand.column, 5, LOW, reason)
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import dates
-from .columns import says_utc
+from .columns import NUMBER_FIELDS, says_utc
 from .errors import ImportFileError
 from .numbers import other_currency, to_numbers
 from .plausible import (
@@ -288,7 +288,7 @@ class Normaliser:
         naive_distinct = naive_distinct.where(~(early | late))
 
         numbers = {}
-        for name in ("quantity", "unit_price", "amount", "discount"):
+        for name in NUMBER_FIELDS:
             if name not in text:
                 continue
             raw = text[name]
@@ -403,27 +403,29 @@ class Normaliser:
         quantity = numbers.get("quantity", pd.Series(1.0, index=range(n)))[good].round(3)
         unit_price = numbers.get("unit_price")
         amount = numbers.get("amount")
-        discount = numbers["discount"][good].abs().fillna(0.0) if "discount" in numbers else None
 
-        def less_discount(gross: pd.Series) -> pd.Series:
-            # A line's discount takes from quantity × unit price, never past nothing; a
-            # given line amount is after discounts already.
-            if discount is None:
+        def taken_off(name: str, gross: pd.Series) -> pd.Series:
+            # A line's discount takes from quantity × unit price (a given line amount is after
+            # discounts already), a refund from what was paid; never past nothing.
+            if name not in numbers:
                 return gross
-            return (np.sign(gross) * (gross.abs() - discount.round(4)).clip(lower=0)).round(4)
+            off = numbers[name][good].abs().fillna(0.0).round(4)
+            return (np.sign(gross) * (gross.abs() - off).clip(lower=0)).round(4)
 
         if amount is None:
             assert unit_price is not None  # a mapping holds a unit price or an amount
-            amount = less_discount((quantity * unit_price[good]).round(4))
+            gross = taken_off("discount", (quantity * unit_price[good]).round(4))
+            amount = taken_off("refunded", gross)
             unit_price = unit_price[good].round(4)
         else:
-            amount = amount[good].round(4)
+            amount = taken_off("refunded", amount[good].round(4))
             if unit_price is None:
                 unit_price = (amount / quantity.where(quantity != 0)).round(4)
             else:
                 unit_price = unit_price[good].round(4)
             # A missing amount with a unit price given: the line total is their product.
-            amount = amount.fillna(less_discount((quantity * unit_price).round(4)))
+            product = taken_off("discount", (quantity * unit_price).round(4))
+            amount = amount.fillna(taken_off("refunded", product))
         if "line_type" in text:
             # A refund line is a return, however its export signs it (docs/decisions/
             # point-of-sale-and-marketplace-exports.md).

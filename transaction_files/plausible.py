@@ -79,6 +79,7 @@ class Bounds:
             "unit_price": self.max_unit_price,
             "amount": self.max_amount,
             "discount": self.max_amount,
+            "refunded": self.max_amount,
         }[name]
 
 
@@ -90,6 +91,7 @@ def number_message(name: str, maximum: float, *, derived: str = "") -> str:
         "unit_price": "unit prices",
         "amount": "line amounts",
         "discount": "line discounts",
+        "refunded": "refunds",
     }
     text = f"outside ±{maximum:,.0f}, the range of {what[name]} accepted."
     return f"{derived} is {text}" if derived else text[0].upper() + text[1:]

@@ -239,3 +239,40 @@ def test_times_under_a_header_that_says_utc_are_read_as_utc():
 def test_a_header_says_utc_as_a_word_not_inside_one():
     assert says_utc("Created (UTC)") and says_utc("timestamp_utc") and says_utc("Date GMT")
     assert not says_utc("Date") and not says_utc("Outcome date")
+
+
+def test_a_refund_after_the_sale_is_taken_off_what_was_paid_never_past_nothing():
+    mapping = {"customer_id": "c", "timestamp": "t", "amount": "a", "refunded": "r"}
+    rows = [
+        ["x", "2024-01-01", "45.00", "0.00"],
+        ["x", "2024-01-02", "60.00", "15.00"],
+        ["x", "2024-01-03", "20.00", "-5.00"],  # written as money going out
+        ["x", "2024-01-04", "10.00", "12.00"],  # more than was paid: nothing left
+        ["x", "2024-01-05", "8.00", None],
+    ]
+    lines = normalise(mapping, rows, time_zone="UTC").lines
+    assert lines["amount"].tolist() == [45.0, 45.0, 15.0, 0.0, 8.0]
+    # with a quantity and a unit price, after the line's discount
+    mapping = {
+        "customer_id": "c", "timestamp": "t", "quantity": "q", "unit_price": "p",
+        "discount": "d", "refunded": "r",
+    }  # fmt: skip
+    lines = normalise(mapping, [["x", "2024-01-01", "3", "10.00", "5.00", "5.00"]], time_zone="UTC")
+    assert lines.lines["amount"].tolist() == [20.0]
+
+
+def test_a_refund_column_is_guessed_unless_it_is_the_orders():
+    frame = pd.DataFrame(
+        {
+            "Customer ID": ["cus_1", "cus_2", "cus_1"],
+            "Created (UTC)": ["2024-01-02 10:00:00", "2024-01-03 11:00:00", "2024-01-04 12:00"],
+            "Amount": ["1.50", "2.25", "3.10"],
+            "Amount Refunded": ["0.00", "1.00", "0.00"],
+        }
+    )
+    guesses = guess_mapping(list(frame.columns), frame)
+    assert guesses.mapping()["refunded"] == "Amount Refunded"
+    assert guesses.mapping()["amount"] == "Amount"
+    frame.loc[1, "Amount Refunded"] = None  # given on an order's first row only
+    frame = pd.concat([frame] * 4, ignore_index=True)
+    assert "refunded" not in guess_mapping(list(frame.columns), frame).mapping()
