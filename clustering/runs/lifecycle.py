@@ -17,7 +17,7 @@ from customers.models import Customer
 from ..engine.pipeline import min_customers
 from ..engine.types import InvalidParameters, SegmentationParams
 from ..models import Publication, SegmentationRun
-from ..params import params_to_json
+from ..params import PARAMETERS_BY_NAME, params_to_json
 from ..signals import segmentation_published
 from .claims import announce_finished
 
@@ -48,19 +48,30 @@ def _record(workspace, action: str, run: SegmentationRun, user, how: str, **deta
 FEWEST_CUSTOMERS = min_customers(dataclasses.replace(SegmentationParams(), k_min=2, k_max=2))
 
 
+def most_segments(customers: int) -> int:
+    """The most segments a run may try on this many customers (engine.pipeline.min_customers:
+    ten customers a segment), up to the form's limit; 0 when there are too few for any."""
+    default = SegmentationParams()
+    limit = int(PARAMETERS_BY_NAME["k_max"].maximum or default.k_max)
+    fits = [
+        k
+        for k in range(2, limit + 1)
+        if min_customers(dataclasses.replace(default, k_max=k)) <= customers
+    ]
+    return max(fits, default=0)
+
+
 def shop_k_max(*, workspace) -> int | None:
-    """The most segments the shop's customers allow, when that is fewer than the default's
-    (ten customers a segment): a run given no "most segments" takes it, so a new shop's first
-    run is not refused for its size. None when the default fits, or when the shop has too
-    few customers for any run (run_check_data says so)."""
+    """The most segments the shop's customers allow (most_segments), when that is fewer than
+    the default's: a run given no "most segments" takes it, so a new shop's first run is not
+    refused for its size. None when the default fits, or when the shop has too few customers
+    for any run (run_check_data says so)."""
     default = SegmentationParams()
     needed = min_customers(default)
     # Counted up to what the default needs: a large shop's count stops there.
     customers = Customer.objects.in_workspace(workspace).values("pk")[:needed].count()
-    if customers >= needed or customers < FEWEST_CUSTOMERS:
-        return None
-    k_max = customers // 10
-    return k_max if k_max >= default.k_min else None
+    k_max = most_segments(customers)
+    return k_max if default.k_min <= k_max < default.k_max else None
 
 
 def with_shop_k_max(*, workspace, data: dict) -> dict:
@@ -107,7 +118,7 @@ def run_check_data(*, workspace, params: SegmentationParams) -> None:
         raise InvalidParameters(
             "k_max",
             f"{customers} customers is too few for up to {params.k_max} segments "
-            f"(need at least {needed}; {customers} allow up to {customers // 10})",
+            f"(need at least {needed}; {customers} allow up to {most_segments(customers)})",
         )
 
 

@@ -274,6 +274,12 @@ def test_too_few_customers_for_k_is_refused(manager):
     assert error.value.field == "k_max" and "45 allow up to 4" in error.value.message
 
 
+def test_a_k_max_beyond_a_larger_shop_says_how_many_it_allows(manager):
+    load_transactions(synthetic_lines(150))
+    with pytest.raises(InvalidParameters, match="150 allow up to 15"):
+        create_run(manager, k_max=20)
+
+
 def test_too_few_customers_for_any_run_is_refused(manager):
     load_transactions(synthetic_lines(15))
     with pytest.raises(InvalidParameters, match="15 customers is too few to segment") as error:
