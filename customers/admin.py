@@ -4,7 +4,11 @@ import, and a form's checks would read with the scoped default manager."""
 
 from django.contrib import admin
 
+from accounts.admin import WorkspaceWithMembersAdmin
+from workspaces.models import Workspace
+
 from .models import Customer, ImportRecord, ImportRejectedRow
+from .shop_settings import currency_fixed_because
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -69,3 +73,19 @@ class ImportRejectedRowAdmin(ReadOnlyAdmin):
 
 # TransactionLine is not registered: Django 5.2's admin refuses models with a composite
 # primary key. Its lines are on the customer page and in the API (/api/v1/transactions/).
+
+
+admin.site.unregister(Workspace)
+
+
+@admin.register(Workspace)
+class WorkspaceWithLinesAdmin(WorkspaceWithMembersAdmin):
+    """The workspace as accounts.admin shows it, with its currency read only once the shop
+    holds lines (customers.shop_settings.currency_fixed_because): a new currency would
+    relabel the amounts stored, not convert them."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and currency_fixed_because(obj) is not None:
+            return (*fields, "currency")
+        return fields

@@ -181,3 +181,17 @@ def test_a_manager_reads_the_settings_but_is_sent_to_the_admins(client_for, shop
     page = client_for("manager").get(in_shop("/customers/imports/new/")).content.decode()
     assert f"amounts are read as {shop.currency}" in page
     assert f'href="{SETTINGS}"' not in page and "The shop's admins change them." in page
+
+
+def test_django_admin_shows_a_fixed_currency_read_only(shop, django_user_model):
+    from django.test import Client
+    from django.urls import reverse
+
+    root = django_user_model.objects.create_superuser("root", password="pw-for-tests-1")
+    client = Client()
+    client.force_login(root)
+    url = reverse("admin:workspaces_workspace_change", args=[shop.pk])
+    assert "currency" in client.get(url).context["adminform"].form.fields
+    assert import_path(CDNOW_SLICE).status == ImportRecord.Status.SUCCEEDED
+    form = client.get(url).context["adminform"].form
+    assert "currency" not in form.fields and "time_zone" in form.fields
