@@ -14,7 +14,13 @@ from typing import Any
 from django import forms
 from django.forms.utils import pretty_name
 
-from .params import FORM_PARAMETERS, PARAMETERS_BY_NAME, RunParameter, params_from_input
+from .params import (
+    FORM_PARAMETERS,
+    K_MAX_BY_SHOP_SIZE,
+    PARAMETERS_BY_NAME,
+    RunParameter,
+    params_from_input,
+)
 
 #: Fields shown folded away under "Advanced parameters": every parameter on the form.
 ADVANCED_FIELDS = tuple(p.name for p in FORM_PARAMETERS)
@@ -119,6 +125,10 @@ class RunForm(forms.Form):
         return [self[name] for name in ADVANCED_FIELDS]
 
 
+# What the report calls the settings stored beside the parameters a user may set.
+STORED_LABELS = {K_MAX_BY_SHOP_SIZE: "Most segments taken from the shop's size"}
+
+
 def parameter_rows(params: dict) -> list[tuple[str, str, str]]:
     """A run's stored parameters as (label, name, value) rows: the labels and choice labels of
     the parameters a user may set, first in their order; the others (settings the user cannot
@@ -130,9 +140,12 @@ def parameter_rows(params: dict) -> list[tuple[str, str, str]]:
         value, parameter = params[name], PARAMETERS_BY_NAME.get(name)
         choices = dict(parameter.choices) if parameter else {}
         values = value if isinstance(value, list | tuple) else [value]
-        shown = ", ".join(str(choices.get(v, v)) for v in values)
+        shown = ", ".join(
+            ("yes" if v else "no") if isinstance(v, bool) else str(choices.get(v, v))
+            for v in values
+        )
         text = "— (default)" if value is None else shown
-        label = parameter.label if parameter else pretty_name(name)
+        label = parameter.label if parameter else STORED_LABELS.get(name, pretty_name(name))
         rows.append((label, name, text))
     return rows
 

@@ -243,6 +243,11 @@ def params_from_input(data: dict[str, Any]) -> SegmentationParams:
     return params
 
 
+#: Stored beside a run's parameters when its "most segments" is the shop's size limit
+#: (runs.lifecycle.shop_k_max): a schedule repeating the run takes the limit of the day.
+K_MAX_BY_SHOP_SIZE = "k_max_by_shop_size"
+
+
 def params_to_json(params: SegmentationParams) -> dict[str, Any]:
     data = params.to_dict()
     return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}

@@ -9,6 +9,7 @@ from .runs.execution import TRANSIENT_ERRORS, run_execute
 from .runs.heartbeat import worker_heartbeat_record, worker_ping_request
 from .runs.lifecycle import (
     RunError,
+    params_to_repeat,
     run_cancel,
     run_check_data,
     run_create,
@@ -22,6 +23,7 @@ __all__ = [
     "TRANSIENT_ERRORS",
     "RunError",
     "new_claim_token",
+    "params_to_repeat",
     "run_cancel",
     "run_check_data",
     "run_claim",

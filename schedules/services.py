@@ -21,8 +21,7 @@ from accounts.roles import ADMIN, MANAGER
 from audit.log import record
 from clustering.engine.types import InvalidParameters
 from clustering.models import Publication, SegmentationRun
-from clustering.params import params_from_json
-from clustering.services import run_create, run_publish
+from clustering.services import params_to_repeat, run_create, run_publish
 from customers.models import ImportRecord
 
 from . import guards
@@ -206,7 +205,9 @@ def _start_or_refuse(schedule: Schedule) -> str:
     if user is None:
         return "Did not start a run: the workspace has no manager to start it as."
     today = _today(workspace)
-    params = dataclasses.replace(params_from_json(published.params), reference_date=today)
+    params = dataclasses.replace(
+        params_to_repeat(workspace=workspace, stored=published.params), reference_date=today
+    )
     try:
         run = run_create(
             workspace=workspace,

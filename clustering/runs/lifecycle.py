@@ -17,7 +17,7 @@ from customers.models import Customer
 from ..engine.pipeline import min_customers
 from ..engine.types import InvalidParameters, SegmentationParams
 from ..models import Publication, SegmentationRun
-from ..params import PARAMETERS_BY_NAME, params_to_json
+from ..params import K_MAX_BY_SHOP_SIZE, PARAMETERS_BY_NAME, params_from_json, params_to_json
 from ..signals import segmentation_published
 from .claims import announce_finished
 
@@ -72,6 +72,16 @@ def shop_k_max(*, workspace) -> int | None:
     customers = Customer.objects.in_workspace(workspace).values("pk")[:needed].count()
     k_max = most_segments(customers)
     return k_max if default.k_min <= k_max < default.k_max else None
+
+
+def params_to_repeat(*, workspace, stored: dict) -> SegmentationParams:
+    """A run's stored parameters to run again: a "most segments" that was the shop's size
+    limit is the shop's limit again today, or the default once the shop has outgrown it."""
+    params = params_from_json(stored)
+    if stored.get(K_MAX_BY_SHOP_SIZE):
+        k_max = shop_k_max(workspace=workspace) or SegmentationParams().k_max
+        params = dataclasses.replace(params, k_max=k_max)
+    return params
 
 
 def with_shop_k_max(*, workspace, data: dict) -> dict:
@@ -137,13 +147,16 @@ def run_create(
     enqueue=False leaves it for the caller to execute in-process (management command).
     """
     run_check_data(workspace=workspace, params=params)
+    stored = params_to_json(params)
+    if params.k_max == shop_k_max(workspace=workspace):
+        stored[K_MAX_BY_SHOP_SIZE] = True
     with transaction.atomic():
         run = SegmentationRun.objects.create(
             workspace=workspace,
             created_by=user,
             name=name,
             trigger=trigger,
-            params=params_to_json(params),
+            params=stored,
             reference_date=params.reference_date.date() if params.reference_date else None,
             lookback_days=params.lookback_days,
             stage="queued",

@@ -230,3 +230,32 @@ def test_new_data_means_an_import_finished_or_undone_after_the_run(shop, manager
         undone_at=published.created_at + timedelta(seconds=1)
     )
     assert schedule_fire(workspace=shop).startswith("Started")
+
+
+def test_a_small_shops_most_segments_grows_with_it_on_the_schedule(shop, manager):
+    """A shop of 60 customers was run with at most 6 segments, its size's limit; once it has
+    grown, the schedule repeats the run with the limit of the day, not 6 for ever."""
+    from clustering.services import with_shop_k_max
+
+    load_history(shop, n_customers=60)
+    first = executed_run(shop, manager, with_shop_k_max(workspace=shop, data={"seed": 7}))
+    assert first.params["k_max"] == 6 and first.params["k_max_by_shop_size"] is True
+    run_publish(workspace=shop, run_id=first.pk, user=manager)
+    _schedule(shop, manager)
+    load_new_customers(shop, n_customers=25)  # 85 customers: at most 8 segments
+    schedule_fire(workspace=shop)
+    grown = _scheduled(shop).get()
+    assert grown.params["k_max"] == 8 and grown.params["k_max_by_shop_size"] is True
+    _execute(grown)
+    run_publish(workspace=shop, run_id=grown.pk, user=manager)
+    load_new_customers(shop, n_customers=40, name="more.csv")  # 125: the default's 10
+    schedule_fire(workspace=shop)
+    latest = _scheduled(shop).order_by("-pk").first()
+    assert latest.params["k_max"] == 10 and "k_max_by_shop_size" not in latest.params
+
+
+def test_a_chosen_most_segments_is_repeated_as_chosen(shop, manager, published):
+    load_new_customers(shop)
+    _schedule(shop, manager)
+    schedule_fire(workspace=shop)
+    assert _scheduled(shop).get().params["k_max"] == published.params["k_max"] == 3
