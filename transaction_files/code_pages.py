@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 #: Python's codec name -> what a person calls it.
 CODE_PAGES: dict[str, str] = {
     "cp1252": "Windows-1252 (Western European)",
@@ -32,4 +35,39 @@ def not_decodable_message(code_page: str) -> str:
         "UTF-8. Save it as UTF-8 CSV and upload it again, or ask the workspace's admin to "
         "set its code page (Shop settings) to the one the file was saved in (Windows-1250 for "
         "Central Europe, Shift-JIS for Japan, ...)."
+    )
+
+
+# A word of Latin letters almost all beyond ASCII ("Ïðîäàæà", "ÅëëÜäá") is how Cyrillic or
+# Greek saved in their own code page reads in a Latin one; Western words keep most of their
+# letters in ASCII ("Müller", "crème brûlée").
+_WORD = re.compile(r"[^\W\d_]{4,}")
+
+
+def _garbled(word: str) -> bool:
+    beyond = [c for c in word if ord(c) > 127]
+    return len(beyond) >= 0.75 * len(word) and all(
+        unicodedata.name(c, "").startswith("LATIN") for c in beyond
+    )
+
+
+def garbled_words(text: str, limit: int = 3) -> list[str]:
+    """Up to `limit` distinct words of `text` that read as another code page's letters."""
+    found: list[str] = []
+    for word in _WORD.findall(text):
+        if word not in found and _garbled(word):
+            found.append(word)
+            if len(found) == limit:
+                break
+    return found
+
+
+def garbled_notice(code_page: str, words: list[str]) -> str:
+    """What to do when a file read in `code_page` holds words like `words`."""
+    quoted = ", ".join(f"“{w}”" for w in words)
+    return (
+        f"Some of the file's text reads as no language in {code_page_label(code_page)} "
+        f"({quoted}): it was probably saved in another code page (Cyrillic text in "
+        "Windows-1251, Greek in Windows-1253, ...). If so, undo this import, have the "
+        "workspace's code page set to it (Shop settings) and import the file again."
     )

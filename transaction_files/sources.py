@@ -27,7 +27,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from isal import isal_zlib
 
-from .code_pages import DEFAULT_CODE_PAGE, code_page_label, not_decodable_message
+from .code_pages import (
+    DEFAULT_CODE_PAGE,
+    code_page_label,
+    garbled_notice,
+    garbled_words,
+    not_decodable_message,
+)
 from .errors import ImportFileError
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -341,6 +347,8 @@ def inspect_source(
     notices = []
     if encoding != "utf-8":
         notices.append(not_utf8_notice(code_page))
+        if garbled := garbled_words(text):
+            notices.append(garbled_notice(code_page, garbled))
     if at:
         title = next((line.strip(' ,;\t|"') for line in lines[:at] if line.strip()), "")
         notices.append(above_header_notice(at + 1, title))

@@ -35,6 +35,22 @@ def test_a_file_is_read_in_the_code_page_it_was_saved_in(tmp_path):
     assert lines.lines["country"].tolist() == ["日本"]
 
 
+def test_text_of_another_code_page_is_read_but_said_to_look_garbled(tmp_path):
+    """Windows-1251 bytes are all defined in Windows-1252: a Russian shop's file in a
+    Western workspace reads, but as no language; the import says so and what to do. A
+    Western file with its accents says nothing more than how it was read."""
+    russian = HEADER + ROW.format("Свеча ароматическая", "Россия")
+    lines = read(tmp_path, russian.encode("cp1251"), "cp1252")
+    assert lines.lines["country"].tolist() == ["Ðîññèÿ"]  # as read, nothing lost
+    garbled = [n for n in lines.notices if "reads as no language" in n]
+    assert len(garbled) == 1
+    assert "“Ðîññèÿ”" in garbled[0]  # Россия as Windows-1252 reads it
+    assert "Windows-1251" in garbled[0] and "Shop settings" in garbled[0]
+    western = HEADER + ROW.format("Crème brûlée, Müller Straße", "Österreich")
+    lines = read(tmp_path, western.encode("cp1252"), "cp1252")
+    assert len(lines.notices) == 1 and "read as Windows-1252" in lines.notices[0]
+
+
 def test_the_code_page_holds_past_the_first_block(tmp_path):
     data = (LONG + ROW.format("Źródło", "Polska")).encode("cp1250")
     lines = read(tmp_path, data, "cp1250")
