@@ -16,8 +16,6 @@ from django.forms.utils import pretty_name
 
 from .params import (
     FORM_PARAMETERS,
-    K_MAX_BY_SHOP_SIZE,
-    PARAMETERS_BY_NAME,
     RunParameter,
     params_from_input,
 )
@@ -123,31 +121,6 @@ class RunForm(forms.Form):
 
     def advanced_fields(self):
         return [self[name] for name in ADVANCED_FIELDS]
-
-
-# What the report calls the settings stored beside the parameters a user may set.
-STORED_LABELS = {K_MAX_BY_SHOP_SIZE: "Most segments taken from the shop's size"}
-
-
-def parameter_rows(params: dict) -> list[tuple[str, str, str]]:
-    """A run's stored parameters as (label, name, value) rows: the labels and choice labels of
-    the parameters a user may set, first in their order; the others (settings the user cannot
-    change) by name."""
-    order = [n for n in PARAMETERS_BY_NAME if n in params]
-    order += sorted(name for name in params if name not in PARAMETERS_BY_NAME)
-    rows = []
-    for name in order:
-        value, parameter = params[name], PARAMETERS_BY_NAME.get(name)
-        choices = dict(parameter.choices) if parameter else {}
-        values = value if isinstance(value, list | tuple) else [value]
-        shown = ", ".join(
-            ("yes" if v else "no") if isinstance(v, bool) else str(choices.get(v, v))
-            for v in values
-        )
-        text = "— (default)" if value is None else shown
-        label = parameter.label if parameter else STORED_LABELS.get(name, pretty_name(name))
-        rows.append((label, name, text))
-    return rows
 
 
 class PlaybookForm(forms.Form):

@@ -14,7 +14,7 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.forms.utils import pretty_name
 
 from clustering.engine.vocabulary import algorithm_label, feature_label
-from clustering.params import PARAMETERS_BY_NAME
+from clustering.params import K_MAX_BY_SHOP_SIZE, PARAMETERS_BY_NAME
 
 # ------------------------------------------------------------------ candidate settings
 
@@ -203,8 +203,11 @@ def parameter_view(params: dict | None) -> dict[str, list[tuple[str, str]]]:
     for name, parameter in PARAMETERS_BY_NAME.items():
         if name in params:
             label = parameter.label.replace(" (days)", "")
-            chosen.append((label, _value_text(name, params[name], dict(parameter.choices))))
-    for name in set(params) - set(PARAMETERS_BY_NAME):
+            text = _value_text(name, params[name], dict(parameter.choices))
+            if name == "k_max" and params.get(K_MAX_BY_SHOP_SIZE):
+                text += " (the most this shop's customers allowed)"
+            chosen.append((label, text))
+    for name in set(params) - set(PARAMETERS_BY_NAME) - {K_MAX_BY_SHOP_SIZE}:
         label = FIXED_SETTING_LABELS.get(name) or pretty_name(name)
         fixed.append((label, _value_text(name, params[name], {})))
     return {"chosen": chosen, "fixed": sorted(fixed)}

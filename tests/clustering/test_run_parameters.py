@@ -17,7 +17,7 @@ from clustering.engine.types import (
     SegmentationParams,
 )
 from clustering.engine.vocabulary import ALGORITHM_LABELS
-from clustering.forms import ADVANCED_FIELDS, RunForm, parameter_rows
+from clustering.forms import ADVANCED_FIELDS, RunForm
 from clustering.models import SegmentAssignment, SegmentationRun
 from clustering.params import FORM_PARAMETERS, RUN_PARAMETERS, USER_PARAMETERS
 from clustering.serializers import RunCreateSerializer
@@ -68,16 +68,6 @@ def test_the_api_exposes_exactly_the_declared_parameters():
     assert fields["k_max"].max_value == 100 and fields["seed"].max_value == 2**31 - 1
     assert fields["lookback_days"].allow_null and fields["reference_date"].allow_null
     assert not fields["k_min"].allow_null
-
-
-def test_the_report_rows_use_the_declared_labels():
-    rows = parameter_rows({"k_min": 2, "impute": "median", "blas_threads": 1, "outliers": "cap"})
-    assert rows == [
-        ("Fewest segments", "k_min", "2"),
-        ("Missing values", "impute", "The median"),
-        ("Outlier handling", "outliers", "Cap at the 1st and 99th percentiles"),
-        ("Blas threads", "blas_threads", "1"),
-    ]
 
 
 def test_the_assignments_feature_columns_are_the_engines_numeric_features():

@@ -120,18 +120,19 @@ def test_a_shop_below_twenty_customers_is_told_it_is_too_small(client_for):
 
 
 def test_a_run_on_the_shops_limit_says_so_among_its_parameters(make_user):
-    from clustering.forms import parameter_rows
+    from clustering.report.words import parameter_view
     from clustering.services import with_shop_k_max
     from tests.clustering.factories import executed_run
 
     customers(64)
     data = with_shop_k_max(workspace=shops.test_shop(), data={"algorithms": ["kmeans"]})
     run = executed_run(shops.test_shop(), make_user("manager"), data)
-    rows = {name: (label, text) for label, name, text in parameter_rows(run.params)}
-    assert rows["k_max"] == ("Most segments", "6")
-    assert rows["k_max_by_shop_size"] == ("Most segments taken from the shop's size", "yes")
+    view = parameter_view(run.params)
+    assert ("Most segments", "6 (the most this shop's customers allowed)") in view["chosen"]
+    assert not any("size" in label.lower() for label, _ in view["fixed"])
     # a k_max chosen below the shop's limit is the manager's, not the shop's
     bigger = executed_run(
         shops.test_shop(), make_user("admin"), {"algorithms": ["kmeans"], "k_max": 5}
     )
     assert "k_max_by_shop_size" not in bigger.params
+    assert ("Most segments", "5") in parameter_view(bigger.params)["chosen"]
