@@ -136,17 +136,22 @@ def test_two_columns_with_the_same_usual_name_kind_are_only_suggested():
     assert guesses.mapping() == {"timestamp": "date", "amount": "amount"}
 
 
-def test_the_usual_name_of_a_known_layout_comes_before_other_shops_words():
-    # Stripe's payments export: its "Customer ID" is the customer; "Card ID" (a loyalty
-    # card's id in a grocer's file) repeats as well, and is only another shop's word for it.
-    frame = pd.DataFrame(
+def stripe_sample(**columns: list[str]) -> pd.DataFrame:
+    """The first rows of a Stripe payments export, with `columns` beside its usual ones."""
+    return pd.DataFrame(
         {
-            "Card ID": ["card_1", "card_2", "card_1"],
             "Customer ID": ["cus_1", "cus_2", "cus_1"],
             "Created (UTC)": ["2024-01-02 10:00:00", "2024-01-03 11:00:00", "2024-01-04 12:00"],
             "Amount": ["1.50", "2.25", "3.10"],
+            **columns,
         }
     )
+
+
+def test_the_usual_name_of_a_known_layout_comes_before_other_shops_words():
+    # Stripe's payments export: its "Customer ID" is the customer; "Card ID" (a loyalty
+    # card's id in a grocer's file) repeats as well, and is only another shop's word for it.
+    frame = stripe_sample(**{"Card ID": ["card_1", "card_2", "card_1"]})
     guesses = guess_mapping(list(frame.columns), frame)
     assert guesses.by_field["customer_id"].confidence == HIGH
     assert guesses.mapping() == {
@@ -154,6 +159,16 @@ def test_the_usual_name_of_a_known_layout_comes_before_other_shops_words():
         "timestamp": "Created (UTC)",
         "amount": "Amount",
     }
+
+
+def test_a_refund_column_is_guessed_unless_it_is_the_orders():
+    frame = stripe_sample(**{"Amount Refunded": ["0.00", "1.00", "0.00"]})
+    guesses = guess_mapping(list(frame.columns), frame)
+    assert guesses.mapping()["refunded"] == "Amount Refunded"
+    assert guesses.mapping()["amount"] == "Amount"
+    frame.loc[1, "Amount Refunded"] = None  # given on an order's first row only
+    frame = pd.concat([frame] * 4, ignore_index=True)
+    assert "refunded" not in guess_mapping(list(frame.columns), frame).mapping()
 
 
 def test_header_signature_ignores_case_and_punctuation():

@@ -259,20 +259,3 @@ def test_a_refund_after_the_sale_is_taken_off_what_was_paid_never_past_nothing()
     }  # fmt: skip
     lines = normalise(mapping, [["x", "2024-01-01", "3", "10.00", "5.00", "5.00"]], time_zone="UTC")
     assert lines.lines["amount"].tolist() == [20.0]
-
-
-def test_a_refund_column_is_guessed_unless_it_is_the_orders():
-    frame = pd.DataFrame(
-        {
-            "Customer ID": ["cus_1", "cus_2", "cus_1"],
-            "Created (UTC)": ["2024-01-02 10:00:00", "2024-01-03 11:00:00", "2024-01-04 12:00"],
-            "Amount": ["1.50", "2.25", "3.10"],
-            "Amount Refunded": ["0.00", "1.00", "0.00"],
-        }
-    )
-    guesses = guess_mapping(list(frame.columns), frame)
-    assert guesses.mapping()["refunded"] == "Amount Refunded"
-    assert guesses.mapping()["amount"] == "Amount"
-    frame.loc[1, "Amount Refunded"] = None  # given on an order's first row only
-    frame = pd.concat([frame] * 4, ignore_index=True)
-    assert "refunded" not in guess_mapping(list(frame.columns), frame).mapping()
