@@ -57,7 +57,9 @@ ALIASES: dict[str, list[str]] = {
 @dataclass(frozen=True)
 class PlatformLayout:
     signature: tuple[str, ...]  # header names as _key writes them, all present
-    mapping: dict[str, str]  # field -> header name as _key writes it
+    # field -> header name as _key writes it, or names in order of preference (the first
+    # the file has is read)
+    mapping: dict[str, str | tuple[str, ...]]
     # The order its day/month dates are always in, whatever the shop's country ("" none)
     date_order: str = ""
     # Which of its rows have no customer, in the words the import's warning uses
@@ -128,7 +130,9 @@ PLATFORM_LAYOUTS: dict[str, PlatformLayout] = {
     ),
     # Stripe's payments export (Dashboard, Payments, Export): one row per payment, so the
     # payment ("id", ch_/py_) is the order; times in UTC, as its header says; refunded and
-    # failed payments by their Status; guest payments have no Stripe customer.
+    # failed payments by their Status; guest payments have no Stripe customer. Money is read
+    # as converted to the account's own currency where the export has it: a payment in
+    # euros to a British account counts in pounds, as the shop was paid.
     "Stripe payments export": PlatformLayout(
         signature=("id", "createdutc", "amount", "amountrefunded", "status", "customerid"),
         mapping={
@@ -136,11 +140,11 @@ PLATFORM_LAYOUTS: dict[str, PlatformLayout] = {
             "email": "customeremail",
             "timestamp": "createdutc",
             "invoice": "id",
-            "amount": "amount",
-            "currency": "currency",
+            "amount": ("convertedamount", "amount"),
+            "currency": ("convertedcurrency", "currency"),
             "status": "status",
             "description": "description",
-            "refunded": "amountrefunded",
+            "refunded": ("convertedamountrefunded", "amountrefunded"),
         },
         no_customer="payments made without a Stripe customer (guest checkouts)",
     ),
@@ -204,8 +208,12 @@ def recognise(columns: list[str]) -> dict[str, str]:
     by_key = {_key(c): c for c in columns}
     known = platform(columns)
     if known is not None:
-        layout = PLATFORM_LAYOUTS[known].mapping
-        return {field: by_key[key] for field, key in layout.items() if key in by_key}
+        found = {}
+        for field, keys in PLATFORM_LAYOUTS[known].mapping.items():
+            present = [k for k in ((keys,) if isinstance(keys, str) else keys) if k in by_key]
+            if present:
+                found[field] = by_key[present[0]]
+        return found
     mapping = {}
     for field, aliases in ALIASES.items():
         for alias in aliases:

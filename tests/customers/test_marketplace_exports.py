@@ -139,8 +139,16 @@ def test_a_stripe_payments_export_reads_utc_times_and_skips_unpaid_and_guest_pay
     assert record.status == ImportRecord.Status.SUCCEEDED, record.error
     assert record.recognised_as == "Stripe payments export"
     assert record.mapping["customer_id"] == "Customer ID" and record.mapping["invoice"] == "id"
+    # money as the shop was paid, in its own currency
+    assert (record.mapping["amount"], record.mapping["currency"]) == (
+        "Converted Amount",
+        "Converted Currency",
+    )
     # refunded and failed payments skipped; the guest's has no Stripe customer
-    assert (record.rows_read, record.rows_imported, record.rows_without_customer) == (6, 3, 1)
+    assert (record.rows_read, record.rows_imported, record.rows_without_customer) == (7, 4, 1)
+    # Bob's euro payment counts at the pounds it settled as, not refused as euros
+    euros = TransactionLine.unscoped.get(invoice="ch_3P1ggg")
+    assert euros.amount == Decimal("43.10")
     ann = TransactionLine.unscoped.filter(customer__external_id="cus_Q1").order_by("timestamp")
     assert [(line.invoice, line.amount) for line in ann] == [
         ("ch_3P1aaa", Decimal("45.00")),

@@ -259,3 +259,22 @@ def test_a_refund_after_the_sale_is_taken_off_what_was_paid_never_past_nothing()
     }  # fmt: skip
     lines = normalise(mapping, [["x", "2024-01-01", "3", "10.00", "5.00", "5.00"]], time_zone="UTC")
     assert lines.lines["amount"].tolist() == [20.0]
+
+
+def test_a_stripe_export_without_its_converted_columns_reads_the_payments_own():
+    usual = ["id", "Created (UTC)", "Amount", "Amount Refunded", "Currency", "Status"]
+    columns = [*usual, "Customer ID", "Customer Email"]
+    assert platform(columns) == "Stripe payments export"
+    mapping = resolve_mapping(columns, None)
+    assert (mapping["amount"], mapping["currency"], mapping["refunded"]) == (
+        "Amount",
+        "Currency",
+        "Amount Refunded",
+    )
+    converted = [*columns, "Converted Amount", "Converted Currency", "Converted Amount Refunded"]
+    mapping = resolve_mapping(converted, None)
+    assert (mapping["amount"], mapping["currency"], mapping["refunded"]) == (
+        "Converted Amount",
+        "Converted Currency",
+        "Converted Amount Refunded",
+    )
