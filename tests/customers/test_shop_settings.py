@@ -195,3 +195,11 @@ def test_django_admin_shows_a_fixed_currency_read_only(shop, django_user_model):
     assert import_path(CDNOW_SLICE).status == ImportRecord.Status.SUCCEEDED
     form = client.get(url).context["adminform"].form
     assert "currency" not in form.fields and "time_zone" in form.fields
+
+
+def test_a_new_shops_dashboard_asks_its_admin_to_check_the_settings_first(client_for, shop):
+    admin = client_for("admin")
+    page = admin.get(in_shop("/")).content.decode()
+    assert 'data-role="check-settings"' in page and f"read as {shop.currency}" in page
+    assert import_path(CDNOW_SLICE).status == ImportRecord.Status.SUCCEEDED
+    assert 'data-role="check-settings"' not in admin.get(in_shop("/")).content.decode()
