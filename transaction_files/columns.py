@@ -236,7 +236,8 @@ def parse_mapping_text(text: str) -> dict[str, str]:
     return mapping
 
 
-_SAYS_UTC = re.compile(r"(?i)(?<![a-z])(?:utc|gmt)(?![a-z])")
+# UTC or GMT as a word, not followed by an offset ("Time (GMT+1)" is not UTC).
+_SAYS_UTC = re.compile(r"(?i)(?<![a-z])(?:utc|gmt)(?![a-z]|\s*[+-]\s*\d)")
 
 
 def says_utc(column: str) -> bool:

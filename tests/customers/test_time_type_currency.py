@@ -239,6 +239,7 @@ def test_times_under_a_header_that_says_utc_are_read_as_utc():
 def test_a_header_says_utc_as_a_word_not_inside_one():
     assert says_utc("Created (UTC)") and says_utc("timestamp_utc") and says_utc("Date GMT")
     assert not says_utc("Date") and not says_utc("Outcome date")
+    assert not says_utc("Time (GMT+1)") and not says_utc("Datum UTC +02:00")
 
 
 def test_a_refund_after_the_sale_is_taken_off_what_was_paid_never_past_nothing():
