@@ -38,6 +38,8 @@ NUMBER_FIELDS = ("quantity", "unit_price", "amount", "discount", "refunded")
 ALIASES: dict[str, list[str]] = {
     "customer_id": ["customerid", "customer", "customerno", "customernumber", "clientid"],
     "timestamp": ["invoicedate", "date", "timestamp", "orderdate", "datetime", "purchasedate"],
+    # A "Time" beside the date is its time of day (a date that holds one keeps its own).
+    "time": ["time", "timeofday"],
     "invoice": ["invoiceno", "invoice", "invoicenumber", "orderid", "orderno", "ordernumber"],
     "quantity": ["quantity", "qty", "numberofcds", "units"],
     "unit_price": ["unitprice", "price"],

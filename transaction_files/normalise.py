@@ -65,6 +65,8 @@ REFUND_LINE = (
     r"(?i)refund|return|erstatt|retour|rembours|reembols|devolu|rimbors|\breso\b|"
     r"terugbetal|estorn"
 )
+# A date cell's time that says nothing: midnight, as a spreadsheet writes a date alone.
+MIDNIGHT = r"[ T]00:00(?::00(?:\.0+)?)?$"
 OTHER_ORDER = {dates.DAYFIRST: dates.MONTHFIRST, dates.MONTHFIRST: dates.DAYFIRST}
 #: Why a date was not read, by the date order the import reads day/month dates in.
 BAD_DATE_MESSAGES = {
@@ -191,9 +193,13 @@ class Normaliser:
     def run(self, frame: pd.DataFrame, line_numbers: np.ndarray) -> ChunkResult:
         cleaned = {f: _clean(frame[c]) for f, c in self.mapping.items()}
         if "time" in cleaned:
-            # The date and its time of day in columns of their own: read as one.
-            joined = pc.binary_join_element_wise(cleaned["timestamp"], cleaned["time"], " ")
-            cleaned["timestamp"] = pc.coalesce(joined, cleaned["timestamp"])
+            # The date and its time of day in columns of their own: read as one. A date that
+            # holds a time of its own keeps it; a spreadsheet's midnight gives way.
+            given = cleaned["timestamp"]
+            date = pc.replace_substring_regex(given, MIDNIGHT, "")
+            joined = pc.coalesce(pc.binary_join_element_wise(date, cleaned["time"], " "), given)
+            has_time = pc.fill_null(pc.match_substring_regex(date, r"\d:\d\d"), False)
+            cleaned["timestamp"] = pc.if_else(has_time, given, joined)
         blank = np.logical_and.reduce(
             [a.is_null().to_numpy(zero_copy_only=False) for a in cleaned.values()]
         )

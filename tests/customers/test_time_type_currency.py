@@ -279,3 +279,33 @@ def test_a_stripe_export_without_its_converted_columns_reads_the_payments_own():
         "Converted Currency",
         "Converted Amount Refunded",
     )
+
+
+def test_a_time_column_beside_the_date_is_recognised_by_its_name():
+    assert resolve_mapping(["Date", "Time", "Customer", "Amount"], None) == {
+        "timestamp": "Date",
+        "time": "Time",
+        "customer_id": "Customer",
+        "amount": "Amount",
+    }
+    # a "Time" holding whole dates, with no date beside it, is the date
+    frame = pd.DataFrame(
+        {
+            "Time": ["2024-01-02 10:00", "2024-01-03 11:30", "2024-01-04 12:00"],
+            "Customer": ["a", "b", "a"],
+            "Amount": ["1.50", "2.25", "3.10"],
+        }
+    )
+    assert guess_mapping(list(frame.columns), frame).mapping()["timestamp"] == "Time"
+
+
+def test_a_date_that_holds_its_own_time_keeps_it_and_midnight_gives_way():
+    mapping = {"customer_id": "c", "timestamp": "Date", "time": "Time", "amount": "a"}
+    rows = [
+        ["x", "2024-03-05 00:00:00", "09:15", "8"],  # a spreadsheet's date alone
+        ["x", "2024-03-05 10:45:00", "09:15", "8"],  # its own time: kept
+        ["x", "2024-03-05T00:00", "13:15", "8"],
+        ["x", "2024-03-05 00:00:00", None, "8"],  # no time: midnight as given
+    ]
+    times = normalise(mapping, rows, time_zone="UTC").lines["ts"]
+    assert [t.strftime("%H:%M") for t in times] == ["09:15", "10:45", "13:15", "00:00"]
