@@ -25,6 +25,8 @@ _OFFSET_RE = (
 # A time after a date: 10:15, 10:15:30, 10:15 AM, 1:15 p.m.
 _TIME = r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?"
 _DMY_RE = rf"^(\d{{1,2}})[/.\-](\d{{1,2}})[/.\-](\d{{4}}|\d{{2}})(?:[ T]{_TIME})?$"
+# Year first with a 12-hour time: "2024-03-05 1:15 PM" (a till's date and time joined).
+_ISO_12H_RE = rf"^(\d{{4}})([-/.])(\d{{1,2}})\2(\d{{1,2}})[ T]{_TIME}$"
 # Dates with the month's name: "Jan 5, 2024", "Friday, January 5, 2024 10:15 AM",
 # "Jan-05-24" (eBay), "5 Jan 2024", "05-Jan-2024", "5-Jan-24", and as European shops write
 # them: "5. März 2024", "1er janvier 2024", "5 de enero de 2024", "5 gennaio 2024". They say
@@ -150,6 +152,12 @@ def parse_timestamps(values: pd.Series, *, order: str | None, time_zone: str = "
             errors="coerce",
         )
         out[iso] = parsed.astype(RESOLUTION).to_numpy()
+    iso_12h = rest_text[~iso].str.extract(_ISO_12H_RE)
+    iso_12h = iso_12h[iso_12h[7].notna()]  # with AM or PM (24-hour ones are ISO above)
+    if len(iso_12h):
+        out[iso_12h.index] = _assemble(
+            pd.to_numeric(iso_12h[3]), pd.to_numeric(iso_12h[2]), iso_12h[0], iso_12h[[4, 5, 6, 7]]
+        ).to_numpy()
     with_offset = rest_text.str.extract(_OFFSET_RE)
     has_offset = with_offset[0].notna().to_numpy()
     if has_offset.any():

@@ -253,6 +253,26 @@ def test_twelve_hour_times_and_month_names_are_read():
     assert all(pd.isna(t) for t in read(["Foo 5, 2024", "Feb 30, 2024"], None))
 
 
+def test_year_first_dates_with_a_twelve_hour_time_are_read():
+    """A till's date and its "1:15 PM" joined (Date + Time columns): year first, so no
+    order is needed; 24-hour times stay ISO, and 13 PM is no time."""
+    from transaction_files import dates
+
+    values = [
+        "2024-03-05 1:15 PM",
+        "2024/03/05 12:05 am",
+        "2024-3-5T9:00 a.m.",
+        "2024-03-05 13:15 PM",
+    ]
+    got = dates.parse_timestamps(pd.Series(values, dtype="str"), order=None).tolist()
+    assert [str(t) for t in got[:3]] == [
+        "2024-03-05 13:15:00",
+        "2024-03-05 00:05:00",
+        "2024-03-05 09:00:00",
+    ]
+    assert pd.isna(got[3])
+
+
 def test_ebays_month_day_year_with_dashes_is_read():
     """eBay's reports write "Jan-05-24" and "Mar-15-2023": the month's name first, so the
     next number is the day, whatever the order the shop's other dates are in."""
