@@ -318,6 +318,8 @@ class Normaliser:
             reject(unreadable, name, raw, "Not a number.", "rejected_bad_number")
             huge = (values.abs() >= MAX_NUMBER).fillna(False).to_numpy()
             reject(huge, name, raw, "Number out of range.", "rejected_bad_number")
+            # Rejected: left out of the sums below, where 1e240 × 1e226 would overflow.
+            values = values.mask(huge)
             if name == "quantity" or (name == "unit_price" and "amount" not in text):
                 reject(missing, name, raw, "Missing value.", "rejected_missing_value")
             if name == "amount" and "unit_price" not in text:

@@ -316,3 +316,18 @@ def test_month_names_are_read_in_the_languages_european_shops_write():
     values = pd.Series([*written, "5 Foo 2024"], dtype="str")
     got = [str(t) for t in dates.parse_timestamps(values, order=dates.MONTHFIRST)]
     assert got == [*written.values(), "NaT"]
+
+
+def test_absurd_numbers_are_rejected_without_overflowing(recwarn):
+    """An API client's 1e226 units at 1e240 each: out of range, rejected like any other,
+    with no overflow warning on the way (the schema test's fuzzer sends such lines)."""
+    mapping = {"customer_id": "c", "timestamp": "t", "quantity": "q", "unit_price": "p"}
+    frame = pd.DataFrame(
+        [["x", "2024-01-01", "6.3e226", "1.6e240"], ["x", "2024-01-02", "2", "1e305"]],
+        columns=["c", "t", "q", "p"],
+        dtype="str",
+    )
+    normaliser = Normaliser(mapping=mapping, date_order=None, time_zone="UTC")
+    result = normaliser.run(frame, np.arange(2, 4, dtype=np.int64))
+    assert result.lines.empty and len(result.rejections) >= 2
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
