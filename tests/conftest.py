@@ -25,6 +25,28 @@ def require(available: bool, what: str) -> None:
     pytest.skip(f"needs {what}")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def scratch_database(request, tmp_path):
+    """An empty database of the test's own for `manage.py migrate` in a subprocess
+    (tests/scratch_db.py): SQLite always, PostgreSQL when the suite runs on it."""
+    from tests.scratch_db import ScratchDatabase
+
+    if request.param == "sqlite":
+        import sqlite3
+
+        path = tmp_path / "before.sqlite3"
+        yield ScratchDatabase(f"sqlite:///{path}", lambda: sqlite3.connect(path), "?")
+        return
+    request.getfixturevalue("db")
+    from django.db import connection
+
+    from tests.scratch_db import scratch_postgres
+
+    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    with scratch_postgres(f"scratch_{request.node.originalname}"[:40]) as (url, connect):
+        yield ScratchDatabase(url, connect, "%s")
+
+
 @pytest.fixture
 def shop(db):
     """The workspace most tests work in (tests/shops.py)."""

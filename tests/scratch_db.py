@@ -4,8 +4,13 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg2
 from django.db import connection
@@ -63,3 +68,35 @@ def read_rows(connect: Callable, sql: str) -> list[tuple]:
         return [tuple(row) for row in cursor.fetchall()]
     finally:
         db.close()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class ScratchDatabase:
+    """A scratch database (the `scratch_database` fixture): its URL for `manage.py`, a
+    function opening a DB-API connection to it, and its driver's parameter mark."""
+
+    url: str
+    connect: Callable
+    mark: str
+
+
+def migrate(url: str, tmp_path: Path, *target: str) -> None:
+    """`manage.py migrate [app migration]` in a subprocess against the database at `url`."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "VAR_DIR": str(tmp_path / "var"),
+        "DJANGO_SETTINGS_MODULE": "segmentation_site.settings.base",
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0", *target],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]

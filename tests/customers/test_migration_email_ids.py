@@ -6,13 +6,7 @@ PostgreSQL when the suite runs on it."""
 
 from __future__ import annotations
 
-import sqlite3
-
-from django.db import connection
-
-from tests.conftest import require
-from tests.customers.test_migrations import _migrate
-from tests.scratch_db import read_rows, scratch_postgres, write_rows
+from tests.scratch_db import migrate, read_rows, write_rows
 from transaction_files.pseudonyms import pseudonym
 
 KEY = "k" * 64
@@ -38,11 +32,11 @@ IDS = [
 
 
 def _check(url, tmp_path, connect, mark: str) -> None:
-    _migrate(url, tmp_path, "customers", "0021_rows_skipped_help")
-    _migrate(url, tmp_path, "workspaces", "0003_pseudonym_key")
+    migrate(url, tmp_path, "customers", "0021_rows_skipped_help")
+    migrate(url, tmp_path, "workspaces", "0003_pseudonym_key")
     write_rows(connect, mark, [(WORKSPACE, (KEY,))] + [(CUSTOMER, (i,)) for i in IDS])
 
-    _migrate(url, tmp_path)
+    migrate(url, tmp_path)
 
     after = [
         row[0]
@@ -59,12 +53,6 @@ def _check(url, tmp_path, connect, mark: str) -> None:
     ]
 
 
-def test_e_mail_ids_become_pseudonyms_on_sqlite(tmp_path):
-    path = tmp_path / "before.sqlite3"
-    _check(f"sqlite:///{path}", tmp_path, lambda: sqlite3.connect(path), "?")
-
-
-def test_e_mail_ids_become_pseudonyms_on_postgresql(db, tmp_path):
-    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
-    with scratch_postgres("migration_email_ids") as (url, connect):
-        _check(url, tmp_path, connect, "%s")
+def test_e_mail_ids_become_pseudonyms(scratch_database, tmp_path):
+    db = scratch_database
+    _check(db.url, tmp_path, db.connect, db.mark)

@@ -5,15 +5,9 @@ database: SQLite always, PostgreSQL when the suite runs on it."""
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 
-from django.db import connection
-
-from tests.conftest import require
-from tests.scratch_db import read_rows, scratch_postgres, write_rows
-
-from .test_migrations import _migrate
+from tests.scratch_db import migrate, read_rows, write_rows
 
 BEFORE = "0018_customer_email_index"
 CUSTOMERS = [
@@ -49,7 +43,7 @@ INSERT_LINE = (
 
 
 def _check(url, tmp_path, connect, mark: str) -> None:
-    _migrate(url, tmp_path, "customers", BEFORE)
+    migrate(url, tmp_path, "customers", BEFORE)
     workspace = (
         "INSERT INTO workspaces_workspace (name, slug, currency, time_zone, date_order, "
         "created_at) VALUES ('Shop', 'shop', 'USD', 'UTC', '', '2024-01-01 00:00:00')"
@@ -83,7 +77,7 @@ def _check(url, tmp_path, connect, mark: str) -> None:
         ],
     )
 
-    _migrate(url, tmp_path)
+    migrate(url, tmp_path)
 
     lines = read_rows(
         connect,
@@ -114,12 +108,6 @@ def _check(url, tmp_path, connect, mark: str) -> None:
     ]
 
 
-def test_lines_are_classified_again_on_sqlite(tmp_path):
-    path = tmp_path / "before.sqlite3"
-    _check(f"sqlite:///{path}", tmp_path, lambda: sqlite3.connect(path), "?")
-
-
-def test_lines_are_classified_again_on_postgresql(db, tmp_path):
-    require(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
-    with scratch_postgres("migration_check") as (url, connect):
-        _check(url, tmp_path, connect, "%s")
+def test_lines_are_classified_again(scratch_database, tmp_path):
+    db = scratch_database
+    _check(db.url, tmp_path, db.connect, db.mark)

@@ -7,10 +7,7 @@ when the suite runs on it."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -19,9 +16,8 @@ import pytest
 from django.db import connection
 
 from tests.conftest import require
-from tests.scratch_db import scratch_postgres
+from tests.scratch_db import migrate, scratch_postgres
 
-ROOT = Path(__file__).resolve().parents[2]
 BEFORE = "0005_purchases_only_and_last_seen"
 LINES = [
     # id, customer_id, invoice, product, description, quantity, unit price, amount, time,
@@ -54,27 +50,9 @@ REJECTED = (
 )
 
 
-def _migrate(url: str, tmp_path: Path, *target: str) -> None:
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "VAR_DIR": str(tmp_path / "var"),
-        "DJANGO_SETTINGS_MODULE": "segmentation_site.settings.base",
-    }
-    done = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0", *target],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-
-
 def _check_migration(url: str, tmp_path: Path, connect, placeholder: str, to_row) -> None:
     """connect(): a DB-API connection to the scratch database; to_row(line): its values."""
-    _migrate(url, tmp_path, "customers", BEFORE)
+    migrate(url, tmp_path, "customers", BEFORE)
     insert = "INSERT INTO customers_transactionline ({}) VALUES ({})"
     db = connect()
     try:
@@ -86,7 +64,7 @@ def _check_migration(url: str, tmp_path: Path, connect, placeholder: str, to_row
     finally:
         db.close()
 
-    _migrate(url, tmp_path)
+    migrate(url, tmp_path)
 
     db = connect()
     try:
