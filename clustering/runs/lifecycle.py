@@ -66,10 +66,14 @@ def shop_k_max(*, workspace) -> int | None:
     the default's: a run given no "most segments" takes it, so a new shop's first run is not
     refused for its size. None when the default fits, or when the shop has too few customers
     for any run (run_check_data says so)."""
-    default = SegmentationParams()
-    needed = min_customers(default)
     # Counted up to what the default needs: a large shop's count stops there.
-    customers = Customer.objects.in_workspace(workspace).values("pk")[:needed].count()
+    needed = min_customers(SegmentationParams())
+    return _k_max_for(Customer.objects.in_workspace(workspace).values("pk")[:needed].count())
+
+
+def _k_max_for(customers: int) -> int | None:
+    """shop_k_max for a shop of this many customers."""
+    default = SegmentationParams()
     k_max = most_segments(customers)
     return k_max if default.k_min <= k_max < default.k_max else None
 
@@ -97,12 +101,12 @@ class RunError(Exception):
     """A run cannot do what was asked; the message is for the user."""
 
 
-def run_check_data(*, workspace, params: SegmentationParams) -> None:
+def run_check_data(*, workspace, params: SegmentationParams) -> int:
     """Checks that need the workspace's data: there is some, the dates fit, there are enough
     customers. From the customers' summaries (one row each, kept by the imports), not the
     lines: the lines' span was a 6-9 s scan in the request at a million customers. The run
     reads the exact span and fails in words if a check here was too lenient (lines stored
-    before the plausibility rules)."""
+    before the plausibility rules). Returns the shop's number of customers."""
     found = Customer.objects.in_workspace(workspace).aggregate(
         customers=Count("pk"), first=Min("first_purchase_at")
     )
@@ -130,6 +134,7 @@ def run_check_data(*, workspace, params: SegmentationParams) -> None:
             f"{customers} customers is too few for up to {params.k_max} segments "
             f"(need at least {needed}; {customers} allow up to {most_segments(customers)})",
         )
+    return customers
 
 
 def run_create(
@@ -146,9 +151,9 @@ def run_create(
 
     enqueue=False leaves it for the caller to execute in-process (management command).
     """
-    run_check_data(workspace=workspace, params=params)
+    customers = run_check_data(workspace=workspace, params=params)
     stored = params_to_json(params)
-    if params.k_max == shop_k_max(workspace=workspace):
+    if params.k_max == _k_max_for(customers):
         stored[K_MAX_BY_SHOP_SIZE] = True
     with transaction.atomic():
         run = SegmentationRun.objects.create(
