@@ -104,7 +104,10 @@ def test_starting_a_run_with_the_broker_down_is_503_and_the_reaper_sends_it_once
     client_for, broker_down, monkeypatch
 ):
     # The data checks are not what this test is about.
-    monkeypatch.setattr("clustering.runs.lifecycle.run_check_data", lambda **kwargs: None)
+    monkeypatch.setattr(
+        "clustering.runs.lifecycle.run_check_data",
+        lambda **kwargs: 10_000,  # customers
+    )
     response = client_for("manager").post(
         reverse("api-runs"), {"name": "during the outage"}, content_type="application/json"
     )
