@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, api_lines, api_transactions
+from . import api, api_lines, api_settings, api_transactions
 
 urlpatterns = [
     path("imports/", api.ImportListCreateApi.as_view(), name="api-imports"),
@@ -22,4 +22,5 @@ urlpatterns = [
         api_transactions.TransactionListCreateApi.as_view(),
         name="api-transactions",
     ),
+    path("settings/", api_settings.ShopSettingsApi.as_view(), name="api-shop-settings"),
 ]

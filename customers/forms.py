@@ -1,12 +1,10 @@
-import zoneinfo
-
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 from transaction_files.columns import FIELDS
 from transaction_files.errors import ImportFileError
-from workspaces.models import Workspace
+from workspaces.models import Workspace, time_zone_choices
 
 from .erasure import BULK_ERASURE_MAX
 from .models import CODE_LENGTH, ImportRecord
@@ -163,15 +161,11 @@ class ContactErasureForm(forms.Form):
         return data
 
 
-def _time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
-
-
 class ShopSettingsForm(forms.ModelForm):
     """The shop's settings page; the currency is shown, not offered, once it is fixed
     (customers.shop_settings.currency_fixed_because)."""
 
-    time_zone = forms.ChoiceField(label="Time zone", choices=_time_zone_choices)
+    time_zone = forms.ChoiceField(label="Time zone", choices=time_zone_choices)
 
     class Meta:
         model = Workspace

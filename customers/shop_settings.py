@@ -25,11 +25,13 @@ _UNDER_WAY = (
 
 
 class ShopSettingsRefused(Exception):
-    """A change the shop's state does not allow; the message says why, for the page."""
+    """A change the shop's state does not allow; the message says why, for the page, and
+    `code` names it for the API ("currency_fixed")."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+        self.code = f"{field}_fixed"
 
 
 def currency_fixed_because(workspace: Workspace) -> str | None:

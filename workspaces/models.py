@@ -23,6 +23,11 @@ def new_pseudonym_key() -> str:
     return secrets.token_hex(32)
 
 
+def time_zone_choices() -> list[tuple[str, str]]:
+    """Every IANA zone name, sorted, each with its words ("America/New York")."""
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
 def validate_time_zone(name: str) -> None:
     if name not in zoneinfo.available_timezones():
         raise ValidationError(f"{name!r} is not a time zone name such as Europe/London.")

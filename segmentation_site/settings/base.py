@@ -304,7 +304,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # An import's date order, asked by the upload and by "import again": one enum for both.
-    "ENUM_NAME_OVERRIDES": {"ImportDateOrderEnum": "customers.api.DATE_ORDER_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "ImportDateOrderEnum": "customers.api.DATE_ORDER_CHOICES",
+        # The shop's setting and its imports share the choices; the name clients know stays.
+        "ImportRecordDateOrderEnum": "workspaces.models.Workspace.DateOrder",
+    },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # The default hook, then the OpenAPI links between operations (common/api_schema_links.py).
     "POSTPROCESSING_HOOKS": [

@@ -44,6 +44,10 @@ EXCLUDED: dict[str, dict[str, str]] = {
     "predict_create": {
         "positive_data_acceptance": "exactly one of customer_id, features, customers: across fields"
     },
+    "settings_partial_update": {
+        # generated clients cannot name an enum of them (GMT+0 and GMT-0 are one identifier)
+        "positive_data_acceptance": "a time zone is one of 600 IANA names, not enumerated"
+    },
     "runs_create": {"positive_data_acceptance": "k_max >= k_min is a rule across two fields"},
     "audit_list": {
         "negative_data_rejection": "an empty date filter means no filter, as on the audit page",
