@@ -8,7 +8,7 @@ from accounts.admin import WorkspaceWithMembersAdmin
 from workspaces.models import Workspace
 
 from .models import Customer, ImportRecord, ImportRejectedRow
-from .shop_settings import currency_fixed_because
+from .shop_settings import currency_fixed_because, record_settings_changed, settings_differences
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -82,10 +82,19 @@ admin.site.unregister(Workspace)
 class WorkspaceWithLinesAdmin(WorkspaceWithMembersAdmin):
     """The workspace as accounts.admin shows it, with its currency read only once the shop
     holds lines (customers.shop_settings.currency_fixed_because): a new currency would
-    relabel the amounts stored, not convert them."""
+    relabel the amounts stored, not convert them. A change saved here is in the shop's audit
+    log, as the settings page's are, in the admin's transaction."""
 
     def get_readonly_fields(self, request, obj=None):
         fields = tuple(super().get_readonly_fields(request, obj))
         if obj is not None and currency_fixed_because(obj) is not None:
             return (*fields, "currency")
         return fields
+
+    def save_model(self, request, obj, form, change):
+        before = Workspace.objects.get(pk=obj.pk) if change else None
+        super().save_model(request, obj, form, change)
+        if before is not None:
+            record_settings_changed(
+                workspace=obj, by=request.user, changed=settings_differences(before, obj)
+            )

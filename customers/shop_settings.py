@@ -73,6 +73,27 @@ def shop_settings_change(
         setattr(workspace, name, change["to"])
     workspace.full_clean()
     workspace.save(update_fields=list(changed))
+    record_settings_changed(workspace=workspace, by=by, changed=changed)
+    return changed
+
+
+def settings_differences(before: Workspace, after: Workspace) -> dict[str, dict[str, str]]:
+    """{setting: {"from": ..., "to": ...}} for the settings and the slug (which a site
+    administrator may change in Django admin) that differ between two copies of a shop."""
+    return {
+        name: {"from": getattr(before, name), "to": getattr(after, name)}
+        for name in (*SHOP_SETTINGS, "slug")
+        if getattr(before, name) != getattr(after, name)
+    }
+
+
+def record_settings_changed(
+    *, workspace: Workspace, by: AbstractBaseUser, changed: dict[str, dict[str, str]]
+) -> None:
+    """One entry in the shop's audit log for the changes saved (none when nothing changed),
+    whether by the settings page, the API or a site administrator in Django admin."""
+    if not changed:
+        return
     audit_record(
         workspace=workspace,
         action=AuditEntry.Action.SHOP_SETTINGS_CHANGED,
@@ -80,4 +101,3 @@ def shop_settings_change(
         target=workspace,
         details=changed,
     )
-    return changed

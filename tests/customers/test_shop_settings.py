@@ -203,3 +203,37 @@ def test_a_new_shops_dashboard_asks_its_admin_to_check_the_settings_first(client
     assert 'data-role="check-settings"' in page and f"read as {shop.currency}" in page
     assert import_path(CDNOW_SLICE).status == ImportRecord.Status.SUCCEEDED
     assert 'data-role="check-settings"' not in admin.get(in_shop("/")).content.decode()
+
+
+def test_a_site_administrators_change_in_django_admin_is_in_the_shops_audit_log(
+    shop, django_user_model
+):
+    from django.test import Client
+    from django.urls import reverse
+
+    root = django_user_model.objects.create_superuser("root", password="pw-for-tests-1")
+    client = Client()
+    client.force_login(root)
+    url = reverse("admin:workspaces_workspace_change", args=[shop.pk])
+    page = client.get(url)
+    form = page.context["adminform"].form
+    posted = {name: form.initial.get(name) or "" for name in form.fields}
+    for inline in page.context["inline_admin_formsets"]:
+        prefix = inline.formset.prefix  # no inline rows sent: the members stay as they are
+        posted.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+
+    def entries():
+        return AuditEntry.objects.in_workspace(shop).filter(
+            action=AuditEntry.Action.SHOP_SETTINGS_CHANGED
+        )
+
+    assert client.post(url, posted).status_code == 302
+    assert not entries().exists()  # saved unchanged: nothing to record
+    changed = {**posted, "slug": "corner", "time_zone": "Asia/Tokyo"}
+    assert client.post(url, changed).status_code == 302
+    entry = entries().get()
+    assert entry.actor_name == "root"
+    assert entry.details == {
+        "time_zone": {"from": shop.time_zone, "to": "Asia/Tokyo"},
+        "slug": {"from": "shop", "to": "corner"},
+    }
