@@ -10,7 +10,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.forms.utils import pretty_name
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseGone, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseGone,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.timezone import localtime
@@ -25,6 +32,14 @@ from .forms import RunForm
 from .models import SegmentAssignment, SegmentationRun
 from .playbook import playbook_index
 from .report import charts
+from .report.audience import (
+    ACTIVITIES,
+    EVERYONE,
+    AudienceRefused,
+    audience_from,
+    narrow,
+    segment_countries,
+)
 from .report.axes import (
     rfm_edges_view,
     rfm_loyal_reach,
@@ -325,7 +340,14 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
     descending = request.GET.get("dir", "desc") != "asc"
     search = request.GET.get("q", "").strip()[:64]
     personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
-    page = None
+    rhythm = segment.run.activity_rhythm
+    audience, refused = EVERYONE, None
+    try:
+        audience = audience_from(request.GET, rhythm=rhythm)
+    except AudienceRefused as exc:
+        refused = exc
+    page = audience_size = None
+    countries: list[str] = []
     if not segment.run.members_removed_at:
         page = segment_members_page(
             segment,
@@ -334,8 +356,19 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             descending=descending,
             page=request.GET.get("page"),
             personal=personal,
+            audience=audience,
         )
         page.object_list = _with_fit(segment, list(page.object_list))
+        # what the download holds: the audience, whatever the search on the page
+        audience_size = (
+            segment.size
+            if not audience.narrowed
+            else page.paginator.count
+            if not search
+            else narrow(segment.assignments.all(), audience, rhythm=rhythm).count()
+        )
+        if segment.top_country:
+            countries = segment_countries(segment)
     profile = charts.segment_profile_rows(
         {"lift": segment.lift, "means": segment.means, "medians": segment.medians}
     )
@@ -350,7 +383,14 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
                 "current": current,
                 "aria_sort": ("descending" if descending else "ascending") if current else "none",
                 "query": "?"
-                + urlencode({"sort": key, "dir": next_dir, **({"q": search} if search else {})}),
+                + urlencode(
+                    {
+                        "sort": key,
+                        "dir": next_dir,
+                        **({"q": search} if search else {}),
+                        **audience.query(),
+                    }
+                ),
             }
         )
     return render(
@@ -363,7 +403,7 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             "lift_chart": charts.lift_chart(profile),
             "rule": charts.readable_rule(segment.rule, request.workspace.currency_symbol),
             "axes": segment_axes(segment, rhythm_view(segment.run.activity_rhythm)),
-            "rhythm": rhythm_view(segment.run.activity_rhythm),
+            "rhythm": rhythm_view(rhythm),
             "distinguishing": [charts.feature_label(f) for f in segment.distinguishing],
             "playbook_index": playbook_index(segment.name),
             # how far to trust the value figures, in the dashboard's words
@@ -373,11 +413,20 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             "sort": sort,
             "direction": "desc" if descending else "asc",
             "search": search,
+            "audience": audience,
+            "audience_refused": refused,
+            "audience_size": audience_size,
+            "audience_query": urlencode(audience.query()),
+            "activities": ACTIVITIES if rhythm_view(rhythm) else (),
+            "countries": countries,
+            # the filters and search, for the pager's links
+            "kept_query": urlencode({**({"q": search} if search else {}), **audience.query()}),
             # contact columns where this page has contact details (CDNOW's have none)
             "personal": personal
             and any(m["customer__email"] or m["customer__name"] for m in page or ()),
             "warnings": sum(1 for m in page.object_list if m["fit"].warning) if page else 0,
         },
+        status=400 if refused else 200,
     )
 
 
@@ -407,8 +456,14 @@ def segment_members_csv(request: HttpRequest, run_id: int, number: int) -> HttpR
     if not request.user.has_perm("accounts.export_segment_members"):
         raise PermissionDenied
     segment = _visible_segment(request, run_id, number)
+    try:
+        audience = audience_from(request.GET, rhythm=segment.run.activity_rhythm)
+    except AudienceRefused as refused:
+        return HttpResponseBadRequest(str(refused), content_type="text/plain; charset=utf-8")
     slug = "".join(c if c.isalnum() else "-" for c in segment.name.lower()).strip("-")
+    members = narrow(segment.assignments.all(), audience, rhythm=segment.run.activity_rhythm)
     return _members_csv(
-        request, segment.run, segment.assignments.all(),
-        f"run-{run_id}-segment-{number}-{slug}.csv", target=segment, what="one segment's members",
+        request, segment.run, members,
+        f"run-{run_id}-segment-{number}-{slug}{audience.file_suffix()}.csv", target=segment,
+        what=audience.export_words(),
     )  # fmt: skip

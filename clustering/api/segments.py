@@ -4,7 +4,13 @@ the whole list as CSV). Reading needs view_segments; the CSV also export_segment
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -13,6 +19,7 @@ from rest_framework.views import APIView
 from accounts.roles import PERSONAL_DATA_PERMISSION
 from audit.log import record_members_exported
 from clustering.models import Segment, SegmentAssignment, SegmentationRun
+from clustering.report.audience import ACTIVITIES, AudienceRefused, audience_from, narrow
 from clustering.report.member_export import member_export_header, member_export_rows
 from clustering.selectors import run_published, run_segments, segment_members
 from clustering.serializers import (
@@ -42,6 +49,7 @@ def _published_segment_or_404(workspace, number: int) -> Segment:
         raise ApiProblem(
             f"The published segmentation has no segment {number}.", status=404, code="not_found"
         )
+    segment.run = run  # read already: the members' filters use its rhythm
     return segment
 
 
@@ -107,6 +115,36 @@ class SegmentDetailApi(APIView):
         )
 
 
+#: The audience filters of the members list and its CSV (clustering.report.audience).
+AUDIENCE_PARAMETERS = [
+    OpenApiParameter(
+        "activity",
+        str,
+        enum=list(ACTIVITIES),
+        description="Only members of this activity: their own, by the shop's rhythm, as of "
+        "the run (the run report's active and lapsed days). 400 when the run did not measure "
+        "the rhythm.",
+    ),
+    OpenApiParameter("country", str, description="Only members whose country is this one."),
+]
+
+
+def _audience_members(request, segment: Segment):
+    """The segment's members the query's audience filters keep (400 naming a bad one)."""
+    rhythm = segment.run.activity_rhythm
+    try:
+        audience = audience_from(request.query_params, rhythm=rhythm)
+    except AudienceRefused as refused:
+        raise ApiProblem(
+            str(refused),
+            status=400,
+            code="invalid_filter",
+            fields={refused.field: [str(refused)]},
+        ) from refused
+    members = narrow(segment_members(segment, workspace=request.workspace), audience, rhythm=rhythm)
+    return audience, members
+
+
 class MemberCursorPagination(StrictPageSizeMixin, CursorPagination):
     page_size = 500
     page_size_query_param = "page_size"
@@ -120,7 +158,11 @@ class MemberCursorPagination(StrictPageSizeMixin, CursorPagination):
 @extend_schema_view(
     get=extend_schema(
         summary="Members of a published segment",
-        responses={200: SegmentMemberSerializer(many=True), **error_responses(401, 403, 404)},
+        parameters=AUDIENCE_PARAMETERS,
+        responses={
+            200: SegmentMemberSerializer(many=True),
+            **error_responses(400, 401, 403, 404),
+        },
         examples=[
             OpenApiExample(
                 "A page of members",
@@ -141,7 +183,7 @@ class SegmentMembersApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no database
             return SegmentAssignment.objects.none()
-        return segment_members(self._segment(), workspace=self.request.workspace)
+        return _audience_members(self.request, self._segment())[1]
 
     def _segment(self):
         if not hasattr(self, "_published_segment"):
@@ -174,6 +216,7 @@ class SegmentMembersCsvApi(APIView):
     @extend_schema(
         summary="Members of a published segment as CSV",
         operation_id="segments_members_csv",
+        parameters=AUDIENCE_PARAMETERS,
         responses={
             (200, "text/csv"): OpenApiResponse(
                 response=OpenApiTypes.STR,
@@ -183,11 +226,12 @@ class SegmentMembersCsvApi(APIView):
                 "E-mail and Name appear only for tokens whose user may see personal data "
                 "(managers and admins).",
             ),
-            **error_responses(401, 403, 404),
+            **error_responses(400, 401, 403, 404),
         },
     )
     def get(self, request, number: int):
         segment = _published_segment_or_404(request.workspace, number)
+        audience, members = _audience_members(request, segment)
         kept = ("activity_rhythm", "value_ahead")  # what the export reads of the run's report
         run = (
             SegmentationRun.objects.in_workspace(request.workspace)
@@ -195,17 +239,18 @@ class SegmentMembersCsvApi(APIView):
             .get(pk=segment.run_id)
         )
         personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
-        members = segment_members(segment, workspace=request.workspace)
         header = member_export_header(
             currency=request.workspace.currency,
             personal=personal,
             horizon_days=(run.value_ahead or {}).get("horizon_days"),
         )
-        filename = f"run-{segment.run_id}-segment-{segment.number}-members.csv"
+        filename = (
+            f"run-{segment.run_id}-segment-{segment.number}-members{audience.file_suffix()}.csv"
+        )
         record_members_exported(
             request=request,
             target=segment,
-            what="one segment's members",
+            what=audience.export_words(),
             rows=members.count(),
             personal=personal,
         )

@@ -12,6 +12,8 @@ from clustering.engine.value import ASSIGNED_VALUE_COLUMNS
 from clustering.engine.vocabulary import FEATURE_LABELS
 from clustering.models import Segment, SegmentationRun
 
+from .audience import EVERYONE, Audience, narrow
+
 #: The member columns a user may sort by: query value -> (label, ORM field).
 MEMBER_SORTS: dict[str, tuple[str, str]] = {
     "customer": ("Customer id", "customer__external_id"),
@@ -69,12 +71,14 @@ def segment_members_page(
     descending: bool = True,
     page=1,
     personal: bool = False,
+    audience: Audience = EVERYONE,
 ) -> Page:
-    """One page of a segment's members as dicts, searchable by customer id prefix; with
-    their e-mail and name when `personal`."""
+    """One page of a segment's members as dicts, searchable by customer id prefix and
+    narrowed to an audience (clustering.report.audience); with their e-mail and name when
+    `personal`."""
     order_field = MEMBER_SORTS.get(sort, MEMBER_SORTS["monetary"])[1]
     by_customer_id = order_field == "customer__external_id"
-    rows: QuerySet = segment.assignments.all()
+    rows: QuerySet = narrow(segment.assignments.all(), audience, rhythm=segment.run.activity_rhythm)
     if search or by_customer_id:
         # The run and the workspace are implied by the segment; said in the query, they let
         # PostgreSQL find members from their customers: by the run's (run, customer) index for
@@ -99,7 +103,8 @@ def segment_members_page(
     rows = rows.order_by(*ordering)
     values = (*MEMBER_VALUES, *contact)
     listed = rows.values(*values) if by_customer_id else _PageOfRows(rows, values)
-    return _Members(listed, MEMBERS_PER_PAGE, size=None if search else segment.size).get_page(page)
+    size = None if search or audience.narrowed else segment.size
+    return _Members(listed, MEMBERS_PER_PAGE, size=size).get_page(page)
 
 
 class _PageOfRows:

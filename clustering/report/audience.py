@@ -1,0 +1,118 @@
+"""A segment's members narrowed to a campaign's audience: by each customer's own activity
+against the shop's rhythm (active, cooling, lapsed, as the members list words it) and by
+country. One reading of the filters serves the members page, its CSV and the API, so what a
+marketer sees listed is what they download."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db.models import Count, QuerySet
+
+from clustering.models import Segment
+from common.derived_cache import customers_version
+
+from .member_fit import customer_activity
+
+#: The activities a member may be chosen by, in customer_activity's words.
+ACTIVITIES = ("active", "cooling", "lapsed")
+COUNTRY_LENGTH = 80  # customers.Customer.country
+COUNTRIES_CACHE_SECONDS = 24 * 3600
+
+
+class AudienceRefused(ValueError):
+    """A filter that cannot be read; the message names what to send instead."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Audience:
+    activity: str = ""
+    country: str = ""
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.activity or self.country)
+
+    def query(self) -> dict[str, str]:
+        """The filters as query parameters, for links that keep them."""
+        return {k: v for k, v in (("activity", self.activity), ("country", self.country)) if v}
+
+    def words(self) -> str:
+        """ "cooling, in France": what the export's audit entry and the page say."""
+        parts = [self.activity] if self.activity else []
+        if self.country:
+            parts.append(f"in {self.country}")
+        return ", ".join(parts)
+
+    def export_words(self) -> str:
+        """What a segment's members export holds, for its audit entry."""
+        narrowed = f" ({self.words()})" if self.narrowed else ""
+        return f"one segment's members{narrowed}"
+
+    def file_suffix(self) -> str:
+        """ "-cooling-france" for the CSV's name ("" when not narrowed)."""
+        text = "-".join(v.lower() for v in (self.activity, self.country) if v)
+        slug = "".join(c if c.isalnum() else "-" for c in text).strip("-")
+        return f"-{slug}" if slug else ""
+
+
+EVERYONE = Audience()
+
+
+def audience_from(params: Mapping[str, str], *, rhythm: dict | None) -> Audience:
+    """The audience the query asks for; AudienceRefused naming the parameter when it cannot
+    be read (an unknown activity, or one asked of a run that did not measure the rhythm)."""
+    activity = (params.get("activity") or "").strip().lower()
+    country = (params.get("country") or "").strip()
+    if activity:
+        if activity not in ACTIVITIES:
+            raise AudienceRefused(
+                "activity", f"Activity must be one of {', '.join(ACTIVITIES)} (or none)."
+            )
+        if customer_activity(0, rhythm) is None:
+            raise AudienceRefused(
+                "activity",
+                "This run did not measure the shop's rhythm, so its members have no activity "
+                "to choose them by.",
+            )
+    if len(country) > COUNTRY_LENGTH:
+        raise AudienceRefused("country", f"A country is at most {COUNTRY_LENGTH} characters.")
+    return Audience(activity=activity, country=country)
+
+
+def narrow(assignments: QuerySet, audience: Audience, *, rhythm: dict | None) -> QuerySet:
+    """The assignments of the audience's members: their activity as customer_activity
+    judges it from the run's recency, their country as stored."""
+    if audience.activity:
+        active, lapsed = float(rhythm["active_days"]), float(rhythm["lapsed_days"])  # type: ignore[index]
+        assignments = {
+            "active": assignments.filter(recency_days__lte=active),
+            "cooling": assignments.filter(recency_days__gt=active, recency_days__lte=lapsed),
+            "lapsed": assignments.filter(recency_days__gt=lapsed),
+        }[audience.activity]
+    if audience.country:
+        assignments = assignments.filter(customer__country=audience.country)
+    return assignments
+
+
+def segment_countries(segment: Segment) -> list[str]:
+    """The countries of the segment's members, most members first; cached, since a big
+    segment's are a scan of its members and they change only with its customers."""
+    key = f"segment-countries:{segment.pk}:{customers_version(segment.run.workspace_id)}"
+    countries = cache.get(key)
+    if countries is None:
+        countries = list(
+            segment.assignments.exclude(customer__country="")
+            .values("customer__country")
+            .annotate(members=Count("pk"))
+            .order_by("-members", "customer__country")
+            .values_list("customer__country", flat=True)
+        )
+        cache.set(key, countries, COUNTRIES_CACHE_SECONDS)
+    return countries

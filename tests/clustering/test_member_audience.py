@@ -1,0 +1,225 @@
+"""A segment's members narrowed to a campaign's audience (by their own activity against the
+shop's rhythm, by country) on the segment page, in its CSV and in the API: the same members
+in each, the filters kept while sorting and paging, each export logged with what it held,
+and a filter that cannot be read refused with the reason."""
+
+from __future__ import annotations
+
+import csv
+import html as html_text
+import io
+import re
+
+import pytest
+from django.urls import reverse
+
+from audit.models import AuditEntry
+from clustering.models import Segment, SegmentAssignment, SegmentationRun
+from clustering.report.audience import (
+    ACTIVITIES,
+    Audience,
+    AudienceRefused,
+    audience_from,
+)
+from clustering.report.member_fit import customer_activity
+from customers.models import Customer
+
+RHYTHM = {"active_days": 60.0, "lapsed_days": 180.0, "repeat_customers": 100, "basis": "test"}
+# Every third member each: the bounds themselves on the side customer_activity puts them.
+RECENCIES = {"active": (12.0, 60.0), "cooling": (60.5, 180.0), "lapsed": (180.5, 400.0)}
+
+
+# ------------------------------------------------------------------------ the filters alone
+@pytest.mark.parametrize(
+    ("params", "field", "words"),
+    [
+        ({"activity": "sleepy"}, "activity", "one of active, cooling, lapsed"),
+        ({"country": "x" * 81}, "country", "at most 80 characters"),
+    ],
+)
+def test_a_filter_that_cannot_be_read_is_refused_naming_it(params, field, words):
+    with pytest.raises(AudienceRefused, match=words) as refused:
+        audience_from(params, rhythm=RHYTHM)
+    assert refused.value.field == field
+
+
+def test_an_activity_is_refused_for_a_run_that_did_not_measure_the_rhythm():
+    with pytest.raises(AudienceRefused, match="did not measure the shop's rhythm"):
+        audience_from({"activity": "active"}, rhythm={})
+    assert audience_from({"country": "France"}, rhythm={}) == Audience(country="France")
+
+
+def test_an_audience_is_said_in_words_in_its_links_and_in_its_file_name():
+    audience = audience_from({"activity": " Cooling ", "country": "United Kingdom"}, rhythm=RHYTHM)
+    assert audience == Audience(activity="cooling", country="United Kingdom")
+    assert audience.words() == "cooling, in United Kingdom"
+    assert audience.query() == {"activity": "cooling", "country": "United Kingdom"}
+    assert audience.file_suffix() == "-cooling-united-kingdom"
+    assert audience.export_words() == "one segment's members (cooling, in United Kingdom)"
+    everyone = audience_from({}, rhythm=RHYTHM)
+    assert not everyone.narrowed and everyone.query() == {} and everyone.file_suffix() == ""
+
+
+# ------------------------------------------------------------------ pages, CSV and the API
+
+
+@pytest.fixture
+def segment(site, db) -> Segment:
+    """The published run's biggest segment, its members a third each active, cooling and
+    lapsed by RHYTHM (bounds included), a quarter in France and the rest in the UK."""
+    SegmentationRun.unscoped.filter(pk=site.published.pk).update(activity_rhythm=RHYTHM)
+    biggest = Segment.unscoped.filter(run=site.published).order_by("-size").first()
+    members = list(
+        SegmentAssignment.unscoped.filter(segment=biggest)
+        .order_by("pk")
+        .values_list("pk", "customer_id")
+    )
+    assert len(members) >= 12, "the site's biggest segment is too small for this test"
+    for i, (pk, customer_pk) in enumerate(members):
+        activity = ACTIVITIES[i % 3]
+        recency = RECENCIES[activity][(i // 3) % 2]
+        SegmentAssignment.unscoped.filter(pk=pk).update(recency_days=recency)
+        country = "France" if i % 4 == 1 else "United Kingdom"
+        Customer.unscoped.filter(pk=customer_pk).update(country=country)
+    Segment.unscoped.filter(pk=biggest.pk).update(top_country="United Kingdom")
+    return Segment.unscoped.select_related("run").get(pk=biggest.pk)
+
+
+def expected(segment: Segment, activity: str = "", country: str = "") -> set[str]:
+    """The members of the audience, judged one by one as the members list judges them."""
+    members = SegmentAssignment.unscoped.filter(segment=segment).values_list(
+        "customer__external_id", "recency_days", "customer__country"
+    )
+    return {
+        customer
+        for customer, recency, their_country in members
+        if (not activity or customer_activity(recency, RHYTHM) == activity)
+        and (not country or their_country == country)
+    }
+
+
+def page_ids(html: str) -> list[str]:
+    return re.findall(r'customer_id=([^"&]+)">', html)
+
+
+def csv_rows(response) -> list[dict]:
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.mark.django_db
+def test_the_three_activities_split_the_members_as_the_list_words_them(segment, client_for):
+    client = client_for("marketing")
+    seen: set[str] = set()
+    for activity in ACTIVITIES:
+        response = client.get(segment.get_absolute_url(), {"activity": activity})
+        assert response.status_code == 200
+        html = response.content.decode()
+        listed = set(page_ids(html))
+        assert listed == expected(segment, activity)
+        assert set(re.findall(r'<td data-activity="(\w+)"', html)) == {activity}
+        seen |= listed
+    assert seen == expected(segment)
+
+
+@pytest.mark.django_db
+def test_the_page_offers_the_filters_and_keeps_them_while_sorting_and_paging(segment, client_for):
+    html = (
+        client_for("marketing")
+        .get(segment.get_absolute_url(), {"activity": "lapsed", "country": "France"})
+        .content.decode()
+    )
+    audience = set(page_ids(html))
+    assert audience == expected(segment, "lapsed", "France") and audience
+    form = html.split('data-role="audience"')[1].split("</form>")[0]
+    assert '<option value="lapsed" selected>' in form
+    # the segment's countries, most members first
+    countries = re.findall(r"<option(?: selected)?>([^<]+)</option>", form)
+    assert countries == ["United Kingdom", "France"]
+    assert "<option selected>France</option>" in form
+    # every sort link keeps the audience
+    sort_links = re.findall(r'<th scope="col"[^>]*><a href="([^"]+)"', html)
+    assert sort_links and all("activity=lapsed&amp;country=France" in h for h in sort_links)
+    download = re.search(r'data-role="audience-download" href="([^"]+)"[^>]*>([^<]+)<', html)
+    assert download.group(1).endswith("members.csv?activity=lapsed&amp;country=France")
+    assert download.group(2) == f"Download these {len(audience)} members (lapsed, in France) as CSV"
+
+
+@pytest.mark.django_db
+def test_the_pager_keeps_the_audience(segment, client_for, settings, monkeypatch):
+    from clustering.report import members
+
+    monkeypatch.setattr(members, "MEMBERS_PER_PAGE", 2)
+    client = client_for("marketing")
+    first = client.get(segment.get_absolute_url(), {"activity": "active"}).content.decode()
+    following = re.search(r'<a href="\?([^"]+)#members" rel="next">', first).group(1)
+    assert "activity=active" in following
+    second = client.get(segment.get_absolute_url() + "?" + following.replace("&amp;", "&"))
+    listed = set(page_ids(first)) | set(page_ids(second.content.decode()))
+    assert listed <= expected(segment, "active") and len(listed) == 4
+
+
+@pytest.mark.django_db
+def test_the_csv_holds_the_audience_and_its_export_is_logged_with_it(segment, client_for):
+    url = reverse("clustering:segment-members-csv", args=[segment.run_id, segment.number])
+    response = client_for("marketing").get(url, {"activity": "cooling", "country": "France"})
+    assert response.status_code == 200
+    assert "-cooling-france.csv" in response["Content-Disposition"]
+    rows = csv_rows(response)
+    assert {r["Customer id"] for r in rows} == expected(segment, "cooling", "France")
+    assert {(r["Activity"], r["Country"]) for r in rows} == {("cooling", "France")}
+    entry = AuditEntry.unscoped.order_by("-pk").first()
+    assert entry.details == {
+        "what": "one segment's members (cooling, in France)",
+        "rows": len(rows),
+        "contact_details": False,
+    }
+
+
+@pytest.mark.django_db
+def test_an_unreadable_filter_is_refused_on_the_page_and_in_the_csv(segment, client_for):
+    client = client_for("marketing")
+    page = client.get(segment.get_absolute_url(), {"activity": "sleepy"})
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert 'data-role="audience-refused"' in html and "one of active, cooling, lapsed" in html
+    assert len(set(page_ids(html))) > 0  # the members are still listed, unfiltered
+    url = reverse("clustering:segment-members-csv", args=[segment.run_id, segment.number])
+    before = AuditEntry.unscoped.count()
+    refused = client.get(url, {"activity": "sleepy"})
+    assert refused.status_code == 400 and b"one of active, cooling, lapsed" in refused.content
+    assert AuditEntry.unscoped.count() == before  # nothing left the product
+
+
+@pytest.mark.django_db
+def test_without_a_measured_rhythm_the_page_offers_no_activity(segment, client_for):
+    SegmentationRun.unscoped.filter(pk=segment.run_id).update(activity_rhythm={})
+    client = client_for("marketing")
+    html = client.get(segment.get_absolute_url()).content.decode()
+    assert 'name="activity"' not in html and 'name="country"' in html
+    response = client.get(segment.get_absolute_url(), {"activity": "active"})
+    assert response.status_code == 400
+    assert "did not measure the shop's rhythm" in html_text.unescape(response.content.decode())
+
+
+@pytest.mark.django_db
+def test_the_api_lists_and_exports_the_same_audience(segment, client_for):
+    client = client_for("marketing")
+    members = reverse("api-segment-members", kwargs={"number": segment.number})
+    response = client.get(members, {"activity": "lapsed", "country": "France", "page_size": 5000})
+    assert response.status_code == 200
+    listed = {r["customer_id"] for r in response.json()["results"]}
+    assert listed == expected(segment, "lapsed", "France")
+    assert {r["activity"] for r in response.json()["results"]} == {"lapsed"}
+    refused = client.get(members, {"activity": "sleepy"})
+    assert refused.status_code == 400
+    body = refused.json()
+    assert body["code"] == "invalid_filter" and "activity" in body["fields"]
+    as_csv = client.get(
+        reverse("api-segment-members-csv", kwargs={"number": segment.number}),
+        {"activity": "lapsed", "country": "France"},
+    )
+    assert {r["Customer id"] for r in csv_rows(as_csv)} == listed
+    assert AuditEntry.unscoped.order_by("-pk").first().details["what"] == (
+        "one segment's members (lapsed, in France)"
+    )
