@@ -1,0 +1,62 @@
+"""A marketer narrows a segment's members to a campaign's audience in a real browser: picks an
+activity, sees only those members listed, and downloads exactly them."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from clustering.report.audience import ACTIVITIES
+from clustering.report.member_fit import customer_activity
+from tests.browser.test_journey import (  # noqa: F401
+    assert_clean,
+    assert_in_shop,
+    browser_page,
+    in_shop,
+    sign_in,
+)
+from tests.browser.test_value_ahead_browser import valued_run  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_marketing_lists_and_downloads_one_activity_of_a_segment(
+    browser_page,  # noqa: F811
+    live_server,
+    valued_run,  # noqa: F811
+):
+    page, base = browser_page, live_server.url
+    rhythm = valued_run.activity_rhythm
+    assert rhythm.get("active_days") is not None, "the run measured no rhythm"
+    segment = max(valued_run.segments.all(), key=lambda s: s.size)
+    by_activity: dict[str, set[str]] = {a: set() for a in ACTIVITIES}
+    for customer, recency in segment.assignments.values_list(
+        "customer__external_id", "recency_days"
+    ):
+        by_activity[customer_activity(recency, rhythm)].add(customer)
+    # the biggest activity that is not the whole segment
+    narrowing = [a for a in ACTIVITIES if 0 < len(by_activity[a]) < segment.size]
+    assert narrowing, "the test needs an activity that narrows the list"
+    chosen = max(narrowing, key=lambda a: len(by_activity[a]))
+    wanted = by_activity[chosen]
+
+    sign_in(page, base, "value-marketing")
+    page.goto(f"{in_shop(base)}{segment.get_absolute_url()}")
+    assert_in_shop(page, base)
+    page.select_option("#member-activity", chosen)
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url(f"**activity={chosen}**")
+    cells = page.locator("#members tbody td[data-activity]")
+    assert set(cells.evaluate_all("cells => cells.map(c => c.dataset.activity)")) == {chosen}
+    assert cells.count() == min(len(wanted), 50)
+    download_link = page.locator("[data-role=audience-download]")
+    assert download_link.inner_text() == f"Download these {len(wanted)} members ({chosen}) as CSV"
+    with page.expect_download() as download:
+        download_link.click()
+    text = download.value.path().read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["Customer id"] for r in rows} == wanted
+    assert {r["Activity"] for r in rows} == {chosen}
+    assert_clean(page)
