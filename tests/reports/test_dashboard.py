@@ -69,7 +69,8 @@ def test_each_card_shows_spend_per_customer_in_the_shops_currency(site, client_f
         segment = site.published.segments.get(number=card["number"])
         revenue = segment.assignments.aggregate(total=Sum("monetary_total"))["total"]
         shown = re.search(r'data-field="spend_per_customer">([^<]*)<', card["body"]).group(1)
-        assert "Spend per customer" in card["body"]
+        # an average, said as one: the card's "why" line gives the median member's spend
+        assert "Average spend per customer" in card["body"]
         assert shown.startswith(symbol), shown
         amount = float(shown.removeprefix(symbol).replace(",", ""))
         assert amount == pytest.approx(revenue / segment.size, abs=0.006)
