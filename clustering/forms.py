@@ -69,11 +69,20 @@ class RunForm(forms.Form):
     def __init__(self, *args, shop_k_max: int | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields.update({p.name: parameter_form_field(p) for p in FORM_PARAMETERS})
-        # A small shop's most segments (clustering.runs.lifecycle.shop_k_max), shown and
-        # used when the field is left empty.
+        # A small shop's most segments (clustering.runs.lifecycle.shop_k_max): the field is
+        # left empty to take it (and a schedule's repeat, the limit of its day); a number
+        # typed, even the same one, is the manager's.
         self.shop_k_max = shop_k_max
+        self.k_max_by_shop_size = False
         if shop_k_max is not None:
-            self.fields["k_max"].initial = shop_k_max
+            field = self.fields["k_max"]
+            field.initial = None
+            field.widget.attrs["placeholder"] = str(shop_k_max)
+            field.help_text = (
+                f"{field.help_text} Left empty: {shop_k_max}, the most this shop's customers "
+                "allow, and more as the shop grows when a schedule repeats the run; a number "
+                "typed here is kept."
+            )
 
     def params_input(self) -> dict[str, Any]:
         """The cleaned values as params_from_input expects them (empty values left out)."""
@@ -83,6 +92,7 @@ class RunForm(forms.Form):
             data["reference_date"] = data["reference_date"].isoformat()
         if data.get("k_max") in (None, "") and self.shop_k_max is not None:
             data["k_max"] = self.shop_k_max
+            self.k_max_by_shop_size = True
         return {k: v for k, v in data.items() if v is not None and v != ""}
 
     def clean(self):

@@ -108,6 +108,7 @@ def run_create_view(request: HttpRequest) -> HttpResponse:
                 user=request.user,
                 params=form.params,
                 name=form.cleaned_data["name"],
+                k_max_by_shop_size=form.k_max_by_shop_size,
             )
         except InvalidParameters as error:
             form.add_engine_error(error)

@@ -21,6 +21,7 @@ from accounts.roles import ADMIN, MANAGER
 from audit.log import record
 from clustering.engine.types import InvalidParameters
 from clustering.models import Publication, SegmentationRun
+from clustering.params import K_MAX_BY_SHOP_SIZE
 from clustering.services import params_to_repeat, run_create, run_publish
 from customers.models import ImportRecord
 
@@ -215,6 +216,7 @@ def _start_or_refuse(schedule: Schedule) -> str:
             params=params,
             name=f"Scheduled refresh {today:%Y-%m-%d}",
             trigger=SegmentationRun.Trigger.SCHEDULE,
+            k_max_by_shop_size=bool(published.params.get(K_MAX_BY_SHOP_SIZE)),
         )
     except InvalidParameters as error:
         return f"Did not start a run: {error.field}: {error.message}."

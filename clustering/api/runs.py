@@ -86,7 +86,7 @@ class RunListCreateApi(generics.ListAPIView):
         serializer.is_valid(raise_exception=True)
         # The engine's own parser sees the parameters as sent: it owns their rules.
         raw = {k: v for k, v in request.data.items() if k != "name"}
-        raw = with_shop_k_max(workspace=request.workspace, data=raw)
+        raw, k_max_by_shop_size = with_shop_k_max(workspace=request.workspace, data=raw)
         try:
             params = params_from_input(raw)
             run = run_create(
@@ -94,6 +94,7 @@ class RunListCreateApi(generics.ListAPIView):
                 user=request.user,
                 params=params,
                 name=serializer.validated_data["name"],
+                k_max_by_shop_size=k_max_by_shop_size,
             )
         except InvalidParameters as error:
             raise serializers.ValidationError({error.field: [error.message]}) from error

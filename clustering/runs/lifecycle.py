@@ -88,13 +88,14 @@ def params_to_repeat(*, workspace, stored: dict) -> SegmentationParams:
     return params
 
 
-def with_shop_k_max(*, workspace, data: dict) -> dict:
-    """A run's input with the shop's "most segments" (shop_k_max) where it gives none."""
+def with_shop_k_max(*, workspace, data: dict) -> tuple[dict, bool]:
+    """A run's input with the shop's "most segments" (shop_k_max) where it gives none, and
+    whether it took it (run_create's k_max_by_shop_size): a number given is the caller's."""
     if data.get("k_max") in (None, ""):
         k_max = shop_k_max(workspace=workspace)
         if k_max is not None:
-            return {**data, "k_max": k_max}
-    return data
+            return {**data, "k_max": k_max}, True
+    return data, False
 
 
 class RunError(Exception):
@@ -145,15 +146,19 @@ def run_create(
     name: str = "",
     enqueue: bool = True,
     trigger: str = SegmentationRun.Trigger.MANAGER,
+    k_max_by_shop_size: bool = False,
 ) -> SegmentationRun:
     """Create a run of the workspace's data and queue it for a worker once the transaction
     commits.
 
     enqueue=False leaves it for the caller to execute in-process (management command).
+    k_max_by_shop_size: its most segments was left to the shop's size (with_shop_k_max, or
+    a schedule repeating such a run), so a repeat takes the limit of its day; a number the
+    manager gave is theirs, whatever its value.
     """
     customers = run_check_data(workspace=workspace, params=params)
     stored = params_to_json(params)
-    if params.k_max == _k_max_for(customers):
+    if k_max_by_shop_size and params.k_max == _k_max_for(customers):
         stored[K_MAX_BY_SHOP_SIZE] = True
     with transaction.atomic():
         run = SegmentationRun.objects.create(

@@ -106,7 +106,15 @@ def synthetic_lines(n_customers: int = 400, seed: int = 3) -> pd.DataFrame:
     return lines
 
 
-def executed_run(workspace, user, params: dict, *, name: str = "", token: str = "tests"):
+def executed_run(
+    workspace,
+    user,
+    params: dict,
+    *,
+    name: str = "",
+    token: str = "tests",
+    k_max_by_shop_size: bool = False,
+):
     """A run created, executed in this process and read back in `workspace` (asserts it
     succeeded, with the run's error as the message)."""
     from django.db import transaction
@@ -122,6 +130,7 @@ def executed_run(workspace, user, params: dict, *, name: str = "", token: str = 
             params=params_from_input(params),
             name=name,
             enqueue=False,
+            k_max_by_shop_size=k_max_by_shop_size,
         )
     outcome = run_execute(run_id=run.pk, token=f"{token}-{run.pk}", hostname="tests@host")
     assert outcome == "succeeded", SegmentationRun.unscoped.get(pk=run.pk).error

@@ -38,13 +38,31 @@ def test_the_form_shows_and_starts_a_small_shops_run(client_for, monkeypatch):
     page = manager.get(reverse("clustering:run-create"))
     html = page.content.decode()
     assert "customers allow up to 6 segments" in html
-    assert page.context["form"]["k_max"].initial == 6
+    # empty, the limit shown as its placeholder: left so, it is the shop's to grow
+    assert page.context["form"]["k_max"].initial is None
+    assert 'placeholder="6"' in html and "a number typed here is kept" in html
     # As a browser posts it: the shown values, nothing changed.
     form = page.context["form"]
     data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
     response = manager.post(reverse("clustering:run-create"), data)
     assert response.status_code == 302
-    assert SegmentationRun.unscoped.get().params["k_max"] == 6
+    run = SegmentationRun.unscoped.get()
+    assert run.params["k_max"] == 6 and run.params["k_max_by_shop_size"] is True
+
+
+def test_a_manager_who_types_the_shops_limit_keeps_it(client_for, monkeypatch):
+    from clustering import tasks
+
+    monkeypatch.setattr(tasks.execute_segmentation_run, "delay", lambda pk: None)
+    customers(64)
+    manager = client_for("manager")
+    form = manager.get(reverse("clustering:run-create")).context["form"]
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    response = manager.post(reverse("clustering:run-create"), {**data, "k_max": 6})
+    assert response.status_code == 302
+    run = SegmentationRun.unscoped.get()
+    # the same number, but the manager's: a schedule repeats 6, whatever the shop's size
+    assert run.params["k_max"] == 6 and "k_max_by_shop_size" not in run.params
 
 
 def test_an_emptied_most_segments_field_takes_the_shops_too(client_for, monkeypatch):
@@ -83,6 +101,11 @@ def test_the_api_takes_the_shops_most_segments_unless_given(make_user, monkeypat
     )
     assert response.status_code == 201, response.json()
     assert response.json()["params"]["k_max"] == 5
+    assert SegmentationRun.unscoped.get().params["k_max_by_shop_size"] is True
+    # the limit given is the client's own: kept as given
+    response = api.post("/api/v1/runs/", {"k_max": 5}, content_type="application/json")
+    assert response.status_code == 201
+    assert "k_max_by_shop_size" not in SegmentationRun.unscoped.get(pk=response.json()["id"]).params
     # Given, it is the client's: 8 segments need 80 customers.
     response = api.post("/api/v1/runs/", {"k_max": 8}, content_type="application/json")
     assert response.status_code == 400
@@ -103,7 +126,8 @@ def test_the_command_takes_the_shops_most_segments(make_user, capsys):
         "kmeans",
         "--no-wait",
     )
-    assert SegmentationRun.unscoped.get().params["k_max"] == 3
+    run = SegmentationRun.unscoped.get()
+    assert run.params["k_max"] == 3 and run.params["k_max_by_shop_size"] is True
 
 
 def test_a_shop_below_twenty_customers_is_told_it_is_too_small(client_for):
@@ -125,8 +149,9 @@ def test_a_run_on_the_shops_limit_says_so_among_its_parameters(make_user):
     from tests.clustering.factories import executed_run
 
     customers(64)
-    data = with_shop_k_max(workspace=shops.test_shop(), data={"algorithms": ["kmeans"]})
-    run = executed_run(shops.test_shop(), make_user("manager"), data)
+    data, by_shop = with_shop_k_max(workspace=shops.test_shop(), data={"algorithms": ["kmeans"]})
+    assert by_shop is True and data["k_max"] == 6
+    run = executed_run(shops.test_shop(), make_user("manager"), data, k_max_by_shop_size=True)
     view = parameter_view(run.params)
     assert ("Most segments", "6 (the most this shop's customers allowed)") in view["chosen"]
     assert not any("size" in label.lower() for label, _ in view["fixed"])

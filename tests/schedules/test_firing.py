@@ -238,7 +238,8 @@ def test_a_small_shops_most_segments_grows_with_it_on_the_schedule(shop, manager
     from clustering.services import with_shop_k_max
 
     load_history(shop, n_customers=60)
-    first = executed_run(shop, manager, with_shop_k_max(workspace=shop, data={"seed": 7}))
+    data, by_shop = with_shop_k_max(workspace=shop, data={"seed": 7})
+    first = executed_run(shop, manager, data, k_max_by_shop_size=by_shop)
     assert first.params["k_max"] == 6 and first.params["k_max_by_shop_size"] is True
     run_publish(workspace=shop, run_id=first.pk, user=manager)
     _schedule(shop, manager)

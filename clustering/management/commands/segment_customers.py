@@ -75,7 +75,7 @@ class Command(BaseCommand):
             if values.get("reference_date") not in (None, ""):
                 raise CommandError("Give the reference date once: --as-of or --params, not both.")
             values["reference_date"] = as_of
-        values = with_shop_k_max(workspace=workspace, data=values)
+        values, k_max_by_shop_size = with_shop_k_max(workspace=workspace, data=values)
         try:
             params = params_from_input(values)
             run = run_create(
@@ -85,6 +85,7 @@ class Command(BaseCommand):
                 name=options["name"],
                 enqueue=not options["sync"],
                 trigger=SegmentationRun.Trigger.COMMAND,
+                k_max_by_shop_size=k_max_by_shop_size,
             )
         except InvalidParameters as error:
             raise CommandError(f"Invalid parameter {error.field}: {error.message}") from error
