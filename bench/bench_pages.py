@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 from sample_files import ONLINE_RETAIL
 
@@ -210,6 +210,11 @@ def measure(workspace, user, setup: dict, url: str | None) -> int:
     deep = max(1, min(50, Customer.objects.in_workspace(workspace).count() // per_page))
     runs = SegmentationRun.objects.in_workspace(workspace).filter(status="succeeded").count()
     compare_label = "compare (the two newest runs)" if runs >= 2 else "compare (one run)"
+    # the filters a campaign's audience takes (clustering.report.audience)
+    audience = {
+        "activity": "cooling",
+        **({"country": biggest.top_country} if biggest.top_country else {}),
+    }
     anonymous, client = Client(), Client()
     client.force_login(user)
     pages = [
@@ -221,6 +226,11 @@ def measure(workspace, user, setup: dict, url: str | None) -> int:
             "segment, page 5 sorted by recency",
             client,
             biggest.get_absolute_url() + "?sort=recency&dir=asc&page=5",
+        ),
+        (
+            "segment, its cooling members in its top country (an audience), page 1",
+            client,
+            biggest.get_absolute_url() + "?" + urlencode(audience),
         ),
         ("customer lookup", client, reverse("customer-lookup") + f"?customer_id={customer}"),
         (f"run report ({run.candidates.count()} candidates)", client, run.get_absolute_url()),
@@ -241,6 +251,11 @@ def measure(workspace, user, setup: dict, url: str | None) -> int:
             f"API: segment {biggest.number}'s members, page 1",
             client,
             reverse("api-segment-members", args=[biggest.number]),
+        ),
+        (
+            f"API: segment {biggest.number}'s cooling members in its top country, page 1",
+            client,
+            reverse("api-segment-members", args=[biggest.number]) + "?" + urlencode(audience),
         ),
     ]
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
