@@ -23,6 +23,20 @@ def customers(n: int) -> None:
     load_transactions(synthetic_lines(n, seed=5))
 
 
+@pytest.fixture
+def not_queued(monkeypatch):
+    """Runs are created, not sent to a worker."""
+    from clustering import tasks
+
+    monkeypatch.setattr(tasks.execute_segmentation_run, "delay", lambda pk: None)
+
+
+def shown_values(client) -> dict:
+    """The run form's values as a browser posts them, nothing changed."""
+    form = client.get(reverse("clustering:run-create")).context["form"]
+    return {name: form[name].value() for name in form.fields if form[name].value() is not None}
+
+
 @pytest.mark.parametrize(("n", "k_max"), [(20, 2), (64, 6), (99, 9), (100, None), (19, None)])
 def test_the_shops_most_segments_is_one_per_ten_customers_below_the_default(n, k_max):
     customers(n)
@@ -50,30 +64,22 @@ def test_the_form_shows_and_starts_a_small_shops_run(client_for, monkeypatch):
     assert run.params["k_max"] == 6 and run.params["k_max_by_shop_size"] is True
 
 
-def test_a_manager_who_types_the_shops_limit_keeps_it(client_for, monkeypatch):
-    from clustering import tasks
-
-    monkeypatch.setattr(tasks.execute_segmentation_run, "delay", lambda pk: None)
+@pytest.mark.usefixtures("not_queued")
+def test_a_manager_who_types_the_shops_limit_keeps_it(client_for):
     customers(64)
     manager = client_for("manager")
-    form = manager.get(reverse("clustering:run-create")).context["form"]
-    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
-    response = manager.post(reverse("clustering:run-create"), {**data, "k_max": 6})
+    response = manager.post(reverse("clustering:run-create"), {**shown_values(manager), "k_max": 6})
     assert response.status_code == 302
     run = SegmentationRun.unscoped.get()
     # the same number, but the manager's: a schedule repeats 6, whatever the shop's size
     assert run.params["k_max"] == 6 and "k_max_by_shop_size" not in run.params
 
 
-def test_an_emptied_most_segments_field_takes_the_shops_too(client_for, monkeypatch):
-    from clustering import tasks
-
-    monkeypatch.setattr(tasks.execute_segmentation_run, "delay", lambda pk: None)
+@pytest.mark.usefixtures("not_queued")
+def test_an_emptied_most_segments_field_takes_the_shops_too(client_for):
     customers(40)
     manager = client_for("manager")
-    form = manager.get(reverse("clustering:run-create")).context["form"]
-    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
-    data["k_max"] = ""
+    data = {**shown_values(manager), "k_max": ""}
     assert manager.post(reverse("clustering:run-create"), data).status_code == 302
     assert SegmentationRun.unscoped.get().params["k_max"] == 4
 
@@ -133,9 +139,7 @@ def test_the_command_takes_the_shops_most_segments(make_user, capsys):
 def test_a_shop_below_twenty_customers_is_told_it_is_too_small(client_for):
     customers(12)
     manager = client_for("manager")
-    form = manager.get(reverse("clustering:run-create")).context["form"]
-    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
-    response = manager.post(reverse("clustering:run-create"), data)
+    response = manager.post(reverse("clustering:run-create"), shown_values(manager))
     assert response.status_code == 200
     assert response.context["form"].non_field_errors() == [
         "12 customers is too few to segment: a run needs at least 20; import more purchases first."
