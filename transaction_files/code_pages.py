@@ -42,6 +42,12 @@ def not_decodable_message(code_page: str) -> str:
 # Greek saved in their own code page reads in a Latin one; Western words keep most of their
 # letters in ASCII ("Müller", "crème brûlée").
 _WORD = re.compile(r"[^\W\d_]{4,}")
+# Windows-1250's letters that Windows-1252 reads as signs: ł ą ż Ł Ą Ż ľ Ľ as ³ ¹ ¿ £ ¥ ¯ ¾ ¼.
+# Between two letters ("Wroc³aw", "Mo¿liwe", "¿ó³ta") they are Central European text read
+# in a Western code page; Western text has them beside digits or spaces ("m³", "£5", "¿Qué").
+_SIGNS_OF_1250 = "³¹¿£¥¯¾¼"
+_WORD_WITH_SIGNS = re.compile(rf"(?:[^\W\d_]|[{_SIGNS_OF_1250}])+")
+_SIGN_BETWEEN_LETTERS = re.compile(rf"[^\W\d_][{_SIGNS_OF_1250}]+[^\W\d_]")
 
 
 def _garbled(word: str) -> bool:
@@ -52,10 +58,16 @@ def _garbled(word: str) -> bool:
 
 
 def garbled_words(text: str, limit: int = 3) -> list[str]:
-    """Up to `limit` distinct words of `text` that read as another code page's letters."""
+    """Up to `limit` distinct words of `text` that read as another code page's letters:
+    Cyrillic or Greek as Latin letters, Central European letters as signs."""
     found: list[str] = []
     for word in _WORD.findall(text):
         if word not in found and _garbled(word):
+            found.append(word)
+            if len(found) == limit:
+                return found
+    for word in _WORD_WITH_SIGNS.findall(text):
+        if word not in found and _SIGN_BETWEEN_LETTERS.search(word):
             found.append(word)
             if len(found) == limit:
                 break
@@ -67,7 +79,8 @@ def garbled_notice(code_page: str, words: list[str]) -> str:
     quoted = ", ".join(f"“{w}”" for w in words)
     return (
         f"Some of the file's text reads as no language in {code_page_label(code_page)} "
-        f"({quoted}): it was probably saved in another code page (Cyrillic text in "
-        "Windows-1251, Greek in Windows-1253, ...). If so, undo this import, have the "
-        "workspace's code page set to it (Shop settings) and import the file again."
+        f"({quoted}): it was probably saved in another code page (Central European text "
+        "in Windows-1250, Cyrillic in Windows-1251, Greek in Windows-1253, ...). If so, "
+        "undo this import, have the workspace's code page set to it (Shop settings) and "
+        "import the file again."
     )

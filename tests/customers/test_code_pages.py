@@ -51,6 +51,22 @@ def test_text_of_another_code_page_is_read_but_said_to_look_garbled(tmp_path):
     assert len(lines.notices) == 1 and "read as Windows-1252" in lines.notices[0]
 
 
+def test_central_european_text_read_as_western_is_said_to_look_garbled(tmp_path):
+    """Windows-1250 letters without a byte Windows-1252 leaves undefined (no Ź, ť) read as
+    signs between letters ("Wroc³aw"); Western text has those signs beside digits or at a
+    sentence's start, and says nothing more than how it was read."""
+    polish = HEADER + ROW.format("Świeca żółta mała", "Wrocław")
+    lines = read(tmp_path, polish.encode("cp1250"), "cp1252")
+    assert lines.lines["country"].tolist() == ["Wroc³aw"]  # as read, nothing lost
+    garbled = [n for n in lines.notices if "reads as no language" in n]
+    assert len(garbled) == 1
+    assert "“¿ó³ta”" in garbled[0] and "“Wroc³aw”" in garbled[0]
+    assert "Central European text in Windows-1250" in garbled[0]
+    western = HEADER + ROW.format("¿Qué? Caja 2 m³ a £5 o ¥500 A¹", "España")
+    lines = read(tmp_path, western.encode("cp1252"), "cp1252")
+    assert len(lines.notices) == 1 and "read as Windows-1252" in lines.notices[0]
+
+
 def test_the_code_page_holds_past_the_first_block(tmp_path):
     data = (LONG + ROW.format("Źródło", "Polska")).encode("cp1250")
     lines = read(tmp_path, data, "cp1250")
