@@ -6,6 +6,7 @@ import csv
 from collections.abc import Iterable, Sequence
 
 from django.http import StreamingHttpResponse
+from django.utils.http import content_disposition_header
 
 #: A cell starting with one of these would be run as a formula by a spreadsheet.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -38,5 +39,7 @@ def csv_rows(header: Sequence[str], rows: Iterable[Sequence]) -> Iterable[str]:
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence]):
     """A streamed CSV download; rows are read lazily (use QuerySet.iterator())."""
     response = StreamingHttpResponse(csv_rows(header, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Django's header: an RFC 6266 filename* for names beyond ASCII (a segment or country
+    # name in Polish), which a plain filename="" would mangle
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response

@@ -223,3 +223,15 @@ def test_the_api_lists_and_exports_the_same_audience(segment, client_for):
     assert AuditEntry.unscoped.order_by("-pk").first().details["what"] == (
         "one segment's members (lapsed, in France)"
     )
+
+
+@pytest.mark.django_db
+def test_a_country_beyond_ascii_names_the_file_as_written(segment, client_for):
+    member = SegmentAssignment.unscoped.filter(segment=segment).order_by("pk").first()
+    Customer.unscoped.filter(pk=member.customer_id).update(country="Łódź")
+    url = reverse("clustering:segment-members-csv", args=[segment.run_id, segment.number])
+    response = client_for("marketing").get(url, {"country": "Łódź"})
+    assert [r["Country"] for r in csv_rows(response)] == ["Łódź"]
+    # RFC 6266's filename*, which browsers decode; a plain filename="" would be mangled
+    assert response["Content-Disposition"].startswith("attachment; filename*=utf-8''run-")
+    assert response["Content-Disposition"].endswith("-%C5%82%C3%B3d%C5%BA.csv")
