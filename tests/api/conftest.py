@@ -3,7 +3,10 @@
 The run (300 synthetic customers, K-Means with k 2..5) is executed in-process once, committed,
 and removed again when the package's tests are done, so other test packages still start from
 an empty database. Each test runs in its own transaction on top of it, so what a test changes
-(publishing, revoking, storing lines) is rolled back.
+(publishing, revoking, storing lines) is rolled back. A transactional test would empty every
+table when it ended, the run under the package's other tests with it (pytest-django runs such
+tests last in a process, but under pytest -n --dist loadfile a worker goes on to other files of
+the package after one): the package refuses them (pytest_collection_modifyitems below).
 """
 
 from __future__ import annotations
@@ -23,6 +26,21 @@ from tests.clustering.factories import load_transactions, synthetic_lines
 ROLES = ("marketing", "manager", "admin")
 RUN_PARAMS = {"algorithms": ["kmeans"], "k_min": 2, "k_max": 5, "seed": 7}
 HANDLER = "common.api_errors.api_exception_handler"
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    flushing = [
+        item.nodeid
+        for item in items
+        if here in Path(item.path).parents
+        and any(m.kwargs.get("transaction") for m in item.iter_markers("django_db"))
+    ]
+    if flushing:
+        raise pytest.UsageError(
+            "Transactional tests in tests/api would flush the package's shared run (world): "
+            f"move them to another package: {', '.join(flushing)}"
+        )
 
 
 @dataclass
