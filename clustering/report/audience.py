@@ -5,6 +5,7 @@ marketer sees listed is what they download."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from django.db.models import Count, QuerySet
 
 from clustering.models import Segment
 from common.derived_cache import customers_version
+from common.outages import OUTAGE_ERRORS
 
 from .member_fit import customer_activity
 
@@ -103,16 +105,25 @@ def narrow(assignments: QuerySet, audience: Audience, *, rhythm: dict | None) ->
 
 def segment_countries(segment: Segment) -> list[str]:
     """The countries of the segment's members, most members first; cached, since a big
-    segment's are a scan of its members and they change only with its customers."""
+    segment's are a scan of its members and they change only with its customers. With the
+    cache down they are read each time: the segment page needs no cache."""
     key = f"segment-countries:{segment.pk}:{customers_version(segment.run.workspace_id)}"
-    countries = cache.get(key)
+    try:
+        countries = cache.get(key)
+    except OUTAGE_ERRORS:
+        return _countries(segment)
     if countries is None:
-        countries = list(
-            segment.assignments.exclude(customer__country="")
-            .values("customer__country")
-            .annotate(members=Count("pk"))
-            .order_by("-members", "customer__country")
-            .values_list("customer__country", flat=True)
-        )
-        cache.set(key, countries, COUNTRIES_CACHE_SECONDS)
+        countries = _countries(segment)
+        with contextlib.suppress(*OUTAGE_ERRORS):
+            cache.set(key, countries, COUNTRIES_CACHE_SECONDS)
     return countries
+
+
+def _countries(segment: Segment) -> list[str]:
+    return list(
+        segment.assignments.exclude(customer__country="")
+        .values("customer__country")
+        .annotate(members=Count("pk"))
+        .order_by("-members", "customer__country")
+        .values_list("customer__country", flat=True)
+    )

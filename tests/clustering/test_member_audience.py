@@ -235,3 +235,16 @@ def test_a_country_beyond_ascii_names_the_file_as_written(segment, client_for):
     # RFC 6266's filename*, which browsers decode; a plain filename="" would be mangled
     assert response["Content-Disposition"].startswith("attachment; filename*=utf-8''run-")
     assert response["Content-Disposition"].endswith("-%C5%82%C3%B3d%C5%BA.csv")
+
+
+@pytest.mark.django_db
+def test_the_segment_page_offers_its_countries_with_the_cache_down(segment, client_for, settings):
+    client = client_for("marketing")
+    settings.CACHES = {  # a Redis that refuses connections
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    response = client.get(segment.get_absolute_url(), {"country": "France"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<option selected>France</option>" in html
+    assert set(page_ids(html)) == expected(segment, country="France")
