@@ -349,8 +349,10 @@ def why_sentence(
     orders = "order" if axes.median_purchases == 1 else "orders"
     spend = money_words(axes.median_spend, money_prefix)
     return (
-        f"bought {_days(axes.median_recency)} ago (median), "
-        f"{_fmt(axes.median_purchases)} {orders}, {spend} spent: {place}, "
+        # "(medians)" after all three: "(median)" after the first read as if the orders and
+        # the spend were the segment's averages, which the dashboard shows beside it
+        f"bought {_days(axes.median_recency)} ago, "
+        f"{_fmt(axes.median_purchases)} {orders}, {spend} spent (medians): {place}, "
         f"{activity}; {share_revenue:.0%} of revenue from {share_customers:.0%} of customers"
         + (f"; {EVIDENCE_WORDS[evidence]}" if evidence in EVIDENCE_WORDS else "")
     )

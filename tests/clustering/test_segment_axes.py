@@ -66,7 +66,7 @@ def _complete(result):
                 engagement=p.engagement or ENGAGEMENT_TIERS[i % len(ENGAGEMENT_TIERS)],
                 activity=activity,
                 activity_shares=p.activity_shares or shares,
-                why=p.why or f"bought {10 + i} days ago (median), {3 + i} orders: segment {i}",
+                why=p.why or f"bought {10 + i} days ago, {3 + i} orders (medians): segment {i}",
                 conditions=p.conditions
                 or (
                     NameCheck(f"median spend of segment {i} in the top half", "top 20%", True),

@@ -147,7 +147,9 @@ def test_the_names_sentences_give_amounts_in_the_workspaces_currency(
         segments = list(run.segments.all())
         assert segments
         for segment in segments:
-            assert re.search(rf" {re.escape(symbol)}[\d,.]+ spent: ", segment.why), segment.why
+            assert re.search(rf" {re.escape(symbol)}[\d,.]+ spent \(medians\): ", segment.why), (
+                segment.why
+            )
             value = [c for c in segment.conditions if c["observed"].startswith("median spend")]
             assert len(value) <= 1
             for condition in value:

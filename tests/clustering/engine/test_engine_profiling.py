@@ -204,14 +204,15 @@ def test_profiles_on_two_obvious_groups():
     )
     assert profiles[1].activity_shares["lapsed"] == 1.0
     assert all(c.holds for p in profiles for c in p.conditions)
-    assert "bought 6 days ago (median), 20 orders" in profiles[0].why
-    assert "bought 300 days ago (median), 1 order" in profiles[1].why
+    assert profiles[0].why.startswith("bought 6 days ago, 20 orders, ")
+    assert "spent (medians): " in profiles[0].why
+    assert profiles[1].why.startswith("bought 300 days ago, 1 order, ")
     assert "5,000 spent" in profiles[0].why and "£" not in profiles[0].why
     # with the shop's currency symbol, every amount in the names' sentences carries it
     priced = build_profiles(
         feats, seg, ("recency_days", "frequency", "monetary_total"), money_prefix="£"
     )
-    assert "20 orders, £5,000 spent: top" in priced[0].why
+    assert "20 orders, £5,000 spent (medians): top" in priced[0].why
     assert "£50.00 spent" in priced[1].why and "1 order, 50.00 spent" in profiles[1].why
     value_checks = [c for p in priced for c in p.conditions if c.observed.startswith("median")]
     spend_checks = [c.observed for c in value_checks if "spend" in c.observed]
