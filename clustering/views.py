@@ -360,14 +360,12 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             audience=audience,
         )
         page.object_list = _with_fit(segment, list(page.object_list))
-        # what the download holds: the audience, whatever the search on the page
-        audience_size = (
-            segment.size
-            if not audience.narrowed
-            else page.paginator.count
-            if not search
-            else narrow(segment.assignments.all(), audience, rhythm=rhythm).count()
-        )
+        if audience.narrowed:  # what its download holds, whatever the page's search
+            audience_size = (
+                narrow(segment.assignments.all(), audience, rhythm=rhythm).count()
+                if search
+                else page.paginator.count
+            )
         if segment.top_country:
             countries = segment_countries(segment)
     profile = charts.segment_profile_rows(

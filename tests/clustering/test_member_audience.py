@@ -248,3 +248,17 @@ def test_the_segment_page_offers_its_countries_with_the_cache_down(segment, clie
     html = response.content.decode()
     assert "<option selected>France</option>" in html
     assert set(page_ids(html)) == expected(segment, country="France")
+
+
+@pytest.mark.django_db
+def test_a_search_narrows_the_page_but_not_the_download(segment, client_for):
+    wanted = expected(segment, "active")
+    prefix = sorted(wanted)[0][:-1]
+    html = (
+        client_for("marketing")
+        .get(segment.get_absolute_url(), {"activity": "active", "q": prefix})
+        .content.decode()
+    )
+    assert set(page_ids(html)) == {c for c in wanted if c.startswith(prefix)}
+    label = re.search(r'data-role="audience-download"[^>]*>([^<]+)<', html).group(1)
+    assert label == f"Download these {len(wanted)} members (active) as CSV"
