@@ -332,6 +332,8 @@ class SegmentMemberSerializer(serializers.ModelSerializer):
                 segment_names=self.context["segment_names"],
                 segment_activity=self.context["segment_activity"],
                 rhythm=run.activity_rhythm,
+                p_alive=member.p_alive,
+                evidence=self.context["segment_evidence"],
             )
         return cache[member.pk]
 

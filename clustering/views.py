@@ -362,7 +362,7 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
         page.object_list = _with_fit(segment, list(page.object_list))
         if audience.narrowed:  # what its download holds, whatever the page's search
             audience_size = (
-                narrow(segment.assignments.all(), audience, rhythm=rhythm).count()
+                narrow(segment.assignments.all(), audience, segment=segment).count()
                 if search
                 else page.paginator.count
             )
@@ -446,6 +446,8 @@ def _with_fit(segment, members: list[dict]) -> list[dict]:
             segment_names=names,
             segment_activity=segment.activity,
             rhythm=run.activity_rhythm,
+            p_alive=member["p_alive"],
+            evidence=segment.activity_evidence,
         )
     return members
 
@@ -460,7 +462,7 @@ def segment_members_csv(request: HttpRequest, run_id: int, number: int) -> HttpR
     except AudienceRefused as refused:
         return HttpResponseBadRequest(str(refused), content_type="text/plain; charset=utf-8")
     slug = "".join(c if c.isalnum() else "-" for c in segment.name.lower()).strip("-")
-    members = narrow(segment.assignments.all(), audience, rhythm=segment.run.activity_rhythm)
+    members = narrow(segment.assignments.all(), audience, segment=segment)
     return _members_csv(
         request, segment.run, members,
         f"run-{run_id}-segment-{number}-{slug}{audience.file_suffix()}.csv", target=segment,

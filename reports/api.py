@@ -34,7 +34,7 @@ from accounts.roles import PERSONAL_DATA_PERMISSION
 from clustering.engine.value import ASSIGNED_VALUE_COLUMNS
 from clustering.history import customer_history
 from clustering.models import Segment, SegmentAssignment
-from clustering.report.member_fit import MemberFit, member_fit
+from clustering.report.member_fit import assignment_fit
 from clustering.selectors import customer_segment_history, run_published
 from common.api_errors import error_responses
 from common.derived_cache import customers_version
@@ -235,25 +235,11 @@ def _published_segment_size(workspace, number: int) -> int:
     return segment.assignments.count()
 
 
-def _fit(current: SegmentAssignment) -> MemberFit:
-    """The customer's fit in their published segment and their own activity (issue 22)."""
-    run = current.run
-    return member_fit(
-        confidence=current.confidence,
-        runner_up_number=current.runner_up_number,
-        recency_days=current.recency_days,
-        algorithm=run.chosen_algorithm,
-        segment_names=dict(run.segments.values_list("number", "name")),
-        segment_activity=current.segment.activity,
-        rhythm=run.activity_rhythm,
-    )
-
-
 def customer_detail_data(customer: Customer, *, workspace, personal: bool = False) -> dict:
     """`personal`: with the customer's e-mail and name (roles that may see personal data)."""
     history = list(customer_segment_history(customer.pk, workspace=workspace))
     current = next((a for a in history if a.run.is_published), None)
-    fit = _fit(current) if current is not None else None
+    fit = assignment_fit(current, current.run) if current is not None else None
     return {
         "customer_id": customer.external_id,
         "country": customer.country,

@@ -18,7 +18,7 @@ from clustering.playbook import playbook_outdated
 from clustering.report import charts
 from clustering.report.axes import rhythm_view, segment_axes
 from clustering.report.charts import heat_level
-from clustering.report.member_fit import MemberFit, member_fit
+from clustering.report.member_fit import assignment_fit
 from clustering.report.value import value_check
 from clustering.selectors import succeeded_runs, worker_is_recent, worker_last_seen
 from customers.selectors import customer_ids_for_email
@@ -157,7 +157,7 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
     features = []
     fit = None
     if result and result.current:
-        fit = _lookup_fit(result)
+        fit = assignment_fit(result.current, result.published)
         # those the run's profiles kept: one value for the whole shop tells nothing
         profiled = result.current.segment.medians or {}
         features = [
@@ -201,21 +201,6 @@ def _next_order(result) -> dict | None:
     far = not math.isfinite(wait) or wait > NEXT_ORDER_DATED_DAYS
     by = None if far or reference is None else reference + timedelta(days=round(wait))
     return {"days": wait, "far": far, "by": by}
-
-
-def _lookup_fit(result) -> MemberFit:
-    """The customer's fit in their published segment and their own activity (issue 22)."""
-    current, run = result.current, result.published
-    names = dict(run.segments.values_list("number", "name"))
-    return member_fit(
-        confidence=current.confidence,
-        runner_up_number=current.runner_up_number,
-        recency_days=current.recency_days,
-        algorithm=run.chosen_algorithm,
-        segment_names=names,
-        segment_activity=current.segment.activity,
-        rhythm=run.activity_rhythm,
-    )
 
 
 @require_GET

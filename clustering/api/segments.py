@@ -121,9 +121,11 @@ AUDIENCE_PARAMETERS = [
         "activity",
         str,
         enum=list(ACTIVITIES),
-        description="Only members of this activity: their own, by the shop's rhythm, as of "
-        "the run (the run report's active and lapsed days). 400 when the run did not measure "
-        "the rhythm.",
+        description="Only members of this activity, as the members' `activity` says it: "
+        "their own as of the run, by the shop's rhythm (the run report's active and lapsed "
+        "days), or by P(alive) for members who bought again where P(alive) named the "
+        "segment's activity (the segment's `activity_evidence`). 400 when the run did not "
+        "measure the rhythm.",
     ),
     OpenApiParameter("country", str, description="Only members whose country is this one."),
 ]
@@ -141,7 +143,9 @@ def _audience_members(request, segment: Segment):
             code="invalid_filter",
             fields={refused.field: [str(refused)]},
         ) from refused
-    members = narrow(segment_members(segment, workspace=request.workspace), audience, rhythm=rhythm)
+    members = narrow(
+        segment_members(segment, workspace=request.workspace), audience, segment=segment
+    )
     return audience, members
 
 
@@ -202,6 +206,7 @@ class SegmentMembersApi(generics.ListAPIView):
             run=run,
             segment_names=dict(run.segments.values_list("number", "name")),
             segment_activity=segment.activity,
+            segment_evidence=segment.activity_evidence,
             personal=self.request.user.has_perm(PERSONAL_DATA_PERMISSION),
         )
         return context

@@ -131,12 +131,18 @@ def customer_status(
     if rhythm.evidence != "p_alive" or p_alive is None:
         return status
     p = p_alive.reindex(features.index).to_numpy(dtype=float)
-    # BG/NBD gives exactly 1 to a customer without a repeat purchase (and nothing to one the
-    # stage left out): those keep the rhythm
+    by_p = status_by_p_alive(p, rhythm.p_alive_active or P_ALIVE_ACTIVE)
+    return np.where(by_p >= 0, by_p, status)
+
+
+def status_by_p_alive(p_alive: np.ndarray, active_cut: float) -> np.ndarray:
+    """0 active, 1 cooling, 2 lapsed by P(alive) (from ``active_cut``, below P_ALIVE_LAPSED),
+    -1 where P(alive) judges nothing and the days decide: BG/NBD gives exactly 1 to a customer
+    without a repeat purchase, and nothing to one the value stage left out."""
+    p = np.asarray(p_alive, dtype=float)
     judged = np.isfinite(p) & (p < 1.0)
-    cut = rhythm.p_alive_active or P_ALIVE_ACTIVE
-    by_p = np.where(p >= cut, 0, np.where(p >= P_ALIVE_LAPSED, 1, 2))
-    return np.where(judged, by_p, status)
+    by_p = np.where(p >= active_cut, 0, np.where(p >= P_ALIVE_LAPSED, 1, 2))
+    return np.where(judged, by_p, -1)
 
 
 def split_mixed_segments(

@@ -1,7 +1,7 @@
 """A segment's members narrowed to a campaign's audience: by each customer's own activity
-against the shop's rhythm (active, cooling, lapsed, as the members list words it) and by
-country. One reading of the filters serves the members page, its CSV and the API, so what a
-marketer sees listed is what they download."""
+(active, cooling, lapsed, as the members list words it) and by country. One reading of the
+filters serves the members page, its CSV and the API, so what a marketer sees listed is what
+they download."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
+from clustering.engine.activity import P_ALIVE_LAPSED
 from clustering.models import Segment
 from common.derived_cache import customers_version
 from common.outages import OUTAGE_ERRORS
@@ -88,19 +89,38 @@ def audience_from(params: Mapping[str, str], *, rhythm: dict | None) -> Audience
     return Audience(activity=activity, country=country)
 
 
-def narrow(assignments: QuerySet, audience: Audience, *, rhythm: dict | None) -> QuerySet:
-    """The assignments of the audience's members: their activity as customer_activity
-    judges it from the run's recency, their country as stored."""
+def narrow(assignments: QuerySet, audience: Audience, *, segment: Segment) -> QuerySet:
+    """The assignments (of ``segment``) of the audience's members: their activity as
+    customer_activity judges it (by the run's recency, or by P(alive) for repeat buyers where
+    it named the segment's activity), their country as stored."""
     if audience.activity:
-        active, lapsed = float(rhythm["active_days"]), float(rhythm["lapsed_days"])  # type: ignore[index]
-        assignments = {
-            "active": assignments.filter(recency_days__lte=active),
-            "cooling": assignments.filter(recency_days__gt=active, recency_days__lte=lapsed),
-            "lapsed": assignments.filter(recency_days__gt=lapsed),
-        }[audience.activity]
+        rhythm, evidence = segment.run.activity_rhythm, segment.activity_evidence
+        assignments = assignments.filter(_activity_query(audience.activity, rhythm, evidence))
     if audience.country:
         assignments = assignments.filter(customer__country=audience.country)
     return assignments
+
+
+def _activity_query(activity: str, rhythm: dict | None, evidence: str) -> Q:
+    """customer_activity's rule as a filter (a test holds the two to the same members)."""
+    rhythm = rhythm or {}
+    active, lapsed = float(rhythm["active_days"]), float(rhythm["lapsed_days"])
+    by_days = {
+        "active": Q(recency_days__lte=active),
+        "cooling": Q(recency_days__gt=active, recency_days__lte=lapsed),
+        "lapsed": Q(recency_days__gt=lapsed),
+    }[activity]
+    cut = rhythm.get("p_alive_active")
+    if evidence != "p_alive" or cut is None:
+        return by_days
+    # P(alive) judges the repeat buyers (below 1); the one-time buyers and those without
+    # one keep the days (engine.activity.status_by_p_alive)
+    by_p_alive = {
+        "active": Q(p_alive__gte=float(cut), p_alive__lt=1.0),
+        "cooling": Q(p_alive__gte=P_ALIVE_LAPSED, p_alive__lt=float(cut)),
+        "lapsed": Q(p_alive__lt=P_ALIVE_LAPSED),
+    }[activity]
+    return by_p_alive | ((Q(p_alive__isnull=True) | Q(p_alive__gte=1.0)) & by_days)
 
 
 def segment_countries(segment: Segment) -> list[str]:

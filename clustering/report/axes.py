@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from clustering.engine.activity import P_ALIVE_LAPSED
 from clustering.engine.naming import EVIDENCE_WORDS
 from clustering.engine.types import (
     ACTIVITY_LABELS,
@@ -68,9 +69,17 @@ def rhythm_view(rhythm: dict | None) -> dict | None:
         f"Active = bought within the last {active} days; cooling = last bought "
         f"{active} to {lapsed} days ago; lapsed = last bought more than {lapsed} days ago"
     )
+    cut = _share(rhythm.get("p_alive_active"))
     return {
         "active_days": active,
         "lapsed_days": lapsed,
+        # where P(alive) named a segment's activity: how its repeat buyers were judged
+        "p_alive_phrase": (
+            f"active = P(alive) {_percent(cut)} or more; cooling = {_percent(P_ALIVE_LAPSED)} "
+            f"to {_percent(cut)}; lapsed = below {_percent(P_ALIVE_LAPSED)}"
+            if cut is not None
+            else ""
+        ),
         "repeat_customers": rhythm.get("repeat_customers"),
         "basis": rhythm.get("basis") or "",
         "phrase": phrase,  # to stand inside a sentence

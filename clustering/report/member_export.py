@@ -28,6 +28,7 @@ _VALUES = (
     "segment__name",
     "segment__action",
     "segment__activity",
+    "segment__activity_evidence",
     "confidence",
     "runner_up_number",
     "recency_days",
@@ -106,8 +107,8 @@ def member_export_rows(
         .iterator(chunk_size=2000)
     )
     for (customer_id, email, name, country, last_purchase, _number, segment, action,
-         segment_activity, confidence, runner_up, recency, frequency, monetary, basket, tenure,
-         products, return_rate, between, rfm, p_alive, purchases, value,
+         segment_activity, evidence, confidence, runner_up, recency, frequency, monetary,
+         basket, tenure, products, return_rate, between, rfm, p_alive, purchases, value,
          next_purchase) in rows:  # fmt: skip
         fit = member_fit(
             confidence=confidence,
@@ -117,6 +118,8 @@ def member_export_rows(
             segment_names=names,
             segment_activity=segment_activity,
             rhythm=rhythm,
+            p_alive=p_alive,
+            evidence=evidence,
         )
         yield [
             customer_id,

@@ -1,14 +1,19 @@
 """Each member's fit and own activity beside their segment's name, on the members list, the
 customer lookup and the members export: the fit in words (clustering.engine.fit), the
-customer's activity against the shop's rhythm (run.activity_rhythm) and a warning when that
-activity contradicts what the segment's name says (a lapsed customer among "active" ones)."""
+customer's activity judged as their segment's name was (by the shop's rhythm, or by P(alive)
+for repeat buyers where the purchase model named the segment's activity) and a warning when
+that activity contradicts what the name says (a lapsed customer among "active" ones)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
+from clustering.engine.activity import P_ALIVE_LAPSED, status_by_p_alive
 from clustering.engine.fit import fit_level, fit_words
+from clustering.engine.types import ACTIVITY_STATUSES
 
 #: What a segment's activity (Segment.activity) promises, and the customer activity that
 #: contradicts it: a lapsed customer in a segment named for active (or still buying) ones,
@@ -21,9 +26,38 @@ CONTRADICTS: dict[str, tuple[str, str]] = {
 }
 
 
-def customer_activity(recency_days: float | None, rhythm: dict | None) -> str | None:
-    """active, cooling or lapsed by the shop's rhythm (active_days, lapsed_days); None when
-    the run did not measure the rhythm or the recency is missing."""
+def customer_activity(
+    recency_days: float | None,
+    rhythm: dict | None,
+    *,
+    p_alive: float | None = None,
+    evidence: str = "",
+) -> str | None:
+    """active, cooling or lapsed by the shop's rhythm (active_days, lapsed_days), or by the
+    customer's P(alive) where their segment's activity was named by it (``evidence``
+    "p_alive") and they bought again; None when the run did not measure the rhythm or the
+    recency is missing."""
+    by_days = _days_activity(recency_days, rhythm)
+    status = _p_alive_status(rhythm, p_alive, evidence)
+    return ACTIVITY_STATUSES[status] if status >= 0 and by_days is not None else by_days
+
+
+def activity_basis(rhythm: dict | None, *, p_alive: float | None, evidence: str) -> str:
+    """ "p_alive" where customer_activity judges by P(alive), else "days"."""
+    return "p_alive" if _p_alive_status(rhythm, p_alive, evidence) >= 0 else "days"
+
+
+def _p_alive_status(rhythm: dict | None, p_alive: float | None, evidence: str) -> int:
+    """The status index by P(alive) (engine.activity.status_by_p_alive), -1 where the days
+    decide: a segment not named by P(alive), a one-time buyer, no P(alive), or a run stored
+    before its active cut was kept (judged by days, as it always was)."""
+    cut = (rhythm or {}).get("p_alive_active")
+    if evidence != "p_alive" or cut is None or p_alive is None:
+        return -1
+    return int(status_by_p_alive(np.array([p_alive], dtype=float), float(cut))[0])
+
+
+def _days_activity(recency_days: float | None, rhythm: dict | None) -> str | None:
     rhythm = rhythm or {}
     active, lapsed = rhythm.get("active_days"), rhythm.get("lapsed_days")
     if recency_days is None or active is None or lapsed is None:
@@ -38,13 +72,28 @@ def customer_activity(recency_days: float | None, rhythm: dict | None) -> str | 
 
 
 def activity_warning(
-    activity: str | None, recency_days: float | None, segment_activity: str, rhythm: dict | None
+    activity: str | None,
+    recency_days: float | None,
+    segment_activity: str,
+    rhythm: dict | None,
+    *,
+    p_alive: float | None = None,
+    basis: str = "days",
 ) -> str:
     """A sentence when the customer's activity contradicts the segment's name, else ""."""
     contradicting, named_for = CONTRADICTS.get(segment_activity or "", (None, ""))
     if activity is None or activity != contradicting:
         return ""
     rhythm = rhythm or {}
+    if basis == "p_alive":
+        if activity == "lapsed":
+            limit = f"below {P_ALIVE_LAPSED:.0%}"
+        else:
+            limit = f"from {float(rhythm['p_alive_active']):.0%}"
+        return (
+            f"P(alive) {float(p_alive or 0):.0%}: {activity} by the purchase model ({limit}), "
+            f"yet the segment is named for {named_for}."
+        )
     days = round(float(recency_days or 0))
     if activity == "lapsed":
         limit = f"more than {round(float(rhythm['lapsed_days']))} days"
@@ -64,6 +113,7 @@ class MemberFit:
     runner_up: str | None
     activity: str | None  # active, cooling, lapsed
     warning: str
+    activity_by: str = "days"  # what judged the activity: "days" or "p_alive"
 
 
 def member_fit(
@@ -75,13 +125,38 @@ def member_fit(
     segment_names: dict[int, str],
     segment_activity: str,
     rhythm: dict | None,
+    p_alive: float | None = None,
+    evidence: str = "",
 ) -> MemberFit:
+    """``evidence``: what named the segment's activity (Segment.activity_evidence)."""
     runner_up = segment_names.get(runner_up_number) if runner_up_number is not None else None
-    activity = customer_activity(recency_days, rhythm)
+    activity = customer_activity(recency_days, rhythm, p_alive=p_alive, evidence=evidence)
+    basis = activity_basis(rhythm, p_alive=p_alive, evidence=evidence)
     return MemberFit(
         level=fit_level(confidence, algorithm),
         words=fit_words(confidence, algorithm, runner_up),
         runner_up=runner_up,
         activity=activity,
-        warning=activity_warning(activity, recency_days, segment_activity, rhythm),
+        warning=activity_warning(
+            activity, recency_days, segment_activity, rhythm, p_alive=p_alive, basis=basis
+        ),
+        activity_by=basis,
+    )
+
+
+def assignment_fit(assignment, run) -> MemberFit:
+    """One customer's fit in their segment (a SegmentAssignment with its segment) of ``run``
+    (its run, given where already read with its rhythm), for the customer lookup and the API's
+    customer."""
+    segment = assignment.segment
+    return member_fit(
+        confidence=assignment.confidence,
+        runner_up_number=assignment.runner_up_number,
+        recency_days=assignment.recency_days,
+        algorithm=run.chosen_algorithm,
+        segment_names=dict(run.segments.values_list("number", "name")),
+        segment_activity=segment.activity,
+        rhythm=run.activity_rhythm,
+        p_alive=assignment.p_alive,
+        evidence=segment.activity_evidence,
     )

@@ -78,7 +78,7 @@ def segment_members_page(
     `personal`."""
     order_field = MEMBER_SORTS.get(sort, MEMBER_SORTS["monetary"])[1]
     by_customer_id = order_field == "customer__external_id"
-    rows: QuerySet = narrow(segment.assignments.all(), audience, rhythm=segment.run.activity_rhythm)
+    rows: QuerySet = narrow(segment.assignments.all(), audience, segment=segment)
     if search or by_customer_id:
         # The run and the workspace are implied by the segment; said in the query, they let
         # PostgreSQL find members from their customers: by the run's (run, customer) index for

@@ -399,6 +399,9 @@ def _rhythm_json(rhythm) -> dict:
         # what named the segments' activity (recency or p_alive) and why
         "evidence": rhythm.evidence,
         "evidence_basis": rhythm.evidence_basis,
+        # the P(alive) from which a repeat buyer is active, where P(alive) names activity:
+        # the members list judges each member by it as the segment's name did
+        "p_alive_active": _num(rhythm.p_alive_active),
     }
 
 

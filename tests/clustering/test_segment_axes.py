@@ -197,6 +197,7 @@ def test_the_run_stores_what_the_engine_measured(world):
     assert run.stability["checked"] == pytest.approx(result.choice.stability_checked)
     assert run.activity_rhythm["active_days"] == pytest.approx(result.activity.active_days)
     assert run.activity_rhythm["basis"] == result.activity.basis
+    assert run.activity_rhythm["p_alive_active"] == result.activity.p_alive_active
     edges = run.rfm_comparison["edges"]
     for axis, bins in result.rfm.edges.items():
         assert [(b["score"], b["low"], b["high"], b["customers"]) for b in edges[axis]] == [
