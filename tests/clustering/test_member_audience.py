@@ -262,3 +262,16 @@ def test_a_search_narrows_the_page_but_not_the_download(segment, client_for):
     assert set(page_ids(html)) == {c for c in wanted if c.startswith(prefix)}
     label = re.search(r'data-role="audience-download"[^>]*>([^<]+)<', html).group(1)
     assert label == f"Download these {len(wanted)} members (active) as CSV"
+
+
+@pytest.mark.django_db
+def test_an_empty_audience_offers_no_download_and_one_member_is_said_so(segment, client_for):
+    client = client_for("marketing")
+    html = client.get(segment.get_absolute_url(), {"country": "Iceland"}).content.decode()
+    assert "No member of this segment is in Iceland." in html
+    assert 'data-role="audience-download"' not in html  # not a button for an empty file
+    member = SegmentAssignment.unscoped.filter(segment=segment).order_by("pk").first()
+    Customer.unscoped.filter(pk=member.customer_id).update(country="Iceland")
+    html = client.get(segment.get_absolute_url(), {"country": "Iceland"}).content.decode()
+    label = re.search(r'data-role="audience-download"[^>]*>([^<]+)<', html).group(1)
+    assert label == "Download this member (in Iceland) as CSV"
