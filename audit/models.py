@@ -59,6 +59,7 @@ class AuditEntry(models.Model):
         PLAYBOOK_CHANGED = "playbook_changed", "Playbook changed"
         CONTACT_ERASED = "contact_erased", "Contact details erased"
         SHOP_SETTINGS_CHANGED = "shop_settings_changed", "Shop settings changed"
+        SHOP_CREATED = "shop_created", "Shop created"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)

@@ -8,7 +8,12 @@ from accounts.admin import WorkspaceWithMembersAdmin
 from workspaces.models import Workspace
 
 from .models import Customer, ImportRecord, ImportRejectedRow
-from .shop_settings import currency_fixed_because, record_settings_changed, settings_differences
+from .shop_settings import (
+    currency_fixed_because,
+    record_settings_changed,
+    record_shop_created,
+    settings_differences,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -82,8 +87,8 @@ admin.site.unregister(Workspace)
 class WorkspaceWithLinesAdmin(WorkspaceWithMembersAdmin):
     """The workspace as accounts.admin shows it, with its currency read only once the shop
     holds lines (customers.shop_settings.currency_fixed_because): a new currency would
-    relabel the amounts stored, not convert them. A change saved here is in the shop's audit
-    log, as the settings page's are, in the admin's transaction."""
+    relabel the amounts stored, not convert them. A shop created or changed here is in its
+    audit log, as the settings page's changes are, in the admin's transaction."""
 
     def get_readonly_fields(self, request, obj=None):
         fields = tuple(super().get_readonly_fields(request, obj))
@@ -94,7 +99,9 @@ class WorkspaceWithLinesAdmin(WorkspaceWithMembersAdmin):
     def save_model(self, request, obj, form, change):
         before = Workspace.objects.get(pk=obj.pk) if change else None
         super().save_model(request, obj, form, change)
-        if before is not None:
+        if before is None:
+            record_shop_created(workspace=obj, by=request.user)
+        else:
             record_settings_changed(
                 workspace=obj, by=request.user, changed=settings_differences(before, obj)
             )

@@ -101,3 +101,15 @@ def record_settings_changed(
         target=workspace,
         details=changed,
     )
+
+
+def record_shop_created(*, workspace: Workspace, by: AbstractBaseUser) -> None:
+    """The new shop's first audit entry: who created it (a site administrator, in Django
+    admin) and with which settings."""
+    audit_record(
+        workspace=workspace,
+        action=AuditEntry.Action.SHOP_CREATED,
+        actor=by,
+        target=workspace,
+        details={name: getattr(workspace, name) for name in ("slug", *SHOP_SETTINGS)},
+    )

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from accounts.models import ApiToken, Membership
 from accounts.services import api_token_create
+from audit.models import AuditEntry
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
@@ -254,6 +255,19 @@ def test_a_superuser_creates_a_workspace_with_its_members(superuser_client, make
     client = Client()
     client.force_login(ann)
     assert client.get("/w/garden/account/members/").status_code == 200
+    # its log starts with who created it, and with which settings
+    created = AuditEntry.unscoped.get(workspace=garden, action=AuditEntry.Action.SHOP_CREATED)
+    assert created.actor_name == "boss"
+    assert created.details == {
+        "slug": "garden",
+        "name": "Garden centre",
+        "currency": "EUR",
+        "time_zone": "Europe/Dublin",
+        "date_order": "dayfirst",
+        "code_page": "cp1250",
+    }
+    log = client.get("/w/garden/audit/").content.decode()
+    assert "Shop created" in log and "currency: EUR" in log
 
 
 def test_a_superuser_changes_a_role_in_a_workspace_and_sees_every_workspaces_members(
