@@ -34,6 +34,7 @@ from .playbook import playbook_index
 from .report import charts
 from .report.audience import (
     ACTIVITIES,
+    DUE_WITHIN_CHOICES,
     EVERYONE,
     AudienceRefused,
     audience_from,
@@ -344,7 +345,7 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
     rhythm = segment.run.activity_rhythm
     audience, refused = EVERYONE, None
     try:
-        audience = audience_from(request.GET, rhythm=rhythm)
+        audience = audience_from(request.GET, run=segment.run)
     except AudienceRefused as exc:
         refused = exc
     page = audience_size = None
@@ -417,6 +418,7 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             "audience_size": audience_size,
             "audience_query": urlencode(audience.query()),
             "activities": ACTIVITIES if rhythm_view(rhythm) else (),
+            "due_choices": DUE_WITHIN_CHOICES if segment.run.value_ahead else (),
             "countries": countries,
             # the filters and search, for the pager's links
             "kept_query": urlencode({**({"q": search} if search else {}), **audience.query()}),
@@ -458,7 +460,7 @@ def segment_members_csv(request: HttpRequest, run_id: int, number: int) -> HttpR
         raise PermissionDenied
     segment = _visible_segment(request, run_id, number)
     try:
-        audience = audience_from(request.GET, rhythm=segment.run.activity_rhythm)
+        audience = audience_from(request.GET, run=segment.run)
     except AudienceRefused as refused:
         return HttpResponseBadRequest(str(refused), content_type="text/plain; charset=utf-8")
     slug = "".join(c if c.isalnum() else "-" for c in segment.name.lower()).strip("-")

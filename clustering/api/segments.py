@@ -19,7 +19,13 @@ from rest_framework.views import APIView
 from accounts.roles import PERSONAL_DATA_PERMISSION
 from audit.log import record_members_exported
 from clustering.models import Segment, SegmentAssignment, SegmentationRun
-from clustering.report.audience import ACTIVITIES, AudienceRefused, audience_from, narrow
+from clustering.report.audience import (
+    ACTIVITIES,
+    DUE_WITHIN_MAX,
+    AudienceRefused,
+    audience_from,
+    narrow,
+)
 from clustering.report.member_export import member_export_header, member_export_rows
 from clustering.selectors import run_published, run_segments, segment_members
 from clustering.serializers import (
@@ -127,15 +133,22 @@ AUDIENCE_PARAMETERS = [
         "segment's activity (the segment's `activity_evidence`). 400 when the run did not "
         "measure the rhythm.",
     ),
+    OpenApiParameter(
+        "due_within",
+        {"type": "integer", "minimum": 1, "maximum": DUE_WITHIN_MAX},
+        description=f"Only members whose next order is due within this many days (1 to "
+        f"{DUE_WITHIN_MAX}) of the run's date, as their `next_purchase_days` says: the wait "
+        "within which half of the customers with their history buy again, if still a "
+        "customer. 400 when the run did not estimate value ahead.",
+    ),
     OpenApiParameter("country", str, description="Only members whose country is this one."),
 ]
 
 
 def _audience_members(request, segment: Segment):
     """The segment's members the query's audience filters keep (400 naming a bad one)."""
-    rhythm = segment.run.activity_rhythm
     try:
-        audience = audience_from(request.query_params, rhythm=rhythm)
+        audience = audience_from(request.query_params, run=segment.run)
     except AudienceRefused as refused:
         raise ApiProblem(
             str(refused),

@@ -1,7 +1,8 @@
 """A segment's members narrowed to a campaign's audience: by each customer's own activity
-(active, cooling, lapsed, as the members list words it) and by country. One reading of the
-filters serves the members page, its CSV and the API, so what a marketer sees listed is what
-they download."""
+(active, cooling, lapsed, as the members list words it), by when their next order is due (the
+members list's "next order within, if active") and by country. One reading of the filters
+serves the members page, its CSV and the API, so what a marketer sees listed is what they
+download."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 
 from clustering.engine.activity import P_ALIVE_LAPSED
-from clustering.models import Segment
+from clustering.models import Segment, SegmentationRun
 from common.derived_cache import customers_version
 from common.outages import OUTAGE_ERRORS
 
@@ -22,6 +23,10 @@ from .member_fit import customer_activity
 #: The activities a member may be chosen by, in customer_activity's words.
 ACTIVITIES = ("active", "cooling", "lapsed")
 COUNTRY_LENGTH = 80  # customers.Customer.country
+#: The page's choices of "next order within" (days); the API takes any day count up to ten
+#: years, the longest wait the lookup dates (reports.views.NEXT_ORDER_DATED_DAYS).
+DUE_WITHIN_CHOICES = (7, 14, 30, 60, 90)
+DUE_WITHIN_MAX = 3650
 COUNTRIES_CACHE_SECONDS = 24 * 3600
 
 
@@ -37,18 +42,24 @@ class AudienceRefused(ValueError):
 class Audience:
     activity: str = ""
     country: str = ""
+    due_within: int | None = None  # days: next order due within, if still a customer
 
     @property
     def narrowed(self) -> bool:
-        return bool(self.activity or self.country)
+        return bool(self.activity or self.country or self.due_within)
 
     def query(self) -> dict[str, str]:
         """The filters as query parameters, for links that keep them."""
-        return {k: v for k, v in (("activity", self.activity), ("country", self.country)) if v}
+        due = str(self.due_within) if self.due_within else ""
+        pairs = (("activity", self.activity), ("due_within", due), ("country", self.country))
+        return {k: v for k, v in pairs if v}
 
     def words(self) -> str:
-        """ "cooling, in France": what the export's audit entry and the page say."""
+        """ "cooling, next order within 14 days, in France": what the export's audit entry and
+        the page say."""
         parts = [self.activity] if self.activity else []
+        if self.due_within:
+            parts.append(f"next order within {_days(self.due_within)}")
         if self.country:
             parts.append(f"in {self.country}")
         return ", ".join(parts)
@@ -59,18 +70,25 @@ class Audience:
         return f"one segment's members{narrowed}"
 
     def file_suffix(self) -> str:
-        """ "-cooling-france" for the CSV's name ("" when not narrowed)."""
-        text = "-".join(v.lower() for v in (self.activity, self.country) if v)
+        """ "-cooling-next-order-14-days-france" for the CSV's name ("" when not narrowed)."""
+        due = f"next order {_days(self.due_within)}" if self.due_within else ""
+        text = "-".join(v.lower() for v in (self.activity, due, self.country) if v)
         slug = "".join(c if c.isalnum() else "-" for c in text).strip("-")
         return f"-{slug}" if slug else ""
+
+
+def _days(n: int | None) -> str:
+    return "1 day" if n == 1 else f"{n} days"
 
 
 EVERYONE = Audience()
 
 
-def audience_from(params: Mapping[str, str], *, rhythm: dict | None) -> Audience:
-    """The audience the query asks for; AudienceRefused naming the parameter when it cannot
-    be read (an unknown activity, or one asked of a run that did not measure the rhythm)."""
+def audience_from(params: Mapping[str, str], *, run: SegmentationRun) -> Audience:
+    """The audience the query asks of ``run``'s members; AudienceRefused naming the parameter
+    when it cannot be read (an unknown activity, or one asked of a run that did not measure
+    the rhythm; a next order asked of a run that did not estimate them)."""
+    rhythm, next_orders = run.activity_rhythm, bool(run.value_ahead)
     activity = (params.get("activity") or "").strip().lower()
     country = (params.get("country") or "").strip()
     if activity:
@@ -86,16 +104,37 @@ def audience_from(params: Mapping[str, str], *, rhythm: dict | None) -> Audience
             )
     if len(country) > COUNTRY_LENGTH:
         raise AudienceRefused("country", f"A country is at most {COUNTRY_LENGTH} characters.")
-    return Audience(activity=activity, country=country)
+    return Audience(activity=activity, country=country, due_within=_due_within(params, next_orders))
+
+
+def _due_within(params: Mapping[str, str], next_orders: bool) -> int | None:
+    text = (params.get("due_within") or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= DUE_WITHIN_MAX:
+        raise AudienceRefused(
+            "due_within",
+            f"Next order within must be a whole number of days from 1 to {DUE_WITHIN_MAX:,}.",
+        )
+    if not next_orders:
+        raise AudienceRefused(
+            "due_within",
+            "This run did not estimate its members' next orders (no value ahead), so they "
+            "cannot be chosen by it.",
+        )
+    return int(text)
 
 
 def narrow(assignments: QuerySet, audience: Audience, *, segment: Segment) -> QuerySet:
     """The assignments (of ``segment``) of the audience's members: their activity as
     customer_activity judges it (by the run's recency, or by P(alive) for repeat buyers where
-    it named the segment's activity), their country as stored."""
+    it named the segment's activity), their next order as the run estimated it, their
+    country as stored."""
     if audience.activity:
         rhythm, evidence = segment.run.activity_rhythm, segment.activity_evidence
         assignments = assignments.filter(_activity_query(audience.activity, rhythm, evidence))
+    if audience.due_within:
+        assignments = assignments.filter(next_purchase_days__lte=audience.due_within)
     if audience.country:
         assignments = assignments.filter(customer__country=audience.country)
     return assignments

@@ -9,6 +9,7 @@ import csv
 import html as html_text
 import io
 import re
+from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
@@ -25,6 +26,10 @@ from clustering.report.member_fit import customer_activity
 from customers.models import Customer
 
 RHYTHM = {"active_days": 60.0, "lapsed_days": 180.0, "repeat_customers": 100, "basis": "test"}
+# A run's part the filters read: its rhythm, and whether it estimated value ahead.
+RUN = SimpleNamespace(activity_rhythm=RHYTHM, value_ahead={"horizon_days": 90})
+# Each member's next order in turn: the bounds of "within 14 days" on both sides, none.
+NEXT_ORDERS = (5.0, 14.0, 14.5, 45.0, None)
 # Every third member each: the bounds themselves on the side customer_activity puts them.
 RECENCIES = {"active": (12.0, 60.0), "cooling": (60.5, 180.0), "lapsed": (180.5, 400.0)}
 
@@ -35,28 +40,46 @@ RECENCIES = {"active": (12.0, 60.0), "cooling": (60.5, 180.0), "lapsed": (180.5,
     [
         ({"activity": "sleepy"}, "activity", "one of active, cooling, lapsed"),
         ({"country": "x" * 81}, "country", "at most 80 characters"),
+        *(
+            ({"due_within": days}, "due_within", "whole number of days from 1 to 3,650")
+            for days in ("0", "1.5", "soon", "3651", "-3")
+        ),
     ],
 )
 def test_a_filter_that_cannot_be_read_is_refused_naming_it(params, field, words):
     with pytest.raises(AudienceRefused, match=words) as refused:
-        audience_from(params, rhythm=RHYTHM)
+        audience_from(params, run=RUN)
     assert refused.value.field == field
 
 
 def test_an_activity_is_refused_for_a_run_that_did_not_measure_the_rhythm():
     with pytest.raises(AudienceRefused, match="did not measure the shop's rhythm"):
-        audience_from({"activity": "active"}, rhythm={})
-    assert audience_from({"country": "France"}, rhythm={}) == Audience(country="France")
+        audience_from(
+            {"activity": "active"}, run=SimpleNamespace(activity_rhythm={}, value_ahead={})
+        )
+    no_rhythm = SimpleNamespace(activity_rhythm={}, value_ahead={})
+    assert audience_from({"country": "France"}, run=no_rhythm) == Audience(country="France")
+
+
+def test_a_next_order_is_refused_for_a_run_that_did_not_estimate_value_ahead():
+    without_value = SimpleNamespace(activity_rhythm=RHYTHM, value_ahead={})
+    with pytest.raises(AudienceRefused, match="did not estimate its members' next orders"):
+        audience_from({"due_within": "14"}, run=without_value)
+    assert audience_from({"due_within": " 14 "}, run=RUN) == Audience(due_within=14)
 
 
 def test_an_audience_is_said_in_words_in_its_links_and_in_its_file_name():
-    audience = audience_from({"activity": " Cooling ", "country": "United Kingdom"}, rhythm=RHYTHM)
+    audience = audience_from({"activity": " Cooling ", "country": "United Kingdom"}, run=RUN)
     assert audience == Audience(activity="cooling", country="United Kingdom")
     assert audience.words() == "cooling, in United Kingdom"
     assert audience.query() == {"activity": "cooling", "country": "United Kingdom"}
     assert audience.file_suffix() == "-cooling-united-kingdom"
     assert audience.export_words() == "one segment's members (cooling, in United Kingdom)"
-    everyone = audience_from({}, rhythm=RHYTHM)
+    due = audience_from({"activity": "active", "due_within": "1", "country": "France"}, run=RUN)
+    assert due.words() == "active, next order within 1 day, in France"
+    assert due.query() == {"activity": "active", "due_within": "1", "country": "France"}
+    assert due.file_suffix() == "-active-next-order-1-day-france"
+    everyone = audience_from({}, run=RUN)
     assert not everyone.narrowed and everyone.query() == {} and everyone.file_suffix() == ""
 
 
@@ -78,23 +101,28 @@ def segment(site, db) -> Segment:
     for i, (pk, customer_pk) in enumerate(members):
         activity = ACTIVITIES[i % 3]
         recency = RECENCIES[activity][(i // 3) % 2]
-        SegmentAssignment.unscoped.filter(pk=pk).update(recency_days=recency)
+        SegmentAssignment.unscoped.filter(pk=pk).update(
+            recency_days=recency, next_purchase_days=NEXT_ORDERS[i % len(NEXT_ORDERS)]
+        )
         country = "France" if i % 4 == 1 else "United Kingdom"
         Customer.unscoped.filter(pk=customer_pk).update(country=country)
     Segment.unscoped.filter(pk=biggest.pk).update(top_country="United Kingdom")
     return Segment.unscoped.select_related("run").get(pk=biggest.pk)
 
 
-def expected(segment: Segment, activity: str = "", country: str = "") -> set[str]:
+def expected(
+    segment: Segment, activity: str = "", country: str = "", due_within: float | None = None
+) -> set[str]:
     """The members of the audience, judged one by one as the members list judges them."""
     members = SegmentAssignment.unscoped.filter(segment=segment).values_list(
-        "customer__external_id", "recency_days", "customer__country"
+        "customer__external_id", "recency_days", "customer__country", "next_purchase_days"
     )
     return {
         customer
-        for customer, recency, their_country in members
+        for customer, recency, their_country, next_order in members
         if (not activity or customer_activity(recency, RHYTHM) == activity)
         and (not country or their_country == country)
+        and (due_within is None or (next_order is not None and next_order <= due_within))
     }
 
 
@@ -275,3 +303,48 @@ def test_an_empty_audience_offers_no_download_and_one_member_is_said_so(segment,
     html = client.get(segment.get_absolute_url(), {"country": "Iceland"}).content.decode()
     label = re.search(r'data-role="audience-download"[^>]*>([^<]+)<', html).group(1)
     assert label == "Download this member (in Iceland) as CSV"
+
+
+@pytest.mark.django_db
+def test_members_due_to_order_are_the_same_on_the_page_in_the_csv_and_in_the_api(
+    segment, client_for
+):
+    assert segment.run.value_ahead, "the site's run estimated no value ahead"
+    client = client_for("marketing")
+    wanted = expected(segment, "active", due_within=14)
+    assert wanted and wanted != expected(segment, "active")
+    page = client.get(segment.get_absolute_url(), {"activity": "active", "due_within": "14"})
+    html = page.content.decode()
+    assert set(page_ids(html)) == wanted
+    assert '<option value="14" selected>14 days</option>' in html
+    label = re.search(r'data-role="audience-download"[^>]*>([^<]+)<', html).group(1)
+    assert (
+        label == f"Download these {len(wanted)} members (active, next order within 14 days) as CSV"
+    )
+    url = reverse("clustering:segment-members-csv", args=[segment.run_id, segment.number])
+    rows = csv_rows(client.get(url, {"activity": "active", "due_within": "14"}))
+    assert {r["Customer id"] for r in rows} == wanted
+    api = client.get(
+        reverse("api-segment-members", kwargs={"number": segment.number}),
+        {"activity": "active", "due_within": 14, "page_size": 5000},
+    ).json()["results"]
+    assert {r["customer_id"] for r in api} == wanted
+    assert all(r["next_purchase_days"] <= 14 for r in api)
+    # a wait the page does not offer is kept as asked
+    html = client.get(segment.get_absolute_url(), {"due_within": "21"}).content.decode()
+    within_21 = expected(segment, due_within=21)
+    assert set(page_ids(html)) <= within_21
+    assert f"Download these {len(within_21)} members (next order within 21 days)" in html
+    assert '<option value="21" selected>21 days</option>' in html
+
+
+@pytest.mark.django_db
+def test_without_value_ahead_the_page_offers_no_next_order(segment, client_for):
+    SegmentationRun.unscoped.filter(pk=segment.run_id).update(value_ahead={})
+    client = client_for("marketing")
+    html = client.get(segment.get_absolute_url()).content.decode()
+    assert 'name="due_within"' not in html and 'name="activity"' in html
+    refused = client.get(
+        reverse("api-segment-members", kwargs={"number": segment.number}), {"due_within": 14}
+    )
+    assert refused.status_code == 400 and "due_within" in refused.json()["fields"]
