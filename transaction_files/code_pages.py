@@ -48,29 +48,54 @@ _WORD = re.compile(r"[^\W\d_]{4,}")
 _SIGNS_OF_1250 = "³¹¿£¥¯¾¼"
 _WORD_WITH_SIGNS = re.compile(rf"(?:[^\W\d_]|[{_SIGNS_OF_1250}])+")
 _SIGN_BETWEEN_LETTERS = re.compile(rf"[^\W\d_][{_SIGNS_OF_1250}]+[^\W\d_]")
+_LETTERS = re.compile(r"[^\W\d_]+")
+# Czech and Hungarian letters that Windows-1252 reads as other letters (ě č ř ň ő ű as ì è ø ò
+# õ û), in places no Western language puts them: ì inside a word (Italian's is final), è
+# before a vowel, ø before í or á ("Dìèín", "poèet", "Pøíliš"); õ at a word's end or, not
+# before e (Portuguese's "-ões"), beside a second accent ("Szõlõ", "fõzelék", "Gyûrû").
+# Read in Windows-1252 only: Estonian's õ is its own in Windows-1257.
+_CZECH_AS_WESTERN = re.compile(r"[ìÌ][^\W\d_]|[øØ][íáÍÁ]|[èÈ][aeiouyáéíóúýAEIOUY]")
+_HUNGARIAN_AS_WESTERN = re.compile(
+    r"[õÕ]$|[õÕ](?![eE]).*[õûÕÛáéíóúÁÉÍÓÚ]|[ûÛáéíóúÁÉÍÓÚ].*[õÕ](?![eE])|[ûÛ].*[ûÛ]"
+)
+_WESTERN = "cp1252"
+
+
+# Icelandic's letters beyond ASCII: its own words may be all of them ("þjóð").
+_ICELANDIC = frozenset("áéíóúýþðæöÁÉÍÓÚÝÞÐÆÖ")
 
 
 def _garbled(word: str) -> bool:
     beyond = [c for c in word if ord(c) > 127]
-    return len(beyond) >= 0.75 * len(word) and all(
-        unicodedata.name(c, "").startswith("LATIN") for c in beyond
+    return (
+        len(beyond) >= 0.75 * len(word)
+        and all(unicodedata.name(c, "").startswith("LATIN") for c in beyond)
+        and not _ICELANDIC.issuperset(beyond)
     )
 
 
-def garbled_words(text: str, limit: int = 3) -> list[str]:
-    """Up to `limit` distinct words of `text` that read as another code page's letters:
-    Cyrillic or Greek as Latin letters, Central European letters as signs."""
+def garbled_words(text: str, code_page: str = DEFAULT_CODE_PAGE, limit: int = 3) -> list[str]:
+    """Up to `limit` distinct words of `text`, read in `code_page`, that read as another code
+    page's letters: Cyrillic or Greek as Latin letters, Central European letters as signs, or
+    (in Windows-1252) Czech and Hungarian letters as other Latin ones."""
     found: list[str] = []
+
+    def add(word: str) -> bool:
+        if word not in found:
+            found.append(word)
+        return len(found) == limit
+
     for word in _WORD.findall(text):
-        if word not in found and _garbled(word):
-            found.append(word)
-            if len(found) == limit:
-                return found
+        if _garbled(word) and add(word):
+            return found
     for word in _WORD_WITH_SIGNS.findall(text):
-        if word not in found and _SIGN_BETWEEN_LETTERS.search(word):
-            found.append(word)
-            if len(found) == limit:
-                break
+        if _SIGN_BETWEEN_LETTERS.search(word) and add(word):
+            return found
+    if code_page == _WESTERN:
+        for word in _LETTERS.findall(text):
+            central = _CZECH_AS_WESTERN.search(word) or _HUNGARIAN_AS_WESTERN.search(word)
+            if central and add(word):
+                return found
     return found
 
 

@@ -347,7 +347,7 @@ def inspect_source(
     notices = []
     if encoding != "utf-8":
         notices.append(not_utf8_notice(code_page))
-        if garbled := garbled_words(text):
+        if garbled := garbled_words(text, code_page):
             notices.append(garbled_notice(code_page, garbled))
     if at:
         title = next((line.strip(' ,;\t|"') for line in lines[:at] if line.strip()), "")

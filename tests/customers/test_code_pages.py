@@ -67,6 +67,49 @@ def test_central_european_text_read_as_western_is_said_to_look_garbled(tmp_path)
     assert len(lines.notices) == 1 and "read as Windows-1252" in lines.notices[0]
 
 
+@pytest.mark.parametrize(
+    ("text", "country", "quoted"),
+    [
+        ("Čokoláda hořká koření a svíčka", "Děčín", ("“Èokoláda”", "“Dìèín”")),
+        ("Szőlő fűszer erősítő", "Győr", ("“Szõlõ”", "“erõsítõ”")),
+    ],
+    ids=["Czech", "Hungarian"],
+)
+def test_czech_and_hungarian_read_as_western_are_said_to_look_garbled(
+    tmp_path, text, country, quoted
+):
+    """Windows-1250's ě č ř ő ű read in Windows-1252 are other letters, not signs: said where
+    they sit as no Western language puts them (nothing lost: the text is kept as read)."""
+    data = (HEADER + ROW.format(text, country)).encode("cp1250")
+    lines = read(tmp_path, data, "cp1252")
+    assert lines.lines["description"].tolist() == [text.encode("cp1250").decode("cp1252")]
+    garbled = [n for n in lines.notices if "reads as no language" in n]
+    assert len(garbled) == 1 and all(word in garbled[0] for word in quoted)
+
+
+WESTERN_WORDS = (
+    "Crème brûlée, père, élève, modèle, déjà, très, où, poète, Noël, Ève, Zoë, naïve, façade, "
+    "così più lunedì perché città però può, señor niño Peña, história pròxim mòbil Lleó, "
+    "informações Camões põe limões não São, Søren København Grønland Brønd Søerne Høeg Ørsted "
+    "Bjørn Jørgen Århus smørrebrød Færøerne Føroyar Tórshavn, Reykjavík þjóð, Müller Straße, "
+    "coöperatie één, Citroën ambiguïté Saint-Étienne Hôtel Côte crêpe"
+)
+
+
+def test_western_languages_accents_are_not_taken_for_another_code_pages(tmp_path):
+    """Icelandic's "þjóð" was: three of its four letters beyond ASCII, as Cyrillic read in
+    Windows-1252 is."""
+    lines = read(
+        tmp_path, (HEADER + ROW.format(f'"{WESTERN_WORDS}"', "France")).encode("cp1252"), "cp1252"
+    )
+    assert len(lines.lines) == 1
+    assert not [n for n in lines.notices if "reads as no language" in n]
+    # Estonian's õ is its own letter in its code page (Windows-1257), not Hungarian's ő
+    estonian = HEADER + ROW.format("Võõrkeelne õpik, Põltsamaa õun", "Eesti")
+    lines = read(tmp_path, estonian.encode("cp1257"), "cp1257")
+    assert not [n for n in lines.notices if "reads as no language" in n]
+
+
 def test_the_code_page_holds_past_the_first_block(tmp_path):
     data = (LONG + ROW.format("Źródło", "Polska")).encode("cp1250")
     lines = read(tmp_path, data, "cp1250")
