@@ -65,18 +65,23 @@ def test_days_judge_where_p_alive_did_not_name_the_segment(rhythm, evidence):
     assert customer_activity(3.0, rhythm, p_alive=0.05, evidence=evidence) == "active"
 
 
-def test_a_warning_by_p_alive_quotes_it_and_the_models_cut():
-    quiet_champion = member_fit(
+def in_champions(recency_days: float, p_alive: float):
+    """A member's fit in a segment named "active" by P(alive)."""
+    return member_fit(
         confidence=0.9,
         runner_up_number=None,
-        recency_days=3.0,
+        recency_days=recency_days,
         algorithm="kmeans",
         segment_names={},
         segment_activity="active",
         rhythm=RHYTHM,
-        p_alive=0.12,
+        p_alive=p_alive,
         evidence="p_alive",
     )
+
+
+def test_a_warning_by_p_alive_quotes_it_and_the_models_cut():
+    quiet_champion = in_champions(3.0, 0.12)
     assert quiet_champion.activity == "lapsed" and quiet_champion.activity_by == "p_alive"
     assert quiet_champion.warning == (
         f"P(alive) 12%: lapsed by the purchase model (below {P_ALIVE_LAPSED:.0%}), yet the "
@@ -86,17 +91,7 @@ def test_a_warning_by_p_alive_quotes_it_and_the_models_cut():
         "active", 40.0, "lapsed", RHYTHM, p_alive=0.81, basis="p_alive"
     ).startswith("P(alive) 81%: active by the purchase model (from 55%)")
     # silent 40 days but likely still a customer: no contradiction with "active"
-    assert not member_fit(
-        confidence=0.9,
-        runner_up_number=None,
-        recency_days=40.0,
-        algorithm="kmeans",
-        segment_names={},
-        segment_activity="active",
-        rhythm=RHYTHM,
-        p_alive=0.9,
-        evidence="p_alive",
-    ).warning
+    assert not in_champions(40.0, 0.9).warning
 
 
 # ------------------------------------------------------- a shop the purchase model validates
