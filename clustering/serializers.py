@@ -42,6 +42,15 @@ RUN_FIELDS = [
 ]
 
 
+#: A member's own activity, in the API's words (members, customers).
+MEMBER_ACTIVITY_HELP = (
+    "The customer's own activity, judged as their segment's name was: by the shop's rhythm "
+    "(days since the last purchase), or by P(alive) for customers who bought again where "
+    "P(alive) named the segment's activity (its activity_evidence): active, cooling or "
+    "lapsed (null when the run did not measure the rhythm)."
+)
+
+
 class RunSerializer(serializers.ModelSerializer):
     """A run with its progress; everything is read-only (runs change through services)."""
 
@@ -152,7 +161,10 @@ class RunReportSerializer(serializers.Serializer):
         child=serializers.JSONField(),
         help_text="The shop's rhythm behind the activity axis: active_days (bought within "
         "them: active), lapsed_days (beyond them: lapsed; between: cooling), "
-        "repeat_customers, basis. {} on runs stored before it was measured.",
+        "repeat_customers, basis; evidence (recency or p_alive) and evidence_basis; "
+        "p_alive_active, the P(alive) from which a repeat buyer is active where P(alive) "
+        "named activity (null otherwise, and absent on runs stored before it was kept). {} on "
+        "runs stored before the rhythm was measured.",
     )
     notes = serializers.ListField(child=serializers.JSONField())
     is_published = serializers.BooleanField()
@@ -292,10 +304,7 @@ class SegmentMemberSerializer(serializers.ModelSerializer):
         help_text="The segment the customer is next closest to (null: none, or a run made "
         "before runner-ups were stored)."
     )
-    activity = serializers.SerializerMethodField(
-        help_text="The customer's own activity by the shop's rhythm: active, cooling or "
-        "lapsed (null when the run did not measure the rhythm)."
-    )
+    activity = serializers.SerializerMethodField(help_text=MEMBER_ACTIVITY_HELP)
     activity_warning = serializers.SerializerMethodField(
         help_text="A sentence when that activity contradicts the segment's name, else empty."
     )

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from clustering.models import SegmentAssignment
-from clustering.serializers import SEGMENT_ID_HELP, SEGMENT_NUMBER_HELP
+from clustering.serializers import MEMBER_ACTIVITY_HELP, SEGMENT_ID_HELP, SEGMENT_NUMBER_HELP
 from common.api_currency import CURRENCY_HELP, CurrencyField
 from common.api_strict import StrictCharField
 from customers.erasure import BULK_ERASURE_MAX
@@ -102,11 +102,7 @@ class CurrentSegmentSerializer(serializers.Serializer):
     runner_up = serializers.CharField(
         allow_null=True, help_text="The segment the customer is next closest to (null: none)."
     )
-    activity = serializers.CharField(
-        allow_null=True,
-        help_text="The customer's own activity by the shop's rhythm: active, cooling or "
-        "lapsed (null when the run did not measure the rhythm).",
-    )
+    activity = serializers.CharField(allow_null=True, help_text=MEMBER_ACTIVITY_HELP)
     activity_warning = serializers.CharField(
         allow_blank=True,
         help_text="A sentence when that activity contradicts the segment's name (a lapsed "
