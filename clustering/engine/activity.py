@@ -145,6 +145,14 @@ def status_by_p_alive(p_alive: np.ndarray, active_cut: float) -> np.ndarray:
     return np.where(judged, by_p, -1)
 
 
+def member_status_by_p_alive(p_alive: float | None, active_cut: float) -> int:
+    """status_by_p_alive for one customer, in plain Python: the members list and its export
+    judge them one at a time (a test holds the two to the same answers)."""
+    if p_alive is None or not math.isfinite(p_alive) or p_alive >= 1.0:
+        return -1
+    return 0 if p_alive >= active_cut else 1 if p_alive >= P_ALIVE_LAPSED else 2
+
+
 def split_mixed_segments(
     features: pd.DataFrame,
     segment_ids: np.ndarray,

@@ -9,9 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
-from clustering.engine.activity import P_ALIVE_LAPSED, status_by_p_alive
+from clustering.engine.activity import P_ALIVE_LAPSED, member_status_by_p_alive
 from clustering.engine.fit import fit_level, fit_words
 from clustering.engine.types import ACTIVITY_STATUSES
 
@@ -48,13 +46,13 @@ def activity_basis(rhythm: dict | None, *, p_alive: float | None, evidence: str)
 
 
 def _p_alive_status(rhythm: dict | None, p_alive: float | None, evidence: str) -> int:
-    """The status index by P(alive) (engine.activity.status_by_p_alive), -1 where the days
-    decide: a segment not named by P(alive), a one-time buyer, no P(alive), or a run stored
-    before its active cut was kept (judged by days, as it always was)."""
+    """The status index by P(alive) (engine.activity.member_status_by_p_alive), -1 where the
+    days decide: a segment not named by P(alive), a one-time buyer, no P(alive), or a run
+    stored before its active cut was kept (judged by days, as it always was)."""
     cut = (rhythm or {}).get("p_alive_active")
-    if evidence != "p_alive" or cut is None or p_alive is None:
+    if evidence != "p_alive" or cut is None:
         return -1
-    return int(status_by_p_alive(np.array([p_alive], dtype=float), float(cut))[0])
+    return member_status_by_p_alive(p_alive, float(cut))
 
 
 def _days_activity(recency_days: float | None, rhythm: dict | None) -> str | None:

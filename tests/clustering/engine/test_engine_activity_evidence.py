@@ -10,10 +10,13 @@ import pytest
 
 from clustering.engine.activity import (
     P_ALIVE_ACTIVE,
+    P_ALIVE_LAPSED,
     P_ALIVE_MAX_ERROR,
     activity_evidence,
     customer_status,
+    member_status_by_p_alive,
     p_alive_active_cut,
+    status_by_p_alive,
 )
 from clustering.engine.types import ACTIVITY_STATUSES, ActivityRhythm
 
@@ -120,3 +123,12 @@ def test_the_active_cut_is_where_p_alive_agrees_best_with_the_days():
     assert p_alive_active_cut(few, p_alive, RHYTHM) == P_ALIVE_ACTIVE
     # an already measured cut survives a second look without the data
     assert activity_evidence(rhythm, {"error": 0.0}).p_alive_active == 0.60
+
+
+def test_one_customers_status_by_p_alive_is_the_arrays():
+    """The members list judges one member at a time; the run judged them all at once."""
+    p = [0.0, 0.29999, P_ALIVE_LAPSED, 0.5499, 0.55, 0.99, 1.0, float("nan"), 0.7]
+    at_once = status_by_p_alive(np.array(p), 0.55).tolist()
+    assert [member_status_by_p_alive(v, 0.55) for v in p] == at_once
+    assert at_once == [2, 2, 1, 1, 0, 0, -1, -1, 0]
+    assert member_status_by_p_alive(None, 0.55) == -1
