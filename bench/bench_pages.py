@@ -232,6 +232,11 @@ def measure(workspace, user, setup: dict, url: str | None) -> int:
             client,
             biggest.get_absolute_url() + "?" + urlencode(audience),
         ),
+        (
+            "segment, its active members due to order within 30 days, page 1",
+            client,
+            biggest.get_absolute_url() + "?activity=active&due_within=30",
+        ),
         ("customer lookup", client, reverse("customer-lookup") + f"?customer_id={customer}"),
         (f"run report ({run.candidates.count()} candidates)", client, run.get_absolute_url()),
         ("run status JSON", client, reverse("clustering:run-status", args=[run.pk])),
