@@ -1,7 +1,7 @@
 """Numbers as shops write them: plain ("1234.5"), with group separators ("1,234.50",
-"1.234,50" in a decimal-comma file, "1 234,50", "1'234.50"), in accounting brackets for a
-negative ("(15.00)") and, for money, with a currency mark before or after ("$15.00",
-"-£3.20", "15,00 €", "USD 15.00").
+"1.234,50" in a decimal-comma file, "1 234,50", "1'234.50"), in accounting brackets or with
+a trailing minus for a negative ("(15.00)", "15.00-") and, for money, with a currency mark
+before or after ("$15.00", "-£3.20", "15,00 €", "USD 15.00").
 
 Plain numbers take one pyarrow cast for the whole column; only the values it cannot read
 are parsed one distinct value at a time.
@@ -84,6 +84,9 @@ def read_number(text: str, *, decimal_comma: bool, money: bool) -> tuple[float, 
     negative = False
     if len(t) > 2 and t[0] == "(" and t[-1] == ")":
         negative, t = True, t[1:-1].strip()
+    elif len(t) > 1 and t[-1] == "-" and t[0] not in "+-(":
+        # a trailing minus, as SAP's and other ERP systems' exports write a negative
+        negative, t = True, t[:-1].rstrip()
     match = (_MONEY if money else _PLAIN).fullmatch(t)
     if match is None:
         return math.nan, ""

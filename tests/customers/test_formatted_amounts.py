@@ -1,6 +1,6 @@
-"""A file whose amounts carry the shop's currency, thousands separators and accounting
-brackets imports as numbers; an amount in another currency is rejected with its row and
-column, and the rest of the file is stored."""
+"""A file whose amounts carry the shop's currency, thousands separators, accounting
+brackets or a trailing minus imports as numbers; an amount in another currency is rejected
+with its row and column, and the rest of the file is stored."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ FILE = (
     "c2,2024-01-06 11:00,1003,1,GBP 20\n"
     "c2,2024-01-07 11:00,1004,-1,(£20.00)\n"
     "c3,2024-01-08 12:00,1005,1,€30.00\n"
+    "c3,2024-01-09 12:00,1006,1-,5.50-\n"
 )
 
 
@@ -40,6 +41,7 @@ def test_amounts_written_as_money_are_read_and_foreign_ones_refused(
         "1002": Decimal("15.00"),
         "1003": Decimal("20.00"),
         "1004": Decimal("-20.00"),  # a return, by its sign
+        "1006": Decimal("-5.50"),  # a return, by its trailing minus (an ERP's export)
     }
     (rejected,) = ImportRejectedRow.unscoped.all()
     assert (rejected.line_number, rejected.column, rejected.value) == (6, "Amount", "€30.00")

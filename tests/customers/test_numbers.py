@@ -20,6 +20,9 @@ from transaction_files.numbers import read_number, to_numbers
         ("£1,234.50", 1234.5, "£"),
         ("(15.00)", -15.0, ""),  # accounting brackets
         ("(£15.00)", -15.0, "£"),
+        ("15.00-", -15.0, ""),  # a trailing minus (SAP's and other ERP exports)
+        ("1,234.50 -", -1234.5, ""),
+        ("£15.00-", -15.0, "£"),
         ("USD 15.00", 15.0, "USD"),
         ("15.00 USD", 15.0, "USD"),
         ("CA$ 12.50", 12.5, "CA$"),
@@ -42,6 +45,7 @@ def test_money_in_a_comma_separated_file(text, value, mark):
         ("1 234,50", 1234.5, ""),
         ("R$ 9,90", 9.9, "R$"),
         ("-12,5", -12.5, ""),
+        ("1.234,50-", -1234.5, ""),
         ("15.00", 15.0, ""),  # a point still reads as one
     ],
 )
@@ -51,7 +55,20 @@ def test_money_in_a_decimal_comma_file(text, value, mark):
 
 @pytest.mark.parametrize(
     "text",
-    ["1,23", "1.234,50", "15,00 €", "--5", "1,2,3", "$5 $", "- (5)", "(-5)", "abc", "12-"],
+    [
+        "1,23",
+        "1.234,50",
+        "15,00 €",
+        "--5",
+        "1,2,3",
+        "$5 $",
+        "- (5)",
+        "(-5)",
+        "abc",
+        "-12-",
+        "(5)-",
+        "-",
+    ],
 )
 def test_what_a_comma_separated_file_cannot_mean_is_not_read(text):
     value, _ = read_number(text, decimal_comma=False, money=True)
