@@ -81,6 +81,13 @@ def order_evidence(values: pd.Series) -> tuple[bool, bool]:
     return bool((first > 12).any()), bool((second > 12).any())
 
 
+def dotted_only(values: pd.Series) -> bool:
+    """Whether every day/month date among `values` is written with dots ("05.12.2026"), as
+    only day-first dates are (Germany to Russia); true when there is none."""
+    forms = values[is_day_month_form(values)]
+    return bool(forms.str.match(r"^\d{1,2}\.\d{1,2}\.").all())
+
+
 def contradicting_example(values: pd.Series, order: str) -> str:
     """A value that can only be read in the other order than `order` (day-first or
     month-first), "" when none: a file that contradicts the order it is read in."""
@@ -101,11 +108,17 @@ def day_month_example(values: pd.Series) -> str:
 
 
 def decide_order(
-    day_first_seen: bool, month_first_seen: bool, example: str = "", then: str = "import again"
+    day_first_seen: bool,
+    month_first_seen: bool,
+    example: str = "",
+    then: str = "import again",
+    *,
+    dotted: bool = False,
 ) -> str:
-    """The order the file's dates show. ImportFileError when they mix both forms, or when no
-    date tells; `example` (one of the file's dates) is quoted then, and `then` says what to
-    do once the order is chosen."""
+    """The order the file's dates show; day-first when no date tells but all are written with
+    dots (`dotted`: dotted_only). ImportFileError when they mix both forms, or when nothing
+    tells; `example` (one of the file's dates) is quoted then, and `then` says what to do
+    once the order is chosen."""
     if day_first_seen and month_first_seen:
         raise ImportFileError(
             "The dates mix day-first (31/01) and month-first (01/31) forms; "
@@ -115,6 +128,8 @@ def decide_order(
         return DAYFIRST
     if month_first_seen:
         return MONTHFIRST
+    if dotted:
+        return DAYFIRST
     such_as = f"“{example}”" if example else "01/02/2011"
     raise ImportFileError(
         f"The dates are ambiguous: every date (such as {such_as}) can be read day-first or "

@@ -216,7 +216,11 @@ def preview(
         day_first, month_first = dates.order_evidence(values)
         try:
             order = dates.decide_order(
-                day_first, month_first, dates.day_month_example(values), then="preview or import"
+                day_first,
+                month_first,
+                dates.day_month_example(values),
+                then="preview or import",
+                dotted=dates.dotted_only(values),
             )
         except ImportFileError as exc:
             result.missing = str(exc)

@@ -70,16 +70,19 @@ def check_latin1_chunk(info: SourceInfo, chunk: Chunk) -> None:
 
 def detect_date_order(path: Path, info: SourceInfo, column: str) -> str:
     """Day-first or month-first, from the whole date column (a value such as 31/01 or 01/31
-    decides); ImportFileError when the dates mix both or never tell."""
+    decides; dates all written with dots are day-first); ImportFileError when the dates mix
+    both or never tell."""
     day_first = month_first = False
+    dotted = True
     example = ""
     for chunk in iter_chunks(path, info, columns=[column], on_bad_row=lambda bad: None):
         values = chunk.frame[column].astype("str").str.strip()
         d, m = dates.order_evidence(values)
         day_first |= d
         month_first |= m
+        dotted &= dates.dotted_only(values)
         example = example or dates.day_month_example(values)
-    return dates.decide_order(day_first, month_first, example)
+    return dates.decide_order(day_first, month_first, example, dotted=dotted)
 
 
 def read_lines(

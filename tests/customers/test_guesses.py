@@ -219,6 +219,13 @@ def test_preview_tells_the_date_order_from_the_first_rows(tmp_path):
     shown = preview(sample, mapping, date_order=None, time_zone="UTC")
     assert shown.date_order == "dayfirst"
     assert shown.rows[1].stored.timestamp.date().isoformat() == "2024-01-02"
+    # dates with dots are day-first when none tells, as the import reads them
+    dotted = tmp_path / "dotted.csv"
+    dotted.write_text("member,day,total\nm1,05.12.2024,5.00\nm2,02.01.2024,6.00\n")
+    sample = first_rows(dotted, inspect_source(dotted), 200)
+    shown = preview(sample, mapping, date_order=None, time_zone="UTC")
+    assert shown.missing == "" and shown.date_order == "dayfirst"
+    assert shown.rows[0].stored.timestamp.date().isoformat() == "2024-12-05"
 
 
 def test_a_shopify_orders_export_is_known_whole():

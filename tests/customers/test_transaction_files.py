@@ -165,3 +165,27 @@ def test_mapping_problems_are_the_import_errors(tmp_path):
 
     read = read_lines(path, mapping={"customer_id": "buyer", "timestamp": "when", "amount": "paid"})
     assert read.lines[["customer_ext", "amount"]].values.tolist() == [["b1", 3.5]]
+
+
+def test_dates_written_with_dots_are_day_first_when_no_date_tells(tmp_path):
+    """ "05.12.2026" is day-first wherever dates are written with dots (Germany to Russia):
+    asking the shop which order they meant, as for "05/12/2026", only held up its import."""
+    rows = "A1;05.12.2024 14:30;12,50\nA2;06.11.2024;3\n"
+    dotted = tmp_path / "dotted.csv"
+    dotted.write_text("CustomerID;InvoiceDate;Amount\n" + rows, encoding="utf-8")
+    lines = read_lines(dotted)
+    assert lines.date_order == "dayfirst"
+    assert [str(t) for t in lines.lines["ts"]] == [
+        "2024-12-05 14:30:00+00:00",
+        "2024-11-06 00:00:00+00:00",
+    ]
+    # a date that can only be month-first still decides; slashes beside dots still ask
+    month_first = tmp_path / "month_first.csv"
+    month_first.write_text(
+        "CustomerID;InvoiceDate;Amount\n" + rows + "A3;11.13.2024;1\n", encoding="utf-8"
+    )
+    assert read_lines(month_first).date_order == "monthfirst"
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("CustomerID;InvoiceDate;Amount\n" + rows + "A3;11/10/2024;1\n", "utf-8")
+    with pytest.raises(ImportFileError, match="ambiguous"):
+        read_lines(mixed)
