@@ -24,7 +24,13 @@ _OFFSET_RE = (
 )
 # A time after a date: 10:15, 10:15:30, 10:15 AM, 1:15 p.m.
 _TIME = r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?"
-_DMY_RE = rf"^(\d{{1,2}})[/.\-](\d{{1,2}})[/.\-](\d{{4}}|\d{{2}})(?:[ T]{_TIME})?$"
+# Day and month first: 31/01/2024, 31-01-24, 31.01.2024, and as Czech and Slovak write it,
+# "31. 1. 2024" (a space after each dot)
+_DMY_RE = (
+    rf"^(\d{{1,2}})(?:[/\-]|\.\s?)(\d{{1,2}})(?:[/\-]|\.\s?)(\d{{4}}|\d{{2}})(?:[ T]{_TIME})?$"
+)
+# Year first as Hungarian writes it, a dot after each part: "2024. 03. 05.", "2024.03.05. 10:15"
+_YMD_DOTTED_RE = rf"^(\d{{4}})\.\s?(\d{{1,2}})\.\s?(\d{{1,2}})\.(?:\s+{_TIME})?$"
 # Year first with a 12-hour time: "2024-03-05 1:15 PM" (a till's date and time joined).
 _ISO_12H_RE = rf"^(\d{{4}})([-/.])(\d{{1,2}})\2(\d{{1,2}})[ T]{_TIME}$"
 # Dates with the month's name: "Jan 5, 2024", "Friday, January 5, 2024 10:15 AM",
@@ -85,7 +91,7 @@ def dotted_only(values: pd.Series) -> bool:
     """Whether every day/month date among `values` is written with dots ("05.12.2026"), as
     only day-first dates are (Germany to Russia); true when there is none."""
     forms = values[is_day_month_form(values)]
-    return bool(forms.str.match(r"^\d{1,2}\.\d{1,2}\.").all())
+    return bool(forms.str.match(r"^\d{1,2}\.\s?\d{1,2}\.").all())
 
 
 def contradicting_example(values: pd.Series, order: str) -> str:
@@ -172,6 +178,15 @@ def parse_timestamps(values: pd.Series, *, order: str | None, time_zone: str = "
     if len(iso_12h):
         out[iso_12h.index] = _assemble(
             pd.to_numeric(iso_12h[3]), pd.to_numeric(iso_12h[2]), iso_12h[0], iso_12h[[4, 5, 6, 7]]
+        ).to_numpy()
+    dotted_ymd = rest_text[~iso].str.extract(_YMD_DOTTED_RE)
+    dotted_ymd = dotted_ymd[dotted_ymd[0].notna()]
+    if len(dotted_ymd):
+        out[dotted_ymd.index] = _assemble(
+            pd.to_numeric(dotted_ymd[2]),
+            pd.to_numeric(dotted_ymd[1]),
+            dotted_ymd[0],
+            dotted_ymd[[3, 4, 5, 6]],
         ).to_numpy()
     with_offset = rest_text.str.extract(_OFFSET_RE)
     has_offset = with_offset[0].notna().to_numpy()

@@ -297,6 +297,26 @@ def test_year_first_dates_with_dots_are_read():
     assert got == ["2024-01-05 00:00:00", "2024-01-05 10:15:00", "NaT", "NaT"]
 
 
+def test_czech_and_hungarian_dates_with_a_space_or_a_dot_after_each_part_are_read():
+    """Czech and Slovak write "5. 12. 2024", Hungarian "2024. 12. 05." (and without the spaces
+    in spreadsheets); both were "Not a date"."""
+    from transaction_files import dates
+
+    written = {
+        "5. 12. 2024": "2024-12-05 00:00:00",
+        "13. 5. 2024 9:05": "2024-05-13 09:05:00",
+        "2024. 12. 05.": "2024-12-05 00:00:00",
+        "2024.12.05. 14:30": "2024-12-05 14:30:00",
+        "2024.02.30.": "NaT",  # no such day
+        "5.  12. 2024": "NaT",  # one space at most
+    }
+    values = pd.Series(list(written), dtype="str")
+    got = [str(t) for t in dates.parse_timestamps(values, order=dates.DAYFIRST)]
+    assert got == list(written.values())
+    czech = pd.Series(["5. 12. 2024", "13. 5. 2024"], dtype="str")
+    assert dates.order_evidence(czech) == (True, False) and dates.dotted_only(czech)
+
+
 def test_month_names_are_read_in_the_languages_european_shops_write():
     from transaction_files import dates
 
