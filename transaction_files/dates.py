@@ -179,15 +179,6 @@ def parse_timestamps(values: pd.Series, *, order: str | None, time_zone: str = "
         out[iso_12h.index] = _assemble(
             pd.to_numeric(iso_12h[3]), pd.to_numeric(iso_12h[2]), iso_12h[0], iso_12h[[4, 5, 6, 7]]
         ).to_numpy()
-    dotted_ymd = rest_text[~iso].str.extract(_YMD_DOTTED_RE)
-    dotted_ymd = dotted_ymd[dotted_ymd[0].notna()]
-    if len(dotted_ymd):
-        out[dotted_ymd.index] = _assemble(
-            pd.to_numeric(dotted_ymd[2]),
-            pd.to_numeric(dotted_ymd[1]),
-            dotted_ymd[0],
-            dotted_ymd[[3, 4, 5, 6]],
-        ).to_numpy()
     with_offset = rest_text.str.extract(_OFFSET_RE)
     has_offset = with_offset[0].notna().to_numpy()
     if has_offset.any():
@@ -211,17 +202,23 @@ def parse_timestamps(values: pd.Series, *, order: str | None, time_zone: str = "
         first, second = pd.to_numeric(parts[0]), pd.to_numeric(parts[1])
         day, month = (first, second) if order == DAYFIRST else (second, first)
         out[dmy] = _assemble(day, month, parts[2], parts[[3, 4, 5, 6]]).to_numpy()
-    for pattern, day_at, month_at in ((_NAMED_MDY_RE, 1, 0), (_NAMED_DMY_RE, 0, 1)):
+    # the rarer forms, tried only on what no form above read: numeric files pay nothing
+    for pattern, day_at, month_at, year_at in (
+        (_YMD_DOTTED_RE, 2, 1, 0),
+        (_NAMED_MDY_RE, 1, 0, 2),
+        (_NAMED_DMY_RE, 0, 1, 2),
+    ):
         left = rest_text[out.isna().to_numpy() & ~dmy.to_numpy()]
         if left.empty:
             break
-        named = left.str.extract(pattern)
-        named = named[named[0].notna()]
-        if len(named):
-            month = named[month_at].map(_month_number)
-            times = named[[3, 4, 5, 6]]
-            out[named.index] = _assemble(
-                pd.to_numeric(named[day_at]), month, named[2], times
+        found = left.str.extract(pattern)
+        found = found[found[0].notna()]
+        if len(found):
+            month = found[month_at]
+            month = pd.to_numeric(month) if pattern is _YMD_DOTTED_RE else month.map(_month_number)
+            times = found[[3, 4, 5, 6]]
+            out[found.index] = _assemble(
+                pd.to_numeric(found[day_at]), month, found[year_at], times
             ).to_numpy()
     result[rest] = out.to_numpy()
     return result
