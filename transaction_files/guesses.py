@@ -9,6 +9,7 @@ Pure pandas: no Django.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import pandas as pd
@@ -69,7 +70,62 @@ MORE_NAMES: dict[str, list[str]] = {
     ],
     "customer_name": ["fullname", "membername", "buyername", "contactname", "shoppername"],
 }  # fmt: skip
-NAMES: dict[str, list[str]] = {f: ALIASES.get(f, []) + MORE_NAMES.get(f, []) for f in FIELDS}
+# The same fields in the words of European shops' spreadsheets and ERP exports (German,
+# French, Spanish, Italian, Dutch, Portuguese), accents folded as _word_key folds them:
+# "N° client", "Quantité", "Nº pedido", "Währung". Not "Référence" (a product's or, in
+# PrestaShop's orders, the order's) nor "Artikel" (a product's code or its name).
+EUROPEAN_NAMES: dict[str, list[str]] = {
+    "customer_id": [
+        "kundennummer", "kundennr", "kundenid", "kunde", "numeroclient", "nclient",
+        "noclient", "idclient", "codeclient", "idcliente", "numerocliente", "ncliente",
+        "nocliente", "cliente", "codigocliente", "codicecliente", "klantnummer", "klantid",
+        "klant",
+    ],
+    "invoice": [
+        "rechnungsnummer", "rechnungsnr", "belegnummer", "belegnr", "bestellnummer",
+        "bestellnr", "auftragsnummer", "numerofacture", "nfacture", "nofacture",
+        "numerocommande", "ncommande", "nocommande", "ndecommande", "numerodecommande",
+        "numerodefacture", "ndefacture", "numerofactura", "factura", "pedido",
+        "npedido", "nopedido", "numeropedido", "numerodepedido", "numerofattura", "fattura",
+        "numeroordine", "factuurnummer", "bestelnummer", "ordernummer", "numeroencomenda",
+        "encomenda",
+    ],
+    "quantity": [
+        "menge", "anzahl", "stuck", "quantite", "qte", "cantidad", "quantita", "qta",
+        "aantal", "quantidade", "qtd",
+    ],
+    "unit_price": [
+        "einzelpreis", "preis", "stuckpreis", "prixunitaire", "prix", "preciounitario",
+        "precio", "prezzounitario", "prezzo", "stukprijs", "prijs", "precounitario", "preco",
+    ],
+    "amount": [
+        "betrag", "gesamtbetrag", "gesamtpreis", "umsatz", "summe", "montant", "montantttc",
+        "montantht", "totalttc", "totalht", "importe", "importetotal", "importo",
+        "importototale", "bedrag", "totaalbedrag", "valor", "valortotal",
+    ],
+    "timestamp": [
+        "datum", "rechnungsdatum", "bestelldatum", "belegdatum", "kaufdatum", "datecommande",
+        "datedecommande", "datefacture", "datedefacture", "fecha", "fechapedido",
+        "fechadepedido", "fechafactura", "data", "datafattura",
+        "dataordine", "orderdatum", "factuurdatum", "dataencomenda", "datapedido",
+    ],
+    "product_code": [
+        "artikelnummer", "artikelnr", "artnr", "referencia", "codigo", "codice",
+        "codiceprodotto", "artikelcode", "codigoproduto",
+    ],
+    "description": [
+        "bezeichnung", "artikelbezeichnung", "beschreibung", "designation", "libelle",
+        "descripcion", "producto", "descrizione", "prodotto", "omschrijving", "descricao",
+        "produto",
+    ],
+    "country": ["land", "pays", "pais", "paese", "nazione"],
+    "currency": ["wahrung", "devise", "moneda", "valuta"],
+    "email": ["emailadresse", "courriel", "correo", "correoelectronico"],
+    "customer_name": ["kundenname", "nomclient", "nombrecliente", "nomecliente", "klantnaam"],
+}  # fmt: skip
+NAMES: dict[str, list[str]] = {
+    f: ALIASES.get(f, []) + MORE_NAMES.get(f, []) + EUROPEAN_NAMES.get(f, []) for f in FIELDS
+}
 # Word stems that make a name a partial match (a medium guess at most).
 STEMS: dict[str, list[str]] = {
     "customer_id": ["customer", "household", "client", "member", "shopper"],
@@ -140,6 +196,13 @@ def name_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
+def _word_key(name: str) -> str:
+    """name_key with accents folded ("Quantité" is "quantite", "Nº" is "no"): how a name is
+    looked up among NAMES. (name_key stays as it was: remembered layouts are keyed by it.)"""
+    folded = unicodedata.normalize("NFKD", str(name))
+    return name_key("".join(c for c in folded if not unicodedata.combining(c)))
+
+
 def header_signature(columns: list[str]) -> str:
     """The layout of a header: its normalised names in order, so "Basket ID" and
     "basket_id" are one layout."""
@@ -187,6 +250,8 @@ def describe(values: pd.Series) -> ColumnValues:
             dates.parse_timestamps(text, order=dates.MONTHFIRST)
         )
     numbers, _ = to_numbers(text, decimal_comma=False, money=True)  # "£1,234.50" too
+    if numbers.isna().any():  # "2,50", "1.234,50": a decimal-comma file's money
+        numbers = numbers.fillna(to_numbers(text, decimal_comma=True, money=True)[0])
     counted = numbers.dropna()
     return ColumnValues(
         filled=n,
@@ -304,7 +369,7 @@ class _Candidate:
 
 
 def _candidates(column: str, values: ColumnValues) -> list[_Candidate]:
-    key = name_key(column)
+    key = _word_key(column)
     found = []
     for field in FIELDS:
         fits, why_values = _values_fit(field, values)

@@ -331,3 +331,49 @@ def test_an_export_in_shopifys_line_item_words_is_guessed_line_by_line():
         for g in guesses.by_field.values()
         if g.column == "Discount Amount"
     )
+
+
+EUROPEAN_FILES = {
+    "German": {
+        "Kundennummer": ("customer_id", ["K100", "K101", "K102"]),
+        "Rechnungsdatum": ("timestamp", ["05.12.2024", "06.12.2024", "13.11.2024"]),
+        "Rechnungsnummer": ("invoice", ["R1", "R2", "R3"]),
+        "Artikelnummer": ("product_code", ["A-1", "A-2", "A-3"]),
+        "Bezeichnung": ("description", ["Kerze", "Tasse", "Teller"]),
+        "Menge": ("quantity", ["1", "2", "3"]),
+        "Einzelpreis": ("unit_price", ["2,50", "3,00", "4,10"]),
+        "Betrag": ("amount", ["2,50", "6,00", "1.230,00"]),
+        "Land": ("country", ["Deutschland", "Österreich", "Schweiz"]),
+        "Währung": ("currency", ["EUR", "EUR", "EUR"]),
+    },
+    "French": {
+        "N° client": ("customer_id", ["C1", "C2", "C3"]),
+        "Date de commande": ("timestamp", ["05/12/2024", "06/12/2024", "13/11/2024"]),
+        "N° de commande": ("invoice", ["1", "2", "3"]),
+        "Désignation": ("description", ["Bougie", "Tasse", "Assiette"]),
+        "Quantité": ("quantity", ["1", "2", "3"]),
+        "Prix unitaire": ("unit_price", ["2,50", "3,00", "4,10"]),
+        "Montant": ("amount", ["2,50", "6,00", "12,30"]),
+        "Pays": ("country", ["France", "Belgique", "Suisse"]),
+    },
+    "Spanish": {
+        "ID cliente": ("customer_id", ["C1", "C2", "C3"]),
+        "Fecha": ("timestamp", ["05/12/2024", "06/12/2024", "13/11/2024"]),
+        "Nº pedido": ("invoice", ["1", "2", "3"]),
+        "Cantidad": ("quantity", ["1", "2", "3"]),
+        "Precio unitario": ("unit_price", ["2,50", "3,00", "4,10"]),
+        "Importe": ("amount", ["2,50", "6,00", "12,30"]),
+        "País": ("country", ["España", "Portugal", "Andorra"]),
+    },
+}
+
+
+@pytest.mark.parametrize("language", list(EUROPEAN_FILES))
+def test_a_european_shops_columns_are_preselected_by_their_own_words(language):
+    """A German, French or Spanish export names its columns in its language, with accents
+    ("Quantité", "Nº pedido") and decimal-comma money ("1.230,00"): each is pre-selected for
+    its field, as an English one is."""
+    columns = EUROPEAN_FILES[language]
+    frame = pd.DataFrame({name: values * 4 for name, (_, values) in columns.items()})
+    guesses = guess_mapping(list(frame.columns), frame)
+    assert guesses.mapping() == {field: name for name, (field, _) in columns.items()}

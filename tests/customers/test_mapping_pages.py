@@ -343,3 +343,40 @@ def test_editing_a_layout(client_for, shop):
     layout.refresh_from_db()
     assert layout.mapping == {"customer_id": "who", "timestamp": "when", "amount": "net"}
     assert layout.updated_by.username == "manager-user"
+
+
+def test_a_german_export_is_preselected_and_imports_with_its_guesses(
+    client_for, shop, run_tasks_inline
+):
+    """An ERP's German export (semicolons, decimal commas, dotted dates, a trailing minus for
+    a return): every field pre-selected from its German name, imported as read."""
+    client = client_for("manager")
+    upload(
+        client,
+        (
+            "Kundennummer;Rechnungsnummer;Rechnungsdatum;Artikelnummer;Bezeichnung;Menge;Betrag\n"
+            "K100;R1;05.11.2024;A-1;Kerze;2;1.230,50\n"
+            "K101;R2;06.11.2024;A-2;Tasse;1;12,00\n"
+            "K100;R3;07.11.2024;A-1;Kerze;1-;615,25-\n"
+        ).encode("cp1252"),
+        name="export.csv",
+    )
+    record = ImportRecord.unscoped.get()
+    page = client.get(record.get_absolute_url()).content.decode()
+    expected = {
+        "customer_id": "Kundennummer",
+        "invoice": "Rechnungsnummer",
+        "timestamp": "Rechnungsdatum",
+        "product_code": "Artikelnummer",
+        "description": "Bezeichnung",
+        "quantity": "Menge",
+        "amount": "Betrag",
+    }
+    assert {field: selected(page, field) for field in expected} == expected
+    data = {"action": "import", **{f"map_{f}": c for f, c in expected.items()}}
+    assert client.post(record.get_absolute_url(), data).status_code == 302
+    record.refresh_from_db()
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
+    lines = TransactionLine.unscoped.order_by("timestamp")
+    assert [float(line.amount) for line in lines] == [1230.5, 12.0, -615.25]
+    assert [line.timestamp.day for line in lines] == [5, 6, 7]  # day first: dotted dates
