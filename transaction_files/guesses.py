@@ -71,15 +71,18 @@ MORE_NAMES: dict[str, list[str]] = {
     "customer_name": ["fullname", "membername", "buyername", "contactname", "shoppername"],
 }  # fmt: skip
 # The same fields in the words of European shops' spreadsheets and ERP exports (German,
-# French, Spanish, Italian, Dutch, Portuguese), accents folded as _word_key folds them:
-# "N° client", "Quantité", "Nº pedido", "Währung". Not "Référence" (a product's or, in
-# PrestaShop's orders, the order's) nor "Artikel" (a product's code or its name).
+# French, Spanish, Italian, Dutch, Portuguese, Polish, Czech, Swedish, Danish, Norwegian),
+# folded as _word_key folds them: "N° client", "Quantité", "Nº pedido", "Währung", "Ilość",
+# "Beløb". Not "Référence" (a product's or, in PrestaShop's orders, the order's), "Artikel"
+# (a product's code or its name), "Kod" or "Kode" (any code).
 EUROPEAN_NAMES: dict[str, list[str]] = {
     "customer_id": [
         "kundennummer", "kundennr", "kundenid", "kunde", "numeroclient", "nclient",
         "noclient", "idclient", "codeclient", "idcliente", "numerocliente", "ncliente",
         "nocliente", "cliente", "codigocliente", "codicecliente", "klantnummer", "klantid",
-        "klant",
+        "klant", "nrklienta", "numerklienta", "idklienta", "klient", "kodklienta",
+        "cislozakaznika", "zakaznik", "kundnummer", "kundnr", "kund", "kundenummer",
+        "kundenr",
     ],
     "invoice": [
         "rechnungsnummer", "rechnungsnr", "belegnummer", "belegnr", "bestellnummer",
@@ -88,40 +91,51 @@ EUROPEAN_NAMES: dict[str, list[str]] = {
         "numerodefacture", "ndefacture", "numerofactura", "factura", "pedido",
         "npedido", "nopedido", "numeropedido", "numerodepedido", "numerofattura", "fattura",
         "numeroordine", "factuurnummer", "bestelnummer", "ordernummer", "numeroencomenda",
-        "encomenda",
+        "encomenda", "nrzamowienia", "numerzamowienia", "zamowienie", "nrfaktury",
+        "cisloobjednavky", "objednavka", "cislofaktury", "fakturanummer", "ordrenummer",
+        "ordrenr", "ordernr",
     ],
     "quantity": [
         "menge", "anzahl", "stuck", "quantite", "qte", "cantidad", "quantita", "qta",
-        "aantal", "quantidade", "qtd",
+        "aantal", "quantidade", "qtd", "ilosc", "mnozstvi", "antal", "antall",
     ],
     "unit_price": [
         "einzelpreis", "preis", "stuckpreis", "prixunitaire", "prix", "preciounitario",
         "precio", "prezzounitario", "prezzo", "stukprijs", "prijs", "precounitario", "preco",
+        "cena", "cenajednostkowa", "jednotkovacena", "pris", "styckpris", "enhedspris",
+        "enhetspris",
     ],
     "amount": [
         "betrag", "gesamtbetrag", "gesamtpreis", "umsatz", "summe", "montant", "montantttc",
         "montantht", "totalttc", "totalht", "importe", "importetotal", "importo",
-        "importototale", "bedrag", "totaalbedrag", "valor", "valortotal",
+        "importototale", "bedrag", "totaalbedrag", "valor", "valortotal", "wartosc",
+        "kwota", "castka", "celkem", "belopp", "summa", "belob", "belop",
     ],
     "timestamp": [
         "datum", "rechnungsdatum", "bestelldatum", "belegdatum", "kaufdatum", "datecommande",
         "datedecommande", "datefacture", "datedefacture", "fecha", "fechapedido",
         "fechadepedido", "fechafactura", "data", "datafattura",
         "dataordine", "orderdatum", "factuurdatum", "dataencomenda", "datapedido",
+        "datazamowienia", "datasprzedazy", "datumobjednavky", "orderdato", "dato",
     ],
     "product_code": [
         "artikelnummer", "artikelnr", "artnr", "referencia", "codigo", "codice",
-        "codiceprodotto", "artikelcode", "codigoproduto",
+        "codiceprodotto", "artikelcode", "codigoproduto", "kodproduktu", "varenummer",
+        "varenr",
     ],
     "description": [
         "bezeichnung", "artikelbezeichnung", "beschreibung", "designation", "libelle",
         "descripcion", "producto", "descrizione", "prodotto", "omschrijving", "descricao",
-        "produto",
+        "produto", "nazwa", "nazwaproduktu", "opis", "popis", "nazev", "beskrivning",
+        "beskrivelse", "produkt", "produktnavn", "varebeskrivelse",
     ],
-    "country": ["land", "pays", "pais", "paese", "nazione"],
-    "currency": ["wahrung", "devise", "moneda", "valuta"],
-    "email": ["emailadresse", "courriel", "correo", "correoelectronico"],
-    "customer_name": ["kundenname", "nomclient", "nombrecliente", "nomecliente", "klantnaam"],
+    "country": ["land", "pays", "pais", "paese", "nazione", "kraj", "zeme"],
+    "currency": ["wahrung", "devise", "moneda", "valuta", "waluta", "mena"],
+    "email": ["emailadresse", "courriel", "correo", "correoelectronico", "epost"],
+    "customer_name": [
+        "kundenname", "nomclient", "nombrecliente", "nomecliente", "klantnaam",
+        "nazwaklienta", "kundnamn", "kundenavn",
+    ],
 }  # fmt: skip
 NAMES: dict[str, list[str]] = {
     f: ALIASES.get(f, []) + MORE_NAMES.get(f, []) + EUROPEAN_NAMES.get(f, []) for f in FIELDS
@@ -196,10 +210,15 @@ def name_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
+# Letters that carry no accent to fold, written as their plainest spelling
+_PLAIN_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "ł": "l", "đ": "d"})
+
+
 def _word_key(name: str) -> str:
-    """name_key with accents folded ("Quantité" is "quantite", "Nº" is "no"): how a name is
-    looked up among NAMES. (name_key stays as it was: remembered layouts are keyed by it.)"""
-    folded = unicodedata.normalize("NFKD", str(name))
+    """name_key with accents folded ("Quantité" is "quantite", "Nº" is "no", "Beløb" is
+    "belob"): how a name is looked up among NAMES. (name_key stays as it was: remembered
+    layouts are keyed by it.)"""
+    folded = unicodedata.normalize("NFKD", str(name).lower().translate(_PLAIN_LETTERS))
     return name_key("".join(c for c in folded if not unicodedata.combining(c)))
 
 

@@ -365,14 +365,33 @@ EUROPEAN_FILES = {
         "Importe": ("amount", ["2,50", "6,00", "12,30"]),
         "País": ("country", ["España", "Portugal", "Andorra"]),
     },
+    "Polish": {
+        "Nr klienta": ("customer_id", ["K1", "K2", "K3"]),
+        "Data zamówienia": ("timestamp", ["05.12.2024", "06.12.2024", "13.11.2024"]),
+        "Nr zamówienia": ("invoice", ["Z1", "Z2", "Z3"]),
+        "Nazwa": ("description", ["Świeca", "Kubek", "Talerz"]),
+        "Ilość": ("quantity", ["1", "2", "3"]),
+        "Cena": ("unit_price", ["2,50", "3,00", "4,10"]),
+        "Wartość": ("amount", ["2,50", "6,00", "12,30"]),
+        "Kraj": ("country", ["Polska", "Czechy", "Niemcy"]),
+        "Waluta": ("currency", ["PLN", "PLN", "PLN"]),
+    },
+    "Danish": {
+        "Kundenummer": ("customer_id", ["K1", "K2", "K3"]),
+        "Dato": ("timestamp", ["05-12-2024", "06-12-2024", "13-11-2024"]),
+        "Ordrenummer": ("invoice", ["O1", "O2", "O3"]),
+        "Varenummer": ("product_code", ["V-1", "V-2", "V-3"]),
+        "Antal": ("quantity", ["1", "2", "3"]),
+        "Beløb": ("amount", ["2,50", "6,00", "12,30"]),
+    },
 }
 
 
 @pytest.mark.parametrize("language", list(EUROPEAN_FILES))
 def test_a_european_shops_columns_are_preselected_by_their_own_words(language):
-    """A German, French or Spanish export names its columns in its language, with accents
-    ("Quantité", "Nº pedido") and decimal-comma money ("1.230,00"): each is pre-selected for
-    its field, as an English one is."""
+    """A German, French, Spanish, Polish or Danish export names its columns in its language,
+    with accents ("Quantité", "Nº pedido", "Ilość", "Beløb") and decimal-comma money
+    ("1.230,00"): each is pre-selected for its field, as an English one is."""
     columns = EUROPEAN_FILES[language]
     frame = pd.DataFrame({name: values * 4 for name, (_, values) in columns.items()})
     guesses = guess_mapping(list(frame.columns), frame)
