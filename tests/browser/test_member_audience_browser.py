@@ -1,5 +1,6 @@
 """A marketer narrows a segment's members to a campaign's audience in a real browser: picks an
-activity, sees only those members listed, and downloads exactly them."""
+activity, or how soon their next order is due, sees only those members listed, and downloads
+exactly them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import io
 
 import pytest
 
-from clustering.report.audience import ACTIVITIES
+from clustering.report.audience import ACTIVITIES, DUE_WITHIN_CHOICES
 from clustering.report.member_fit import customer_activity
 from tests.browser.test_journey import (  # noqa: F401
     assert_clean,
@@ -32,10 +33,13 @@ def test_marketing_lists_and_downloads_one_activity_of_a_segment(
     assert rhythm.get("active_days") is not None, "the run measured no rhythm"
     segment = max(valued_run.segments.all(), key=lambda s: s.size)
     by_activity: dict[str, set[str]] = {a: set() for a in ACTIVITIES}
-    for customer, recency in segment.assignments.values_list(
-        "customer__external_id", "recency_days"
+    for customer, recency, p_alive in segment.assignments.values_list(
+        "customer__external_id", "recency_days", "p_alive"
     ):
-        by_activity[customer_activity(recency, rhythm)].add(customer)
+        activity = customer_activity(
+            recency, rhythm, p_alive=p_alive, evidence=segment.activity_evidence
+        )
+        by_activity[activity].add(customer)
     # the biggest activity that is not the whole segment
     narrowing = [a for a in ACTIVITIES if 0 < len(by_activity[a]) < segment.size]
     assert narrowing, "the test needs an activity that narrows the list"
@@ -59,4 +63,36 @@ def test_marketing_lists_and_downloads_one_activity_of_a_segment(
     rows = list(csv.DictReader(io.StringIO(text)))
     assert {r["Customer id"] for r in rows} == wanted
     assert {r["Activity"] for r in rows} == {chosen}
+    assert_clean(page)
+
+
+def test_marketing_lists_and_downloads_the_members_due_to_order_soon(
+    browser_page,  # noqa: F811
+    live_server,
+    valued_run,  # noqa: F811
+):
+    page, base = browser_page, live_server.url
+    segment = max(valued_run.segments.all(), key=lambda s: s.size)
+    waits = dict(segment.assignments.values_list("customer__external_id", "next_purchase_days"))
+    days = next(
+        (d for d in DUE_WITHIN_CHOICES if any(w is not None and w <= d for w in waits.values())),
+        None,
+    )
+    assert days is not None, "no member of the segment is due within 90 days"
+    wanted = {c for c, w in waits.items() if w is not None and w <= days}
+
+    sign_in(page, base, "value-marketing")
+    page.goto(f"{in_shop(base)}{segment.get_absolute_url()}")
+    page.select_option("#member-due", str(days))
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url(f"**due_within={days}**")
+    listed = page.locator("#members tbody td:first-child a").all_inner_texts()
+    assert listed and set(listed) <= wanted and len(listed) == min(len(wanted), 50)
+    download_link = page.locator("[data-role=audience-download]")
+    many = "this member" if len(wanted) == 1 else f"these {len(wanted)} members"
+    assert download_link.inner_text() == (f"Download {many} (next order within {days} days) as CSV")
+    with page.expect_download() as download:
+        download_link.click()
+    text = download.value.path().read_text(encoding="utf-8-sig")
+    assert {r["Customer id"] for r in csv.DictReader(io.StringIO(text))} == wanted
     assert_clean(page)
