@@ -37,7 +37,7 @@ _ISO_12H_RE = rf"^(\d{{4}})([-/.])(\d{{1,2}})\2(\d{{1,2}})[ T]{_TIME}$"
 # "Jan-05-24" (eBay), "5 Jan 2024", "05-Jan-2024", "5-Jan-24", and as European shops write
 # them: "5. März 2024", "1er janvier 2024", "5 de enero de 2024", "5 gennaio 2024". They say
 # which number is the day.
-_WORD = r"[^\W\d_]{3,10}"  # letters of any language
+_WORD = r"[^\W\d_]{3,12}"  # letters of any language ("października": 12)
 _WEEKDAY = rf"(?:{_WORD}\.?,?\s+)?"
 _NAMED_MDY_RE = (
     rf"^{_WEEKDAY}({_WORD})\.?(?:\s+|-)(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+|-)"
@@ -50,20 +50,26 @@ _NAMED_DMY_RE = (
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")  # fmt: skip
 # Other languages' month names and abbreviations (French, German, Spanish, Italian, Dutch,
-# Portuguese), each one month's only: no word names two months.
+# Portuguese; Polish and Czech, nominative and genitive; Swedish, Danish, Norwegian), each
+# one month's only: no word names two months.
 _OTHER_MONTHS = {
-    1: "janvier janv januar jän jänner enero ene gennaio gen januari janeiro",
-    2: "février fevrier févr fevr fév fev februar febrero febbraio februari fevereiro",
-    3: "mars märz maerz mrz mär marzo maart mrt março marco",
-    4: "avril avr abril aprile",
-    5: "mai mayo maggio mag mei maio",
-    6: "juin juni junio giugno giu junho",
-    7: "juillet juil juli julio luglio lug julho",
-    8: "août aout agosto ago augustus",
-    9: "septembre setiembre septiembre settembre set setembro",
-    10: "octobre oktober okt octubre ottobre ott outubro out",
-    11: "novembre noviembre novembro",
-    12: "décembre decembre déc dezember dez diciembre dic dicembre dezembro",
+    1: "janvier janv januar jän jänner enero ene gennaio gen januari janeiro "
+       "styczeń stycznia sty leden ledna led",
+    2: "février fevrier févr fevr fév fev februar febrero febbraio februari fevereiro "
+       "luty lutego lut únor února úno",
+    3: "mars märz maerz mrz mär marzo maart mrt março marco marzec marca březen března bře "
+       "marts",
+    4: "avril avr abril aprile kwiecień kwietnia kwi duben dubna dub",
+    5: "mai mayo maggio mag mei maio maj maja květen května kvě",
+    6: "juin juni junio giugno giu junho czerwiec czerwca cze červen června čvn",
+    7: "juillet juil juli julio luglio lug julho lipiec lipca lip červenec července čvc",
+    8: "août aout agosto ago augustus sierpień sierpnia sie srpen srpna srp augusti",
+    9: "septembre setiembre septiembre settembre set setembro wrzesień września wrz září zář",
+    10: "octobre oktober okt octubre ottobre ott outubro out październik października paź "
+        "říjen října říj",
+    11: "novembre noviembre novembro listopad listopada listopadu lis",
+    12: "décembre decembre déc dezember dez diciembre dic dicembre dezembro grudzień grudnia "
+        "gru prosinec prosince pro",
 }  # fmt: skip
 _MONTH_WORDS = {word: month for month, words in _OTHER_MONTHS.items() for word in words.split()}
 

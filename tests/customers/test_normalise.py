@@ -331,11 +331,17 @@ def test_month_names_are_read_in_the_languages_european_shops_write():
         "5 gennaio 2024": "2024-01-05 00:00:00",
         "5 mei 2024": "2024-05-05 00:00:00",
         "5 Okt 2024": "2024-10-05 00:00:00",
+        "1 października 2024": "2024-10-01 00:00:00",  # Polish, twelve letters
+        "5 grudnia 2024 14:30": "2024-12-05 14:30:00",
+        "17. září 2024": "2024-09-17 00:00:00",  # Czech
+        "5. prosince 2024": "2024-12-05 00:00:00",
+        "5 augusti 2024": "2024-08-05 00:00:00",  # Swedish
+        "5. marts 2024": "2024-03-05 00:00:00",  # Danish
         "Sept 3, 2024": "2024-09-03 00:00:00",  # English as before
     }
-    values = pd.Series([*written, "5 Foo 2024"], dtype="str")
+    values = pd.Series([*written, "5 Foo 2024", "5 abcdefghijklm 2024"], dtype="str")
     got = [str(t) for t in dates.parse_timestamps(values, order=dates.MONTHFIRST)]
-    assert got == [*written.values(), "NaT"]
+    assert got == [*written.values(), "NaT", "NaT"]
 
 
 def test_absurd_numbers_are_rejected_without_overflowing(recwarn):
