@@ -192,9 +192,9 @@ def test_a_given_line_amount_is_after_discounts_already():
 
 
 def test_statuses_and_line_types_are_read_in_the_languages_shops_export_in():
-    """A German, French, Spanish, Italian, Dutch or Portuguese shop's export writes its
-    statuses in its language: a cancelled or refunded order is no sale, a partial refund
-    keeps it; a refund line is a return however it is named."""
+    """A German, French, Spanish, Italian, Dutch, Portuguese, Polish, Czech or Nordic shop's
+    export writes its statuses in its language: a cancelled or refunded order is no sale, a
+    partial refund keeps it; a refund line is a return however it is named."""
     mapping = {
         "customer_id": "c", "timestamp": "t", "invoice": "i", "amount": "a", "status": "s",
         "line_type": "k",
@@ -204,17 +204,20 @@ def test_statuses_and_line_types_are_read_in_the_languages_shops_export_in():
         "Annulée": False, "Remboursée": False, "Partiellement remboursée": True,
         "Cancelado": False, "Reembolsado parcialmente": True, "Rimborsato": False,
         "Geannuleerd": False, "Gedeeltelijk terugbetaald": True, "Concluído": True,
-        "Abgeschlossen": True,
+        "Abgeschlossen": True, "Anulowane": False, "Zwrot częściowy": True,
+        "Zrealizowane": True, "Zrušeno": False, "Částečně vráceno": True, "Vyřízeno": True,
+        "Återbetald": False, "Delvis återbetald": True, "Makulerad": False,
+        "Annulleret": False, "Refundert": False, "Levert": True,
     }  # fmt: skip
     rows = [["x", "2024-01-01", f"#{n}", "5", status, "Sale"] for n, status in enumerate(statuses)]
     kept = normalise(mapping, rows, time_zone="UTC").lines["invoice"].tolist()
     assert kept == [f"#{n}" for n, sale in enumerate(statuses.values()) if sale]
 
     types = ["Retoure", "Remboursement", "Devolución", "Reso", "Terugbetaling", "Estorno",
-             "Verkauf", "Vente", "Resort fee"]  # fmt: skip
+             "Zwrot", "Retur", "Vráceno", "Verkauf", "Vente", "Resort fee", "Sprzedaż"]  # fmt: skip
     rows = [["x", "2024-01-01", f"#{n}", "5", None, kind] for n, kind in enumerate(types)]
     lines = normalise(mapping, rows, time_zone="UTC").lines
-    assert lines["is_return"].tolist() == [True] * 6 + [False] * 3
+    assert lines["is_return"].tolist() == [True] * 9 + [False] * 4
 
 
 def test_times_under_a_header_that_says_utc_are_read_as_utc():
