@@ -8,6 +8,7 @@ it prepares it (see customers/importing/staging.py).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -179,7 +180,7 @@ class Normaliser:
         if "status" not in cleaned:
             return np.zeros(len(cleaned["customer_id"]), dtype=bool)
         status = self._by_order(cleaned, "status", first_line)
-        return status.str.contains(NOT_A_SALE, regex=True).fillna(False).to_numpy(dtype=bool)
+        return _matches(status, NOT_A_SALE)
 
     @property
     def times_in_utc(self) -> bool:
@@ -439,7 +440,7 @@ class Normaliser:
         if "line_type" in text:
             # A refund line is a return, however its export signs it (docs/decisions/
             # point-of-sale-and-marketplace-exports.md).
-            refund = text["line_type"][good].str.contains(REFUND_LINE).fillna(False).to_numpy()
+            refund = _matches(text["line_type"][good], REFUND_LINE)
             quantity = quantity.where(~refund, -quantity.abs())
             amount = amount.where(~refund, -amount.abs())
             unit_price = unit_price.abs().where(refund, unit_price)
@@ -729,3 +730,11 @@ def order_contradiction(
         f"({source}), so its other dates would be misread. Choose the date order and {then}: "
         f"{other} to read them all, {read} to reject such rows."
     )
+
+
+def _matches(values: pd.Series, pattern: str) -> np.ndarray:
+    """Which values `pattern` finds something in (False where empty), judged once per distinct
+    value: a column of statuses or line types holds a handful, repeated on every row."""
+    distinct = pd.unique(values.dropna())
+    found = {v: re.search(pattern, str(v)) is not None for v in distinct}
+    return values.map(found).eq(True).to_numpy(dtype=bool)
