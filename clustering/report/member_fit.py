@@ -112,6 +112,9 @@ class MemberFit:
     activity: str | None  # active, cooling, lapsed
     warning: str
     activity_by: str = "days"  # what judged the activity: "days" or "p_alive"
+    # judged by P(alive) where the days since the last purchase say otherwise: what they
+    # say ("lapsed"), for the list to show beside it; "" elsewhere
+    by_days_otherwise: str = ""
 
 
 def member_fit(
@@ -139,7 +142,14 @@ def member_fit(
             activity, recency_days, segment_activity, rhythm, p_alive=p_alive, basis=basis
         ),
         activity_by=basis,
+        by_days_otherwise=_otherwise(activity, _days_activity(recency_days, rhythm), basis),
     )
+
+
+def _otherwise(activity: str | None, by_days: str | None, basis: str) -> str:
+    if basis != "p_alive" or by_days is None or by_days == activity:
+        return ""
+    return by_days
 
 
 def assignment_fit(assignment, run) -> MemberFit:

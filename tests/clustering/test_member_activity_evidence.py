@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections import Counter
 
 import numpy as np
@@ -90,8 +91,13 @@ def test_a_warning_by_p_alive_quotes_it_and_the_models_cut():
     assert activity_warning(
         "active", 40.0, "lapsed", RHYTHM, p_alive=0.81, basis="p_alive"
     ).startswith("P(alive) 81%: active by the purchase model (from 55%)")
-    # silent 40 days but likely still a customer: no contradiction with "active"
-    assert not in_champions(40.0, 0.9).warning
+    # silent 40 days but likely still a customer: no contradiction with "active", and the
+    # list says what the days alone would have said
+    likely = in_champions(40.0, 0.9)
+    assert likely.activity == "active" and not likely.warning
+    assert likely.by_days_otherwise == "lapsed"
+    assert in_champions(3.0, 0.9).by_days_otherwise == ""  # the two agree
+    assert quiet_champion.by_days_otherwise == "active"
 
 
 # ------------------------------------------------------- a shop the purchase model validates
@@ -192,6 +198,24 @@ def test_the_audience_page_csv_and_api_keep_the_same_members(weekly, client_for)
     html = client.get(segment.get_absolute_url(), {"activity": "active"}).content.decode()
     assert "judged as the segment's name was: by P(alive) for those who bought again" in html
     assert 'data-activity-by="p_alive"' in html
+    # a member the days alone would call otherwise says so on their row
+    rhythm = segment.run.activity_rhythm
+    differing = [
+        (customer, activity, customer_activity(recency, rhythm))
+        for customer, recency, p_alive in SegmentAssignment.unscoped.filter(
+            segment=segment
+        ).values_list("customer__external_id", "recency_days", "p_alive")
+        if (activity := members[customer]) != customer_activity(recency, rhythm)
+    ]
+    assert differing, "P(alive) and the days agree on every member of this segment"
+    customer, activity, by_days = differing[0]
+    row = client.get(segment.get_absolute_url(), {"q": customer}).content.decode()
+    cell = re.search(r'<td data-activity="\w*" data-activity-by="p_alive">(.*?)</td>', row, re.S)
+    assert f"· {activity} by P(alive)" in cell.group(1)
+    assert f"({by_days} by days)" in cell.group(1)
+    lookup = client.get(reverse("customer-lookup"), {"customer_id": customer}).content.decode()
+    assert f"<strong>{activity}</strong> by P(alive)" in lookup
+    assert f"({by_days} by the days since the last purchase)" in lookup
 
 
 @pytest.mark.django_db
