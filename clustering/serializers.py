@@ -11,6 +11,7 @@ from .models import Candidate, Segment, SegmentAssignment, SegmentationRun
 from .params import RUN_PARAMETERS, RunParameter
 from .predicting import MAX_BATCH
 from .report.data import CANDIDATE_FIELDS, SEGMENT_FIELDS
+from .report.member_fit import ACTIVITY_BY_WORDS
 from .report.members import MEMBER_VALUE_FIELDS
 
 # ------------------------------------------------------------------------------ runs
@@ -42,6 +43,12 @@ RUN_FIELDS = [
 ]
 
 
+#: What judged it, in the API's words (members, customers).
+ACTIVITY_BY_HELP = (
+    "What judged that activity: days (since the last purchase, against the shop's rhythm) or "
+    "p_alive (the purchase model, for a repeat buyer in a segment P(alive) named); null "
+    "with no activity."
+)
 #: A member's own activity, in the API's words (members, customers).
 MEMBER_ACTIVITY_HELP = (
     "The customer's own activity, judged as their segment's name was: by the shop's rhythm "
@@ -305,6 +312,7 @@ class SegmentMemberSerializer(serializers.ModelSerializer):
         "before runner-ups were stored)."
     )
     activity = serializers.SerializerMethodField(help_text=MEMBER_ACTIVITY_HELP)
+    activity_by = serializers.SerializerMethodField(help_text=ACTIVITY_BY_HELP)
     activity_warning = serializers.SerializerMethodField(
         help_text="A sentence when that activity contradicts the segment's name, else empty."
     )
@@ -320,6 +328,7 @@ class SegmentMemberSerializer(serializers.ModelSerializer):
             "fit",
             "runner_up",
             "activity",
+            "activity_by",
             "activity_warning",
             "contact",
         ]
@@ -357,6 +366,11 @@ class SegmentMemberSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_activity(self, member: SegmentAssignment) -> str | None:
         return self._fit(member).activity
+
+    @extend_schema_field(serializers.ChoiceField(choices=list(ACTIVITY_BY_WORDS), allow_null=True))
+    def get_activity_by(self, member: SegmentAssignment) -> str | None:
+        fit = self._fit(member)
+        return fit.activity_by if fit.activity else None
 
     @extend_schema_field(serializers.CharField())
     def get_activity_warning(self, member: SegmentAssignment) -> str:

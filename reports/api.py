@@ -261,6 +261,7 @@ def customer_detail_data(customer: Customer, *, workspace, personal: bool = Fals
             "fit": fit.words,
             "runner_up": fit.runner_up,
             "activity": fit.activity,
+            "activity_by": fit.activity_by if fit.activity else None,
             "activity_warning": fit.warning,
             # the run's JSON fields are deferred: one query, for the current run only
             "horizon_days": (current.run.value_ahead or {}).get("horizon_days"),
@@ -334,6 +335,7 @@ class CustomerDetailApi(APIView):
                         "fit": "borderline: also close to At risk",
                         "runner_up": "At risk",
                         "activity": "lapsed",
+                        "activity_by": "days",
                         "activity_warning": "Last bought 373 days before the run's date: "
                         "lapsed by this shop's rhythm (more than 180 days), yet the segment "
                         "is named for active customers.",

@@ -8,7 +8,13 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from clustering.models import SegmentAssignment
-from clustering.serializers import MEMBER_ACTIVITY_HELP, SEGMENT_ID_HELP, SEGMENT_NUMBER_HELP
+from clustering.report.member_fit import ACTIVITY_BY_WORDS
+from clustering.serializers import (
+    ACTIVITY_BY_HELP,
+    MEMBER_ACTIVITY_HELP,
+    SEGMENT_ID_HELP,
+    SEGMENT_NUMBER_HELP,
+)
 from common.api_currency import CURRENCY_HELP, CurrencyField
 from common.api_strict import StrictCharField
 from customers.erasure import BULK_ERASURE_MAX
@@ -103,6 +109,9 @@ class CurrentSegmentSerializer(serializers.Serializer):
         allow_null=True, help_text="The segment the customer is next closest to (null: none)."
     )
     activity = serializers.CharField(allow_null=True, help_text=MEMBER_ACTIVITY_HELP)
+    activity_by = serializers.ChoiceField(
+        choices=list(ACTIVITY_BY_WORDS), allow_null=True, help_text=ACTIVITY_BY_HELP
+    )
     activity_warning = serializers.CharField(
         allow_blank=True,
         help_text="A sentence when that activity contradicts the segment's name (a lapsed "

@@ -156,6 +156,7 @@ MEMBER_EXAMPLE = {
     "fit": "clear member, next closest to Loyal customers",
     "runner_up": "Loyal customers",
     "activity": "active",
+    "activity_by": "p_alive",
     "activity_warning": "",
     "contact": {"email": "ann@example.com", "name": "Ann Smith"},
 }

@@ -15,7 +15,7 @@ from django.utils import timezone
 from clustering.engine.vocabulary import FEATURE_LABELS
 from clustering.models import Segment, SegmentationRun
 
-from .member_fit import member_fit
+from .member_fit import ACTIVITY_BY_WORDS, member_fit
 
 #: What each row reads: customer, segment and the assignment's stored values.
 _VALUES = (
@@ -59,6 +59,7 @@ def member_export_header(*, currency: str, personal: bool, horizon_days: int | N
         "Fit",
         "Last purchase",
         "Activity",
+        "Activity judged by",
         "Activity warning",
         FEATURE_LABELS["recency_days"],  # "Days since last purchase"
         FEATURE_LABELS["frequency"],
@@ -130,6 +131,7 @@ def member_export_rows(
             fit.words,
             _day(last_purchase),
             fit.activity or "",
+            ACTIVITY_BY_WORDS[fit.activity_by] if fit.activity else "",
             fit.warning,
             _rounded(recency, 0),
             _rounded(frequency, 0),

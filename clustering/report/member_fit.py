@@ -104,6 +104,10 @@ def activity_warning(
     )
 
 
+#: What judged a member's activity (MemberFit.activity_by), in the members export's words.
+ACTIVITY_BY_WORDS = {"days": "days since the last purchase", "p_alive": "P(alive)"}
+
+
 @dataclass(frozen=True)
 class MemberFit:
     level: str | None  # typical, clear, borderline (clustering.engine.fit)

@@ -162,7 +162,10 @@ def test_members_are_cursor_paginated_and_complete(api, world):
         segment=segment, customer__external_id=expected[0]
     )
     (row,) = first["results"]
-    words = {k: row.pop(k) for k in ("fit", "runner_up", "activity", "activity_warning")}
+    words = {
+        k: row.pop(k) for k in ("fit", "runner_up", "activity", "activity_by", "activity_warning")
+    }
+    assert words["activity_by"] in ("days", "p_alive", None)
     assert words["fit"] and row.pop("contact") is None  # marketing: no personal data
     assert words["runner_up"] in set(
         Segment.unscoped.filter(run_id=world.run_id).values_list("name", flat=True)
@@ -249,6 +252,7 @@ def test_customer_detail_has_features_segment_and_history(api, world):
         "fit": body["segment"]["fit"],  # in words: tests/api/test_currency.py
         "runner_up": body["segment"]["runner_up"],
         "activity": body["segment"]["activity"],
+        "activity_by": body["segment"]["activity_by"],  # judged: test_member_activity_evidence
         "activity_warning": body["segment"]["activity_warning"],
         "horizon_days": a.run.value_ahead.get("horizon_days"),
         "p_alive": a.p_alive,

@@ -167,6 +167,11 @@ def test_the_members_activities_add_up_to_the_segments_shares(weekly, client_for
         counts = Counter(r["activity"] for r in rows)
         shares = {s: counts[s] / segment.size for s in ACTIVITY_STATUSES}
         assert shares == pytest.approx(segment.activity_shares, abs=1e-9), segment.name
+        judged_by = {r["activity_by"] for r in rows}
+        if segment.activity_evidence == "p_alive":
+            assert "p_alive" in judged_by and judged_by <= {"p_alive", "days"}
+        else:
+            assert judged_by == {"days"}
         by_days = [customer_activity(r["recency_days"], weekly.activity_rhythm) for r in rows]
         differ[segment.activity_evidence] += sum(
             d != r["activity"] for d, r in zip(by_days, rows, strict=True)
@@ -195,6 +200,11 @@ def test_the_audience_page_csv_and_api_keep_the_same_members(weekly, client_for)
         rows = list(csv.DictReader(io.StringIO(text)))
         assert {r["Customer id"] for r in rows} == wanted
         assert {r["Activity"] for r in rows} <= {activity}
+        by_api = {r["customer_id"]: r["activity_by"] for r in api}
+        words = {"p_alive": "P(alive)", "days": "days since the last purchase"}
+        assert {r["Customer id"]: r["Activity judged by"] for r in rows} == {
+            c: words[by] for c, by in by_api.items()
+        }
     html = client.get(segment.get_absolute_url(), {"activity": "active"}).content.decode()
     assert "judged as the segment's name was: by P(alive) for those who bought again" in html
     assert 'data-activity-by="p_alive"' in html
@@ -234,3 +244,4 @@ def test_the_lookup_and_the_customer_api_say_p_alive_judged_the_customer(weekly,
     assert f"<strong>{activity}</strong> by P(alive)" in html
     body = client.get(reverse("api-customer", args=[customer])).json()
     assert body["segment"]["activity"] == activity
+    assert body["segment"]["activity_by"] == "p_alive"
