@@ -43,6 +43,8 @@ _NAMED_MDY_RE = (
     rf"^{_WEEKDAY}({_WORD})\.?(?:\s+|-)(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+|-)"
     rf"(\d{{4}}|\d{{2}})(?:,?\s+{_TIME})?$"
 )
+# Year first as Hungarian writes it with the month's name: "2024. december 5.", "2024. dec. 5."
+_YMD_NAMED_RE = rf"^(\d{{4}})\.\s+({_WORD})\.?\s+(\d{{1,2}})\.?(?:,?\s+{_TIME})?$"
 _NAMED_DMY_RE = (
     rf"^{_WEEKDAY}(\d{{1,2}})(?:st|nd|rd|th|er)?\.?[\s\-]+(?:de\s+)?({_WORD})\.?"
     rf"(?:\s+de)?[\s\-,]+(\d{{4}}|\d{{2}})(?:,?\s+(?:um\s+|à\s+|a\s+las\s+)?{_TIME})?$"
@@ -50,26 +52,33 @@ _NAMED_DMY_RE = (
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")  # fmt: skip
 # Other languages' month names and abbreviations (French, German, Spanish, Italian, Dutch,
-# Portuguese; Polish and Czech, nominative and genitive; Swedish, Danish, Norwegian), each
-# one month's only: no word names two months.
+# Portuguese; Polish and Czech, nominative and genitive; Swedish, Danish, Norwegian;
+# Hungarian; Finnish, with its partitive), each one month's only: no word names two months.
 _OTHER_MONTHS = {
-    1: "janvier janv januar jän jänner enero ene gennaio gen januari janeiro "
-       "styczeń stycznia sty leden ledna led",
-    2: "février fevrier févr fevr fév fev februar febrero febbraio februari fevereiro "
-       "luty lutego lut únor února úno",
-    3: "mars märz maerz mrz mär marzo maart mrt março marco marzec marca březen března bře "
-       "marts",
-    4: "avril avr abril aprile kwiecień kwietnia kwi duben dubna dub",
-    5: "mai mayo maggio mag mei maio maj maja květen května kvě",
-    6: "juin juni junio giugno giu junho czerwiec czerwca cze červen června čvn",
-    7: "juillet juil juli julio luglio lug julho lipiec lipca lip červenec července čvc",
-    8: "août aout agosto ago augustus sierpień sierpnia sie srpen srpna srp augusti",
-    9: "septembre setiembre septiembre settembre set setembro wrzesień września wrz září zář",
-    10: "octobre oktober okt octubre ottobre ott outubro out październik października paź "
-        "říjen října říj",
-    11: "novembre noviembre novembro listopad listopada listopadu lis",
-    12: "décembre decembre déc dezember dez diciembre dic dicembre dezembro grudzień grudnia "
-        "gru prosinec prosince pro",
+    1: "janvier janv januar jän jänner enero ene gennaio gen januari janeiro styczeń stycznia sty "
+       "leden ledna led január tammikuu tammikuuta tammi",
+    2: "février fevrier févr fevr fév fev februar febrero febbraio februari fevereiro luty lutego "
+       "lut únor února úno február febr helmikuu helmikuuta helmi",
+    3: "mars märz maerz mrz mär marzo maart mrt março marco marzec marca březen března bře marts "
+       "március márc maaliskuu maaliskuuta maalis",
+    4: "avril avr abril aprile kwiecień kwietnia kwi duben dubna dub április ápr huhtikuu "
+       "huhtikuuta huhti",
+    5: "mai mayo maggio mag mei maio maj maja květen května kvě május máj toukokuu toukokuuta "
+       "touko",
+    6: "juin juni junio giugno giu junho czerwiec czerwca cze červen června čvn június jún "
+       "kesäkuu kesäkuuta kesä",
+    7: "juillet juil juli julio luglio lug julho lipiec lipca lip červenec července čvc július "
+       "júl heinäkuu heinäkuuta heinä",
+    8: "août aout agosto ago augustus sierpień sierpnia sie srpen srpna srp augusti augusztus "
+       "elokuu elokuuta elo",
+    9: "septembre setiembre septiembre settembre set setembro wrzesień września wrz září zář "
+       "szeptember szept syyskuu syyskuuta syys",
+    10: "octobre oktober okt octubre ottobre ott outubro out październik października paź říjen "
+        "října říj október lokakuu lokakuuta loka",
+    11: "novembre noviembre novembro listopad listopada listopadu lis marraskuu marraskuuta "
+        "marras",
+    12: "décembre decembre déc dezember dez diciembre dic dicembre dezembro grudzień grudnia gru "
+        "prosinec prosince pro joulukuu joulukuuta joulu",
 }  # fmt: skip
 _MONTH_WORDS = {word: month for month, words in _OTHER_MONTHS.items() for word in words.split()}
 
@@ -211,6 +220,7 @@ def parse_timestamps(values: pd.Series, *, order: str | None, time_zone: str = "
     # the rarer forms, tried only on what no form above read: numeric files pay nothing
     for pattern, day_at, month_at, year_at in (
         (_YMD_DOTTED_RE, 2, 1, 0),
+        (_YMD_NAMED_RE, 2, 1, 0),
         (_NAMED_MDY_RE, 1, 0, 2),
         (_NAMED_DMY_RE, 0, 1, 2),
     ):

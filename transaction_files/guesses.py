@@ -71,10 +71,11 @@ MORE_NAMES: dict[str, list[str]] = {
     "customer_name": ["fullname", "membername", "buyername", "contactname", "shoppername"],
 }  # fmt: skip
 # The same fields in the words of European shops' spreadsheets and ERP exports (German,
-# French, Spanish, Italian, Dutch, Portuguese, Polish, Czech, Swedish, Danish, Norwegian),
-# folded as _word_key folds them: "N° client", "Quantité", "Nº pedido", "Währung", "Ilość",
-# "Beløb". Not "Référence" (a product's or, in PrestaShop's orders, the order's), "Artikel"
-# (a product's code or its name), "Kod" or "Kode" (any code).
+# French, Spanish, Italian, Dutch, Portuguese, Polish, Czech, Swedish, Danish, Norwegian,
+# Hungarian, Finnish), folded as _word_key folds them: "N° client", "Quantité", "Nº pedido",
+# "Währung", "Ilość", "Beløb", "Összeg", "Määrä". Not "Référence" (a product's or, in
+# PrestaShop's orders, the order's), "Artikel" (a product's code or its name), "Kod" or
+# "Kode" (any code).
 EUROPEAN_NAMES: dict[str, list[str]] = {
     "customer_id": [
         "kundennummer", "kundennr", "kundenid", "kunde", "numeroclient", "nclient",
@@ -82,7 +83,8 @@ EUROPEAN_NAMES: dict[str, list[str]] = {
         "nocliente", "cliente", "codigocliente", "codicecliente", "klantnummer", "klantid",
         "klant", "nrklienta", "numerklienta", "idklienta", "klient", "kodklienta",
         "cislozakaznika", "zakaznik", "kundnummer", "kundnr", "kund", "kundenummer",
-        "kundenr",
+        "kundenr", "vevokod", "vevoazonosito", "ugyfelkod", "ugyfelazonosito",
+        "asiakasnumero", "asiakasnro", "asiakas",
     ],
     "invoice": [
         "rechnungsnummer", "rechnungsnr", "belegnummer", "belegnr", "bestellnummer",
@@ -93,44 +95,48 @@ EUROPEAN_NAMES: dict[str, list[str]] = {
         "numeroordine", "factuurnummer", "bestelnummer", "ordernummer", "numeroencomenda",
         "encomenda", "nrzamowienia", "numerzamowienia", "zamowienie", "nrfaktury",
         "cisloobjednavky", "objednavka", "cislofaktury", "fakturanummer", "ordrenummer",
-        "ordrenr", "ordernr",
+        "ordrenr", "ordernr", "szamlaszam", "rendelesszam", "tilausnumero", "laskunumero",
     ],
     "quantity": [
         "menge", "anzahl", "stuck", "quantite", "qte", "cantidad", "quantita", "qta",
-        "aantal", "quantidade", "qtd", "ilosc", "mnozstvi", "antal", "antall",
+        "aantal", "quantidade", "qtd", "ilosc", "mnozstvi", "antal", "antall", "mennyiseg",
+        "maara", "kpl",
     ],
     "unit_price": [
         "einzelpreis", "preis", "stuckpreis", "prixunitaire", "prix", "preciounitario",
         "precio", "prezzounitario", "prezzo", "stukprijs", "prijs", "precounitario", "preco",
         "cena", "cenajednostkowa", "jednotkovacena", "pris", "styckpris", "enhedspris",
-        "enhetspris",
+        "enhetspris", "egysegar", "hinta", "yksikkohinta",
     ],
     "amount": [
         "betrag", "gesamtbetrag", "gesamtpreis", "umsatz", "summe", "montant", "montantttc",
         "montantht", "totalttc", "totalht", "importe", "importetotal", "importo",
         "importototale", "bedrag", "totaalbedrag", "valor", "valortotal", "wartosc",
-        "kwota", "castka", "celkem", "belopp", "summa", "belob", "belop",
+        "kwota", "castka", "celkem", "belopp", "summa", "belob", "belop", "osszeg", "ertek",
+        "yhteensa",
     ],
     "timestamp": [
         "datum", "rechnungsdatum", "bestelldatum", "belegdatum", "kaufdatum", "datecommande",
         "datedecommande", "datefacture", "datedefacture", "fecha", "fechapedido",
         "fechadepedido", "fechafactura", "data", "datafattura",
         "dataordine", "orderdatum", "factuurdatum", "dataencomenda", "datapedido",
-        "datazamowienia", "datasprzedazy", "datumobjednavky", "orderdato", "dato",
+        "datazamowienia", "datasprzedazy", "datumobjednavky", "orderdato", "dato", "keltezes",
+        "paivamaara", "pvm", "tilauspaiva",
     ],
     "product_code": [
         "artikelnummer", "artikelnr", "artnr", "referencia", "codigo", "codice",
         "codiceprodotto", "artikelcode", "codigoproduto", "kodproduktu", "varenummer",
-        "varenr",
+        "varenr", "cikkszam", "termekkod", "tuotenumero", "tuotekoodi",
     ],
     "description": [
         "bezeichnung", "artikelbezeichnung", "beschreibung", "designation", "libelle",
         "descripcion", "producto", "descrizione", "prodotto", "omschrijving", "descricao",
         "produto", "nazwa", "nazwaproduktu", "opis", "popis", "nazev", "beskrivning",
-        "beskrivelse", "produkt", "produktnavn", "varebeskrivelse",
+        "beskrivelse", "produkt", "produktnavn", "varebeskrivelse", "megnevezes", "termeknev",
+        "tuote", "kuvaus",
     ],
-    "country": ["land", "pays", "pais", "paese", "nazione", "kraj", "zeme"],
-    "currency": ["wahrung", "devise", "moneda", "valuta", "waluta", "mena"],
+    "country": ["land", "pays", "pais", "paese", "nazione", "kraj", "zeme", "orszag", "maa"],
+    "currency": ["wahrung", "devise", "moneda", "valuta", "waluta", "mena", "penznem", "valuutta"],
     "email": ["emailadresse", "courriel", "correo", "correoelectronico", "epost"],
     "customer_name": [
         "kundenname", "nomclient", "nombrecliente", "nomecliente", "klantnaam",

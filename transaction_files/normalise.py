@@ -52,21 +52,26 @@ NON_PRODUCT_CODES = {
 NON_PRODUCT_PREFIXES = ("GIFT_0001", "DCGS")
 #: An order status saying the order did not happen: cancelled, refunded (in full), voided,
 #: failed or declined, in English and as German, French, Spanish, Italian, Dutch,
-#: Portuguese, Polish, Czech and Nordic shops' exports write them (storniert, annulée,
-#: reembolsado, anulowane, zrušeno, återbetald, ...). A partial refund keeps the order.
-_PARTIAL = r"partial|teilweise|partiel|parcial|parzial|gedeeltelijk|częściow|částečn|delvis"
+#: Portuguese, Polish, Czech, Nordic, Hungarian and Finnish shops' exports write them
+#: (storniert, annulée, reembolsado, anulowane, zrušeno, återbetald, törölve, peruttu, ...).
+#: A partial refund keeps the order.
+_PARTIAL = (
+    r"partial|teilweise|partiel|parcial|parzial|gedeeltelijk|częściow|částečn|delvis|"
+    r"részleges|osittai"
+)
 NOT_A_SALE = (
     rf"(?i)^(?!.*(?:{_PARTIAL})).*(?:cancel|refund|void|fail|declin|storn|erstatt|"
     r"fehlgeschlag|abgelehnt|annul|anulad|rembours|[ée]chou|refus|reembols|fallid|fallit|"
     r"rechazad|rimbors|rifiutat|terugbetaald|mislukt|geweigerd|malsucedid|recusad|estornad|"
     r"anulowan|zwrot|zwrócon|odrzucon|nieudan|zrušen|vrácen|zamítnut|neúspěšn|återbetal|"
-    r"makuler|misslyck|nekad|kansellert|mislykke|avvist|afvist)"
+    r"makuler|misslyck|nekad|kansellert|mislykke|avvist|afvist|sztorn|törölv|visszatérít|"
+    r"sikertelen|elutasít|perut|hyvitet|epäonnistu|hylät)"
 )
 #: A line type saying the line gives money back (Square's "Refund" event, a till's
 #: "Return", "Retoure", "Remboursement", "Devolución", "Reso", "Zwrot", "Retur", ...).
 REFUND_LINE = (
     r"(?i)refund|retur|erstatt|retour|rembours|reembols|devolu|rimbors|\breso\b|"
-    r"terugbetal|estorn|zwrot|vrácen"
+    r"terugbetal|estorn|zwrot|vrácen|visszár|visszatérít|palautu|hyvity"
 )
 # A date cell's time that says nothing: midnight, as a spreadsheet writes a date alone.
 MIDNIGHT = r"[ T]00:00(?::00(?:\.0+)?)?$"

@@ -384,14 +384,33 @@ EUROPEAN_FILES = {
         "Antal": ("quantity", ["1", "2", "3"]),
         "Beløb": ("amount", ["2,50", "6,00", "12,30"]),
     },
+    "Hungarian": {
+        "Vevőkód": ("customer_id", ["V1", "V2", "V3"]),
+        "Dátum": ("timestamp", ["2024. 12. 05.", "2024. 12. 06.", "2024. 11. 13."]),
+        "Számlaszám": ("invoice", ["S1", "S2", "S3"]),
+        "Megnevezés": ("description", ["Gyertya", "Bögre", "Tányér"]),
+        "Mennyiség": ("quantity", ["1", "2", "3"]),
+        "Összeg": ("amount", ["2500", "6000", "12300"]),
+        "Pénznem": ("currency", ["HUF", "HUF", "HUF"]),
+    },
+    "Finnish": {
+        "Asiakasnumero": ("customer_id", ["A1", "A2", "A3"]),
+        "Päivämäärä": ("timestamp", ["5.12.2024", "6.12.2024", "13.11.2024"]),
+        "Tilausnumero": ("invoice", ["T1", "T2", "T3"]),
+        "Tuote": ("description", ["Kynttilä", "Muki", "Lautanen"]),
+        "Määrä": ("quantity", ["1", "2", "3"]),
+        "Hinta": ("unit_price", ["2,50", "3,00", "4,10"]),
+        "Maa": ("country", ["Suomi", "Ruotsi", "Viro"]),
+    },
 }
 
 
 @pytest.mark.parametrize("language", list(EUROPEAN_FILES))
 def test_a_european_shops_columns_are_preselected_by_their_own_words(language):
-    """A German, French, Spanish, Polish or Danish export names its columns in its language,
-    with accents ("Quantité", "Nº pedido", "Ilość", "Beløb") and decimal-comma money
-    ("1.230,00"): each is pre-selected for its field, as an English one is."""
+    """A German, French, Spanish, Polish, Danish, Hungarian or Finnish export names its columns
+    in its language, with accents ("Quantité", "Nº pedido", "Ilość", "Beløb", "Összeg") and
+    decimal-comma money ("1.230,00"): each is pre-selected for its field, as an English one
+    is."""
     columns = EUROPEAN_FILES[language]
     frame = pd.DataFrame({name: values * 4 for name, (_, values) in columns.items()})
     guesses = guess_mapping(list(frame.columns), frame)

@@ -337,6 +337,9 @@ def test_month_names_are_read_in_the_languages_european_shops_write():
         "5. prosince 2024": "2024-12-05 00:00:00",
         "5 augusti 2024": "2024-08-05 00:00:00",  # Swedish
         "5. marts 2024": "2024-03-05 00:00:00",  # Danish
+        "2024. december 5.": "2024-12-05 00:00:00",  # Hungarian: year first
+        "2024. máj. 17. 14:30": "2024-05-17 14:30:00",
+        "17. maaliskuuta 2024": "2024-03-17 00:00:00",  # Finnish, partitive
         "Sept 3, 2024": "2024-09-03 00:00:00",  # English as before
     }
     values = pd.Series([*written, "5 Foo 2024", "5 abcdefghijklm 2024"], dtype="str")

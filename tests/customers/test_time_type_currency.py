@@ -207,17 +207,20 @@ def test_statuses_and_line_types_are_read_in_the_languages_shops_export_in():
         "Abgeschlossen": True, "Anulowane": False, "Zwrot częściowy": True,
         "Zrealizowane": True, "Zrušeno": False, "Částečně vráceno": True, "Vyřízeno": True,
         "Återbetald": False, "Delvis återbetald": True, "Makulerad": False,
-        "Annulleret": False, "Refundert": False, "Levert": True,
+        "Annulleret": False, "Refundert": False, "Levert": True, "Törölve": False,
+        "Részlegesen visszatérítve": True, "Teljesítve": True, "Peruttu": False,
+        "Hyvitetty osittain": True, "Toimitettu": True,
     }  # fmt: skip
     rows = [["x", "2024-01-01", f"#{n}", "5", status, "Sale"] for n, status in enumerate(statuses)]
     kept = normalise(mapping, rows, time_zone="UTC").lines["invoice"].tolist()
     assert kept == [f"#{n}" for n, sale in enumerate(statuses.values()) if sale]
 
     types = ["Retoure", "Remboursement", "Devolución", "Reso", "Terugbetaling", "Estorno",
-             "Zwrot", "Retur", "Vráceno", "Verkauf", "Vente", "Resort fee", "Sprzedaż"]  # fmt: skip
+             "Zwrot", "Retur", "Vráceno", "Visszáru", "Palautus", "Verkauf", "Vente",
+             "Resort fee", "Sprzedaż", "Eladás", "Myynti"]  # fmt: skip
     rows = [["x", "2024-01-01", f"#{n}", "5", None, kind] for n, kind in enumerate(types)]
     lines = normalise(mapping, rows, time_zone="UTC").lines
-    assert lines["is_return"].tolist() == [True] * 9 + [False] * 4
+    assert lines["is_return"].tolist() == [True] * 11 + [False] * 6
 
 
 def test_times_under_a_header_that_says_utc_are_read_as_utc():
