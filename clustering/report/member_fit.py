@@ -35,14 +35,18 @@ def customer_activity(
     customer's P(alive) where their segment's activity was named by it (``evidence``
     "p_alive") and they bought again; None when the run did not measure the rhythm or the
     recency is missing."""
+    return _judged(recency_days, rhythm, p_alive, evidence)[0]
+
+
+def _judged(
+    recency_days: float | None, rhythm: dict | None, p_alive: float | None, evidence: str
+) -> tuple[str | None, str, str | None]:
+    """(the activity, what judged it: "days" or "p_alive", what the days alone say)."""
     by_days = _days_activity(recency_days, rhythm)
-    status = _p_alive_status(rhythm, p_alive, evidence)
-    return ACTIVITY_STATUSES[status] if status >= 0 and by_days is not None else by_days
-
-
-def activity_basis(rhythm: dict | None, *, p_alive: float | None, evidence: str) -> str:
-    """ "p_alive" where customer_activity judges by P(alive), else "days"."""
-    return "p_alive" if _p_alive_status(rhythm, p_alive, evidence) >= 0 else "days"
+    status = _p_alive_status(rhythm, p_alive, evidence) if by_days is not None else -1
+    if status < 0:
+        return by_days, "days", by_days
+    return ACTIVITY_STATUSES[status], "p_alive", by_days
 
 
 def _p_alive_status(rhythm: dict | None, p_alive: float | None, evidence: str) -> int:
@@ -135,8 +139,7 @@ def member_fit(
 ) -> MemberFit:
     """``evidence``: what named the segment's activity (Segment.activity_evidence)."""
     runner_up = segment_names.get(runner_up_number) if runner_up_number is not None else None
-    activity = customer_activity(recency_days, rhythm, p_alive=p_alive, evidence=evidence)
-    basis = activity_basis(rhythm, p_alive=p_alive, evidence=evidence)
+    activity, basis, by_days = _judged(recency_days, rhythm, p_alive, evidence)
     return MemberFit(
         level=fit_level(confidence, algorithm),
         words=fit_words(confidence, algorithm, runner_up),
@@ -146,14 +149,8 @@ def member_fit(
             activity, recency_days, segment_activity, rhythm, p_alive=p_alive, basis=basis
         ),
         activity_by=basis,
-        by_days_otherwise=_otherwise(activity, _days_activity(recency_days, rhythm), basis),
+        by_days_otherwise="" if basis == "days" or by_days == activity else (by_days or ""),
     )
-
-
-def _otherwise(activity: str | None, by_days: str | None, basis: str) -> str:
-    if basis != "p_alive" or by_days is None or by_days == activity:
-        return ""
-    return by_days
 
 
 def assignment_fit(assignment, run) -> MemberFit:
