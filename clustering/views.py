@@ -33,10 +33,9 @@ from .models import SegmentAssignment, SegmentationRun
 from .playbook import playbook_index
 from .report import charts
 from .report.audience import (
-    ACTIVITIES,
-    DUE_WITHIN_CHOICES,
     EVERYONE,
     AudienceRefused,
+    audience_choices,
     audience_from,
     narrow,
     segment_countries,
@@ -417,8 +416,7 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             "audience_refused": refused,
             "audience_size": audience_size,
             "audience_query": urlencode(audience.query()),
-            "activities": ACTIVITIES if rhythm_view(rhythm) else (),
-            "due_choices": DUE_WITHIN_CHOICES if segment.run.value_ahead else (),
+            **audience_choices(segment.run),  # activities, due_choices
             "countries": countries,
             # the filters and search, for the pager's links
             "kept_query": urlencode({**({"q": search} if search else {}), **audience.query()}),

@@ -88,7 +88,6 @@ def audience_from(params: Mapping[str, str], *, run: SegmentationRun) -> Audienc
     """The audience the query asks of ``run``'s members; AudienceRefused naming the parameter
     when it cannot be read (an unknown activity, or one asked of a run that did not measure
     the rhythm; a next order asked of a run that did not estimate them)."""
-    rhythm, next_orders = run.activity_rhythm, bool(run.value_ahead)
     activity = (params.get("activity") or "").strip().lower()
     country = (params.get("country") or "").strip()
     if activity:
@@ -96,7 +95,7 @@ def audience_from(params: Mapping[str, str], *, run: SegmentationRun) -> Audienc
             raise AudienceRefused(
                 "activity", f"Activity must be one of {', '.join(ACTIVITIES)} (or none)."
             )
-        if customer_activity(0, rhythm) is None:
+        if not _measures_rhythm(run):
             raise AudienceRefused(
                 "activity",
                 "This run did not measure the shop's rhythm, so its members have no activity "
@@ -104,10 +103,26 @@ def audience_from(params: Mapping[str, str], *, run: SegmentationRun) -> Audienc
             )
     if len(country) > COUNTRY_LENGTH:
         raise AudienceRefused("country", f"A country is at most {COUNTRY_LENGTH} characters.")
-    return Audience(activity=activity, country=country, due_within=_due_within(params, next_orders))
+    return Audience(activity=activity, country=country, due_within=_due_within(params, run))
 
 
-def _due_within(params: Mapping[str, str], next_orders: bool) -> int | None:
+def audience_choices(run: SegmentationRun) -> dict[str, tuple]:
+    """What the members page offers to choose by: what audience_from accepts of this run."""
+    return {
+        "activities": ACTIVITIES if _measures_rhythm(run) else (),
+        "due_choices": DUE_WITHIN_CHOICES if _estimates_next_orders(run) else (),
+    }
+
+
+def _measures_rhythm(run: SegmentationRun) -> bool:
+    return customer_activity(0, run.activity_rhythm) is not None
+
+
+def _estimates_next_orders(run: SegmentationRun) -> bool:
+    return bool(run.value_ahead)
+
+
+def _due_within(params: Mapping[str, str], run: SegmentationRun) -> int | None:
     text = (params.get("due_within") or "").strip()
     if not text:
         return None
@@ -116,7 +131,7 @@ def _due_within(params: Mapping[str, str], next_orders: bool) -> int | None:
             "due_within",
             f"Next order within must be a whole number of days from 1 to {DUE_WITHIN_MAX:,}.",
         )
-    if not next_orders:
+    if not _estimates_next_orders(run):
         raise AudienceRefused(
             "due_within",
             "This run did not estimate its members' next orders (no value ahead), so they "
