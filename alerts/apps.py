@@ -6,7 +6,7 @@ class AlertsConfig(AppConfig):
     verbose_name = "Alerts"
 
     def ready(self) -> None:
-        from clustering.signals import run_finished, segmentation_published
+        from clustering.signals import reaper_tick, run_finished, segmentation_published
 
         from . import receivers
 
@@ -14,3 +14,4 @@ class AlertsConfig(AppConfig):
             receivers.on_segmentation_published, dispatch_uid="alerts-on-published"
         )
         run_finished.connect(receivers.on_run_finished, dispatch_uid="alerts-on-run-finished")
+        reaper_tick.connect(receivers.redispatch_overdue, dispatch_uid="alerts-overdue")

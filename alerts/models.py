@@ -189,3 +189,33 @@ class Alert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.acknowledged_at is None
+
+
+class PublicationCheck(models.Model):
+    """A publication's check against the workspace's rules: queued once the publication
+    commits, done once by a worker (alerts.tasks.check_publication), so publishing never
+    waits for the movements or a mail server (docs/decisions/alerts-on-publication.md)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    publication = models.OneToOneField(
+        "clustering.Publication", on_delete=models.CASCADE, related_name="+"
+    )
+    #: when its task was last sent (the reaper sends it again if no worker took it)
+    queued_at = models.DateTimeField()
+    checked_at = models.DateTimeField(null=True, blank=True)
+    rules_checked = models.PositiveIntegerField(default=0)
+    alerts_raised = models.PositiveIntegerField(default=0)
+
+    WORKSPACE_PATH = "workspace"
+    objects = ScopedManager()
+    unscoped = UnscopedManager()
+
+    class Meta:
+        ordering = ["-queued_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Check of publication {self.publication_id}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.checked_at is not None

@@ -4,6 +4,7 @@ tested on hand-made movements."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
@@ -142,7 +143,7 @@ def lapses(rule: RuleLike, movements: Movements) -> list[Firing]:
 
 
 def evaluate(
-    rules: list[RuleLike], movements: Movements | None, *, published_on: date
+    rules: Sequence[RuleLike], movements: Movements | None, *, published_on: date
 ) -> list[Firing]:
     """The alerts a publication raises. `movements` is None for a workspace's first
     publication: nothing to compare, nothing fires."""
@@ -158,7 +159,7 @@ def evaluate(
 
 
 def run_failures(
-    rules: list[RuleLike], *, run_id: int, run_name: str, error: str, failed_on: date
+    rules: Sequence[RuleLike], *, run_id: int, run_name: str, error: str, failed_on: date
 ) -> list[Firing]:
     """One alert per scheduled_run_failed rule for a scheduled run that failed."""
     reason = error.strip() or "no reason was recorded"

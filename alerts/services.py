@@ -4,8 +4,10 @@ segmentation is published or a scheduled run fails, mailing them, acknowledging 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import transaction
@@ -17,7 +19,7 @@ from accounts.roles import ADMIN, MANAGER
 from audit.log import record
 
 from . import rules
-from .models import Alert, AlertRule, Kind
+from .models import Alert, AlertRule, Kind, PublicationCheck
 
 logger = logging.getLogger(__name__)
 
@@ -123,21 +125,73 @@ def _enabled_rules(workspace, *kinds: str) -> list[AlertRule]:
     return list(AlertRule.objects.in_workspace(workspace).filter(enabled=True, kind__in=kinds))
 
 
-def alerts_for_publication(*, workspace, publication) -> list[Alert]:
-    """Evaluate the workspace's enabled rules against what moved since the publication
-    before this one; raise and mail an alert per firing."""
+#: The rules a publication is checked against (the others watch runs).
+PUBLICATION_KINDS = (Kind.SEGMENT_SIZE_CHANGE, Kind.VALUABLE_TO_LAPSED)
+
+
+def publication_check_queue(*, workspace, publication) -> PublicationCheck | None:
+    """Queue the check of a committed publication against the workspace's rules, for a
+    worker: none when no rule watches publications or nothing was published before it."""
+    if publication.previous_id is None or not _enabled_rules(workspace, *PUBLICATION_KINDS):
+        return None
+    check, created = PublicationCheck.objects.in_workspace(workspace).get_or_create(
+        publication=publication, defaults={"workspace": workspace, "queued_at": timezone.now()}
+    )
+    if created:
+        _send(check.pk)
+    return check
+
+
+def _send(check_id: int) -> None:
+    from .tasks import check_publication
+
+    transaction.on_commit(lambda: check_publication.delay(check_id))
+
+
+def publication_check(*, check_id: int) -> list[Alert]:
+    """Evaluate the rules enabled now against what moved since the publication before this
+    one, raise an alert per firing, then mail each. Once per publication: a duplicated task
+    waits for the row's lock and finds the check done."""
     from clustering.movements import movements_between  # large: read only when needed
 
-    enabled = _enabled_rules(workspace, Kind.SEGMENT_SIZE_CHANGE, Kind.VALUABLE_TO_LAPSED)
-    if not enabled or publication.previous_id is None:
-        return []
-    movements = movements_between(workspace=workspace, later=publication)
-    firings = rules.evaluate(
-        list(enabled),
-        movements,
-        published_on=timezone.localdate(publication.published_at),
-    )
-    return _raise(workspace, firings, enabled, publication=publication, run=publication.run)
+    with transaction.atomic():
+        check = (
+            PublicationCheck.unscoped.select_for_update()
+            .select_related("workspace", "publication__run")
+            .get(pk=check_id)
+        )
+        if check.is_done:
+            return []
+        workspace, publication = check.workspace, check.publication
+        enabled = _enabled_rules(workspace, *PUBLICATION_KINDS)
+        firings = []
+        if enabled:
+            firings = rules.evaluate(
+                enabled,
+                movements_between(workspace=workspace, later=publication),
+                published_on=timezone.localdate(publication.published_at),
+            )
+        alerts = _raise(workspace, firings, enabled, publication=publication, run=publication.run)
+        check.checked_at = timezone.now()
+        check.rules_checked = len(enabled)
+        check.alerts_raised = len(alerts)
+        check.save(update_fields=["checked_at", "rules_checked", "alerts_raised"])
+    _mail_each(alerts)  # after the commit: the alerts stand whatever mail does
+    return alerts
+
+
+def publication_checks_redispatch_overdue(*, limit: int = 100) -> list[int]:
+    """Send again the checks queued over ALERT_CHECK_OVERDUE_SECONDS ago that no worker has
+    done (the message was lost: the broker was down when it was sent). Their queued time
+    moves to now, so the next sweep waits as long again; a duplicate is harmless."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.ALERT_CHECK_OVERDUE_SECONDS)
+    overdue = PublicationCheck.unscoped.filter(checked_at__isnull=True, queued_at__lt=cutoff)
+    ids = list(overdue.order_by("pk").values_list("pk", flat=True)[:limit])
+    for check_id in ids:
+        PublicationCheck.unscoped.filter(pk=check_id).update(queued_at=now)
+        _send(check_id)
+    return ids
 
 
 def alerts_for_failed_run(*, workspace, run) -> list[Alert]:
@@ -147,20 +201,27 @@ def alerts_for_failed_run(*, workspace, run) -> list[Alert]:
         return []
     enabled = _enabled_rules(workspace, Kind.SCHEDULED_RUN_FAILED)
     firings = rules.run_failures(
-        list(enabled),
+        enabled,
         run_id=run.pk,
         run_name=f"“{run.name}”" if run.name else f"#{run.pk}",
         error=run.error,
         failed_on=timezone.localdate(run.finished_at or timezone.now()),
     )
-    return _raise(workspace, firings, enabled, publication=None, run=run)
+    alerts = _raise(workspace, firings, enabled, publication=None, run=run)
+    _mail_each(alerts)
+    return alerts
+
+
+def _mail_each(alerts: list[Alert]) -> None:
+    for alert in alerts:
+        if alert.rule is not None:  # raised with its rule a moment ago: no query
+            _mail(alert, alert.rule)
 
 
 def _raise(workspace, firings, enabled, *, publication, run) -> list[Alert]:
     by_id = {rule.pk: rule for rule in enabled}
-    alerts = []
-    for firing in firings:
-        alert = Alert.objects.create(
+    return [
+        Alert.objects.create(
             workspace=workspace,
             rule=by_id[firing.rule_id],
             kind=firing.kind,
@@ -169,9 +230,8 @@ def _raise(workspace, firings, enabled, *, publication, run) -> list[Alert]:
             publication=publication,
             run=run,
         )
-        _mail(alert, by_id[firing.rule_id])
-        alerts.append(alert)
-    return alerts
+        for firing in firings
+    ]
 
 
 def recipients_of(rule: AlertRule) -> list[str]:

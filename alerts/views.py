@@ -17,7 +17,7 @@ from workspaces.models import Workspace
 
 from .forms import AlertRuleForm
 from .models import AlertRule
-from .selectors import alert_list, rule_list
+from .selectors import alert_list, latest_publication_check, rule_list
 from .services import (
     RULE_FIELDS,
     alert_acknowledge,
@@ -54,6 +54,7 @@ def alert_index(request: HttpRequest) -> HttpResponse:
         {
             "rules": rule_list(workspace=workspace),
             "alerts": alert_list(workspace=workspace)[:HISTORY_LENGTH],
+            "check": latest_publication_check(workspace=workspace),
             "can_manage": request.user.has_perm(MANAGE),
         },
     )

@@ -248,8 +248,8 @@ def run_publish(
         lambda: segmentation_published.send(sender=Publication, publication=publication),
         robust=True,
     )
-    # After the receivers (alerts may have computed the movements already: then a cache hit);
-    # robust: a broker outage loses only the warm-up, never the publication.
+    # After the receivers (the alerts' check, if queued, reads the same cache); robust: a
+    # broker outage loses only the warm-up, never the publication.
     from ..tasks import warm_movements
 
     transaction.on_commit(

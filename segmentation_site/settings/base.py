@@ -401,7 +401,7 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
-# A mail server that does not answer must not hold up the publication that raised the alert.
+# A mail server that does not answer must not hold up a worker for long.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="segmentation@localhost")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
@@ -443,3 +443,6 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
 WEBHOOK_OVERDUE_SECONDS = env.int("WEBHOOK_OVERDUE_SECONDS", default=600)
 # Webhooks go only to public internet addresses unless this is on (tests, a closed network).
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
+# A publication's alert check queued this long ago that no worker has done (its message lost
+# with a broker outage) is queued again by the workers' reaper.
+ALERT_CHECK_OVERDUE_SECONDS = env.int("ALERT_CHECK_OVERDUE_SECONDS", default=600)

@@ -176,3 +176,48 @@ def test_acknowledging_needs_a_post(shop, marketer):
     )
     alert.refresh_from_db()
     assert alert.acknowledged_at is None
+
+
+def test_the_alerts_page_says_when_the_newest_publication_was_checked(
+    shop, other_shop, make_user, marketer
+):
+    from django.utils import timezone
+
+    from alerts.models import PublicationCheck
+    from clustering.models import Publication
+    from clustering.services import run_publish
+    from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
+
+    manager = make_user("manager", username="pub-manager")
+    load_transactions(synthetic_lines(120, seed=4), workspace=shop)
+    params = {"algorithms": ["kmeans"], "k_min": 2, "k_max": 2}
+    for seed in (7, 8, 9):
+        run = executed_run(shop, manager, {**params, "seed": seed}, name=f"s{seed}")
+        run_publish(workspace=shop, run_id=run.pk, user=manager)
+    older, newer = Publication.objects.in_workspace(shop).order_by("published_at")[1:]
+    page = reverse("alerts:index")
+    assert 'data-role="publication-check"' not in _client(marketer).get(page).content.decode()
+
+    now = timezone.now()
+    PublicationCheck.objects.create(
+        workspace=shop, publication=older, queued_at=now, checked_at=now, rules_checked=1,
+        alerts_raised=1,
+    )  # fmt: skip
+    waiting = PublicationCheck.objects.create(workspace=shop, publication=newer, queued_at=now)
+    text = " ".join(_client(marketer).get(page).content.decode().split())
+    published = timezone.localtime(newer.published_at).strftime("%-d %b %Y %H:%M")
+    assert f"The segmentation published on {published} is waiting for a worker" in text
+
+    waiting.checked_at, waiting.rules_checked = now, 2
+    waiting.save()
+    text = " ".join(_client(marketer).get(page).content.decode().split())
+    checked = timezone.localtime(now).strftime("%-d %b %Y %H:%M")
+    assert (
+        f"The segmentation published on {published} was checked against 2 rules at {checked}: "
+        "nothing to report."
+    ) in text
+    # Another shop's page knows nothing of this one's checks.
+    outsider = make_user("marketing", username="outsider", workspace=other_shop)
+    response = _client(outsider).get(page)
+    assert response.status_code == 200 and response.context["check"] is None
+    assert "Alerts raised" in response.content.decode()

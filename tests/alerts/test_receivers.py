@@ -1,5 +1,7 @@
 """Alerts raised by real publications and runs: the receivers connected in
-AlertsConfig.ready(), the rules of the workspace only, and an e-mail per alert."""
+AlertsConfig.ready(), the rules of the workspace only, and an e-mail per alert. A
+publication's check is queued for a worker (tests/alerts/test_worker_check.py runs it in one);
+here the queued task is run in this process once the publishing has returned."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from alerts.models import Alert, AlertRule
+from alerts import tasks
+from alerts.models import Alert, AlertRule, PublicationCheck
 from clustering.models import Publication, Segment, SegmentationRun
 from clustering.movements import movements_between
 from clustering.params import params_from_input
@@ -39,14 +42,25 @@ def _manager(make_user, workspace, username, email):
     return user
 
 
-def _publish(captured, workspace, run, user) -> Publication:
+@pytest.fixture
+def queued(monkeypatch) -> list[int]:
+    """The checks sent to the workers, in order (instead of the broker)."""
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.check_publication, "delay", sent.append)
+    return sent
+
+
+def _publish(captured, workspace, run, user, queued: list[int]) -> Publication:
+    """Publish, then do what a worker does with the checks the publication queued."""
     with captured(execute=True):
         run_publish(workspace=workspace, run_id=run.pk, user=user)
+    while queued:
+        tasks.check_publication.apply((queued.pop(0),))
     return Publication.objects.in_workspace(workspace).get(run=run)
 
 
 def test_a_second_publication_raises_the_alerts_its_rules_find_and_mails_each(
-    shop, other_shop, make_user, django_capture_on_commit_callbacks
+    shop, other_shop, make_user, django_capture_on_commit_callbacks, queued
 ):
     manager = _manager(make_user, shop, "ann", "ann@shop.example")
     _manager(make_user, shop, "bob", "")  # no address: not mailed
@@ -57,12 +71,13 @@ def test_a_second_publication_raises_the_alerts_its_rules_find_and_mails_each(
     load_transactions(synthetic_lines(240, seed=4), workspace=shop)
 
     first = executed_run(shop, manager, TWO, name="two")
-    _publish(django_capture_on_commit_callbacks, shop, first, manager)
+    _publish(django_capture_on_commit_callbacks, shop, first, manager, queued)
     assert not Alert.objects.in_workspace(shop).exists()  # nothing to compare with yet
+    assert not PublicationCheck.objects.in_workspace(shop).exists()
     assert mail.outbox == []
 
     second = executed_run(shop, manager, FOUR, name="four")
-    publication = _publish(django_capture_on_commit_callbacks, shop, second, manager)
+    publication = _publish(django_capture_on_commit_callbacks, shop, second, manager, queued)
 
     # What the rules should find, from the runs' own segment sizes and the movements.
     movements = movements_between(workspace=shop, later=publication)
@@ -116,6 +131,98 @@ def test_a_second_publication_raises_the_alerts_its_rules_find_and_mails_each(
         assert alert.mailed_to == ", ".join(expected) and alert.mail_error == ""
         assert shop.name in message.subject
         assert alert.message in message.body
+    check = PublicationCheck.objects.in_workspace(shop).get()
+    assert (check.publication, check.rules_checked, check.alerts_raised) == (
+        publication, 2, len(alerts)
+    )  # fmt: skip
+    assert check.is_done
+
+
+def test_publishing_only_queues_the_check_which_a_worker_does_once(
+    shop, make_user, django_capture_on_commit_callbacks, queued, monkeypatch
+):
+    manager = _manager(make_user, shop, "ann", "ann@shop.example")
+    _rule(shop, "segment_size_change", threshold=1)
+    load_transactions(synthetic_lines(240, seed=4), workspace=shop)
+    first = executed_run(shop, manager, TWO, name="two")
+    second = executed_run(shop, manager, FOUR, name="four")
+    _publish(django_capture_on_commit_callbacks, shop, first, manager, queued)
+
+    # The publishing process neither reads the movements nor talks to the mail server.
+    def forbidden(*args, **kwargs):
+        raise AssertionError("publishing must leave this to the worker")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("clustering.movements._compare", forbidden)
+        patch.setattr("alerts.services.send_mail", forbidden)
+        with django_capture_on_commit_callbacks(execute=True):
+            run_publish(workspace=shop, run_id=second.pk, user=manager)
+    publication = Publication.objects.in_workspace(shop).get(run=second)
+    check = PublicationCheck.objects.in_workspace(shop).get()
+    assert queued == [check.pk] and check.publication == publication and not check.is_done
+    assert not Alert.objects.in_workspace(shop).exists() and mail.outbox == []
+
+    # The worker's task raises and mails; the same message again raises and mails nothing.
+    tasks.check_publication.apply((check.pk,))
+    raised = list(Alert.objects.in_workspace(shop).values_list("pk", flat=True))
+    assert raised and len(mail.outbox) == len(raised)
+    assert tasks.check_publication.apply((check.pk,)).get() == 0
+    assert list(Alert.objects.in_workspace(shop).values_list("pk", flat=True)) == raised
+    assert len(mail.outbox) == len(raised)
+    check.refresh_from_db()
+    assert check.is_done and check.alerts_raised == len(raised)
+
+
+def test_nothing_is_queued_without_a_rule_on_publications_or_an_earlier_publication(
+    shop, make_user, django_capture_on_commit_callbacks, queued
+):
+    manager = _manager(make_user, shop, "ann", "ann@shop.example")
+    _rule(shop, "scheduled_run_failed")  # watches runs, not publications
+    _rule(shop, "segment_size_change", threshold=1, enabled=False)
+    load_transactions(synthetic_lines(120, seed=4), workspace=shop)
+    for seed in (7, 8):
+        run = executed_run(shop, manager, {**TWO, "seed": seed}, name=f"seed {seed}")
+        _publish(django_capture_on_commit_callbacks, shop, run, manager, queued)
+    assert not PublicationCheck.objects.in_workspace(shop).exists()
+
+
+def test_the_reaper_sends_again_the_checks_no_worker_took(
+    shop, make_user, django_capture_on_commit_callbacks, queued, settings
+):
+    from datetime import timedelta
+
+    from clustering.signals import reaper_tick
+
+    manager = _manager(make_user, shop, "ann", "ann@shop.example")
+    _rule(shop, "segment_size_change", threshold=1)
+    load_transactions(synthetic_lines(120, seed=4), workspace=shop)
+    runs = [executed_run(shop, manager, {**TWO, "seed": s}, name=f"s{s}") for s in (7, 8, 9, 10)]
+    for run in runs[:3]:
+        with django_capture_on_commit_callbacks(execute=True):
+            run_publish(workspace=shop, run_id=run.pk, user=manager)
+    lost, done = PublicationCheck.objects.in_workspace(shop).order_by("pk")
+    tasks.check_publication.apply((done.pk,))
+    long_ago = timezone.now() - timedelta(seconds=settings.ALERT_CHECK_OVERDUE_SECONDS + 1)
+    PublicationCheck.objects.in_workspace(shop).update(queued_at=long_ago)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_publish(workspace=shop, run_id=runs[3].pk, user=manager)
+    recent = PublicationCheck.objects.in_workspace(shop).latest("pk")
+    queued.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reaper_tick.send(sender=None)
+    assert queued == [lost.pk]  # not the done one, nor the one queued a moment ago
+    lost.refresh_from_db()
+    assert lost.queued_at > long_ago and recent.pk != lost.pk
+
+    # Sent again, it is done like any other; the next tick sends nothing.
+    tasks.check_publication.apply((lost.pk,))
+    lost.refresh_from_db()
+    assert lost.is_done and lost.rules_checked == 1
+    queued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        reaper_tick.send(sender=None)
+    assert queued == []
 
 
 def _scheduled_run(workspace, user, name="nightly"):

@@ -1,6 +1,7 @@
 """A manager sets a weekly schedule and an alert rule in a real browser, publishes a second
-run, and the dashboard shows what moved since the first and the alert the rule raised,
-until the manager acknowledges it. No console errors, no CSP violations."""
+run, and once a worker has checked the publication the dashboard shows what moved since the
+first and the alert the rule raised, until the manager acknowledges it. No console errors,
+no CSP violations."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 import pytest
 from django.core import mail
 
+from alerts import tasks
 from alerts.models import Alert
 from clustering.services import run_publish
 from tests.browser.test_journey import (  # the journey's browser, sign-in and checks
@@ -32,8 +34,11 @@ def test_a_weekly_schedule_an_alert_rule_and_the_alert_after_a_publication(
     live_server,
     make_user,
     shop,
+    monkeypatch,
 ):
     page, base = browser_page, live_server.url
+    checks: list[int] = []  # the publication checks sent to the workers
+    monkeypatch.setattr(tasks.check_publication, "delay", checks.append)
     home = f"{in_shop(base)}/"
     manager = make_user("manager", username="alert-manager")
     manager.email = "alert-manager@shop.example"
@@ -74,6 +79,16 @@ def test_a_weekly_schedule_an_alert_rule_and_the_alert_after_a_publication(
     page.goto(f"{home}runs/{second.pk}/")
     page.click("button:has-text('Publish')")
     page.wait_for_selector("text=Published on")
+
+    # The alerts page says the publication waits for a worker; this test is the worker.
+    page.goto(f"{home}alerts/")
+    check = page.locator("[data-role=publication-check]")
+    assert "waiting for a worker to check it" in check.inner_text()
+    assert not Alert.objects.in_workspace(shop).exists() and len(checks) == 1
+    tasks.check_publication.apply((checks.pop(),))
+    page.reload()
+    raised = Alert.objects.in_workspace(shop).count()
+    assert re.search(rf"checked against 1 rule at .*: {raised} alerts? raised", check.inner_text())
 
     # The dashboard: what moved since the first publication, and the alert.
     page.goto(home)

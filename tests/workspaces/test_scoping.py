@@ -41,6 +41,7 @@ SELECTORS_WITHOUT_WORKSPACE = {
 # Modules of the apps that may read across workspaces with `unscoped`, and why.
 UNSCOPED_ALLOWED = {
     "accounts/authentication.py": "finds a token by its key, before its workspace is known",
+    "alerts/services.py": "a worker checks a publication by its id; the reaper serves all",
     "clustering/runs/claims.py": "a worker claims a run by its id; the claim then scopes",
     "clustering/runs/recovery.py": "the reaper recovers stuck runs of every workspace",
     "customers/tasks.py": "a worker loads an import by its id; the reaper serves all",
@@ -98,7 +99,7 @@ def _world(workspace, user, tag: str) -> dict:
     """One of each scoped object in `workspace`; the customer id is the same in every
     workspace, as two shops' ids can be."""
     from accounts.models import ApiToken, Membership
-    from alerts.models import Alert, AlertRule
+    from alerts.models import Alert, AlertRule, PublicationCheck
     from audit.models import AuditEntry
     from clustering.models import (
         Candidate,
@@ -155,12 +156,15 @@ def _world(workspace, user, tag: str) -> dict:
     attempt = DeliveryAttempt.objects.create(
         workspace=workspace, delivery=delivery, at=now, status_code=200
     )
+    check = PublicationCheck.objects.create(
+        workspace=workspace, publication=publication, queued_at=now
+    )
     return {
         o._meta.label: o
         for o in (entry, rule, alert, record, rejected, customer, line, run, candidate, segment,
                   assignment,
                   publication, membership, token, schedule, layout, endpoint, delivery,
-                  attempt, playbook)
+                  attempt, playbook, check)
     }  # fmt: skip
 
 
