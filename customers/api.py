@@ -62,7 +62,9 @@ class ImportRecordSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="Of a finished import: first_date and last_date of its lines (the shop's "
         "dates), customers, orders (distinct invoices), revenue (purchases, as a decimal "
-        "string in the workspace's currency) and rejected (problems with up to 5 examples).",
+        "string in the workspace's currency), rejected (problems with up to 5 examples) and "
+        "placeholder_ids (customer ids skipped as standing for no customer, such as "
+        "'Guest' or '0', each with its rows).",
     )
     currency = serializers.CharField(
         source="workspace.currency",

@@ -280,13 +280,29 @@ class ImportRecord(models.Model):
                 f"{self.rows_without_customer:,} of {self.rows_read:,} rows were skipped: they "
                 f"have no customer id{which}."
             )
+        if self.rows_with_placeholder_id:
+            shown = (self.summary or {}).get("placeholder_ids") or []
+            ids = ", ".join(
+                f"“{p['id']}” ({p['rows']:,} row{'' if p['rows'] == 1 else 's'})" for p in shown
+            )
+            found.append(
+                f"{self.rows_with_placeholder_id:,} of {self.rows_read:,} rows were skipped: "
+                f"their customer id stands for no customer{': ' + ids if ids else ''}. Kept, "
+                "it would be one customer holding every guest or walk-in sale."
+            )
         return found
 
     @property
     def rows_without_customer(self) -> int:
         """Skipped rows that had no customer id (the others are orders that did not happen,
-        as their status said: skipped by design, not a warning)."""
-        return self.rows_skipped - self.orders_not_sales
+        as their status said: skipped by design, not a warning, and ids that stand for no
+        customer, warned of apart)."""
+        return self.rows_skipped - self.orders_not_sales - self.rows_with_placeholder_id
+
+    @property
+    def rows_with_placeholder_id(self) -> int:
+        """Skipped rows whose customer id stands for no customer ("Guest", "0")."""
+        return int((self.counts_by_reason or {}).get("skipped_placeholder_customer_id", 0))
 
     @property
     def orders_not_sales(self) -> int:
@@ -319,6 +335,9 @@ class ImportRecord(models.Model):
 # The keys of ImportRecord.counts_by_reason (the API's too) and what they mean to a user.
 REASON_LABELS = {
     "skipped_no_customer_id": "Skipped: no customer id",
+    "skipped_placeholder_customer_id": (
+        "Skipped: customer id that stands for no customer (a guest or walk-in sale)"
+    ),
     "skipped_cancelled_order": "Skipped: order cancelled, refunded in full, voided or failed",
     "duplicate_in_file": "Not stored again: the same line of the same order earlier in this file",
     "already_imported": "Not stored again: already imported",

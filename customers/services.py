@@ -39,7 +39,7 @@ from transaction_files.sources import (
 from .importing import progress
 from .importing.bulk_load import bulk_load
 from .importing.import_pass import read_pass, store_pass
-from .importing.outcomes import ImportStopped, rejected_examples
+from .importing.outcomes import ImportStopped, placeholder_ids, rejected_examples
 from .importing.staging import StagingTable
 from .layouts import guessed_mapping, import_layout_remember_if_mapped, layout_mapping_for
 from .models import ImportRecord, ImportRejectedRow, TransactionLine
@@ -614,7 +614,10 @@ def _stop(record: ImportRecord, stopped: ImportStopped, started: float) -> None:
             rows_rejected=run.rows_rejected,
             customers_created=0,
             counts_by_reason={k: v for k, v in sorted(run.reasons.items()) if v},
-            summary={"rejected": rejected_examples(run.rejected)},
+            summary={
+                "rejected": rejected_examples(run.rejected),
+                "placeholder_ids": placeholder_ids(run),
+            },
         )
         _fail(record, str(stopped), started)
 

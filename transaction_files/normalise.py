@@ -25,6 +25,7 @@ from . import dates
 from .columns import NUMBER_FIELDS, says_utc
 from .errors import ImportFileError
 from .numbers import other_currency, to_numbers
+from .placeholders import placeholder_mask
 from .plausible import (
     AMOUNT_LIMIT,
     MAX_DESCRIPTION,
@@ -117,6 +118,8 @@ class ChunkResult:
     rows_skipped: int = 0
     rejections: list[Rejection] = field(default_factory=list)
     reasons: Counter = field(default_factory=Counter)
+    # the ids skipped as standing for no customer ("Guest", "0"), with their rows
+    placeholder_ids: Counter = field(default_factory=Counter)
     # customer_ext, email, name, ts of the kept lines that give contact details (or None)
     contacts: pd.DataFrame | None = None
 
@@ -187,6 +190,23 @@ class Normaliser:
         status = self._by_order(cleaned, "status", first_line)
         return _matches(status, NOT_A_SALE)
 
+    @staticmethod
+    def _placeholders(ids: pa.Array, result: ChunkResult) -> np.ndarray | None:
+        """Rows whose customer id stands for no customer (placeholders.py), skipped and
+        counted by id; None when there are none (judged once per distinct id)."""
+        distinct = pc.unique(ids.drop_null())
+        found = distinct.filter(placeholder_mask(distinct))
+        if not len(found):
+            return None
+        mask = pc.fill_null(pc.is_in(ids, value_set=found), False)
+        counts = pc.value_counts(ids.filter(mask))
+        for item in counts.to_pylist():
+            result.placeholder_ids[item["values"]] += item["counts"]
+        skipped = int(pc.sum(mask).as_py())
+        result.rows_skipped += skipped
+        result.reasons["skipped_placeholder_customer_id"] += skipped
+        return mask.to_numpy(zero_copy_only=False)
+
     @property
     def times_in_utc(self) -> bool:
         """The date (or time) column's name says UTC: its times are UTC, not local."""
@@ -217,6 +237,9 @@ class Normaliser:
         result.rows_skipped = int((~blank & ~has_customer).sum())
         if result.rows_skipped:
             result.reasons["skipped_no_customer_id"] += result.rows_skipped
+        placeholder = self._placeholders(cleaned["customer_id"], result)
+        if placeholder is not None:
+            has_customer = has_customer & ~placeholder
         first_line = int(line_numbers[0]) if len(line_numbers) else 0
         not_a_sale = self._not_a_sale(cleaned, first_line) & has_customer
         if "currency" in cleaned:

@@ -39,6 +39,7 @@ class ImportPass:
         self.rows_rejected = 0
         self.rejected: list[ImportRejectedRow] = []
         self.reasons: Counter = Counter()
+        self.placeholder_ids: Counter = Counter()  # ids that stand for no customer: rows
         self.contacts = ContactDetails()  # e-mails and names, when the mapping has them
 
     def bad_row(self, bad: BadRow) -> None:
@@ -104,6 +105,7 @@ def _read_into(
             run.rows_skipped += result.rows_skipped
             run.rows_rejected += len(result.rejections)
             run.reasons.update(result.reasons)
+            run.placeholder_ids.update(result.placeholder_ids)
             run.contacts.add(result.contacts)
             for r in result.rejections:
                 run.keep(r.line_number, r.column, r.value, r.message)

@@ -72,6 +72,12 @@ def nothing_stored_message(run) -> str:
         parts.append(f"{run.rows_rejected:,} were rejected, most for {commonest_problem(problems)}")
     if run.reasons.get("skipped_no_customer_id"):
         parts.append(f"{run.reasons['skipped_no_customer_id']:,} had no customer id")
+    if run.reasons.get("skipped_placeholder_customer_id"):
+        ids = ", ".join(f"“{p['id']}”" for p in placeholder_ids(run))
+        parts.append(
+            f"{run.reasons['skipped_placeholder_customer_id']:,} had a customer id that stands "
+            f"for no customer ({ids})"
+        )
     if run.reasons.get("skipped_cancelled_order"):
         parts.append(
             f"{run.reasons['skipped_cancelled_order']:,} belonged to orders cancelled, refunded "
@@ -138,9 +144,18 @@ def rejected_examples(rejected) -> list[dict]:
     ]
 
 
+def placeholder_ids(run) -> list[dict]:
+    """The customer ids skipped as standing for no customer, commonest first, with their
+    rows (at most PROBLEMS_SHOWN)."""
+    common = run.placeholder_ids.most_common(PROBLEMS_SHOWN)
+    return [{"id": value[:80], "rows": n} for value, n in common]
+
+
 def import_summary(record, run=None, totals: StoredTotals | None = None) -> dict:
     """The figures the import's page shows; `run` (the ImportPass) gives the rejected rows'
-    examples, else there are none; `totals`, the stored lines' totals if counted already."""
+    examples and the placeholder ids, else there are none; `totals`, the stored lines'
+    totals if counted already."""
     summary = stored_figures(record, totals)
     summary["rejected"] = rejected_examples(run.rejected) if run is not None else []
+    summary["placeholder_ids"] = placeholder_ids(run) if run is not None else []
     return summary

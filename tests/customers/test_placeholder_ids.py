@@ -1,0 +1,119 @@
+"""Customer ids that stand for no customer ("Guest", "Walk-in", "Consumidor final", "0",
+"-") are skipped like an empty id, counted by id, and said on the import's page, its API
+answer and the command: kept, each would be one customer holding every anonymous sale."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+
+from customers.models import Customer, ImportRecord, TransactionLine
+from transaction_files.placeholders import is_placeholder
+
+from .conftest import import_or_error, import_path
+
+MAPPING = {
+    "customer_id": "Customer",
+    "timestamp": "Date",
+    "invoice": "Order #",
+    "amount": "Net Sales",
+    "status": "Status",
+}
+HEADER = "Date,Order #,Status,Customer,Net Sales\n"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Guest", " guest ", "GUEST CUSTOMER", "Walk-in", "walk in customer", "Cash Customer",
+     "Anonymous", "Unknown", "N/A", "#N/A", "null", "-", "--", "?", "0", "000", "0.0", "-1",
+     "Consumidor Final", "Público en General", "Cliente de paso", "Gastkunde", "Laufkunde",
+     "Client invité", "Client de passage", "Ospite", "Gość", "Gäst", "Vendég",
+     "Käteisasiakas", "Kontantkunde"],
+)  # fmt: skip
+def test_these_ids_stand_for_no_customer(value):
+    assert is_placeholder(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["17850", "1", "0001", "10", "-2", "C-0001", "Jane Smith", "Guest House Ltd", "Cashman",
+     "guest42", "e-4f9c2a7d1b3e8f60", "Anna", "NA-1042", "x"],
+)  # fmt: skip
+def test_real_ids_are_kept(value):
+    assert not is_placeholder(value)
+
+
+def _file(tmp_path, rows: list[str]):
+    path = tmp_path / "orders.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+ROWS = [
+    "2024-03-05 14:22:10,1045,Completed,C1,42.50",
+    "2024-03-05 10:01:44,1044,Processing,C2,12.00",
+    "2024-03-04 18:30:00,1043,Completed,Guest,35.00",
+    "2024-03-03 09:12:05,1042,Completed,C1,18.00",
+    "2024-03-02 16:45:51,1041,Completed,guest,47.00",
+    "2024-03-02 12:00:00,1040,Completed,0,9.00",
+    "2024-03-01 11:00:00,1039,Cancelled,Guest,20.00",
+    "2024-03-01 10:00:00,1038,Completed,,5.00",
+]
+
+
+@pytest.mark.django_db
+def test_an_import_skips_them_and_says_which_and_how_many(tmp_path, shop, client_for):
+    record = import_path(_file(tmp_path, ROWS), mapping=MAPPING)
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
+
+    # Only the real customers' sales are stored; the guests' and the till's "0" are not.
+    assert set(Customer.objects.in_workspace(shop).values_list("external_id", flat=True)) == {
+        "C1",
+        "C2",
+    }
+    lines = TransactionLine.objects.in_workspace(shop)
+    assert lines.aggregate(total=Sum("amount"))["total"] == Decimal("72.50")
+    assert (record.rows_read, record.rows_imported, record.rows_skipped) == (8, 3, 5)
+    # Four placeholder rows (the cancelled guest order among them), one with no id at all.
+    assert (record.rows_with_placeholder_id, record.rows_without_customer) == (4, 1)
+    assert record.orders_not_sales == 0
+    assert record.counts_by_reason["skipped_placeholder_customer_id"] == 4
+    assert record.summary["placeholder_ids"] == [
+        {"id": "Guest", "rows": 2},
+        {"id": "guest", "rows": 1},
+        {"id": "0", "rows": 1},
+    ]
+    assert record.warnings[1] == (
+        "4 of 8 rows were skipped: their customer id stands for no customer: “Guest” (2 rows), "
+        "“guest” (1 row), “0” (1 row). Kept, it would be one customer holding every guest "
+        "or walk-in sale."
+    )
+    assert record.status_label == "Succeeded with warnings"
+
+    # The import's page and its API answer say the same.
+    client = client_for("manager")
+    page = " ".join(client.get(record.get_absolute_url()).content.decode().split())
+    assert "4 rows skipped: the customer id stands for no customer" in page
+    assert '<span class="mono">Guest</span>: 2 rows; <span class="mono">guest</span>: 1 row' in page
+    assert "Skipped: customer id that stands for no customer" in page
+    answer = client.get(f"/api/v1/imports/{record.pk}/").json()
+    assert answer["counts_by_reason"]["skipped_placeholder_customer_id"] == 4
+    assert answer["summary"]["placeholder_ids"][0] == {"id": "Guest", "rows": 2}
+    assert record.warnings[1] in answer["warnings"]
+
+
+@pytest.mark.django_db
+def test_a_file_of_guests_only_stores_nothing_and_says_why(tmp_path, shop):
+    rows = [
+        "2024-03-04 18:30:00,1043,Completed,Guest,35.00",
+        "2024-03-02 16:45:51,1041,Completed,Walk-in,47.00",
+    ]
+    record, message = import_or_error(_file(tmp_path, rows), mapping=MAPPING)
+    assert record is not None and record.status == ImportRecord.Status.FAILED
+    assert "2 had a customer id that stands for no customer (“Guest”, “Walk-in”)" in message
+    assert not TransactionLine.objects.in_workspace(shop).exists()
+    assert not Customer.objects.in_workspace(shop).exists()
+    record.refresh_from_db()
+    assert record.counts_by_reason == {"skipped_placeholder_customer_id": 2}
