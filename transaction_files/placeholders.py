@@ -21,13 +21,16 @@ _WORDS = {
     # German, Dutch
     "gast", "gastkunde", "gastbestellung", "laufkunde", "laufkundschaft", "barverkauf",
     "barkunde", "unbekannt", "keinkunde", "anoniem", "onbekend", "passant", "kassaklant",
+    "cpd", "cpdkunde", "diverse", "diversekunden", "diversekunde",  # SAP's one-time account
     # French, Italian
     "invite", "clientinvite", "clientdepassage", "anonyme", "inconnu", "clientcomptoir",
+    "clientsdivers", "divers", "clientidiversi", "diversi",
     "ospite", "clienteoccasionale", "anonimo", "sconosciuto", "clienteabanco",
     # Spanish, Portuguese
     "invitado", "clienteinvitado", "desconocido", "clientedepaso", "clientecontado",
     "consumidorfinal", "publicoengeneral", "publicogeneral", "clientegenerico", "convidado",
-    "anonima", "desconhecido", "clientebalcao", "clientefinal",
+    "anonima", "desconhecido", "clientebalcao", "clientefinal", "varios", "clientesvarios",
+    "clientesdiversos", "diversos",
     # Polish, Czech, Hungarian
     "gosc", "klientdetaliczny", "anonimowy", "nieznany", "anonymni", "neznamy",
     "hotovostnizakaznik", "vendeg", "ismeretlen", "keszpenzesvevo", "alkalmivevo",

@@ -30,7 +30,8 @@ HEADER = "Date,Order #,Status,Customer,Net Sales\n"
      "Anonymous", "Unknown", "N/A", "#N/A", "null", "-", "--", "?", "0", "000", "0.0", "-1",
      "Consumidor Final", "Público en General", "Cliente de paso", "Gastkunde", "Laufkunde",
      "Client invité", "Client de passage", "Ospite", "Gość", "Gäst", "Vendég",
-     "Käteisasiakas", "Kontantkunde"],
+     "Käteisasiakas", "Kontantkunde", "CPD-Kunde", "Diverse Kunden", "Clientes varios",
+     "Clients divers"],
 )  # fmt: skip
 def test_these_ids_stand_for_no_customer(value):
     assert is_placeholder(value)
