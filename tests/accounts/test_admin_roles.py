@@ -12,6 +12,7 @@ from django.urls import reverse
 from accounts.models import ApiToken, Membership
 from accounts.services import api_token_create
 from audit.models import AuditEntry
+from tests.admin_forms import inline, workspace_add_form
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
@@ -50,19 +51,6 @@ def superuser_client(boss):
 
 def change_url(user: User) -> str:
     return reverse("admin:auth_user_change", args=[user.pk])
-
-
-def inline(prefix: str, rows: list[dict], initial: int = 0) -> dict:
-    """An inline formset as the browser posts it."""
-    data = {
-        f"{prefix}-TOTAL_FORMS": str(len(rows)),
-        f"{prefix}-INITIAL_FORMS": str(initial),
-        f"{prefix}-MIN_NUM_FORMS": "0",
-        f"{prefix}-MAX_NUM_FORMS": "1000",
-    }
-    for index, row in enumerate(rows):
-        data.update({f"{prefix}-{index}-{name}": value for name, value in row.items()})
-    return data
 
 
 def change_form(user: User, **changes) -> dict:
@@ -223,21 +211,13 @@ def test_a_superuser_creates_a_workspace_with_its_members(superuser_client, make
     bob = make_user(None, username="bob")
     response = superuser_client.post(
         reverse("admin:workspaces_workspace_add"),
-        {
-            "name": "Garden centre",
-            "slug": "garden",
-            "currency": "EUR",
-            "time_zone": "Europe/Dublin",
-            "date_order": "dayfirst",
-            "code_page": "cp1250",
-            **inline(
-                "memberships",
-                [
-                    {"user": str(ann.pk), "role": "admin"},
-                    {"user": str(bob.pk), "role": "marketing"},
-                ],
-            ),
-        },
+        workspace_add_form(
+            code_page="cp1250",
+            memberships=[
+                {"user": str(ann.pk), "role": "admin"},
+                {"user": str(bob.pk), "role": "marketing"},
+            ],
+        ),
     )
     assert response.status_code == 302, response.content[:3000]
     garden = Workspace.objects.get(slug="garden")

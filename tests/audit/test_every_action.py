@@ -15,6 +15,7 @@ from django.urls import reverse
 from accounts.models import ApiToken, Membership
 from accounts.services import api_token_create
 from audit.models import AuditEntry
+from tests.admin_forms import workspace_add_form
 from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
 
 pytestmark = pytest.mark.django_db
@@ -335,21 +336,7 @@ def _shop_created(shop: Shop):
     client = shop.page(site_admin)
 
     def act():
-        response = client.post(
-            reverse("admin:workspaces_workspace_add"),
-            {
-                "name": "Garden centre",
-                "slug": "garden",
-                "currency": "EUR",
-                "time_zone": "Europe/Dublin",
-                "date_order": "dayfirst",
-                "code_page": "cp1252",
-                "memberships-TOTAL_FORMS": "0",
-                "memberships-INITIAL_FORMS": "0",
-                "memberships-MIN_NUM_FORMS": "0",
-                "memberships-MAX_NUM_FORMS": "1000",
-            },
-        )
+        response = client.post(reverse("admin:workspaces_workspace_add"), workspace_add_form())
         assert response.status_code == 302, response.context["adminform"].form.errors
         garden = Workspace.objects.get(slug="garden")
         return Done(garden, "root", workspace=garden)
