@@ -23,6 +23,11 @@ from .models import Alert, AlertRule, Kind, PublicationCheck
 
 logger = logging.getLogger(__name__)
 
+
+class AlertError(ValueError):
+    """An alert action that cannot be done; the message says why."""
+
+
 #: The fields of a rule a manager sets.
 RULE_FIELDS = ("kind", "threshold", "min_customers", "enabled", "recipients")
 
@@ -232,6 +237,36 @@ def _raise(workspace, firings, enabled, *, publication, run) -> list[Alert]:
         )
         for firing in firings
     ]
+
+
+def alert_mail_again(*, workspace, alert_id: int) -> Alert:
+    """Queue the e-mail of an alert whose sending failed, for a worker (once the mail
+    server is fixed); refused (AlertError) for one that was sent or whose rule is deleted."""
+    with transaction.atomic():
+        alert = Alert.objects.in_workspace(workspace).select_for_update().get(pk=alert_id)
+        if not alert.mail_error:
+            raise AlertError("This alert's e-mail was not refused: there is nothing to send again.")
+        if alert.rule_id is None:
+            raise AlertError("The rule of this alert was deleted: nobody to send it to.")
+        alert.mail_error = ""
+        alert.save(update_fields=["mail_error"])
+        from .tasks import mail_alert
+
+        transaction.on_commit(lambda: mail_alert.delay(alert.pk))
+    return alert
+
+
+def alert_mail(*, alert_id: int) -> Alert:
+    """A worker sends an alert's e-mail that is neither sent nor refused yet (the one asked
+    again); a duplicated task finds it sent, or refused again, and does nothing."""
+    with transaction.atomic():
+        alert = (
+            Alert.unscoped.select_for_update().select_related("rule", "workspace").get(pk=alert_id)
+        )
+        if alert.mailed_to or alert.mail_error or alert.rule is None:
+            return alert
+        _mail(alert, alert.rule)
+    return alert
 
 
 def recipients_of(rule: AlertRule) -> list[str]:

@@ -10,4 +10,5 @@ urlpatterns = [
     path("rules/<int:rule_id>/toggle/", views.rule_toggle, name="rule-toggle"),
     path("rules/<int:rule_id>/delete/", views.rule_delete, name="rule-delete"),
     path("<int:alert_id>/acknowledge/", views.alert_acknowledge_view, name="alert-acknowledge"),
+    path("<int:alert_id>/mail-again/", views.alert_mail_again_view, name="alert-mail-again"),
 ]

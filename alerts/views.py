@@ -20,7 +20,9 @@ from .models import AlertRule
 from .selectors import alert_list, latest_publication_check, rule_list
 from .services import (
     RULE_FIELDS,
+    AlertError,
     alert_acknowledge,
+    alert_mail_again,
     alert_rule_create,
     alert_rule_delete,
     alert_rule_update,
@@ -134,4 +136,17 @@ def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return redirect(back)
+    return redirect("alerts:index")
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def alert_mail_again_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    alert = get_object_or_404(alert_list(workspace=_workspace(request)), pk=alert_id)
+    try:
+        alert_mail_again(workspace=_workspace(request), alert_id=alert.pk)
+    except AlertError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "The e-mail is being sent again; this page says how it went.")
     return redirect("alerts:index")

@@ -297,3 +297,55 @@ def test_an_alert_without_anyone_to_mail_says_so(
     [alert] = Alert.objects.in_workspace(shop)
     assert alert.mail_error.startswith("No recipients")
     assert mail.outbox == []
+
+
+def test_a_manager_sends_a_refused_mail_again_once_the_server_is_back(
+    shop, make_user, django_capture_on_commit_callbacks, monkeypatch
+):
+    from django.test import Client
+    from django.urls import reverse
+
+    manager = _manager(make_user, shop, "ann", "ann@shop.example")
+    marketer = make_user("marketing", username="mara", workspace=shop)
+    _rule(shop, "scheduled_run_failed", recipients="ops@shop.example")
+    load_transactions(synthetic_lines(120, seed=4), workspace=shop)
+    run = _scheduled_run(shop, manager)
+
+    def refuse(*args, **kwargs):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("alerts.services.send_mail", refuse)
+        with django_capture_on_commit_callbacks(execute=True):
+            finish(SegmentationRun.objects.in_workspace(shop).get(pk=run.pk), "failed", "Boom.")
+    [alert] = Alert.objects.in_workspace(shop)
+    assert alert.mail_error and mail.outbox == []
+
+    page = reverse("alerts:index")
+    again = reverse("alerts:alert-mail-again", args=[alert.pk])
+    managing, reading = Client(), Client()
+    managing.force_login(manager)
+    reading.force_login(marketer)
+    assert "Send again" in managing.get(page).content.decode()
+    assert "Send again" not in reading.get(page).content.decode()
+    assert reading.post(again).status_code == 403
+
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.mail_alert, "delay", sent.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert managing.post(again).status_code == 302
+    alert.refresh_from_db()
+    assert sent == [alert.pk] and alert.mail_error == "" and alert.mailed_to == ""
+    assert "sending…" in managing.get(page).content.decode()
+
+    # The worker sends it; the same message again sends nothing more.
+    assert tasks.mail_alert.apply((alert.pk,)).get() == "ops@shop.example"
+    assert tasks.mail_alert.apply((alert.pk,)).get() == "ops@shop.example"
+    [message] = mail.outbox
+    assert message.to == ["ops@shop.example"] and alert.message in message.body
+    alert.refresh_from_db()
+    assert alert.mailed_to == "ops@shop.example"
+    # Sent, there is nothing to send again.
+    response = managing.post(again, follow=True)
+    assert "nothing to send again" in response.content.decode()
+    assert sent == [alert.pk]
