@@ -64,7 +64,8 @@ class ImportRecordSerializer(serializers.ModelSerializer):
         "dates), customers, orders (distinct invoices), revenue (purchases, as a decimal "
         "string in the workspace's currency), rejected (problems with up to 5 examples) and "
         "placeholder_ids (customer ids skipped as standing for no customer, such as "
-        "'Guest' or '0', each with its rows).",
+        "'Guest' or '0', each with its rows) and largest_customer (the customer with the "
+        "most rows: id, rows, of_rows; warned of from a fifth of the rows).",
     )
     currency = serializers.CharField(
         source="workspace.currency",

@@ -290,7 +290,29 @@ class ImportRecord(models.Model):
                 f"their customer id stands for no customer{': ' + ids if ids else ''}. Kept, "
                 "it would be one customer holding every guest or walk-in sale."
             )
+        largest = self.largest_customer_share
+        if largest is not None:
+            top = (self.summary or {})["largest_customer"]
+            found.append(
+                f"Customer “{top['id']}” has {top['rows']:,} of the {top['of_rows']:,} rows "
+                f"({largest:.0%}): if that id stands for many buyers (a marketplace, a till's "
+                "default customer), their sales were stored as one customer's. Undo this "
+                "import and map another column as the customer id, or leave those rows out "
+                "of the file."
+            )
         return found
+
+    @property
+    def largest_customer_share(self) -> float | None:
+        """The share of the file's rows of its largest customer, when it is one to warn of:
+        at least LARGEST_CUSTOMER_SHARE of the rows in a file of LARGEST_CUSTOMER_AMONG
+        customers or more (a real customer seldom holds a fifth of a shop's lines)."""
+        top = (self.summary or {}).get("largest_customer")
+        customers = (self.summary or {}).get("customers") or 0
+        if not top or not top["of_rows"] or customers < LARGEST_CUSTOMER_AMONG:
+            return None
+        share = top["rows"] / top["of_rows"]
+        return share if share >= LARGEST_CUSTOMER_SHARE else None
 
     @property
     def rows_without_customer(self) -> int:
@@ -331,6 +353,11 @@ class ImportRecord(models.Model):
         known = [(label, counts[key]) for key, label in REASON_LABELS.items() if key in counts]
         return known + [(key, n) for key, n in counts.items() if key not in REASON_LABELS]
 
+
+#: An import warns of a customer holding this share of its rows or more (ImportRecord.warnings)
+LARGEST_CUSTOMER_SHARE = 0.2
+#: ... in a file of at least this many customers (in a small file one customer may be a fifth)
+LARGEST_CUSTOMER_AMONG = 20
 
 # The keys of ImportRecord.counts_by_reason (the API's too) and what they mean to a user.
 REASON_LABELS = {

@@ -76,6 +76,8 @@ REFUND_LINE = (
 )
 # A date cell's time that says nothing: midnight, as a spreadsheet writes a date alone.
 MIDNIGHT = r"[ T]00:00(?::00(?:\.0+)?)?$"
+#: Customers per chunk whose rows are counted towards the file's largest (ChunkResult)
+TOP_CUSTOMERS = 3
 OTHER_ORDER = {dates.DAYFIRST: dates.MONTHFIRST, dates.MONTHFIRST: dates.DAYFIRST}
 #: Why a date was not read, by the date order the import reads day/month dates in.
 BAD_DATE_MESSAGES = {
@@ -120,6 +122,9 @@ class ChunkResult:
     reasons: Counter = field(default_factory=Counter)
     # the ids skipped as standing for no customer ("Guest", "0"), with their rows
     placeholder_ids: Counter = field(default_factory=Counter)
+    # the chunk's customers with the most rows (TOP_CUSTOMERS of them), as stored: an id that
+    # stands for many buyers (a marketplace, a till's own default) shows as one of them
+    top_customers: Counter = field(default_factory=Counter)
     # customer_ext, email, name, ts of the kept lines that give contact details (or None)
     contacts: pd.DataFrame | None = None
 
@@ -262,6 +267,9 @@ class Normaliser:
         customer = ids.spread(stored_ids)
         if from_email.any():
             result.reasons["customer_id_from_email"] += int(from_email[ids.positions].sum())
+        rows_by_id = np.bincount(ids.positions, minlength=len(ids.values))
+        for i in np.argsort(rows_by_id)[::-1][:TOP_CUSTOMERS]:
+            result.top_customers[str(stored_ids.iloc[i])] += int(rows_by_id[i])
 
         bad = np.zeros(n, dtype=bool)
         rejections: list[tuple[np.ndarray, str, pd.Series, str, str]] = []

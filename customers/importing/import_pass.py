@@ -40,6 +40,7 @@ class ImportPass:
         self.rejected: list[ImportRejectedRow] = []
         self.reasons: Counter = Counter()
         self.placeholder_ids: Counter = Counter()  # ids that stand for no customer: rows
+        self.top_customers: Counter = Counter()  # the chunks' largest customers: rows
         self.contacts = ContactDetails()  # e-mails and names, when the mapping has them
 
     def bad_row(self, bad: BadRow) -> None:
@@ -106,6 +107,7 @@ def _read_into(
             run.rows_rejected += len(result.rejections)
             run.reasons.update(result.reasons)
             run.placeholder_ids.update(result.placeholder_ids)
+            run.top_customers.update(result.top_customers)
             run.contacts.add(result.contacts)
             for r in result.rejections:
                 run.keep(r.line_number, r.column, r.value, r.message)

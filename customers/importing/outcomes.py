@@ -158,4 +158,10 @@ def import_summary(record, run=None, totals: StoredTotals | None = None) -> dict
     summary = stored_figures(record, totals)
     summary["rejected"] = rejected_examples(run.rejected) if run is not None else []
     summary["placeholder_ids"] = placeholder_ids(run) if run is not None else []
+    if run is not None and run.top_customers:
+        # The file's largest customer by rows (summed over each chunk's largest few: exact
+        # for one that stands out), against the rows that named a customer.
+        [(top, rows)] = run.top_customers.most_common(1)
+        of_rows = run.rows_read - run.rows_skipped
+        summary["largest_customer"] = {"id": top[:80], "rows": rows, "of_rows": of_rows}
     return summary

@@ -42,6 +42,7 @@ def expected_online_retail(path) -> dict:
             ).sum()
         ),
         "amount": round((quantity * unique["UnitPrice"].astype(float)).sum(), 2),
+        "largest": with_id["CustomerID"].str.replace(r"\.0$", "", regex=True).value_counts(),
         "pound_rows": int(unique["Description"].str.contains("£").sum()),
         "pound_rows_in_file": int(d["Description"].str.contains("£").sum()),
     }
@@ -76,6 +77,15 @@ def test_online_retail_slice_counts_match_pandas():
     assert round(float(total), 2) == expected["amount"]
     assert not Customer.unscoped.filter(external_id__endswith=".0").exists()
     assert Customer.unscoped.filter(external_id="17850").exists()
+    # Its largest customer, by rows, is no fifth of them: nothing to warn of.
+    largest = expected["largest"]
+    assert record.summary["largest_customer"] == {
+        "id": largest.index[0],
+        "rows": int(largest.iloc[0]),
+        "of_rows": int(largest.sum()),
+    }
+    assert largest.iloc[0] > largest.iloc[1]
+    assert [w for w in record.warnings if "no customer id" not in w] == []
 
 
 def test_reimporting_the_same_file_changes_nothing():

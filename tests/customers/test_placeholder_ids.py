@@ -118,3 +118,52 @@ def test_a_file_of_guests_only_stores_nothing_and_says_why(tmp_path, shop):
     assert not Customer.objects.in_workspace(shop).exists()
     record.refresh_from_db()
     assert record.counts_by_reason == {"skipped_placeholder_customer_id": 2}
+
+
+def _marketplace_file(tmp_path, *, customers: int, marketplace_rows: int):
+    rows = [
+        f"2024-03-{1 + i % 28:02d} 10:00:00,{2000 + i},Completed,C{i:03d},{10 + i % 7}.00"
+        for i in range(customers)
+    ]
+    rows += [
+        f"2024-03-{1 + i % 28:02d} 12:00:00,{5000 + i},Completed,Amazon Marketplace,20.00"
+        for i in range(marketplace_rows)
+    ]
+    return _file(tmp_path, rows)
+
+
+@pytest.mark.django_db
+def test_a_customer_holding_a_fifth_of_the_rows_is_warned_of(tmp_path, shop, client_for):
+    # 40 customers with a row each and a marketplace's account with 12: 12 of 52 rows (23%).
+    record = import_path(
+        _marketplace_file(tmp_path, customers=40, marketplace_rows=12), mapping=MAPPING
+    )
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
+    assert record.summary["largest_customer"] == {
+        "id": "Amazon Marketplace",
+        "rows": 12,
+        "of_rows": 52,
+    }
+    warning = (
+        "Customer “Amazon Marketplace” has 12 of the 52 rows (23%): if that id stands for many "
+        "buyers (a marketplace, a till's default customer), their sales were stored as one "
+        "customer's. Undo this import and map another column as the customer id, or leave "
+        "those rows out of the file."
+    )
+    assert record.warnings == [warning]
+    page = client_for("manager").get(record.get_absolute_url()).content.decode()
+    assert warning.replace("'", "&#x27;") in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("customers", "marketplace_rows"),
+    [(40, 9), (15, 12)],  # 9 of 49 rows (18%); 12 of 27 rows but only 16 customers
+)
+def test_a_large_customer_below_a_fifth_or_in_a_small_file_is_not(
+    tmp_path, shop, customers, marketplace_rows
+):
+    path = _marketplace_file(tmp_path, customers=customers, marketplace_rows=marketplace_rows)
+    record = import_path(path, mapping=MAPPING)
+    assert record.summary["largest_customer"]["id"] == "Amazon Marketplace"
+    assert record.largest_customer_share is None and record.warnings == []
