@@ -21,5 +21,10 @@ urlpatterns = [
         views.segment_members_csv,
         name="segment-members-csv",
     ),
+    path(
+        "<int:run_id>/segments/<int:number>/ad-audience.csv",
+        views.segment_ad_audience_csv,
+        name="segment-ad-audience-csv",
+    ),
     path("worker/ping/", views.worker_ping, name="worker-ping"),
 ]

@@ -32,6 +32,7 @@ from .forms import RunForm
 from .models import SegmentAssignment, SegmentationRun
 from .playbook import playbook_index
 from .report import charts
+from .report.ad_audience import AD_AUDIENCE_HEADER, ad_audience_rows
 from .report.audience import (
     EVERYONE,
     AudienceRefused,
@@ -296,12 +297,7 @@ def _members_csv(request: HttpRequest, run, assignments, filename: str, *, targe
     contact details only for those who may see personal data. Gone once the run's members
     were removed (clustering.runs.retention), rather than an empty file."""
     if run.members_removed_at:
-        removed = localtime(run.members_removed_at)
-        return HttpResponseGone(
-            f"This run's members were removed on {removed:%Y-%m-%d}: it was never published. "
-            "Its report and segments stay.",
-            content_type="text/plain; charset=utf-8",
-        )
+        return _members_gone(run)
     personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
     header = member_export_header(
         currency=request.workspace.currency,
@@ -313,6 +309,15 @@ def _members_csv(request: HttpRequest, run, assignments, filename: str, *, targe
         request=request, target=target, what=what, rows=assignments.count(), personal=personal
     )
     return csv_response(filename, header, rows)
+
+
+def _members_gone(run) -> HttpResponse:
+    removed = localtime(run.members_removed_at)
+    return HttpResponseGone(
+        f"This run's members were removed on {removed:%Y-%m-%d}: it was never published. "
+        "Its report and segments stay.",
+        content_type="text/plain; charset=utf-8",
+    )
 
 
 # ------------------------------------------------------------------------------ segments
@@ -452,19 +457,50 @@ def _with_fit(segment, members: list[dict]) -> list[dict]:
     return members
 
 
-@require_GET
-def segment_members_csv(request: HttpRequest, run_id: int, number: int) -> HttpResponse:
+def _segment_audience(request: HttpRequest, run_id: int, number: int):
+    """(segment, its members narrowed to the request's audience, the audience, the file
+    name's stem) for a members download; a refused audience raises AudienceRefused."""
     if not request.user.has_perm("accounts.export_segment_members"):
         raise PermissionDenied
     segment = _visible_segment(request, run_id, number)
-    try:
-        audience = audience_from(request.GET, run=segment.run)
-    except AudienceRefused as refused:
-        return HttpResponseBadRequest(str(refused), content_type="text/plain; charset=utf-8")
+    audience = audience_from(request.GET, run=segment.run)
     slug = "".join(c if c.isalnum() else "-" for c in segment.name.lower()).strip("-")
     members = narrow(segment.assignments.all(), audience, segment=segment)
+    stem = f"run-{run_id}-segment-{number}-{slug}{audience.file_suffix()}"
+    return segment, members, audience, stem
+
+
+def _refused(refused: AudienceRefused) -> HttpResponse:
+    return HttpResponseBadRequest(str(refused), content_type="text/plain; charset=utf-8")
+
+
+@require_GET
+def segment_members_csv(request: HttpRequest, run_id: int, number: int) -> HttpResponse:
+    try:
+        segment, members, audience, stem = _segment_audience(request, run_id, number)
+    except AudienceRefused as refused:
+        return _refused(refused)
     return _members_csv(
-        request, segment.run, members,
-        f"run-{run_id}-segment-{number}-{slug}{audience.file_suffix()}.csv", target=segment,
+        request, segment.run, members, f"{stem}.csv", target=segment,
         what=audience.export_words(),
     )  # fmt: skip
+
+
+@require_GET
+def segment_ad_audience_csv(request: HttpRequest, run_id: int, number: int) -> HttpResponse:
+    """The members' hashed e-mails for an ad platform (clustering.report.ad_audience): a
+    pseudonym of personal data still, so only for those who may see it."""
+    if not request.user.has_perm(PERSONAL_DATA_PERMISSION):
+        raise PermissionDenied
+    try:
+        segment, members, audience, stem = _segment_audience(request, run_id, number)
+    except AudienceRefused as refused:
+        return _refused(refused)
+    if segment.run.members_removed_at:
+        return _members_gone(segment.run)
+    rows = list(ad_audience_rows(members))
+    record_members_exported(
+        request=request, target=segment, rows=len(rows), personal=True,
+        what=f"{audience.export_words()}: hashed e-mails for ad platforms",
+    )  # fmt: skip
+    return csv_response(f"{stem}-ad-audience.csv", AD_AUDIENCE_HEADER, rows)
