@@ -26,6 +26,11 @@ urlpatterns = [
         segments.SegmentMembersCsvApi.as_view(),
         name="api-segment-members-csv",
     ),
+    path(
+        "segments/<int:number>/ad-audience.csv",
+        segments.SegmentAdAudienceCsvApi.as_view(),
+        name="api-segment-ad-audience-csv",
+    ),
     path("playbook/", playbook.PlaybookApi.as_view(), name="api-playbook"),
     path("playbook/<int:index>/", playbook.PlaybookEntryApi.as_view(), name="api-playbook-entry"),
     path("predict/", predict.PredictApi.as_view(), name="api-predict"),

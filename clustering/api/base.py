@@ -10,6 +10,7 @@ from common.api_errors import ApiProblem
 
 CanViewSegments = capability_permission("view_segments")
 CanExportMembers = capability_permission("export_segment_members")
+CanViewPersonalData = capability_permission("view_personal_data")
 CanManageRuns = capability_permission("manage_runs")
 CanPublishRuns = capability_permission("publish_runs")
 CanViewRunReports = capability_permission("view_run_reports")

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from accounts.roles import PERSONAL_DATA_PERMISSION
 from audit.log import record_members_exported
 from clustering.models import Segment, SegmentAssignment, SegmentationRun
+from clustering.report.ad_audience import AD_AUDIENCE_HEADER, ad_audience_rows
 from clustering.report.audience import (
     ACTIVITIES,
     DUE_WITHIN_MAX,
@@ -37,7 +38,13 @@ from common.api_errors import ApiProblem, error_responses
 from common.api_pagination import StrictPageSizeMixin
 from common.csv_export import csv_response
 
-from .base import DEFAULT_PERMISSIONS, CanExportMembers, CanViewSegments, no_published_run
+from .base import (
+    DEFAULT_PERMISSIONS,
+    CanExportMembers,
+    CanViewPersonalData,
+    CanViewSegments,
+    no_published_run,
+)
 from .examples import MEMBER_EXAMPLE, SEGMENT_EXAMPLE
 
 
@@ -275,3 +282,45 @@ class SegmentMembersCsvApi(APIView):
         return csv_response(
             filename, header, member_export_rows(members, run=run, personal=personal)
         )
+
+
+@extend_schema(tags=["segments"])
+class SegmentAdAudienceCsvApi(APIView):
+    """A published segment's members as an ad platform's customer list (hashed e-mails)."""
+
+    permission_classes = [
+        *DEFAULT_PERMISSIONS,
+        CanViewSegments,
+        CanExportMembers,
+        CanViewPersonalData,
+    ]
+
+    @extend_schema(
+        summary="Members of a published segment as an ad platform's customer list",
+        operation_id="segments_ad_audience_csv",
+        parameters=AUDIENCE_PARAMETERS,
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                response=OpenApiTypes.STR,
+                description="One column, Email: each member's e-mail address trimmed, "
+                "lower-cased and hashed with SHA-256 (64 hexadecimal digits), as Google Ads "
+                "Customer Match and Meta custom audiences take it. Members without an "
+                "address are left out; an address two members share is one row. Only for "
+                "tokens whose user may see personal data (managers and admins).",
+            ),
+            **error_responses(400, 401, 403, 404),
+        },
+    )
+    def get(self, request, number: int):
+        segment = _published_segment_or_404(request.workspace, number)
+        audience, members = _audience_members(request, segment)
+        rows = list(ad_audience_rows(members))
+        record_members_exported(
+            request=request,
+            target=segment,
+            what=f"{audience.export_words()}: hashed e-mails for ad platforms",
+            rows=len(rows),
+            personal=True,
+        )
+        stem = f"run-{segment.run_id}-segment-{segment.number}-ad-audience"
+        return csv_response(f"{stem}{audience.file_suffix()}.csv", AD_AUDIENCE_HEADER, rows)

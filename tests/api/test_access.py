@@ -49,6 +49,7 @@ def _endpoints(world):
         ("get", "/api/v1/segments/0/", None, (200, 200, 200)),
         ("get", "/api/v1/segments/0/members/", None, (200, 200, 200)),
         ("get", "/api/v1/segments/0/members.csv", None, (200, 200, 200)),
+        ("get", "/api/v1/segments/0/ad-audience.csv", None, (403, 200, 200)),
         ("post", "/api/v1/predict/", {"customer_id": customer}, (200, 200, 200)),
         ("post", "/api/v1/predict/", {"features": FEATURES}, (200, 200, 200)),
     ]
@@ -60,7 +61,7 @@ def _call(client, method, path, body):
     return getattr(client, method)(path, body or {}, content_type="application/json")
 
 
-MATRIX_SIZE = 20
+MATRIX_SIZE = 21
 
 
 @pytest.mark.parametrize("index", range(MATRIX_SIZE))

@@ -90,3 +90,22 @@ def test_only_who_may_see_personal_data_gets_it_and_the_page_offers_it_to_them(
     refused = manager.get(url, {"activity": "sleepy"})
     assert refused.status_code == 400
     assert refused.content.decode().startswith("Activity must be one of active, cooling, lapsed")
+
+
+def test_the_api_gives_the_published_segments_audience_the_same_way(segment, client_for):  # noqa: F811
+    addresses = _give_addresses(segment)
+    client = client_for("manager")
+    path = f"/w/{segment.run.workspace.slug}/api/v1/segments/{segment.number}/ad-audience.csv"
+    response = client.get(path, {"activity": "lapsed"})
+    assert response.status_code == 200, response.content[:300]
+    assert "ad-audience-lapsed.csv" in response["Content-Disposition"]
+    rows = csv_rows(response)
+    audience = expected(segment, "lapsed")
+    assert {r["Email"] for r in rows} == {
+        hashed_email(addresses[c]) for c in audience if addresses[c]
+    }
+    entry = AuditEntry.unscoped.order_by("-pk").first()
+    assert (
+        entry.details["what"] == "one segment's members (lapsed): hashed e-mails for ad platforms"
+    )
+    assert entry.details["rows"] == len(rows)
