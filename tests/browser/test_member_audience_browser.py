@@ -9,6 +9,7 @@ import io
 
 import pytest
 
+from clustering.report.ad_audience import hashed_email
 from clustering.report.audience import ACTIVITIES, DUE_WITHIN_CHOICES
 from clustering.report.member_fit import customer_activity
 from tests.browser.test_journey import (  # noqa: F401
@@ -95,4 +96,32 @@ def test_marketing_lists_and_downloads_the_members_due_to_order_soon(
         download_link.click()
     text = download.value.path().read_text(encoding="utf-8-sig")
     assert {r["Customer id"] for r in csv.DictReader(io.StringIO(text))} == wanted
+    assert_clean(page)
+
+
+def test_a_manager_downloads_an_audience_as_hashed_e_mails_for_ad_platforms(
+    browser_page,  # noqa: F811
+    live_server,
+    valued_run,  # noqa: F811
+):
+    from customers.models import Customer
+
+    page, base = browser_page, live_server.url
+    segment = max(valued_run.segments.all(), key=lambda s: s.size)
+    members = list(segment.assignments.values_list("customer_id", "customer__external_id"))
+    for pk, external_id in members:
+        Customer.objects.in_workspace(valued_run.workspace).filter(pk=pk).update(
+            email=f"{external_id}@Shop.Example"
+        )
+    wanted = {hashed_email(f"{external_id}@shop.example") for _, external_id in members}
+
+    sign_in(page, base, "value-manager")
+    page.goto(f"{in_shop(base)}{segment.get_absolute_url()}")
+    link = page.locator("[data-role=ad-audience-download]")
+    assert link.inner_text() == "Hashed e-mails for ad platforms"
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename.endswith("-ad-audience.csv")
+    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8-sig"))))
+    assert {r["Email"] for r in rows} == wanted and len(rows) == len(wanted)
     assert_clean(page)
