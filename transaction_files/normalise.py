@@ -52,8 +52,9 @@ NON_PRODUCT_CODES = {
 }
 NON_PRODUCT_PREFIXES = ("GIFT_0001", "DCGS")
 #: An order status saying the order did not happen: cancelled, refunded (in full), voided,
-#: failed or declined, in English and as German, French, Spanish, Italian, Dutch,
-#: Portuguese, Polish, Czech, Nordic, Hungarian and Finnish shops' exports write them
+#: failed or declined (or a checkout never finished), in English and as German, French,
+#: Spanish, Italian, Dutch, Portuguese, Polish, Czech, Nordic, Hungarian and Finnish shops'
+#: exports write them
 #: (storniert, annulée, reembolsado, anulowane, zrušeno, återbetald, törölve, peruttu, ...).
 #: A partial refund keeps the order.
 _PARTIAL = (
@@ -66,7 +67,11 @@ NOT_A_SALE = (
     r"rechazad|rimbors|rifiutat|terugbetaald|mislukt|geweigerd|malsucedid|recusad|estornad|"
     r"anulowan|zwrot|zwrócon|odrzucon|nieudan|zrušen|vrácen|zamítnut|neúspěšn|återbetal|"
     r"makuler|misslyck|nekad|kansellert|mislykke|avvist|afvist|sztorn|törölv|visszatérít|"
-    r"sikertelen|elutasít|perut|hyvitet|epäonnistu|hylät)"
+    r"sikertelen|elutasít|perut|hyvitet|epäonnistu|hylät|"
+    # checkouts never finished: WooCommerce's unpaid "Pending payment" and block checkout's
+    # "checkout-draft", BigCommerce's "Incomplete", any "Abandoned" (a bare "pending" is
+    # Shopify's payment on its way, a sale)
+    r"pending[ _-]?payment|\bdraft\b|incomplete|abandon)"
 )
 #: A line type saying the line gives money back (Square's "Refund" event, a till's
 #: "Return", "Retoure", "Remboursement", "Devolución", "Reso", "Zwrot", "Retur", ...).

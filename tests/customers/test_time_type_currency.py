@@ -210,6 +210,10 @@ def test_statuses_and_line_types_are_read_in_the_languages_shops_export_in():
         "Annulleret": False, "Refundert": False, "Levert": True, "Törölve": False,
         "Részlegesen visszatérítve": True, "Teljesítve": True, "Peruttu": False,
         "Hyvitetty osittain": True, "Toimitettu": True,
+        # checkouts never finished, and orders on their way to being paid or sent
+        "Pending payment": False, "pending_payment": False, "checkout-draft": False,
+        "Draft": False, "Incomplete": False, "Abandoned checkout": False, "pending": True,
+        "Awaiting Payment": True, "On hold": True, "Processing": True, "Drafted by hand": True,
     }  # fmt: skip
     rows = [["x", "2024-01-01", f"#{n}", "5", status, "Sale"] for n, status in enumerate(statuses)]
     kept = normalise(mapping, rows, time_zone="UTC").lines["invoice"].tolist()
