@@ -328,7 +328,8 @@ class ImportRecord(models.Model):
 
     @property
     def orders_not_sales(self) -> int:
-        """Rows skipped as orders cancelled, refunded in full, voided or failed."""
+        """Rows skipped as orders cancelled, refunded in full, voided or failed, or
+        checkouts never finished."""
         return int((self.counts_by_reason or {}).get("skipped_cancelled_order", 0))
 
     @property
@@ -365,7 +366,9 @@ REASON_LABELS = {
     "skipped_placeholder_customer_id": (
         "Skipped: customer id that stands for no customer (a guest or walk-in sale)"
     ),
-    "skipped_cancelled_order": "Skipped: order cancelled, refunded in full, voided or failed",
+    "skipped_cancelled_order": (
+        "Skipped: order cancelled, refunded in full, voided or failed, or a checkout never finished"
+    ),
     "duplicate_in_file": "Not stored again: the same line of the same order earlier in this file",
     "already_imported": "Not stored again: already imported",
     "imported_returns": "Imported and flagged: returns and cancellations",
