@@ -428,6 +428,8 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             # contact columns where this page has contact details (CDNOW's have none)
             "personal": personal
             and any(m["customer__email"] or m["customer__name"] for m in page or ()),
+            # the ad platforms' list (hashed e-mails) where this page lists e-mail addresses
+            "ad_audience": personal and any(m["customer__email"] for m in page or ()),
             "warnings": sum(1 for m in page.object_list if m["fit"].warning) if page else 0,
         },
         status=400 if refused else 200,

@@ -84,6 +84,10 @@ def test_only_who_may_see_personal_data_gets_it_and_the_page_offers_it_to_them(
     assert "ad-audience-download" not in page and "Download all" in page
 
     manager = client_for("manager")
+    # No member has an address yet: no list to offer.
+    page = manager.get(segment.get_absolute_url(), {"activity": "lapsed"}).content.decode()
+    assert "ad-audience-download" not in page
+    _give_addresses(segment)
     page = manager.get(segment.get_absolute_url(), {"activity": "lapsed"}).content.decode()
     link = re.search(r'data-role="ad-audience-download" href="([^"]+)"', page)
     assert link and link.group(1).endswith("ad-audience.csv?activity=lapsed")
