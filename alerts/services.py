@@ -248,11 +248,16 @@ def alert_mail_again(*, workspace, alert_id: int) -> Alert:
             raise AlertError("This alert's e-mail was not refused: there is nothing to send again.")
         if alert.rule_id is None:
             raise AlertError("The rule of this alert was deleted: nobody to send it to.")
+        refusal = alert.mail_error
         alert.mail_error = ""
         alert.save(update_fields=["mail_error"])
-        from .tasks import mail_alert
+    from .tasks import mail_alert
 
-        transaction.on_commit(lambda: mail_alert.delay(alert.pk))
+    try:
+        mail_alert.delay(alert.pk)
+    except Exception:  # the queue is down: the alert keeps its refusal, to send again later
+        Alert.objects.in_workspace(workspace).filter(pk=alert.pk).update(mail_error=refusal)
+        raise
     return alert
 
 

@@ -349,3 +349,23 @@ def test_a_manager_sends_a_refused_mail_again_once_the_server_is_back(
     response = managing.post(again, follow=True)
     assert "nothing to send again" in response.content.decode()
     assert sent == [alert.pk]
+
+
+def test_sending_again_while_the_queue_is_down_keeps_the_refusal(shop, make_user, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from alerts.services import alert_mail_again
+
+    rule = _rule(shop, "scheduled_run_failed")
+    alert = Alert.objects.create(
+        workspace=shop, rule=rule, kind=rule.kind, message="m", mail_error="SMTPError: down"
+    )
+
+    def down(alert_id):
+        raise OperationalError("Connection refused")
+
+    monkeypatch.setattr(tasks.mail_alert, "delay", down)
+    with pytest.raises(OperationalError):
+        alert_mail_again(workspace=shop, alert_id=alert.pk)
+    alert.refresh_from_db()
+    assert alert.mail_error == "SMTPError: down"  # still offered to send again
