@@ -81,7 +81,7 @@ def nothing_stored_message(run) -> str:
     if run.reasons.get("skipped_cancelled_order"):
         parts.append(
             f"{run.reasons['skipped_cancelled_order']:,} belonged to orders cancelled, refunded "
-            "or voided"
+            "or voided, or to checkouts never finished"
         )
     why = "; ".join(parts) if parts else "none of them held a usable line"
     return (

@@ -167,3 +167,15 @@ def test_a_large_customer_below_a_fifth_or_in_a_small_file_is_not(
     record = import_path(path, mapping=MAPPING)
     assert record.summary["largest_customer"]["id"] == "Amazon Marketplace"
     assert record.largest_customer_share is None and record.warnings == []
+
+
+@pytest.mark.django_db
+def test_a_file_of_unfinished_checkouts_stores_nothing_and_says_why(tmp_path, shop):
+    rows = [
+        "2024-03-04 18:30:00,1043,Pending payment,C1,35.00",
+        "2024-03-02 16:45:51,1041,checkout-draft,C2,47.00",
+    ]
+    record, message = import_or_error(_file(tmp_path, rows), mapping=MAPPING)
+    assert record is not None and record.status == ImportRecord.Status.FAILED
+    assert "2 belonged to orders cancelled, refunded or voided, or to checkouts never" in message
+    assert not TransactionLine.objects.in_workspace(shop).exists()
