@@ -100,7 +100,7 @@ class Command(BaseCommand):
             ("lines imported", record.rows_imported),
             ("skipped (no customer id)", record.rows_without_customer),
             ("skipped (guest or walk-in id)", record.rows_with_placeholder_id),
-            ("skipped (order cancelled, refunded or voided)", record.orders_not_sales),
+            ("skipped (no sale: cancelled, refunded, unfinished)", record.orders_not_sales),
             ("duplicates", record.rows_duplicate),
             ("rejected", record.rows_rejected),
             ("new customers", record.customers_created),
