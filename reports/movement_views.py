@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from accounts.roles import PERSONAL_DATA_PERMISSION
 from audit.log import record_members_exported
 from clustering.history import publications, segment_sizes_over_time
 from clustering.models import Publication, Segment
@@ -25,6 +26,7 @@ from clustering.movement_members import (
     movement_members,
 )
 from clustering.movements import Flow, movements_between
+from clustering.report.ad_audience import AD_AUDIENCE_HEADER, ad_audience_rows, customer_addresses
 from common.csv_export import csv_response
 from common.derived_cache import customers_version
 
@@ -178,6 +180,9 @@ def movement_members_page(request: HttpRequest, publication_id: int) -> HttpResp
         {
             "ends": ends,
             "page": page,
+            # the ad platforms' list where this page's customers have e-mail addresses
+            "ad_audience": request.user.has_perm(PERSONAL_DATA_PERMISSION)
+            and any(c.email for c in page.object_list),
             "earlier_name": ends.earlier.run.display_name,
             "later_name": ends.later.run.display_name,
             "publication_id": publication_id,
@@ -210,6 +215,32 @@ def movement_members_csv(request: HttpRequest, publication_id: int) -> HttpRespo
         f"movement-{publication_id}-{source}-to-{target}.csv",
         (*MOVEMENT_CSV_HEADER, "currency"),
         ((*row, code) for row in rows),
+    )
+
+
+@require_GET
+def movement_ad_audience_csv(request: HttpRequest, publication_id: int) -> HttpResponse:
+    """The customers behind one movement as an ad platform's list (hashed e-mails: see
+    clustering.report.ad_audience), for who may see personal data."""
+    allowed = (EXPORT, VIEW, PERSONAL_DATA_PERMISSION)
+    if not all(request.user.has_perm(p) for p in allowed):
+        raise PermissionDenied
+    try:
+        ends = _flow_ends(request, publication_id)
+    except BadFlow as error:
+        return _bad_flow(request, error, publication_id)
+    rows = list(ad_audience_rows(customer_addresses(_members(request, ends))))
+    source = NEW if ends.source is None else f"segment-{ends.source.number}"
+    target = GONE if ends.target is None else f"segment-{ends.target.number}"
+    record_members_exported(
+        request=request,
+        target=ends.later,
+        what=f"the movement {source} to {target}: hashed e-mails for ad platforms",
+        rows=len(rows),
+        personal=True,
+    )
+    return csv_response(
+        f"movement-{publication_id}-{source}-to-{target}-ad-audience.csv", AD_AUDIENCE_HEADER, rows
     )
 
 

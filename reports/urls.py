@@ -23,4 +23,9 @@ urlpatterns = [
         movement_views.movement_members_csv,
         name="movement-members-csv",
     ),
+    path(
+        "movements/<int:publication_id>/ad-audience.csv",
+        movement_views.movement_ad_audience_csv,
+        name="movement-ad-audience-csv",
+    ),
 ]

@@ -19,7 +19,11 @@ from rest_framework.views import APIView
 from accounts.roles import PERSONAL_DATA_PERMISSION
 from audit.log import record_members_exported
 from clustering.models import Segment, SegmentAssignment, SegmentationRun
-from clustering.report.ad_audience import AD_AUDIENCE_HEADER, ad_audience_rows
+from clustering.report.ad_audience import (
+    AD_AUDIENCE_HEADER,
+    ad_audience_rows,
+    member_addresses,
+)
 from clustering.report.audience import (
     ACTIVITIES,
     DUE_WITHIN_MAX,
@@ -314,7 +318,7 @@ class SegmentAdAudienceCsvApi(APIView):
     def get(self, request, number: int):
         segment = _published_segment_or_404(request.workspace, number)
         audience, members = _audience_members(request, segment)
-        rows = list(ad_audience_rows(members))
+        rows = list(ad_audience_rows(member_addresses(members)))
         record_members_exported(
             request=request,
             target=segment,

@@ -19,11 +19,15 @@ from datetime import date
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import F
+from django.db.models import Value as V
+from django.db.models.functions import Concat
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from audit.models import AuditEntry
 from clustering.engine.fit import fit_words
 from clustering.history import customer_history, segment_sizes_over_time
 from clustering.models import Publication, Segment, SegmentAssignment, SegmentationRun
@@ -334,6 +338,50 @@ def test_the_csv_neutralises_formulas(retail):
         Customer.objects.in_workspace(retail.workspace).filter(pk=customer.pk).update(
             country=country
         )
+
+
+def test_a_movements_customers_download_as_hashed_e_mails_for_managers(retail):
+    from clustering.report.ad_audience import hashed_email
+
+    earlier, later = _pairs(retail)[-1]
+    flow = movements_between(workspace=retail.workspace, later=later).moves[0]
+    query = {"from": flow.source.number, "to": flow.target.number}
+    page_url = reverse("movement-members", args=[later.pk])
+    url = reverse("movement-ad-audience-csv", args=[later.pk])
+    before, after = _assigned(earlier.run), _assigned(later.run)
+    moved = sorted(
+        c for c in before if before[c] == flow.source.number and after.get(c) == flow.target.number
+    )
+    customers = Customer.objects.in_workspace(retail.workspace)
+    manager = _client(retail.manager)
+    # No address anywhere: the page offers no list.
+    assert "ad-audience-download" not in manager.get(page_url, query).content.decode()
+    customers.filter(external_id__in=moved[1:]).update(email=Concat(F("external_id"), V("@X.org")))
+    try:
+        html = manager.get(page_url, query).content.decode()
+        assert re.search(r'data-role="ad-audience-download" href="[^"]+ad-audience.csv\?', html)
+        assert (
+            "ad-audience-download"
+            not in _client(retail.marketing).get(page_url, query).content.decode()
+        )
+        assert _client(retail.marketing).get(url, query).status_code == 403
+
+        response = manager.get(url, query)
+        assert response.status_code == 200
+        text = b"".join(response.streaming_content).decode("utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(text)))
+        # Every customer who made the move and has an address (the first has none), once.
+        assert {r["Email"] for r in rows} == {hashed_email(f"{c}@x.org") for c in moved[1:]}
+        assert len(rows) == len(moved) - 1
+        entry = AuditEntry.objects.in_workspace(retail.workspace).order_by("-pk").first()
+        assert entry.details == {
+            "what": f"the movement segment-{flow.source.number} to "
+            f"segment-{flow.target.number}: hashed e-mails for ad platforms",
+            "rows": len(moved) - 1,
+            "contact_details": True,
+        }
+    finally:
+        customers.filter(external_id__in=moved).update(email="")
 
 
 @pytest.mark.parametrize(
