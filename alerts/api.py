@@ -86,9 +86,10 @@ class AlertRuleListCreateApi(_RulePermissions, generics.ListAPIView):
     @extend_schema(
         summary="Add an alert rule",
         description="`threshold` (percent, above 0 and at most 1000) is required for "
-        "`segment_size_change`, `min_customers` for `valuable_to_lapsed`; the other kind's "
-        "setting is dropped. `recipients`: e-mail addresses separated by commas, empty for "
-        "the workspace's managers. A setting that is missing or wrong answers 400 naming it "
+        "`segment_size_change`, and (above 0, at most 100) for `expected_value_drop`; "
+        "`min_customers` for `valuable_to_lapsed`; the other kinds' settings are dropped. "
+        "`recipients`: e-mail addresses separated by commas, empty for the workspace's "
+        "managers. A setting that is missing or wrong answers 400 naming it "
         'in `fields`, e.g. `{"recipients": ["\'anna@\' is not an e-mail address; ..."]}`.',
         request=AlertRuleSerializer,
         responses={201: AlertRuleSerializer, **error_responses(400, 401, 403)},

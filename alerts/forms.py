@@ -13,7 +13,7 @@ class AlertRuleForm(forms.ModelForm):
         fields = ["kind", "threshold", "min_customers", "enabled", "recipients"]
         labels = {
             "kind": "Alert when",
-            "threshold": "Size change (%)",
+            "threshold": "Change (%)",
             "min_customers": "More than this many customers",
             "enabled": "Enabled",
             "recipients": "E-mail to",

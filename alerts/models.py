@@ -43,6 +43,7 @@ def validate_recipients(value: str) -> None:
 class Kind(models.TextChoices):
     SEGMENT_SIZE_CHANGE = "segment_size_change", "A segment changes size"
     VALUABLE_TO_LAPSED = "valuable_to_lapsed", "Valuable customers move to a lapsed segment"
+    EXPECTED_VALUE_DROP = "expected_value_drop", "The customers' expected value ahead falls"
     SCHEDULED_RUN_FAILED = "scheduled_run_failed", "A scheduled run fails"
 
 
@@ -57,7 +58,9 @@ class AlertRule(models.Model):
         null=True,
         blank=True,
         help_text="Segment size change: alert when a segment grows or shrinks by more than "
-        "this many percent against the segment it continues.",
+        "this many percent against the segment it continues. Expected value drop: alert when "
+        "the customers' expected value over the run's horizon falls by more than this many "
+        "percent against the publication before.",
     )
     min_customers = models.PositiveIntegerField(
         null=True,
@@ -94,6 +97,11 @@ class AlertRule(models.Model):
                 | models.Q(min_customers__isnull=False),
                 name="lapse_rule_has_min_customers",
             ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="expected_value_drop")
+                | models.Q(threshold__gt=0, threshold__lte=100),
+                name="value_drop_rule_has_threshold",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -111,12 +119,17 @@ class AlertRule(models.Model):
                 errors["threshold"] = (
                     f"The threshold is a percentage above 0 and at most {MAX_THRESHOLD}."
                 )
+        if self.kind == Kind.EXPECTED_VALUE_DROP:
+            if self.threshold is None:
+                errors["threshold"] = "Say by how many percent the expected value must fall."
+            elif not 0 < self.threshold <= 100:
+                errors["threshold"] = "A fall is a percentage above 0 and at most 100."
         if self.kind == Kind.VALUABLE_TO_LAPSED and self.min_customers is None:
             errors["min_customers"] = "Say how many customers must move before an alert."
         if errors:
             raise ValidationError(errors)
         # The settings of another kind mean nothing: keep none, so the list shows no noise.
-        if self.kind != Kind.SEGMENT_SIZE_CHANGE:
+        if self.kind not in (Kind.SEGMENT_SIZE_CHANGE, Kind.EXPECTED_VALUE_DROP):
             self.threshold = None
         if self.kind != Kind.VALUABLE_TO_LAPSED:
             self.min_customers = None
@@ -132,6 +145,8 @@ class AlertRule(models.Model):
                 f"More than {self.min_customers} customers move from a valuable segment "
                 "to a lapsed one"
             )
+        if self.kind == Kind.EXPECTED_VALUE_DROP:
+            return f"The customers' expected value ahead falls by more than {self.threshold:g}%"
         return "A scheduled run fails"
 
     @property

@@ -1,6 +1,6 @@
 """Which rules fire for a publication's movements, and what each alert says: pure functions
-of the rules and clustering.movements.Movements (no database, no mail), so every rule is
-tested on hand-made movements."""
+of the rules and clustering.movements.Movements (its runs' expected values included; no
+database, no mail), so every rule is tested on hand-made movements."""
 
 from __future__ import annotations
 
@@ -142,6 +142,48 @@ def lapses(rule: RuleLike, movements: Movements) -> list[Firing]:
     return firings
 
 
+#: What makes two runs' expected values comparable: the same horizon, discount and margin
+_VALUE_TERMS = ("horizon_days", "discount_rate", "margin")
+
+
+def _value_ahead(run) -> tuple[float, tuple] | None:
+    """A run's total expected value and the terms it was estimated on (None: not estimated)."""
+    value = getattr(run, "value_ahead", None) or {}
+    total = value.get("total_expected_value")
+    if total is None or not value.get("horizon_days"):
+        return None
+    return float(total), tuple(value.get(term) for term in _VALUE_TERMS)
+
+
+def value_drop(rule: RuleLike, movements: Movements, *, published_on: date) -> list[Firing]:
+    """The customers' expected value over the later run's horizon fell by more than the
+    rule's threshold (percent) against the earlier run's. Runs that did not estimate it, or
+    estimated it on other terms (horizon, discount, margin), compare nothing."""
+    before, after = _value_ahead(movements.earlier_run), _value_ahead(movements.later_run)
+    if before is None or after is None or before[1] != after[1] or before[0] <= 0:
+        return []
+    threshold = float(rule.threshold or 0)
+    change = 100.0 * (after[0] - before[0]) / before[0]
+    if -change <= threshold:
+        return []
+    horizon = after[1][0]
+    currency = movements.currency
+    message = (
+        f"The customers' expected value over the next {horizon} days fell by {-change:.0f}% "
+        f"({money(before[0], currency)} → {money(after[0], currency)}) in the run published "
+        f"on {day(published_on)}"
+    )
+    details = {
+        "before": round(before[0], 2),
+        "after": round(after[0], 2),
+        "currency": currency,
+        "horizon_days": horizon,
+        "change_percent": round(change, 1),
+        "threshold": threshold,
+    }
+    return [Firing(rule.pk, Kind.EXPECTED_VALUE_DROP, message, details)]
+
+
 def evaluate(
     rules: Sequence[RuleLike], movements: Movements | None, *, published_on: date
 ) -> list[Firing]:
@@ -155,6 +197,8 @@ def evaluate(
             firings += size_changes(rule, movements, published_on=published_on)
         elif rule.kind == Kind.VALUABLE_TO_LAPSED:
             firings += lapses(rule, movements)
+        elif rule.kind == Kind.EXPECTED_VALUE_DROP:
+            firings += value_drop(rule, movements, published_on=published_on)
     return firings
 
 

@@ -131,7 +131,7 @@ def _enabled_rules(workspace, *kinds: str) -> list[AlertRule]:
 
 
 #: The rules a publication is checked against (the others watch runs).
-PUBLICATION_KINDS = (Kind.SEGMENT_SIZE_CHANGE, Kind.VALUABLE_TO_LAPSED)
+PUBLICATION_KINDS = (Kind.SEGMENT_SIZE_CHANGE, Kind.VALUABLE_TO_LAPSED, Kind.EXPECTED_VALUE_DROP)
 
 
 def publication_check_queue(*, workspace, publication) -> PublicationCheck | None:

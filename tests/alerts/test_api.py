@@ -71,6 +71,10 @@ def test_a_manager_adds_changes_and_deletes_a_rule(shop, manager):
             "The threshold is a percentage above 0 and at most 1000."]}),
         ({"kind": "valuable_to_lapsed"}, {"min_customers": [
             "Say how many customers must move before an alert."]}),
+        ({"kind": "expected_value_drop"}, {"threshold": [
+            "Say by how many percent the expected value must fall."]}),
+        ({"kind": "expected_value_drop", "threshold": 150}, {"threshold": [
+            "A fall is a percentage above 0 and at most 100."]}),
         ({"kind": "scheduled_run_failed", "recipients": "ops"}, {"recipients": [
             "'ops' is not an e-mail address; separate addresses with commas."]}),
     ],
@@ -82,6 +86,18 @@ def test_wrong_settings_answer_400_naming_the_field(shop, manager, data, fields)
     assert response.status_code == 400
     assert response.json()["fields"] == fields
     assert not AlertRule.objects.in_workspace(shop).exists()
+
+
+def test_a_rule_on_the_expected_value_keeps_its_threshold_and_says_itself(shop, manager):
+    response = _token_client(manager, shop).post(
+        "/api/v1/alert-rules/",
+        {"kind": "expected_value_drop", "threshold": 15, "min_customers": 9},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.json()
+    rule = AlertRule.objects.in_workspace(shop).get()
+    assert (rule.threshold, rule.min_customers) == (15, None)  # the other kind's is dropped
+    assert rule.description == "The customers' expected value ahead falls by more than 15%"
 
 
 def test_a_patch_that_breaks_a_rule_is_refused_and_the_rule_stays(shop, manager):

@@ -369,3 +369,30 @@ def test_sending_again_while_the_queue_is_down_keeps_the_refusal(shop, make_user
         alert_mail_again(workspace=shop, alert_id=alert.pk)
     alert.refresh_from_db()
     assert alert.mail_error == "SMTPError: down"  # still offered to send again
+
+
+def test_a_publication_whose_customers_are_worth_less_ahead_raises_the_value_alert(
+    shop, make_user, django_capture_on_commit_callbacks, queued
+):
+    manager = _manager(make_user, shop, "ann", "ann@shop.example")
+    rule = _rule(shop, "expected_value_drop", threshold=5)
+    load_transactions(synthetic_lines(240, seed=4), workspace=shop)
+    first = executed_run(shop, manager, TWO, name="two")
+    second = executed_run(shop, manager, FOUR, name="four")
+    before = first.value_ahead["total_expected_value"]
+    after = second.value_ahead["total_expected_value"]
+    assert before == pytest.approx(after, rel=1e-6)  # the same customers, the same models
+    # The later run as if estimated after its customers slowed down: a fifth worth less.
+    value = {**second.value_ahead, "total_expected_value": 0.8 * after}
+    SegmentationRun.objects.in_workspace(shop).filter(pk=second.pk).update(value_ahead=value)
+    _publish(django_capture_on_commit_callbacks, shop, first, manager, queued)
+    publication = _publish(django_capture_on_commit_callbacks, shop, second, manager, queued)
+
+    [alert] = Alert.objects.in_workspace(shop)
+    assert (alert.rule, alert.kind, alert.publication) == (rule, "expected_value_drop", publication)
+    assert alert.message.startswith(
+        f"The customers' expected value over the next {value['horizon_days']} days fell by 20%"
+    )
+    assert alert.details["before"] == round(before, 2)
+    [message] = mail.outbox
+    assert message.to == ["ann@shop.example"] and alert.message in message.body

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -146,6 +147,51 @@ def test_a_first_publication_raises_nothing_and_each_rule_only_its_kind():
         (1, "segment_size_change"),
         *[(2, "valuable_to_lapsed")] * 2,
     ]
+
+
+def _valued(total, horizon=90, discount=0.1, margin=1.0):
+    """A run as the value rule reads it: its value_ahead's total and terms (None: none)."""
+    if total is None:
+        return SimpleNamespace(value_ahead={})
+    terms = {"horizon_days": horizon, "discount_rate": discount, "margin": margin}
+    return SimpleNamespace(value_ahead={"total_expected_value": total, **terms})
+
+
+def _between(earlier, later, currency="GBP"):
+    return replace(SHRINKING, earlier_run=earlier, later_run=later, currency=currency)
+
+
+def test_a_fall_of_the_expected_value_past_the_threshold_fires_in_words():
+    rule = Rule(3, "expected_value_drop", threshold=10)
+    [firing] = evaluate([rule], _between(_valued(218_274.0), _valued(187_700.4)),
+                        published_on=PUBLISHED)  # fmt: skip
+    assert (firing.rule_id, firing.kind) == (3, "expected_value_drop")
+    assert firing.message == (
+        "The customers' expected value over the next 90 days fell by 14% (£218,274 → £187,700) "
+        "in the run published on 1 Dec 2026"
+    )
+    assert firing.details == {
+        "before": 218274.0, "after": 187700.4, "currency": "GBP", "horizon_days": 90,
+        "change_percent": -14.0, "threshold": 10.0,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [
+        (_valued(1000.0), _valued(900.0)),  # exactly the threshold
+        (_valued(1000.0), _valued(1500.0)),  # a rise
+        (_valued(None), _valued(500.0)),  # the earlier run estimated nothing
+        (_valued(1000.0), _valued(None)),
+        (_valued(1000.0, horizon=90), _valued(500.0, horizon=30)),  # other terms
+        (_valued(1000.0), _valued(500.0, margin=0.4)),
+        (_valued(1000.0), _valued(500.0, discount=0.2)),
+        (_valued(0.0), _valued(0.0)),
+    ],
+)
+def test_an_expected_value_that_holds_rises_or_cannot_be_compared_does_not_fire(earlier, later):
+    rule = Rule(3, "expected_value_drop", threshold=10)
+    assert evaluate([rule], _between(earlier, later), published_on=PUBLISHED) == []
 
 
 def test_a_failed_scheduled_run_fires_each_failure_rule():
