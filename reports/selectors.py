@@ -52,6 +52,7 @@ def last_import(*, workspace) -> ImportRecord | None:
             "rows_skipped",
             "rows_rejected",
             "counts_by_reason",  # its status says which skipped rows are warnings
+            "summary",  # and whether one customer holds a fifth of its rows
         )
         .first()
     )

@@ -44,7 +44,12 @@ MISSING = {
 }
 # Endpoints that address an object by a number only within the caller's own published
 # run (the API's segments): nothing of B can be named in their URL.
-OWN_RUN_ONLY = {"api-segment-detail", "api-segment-members", "api-segment-members-csv"}
+OWN_RUN_ONLY = {
+    "api-segment-detail",
+    "api-segment-members",
+    "api-segment-members-csv",
+    "api-segment-ad-audience-csv",
+}
 # Endpoints whose parameter is the same in every workspace (the playbook's segment names are
 # the engine's): each workspace reads and writes its own row for it (tests/clustering/
 # test_playbook.py checks that another workspace keeps its default).
@@ -418,6 +423,7 @@ def test_the_walk_reaches_objects_of_every_kind():
     assert {
         "clustering:run-detail",
         "clustering:segment-members-csv",
+        "clustering:segment-ad-audience-csv",
         "customers:import-detail",
         "customers:customer-lines",
         "customers:customer-erase-contact",
@@ -434,6 +440,7 @@ def test_the_walk_reaches_objects_of_every_kind():
         "api-alert-acknowledge",
         "movements-detail",
         "movement-members-csv",
+        "movement-ad-audience-csv",
         "api-movements-detail",
         "webhooks:endpoint-detail",
         "webhooks:delivery-redeliver",
