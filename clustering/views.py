@@ -32,7 +32,7 @@ from .forms import RunForm
 from .models import SegmentAssignment, SegmentationRun
 from .playbook import playbook_index
 from .report import charts
-from .report.ad_audience import AD_AUDIENCE_HEADER, ad_audience_rows, member_addresses
+from .report.ad_audience import ad_audience_response, addresses
 from .report.audience import (
     EVERYONE,
     AudienceRefused,
@@ -500,9 +500,7 @@ def segment_ad_audience_csv(request: HttpRequest, run_id: int, number: int) -> H
         return _refused(refused)
     if segment.run.members_removed_at:
         return _members_gone(segment.run)
-    rows = list(ad_audience_rows(member_addresses(members)))
-    record_members_exported(
-        request=request, target=segment, rows=len(rows), personal=True,
-        what=f"{audience.export_words()}: hashed e-mails for ad platforms",
+    return ad_audience_response(
+        request, emails=addresses(members, through="customer"), target=segment,
+        what=audience.export_words(), filename=f"{stem}-ad-audience.csv",
     )  # fmt: skip
-    return csv_response(f"{stem}-ad-audience.csv", AD_AUDIENCE_HEADER, rows)

@@ -26,7 +26,7 @@ from clustering.movement_members import (
     movement_members,
 )
 from clustering.movements import Flow, movements_between
-from clustering.report.ad_audience import AD_AUDIENCE_HEADER, ad_audience_rows, customer_addresses
+from clustering.report.ad_audience import ad_audience_response, addresses
 from common.csv_export import csv_response
 from common.derived_cache import customers_version
 
@@ -156,6 +156,13 @@ def _members(request: HttpRequest, ends: FlowEnds):
     )
 
 
+def _flow_slugs(ends: FlowEnds) -> tuple[str, str]:
+    """The two ends of a flow as its files and audit entries name them."""
+    source = NEW if ends.source is None else f"segment-{ends.source.number}"
+    target = GONE if ends.target is None else f"segment-{ends.target.number}"
+    return source, target
+
+
 def _bad_flow(request: HttpRequest, error: BadFlow, publication_id: int) -> HttpResponse:
     return render(
         request,
@@ -203,8 +210,7 @@ def movement_members_csv(request: HttpRequest, publication_id: int) -> HttpRespo
     members = _members(request, ends)
     rows = movement_member_rows(members).iterator(chunk_size=2000)
     code = request.workspace.currency
-    source = NEW if ends.source is None else f"segment-{ends.source.number}"
-    target = GONE if ends.target is None else f"segment-{ends.target.number}"
+    source, target = _flow_slugs(ends)
     record_members_exported(
         request=request,
         target=ends.later,
@@ -229,18 +235,13 @@ def movement_ad_audience_csv(request: HttpRequest, publication_id: int) -> HttpR
         ends = _flow_ends(request, publication_id)
     except BadFlow as error:
         return _bad_flow(request, error, publication_id)
-    rows = list(ad_audience_rows(customer_addresses(_members(request, ends))))
-    source = NEW if ends.source is None else f"segment-{ends.source.number}"
-    target = GONE if ends.target is None else f"segment-{ends.target.number}"
-    record_members_exported(
-        request=request,
+    source, target = _flow_slugs(ends)
+    return ad_audience_response(
+        request,
+        emails=addresses(_members(request, ends)),
         target=ends.later,
-        what=f"the movement {source} to {target}: hashed e-mails for ad platforms",
-        rows=len(rows),
-        personal=True,
-    )
-    return csv_response(
-        f"movement-{publication_id}-{source}-to-{target}-ad-audience.csv", AD_AUDIENCE_HEADER, rows
+        what=f"the movement {source} to {target}",
+        filename=f"movement-{publication_id}-{source}-to-{target}-ad-audience.csv",
     )
 
 

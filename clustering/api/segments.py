@@ -19,11 +19,7 @@ from rest_framework.views import APIView
 from accounts.roles import PERSONAL_DATA_PERMISSION
 from audit.log import record_members_exported
 from clustering.models import Segment, SegmentAssignment, SegmentationRun
-from clustering.report.ad_audience import (
-    AD_AUDIENCE_HEADER,
-    ad_audience_rows,
-    member_addresses,
-)
+from clustering.report.ad_audience import ad_audience_response, addresses
 from clustering.report.audience import (
     ACTIVITIES,
     DUE_WITHIN_MAX,
@@ -318,13 +314,11 @@ class SegmentAdAudienceCsvApi(APIView):
     def get(self, request, number: int):
         segment = _published_segment_or_404(request.workspace, number)
         audience, members = _audience_members(request, segment)
-        rows = list(ad_audience_rows(member_addresses(members)))
-        record_members_exported(
-            request=request,
-            target=segment,
-            what=f"{audience.export_words()}: hashed e-mails for ad platforms",
-            rows=len(rows),
-            personal=True,
-        )
         stem = f"run-{segment.run_id}-segment-{segment.number}-ad-audience"
-        return csv_response(f"{stem}{audience.file_suffix()}.csv", AD_AUDIENCE_HEADER, rows)
+        return ad_audience_response(
+            request,
+            emails=addresses(members, through="customer"),
+            target=segment,
+            what=audience.export_words(),
+            filename=f"{stem}{audience.file_suffix()}.csv",
+        )
