@@ -161,7 +161,8 @@ def publication_check(*, check_id: int) -> list[Alert]:
 
     with transaction.atomic():
         check = (
-            PublicationCheck.unscoped.select_for_update()
+            # the check's row only: the run and the workspace stay free for everyone else
+            PublicationCheck.unscoped.select_for_update(of=("self",))
             .select_related("workspace", "publication__run")
             .get(pk=check_id)
         )
@@ -266,7 +267,9 @@ def alert_mail(*, alert_id: int) -> Alert:
     again); a duplicated task finds it sent, or refused again, and does nothing."""
     with transaction.atomic():
         alert = (
-            Alert.unscoped.select_for_update().select_related("rule", "workspace").get(pk=alert_id)
+            Alert.unscoped.select_for_update(of=("self",))  # not the rule's (a nullable join)
+            .select_related("rule", "workspace")
+            .get(pk=alert_id)
         )
         if alert.mailed_to or alert.mail_error or alert.rule is None:
             return alert
