@@ -193,7 +193,9 @@ class ImportRecord(models.Model):
     rows_read = models.PositiveIntegerField(default=0)
     rows_imported = models.PositiveIntegerField(default=0)
     rows_skipped = models.PositiveIntegerField(
-        default=0, help_text="No customer id, or an order cancelled, refunded or voided."
+        default=0,
+        help_text="No customer id, or one that stands for no customer (a guest or walk-in "
+        "sale), or an order cancelled, refunded, voided or never finished at checkout.",
     )
     rows_duplicate = models.PositiveIntegerField(default=0)
     rows_rejected = models.PositiveIntegerField(default=0)
