@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -155,11 +156,18 @@ def start_services(env: dict[str, str], port: int) -> list[subprocess.Popen]:
     return [worker, beat, web]
 
 
+#: Set by SIGTERM or SIGHUP. The loop that waits on the services ends on it too, so the demo
+#: stops even where the KeyboardInterrupt the handler raises is lost (raised inside a
+#: finaliser, Python only prints it), or waits on a blocked call until it returns.
+_STOPPING = threading.Event()
+
+
 def stop_on_signals() -> None:
     """SIGTERM and SIGHUP (`kill`, a closed terminal) end the demo as Ctrl-C does, so the
     worker, scheduler and web server stop with it rather than keep running, and the port."""
 
     def end(signum: int, frame: object) -> None:
+        _STOPPING.set()
         raise KeyboardInterrupt
 
     numbers = (signal.SIGTERM, signal.SIGHUP)
@@ -168,6 +176,18 @@ def stop_on_signals() -> None:
     # A process inherits its parent's blocked signals: one started by a tool that blocks
     # them would never hear them.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, numbers)
+
+
+def run_until_stopped(processes: list[subprocess.Popen]) -> bool:
+    """Wait while every process runs: True when Ctrl-C or a signal asked the demo to stop,
+    False when one of them ended by itself. It polls, so a signal ends it within a moment
+    whichever thread the signal reached."""
+    try:
+        while not _STOPPING.is_set() and all(p.poll() is None for p in processes):
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        return True
+    return _STOPPING.is_set()
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
@@ -389,9 +409,7 @@ def main() -> int:
             "Sign in as (username / password: role in each workspace):\n" + logins(env),
             flush=True,
         )
-        while all(p.poll() is None for p in processes):
-            time.sleep(1)
-        return 1
+        return 0 if run_until_stopped(processes) else 1
     except KeyboardInterrupt:
         return 0
     finally:
