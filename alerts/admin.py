@@ -24,7 +24,16 @@ class AlertRuleAdmin(admin.ModelAdmin):
 class AlertAdmin(admin.ModelAdmin):
     list_display = ("id", "workspace", "kind", "created_at", "acknowledged_at")
     list_filter = ("workspace", "kind")
-    readonly_fields = ("workspace", "kind", "message", "created_at", "mailed_to", "mail_error")
+    readonly_fields = (
+        "workspace",
+        "kind",
+        "message",
+        "created_at",
+        "mailed_to",
+        "mail_error",
+        "mail_attempts",
+        "mail_next_attempt_at",
+    )
     fields = readonly_fields
 
     def get_queryset(self, request):

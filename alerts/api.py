@@ -47,6 +47,8 @@ ALERT_EXAMPLE = {
     "created_at": "2026-12-01T08:00:03Z",
     "mailed_to": "anna@shop.example",
     "mail_error": "",
+    "mail_attempts": 1,
+    "mail_next_attempt_at": None,
     "acknowledged_at": None,
     "acknowledged_by": None,
 }

@@ -183,6 +183,17 @@ class Alert(models.Model):
     )
     mailed_to = models.TextField(blank=True, help_text="Who the e-mail went to.")
     mail_error = models.TextField(blank=True, help_text="Why the e-mail was not sent.")
+    mail_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times sending the e-mail was tried."
+    )
+    mail_next_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "When the e-mail is (next) tried: set while it waits to be sent or after a "
+            "refusal the mail server may get over; empty once sent or refused for good."
+        ),
+    )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -196,6 +207,12 @@ class Alert(models.Model):
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["workspace", "acknowledged_at"], name="alert_open_idx"),
+            # the reaper's sweep for e-mails whose message was lost
+            models.Index(
+                fields=["mail_next_attempt_at"],
+                name="alert_mail_due_idx",
+                condition=models.Q(mail_next_attempt_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,13 +4,14 @@ Both signals come after the change committed, from whichever process made it (a 
 API, the worker for scheduled runs). A publication's check is queued for a worker, so
 publishing waits for neither the movements nor a mail server; a failed scheduled run, known
 in the worker, is alerted there and then (docs/decisions/alerts-on-publication.md). The
-reaper's tick sends again the checks no worker took.
+reaper's tick sends again the checks and e-mails no worker took.
 """
 
 from __future__ import annotations
 
 import logging
 
+from .mailing import mails_redispatch_overdue
 from .services import (
     alerts_for_failed_run,
     publication_check_queue,
@@ -38,3 +39,4 @@ def on_run_finished(sender, run, **kwargs) -> None:
 
 def redispatch_overdue(sender, **kwargs) -> None:
     publication_checks_redispatch_overdue()
+    mails_redispatch_overdue()

@@ -50,6 +50,8 @@ class AlertSerializer(serializers.ModelSerializer):
             "created_at",
             "mailed_to",
             "mail_error",
+            "mail_attempts",
+            "mail_next_attempt_at",
             "acknowledged_at",
             "acknowledged_by",
         ]

@@ -1,5 +1,6 @@
 """Writes of the alerts app: rules (each change in the audit log), raising alerts when a
-segmentation is published or a scheduled run fails, mailing them, acknowledging them."""
+segmentation is published or a scheduled run fails, acknowledging them, and a manager's
+"Send again" of a refused e-mail (the sending itself is alerts/mailing.py)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.mail import send_mail
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.models import Membership
-from accounts.roles import ADMIN, MANAGER
 from audit.log import record
 
 from . import rules
+from .mailing import mail_attempt, mail_queue
 from .models import Alert, AlertRule, Kind, PublicationCheck
 
 logger = logging.getLogger(__name__)
@@ -220,12 +219,14 @@ def alerts_for_failed_run(*, workspace, run) -> list[Alert]:
 
 def _mail_each(alerts: list[Alert]) -> None:
     for alert in alerts:
-        if alert.rule is not None:  # raised with its rule a moment ago: no query
-            _mail(alert, alert.rule)
+        outcome = mail_attempt(alert_id=alert.pk)
+        if outcome.retry_at is not None:
+            mail_queue(alert.pk, eta=outcome.retry_at)
 
 
 def _raise(workspace, firings, enabled, *, publication, run) -> list[Alert]:
     by_id = {rule.pk: rule for rule in enabled}
+    now = timezone.now()
     return [
         Alert.objects.create(
             workspace=workspace,
@@ -235,79 +236,34 @@ def _raise(workspace, firings, enabled, *, publication, run) -> list[Alert]:
             details=firing.details,
             publication=publication,
             run=run,
+            mail_next_attempt_at=now,  # due: mailed once the raise commits
         )
         for firing in firings
     ]
 
 
 def alert_mail_again(*, workspace, alert_id: int) -> Alert:
-    """Queue the e-mail of an alert whose sending failed, for a worker (once the mail
-    server is fixed); refused (AlertError) for one that was sent or whose rule is deleted."""
+    """Queue the e-mail of an alert whose sending failed, for a worker, now (once the mail
+    server is fixed, or sooner than its next automatic attempt); refused (AlertError) for
+    one that was sent or whose rule is deleted."""
     with transaction.atomic():
         alert = Alert.objects.in_workspace(workspace).select_for_update().get(pk=alert_id)
-        if not alert.mail_error:
+        if alert.mailed_to or not alert.mail_error:
             raise AlertError("This alert's e-mail was not refused: there is nothing to send again.")
         if alert.rule_id is None:
             raise AlertError("The rule of this alert was deleted: nobody to send it to.")
-        refusal = alert.mail_error
+        before = {
+            "mail_error": alert.mail_error,
+            "mail_next_attempt_at": alert.mail_next_attempt_at,
+        }
         alert.mail_error = ""
-        alert.save(update_fields=["mail_error"])
+        alert.mail_next_attempt_at = timezone.now()
+        alert.save(update_fields=["mail_error", "mail_next_attempt_at"])
     from .tasks import mail_alert
 
     try:
         mail_alert.delay(alert.pk)
     except Exception:  # the queue is down: the alert keeps its refusal, to send again later
-        Alert.objects.in_workspace(workspace).filter(pk=alert.pk).update(mail_error=refusal)
+        Alert.objects.in_workspace(workspace).filter(pk=alert.pk).update(**before)
         raise
     return alert
-
-
-def alert_mail(*, alert_id: int) -> Alert:
-    """A worker sends an alert's e-mail that is neither sent nor refused yet (the one asked
-    again); a duplicated task finds it sent, or refused again, and does nothing."""
-    with transaction.atomic():
-        alert = (
-            Alert.unscoped.select_for_update(of=("self",))  # not the rule's (a nullable join)
-            .select_related("rule", "workspace")
-            .get(pk=alert_id)
-        )
-        if alert.mailed_to or alert.mail_error or alert.rule is None:
-            return alert
-        _mail(alert, alert.rule)
-    return alert
-
-
-def recipients_of(rule: AlertRule) -> list[str]:
-    """The rule's addresses, or the workspace's managers' (and admins') when it names none."""
-    if rule.recipient_list:
-        return rule.recipient_list
-    emails = (
-        Membership.objects.in_workspace(rule.workspace)
-        .filter(role__in=(MANAGER, ADMIN), user__is_active=True)
-        .exclude(user__email="")
-        .order_by("user__email")
-        .values_list("user__email", flat=True)
-    )
-    return list(dict.fromkeys(emails))
-
-
-def _mail(alert: Alert, rule: AlertRule) -> None:
-    """Send the alert; a failure is logged and kept on the alert, which stays raised."""
-    to = recipients_of(rule)
-    if not to:
-        alert.mail_error = "No recipients: the rule names none and no manager has an e-mail."
-    else:
-        subject = f"[{alert.workspace.name}] {alert.get_kind_display()}"
-        body = (
-            f"{alert.message.rstrip('.')}.\n\n"
-            f"Rule: {rule.description}.\n"
-            "Acknowledge it on the dashboard or the alerts page."
-        )
-        try:
-            send_mail(subject, body, None, to, fail_silently=False)
-        except Exception as error:  # any backend's failure: SMTP, DNS, a timeout
-            logger.exception("Alert %s: the e-mail to %s failed", alert.pk, ", ".join(to))
-            alert.mail_error = f"{type(error).__name__}: {error}"[:500]
-        else:
-            alert.mailed_to = ", ".join(to)
-    alert.save(update_fields=["mailed_to", "mail_error"])

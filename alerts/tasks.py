@@ -1,5 +1,5 @@
-"""Celery tasks: a publication's check against the workspace's alert rules, and an alert's
-e-mail sent again, each by id."""
+"""Celery tasks: a publication's check against the workspace's alert rules, and an attempt
+at an alert's e-mail, each by id."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from celery import shared_task
 
 from clustering.services import TRANSIENT_ERRORS
 
-from .services import alert_mail, publication_check
+from .mailing import mail_attempt, mail_queue
+from .services import publication_check
 
 _RETRIED = {
     "autoretry_for": TRANSIENT_ERRORS,
@@ -31,6 +32,9 @@ def check_publication(self, check_id: int) -> int:
 
 @shared_task(bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True, **_RETRIED)
 def mail_alert(self, alert_id: int) -> str:
-    """Who the e-mail went to, or why it was refused again."""
-    alert = alert_mail(alert_id=alert_id)
-    return alert.mailed_to or alert.mail_error
+    """One attempt at an alert's e-mail; it queues its own next look when the e-mail is to
+    be tried again (alerts.mailing)."""
+    outcome = mail_attempt(alert_id=alert_id)
+    if outcome.retry_at is not None:
+        mail_queue(alert_id, eta=outcome.retry_at)
+    return "sent" if outcome.sent else "not sent"

@@ -446,3 +446,8 @@ WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", 
 # A publication's alert check queued this long ago that no worker has done (its message lost
 # with a broker outage) is queued again by the workers' reaper.
 ALERT_CHECK_OVERDUE_SECONDS = env.int("ALERT_CHECK_OVERDUE_SECONDS", default=600)
+# An alert's e-mail the mail server refused for now (unreachable, 4xx) is tried again after
+# each of these waits (seconds), then left for a manager's "Send again".
+ALERT_MAIL_RETRY_DELAYS = [
+    int(s) for s in env.list("ALERT_MAIL_RETRY_DELAYS", default=[60, 300, 1800, 7200])
+]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -154,7 +155,7 @@ def test_publishing_only_queues_the_check_which_a_worker_does_once(
 
     with monkeypatch.context() as patch:
         patch.setattr("clustering.movements._compare", forbidden)
-        patch.setattr("alerts.services.send_mail", forbidden)
+        patch.setattr("alerts.mailing.send_mail", forbidden)
         with django_capture_on_commit_callbacks(execute=True):
             run_publish(workspace=shop, run_id=second.pk, user=manager)
     publication = Publication.objects.in_workspace(shop).get(run=second)
@@ -265,8 +266,9 @@ def test_a_failed_scheduled_run_raises_an_alert_and_other_endings_do_not(
 
 
 def test_a_mail_that_fails_is_logged_and_the_alert_stays(
-    shop, make_user, django_capture_on_commit_callbacks, monkeypatch, caplog
+    shop, make_user, django_capture_on_commit_callbacks, monkeypatch, caplog, settings
 ):
+    settings.ALERT_MAIL_RETRY_DELAYS = []  # no automatic retry (tests/alerts/test_mailing.py)
     manager = _manager(make_user, shop, "ann", "ann@shop.example")
     _rule(shop, "scheduled_run_failed", recipients="ops@shop.example")
     load_transactions(synthetic_lines(120, seed=4), workspace=shop)
@@ -275,7 +277,7 @@ def test_a_mail_that_fails_is_logged_and_the_alert_stays(
     def refuse(*args, **kwargs):
         raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
 
-    monkeypatch.setattr("alerts.services.send_mail", refuse)
+    monkeypatch.setattr("alerts.mailing.send_mail", refuse)
     with django_capture_on_commit_callbacks(execute=True):
         finish(SegmentationRun.objects.in_workspace(shop).get(pk=run.pk), "failed", "Boom.")
 
@@ -300,7 +302,7 @@ def test_an_alert_without_anyone_to_mail_says_so(
 
 
 def test_a_manager_sends_a_refused_mail_again_once_the_server_is_back(
-    shop, make_user, django_capture_on_commit_callbacks, monkeypatch
+    shop, make_user, django_capture_on_commit_callbacks, monkeypatch, settings
 ):
     from django.test import Client
     from django.urls import reverse
@@ -311,11 +313,11 @@ def test_a_manager_sends_a_refused_mail_again_once_the_server_is_back(
     load_transactions(synthetic_lines(120, seed=4), workspace=shop)
     run = _scheduled_run(shop, manager)
 
-    def refuse(*args, **kwargs):
-        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+    def refuse(*args, **kwargs):  # for good: the server will answer the same next time
+        raise smtplib.SMTPRecipientsRefused({"ops@shop.example": (550, b"No such user")})
 
     with monkeypatch.context() as patch:
-        patch.setattr("alerts.services.send_mail", refuse)
+        patch.setattr("alerts.mailing.send_mail", refuse)
         with django_capture_on_commit_callbacks(execute=True):
             finish(SegmentationRun.objects.in_workspace(shop).get(pk=run.pk), "failed", "Boom.")
     [alert] = Alert.objects.in_workspace(shop)
@@ -339,8 +341,8 @@ def test_a_manager_sends_a_refused_mail_again_once_the_server_is_back(
     assert "sending…" in managing.get(page).content.decode()
 
     # The worker sends it; the same message again sends nothing more.
-    assert tasks.mail_alert.apply((alert.pk,)).get() == "ops@shop.example"
-    assert tasks.mail_alert.apply((alert.pk,)).get() == "ops@shop.example"
+    assert tasks.mail_alert.apply((alert.pk,)).get() == "sent"
+    assert tasks.mail_alert.apply((alert.pk,)).get() == "not sent"
     [message] = mail.outbox
     assert message.to == ["ops@shop.example"] and alert.message in message.body
     alert.refresh_from_db()
@@ -357,8 +359,15 @@ def test_sending_again_while_the_queue_is_down_keeps_the_refusal(shop, make_user
     from alerts.services import alert_mail_again
 
     rule = _rule(shop, "scheduled_run_failed")
+    retry_at = timezone.now() + timedelta(hours=2)
     alert = Alert.objects.create(
-        workspace=shop, rule=rule, kind=rule.kind, message="m", mail_error="SMTPError: down"
+        workspace=shop,
+        rule=rule,
+        kind=rule.kind,
+        message="m",
+        mail_error="SMTPError: down",
+        mail_attempts=4,
+        mail_next_attempt_at=retry_at,
     )
 
     def down(alert_id):
@@ -369,6 +378,7 @@ def test_sending_again_while_the_queue_is_down_keeps_the_refusal(shop, make_user
         alert_mail_again(workspace=shop, alert_id=alert.pk)
     alert.refresh_from_db()
     assert alert.mail_error == "SMTPError: down"  # still offered to send again
+    assert alert.mail_next_attempt_at == retry_at  # and still tried again then
 
 
 def test_a_publication_whose_customers_are_worth_less_ahead_raises_the_value_alert(

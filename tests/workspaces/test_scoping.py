@@ -42,6 +42,7 @@ SELECTORS_WITHOUT_WORKSPACE = {
 UNSCOPED_ALLOWED = {
     "accounts/authentication.py": "finds a token by its key, before its workspace is known",
     "alerts/services.py": "a worker checks a publication by its id; the reaper serves all",
+    "alerts/mailing.py": "a worker mails an alert by its id; the reaper serves all",
     "clustering/runs/claims.py": "a worker claims a run by its id; the claim then scopes",
     "clustering/runs/recovery.py": "the reaper recovers stuck runs of every workspace",
     "customers/tasks.py": "a worker loads an import by its id; the reaper serves all",
