@@ -48,6 +48,7 @@ SETTINGS_EXAMPLE = {
     "time_zone": "Europe/Berlin",
     "date_order": "dayfirst",
     "code_page": "cp1252",
+    "customer_ids_kept": "0",
     "currency_fixed_because": "The shop's lines are stored in EUR; another currency would "
     "relabel their amounts, not convert them.",
 }

@@ -93,6 +93,7 @@ def transaction_lines_create(
         bounds=import_bounds(),
         uploaded_at=received_at,
         pseudonym_key=workspace.pseudonym_key,
+        kept_customer_ids=workspace.kept_customer_ids,
     )
     positions = np.arange(len(frame)) if indices is None else np.asarray(indices, dtype=int)
     result = normaliser.run(frame, positions)

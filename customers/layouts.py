@@ -146,6 +146,7 @@ def mapping_advice(
             pseudonym_key=workspace.pseudonym_key,
             currency=workspace.currency,
             money_marks=workspace.currency_marks,
+            kept_customer_ids=workspace.kept_customer_ids,
             time_zone=workspace.time_zone,
             decimal_comma=sample.delimiter != ",",
             bounds=import_bounds(),

@@ -290,7 +290,9 @@ class ImportRecord(models.Model):
             found.append(
                 f"{self.rows_with_placeholder_id:,} of {self.rows_read:,} rows were skipped: "
                 f"their customer id stands for no customer{': ' + ids if ids else ''}. Kept, "
-                "it would be one customer holding every guest or walk-in sale."
+                "it would be one customer holding every guest or walk-in sale. If one is a "
+                "real customer of this shop, list it under “Customer ids to keep” in the "
+                "shop's settings and import the file again."
             )
         largest = self.largest_customer_share
         if largest is not None:

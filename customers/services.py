@@ -447,7 +447,8 @@ def _same_file_stored(record: ImportRecord) -> ImportRecord | None:
 
     Only an import that stored every distinct line itself qualifies (none was already stored
     by an older import that may since have lost lines); when lines were deleted since (a
-    customer deleted), the count differs and the file is read again, line by line.
+    customer deleted), the count differs and the file is read again, line by line. One that
+    skipped placeholder ids is read again once the shop keeps some ids.
     """
     earlier = (
         ImportRecord.objects.in_workspace(record.workspace)
@@ -465,6 +466,8 @@ def _same_file_stored(record: ImportRecord) -> ImportRecord | None:
     )
     if earlier is None or earlier.counts_by_reason.get("already_imported"):
         return None
+    if earlier.rows_with_placeholder_id and record.workspace.customer_ids_kept:
+        return None  # ids it skipped may be kept now: read it again
     stored = (
         TransactionLine.objects.in_workspace(record.workspace)
         .filter(import_record_id=earlier.pk)

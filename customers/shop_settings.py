@@ -15,7 +15,7 @@ from .models import ImportRecord
 from .selectors import import_record_list, transaction_lines
 
 #: What the settings page changes, in the order it shows them.
-SHOP_SETTINGS = ("name", "currency", "time_zone", "date_order", "code_page")
+SHOP_SETTINGS = ("name", "currency", "time_zone", "date_order", "code_page", "customer_ids_kept")
 _UNDER_WAY = (
     ImportRecord.Status.READING,
     ImportRecord.Status.NEEDS_MAPPING,

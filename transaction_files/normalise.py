@@ -156,6 +156,8 @@ class Normaliser:
     # written in another ("€15") is rejected. No marks: any is read (the command line).
     currency: str = ""
     money_marks: frozenset[str] = frozenset()
+    # Ids the shop says are real customers though they look like placeholders ("0").
+    kept_customer_ids: frozenset[str] = frozenset()
     # For an order split between two chunks (_by_order), by field: the last chunk's first
     # line number, the (invoice, value) carried into it and the one carried out of it. A
     # chunk run again (once its date order is known) takes what was carried into it.
@@ -200,12 +202,11 @@ class Normaliser:
         status = self._by_order(cleaned, "status", first_line)
         return _matches(status, NOT_A_SALE)
 
-    @staticmethod
-    def _placeholders(ids: pa.Array, result: ChunkResult) -> np.ndarray | None:
+    def _placeholders(self, ids: pa.Array, result: ChunkResult) -> np.ndarray | None:
         """Rows whose customer id stands for no customer (placeholders.py), skipped and
         counted by id; None when there are none (judged once per distinct id)."""
         distinct = pc.unique(ids.drop_null())
-        found = distinct.filter(placeholder_mask(distinct))
+        found = distinct.filter(placeholder_mask(distinct, kept=self.kept_customer_ids))
         if not len(found):
             return None
         mask = pc.fill_null(pc.is_in(ids, value_set=found), False)

@@ -5,6 +5,9 @@ valuable segment (docs/decisions/placeholder-customer-ids.md)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -56,15 +59,25 @@ def _keys(ids: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(folded, r"[^a-z0-9]", "")
 
 
-def placeholder_mask(ids: pa.Array) -> pa.Array:
-    """Which ids stand for no customer (False where empty)."""
+def placeholder_mask(ids: pa.Array, kept: Iterable[str] = ()) -> pa.Array:
+    """Which ids stand for no customer (False where empty), but for those the shop `kept`
+    as real customers (compared trimmed, in any case)."""
     ids = ids.cast(pa.string())
     found = pc.or_(
         pc.match_substring_regex(ids, _SHAPES), pc.is_in(_keys(ids), value_set=_WORD_SET)
     )
+    kept_set = pa.array(sorted({value.strip().lower() for value in kept}), type=pa.string())
+    if len(kept_set):
+        ours = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(ids)), value_set=kept_set)
+        found = pc.and_(found, pc.invert(ours))
     return pc.fill_null(found, False)
 
 
 def is_placeholder(value: str) -> bool:
     """Whether one customer id stands for no customer."""
     return bool(placeholder_mask(pa.array([value]))[0].as_py())
+
+
+def kept_ids(text: str) -> list[str]:
+    """The ids a shop lists as real customers, written with commas or lines between them."""
+    return list(dict.fromkeys(part.strip() for part in re.split(r"[,\n]", text) if part.strip()))

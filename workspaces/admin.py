@@ -11,4 +11,12 @@ class WorkspaceAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "currency", "time_zone", "date_order", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    fields = ("name", "slug", "currency", "time_zone", "date_order", "code_page")
+    fields = (
+        "name",
+        "slug",
+        "currency",
+        "time_zone",
+        "date_order",
+        "code_page",
+        "customer_ids_kept",
+    )

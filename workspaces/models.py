@@ -9,8 +9,20 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from transaction_files.code_pages import CODE_PAGE_CHOICES, DEFAULT_CODE_PAGE
+from transaction_files.placeholders import is_placeholder, kept_ids
 
 from .currencies import CURRENCY_CHOICES, currency_marks, currency_symbol
+
+
+def validate_kept_ids(text: str) -> None:
+    """Only ids an import would skip as standing for no customer are worth keeping."""
+    imported = [value for value in kept_ids(text) if not is_placeholder(value)]
+    if imported:
+        listed = ", ".join(f"“{value}”" for value in imported)
+        raise ValidationError(
+            f"{listed} {'is' if len(imported) == 1 else 'are'} imported anyway: list only ids "
+            "an import skips as standing for no customer, such as “Guest” or “0”."
+        )
 
 
 def site_time_zone() -> str:
@@ -72,6 +84,14 @@ class Workspace(models.Model):
         help_text="What the shop's files that are not UTF-8 are written in: the code page "
         "Excel on Windows saves CSV files in where the shop is.",
     )
+    customer_ids_kept = models.CharField(
+        "Customer ids to keep",
+        max_length=500,
+        blank=True,
+        validators=[validate_kept_ids],
+        help_text="Ids that look like they stand for no customer (“Guest”, “0”) but are real "
+        "customers of this shop: their lines are imported. Separate them with commas.",
+    )
     # Keys the pseudonyms of customer ids that are e-mail addresses (transaction_files/
     # pseudonyms.py): one per shop, never shown, so the same address is one customer in
     # every file of the shop and cannot be found from the id elsewhere.
@@ -97,6 +117,11 @@ class Workspace(models.Model):
     @property
     def currency_symbol(self) -> str:
         return currency_symbol(self.currency)
+
+    @property
+    def kept_customer_ids(self) -> frozenset[str]:
+        """The ids its imports keep though they look like placeholders."""
+        return frozenset(kept_ids(self.customer_ids_kept))
 
     @property
     def currency_marks(self) -> frozenset[str]:

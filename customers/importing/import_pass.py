@@ -78,6 +78,7 @@ def _read_into(
         pseudonym_key=record.workspace.pseudonym_key,
         currency=record.workspace.currency,
         money_marks=record.workspace.currency_marks,
+        kept_customer_ids=record.workspace.kept_customer_ids,
     )
     reader = ChunkReader(staging, normaliser, path, info, mapping)
     # The chunks read before the dry run's verdict: written only once it lets them through.

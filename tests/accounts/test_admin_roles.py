@@ -245,6 +245,7 @@ def test_a_superuser_creates_a_workspace_with_its_members(superuser_client, make
         "time_zone": "Europe/Dublin",
         "date_order": "dayfirst",
         "code_page": "cp1250",
+        "customer_ids_kept": "",
     }
     log = client.get("/w/garden/audit/").content.decode()
     assert "Shop created" in log and "currency: EUR" in log

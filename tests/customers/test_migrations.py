@@ -96,8 +96,8 @@ def _check_migration(url: str, tmp_path: Path, connect, placeholder: str, to_row
         # And the same line in another workspace is a line of that workspace.
         cursor.execute(
             "INSERT INTO workspaces_workspace (name, slug, currency, time_zone, date_order, "
-            "pseudonym_key, code_page, created_at) VALUES ('Other', 'other', 'USD', 'UTC', '', "
-            "'key', 'cp1252', '2024-01-01 00:00:00')"
+            "pseudonym_key, code_page, customer_ids_kept, created_at) VALUES ('Other', 'other', "
+            "'USD', 'UTC', '', 'key', 'cp1252', '', '2024-01-01 00:00:00')"
         )
         cursor.execute("SELECT id FROM workspaces_workspace WHERE slug = 'other'")
         (other_workspace,) = cursor.fetchone()

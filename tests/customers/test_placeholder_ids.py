@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pyarrow as pa
 import pytest
 from django.db.models import Sum
 
 from customers.models import Customer, ImportRecord, TransactionLine
-from transaction_files.placeholders import is_placeholder
+from transaction_files.placeholders import is_placeholder, kept_ids, placeholder_mask
 
 from .conftest import import_or_error, import_path
 
@@ -89,7 +90,8 @@ def test_an_import_skips_them_and_says_which_and_how_many(tmp_path, shop, client
     assert record.warnings[1] == (
         "4 of 8 rows were skipped: their customer id stands for no customer: “Guest” (2 rows), "
         "“guest” (1 row), “0” (1 row). Kept, it would be one customer holding every guest "
-        "or walk-in sale."
+        "or walk-in sale. If one is a real customer of this shop, list it under “Customer ids "
+        "to keep” in the shop's settings and import the file again."
     )
     assert record.status_label == "Succeeded with warnings"
 
@@ -179,3 +181,66 @@ def test_a_file_of_unfinished_checkouts_stores_nothing_and_says_why(tmp_path, sh
     assert record is not None and record.status == ImportRecord.Status.FAILED
     assert "2 belonged to orders cancelled, refunded or voided, or to checkouts never" in message
     assert not TransactionLine.objects.in_workspace(shop).exists()
+
+
+def test_ids_a_shop_keeps_are_not_placeholders_any_more():
+    ids = pa.array(["0", "Guest", " guest ", "Walk-in", None])
+    assert placeholder_mask(ids).to_pylist() == [True, True, True, True, False]
+    kept = kept_ids("guest,\n 0 , Guest")
+    assert kept == ["guest", "0", "Guest"]
+    assert placeholder_mask(ids, kept=kept).to_pylist() == [False, False, False, True, False]
+
+
+@pytest.mark.django_db
+def test_a_shop_keeps_only_ids_an_import_would_skip(shop, client_for):
+    admin = client_for("admin")
+    page = admin.post(
+        "/settings/",
+        {**_settings(shop), "customer_ids_kept": "0, 17850, C-1"},
+    )
+    assert page.status_code == 400
+    assert "“17850”, “C-1” are imported anyway" in page.content.decode()
+    answer = admin.patch(
+        "/api/v1/settings/", {"customer_ids_kept": "Guest, 42"}, content_type="application/json"
+    )
+    assert answer.status_code == 400
+    assert "“42” is imported anyway" in " ".join(answer.json()["fields"]["customer_ids_kept"])
+    shop.refresh_from_db()
+    assert shop.customer_ids_kept == ""
+
+
+def _settings(workspace) -> dict:
+    return {
+        name: getattr(workspace, name)
+        for name in ("name", "currency", "time_zone", "date_order", "code_page")
+    }
+
+
+@pytest.mark.django_db
+def test_a_kept_id_is_imported_when_the_file_is_imported_again(tmp_path, shop, client_for):
+    path = _file(tmp_path, ROWS)
+    first = import_path(path, mapping=MAPPING)
+    assert first.rows_with_placeholder_id == 4 and first.rows_imported == 3
+
+    # The shop's till really is customer 0 (a shop's own numbering), and says so.
+    admin = client_for("admin")
+    answer = admin.patch(
+        "/api/v1/settings/", {"customer_ids_kept": "0"}, content_type="application/json"
+    )
+    assert answer.status_code == 200 and answer.json()["customer_ids_kept"] == "0"
+    shop.refresh_from_db()
+
+    # The same bytes again: read again (not "already imported"), and customer 0's line kept.
+    again = import_path(path, mapping=MAPPING)
+    assert again.status == ImportRecord.Status.SUCCEEDED, again.error
+    assert again.counts_by_reason["already_imported"] == 3
+    assert (again.rows_imported, again.rows_with_placeholder_id) == (1, 3)
+    assert again.summary["placeholder_ids"] == [
+        {"id": "Guest", "rows": 2},
+        {"id": "guest", "rows": 1},
+    ]
+    customers = Customer.objects.in_workspace(shop)
+    assert set(customers.values_list("external_id", flat=True)) == {"C1", "C2", "0"}
+    zero = TransactionLine.objects.in_workspace(shop).filter(customer__external_id="0")
+    assert list(zero.values_list("amount", flat=True)) == [Decimal("9.00")]
+    assert "list it under “Customer ids to keep” in the shop's settings" in again.warnings[1]

@@ -36,6 +36,7 @@ def test_every_member_reads_the_settings(token_client, shop, role):
         "time_zone": shop.time_zone,
         "date_order": shop.date_order,
         "code_page": shop.code_page,
+        "customer_ids_kept": "",
         "currency_fixed_because": None,
     }
 
