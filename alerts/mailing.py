@@ -19,10 +19,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership
 from accounts.roles import ADMIN, MANAGER
+from accounts.workspace_access import workspace_url
 
 from .models import Alert, AlertRule
 
@@ -101,10 +103,13 @@ def mail_attempt(*, alert_id: int) -> Outcome:
         error = "No recipients: the rule names none and no manager has an e-mail."
     else:
         subject = f"[{alert.workspace.name}] {alert.get_kind_display()}"
+        page = settings.SITE_URL.rstrip("/") + workspace_url(
+            alert.workspace, reverse("alerts:index")
+        )
         body = (
             f"{alert.message.rstrip('.')}.\n\n"
             f"Rule: {rule.description}.\n"
-            "Acknowledge it on the dashboard or the alerts page."
+            f"Acknowledge it on the dashboard or on the alerts page: {page}"
         )
         try:
             send_mail(subject, body, None, to, fail_silently=False)

@@ -112,7 +112,10 @@ def _due_now(alert) -> None:
 
 
 @pytest.mark.django_db
-def test_a_transient_refusal_is_tried_again_after_each_delay_then_sent(alert, queued, monkeypatch):
+def test_a_transient_refusal_is_tried_again_after_each_delay_then_sent(
+    alert, queued, monkeypatch, settings
+):
+    settings.SITE_URL = "http://alerts.example/"
     server = Server(smtplib.SMTPServerDisconnected("closed"), ConnectionRefusedError("refused"))
     monkeypatch.setattr("alerts.mailing.send_mail", server)
 
@@ -144,6 +147,9 @@ def test_a_transient_refusal_is_tried_again_after_each_delay_then_sent(alert, qu
     assert alert.mail_attempts == 3 and server.calls == 3
     [message] = mail.outbox
     assert message.to == ["ops@shop.example"] and alert.message in message.body
+    assert message.body.endswith(
+        f"the alerts page: http://alerts.example/w/{alert.workspace.slug}/alerts/"
+    )
     # Sent: a duplicate of any earlier message sends nothing more.
     assert tasks.mail_alert.apply((alert.pk,)).get() == "not sent"
     assert server.calls == 3
