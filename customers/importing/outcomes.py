@@ -84,9 +84,15 @@ def nothing_stored_message(run) -> str:
             "or voided, or to checkouts never finished"
         )
     why = "; ".join(parts) if parts else "none of them held a usable line"
+    kept = (
+        " If those ids are real customers of the shop, list them under “Customer ids to "
+        "keep” in the shop's settings."
+        if run.reasons.get("skipped_placeholder_customer_id")
+        else ""
+    )
     return (
         f"None of the {run.rows_read:,} rows could be stored: {why}. Check the column "
-        "mapping (the customer id, date and amount columns). Nothing was imported."
+        f"mapping (the customer id, date and amount columns).{kept} Nothing was imported."
     )
 
 

@@ -116,6 +116,7 @@ def test_a_file_of_guests_only_stores_nothing_and_says_why(tmp_path, shop):
     record, message = import_or_error(_file(tmp_path, rows), mapping=MAPPING)
     assert record is not None and record.status == ImportRecord.Status.FAILED
     assert "2 had a customer id that stands for no customer (“Guest”, “Walk-in”)" in message
+    assert "list them under “Customer ids to keep” in the shop's settings." in message
     assert not TransactionLine.objects.in_workspace(shop).exists()
     assert not Customer.objects.in_workspace(shop).exists()
     record.refresh_from_db()
