@@ -1,7 +1,8 @@
 """A manager sets a weekly schedule and an alert rule in a real browser, publishes a second
 run, and once a worker has checked the publication the dashboard shows what moved since the
-first and the alert the rule raised, until the manager acknowledges it. No console errors,
-no CSP violations."""
+first and the alert the rule raised, until the manager acknowledges it; an e-mail the mail
+server refused for now says when it is tried again, and a manager sends it at once. No
+console errors, no CSP violations."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import re
 
 import pytest
 from django.core import mail
+from django.core.mail import send_mail
+from django.utils import timezone
 
 from alerts import tasks
-from alerts.models import Alert
+from alerts.models import Alert, AlertRule
 from clustering.services import run_publish
 from tests.browser.test_journey import (  # the journey's browser, sign-in and checks
     assert_clean,
@@ -108,4 +111,58 @@ def test_a_weekly_schedule_an_alert_rule_and_the_alert_after_a_publication(
     assert not page.locator("#open-alerts").count()
     page.goto(f"{home}alerts/")
     assert page.locator("text=by alert-manager").count() == len(stored)
+    assert_clean(page)
+
+
+def test_a_refused_mail_says_when_it_is_tried_again_and_a_manager_sends_it_now(
+    browser_page,  # noqa: F811
+    live_server,
+    make_user,
+    shop,
+    monkeypatch,
+):
+    page, base = browser_page, live_server.url
+    make_user("manager", username="alert-manager")
+    rule = AlertRule.objects.create(
+        workspace=shop, kind="scheduled_run_failed", recipients="ops@shop.example"
+    )
+    alert = Alert.objects.create(
+        workspace=shop,
+        rule=rule,
+        kind=rule.kind,
+        message="The scheduled run “nightly” failed on 1 Dec 2026: Boom.",
+        mail_next_attempt_at=timezone.now(),  # as raised
+    )
+    later: list[object] = []  # the attempts the worker queued for later
+    monkeypatch.setattr(tasks.mail_alert, "apply_async", lambda args, eta=None: later.append(eta))
+
+    def unreachable(*args, **kwargs):
+        raise TimeoutError("timed out")
+
+    # The worker's first attempt finds the mail server unreachable: tried again later.
+    monkeypatch.setattr("alerts.mailing.send_mail", unreachable)
+    tasks.mail_alert.apply((alert.pk,))
+    alert.refresh_from_db()
+    assert later == [alert.mail_next_attempt_at]
+
+    sign_in(page, base, "alert-manager")
+    page.goto(f"{in_shop(base)}/alerts/")
+    cell = page.locator(f"[data-alert='{alert.pk}'] [data-role=alert-mail]")
+    at = timezone.localtime(alert.mail_next_attempt_at).strftime("%H:%M")
+    assert (
+        f"not sent: TimeoutError: timed out (tried 1 time; trying again at {at})"
+        in cell.inner_text()
+    )
+
+    # The server is back: the manager sends it now rather than wait; this test is the worker.
+    monkeypatch.setattr("alerts.mailing.send_mail", send_mail)
+    asked: list[int] = []
+    monkeypatch.setattr(tasks.mail_alert, "delay", asked.append)
+    cell.locator("button:has-text('Send again')").click()
+    page.wait_for_selector("text=The e-mail is being sent again")
+    assert "sending…" in cell.inner_text() and asked == [alert.pk]
+    assert tasks.mail_alert.apply((asked.pop(),)).get() == "sent"
+    page.reload()
+    assert cell.inner_text().strip() == "sent to ops@shop.example"
+    assert [message.to for message in mail.outbox] == [["ops@shop.example"]]
     assert_clean(page)
