@@ -31,6 +31,8 @@ FIELDS: dict[str, str] = {
     "customer_name": "Customer name",
 }
 REQUIRED = ["customer_id", "timestamp"]
+#: What a mapping lacks when it gives a line no money: either field will do.
+MONEY_GAP = "unit_price or amount"
 #: The fields read as numbers (money but the quantity).
 NUMBER_FIELDS = ("quantity", "unit_price", "amount", "discount", "refunded")
 
@@ -272,16 +274,23 @@ def resolve_mapping(columns: list[str], given: dict[str, str] | None) -> dict[st
     mapping = {**recognise(columns), **given} if not given else _merge(columns, given)
     missing = [f for f in REQUIRED if f not in mapping]
     if "unit_price" not in mapping and "amount" not in mapping:
-        missing.append("unit_price or amount")
+        missing.append(MONEY_GAP)
     if missing:
         raise MappingNeeded(
             "The columns of this file were not recognised. Say which column holds "
-            f"{', '.join(FIELDS.get(m, m) for m in missing)}. "
+            f"{', '.join(gap_label(m) for m in missing)}. "
             f"The file's columns are: {', '.join(columns)}.",
             columns=columns,
             missing=missing,
         )
     return mapping
+
+
+def gap_label(gap: str) -> str:
+    """A field a mapping lacks (or MONEY_GAP) as the mapping form labels it."""
+    if gap == MONEY_GAP:
+        return f"{FIELDS['unit_price']} or {FIELDS['amount'].lower()}"
+    return FIELDS.get(gap, gap)
 
 
 def _merge(columns: list[str], given: dict[str, str]) -> dict[str, str]:

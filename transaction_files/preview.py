@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import dates
-from .columns import REQUIRED
+from .columns import MONEY_GAP, REQUIRED, gap_label
 from .errors import ImportFileError
 from .guesses import SAMPLE_ROWS
 from .normalise import OTHER_ORDER, ChunkResult, Normaliser, order_contradiction
@@ -148,7 +148,7 @@ def mapping_gaps(mapping: dict[str, str]) -> list[str]:
     """The fields a mapping still needs before rows can be stored."""
     gaps = [f for f in REQUIRED if not mapping.get(f)]
     if not mapping.get("unit_price") and not mapping.get("amount"):
-        gaps.append("unit_price or amount")
+        gaps.append(MONEY_GAP)
     return gaps
 
 
@@ -179,7 +179,7 @@ def preview(
     unread = [PreviewRow(int(n), r, None) for n, r in zip(numbers, read, strict=True)]
     gaps = mapping_gaps(mapping)
     if gaps:
-        fields = ", ".join(g.replace("_", " ") for g in gaps)
+        fields = ", ".join(gap_label(g).lower() for g in gaps)
         result.missing = f"Choose the column of {fields}, then preview again."
         result.rows = unread
         return result

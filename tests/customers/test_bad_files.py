@@ -45,7 +45,12 @@ GZIP_BODY = gzip.compress(
 FAILING = [
     ("empty.csv", b"", "The file is empty."),
     ("header.csv", HEADER.encode(), "header line but no rows"),
-    ("wrong.csv", b"foo,bar\n1,2\n", "columns of this file were not recognised"),
+    (
+        "wrong.csv",
+        b"foo,bar\n1,2\n",
+        "Say which column holds Customer id, Date / time, Unit price or line amount. "
+        "The file's columns are: foo, bar.",
+    ),
     ("junk.bin", bytes(range(256)) * 40, "not a CSV or Excel file"),
     ("utf16.csv", (HEADER + ROW).encode("utf-16"), "UTF-16"),
     ("undecodable.csv", (HEADER + ROW).encode() + b"\x81\x8d\x90\x9d,x\n", "neither UTF-8"),

@@ -206,7 +206,9 @@ def test_preview_says_why_a_row_would_be_rejected_and_what_is_missing(tmp_path):
     assert all(r.stored is None for r in shown.rows)
     assert "Not a date" in shown.rows[0].problem and "week_no" in shown.rows[0].problem
     incomplete = preview(sample, {"customer_id": "household_id"}, date_order=None, time_zone="UTC")
-    assert incomplete.missing.startswith("Choose the column of timestamp")
+    assert incomplete.missing == (
+        "Choose the column of date / time, unit price or line amount, then preview again."
+    )
     assert incomplete.rows[0].read[0] == "2000"
 
 

@@ -119,7 +119,7 @@ def test_day_first_dates_are_shown_in_the_day_first_order(client_for, shop):
     # Dates found by their values only: suggested, not chosen.
     assert selected(page, "timestamp") is None
     assert "Suggested: “bought_on”" in page and "medium confidence" in page
-    assert "Choose the column of timestamp" in page
+    assert "Choose the column of date / time, then preview again." in page
     chosen = {"map_customer_id": "member", "map_timestamp": "bought_on", "map_amount": "total"}
     page = client.post(record.get_absolute_url(), {"action": "preview", **chosen})
     table = preview_table(page.content.decode())
