@@ -168,7 +168,7 @@ def store_pass(record, run: ImportPass, staging: StagingTable, notices: list[str
     if earlier:
         notices.append(
             f"This file was already imported (import #{earlier.pk}); "
-            f"{moved.inserted:,} new lines were added."
+            f"{moved.inserted:,} new line{' was' if moved.inserted == 1 else 's were'} added."
         )
     elif moved.inserted == 0 and moved.staged:
         notices.append("Every line was already stored; nothing new was added.")

@@ -1,6 +1,7 @@
 """manage.py import_transactions: synchronous by default, prints the counts; into the
 workspace named by --workspace, or the only one there is."""
 
+import re
 from io import StringIO
 
 import pytest
@@ -22,13 +23,34 @@ def test_command_imports_synchronously_and_prints_counts():
     assert record.status == ImportRecord.Status.SUCCEEDED
     text = out.getvalue()
     assert f"Import #{record.pk} {ONLINE_RETAIL_SLICE.name}: succeeded" in text
-    assert f"rows read                  {record.rows_read:>10,}" in text
-    assert f"duplicates                 {record.rows_duplicate:>10,}" in text
+    counted = [line for line in text.splitlines() if re.fullmatch(r"  \S.*? +[\d,]+", line)]
+    assert len({len(line) for line in counted}) == 1  # the counts in one column
+    assert any(re.fullmatch(rf"  rows read +{record.rows_read:,}", line) for line in counted)
+    assert any(re.fullmatch(rf"  duplicates +{record.rows_duplicate:,}", line) for line in counted)
     for label, count in record.reasons():
-        assert f"  · {label:<66} {count:>10,}" in text
+        assert any(re.fullmatch(rf"  · {re.escape(label)} +{count:,}", line) for line in counted)
     assert len(record.reasons()) >= 3
     assert not any(key in text for key in record.counts_by_reason)
     assert Customer.unscoped.count() == record.customers_created > 0
+
+
+def test_command_prints_the_warnings_of_an_import_that_left_rows_out(tmp_path):
+    path = tmp_path / "kasse.csv"
+    path.write_text("Kunde;Datum;Summe\nk1;2011-02-03;10,5\nGast;2011-02-04;7\n0;2011-02-04;3\n")
+    out = StringIO()
+    call_command(
+        "import_transactions",
+        str(path),
+        "--mapping",
+        "customer_id=Kunde,timestamp=Datum,amount=Summe",
+        stdout=out,
+    )
+    record = ImportRecord.unscoped.get()
+    text = out.getvalue()
+    assert f"Import #{record.pk} kasse.csv: succeeded with warnings" in text
+    [warning] = record.warnings
+    assert warning.startswith("2 of 3 rows were skipped: their customer id stands for no")
+    assert f"  warning: {warning}\n" in text
 
 
 def test_command_with_mapping_and_date_order(tmp_path):

@@ -245,3 +245,4 @@ def test_a_kept_id_is_imported_when_the_file_is_imported_again(tmp_path, shop, c
     zero = TransactionLine.objects.in_workspace(shop).filter(customer__external_id="0")
     assert list(zero.values_list("amount", flat=True)) == [Decimal("9.00")]
     assert "list it under “Customer ids to keep” in the shop's settings" in again.warnings[1]
+    assert f"already imported (import #{first.pk}); 1 new line was added." in again.notices[-1]

@@ -88,14 +88,15 @@ class Command(BaseCommand):
     def _report(self, record: ImportRecord) -> None:
         w = self.stdout.write
         slug = record.workspace.slug
-        w(f"Import #{record.pk} {record.file_name}: {record.status} (workspace {slug})")
+        status = record.status_label.lower()
+        w(f"Import #{record.pk} {record.file_name}: {status} (workspace {slug})")
         if record.recognised_as:
             w(f"  read as {record.recognised_as}")
         if record.mapping:
             # as --mapping takes it, to import the next file the same way
             used = [f"{f}={record.mapping[f]}" for f in FIELDS if record.mapping.get(f)]
             w("  mapping " + ",".join(used))
-        for label, value in [
+        counts = [
             ("rows read", record.rows_read),
             ("lines imported", record.rows_imported),
             ("skipped (no customer id)", record.rows_without_customer),
@@ -104,11 +105,16 @@ class Command(BaseCommand):
             ("duplicates", record.rows_duplicate),
             ("rejected", record.rows_rejected),
             ("new customers", record.customers_created),
-        ]:
-            w(f"  {label:<26} {value:>10,}")
-        for reason, count in record.reasons():
-            w(f"  · {reason:<66} {count:>10,}")
+        ]
+        reasons = record.reasons()
+        width = max(len(text) for text, _ in counts + [(f"· {r}", 0) for r, _ in reasons])
+        for label, value in counts:
+            w(f"  {label:<{width}} {value:>10,}")
+        for reason, count in reasons:
+            w(f"  {'· ' + reason:<{width}} {count:>10,}")
         for notice in record.notices:
             w(f"  notice: {notice}")
+        for warning in record.warnings:
+            w(f"  warning: {warning}")
         if record.duration_seconds is not None:
             w(f"  took {record.duration_seconds:.2f} s")
