@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.log import record
+from clustering.signals import alerts_raised
 
 from . import rules
 from .mailing import mail_attempt, mail_queue
@@ -177,6 +178,7 @@ def publication_check(*, check_id: int) -> list[Alert]:
                 published_on=timezone.localdate(publication.published_at),
             )
         alerts = _raise(workspace, firings, enabled, publication=publication, run=publication.run)
+        _announce(workspace, alerts)
         check.checked_at = timezone.now()
         check.rules_checked = len(enabled)
         check.alerts_raised = len(alerts)
@@ -213,6 +215,7 @@ def alerts_for_failed_run(*, workspace, run) -> list[Alert]:
         failed_on=timezone.localdate(run.finished_at or timezone.now()),
     )
     alerts = _raise(workspace, firings, enabled, publication=None, run=run)
+    _announce(workspace, alerts)
     _mail_each(alerts)
     return alerts
 
@@ -222,6 +225,27 @@ def _mail_each(alerts: list[Alert]) -> None:
         outcome = mail_attempt(alert_id=alert.pk)
         if outcome.retry_at is not None:
             mail_queue(alert.pk, eta=outcome.retry_at)
+
+
+def _announce(workspace, alerts: list[Alert]) -> None:
+    """Tell other apps (webhooks) of the raised alerts once they commit."""
+    if not alerts:
+        return
+    events = [
+        {
+            "id": alert.pk,
+            "kind": alert.kind,
+            "message": alert.message,
+            "details": alert.details,
+            "created_at": alert.created_at.isoformat(),
+            "run_id": alert.run_id,
+            "publication_id": alert.publication_id,
+        }
+        for alert in alerts
+    ]
+    transaction.on_commit(
+        lambda: alerts_raised.send(sender=Alert, workspace=workspace, alerts=events), robust=True
+    )
 
 
 def _raise(workspace, firings, enabled, *, publication, run) -> list[Alert]:

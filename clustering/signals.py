@@ -1,4 +1,5 @@
-"""What other apps may react to in a run's life (schedules, alerts, webhooks, audit).
+"""What other apps may react to in a run's life (schedules, alerts, webhooks, audit), and
+the alerts raised on it.
 
 Both are sent once the change has committed, so a receiver reads what the sender wrote
 and a receiver's failure cannot undo it.
@@ -12,6 +13,11 @@ run_finished = Signal()
 #: A run became its workspace's published segmentation: kwargs publication (a Publication,
 #: with .run, .previous and .source).
 segmentation_published = Signal()
+
+#: Alerts were raised (the alerts app, on a publication or a failed scheduled run): kwargs
+#: workspace and alerts, a list of plain dicts (id, kind, message, details, created_at,
+#: run_id, publication_id), so a receiver needs not read the alerts app's models.
+alerts_raised = Signal()
 
 #: The workers' reaper looked for lost work (each worker, every RUN_REAPER_INTERVAL_SECONDS;
 #: clustering.tasks): apps with queued work of their own send again what no worker took.

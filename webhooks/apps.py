@@ -6,9 +6,10 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self) -> None:
-        from clustering.signals import reaper_tick, segmentation_published
+        from clustering.signals import alerts_raised, reaper_tick, segmentation_published
 
-        from .receivers import announce_publication, redispatch_overdue
+        from .receivers import announce_alerts, announce_publication, redispatch_overdue
 
         segmentation_published.connect(announce_publication, dispatch_uid="webhooks-announce")
+        alerts_raised.connect(announce_alerts, dispatch_uid="webhooks-alerts")
         reaper_tick.connect(redispatch_overdue, dispatch_uid="webhooks-overdue")

@@ -80,7 +80,7 @@ def delivery_attempt(*, delivery_id: int) -> Outcome:
             # (the message that brought this task may be a duplicate; a spare look is cheap).
             return Outcome(delivery.status, sent=False, retry_at=due)
         endpoint = delivery.endpoint
-        if not endpoint.enabled and delivery.event == Delivery.Event.PUBLISHED:
+        if not endpoint.enabled and delivery.event != Delivery.Event.TEST:
             _finish(delivery, now, Answer(None, "", "Not sent: the endpoint is disabled.", 0))
             return Outcome(delivery.status, sent=False)
         if not delivery.payload:

@@ -54,6 +54,7 @@ class Delivery(models.Model):
 
     class Event(models.TextChoices):
         PUBLISHED = "segmentation.published", "Segmentation published"
+        ALERT = "alert.raised", "Alert raised"
         TEST = "webhook.test", "Test event"
 
     class Status(models.TextChoices):

@@ -1,5 +1,6 @@
 """What a webhook says: the publication, its run's segments, how customers moved since the
-publication before, and where the integration reads the members (docs/webhooks.md)."""
+publication before, and where the integration reads the members; or an alert raised, and
+where to see it (docs/webhooks.md)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
+from accounts.workspace_access import workspace_url
 from clustering.models import Publication, Segment
 from clustering.movements import movements_between
 
@@ -113,3 +115,23 @@ def delivery_payload(delivery) -> dict[str, Any]:
     else:
         body.update({"publication": None, "run": None, "movements": None, "links": None})
     return body
+
+
+def alert_payload(delivery, alert: dict[str, Any]) -> dict[str, Any]:
+    """The body of an alert's delivery: the alert as raised (clustering.signals.alerts_raised)
+    and the addresses of the workspace's alerts page and of the API's alerts."""
+    workspace = delivery.workspace
+    site = settings.SITE_URL.rstrip("/")
+    return {
+        "event": delivery.event,
+        "id": str(delivery.idempotency_key),
+        "created_at": _when(delivery.created_at),
+        "workspace": workspace_part(workspace),
+        "alert": {
+            **alert,
+            "links": {
+                "page": site + workspace_url(workspace, reverse("alerts:index")),
+                "alerts": _url("api-alerts"),
+            },
+        },
+    }

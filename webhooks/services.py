@@ -5,6 +5,7 @@ sending one again). The worker's side of a delivery is webhooks.delivery."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -16,6 +17,7 @@ from clustering.models import Publication
 
 from .addresses import AddressRefused, Target, check_url
 from .models import Delivery, Endpoint, new_secret
+from .payloads import alert_payload
 from .tasks import deliver_webhook
 
 WEBHOOK_CHANGED = "webhook_changed"
@@ -134,6 +136,32 @@ def deliveries_for_publication(*, workspace, publication: Publication) -> list[D
             defaults={"workspace": workspace},
         )
         if is_new:
+            _queue(delivery)
+            created.append(delivery)
+    return created
+
+
+@transaction.atomic
+def deliveries_for_alerts(*, workspace, alerts: list[dict[str, Any]]) -> list[Delivery]:
+    """One delivery per enabled endpoint of the workspace and raised alert (the plain dicts
+    of clustering.signals.alerts_raised), its body written now, queued once this commits;
+    an endpoint that already has an alert's delivery gets no second one."""
+    created = []
+    for endpoint in Endpoint.objects.in_workspace(workspace).filter(enabled=True):
+        sent = set(
+            Delivery.objects.in_workspace(workspace)
+            .filter(endpoint=endpoint, event=Delivery.Event.ALERT)
+            .filter(payload__alert__id__in=[alert["id"] for alert in alerts])
+            .values_list("payload__alert__id", flat=True)
+        )
+        for alert in alerts:
+            if alert["id"] in sent:
+                continue
+            delivery = Delivery.objects.create(
+                workspace=workspace, endpoint=endpoint, event=Delivery.Event.ALERT
+            )
+            delivery.payload = alert_payload(delivery, alert)
+            delivery.save(update_fields=["payload"])
             _queue(delivery)
             created.append(delivery)
     return created
