@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils.html import escape
 
 from alerts import tasks as alert_tasks
 from alerts.models import Alert, AlertRule
@@ -95,6 +98,12 @@ def test_a_raised_alert_is_posted_signed_to_each_enabled_endpoint(
         request.headers["X-Webhook-Signature"],
     )
     assert json.loads(request.body) == delivery.payload
+
+    # The endpoint's delivery log says which alert it was.
+    client = Client()
+    client.force_login(make_user("manager", username="reader", workspace=shop))
+    log = client.get(reverse("webhooks:endpoint-detail", args=[endpoint.pk])).content.decode()
+    assert f'Alert raised: <span class="help">{escape(alert.message)}</span>' in log
 
 
 def test_an_alert_is_announced_once_per_endpoint(
