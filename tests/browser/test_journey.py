@@ -6,6 +6,7 @@ Content-Security-Policy violations."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -47,6 +48,7 @@ CANVAS_STATE = """
   return { id: c.id, width: c.width, height: c.height, drawn: drawn };
 })
 """
+ALL_DRAWN = f"() => ({CANVAS_STATE.strip()})().every((canvas) => canvas.drawn > 100)"
 
 
 @pytest.fixture
@@ -172,6 +174,12 @@ def test_manager_runs_and_publishes_marketing_downloads(browser_page, live_serve
         page.wait_for_selector("#chart-pca", timeout=120_000)
         assert progress_seen, "the run page showed no progress bar while the run was queued"
         assert page.locator("[data-role=status]").first.inner_text() == "Succeeded"
+        # The charts draw once the report's script has run: wait for it (the page may have just
+        # turned from the progress bar into the report), then say which one did not draw.
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        with contextlib.suppress(PlaywrightTimeout):
+            page.wait_for_function(ALL_DRAWN, timeout=30_000)
         canvases = page.evaluate(CANVAS_STATE)
         assert len(canvases) == 5, canvases
         for canvas in canvases:
