@@ -1,9 +1,10 @@
-"""Webhook endpoints over the API: list and register, one endpoint (with its secret) and
-deleting it, its deliveries with each attempt, and sending a delivery again. Managers only
-(manage_runs), as on the pages."""
+"""Webhook endpoints over the API: list and register, one endpoint (with its secret),
+changing what it receives or whether it is enabled, deleting it, its deliveries with each
+attempt, and sending a delivery again. Managers only (manage_runs), as on the pages."""
 
 from __future__ import annotations
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
@@ -14,9 +15,16 @@ from common.api_errors import ApiProblem, error_responses
 from common.api_strict import StrictBooleanField, StrictCharField
 
 from .addresses import AddressRefused
-from .models import Delivery, DeliveryAttempt, Endpoint
+from .models import SUBSCRIBABLE, Delivery, DeliveryAttempt, Endpoint
 from .selectors import delivery_list, endpoint_get, endpoint_list
-from .services import WebhookError, delivery_redeliver, endpoint_create, endpoint_delete
+from .services import (
+    WebhookError,
+    delivery_redeliver,
+    endpoint_create,
+    endpoint_delete,
+    endpoint_set_enabled,
+    endpoint_set_events,
+)
 
 CanManageWebhooks = capability_permission("manage_runs")
 
@@ -25,6 +33,7 @@ ENDPOINT_EXAMPLE = {
     "url": "https://hooks.example.com/segments",
     "description": "CRM sync",
     "enabled": True,
+    "events": ["segmentation.published", "alert.raised"],
     "created_at": "2024-03-02T10:00:00Z",
     "created_by": "maria",
     "secret": "whsec_5q1Hk2m0n-QbW8sYc3XkQv7yE1rT9uLpZ0aB4cD6eF8",
@@ -66,7 +75,7 @@ class EndpointSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Endpoint
-        fields = ["id", "url", "description", "enabled", "created_at", "created_by"]
+        fields = ["id", "url", "description", "enabled", "events", "created_at", "created_by"]
         read_only_fields = fields
 
 
@@ -76,10 +85,31 @@ class EndpointDetailSerializer(EndpointSerializer):
         read_only_fields = fields
 
 
+def _events_field() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.ChoiceField(choices=SUBSCRIBABLE),
+        allow_empty=False,
+        max_length=len(SUBSCRIBABLE),
+        required=False,
+        help_text="What the endpoint receives (default: every event).",
+    )
+
+
 class EndpointCreateSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=2000)
     description = StrictCharField(max_length=200, required=False, allow_blank=True)
     enabled = StrictBooleanField(required=False, default=True)
+    events = _events_field()
+
+
+class EndpointUpdateSerializer(serializers.Serializer):
+    enabled = StrictBooleanField(required=False)
+    events = _events_field()
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Send enabled, events or both.")
+        return attrs
 
 
 class DeliveryAttemptSerializer(serializers.ModelSerializer):
@@ -177,7 +207,8 @@ class EndpointListCreateApi(_WebhookApi, generics.ListAPIView):
 
 @extend_schema(tags=["webhooks"])
 class EndpointDetailApi(_WebhookApi, APIView):
-    """One webhook endpoint, with its signing secret; DELETE removes it and its log."""
+    """One webhook endpoint, with its signing secret; PATCH changes what it receives or
+    whether it is enabled; DELETE removes it and its log."""
 
     @extend_schema(
         summary="Get a webhook endpoint",
@@ -192,6 +223,36 @@ class EndpointDetailApi(_WebhookApi, APIView):
         summary="Delete a webhook endpoint",
         responses={204: None, **error_responses(401, 403, 404)},
     )
+    @extend_schema(
+        summary="Change what a webhook endpoint receives, or enable or disable it",
+        description="Send `events`, `enabled` or both; the others stay. Enabling checks the "
+        "address again (400 in `fields.url` when it now points inside the network).",
+        request=EndpointUpdateSerializer,
+        responses={200: EndpointDetailSerializer, **error_responses(400, 401, 403, 404)},
+        examples=[
+            OpenApiExample("Alerts only", value={"events": ["alert.raised"]}, request_only=True)
+        ],
+    )
+    def patch(self, request, endpoint_id: int):
+        endpoint = _endpoint_or_404(request.workspace, endpoint_id)
+        serializer = EndpointUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        changes = serializer.validated_data
+        mine = {"workspace": request.workspace, "endpoint_id": endpoint.pk, "user": request.user}
+        try:
+            with transaction.atomic():  # both changes or neither
+                if "events" in changes:
+                    endpoint = endpoint_set_events(
+                        **mine, events=changes["events"], request=request
+                    )
+                if "enabled" in changes:
+                    endpoint = endpoint_set_enabled(
+                        **mine, enabled=changes["enabled"], request=request
+                    )
+        except AddressRefused as error:
+            raise serializers.ValidationError({"url": [str(error)]}) from error
+        return Response(EndpointDetailSerializer(endpoint).data)
+
     def delete(self, request, endpoint_id: int):
         endpoint = _endpoint_or_404(request.workspace, endpoint_id)
         endpoint_delete(

@@ -3,7 +3,21 @@ from __future__ import annotations
 from django import forms
 
 from .addresses import AddressRefused
+from .models import SUBSCRIBABLE, every_event
 from .services import check_endpoint_url
+
+EVENTS_HELP = "A test event can be sent to it whatever it receives."
+
+
+def events_field() -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        label="Send it",
+        choices=SUBSCRIBABLE,
+        initial=every_event,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=EVENTS_HELP,
+        error_messages={"required": "Choose at least one event to send it."},
+    )
 
 
 class EndpointForm(forms.Form):
@@ -17,6 +31,7 @@ class EndpointForm(forms.Form):
     description = forms.CharField(
         max_length=200, required=False, help_text="What receives it, e.g. 'CRM sync'."
     )
+    events = events_field()
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]
@@ -25,3 +40,7 @@ class EndpointForm(forms.Form):
         except AddressRefused as error:
             raise forms.ValidationError(str(error)) from error
         return url
+
+
+class EndpointEventsForm(forms.Form):
+    events = events_field()

@@ -1,5 +1,5 @@
-"""Webhooks: where a workspace's integrations are told that a segmentation was published,
-and every delivery of that news with each attempt's answer (issue 19)."""
+"""Webhooks: where a workspace's integrations are told that a segmentation was published or
+an alert raised, and every delivery of that news with each attempt's answer (issue 19)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -15,6 +16,33 @@ from workspaces.models import Workspace
 from workspaces.scoping import ScopedManager, UnscopedManager
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a label, not a secret
+
+
+class Event(models.TextChoices):
+    PUBLISHED = "segmentation.published", "Segmentation published"
+    ALERT = "alert.raised", "Alert raised"
+    TEST = "webhook.test", "Test event"
+
+
+#: The events an endpoint chooses to receive (a test event goes to any endpoint asked).
+SUBSCRIBABLE = [(Event.PUBLISHED.value, "Each published segmentation"),
+                (Event.ALERT.value, "Each alert raised")]  # fmt: skip
+
+
+def every_event() -> list[str]:
+    return [value for value, _label in SUBSCRIBABLE]
+
+
+def clean_events(events) -> list[str]:
+    """The events chosen, each once, in SUBSCRIBABLE's order; at least one, all known."""
+    known = every_event()
+    unknown = [e for e in events if e not in known]
+    if unknown or not events:
+        raise ValidationError(
+            f"Choose at least one of {', '.join(known)}"
+            + (f" (not {', '.join(map(str, unknown))})." if unknown else ".")
+        )
+    return [e for e in known if e in events]
 
 
 def new_secret() -> str:
@@ -32,6 +60,10 @@ class Endpoint(models.Model):
     # the receiver so it can check the signature.
     secret = models.CharField(max_length=80, default=new_secret)
     enabled = models.BooleanField(default=True)
+    events = models.JSONField(
+        default=every_event,
+        help_text="What it receives: segmentation.published, alert.raised or both.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -47,15 +79,15 @@ class Endpoint(models.Model):
     def __str__(self) -> str:
         return self.description or self.url
 
+    def receives(self, event: str) -> bool:
+        return event in self.events
+
 
 class Delivery(models.Model):
     """One event for one endpoint: its exact body and where its delivery stands. Sending it
     again keeps the idempotency key, so a receiver can drop what it already handled."""
 
-    class Event(models.TextChoices):
-        PUBLISHED = "segmentation.published", "Segmentation published"
-        ALERT = "alert.raised", "Alert raised"
-        TEST = "webhook.test", "Test event"
+    Event = Event
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

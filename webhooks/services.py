@@ -16,7 +16,7 @@ from audit.log import record
 from clustering.models import Publication
 
 from .addresses import AddressRefused, Target, check_url
-from .models import Delivery, Endpoint, new_secret
+from .models import Delivery, Endpoint, clean_events, every_event, new_secret
 from .payloads import alert_payload
 from .tasks import deliver_webhook
 
@@ -65,6 +65,12 @@ def _audit(endpoint: Endpoint, *, user, request, change: str, **details) -> None
     )
 
 
+def _receiving(workspace, event: str) -> list[Endpoint]:
+    """The workspace's enabled endpoints that chose `event` (a handful: read, then kept)."""
+    endpoints = Endpoint.objects.in_workspace(workspace).filter(enabled=True)
+    return [endpoint for endpoint in endpoints if endpoint.receives(event)]
+
+
 def _endpoint(workspace, endpoint_id: int, *, lock: bool = False) -> Endpoint:
     endpoints = Endpoint.objects.in_workspace(workspace)
     if lock:
@@ -74,20 +80,44 @@ def _endpoint(workspace, endpoint_id: int, *, lock: bool = False) -> Endpoint:
 
 @transaction.atomic
 def endpoint_create(
-    *, workspace, user, url: str, description: str = "", enabled: bool = True, request=None
+    *,
+    workspace,
+    user,
+    url: str,
+    description: str = "",
+    enabled: bool = True,
+    events: list[str] | None = None,
+    request=None,
 ) -> Endpoint:
-    """Register an address for the workspace's events; refused (AddressRefused) unless it is
-    an http(s) address on the public internet."""
+    """Register an address for the workspace's events (by default every one); refused
+    (AddressRefused) unless it is an http(s) address on the public internet, and
+    (ValidationError) for no event or an unknown one."""
     url = url.strip()
     check_endpoint_url(url)
+    events = clean_events(every_event() if events is None else events)
     endpoint = Endpoint.objects.create(
         workspace=workspace,
         url=url,
         description=description.strip(),
         enabled=enabled,
+        events=events,
         created_by=user,
     )
-    _audit(endpoint, user=user, request=request, change="created", enabled=enabled)
+    _audit(endpoint, user=user, request=request, change="created", enabled=enabled, events=events)
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_set_events(
+    *, workspace, endpoint_id: int, user, events: list[str], request=None
+) -> Endpoint:
+    """Choose what the endpoint receives from now on (ValidationError for none)."""
+    events = clean_events(events)
+    endpoint = _endpoint(workspace, endpoint_id, lock=True)
+    if endpoint.events != events:
+        endpoint.events = events
+        endpoint.save(update_fields=["events"])
+        _audit(endpoint, user=user, request=request, change="events", events=events)
     return endpoint
 
 
@@ -125,10 +155,11 @@ def endpoint_delete(*, workspace, endpoint_id: int, user, request=None) -> None:
 
 @transaction.atomic
 def deliveries_for_publication(*, workspace, publication: Publication) -> list[Delivery]:
-    """One delivery per enabled endpoint of the workspace, queued once this commits; an
-    endpoint that already has this publication's delivery gets no second one."""
+    """One delivery per enabled endpoint of the workspace that takes publications, queued
+    once this commits; an endpoint that already has this publication's delivery gets no
+    second one."""
     created = []
-    for endpoint in Endpoint.objects.in_workspace(workspace).filter(enabled=True):
+    for endpoint in _receiving(workspace, Delivery.Event.PUBLISHED):
         delivery, is_new = Delivery.objects.in_workspace(workspace).get_or_create(
             endpoint=endpoint,
             publication=publication,
@@ -143,11 +174,11 @@ def deliveries_for_publication(*, workspace, publication: Publication) -> list[D
 
 @transaction.atomic
 def deliveries_for_alerts(*, workspace, alerts: list[dict[str, Any]]) -> list[Delivery]:
-    """One delivery per enabled endpoint of the workspace and raised alert (the plain dicts
-    of clustering.signals.alerts_raised), its body written now, queued once this commits;
+    """One delivery per raised alert (the plain dicts of clustering.signals.alerts_raised)
+    and enabled endpoint that takes alerts, its body written now, queued once this commits;
     an endpoint that already has an alert's delivery gets no second one."""
     created = []
-    for endpoint in Endpoint.objects.in_workspace(workspace).filter(enabled=True):
+    for endpoint in _receiving(workspace, Delivery.Event.ALERT):
         sent = set(
             Delivery.objects.in_workspace(workspace)
             .filter(endpoint=endpoint, event=Delivery.Event.ALERT)

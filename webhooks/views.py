@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from workspaces.models import Workspace
 
 from .addresses import AddressRefused
-from .forms import EndpointForm
+from .forms import EndpointEventsForm, EndpointForm
 from .models import Delivery, Endpoint
 from .selectors import delivery_list, endpoint_get, endpoint_list
 from .services import (
@@ -28,6 +28,7 @@ from .services import (
     endpoint_delete,
     endpoint_rotate_secret,
     endpoint_set_enabled,
+    endpoint_set_events,
 )
 
 MANAGE = "accounts.manage_runs"
@@ -55,6 +56,7 @@ def endpoint_list_view(request: HttpRequest) -> HttpResponse:
                 user=request.user,
                 url=form.cleaned_data["url"],
                 description=form.cleaned_data["description"],
+                events=form.cleaned_data["events"],
                 request=request,
             )
         except AddressRefused as error:
@@ -75,7 +77,31 @@ def endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint_or_404(request, endpoint_id)
     deliveries = delivery_list(workspace=_workspace(request), endpoint=endpoint)
     page = Paginator(deliveries, 25).get_page(request.GET.get("page"))
-    return render(request, "webhooks/endpoint_detail.html", {"endpoint": endpoint, "page": page})
+    events = EndpointEventsForm(initial={"events": endpoint.events})
+    return render(
+        request,
+        "webhooks/endpoint_detail.html",
+        {"endpoint": endpoint, "page": page, "events_form": events},
+    )
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def endpoint_events(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    endpoint = _endpoint_or_404(request, endpoint_id)
+    form = EndpointEventsForm(request.POST)
+    if form.is_valid():
+        endpoint_set_events(
+            workspace=_workspace(request),
+            endpoint_id=endpoint.pk,
+            user=request.user,
+            events=form.cleaned_data["events"],
+            request=request,
+        )
+        messages.success(request, "Saved: what this endpoint receives.")
+    else:
+        messages.error(request, " ".join(str(error) for error in form.errors["events"]))
+    return redirect("webhooks:endpoint-detail", endpoint_id=endpoint.pk)
 
 
 @require_POST

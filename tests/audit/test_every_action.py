@@ -296,7 +296,11 @@ def _webhook_changed(shop: Shop):
     client = shop.page(shop.manager)
 
     def act():
-        data = {"url": "https://93.184.215.14/hook", "description": "CRM"}
+        data = {
+            "url": "https://93.184.215.14/hook",
+            "description": "CRM",
+            "events": ["alert.raised"],
+        }
         response = client.post(reverse("webhooks:endpoint-list"), data)
         assert response.status_code == 302, response.context["form"].errors
         from webhooks.models import Endpoint

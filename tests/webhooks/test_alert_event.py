@@ -179,3 +179,32 @@ def test_the_alerts_of_a_publication_are_announced_after_its_own_event(
         assert (event["kind"], event["message"]) == ("segment_size_change", alert.message)
         assert event["publication_id"] == publication.pk and event["run_id"] == second.pk
     assert len(queued) == 2 + len(raised)
+
+
+def test_each_endpoint_gets_only_the_events_it_chose(
+    shop, make_user, django_capture_on_commit_callbacks, queued, monkeypatch
+):
+    checks: list[int] = []
+    monkeypatch.setattr(alert_tasks.check_publication, "delay", checks.append)
+    manager = make_user("manager", workspace=shop)
+    AlertRule.objects.create(workspace=shop, kind="segment_size_change", threshold=1)
+    make = Endpoint.objects.create
+    news = make(workspace=shop, url="https://crm.example/hook", events=["segmentation.published"])
+    relay = make(workspace=shop, url="https://relay.example/hook", events=["alert.raised"])
+    load_transactions(synthetic_lines(240, seed=4), workspace=shop)
+    for params, name in ((TWO, "two"), (FOUR, "four")):
+        run = executed_run(shop, manager, params, name=name)
+        with django_capture_on_commit_callbacks(execute=True):
+            run_publish(workspace=shop, run_id=run.pk, user=manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        alert_tasks.check_publication.apply((checks.pop(),))
+
+    raised = Alert.objects.in_workspace(shop).count()
+    deliveries = Delivery.objects.in_workspace(shop)
+    assert raised and deliveries.count() == 2 + raised
+    assert set(deliveries.filter(endpoint=news).values_list("event", flat=True)) == {
+        "segmentation.published"
+    }
+    assert set(deliveries.filter(endpoint=relay).values_list("event", flat=True)) == {
+        "alert.raised"
+    }

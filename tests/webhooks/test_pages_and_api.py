@@ -39,10 +39,18 @@ def _changes(shop) -> list[str]:
 
 
 def test_a_manager_registers_an_endpoint_and_sees_its_secret(page, shop, manager):
+    # The form offers every event, checked; the manager keeps publications only.
+    form = page.get(reverse("webhooks:endpoint-list")).content.decode()
+    assert form.count('name="events"') == 2 and form.count("checked") == 2
+    data = {"url": PUBLIC_URL, "description": "CRM sync"}
+    refused = page.post(reverse("webhooks:endpoint-list"), data)  # every box cleared
+    assert "Choose at least one event to send it." in refused.content.decode()
+    assert not Endpoint.objects.in_workspace(shop).exists()
     response = page.post(
-        reverse("webhooks:endpoint-list"), {"url": PUBLIC_URL, "description": "CRM sync"}
+        reverse("webhooks:endpoint-list"), {**data, "events": ["segmentation.published"]}
     )
     endpoint = Endpoint.objects.in_workspace(shop).get()
+    assert endpoint.events == ["segmentation.published"]
     assert response.status_code == 302
     assert response["Location"].endswith(reverse("webhooks:endpoint-detail", args=[endpoint.pk]))
     assert (endpoint.url, endpoint.description, endpoint.enabled, endpoint.created_by) == (
@@ -54,6 +62,18 @@ def test_a_manager_registers_an_endpoint_and_sees_its_secret(page, shop, manager
     listing = page.get(reverse("webhooks:endpoint-list")).content.decode()
     assert PUBLIC_URL in listing and "CRM sync" in listing
     assert _changes(shop) == ["created"]
+
+    # Later it takes alerts too, from its page; the change is audited.
+    events = reverse("webhooks:endpoint-events", args=[endpoint.pk])
+    both = ["alert.raised", "segmentation.published"]
+    assert page.post(events, {"events": both}).status_code == 302
+    endpoint.refresh_from_db()
+    assert endpoint.events == ["segmentation.published", "alert.raised"]
+    cleared = page.post(events, {}, follow=True).content.decode()
+    assert "Choose at least one event to send it." in cleared
+    endpoint.refresh_from_db()
+    assert endpoint.events == ["segmentation.published", "alert.raised"]
+    assert _changes(shop) == ["created", "events"]
 
 
 @pytest.mark.parametrize(
@@ -135,7 +155,10 @@ def test_marketing_and_outsiders_are_refused(make_user, shop, role):
         403,
         404,
     )
-    assert Endpoint.objects.in_workspace(shop).filter(pk=endpoint.pk).exists()
+    events = reverse("webhooks:endpoint-events", args=[endpoint.pk])
+    assert client.post(events, {"events": ["alert.raised"]}).status_code in (403, 404)
+    endpoint.refresh_from_db()
+    assert endpoint.events == ["segmentation.published", "alert.raised"]
     assert Client().get(reverse("webhooks:endpoint-list")).status_code == 302  # sign in first
 
 
@@ -149,6 +172,11 @@ def test_marketing_gets_403_on_the_page_and_the_api(make_user, shop):
     assert token.get(reverse("api-webhooks")).status_code == 403
     response = token.post(reverse("api-webhooks"), {"url": PUBLIC_URL}, "application/json")
     assert response.status_code == 403
+    endpoint = Endpoint.objects.create(workspace=shop, url=PUBLIC_URL)
+    detail = reverse("api-webhook-detail", args=[endpoint.pk])
+    assert token.patch(detail, {"enabled": False}, "application/json").status_code == 403
+    endpoint.refresh_from_db()
+    assert endpoint.enabled
 
 
 def test_the_api_registers_lists_shows_deletes_and_sends_again(api, shop, manager):
@@ -165,6 +193,7 @@ def test_the_api_registers_lists_shows_deletes_and_sends_again(api, shop, manage
         "url": PUBLIC_URL,
         "description": "CRM",
         "enabled": True,
+        "events": ["segmentation.published", "alert.raised"],
         "created_at": body["created_at"],
         "created_by": manager.username,
         "secret": endpoint.secret,
@@ -188,7 +217,18 @@ def test_the_api_registers_lists_shows_deletes_and_sends_again(api, shop, manage
     conflict = api.post(reverse("api-webhook-redeliver", args=[delivery.pk]))
     assert (conflict.status_code, conflict.json()["code"]) == (409, "delivery_state")
 
-    assert api.delete(reverse("api-webhook-detail", args=[endpoint.pk])).status_code == 204
+    # PATCH: alerts only, and disabled; a bad event changes nothing.
+    url = reverse("api-webhook-detail", args=[endpoint.pk])
+    bad = api.patch(url, {"events": ["alert.raised", "run.done"]}, "application/json")
+    assert bad.status_code == 400 and "events" in bad.json()["fields"]
+    assert api.patch(url, {}, "application/json").status_code == 400
+    changed = api.patch(url, {"events": ["alert.raised"], "enabled": False}, "application/json")
+    assert changed.status_code == 200
+    assert (changed.json()["events"], changed.json()["enabled"]) == (["alert.raised"], False)
+    endpoint.refresh_from_db()
+    assert (endpoint.events, endpoint.enabled) == (["alert.raised"], False)
+
+    assert api.delete(url).status_code == 204
     assert not Endpoint.objects.in_workspace(shop).exists()
-    assert api.get(reverse("api-webhook-detail", args=[endpoint.pk])).status_code == 404
-    assert _changes(shop) == ["created", "deleted"]
+    assert api.get(url).status_code == 404
+    assert _changes(shop) == ["created", "events", "disabled", "deleted"]

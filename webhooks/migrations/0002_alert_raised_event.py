@@ -2,6 +2,14 @@
 
 from django.db import migrations, models
 
+import webhooks.models
+
+
+def publications_only(apps, schema_editor):
+    """Endpoints registered before alerts were posted keep receiving what they asked for."""
+    Endpoint = apps.get_model("webhooks", "Endpoint")
+    Endpoint.objects.update(events=["segmentation.published"])
+
 
 class Migration(migrations.Migration):
 
@@ -15,4 +23,10 @@ class Migration(migrations.Migration):
             name='event',
             field=models.CharField(choices=[('segmentation.published', 'Segmentation published'), ('alert.raised', 'Alert raised'), ('webhook.test', 'Test event')], default='segmentation.published', max_length=40),
         ),
+        migrations.AddField(
+            model_name='endpoint',
+            name='events',
+            field=models.JSONField(default=webhooks.models.every_event, help_text='What it receives: segmentation.published, alert.raised or both.'),
+        ),
+        migrations.RunPython(publications_only, migrations.RunPython.noop),
     ]
