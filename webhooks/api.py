@@ -220,10 +220,6 @@ class EndpointDetailApi(_WebhookApi, APIView):
         return Response(EndpointDetailSerializer(endpoint).data)
 
     @extend_schema(
-        summary="Delete a webhook endpoint",
-        responses={204: None, **error_responses(401, 403, 404)},
-    )
-    @extend_schema(
         summary="Change what a webhook endpoint receives, or enable or disable it",
         description="Send `events`, `enabled` or both; the others stay. Enabling checks the "
         "address again (400 in `fields.url` when it now points inside the network).",
@@ -253,6 +249,10 @@ class EndpointDetailApi(_WebhookApi, APIView):
             raise serializers.ValidationError({"url": [str(error)]}) from error
         return Response(EndpointDetailSerializer(endpoint).data)
 
+    @extend_schema(
+        summary="Delete a webhook endpoint",
+        responses={204: None, **error_responses(401, 403, 404)},
+    )
     def delete(self, request, endpoint_id: int):
         endpoint = _endpoint_or_404(request.workspace, endpoint_id)
         endpoint_delete(
