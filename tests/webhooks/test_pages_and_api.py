@@ -57,8 +57,9 @@ def test_a_manager_registers_an_endpoint_and_sees_its_secret(page, shop, manager
         PUBLIC_URL, "CRM sync", True, manager
     )  # fmt: skip
     assert endpoint.secret.startswith("whsec_") and len(endpoint.secret) > 40
-    detail = page.get(response["Location"])
-    assert endpoint.secret in detail.content.decode()
+    detail = page.get(response["Location"]).content.decode()
+    assert endpoint.secret in detail
+    assert "Nothing sent yet: publish a segmentation, or send a test event." in detail
     listing = page.get(reverse("webhooks:endpoint-list")).content.decode()
     assert PUBLIC_URL in listing and "CRM sync" in listing
     assert _changes(shop) == ["created"]
@@ -69,6 +70,8 @@ def test_a_manager_registers_an_endpoint_and_sees_its_secret(page, shop, manager
     assert page.post(events, {"events": both}).status_code == 302
     endpoint.refresh_from_db()
     assert endpoint.events == ["segmentation.published", "alert.raised"]
+    detail = page.get(reverse("webhooks:endpoint-detail", args=[endpoint.pk])).content.decode()
+    assert "publish a segmentation (its alerts follow), or send a test event." in detail
     cleared = page.post(events, {}, follow=True).content.decode()
     assert "Choose at least one event to send it." in cleared
     endpoint.refresh_from_db()
