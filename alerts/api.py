@@ -18,7 +18,14 @@ from common.api_errors import ApiProblem, error_responses
 from .models import Alert, AlertRule
 from .selectors import alert_list, open_alerts, rule_list
 from .serializers import AlertRuleSerializer, AlertSerializer
-from .services import alert_acknowledge, alert_rule_create, alert_rule_delete, alert_rule_update
+from .services import (
+    AlertError,
+    alert_acknowledge,
+    alert_mail_again,
+    alert_rule_create,
+    alert_rule_delete,
+    alert_rule_update,
+)
 
 CanViewSegments = capability_permission("view_segments")
 CanManageRuns = capability_permission("manage_runs")
@@ -243,3 +250,28 @@ class AlertAcknowledgeApi(APIView):
         alert = get_object_or_404(alert_list(workspace=request.workspace), pk=alert_id)
         alert = alert_acknowledge(workspace=request.workspace, alert_id=alert.pk, user=request.user)
         return Response(AlertSerializer(alert).data)
+
+
+@extend_schema(tags=["alerts"])
+class AlertMailAgainApi(APIView):
+    """Queue again, now, an alert's e-mail the mail server refused (managers), as the alerts
+    page's "Send again"; the alert's mail fields then say how it went."""
+
+    def get_permissions(self):
+        return [*super().get_permissions(), CanManageRuns()]
+
+    @extend_schema(
+        summary="Send an alert's refused e-mail again",
+        description="202 once queued (`mail_error` empty until the worker has tried); 409 "
+        "(code `nothing_to_send`) when the e-mail was sent or not refused, or its rule was "
+        "deleted.",
+        request=None,
+        responses={202: AlertSerializer, **error_responses(401, 403, 404, 409)},
+    )
+    def post(self, request, alert_id: int):
+        alert = get_object_or_404(alert_list(workspace=request.workspace), pk=alert_id)
+        try:
+            alert = alert_mail_again(workspace=request.workspace, alert_id=alert.pk)
+        except AlertError as error:
+            raise ApiProblem(str(error), status=409, code="nothing_to_send") from error
+        return Response(AlertSerializer(alert).data, status=status.HTTP_202_ACCEPTED)

@@ -15,4 +15,9 @@ urlpatterns = [
         api.AlertAcknowledgeApi.as_view(),
         name="api-alert-acknowledge",
     ),
+    path(
+        "alerts/<int:alert_id>/mail-again/",
+        api.AlertMailAgainApi.as_view(),
+        name="api-alert-mail-again",
+    ),
 ]

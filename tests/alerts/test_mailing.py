@@ -242,3 +242,32 @@ def test_an_attempt_in_progress_holds_the_alert(alert, queued, monkeypatch):
     [duplicate] = inner
     assert duplicate.sent is False and duplicate.retry_at is not None
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_the_api_sends_a_refused_mail_again_for_managers_only(alert, monkeypatch, make_user, shop):
+    monkeypatch.setattr(
+        "alerts.mailing.send_mail",
+        Server(smtplib.SMTPRecipientsRefused({"ops@shop.example": (550, b"No such user")})),
+    )
+    mail_attempt(alert_id=alert.pk)  # refused for good: nothing is tried again by itself
+    url = reverse("api-alert-mail-again", args=[alert.pk])
+    asked: list[int] = []
+    monkeypatch.setattr(tasks.mail_alert, "delay", asked.append)
+
+    marketer = Client()
+    marketer.force_login(make_user("marketing", username="mia", workspace=shop))
+    assert marketer.post(url).status_code == 403
+    manager = Client()
+    manager.force_login(make_user("manager", username="max", workspace=shop))
+    answer = manager.post(url)
+    assert answer.status_code == 202 and asked == [alert.pk]
+    assert (answer.json()["mail_error"], answer.json()["mailed_to"]) == ("", "")
+
+    # The worker sends it; asked again, there is nothing to send.
+    monkeypatch.setattr("alerts.mailing.send_mail", Server())
+    assert tasks.mail_alert.apply((asked.pop(),)).get() == "sent"
+    again = manager.post(url)
+    assert (again.status_code, again.json()["code"]) == (409, "nothing_to_send")
+    assert "nothing to send again" in again.json()["detail"] and asked == []
+    assert manager.post(reverse("api-alert-mail-again", args=[alert.pk + 999])).status_code == 404
