@@ -22,6 +22,7 @@ from .services import (
     delivery_redeliver,
     endpoint_create,
     endpoint_delete,
+    endpoint_edit,
     endpoint_set_enabled,
     endpoint_set_events,
 )
@@ -103,12 +104,14 @@ class EndpointCreateSerializer(serializers.Serializer):
 
 
 class EndpointUpdateSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=2000, required=False)
+    description = StrictCharField(max_length=200, required=False, allow_blank=True)
     enabled = StrictBooleanField(required=False)
     events = _events_field()
 
     def validate(self, attrs):
         if not attrs:
-            raise serializers.ValidationError("Send enabled, events or both.")
+            raise serializers.ValidationError("Send url, description, enabled or events.")
         return attrs
 
 
@@ -207,8 +210,8 @@ class EndpointListCreateApi(_WebhookApi, generics.ListAPIView):
 
 @extend_schema(tags=["webhooks"])
 class EndpointDetailApi(_WebhookApi, APIView):
-    """One webhook endpoint, with its signing secret; PATCH changes what it receives or
-    whether it is enabled; DELETE removes it and its log."""
+    """One webhook endpoint, with its signing secret; PATCH changes its address,
+    description, what it receives or whether it is enabled; DELETE removes it and its log."""
 
     @extend_schema(
         summary="Get a webhook endpoint",
@@ -220,9 +223,12 @@ class EndpointDetailApi(_WebhookApi, APIView):
         return Response(EndpointDetailSerializer(endpoint).data)
 
     @extend_schema(
-        summary="Change what a webhook endpoint receives, or enable or disable it",
-        description="Send `events`, `enabled` or both; the others stay. Enabling checks the "
-        "address again (400 in `fields.url` when it now points inside the network).",
+        summary="Change a webhook endpoint: its address, description, events, or whether it "
+        "is enabled",
+        description="Send what changes; the rest stays, and all of it changes or nothing "
+        "does. A new `url` is checked as at registration, and enabling checks the address "
+        "again (400 in `fields.url` when it points inside the network). The secret and the "
+        "delivery log stay; deliveries not yet sent go to the new address.",
         request=EndpointUpdateSerializer,
         responses={200: EndpointDetailSerializer, **error_responses(400, 401, 403, 404)},
         examples=[
@@ -237,6 +243,13 @@ class EndpointDetailApi(_WebhookApi, APIView):
         mine = {"workspace": request.workspace, "endpoint_id": endpoint.pk, "user": request.user}
         try:
             with transaction.atomic():  # both changes or neither
+                if "url" in changes or "description" in changes:
+                    endpoint = endpoint_edit(
+                        **mine,
+                        url=changes.get("url"),
+                        description=changes.get("description"),
+                        request=request,
+                    )
                 if "events" in changes:
                     endpoint = endpoint_set_events(
                         **mine, events=changes["events"], request=request

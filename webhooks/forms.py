@@ -20,7 +20,9 @@ def events_field() -> forms.MultipleChoiceField:
     )
 
 
-class EndpointForm(forms.Form):
+class EndpointAddressForm(forms.Form):
+    """Where an endpoint is and what it is for (registering it, or changing them)."""
+
     url = forms.URLField(
         label="Address",
         max_length=2000,
@@ -31,7 +33,6 @@ class EndpointForm(forms.Form):
     description = forms.CharField(
         max_length=200, required=False, help_text="What receives it, e.g. 'CRM sync'."
     )
-    events = events_field()
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]
@@ -40,6 +41,12 @@ class EndpointForm(forms.Form):
         except AddressRefused as error:
             raise forms.ValidationError(str(error)) from error
         return url
+
+
+class EndpointForm(EndpointAddressForm):
+    """Registering an endpoint: where, what for, and what it receives."""
+
+    events = events_field()
 
 
 class EndpointEventsForm(forms.Form):

@@ -108,6 +108,32 @@ def endpoint_create(
 
 
 @transaction.atomic
+def endpoint_edit(
+    *,
+    workspace,
+    endpoint_id: int,
+    user,
+    url: str | None = None,
+    description: str | None = None,
+    request=None,
+) -> Endpoint:
+    """Change the endpoint's address (checked as at registration: AddressRefused) or its
+    description; its secret and log stay, and pending deliveries go to the new address."""
+    endpoint = _endpoint(workspace, endpoint_id, lock=True)
+    changed: dict[str, str] = {}
+    if url is not None and url.strip() != endpoint.url:
+        check_endpoint_url(url.strip())
+        changed["from_url"] = endpoint.url
+        endpoint.url = url.strip()
+    if description is not None and description.strip() != endpoint.description:
+        changed["description"] = endpoint.description = description.strip()
+    if changed:
+        endpoint.save(update_fields=["url", "description"])
+        _audit(endpoint, user=user, request=request, change="edited", **changed)
+    return endpoint
+
+
+@transaction.atomic
 def endpoint_set_events(
     *, workspace, endpoint_id: int, user, events: list[str], request=None
 ) -> Endpoint:

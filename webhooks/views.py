@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from workspaces.models import Workspace
 
 from .addresses import AddressRefused
-from .forms import EndpointEventsForm, EndpointForm
+from .forms import EndpointAddressForm, EndpointEventsForm, EndpointForm
 from .models import Delivery, Endpoint
 from .selectors import delivery_list, endpoint_get, endpoint_list
 from .services import (
@@ -26,6 +26,7 @@ from .services import (
     delivery_send_test,
     endpoint_create,
     endpoint_delete,
+    endpoint_edit,
     endpoint_rotate_secret,
     endpoint_set_enabled,
     endpoint_set_events,
@@ -78,11 +79,36 @@ def endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     deliveries = delivery_list(workspace=_workspace(request), endpoint=endpoint)
     page = Paginator(deliveries, 25).get_page(request.GET.get("page"))
     events = EndpointEventsForm(initial={"events": endpoint.events})
+    address = EndpointAddressForm(
+        initial={"url": endpoint.url, "description": endpoint.description}, auto_id="edit_%s"
+    )
     return render(
         request,
         "webhooks/endpoint_detail.html",
-        {"endpoint": endpoint, "page": page, "events_form": events},
+        {"endpoint": endpoint, "page": page, "events_form": events, "address_form": address},
     )
+
+
+@require_POST
+@permission_required(MANAGE, raise_exception=True)
+def endpoint_edit_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    endpoint = _endpoint_or_404(request, endpoint_id)
+    form = EndpointAddressForm(request.POST)
+    if form.is_valid():
+        endpoint_edit(
+            workspace=_workspace(request),
+            endpoint_id=endpoint.pk,
+            user=request.user,
+            url=form.cleaned_data["url"],
+            description=form.cleaned_data["description"],
+            request=request,
+        )
+        messages.success(request, "Saved: the endpoint's address and description.")
+    else:
+        problems = [f"{form.fields[name].label or name}: {' '.join(str(e) for e in errors)}"
+                    for name, errors in form.errors.items()]  # fmt: skip
+        messages.error(request, "Not saved. " + " ".join(problems))
+    return redirect("webhooks:endpoint-detail", endpoint_id=endpoint.pk)
 
 
 @require_POST

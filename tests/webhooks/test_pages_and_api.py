@@ -235,3 +235,44 @@ def test_the_api_registers_lists_shows_deletes_and_sends_again(api, shop, manage
     assert not Endpoint.objects.in_workspace(shop).exists()
     assert api.get(url).status_code == 404
     assert _changes(shop) == ["created", "events", "disabled", "deleted"]
+
+
+def test_a_manager_moves_an_endpoint_keeping_its_secret_and_log(page, api, shop):
+    endpoint = Endpoint.objects.create(workspace=shop, url=PUBLIC_URL, description="CRM")
+    secret = endpoint.secret
+    delivery = Delivery.objects.create(workspace=shop, endpoint=endpoint, payload={"a": 1})
+    edit = reverse("webhooks:endpoint-edit", args=[endpoint.pk])
+    detail = page.get(reverse("webhooks:endpoint-detail", args=[endpoint.pk])).content.decode()
+    assert "Change the address or description" in detail and f'value="{PUBLIC_URL}"' in detail
+
+    # An address inside the network is refused, saying why; nothing changes.
+    refused = page.post(edit, {"url": "http://127.0.0.1/x", "description": "CRM"}, follow=True)
+    assert "Not saved. Address: " in refused.content.decode()
+    assert "loopback" in refused.content.decode()
+    endpoint.refresh_from_db()
+    assert (endpoint.url, endpoint.description) == (PUBLIC_URL, "CRM")
+
+    moved = "https://93.184.215.15/hooks/v2"
+    assert page.post(edit, {"url": moved, "description": "CRM v2"}).status_code == 302
+    endpoint.refresh_from_db()
+    assert (endpoint.url, endpoint.description, endpoint.secret) == (moved, "CRM v2", secret)
+    assert Delivery.objects.in_workspace(shop).get().pk == delivery.pk  # its log stays
+    entry = AuditEntry.objects.in_workspace(shop).get(action="webhook_changed")
+    assert entry.details == {
+        "change": "edited",
+        "url": moved,
+        "from_url": PUBLIC_URL,
+        "description": "CRM v2",
+    }
+
+    # The API: all of it or nothing.
+    url = reverse("api-webhook-detail", args=[endpoint.pk])
+    body = {"url": "http://10.0.0.5/hook", "events": ["alert.raised"]}
+    bad = api.patch(url, body, "application/json")
+    assert bad.status_code == 400 and "url" in bad.json()["fields"]
+    endpoint.refresh_from_db()
+    assert (endpoint.url, endpoint.events) == (moved, ["segmentation.published", "alert.raised"])
+    good = api.patch(url, {"url": PUBLIC_URL, "description": ""}, "application/json")
+    assert (good.status_code, good.json()["url"], good.json()["description"]) == (
+        200, PUBLIC_URL, ""
+    )  # fmt: skip
