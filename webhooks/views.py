@@ -76,16 +76,21 @@ def endpoint_list_view(request: HttpRequest) -> HttpResponse:
 @permission_required(MANAGE, raise_exception=True)
 def endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint_or_404(request, endpoint_id)
-    deliveries = delivery_list(workspace=_workspace(request), endpoint=endpoint)
-    page = Paginator(deliveries, 25).get_page(request.GET.get("page"))
-    events = EndpointEventsForm(initial={"events": endpoint.events})
     address = EndpointAddressForm(
         initial={"url": endpoint.url, "description": endpoint.description}, auto_id="edit_%s"
     )
+    return _detail(request, endpoint, address)
+
+
+def _detail(request, endpoint: Endpoint, address: EndpointAddressForm, status: int = 200):
+    deliveries = delivery_list(workspace=_workspace(request), endpoint=endpoint)
+    page = Paginator(deliveries, 25).get_page(request.GET.get("page"))
+    events = EndpointEventsForm(initial={"events": endpoint.events})
     return render(
         request,
         "webhooks/endpoint_detail.html",
         {"endpoint": endpoint, "page": page, "events_form": events, "address_form": address},
+        status=status,
     )
 
 
@@ -93,21 +98,18 @@ def endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 @permission_required(MANAGE, raise_exception=True)
 def endpoint_edit_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint_or_404(request, endpoint_id)
-    form = EndpointAddressForm(request.POST)
-    if form.is_valid():
-        endpoint_edit(
-            workspace=_workspace(request),
-            endpoint_id=endpoint.pk,
-            user=request.user,
-            url=form.cleaned_data["url"],
-            description=form.cleaned_data["description"],
-            request=request,
-        )
-        messages.success(request, "Saved: the endpoint's address and description.")
-    else:
-        problems = [f"{form.fields[name].label or name}: {' '.join(str(e) for e in errors)}"
-                    for name, errors in form.errors.items()]  # fmt: skip
-        messages.error(request, "Not saved. " + " ".join(problems))
+    form = EndpointAddressForm(request.POST, auto_id="edit_%s")
+    if not form.is_valid():  # shown beside the fields, with what was typed
+        return _detail(request, endpoint, form, status=400)
+    endpoint_edit(
+        workspace=_workspace(request),
+        endpoint_id=endpoint.pk,
+        user=request.user,
+        url=form.cleaned_data["url"],
+        description=form.cleaned_data["description"],
+        request=request,
+    )
+    messages.success(request, "Saved: the endpoint's address and description.")
     return redirect("webhooks:endpoint-detail", endpoint_id=endpoint.pk)
 
 

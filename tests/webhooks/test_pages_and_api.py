@@ -4,6 +4,8 @@ network are refused with the reason."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -245,10 +247,13 @@ def test_a_manager_moves_an_endpoint_keeping_its_secret_and_log(page, api, shop)
     detail = page.get(reverse("webhooks:endpoint-detail", args=[endpoint.pk])).content.decode()
     assert "Change the address or description" in detail and f'value="{PUBLIC_URL}"' in detail
 
-    # An address inside the network is refused, saying why; nothing changes.
-    refused = page.post(edit, {"url": "http://127.0.0.1/x", "description": "CRM"}, follow=True)
-    assert "Not saved. Address: " in refused.content.decode()
-    assert "loopback" in refused.content.decode()
+    # An address inside the network is refused beside the field, what was typed kept;
+    # nothing changes.
+    refused = page.post(edit, {"url": "http://127.0.0.1/x", "description": "CRM"})
+    html = refused.content.decode()
+    assert refused.status_code == 400 and 'value="http://127.0.0.1/x"' in html
+    assert re.search(r'id="edit_url-error"><li>127\.0\.0\.1 is a loopback address', html)
+    assert '<details class="edit-endpoint" open>' in html
     endpoint.refresh_from_db()
     assert (endpoint.url, endpoint.description) == (PUBLIC_URL, "CRM")
 
