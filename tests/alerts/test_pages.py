@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from alerts.models import Alert, AlertRule
 from audit.models import AuditEntry
@@ -146,6 +147,15 @@ def test_the_dashboard_shows_an_alert_until_a_member_acknowledges_it(shop, make_
     home = reverse("home")
     for user in (marketer, other):
         assert alert.message in _client(user).get(home).content.decode()
+    assert "e-mail not sent" not in _client(other).get(home).content.decode()
+    # Its e-mail refused for good: the dashboard says so, linking to the reason.
+    Alert.objects.in_workspace(shop).filter(pk=alert.pk).update(mail_error="SMTPError: 550")
+    page = _client(other).get(home).content.decode()
+    link = f'href="/w/{shop.slug}/alerts/#alert-{alert.pk}" data-role="mail-not-sent"'
+    assert f"{link}>e-mail not sent</a>" in page
+    # While a retry is due it is not news yet.
+    Alert.objects.in_workspace(shop).filter(pk=alert.pk).update(mail_next_attempt_at=timezone.now())
+    assert "e-mail not sent" not in _client(other).get(home).content.decode()
 
     response = _client(marketer).post(
         reverse("alerts:alert-acknowledge", args=[alert.pk]), {"next": home}
