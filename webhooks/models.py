@@ -82,6 +82,12 @@ class Endpoint(models.Model):
     def receives(self, event: str) -> bool:
         return event in self.events
 
+    @property
+    def events_in_words(self) -> str:
+        """What it receives, as the pages say it ("publications and alerts")."""
+        words = {Event.PUBLISHED.value: "publications", Event.ALERT.value: "alerts"}
+        return " and ".join(words[e] for e in self.events if e in words) or "test events only"
+
 
 class Delivery(models.Model):
     """One event for one endpoint: its exact body and where its delivery stands. Sending it

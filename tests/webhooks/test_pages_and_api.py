@@ -64,6 +64,7 @@ def test_a_manager_registers_an_endpoint_and_sees_its_secret(page, shop, manager
     assert "Nothing sent yet: publish a segmentation, or send a test event." in detail
     listing = page.get(reverse("webhooks:endpoint-list")).content.decode()
     assert PUBLIC_URL in listing and "CRM sync" in listing
+    assert "<td>publications</td>" in listing
     assert _changes(shop) == ["created"]
 
     # Later it takes alerts too, from its page; the change is audited.
@@ -74,6 +75,8 @@ def test_a_manager_registers_an_endpoint_and_sees_its_secret(page, shop, manager
     assert endpoint.events == ["segmentation.published", "alert.raised"]
     detail = page.get(reverse("webhooks:endpoint-detail", args=[endpoint.pk])).content.decode()
     assert "publish a segmentation (its alerts follow), or send a test event." in detail
+    listing = page.get(reverse("webhooks:endpoint-list")).content.decode()
+    assert "<td>publications and alerts</td>" in listing
     cleared = page.post(events, {}, follow=True).content.decode()
     assert "Choose at least one event to send it." in cleared
     endpoint.refresh_from_db()
