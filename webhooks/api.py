@@ -15,7 +15,7 @@ from common.api_errors import ApiProblem, error_responses
 from common.api_strict import StrictBooleanField, StrictCharField
 
 from .addresses import AddressRefused
-from .models import SUBSCRIBABLE, Delivery, DeliveryAttempt, Endpoint
+from .models import SUBSCRIBABLE, Delivery, DeliveryAttempt, Endpoint, Format
 from .selectors import delivery_list, endpoint_get, endpoint_list
 from .services import (
     WebhookError,
@@ -35,6 +35,7 @@ ENDPOINT_EXAMPLE = {
     "description": "CRM sync",
     "enabled": True,
     "events": ["segmentation.published", "alert.raised"],
+    "format": "json",
     "created_at": "2024-03-02T10:00:00Z",
     "created_by": "maria",
     "secret": "whsec_5q1Hk2m0n-QbW8sYc3XkQv7yE1rT9uLpZ0aB4cD6eF8",
@@ -76,7 +77,16 @@ class EndpointSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Endpoint
-        fields = ["id", "url", "description", "enabled", "events", "created_at", "created_by"]
+        fields = [
+            "id",
+            "url",
+            "description",
+            "enabled",
+            "events",
+            "format",
+            "created_at",
+            "created_by",
+        ]
         read_only_fields = fields
 
 
@@ -101,6 +111,7 @@ class EndpointCreateSerializer(serializers.Serializer):
     description = StrictCharField(max_length=200, required=False, allow_blank=True)
     enabled = StrictBooleanField(required=False, default=True)
     events = _events_field()
+    format = serializers.ChoiceField(choices=Format.choices, required=False, default=Format.JSON)
 
 
 class EndpointUpdateSerializer(serializers.Serializer):
@@ -108,10 +119,11 @@ class EndpointUpdateSerializer(serializers.Serializer):
     description = StrictCharField(max_length=200, required=False, allow_blank=True)
     enabled = StrictBooleanField(required=False)
     events = _events_field()
+    format = serializers.ChoiceField(choices=Format.choices, required=False)
 
     def validate(self, attrs):
         if not attrs:
-            raise serializers.ValidationError("Send url, description, enabled or events.")
+            raise serializers.ValidationError("Send url, description, format, enabled or events.")
         return attrs
 
 
@@ -243,11 +255,12 @@ class EndpointDetailApi(_WebhookApi, APIView):
         mine = {"workspace": request.workspace, "endpoint_id": endpoint.pk, "user": request.user}
         try:
             with transaction.atomic():  # both changes or neither
-                if "url" in changes or "description" in changes:
+                if changes.keys() & {"url", "description", "format"}:
                     endpoint = endpoint_edit(
                         **mine,
                         url=changes.get("url"),
                         description=changes.get("description"),
+                        format=changes.get("format"),
                         request=request,
                     )
                 if "events" in changes:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .addresses import AddressRefused, HostUnresolved, check_url
 from .models import Delivery, DeliveryAttempt
-from .payloads import delivery_payload
+from .payloads import body_for, delivery_payload
 from .signing import body_bytes, signature
 from .transport import Answer, post
 
@@ -85,7 +85,7 @@ def delivery_attempt(*, delivery_id: int) -> Outcome:
             return Outcome(delivery.status, sent=False)
         if not delivery.payload:
             try:
-                delivery.payload = delivery_payload(delivery)
+                delivery.payload = body_for(delivery, delivery_payload(delivery))
             except Exception as error:
                 logger.exception("webhook delivery %s: building the body failed", delivery.pk)
                 _finish(delivery, now, Answer(None, "", f"The body could not be built: {error}", 0))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from .addresses import AddressRefused
-from .models import SUBSCRIBABLE, every_event
+from .models import SUBSCRIBABLE, Format, every_event
 from .services import check_endpoint_url
 
 EVENTS_HELP = "A test event can be sent to it whatever it receives."
@@ -33,6 +33,17 @@ class EndpointAddressForm(forms.Form):
     description = forms.CharField(
         max_length=200, required=False, help_text="What receives it, e.g. 'CRM sync'."
     )
+    format = forms.ChoiceField(
+        label="Written as",
+        choices=Format.choices,
+        initial=Format.JSON,
+        widget=forms.RadioSelect,
+        required=False,  # unchanged when not sent
+        help_text="A chat channel's incoming webhook address takes a chat message.",
+    )
+
+    def clean_format(self) -> str | None:
+        return self.cleaned_data["format"] or None
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]

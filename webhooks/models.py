@@ -29,6 +29,11 @@ SUBSCRIBABLE = [(Event.PUBLISHED.value, "Each published segmentation"),
                 (Event.ALERT.value, "Each alert raised")]  # fmt: skip
 
 
+class Format(models.TextChoices):
+    JSON = "json", "JSON, for an integration (docs/webhooks.md)"
+    CHAT = "chat", "A chat message: Slack, Teams, Google Chat or Mattermost incoming webhooks"
+
+
 def every_event() -> list[str]:
     return [value for value, _label in SUBSCRIBABLE]
 
@@ -63,6 +68,13 @@ class Endpoint(models.Model):
     events = models.JSONField(
         default=every_event,
         help_text="What it receives: segmentation.published, alert.raised or both.",
+    )
+    format = models.CharField(
+        max_length=8,
+        choices=Format.choices,
+        default=Format.JSON,
+        help_text="How each event is written: the JSON body, or one line of text "
+        '({"text": ...}) that a chat channel\'s incoming webhook posts.',
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

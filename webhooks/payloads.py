@@ -135,3 +135,35 @@ def alert_payload(delivery, alert: dict[str, Any]) -> dict[str, Any]:
             },
         },
     }
+
+
+def as_chat(body: dict[str, Any]) -> dict[str, Any]:
+    """An event's body as a chat channel's incoming webhook takes it: one line of text,
+    ending with where to read more ({"text": ...}, which Slack, Teams, Google Chat and
+    Mattermost accept)."""
+    workspace = body["workspace"]
+    site = settings.SITE_URL.rstrip("/")
+    shop = f"{site}/w/{workspace['slug']}/"
+    if body.get("alert"):
+        alert = body["alert"]
+        return {
+            "text": f"{workspace['name']}: {alert['message'].rstrip('.')}. {alert['links']['page']}"
+        }
+    prefix = "Test: " if body.get("test") else ""
+    publication, run = body.get("publication"), body.get("run")
+    if not publication or not run:
+        return {"text": f"{prefix}{workspace['name']}: nothing is published yet. {shop}"}
+    moved = body.get("movements")
+    since = (
+        f"; since the last one, {moved['new']:,} new and {moved['gone']:,} gone" if moved else ""
+    )
+    return {
+        "text": f"{prefix}{workspace['name']}: segmentation “{publication['run_name']}” "
+        f"published, {run['customers']:,} customers in {len(run['segments'])} segments"
+        f"{since}. {shop}"
+    }
+
+
+def body_for(delivery, body: dict[str, Any]) -> dict[str, Any]:
+    """The body as the delivery's endpoint takes it (Endpoint.format)."""
+    return as_chat(body) if delivery.endpoint.format == "chat" else body

@@ -16,8 +16,8 @@ from audit.log import record
 from clustering.models import Publication
 
 from .addresses import AddressRefused, Target, check_url
-from .models import Delivery, Endpoint, clean_events, every_event, new_secret
-from .payloads import alert_payload
+from .models import Delivery, Endpoint, Format, clean_events, every_event, new_secret
+from .payloads import alert_payload, body_for
 from .tasks import deliver_webhook
 
 WEBHOOK_CHANGED = "webhook_changed"
@@ -87,6 +87,7 @@ def endpoint_create(
     description: str = "",
     enabled: bool = True,
     events: list[str] | None = None,
+    format: str | None = None,
     request=None,
 ) -> Endpoint:
     """Register an address for the workspace's events (by default every one); refused
@@ -95,15 +96,25 @@ def endpoint_create(
     url = url.strip()
     check_endpoint_url(url)
     events = clean_events(every_event() if events is None else events)
+    format = Format(format or Format.JSON).value
     endpoint = Endpoint.objects.create(
         workspace=workspace,
         url=url,
         description=description.strip(),
         enabled=enabled,
         events=events,
+        format=format,
         created_by=user,
     )
-    _audit(endpoint, user=user, request=request, change="created", enabled=enabled, events=events)
+    _audit(
+        endpoint,
+        user=user,
+        request=request,
+        change="created",
+        enabled=enabled,
+        events=events,
+        format=format,
+    )
     return endpoint
 
 
@@ -115,10 +126,12 @@ def endpoint_edit(
     user,
     url: str | None = None,
     description: str | None = None,
+    format: str | None = None,
     request=None,
 ) -> Endpoint:
-    """Change the endpoint's address (checked as at registration: AddressRefused) or its
-    description; its secret and log stay, and pending deliveries go to the new address."""
+    """Change the endpoint's address (checked as at registration: AddressRefused), its
+    description or how it is written to; its secret and log stay, and deliveries not yet
+    sent go to the new address (a body already written keeps its format)."""
     endpoint = _endpoint(workspace, endpoint_id, lock=True)
     changed: dict[str, str] = {}
     if url is not None and url.strip() != endpoint.url:
@@ -127,8 +140,10 @@ def endpoint_edit(
         endpoint.url = url.strip()
     if description is not None and description.strip() != endpoint.description:
         changed["description"] = endpoint.description = description.strip()
+    if format is not None and format != endpoint.format:
+        changed["format"] = endpoint.format = Format(format).value
     if changed:
-        endpoint.save(update_fields=["url", "description"])
+        endpoint.save(update_fields=["url", "description", "format"])
         _audit(endpoint, user=user, request=request, change="edited", **changed)
     return endpoint
 
@@ -217,7 +232,7 @@ def deliveries_for_alerts(*, workspace, alerts: list[dict[str, Any]]) -> list[De
             delivery = Delivery.objects.create(
                 workspace=workspace, endpoint=endpoint, event=Delivery.Event.ALERT
             )
-            delivery.payload = alert_payload(delivery, alert)
+            delivery.payload = body_for(delivery, alert_payload(delivery, alert))
             delivery.save(update_fields=["payload"])
             _queue(delivery)
             created.append(delivery)

@@ -58,6 +58,7 @@ def endpoint_list_view(request: HttpRequest) -> HttpResponse:
                 url=form.cleaned_data["url"],
                 description=form.cleaned_data["description"],
                 events=form.cleaned_data["events"],
+                format=form.cleaned_data["format"],
                 request=request,
             )
         except AddressRefused as error:
@@ -77,7 +78,12 @@ def endpoint_list_view(request: HttpRequest) -> HttpResponse:
 def endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint_or_404(request, endpoint_id)
     address = EndpointAddressForm(
-        initial={"url": endpoint.url, "description": endpoint.description}, auto_id="edit_%s"
+        initial={
+            "url": endpoint.url,
+            "description": endpoint.description,
+            "format": endpoint.format,
+        },
+        auto_id="edit_%s",
     )
     return _detail(request, endpoint, address)
 
@@ -107,9 +113,10 @@ def endpoint_edit_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
         user=request.user,
         url=form.cleaned_data["url"],
         description=form.cleaned_data["description"],
+        format=form.cleaned_data["format"],
         request=request,
     )
-    messages.success(request, "Saved: the endpoint's address and description.")
+    messages.success(request, "Saved: the endpoint's address, description and format.")
     return redirect("webhooks:endpoint-detail", endpoint_id=endpoint.pk)
 
 

@@ -14,14 +14,14 @@ from django.utils.html import escape
 from alerts import tasks as alert_tasks
 from alerts.models import Alert, AlertRule
 from alerts.services import alerts_for_failed_run
-from clustering.models import Publication, SegmentationRun
+from clustering.models import Publication, Segment, SegmentationRun
 from clustering.runs.claims import finish
 from clustering.services import run_publish
 from clustering.signals import alerts_raised
 from tests.alerts.test_receivers import FOUR, TWO, _scheduled_run
 from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
 from tests.webhooks.receiver import receiver
-from webhooks import services
+from webhooks import payloads, services
 from webhooks.delivery import delivery_attempt
 from webhooks.models import Delivery, Endpoint
 from webhooks.signing import verify
@@ -207,4 +207,57 @@ def test_each_endpoint_gets_only_the_events_it_chose(
     }
     assert set(deliveries.filter(endpoint=relay).values_list("event", flat=True)) == {
         "alert.raised"
+    }
+
+
+def test_a_chat_endpoint_gets_one_line_of_text_for_each_event(
+    shop, make_user, django_capture_on_commit_callbacks, queued, monkeypatch
+):
+    checks: list[int] = []
+    monkeypatch.setattr(alert_tasks.check_publication, "delay", checks.append)
+    manager = make_user("manager", workspace=shop)
+    AlertRule.objects.create(workspace=shop, kind="segment_size_change", threshold=1)
+    with receiver() as hook:
+        chat = Endpoint.objects.create(workspace=shop, url=hook.url, format="chat")
+        load_transactions(synthetic_lines(240, seed=4), workspace=shop)
+        runs = []
+        for params, name in ((TWO, "two"), (FOUR, "four")):
+            runs.append(executed_run(shop, manager, params, name=name))
+            with django_capture_on_commit_callbacks(execute=True):
+                run_publish(workspace=shop, run_id=runs[-1].pk, user=manager)
+        with django_capture_on_commit_callbacks(execute=True):
+            alert_tasks.check_publication.apply((checks.pop(),))
+        for delivery in Delivery.objects.in_workspace(shop).order_by("pk"):
+            assert delivery_attempt(delivery_id=delivery.pk).status == "succeeded"
+        bodies = [json.loads(request.body) for request in hook.received()]
+
+    deliveries = list(Delivery.objects.in_workspace(shop).order_by("pk"))
+    assert [d.endpoint for d in deliveries] == [chat] * len(deliveries)
+    assert bodies == [d.payload for d in deliveries]  # what was stored is what was posted
+    site = "https://segments.example.com"
+    first, second = runs
+    segments = [Segment.objects.in_workspace(shop).filter(run=run).count() for run in runs]
+    assert bodies[0] == {
+        "text": f"{shop.name}: segmentation “two” published, {first.n_customers:,} customers "
+        f"in {segments[0]} segments. {site}/w/{shop.slug}/"
+    }
+    assert bodies[1] == {
+        "text": f"{shop.name}: segmentation “four” published, {second.n_customers:,} customers "
+        f"in {segments[1]} segments; since the last one, 0 new and 0 gone. {site}/w/{shop.slug}/"
+    }
+    alerts = Alert.objects.in_workspace(shop).order_by("pk")
+    assert alerts and bodies[2:] == [
+        {"text": f"{shop.name}: {alert.message.rstrip('.')}. {site}/w/{shop.slug}/alerts/"}
+        for alert in alerts
+    ]
+
+
+def test_a_chat_endpoints_test_event_says_it_is_a_test(shop, queued):
+    endpoint = Endpoint.objects.create(
+        workspace=shop, url="https://93.184.215.14/chat", format="chat"
+    )
+    delivery = services.delivery_send_test(workspace=shop, endpoint_id=endpoint.pk, user=None)
+    assert payloads.body_for(delivery, payloads.delivery_payload(delivery)) == {
+        "text": f"Test: {shop.name}: nothing is published yet. "
+        f"https://segments.example.com/w/{shop.slug}/"
     }

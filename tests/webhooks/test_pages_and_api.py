@@ -43,7 +43,7 @@ def _changes(shop) -> list[str]:
 def test_a_manager_registers_an_endpoint_and_sees_its_secret(page, shop, manager):
     # The form offers every event, checked; the manager keeps publications only.
     form = page.get(reverse("webhooks:endpoint-list")).content.decode()
-    assert form.count('name="events"') == 2 and form.count("checked") == 2
+    assert form.count('name="events"') == 2 and form.count("checked") == 3  # and JSON
     data = {"url": PUBLIC_URL, "description": "CRM sync"}
     refused = page.post(reverse("webhooks:endpoint-list"), data)  # every box cleared
     assert "Choose at least one event to send it." in refused.content.decode()
@@ -202,6 +202,7 @@ def test_the_api_registers_lists_shows_deletes_and_sends_again(api, shop, manage
         "description": "CRM",
         "enabled": True,
         "events": ["segmentation.published", "alert.raised"],
+        "format": "json",
         "created_at": body["created_at"],
         "created_by": manager.username,
         "secret": endpoint.secret,
@@ -248,7 +249,9 @@ def test_a_manager_moves_an_endpoint_keeping_its_secret_and_log(page, api, shop)
     delivery = Delivery.objects.create(workspace=shop, endpoint=endpoint, payload={"a": 1})
     edit = reverse("webhooks:endpoint-edit", args=[endpoint.pk])
     detail = page.get(reverse("webhooks:endpoint-detail", args=[endpoint.pk])).content.decode()
-    assert "Change the address or description" in detail and f'value="{PUBLIC_URL}"' in detail
+    assert (
+        "Change the address, description or format" in detail and f'value="{PUBLIC_URL}"' in detail
+    )
 
     # An address inside the network is refused beside the field, what was typed kept;
     # nothing changes.
@@ -284,3 +287,14 @@ def test_a_manager_moves_an_endpoint_keeping_its_secret_and_log(page, api, shop)
     assert (good.status_code, good.json()["url"], good.json()["description"]) == (
         200, PUBLIC_URL, ""
     )  # fmt: skip
+
+    # Written as a chat message from now on (a Slack channel's incoming webhook), from the
+    # page or the API; an unknown format is refused.
+    page.post(edit, {"url": PUBLIC_URL, "description": "", "format": "chat"})
+    endpoint.refresh_from_db()
+    assert endpoint.format == "chat"
+    shown = page.get(reverse("webhooks:endpoint-detail", args=[endpoint.pk])).content.decode()
+    assert "<dt>Written as</dt><dd>A chat message: Slack, Teams" in shown
+    assert api.patch(url, {"format": "xml"}, "application/json").status_code == 400
+    back = api.patch(url, {"format": "json"}, "application/json")
+    assert (back.status_code, back.json()["format"]) == (200, "json")
