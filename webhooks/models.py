@@ -24,9 +24,13 @@ class Event(models.TextChoices):
     TEST = "webhook.test", "Test event"
 
 
-#: The events an endpoint chooses to receive (a test event goes to any endpoint asked).
-SUBSCRIBABLE = [(Event.PUBLISHED.value, "Each published segmentation"),
-                (Event.ALERT.value, "Each alert raised")]  # fmt: skip
+#: The events an endpoint chooses to receive (a test event goes to any endpoint asked): the
+#: form's label of each, and the word the endpoints list says it in.
+_SUBSCRIBABLE = {
+    Event.PUBLISHED.value: ("Each published segmentation", "publications"),
+    Event.ALERT.value: ("Each alert raised", "alerts"),
+}
+SUBSCRIBABLE = [(value, label) for value, (label, _word) in _SUBSCRIBABLE.items()]
 
 
 class Format(models.TextChoices):
@@ -97,8 +101,8 @@ class Endpoint(models.Model):
     @property
     def events_in_words(self) -> str:
         """What it receives, as the pages say it ("publications and alerts")."""
-        words = {Event.PUBLISHED.value: "publications", Event.ALERT.value: "alerts"}
-        return " and ".join(words[e] for e in self.events if e in words) or "test events only"
+        words = [_SUBSCRIBABLE[e][1] for e in self.events if e in _SUBSCRIBABLE]
+        return " and ".join(words) or "test events only"
 
 
 class Delivery(models.Model):

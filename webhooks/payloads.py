@@ -13,6 +13,8 @@ from accounts.workspace_access import workspace_url
 from clustering.models import Publication, Segment
 from clustering.movements import movements_between
 
+from .models import Format
+
 PUBLISHED = "segmentation.published"
 TEST = "webhook.test"
 
@@ -166,4 +168,4 @@ def as_chat(body: dict[str, Any]) -> dict[str, Any]:
 
 def body_for(delivery, body: dict[str, Any]) -> dict[str, Any]:
     """The body as the delivery's endpoint takes it (Endpoint.format)."""
-    return as_chat(body) if delivery.endpoint.format == "chat" else body
+    return as_chat(body) if delivery.endpoint.format == Format.CHAT else body
