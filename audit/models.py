@@ -58,6 +58,7 @@ class AuditEntry(models.Model):
         WEBHOOK_CHANGED = "webhook_changed", "Webhook changed"
         PLAYBOOK_CHANGED = "playbook_changed", "Playbook changed"
         CONTACT_ERASED = "contact_erased", "Contact details erased"
+        CUSTOMER_REMOVED = "customer_removed", "Customer removed"
         SHOP_SETTINGS_CHANGED = "shop_settings_changed", "Shop settings changed"
         SHOP_CREATED = "shop_created", "Shop created"
 

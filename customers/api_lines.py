@@ -41,7 +41,7 @@ class ImportUndoneSerializer(LinesRemovedSerializer):
     undone_at = serializers.DateTimeField()
 
 
-def _counts(removed: LinesRemoved) -> dict:
+def removed_counts(removed: LinesRemoved) -> dict:
     return {
         "lines_removed": removed.lines,
         "customers_updated": removed.customers_updated,
@@ -99,7 +99,7 @@ class ImportUndoApi(APIView):
             "status": record.status,
             "undone_by": record.undone_by.get_username() if record.undone_by else None,
             "undone_at": record.undone_at,
-            **_counts(removed),
+            **removed_counts(removed),
         }
         return Response(ImportUndoneSerializer(body).data)
 
@@ -124,4 +124,4 @@ class TransactionLineDetailApi(APIView):
             )
         except TransactionLine.DoesNotExist as exc:
             raise Http404 from exc
-        return Response(LinesRemovedSerializer(_counts(removed)).data)
+        return Response(LinesRemovedSerializer(removed_counts(removed)).data)

@@ -1,5 +1,5 @@
-"""Removing stored lines: undoing an import, or one line; customers' summaries follow the
-lines they keep, and customers left with none go."""
+"""Removing stored lines: undoing an import, one line, or a customer with all their lines;
+customers' summaries follow the lines they keep, and customers left with none go."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import dateformat, timezone
 
@@ -157,4 +157,48 @@ def transaction_line_remove(*, workspace, line_id, user) -> LinesRemoved:
         record.notices = [*record.notices, note]
         record.save(update_fields=["notices"])
     logger.info("%s", note)
+    return removed
+
+
+@transaction.atomic
+def customer_remove(*, workspace, customer_pk: int, user, request=None) -> LinesRemoved:
+    """Remove one of `workspace`'s customers with every line of theirs and their places in
+    earlier runs (a test account, a guest checkout stored before such ids were skipped, a
+    person who asked to be forgotten). Each import that had stored some of the lines notes
+    how many went, by whom and when; the audit log records it. Raises Customer.DoesNotExist."""
+    _lock_lines()
+    customer = Customer.objects.in_workspace(workspace).select_for_update().get(pk=customer_pk)
+    per_import = dict(
+        TransactionLine.objects.in_workspace(workspace)
+        .filter(customer_id=customer.pk)
+        .values("import_record_id")
+        .annotate(lines=Count("*"))
+        .values_list("import_record_id", "lines")
+    )
+    audit_record(
+        workspace=workspace,
+        action=AuditEntry.Action.CUSTOMER_REMOVED,
+        actor=user,
+        target=customer,
+        request=request,
+        details={"lines_removed": sum(per_import.values()), "imports": sorted(per_import)},
+    )
+    removed = _lines_remove(workspace, Q(customer_id=customer.pk))
+    if not removed.customers_deleted:  # a customer without lines is left by nothing above
+        customer.delete()
+        customers_changed(workspace.pk)
+        removed.customers_deleted = 1
+    stamp = dateformat.format(timezone.localtime(), "j M Y H:i")
+    records = ImportRecord.objects.in_workspace(workspace).select_for_update()
+    for record in records.filter(pk__in=per_import).order_by("pk"):
+        count = per_import[record.pk]
+        record.notices = [
+            *record.notices,
+            f"Customer {customer.external_id} removed with {count:,} "
+            f"line{'s' if count != 1 else ''} of this import, by {_who(user)} on {stamp}.",
+        ]
+        record.save(update_fields=["notices"])
+    logger.info(
+        "customer %s removed by %s: %s lines", customer.external_id, _who(user), removed.lines
+    )
     return removed

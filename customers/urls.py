@@ -15,6 +15,7 @@ urlpatterns = [
     path("layouts/<int:layout_id>/", views_mapping.layout_edit, name="layout-edit"),
     path("layouts/<int:layout_id>/forget/", views_mapping.layout_forget, name="layout-forget"),
     path("<int:pk>/lines/", views.customer_lines, name="customer-lines"),
+    path("<int:pk>/remove/", views.customer_remove_view, name="customer-remove"),
     path("<int:pk>/erase-contact/", views.customer_erase_contact, name="customer-erase-contact"),
     path("erase-contact/", views.customers_erase_contact, name="customers-erase-contact"),
     path("lines/<uuid:line_id>/remove/", views.line_remove, name="line-remove"),

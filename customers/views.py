@@ -12,10 +12,16 @@ from accounts.roles import PERSONAL_DATA_PERMISSION
 from common.csv_export import csv_response
 from transaction_files.columns import FIELDS
 from transaction_files.errors import ImportFileError
+from transaction_files.placeholders import is_placeholder
 
 from .erasure import BULK_ERASURE_MAX, customer_contact_erase, customers_contact_erase
 from .forms import ContactErasureForm, ImportAgainForm, ImportUploadForm
-from .line_removal import LinesNotRemovable, import_record_undo, transaction_line_remove
+from .line_removal import (
+    LinesNotRemovable,
+    customer_remove,
+    import_record_undo,
+    transaction_line_remove,
+)
 from .models import Customer, ImportRecord, TransactionLine
 from .selectors import customer_list, import_record_list, import_rejected_rows, transaction_lines
 from .services import import_record_again, import_record_create
@@ -203,10 +209,56 @@ def customer_lines(request: HttpRequest, pk: int) -> HttpResponse:
     # The workspace too, not customer.lines: the line table's key leads with it.
     lines = transaction_lines(workspace=request.workspace).filter(customer=customer)
     lines = lines.order_by("-timestamp", "-line_hash")
+    shown = list(lines[:LINES_SHOWN])
     return render(
         request,
         "customers/customer_lines.html",
-        {"customer": customer, "lines": lines[:LINES_SHOWN], "shown": LINES_SHOWN},
+        {
+            "customer": customer,
+            "lines": shown,
+            "shown": LINES_SHOWN,
+            "line_count": lines.count() if len(shown) == LINES_SHOWN else len(shown),
+            "placeholder": is_placeholder(
+                customer.external_id, kept=request.workspace.kept_customer_ids
+            ),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def customer_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation; POST removes the customer with all their lines."""
+    customer = get_object_or_404(customer_list(workspace=request.workspace), pk=pk)
+    if request.method == "POST":
+        try:
+            removed = customer_remove(
+                workspace=request.workspace,
+                customer_pk=customer.pk,
+                user=request.user,
+                request=request,
+            )
+        except Customer.DoesNotExist:  # removed meanwhile by someone else
+            messages.info(request, f"Customer {customer.external_id} was already removed.")
+        else:
+            messages.success(
+                request,
+                f"Customer {customer.external_id} removed with {removed.lines:,} "
+                f"line{'s' if removed.lines != 1 else ''}.",
+            )
+        return redirect("customer-lookup")
+    lines = transaction_lines(workspace=request.workspace).filter(customer=customer)
+    return render(
+        request,
+        "customers/customer_remove.html",
+        {
+            "customer": customer,
+            "line_count": lines.count(),
+            "imports": lines.values("import_record_id").distinct().count(),
+            "placeholder": is_placeholder(
+                customer.external_id, kept=request.workspace.kept_customer_ids
+            ),
+        },
     )
 
 

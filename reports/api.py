@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import (
     QuerySet,
 )
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
@@ -38,7 +39,9 @@ from clustering.report.member_fit import assignment_fit
 from clustering.selectors import customer_segment_history, run_published
 from common.api_errors import error_responses
 from common.derived_cache import customers_version
+from customers.api_lines import LinesRemovedSerializer, removed_counts
 from customers.erasure import customer_contact_erase, customers_contact_erase
+from customers.line_removal import customer_remove
 from customers.models import Customer
 from customers.selectors import customer_ids_for_email
 
@@ -52,6 +55,7 @@ from .serializers import (
 
 CanLookUpCustomers = capability_permission("lookup_customers")
 CanSeePersonalData = capability_permission("view_personal_data")
+CanImport = capability_permission("import_data")
 DEFAULT_PERMISSIONS = list(api_settings.DEFAULT_PERMISSION_CLASSES)
 
 
@@ -410,6 +414,34 @@ class CustomerDetailApi(APIView):
         personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
         data = customer_detail_data(customer, workspace=workspace, personal=personal)
         return Response(CustomerDetailSerializer(data).data)
+
+    def get_permissions(self):
+        if self.request.method == "DELETE":  # removing data is for those who import it
+            return [permission() for permission in (*DEFAULT_PERMISSIONS, CanImport)]
+        return super().get_permissions()
+
+    @extend_schema(
+        summary="Remove a customer",
+        description="Removes the customer with every transaction line of theirs and their "
+        "places in earlier runs (a test account, a placeholder id stored before imports "
+        "skipped such ids, a person who asked to be forgotten). Each import that had stored "
+        "some of the lines notes how many went, by whom and when; the audit log records it. "
+        "A file holding their lines, imported later, brings the customer back.",
+        request=None,
+        responses={200: LinesRemovedSerializer, **error_responses(401, 403, 404)},
+    )
+    def delete(self, request, customer_id: str):
+        workspace = request.workspace
+        customer = get_object_or_404(
+            Customer.objects.in_workspace(workspace), external_id=customer_id
+        )
+        try:
+            removed = customer_remove(
+                workspace=workspace, customer_pk=customer.pk, user=request.user, request=request
+            )
+        except Customer.DoesNotExist as exc:  # removed meanwhile by another request
+            raise Http404 from exc
+        return Response(LinesRemovedSerializer(removed_counts(removed)).data)
 
 
 def contact_data(customer: Customer) -> dict:

@@ -73,9 +73,9 @@ def placeholder_mask(ids: pa.Array, kept: Iterable[str] = ()) -> pa.Array:
     return pc.fill_null(found, False)
 
 
-def is_placeholder(value: str) -> bool:
-    """Whether one customer id stands for no customer."""
-    return bool(placeholder_mask(pa.array([value]))[0].as_py())
+def is_placeholder(value: str, kept: Iterable[str] = ()) -> bool:
+    """Whether one customer id stands for no customer (and the shop did not keep it)."""
+    return bool(placeholder_mask(pa.array([value]), kept)[0].as_py())
 
 
 def kept_ids(text: str) -> list[str]:

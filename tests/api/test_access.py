@@ -36,6 +36,7 @@ def _endpoints(world):
         ("get", "/api/v1/imports/", None, (403, 200, 200)),
         ("get", "/api/v1/customers/", None, (200, 200, 200)),
         ("get", f"/api/v1/customers/{customer}/", None, (200, 200, 200)),
+        ("delete", f"/api/v1/customers/{customer}/", None, (403, 200, 200)),
         ("get", "/api/v1/transactions/", None, (200, 200, 200)),
         ("post", "/api/v1/transactions/", {"lines": [LINE]}, (403, 201, 201)),
         ("get", "/api/v1/runs/", None, (403, 200, 200)),
@@ -61,7 +62,7 @@ def _call(client, method, path, body):
     return getattr(client, method)(path, body or {}, content_type="application/json")
 
 
-MATRIX_SIZE = 21
+MATRIX_SIZE = 22
 
 
 @pytest.mark.parametrize("index", range(MATRIX_SIZE))
@@ -127,11 +128,14 @@ def test_a_deleted_token_is_refused(api, world):
         ("post", "/api/v1/transactions/", {"lines": [LINE]}),
         ("post", "/api/v1/system/worker/", None),
         ("put", "/api/v1/playbook/0/", {"action": "Call them."}),
+        ("delete", "/api/v1/customers/{customer}/", None),
     ],
 )
 def test_read_only_tokens_cannot_write(api, world, method, path, body):
     client = api("admin", read_only=True)
-    response = _call(client, method, path.format(run=world.run_id), body)
+    response = _call(
+        client, method, path.format(run=world.run_id, customer=world.customer_ids[0]), body
+    )
     assert response.status_code == 403
     assert response.json() == {
         "status": 403,

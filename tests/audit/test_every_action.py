@@ -379,6 +379,23 @@ def _contact_erased(shop: Shop):
     return act
 
 
+@walk(Action.CUSTOMER_REMOVED)
+def _customer_removed(shop: Shop):
+    from customers.models import Customer
+
+    load_transactions(synthetic_lines(5, seed=3), workspace=shop.workspace)
+    customer = Customer.objects.in_workspace(shop.workspace).first()
+    client = shop.page(shop.manager)
+
+    def act():
+        url = reverse("customers:customer-remove", args=[customer.pk])
+        assert client.post(url).status_code == 302
+        assert not Customer.objects.in_workspace(shop.workspace).filter(pk=customer.pk).exists()
+        return Done(customer, "manager")
+
+    return act
+
+
 def test_the_walk_covers_every_action():
     assert set(WALKS) == set(Action.values)
 

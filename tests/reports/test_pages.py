@@ -196,7 +196,7 @@ def test_customer_lookup_links_managers_to_the_lines_they_may_remove(site, clien
     html = client.get(reverse("customer-lookup"), {"customer_id": site.customer_id}).content
     customer = Customer.objects.in_workspace(site.workspace).get(external_id=site.customer_id)
     link = workspace_url(site.workspace, reverse("customers:customer-lines", args=[customer.pk]))
-    assert f'<a href="{link}">All lines, to remove one</a>' in html.decode()
+    assert f'<a href="{link}">All lines, to remove one or the customer</a>' in html.decode()
     assert client.get(link).status_code == 200
 
 

@@ -276,7 +276,11 @@ def _values(endpoint: Endpoint, shop: Shop, customer) -> dict:
         if param == "pk":
             if "import" in endpoint.name:
                 values[param] = shop.import_record.pk
-            elif endpoint.name in ("customers:customer-lines", "customers:customer-erase-contact"):
+            elif endpoint.name in (
+                "customers:customer-lines",
+                "customers:customer-erase-contact",
+                "customers:customer-remove",
+            ):
                 values[param] = customer.pk
             else:
                 values[param] = shop.run.pk
@@ -427,6 +431,7 @@ def test_the_walk_reaches_objects_of_every_kind():
         "customers:import-detail",
         "customers:customer-lines",
         "customers:customer-erase-contact",
+        "customers:customer-remove",
         "customers:line-remove",
         "api-run-detail",
         "api-import-detail",

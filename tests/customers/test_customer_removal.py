@@ -1,0 +1,178 @@
+"""Managers remove a customer with all their lines (a test account, a placeholder id stored
+before imports skipped such ids, a person who asked to be forgotten), by page and API: the
+lines, the customer and their places in earlier runs go, other customers' lines stay, each
+import notes what it lost, and the audit log records who did it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from audit.models import AuditEntry
+from customers.line_removal import customer_remove
+from customers.models import Customer, ImportRecord, TransactionLine
+from tests import shops
+
+from .conftest import import_path, in_shop
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+# "Guest" buys in both files (the shop kept the id then); customer 7 in both, 8 in the first.
+FIRST = HEADER + (
+    "101,P1,MUG,2,2024-01-05 10:00:00,3.00,Guest,France\n"
+    "102,P2,CUP,1,2024-01-06 10:00:00,5.00,Guest,France\n"
+    "103,P1,MUG,1,2024-02-10 10:00:00,3.00,7,Spain\n"
+    "104,P1,MUG,1,2024-02-11 10:00:00,3.00,8,Spain\n"
+)
+SECOND = HEADER + (
+    "201,P3,BOWL,1,2024-03-01 10:00:00,7.00,Guest,France\n"
+    "202,P3,BOWL,1,2024-03-02 10:00:00,7.00,7,Spain\n"
+)
+
+
+def import_text(tmp_path: Path, name: str, text: str) -> ImportRecord:
+    path = tmp_path / name
+    path.write_text(text)
+    record = import_path(path)
+    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
+    return record
+
+
+@pytest.fixture
+def stored_guest(tmp_path):
+    """Two imports that stored a placeholder id while the shop kept it, which it no longer
+    does: the state of a shop whose lines predate the placeholder rule."""
+    shop = shops.test_shop()
+    shop.customer_ids_kept = "Guest"
+    shop.save(update_fields=["customer_ids_kept"])
+    first = import_text(tmp_path, "first.csv", FIRST)
+    second = import_text(tmp_path, "second.csv", SECOND)
+    shop.customer_ids_kept = ""
+    shop.save(update_fields=["customer_ids_kept"])
+    assert TransactionLine.unscoped.filter(customer__external_id="Guest").count() == 3
+    return first, second
+
+
+def invoices() -> set[str]:
+    return set(TransactionLine.unscoped.values_list("invoice", flat=True))
+
+
+def test_removing_a_customer_takes_their_lines_and_places_in_runs_only(stored_guest, make_user):
+    from clustering.models import SegmentAssignment
+    from tests.clustering.factories import load_transactions, synthetic_lines
+
+    first, second = stored_guest
+    manager = make_user("manager")
+    load_transactions(synthetic_lines(60, seed=3), name="more.csv")
+    run = _run(manager)
+    guest = Customer.unscoped.get(external_id="Guest")
+    assert SegmentAssignment.unscoped.filter(run=run, customer=guest).exists()
+    members_before = SegmentAssignment.unscoped.filter(run=run).count()
+
+    removed = customer_remove(workspace=shops.test_shop(), customer_pk=guest.pk, user=manager)
+
+    assert (removed.lines, removed.customers_updated, removed.customers_deleted) == (3, 0, 1)
+    assert not Customer.unscoped.filter(external_id="Guest").exists()
+    assert {"101", "102", "201"}.isdisjoint(invoices())
+    assert {"103", "104", "202"} <= invoices()
+    assert SegmentAssignment.unscoped.filter(run=run).count() == members_before - 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (
+        "Customer Guest removed with 2 lines of this import, by manager-user" in (first.notices[-1])
+    )
+    assert "Customer Guest removed with 1 line of this import" in second.notices[-1]
+    entry = AuditEntry.unscoped.get(action=AuditEntry.Action.CUSTOMER_REMOVED)
+    assert (entry.target_repr, entry.actor_name) == ("Guest", "manager-user")
+    assert entry.details == {"lines_removed": 3, "imports": [first.pk, second.pk]}
+
+
+def _run(user):
+    from django.db import transaction
+
+    import clustering.services as services
+    from clustering.models import SegmentationRun
+    from clustering.params import params_from_input
+
+    params = params_from_input({"algorithms": ["kmeans"], "k_min": 3, "k_max": 3, "seed": 7})
+    with transaction.atomic():
+        created = services.run_create(
+            workspace=shops.test_shop(), user=user, params=params, enqueue=False
+        )
+    outcome = services.run_execute(run_id=created.pk, token=f"t{created.pk}", hostname="t")
+    run = SegmentationRun.unscoped.get(pk=created.pk)
+    assert outcome == "succeeded", run.error
+    return run
+
+
+def test_the_lines_page_points_out_a_stored_placeholder_and_removes_it(stored_guest, client_for):
+    manager = client_for("manager")
+    guest = Customer.unscoped.get(external_id="Guest")
+    seven = Customer.unscoped.get(external_id="7")
+    lines_page = manager.get(reverse("customers:customer-lines", args=[guest.pk])).content.decode()
+    remove_url = reverse("customers:customer-remove", args=[guest.pk])
+    assert 'data-role="placeholder"' in lines_page and "looks like a placeholder" in lines_page
+    assert f'href="{in_shop(remove_url)}"' in lines_page
+    assert "all 3 lines" in lines_page
+    other = manager.get(reverse("customers:customer-lines", args=[seven.pk])).content.decode()
+    assert 'data-role="placeholder"' not in other
+
+    confirm = manager.get(remove_url).content.decode()
+    assert "3 transaction lines, stored by 2 imports" in confirm
+    assert "Imports skip this id now" in confirm
+    assert TransactionLine.unscoped.count() == 6  # asking removes nothing
+
+    response = manager.post(remove_url, follow=True)
+    assert response.redirect_chain[-1][0] == in_shop(reverse("customer-lookup"))
+    assert "Customer Guest removed with 3 lines." in response.content.decode()
+    assert invoices() == {"103", "104", "202"}
+    assert manager.post(remove_url).status_code == 404
+
+
+def test_a_kept_id_is_not_called_a_placeholder(stored_guest, client_for):
+    shop = shops.test_shop()
+    shop.customer_ids_kept = "guest"
+    shop.save(update_fields=["customer_ids_kept"])
+    guest = Customer.unscoped.get(external_id="Guest")
+    manager = client_for("manager")
+    page = manager.get(reverse("customers:customer-lines", args=[guest.pk])).content.decode()
+    assert 'data-role="placeholder"' not in page
+    confirm = manager.get(reverse("customers:customer-remove", args=[guest.pk])).content.decode()
+    assert "brings the customer back" in confirm
+
+
+def test_marketing_may_not_remove_a_customer(stored_guest, client_for):
+    guest = Customer.unscoped.get(external_id="Guest")
+    marketing = client_for("marketing")
+    remove_url = reverse("customers:customer-remove", args=[guest.pk])
+    assert marketing.get(remove_url).status_code == 403
+    assert marketing.post(remove_url).status_code == 403
+    api = marketing.delete(reverse("api-customer", args=["Guest"]))
+    assert api.status_code == 403
+    assert marketing.get(reverse("api-customer", args=["Guest"])).status_code == 200
+    assert TransactionLine.unscoped.count() == 6
+    assert not AuditEntry.unscoped.filter(action=AuditEntry.Action.CUSTOMER_REMOVED).exists()
+
+
+def test_the_api_removes_a_customer_by_id(stored_guest, client_for):
+    manager = client_for("manager")
+    response = manager.delete(reverse("api-customer", args=["7"]))
+    assert response.status_code == 200, response.content
+    assert response.json() == {"lines_removed": 2, "customers_updated": 0, "customers_deleted": 1}
+    assert invoices() == {"101", "102", "104", "201"}
+    assert manager.get(reverse("api-customer", args=["7"])).status_code == 404
+    assert manager.delete(reverse("api-customer", args=["7"])).status_code == 404
+
+
+def test_a_customer_of_another_shop_is_not_found(stored_guest, client_for, other_shop):
+    theirs = Customer.objects.create(workspace=other_shop, external_id="Guest")
+    manager = client_for("manager")
+    assert manager.get(reverse("customers:customer-remove", args=[theirs.pk])).status_code == 404
+    assert manager.post(reverse("customers:customer-remove", args=[theirs.pk])).status_code == 404
+    assert Customer.unscoped.filter(pk=theirs.pk).exists()
+    # by id, the API finds the manager's own shop's Guest, never the other shop's
+    assert manager.delete(reverse("api-customer", args=["Guest"])).status_code == 200
+    assert Customer.unscoped.filter(pk=theirs.pk).exists()
