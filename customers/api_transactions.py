@@ -126,7 +126,9 @@ class TransactionListCreateApi(generics.ListAPIView):
         description="Lines are checked like the rows of an uploaded file (the same rules and "
         "messages); if any line is bad, nothing is stored and every bad line is listed in "
         "`rows` (index, field, message). Lines already stored (same content) are not stored "
-        "twice. Customers are created as needed.",
+        "twice. Customers are created as needed. Lines whose customer id stands for no customer "
+        "(a guest sale), or whose customer the shop removed and keeps out, are counted in "
+        "`lines_skipped`, not stored.",
         request=TransactionBulkSerializer,
         responses={
             201: TransactionBulkResultSerializer,
@@ -146,6 +148,7 @@ class TransactionListCreateApi(generics.ListAPIView):
                     "lines_imported": 1,
                     "lines_duplicate": 0,
                     "customers_created": 1,
+                    "lines_skipped": 0,
                 },
                 response_only=True,
                 status_codes=["201"],
@@ -214,6 +217,7 @@ class TransactionListCreateApi(generics.ListAPIView):
                     "lines_imported": moved.inserted,
                     "lines_duplicate": moved.not_stored,
                     "customers_created": moved.customers_created,
+                    "lines_skipped": result.skipped,
                 }
             ).data,
             status=status.HTTP_201_CREATED,

@@ -14,11 +14,12 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
-from transaction_files.normalise import Normaliser
+from transaction_files.normalise import SKIPPED_ON_PURPOSE, Normaliser
 
 from .importing.bounds import import_bounds
 from .importing.outcomes import import_summary
 from .importing.staging import MoveCounts, StagingTable
+from .kept_out import kept_out_customer_ids
 from .models import ImportRecord
 
 
@@ -34,6 +35,7 @@ class BulkResult:
     import_record: ImportRecord
     received: int
     moved: MoveCounts
+    skipped: int = 0
 
 
 def _text(value) -> str | None:
@@ -94,10 +96,15 @@ def transaction_lines_create(
         uploaded_at=received_at,
         pseudonym_key=workspace.pseudonym_key,
         kept_customer_ids=workspace.kept_customer_ids,
+        kept_out_customer_ids=kept_out_customer_ids(workspace=workspace),
     )
     positions = np.arange(len(frame)) if indices is None else np.asarray(indices, dtype=int)
     result = normaliser.run(frame, positions)
-    if earlier_errors or result.rejections or len(result.lines) != len(lines):
+    # Lines left out on purpose (a guest sale's id, a customer kept out) are counted, not
+    # refused: a till's daily sync sends them along with the rest.
+    skipped = {k: n for k, n in result.reasons.items() if k in SKIPPED_ON_PURPOSE and n}
+    left_out = sum(skipped.values())
+    if earlier_errors or result.rejections or len(result.lines) + left_out != len(lines):
         rows = list(earlier_errors) + [
             {"index": r.line_number, "field": r.column, "message": r.message}
             for r in result.rejections
@@ -121,6 +128,7 @@ def transaction_lines_create(
                 mapping={name: name for name in frame.columns},
                 columns=list(frame.columns),
                 rows_read=len(lines),
+                rows_skipped=left_out,
             )
             staging = StagingTable(record.pk, workspace_id=workspace.pk)
             staging.add(result.lines)
@@ -134,6 +142,7 @@ def transaction_lines_create(
             record.counts_by_reason = {
                 k: v
                 for k, v in {
+                    **skipped,
                     "duplicate_in_file": moved.duplicate_in_file,
                     "already_imported": moved.already_imported,
                 }.items()
@@ -147,4 +156,4 @@ def transaction_lines_create(
     finally:
         if staging is not None:
             staging.drop()
-    return BulkResult(record, len(lines), moved)
+    return BulkResult(record, len(lines), moved, left_out)

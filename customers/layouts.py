@@ -20,6 +20,7 @@ from transaction_files.guesses import (
 from transaction_files.preview import FileSample, Preview, preview, stored_sample
 
 from .importing.bounds import import_bounds
+from .kept_out import kept_out_customer_ids
 from .models import ImportLayout, ImportRecord
 
 
@@ -147,6 +148,7 @@ def mapping_advice(
             currency=workspace.currency,
             money_marks=workspace.currency_marks,
             kept_customer_ids=workspace.kept_customer_ids,
+            kept_out_customer_ids=kept_out_customer_ids(workspace=workspace),
             time_zone=workspace.time_zone,
             decimal_comma=sample.delimiter != ",",
             bounds=import_bounds(),

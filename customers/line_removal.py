@@ -15,6 +15,7 @@ from audit.log import record as audit_record
 from audit.models import AuditEntry
 from common.derived_cache import customers_changed
 
+from .kept_out import customer_keep_out
 from .models import Customer, ImportRecord, TransactionLine
 
 logger = logging.getLogger(__name__)
@@ -161,11 +162,14 @@ def transaction_line_remove(*, workspace, line_id, user) -> LinesRemoved:
 
 
 @transaction.atomic
-def customer_remove(*, workspace, customer_pk: int, user, request=None) -> LinesRemoved:
+def customer_remove(
+    *, workspace, customer_pk: int, user, keep_out: bool = False, request=None
+) -> LinesRemoved:
     """Remove one of `workspace`'s customers with every line of theirs and their places in
     earlier runs (a test account, a guest checkout stored before such ids were skipped, a
-    person who asked to be forgotten). Each import that had stored some of the lines notes
-    how many went, by whom and when; the audit log records it. Raises Customer.DoesNotExist."""
+    person who asked to be forgotten); `keep_out` also has later imports skip the id's rows.
+    Each import that had stored some of the lines notes how many went, by whom and when;
+    the audit log records it. Raises Customer.DoesNotExist."""
     _lock_lines()
     customer = Customer.objects.in_workspace(workspace).select_for_update().get(pk=customer_pk)
     per_import = dict(
@@ -181,8 +185,14 @@ def customer_remove(*, workspace, customer_pk: int, user, request=None) -> Lines
         actor=user,
         target=customer,
         request=request,
-        details={"lines_removed": sum(per_import.values()), "imports": sorted(per_import)},
+        details={
+            "lines_removed": sum(per_import.values()),
+            "imports": sorted(per_import),
+            "kept_out": keep_out,
+        },
     )
+    if keep_out:
+        customer_keep_out(workspace=workspace, external_id=customer.external_id, user=user)
     removed = _lines_remove(workspace, Q(customer_id=customer.pk))
     if not removed.customers_deleted:  # a customer without lines is left by nothing above
         customer.delete()

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.urls import reverse
+from django.utils import timezone
 
 from transaction_files.columns import platform, platform_date_order, platform_layout
 from workspaces.models import Workspace
@@ -323,7 +324,17 @@ class ImportRecord(models.Model):
         """Skipped rows that had no customer id (the others are orders that did not happen,
         as their status said: skipped by design, not a warning, and ids that stand for no
         customer, warned of apart)."""
-        return self.rows_skipped - self.orders_not_sales - self.rows_with_placeholder_id
+        return (
+            self.rows_skipped
+            - self.orders_not_sales
+            - self.rows_with_placeholder_id
+            - self.rows_of_kept_out_customers
+        )
+
+    @property
+    def rows_of_kept_out_customers(self) -> int:
+        """Skipped rows of customers the shop removed and keeps out (KeptOutCustomer)."""
+        return int((self.counts_by_reason or {}).get("skipped_kept_out_customer", 0))
 
     @property
     def rows_with_placeholder_id(self) -> int:
@@ -373,6 +384,7 @@ REASON_LABELS = {
     "skipped_cancelled_order": (
         "Skipped: order cancelled, refunded in full, voided or failed, or a checkout never finished"
     ),
+    "skipped_kept_out_customer": "Skipped: customer removed from the shop and kept out",
     "duplicate_in_file": "Not stored again: the same line of the same order earlier in this file",
     "already_imported": "Not stored again: already imported",
     "imported_returns": "Imported and flagged: returns and cancellations",
@@ -387,6 +399,35 @@ REASON_LABELS = {
     "rejected_binary_data": "Rejected: binary data (a NUL character)",
     "rejected_wrong_column_count": "Rejected: wrong number of columns",
 }
+
+
+class KeptOutCustomer(models.Model):
+    """A customer id the shop removed and keeps out: imports skip its rows (a test account,
+    a person who asked to be forgotten), until a manager lets it back in."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    external_id = models.CharField(
+        "customer id", max_length=CODE_LENGTH, help_text="As stored (an e-mail's pseudonym)."
+    )
+    removed_at = models.DateTimeField(default=timezone.now)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    WORKSPACE_PATH = "workspace"
+    objects = ScopedManager()
+    unscoped = UnscopedManager()
+
+    class Meta:
+        ordering = ["-removed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "external_id"], name="kept_out_id_unique_in_workspace"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
 
 
 class ImportRejectedRow(models.Model):

@@ -113,3 +113,8 @@ class TransactionBulkResultSerializer(serializers.Serializer):
         help_text="Lines already stored (same content), or repeated in the request."
     )
     customers_created = serializers.IntegerField()
+    lines_skipped = serializers.IntegerField(
+        help_text="Lines left out by the shop's rules, not stored and not errors: a customer "
+        "id that stands for no customer (a guest or walk-in sale), or a customer the shop "
+        "removed and keeps out. The import's counts_by_reason says which."
+    )

@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:pk>/lines/", views.customer_lines, name="customer-lines"),
     path("<int:pk>/remove/", views.customer_remove_view, name="customer-remove"),
     path("<int:pk>/erase-contact/", views.customer_erase_contact, name="customer-erase-contact"),
+    path("kept-out/", views.kept_out_list, name="kept-out"),
     path("erase-contact/", views.customers_erase_contact, name="customers-erase-contact"),
     path("lines/<uuid:line_id>/remove/", views.line_remove, name="line-remove"),
 ]

@@ -16,13 +16,14 @@ from transaction_files.placeholders import is_placeholder
 
 from .erasure import BULK_ERASURE_MAX, customer_contact_erase, customers_contact_erase
 from .forms import ContactErasureForm, ImportAgainForm, ImportUploadForm
+from .kept_out import customer_let_back_in
 from .line_removal import (
     LinesNotRemovable,
     customer_remove,
     import_record_undo,
     transaction_line_remove,
 )
-from .models import Customer, ImportRecord, TransactionLine
+from .models import Customer, ImportRecord, KeptOutCustomer, TransactionLine
 from .selectors import customer_list, import_record_list, import_rejected_rows, transaction_lines
 from .services import import_record_again, import_record_create
 from .shop_settings import currency_fixed_because
@@ -230,21 +231,26 @@ def customer_lines(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST removes the customer with all their lines."""
     customer = get_object_or_404(customer_list(workspace=request.workspace), pk=pk)
+    placeholder = is_placeholder(customer.external_id, kept=request.workspace.kept_customer_ids)
     if request.method == "POST":
+        # imports skip a placeholder anyway: no need to list it
+        keep_out = request.POST.get("keep_out") == "on" and not placeholder
         try:
             removed = customer_remove(
                 workspace=request.workspace,
                 customer_pk=customer.pk,
                 user=request.user,
+                keep_out=keep_out,
                 request=request,
             )
         except Customer.DoesNotExist:  # removed meanwhile by someone else
             messages.info(request, f"Customer {customer.external_id} was already removed.")
         else:
+            kept = " Later imports leave the id out." if keep_out else ""
             messages.success(
                 request,
                 f"Customer {customer.external_id} removed with {removed.lines:,} "
-                f"line{'s' if removed.lines != 1 else ''}.",
+                f"line{'s' if removed.lines != 1 else ''}.{kept}",
             )
         return redirect("customer-lookup")
     lines = transaction_lines(workspace=request.workspace).filter(customer=customer)
@@ -255,11 +261,34 @@ def customer_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
             "customer": customer,
             "line_count": lines.count(),
             "imports": lines.values("import_record_id").distinct().count(),
-            "placeholder": is_placeholder(
-                customer.external_id, kept=request.workspace.kept_customer_ids
-            ),
+            "placeholder": placeholder,
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def kept_out_list(request: HttpRequest) -> HttpResponse:
+    """The ids the shop's imports skip; POST lets one back in."""
+    if request.method == "POST":
+        try:
+            kept = customer_let_back_in(
+                workspace=request.workspace,
+                pk=int(request.POST.get("pk", "")),
+                user=request.user,
+                request=request,
+            )
+        except (ValueError, KeptOutCustomer.DoesNotExist):  # let back in meanwhile
+            messages.info(request, "That customer id was already let back in.")
+        else:
+            messages.success(
+                request,
+                f"Customer {kept.external_id} let back in: later imports store their lines. "
+                "Import again a file that holds their earlier lines to have those.",
+            )
+        return redirect("customers:kept-out")
+    kept_out = KeptOutCustomer.objects.in_workspace(request.workspace).select_related("removed_by")
+    return render(request, "customers/kept_out.html", {"kept_out": kept_out})
 
 
 @require_http_methods(["GET", "POST"])

@@ -50,6 +50,7 @@ from .serializers import (
     BulkErasureSerializer,
     ContactSerializer,
     CustomerDetailSerializer,
+    CustomerRemoveQuerySerializer,
     CustomerSerializer,
 )
 
@@ -424,20 +425,27 @@ class CustomerDetailApi(APIView):
         summary="Remove a customer",
         description="Removes the customer with every transaction line of theirs and their "
         "places in earlier runs (a test account, a placeholder id stored before imports "
-        "skipped such ids, a person who asked to be forgotten). Each import that had stored "
-        "some of the lines notes how many went, by whom and when; the audit log records it. "
-        "A file holding their lines, imported later, brings the customer back.",
+        "skipped such ids, a person who asked to be forgotten), and keeps the id out of later "
+        "imports unless `keep_out` is false. Each import that had stored some of the lines "
+        "notes how many went, by whom and when; the audit log records it.",
         request=None,
-        responses={200: LinesRemovedSerializer, **error_responses(401, 403, 404)},
+        parameters=[CustomerRemoveQuerySerializer],
+        responses={200: LinesRemovedSerializer, **error_responses(400, 401, 403, 404)},
     )
     def delete(self, request, customer_id: str):
         workspace = request.workspace
+        query = CustomerRemoveQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         customer = get_object_or_404(
             Customer.objects.in_workspace(workspace), external_id=customer_id
         )
         try:
             removed = customer_remove(
-                workspace=workspace, customer_pk=customer.pk, user=request.user, request=request
+                workspace=workspace,
+                customer_pk=customer.pk,
+                user=request.user,
+                keep_out=query.validated_data["keep_out"],
+                request=request,
             )
         except Customer.DoesNotExist as exc:  # removed meanwhile by another request
             raise Http404 from exc

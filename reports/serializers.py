@@ -262,3 +262,12 @@ class CustomerDetailSerializer(serializers.Serializer):
         help_text="The customer at every publication of the workspace, newest first, "
         "including those whose run did not include them.",
     )
+
+
+class CustomerRemoveQuerySerializer(serializers.Serializer):
+    keep_out = serializers.BooleanField(
+        default=True,
+        help_text="Keep the id out of later imports (their rows are skipped and counted) until "
+        "a manager lets it back in; false: a file holding their lines brings the customer "
+        "back.",
+    )

@@ -118,6 +118,10 @@ class Rejection:
     message: str
 
 
+#: Reasons for rows left out by the shop's own rules, not for a fault of the row.
+SKIPPED_ON_PURPOSE = ("skipped_placeholder_customer_id", "skipped_kept_out_customer")
+
+
 @dataclass
 class ChunkResult:
     lines: pd.DataFrame  # LINE_COLUMNS
@@ -158,6 +162,8 @@ class Normaliser:
     money_marks: frozenset[str] = frozenset()
     # Ids the shop says are real customers though they look like placeholders ("0").
     kept_customer_ids: frozenset[str] = frozenset()
+    # Ids, as stored, of customers the shop removed and keeps out: their rows are skipped.
+    kept_out_customer_ids: frozenset[str] = frozenset()
     # For an order split between two chunks (_by_order), by field: the last chunk's first
     # line number, the (invoice, value) carried into it and the one carried out of it. A
     # chunk run again (once its date order is known) takes what was carried into it.
@@ -218,6 +224,21 @@ class Normaliser:
         result.reasons["skipped_placeholder_customer_id"] += skipped
         return mask.to_numpy(zero_copy_only=False)
 
+    def _kept_out(self, ids: pa.Array, candidates: np.ndarray, result: ChunkResult) -> np.ndarray:
+        """Which of the `candidates` rows belong to customers the shop keeps out, compared
+        as stored (an e-mail as its pseudonym, judged once per distinct id); skipped and
+        counted."""
+        distinct = pc.unique(ids.drop_null())
+        stored, _ = self._customer_ids(pd.Series(distinct.to_pylist(), dtype="str"))
+        found = distinct.filter(pa.array(stored.isin(self.kept_out_customer_ids).to_numpy()))
+        mask = pc.fill_null(pc.is_in(ids, value_set=found), False).to_numpy(zero_copy_only=False)
+        mask &= candidates
+        skipped = int(mask.sum())
+        if skipped:
+            result.rows_skipped += skipped
+            result.reasons["skipped_kept_out_customer"] += skipped
+        return mask
+
     @property
     def times_in_utc(self) -> bool:
         """The date (or time) column's name says UTC: its times are UTC, not local."""
@@ -251,6 +272,10 @@ class Normaliser:
         placeholder = self._placeholders(cleaned["customer_id"], result)
         if placeholder is not None:
             has_customer = has_customer & ~placeholder
+        if self.kept_out_customer_ids:
+            has_customer = has_customer & ~self._kept_out(
+                cleaned["customer_id"], has_customer, result
+            )
         first_line = int(line_numbers[0]) if len(line_numbers) else 0
         not_a_sale = self._not_a_sale(cleaned, first_line) & has_customer
         if "currency" in cleaned:

@@ -167,6 +167,7 @@ def preview(
     currency: str = "",
     money_marks: frozenset[str] = frozenset(),
     kept_customer_ids: frozenset[str] = frozenset(),
+    kept_out_customer_ids: frozenset[str] = frozenset(),
 ) -> Preview:
     """The first `rows` rows of `sample` as read and as `mapping` would store them.
     `order_default_from`: where `date_order` came from when nobody chose it for the file
@@ -208,6 +209,7 @@ def preview(
             currency=currency,
             money_marks=money_marks,
             kept_customer_ids=kept_customer_ids,
+            kept_out_customer_ids=kept_out_customer_ids,
         )
         return normaliser.run(frame.reset_index(drop=True), np.asarray(numbers))
 

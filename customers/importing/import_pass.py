@@ -17,6 +17,7 @@ from transaction_files.errors import ImportFileError
 from transaction_files.normalise import Normaliser
 from transaction_files.sources import BadRow, SourceInfo
 
+from ..kept_out import kept_out_customer_ids
 from ..models import ImportRecord, ImportRejectedRow
 from .bounds import import_bounds
 from .contacts import ContactDetails
@@ -79,6 +80,7 @@ def _read_into(
         currency=record.workspace.currency,
         money_marks=record.workspace.currency_marks,
         kept_customer_ids=record.workspace.kept_customer_ids,
+        kept_out_customer_ids=kept_out_customer_ids(workspace=record.workspace),
     )
     reader = ChunkReader(staging, normaliser, path, info, mapping)
     # The chunks read before the dry run's verdict: written only once it lets them through.

@@ -312,6 +312,7 @@ def test_bulk_transactions_are_stored_like_file_lines(api, world):
         "lines_imported": 3,
         "lines_duplicate": 0,
         "customers_created": 2,
+        "lines_skipped": 0,
     }
     stored = TransactionLine.unscoped.filter(import_record=record).order_by("invoice")
     assert [(s.invoice, s.is_return, s.is_non_product, float(s.amount)) for s in stored] == [

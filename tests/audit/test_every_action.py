@@ -396,6 +396,21 @@ def _customer_removed(shop: Shop):
     return act
 
 
+@walk(Action.CUSTOMER_LET_BACK_IN)
+def _customer_let_back_in(shop: Shop):
+    from customers.models import KeptOutCustomer
+
+    kept = KeptOutCustomer.objects.create(workspace=shop.workspace, external_id="17850")
+    client = shop.page(shop.manager)
+
+    def act():
+        assert client.post(reverse("customers:kept-out"), {"pk": kept.pk}).status_code == 302
+        assert not KeptOutCustomer.objects.in_workspace(shop.workspace).exists()
+        return Done(kept, "manager")
+
+    return act
+
+
 def test_the_walk_covers_every_action():
     assert set(WALKS) == set(Action.values)
 

@@ -98,6 +98,7 @@ def world(shop, make_user, tmp_path):
         f"/customers/{customer_pk}/erase-contact/",  # the confirmation (not for marketing)
         f"/customers/{customer_pk}/lines/",  # to remove a line or the customer (not marketing)
         f"/customers/{customer_pk}/remove/",  # the confirmation (not for marketing)
+        "/customers/kept-out/",  # ids imports skip (not for marketing)
         "/customers/lookup/?" + urlencode({"customer_id": "ann@example.com"}),
         "/customers/erase-contact/",  # many at once (not for marketing)
         failed.get_absolute_url(),  # not for marketing

@@ -1,6 +1,7 @@
 """A manager finds a placeholder id stored before imports skipped such ids, in a real
 browser: its lines page says what it is, and the customer is removed with all its lines
-after a confirmation; the other customers' lines stay."""
+after a confirmation; the other customers' lines stay. A real customer removed is kept out
+of imports (the box is ticked by default) and let back in from the list of those."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def test_a_stored_placeholder_is_pointed_out_and_removed(
     make_user,
     tmp_path,
 ):
-    from customers.models import Customer, ImportRecord, TransactionLine
+    from customers.models import Customer, ImportRecord, KeptOutCustomer, TransactionLine
 
     shop = shops.test_shop()
     shop.customer_ids_kept = "GUEST"  # as the lines were stored before the rule
@@ -57,4 +58,16 @@ def test_a_stored_placeholder_is_pointed_out_and_removed(
 
     assert not Customer.unscoped.filter(external_id="GUEST").exists()
     assert list(TransactionLine.unscoped.values_list("invoice", flat=True)) == ["103"]
+
+    seven = Customer.unscoped.get(external_id="7")
+    page.goto(f"{in_shop(base)}/customers/{seven.pk}/remove/")
+    assert page.is_checked("input[name=keep_out]")
+    page.click("button:has-text('Remove customer 7')")
+    page.wait_for_selector("text=Later imports leave the id out.")
+    assert list(KeptOutCustomer.unscoped.values_list("external_id", flat=True)) == ["7"]
+    page.goto(f"{in_shop(base)}/customers/imports/")
+    page.click("text=Customers kept out")
+    page.click("button:has-text('Let back in')")  # the page's script asks; the test agrees
+    page.wait_for_selector("text=Customer 7 let back in")
+    assert not KeptOutCustomer.unscoped.exists()
     assert_clean(page)

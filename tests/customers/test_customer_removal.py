@@ -1,7 +1,9 @@
 """Managers remove a customer with all their lines (a test account, a placeholder id stored
 before imports skipped such ids, a person who asked to be forgotten), by page and API: the
 lines, the customer and their places in earlier runs go, other customers' lines stay, each
-import notes what it lost, and the audit log records who did it."""
+import notes what it lost, and the audit log records who did it. A removed customer is kept
+out of later imports (files and the transactions API skip and count their rows) until a
+manager lets them back in."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from django.urls import reverse
 
 from audit.models import AuditEntry
 from customers.line_removal import customer_remove
-from customers.models import Customer, ImportRecord, TransactionLine
+from customers.models import Customer, ImportRecord, KeptOutCustomer, TransactionLine
 from tests import shops
 
 from .conftest import import_path, in_shop
@@ -87,7 +89,12 @@ def test_removing_a_customer_takes_their_lines_and_places_in_runs_only(stored_gu
     assert "Customer Guest removed with 1 line of this import" in second.notices[-1]
     entry = AuditEntry.unscoped.get(action=AuditEntry.Action.CUSTOMER_REMOVED)
     assert (entry.target_repr, entry.actor_name) == ("Guest", "manager-user")
-    assert entry.details == {"lines_removed": 3, "imports": [first.pk, second.pk]}
+    assert entry.details == {
+        "lines_removed": 3,
+        "imports": [first.pk, second.pk],
+        "kept_out": False,
+    }
+    assert not KeptOutCustomer.unscoped.exists()
 
 
 def _run(user):
@@ -123,12 +130,14 @@ def test_the_lines_page_points_out_a_stored_placeholder_and_removes_it(stored_gu
     confirm = manager.get(remove_url).content.decode()
     assert "3 transaction lines, stored by 2 imports" in confirm
     assert "Imports skip this id now" in confirm
+    assert 'name="keep_out"' not in confirm  # imports skip a placeholder anyway
     assert TransactionLine.unscoped.count() == 6  # asking removes nothing
 
     response = manager.post(remove_url, follow=True)
     assert response.redirect_chain[-1][0] == in_shop(reverse("customer-lookup"))
     assert "Customer Guest removed with 3 lines." in response.content.decode()
     assert invoices() == {"103", "104", "202"}
+    assert not KeptOutCustomer.unscoped.exists()
     assert manager.post(remove_url).status_code == 404
 
 
@@ -141,7 +150,7 @@ def test_a_kept_id_is_not_called_a_placeholder(stored_guest, client_for):
     page = manager.get(reverse("customers:customer-lines", args=[guest.pk])).content.decode()
     assert 'data-role="placeholder"' not in page
     confirm = manager.get(reverse("customers:customer-remove", args=[guest.pk])).content.decode()
-    assert "brings the customer back" in confirm
+    assert '<input type="checkbox" name="keep_out" checked>' in confirm
 
 
 def test_marketing_may_not_remove_a_customer(stored_guest, client_for):
@@ -163,6 +172,7 @@ def test_the_api_removes_a_customer_by_id(stored_guest, client_for):
     assert response.status_code == 200, response.content
     assert response.json() == {"lines_removed": 2, "customers_updated": 0, "customers_deleted": 1}
     assert invoices() == {"101", "102", "104", "201"}
+    assert list(KeptOutCustomer.unscoped.values_list("external_id", flat=True)) == ["7"]
     assert manager.get(reverse("api-customer", args=["7"])).status_code == 404
     assert manager.delete(reverse("api-customer", args=["7"])).status_code == 404
 
@@ -176,3 +186,128 @@ def test_a_customer_of_another_shop_is_not_found(stored_guest, client_for, other
     # by id, the API finds the manager's own shop's Guest, never the other shop's
     assert manager.delete(reverse("api-customer", args=["Guest"])).status_code == 200
     assert Customer.unscoped.filter(pk=theirs.pk).exists()
+
+
+def import_lines(tmp_path: Path, name: str, text: str) -> ImportRecord:
+    return import_text(tmp_path, name, HEADER + text)
+
+
+def test_a_customer_kept_out_stays_out_of_later_files_until_let_back_in(
+    stored_guest, client_for, tmp_path
+):
+    manager = client_for("manager")
+    seven = Customer.unscoped.get(external_id="7")
+    response = manager.post(
+        reverse("customers:customer-remove", args=[seven.pk]), {"keep_out": "on"}, follow=True
+    )
+    assert "Customer 7 removed with 2 lines. Later imports leave the id out." in (
+        response.content.decode()
+    )
+    kept = KeptOutCustomer.unscoped.get()
+    assert (kept.external_id, kept.removed_by.get_username()) == ("7", "manager-user")
+
+    # the shop's next full export holds customer 7's purchases again, and a new one
+    again = import_lines(
+        tmp_path,
+        "full.csv",
+        "103,P1,MUG,1,2024-02-10 10:00:00,3.00,7,Spain\n"
+        "301,P1,MUG,1,2024-04-01 10:00:00,3.00, 7 ,Spain\n"
+        "302,P1,MUG,1,2024-04-02 10:00:00,3.00,8,Spain\n",
+    )
+    assert (again.rows_read, again.rows_imported, again.rows_skipped) == (3, 1, 2)
+    assert again.counts_by_reason["skipped_kept_out_customer"] == 2
+    assert again.rows_without_customer == 0 and again.warnings == []
+    assert not Customer.unscoped.filter(external_id="7").exists()
+    page = manager.get(again.get_absolute_url()).content.decode()
+    assert "Skipped: customer removed from the shop and kept out" in page
+
+    listed = manager.get(reverse("customers:kept-out")).content.decode()
+    assert '<td class="mono">7</td>' in listed and "manager-user" in listed
+    response = manager.post(reverse("customers:kept-out"), {"pk": kept.pk}, follow=True)
+    assert "Customer 7 let back in" in response.content.decode()
+    assert not KeptOutCustomer.unscoped.exists()
+    entry = AuditEntry.unscoped.get(action=AuditEntry.Action.CUSTOMER_LET_BACK_IN)
+    assert (entry.target_repr, entry.actor_name) == ("7", "manager-user")
+
+    back = import_lines(tmp_path, "later.csv", "401,P1,MUG,1,2024-05-01 10:00:00,3.00,7,Spain\n")
+    assert (back.rows_imported, back.rows_skipped) == (1, 0)
+    assert Customer.unscoped.filter(external_id="7").exists()
+
+
+def test_unticked_the_customer_comes_back_with_the_next_file(stored_guest, client_for, tmp_path):
+    seven = Customer.unscoped.get(external_id="7")
+    client_for("manager").post(reverse("customers:customer-remove", args=[seven.pk]))
+    assert not KeptOutCustomer.unscoped.exists()
+    again = import_lines(tmp_path, "full.csv", "301,P1,MUG,1,2024-04-01 10:00:00,3.00,7,Spain\n")
+    assert again.rows_imported == 1 and Customer.unscoped.filter(external_id="7").exists()
+
+
+def test_an_e_mail_id_is_kept_out_by_its_pseudonym(db, client_for, tmp_path):
+    first = import_lines(
+        tmp_path, "a.csv", "1,P1,MUG,1,2024-01-05 10:00:00,3.00,ann@example.com,UK\n"
+    )
+    assert first.rows_imported == 1
+    ann = Customer.unscoped.get()
+    assert ann.external_id != "ann@example.com"  # stored as its pseudonym
+    api = client_for("manager")
+    assert api.delete(reverse("api-customer", args=[ann.external_id])).status_code == 200
+    later = import_lines(
+        tmp_path,
+        "b.csv",
+        "2,P1,MUG,1,2024-02-05 10:00:00,3.00, Ann@Example.com,UK\n"
+        "3,P1,MUG,1,2024-02-05 10:00:00,3.00,bo@example.com,UK\n",
+    )
+    assert (later.rows_imported, later.counts_by_reason["skipped_kept_out_customer"]) == (1, 1)
+    assert Customer.unscoped.count() == 1 and Customer.unscoped.get().external_id != (
+        ann.external_id
+    )
+
+
+def test_the_transactions_api_counts_skipped_lines_instead_of_refusing_them(
+    stored_guest, client_for
+):
+    from tests.api.test_endpoints import LINES
+
+    api = client_for("manager")
+    assert api.delete(reverse("api-customer", args=["7"])).status_code == 200
+    lines = [
+        dict(LINES[0], customer_id="7"),
+        dict(LINES[0], customer_id="Guest", invoice="910002"),
+        dict(LINES[0], customer_id="api-new-9", invoice="910003"),
+    ]
+    answer = api.post("/api/v1/transactions/", {"lines": lines}, content_type="application/json")
+    assert answer.status_code == 201, answer.content
+    body = answer.json()
+    assert (body["lines_received"], body["lines_imported"], body["lines_skipped"]) == (3, 1, 2)
+    record = ImportRecord.unscoped.get(pk=body["import_id"])
+    assert record.rows_skipped == 2
+    assert record.counts_by_reason == {
+        "skipped_kept_out_customer": 1,
+        "skipped_placeholder_customer_id": 1,
+    }
+    assert TransactionLine.unscoped.filter(customer__external_id="api-new-9").exists()
+    assert not Customer.unscoped.filter(external_id="7").exists()
+
+
+def test_the_api_can_remove_without_keeping_out_and_refuses_a_bad_flag(stored_guest, client_for):
+    api = client_for("manager")
+    url = reverse("api-customer", args=["7"])
+    bad = api.delete(url + "?keep_out=maybe")
+    assert bad.status_code == 400 and "keep_out" in bad.json()["fields"]
+    assert Customer.unscoped.filter(external_id="7").exists()
+    assert api.delete(url + "?keep_out=false").status_code == 200
+    assert not KeptOutCustomer.unscoped.exists()
+
+
+def test_letting_back_in_is_for_managers_of_the_shop(stored_guest, client_for, other_shop):
+    theirs = KeptOutCustomer.objects.create(workspace=other_shop, external_id="7")
+    ours = KeptOutCustomer.objects.create(workspace=shops.test_shop(), external_id="7")
+    marketing = client_for("marketing")
+    assert marketing.get(reverse("customers:kept-out")).status_code == 403
+    assert marketing.post(reverse("customers:kept-out"), {"pk": ours.pk}).status_code == 403
+    manager = client_for("manager")
+    listed = manager.get(reverse("customers:kept-out")).content.decode()
+    assert listed.count('name="pk"') == 1 and f'value="{ours.pk}"' in listed
+    response = manager.post(reverse("customers:kept-out"), {"pk": theirs.pk}, follow=True)
+    assert "already let back in" in response.content.decode()
+    assert KeptOutCustomer.unscoped.count() == 2

@@ -115,6 +115,7 @@ def _world(workspace, user, tag: str) -> dict:
         ImportLayout,
         ImportRecord,
         ImportRejectedRow,
+        KeptOutCustomer,
         TransactionLine,
     )
     from schedules.models import Schedule
@@ -126,6 +127,7 @@ def _world(workspace, user, tag: str) -> dict:
     rejected = ImportRejectedRow.objects.create(import_record=record, line_number=2, message="x")
     layout = ImportLayout.objects.create(workspace=workspace, signature=tag, columns=["a"])
     customer = Customer.objects.create(workspace=workspace, external_id="1001")
+    kept_out = KeptOutCustomer.objects.create(workspace=workspace, external_id="1002")
     line = TransactionLine.objects.create(
         workspace=workspace, customer=customer, invoice=tag, quantity=Decimal(1),
         amount=Decimal(3), timestamp=now, import_record=record, line_hash=uuid.uuid4(),
@@ -165,7 +167,7 @@ def _world(workspace, user, tag: str) -> dict:
         for o in (entry, rule, alert, record, rejected, customer, line, run, candidate, segment,
                   assignment,
                   publication, membership, token, schedule, layout, endpoint, delivery,
-                  attempt, playbook, check)
+                  attempt, playbook, check, kept_out)
     }  # fmt: skip
 
 

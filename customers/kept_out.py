@@ -1,0 +1,44 @@
+"""Customers the shop removed and keeps out of later imports (a test account, a person who
+asked to be forgotten): the list the imports read, and letting an id back in."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from audit.log import record as audit_record
+from audit.models import AuditEntry
+
+from .models import KeptOutCustomer
+
+
+def kept_out_customer_ids(*, workspace) -> frozenset[str]:
+    """The ids, as stored, whose rows the workspace's imports skip."""
+    return frozenset(
+        KeptOutCustomer.objects.in_workspace(workspace).values_list("external_id", flat=True)
+    )
+
+
+def customer_keep_out(*, workspace, external_id: str, user) -> KeptOutCustomer:
+    """Add the id to the list (again: the latest removal's time and user). Call inside the
+    removal's transaction."""
+    kept, _ = KeptOutCustomer.objects.in_workspace(workspace).update_or_create(
+        workspace=workspace, external_id=external_id, defaults={"removed_by": user}
+    )
+    return kept
+
+
+@transaction.atomic
+def customer_let_back_in(*, workspace, pk: int, user, request=None) -> KeptOutCustomer:
+    """Take an id off the list: later imports store its rows again (earlier files must be
+    imported again for the lines they held). Raises KeptOutCustomer.DoesNotExist."""
+    kept = KeptOutCustomer.objects.in_workspace(workspace).select_for_update().get(pk=pk)
+    audit_record(
+        workspace=workspace,
+        action=AuditEntry.Action.CUSTOMER_LET_BACK_IN,
+        actor=user,
+        target=kept,
+        request=request,
+        details={"removed_at": kept.removed_at.isoformat()},
+    )
+    kept.delete()
+    return kept
