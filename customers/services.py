@@ -448,7 +448,8 @@ def _same_file_stored(record: ImportRecord) -> ImportRecord | None:
     Only an import that stored every distinct line itself qualifies (none was already stored
     by an older import that may since have lost lines); when lines were deleted since (a
     customer deleted), the count differs and the file is read again, line by line. One that
-    skipped placeholder ids is read again once the shop keeps some ids.
+    skipped placeholder ids is read again once the shop keeps some ids, and one that skipped
+    customers kept out is always read again.
     """
     earlier = (
         ImportRecord.objects.in_workspace(record.workspace)
@@ -468,6 +469,8 @@ def _same_file_stored(record: ImportRecord) -> ImportRecord | None:
         return None
     if earlier.rows_with_placeholder_id and record.workspace.customer_ids_kept:
         return None  # ids it skipped may be kept now: read it again
+    if earlier.rows_of_kept_out_customers:
+        return None  # customers it kept out may have been let back in since
     stored = (
         TransactionLine.objects.in_workspace(record.workspace)
         .filter(import_record_id=earlier.pk)

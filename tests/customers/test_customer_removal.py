@@ -232,6 +232,16 @@ def test_a_customer_kept_out_stays_out_of_later_files_until_let_back_in(
     back = import_lines(tmp_path, "later.csv", "401,P1,MUG,1,2024-05-01 10:00:00,3.00,7,Spain\n")
     assert (back.rows_imported, back.rows_skipped) == (1, 0)
     assert Customer.unscoped.filter(external_id="7").exists()
+    # the same bytes as the file that skipped them: read again, not "already imported"
+    full_again = import_lines(
+        tmp_path,
+        "full.csv",
+        "103,P1,MUG,1,2024-02-10 10:00:00,3.00,7,Spain\n"
+        "301,P1,MUG,1,2024-04-01 10:00:00,3.00, 7 ,Spain\n"
+        "302,P1,MUG,1,2024-04-02 10:00:00,3.00,8,Spain\n",
+    )
+    assert (full_again.rows_imported, full_again.rows_skipped) == (2, 0)
+    assert {"103", "301", "401"} <= invoices()
 
 
 def test_unticked_the_customer_comes_back_with_the_next_file(stored_guest, client_for, tmp_path):
