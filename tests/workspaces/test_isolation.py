@@ -391,6 +391,8 @@ def _normalised(response, term: str) -> tuple[int, str]:
     body = b"".join(response) if response.streaming else response.content
     text = body.decode("utf-8", "replace").replace(term, "TERM")
     text = re.sub(r'(nonce|value)="[^"]*"', "", text)
+    # the footer's time of printing: the two answers may fall either side of a minute
+    text = re.sub(r"Printed [^<·]*·", "Printed ·", text)
     return response.status_code, text
 
 
