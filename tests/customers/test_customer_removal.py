@@ -17,7 +17,8 @@ from customers.line_removal import customer_remove
 from customers.models import Customer, ImportRecord, KeptOutCustomer, TransactionLine
 from tests import shops
 
-from .conftest import import_path, in_shop
+from .conftest import in_shop
+from .test_undo import import_text
 
 pytestmark = pytest.mark.django_db
 
@@ -33,14 +34,6 @@ SECOND = HEADER + (
     "201,P3,BOWL,1,2024-03-01 10:00:00,7.00,Guest,France\n"
     "202,P3,BOWL,1,2024-03-02 10:00:00,7.00,7,Spain\n"
 )
-
-
-def import_text(tmp_path: Path, name: str, text: str) -> ImportRecord:
-    path = tmp_path / name
-    path.write_text(text)
-    record = import_path(path)
-    assert record.status == ImportRecord.Status.SUCCEEDED, record.error
-    return record
 
 
 @pytest.fixture
