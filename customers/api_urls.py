@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, api_lines, api_settings, api_transactions
+from . import api, api_kept_out, api_lines, api_settings, api_transactions
 
 urlpatterns = [
     path("imports/", api.ImportListCreateApi.as_view(), name="api-imports"),
@@ -23,4 +23,14 @@ urlpatterns = [
         name="api-transactions",
     ),
     path("settings/", api_settings.ShopSettingsApi.as_view(), name="api-shop-settings"),
+    path(
+        "kept-out-customers/",
+        api_kept_out.KeptOutCustomerListApi.as_view(),
+        name="api-kept-out-customers",
+    ),
+    path(
+        "kept-out-customers/<str:customer_id>/",
+        api_kept_out.KeptOutCustomerDetailApi.as_view(),
+        name="api-kept-out-customer",
+    ),
 ]

@@ -37,6 +37,7 @@ def _endpoints(world):
         ("get", "/api/v1/customers/", None, (200, 200, 200)),
         ("get", f"/api/v1/customers/{customer}/", None, (200, 200, 200)),
         ("delete", f"/api/v1/customers/{customer}/", None, (403, 200, 200)),
+        ("get", "/api/v1/kept-out-customers/", None, (403, 200, 200)),
         ("get", "/api/v1/transactions/", None, (200, 200, 200)),
         ("post", "/api/v1/transactions/", {"lines": [LINE]}, (403, 201, 201)),
         ("get", "/api/v1/runs/", None, (403, 200, 200)),
@@ -62,7 +63,7 @@ def _call(client, method, path, body):
     return getattr(client, method)(path, body or {}, content_type="application/json")
 
 
-MATRIX_SIZE = 22
+MATRIX_SIZE = 23
 
 
 @pytest.mark.parametrize("index", range(MATRIX_SIZE))

@@ -314,3 +314,30 @@ def test_letting_back_in_is_for_managers_of_the_shop(stored_guest, client_for, o
     response = manager.post(reverse("customers:kept-out"), {"pk": theirs.pk}, follow=True)
     assert "already let back in" in response.content.decode()
     assert KeptOutCustomer.unscoped.count() == 2
+
+
+def test_the_api_lists_the_kept_out_and_lets_one_back_in(stored_guest, client_for, other_shop):
+    KeptOutCustomer.objects.create(workspace=other_shop, external_id="8")
+    manager = client_for("manager")
+    assert manager.delete(reverse("api-customer", args=["7"])).status_code == 200
+    listed = manager.get(reverse("api-kept-out-customers"))
+    assert listed.status_code == 200
+    assert [(k["customer_id"], k["removed_by"]) for k in listed.json()["results"]] == [
+        ("7", "manager-user")
+    ]
+    # another shop's kept-out id is not found here, and stays there
+    assert manager.delete(reverse("api-kept-out-customer", args=["8"])).status_code == 404
+    answer = manager.delete(reverse("api-kept-out-customer", args=["7"]))
+    assert answer.status_code == 204
+    assert list(KeptOutCustomer.unscoped.values_list("external_id", flat=True)) == ["8"]
+    assert AuditEntry.unscoped.filter(action=AuditEntry.Action.CUSTOMER_LET_BACK_IN).count() == 1
+    gone = manager.delete(reverse("api-kept-out-customer", args=["7"]))
+    assert gone.status_code == 404 and gone.json()["status"] == 404
+
+
+def test_marketing_may_not_read_or_change_the_kept_out(stored_guest, client_for):
+    KeptOutCustomer.objects.create(workspace=shops.test_shop(), external_id="7")
+    marketing = client_for("marketing")
+    assert marketing.get(reverse("api-kept-out-customers")).status_code == 403
+    assert marketing.delete(reverse("api-kept-out-customer", args=["7"])).status_code == 403
+    assert KeptOutCustomer.unscoped.count() == 1

@@ -197,7 +197,13 @@ def world(django_db_setup, django_db_blocker):
     from accounts.services import api_token_create
     from alerts.models import Alert, AlertRule
     from clustering.models import SegmentationRun
-    from customers.models import Customer, ImportLayout, ImportRecord, TransactionLine
+    from customers.models import (
+        Customer,
+        ImportLayout,
+        ImportRecord,
+        KeptOutCustomer,
+        TransactionLine,
+    )
     from tests.audit.helpers import wipe_audit_log
     from tests.clustering.factories import synthetic_lines
     from tests.shops import OTHER_SHOP, join, test_shop
@@ -243,6 +249,8 @@ def world(django_db_setup, django_db_blocker):
             user=users["manager"], workspace=a, name="iso", read_only=False
         )
         b_only = Customer.objects.in_workspace(b).get(external_id=B_ONLY_CUSTOMER)
+        # B keeps out an id as well: A may neither see it nor let it back in
+        KeptOutCustomer.objects.create(workspace=b, external_id=B_ONLY_CUSTOMER)
         try:
             yield World(shop_a, shop_b, b_only, users, secret)
         finally:
@@ -254,6 +262,7 @@ def world(django_db_setup, django_db_blocker):
             Alert.unscoped.all().delete()
             Endpoint.unscoped.all().delete()  # and their deliveries
             ImportLayout.unscoped.all().delete()
+            KeptOutCustomer.unscoped.all().delete()
             AlertRule.unscoped.all().delete()
             SegmentationRun.unscoped.update(is_published=False)
             SegmentationRun.unscoped.all().delete()
@@ -344,7 +353,7 @@ def _b_state(world: World) -> tuple:
     from accounts.models import ApiToken, Membership
     from audit.models import AuditEntry
     from clustering.models import SegmentationRun
-    from customers.models import Customer, ImportRecord, TransactionLine
+    from customers.models import Customer, ImportRecord, KeptOutCustomer, TransactionLine
 
     b = world.b.workspace
     return (
@@ -355,6 +364,7 @@ def _b_state(world: World) -> tuple:
         sorted(ApiToken.objects.in_workspace(b).values_list("token_key", flat=True)),
         sorted(Membership.objects.in_workspace(b).values_list("user_id", "role")),
         list(AuditEntry.objects.in_workspace(b).values_list("pk", flat=True)),
+        list(KeptOutCustomer.objects.in_workspace(b).values_list("external_id", flat=True)),
     )
 
 
@@ -438,6 +448,7 @@ def test_the_walk_reaches_objects_of_every_kind():
         "api-run-detail",
         "api-import-detail",
         "api-customer",
+        "api-kept-out-customer",
         "api-transaction-line",
         "api-token-revoke",
         "customers:layout-edit",
