@@ -3,6 +3,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,6 +31,7 @@ from .shop_settings import currency_fixed_because
 from .views_mapping import mapping_step
 
 IMPORT_PERMISSION = "accounts.import_data"
+KEPT_OUT_PER_PAGE = 100
 
 
 @permission_required(IMPORT_PERMISSION, raise_exception=True)
@@ -288,7 +290,8 @@ def kept_out_list(request: HttpRequest) -> HttpResponse:
             )
         return redirect("customers:kept-out")
     kept_out = KeptOutCustomer.objects.in_workspace(request.workspace).select_related("removed_by")
-    return render(request, "customers/kept_out.html", {"kept_out": kept_out})
+    page = Paginator(kept_out, KEPT_OUT_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "customers/kept_out.html", {"page": page})
 
 
 @require_http_methods(["GET", "POST"])

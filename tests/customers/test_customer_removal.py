@@ -341,3 +341,16 @@ def test_marketing_may_not_read_or_change_the_kept_out(stored_guest, client_for)
     assert marketing.get(reverse("api-kept-out-customers")).status_code == 403
     assert marketing.delete(reverse("api-kept-out-customer", args=["7"])).status_code == 403
     assert KeptOutCustomer.unscoped.count() == 1
+
+
+def test_the_kept_out_page_is_paged(db, client_for, monkeypatch):
+    from customers import views
+
+    monkeypatch.setattr(views, "KEPT_OUT_PER_PAGE", 2)
+    for i in range(3):
+        KeptOutCustomer.objects.create(workspace=shops.test_shop(), external_id=f"c{i}")
+    manager = client_for("manager")
+    first = manager.get(reverse("customers:kept-out")).content.decode()
+    assert "Page 1 of 2 (3 customers)" in first and first.count('name="pk"') == 2
+    second = manager.get(reverse("customers:kept-out") + "?page=2").content.decode()
+    assert second.count('name="pk"') == 1 and '<td class="mono">c0</td>' in second
