@@ -7,6 +7,7 @@ from django.db import transaction
 
 from audit.log import record as audit_record
 from audit.models import AuditEntry
+from transaction_files.pseudonyms import is_email, pseudonym
 
 from .models import KeptOutCustomer
 
@@ -15,6 +16,20 @@ def kept_out_customer_ids(*, workspace) -> frozenset[str]:
     """The ids, as stored, whose rows the workspace's imports skip."""
     return frozenset(
         KeptOutCustomer.objects.in_workspace(workspace).values_list("external_id", flat=True)
+    )
+
+
+def kept_out_entry(*, workspace, searched: str) -> KeptOutCustomer | None:
+    """The entry of a customer id kept out, or of an e-mail address kept out as its
+    pseudonym (the lookup answers "removed" rather than "no such customer")."""
+    ids = [searched.strip()]
+    if is_email(searched):
+        ids.append(pseudonym(searched, workspace.pseudonym_key))
+    return (
+        KeptOutCustomer.objects.in_workspace(workspace)
+        .filter(external_id__in=ids)
+        .select_related("removed_by")
+        .first()
     )
 
 

@@ -21,6 +21,7 @@ from clustering.report.charts import heat_level
 from clustering.report.member_fit import assignment_fit
 from clustering.report.value import value_check
 from clustering.selectors import succeeded_runs, worker_is_recent, worker_last_seen
+from customers.kept_out import kept_out_entry
 from customers.selectors import customer_ids_for_email
 
 from . import selectors
@@ -165,6 +166,7 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
             for name in result.current.FEATURE_FIELDS
             if not profiled or name in profiled
         ]
+    not_found = bool(searched) and result is None and not by_email
     # An id this workspace does not know answers 404 (with the page saying so), as it
     # would were it another workspace's customer.
     return render(
@@ -181,8 +183,14 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
             "personal": personal,
             "by_email": by_email[:EMAIL_MATCHES_SHOWN] if by_email and result is None else None,
             "by_email_more": bool(by_email) and len(by_email) > EMAIL_MATCHES_SHOWN,
+            # removed and kept out: say so, rather than "no such customer"
+            "kept_out": (
+                kept_out_entry(workspace=request.workspace, searched=searched)
+                if not_found
+                else None
+            ),
         },
-        status=404 if searched and result is None and not by_email else 200,
+        status=404 if not_found else 200,
     )
 
 

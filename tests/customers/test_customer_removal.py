@@ -354,3 +354,26 @@ def test_the_kept_out_page_is_paged(db, client_for, monkeypatch):
     assert "Page 1 of 2 (3 customers)" in first and first.count('name="pk"') == 2
     second = manager.get(reverse("customers:kept-out") + "?page=2").content.decode()
     assert second.count('name="pk"') == 1 and '<td class="mono">c0</td>' in second
+
+
+def test_the_lookup_says_a_customer_was_removed_and_kept_out(db, client_for, tmp_path):
+    import_text(
+        tmp_path,
+        "a.csv",
+        HEADER + "1,P1,MUG,1,2024-01-05 10:00:00,3.00,ann@example.com,UK\n"
+        "2,P1,MUG,1,2024-01-06 10:00:00,3.00,17850,UK\n",
+    )
+    ann = Customer.unscoped.get(external_id__startswith="e-")
+    manager = client_for("manager")
+    for external_id in (ann.external_id, "17850"):
+        assert manager.delete(reverse("api-customer", args=[external_id])).status_code == 200
+    lookup = reverse("customer-lookup")
+    # a person asking whether they were forgotten gives their e-mail; the shop its id
+    for searched in ("Ann@Example.com", "17850"):
+        page = manager.get(lookup, {"customer_id": searched})
+        assert page.status_code == 404
+        text = page.content.decode()
+        assert f"Customer “{searched}” was removed with all their lines" in text, searched
+        assert "by manager-user, and imports keep them out" in text
+    unknown = manager.get(lookup, {"customer_id": "99999"}).content.decode()
+    assert 'data-role="kept-out"' not in unknown and "No customer with id “99999”" in unknown
