@@ -187,7 +187,7 @@ def customer_remove(
         request=request,
         details={
             "lines_removed": sum(per_import.values()),
-            "imports": sorted(per_import),
+            "import_ids": sorted(per_import),
             "kept_out": keep_out,
         },
     )

@@ -84,7 +84,7 @@ def test_removing_a_customer_takes_their_lines_and_places_in_runs_only(stored_gu
     assert (entry.target_repr, entry.actor_name) == ("Guest", "manager-user")
     assert entry.details == {
         "lines_removed": 3,
-        "imports": [first.pk, second.pk],
+        "import_ids": [first.pk, second.pk],
         "kept_out": False,
     }
     assert not KeptOutCustomer.unscoped.exists()
