@@ -17,6 +17,7 @@ from common.derived_cache import customers_changed
 
 from .kept_out import customer_keep_out
 from .models import Customer, ImportRecord, TransactionLine
+from .signals import customer_removed
 
 logger = logging.getLogger(__name__)
 
@@ -210,5 +211,15 @@ def customer_remove(
         record.save(update_fields=["notices"])
     logger.info(
         "customer %s removed by %s: %s lines", customer.external_id, _who(user), removed.lines
+    )
+    removal = {
+        "customer_id": customer.external_id,
+        "removed_at": timezone.now().isoformat(),
+        "removed_by": user.get_username() if user is not None else None,
+        "lines_removed": removed.lines,
+        "kept_out": keep_out,
+    }
+    transaction.on_commit(
+        lambda: customer_removed.send(sender=Customer, workspace=workspace, removal=removal)
     )
     return removed

@@ -21,6 +21,7 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 - a label, not a secret
 class Event(models.TextChoices):
     PUBLISHED = "segmentation.published", "Segmentation published"
     ALERT = "alert.raised", "Alert raised"
+    CUSTOMER_REMOVED = "customer.removed", "Customer removed"
     TEST = "webhook.test", "Test event"
 
 
@@ -29,6 +30,10 @@ class Event(models.TextChoices):
 _SUBSCRIBABLE = {
     Event.PUBLISHED.value: ("Each published segmentation", "publications"),
     Event.ALERT.value: ("Each alert raised", "alerts"),
+    Event.CUSTOMER_REMOVED.value: (
+        "Each customer removed, so the systems that hold them can forget them too",
+        "removals",
+    ),
 }
 SUBSCRIBABLE = [(value, label) for value, (label, _word) in _SUBSCRIBABLE.items()]
 
@@ -71,7 +76,8 @@ class Endpoint(models.Model):
     enabled = models.BooleanField(default=True)
     events = models.JSONField(
         default=every_event,
-        help_text="What it receives: segmentation.published, alert.raised or both.",
+        help_text="What it receives: any of segmentation.published, alert.raised and "
+        "customer.removed.",
     )
     format = models.CharField(
         max_length=8,
@@ -102,6 +108,8 @@ class Endpoint(models.Model):
     def events_in_words(self) -> str:
         """What it receives, as the pages say it ("publications and alerts")."""
         words = [_SUBSCRIBABLE[e][1] for e in self.events if e in _SUBSCRIBABLE]
+        if len(words) > 2:
+            return f"{', '.join(words[:-1])} and {words[-1]}"
         return " and ".join(words) or "test events only"
 
 

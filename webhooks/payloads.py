@@ -1,6 +1,6 @@
 """What a webhook says: the publication, its run's segments, how customers moved since the
-publication before, and where the integration reads the members; or an alert raised, and
-where to see it (docs/webhooks.md)."""
+publication before, and where the integration reads the members; an alert raised, and
+where to see it; or a customer removed (docs/webhooks.md)."""
 
 from __future__ import annotations
 
@@ -139,6 +139,18 @@ def alert_payload(delivery, alert: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def removal_payload(delivery, removal: dict[str, Any]) -> dict[str, Any]:
+    """The body of a customer's removal (customers.signals.customer_removed): who was
+    removed, when and by whom, and whether imports keep them out; no contact details."""
+    return {
+        "event": delivery.event,
+        "id": str(delivery.idempotency_key),
+        "created_at": _when(delivery.created_at),
+        "workspace": workspace_part(delivery.workspace),
+        "customer": removal,
+    }
+
+
 def as_chat(body: dict[str, Any]) -> dict[str, Any]:
     """An event's body as a chat channel's incoming webhook takes it: one line of text,
     ending with where to read more ({"text": ...}, which Slack, Teams, Google Chat and
@@ -146,6 +158,15 @@ def as_chat(body: dict[str, Any]) -> dict[str, Any]:
     workspace = body["workspace"]
     site = settings.SITE_URL.rstrip("/")
     shop = f"{site}/w/{workspace['slug']}/"
+    if body.get("customer"):
+        removal = body["customer"]
+        lines = removal["lines_removed"]
+        kept = "; imports keep them out" if removal["kept_out"] else ""
+        by = f" by {removal['removed_by']}" if removal["removed_by"] else ""
+        return {
+            "text": f"{workspace['name']}: customer {removal['customer_id']} was removed with "
+            f"{lines:,} line{'s' if lines != 1 else ''}{by}{kept}. {shop}"
+        }
     if body.get("alert"):
         alert = body["alert"]
         return {

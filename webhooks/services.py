@@ -17,7 +17,7 @@ from clustering.models import Publication
 
 from .addresses import AddressRefused, Target, check_url
 from .models import Delivery, Endpoint, Format, clean_events, every_event, new_secret
-from .payloads import alert_payload, body_for
+from .payloads import alert_payload, body_for, removal_payload
 from .tasks import deliver_webhook
 
 WEBHOOK_CHANGED = "webhook_changed"
@@ -236,6 +236,22 @@ def deliveries_for_alerts(*, workspace, alerts: list[dict[str, Any]]) -> list[De
             delivery.save(update_fields=["payload"])
             _queue(delivery)
             created.append(delivery)
+    return created
+
+
+@transaction.atomic
+def deliveries_for_removal(*, workspace, removal: dict[str, Any]) -> list[Delivery]:
+    """One delivery per enabled endpoint that takes removals, for a customer removed (the
+    plain dict of customers.signals.customer_removed), its body written now."""
+    created = []
+    for endpoint in _receiving(workspace, Delivery.Event.CUSTOMER_REMOVED):
+        delivery = Delivery.objects.create(
+            workspace=workspace, endpoint=endpoint, event=Delivery.Event.CUSTOMER_REMOVED
+        )
+        delivery.payload = body_for(delivery, removal_payload(delivery, removal))
+        delivery.save(update_fields=["payload"])
+        _queue(delivery)
+        created.append(delivery)
     return created
 
 

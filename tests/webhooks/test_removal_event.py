@@ -1,0 +1,129 @@
+"""A customer removed is announced to the enabled endpoints that chose "customer.removed", so
+the systems that were told of the customer (a CRM, a mailing tool) can forget them too: the
+customer id, when and by whom, the lines removed and whether imports keep them out, never
+their contact details; posted signed like every event, or as one chat line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db.models import Count
+from django.test import Client
+from django.urls import reverse
+
+from customers.line_removal import customer_remove
+from customers.models import Customer, TransactionLine
+from tests.clustering.factories import load_transactions, synthetic_lines
+from tests.webhooks.receiver import receiver
+from webhooks import services
+from webhooks.delivery import delivery_attempt
+from webhooks.models import Delivery, Endpoint, every_event
+from webhooks.signing import verify
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _local(settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
+    settings.WEBHOOK_TIMEOUT_SECONDS = 5
+    settings.SITE_URL = "https://segments.example.com"
+
+
+@pytest.fixture
+def queued(monkeypatch) -> list[int]:
+    sent: list[int] = []
+    monkeypatch.setattr(services.deliver_webhook, "delay", sent.append)
+    return sent
+
+
+def _remove(shop, user, capture, *, keep_out=True) -> tuple[Customer, int]:
+    """Remove a customer with an e-mail and name; returns them and how many lines they had."""
+    load_transactions(synthetic_lines(20, seed=4), workspace=shop)
+    customer = (
+        Customer.objects.in_workspace(shop).annotate(n=Count("lines")).order_by("-n", "pk").first()
+    )
+    customer.email, customer.name = "ann@example.com", "Ann"
+    customer.save(update_fields=["email", "name"])
+    lines = TransactionLine.objects.in_workspace(shop).filter(customer=customer).count()
+    with capture(execute=True):
+        customer_remove(workspace=shop, customer_pk=customer.pk, user=user, keep_out=keep_out)
+    return customer, lines
+
+
+def test_a_removal_is_posted_signed_to_the_endpoints_that_chose_it(
+    shop, make_user, django_capture_on_commit_callbacks, queued
+):
+    manager = make_user("manager", workspace=shop)
+    with receiver() as hook:
+        endpoint = Endpoint.objects.create(workspace=shop, url=hook.url)  # every event
+        Endpoint.objects.create(
+            workspace=shop, url=hook.url + "/old", events=["segmentation.published"]
+        )
+        Endpoint.objects.create(workspace=shop, url=hook.url + "/off", enabled=False)
+        customer, lines = _remove(shop, manager, django_capture_on_commit_callbacks)
+
+        [delivery] = Delivery.objects.in_workspace(shop)
+        assert queued == [delivery.pk]
+        assert (delivery.endpoint, delivery.event) == (endpoint, "customer.removed")
+        removal = delivery.payload["customer"]
+        assert delivery.payload["event"] == "customer.removed"
+        assert delivery.payload["workspace"]["slug"] == shop.slug
+        assert {k: v for k, v in removal.items() if k != "removed_at"} == {
+            "customer_id": customer.external_id,
+            "removed_by": manager.get_username(),
+            "lines_removed": lines,
+            "kept_out": True,
+        }
+        assert lines > 0 and removal["removed_at"]
+        assert "ann@example.com" not in json.dumps(delivery.payload)  # no contact details
+
+        assert delivery_attempt(delivery_id=delivery.pk).status == "succeeded"
+        [request] = hook.received()
+    assert request.headers["X-Webhook-Event"] == "customer.removed"
+    assert verify(
+        endpoint.secret,
+        request.headers["X-Webhook-Timestamp"],
+        request.body,
+        request.headers["X-Webhook-Signature"],
+    )
+    assert json.loads(request.body) == delivery.payload
+
+    client = Client()
+    client.force_login(make_user("manager", username="reader", workspace=shop))
+    log = client.get(reverse("webhooks:endpoint-detail", args=[endpoint.pk])).content.decode()
+    assert f'Customer removed: <span class="help">customer {customer.external_id}</span>' in log
+    listing = client.get(reverse("webhooks:endpoint-list")).content.decode()
+    assert "<td>publications, alerts and removals</td>" in listing
+
+
+def test_a_chat_endpoint_gets_the_removal_in_one_line(
+    shop, make_user, django_capture_on_commit_callbacks, queued
+):
+    Endpoint.objects.create(workspace=shop, url="https://93.184.215.14/chat", format="chat")
+    manager = make_user("manager", workspace=shop)
+    customer, lines = _remove(shop, manager, django_capture_on_commit_callbacks, keep_out=False)
+    [delivery] = Delivery.objects.in_workspace(shop)
+    assert lines > 1
+    assert delivery.payload == {
+        "text": f"{shop.name}: customer {customer.external_id} was removed with {lines} lines "
+        f"by {manager.get_username()}. https://segments.example.com/w/{shop.slug}/"
+    }
+
+
+def test_a_removal_rolled_back_announces_nothing(shop, make_user, queued):
+    from django.db import transaction
+
+    load_transactions(synthetic_lines(5, seed=4), workspace=shop)
+    Endpoint.objects.create(workspace=shop, url="https://hooks.example.com/a")
+    customer = Customer.objects.in_workspace(shop).first()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        customer_remove(workspace=shop, customer_pk=customer.pk, user=None)
+        raise RuntimeError("the request failed after the removal")
+    assert Customer.objects.in_workspace(shop).filter(pk=customer.pk).exists()
+    assert not Delivery.objects.in_workspace(shop).exists() and queued == []
+
+
+def test_new_endpoints_choose_removals_with_the_rest():
+    assert every_event() == ["segmentation.published", "alert.raised", "customer.removed"]
