@@ -37,10 +37,11 @@ from clustering.history import customer_history
 from clustering.models import Segment, SegmentAssignment
 from clustering.report.member_fit import assignment_fit
 from clustering.selectors import customer_segment_history, run_published
-from common.api_errors import error_responses
+from common.api_errors import ApiProblem, error_responses
 from common.derived_cache import customers_version
 from customers.api_lines import LinesRemovedSerializer, removed_counts
 from customers.erasure import customer_contact_erase, customers_contact_erase
+from customers.kept_out import kept_out_entry
 from customers.line_removal import customer_remove
 from customers.models import Customer
 from customers.selectors import customer_ids_for_email
@@ -317,7 +318,16 @@ class CustomerDetailApi(APIView):
 
     @extend_schema(
         summary="Get a customer",
-        responses={200: CustomerDetailSerializer, **error_responses(401, 403, 404)},
+        responses={
+            200: CustomerDetailSerializer,
+            **error_responses(
+                401,
+                403,
+                404,
+                d404="No such customer; code customer_removed for one removed and kept out "
+                "of imports (the detail says when).",
+            ),
+        },
         examples=[
             OpenApiExample(
                 "Customer",
@@ -409,9 +419,9 @@ class CustomerDetailApi(APIView):
     )
     def get(self, request, customer_id: str):
         workspace = request.workspace
-        customer = get_object_or_404(
-            Customer.objects.in_workspace(workspace), external_id=customer_id
-        )
+        customer = Customer.objects.in_workspace(workspace).filter(external_id=customer_id).first()
+        if customer is None:
+            raise _not_found(workspace, customer_id)
         personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
         data = customer_detail_data(customer, workspace=workspace, personal=personal)
         return Response(CustomerDetailSerializer(data).data)
@@ -450,6 +460,20 @@ class CustomerDetailApi(APIView):
         except Customer.DoesNotExist as exc:  # removed meanwhile by another request
             raise Http404 from exc
         return Response(LinesRemovedSerializer(removed_counts(removed)).data)
+
+
+def _not_found(workspace, customer_id: str) -> Exception:
+    """404 for an unknown id; code customer_removed, saying when, for a customer removed and
+    kept out of imports (a system asking after them learns they are gone for good)."""
+    kept = kept_out_entry(workspace=workspace, searched=customer_id)
+    if kept is None:
+        return Http404()
+    when = kept.removed_at.date().isoformat()
+    return ApiProblem(
+        f"Customer {customer_id} was removed on {when} and is kept out of imports.",
+        status=404,
+        code="customer_removed",
+    )
 
 
 def contact_data(customer: Customer) -> dict:

@@ -377,3 +377,16 @@ def test_the_lookup_says_a_customer_was_removed_and_kept_out(db, client_for, tmp
         assert "by manager-user, and imports keep them out" in text
     unknown = manager.get(lookup, {"customer_id": "99999"}).content.decode()
     assert 'data-role="kept-out"' not in unknown and "No customer with id “99999”" in unknown
+
+
+def test_the_api_says_a_customer_was_removed_rather_than_unknown(stored_guest, client_for):
+    manager = client_for("manager")
+    assert manager.delete(reverse("api-customer", args=["7"])).status_code == 200
+    gone = manager.get(reverse("api-customer", args=["7"]))
+    assert gone.status_code == 404
+    body = gone.json()
+    assert (body["code"], body["fields"]) == ("customer_removed", {})
+    assert body["detail"].startswith("Customer 7 was removed on ")
+    assert body["detail"].endswith(" and is kept out of imports.")
+    unknown = manager.get(reverse("api-customer", args=["99999"])).json()
+    assert unknown["code"] == "not_found"
