@@ -18,7 +18,7 @@ from transaction_files.normalise import Normaliser
 from transaction_files.sources import BadRow, SourceInfo
 
 from ..kept_out import kept_out_customer_ids
-from ..models import ImportRecord, ImportRejectedRow
+from ..models import ImportRecord, ImportRejectedRow, TransactionLine
 from .bounds import import_bounds
 from .contacts import ContactDetails
 from .dry_run import DryRun
@@ -43,6 +43,8 @@ class ImportPass:
         self.placeholder_ids: Counter = Counter()  # ids that stand for no customer: rows
         self.top_customers: Counter = Counter()  # the chunks' largest customers: rows
         self.contacts = ContactDetails()  # e-mails and names, when the mapping has them
+        # the customer ids kept out as the file was read (its rows of those were skipped)
+        self.kept_out_ids: frozenset[str] = frozenset()
 
     def bad_row(self, bad: BadRow) -> None:
         self.rows_read += 1
@@ -67,6 +69,7 @@ def _read_into(
     staging: StagingTable, run: ImportPass, path: Path, info: SourceInfo, mapping, progress
 ) -> None:
     record = run.record
+    run.kept_out_ids = kept_out_customer_ids(workspace=record.workspace)
     normaliser = Normaliser(
         mapping=mapping,
         date_order=record.date_order or None,
@@ -80,7 +83,7 @@ def _read_into(
         currency=record.workspace.currency,
         money_marks=record.workspace.currency_marks,
         kept_customer_ids=record.workspace.kept_customer_ids,
-        kept_out_customer_ids=kept_out_customer_ids(workspace=record.workspace),
+        kept_out_customer_ids=run.kept_out_ids,
     )
     reader = ChunkReader(staging, normaliser, path, info, mapping)
     # The chunks read before the dry run's verdict: written only once it lets them through.
@@ -141,6 +144,28 @@ def read_pass(staging: StagingTable, record, path, info, mapping, progress) -> I
     return run
 
 
+def _check_none_removed_meanwhile(record, run: ImportPass) -> None:
+    """ImportFileError (rolling the move back) when a customer this file stored lines for was
+    removed and kept out while it was read: stored now, they would be back. Called after
+    the move, which holds the line table's lock a removal takes too."""
+    newly = kept_out_customer_ids(workspace=record.workspace) - run.kept_out_ids
+    if not newly:
+        return
+    back = list(
+        TransactionLine.objects.in_workspace(record.workspace)
+        .filter(import_record_id=record.pk, customer__external_id__in=newly)
+        .values_list("customer__external_id", flat=True)
+        .distinct()[:5]
+    )
+    if back:
+        ids = ", ".join(f"“{i}”" for i in sorted(back))
+        raise ImportFileError(
+            f"While this file was read, a manager removed customer {ids} and kept them out "
+            "of imports. Nothing was imported: import the file again, and their rows will be "
+            "skipped."
+        )
+
+
 def store_pass(record, run: ImportPass, staging: StagingTable, notices: list[str], started: float):
     """Move the lines in and write the import's counts and summary; call inside
     transaction.atomic(). Raises ImportStopped when nothing was stored (and nothing was
@@ -148,6 +173,7 @@ def store_pass(record, run: ImportPass, staging: StagingTable, notices: list[str
     line."""
     read_done = time.monotonic()
     moved = staging.move(import_id=record.pk)
+    _check_none_removed_meanwhile(record, run)
     if moved.inserted == 0 and moved.not_stored == 0:
         # Nothing stored, nothing found already stored: never a success (the caller's
         # transaction rolls back the customers' upsert, if any).

@@ -17,7 +17,7 @@ from customers.line_removal import customer_remove
 from customers.models import Customer, ImportRecord, KeptOutCustomer, TransactionLine
 from tests import shops
 
-from .conftest import in_shop
+from .conftest import import_path, in_shop
 from .test_undo import import_text
 
 pytestmark = pytest.mark.django_db
@@ -390,3 +390,31 @@ def test_the_api_says_a_customer_was_removed_rather_than_unknown(stored_guest, c
     assert body["detail"].endswith(" and is kept out of imports.")
     unknown = manager.get(reverse("api-customer", args=["99999"])).json()
     assert unknown["code"] == "not_found"
+
+
+def test_a_file_read_while_its_customer_was_removed_is_refused_whole(
+    stored_guest, make_user, tmp_path, monkeypatch
+):
+    from customers.importing import import_pass
+
+    manager = make_user("manager")
+    seven = Customer.unscoped.get(external_id="7")
+    read = import_pass._read_into
+
+    def read_then_remove(*args, **kwargs):
+        read(*args, **kwargs)  # the file is read with 7 not yet kept out...
+        customer_remove(
+            workspace=shops.test_shop(), customer_pk=seven.pk, user=manager, keep_out=True
+        )
+
+    monkeypatch.setattr(import_pass, "_read_into", read_then_remove)
+    path = tmp_path / "daily.csv"
+    path.write_text(
+        HEADER + "501,P1,MUG,1,2024-06-01 10:00:00,3.00,7,Spain\n"
+        "502,P1,MUG,1,2024-06-01 10:00:00,3.00,8,Spain\n"
+    )
+    record = import_path(path)
+    assert record.status == ImportRecord.Status.FAILED
+    assert "a manager removed customer “7” and kept them out of imports" in record.error
+    assert not Customer.unscoped.filter(external_id="7").exists()
+    assert not TransactionLine.unscoped.filter(import_record_id=record.pk).exists()
