@@ -213,6 +213,16 @@ def deliveries_for_publication(*, workspace, publication: Publication) -> list[D
     return created
 
 
+def _written_now(workspace, endpoint: Endpoint, event: str, body_of) -> Delivery:
+    """A delivery whose body is written now (body_of(delivery): the event as it stands, in
+    the endpoint's format), queued once this commits."""
+    delivery = Delivery.objects.create(workspace=workspace, endpoint=endpoint, event=event)
+    delivery.payload = body_for(delivery, body_of(delivery))
+    delivery.save(update_fields=["payload"])
+    _queue(delivery)
+    return delivery
+
+
 @transaction.atomic
 def deliveries_for_alerts(*, workspace, alerts: list[dict[str, Any]]) -> list[Delivery]:
     """One delivery per raised alert (the plain dicts of clustering.signals.alerts_raised)
@@ -229,13 +239,14 @@ def deliveries_for_alerts(*, workspace, alerts: list[dict[str, Any]]) -> list[De
         for alert in alerts:
             if alert["id"] in sent:
                 continue
-            delivery = Delivery.objects.create(
-                workspace=workspace, endpoint=endpoint, event=Delivery.Event.ALERT
+            created.append(
+                _written_now(
+                    workspace,
+                    endpoint,
+                    Delivery.Event.ALERT,
+                    lambda delivery, alert=alert: alert_payload(delivery, alert),
+                )
             )
-            delivery.payload = body_for(delivery, alert_payload(delivery, alert))
-            delivery.save(update_fields=["payload"])
-            _queue(delivery)
-            created.append(delivery)
     return created
 
 
@@ -245,13 +256,14 @@ def deliveries_for_removal(*, workspace, removal: dict[str, Any]) -> list[Delive
     plain dict of customers.signals.customer_removed), its body written now."""
     created = []
     for endpoint in _receiving(workspace, Delivery.Event.CUSTOMER_REMOVED):
-        delivery = Delivery.objects.create(
-            workspace=workspace, endpoint=endpoint, event=Delivery.Event.CUSTOMER_REMOVED
+        created.append(
+            _written_now(
+                workspace,
+                endpoint,
+                Delivery.Event.CUSTOMER_REMOVED,
+                lambda delivery: removal_payload(delivery, removal),
+            )
         )
-        delivery.payload = body_for(delivery, removal_payload(delivery, removal))
-        delivery.save(update_fields=["payload"])
-        _queue(delivery)
-        created.append(delivery)
     return created
 
 

@@ -16,26 +16,12 @@ from customers.line_removal import customer_remove
 from customers.models import Customer, TransactionLine
 from tests.clustering.factories import load_transactions, synthetic_lines
 from tests.webhooks.receiver import receiver
-from webhooks import services
+from tests.webhooks.test_alert_event import _local, queued  # noqa: F401 (fixtures)
 from webhooks.delivery import delivery_attempt
 from webhooks.models import Delivery, Endpoint, every_event
 from webhooks.signing import verify
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _local(settings):
-    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
-    settings.WEBHOOK_TIMEOUT_SECONDS = 5
-    settings.SITE_URL = "https://segments.example.com"
-
-
-@pytest.fixture
-def queued(monkeypatch) -> list[int]:
-    sent: list[int] = []
-    monkeypatch.setattr(services.deliver_webhook, "delay", sent.append)
-    return sent
 
 
 def _remove(shop, user, capture, *, keep_out=True) -> tuple[Customer, int]:
@@ -53,7 +39,10 @@ def _remove(shop, user, capture, *, keep_out=True) -> tuple[Customer, int]:
 
 
 def test_a_removal_is_posted_signed_to_the_endpoints_that_chose_it(
-    shop, make_user, django_capture_on_commit_callbacks, queued
+    shop,
+    make_user,
+    django_capture_on_commit_callbacks,
+    queued,  # noqa: F811
 ):
     manager = make_user("manager", workspace=shop)
     with receiver() as hook:
@@ -99,7 +88,10 @@ def test_a_removal_is_posted_signed_to_the_endpoints_that_chose_it(
 
 
 def test_a_chat_endpoint_gets_the_removal_in_one_line(
-    shop, make_user, django_capture_on_commit_callbacks, queued
+    shop,
+    make_user,
+    django_capture_on_commit_callbacks,
+    queued,  # noqa: F811
 ):
     Endpoint.objects.create(workspace=shop, url="https://93.184.215.14/chat", format="chat")
     manager = make_user("manager", workspace=shop)
@@ -112,7 +104,7 @@ def test_a_chat_endpoint_gets_the_removal_in_one_line(
     }
 
 
-def test_a_removal_rolled_back_announces_nothing(shop, make_user, queued):
+def test_a_removal_rolled_back_announces_nothing(shop, make_user, queued):  # noqa: F811
     from django.db import transaction
 
     load_transactions(synthetic_lines(5, seed=4), workspace=shop)
