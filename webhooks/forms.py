@@ -6,7 +6,10 @@ from .addresses import AddressRefused
 from .models import SUBSCRIBABLE, Format, every_event
 from .services import check_endpoint_url
 
-EVENTS_HELP = "A test event can be sent to it whatever it receives."
+EVENTS_HELP = (
+    "A removal lets the systems that hold the customer forget them too. A test event can be "
+    "sent to it whatever it receives."
+)
 
 
 def events_field() -> forms.MultipleChoiceField:

@@ -30,10 +30,7 @@ class Event(models.TextChoices):
 _SUBSCRIBABLE = {
     Event.PUBLISHED.value: ("Each published segmentation", "publications"),
     Event.ALERT.value: ("Each alert raised", "alerts"),
-    Event.CUSTOMER_REMOVED.value: (
-        "Each customer removed, so the systems that hold them can forget them too",
-        "removals",
-    ),
+    Event.CUSTOMER_REMOVED.value: ("Each customer removed", "removals"),
 }
 SUBSCRIBABLE = [(value, label) for value, (label, _word) in _SUBSCRIBABLE.items()]
 
