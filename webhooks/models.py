@@ -128,6 +128,9 @@ class Delivery(models.Model):
     publication = models.ForeignKey(
         Publication, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The alert announced (the alerts app's id; no foreign key: the apps stay apart), kept
+    # apart from the body, which a chat endpoint's is written without.
+    alert_id = models.PositiveBigIntegerField(null=True, blank=True)
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     payload = models.JSONField(
         default=dict,

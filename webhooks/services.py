@@ -213,10 +213,12 @@ def deliveries_for_publication(*, workspace, publication: Publication) -> list[D
     return created
 
 
-def _written_now(workspace, endpoint: Endpoint, event: str, body_of) -> Delivery:
+def _written_now(workspace, endpoint: Endpoint, event: str, body_of, **fields) -> Delivery:
     """A delivery whose body is written now (body_of(delivery): the event as it stands, in
     the endpoint's format), queued once this commits."""
-    delivery = Delivery.objects.create(workspace=workspace, endpoint=endpoint, event=event)
+    delivery = Delivery.objects.create(
+        workspace=workspace, endpoint=endpoint, event=event, **fields
+    )
     delivery.payload = body_for(delivery, body_of(delivery))
     delivery.save(update_fields=["payload"])
     _queue(delivery)
@@ -233,8 +235,8 @@ def deliveries_for_alerts(*, workspace, alerts: list[dict[str, Any]]) -> list[De
         sent = set(
             Delivery.objects.in_workspace(workspace)
             .filter(endpoint=endpoint, event=Delivery.Event.ALERT)
-            .filter(payload__alert__id__in=[alert["id"] for alert in alerts])
-            .values_list("payload__alert__id", flat=True)
+            .filter(alert_id__in=[alert["id"] for alert in alerts])
+            .values_list("alert_id", flat=True)
         )
         for alert in alerts:
             if alert["id"] in sent:
@@ -245,6 +247,7 @@ def deliveries_for_alerts(*, workspace, alerts: list[dict[str, Any]]) -> list[De
                     endpoint,
                     Delivery.Event.ALERT,
                     lambda delivery, alert=alert: alert_payload(delivery, alert),
+                    alert_id=alert["id"],
                 )
             )
     return created

@@ -261,3 +261,24 @@ def test_a_chat_endpoints_test_event_says_it_is_a_test(shop, queued):
         "text": f"Test: {shop.name}: nothing is published yet. "
         f"https://segments.example.com/w/{shop.slug}/"
     }
+
+
+def test_a_chat_endpoint_hears_of_an_alert_once_however_often_it_is_announced(
+    shop, queued, django_capture_on_commit_callbacks
+):
+    chat = Endpoint.objects.create(workspace=shop, url="https://93.184.215.14/chat", format="chat")
+    alert = {
+        "id": 7,
+        "kind": "scheduled_run_failed",
+        "message": "The scheduled run failed.",
+        "details": {},
+        "created_at": "2026-12-05T10:00:00+00:00",
+        "run_id": None,
+        "publication_id": None,
+    }
+    for _ in range(2):  # the signal again: a receiver's retry, a second sender
+        with django_capture_on_commit_callbacks(execute=True):
+            services.deliveries_for_alerts(workspace=shop, alerts=[alert])
+    [delivery] = Delivery.objects.in_workspace(shop)
+    assert (delivery.endpoint, delivery.alert_id, len(queued)) == (chat, 7, 1)
+    assert delivery.payload["text"].startswith(f"{shop.name}: The scheduled run failed.")

@@ -41,3 +41,42 @@ def test_endpoints_from_before_keep_to_publications(scratch_database, tmp_path):
         ("https://a.example/hook", ["segmentation.published"]),
         ("https://b.example/hook", ["segmentation.published"]),
     ]
+
+
+ENDPOINT_WITH_EVENTS = (
+    "INSERT INTO webhooks_endpoint (workspace_id, url, description, secret, enabled, events, "
+    "format, created_at) SELECT id, 'https://a.example/hook', '', 'whsec_x', ?, "
+    "'[\"alert.raised\"]', 'json', '2024-01-02 00:00:00' FROM workspaces_workspace "
+    "WHERE slug = 'shop'"
+)
+DELIVERY = (
+    "INSERT INTO webhooks_delivery (workspace_id, endpoint_id, event, idempotency_key, "
+    "payload, status, attempts, created_at) SELECT workspace_id, id, 'alert.raised', ?, ?, "
+    "'succeeded', 1, '2024-01-03 00:00:00' FROM webhooks_endpoint"
+)
+
+
+def test_alert_deliveries_from_before_name_their_alert(scratch_database, tmp_path):
+    """Migration webhooks 0005: a JSON alert delivery's alert id moves to its own column (the
+    dedupe reads it there); a chat one's body holds no id, and it stays empty."""
+    db = scratch_database
+    migrate(db.url, tmp_path, "workspaces")
+    migrate(db.url, tmp_path, "webhooks", "0004_customer_removed_event")
+    enabled = True if db.mark == "%s" else 1
+    json_body = json.dumps({"event": "alert.raised", "alert": {"id": 41, "kind": "x"}})
+    chat_body = json.dumps({"text": "Shop: a segment shrank."})
+    write_rows(
+        db.connect,
+        db.mark,
+        [
+            (SHOP, ()),
+            (ENDPOINT_WITH_EVENTS, (enabled,)),
+            (DELIVERY, ("a" * 32, json_body)),
+            (DELIVERY, ("b" * 32, chat_body)),
+        ],
+    )
+
+    migrate(db.url, tmp_path)
+
+    rows = read_rows(db.connect, "SELECT alert_id FROM webhooks_delivery ORDER BY id")
+    assert [row[0] for row in rows] == [41, None]
