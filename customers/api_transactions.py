@@ -20,7 +20,7 @@ from accounts.permissions import capability_permission
 from common.api_errors import ApiProblem, error_responses
 from common.api_pagination import StrictPageSizeMixin
 
-from .json_lines import RowsInvalid, transaction_lines_create
+from .json_lines import KeptOutMeanwhile, RowsInvalid, transaction_lines_create
 from .models import TransactionLine
 from .selectors import transaction_lines
 from .serializers_transactions import (
@@ -136,7 +136,14 @@ class TransactionListCreateApi(generics.ListAPIView):
                 response=TransactionBulkErrorSerializer,
                 description="Bad lines (code invalid_rows, listed in rows) or a bad request.",
             ),
-            **error_responses(401, 403, 429),
+            **error_responses(
+                401,
+                403,
+                409,
+                429,
+                d409="A customer of the lines was removed and kept out while they were "
+                "stored: nothing was stored; send them again.",
+            ),
         },
         examples=[
             OpenApiExample("Two lines", value={"lines": [LINE_IN_EXAMPLE]}, request_only=True),
@@ -208,6 +215,8 @@ class TransactionListCreateApi(generics.ListAPIView):
             )
         except RowsInvalid as invalid:
             raise _invalid_rows(invalid.rows, invalid.total) from invalid
+        except KeptOutMeanwhile as raced:
+            raise ApiProblem(str(raced), status=409, code="conflict") from raced
         moved = result.moved
         return Response(
             TransactionBulkResultSerializer(

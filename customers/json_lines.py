@@ -19,8 +19,13 @@ from transaction_files.normalise import SKIPPED_ON_PURPOSE, Normaliser
 from .importing.bounds import import_bounds
 from .importing.outcomes import import_summary
 from .importing.staging import MoveCounts, StagingTable
-from .kept_out import kept_out_customer_ids
+from .kept_out import kept_out_customer_ids, kept_out_meanwhile
 from .models import ImportRecord
+
+
+class KeptOutMeanwhile(Exception):
+    """A customer of the lines was removed and kept out while they were stored: nothing was
+    stored, and the same request sent again skips their lines."""
 
 
 class RowsInvalid(Exception):
@@ -72,6 +77,7 @@ def transaction_lines_create(
     """
     tz = zoneinfo.ZoneInfo(workspace.time_zone)
     received_at = timezone.now()
+    kept_out = kept_out_customer_ids(workspace=workspace)
     if not lines:
         raise RowsInvalid(list(earlier_errors), len({r["index"] for r in earlier_errors}))
     frame = pd.DataFrame(
@@ -96,7 +102,7 @@ def transaction_lines_create(
         uploaded_at=received_at,
         pseudonym_key=workspace.pseudonym_key,
         kept_customer_ids=workspace.kept_customer_ids,
-        kept_out_customer_ids=kept_out_customer_ids(workspace=workspace),
+        kept_out_customer_ids=kept_out,
     )
     positions = np.arange(len(frame)) if indices is None else np.asarray(indices, dtype=int)
     result = normaliser.run(frame, positions)
@@ -133,6 +139,15 @@ def transaction_lines_create(
             staging = StagingTable(record.pk, workspace_id=workspace.pk)
             staging.add(result.lines)
             moved = staging.move(import_id=record.pk)
+            back = kept_out_meanwhile(
+                workspace=workspace, before=kept_out, import_record_id=record.pk
+            )
+            if back:  # rolls the lines back
+                raise KeptOutMeanwhile(
+                    f"While these lines were stored, a manager removed customer "
+                    f"{', '.join(back)} and kept them out of imports. Nothing was stored: "
+                    "send the lines again, and theirs will be skipped."
+                )
             record.status = ImportRecord.Status.SUCCEEDED
             record.stage = "done"
             record.progress = 100

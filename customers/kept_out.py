@@ -9,13 +9,28 @@ from audit.log import record as audit_record
 from audit.models import AuditEntry
 from transaction_files.pseudonyms import is_email, pseudonym
 
-from .models import KeptOutCustomer
+from .models import KeptOutCustomer, TransactionLine
 
 
 def kept_out_customer_ids(*, workspace) -> frozenset[str]:
     """The ids, as stored, whose rows the workspace's imports skip."""
     return frozenset(
         KeptOutCustomer.objects.in_workspace(workspace).values_list("external_id", flat=True)
+    )
+
+
+def kept_out_meanwhile(*, workspace, before: frozenset[str], import_record_id: int) -> list[str]:
+    """The ids kept out since `before` (the list an import read its rows by) that got lines
+    from the import all the same (up to 5): stored now, the customer would be back. Call
+    after the import's move, which holds the line table's lock a removal takes too."""
+    newly = kept_out_customer_ids(workspace=workspace) - before
+    if not newly:
+        return []
+    return sorted(
+        TransactionLine.objects.in_workspace(workspace)
+        .filter(import_record_id=import_record_id, customer__external_id__in=newly)
+        .values_list("customer__external_id", flat=True)
+        .distinct()[:5]
     )
 
 

@@ -17,8 +17,8 @@ from transaction_files.errors import ImportFileError
 from transaction_files.normalise import Normaliser
 from transaction_files.sources import BadRow, SourceInfo
 
-from ..kept_out import kept_out_customer_ids
-from ..models import ImportRecord, ImportRejectedRow, TransactionLine
+from ..kept_out import kept_out_customer_ids, kept_out_meanwhile
+from ..models import ImportRecord, ImportRejectedRow
 from .bounds import import_bounds
 from .contacts import ContactDetails
 from .dry_run import DryRun
@@ -146,19 +146,12 @@ def read_pass(staging: StagingTable, record, path, info, mapping, progress) -> I
 
 def _check_none_removed_meanwhile(record, run: ImportPass) -> None:
     """ImportFileError (rolling the move back) when a customer this file stored lines for was
-    removed and kept out while it was read: stored now, they would be back. Called after
-    the move, which holds the line table's lock a removal takes too."""
-    newly = kept_out_customer_ids(workspace=record.workspace) - run.kept_out_ids
-    if not newly:
-        return
-    back = list(
-        TransactionLine.objects.in_workspace(record.workspace)
-        .filter(import_record_id=record.pk, customer__external_id__in=newly)
-        .values_list("customer__external_id", flat=True)
-        .distinct()[:5]
+    removed and kept out while it was read."""
+    back = kept_out_meanwhile(
+        workspace=record.workspace, before=run.kept_out_ids, import_record_id=record.pk
     )
     if back:
-        ids = ", ".join(f"“{i}”" for i in sorted(back))
+        ids = ", ".join(f"“{i}”" for i in back)
         raise ImportFileError(
             f"While this file was read, a manager removed customer {ids} and kept them out "
             "of imports. Nothing was imported: import the file again, and their rows will be "

@@ -418,3 +418,28 @@ def test_a_file_read_while_its_customer_was_removed_is_refused_whole(
     assert "a manager removed customer “7” and kept them out of imports" in record.error
     assert not Customer.unscoped.filter(external_id="7").exists()
     assert not TransactionLine.unscoped.filter(import_record_id=record.pk).exists()
+
+
+def test_lines_sent_while_their_customer_was_removed_are_refused_whole(
+    stored_guest, client_for, monkeypatch
+):
+    from customers import json_lines
+    from tests.api.test_endpoints import LINES
+
+    manager = client_for("manager")
+    assert manager.delete(reverse("api-customer", args=["7"])).status_code == 200
+    # the request read the list before the removal committed: 7 was not kept out yet
+    monkeypatch.setattr(json_lines, "kept_out_customer_ids", lambda workspace: frozenset())
+    lines = [
+        dict(LINES[0], customer_id="7"),
+        dict(LINES[0], customer_id="api-new-9", invoice="910003"),
+    ]
+    answer = manager.post(
+        "/api/v1/transactions/", {"lines": lines}, content_type="application/json"
+    )
+    assert answer.status_code == 409, answer.content
+    body = answer.json()
+    assert body["code"] == "conflict"
+    assert "removed customer 7 and kept them out of imports. Nothing was stored" in body["detail"]
+    assert not Customer.unscoped.filter(external_id__in=["7", "api-new-9"]).exists()
+    assert not ImportRecord.unscoped.filter(file_name="API: 2 lines").exists()
