@@ -1,5 +1,6 @@
 """Customers the shop removed and keeps out of later imports (a test account, a person who
-asked to be forgotten): the list the imports read, and letting an id back in."""
+asked to be forgotten): the list the imports read, the check for one kept out while an
+import ran, the lookup's answer for one, and letting an id back in."""
 
 from __future__ import annotations
 
