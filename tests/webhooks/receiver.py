@@ -4,10 +4,13 @@ request and answers with the next status code it was told (then 200)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from webhooks.signing import verify
 
 
 @dataclass
@@ -15,6 +18,19 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+
+
+def assert_posted(request: Received, *, endpoint, delivery, event: str) -> None:
+    """The request is the delivery's event, signed with the endpoint's secret, its body the
+    one stored."""
+    assert request.headers["X-Webhook-Event"] == event
+    assert verify(
+        endpoint.secret,
+        request.headers["X-Webhook-Timestamp"],
+        request.body,
+        request.headers["X-Webhook-Signature"],
+    )
+    assert json.loads(request.body) == delivery.payload
 
 
 @dataclass

@@ -20,11 +20,10 @@ from clustering.services import run_publish
 from clustering.signals import alerts_raised
 from tests.alerts.test_receivers import FOUR, TWO, _scheduled_run
 from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
-from tests.webhooks.receiver import receiver
+from tests.webhooks.receiver import assert_posted, receiver
 from webhooks import payloads, services
 from webhooks.delivery import delivery_attempt
 from webhooks.models import Delivery, Endpoint
-from webhooks.signing import verify
 
 pytestmark = pytest.mark.django_db
 
@@ -90,14 +89,7 @@ def test_a_raised_alert_is_posted_signed_to_each_enabled_endpoint(
         # The worker posts it, signed, as every event.
         assert delivery_attempt(delivery_id=delivery.pk).status == "succeeded"
         [request] = hook.received()
-    assert request.headers["X-Webhook-Event"] == "alert.raised"
-    assert verify(
-        endpoint.secret,
-        request.headers["X-Webhook-Timestamp"],
-        request.body,
-        request.headers["X-Webhook-Signature"],
-    )
-    assert json.loads(request.body) == delivery.payload
+    assert_posted(request, endpoint=endpoint, delivery=delivery, event="alert.raised")
 
     # The endpoint's delivery log says which alert it was.
     client = Client()

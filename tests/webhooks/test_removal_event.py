@@ -15,11 +15,10 @@ from django.urls import reverse
 from customers.line_removal import customer_remove
 from customers.models import Customer, TransactionLine
 from tests.clustering.factories import load_transactions, synthetic_lines
-from tests.webhooks.receiver import receiver
+from tests.webhooks.receiver import assert_posted, receiver
 from tests.webhooks.test_alert_event import _local, queued  # noqa: F401 (fixtures)
 from webhooks.delivery import delivery_attempt
 from webhooks.models import Delivery, Endpoint, every_event
-from webhooks.signing import verify
 
 pytestmark = pytest.mark.django_db
 
@@ -70,14 +69,7 @@ def test_a_removal_is_posted_signed_to_the_endpoints_that_chose_it(
 
         assert delivery_attempt(delivery_id=delivery.pk).status == "succeeded"
         [request] = hook.received()
-    assert request.headers["X-Webhook-Event"] == "customer.removed"
-    assert verify(
-        endpoint.secret,
-        request.headers["X-Webhook-Timestamp"],
-        request.body,
-        request.headers["X-Webhook-Signature"],
-    )
-    assert json.loads(request.body) == delivery.payload
+    assert_posted(request, endpoint=endpoint, delivery=delivery, event="customer.removed")
 
     client = Client()
     client.force_login(make_user("manager", username="reader", workspace=shop))
