@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import dateformat, timezone
@@ -16,6 +16,7 @@ from audit.models import AuditEntry
 from common.derived_cache import customers_changed
 
 from .kept_out import customer_keep_out
+from .line_lock import lock_line_writers
 from .models import Customer, ImportRecord, TransactionLine
 from .signals import customer_removed
 
@@ -33,19 +34,10 @@ class LinesRemoved:
     customers_deleted: int
 
 
-def _lock_lines() -> None:
-    """One writer of the line table at a time, as an import's move takes it (readers, and a
-    run's snapshot, go on): no import stores a line for a customer we are deleting."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            table = TransactionLine._meta.db_table
-            cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
-
-
 def _lines_remove(workspace, removed: Q) -> LinesRemoved:
     """Delete `workspace`'s lines matching `removed`; their customers' summary fields are
     recomputed from the lines they keep (one UPDATE) and customers left with none are
-    deleted. Call inside a transaction, after _lock_lines."""
+    deleted. Call inside a transaction, after lock_line_writers."""
     workspace_lines = TransactionLine.objects.in_workspace(workspace)
     lines = workspace_lines.filter(removed)
     affected = Customer.objects.in_workspace(workspace).filter(pk__in=lines.values("customer_id"))
@@ -88,7 +80,7 @@ def import_record_undo(*, workspace, import_record_id: int, user) -> LinesRemove
     earlier import and stay) and mark it undone, by whom and when; the record, its counts
     and rejected rows stay. Raises LinesNotRemovable unless the import succeeded, and
     ImportRecord.DoesNotExist for an import of another workspace."""
-    _lock_lines()
+    lock_line_writers()
     record = (
         ImportRecord.objects.in_workspace(workspace).select_for_update().get(pk=import_record_id)
     )
@@ -136,7 +128,7 @@ def transaction_line_remove(*, workspace, line_id, user) -> LinesRemoved:
     """Remove one of `workspace`'s lines by its id (its content hash: the same line imported
     into another workspace has the same id, and stays); the import that stored it notes who
     removed it and when. Raises TransactionLine.DoesNotExist."""
-    _lock_lines()
+    lock_line_writers()
     line = (
         TransactionLine.objects.in_workspace(workspace)
         .select_related("customer")
@@ -171,7 +163,7 @@ def customer_remove(
     person who asked to be forgotten); `keep_out` also has later imports skip the id's rows.
     Each import that had stored some of the lines notes how many went, by whom and when;
     the audit log records it. Raises Customer.DoesNotExist."""
-    _lock_lines()
+    lock_line_writers()
     customer = Customer.objects.in_workspace(workspace).select_for_update().get(pk=customer_pk)
     per_import = dict(
         TransactionLine.objects.in_workspace(workspace)

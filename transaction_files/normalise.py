@@ -171,14 +171,6 @@ class Normaliser:
         default_factory=dict, init=False, repr=False
     )
 
-    def _customer_ids(self, ids: pd.Series) -> tuple[pd.Series, np.ndarray]:
-        """The distinct ids as stored: 17850.0 (a spreadsheet's number) as 17850, an e-mail
-        address as its pseudonym; and the mask of those that were e-mail addresses."""
-        ids = ids.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
-        if not self.pseudonym_key:
-            return ids, np.zeros(len(ids), dtype=bool)
-        return pseudonymised(ids, self.pseudonym_key)
-
     def _by_order(self, cleaned: dict[str, pa.Array], name: str, first_line: int) -> pd.Series:
         """A field given on an order's first row only (Shopify's status and currency): a
         blank one is the value of the rows above it with the same invoice, in this chunk or
@@ -229,7 +221,9 @@ class Normaliser:
         as stored (an e-mail as its pseudonym, judged once per distinct id); skipped and
         counted."""
         distinct = pc.unique(ids.drop_null())
-        stored, _ = self._customer_ids(pd.Series(distinct.to_pylist(), dtype="str"))
+        stored, _ = customer_ids_as_stored(
+            pd.Series(distinct.to_pylist(), dtype="str"), self.pseudonym_key
+        )
         found = distinct.filter(pa.array(stored.isin(self.kept_out_customer_ids).to_numpy()))
         mask = pc.fill_null(pc.is_in(ids, value_set=found), False).to_numpy(zero_copy_only=False)
         mask &= candidates
@@ -294,7 +288,7 @@ class Normaliser:
         if not n:
             return result
         ids = Distinct(text["customer_id"])
-        stored_ids, from_email = self._customer_ids(ids.values)
+        stored_ids, from_email = customer_ids_as_stored(ids.values, self.pseudonym_key)
         customer = ids.spread(stored_ids)
         if from_email.any():
             result.reasons["customer_id_from_email"] += int(from_email[ids.positions].sum())
@@ -632,6 +626,18 @@ def by_value(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Seri
     """fn over the distinct values only, spread back over all of them (see Distinct)."""
     distinct = Distinct(values)
     return distinct.spread(fn(distinct.values))
+
+
+def customer_ids_as_stored(
+    ids: pd.Series, pseudonym_key: str | None
+) -> tuple[pd.Series, np.ndarray]:
+    """Customer ids (trimmed) as an import stores them: 17850.0 (a spreadsheet's number) as
+    17850, an e-mail address as its pseudonym (given a key); and the mask of those that were
+    e-mail addresses."""
+    ids = ids.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    if not pseudonym_key:
+        return ids, np.zeros(len(ids), dtype=bool)
+    return pseudonymised(ids, pseudonym_key)
 
 
 def _longer_than(values: pd.Series, limit: int) -> np.ndarray:

@@ -78,6 +78,7 @@ def is_placeholder(value: str, kept: Iterable[str] = ()) -> bool:
     return bool(placeholder_mask(pa.array([value]), kept)[0].as_py())
 
 
-def kept_ids(text: str) -> list[str]:
-    """The ids a shop lists as real customers, written with commas or lines between them."""
+def id_list(text: str) -> list[str]:
+    """Ids written with commas or lines between them (customer ids to keep, or to keep out),
+    each once, in the order given."""
     return list(dict.fromkeys(part.strip() for part in re.split(r"[,\n]", text) if part.strip()))

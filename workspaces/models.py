@@ -9,14 +9,14 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from transaction_files.code_pages import CODE_PAGE_CHOICES, DEFAULT_CODE_PAGE
-from transaction_files.placeholders import is_placeholder, kept_ids
+from transaction_files.placeholders import id_list, is_placeholder
 
 from .currencies import CURRENCY_CHOICES, currency_marks, currency_symbol
 
 
 def validate_kept_ids(text: str) -> None:
     """Only ids an import would skip as standing for no customer are worth keeping."""
-    imported = [value for value in kept_ids(text) if not is_placeholder(value)]
+    imported = [value for value in id_list(text) if not is_placeholder(value)]
     if imported:
         listed = ", ".join(f"“{value}”" for value in imported)
         raise ValidationError(
@@ -121,7 +121,7 @@ class Workspace(models.Model):
     @property
     def kept_customer_ids(self) -> frozenset[str]:
         """The ids its imports keep though they look like placeholders."""
-        return frozenset(kept_ids(self.customer_ids_kept))
+        return frozenset(id_list(self.customer_ids_kept))
 
     @property
     def currency_marks(self) -> frozenset[str]:

@@ -11,7 +11,7 @@ import pytest
 from django.db.models import Sum
 
 from customers.models import Customer, ImportRecord, TransactionLine
-from transaction_files.placeholders import is_placeholder, kept_ids, placeholder_mask
+from transaction_files.placeholders import id_list, is_placeholder, placeholder_mask
 
 from .conftest import import_or_error, import_path
 
@@ -187,7 +187,7 @@ def test_a_file_of_unfinished_checkouts_stores_nothing_and_says_why(tmp_path, sh
 def test_ids_a_shop_keeps_are_not_placeholders_any_more():
     ids = pa.array(["0", "Guest", " guest ", "Walk-in", None])
     assert placeholder_mask(ids).to_pylist() == [True, True, True, True, False]
-    kept = kept_ids("guest,\n 0 , Guest")
+    kept = id_list("guest,\n 0 , Guest")
     assert kept == ["guest", "0", "Guest"]
     assert placeholder_mask(ids, kept=kept).to_pylist() == [False, False, False, True, False]
 
