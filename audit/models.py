@@ -60,6 +60,7 @@ class AuditEntry(models.Model):
         CONTACT_ERASED = "contact_erased", "Contact details erased"
         CUSTOMER_REMOVED = "customer_removed", "Customer removed"
         CUSTOMER_LET_BACK_IN = "customer_let_back_in", "Customer let back into imports"
+        CUSTOMERS_KEPT_OUT = "customers_kept_out", "Customer ids kept out of imports"
         SHOP_SETTINGS_CHANGED = "shop_settings_changed", "Shop settings changed"
         SHOP_CREATED = "shop_created", "Shop created"
 

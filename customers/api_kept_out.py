@@ -1,6 +1,6 @@
-"""REST API for the customers a shop keeps out of its imports: list them, let one back in.
-Managers only (the import_data capability), as on the page; a customer is kept out by
-removing them (DELETE /api/v1/customers/<id>/)."""
+"""REST API for the customers a shop keeps out of its imports: list them, list ids no
+import has stored yet, let one back in. Managers only (the import_data capability), as on
+the page; a stored customer is kept out by removing them (DELETE /api/v1/customers/<id>/)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,14 @@ from rest_framework.response import Response
 
 from accounts.permissions import capability_permission
 from common.api_errors import error_responses
+from common.api_strict import StrictCharField
 
-from .kept_out import customer_let_back_in
+from .kept_out import (
+    KEEP_OUT_AT_ONCE,
+    KeepOutRefused,
+    customer_let_back_in,
+    customers_keep_out_ahead,
+)
 from .models import KeptOutCustomer
 
 CanImport = capability_permission("import_data")
@@ -30,14 +36,41 @@ class KeptOutCustomerSerializer(serializers.ModelSerializer):
         slug_field="username", read_only=True, allow_null=True
     )
 
+    source = serializers.ChoiceField(
+        choices=KeptOutCustomer.Source.choices,
+        read_only=True,
+        help_text="removed: removed with their lines; listed: kept out before any line of "
+        "theirs was stored.",
+    )
+
     class Meta:
         model = KeptOutCustomer
-        fields = ["customer_id", "removed_at", "removed_by"]
+        fields = ["customer_id", "removed_at", "removed_by", "source"]
+        extra_kwargs = {"removed_at": {"help_text": "Kept out since."}}
+
+
+class KeepOutAheadSerializer(serializers.Serializer):
+    customer_ids = serializers.ListField(
+        child=StrictCharField(max_length=254),
+        min_length=1,
+        max_length=KEEP_OUT_AT_ONCE,
+        help_text="As the shop's files write them; an e-mail address is kept out as its pseudonym.",
+    )
+
+
+class KeptOutAheadSerializer(serializers.Serializer):
+    kept_out = serializers.ListField(
+        child=serializers.CharField(), help_text="Newly kept out, as stored."
+    )
+    already_kept_out = serializers.ListField(
+        child=serializers.CharField(), help_text="Kept out before, as stored."
+    )
 
 
 @extend_schema(tags=["customers"])
 class KeptOutCustomerListApi(generics.ListAPIView):
-    """The customer ids the shop's imports skip, latest removal first."""
+    """GET: the customer ids the shop's imports skip, latest first. POST: keep out ids no
+    import has stored yet."""
 
     serializer_class = KeptOutCustomerSerializer
     permission_classes = [*generics.ListAPIView.permission_classes, CanImport]
@@ -61,6 +94,7 @@ class KeptOutCustomerListApi(generics.ListAPIView):
                             "customer_id": "17850",
                             "removed_at": "2026-12-02T10:30:00Z",
                             "removed_by": "manager",
+                            "source": "removed",
                         }
                     ],
                 },
@@ -70,6 +104,41 @@ class KeptOutCustomerListApi(generics.ListAPIView):
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Keep out customers not stored yet",
+        description="Later imports skip the rows of these ids (a test account about to be "
+        "used, a person who asked not to be recorded). All are kept out or none: an id of a "
+        "stored customer (remove the customer instead), a placeholder such as “Guest” "
+        "(imports skip it anyway) or one too long answers 400, each named in "
+        "`fields.customer_ids`. Audited.",
+        request=KeepOutAheadSerializer,
+        responses={201: KeptOutAheadSerializer, **error_responses(400, 401, 403)},
+        examples=[
+            OpenApiExample(
+                "Two ids", value={"customer_ids": ["TEST-1", "TEST-2"]}, request_only=True
+            ),
+            OpenApiExample(
+                "Kept out",
+                value={"kept_out": ["TEST-2"], "already_kept_out": ["TEST-1"]},
+                response_only=True,
+            ),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        given = KeepOutAheadSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            done = customers_keep_out_ahead(
+                workspace=request.workspace,
+                ids=given.validated_data["customer_ids"],
+                user=request.user,
+                request=request,
+            )
+        except KeepOutRefused as refused:
+            raise serializers.ValidationError({"customer_ids": refused.problems}) from refused
+        body = {"kept_out": done.listed, "already_kept_out": done.already}
+        return Response(KeptOutAheadSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["customers"])

@@ -4,6 +4,7 @@ from django.template.defaultfilters import filesizeformat
 
 from transaction_files.columns import FIELDS
 from transaction_files.errors import ImportFileError
+from transaction_files.placeholders import id_list
 from workspaces.models import Workspace, time_zone_choices
 
 from .erasure import BULK_ERASURE_MAX
@@ -159,6 +160,20 @@ class ContactErasureForm(forms.Form):
         if not self.errors and not (data.get("customer_ids") or data.get("emails")):
             raise forms.ValidationError("Paste at least one customer id or e-mail.")
         return data
+
+
+class KeepOutAheadForm(forms.Form):
+    """Customer ids no import has stored yet, to keep out of later imports."""
+
+    customer_ids = forms.CharField(
+        label="Customer ids to keep out",
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+        help_text="One per line or separated by commas, as the shop's files write them; an "
+        "e-mail address is kept out as its pseudonym.",
+    )
+
+    def clean_customer_ids(self) -> list[str]:
+        return id_list(self.cleaned_data["customer_ids"])
 
 
 class ShopSettingsForm(forms.ModelForm):

@@ -144,8 +144,8 @@ def transaction_lines_create(
             )
             if back:  # rolls the lines back
                 raise KeptOutMeanwhile(
-                    f"While these lines were stored, a manager removed customer "
-                    f"{', '.join(back)} and kept them out of imports. Nothing was stored: "
+                    f"While these lines were stored, a manager kept customer "
+                    f"{', '.join(back)} out of imports. Nothing was stored: "
                     "send the lines again, and theirs will be skipped."
                 )
             record.status = ImportRecord.Status.SUCCEEDED

@@ -402,17 +402,29 @@ REASON_LABELS = {
 
 
 class KeptOutCustomer(models.Model):
-    """A customer id the shop removed and keeps out: imports skip its rows (a test account,
-    a person who asked to be forgotten), until a manager lets it back in."""
+    """A customer id the shop keeps out: imports skip its rows (a test account, a person who
+    asked to be forgotten), until a manager lets it back in. Removing a customer lists it;
+    so may a manager before any line of it is stored."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     external_id = models.CharField(
         "customer id", max_length=CODE_LENGTH, help_text="As stored (an e-mail's pseudonym)."
     )
-    removed_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField("kept out since", default=timezone.now)
     removed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="kept out by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
+
+    class Source(models.TextChoices):
+        REMOVED = "removed", "Removed with their lines"
+        LISTED = "listed", "Listed before any line of theirs was stored"
+
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.REMOVED)
 
     WORKSPACE_PATH = "workspace"
     objects = ScopedManager()

@@ -16,8 +16,13 @@ from transaction_files.errors import ImportFileError
 from transaction_files.placeholders import is_placeholder
 
 from .erasure import BULK_ERASURE_MAX, customer_contact_erase, customers_contact_erase
-from .forms import ContactErasureForm, ImportAgainForm, ImportUploadForm
-from .kept_out import customer_let_back_in
+from .forms import ContactErasureForm, ImportAgainForm, ImportUploadForm, KeepOutAheadForm
+from .kept_out import (
+    KEEP_OUT_AT_ONCE,
+    KeepOutRefused,
+    customer_let_back_in,
+    customers_keep_out_ahead,
+)
 from .line_removal import (
     LinesNotRemovable,
     customer_remove,
@@ -271,8 +276,28 @@ def customer_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @permission_required(IMPORT_PERMISSION, raise_exception=True)
 def kept_out_list(request: HttpRequest) -> HttpResponse:
-    """The ids the shop's imports skip; POST lets one back in."""
-    if request.method == "POST":
+    """The ids the shop's imports skip; POST lets one back in (pk), or lists ids no import
+    has stored yet (customer_ids)."""
+    form = KeepOutAheadForm()
+    stored = []
+    if request.method == "POST" and "customer_ids" in request.POST:
+        form = KeepOutAheadForm(request.POST)
+        if form.is_valid():
+            try:
+                done = customers_keep_out_ahead(
+                    workspace=request.workspace,
+                    ids=form.cleaned_data["customer_ids"],
+                    user=request.user,
+                    request=request,
+                )
+            except KeepOutRefused as refused:
+                for problem in refused.problems:
+                    form.add_error("customer_ids", problem)
+                stored = refused.stored
+            else:
+                messages.success(request, _kept_out_ahead_message(done))
+                return redirect("customers:kept-out")
+    elif request.method == "POST":
         try:
             kept = customer_let_back_in(
                 workspace=request.workspace,
@@ -291,7 +316,21 @@ def kept_out_list(request: HttpRequest) -> HttpResponse:
         return redirect("customers:kept-out")
     kept_out = KeptOutCustomer.objects.in_workspace(request.workspace).select_related("removed_by")
     page = Paginator(kept_out, KEPT_OUT_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "customers/kept_out.html", {"page": page})
+    return render(
+        request,
+        "customers/kept_out.html",
+        {"page": page, "form": form, "stored": stored, "most": KEEP_OUT_AT_ONCE},
+    )
+
+
+def _kept_out_ahead_message(done) -> str:
+    listed = len(done.listed)
+    said = [f"{listed:,} customer id{'s' if listed != 1 else ''} kept out of later imports"]
+    if done.emails:
+        said.append(f"e-mail addresses as their pseudonyms ({done.emails:,})")
+    if done.already:
+        said.append(f"{len(done.already):,} already kept out")
+    return "; ".join(said) + "."
 
 
 @require_http_methods(["GET", "POST"])

@@ -43,7 +43,7 @@ from customers.api_lines import LinesRemovedSerializer, removed_counts
 from customers.erasure import customer_contact_erase, customers_contact_erase
 from customers.kept_out import kept_out_entry
 from customers.line_removal import customer_remove
-from customers.models import Customer
+from customers.models import Customer, KeptOutCustomer
 from customers.selectors import customer_ids_for_email
 
 from .serializers import (
@@ -325,7 +325,8 @@ class CustomerDetailApi(APIView):
                 403,
                 404,
                 d404="No such customer; code customer_removed for one removed and kept out "
-                "of imports (the detail says when).",
+                "of imports, customer_kept_out for one kept out before any line of theirs "
+                "was stored (the detail says when).",
             ),
         },
         examples=[
@@ -464,11 +465,19 @@ class CustomerDetailApi(APIView):
 
 def _not_found(workspace, customer_id: str) -> Exception:
     """404 for an unknown id; code customer_removed, saying when, for a customer removed and
-    kept out of imports (a system asking after them learns they are gone for good)."""
+    kept out of imports (a system asking after them learns they are gone for good), and
+    customer_kept_out for one listed before any line was stored."""
     kept = kept_out_entry(workspace=workspace, searched=customer_id)
     if kept is None:
         return Http404()
     when = kept.removed_at.date().isoformat()
+    if kept.source == KeptOutCustomer.Source.LISTED:
+        return ApiProblem(
+            f"Customer {customer_id} is kept out of imports since {when}; no line of theirs "
+            "was stored.",
+            status=404,
+            code="customer_kept_out",
+        )
     return ApiProblem(
         f"Customer {customer_id} was removed on {when} and is kept out of imports.",
         status=404,

@@ -146,16 +146,16 @@ def read_pass(staging: StagingTable, record, path, info, mapping, progress) -> I
 
 def _check_none_removed_meanwhile(record, run: ImportPass) -> None:
     """ImportFileError (rolling the move back) when a customer this file stored lines for was
-    removed and kept out while it was read."""
+    kept out (removed, or listed) while it was read."""
     back = kept_out_meanwhile(
         workspace=record.workspace, before=run.kept_out_ids, import_record_id=record.pk
     )
     if back:
         ids = ", ".join(f"“{i}”" for i in back)
         raise ImportFileError(
-            f"While this file was read, a manager removed customer {ids} and kept them out "
-            "of imports. Nothing was imported: import the file again, and their rows will be "
-            "skipped."
+            f"While this file was read, a manager kept customer {ids} out of imports (removed "
+            "them, or listed the id). Nothing was imported: import the file again, and their "
+            "rows will be skipped."
         )
 
 

@@ -308,6 +308,9 @@ SPECTACULAR_SETTINGS = {
         "ImportDateOrderEnum": "customers.api.DATE_ORDER_CHOICES",
         # The shop's setting and its imports share the choices; the name clients know stays.
         "ImportRecordDateOrderEnum": "workspaces.models.Workspace.DateOrder",
+        # Two fields are named source: the predict answer's keeps the name clients know.
+        "SourceEnum": [("stored", "stored"), ("predicted", "predicted")],
+        "KeptOutSourceEnum": "customers.models.KeptOutCustomer.Source",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # The default hook, then the OpenAPI links between operations (common/api_schema_links.py).

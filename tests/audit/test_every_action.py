@@ -411,6 +411,21 @@ def _customer_let_back_in(shop: Shop):
     return act
 
 
+@walk(Action.CUSTOMERS_KEPT_OUT)
+def _customers_kept_out(shop: Shop):
+    from customers.models import KeptOutCustomer
+
+    client = shop.page(shop.manager)
+
+    def act():
+        listed = {"customer_ids": "TEST-1\nTEST-2"}
+        assert client.post(reverse("customers:kept-out"), listed).status_code == 302
+        assert KeptOutCustomer.objects.in_workspace(shop.workspace).count() == 2
+        return Done(shop.workspace, "manager")
+
+    return act
+
+
 def test_the_walk_covers_every_action():
     assert set(WALKS) == set(Action.values)
 

@@ -1,7 +1,8 @@
 """A manager finds a placeholder id stored before imports skipped such ids, in a real
 browser: its lines page says what it is, and the customer is removed with all its lines
 after a confirmation; the other customers' lines stay. A real customer removed is kept out
-of imports (the box is ticked by default) and let back in from the list of those."""
+of imports (the box is ticked by default) and let back in from the list of those; ids not
+stored yet are listed there ahead."""
 
 from __future__ import annotations
 
@@ -70,4 +71,39 @@ def test_a_stored_placeholder_is_pointed_out_and_removed(
     page.click("button:has-text('Let back in')")  # the page's script asks; the test agrees
     page.wait_for_selector("text=Customer 7 let back in")
     assert not KeptOutCustomer.unscoped.exists()
+    assert_clean(page)
+
+
+def test_ids_not_stored_yet_are_kept_out_from_the_list_page(
+    browser_page,  # noqa: F811
+    live_server,
+    make_user,
+    tmp_path,
+):
+    from customers.models import Customer, ImportRecord, KeptOutCustomer
+
+    path = tmp_path / "till.csv"
+    path.write_text(LINES)
+    assert import_path(path).status == ImportRecord.Status.SUCCEEDED
+    page, base = browser_page, live_server.url
+    make_user("manager", username="listing-manager")
+
+    sign_in(page, base, "listing-manager")
+    page.goto(f"{in_shop(base)}/customers/kept-out/")
+    page.fill("textarea[name=customer_ids]", "TEST-1\n7")
+    page.click("button:has-text('Keep them out')")
+    page.wait_for_selector("text=Customer 7 is stored, with 1 line")
+    assert page.input_value("textarea[name=customer_ids]") == "TEST-1\n7"
+    assert not KeptOutCustomer.unscoped.exists()
+    page.fill("textarea[name=customer_ids]", "TEST-1, TEST-2")
+    page.click("button:has-text('Keep them out')")
+    page.wait_for_selector("text=2 customer ids kept out of later imports.")
+    rows = page.locator("tbody tr")
+    assert rows.count() == 2
+    assert "Listed before any line of theirs was stored" in rows.first.inner_text()
+    assert set(KeptOutCustomer.unscoped.values_list("external_id", flat=True)) == {
+        "TEST-1",
+        "TEST-2",
+    }
+    assert Customer.unscoped.filter(external_id="7").exists()
     assert_clean(page)

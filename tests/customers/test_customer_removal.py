@@ -415,7 +415,7 @@ def test_a_file_read_while_its_customer_was_removed_is_refused_whole(
     )
     record = import_path(path)
     assert record.status == ImportRecord.Status.FAILED
-    assert "a manager removed customer “7” and kept them out of imports" in record.error
+    assert "a manager kept customer “7” out of imports (removed them" in record.error
     assert not Customer.unscoped.filter(external_id="7").exists()
     assert not TransactionLine.unscoped.filter(import_record_id=record.pk).exists()
 
@@ -440,6 +440,6 @@ def test_lines_sent_while_their_customer_was_removed_are_refused_whole(
     assert answer.status_code == 409, answer.content
     body = answer.json()
     assert body["code"] == "conflict"
-    assert "removed customer 7 and kept them out of imports. Nothing was stored" in body["detail"]
+    assert "a manager kept customer 7 out of imports. Nothing was stored" in body["detail"]
     assert not Customer.unscoped.filter(external_id__in=["7", "api-new-9"]).exists()
     assert not ImportRecord.unscoped.filter(file_name="API: 2 lines").exists()
