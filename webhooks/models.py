@@ -166,6 +166,12 @@ class Delivery(models.Model):
                 condition=Q(event="segmentation.published"),
                 name="webhook_one_delivery_per_publication",
             ),
+            # One announcement of an alert per endpoint, even with two senders racing.
+            models.UniqueConstraint(
+                fields=["endpoint", "alert_id"],
+                condition=Q(event="alert.raised"),
+                name="webhook_one_delivery_per_alert",
+            ),
         ]
         indexes = [models.Index(fields=["workspace", "-created_at"], name="delivery_ws_idx")]
 

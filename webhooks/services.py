@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -229,28 +229,36 @@ def _written_now(workspace, endpoint: Endpoint, event: str, body_of, **fields) -
 def deliveries_for_alerts(*, workspace, alerts: list[dict[str, Any]]) -> list[Delivery]:
     """One delivery per raised alert (the plain dicts of clustering.signals.alerts_raised)
     and enabled endpoint that takes alerts, its body written now, queued once this commits;
-    an endpoint that already has an alert's delivery gets no second one."""
+    an endpoint that already has an alert's delivery gets no second one (a constraint holds
+    it when two senders race)."""
     created = []
     for endpoint in _receiving(workspace, Delivery.Event.ALERT):
-        sent = set(
-            Delivery.objects.in_workspace(workspace)
-            .filter(endpoint=endpoint, event=Delivery.Event.ALERT)
-            .filter(alert_id__in=[alert["id"] for alert in alerts])
-            .values_list("alert_id", flat=True)
-        )
+        sent = _alerts_sent(workspace, endpoint, [alert["id"] for alert in alerts])
         for alert in alerts:
             if alert["id"] in sent:
                 continue
-            created.append(
-                _written_now(
-                    workspace,
-                    endpoint,
-                    Delivery.Event.ALERT,
-                    lambda delivery, alert=alert: alert_payload(delivery, alert),
-                    alert_id=alert["id"],
-                )
-            )
+            try:
+                with transaction.atomic():
+                    delivery = _written_now(
+                        workspace,
+                        endpoint,
+                        Delivery.Event.ALERT,
+                        lambda delivery, alert=alert: alert_payload(delivery, alert),
+                        alert_id=alert["id"],
+                    )
+            except IntegrityError:  # another sender wrote it since the read above
+                continue
+            created.append(delivery)
     return created
+
+
+def _alerts_sent(workspace, endpoint: Endpoint, alert_ids: list[int]) -> set[int]:
+    """Of these alerts, those the endpoint already has a delivery of."""
+    return set(
+        Delivery.objects.in_workspace(workspace)
+        .filter(endpoint=endpoint, event=Delivery.Event.ALERT, alert_id__in=alert_ids)
+        .values_list("alert_id", flat=True)
+    )
 
 
 @transaction.atomic

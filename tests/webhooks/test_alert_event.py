@@ -274,3 +274,28 @@ def test_a_chat_endpoint_hears_of_an_alert_once_however_often_it_is_announced(
     [delivery] = Delivery.objects.in_workspace(shop)
     assert (delivery.endpoint, delivery.alert_id, len(queued)) == (chat, 7, 1)
     assert delivery.payload["text"].startswith(f"{shop.name}: The scheduled run failed.")
+
+
+def test_two_senders_racing_announce_an_alert_once(
+    shop, queued, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Both read that the alert was not sent yet; the constraint keeps the second out."""
+    Endpoint.objects.create(workspace=shop, url="https://93.184.215.14/hook")
+    alert = {
+        "id": 8,
+        "kind": "scheduled_run_failed",
+        "message": "The scheduled run failed.",
+        "details": {},
+        "created_at": "2026-12-05T10:00:00+00:00",
+        "run_id": None,
+        "publication_id": None,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        assert len(services.deliveries_for_alerts(workspace=shop, alerts=[alert])) == 1
+    # a second sender read before the first one's commit: it saw no delivery
+    monkeypatch.setattr(services, "_alerts_sent", lambda *args: set())
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert services.deliveries_for_alerts(workspace=shop, alerts=[alert]) == []
+    assert callbacks == []  # nothing queued for the delivery the constraint refused
+    assert Delivery.objects.in_workspace(shop).filter(alert_id=8).count() == 1
+    assert len(queued) == 1

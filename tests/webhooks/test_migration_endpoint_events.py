@@ -1,5 +1,6 @@
-"""Migration webhooks 0002: endpoints registered before alerts were posted keep receiving
-what they were registered for, publications only; new endpoints take every event. Runs
+"""Migrations of webhooks: endpoints registered before alerts were posted keep receiving
+what they were registered for, publications only (0002), new endpoints take every event;
+alert deliveries from before name their alert once per endpoint (0005, 0006). Runs
 `manage.py migrate` in a subprocess against a scratch database: SQLite always, PostgreSQL
 when the suite runs on it."""
 
@@ -80,3 +81,35 @@ def test_alert_deliveries_from_before_name_their_alert(scratch_database, tmp_pat
 
     rows = read_rows(db.connect, "SELECT alert_id FROM webhooks_delivery ORDER BY id")
     assert [row[0] for row in rows] == [41, None]
+
+
+def test_an_alert_announced_twice_before_keeps_its_id_on_the_first_delivery(
+    scratch_database, tmp_path
+):
+    """Migration webhooks 0006: the constraint of one delivery per alert and endpoint would
+    refuse duplicates written before it; the later ones keep their body, not the id."""
+    db = scratch_database
+    migrate(db.url, tmp_path, "workspaces")
+    migrate(db.url, tmp_path, "webhooks", "0005_delivery_alert_id")
+    enabled = True if db.mark == "%s" else 1
+    body = json.dumps({"event": "alert.raised", "alert": {"id": 41, "kind": "x"}})
+    other = json.dumps({"event": "alert.raised", "alert": {"id": 42, "kind": "x"}})
+    write_rows(
+        db.connect,
+        db.mark,
+        [
+            (SHOP, ()),
+            (ENDPOINT_WITH_EVENTS, (enabled,)),
+            (DELIVERY, ("a" * 32, body)),
+            (DELIVERY, ("b" * 32, body)),
+            (DELIVERY, ("c" * 32, other)),
+            ("UPDATE webhooks_delivery SET alert_id = 41 WHERE idempotency_key <> ?", ("c" * 32,)),
+            ("UPDATE webhooks_delivery SET alert_id = 42 WHERE idempotency_key = ?", ("c" * 32,)),
+        ],
+    )
+
+    migrate(db.url, tmp_path)
+
+    rows = read_rows(db.connect, "SELECT alert_id, payload FROM webhooks_delivery ORDER BY id")
+    assert [row[0] for row in rows] == [41, None, 42]
+    assert all("alert.raised" in str(row[1]) for row in rows)
