@@ -325,12 +325,18 @@ def kept_out_list(request: HttpRequest) -> HttpResponse:
 
 def _kept_out_ahead_message(done) -> str:
     listed = len(done.listed)
-    said = [f"{listed:,} customer id{'s' if listed != 1 else ''} kept out of later imports"]
-    if done.emails:
-        said.append(f"e-mail addresses as their pseudonyms ({done.emails:,})")
+    said = f"{listed:,} customer id{'s' if listed != 1 else ''} kept out of later imports"
     if done.already:
-        said.append(f"{len(done.already):,} already kept out")
-    return "; ".join(said) + "."
+        said += f" ({len(done.already):,} already were)"
+    said += "."
+    if done.emails == 1:
+        said += " The e-mail address given is kept as its pseudonym, shown as e-…"
+    elif done.emails:
+        said += (
+            f" The {done.emails:,} e-mail addresses given are kept as their pseudonyms, "
+            "shown as e-…"
+        )
+    return said
 
 
 @require_http_methods(["GET", "POST"])

@@ -114,8 +114,8 @@ def test_the_page_lists_pasted_ids_and_shows_how_each_was_kept_out(db, client_fo
     )
     text = page.content.decode()
     assert (
-        "3 customer ids kept out of later imports; e-mail addresses as their pseudonyms (1); "
-        "1 already kept out." in text
+        "3 customer ids kept out of later imports (1 already were). The e-mail address "
+        "given is kept as its pseudonym, shown as e-…" in text
     )
     assert text.count("Listed before any line of theirs was stored") == 3
     assert text.count("Removed with their lines") == 1
