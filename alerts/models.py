@@ -13,6 +13,7 @@ from django.core.validators import validate_email
 from django.db import models
 from django.urls import reverse
 
+from clustering.signals import AlertKind
 from workspaces.models import Workspace
 from workspaces.scoping import ScopedManager, UnscopedManager
 
@@ -40,11 +41,7 @@ def validate_recipients(value: str) -> None:
     parse_recipients(value)
 
 
-class Kind(models.TextChoices):
-    SEGMENT_SIZE_CHANGE = "segment_size_change", "A segment changes size"
-    VALUABLE_TO_LAPSED = "valuable_to_lapsed", "Valuable customers move to a lapsed segment"
-    EXPECTED_VALUE_DROP = "expected_value_drop", "The customers' expected value ahead falls"
-    SCHEDULED_RUN_FAILED = "scheduled_run_failed", "A scheduled run fails"
+Kind = AlertKind  # the list is the clustering app's, which webhooks reads too
 
 
 class AlertRule(models.Model):
