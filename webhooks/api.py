@@ -4,6 +4,7 @@ attempt, and sending a delivery again. Managers only (manage_runs), as on the pa
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import capability_permission
+from clustering.signals import AlertKind
 from common.api_errors import ApiProblem, error_responses
 from common.api_strict import StrictBooleanField, StrictCharField
 
@@ -35,6 +37,7 @@ ENDPOINT_EXAMPLE = {
     "description": "CRM sync",
     "enabled": True,
     "events": ["segmentation.published", "alert.raised"],
+    "alert_kinds": [],
     "format": "json",
     "created_at": "2024-03-02T10:00:00Z",
     "created_by": "maria",
@@ -83,6 +86,7 @@ class EndpointSerializer(serializers.ModelSerializer):
             "description",
             "enabled",
             "events",
+            "alert_kinds",
             "format",
             "created_at",
             "created_by",
@@ -106,11 +110,22 @@ def _events_field() -> serializers.ListField:
     )
 
 
+def _alert_kinds_field() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.ChoiceField(choices=AlertKind.choices),
+        max_length=len(AlertKind.choices),
+        required=False,
+        help_text="Of alerts, the kinds the endpoint receives (default, or [], every kind, "
+        "those added later too); only with alert.raised among its events.",
+    )
+
+
 class EndpointCreateSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=2000)
     description = StrictCharField(max_length=200, required=False, allow_blank=True)
     enabled = StrictBooleanField(required=False, default=True)
     events = _events_field()
+    alert_kinds = _alert_kinds_field()
     format = serializers.ChoiceField(choices=Format.choices, required=False, default=Format.JSON)
 
 
@@ -119,11 +134,14 @@ class EndpointUpdateSerializer(serializers.Serializer):
     description = StrictCharField(max_length=200, required=False, allow_blank=True)
     enabled = StrictBooleanField(required=False)
     events = _events_field()
+    alert_kinds = _alert_kinds_field()
     format = serializers.ChoiceField(choices=Format.choices, required=False)
 
     def validate(self, attrs):
         if not attrs:
-            raise serializers.ValidationError("Send url, description, format, enabled or events.")
+            raise serializers.ValidationError(
+                "Send url, description, format, enabled, events or alert_kinds."
+            )
         return attrs
 
 
@@ -217,6 +235,8 @@ class EndpointListCreateApi(_WebhookApi, generics.ListAPIView):
             )
         except AddressRefused as error:
             raise serializers.ValidationError({"url": [str(error)]}) from error
+        except ValidationError as error:
+            raise serializers.ValidationError({"alert_kinds": error.messages}) from error
         return Response(EndpointDetailSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 
 
@@ -263,9 +283,12 @@ class EndpointDetailApi(_WebhookApi, APIView):
                         format=changes.get("format"),
                         request=request,
                     )
-                if "events" in changes:
+                if changes.keys() & {"events", "alert_kinds"}:
                     endpoint = endpoint_set_events(
-                        **mine, events=changes["events"], request=request
+                        **mine,
+                        events=changes.get("events"),
+                        alert_kinds=changes.get("alert_kinds"),
+                        request=request,
                     )
                 if "enabled" in changes:
                     endpoint = endpoint_set_enabled(
@@ -273,6 +296,8 @@ class EndpointDetailApi(_WebhookApi, APIView):
                     )
         except AddressRefused as error:
             raise serializers.ValidationError({"url": [str(error)]}) from error
+        except ValidationError as error:
+            raise serializers.ValidationError({"alert_kinds": error.messages}) from error
         return Response(EndpointDetailSerializer(endpoint).data)
 
     @extend_schema(

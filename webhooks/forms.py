@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from django import forms
 
+from clustering.signals import AlertKind
+
 from .addresses import AddressRefused
-from .models import SUBSCRIBABLE, Format, every_event
+from .models import SUBSCRIBABLE, Event, Format, every_event
 from .services import check_endpoint_url
 
 EVENTS_HELP = (
@@ -21,6 +23,36 @@ def events_field() -> forms.MultipleChoiceField:
         help_text=EVENTS_HELP,
         error_messages={"required": "Choose at least one event to send it."},
     )
+
+
+def alert_kinds_field() -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        label="Of alerts, send",
+        choices=AlertKind.choices,
+        initial=list(AlertKind.values),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="When it receives alerts: untick those its readers need not hear of (a "
+        "channel of the team that runs the schedule: failed runs only).",
+    )
+
+
+class _Receives(forms.Form):
+    """What an endpoint receives: its events and, of alerts, which kinds."""
+
+    events = events_field()
+    alert_kinds = alert_kinds_field()
+
+    def clean(self):
+        data = super().clean()
+        if Event.ALERT not in data.get("events", []):
+            data["alert_kinds"] = []  # the boxes stay ticked below an unticked "alerts"
+        elif not data.get("alert_kinds"):
+            self.add_error(
+                "alert_kinds",
+                "Choose at least one kind of alert, or untick “Each alert raised”.",
+            )
+        return data
 
 
 class EndpointAddressForm(forms.Form):
@@ -57,11 +89,11 @@ class EndpointAddressForm(forms.Form):
         return url
 
 
-class EndpointForm(EndpointAddressForm):
+class EndpointForm(EndpointAddressForm, _Receives):
     """Registering an endpoint: where, what for, and what it receives."""
 
-    events = events_field()
+    field_order = ["url", "description", "format", "events", "alert_kinds"]
 
 
-class EndpointEventsForm(forms.Form):
-    events = events_field()
+class EndpointEventsForm(_Receives):
+    """Changing what an endpoint receives."""

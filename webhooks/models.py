@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 
 from clustering.models import Publication
+from clustering.signals import AlertKind
 from workspaces.models import Workspace
 from workspaces.scoping import ScopedManager, UnscopedManager
 
@@ -56,6 +57,19 @@ def clean_events(events) -> list[str]:
     return [e for e in known if e in events]
 
 
+def clean_alert_kinds(kinds) -> list[str]:
+    """The alert kinds chosen, each once, in AlertKind's order, all known; none (or every
+    one) is stored as [], which means every kind, those added later too."""
+    known = list(AlertKind.values)
+    unknown = [k for k in kinds if k not in known]
+    if unknown:
+        raise ValidationError(
+            f"Alert kinds are {', '.join(known)} (not {', '.join(map(str, unknown))})."
+        )
+    chosen = [k for k in known if k in kinds]
+    return [] if len(chosen) == len(known) else chosen
+
+
 def new_secret() -> str:
     """A fresh signing secret: 32 random bytes, URL-safe, with a prefix that says what it is."""
     return SECRET_PREFIX + secrets.token_urlsafe(32)
@@ -75,6 +89,11 @@ class Endpoint(models.Model):
         default=every_event,
         help_text="What it receives: any of segmentation.published, alert.raised and "
         "customer.removed.",
+    )
+    alert_kinds = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The kinds of alert it receives, when it receives alerts; empty: every kind.",
     )
     format = models.CharField(
         max_length=8,
@@ -101,10 +120,17 @@ class Endpoint(models.Model):
     def receives(self, event: str) -> bool:
         return event in self.events
 
+    def receives_alert(self, kind: str) -> bool:
+        return self.receives(Event.ALERT) and (not self.alert_kinds or kind in self.alert_kinds)
+
     @property
     def events_in_words(self) -> str:
         """What it receives, as the pages say it ("publications and alerts")."""
         words = [_SUBSCRIBABLE[e][1] for e in self.events if e in _SUBSCRIBABLE]
+        if self.receives(Event.ALERT) and self.alert_kinds:
+            kinds = len(self.alert_kinds)
+            alerts = _SUBSCRIBABLE[Event.ALERT.value][1]
+            words[words.index(alerts)] = f"{alerts} ({kinds} of {len(AlertKind.values)} kinds)"
         if len(words) > 2:
             return f"{', '.join(words[:-1])} and {words[-1]}"
         return " and ".join(words) or "test events only"

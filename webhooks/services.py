@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -16,7 +17,16 @@ from audit.log import record
 from clustering.models import Publication
 
 from .addresses import AddressRefused, Target, check_url
-from .models import Delivery, Endpoint, Format, clean_events, every_event, new_secret
+from .models import (
+    Delivery,
+    Endpoint,
+    Event,
+    Format,
+    clean_alert_kinds,
+    clean_events,
+    every_event,
+    new_secret,
+)
 from .payloads import alert_payload, body_for, removal_payload
 from .tasks import deliver_webhook
 
@@ -87,15 +97,17 @@ def endpoint_create(
     description: str = "",
     enabled: bool = True,
     events: list[str] | None = None,
+    alert_kinds: list[str] | None = None,
     format: str | None = None,
     request=None,
 ) -> Endpoint:
-    """Register an address for the workspace's events (by default every one); refused
-    (AddressRefused) unless it is an http(s) address on the public internet, and
-    (ValidationError) for no event or an unknown one."""
+    """Register an address for the workspace's events (by default every one, and alerts of
+    every kind); refused (AddressRefused) unless it is an http(s) address on the public
+    internet, and (ValidationError) for no event or an unknown one or unknown alert kind."""
     url = url.strip()
     check_endpoint_url(url)
     events = clean_events(every_event() if events is None else events)
+    alert_kinds = _alert_kinds(events, alert_kinds or [])
     format = Format(format or Format.JSON).value
     endpoint = Endpoint.objects.create(
         workspace=workspace,
@@ -103,6 +115,7 @@ def endpoint_create(
         description=description.strip(),
         enabled=enabled,
         events=events,
+        alert_kinds=alert_kinds,
         format=format,
         created_by=user,
     )
@@ -114,8 +127,20 @@ def endpoint_create(
         enabled=enabled,
         events=events,
         format=format,
+        **({"alert_kinds": alert_kinds} if alert_kinds else {}),
     )
     return endpoint
+
+
+def _alert_kinds(events: list[str], kinds: list[str]) -> list[str]:
+    """The kinds as stored ([]: every kind); ValidationError for some kinds chosen for an
+    endpoint that takes no alert."""
+    kinds = clean_alert_kinds(kinds)
+    if kinds and Event.ALERT not in events:
+        raise ValidationError(
+            "Alert kinds are chosen for an endpoint that receives alerts (alert.raised)."
+        )
+    return kinds
 
 
 @transaction.atomic
@@ -150,15 +175,33 @@ def endpoint_edit(
 
 @transaction.atomic
 def endpoint_set_events(
-    *, workspace, endpoint_id: int, user, events: list[str], request=None
+    *,
+    workspace,
+    endpoint_id: int,
+    user,
+    events: list[str] | None = None,
+    alert_kinds: list[str] | None = None,
+    request=None,
 ) -> Endpoint:
-    """Choose what the endpoint receives from now on (ValidationError for none)."""
-    events = clean_events(events)
+    """Choose what the endpoint receives from now on: its events, and of alerts which kinds
+    ([]: every one); what is not given stays (ValidationError for no event, or an unknown
+    one)."""
     endpoint = _endpoint(workspace, endpoint_id, lock=True)
-    if endpoint.events != events:
-        endpoint.events = events
-        endpoint.save(update_fields=["events"])
-        _audit(endpoint, user=user, request=request, change="events", events=events)
+    events = clean_events(endpoint.events if events is None else events)
+    if alert_kinds is None:  # as they were, while it still takes alerts
+        alert_kinds = endpoint.alert_kinds if Event.ALERT in events else []
+    kinds = _alert_kinds(events, alert_kinds)
+    if (endpoint.events, endpoint.alert_kinds) != (events, kinds):
+        endpoint.events, endpoint.alert_kinds = events, kinds
+        endpoint.save(update_fields=["events", "alert_kinds"])
+        _audit(
+            endpoint,
+            user=user,
+            request=request,
+            change="events",
+            events=events,
+            **({"alert_kinds": kinds} if kinds else {}),
+        )
     return endpoint
 
 
@@ -228,13 +271,15 @@ def _written_now(workspace, endpoint: Endpoint, event: str, body_of, **fields) -
 @transaction.atomic
 def deliveries_for_alerts(*, workspace, alerts: list[dict[str, Any]]) -> list[Delivery]:
     """One delivery per raised alert (the plain dicts of clustering.signals.alerts_raised)
-    and enabled endpoint that takes alerts, its body written now, queued once this commits;
+    and enabled endpoint that takes alerts of its kind, its body written now, queued once
+    this commits;
     an endpoint that already has an alert's delivery gets no second one (a constraint holds
     it when two senders race)."""
     created = []
     for endpoint in _receiving(workspace, Delivery.Event.ALERT):
-        sent = _alerts_sent(workspace, endpoint, [alert["id"] for alert in alerts])
-        for alert in alerts:
+        chosen = [alert for alert in alerts if endpoint.receives_alert(alert["kind"])]
+        sent = _alerts_sent(workspace, endpoint, [alert["id"] for alert in chosen])
+        for alert in chosen:
             if alert["id"] in sent:
                 continue
             try:

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from clustering.signals import AlertKind
 from workspaces.models import Workspace
 
 from .addresses import AddressRefused
@@ -58,6 +59,7 @@ def endpoint_list_view(request: HttpRequest) -> HttpResponse:
                 url=form.cleaned_data["url"],
                 description=form.cleaned_data["description"],
                 events=form.cleaned_data["events"],
+                alert_kinds=form.cleaned_data["alert_kinds"],
                 format=form.cleaned_data["format"],
                 request=request,
             )
@@ -91,7 +93,9 @@ def endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 def _detail(request, endpoint: Endpoint, address: EndpointAddressForm, status: int = 200):
     deliveries = delivery_list(workspace=_workspace(request), endpoint=endpoint)
     page = Paginator(deliveries, 25).get_page(request.GET.get("page"))
-    events = EndpointEventsForm(initial={"events": endpoint.events})
+    events = EndpointEventsForm(
+        initial={"events": endpoint.events, "alert_kinds": endpoint.alert_kinds or AlertKind.values}
+    )
     return render(
         request,
         "webhooks/endpoint_detail.html",
@@ -131,11 +135,14 @@ def endpoint_events(request: HttpRequest, endpoint_id: int) -> HttpResponse:
             endpoint_id=endpoint.pk,
             user=request.user,
             events=form.cleaned_data["events"],
+            alert_kinds=form.cleaned_data["alert_kinds"],
             request=request,
         )
         messages.success(request, "Saved: what this endpoint receives.")
     else:
-        messages.error(request, " ".join(str(error) for error in form.errors["events"]))
+        messages.error(
+            request, " ".join(str(error) for errors in form.errors.values() for error in errors)
+        )
     return redirect("webhooks:endpoint-detail", endpoint_id=endpoint.pk)
 
 

@@ -311,6 +311,8 @@ SPECTACULAR_SETTINGS = {
         # Two fields are named source: the predict answer's keeps the name clients know.
         "SourceEnum": [("stored", "stored"), ("predicted", "predicted")],
         "KeptOutSourceEnum": "customers.models.KeptOutCustomer.Source",
+        # Alert rules and webhook endpoints name the same kinds: one enum, the name it had.
+        "KindEnum": "clustering.signals.AlertKind",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # The default hook, then the OpenAPI links between operations (common/api_schema_links.py).

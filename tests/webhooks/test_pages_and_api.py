@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts.services import api_token_create
 from audit.models import AuditEntry
+from clustering.signals import AlertKind
 from webhooks.models import Delivery, Endpoint, every_event
 
 PUBLIC_URL = "https://93.184.215.14/hooks"
@@ -43,7 +44,8 @@ def _changes(shop) -> list[str]:
 def test_a_manager_registers_an_endpoint_and_sees_its_secret(page, shop, manager):
     # The form offers every event, checked; the manager keeps publications only.
     form = page.get(reverse("webhooks:endpoint-list")).content.decode()
-    assert form.count('name="events"') == 3 and form.count("checked") == 4  # and JSON
+    assert form.count('name="events"') == 3 and form.count("checked") == 4 + 4  # JSON, kinds
+    assert form.count('name="alert_kinds"') == 4
     data = {"url": PUBLIC_URL, "description": "CRM sync"}
     refused = page.post(reverse("webhooks:endpoint-list"), data)  # every box cleared
     assert "Choose at least one event to send it." in refused.content.decode()
@@ -70,7 +72,8 @@ def test_a_manager_registers_an_endpoint_and_sees_its_secret(page, shop, manager
     # Later it takes alerts too, from its page; the change is audited.
     events = reverse("webhooks:endpoint-events", args=[endpoint.pk])
     both = ["alert.raised", "segmentation.published"]
-    assert page.post(events, {"events": both}).status_code == 302
+    ticked = list(AlertKind.values)  # the kinds' boxes, ticked as the page offers them
+    assert page.post(events, {"events": both, "alert_kinds": ticked}).status_code == 302
     endpoint.refresh_from_db()
     assert endpoint.events == ["segmentation.published", "alert.raised"]
     detail = page.get(reverse("webhooks:endpoint-detail", args=[endpoint.pk])).content.decode()
@@ -202,6 +205,7 @@ def test_the_api_registers_lists_shows_deletes_and_sends_again(api, shop, manage
         "description": "CRM",
         "enabled": True,
         "events": every_event(),
+        "alert_kinds": [],
         "format": "json",
         "created_at": body["created_at"],
         "created_by": manager.username,
