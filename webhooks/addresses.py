@@ -21,6 +21,10 @@ class AddressRefused(ValueError):
     """The address may not receive webhooks; the message says why, for the user."""
 
 
+class FormatRefused(AddressRefused):
+    """The address takes events in another format only (webhooks.models.format_refused)."""
+
+
 class HostUnresolved(AddressRefused):
     """The host did not resolve: refused at registration, tried again at delivery (DNS
     trouble passes)."""

@@ -16,7 +16,7 @@ from clustering.signals import AlertKind
 from common.api_errors import ApiProblem, error_responses
 from common.api_strict import StrictBooleanField, StrictCharField
 
-from .addresses import AddressRefused
+from .addresses import AddressRefused, FormatRefused
 from .models import SUBSCRIBABLE, Delivery, DeliveryAttempt, Endpoint, Format
 from .selectors import delivery_list, endpoint_get, endpoint_list
 from .services import (
@@ -234,7 +234,8 @@ class EndpointListCreateApi(_WebhookApi, generics.ListAPIView):
                 **serializer.validated_data,
             )
         except AddressRefused as error:
-            raise serializers.ValidationError({"url": [str(error)]}) from error
+            field = "format" if isinstance(error, FormatRefused) else "url"
+            raise serializers.ValidationError({field: [str(error)]}) from error
         except ValidationError as error:
             raise serializers.ValidationError({"alert_kinds": error.messages}) from error
         return Response(EndpointDetailSerializer(endpoint).data, status=status.HTTP_201_CREATED)
@@ -295,7 +296,8 @@ class EndpointDetailApi(_WebhookApi, APIView):
                         **mine, enabled=changes["enabled"], request=request
                     )
         except AddressRefused as error:
-            raise serializers.ValidationError({"url": [str(error)]}) from error
+            field = "format" if isinstance(error, FormatRefused) else "url"
+            raise serializers.ValidationError({field: [str(error)]}) from error
         except ValidationError as error:
             raise serializers.ValidationError({"alert_kinds": error.messages}) from error
         return Response(EndpointDetailSerializer(endpoint).data)

@@ -74,7 +74,9 @@ class EndpointAddressForm(forms.Form):
         initial=Format.JSON,
         widget=forms.RadioSelect,
         required=False,  # unchanged when not sent
-        help_text="A chat channel's incoming webhook address takes a chat message.",
+        help_text="A chat channel's incoming webhook address takes a chat message; a Teams "
+        "channel's, made with the Workflows template “Post to a channel when a webhook "
+        "request is received”, takes a card.",
     )
 
     def clean_format(self) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -38,7 +39,24 @@ SUBSCRIBABLE = [(value, label) for value, (label, _word) in _SUBSCRIBABLE.items(
 
 class Format(models.TextChoices):
     JSON = "json", "JSON, for an integration (docs/webhooks.md)"
-    CHAT = "chat", "A chat message: Slack, Teams, Google Chat or Mattermost incoming webhooks"
+    CHAT = "chat", "A chat message: Slack, Google Chat or Mattermost incoming webhooks"
+    TEAMS = "teams", "A Microsoft Teams card: a Teams channel's Workflows webhook"
+
+
+#: Hosts of Teams' Workflows webhooks (Power Automate): they answer 202 to any body and
+#: the flow then fails on anything but a card, so the delivery log would say "succeeded".
+_WORKFLOWS_HOSTS = (".logic.azure.com", ".powerplatform.com")
+
+
+def format_refused(url: str, format: str) -> str | None:
+    """Why `format` cannot reach `url`, or None: a Teams Workflows address takes cards only."""
+    host = (urlsplit(url).hostname or "").lower()
+    if format != Format.TEAMS and host.endswith(_WORKFLOWS_HOSTS):
+        return (
+            "This is a Teams Workflows address, which posts cards only: choose "
+            f"“{Format.TEAMS.label}”."
+        )
+    return None
 
 
 def every_event() -> list[str]:
@@ -99,8 +117,9 @@ class Endpoint(models.Model):
         max_length=8,
         choices=Format.choices,
         default=Format.JSON,
-        help_text="How each event is written: the JSON body, or one line of text "
-        '({"text": ...}) that a chat channel\'s incoming webhook posts.',
+        help_text="How each event is written: the JSON body, one line of text "
+        '({"text": ...}) that a chat channel\'s incoming webhook posts, or that line as an '
+        "Adaptive Card, which a Teams Workflows webhook posts.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -151,10 +151,8 @@ def removal_payload(delivery, removal: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def as_chat(body: dict[str, Any]) -> dict[str, Any]:
-    """An event's body as a chat channel's incoming webhook takes it: one line of text,
-    ending with where to read more ({"text": ...}, which Slack, Teams, Google Chat and
-    Mattermost accept)."""
+def chat_line(body: dict[str, Any]) -> tuple[str, str]:
+    """An event's body said in one line of text, and the page to read more at."""
     workspace = body["workspace"]
     site = settings.SITE_URL.rstrip("/")
     shop = f"{site}/w/{workspace['slug']}/"
@@ -163,30 +161,70 @@ def as_chat(body: dict[str, Any]) -> dict[str, Any]:
         lines = removal["lines_removed"]
         kept = "; imports keep them out" if removal["kept_out"] else ""
         by = f" by {removal['removed_by']}" if removal["removed_by"] else ""
-        return {
-            "text": f"{workspace['name']}: customer {removal['customer_id']} was removed with "
-            f"{lines:,} line{'s' if lines != 1 else ''}{by}{kept}. {shop}"
-        }
+        return (
+            f"{workspace['name']}: customer {removal['customer_id']} was removed with "
+            f"{lines:,} line{'s' if lines != 1 else ''}{by}{kept}.",
+            shop,
+        )
     if body.get("alert"):
         alert = body["alert"]
-        return {
-            "text": f"{workspace['name']}: {alert['message'].rstrip('.')}. {alert['links']['page']}"
-        }
+        return f"{workspace['name']}: {alert['message'].rstrip('.')}.", alert["links"]["page"]
     prefix = "Test: " if body.get("test") else ""
     publication, run = body.get("publication"), body.get("run")
     if not publication or not run:
-        return {"text": f"{prefix}{workspace['name']}: nothing is published yet. {shop}"}
+        return f"{prefix}{workspace['name']}: nothing is published yet.", shop
     moved = body.get("movements")
     since = (
         f"; since the last one, {moved['new']:,} new and {moved['gone']:,} gone" if moved else ""
     )
-    return {
-        "text": f"{prefix}{workspace['name']}: segmentation “{publication['run_name']}” "
+    return (
+        f"{prefix}{workspace['name']}: segmentation “{publication['run_name']}” "
         f"published, {run['customers']:,} customers in {len(run['segments'])} segments"
-        f"{since}. {shop}"
+        f"{since}.",
+        shop,
+    )
+
+
+def as_chat(body: dict[str, Any]) -> dict[str, Any]:
+    """An event's body as a chat channel's incoming webhook takes it: one line of text,
+    ending with where to read more ({"text": ...}, which Slack, Google Chat and Mattermost
+    accept)."""
+    text, page = chat_line(body)
+    return {"text": f"{text} {page}"}
+
+
+#: The Adaptive Card schema version written (Teams renders up to 1.5).
+CARD_VERSION = "1.4"
+
+
+def as_teams_card(body: dict[str, Any]) -> dict[str, Any]:
+    """An event's body as a Teams channel's Workflows webhook takes it ("When a Teams
+    webhook request is received"): a message whose attachment is an Adaptive Card, the
+    only format Workflows post (the retired Office 365 connectors took plain text)."""
+    text, page = chat_line(body)
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": CARD_VERSION,
+        "body": [{"type": "TextBlock", "text": text, "wrap": True}],
+        "actions": [{"type": "Action.OpenUrl", "title": "Open", "url": page}],
+    }
+    return {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": card,
+            }
+        ],
     }
 
 
 def body_for(delivery, body: dict[str, Any]) -> dict[str, Any]:
     """The body as the delivery's endpoint takes it (Endpoint.format)."""
-    return as_chat(body) if delivery.endpoint.format == Format.CHAT else body
+    if delivery.endpoint.format == Format.CHAT:
+        return as_chat(body)
+    if delivery.endpoint.format == Format.TEAMS:
+        return as_teams_card(body)
+    return body

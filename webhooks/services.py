@@ -16,7 +16,7 @@ from django.utils import timezone
 from audit.log import record
 from clustering.models import Publication
 
-from .addresses import AddressRefused, Target, check_url
+from .addresses import AddressRefused, FormatRefused, Target, check_url
 from .models import (
     Delivery,
     Endpoint,
@@ -25,6 +25,7 @@ from .models import (
     clean_alert_kinds,
     clean_events,
     every_event,
+    format_refused,
     new_secret,
 )
 from .payloads import alert_payload, body_for, removal_payload
@@ -103,12 +104,14 @@ def endpoint_create(
 ) -> Endpoint:
     """Register an address for the workspace's events (by default every one, and alerts of
     every kind); refused (AddressRefused) unless it is an http(s) address on the public
-    internet, and (ValidationError) for no event or an unknown one or unknown alert kind."""
+    internet or in a format it cannot take, and (ValidationError) for no event or an
+    unknown one or unknown alert kind."""
     url = url.strip()
     check_endpoint_url(url)
     events = clean_events(every_event() if events is None else events)
     alert_kinds = _alert_kinds(events, alert_kinds or [])
     format = Format(format or Format.JSON).value
+    _check_format(url, format)
     endpoint = Endpoint.objects.create(
         workspace=workspace,
         url=url,
@@ -130,6 +133,12 @@ def endpoint_create(
         **({"alert_kinds": alert_kinds} if alert_kinds else {}),
     )
     return endpoint
+
+
+def _check_format(url: str, format: str) -> None:
+    refused = format_refused(url, format)
+    if refused:
+        raise FormatRefused(refused)
 
 
 def _alert_kinds(events: list[str], kinds: list[str]) -> list[str]:
@@ -154,9 +163,10 @@ def endpoint_edit(
     format: str | None = None,
     request=None,
 ) -> Endpoint:
-    """Change the endpoint's address (checked as at registration: AddressRefused), its
-    description or how it is written to; its secret and log stay, and deliveries not yet
-    sent go to the new address (a body already written keeps its format)."""
+    """Change the endpoint's address (checked as at registration: AddressRefused, as is a
+    format the address cannot take), its description or how it is written to; its secret
+    and log stay, and deliveries not yet sent go to the new address (a body already written
+    keeps its format)."""
     endpoint = _endpoint(workspace, endpoint_id, lock=True)
     changed: dict[str, str] = {}
     if url is not None and url.strip() != endpoint.url:
@@ -167,6 +177,8 @@ def endpoint_edit(
         changed["description"] = endpoint.description = description.strip()
     if format is not None and format != endpoint.format:
         changed["format"] = endpoint.format = Format(format).value
+    if changed.keys() & {"from_url", "format"}:
+        _check_format(endpoint.url, endpoint.format)
     if changed:
         endpoint.save(update_fields=["url", "description", "format"])
         _audit(endpoint, user=user, request=request, change="edited", **changed)

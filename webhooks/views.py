@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from clustering.signals import AlertKind
 from workspaces.models import Workspace
 
-from .addresses import AddressRefused
+from .addresses import AddressRefused, FormatRefused
 from .forms import EndpointAddressForm, EndpointEventsForm, EndpointForm
 from .models import Delivery, Endpoint
 from .selectors import delivery_list, endpoint_get, endpoint_list
@@ -64,7 +64,7 @@ def endpoint_list_view(request: HttpRequest) -> HttpResponse:
                 request=request,
             )
         except AddressRefused as error:
-            form.add_error("url", str(error))
+            form.add_error("format" if isinstance(error, FormatRefused) else "url", str(error))
         else:
             messages.success(
                 request,
@@ -111,15 +111,19 @@ def endpoint_edit_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     form = EndpointAddressForm(request.POST, auto_id="edit_%s")
     if not form.is_valid():  # shown beside the fields, with what was typed
         return _detail(request, endpoint, form, status=400)
-    endpoint_edit(
-        workspace=_workspace(request),
-        endpoint_id=endpoint.pk,
-        user=request.user,
-        url=form.cleaned_data["url"],
-        description=form.cleaned_data["description"],
-        format=form.cleaned_data["format"],
-        request=request,
-    )
+    try:
+        endpoint_edit(
+            workspace=_workspace(request),
+            endpoint_id=endpoint.pk,
+            user=request.user,
+            url=form.cleaned_data["url"],
+            description=form.cleaned_data["description"],
+            format=form.cleaned_data["format"],
+            request=request,
+        )
+    except AddressRefused as error:  # the address moved meanwhile, or the format it takes
+        form.add_error("format" if isinstance(error, FormatRefused) else "url", str(error))
+        return _detail(request, endpoint, form, status=400)
     messages.success(request, "Saved: the endpoint's address, description and format.")
     return redirect("webhooks:endpoint-detail", endpoint_id=endpoint.pk)
 
