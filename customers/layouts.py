@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db import transaction
 
@@ -17,7 +18,8 @@ from transaction_files.guesses import (
     header_signature,
     name_key,
 )
-from transaction_files.preview import FileSample, Preview, preview, stored_sample
+from transaction_files.preview import FileSample, Preview, file_sample, preview, stored_sample
+from transaction_files.sources import inspect_source
 
 from .importing.bounds import import_bounds
 from .kept_out import kept_out_customer_ids
@@ -126,6 +128,14 @@ def guessed_mapping(*, import_record: ImportRecord) -> dict[str, str]:
     except ImportFileError:
         return {}
     return guess_mapping(import_record.columns, sample.frame).mapping()
+
+
+def file_guesses(path: Path, *, sheet: str, code_page: str) -> Guesses:
+    """The guesses for a file not imported yet (the command line's, which has no mapping
+    step): from its header and first rows. Raises ImportFileError when they cannot be read."""
+    info = inspect_source(path, sheet=sheet, code_page=code_page)
+    sample = stored_sample(file_sample(path, info), columns=info.columns)
+    return guess_mapping(info.columns, sample.frame)
 
 
 def mapping_advice(

@@ -240,6 +240,11 @@ def parse_mapping_text(text: str) -> dict[str, str]:
     return mapping
 
 
+def mapping_text(mapping: dict[str, str]) -> str:
+    """A mapping as parse_mapping_text reads it, its fields in FIELDS' order."""
+    return ",".join(f"{f}={mapping[f]}" for f in FIELDS if mapping.get(f))
+
+
 # UTC or GMT as a word, not followed by an offset ("Time (GMT+1)" is not UTC).
 _SAYS_UTC = re.compile(r"(?i)(?<![a-z])(?:utc|gmt)(?![a-z]|\s*[+-]\s*\d)")
 

@@ -93,6 +93,41 @@ def test_command_reports_a_bad_file_as_an_error(tmp_path):
     assert ImportRecord.unscoped.count() == 0
 
 
+def test_columns_not_recognised_get_the_pages_guesses_as_a_mapping_to_run_with(tmp_path):
+    path = tmp_path / "kasse.csv"
+    path.write_text("Kunde;Kundennr;Datum;Betrag\nAnna;K-1;05.01.2024;12,50\n")
+    with pytest.raises(CommandError) as refused:
+        call_command("import_transactions", str(path), stdout=StringIO())
+    message = str(refused.value)
+    assert message.startswith("The columns of this file were not recognised.")
+    suggested = re.search(r'--mapping "([^"]+)"', message).group(1)
+    assert suggested == "customer_id=Kunde,timestamp=Datum,amount=Betrag"
+    assert "less sure, customer id: " in message and "“Kundennr” could be it" in message
+    assert not ImportRecord.unscoped.exists()  # nothing kept of the refused file
+
+    mended = suggested.replace("customer_id=Kunde", "customer_id=Kundennr")
+    call_command("import_transactions", str(path), "--mapping", mended, stdout=StringIO())
+    assert list(Customer.unscoped.values_list("external_id", flat=True)) == ["K-1"]
+
+
+def test_a_field_no_column_looks_like_is_named(tmp_path):
+    path = tmp_path / "visits.csv"
+    path.write_text("Kundennr;Datum\nK-1;05.01.2024\n")
+    with pytest.raises(CommandError) as refused:
+        call_command("import_transactions", str(path), stdout=StringIO())
+    assert '--mapping "customer_id=Kundennr,timestamp=Datum"' in str(refused.value)
+    assert str(refused.value).endswith("No column looked like Unit price or line amount.")
+
+
+def test_nothing_guessed_is_said_plainly(tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text("a;b;c\nx;y;z\n")
+    with pytest.raises(CommandError) as refused:
+        call_command("import_transactions", str(path), stdout=StringIO())
+    assert "--mapping" not in str(refused.value)
+    assert "The file's columns are: a, b, c." in str(refused.value)
+
+
 def test_command_can_queue_for_the_worker(run_tasks_inline):
     out = StringIO()
     call_command("import_transactions", str(CDNOW_SLICE), "--queue", stdout=out)

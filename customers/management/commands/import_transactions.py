@@ -12,12 +12,19 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from customers.layouts import file_guesses
 from customers.management.workspace_option import add_workspace_argument, workspace_from_option
 from customers.models import ImportRecord
 from customers.services import import_record_create, import_record_process
 from transaction_files import dates
-from transaction_files.columns import FIELDS, parse_mapping_text
-from transaction_files.errors import ImportFileError
+from transaction_files.columns import (
+    FIELDS,
+    MONEY_GAP,
+    gap_label,
+    mapping_text,
+    parse_mapping_text,
+)
+from transaction_files.errors import ImportFileError, MappingNeeded
 
 
 class Command(BaseCommand):
@@ -73,6 +80,9 @@ class Command(BaseCommand):
                     sheet=options["sheet"],
                     enqueue=options["queue"],
                 )
+        except MappingNeeded as exc:
+            advice = _guessed(path, exc, sheet=options["sheet"], code_page=workspace.code_page)
+            raise CommandError(f"{exc}\n{advice}".rstrip()) from exc
         except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
         if options["queue"]:
@@ -94,8 +104,7 @@ class Command(BaseCommand):
             w(f"  read as {record.recognised_as}")
         if record.mapping:
             # as --mapping takes it, to import the next file the same way
-            used = [f"{f}={record.mapping[f]}" for f in FIELDS if record.mapping.get(f)]
-            w("  mapping " + ",".join(used))
+            w("  mapping " + mapping_text(record.mapping))
         counts = [
             ("rows read", record.rows_read),
             ("lines imported", record.rows_imported),
@@ -118,3 +127,26 @@ class Command(BaseCommand):
             w(f"  warning: {warning}")
         if record.duration_seconds is not None:
             w(f"  took {record.duration_seconds:.2f} s")
+
+
+def _guessed(path: Path, needed: MappingNeeded, *, sheet: str, code_page: str) -> str:
+    """What the upload page would pre-fill, as a --mapping to check and run again with (the
+    command has no mapping step); "" when nothing is guessed."""
+    try:
+        guesses = file_guesses(path, sheet=sheet, code_page=code_page)
+    except ImportFileError:
+        return ""
+    mapping = {field: guess.column for field, guess in guesses.by_field.items()}
+    if not mapping:
+        return ""
+    lines = [
+        "Guessed from the columns' names and first rows; check it, then run again with",
+        f'  --mapping "{mapping_text(mapping)}"',
+    ]
+    unsure = [g for g in guesses.by_field.values() if not g.preselected]
+    lines += [f"  less sure, {FIELDS[g.field].lower()}: {g.reason}." for g in unsure]
+    guessed = set(mapping) | ({MONEY_GAP} if mapping.keys() & {"unit_price", "amount"} else set())
+    unguessed = [m for m in needed.missing if m not in guessed]
+    if unguessed:
+        lines.append(f"  No column looked like {', '.join(gap_label(m) for m in unguessed)}.")
+    return "\n".join(lines)
