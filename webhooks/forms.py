@@ -27,7 +27,7 @@ def events_field() -> forms.MultipleChoiceField:
 
 def alert_kinds_field() -> forms.MultipleChoiceField:
     return forms.MultipleChoiceField(
-        label="Of alerts, send",
+        label="Alerts of these kinds",
         choices=AlertKind.choices,
         initial=list(AlertKind.values),
         widget=forms.CheckboxSelectMultiple,
