@@ -57,17 +57,21 @@ def test_the_run_stores_each_members_runner_up_another_segment(site):
 def test_segment_page_says_each_members_fit_in_words_not_a_percentage(site, client_for):
     segment = biggest_segment(site.published)
     html = client_for("marketing").get(segment.get_absolute_url()).content.decode()
-    cells = re.findall(r'<td data-fit="(\w*)">([^<]*)</td>', html)
+    cells = re.findall(r'<td data-fit="(\w*)" class="fit">(.*?)</td>', html)
     assert cells  # one per member on the page
     names = set(Segment.unscoped.filter(run=site.published).values_list("name", flat=True))
-    for level, words in ((level, html_text.unescape(w)) for level, w in cells):
-        assert "%" not in words
-        assert level in {"typical", "clear", "borderline"}
+    for level, shown in cells:
+        words = html_text.unescape(re.sub(r"<[^>]+>", " ", shown)).split()
+        assert "%" not in shown
+        assert level in {"typical", "clear", "borderline"} and words[0] == level
         if level == "typical":
-            assert words == "typical member"
+            assert words == ["typical"]
         elif level == "borderline":
-            assert words.startswith("borderline: also close to ")
-            assert words.removeprefix("borderline: also close to ") in names - {segment.name}
+            assert words[1:4] == ["also", "close", "to"]
+            assert " ".join(words[4:]) in names - {segment.name}
+        else:  # the segment it is next closest to, on a line of its own
+            assert words[1:3] == ["next", "closest:"]
+            assert " ".join(words[3:]) in names - {segment.name}
     assert ">Fit<" in html  # the column, sortable by the confidence behind it
 
 
@@ -81,7 +85,10 @@ def test_borderline_member_names_the_runner_up_segment(site, client_for):
     page = client_for("marketing").get(
         segment.get_absolute_url(), {"q": member.customer.external_id}
     )
-    assert escape(f"borderline: also close to {other.name}") in page.content.decode()
+    assert (
+        f'<td data-fit="borderline" class="fit">borderline<br><span class="help">also close to '
+        f"{escape(other.name)}</span></td>" in page.content.decode()
+    )
 
 
 def test_a_lapsed_member_of_an_active_segment_is_flagged_on_both_pages(site, client_for):
