@@ -127,7 +127,8 @@ def import_record_undo(*, workspace, import_record_id: int, user) -> LinesRemove
 def transaction_line_remove(*, workspace, line_id, user) -> LinesRemoved:
     """Remove one of `workspace`'s lines by its id (its content hash: the same line imported
     into another workspace has the same id, and stays); the import that stored it notes who
-    removed it and when. Raises TransactionLine.DoesNotExist."""
+    removed it and when. A customer left without lines goes, and is announced as removed.
+    Raises TransactionLine.DoesNotExist."""
     lock_line_writers()
     line = (
         TransactionLine.objects.in_workspace(workspace)
@@ -151,7 +152,23 @@ def transaction_line_remove(*, workspace, line_id, user) -> LinesRemoved:
         record.notices = [*record.notices, note]
         record.save(update_fields=["notices"])
     logger.info("%s", note)
+    if removed.customers_deleted:  # it was their last line: the customer is gone too
+        _announce(workspace, line.customer.external_id, user, lines=1, kept_out=False)
     return removed
+
+
+def _announce(workspace, external_id: str, user, *, lines: int, kept_out: bool) -> None:
+    """Tell the apps that listen (webhooks) that a customer is gone, once this commits."""
+    removal = {
+        "customer_id": external_id,
+        "removed_at": timezone.now().isoformat(),
+        "removed_by": user.get_username() if user is not None else None,
+        "lines_removed": lines,
+        "kept_out": kept_out,
+    }
+    transaction.on_commit(
+        lambda: customer_removed.send(sender=Customer, workspace=workspace, removal=removal)
+    )
 
 
 @transaction.atomic
@@ -204,14 +221,5 @@ def customer_remove(
     logger.info(
         "customer %s removed by %s: %s lines", customer.external_id, _who(user), removed.lines
     )
-    removal = {
-        "customer_id": customer.external_id,
-        "removed_at": timezone.now().isoformat(),
-        "removed_by": user.get_username() if user is not None else None,
-        "lines_removed": removed.lines,
-        "kept_out": keep_out,
-    }
-    transaction.on_commit(
-        lambda: customer_removed.send(sender=Customer, workspace=workspace, removal=removal)
-    )
+    _announce(workspace, customer.external_id, user, lines=removed.lines, kept_out=keep_out)
     return removed

@@ -111,3 +111,39 @@ def test_a_removal_rolled_back_announces_nothing(shop, make_user, queued):  # no
 
 def test_new_endpoints_choose_removals_with_the_rest():
     assert every_event() == ["segmentation.published", "alert.raised", "customer.removed"]
+
+
+def test_removing_a_customers_last_line_announces_the_customer_gone(
+    shop,
+    make_user,
+    django_capture_on_commit_callbacks,
+    queued,  # noqa: F811
+):
+    from customers.line_removal import transaction_line_remove
+
+    load_transactions(synthetic_lines(20, seed=4), workspace=shop)
+    Endpoint.objects.create(workspace=shop, url="https://93.184.215.14/hook")
+    manager = make_user("manager", workspace=shop)
+    counted = Customer.objects.in_workspace(shop).annotate(n=Count("lines"))
+    several = counted.filter(n__gt=1).first()
+    line = TransactionLine.objects.in_workspace(shop).filter(customer=several).first()
+    with django_capture_on_commit_callbacks(execute=True):
+        transaction_line_remove(workspace=shop, line_id=line.line_hash, user=manager)
+    assert not Delivery.objects.in_workspace(shop).exists()  # the customer stays
+
+    TransactionLine.objects.in_workspace(shop).filter(customer=several).exclude(
+        pk=TransactionLine.objects.in_workspace(shop).filter(customer=several).first().pk
+    ).delete()
+    [last] = TransactionLine.objects.in_workspace(shop).filter(customer=several)
+    with django_capture_on_commit_callbacks(execute=True):
+        transaction_line_remove(workspace=shop, line_id=last.line_hash, user=manager)
+    assert not Customer.objects.in_workspace(shop).filter(pk=several.pk).exists()
+    [delivery] = Delivery.objects.in_workspace(shop)
+    assert queued == [delivery.pk]
+    removal = delivery.payload["customer"]
+    assert {k: v for k, v in removal.items() if k != "removed_at"} == {
+        "customer_id": several.external_id,
+        "removed_by": manager.get_username(),
+        "lines_removed": 1,
+        "kept_out": False,
+    }
