@@ -7,13 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 from django.db import transaction
 from django.db.models import Count
 
 from audit.log import record as audit_record
 from audit.models import AuditEntry
 from transaction_files.normalise import customer_ids_as_stored
-from transaction_files.placeholders import is_placeholder
+from transaction_files.placeholders import placeholder_mask
 from transaction_files.pseudonyms import is_email, pseudonym
 
 from .line_lock import lock_line_writers
@@ -106,10 +107,11 @@ def customers_keep_out_ahead(*, workspace, ids: list[str], user, request=None) -
         pd.Series(ids, dtype="str"), workspace.pseudonym_key
     )
     as_stored = dict(zip(ids, stored.tolist(), strict=True))
+    placeholder = placeholder_mask(pa.array(ids), kept=workspace.kept_customer_ids)
     problems = [
         f"“{given}” stands for no customer: imports skip its rows already."
-        for given in ids
-        if is_placeholder(given, kept=workspace.kept_customer_ids)
+        for given, is_one in zip(ids, placeholder.to_pylist(), strict=True)
+        if is_one
     ]
     problems += [
         f"“{given[:20]}…” is longer than a customer id may be ({CODE_LENGTH} characters)."
