@@ -1,6 +1,7 @@
 """Customers the shop keeps out of later imports (a test account, a person who asked to be
 forgotten): the list the imports read, the check for one kept out while an import ran, the
-lookup's answer for one, listing ids no import has stored yet, and letting an id back in."""
+lookup's answer for one, the list as the page shows it, listing ids no import has stored
+yet, and letting an id back in."""
 
 from __future__ import annotations
 
@@ -58,6 +59,18 @@ def kept_out_entry(*, workspace, searched: str) -> KeptOutCustomer | None:
         .select_related("removed_by")
         .first()
     )
+
+
+def kept_out_entries(*, workspace, search: str = ""):
+    """The workspace's kept-out ids, latest first; with `search`, those starting with it, or
+    the one an e-mail address is kept out as (its pseudonym)."""
+    kept = KeptOutCustomer.objects.in_workspace(workspace).select_related("removed_by")
+    search = search.strip()
+    if not search:
+        return kept
+    if is_email(search):
+        return kept.filter(external_id=pseudonym(search, workspace.pseudonym_key))
+    return kept.filter(external_id__startswith=search)
 
 
 def customer_keep_out(*, workspace, external_id: str, user) -> KeptOutCustomer:

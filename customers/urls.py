@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/remove/", views.customer_remove_view, name="customer-remove"),
     path("<int:pk>/erase-contact/", views.customer_erase_contact, name="customer-erase-contact"),
     path("kept-out/", views.kept_out_list, name="kept-out"),
+    path("kept-out.csv", views.kept_out_csv, name="kept-out-csv"),
     path("erase-contact/", views.customers_erase_contact, name="customers-erase-contact"),
     path("lines/<uuid:line_id>/remove/", views.line_remove, name="line-remove"),
 ]

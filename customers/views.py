@@ -22,6 +22,7 @@ from .kept_out import (
     KeepOutRefused,
     customer_let_back_in,
     customers_keep_out_ahead,
+    kept_out_entries,
 )
 from .line_removal import (
     LinesNotRemovable,
@@ -314,12 +315,39 @@ def kept_out_list(request: HttpRequest) -> HttpResponse:
                 "Import again a file that holds their earlier lines to have those.",
             )
         return redirect("customers:kept-out")
-    kept_out = KeptOutCustomer.objects.in_workspace(request.workspace).select_related("removed_by")
+    search = request.GET.get("q", "").strip()
+    kept_out = kept_out_entries(workspace=request.workspace, search=search)
     page = Paginator(kept_out, KEPT_OUT_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "customers/kept_out.html",
-        {"page": page, "form": form, "stored": stored, "most": KEEP_OUT_AT_ONCE},
+        {
+            "page": page,
+            "search": search,
+            "form": form,
+            "stored": stored,
+            "most": KEEP_OUT_AT_ONCE,
+        },
+    )
+
+
+@require_GET
+@permission_required(IMPORT_PERMISSION, raise_exception=True)
+def kept_out_csv(request: HttpRequest) -> HttpResponse:
+    """The whole list (or those the search finds), for the shop's own records."""
+    kept_out = kept_out_entries(workspace=request.workspace, search=request.GET.get("q", ""))
+    return csv_response(
+        f"{request.workspace.slug}-kept-out-customers.csv",
+        ["customer_id", "kept_out_since", "kept_out_by", "how"],
+        (
+            (
+                kept.external_id,
+                kept.removed_at.isoformat(),
+                kept.removed_by.get_username() if kept.removed_by else "",
+                kept.source,
+            )
+            for kept in kept_out.iterator(chunk_size=2000)
+        ),
     )
 
 

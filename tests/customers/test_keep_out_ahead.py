@@ -5,6 +5,10 @@ removed instead, a placeholder is skipped anyway."""
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -213,3 +217,43 @@ def test_a_file_read_while_its_customer_was_listed_is_refused_whole(
     assert record.status == ImportRecord.Status.FAILED
     assert "a manager kept customer “TEST-1” out of imports" in record.error
     assert not TransactionLine.unscoped.filter(import_record_id=record.pk).exists()
+
+
+def test_the_list_is_found_by_id_or_e_mail_and_downloads_as_csv(
+    db, client_for, make_user, other_shop
+):
+    shop = shops.test_shop()
+    customers_keep_out_ahead(
+        workspace=shop, ids=["TEST-1", "TEST-2", "OTHER", "ann@example.com"], user=None
+    )
+    KeptOutCustomer.objects.create(workspace=other_shop, external_id="TEST-9")
+    ann = pseudonym("ann@example.com", shop.pseudonym_key)
+    manager = client_for("manager")
+    page = reverse("customers:kept-out")
+
+    def listed(query: dict) -> list[str]:
+        html = manager.get(page, query).content.decode()
+        return re.findall(r'<td class="mono">([^<]+)</td>', html)
+
+    assert sorted(listed({"q": "TEST"})) == ["TEST-1", "TEST-2"]
+    assert listed({"q": " Ann@Example.com "}) == [ann]
+    assert len(listed({})) == 4
+    nothing = manager.get(page, {"q": "bob@example.com"}).content.decode()
+    assert "nor is that e-mail address kept out" in nothing
+
+    def downloaded(query: dict) -> list[list[str]]:
+        answer = manager.get(reverse("customers:kept-out-csv"), query)
+        assert answer.status_code == 200 and answer["Content-Type"].startswith("text/csv")
+        text = b"".join(answer.streaming_content).decode("utf-8-sig")
+        return list(csv.reader(io.StringIO(text)))
+
+    whole = downloaded({})
+    assert whole[0] == ["customer_id", "kept_out_since", "kept_out_by", "how"]
+    assert sorted(row[0] for row in whole[1:]) == sorted(["TEST-1", "TEST-2", "OTHER", ann])
+    assert {row[3] for row in whole[1:]} == {"listed"}
+    assert sorted(row[0] for row in downloaded({"q": "TEST"})[1:]) == ["TEST-1", "TEST-2"]
+
+
+def test_marketing_may_not_download_the_list(db, client_for):
+    answer = client_for("marketing").get(reverse("customers:kept-out-csv"))
+    assert answer.status_code == 403
