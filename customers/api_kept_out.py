@@ -1,6 +1,7 @@
-"""REST API for the customers a shop keeps out of its imports: list them, list ids no
-import has stored yet, let one back in. Managers only (the import_data capability), as on
-the page; a stored customer is kept out by removing them (DELETE /api/v1/customers/<id>/)."""
+"""REST API for the customers a shop keeps out of its imports: list them, ask after one,
+list ids no import has stored yet, let one back in. Managers only (the import_data
+capability), as on the page; a stored customer is kept out by removing them
+(DELETE /api/v1/customers/<id>/)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from .kept_out import (
     KeepOutRefused,
     customer_let_back_in,
     customers_keep_out_ahead,
+    kept_out_entry,
 )
 from .models import KeptOutCustomer
 
@@ -143,8 +145,23 @@ class KeptOutCustomerListApi(generics.ListAPIView):
 
 @extend_schema(tags=["customers"])
 class KeptOutCustomerDetailApi(generics.GenericAPIView):
+    """GET: whether an id (or an e-mail address, by its pseudonym) is kept out, since when
+    and how. DELETE: let it back in."""
+
     serializer_class = KeptOutCustomerSerializer
     permission_classes = [*generics.GenericAPIView.permission_classes, CanImport]
+
+    @extend_schema(
+        summary="Is a customer kept out of imports?",
+        description="The entry of a customer id kept out, or of an e-mail address kept out "
+        "as its pseudonym; 404 when it is not kept out.",
+        responses={200: KeptOutCustomerSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, customer_id: str) -> Response:
+        kept = kept_out_entry(workspace=request.workspace, searched=customer_id)
+        if kept is None:
+            raise Http404
+        return Response(KeptOutCustomerSerializer(kept).data)
 
     @extend_schema(
         summary="Let a customer back into imports",

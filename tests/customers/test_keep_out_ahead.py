@@ -158,6 +158,7 @@ def test_marketing_may_not_keep_ids_out(db, client_for):
 def test_the_api_keeps_ids_out_and_names_each_refusal(db, client_for, tmp_path, other_shop):
     import_lines(tmp_path, "a.csv", "1,P1,MUG,1,2024-01-05 10:00:00,3.00,12347,UK\n")
     KeptOutCustomer.objects.create(workspace=other_shop, external_id="TEST-2")
+    KeptOutCustomer.objects.create(workspace=other_shop, external_id="TEST-9")
     api = client_for("manager")
     url = reverse("api-kept-out-customers")
     first = api.post(url, {"customer_ids": ["TEST-1"]}, content_type="application/json")
@@ -173,6 +174,13 @@ def test_the_api_keeps_ids_out_and_names_each_refusal(db, client_for, tmp_path, 
             "Customer 12347 is stored, with 1 line: remove the customer to keep them out."
         ]
     }
+    one = api.get(reverse("api-kept-out-customer", args=["TEST-1"]))
+    assert (one.status_code, one.json()["customer_id"], one.json()["source"]) == (
+        200, "TEST-1", "listed"
+    )  # fmt: skip
+    # not kept out here (another shop keeps TEST-9 out), or not at all
+    for absent in ("TEST-9", "nobody"):
+        assert api.get(reverse("api-kept-out-customer", args=[absent])).status_code == 404
     for bad in ({"customer_ids": []}, {"customer_ids": [7]}, {}):
         assert api.post(url, bad, content_type="application/json").status_code == 400, bad
     listed = api.get(url).json()["results"]
@@ -180,7 +188,7 @@ def test_the_api_keeps_ids_out_and_names_each_refusal(db, client_for, tmp_path, 
         ("TEST-1", "listed"),
         ("TEST-2", "listed"),
     }
-    assert KeptOutCustomer.unscoped.filter(workspace=other_shop).count() == 1
+    assert KeptOutCustomer.unscoped.filter(workspace=other_shop).count() == 2
 
 
 def test_the_lookup_and_the_api_say_an_id_is_kept_out_before_any_line(db, client_for, make_user):
