@@ -39,6 +39,7 @@ def _endpoints(world):
         ("delete", f"/api/v1/customers/{customer}/", None, (403, 200, 200)),
         ("get", "/api/v1/kept-out-customers/", None, (403, 200, 200)),
         ("post", "/api/v1/kept-out-customers/", {"customer_ids": ["T-1"]}, (403, 201, 201)),
+        ("get", "/api/v1/kept-out-customers/T-0/", None, (403, 404, 404)),
         ("get", "/api/v1/transactions/", None, (200, 200, 200)),
         ("post", "/api/v1/transactions/", {"lines": [LINE]}, (403, 201, 201)),
         ("get", "/api/v1/runs/", None, (403, 200, 200)),
@@ -64,7 +65,7 @@ def _call(client, method, path, body):
     return getattr(client, method)(path, body or {}, content_type="application/json")
 
 
-MATRIX_SIZE = 24
+MATRIX_SIZE = 25
 
 
 @pytest.mark.parametrize("index", range(MATRIX_SIZE))
