@@ -300,6 +300,7 @@ def _webhook_changed(shop: Shop):
             "url": "https://93.184.215.14/hook",
             "description": "CRM",
             "events": ["alert.raised"],
+            "alert_kinds": ["scheduled_run_failed"],
         }
         response = client.post(reverse("webhooks:endpoint-list"), data)
         assert response.status_code == 302, response.context["form"].errors
