@@ -384,7 +384,7 @@ REASON_LABELS = {
     "skipped_cancelled_order": (
         "Skipped: order cancelled, refunded in full, voided or failed, or a checkout never finished"
     ),
-    "skipped_kept_out_customer": "Skipped: customer removed from the shop and kept out",
+    "skipped_kept_out_customer": "Skipped: customer the shop keeps out of imports",
     "duplicate_in_file": "Not stored again: the same line of the same order earlier in this file",
     "already_imported": "Not stored again: already imported",
     "imported_returns": "Imported and flagged: returns and cancellations",

@@ -212,7 +212,7 @@ def test_a_customer_kept_out_stays_out_of_later_files_until_let_back_in(
     assert again.rows_without_customer == 0 and again.warnings == []
     assert not Customer.unscoped.filter(external_id="7").exists()
     page = manager.get(again.get_absolute_url()).content.decode()
-    assert "Skipped: customer removed from the shop and kept out" in page
+    assert "Skipped: customer the shop keeps out of imports" in page
 
     listed = manager.get(reverse("customers:kept-out")).content.decode()
     assert '<td class="mono">7</td>' in listed and "manager-user" in listed
