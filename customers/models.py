@@ -301,9 +301,9 @@ class ImportRecord(models.Model):
             found.append(
                 f"Customer “{top['id']}” has {top['rows']:,} of the {top['of_rows']:,} rows "
                 f"({largest:.0%}): if that id stands for many buyers (a marketplace, a till's "
-                "default customer), their sales were stored as one customer's. Undo this "
-                "import and map another column as the customer id, or leave those rows out "
-                "of the file."
+                "default customer), their sales were stored as one customer's. Remove that "
+                "customer with all their lines, kept out of later imports; or undo this "
+                "import and map another column as the customer id."
             )
         return found
 

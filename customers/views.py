@@ -101,6 +101,13 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     again = None
     if record.status == ImportRecord.Status.FAILED and record.file:
         again = ImportAgainForm(workspace=request.workspace, initial={"date_order": ""})
+    largest = None
+    if record.largest_customer_share is not None:  # warned of: offer its removal
+        largest = (
+            Customer.objects.in_workspace(request.workspace)
+            .filter(external_id=record.summary["largest_customer"]["id"])
+            .first()
+        )
     return render(
         request,
         "customers/import_detail.html",
@@ -108,6 +115,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "record": record,
             "rejected": rejected,
             "again_form": again,
+            "largest_customer": largest,
             **mapping,
             **read,
             "status_url": reverse("customers:import-status", args=[record.pk]),

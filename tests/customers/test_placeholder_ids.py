@@ -9,6 +9,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 from django.db.models import Sum
+from django.urls import reverse
 
 from customers.models import Customer, ImportRecord, TransactionLine
 from transaction_files.placeholders import id_list, is_placeholder, placeholder_mask
@@ -150,12 +151,16 @@ def test_a_customer_holding_a_fifth_of_the_rows_is_warned_of(tmp_path, shop, cli
     warning = (
         "Customer “Amazon Marketplace” has 12 of the 52 rows (23%): if that id stands for many "
         "buyers (a marketplace, a till's default customer), their sales were stored as one "
-        "customer's. Undo this import and map another column as the customer id, or leave "
-        "those rows out of the file."
+        "customer's. Remove that customer with all their lines, kept out of later imports; "
+        "or undo this import and map another column as the customer id."
     )
     assert record.warnings == [warning]
     page = client_for("manager").get(record.get_absolute_url()).content.decode()
     assert warning.replace("'", "&#x27;") in page
+    # the way out is one click away: the removal's confirmation, its box ticked
+    marketplace = Customer.unscoped.get(external_id="Amazon Marketplace")
+    removal = reverse("customers:customer-remove", args=[marketplace.pk])
+    assert f'{removal}">Remove customer Amazon Marketplace with all their lines…' in page
 
 
 @pytest.mark.django_db
