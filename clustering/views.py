@@ -50,7 +50,12 @@ from .report.axes import (
 )
 from .report.charts import heat_level
 from .report.data import CANDIDATE_FIELDS, run_report_data
-from .report.member_export import member_export_header, member_export_rows
+from .report.member_export import (
+    FieldsRefused,
+    member_export_fields,
+    member_export_header,
+    member_export_rows,
+)
 from .report.member_fit import member_fit
 from .report.members import MEMBER_SORTS, segment_get, segment_members_page
 from .report.value import value_check, value_context
@@ -294,17 +299,23 @@ def run_assignments_csv(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _members_csv(request: HttpRequest, run, assignments, filename: str, *, target, what: str):
     """The members export (clustering.report.member_export), logged with its row count;
-    contact details only for those who may see personal data. Gone once the run's members
-    were removed (clustering.runs.retention), rather than an empty file."""
+    contact details only for those who may see personal data; ?fields= picks columns. Gone
+    once the run's members were removed (clustering.runs.retention), rather than an empty
+    file."""
     if run.members_removed_at:
         return _members_gone(run)
     personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
+    try:
+        fields = member_export_fields(request.GET.get("fields"), personal=personal)
+    except FieldsRefused as refused:
+        return HttpResponseBadRequest(str(refused), content_type="text/plain; charset=utf-8")
     header = member_export_header(
         currency=request.workspace.currency,
         personal=personal,
         horizon_days=(run.value_ahead or {}).get("horizon_days"),
+        fields=fields,
     )
-    rows = member_export_rows(assignments, run=run, personal=personal)
+    rows = member_export_rows(assignments, run=run, personal=personal, fields=fields)
     record_members_exported(
         request=request, target=target, what=what, rows=assignments.count(), personal=personal
     )

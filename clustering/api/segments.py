@@ -27,7 +27,13 @@ from clustering.report.audience import (
     audience_from,
     narrow,
 )
-from clustering.report.member_export import member_export_header, member_export_rows
+from clustering.report.member_export import (
+    MEMBER_EXPORT_FIELDS,
+    FieldsRefused,
+    member_export_fields,
+    member_export_header,
+    member_export_rows,
+)
 from clustering.selectors import run_published, run_segments, segment_members
 from clustering.serializers import (
     PublishedSegmentsSerializer,
@@ -241,7 +247,20 @@ class SegmentMembersCsvApi(APIView):
     @extend_schema(
         summary="Members of a published segment as CSV",
         operation_id="segments_members_csv",
-        parameters=AUDIENCE_PARAMETERS,
+        parameters=[
+            *AUDIENCE_PARAMETERS,
+            OpenApiParameter(
+                "fields",
+                {"type": "array", "items": {"type": "string", "enum": list(MEMBER_EXPORT_FIELDS)}},
+                style="form",
+                explode=False,
+                description="The columns to give, by key, comma-separated, in that order. The "
+                "header line then holds the keys, which stay the same whatever the "
+                "workspace's currency or the run's horizon, and columns added later do not "
+                "shift a reader that asked for its own. email and name need a user who may "
+                "see personal data (400 otherwise, as for an unknown key).",
+            ),
+        ],
         responses={
             (200, "text/csv"): OpenApiResponse(
                 response=OpenApiTypes.STR,
@@ -264,10 +283,17 @@ class SegmentMembersCsvApi(APIView):
             .get(pk=segment.run_id)
         )
         personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
+        try:
+            fields = member_export_fields(request.query_params.get("fields"), personal=personal)
+        except FieldsRefused as refused:
+            raise ApiProblem(
+                str(refused), status=400, code="invalid_filter", fields={"fields": [str(refused)]}
+            ) from refused
         header = member_export_header(
             currency=request.workspace.currency,
             personal=personal,
             horizon_days=(run.value_ahead or {}).get("horizon_days"),
+            fields=fields,
         )
         filename = (
             f"run-{segment.run_id}-segment-{segment.number}-members{audience.file_suffix()}.csv"
@@ -280,7 +306,9 @@ class SegmentMembersCsvApi(APIView):
             personal=personal,
         )
         return csv_response(
-            filename, header, member_export_rows(members, run=run, personal=personal)
+            filename,
+            header,
+            member_export_rows(members, run=run, personal=personal, fields=fields),
         )
 
 

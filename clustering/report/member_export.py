@@ -47,8 +47,67 @@ _VALUES = (
 )
 PERSONAL_HEADER = ("E-mail", "Name")
 
+#: Each column's key, in the export's order: it names the column however its header reads
+#: (the currency, the horizon), so an integration asks for the ones it reads (?fields=),
+#: in its order, and later columns do not shift it.
+MEMBER_EXPORT_FIELDS = (
+    "customer_id",
+    "email",
+    "name",
+    "country",
+    "segment",
+    "action",
+    "fit",
+    "last_purchase",
+    "activity",
+    "activity_by",
+    "activity_warning",
+    "recency_days",
+    "frequency",
+    "monetary_total",
+    "avg_basket_value",
+    "tenure_days",
+    "distinct_products",
+    "return_rate_pct",
+    "mean_days_between_purchases",
+    "rfm_segment",
+    "p_alive_pct",
+    "expected_purchases",
+    "expected_value",
+    "next_purchase_days",
+)
+PERSONAL_FIELDS = ("email", "name")
 
-def member_export_header(*, currency: str, personal: bool, horizon_days: int | None) -> list[str]:
+
+class FieldsRefused(ValueError):
+    """The fields asked for are not the export's, or are personal data the user may not see."""
+
+
+def member_export_fields(requested: str | None, *, personal: bool) -> list[str] | None:
+    """The columns asked for (``fields=customer_id,segment``), each once in the order given;
+    None for the whole export. Raises FieldsRefused naming those it cannot give."""
+    if requested is None or not requested.strip():
+        return None
+    fields = list(dict.fromkeys(f.strip() for f in requested.split(",") if f.strip()))
+    unknown = [f for f in fields if f not in MEMBER_EXPORT_FIELDS]
+    if unknown:
+        raise FieldsRefused(
+            f"No such field: {', '.join(unknown)}. The fields are "
+            f"{', '.join(MEMBER_EXPORT_FIELDS)}."
+        )
+    hidden = [f for f in fields if f in PERSONAL_FIELDS and not personal]
+    if hidden:
+        raise FieldsRefused(f"{', '.join(hidden)}: personal data, which this user may not see.")
+    return fields
+
+
+def member_export_header(
+    *, currency: str, personal: bool, horizon_days: int | None, fields: list[str] | None = None
+) -> list[str]:
+    """The header line: the columns' labels, or with `fields` (member_export_fields) their
+    keys, which do not change with the shop's currency or the run's horizon."""
+    if fields is not None:
+        return list(fields)
     ahead = f"next {horizon_days} days" if horizon_days else "run's horizon"
     return [
         "Customer id",
@@ -95,9 +154,25 @@ def _day(moment: datetime | None) -> str:
 
 
 def member_export_rows(
-    assignments: QuerySet, *, run: SegmentationRun, personal: bool
+    assignments: QuerySet,
+    *,
+    run: SegmentationRun,
+    personal: bool,
+    fields: list[str] | None = None,
 ) -> Iterator[list]:
-    """The rows for `assignments` (of one run, read in its workspace), in customer id order."""
+    """The rows for `assignments` (of one run, read in its workspace), in customer id order;
+    with `fields`, those columns only, in that order."""
+    rows = _whole_rows(assignments, run=run, personal=personal)
+    if fields is None:
+        yield from rows
+        return
+    keys = [f for f in MEMBER_EXPORT_FIELDS if personal or f not in PERSONAL_FIELDS]
+    picked = [keys.index(f) for f in fields]
+    for row in rows:
+        yield [row[i] for i in picked]
+
+
+def _whole_rows(assignments: QuerySet, *, run: SegmentationRun, personal: bool) -> Iterator[list]:
     names = dict(
         Segment.objects.in_workspace(run.workspace_id).filter(run=run).values_list("number", "name")
     )
