@@ -91,6 +91,14 @@ def world(shop, make_user, tmp_path):
     dates.write_text("cust,when,total\nc1,11/8/2016,12.50\n")
     mapping = {"customer_id": "cust", "timestamp": "when", "amount": "total"}
     failed = import_path(dates, workspace=shop, mapping=mapping)
+    from webhooks.models import Endpoint
+
+    teams = Endpoint.objects.create(
+        workspace=shop,
+        url="https://93.184.215.14/hook",
+        format="teams",
+        alert_kinds=["scheduled_run_failed"],
+    )
     pages = [
         current.get_absolute_url(),
         current.segments.order_by("number").first().get_absolute_url(),
@@ -102,6 +110,7 @@ def world(shop, make_user, tmp_path):
         "/customers/lookup/?" + urlencode({"customer_id": "ann@example.com"}),
         "/customers/erase-contact/",  # many at once (not for marketing)
         failed.get_absolute_url(),  # not for marketing
+        f"/webhooks/{teams.pk}/",  # its events and alert kinds (not for marketing)
     ]
     try:
         yield World({role: user.get_username() for role, user in users.items()}, pages)
