@@ -20,6 +20,7 @@ from clustering.services import run_publish
 from clustering.signals import alerts_raised
 from tests.alerts.test_receivers import FOUR, TWO, _scheduled_run
 from tests.clustering.factories import executed_run, load_transactions, synthetic_lines
+from tests.webhooks.conftest import raised_alert
 from tests.webhooks.receiver import assert_posted, receiver
 from webhooks import payloads, services
 from webhooks.delivery import delivery_attempt
@@ -259,15 +260,7 @@ def test_a_chat_endpoint_hears_of_an_alert_once_however_often_it_is_announced(
     shop, queued, django_capture_on_commit_callbacks
 ):
     chat = Endpoint.objects.create(workspace=shop, url="https://93.184.215.14/chat", format="chat")
-    alert = {
-        "id": 7,
-        "kind": "scheduled_run_failed",
-        "message": "The scheduled run failed.",
-        "details": {},
-        "created_at": "2026-12-05T10:00:00+00:00",
-        "run_id": None,
-        "publication_id": None,
-    }
+    alert = raised_alert(7)
     for _ in range(2):  # the signal again: a receiver's retry, a second sender
         with django_capture_on_commit_callbacks(execute=True):
             services.deliveries_for_alerts(workspace=shop, alerts=[alert])
@@ -281,15 +274,7 @@ def test_two_senders_racing_announce_an_alert_once(
 ):
     """Both read that the alert was not sent yet; the constraint keeps the second out."""
     Endpoint.objects.create(workspace=shop, url="https://93.184.215.14/hook")
-    alert = {
-        "id": 8,
-        "kind": "scheduled_run_failed",
-        "message": "The scheduled run failed.",
-        "details": {},
-        "created_at": "2026-12-05T10:00:00+00:00",
-        "run_id": None,
-        "publication_id": None,
-    }
+    alert = raised_alert(8)
     with django_capture_on_commit_callbacks(execute=True):
         assert len(services.deliveries_for_alerts(workspace=shop, alerts=[alert])) == 1
     # a second sender read before the first one's commit: it saw no delivery

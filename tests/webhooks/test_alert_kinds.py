@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from django.test import Client
 from django.urls import reverse
 
-from accounts.services import api_token_create
 from audit.models import AuditEntry
 from clustering.signals import AlertKind
 from webhooks import services
 from webhooks.models import Delivery, Endpoint
 
+from .conftest import raised_alert
 from .test_alert_event import queued  # noqa: F401 (a fixture)
 
 HOOK = "https://93.184.215.14/hook"
@@ -23,42 +21,14 @@ FAILED = AlertKind.SCHEDULED_RUN_FAILED.value
 SHRANK = AlertKind.SEGMENT_SIZE_CHANGE.value
 
 
-def _alert(pk: int, kind: str) -> dict:
-    return {
-        "id": pk,
-        "kind": kind,
-        "message": f"Alert {pk}.",
-        "details": {},
-        "created_at": "2026-12-05T10:00:00+00:00",
-        "run_id": None,
-        "publication_id": None,
-    }
-
-
-@pytest.fixture
-def manager(make_user, shop):
-    return make_user("manager", workspace=shop)
-
-
-@pytest.fixture
-def page(manager):
-    client = Client()
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
-def api(manager, shop):
-    _, secret = api_token_create(user=manager, workspace=shop, name="hooks", read_only=False)
-    return Client(headers={"Authorization": f"Token {secret}"})
-
-
 def test_each_endpoint_hears_of_the_kinds_it_chose(shop, queued):  # noqa: F811
     make = Endpoint.objects.create
     ops = make(workspace=shop, url=HOOK + "/ops", alert_kinds=[FAILED])
     every = make(workspace=shop, url=HOOK + "/all")
     make(workspace=shop, url=HOOK + "/news", events=["segmentation.published"])
-    services.deliveries_for_alerts(workspace=shop, alerts=[_alert(1, FAILED), _alert(2, SHRANK)])
+    services.deliveries_for_alerts(
+        workspace=shop, alerts=[raised_alert(1, FAILED), raised_alert(2, SHRANK)]
+    )
     sent = Delivery.objects.in_workspace(shop).values_list("endpoint", "alert_id")
     assert sorted(sent) == sorted([(ops.pk, 1), (every.pk, 1), (every.pk, 2)])
     assert ops.receives_alert(FAILED) and not ops.receives_alert(SHRANK)

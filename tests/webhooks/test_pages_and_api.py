@@ -18,24 +18,6 @@ from webhooks.models import Delivery, Endpoint, every_event
 PUBLIC_URL = "https://93.184.215.14/hooks"
 
 
-@pytest.fixture
-def manager(make_user, shop):
-    return make_user("manager", workspace=shop)
-
-
-@pytest.fixture
-def page(manager):
-    client = Client()
-    client.force_login(manager)
-    return client
-
-
-@pytest.fixture
-def api(manager, shop):
-    _, secret = api_token_create(user=manager, workspace=shop, name="hooks", read_only=False)
-    return Client(headers={"Authorization": f"Token {secret}"})
-
-
 def _changes(shop) -> list[str]:
     entries = AuditEntry.objects.in_workspace(shop).filter(action="webhook_changed")
     return [e.details["change"] for e in entries.order_by("at", "pk")]

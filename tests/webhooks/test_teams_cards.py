@@ -17,6 +17,7 @@ from webhooks.addresses import Target
 from webhooks.delivery import delivery_attempt
 from webhooks.models import Delivery, Endpoint, format_refused
 
+from .conftest import raised_alert
 from .receiver import receiver
 from .test_alert_event import _local, queued  # noqa: F401 (fixtures)
 
@@ -38,15 +39,7 @@ def _card(body: dict) -> dict:
 
 
 def test_a_teams_endpoint_gets_the_chat_line_as_an_adaptive_card(shop, queued):  # noqa: F811
-    alert = {
-        "id": 5,
-        "kind": "scheduled_run_failed",
-        "message": "The scheduled run failed.",
-        "details": {},
-        "created_at": "2026-12-05T10:00:00+00:00",
-        "run_id": None,
-        "publication_id": None,
-    }
+    alert = raised_alert(5)
     with receiver() as hook:
         Endpoint.objects.create(workspace=shop, url=hook.url, format="teams")
         [delivery] = services.deliveries_for_alerts(workspace=shop, alerts=[alert])
@@ -91,11 +84,6 @@ def public_dns(monkeypatch):
     monkeypatch.setattr(
         services, "check_endpoint_url", lambda url: Target("https", "h", 443, "/", "93.184.215.14")
     )
-
-
-@pytest.fixture
-def manager(make_user, shop):
-    return make_user("manager", workspace=shop)
 
 
 def test_the_page_and_the_api_refuse_a_workflows_address_written_as_chat(

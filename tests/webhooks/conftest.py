@@ -1,0 +1,42 @@
+"""What the webhooks tests share: a manager of the shop, signed in on the pages and holding
+an API token, and an alert as the alerts app raises it (clustering.signals.alerts_raised)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from accounts.services import api_token_create
+
+
+@pytest.fixture
+def manager(make_user, shop):
+    return make_user("manager", workspace=shop)
+
+
+@pytest.fixture
+def page(manager):
+    client = Client()
+    client.force_login(manager)
+    return client
+
+
+@pytest.fixture
+def api(manager, shop):
+    _, secret = api_token_create(user=manager, workspace=shop, name="hooks", read_only=False)
+    return Client(headers={"Authorization": f"Token {secret}"})
+
+
+def raised_alert(
+    pk: int, kind: str = "scheduled_run_failed", message: str = "The scheduled run failed."
+) -> dict:
+    """An alert as the signal carries it, of no run or publication."""
+    return {
+        "id": pk,
+        "kind": kind,
+        "message": message,
+        "details": {},
+        "created_at": "2026-12-05T10:00:00+00:00",
+        "run_id": None,
+        "publication_id": None,
+    }
