@@ -39,7 +39,7 @@ SUBSCRIBABLE = [(value, label) for value, (label, _word) in _SUBSCRIBABLE.items(
 
 class Format(models.TextChoices):
     JSON = "json", "JSON, for an integration (docs/webhooks.md)"
-    CHAT = "chat", "A chat message: Slack, Google Chat or Mattermost incoming webhooks"
+    CHAT = "chat", "A chat message: Slack, Discord, Google Chat or Mattermost webhooks"
     TEAMS = "teams", "A Microsoft Teams card: a Teams channel's Workflows webhook"
 
 
@@ -48,13 +48,28 @@ class Format(models.TextChoices):
 _WORKFLOWS_HOSTS = (".logic.azure.com", ".powerplatform.com")
 
 
+#: Discord's webhooks take {"content": ...}; at the same address with /slack at the end,
+#: Slack's {"text": ...}, which the chat format writes.
+_DISCORD_HOSTS = ("discord.com", "discordapp.com")
+
+
 def format_refused(url: str, format: str) -> str | None:
-    """Why `format` cannot reach `url`, or None: a Teams Workflows address takes cards only."""
-    host = (urlsplit(url).hostname or "").lower()
+    """Why `format` cannot reach `url`, or None: a Teams Workflows address takes cards only,
+    and a Discord webhook a chat message at its Slack-compatible address only."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
     if format != Format.TEAMS and host.endswith(_WORKFLOWS_HOSTS):
         return (
             "This is a Teams Workflows address, which posts cards only: choose "
             f"“{Format.TEAMS.label}”."
+        )
+    discord = host in _DISCORD_HOSTS or host.endswith(tuple(f".{h}" for h in _DISCORD_HOSTS))
+    slack_path = parts.path.rstrip("/").endswith("/slack")
+    if discord and (format != Format.CHAT or not slack_path):
+        return (
+            f"Discord takes a chat message at its Slack-compatible address: choose "
+            f"“{Format.CHAT.label}”"
+            + (", and add /slack at the end of this address." if not slack_path else ".")
         )
     return None
 

@@ -280,7 +280,7 @@ def test_a_manager_moves_an_endpoint_keeping_its_secret_and_log(page, api, shop)
     endpoint.refresh_from_db()
     assert endpoint.format == "chat"
     shown = page.get(reverse("webhooks:endpoint-detail", args=[endpoint.pk])).content.decode()
-    assert "<dt>Written as</dt><dd>A chat message: Slack, Google Chat" in shown
+    assert "<dt>Written as</dt><dd>A chat message: Slack, Discord" in shown
     assert api.patch(url, {"format": "xml"}, "application/json").status_code == 400
     back = api.patch(url, {"format": "json"}, "application/json")
     assert (back.status_code, back.json()["format"]) == (200, "json")

@@ -78,6 +78,14 @@ def test_a_workflows_address_takes_teams_cards_only(url):
     assert format_refused("https://hooks.slack.com/services/T0/B0/x", "chat") is None
 
 
+def test_a_discord_webhook_takes_a_chat_line_at_its_slack_address_only():
+    plain = "https://discord.com/api/webhooks/123/abc"
+    assert "add /slack at the end" in format_refused(plain, "chat")
+    assert format_refused(plain + "/slack", "chat") is None
+    assert format_refused("https://ptb.discord.com/api/webhooks/1/a/slack/", "chat") is None
+    assert format_refused(plain + "/slack", "json").endswith("Mattermost webhooks”.")
+
+
 @pytest.fixture
 def public_dns(monkeypatch):
     """Every host resolves to a public address (no DNS in the tests)."""
