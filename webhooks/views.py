@@ -79,7 +79,11 @@ def endpoint_list_view(request: HttpRequest) -> HttpResponse:
 @permission_required(MANAGE, raise_exception=True)
 def endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint_or_404(request, endpoint_id)
-    address = EndpointAddressForm(
+    return _detail(request, endpoint)
+
+
+def _address_form(endpoint: Endpoint) -> EndpointAddressForm:
+    return EndpointAddressForm(
         initial={
             "url": endpoint.url,
             "description": endpoint.description,
@@ -87,19 +91,30 @@ def endpoint_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
         },
         auto_id="edit_%s",
     )
-    return _detail(request, endpoint, address)
 
 
-def _detail(request, endpoint: Endpoint, address: EndpointAddressForm, status: int = 200):
+def _detail(
+    request,
+    endpoint: Endpoint,
+    address: EndpointAddressForm | None = None,
+    events: EndpointEventsForm | None = None,
+    status: int = 200,
+):
+    """The endpoint's page; a form given is shown as sent, beside its errors."""
     deliveries = delivery_list(workspace=_workspace(request), endpoint=endpoint)
     page = Paginator(deliveries, 25).get_page(request.GET.get("page"))
-    events = EndpointEventsForm(
-        initial={"events": endpoint.events, "alert_kinds": endpoint.alert_kinds or AlertKind.values}
-    )
+    if events is None:
+        kinds = endpoint.alert_kinds or AlertKind.values
+        events = EndpointEventsForm(initial={"events": endpoint.events, "alert_kinds": kinds})
     return render(
         request,
         "webhooks/endpoint_detail.html",
-        {"endpoint": endpoint, "page": page, "events_form": events, "address_form": address},
+        {
+            "endpoint": endpoint,
+            "page": page,
+            "events_form": events,
+            "address_form": address or _address_form(endpoint),
+        },
         status=status,
     )
 
@@ -110,7 +125,7 @@ def endpoint_edit_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint_or_404(request, endpoint_id)
     form = EndpointAddressForm(request.POST, auto_id="edit_%s")
     if not form.is_valid():  # shown beside the fields, with what was typed
-        return _detail(request, endpoint, form, status=400)
+        return _detail(request, endpoint, address=form, status=400)
     try:
         endpoint_edit(
             workspace=_workspace(request),
@@ -123,7 +138,7 @@ def endpoint_edit_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
         )
     except AddressRefused as error:  # the address moved meanwhile, or the format it takes
         form.add_error("format" if isinstance(error, FormatRefused) else "url", str(error))
-        return _detail(request, endpoint, form, status=400)
+        return _detail(request, endpoint, address=form, status=400)
     messages.success(request, "Saved: the endpoint's address, description and format.")
     return redirect("webhooks:endpoint-detail", endpoint_id=endpoint.pk)
 
@@ -133,20 +148,17 @@ def endpoint_edit_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 def endpoint_events(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint_or_404(request, endpoint_id)
     form = EndpointEventsForm(request.POST)
-    if form.is_valid():
-        endpoint_set_events(
-            workspace=_workspace(request),
-            endpoint_id=endpoint.pk,
-            user=request.user,
-            events=form.cleaned_data["events"],
-            alert_kinds=form.cleaned_data["alert_kinds"],
-            request=request,
-        )
-        messages.success(request, "Saved: what this endpoint receives.")
-    else:
-        messages.error(
-            request, " ".join(str(error) for errors in form.errors.values() for error in errors)
-        )
+    if not form.is_valid():  # shown beside the boxes, with what was ticked
+        return _detail(request, endpoint, events=form, status=400)
+    endpoint_set_events(
+        workspace=_workspace(request),
+        endpoint_id=endpoint.pk,
+        user=request.user,
+        events=form.cleaned_data["events"],
+        alert_kinds=form.cleaned_data["alert_kinds"],
+        request=request,
+    )
+    messages.success(request, "Saved: what this endpoint receives.")
     return redirect("webhooks:endpoint-detail", endpoint_id=endpoint.pk)
 
 

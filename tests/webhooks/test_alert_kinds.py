@@ -58,8 +58,15 @@ def test_a_manager_chooses_the_kinds_when_registering_and_later(page, shop):
     page.post(events, {"events": ["segmentation.published"], "alert_kinds": [SHRANK]})
     endpoint.refresh_from_db()
     assert (endpoint.events, endpoint.alert_kinds) == (["segmentation.published"], [])
-    cleared = page.post(events, {"events": ["alert.raised"]}, follow=True).content.decode()
-    assert "Choose at least one kind of alert" in cleared
+    cleared = page.post(events, {"events": ["alert.raised", "customer.removed"]})
+    assert cleared.status_code == 400  # shown beside the boxes, as ticked, nothing saved
+    shown = cleared.content.decode()
+    assert "Choose at least one kind of alert" in shown
+    ticked = re.findall(r'name="events" value="([^"]+)"[^>]*\bchecked', shown)
+    assert ticked == ["alert.raised", "customer.removed"]
+    assert not re.findall(r'name="alert_kinds" value="([^"]+)"[^>]*\bchecked', shown)
+    endpoint.refresh_from_db()
+    assert endpoint.events == ["segmentation.published"]
     changes = AuditEntry.objects.in_workspace(shop).filter(action="webhook_changed")
     assert [e.details.get("alert_kinds") for e in changes.order_by("at", "pk")] == [
         [FAILED],
