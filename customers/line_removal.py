@@ -4,7 +4,7 @@ customers' summaries follow the lines they keep, and customers left with none go
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
@@ -18,7 +18,7 @@ from common.derived_cache import customers_changed
 from .kept_out import customer_keep_out
 from .line_lock import lock_line_writers
 from .models import Customer, ImportRecord, TransactionLine
-from .signals import customer_removed
+from .signals import customer_removed, customers_removed
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ class LinesRemoved:
     lines: int
     customers_updated: int
     customers_deleted: int
+    deleted_ids: list[str] = field(default_factory=list)  # of the customers deleted
 
 
 def _lines_remove(workspace, removed: Q) -> LinesRemoved:
@@ -49,7 +50,9 @@ def _lines_remove(workspace, removed: Q) -> LinesRemoved:
 
     # Customers whose every line goes: deleted, with those lines (CASCADE, as the ORM does
     # for any customer) and their assignments in earlier runs.
-    _, deleted = affected.filter(~Exists(kept)).delete()
+    emptied = affected.filter(~Exists(kept))
+    deleted_ids = sorted(emptied.values_list("external_id", flat=True))
+    _, deleted = emptied.delete()
     customers_updated = affected.update(
         first_purchase_at=first(purchases, "timestamp"),
         last_purchase_at=first(purchases, "-timestamp"),
@@ -67,6 +70,7 @@ def _lines_remove(workspace, removed: Q) -> LinesRemoved:
         lines=lines_deleted + deleted.get(TransactionLine._meta.label, 0),
         customers_updated=customers_updated,
         customers_deleted=deleted.get(Customer._meta.label, 0),
+        deleted_ids=deleted_ids,
     )
 
 
@@ -78,8 +82,9 @@ def _who(user) -> str:
 def import_record_undo(*, workspace, import_record_id: int, user) -> LinesRemoved:
     """Remove the lines an import stored (lines it found already stored belong to the
     earlier import and stay) and mark it undone, by whom and when; the record, its counts
-    and rejected rows stay. Raises LinesNotRemovable unless the import succeeded, and
-    ImportRecord.DoesNotExist for an import of another workspace."""
+    and rejected rows stay. The customers only it brought go, announced together. Raises
+    LinesNotRemovable unless the import succeeded, and ImportRecord.DoesNotExist for an
+    import of another workspace."""
     lock_line_writers()
     record = (
         ImportRecord.objects.in_workspace(workspace).select_for_update().get(pk=import_record_id)
@@ -112,6 +117,19 @@ def import_record_undo(*, workspace, import_record_id: int, user) -> LinesRemove
         target=record,
         details={"lines_removed": removed.lines, "customers_deleted": removed.customers_deleted},
     )
+    if removed.deleted_ids:  # the customers only this import brought are gone
+        undo = {
+            "reason": "import_undone",
+            "import_id": record.pk,
+            "file_name": record.file_name,
+            "removed_at": record.undone_at.isoformat(),
+            "removed_by": user.get_username() if user is not None else None,
+            "lines_removed": removed.lines,
+            "customer_ids": removed.deleted_ids,
+        }
+        transaction.on_commit(
+            lambda: customers_removed.send(sender=Customer, workspace=workspace, removal=undo)
+        )
     logger.info(
         "import %s undone by %s: %s lines removed, %s customers updated, %s deleted",
         record.pk,

@@ -24,6 +24,8 @@ class Event(models.TextChoices):
     PUBLISHED = "segmentation.published", "Segmentation published"
     ALERT = "alert.raised", "Alert raised"
     CUSTOMER_REMOVED = "customer.removed", "Customer removed"
+    # An undone import's customers, together; sent to the endpoints that take removals.
+    CUSTOMERS_REMOVED = "customers.removed", "Customers removed"
     TEST = "webhook.test", "Test event"
 
 

@@ -151,6 +151,18 @@ def removal_payload(delivery, removal: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def removals_payload(delivery, removals: dict[str, Any]) -> dict[str, Any]:
+    """The body of customers removed together (an undone import): why, when and by whom,
+    how many, and this part's customer ids; no contact details."""
+    return {
+        "event": delivery.event,
+        "id": str(delivery.idempotency_key),
+        "created_at": _when(delivery.created_at),
+        "workspace": workspace_part(delivery.workspace),
+        "removal": removals,
+    }
+
+
 def chat_line(body: dict[str, Any]) -> tuple[str, str]:
     """An event's body said in one line of text, and the page to read more at."""
     workspace = body["workspace"]
@@ -164,6 +176,16 @@ def chat_line(body: dict[str, Any]) -> tuple[str, str]:
         return (
             f"{workspace['name']}: customer {removal['customer_id']} was removed with "
             f"{lines:,} line{'s' if lines != 1 else ''}{by}{kept}.",
+            shop,
+        )
+    if body.get("removal"):
+        removal = body["removal"]
+        count = removal["customers"]
+        by = f" by {removal['removed_by']}" if removal["removed_by"] else ""
+        return (
+            f"{workspace['name']}: import #{removal['import_id']} ({removal['file_name']}) "
+            f"was undone{by}: the {count:,} customer{'s' if count != 1 else ''} only it "
+            f"brought {'were' if count != 1 else 'was'} removed.",
             shop,
         )
     if body.get("alert"):

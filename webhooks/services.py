@@ -28,7 +28,7 @@ from .models import (
     format_refused,
     new_secret,
 )
-from .payloads import alert_payload, body_for, removal_payload
+from .payloads import alert_payload, body_for, removal_payload, removals_payload
 from .tasks import deliver_webhook
 
 WEBHOOK_CHANGED = "webhook_changed"
@@ -332,6 +332,42 @@ def deliveries_for_removal(*, workspace, removal: dict[str, Any]) -> list[Delive
                 lambda delivery: removal_payload(delivery, removal),
             )
         )
+    return created
+
+
+#: Customer ids in one delivery of an undone import's removals; more go in further parts.
+REMOVED_IDS_PER_DELIVERY = 1000
+
+
+@transaction.atomic
+def deliveries_for_removals(*, workspace, removal: dict[str, Any]) -> list[Delivery]:
+    """The customers an undone import took (customers.signals.customers_removed), to the
+    enabled endpoints that take removals: a JSON endpoint gets their ids in parts of
+    REMOVED_IDS_PER_DELIVERY, a chat or Teams one a single line saying how many."""
+    ids = removal["customer_ids"]
+    parts = [
+        ids[start : start + REMOVED_IDS_PER_DELIVERY]
+        for start in range(0, len(ids), REMOVED_IDS_PER_DELIVERY)
+    ] or [[]]
+    created = []
+    for endpoint in _receiving(workspace, Delivery.Event.CUSTOMER_REMOVED):
+        written = parts if endpoint.format == Format.JSON else parts[:1]
+        for number, part in enumerate(written, start=1):
+            body = {
+                **removal,
+                "customers": len(ids),
+                "customer_ids": part,
+                "part": number,
+                "parts": len(written),
+            }
+            created.append(
+                _written_now(
+                    workspace,
+                    endpoint,
+                    Delivery.Event.CUSTOMERS_REMOVED,
+                    lambda delivery, body=body: removals_payload(delivery, body),
+                )
+            )
     return created
 
 

@@ -147,3 +147,86 @@ def test_removing_a_customers_last_line_announces_the_customer_gone(
         "lines_removed": 1,
         "kept_out": False,
     }
+
+
+def _undo_import_with_new_customers(shop, manager, capture, tmp_path) -> tuple[int, list[str]]:
+    """A second file that brought three customers of its own, and a line of one already
+    there, undone: the three go, the earlier one stays."""
+    from customers.line_removal import import_record_undo
+    from tests.customers.test_undo import import_text
+
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    import_text(tmp_path, "first.csv", header + "1,P1,MUG,1,2024-01-05 10:00:00,3.00,K-1,UK\n")
+    second = import_text(
+        tmp_path,
+        "second.csv",
+        header + "2,P1,MUG,1,2024-02-05 10:00:00,3.00,K-1,UK\n"
+        "3,P1,MUG,1,2024-02-05 10:00:00,3.00,N-2,UK\n"
+        "4,P1,MUG,1,2024-02-05 10:00:00,3.00,N-3,UK\n"
+        "5,P1,MUG,1,2024-02-05 10:00:00,3.00,N-1,UK\n",
+    )
+    with capture(execute=True):
+        import_record_undo(workspace=shop, import_record_id=second.pk, user=manager)
+    return second.pk, ["N-1", "N-2", "N-3"]
+
+
+def test_an_undone_imports_customers_are_posted_together_in_parts(
+    shop,
+    make_user,
+    django_capture_on_commit_callbacks,
+    queued,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    from webhooks import services
+
+    monkeypatch.setattr(services, "REMOVED_IDS_PER_DELIVERY", 2)
+    crm = Endpoint.objects.create(workspace=shop, url="https://93.184.215.14/crm")
+    chat = Endpoint.objects.create(workspace=shop, url="https://93.184.215.14/chat", format="chat")
+    Endpoint.objects.create(
+        workspace=shop, url="https://93.184.215.14/news", events=["segmentation.published"]
+    )
+    manager = make_user("manager", workspace=shop)
+    import_id, gone = _undo_import_with_new_customers(
+        shop, manager, django_capture_on_commit_callbacks, tmp_path
+    )
+    assert sorted(Customer.objects.in_workspace(shop).values_list("external_id", flat=True)) == [
+        "K-1"
+    ]
+    parts = list(
+        Delivery.objects.in_workspace(shop)
+        .filter(endpoint=crm)
+        .order_by("pk")
+        .values_list("payload", flat=True)
+    )
+    assert [p["event"] for p in parts] == ["customers.removed"] * 2
+    removals = [p["removal"] for p in parts]
+    assert [r["customer_ids"] for r in removals] == [gone[:2], gone[2:]]
+    assert [(r["part"], r["parts"], r["customers"]) for r in removals] == [(1, 2, 3), (2, 2, 3)]
+    assert removals[0]["reason"] == "import_undone" and removals[0]["import_id"] == import_id
+    assert removals[0]["removed_by"] == manager.get_username()
+    [line] = Delivery.objects.in_workspace(shop).filter(endpoint=chat)
+    assert line.payload["text"].startswith(
+        f"{shop.name}: import #{import_id} (second.csv) was undone by "
+        f"{manager.get_username()}: the 3 customers only it brought were removed."
+    )
+    assert len(queued) == 3  # two parts to the CRM, one line to the chat, none to the news
+
+
+def test_an_undo_that_leaves_every_customer_posts_nothing(
+    shop,
+    make_user,
+    django_capture_on_commit_callbacks,
+    queued,  # noqa: F811
+    tmp_path,
+):
+    from customers.line_removal import import_record_undo
+    from tests.customers.test_undo import import_text
+
+    Endpoint.objects.create(workspace=shop, url="https://93.184.215.14/crm")
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    import_text(tmp_path, "a.csv", header + "1,P1,MUG,1,2024-01-05 10:00:00,3.00,K-1,UK\n")
+    later = import_text(tmp_path, "b.csv", header + "2,P1,MUG,1,2024-02-05 10:00:00,3.00,K-1,UK\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        import_record_undo(workspace=shop, import_record_id=later.pk, user=None)
+    assert not Delivery.objects.in_workspace(shop).exists() and queued == []
