@@ -9,8 +9,8 @@ from .models import SUBSCRIBABLE, Event, Format, every_event
 from .services import check_endpoint_url
 
 EVENTS_HELP = (
-    "A removal lets the systems that hold the customer forget them too. A test event can be "
-    "sent to it whatever it receives."
+    "A removal (a customer, or an undone import's customers together) lets the systems that "
+    "hold them forget them too. A test event can be sent to it whatever it receives."
 )
 
 
