@@ -284,9 +284,8 @@ def _written_now(workspace, endpoint: Endpoint, event: str, body_of, **fields) -
 def deliveries_for_alerts(*, workspace, alerts: list[dict[str, Any]]) -> list[Delivery]:
     """One delivery per raised alert (the plain dicts of clustering.signals.alerts_raised)
     and enabled endpoint that takes alerts of its kind, its body written now, queued once
-    this commits;
-    an endpoint that already has an alert's delivery gets no second one (a constraint holds
-    it when two senders race)."""
+    this commits; an endpoint that already has an alert's delivery gets no second one (a
+    constraint holds it when two senders race)."""
     created = []
     for endpoint in _receiving(workspace, Delivery.Event.ALERT):
         chosen = [alert for alert in alerts if endpoint.receives_alert(alert["kind"])]
