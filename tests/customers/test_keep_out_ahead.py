@@ -10,6 +10,7 @@ import io
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEntry
@@ -53,6 +54,11 @@ def test_listed_ids_are_skipped_by_later_imports_as_the_import_stores_them(db, m
     assert record.rows_imported == 1
     assert record.counts_by_reason["skipped_kept_out_customer"] == 3
     assert list(Customer.unscoped.values_list("external_id", flat=True)) == ["12347"]
+    page = Client()
+    page.force_login(manager)
+    shown = page.get(record.get_absolute_url()).content.decode()
+    assert "3 rows skipped: their customers are kept out of this shop's imports" in shown
+    assert f'{reverse("customers:kept-out")}">customers kept out</a>' in shown
 
 
 def test_ids_already_kept_out_are_counted_not_listed_twice(db, make_user):
