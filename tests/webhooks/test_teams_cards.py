@@ -61,6 +61,15 @@ def test_a_teams_endpoint_gets_the_chat_line_as_an_adaptive_card(shop, queued): 
     assert Delivery.objects.in_workspace(shop).get().alert_id == 5
 
 
+def test_the_log_names_the_alert_a_card_announced(shop, queued, page):  # noqa: F811
+    endpoint = Endpoint.objects.create(
+        workspace=shop, url="https://93.184.215.14/teams", format="teams"
+    )
+    services.deliveries_for_alerts(workspace=shop, alerts=[raised_alert(41)])
+    log = page.get(reverse("webhooks:endpoint-detail", args=[endpoint.pk])).content.decode()
+    assert 'Alert raised: <span class="help">alert #41</span>' in log
+
+
 def test_a_teams_test_event_says_it_is_a_test(shop, queued):  # noqa: F811
     endpoint = Endpoint.objects.create(
         workspace=shop, url="https://93.184.215.14/teams", format="teams"
