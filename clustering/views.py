@@ -51,7 +51,9 @@ from .report.axes import (
 from .report.charts import heat_level
 from .report.data import CANDIDATE_FIELDS, run_report_data
 from .report.member_export import (
+    CHOSEN_FIRST,
     FieldsRefused,
+    member_export_choices,
     member_export_fields,
     member_export_header,
     member_export_rows,
@@ -306,7 +308,7 @@ def _members_csv(request: HttpRequest, run, assignments, filename: str, *, targe
         return _members_gone(run)
     personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
     try:
-        fields = member_export_fields(request.GET.get("fields"), personal=personal)
+        fields = member_export_fields(request.GET.getlist("fields"), personal=personal)
     except FieldsRefused as refused:
         return HttpResponseBadRequest(str(refused), content_type="text/plain; charset=utf-8")
     header = member_export_header(
@@ -441,6 +443,13 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             and any(m["customer__email"] or m["customer__name"] for m in page or ()),
             # the ad platforms' list (hashed e-mails) where this page lists e-mail addresses
             "ad_audience": personal and any(m["customer__email"] for m in page or ()),
+            # the export's columns to choose from, the usual ones ticked
+            "export_columns": member_export_choices(
+                currency=request.workspace.currency,
+                personal=request.user.has_perm(PERSONAL_DATA_PERMISSION),
+                horizon_days=(segment.run.value_ahead or {}).get("horizon_days"),
+            ),
+            "chosen_first": CHOSEN_FIRST,
             "warnings": sum(1 for m in page.object_list if m["fit"].warning) if page else 0,
         },
         status=400 if refused else 200,

@@ -284,7 +284,7 @@ class SegmentMembersCsvApi(APIView):
         )
         personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
         try:
-            fields = member_export_fields(request.query_params.get("fields"), personal=personal)
+            fields = member_export_fields(request.query_params.getlist("fields"), personal=personal)
         except FieldsRefused as refused:
             raise ApiProblem(
                 str(refused), status=400, code="invalid_filter", fields={"fields": [str(refused)]}

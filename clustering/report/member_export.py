@@ -83,12 +83,14 @@ class FieldsRefused(ValueError):
     """The fields asked for are not the export's, or are personal data the user may not see."""
 
 
-def member_export_fields(requested: str | None, *, personal: bool) -> list[str] | None:
-    """The columns asked for (``fields=customer_id,segment``), each once in the order given;
-    None for the whole export. Raises FieldsRefused naming those it cannot give."""
-    if requested is None or not requested.strip():
+def member_export_fields(requested: str | list[str] | None, *, personal: bool) -> list[str] | None:
+    """The columns asked for (``fields=customer_id,segment``, or the parameter given once per
+    column, as the page's boxes send it), each once in the order given; None for the whole
+    export. Raises FieldsRefused naming those it cannot give."""
+    given = [requested] if isinstance(requested, str) else list(requested or [])
+    fields = list(dict.fromkeys(f.strip() for text in given for f in text.split(",") if f.strip()))
+    if not fields:
         return None
-    fields = list(dict.fromkeys(f.strip() for f in requested.split(",") if f.strip()))
     unknown = [f for f in fields if f not in MEMBER_EXPORT_FIELDS]
     if unknown:
         raise FieldsRefused(
@@ -99,6 +101,22 @@ def member_export_fields(requested: str | None, *, personal: bool) -> list[str] 
     if hidden:
         raise FieldsRefused(f"{', '.join(hidden)}: personal data, which this user may not see.")
     return fields
+
+
+#: The columns a marketer most often takes to a mailing tool: the page's boxes start so.
+CHOSEN_FIRST = ("customer_id", "email", "name", "segment", "action", "activity", "expected_value")
+
+
+def member_export_choices(
+    *, currency: str, personal: bool, horizon_days: int | None
+) -> list[tuple[str, str]]:
+    """(key, label) of each column this user may take, for the page's column boxes."""
+    labels = member_export_header(currency=currency, personal=True, horizon_days=horizon_days)
+    return [
+        (key, label)
+        for key, label in zip(MEMBER_EXPORT_FIELDS, labels, strict=True)
+        if personal or key not in PERSONAL_FIELDS
+    ]
 
 
 def member_export_header(

@@ -5,6 +5,8 @@ user who may not see personal data, are refused by name."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -69,3 +71,35 @@ def test_a_manager_may_ask_for_contact_fields(site, client_for):
     )
     assert list(rows[0]) == ["customer_id", "email"]  # each once
     assert {"customer_id": member.customer.external_id, "email": "ann@example.com"} in rows
+
+
+def test_the_page_offers_the_columns_this_user_may_take_the_usual_ones_ticked(site, client_for):
+    segment = biggest_segment(site.published)
+    for role, personal in (("marketing", False), ("manager", True)):
+        html = client_for(role).get(segment.get_absolute_url()).content.decode()
+        chooser = html[html.index('data-role="export-columns"') :]
+        chooser = chooser[: chooser.index("</details>")]
+        offered = re.findall(r'name="fields" value="(\w+)"', chooser)
+        ticked = re.findall(r'name="fields" value="(\w+)" checked', chooser)
+        assert ("email" in offered) is personal and ("name" in offered) is personal
+        assert offered == [
+            f for f in MEMBER_EXPORT_FIELDS if personal or f not in ("email", "name")
+        ]
+        assert {"customer_id", "segment", "action", "expected_value"} <= set(ticked)
+
+
+def test_the_boxes_as_a_browser_sends_them_and_the_audience_kept(site, client_for):
+    segment = biggest_segment(site.published)
+    member = SegmentAssignment.unscoped.filter(segment=segment).select_related("customer").first()
+    country = member.customer.country
+    marketing = client_for("marketing")
+    html = marketing.get(segment.get_absolute_url(), {"country": country}).content.decode()
+    chooser = html[html.index('data-role="export-columns"') :]
+    assert f'<input type="hidden" name="country" value="{country}">' in chooser
+    # the form's GET: one fields= per ticked box, the filters beside them
+    rows = csv_rows(
+        marketing.get(csv_url(segment), {"fields": ["segment", "customer_id"], "country": country})
+    )
+    assert rows and list(rows[0]) == ["segment", "customer_id"]
+    in_country = SegmentAssignment.unscoped.filter(segment=segment, customer__country=country)
+    assert len(rows) == in_country.count()
