@@ -446,7 +446,7 @@ def segment_detail(request: HttpRequest, run_id: int, number: int) -> HttpRespon
             # the export's columns to choose from, the usual ones ticked
             "export_columns": member_export_choices(
                 currency=request.workspace.currency,
-                personal=request.user.has_perm(PERSONAL_DATA_PERMISSION),
+                personal=personal,
                 horizon_days=(segment.run.value_ahead or {}).get("horizon_days"),
             ),
             "chosen_first": CHOSEN_FIRST,

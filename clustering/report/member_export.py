@@ -45,37 +45,43 @@ _VALUES = (
     "expected_value",
     "next_purchase_days",
 )
-PERSONAL_HEADER = ("E-mail", "Name")
 
-#: Each column's key, in the export's order: it names the column however its header reads
-#: (the currency, the horizon), so an integration asks for the ones it reads (?fields=),
-#: in its order, and later columns do not shift it.
-MEMBER_EXPORT_FIELDS = (
-    "customer_id",
-    "email",
-    "name",
-    "country",
-    "segment",
-    "action",
-    "fit",
-    "last_purchase",
-    "activity",
-    "activity_by",
-    "activity_warning",
-    "recency_days",
-    "frequency",
-    "monetary_total",
-    "avg_basket_value",
-    "tenure_days",
-    "distinct_products",
-    "return_rate_pct",
-    "mean_days_between_purchases",
-    "rfm_segment",
-    "p_alive_pct",
-    "expected_purchases",
-    "expected_value",
-    "next_purchase_days",
-)
+
+def _columns(*, currency: str, horizon_days: int | None) -> list[tuple[str, str]]:
+    """Each column's key and header label, in the export's order (the one list of them). A
+    key names the column however its label reads (the currency, the horizon), so an
+    integration asks for the ones it reads (?fields=), in its order, and later columns do
+    not shift it."""
+    ahead = f"next {horizon_days} days" if horizon_days else "run's horizon"
+    return [
+        ("customer_id", "Customer id"),
+        ("email", "E-mail"),
+        ("name", "Name"),
+        ("country", "Country"),
+        ("segment", "Segment"),
+        ("action", "Recommended action"),
+        ("fit", "Fit"),
+        ("last_purchase", "Last purchase"),
+        ("activity", "Activity"),
+        ("activity_by", "Activity judged by"),
+        ("activity_warning", "Activity warning"),
+        ("recency_days", FEATURE_LABELS["recency_days"]),  # "Days since last purchase"
+        ("frequency", FEATURE_LABELS["frequency"]),
+        ("monetary_total", f"Total spend ({currency})"),
+        ("avg_basket_value", f"Average basket ({currency})"),
+        ("tenure_days", FEATURE_LABELS["tenure_days"]),
+        ("distinct_products", FEATURE_LABELS["distinct_products"]),
+        ("return_rate_pct", "Return rate (%)"),
+        ("mean_days_between_purchases", FEATURE_LABELS["mean_days_between_purchases"]),
+        ("rfm_segment", "RFM grid segment"),
+        ("p_alive_pct", "Chance still a customer (%)"),
+        ("expected_purchases", f"Expected purchases, {ahead}"),
+        ("expected_value", f"Expected value, {ahead} ({currency})"),
+        ("next_purchase_days", "Next order within, if still active (days, median)"),
+    ]
+
+
+MEMBER_EXPORT_FIELDS = tuple(key for key, _ in _columns(currency="", horizon_days=None))
 PERSONAL_FIELDS = ("email", "name")
 
 
@@ -111,12 +117,8 @@ def member_export_choices(
     *, currency: str, personal: bool, horizon_days: int | None
 ) -> list[tuple[str, str]]:
     """(key, label) of each column this user may take, for the page's column boxes."""
-    labels = member_export_header(currency=currency, personal=True, horizon_days=horizon_days)
-    return [
-        (key, label)
-        for key, label in zip(MEMBER_EXPORT_FIELDS, labels, strict=True)
-        if personal or key not in PERSONAL_FIELDS
-    ]
+    columns = _columns(currency=currency, horizon_days=horizon_days)
+    return [(key, label) for key, label in columns if personal or key not in PERSONAL_FIELDS]
 
 
 def member_export_header(
@@ -126,32 +128,8 @@ def member_export_header(
     keys, which do not change with the shop's currency or the run's horizon."""
     if fields is not None:
         return list(fields)
-    ahead = f"next {horizon_days} days" if horizon_days else "run's horizon"
-    return [
-        "Customer id",
-        *(PERSONAL_HEADER if personal else ()),
-        "Country",
-        "Segment",
-        "Recommended action",
-        "Fit",
-        "Last purchase",
-        "Activity",
-        "Activity judged by",
-        "Activity warning",
-        FEATURE_LABELS["recency_days"],  # "Days since last purchase"
-        FEATURE_LABELS["frequency"],
-        f"Total spend ({currency})",
-        f"Average basket ({currency})",
-        FEATURE_LABELS["tenure_days"],
-        FEATURE_LABELS["distinct_products"],
-        "Return rate (%)",
-        FEATURE_LABELS["mean_days_between_purchases"],
-        "RFM grid segment",
-        "Chance still a customer (%)",
-        f"Expected purchases, {ahead}",
-        f"Expected value, {ahead} ({currency})",
-        "Next order within, if still active (days, median)",
-    ]
+    choices = member_export_choices(currency=currency, personal=personal, horizon_days=horizon_days)
+    return [label for _, label in choices]
 
 
 def _rounded(value, digits: int):
