@@ -35,10 +35,11 @@ class LinesRemoved:
     deleted_ids: list[str] = field(default_factory=list)  # of the customers deleted
 
 
-def _lines_remove(workspace, removed: Q) -> LinesRemoved:
+def _lines_remove(workspace, removed: Q, *, name_deleted: bool = False) -> LinesRemoved:
     """Delete `workspace`'s lines matching `removed`; their customers' summary fields are
     recomputed from the lines they keep (one UPDATE) and customers left with none are
-    deleted. Call inside a transaction, after lock_line_writers."""
+    deleted (`name_deleted`: their ids read first, for an undo to announce). Call inside a
+    transaction, after lock_line_writers."""
     workspace_lines = TransactionLine.objects.in_workspace(workspace)
     lines = workspace_lines.filter(removed)
     affected = Customer.objects.in_workspace(workspace).filter(pk__in=lines.values("customer_id"))
@@ -51,7 +52,7 @@ def _lines_remove(workspace, removed: Q) -> LinesRemoved:
     # Customers whose every line goes: deleted, with those lines (CASCADE, as the ORM does
     # for any customer) and their assignments in earlier runs.
     emptied = affected.filter(~Exists(kept))
-    deleted_ids = sorted(emptied.values_list("external_id", flat=True))
+    deleted_ids = sorted(emptied.values_list("external_id", flat=True)) if name_deleted else []
     _, deleted = emptied.delete()
     customers_updated = affected.update(
         first_purchase_at=first(purchases, "timestamp"),
@@ -99,7 +100,7 @@ def import_record_undo(*, workspace, import_record_id: int, user) -> LinesRemove
             f"Import #{record.pk} is {record.get_status_display().lower()}; only a "
             "succeeded import can be undone."
         )
-    removed = _lines_remove(workspace, Q(import_record_id=record.pk))
+    removed = _lines_remove(workspace, Q(import_record_id=record.pk), name_deleted=True)
     record.status = ImportRecord.Status.UNDONE
     record.undone_by = user
     record.undone_at = timezone.now()
