@@ -13,30 +13,18 @@ from tests.browser.test_journey import (  # noqa: F401 (browser_page is a fixtur
     in_shop,
     sign_in,
 )
+from tests.webhooks.conftest import public_dns  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WORKFLOWS = "https://prod-27.westeurope.logic.azure.com/workflows/0f3c/triggers/manual/run"
 
 
-@pytest.fixture
-def public_dns(monkeypatch):
-    """The Workflows host resolves to a public address (no DNS where the tests run)."""
-    from webhooks import forms, services
-    from webhooks.addresses import Target
-
-    def checked(url):
-        return Target("https", "prod-27.westeurope.logic.azure.com", 443, "/", "93.184.215.14")
-
-    monkeypatch.setattr(services, "check_endpoint_url", checked)
-    monkeypatch.setattr(forms, "check_endpoint_url", checked)
-
-
 def test_a_teams_channel_for_failed_runs_only(
     browser_page,  # noqa: F811
     live_server,
     make_user,
-    public_dns,
+    public_dns,  # noqa: F811
 ):
     from webhooks.models import Endpoint
 

@@ -1,5 +1,6 @@
 """What the webhooks tests share: a manager of the shop, signed in on the pages and holding
-an API token, and an alert as the alerts app raises it (clustering.signals.alerts_raised)."""
+an API token, hosts that resolve without DNS, and an alert as the alerts app raises it
+(clustering.signals.alerts_raised)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,20 @@ def page(manager):
 def api(manager, shop):
     _, secret = api_token_create(user=manager, workspace=shop, name="hooks", read_only=False)
     return Client(headers={"Authorization": f"Token {secret}"})
+
+
+@pytest.fixture
+def public_dns(monkeypatch):
+    """Every host resolves to a public address, for the form and the services alike (no DNS
+    where the tests run)."""
+    from webhooks import forms, services
+    from webhooks.addresses import Target
+
+    def checked(url):
+        return Target("https", "hooks.example.com", 443, "/", "93.184.215.14")
+
+    monkeypatch.setattr(services, "check_endpoint_url", checked)
+    monkeypatch.setattr(forms, "check_endpoint_url", checked)
 
 
 def raised_alert(

@@ -8,12 +8,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
-from accounts.services import api_token_create
 from webhooks import payloads, services
-from webhooks.addresses import Target
 from webhooks.delivery import delivery_attempt
 from webhooks.models import Delivery, Endpoint, format_refused
 
@@ -95,30 +92,15 @@ def test_a_discord_webhook_takes_a_chat_line_at_its_slack_address_only():
     assert format_refused(plain + "/slack", "json").endswith("Mattermost webhooks”.")
 
 
-@pytest.fixture
-def public_dns(monkeypatch):
-    """Every host resolves to a public address (no DNS in the tests)."""
-    monkeypatch.setattr(
-        services, "check_endpoint_url", lambda url: Target("https", "h", 443, "/", "93.184.215.14")
-    )
-
-
 def test_the_page_and_the_api_refuse_a_workflows_address_written_as_chat(
-    shop, manager, public_dns, monkeypatch
+    shop, page, api, public_dns
 ):
-    from webhooks import forms
-
-    monkeypatch.setattr(forms, "check_endpoint_url", services.check_endpoint_url)
-    page = Client()
-    page.force_login(manager)
     register = reverse("webhooks:endpoint-list")
     data = {"url": WORKFLOWS, "format": "chat", "events": ["alert.raised"]}
     refused = page.post(register, {**data, "alert_kinds": ["scheduled_run_failed"]})
     assert "which posts cards only: choose “A Microsoft Teams card" in refused.content.decode()
     assert not Endpoint.objects.in_workspace(shop).exists()
 
-    _, secret = api_token_create(user=manager, workspace=shop, name="t", read_only=False)
-    api = Client(headers={"Authorization": f"Token {secret}"})
     answer = api.post(
         reverse("api-webhooks"), {"url": WORKFLOWS}, content_type="application/json"
     )  # JSON by default
